@@ -1,0 +1,225 @@
+"""The `scopewise` command: the same engine as the language server, for scripts, CI and
+debugging. Errors are one line on stderr and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from scopewise import __version__
+from scopewise.engine import Engine, EngineError, find_root
+
+_RANGE = re.compile(r"^(?P<file>.+?):(?P<start>\d+)(?:-(?P<end>\d+))?$")
+EXIT_ERROR = 2
+
+
+def _parse_range(spec: str) -> tuple[str, int, int]:
+    m = _RANGE.match(spec)
+    if not m:
+        raise EngineError(f"{spec}: expected FILE:START[-END] with 1-based line numbers")
+    start = int(m.group("start"))
+    end = int(m.group("end") or start)
+    return m.group("file"), start, end
+
+
+def _engine_for(file: str | None, root: str | None) -> Engine:
+    if root:
+        base = Path(root)
+        if not base.is_dir():
+            raise EngineError(f"{root}: not a folder")
+    elif file:
+        p = Path(file)
+        if not p.exists():
+            raise EngineError(f"{file}: no such file")
+        base = find_root(p)
+    else:
+        base = Path.cwd()
+    return Engine(base)
+
+
+def _dump(obj: Any) -> str:
+    return json.dumps(obj, indent=2, default=str)
+
+
+# ---------------------------------------------------------------------------- commands
+def cmd_index(args: argparse.Namespace) -> int:
+    engine = _engine_for(None, args.path or ".")
+    stats = engine.index(workers=args.workers)
+    if args.json:
+        d = asdict(stats)
+        d["skipped"] = [asdict(s) for s in stats.skipped]
+        print(_dump(d))
+        return 0
+    langs = ", ".join(f"{k} {v}" for k, v in stats.languages.items()) or "none"
+    print(f"root        {stats.root}")
+    print(f"files       {stats.files:,} ({langs})")
+    print(f"symbols     {stats.symbols:,}")
+    print(f"references  {stats.references:,}")
+    print(f"seconds     {stats.seconds:.2f}")
+    print(f"cache hits  {stats.cache_hits:,} (parsed {stats.parsed:,})")
+    print(f"skipped     {len(stats.skipped):,}")
+    for s in stats.skipped[:20]:
+        print(f"  {s.path}: {s.reason}")
+    if len(stats.skipped) > 20:
+        print(f"  … and {len(stats.skipped) - 20} more (--json lists all)")
+    return 0
+
+
+def cmd_scope(args: argparse.Namespace) -> int:
+    file, start, end = _parse_range(args.range)
+    engine = _engine_for(file, args.root)
+    engine.index()
+    scope = engine.scope(file, start, end)
+    if args.json:
+        print(_dump(scope.to_dict()))
+        return 0
+    print(f"{scope.path}:{scope.start_line}-{scope.end_line}  score {scope.score}")
+    print("  " + scope.summary)
+    for t in scope.targets:
+        pub = "public" if t.exported else "private"
+        print(f"  target  {t.kind} {t.qualified} ({pub}, {t.path}:{t.line})")
+    print(
+        f"  fan-in {scope.fan_in} in {scope.fan_in_files} files; fan-out {scope.fan_out};"
+        f" files {len(scope.files)}; tests {len(scope.tests)}"
+    )
+    return 0
+
+
+def cmd_context(args: argparse.Namespace) -> int:
+    if args.jsonl:
+        return _context_jsonl(args)
+    if not args.range:
+        raise EngineError("context needs FILE:START[-END] (or --jsonl)")
+    file, start, end = _parse_range(args.range)
+    engine = _engine_for(file, args.root)
+    engine.index()
+    ctx = engine.context(file, start, end, args.budget)
+    if args.json:
+        print(_dump(ctx.to_dict()))
+        return 0
+    print(ctx.render())
+    print()
+    print(f"--- manifest: {ctx.tokens:,} of {ctx.budget:,} tokens", file=sys.stderr)
+    for s in ctx.snippets:
+        where = f"{s.path}:{s.start_line}-{s.end_line}"
+        print(f"  {s.kind:<9} {where} ~{s.tokens} tok  {s.symbol} — {s.reason}", file=sys.stderr)
+    for d in ctx.dropped:
+        print(
+            f"  dropped   {d.path}:{d.start_line}-{d.end_line} {d.symbol} — {d.reason}",
+            file=sys.stderr,
+        )
+    for r in ctx.redactions:
+        print(f"  redacted  {r.path}:{r.line} ({r.what})", file=sys.stderr)
+    return 0
+
+
+def _context_jsonl(args: argparse.Namespace) -> int:
+    """One JSON request per stdin line, one JSON answer per stdout line (ctxbench protocol)."""
+    engines: dict[str, Engine] = {}
+
+    def engine(repo: str | None) -> Engine:
+        key = str(Path(repo or args.root or ".").resolve())
+        eng = engines.get(key)
+        if eng is None:
+            eng = engines[key] = Engine(key)
+            eng.index()
+        return eng
+
+    if args.root:
+        engine(args.root)
+    for raw in sys.stdin:
+        raw = raw.strip()
+        if not raw:
+            continue
+        t0 = time.perf_counter()
+        try:
+            req = json.loads(raw)
+            if not isinstance(req, dict):
+                raise EngineError("a request is a JSON object")
+            eng = engine(req.get("repo"))
+            ctx = eng.context(
+                str(eng.root / str(req["file"])),
+                int(req["start_line"]),
+                int(req.get("end_line") or req["start_line"]),
+                int(req.get("budget", args.budget)),
+            )
+            out: dict[str, Any] = {
+                "snippets": [
+                    {"path": b.path, "start_line": b.start_line, "end_line": b.end_line}
+                    for b in ctx.blocks
+                ],
+                "tokens": ctx.tokens,
+                "manifest": [asdict(s) for s in ctx.snippets],
+                "dropped": len(ctx.dropped),
+                "ms": round((time.perf_counter() - t0) * 1000, 2),
+            }
+        except (EngineError, KeyError, ValueError, TypeError, OSError) as exc:
+            msg = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+            out = {"error": msg, "snippets": []}
+        sys.stdout.write(json.dumps(out) + "\n")
+        sys.stdout.flush()
+    return 0
+
+
+# ---------------------------------------------------------------------------- main
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="scopewise", description="Claude in your editor, reasoning sized to the change."
+    )
+    parser.add_argument("--version", action="version", version=f"scopewise {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="index a workspace and print what it holds")
+    p.add_argument("path", nargs="?", help="the workspace root (default: .)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--workers", type=int, default=None, help="parser processes (default: cores)")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("scope", help="how far a change to a range reaches")
+    p.add_argument("range", help="FILE:START[-END], 1-based lines")
+    p.add_argument("--root", help="workspace root (default: found from the file)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_scope)
+
+    p = sub.add_parser("context", help="the packed context for a range")
+    p.add_argument("range", nargs="?", help="FILE:START[-END], 1-based lines")
+    p.add_argument("--budget", type=int, default=4000, help="token budget (default 4000)")
+    p.add_argument("--root", help="workspace root (default: found from the file)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--jsonl", action="store_true", help="serve JSON-lines requests on stdin")
+    p.set_defaults(func=cmd_context)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        result: int = args.func(args)
+        return result
+    except EngineError as exc:
+        print(f"scopewise: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as exc:
+        print(f"scopewise: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("scopewise: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""The engine the CLI and the language server share: a workspace index, its sources and a
+resolver, with the two questions scopewise asks of a range: its scope and its context."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from scopewise import context as _context
+from scopewise import languages
+from scopewise.index.documents import Document
+from scopewise.index.files import FileSettings, is_secret_path
+from scopewise.index.workspace import IndexStats, NotAWorkspace, Progress, WorkspaceIndex
+from scopewise.resolve import Resolver
+from scopewise.scope import Analysis, Scope, analyze
+from scopewise.sources import Sources
+
+ROOT_MARKERS = (
+    ".git",
+    ".scopewise.toml",
+    "pyproject.toml",
+    "package.json",
+    "go.mod",
+    "Cargo.toml",
+    "pom.xml",
+    "Gemfile",
+    "setup.py",
+)
+
+
+class EngineError(Exception):
+    """A request the engine cannot answer; the message says why, in one line."""
+
+
+def find_root(start: Path) -> Path:
+    """The workspace root above a file or folder: the nearest folder with a root marker, else
+    the current folder when it holds the file, else the file's own folder."""
+    start = start.resolve()
+    here = start if start.is_dir() else start.parent
+    for folder in (here, *here.parents):
+        if any((folder / m).exists() for m in ROOT_MARKERS):
+            return folder
+    cwd = Path.cwd().resolve()
+    return cwd if here.is_relative_to(cwd) else here
+
+
+class Engine:
+    def __init__(
+        self,
+        root: Path | str,
+        settings: FileSettings | None = None,
+        *,
+        use_cache: bool = True,
+        documents: Callable[[str], Document | None] | None = None,
+    ) -> None:
+        try:
+            self.workspace = WorkspaceIndex(root, settings, use_cache=use_cache)
+        except NotAWorkspace as exc:
+            raise EngineError(str(exc)) from None
+        self.sources = Sources(self.workspace, documents)
+        self.resolver = Resolver(self.workspace)
+
+    @property
+    def root(self) -> Path:
+        return self.workspace.root
+
+    def index(self, progress: Progress | None = None, workers: int | None = None) -> IndexStats:
+        return self.workspace.build(progress, workers)
+
+    def relpath(self, file: str | Path) -> str:
+        """The workspace-relative path of a file, or EngineError saying what is wrong with it."""
+        p = Path(file)
+        if not p.is_absolute():
+            in_cwd = Path.cwd() / p
+            p = in_cwd if (in_cwd.exists() and not (self.root / p).exists()) else self.root / p
+        try:
+            rel = p.resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            raise EngineError(f"{file}: outside the workspace {self.root}") from None
+        if not (self.root / rel).is_file():
+            raise EngineError(f"{file}: no such file")
+        if is_secret_path(rel):
+            raise EngineError(f"{rel}: a secrets file; scopewise never reads it")
+        if languages.language_for_path(rel) is None:
+            known = ", ".join(languages.supported_extensions())
+            raise EngineError(f"{rel}: unsupported language (indexed: {known})")
+        return rel
+
+    def analyze(
+        self, file: str | Path, start_line: int, end_line: int, diagnostics: int = 0
+    ) -> Analysis:
+        """Analyse 1-based inclusive lines of a file."""
+        rel = self.relpath(file)
+        fi = self.workspace.get(rel)
+        if fi is None:
+            reason = self.workspace.skipped.get(rel)
+            if reason:
+                raise EngineError(f"{rel}: not indexed ({reason})")
+            fi = self.workspace.refresh_from_disk(rel)
+            if fi is None:
+                raise EngineError(f"{rel}: not indexed")
+        try:
+            src = self.sources.get(rel, with_tree=True)
+        except OSError as exc:
+            raise EngineError(f"{rel}: cannot read ({exc.strerror or exc})") from None
+        if src.tree is not None and fi.digest != _digest(src.data):
+            fi = self.workspace.update(rel, src.data, src.tree) or fi
+        n = len(src.lines)
+        if start_line < 1 or end_line < start_line:
+            raise EngineError(f"{rel}: bad range {start_line}-{end_line} (lines are 1-based)")
+        if start_line > n:
+            raise EngineError(f"{rel}: line {start_line} is past the end ({n} lines)")
+        end_line = min(end_line, n)
+        return analyze(self.resolver, fi, src, start_line - 1, end_line - 1, diagnostics)
+
+    def scope(
+        self, file: str | Path, start_line: int, end_line: int, diagnostics: int = 0
+    ) -> Scope:
+        return self.analyze(file, start_line, end_line, diagnostics).scope
+
+    def context(
+        self, file: str | Path, start_line: int, end_line: int, budget: int, diagnostics: int = 0
+    ) -> _context.Context:
+        if budget < 64:
+            raise EngineError(f"budget {budget} is too small (at least 64 tokens)")
+        analysis = self.analyze(file, start_line, end_line, diagnostics)
+        return _context.build(analysis, self.sources, budget)
+
+    def close(self) -> None:
+        self.workspace.close()
+
+
+def _digest(data: bytes) -> str:
+    from scopewise.index.extract import digest
+
+    return digest(data)

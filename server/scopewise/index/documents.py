@@ -1,0 +1,160 @@
+"""Open documents: the editor's text, kept as UTF-8 bytes with a parse tree that follows
+each edit through tree-sitter's incremental parsing (``Tree.edit`` + reparse)."""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+import tree_sitter as ts
+
+from scopewise.index import extract as _extract
+
+Encoding = str  # "utf-8" | "utf-16" | "utf-32": how LSP positions count characters
+
+
+class PositionError(ValueError):
+    """A position outside the document."""
+
+
+@dataclass(frozen=True)
+class TextChange:
+    """An LSP-style change: a range (line, character) to replace, or the whole text."""
+
+    text: str
+    start: tuple[int, int] | None = None  # None: replace the whole document
+    end: tuple[int, int] | None = None
+
+
+def _units(s: str, encoding: Encoding) -> int:
+    if encoding == "utf-16":
+        return len(s.encode("utf-16-le")) // 2
+    if encoding == "utf-8":
+        return len(s.encode("utf-8"))
+    return len(s)
+
+
+class Document:
+    """One open document: version, text as bytes, line offsets and the parse tree."""
+
+    def __init__(
+        self,
+        path: str,
+        text: str,
+        version: int,
+        language: str | None,
+        encoding: Encoding = "utf-16",
+    ) -> None:
+        self.path = path
+        self.version = version
+        self.language = language
+        self.encoding = encoding
+        self.source = text.encode("utf-8", "surrogatepass")
+        self._lines = self._line_starts(self.source)
+        self.tree: ts.Tree | None = _extract.parse(language, self.source) if language else None
+
+    @staticmethod
+    def _newlines(data: bytes, base: int = 0) -> list[int]:
+        """Offsets (shifted by base) just after each newline of data."""
+        out = []
+        i = data.find(b"\n")
+        while i >= 0:
+            out.append(base + i + 1)
+            i = data.find(b"\n", i + 1)
+        return out
+
+    @classmethod
+    def _line_starts(cls, data: bytes) -> list[int]:
+        return [0, *cls._newlines(data)]
+
+    @property
+    def text(self) -> str:
+        return self.source.decode("utf-8", "replace")
+
+    @property
+    def line_count(self) -> int:
+        return len(self._lines)
+
+    def line_bytes(self, line: int) -> bytes:
+        start = self._lines[line]
+        end = self._lines[line + 1] if line + 1 < len(self._lines) else len(self.source)
+        return self.source[start:end]
+
+    def offset(self, line: int, character: int) -> int:
+        """Byte offset of an LSP position (clamped to the line's end, as LSP asks)."""
+        if line < 0 or character < 0:
+            raise PositionError(f"negative position {line}:{character}")
+        if line >= len(self._lines):
+            if line == len(self._lines) and character == 0:
+                return len(self.source)
+            raise PositionError(f"line {line + 1} is past the end ({len(self._lines)} lines)")
+        raw = self.line_bytes(line)
+        content = raw.rstrip(b"\r\n")
+        if self.encoding == "utf-8":
+            return self._lines[line] + min(character, len(content))
+        text = content.decode("utf-8", "replace")
+        if self.encoding == "utf-32":
+            return self._lines[line] + len(text[:character].encode("utf-8"))
+        units = 0
+        for i, ch in enumerate(text):
+            if units >= character:
+                return self._lines[line] + len(text[:i].encode("utf-8"))
+            units += 2 if ord(ch) > 0xFFFF else 1
+        return self._lines[line] + len(content)
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """LSP position of a byte offset."""
+        line = bisect.bisect_right(self._lines, offset) - 1
+        prefix = self.source[self._lines[line] : offset].decode("utf-8", "replace")
+        return line, _units(prefix, self.encoding)
+
+    def _point(self, offset: int) -> tuple[int, int]:
+        line = bisect.bisect_right(self._lines, offset) - 1
+        return line, offset - self._lines[line]
+
+    def apply(self, changes: list[TextChange], version: int) -> None:
+        """Apply the changes of one didChange, in order, editing the tree incrementally.
+
+        All or nothing: a bad position raises PositionError and leaves the document as it was.
+        """
+        saved = (self.source, self._lines)
+        try:
+            self._apply(changes)
+        except PositionError:
+            self.source, self._lines = saved
+            self.tree = _extract.parse(self.language, self.source) if self.language else None
+            raise
+        if self.tree is not None and self.language and any(c.start is not None for c in changes):
+            self.tree = _extract.parse(self.language, self.source, self.tree)
+        self.version = version
+
+    def _apply(self, changes: list[TextChange]) -> None:
+        for change in changes:
+            if change.start is None or change.end is None:
+                self.source = change.text.encode("utf-8", "surrogatepass")
+                self._lines = self._line_starts(self.source)
+                self.tree = _extract.parse(self.language, self.source) if self.language else None
+                continue
+            start = self.offset(*change.start)
+            end = self.offset(*change.end)
+            if end < start:
+                raise PositionError("range end before its start")
+            new = change.text.encode("utf-8", "surrogatepass")
+            start_point, old_end_point = self._point(start), self._point(end)
+            self.source = self.source[:start] + new + self.source[end:]
+            # line starts: unchanged before the edit, shifted after it, new ones inside it
+            first = start_point[0]
+            delta = len(new) - (end - start)
+            keep = self._lines[: first + 1]
+            inserted = self._newlines(new, base=start)
+            tail_from = bisect.bisect_right(self._lines, end)
+            self._lines = keep + inserted + [s + delta for s in self._lines[tail_from:]]
+            if self.tree is not None:
+                self.tree.edit(
+                    start_byte=start,
+                    old_end_byte=end,
+                    new_end_byte=start + len(new),
+                    start_point=start_point,
+                    old_end_point=old_end_point,
+                    new_end_point=self._point(start + len(new)),
+                )

@@ -1,0 +1,337 @@
+"""From a parsed tree to a FileIndex: definitions, references, imports and syntax errors."""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import re
+import sys
+from array import array
+from typing import Any
+
+import tree_sitter as ts
+
+from scopewise import languages
+from scopewise.index.model import REF_MEMBER, REF_NAME, REF_TYPE, Definition, FileIndex, Import
+
+_KIND_PRIORITY = {"method": 3, "class": 3, "interface": 3, "function": 2}
+_REF_CODES = {"reference.member": REF_MEMBER, "reference.type": REF_TYPE, "reference.name": REF_NAME}
+_REF_KEYS = ("reference.member", "reference.type", "reference.name")
+
+
+_SKIP_NAMES = {"python": {"self", "cls"}, "ruby": {"self"}}
+_MAX_ERRORS = 200
+
+
+def digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def parse(language: str, source: bytes, old_tree: ts.Tree | None = None) -> ts.Tree:
+    p = languages.parser(language)
+    return p.parse(source, old_tree) if old_tree is not None else p.parse(source)
+
+
+def extract(path: str, language: str, source: bytes, tree: ts.Tree | None = None) -> FileIndex:
+    """Index one file's source. Never raises on broken syntax: errors are recorded."""
+    if tree is None:
+        tree = parse(language, source)
+    spec = languages.spec(language)
+    root = tree.root_node
+    out = FileIndex(path, language, digest(source), source.count(b"\n") + 1)
+
+    # one pass of one query over the tree: definitions, their names, imports and every use
+    caps = ts.QueryCursor(languages.index_query(language)).captures(root)
+
+    for node in caps.get("import", ()):
+        imp = _parse_import(language, node)
+        if imp is not None:
+            out.imports.append(imp)
+
+    # a definition's name is the first @name capture inside it (names precede bodies)
+    names = sorted(caps.get("name", ()), key=_start)
+    name_starts = [n.start_byte for n in names]
+    defs_by_extent: dict[tuple[int, int], tuple[int, ts.Node, ts.Node, str]] = {}
+    def_names: set[int] = set()  # start bytes of definition names: not uses
+    for key, nodes in caps.items():
+        if not key.startswith("definition."):
+            continue
+        kind = key[11:]
+        prio = _KIND_PRIORITY.get(kind, 1)
+        for node in nodes:
+            i = bisect.bisect_left(name_starts, node.start_byte)
+            if i >= len(names) or names[i].end_byte > node.end_byte:
+                continue
+            name_node = names[i]
+            extent = _extent(spec, node)
+            ek = (extent.start_byte, extent.end_byte)
+            prev = defs_by_extent.get(ek)
+            if prev is None or prev[0] < prio:
+                defs_by_extent[ek] = (prio, extent, name_node, kind)
+            def_names.add(name_node.start_byte)
+
+    skip = _SKIP_NAMES.get(language, ())
+    by_raw: dict[bytes, list[int]] = {}
+    seen = def_names
+    for key in _REF_KEYS:  # members first: a member use is not also a plain name
+        nodes = caps.get(key)
+        if not nodes:
+            continue
+        code = _REF_CODES[key]
+        for node in nodes:
+            sb = node.start_byte
+            if sb in seen:
+                continue
+            seen.add(sb)
+            raw = node.text
+            if raw:
+                lst = by_raw.get(raw)
+                if lst is None:
+                    by_raw[raw] = lst = []
+                lst.append(node.start_point.row * 4 + code)
+    refs: dict[str, bytes] = {}
+    for raw, packed in by_raw.items():
+        text = raw.decode("utf-8", "replace")
+        if text not in skip:
+            packed.sort()
+            refs[sys.intern(text)] = array("q", packed).tobytes()
+    out.refs = refs
+
+    out.definitions = _definitions(spec, sorted(defs_by_extent.values(), key=_def_order))
+    if root.has_error:
+        out.errors = _error_lines(root)
+    return out
+
+
+def _start(node: ts.Node) -> int:
+    return node.start_byte
+
+
+def _def_order(item: tuple[int, ts.Node, ts.Node, str]) -> tuple[int, int]:
+    return (item[1].start_byte, -item[1].end_byte)
+
+
+def _text(node: ts.Node) -> str:
+    raw = node.text
+    return raw.decode("utf-8", "replace") if raw else ""
+
+
+def _extent(spec: languages.LanguageSpec, node: ts.Node) -> ts.Node:
+    """Climb from the captured node to the whole statement that defines the name."""
+    cur = node
+    while cur.parent is not None and cur.parent.type in spec.declarator_chain:
+        cur = cur.parent
+    while cur.parent is not None and cur.parent.type in spec.wrappers:
+        cur = cur.parent
+    return cur
+
+
+def _body(node: ts.Node, body_fields: tuple[str, ...]) -> ts.Node | None:
+    for candidate in (node, *node.named_children):
+        for f in body_fields:
+            body = candidate.child_by_field_name(f)
+            if body is not None:
+                return body
+        if candidate.type in ("function_definition", "class_definition"):  # decorated python
+            for f in body_fields:
+                body = candidate.child_by_field_name(f)
+                if body is not None:
+                    return body
+    for child in node.named_children:  # `export` / declarator wrappers: one level further
+        for grand in child.named_children:
+            for f in body_fields:
+                body = grand.child_by_field_name(f)
+                if body is not None:
+                    return body
+    return None
+
+
+def _definitions(
+    spec: languages.LanguageSpec, found: list[tuple[int, ts.Node, ts.Node, str]]
+) -> list[Definition]:
+    out: list[Definition] = []
+    stack: list[int] = []  # indices of open enclosing definitions
+    for _, extent, name_node, kind in found:
+        start, end = extent.start_point[0], extent.end_point[0]
+        if extent.end_point[1] == 0 and end > start:
+            end -= 1
+        while stack and out[stack[-1]].end_line < start:
+            stack.pop()
+        # a definition sharing its extent's end with a parent that started earlier is nested
+        while stack and not (out[stack[-1]].start_line <= start and end <= out[stack[-1]].end_line):
+            stack.pop()
+        parent = stack[-1] if stack else -1
+        name = _text(name_node)
+        name_line = name_node.start_point[0]
+        body = _body(extent, spec.body_fields)
+        if body is not None and body.start_point[0] >= name_line:
+            prev = body.prev_sibling
+            if prev is not None and prev.end_point[0] < body.start_point[0]:
+                header_end = prev.end_point[0]
+            else:
+                header_end = body.start_point[0]
+        else:
+            header_end = name_line
+        header_end = max(name_line, min(header_end, end))
+        if kind == "function" and parent >= 0 and out[parent].kind in ("class", "interface"):
+            kind = "method"
+        exported = _exported(spec.name, extent, name, parent, out)
+        out.append(Definition(name, kind, start, end, name_line, header_end, parent, exported))
+        stack.append(len(out) - 1)
+    return out
+
+
+def _exported(
+    language: str, extent: ts.Node, name: str, parent: int, defs: list[Definition]
+) -> bool:
+    if parent >= 0:
+        p = defs[parent]
+        if not p.exported or p.kind not in ("class", "interface", "module", "type", "enum"):
+            return False
+    if language == "python":
+        return not name.startswith("_") or (name.startswith("__") and name.endswith("__"))
+    if language == "go":
+        return name[:1].isupper()
+    if language in ("javascript", "typescript", "tsx"):
+        if parent >= 0:
+            return not name.startswith("#") and b"private " not in (extent.text or b"")[:40]
+        node: ts.Node | None = extent
+        while node is not None:
+            if node.type == "export_statement":
+                return True
+            node = node.parent
+        return False
+    if language == "rust":
+        return any(c.type == "visibility_modifier" for c in extent.children)
+    if language == "java":
+        for c in extent.children:
+            if c.type == "modifiers":
+                text = c.text or b""
+                return b"public" in text or b"protected" in text
+        return parent >= 0 and defs[parent].kind == "interface"
+    if language in ("c", "cpp"):
+        return not any(
+            c.type == "storage_class_specifier" and c.text == b"static" for c in extent.children
+        )
+    return not name.startswith("_")
+
+
+def _error_lines(root: ts.Node) -> list[int]:
+    lines: list[int] = []
+    stack = [root]
+    while stack and len(lines) < _MAX_ERRORS:
+        node = stack.pop()
+        if node.type == "ERROR" or node.is_missing:
+            lines.append(node.start_point[0])
+            continue
+        stack.extend(c for c in node.children if c.has_error or c.is_missing)
+    return sorted(set(lines))
+
+
+# --------------------------------------------------------------------------- imports
+_QUOTED = re.compile(r"""["'<]([^"'<>]+)[>"']""")
+
+
+def _parse_import(language: str, node: ts.Node) -> Import | None:
+    line = node.start_point[0]
+    if language == "python":
+        return _python_import(node, line)
+    text = _text(node)
+    if language in ("javascript", "typescript", "tsx"):
+        src = node.child_by_field_name("source")
+        found = _QUOTED.search(_text(src)) if src is not None else None
+        if found is None:
+            return None
+        names: list[str] = []
+        aliases: list[str] = []
+        _js_clause(node, names, aliases)
+        return Import(found.group(1), tuple(names), tuple(aliases), line)
+    if language == "go":
+        path = node.child_by_field_name("path")
+        m = _QUOTED.search(_text(path)) if path is not None else None
+        if m is None:
+            return None
+        alias_node = node.child_by_field_name("name")
+        alias = _text(alias_node) if alias_node is not None else m.group(1).rsplit("/", 1)[-1]
+        return Import(m.group(1), (), (alias,), line)
+    if language in ("c", "cpp", "ruby"):
+        m = _QUOTED.search(text)
+        return Import(m.group(1), (), (), line) if m else None
+    if language == "java":
+        body = text.removeprefix("import").removeprefix(" static").strip().rstrip(";").strip()
+        module, _, last = body.rpartition(".")
+        return Import(module, (last,), (last,), line)
+    if language == "rust":
+        body = text.removeprefix("pub ").removeprefix("use").strip().rstrip(";").strip()
+        if "{" in body:
+            module = body.split("{", 1)[0].rstrip(":")
+            inner = body.split("{", 1)[1].rstrip("}")
+            parts = [p.strip() for p in inner.split(",") if p.strip()]
+        else:
+            module, _, last = body.rpartition("::")
+            parts = [last]
+        return Import(
+            module,
+            tuple(p.split(" as ")[0].rsplit("::", 1)[-1] for p in parts),
+            tuple(p.split(" as ")[-1].rsplit("::", 1)[-1] for p in parts),
+            line,
+        )
+    return None
+
+
+def _js_clause(node: ts.Node, names: list[str], aliases: list[str]) -> None:
+    for child in node.named_children:
+        if child.type == "import_clause":
+            for part in child.named_children:
+                if part.type == "identifier":
+                    names.append("default")
+                    aliases.append(_text(part))
+                elif part.type == "namespace_import":
+                    ident = [c for c in part.named_children if c.type == "identifier"]
+                    if ident:
+                        names.append("*")
+                        aliases.append(_text(ident[0]))
+                elif part.type == "named_imports":
+                    for spec_node in part.named_children:
+                        if spec_node.type != "import_specifier":
+                            continue
+                        n = spec_node.child_by_field_name("name")
+                        a = spec_node.child_by_field_name("alias")
+                        if n is not None:
+                            names.append(_text(n))
+                            aliases.append(_text(a if a is not None else n))
+
+
+def _python_import(node: ts.Node, line: int) -> Import | None:
+    names: list[str] = []
+    aliases: list[str] = []
+    if node.type == "import_statement":
+        out: list[Any] = []
+        for child in node.children_by_field_name("name"):
+            if child.type == "aliased_import":
+                n = child.child_by_field_name("name")
+                a = child.child_by_field_name("alias")
+                mod = _text(n) if n is not None else ""
+                out.append((mod, _text(a) if a is not None else mod))
+            else:
+                mod = _text(child)
+                out.append((mod, mod.split(".")[0]))
+        if not out:
+            return None
+        # `import a, b` is rare enough: keep the first module, bind every alias
+        return Import(out[0][0], (), tuple(a for _, a in out), line)
+    module_node = node.child_by_field_name("module_name")
+    module = _text(module_node) if module_node is not None else "__future__"
+    for child in node.children_by_field_name("name"):
+        if child.type == "aliased_import":
+            n = child.child_by_field_name("name")
+            a = child.child_by_field_name("alias")
+            names.append(_text(n) if n is not None else "")
+            aliases.append(_text(a) if a is not None else names[-1])
+        else:
+            names.append(_text(child))
+            aliases.append(names[-1])
+    if any(c.type == "wildcard_import" for c in node.children):
+        names.append("*")
+        aliases.append("*")
+    return Import(module, tuple(names), tuple(aliases), line)

@@ -1,0 +1,231 @@
+"""Which files of a workspace are indexed, and which are left out (with the reason).
+
+In a git work tree the list is git's own (`git ls-files`: tracked plus untracked files that
+are not ignored); elsewhere `.gitignore` files are applied with pathspec. A `.scopewiseignore`
+(gitignore syntax) and the configured excludes apply on top of both. Secrets files are never
+indexed, whatever their name says.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pathspec
+
+from scopewise import languages
+
+log = logging.getLogger(__name__)
+
+ALWAYS_PRUNED = frozenset(
+    {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox", ".nox",
+     ".mypy_cache", ".ruff_cache", ".pytest_cache", "site-packages", ".eggs"}
+)  # fmt: skip
+# Never read, never sent, whatever the ignore files say (see README: Secrets).
+SECRET_PATTERNS = (
+    ".env",
+    ".env.*",
+    "*.pem",
+    "*.key",
+    "*.p12",
+    "*.pfx",
+    "id_rsa*",
+    "id_ed25519*",
+    "id_ecdsa*",
+    "*.keystore",
+    ".netrc",
+    ".pypirc",
+    "credentials",
+    "credentials.*",
+    "secrets.*",
+    "*.secret",
+)
+
+
+@dataclass(frozen=True)
+class FileSettings:
+    """Which files to index. Excludes use gitignore syntax, relative to the root."""
+
+    max_file_bytes: int = 1_000_000
+    exclude: tuple[str, ...] = ()
+    max_files: int = 50_000
+    minified_line_chars: int = 1000  # a line longer than this in the head marks generated code
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: str
+    reason: str
+
+
+@dataclass
+class FileList:
+    root: Path
+    files: list[str] = field(default_factory=list)  # relative POSIX paths of indexable files
+    skipped: list[Skipped] = field(default_factory=list)
+    source: str = "walk"  # "git" or "walk"
+
+
+def _spec(lines: Iterable[str]) -> pathspec.GitIgnoreSpec:
+    return pathspec.GitIgnoreSpec.from_lines(list(lines))
+
+
+SECRETS = _spec(SECRET_PATTERNS)
+
+
+def is_secret_path(rel: str) -> bool:
+    return SECRETS.match_file(rel)
+
+
+def _read_ignore(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+
+
+def user_excludes(root: Path, settings: FileSettings) -> pathspec.GitIgnoreSpec:
+    return _spec([*_read_ignore(root / ".scopewiseignore"), *settings.exclude])
+
+
+def is_git_worktree(root: Path) -> bool:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--is-inside-work-tree"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return out.returncode == 0 and out.stdout.strip() == "true"
+
+
+def _git_files(root: Path) -> list[str] | None:
+    try:
+        out = subprocess.run(
+            [
+                "git",
+                "-C",
+                str(root),
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+            ],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if out.returncode != 0:
+        return None
+    names = out.stdout.decode("utf-8", "surrogateescape").split("\0")
+    return sorted({n for n in names if n})
+
+
+def _walk(root: Path) -> Iterator[str]:
+    """Every file below root that no .gitignore on its way ignores (symlinks not followed)."""
+    stack: list[tuple[str, list[tuple[str, pathspec.GitIgnoreSpec]]]] = [("", [])]
+    while stack:
+        rel_dir, specs = stack.pop()
+        abs_dir = root / rel_dir if rel_dir else root
+        gi = abs_dir / ".gitignore"
+        if gi.is_file():
+            specs = [*specs, (rel_dir, _spec(_read_ignore(gi)))]
+        try:
+            entries = sorted(os.scandir(abs_dir), key=lambda e: e.name)
+        except OSError as exc:
+            log.info("skipped folder %s: %s", rel_dir or ".", exc.strerror)
+            continue
+        subdirs: list[str] = []
+        for entry in entries:
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+                is_file = entry.is_file(follow_symlinks=False)
+            except OSError:
+                continue
+            if is_dir:
+                if entry.name in ALWAYS_PRUNED or _ignored(specs, rel + "/"):
+                    continue
+                subdirs.append(rel)
+            elif is_file and not _ignored(specs, rel):
+                yield rel
+        stack.extend((d, specs) for d in reversed(subdirs))
+
+
+def _ignored(specs: list[tuple[str, pathspec.GitIgnoreSpec]], rel: str) -> bool:
+    for base, spec in specs:
+        sub = rel[len(base) + 1 :] if base else rel
+        if spec.match_file(sub):
+            return True
+    return False
+
+
+def list_files(root: Path, settings: FileSettings | None = None) -> FileList:
+    """The indexable files of a workspace, with the reason for each one left out."""
+    settings = settings or FileSettings()
+    root = root.resolve()
+    result = FileList(root)
+    names = _git_files(root) if is_git_worktree(root) else None
+    if names is not None and names:  # none at all: a folder git ignores; walk it instead
+        result.source = "git"
+        candidates: Iterable[str] = names
+    else:
+        candidates = _walk(root)
+    excludes = user_excludes(root, settings)
+    for rel in candidates:
+        if languages.language_for_path(rel) is None:
+            continue
+        parts = rel.split("/")
+        if any(p in ALWAYS_PRUNED for p in parts[:-1]):
+            continue
+        if is_secret_path(rel):
+            result.skipped.append(Skipped(rel, "secrets file"))
+            continue
+        if excludes.match_file(rel):
+            result.skipped.append(Skipped(rel, "excluded by .scopewiseignore or settings"))
+            continue
+        full = root / rel
+        try:
+            st = full.stat()
+        except OSError as exc:
+            result.skipped.append(Skipped(rel, f"unreadable: {exc.strerror or exc}"))
+            continue
+        if not full.is_file():
+            continue
+        if st.st_size > settings.max_file_bytes:
+            result.skipped.append(
+                Skipped(rel, f"too large ({st.st_size:,} bytes > {settings.max_file_bytes:,})")
+            )
+            continue
+        if len(result.files) >= settings.max_files:
+            result.skipped.append(Skipped(rel, f"over the limit of {settings.max_files:,} files"))
+            continue
+        result.files.append(rel)
+    for s in result.skipped:
+        log.info("not indexed: %s (%s)", s.path, s.reason)
+    return result
+
+
+def content_problem(data: bytes, settings: FileSettings) -> str | None:
+    """Why a file's content should not be indexed (binary, generated/minified), or None."""
+    head = data[:8192]
+    if b"\0" in head:
+        return "binary"
+    head = data[:32768]
+    if head:
+        longest = max(len(line) for line in head.split(b"\n"))
+        if longest > settings.minified_line_chars and len(head) > 2 * settings.minified_line_chars:
+            lines = head.count(b"\n") + 1
+            if len(head) / lines > 200 or longest > 10 * settings.minified_line_chars:
+                return "minified or generated (very long lines)"
+    return None

@@ -1,0 +1,264 @@
+"""The languages scopewise indexes: grammar wheels, their shipped tags queries and our additions.
+
+Each grammar comes from its official per-language wheel (``tree-sitter-python``, ...). The
+wheel's own ``queries/tags.scm`` is used as it ships; ``scopewise/queries/<lang>.scm`` adds
+what it misses (every identifier use, constants, imports).
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path, PurePosixPath
+
+import tree_sitter as ts
+
+
+@dataclass(frozen=True)
+class LanguageSpec:
+    """What scopewise knows about one language."""
+
+    name: str
+    module: str  # the grammar wheel's import name
+    factory: str  # the function in it that returns the language pointer
+    extensions: tuple[str, ...]
+    tags_from: tuple[str, ...]  # wheels whose tags.scm applies (TypeScript reuses JavaScript's)
+    extras: tuple[str, ...]  # our query files, in order
+    body_fields: tuple[str, ...] = ("body",)
+    # node types that wrap a definition and belong to its extent (decorators, export, ...)
+    wrappers: tuple[str, ...] = ()
+    # node types a definition's node climbs through to reach its full statement
+    declarator_chain: tuple[str, ...] = ()
+    # member access: node type -> (object field, property field)
+    member_access: tuple[tuple[str, str, str], ...] = ()
+    comment_prefixes: tuple[str, ...] = ("#",)
+
+
+LANGUAGES: tuple[LanguageSpec, ...] = (
+    LanguageSpec(
+        "python",
+        "tree_sitter_python",
+        "language",
+        (".py", ".pyi"),
+        ("tree_sitter_python",),
+        ("python",),
+        wrappers=("decorated_definition",),
+        member_access=(("attribute", "object", "attribute"),),
+    ),
+    LanguageSpec(
+        "javascript",
+        "tree_sitter_javascript",
+        "language",
+        (".js", ".mjs", ".cjs", ".jsx"),
+        ("tree_sitter_javascript",),
+        ("javascript", "javascript-only"),
+        wrappers=("export_statement", "expression_statement"),
+        declarator_chain=("variable_declarator", "lexical_declaration", "variable_declaration"),
+        member_access=(("member_expression", "object", "property"),),
+        comment_prefixes=("//", "/*", "*"),
+    ),
+    LanguageSpec(
+        "typescript",
+        "tree_sitter_typescript",
+        "language_typescript",
+        (".ts", ".mts", ".cts"),
+        ("tree_sitter_javascript", "tree_sitter_typescript"),
+        ("javascript", "typescript"),
+        wrappers=("export_statement", "expression_statement"),
+        declarator_chain=("variable_declarator", "lexical_declaration", "variable_declaration"),
+        member_access=(("member_expression", "object", "property"),),
+        comment_prefixes=("//", "/*", "*"),
+    ),
+    LanguageSpec(
+        "tsx",
+        "tree_sitter_typescript",
+        "language_tsx",
+        (".tsx",),
+        ("tree_sitter_javascript", "tree_sitter_typescript"),
+        ("javascript", "typescript"),
+        wrappers=("export_statement", "expression_statement"),
+        declarator_chain=("variable_declarator", "lexical_declaration", "variable_declaration"),
+        member_access=(("member_expression", "object", "property"),),
+        comment_prefixes=("//", "/*", "*"),
+    ),
+    LanguageSpec(
+        "go",
+        "tree_sitter_go",
+        "language",
+        (".go",),
+        ("tree_sitter_go",),
+        ("go",),
+        declarator_chain=("type_spec", "type_declaration"),
+        member_access=(("selector_expression", "operand", "field"),),
+        comment_prefixes=("//", "/*"),
+    ),
+    LanguageSpec(
+        "rust",
+        "tree_sitter_rust",
+        "language",
+        (".rs",),
+        ("tree_sitter_rust",),
+        ("rust",),
+        member_access=(("field_expression", "value", "field"),),
+        comment_prefixes=("//", "/*"),
+    ),
+    LanguageSpec(
+        "java",
+        "tree_sitter_java",
+        "language",
+        (".java",),
+        ("tree_sitter_java",),
+        ("java",),
+        member_access=(
+            ("method_invocation", "object", "name"),
+            ("field_access", "object", "field"),
+        ),
+        comment_prefixes=("//", "/*", "*"),
+    ),
+    LanguageSpec(
+        "c",
+        "tree_sitter_c",
+        "language",
+        (".c", ".h"),
+        ("tree_sitter_c",),
+        ("c",),
+        declarator_chain=(
+            "function_declarator",
+            "pointer_declarator",
+            "function_definition",
+            "declaration",
+            "type_definition",
+        ),
+        member_access=(("field_expression", "argument", "field"),),
+        comment_prefixes=("//", "/*", "*"),
+    ),
+    LanguageSpec(
+        "cpp",
+        "tree_sitter_cpp",
+        "language",
+        (".cc", ".cpp", ".cxx", ".hpp", ".hh", ".hxx"),
+        ("tree_sitter_cpp",),
+        ("cpp",),
+        declarator_chain=(
+            "function_declarator",
+            "pointer_declarator",
+            "reference_declarator",
+            "function_definition",
+            "declaration",
+            "field_declaration",
+            "type_definition",
+            "template_declaration",
+        ),
+        member_access=(("field_expression", "argument", "field"),),
+        comment_prefixes=("//", "/*", "*"),
+    ),
+    LanguageSpec(
+        "ruby",
+        "tree_sitter_ruby",
+        "language",
+        (".rb",),
+        ("tree_sitter_ruby",),
+        ("ruby",),
+        member_access=(("call", "receiver", "method"),),
+    ),
+)
+
+_BY_NAME = {spec.name: spec for spec in LANGUAGES}
+_BY_EXT = {ext: spec for spec in LANGUAGES for ext in spec.extensions}
+
+
+class UnsupportedLanguage(ValueError):
+    """The file's language has no grammar here."""
+
+
+def language_for_path(path: str | Path) -> LanguageSpec | None:
+    """The language of a file by its name, or None when scopewise does not index it."""
+    return _BY_EXT.get(PurePosixPath(str(path)).suffix.lower())
+
+
+def spec(name: str) -> LanguageSpec:
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise UnsupportedLanguage(f"unsupported language: {name}") from None
+
+
+def supported_extensions() -> tuple[str, ...]:
+    return tuple(sorted(_BY_EXT))
+
+
+@cache
+def grammar(name: str) -> ts.Language:
+    s = spec(name)
+    module = importlib.import_module(s.module)
+    return ts.Language(getattr(module, s.factory)())
+
+
+def _wheel_tags(module_name: str) -> str:
+    module = importlib.import_module(module_name)
+    text = getattr(module, "TAGS_QUERY", None)
+    if isinstance(text, str):
+        return text
+    path = Path(str(module.__file__)).parent / "queries" / "tags.scm"
+    return path.read_text(encoding="utf-8")
+
+
+def query_source(name: str) -> str:
+    """The full tags query for a language: the wheels' tags.scm, then our additions."""
+    s = spec(name)
+    parts = [_wheel_tags(m) for m in s.tags_from]
+    base = resources.files("scopewise") / "queries"
+    parts += [(base / f"{extra}.scm").read_text(encoding="utf-8") for extra in s.extras]
+    return "\n".join(parts)
+
+
+@cache
+def index_query(name: str) -> ts.Query:
+    """Definitions, their names, imports and every use, for one pass over a tree.
+
+    The wheels' own ``@reference.*`` patterns are switched off: our refs patterns capture
+    every identifier use already (a query costs mostly its walk over the tree, so one
+    query with everything beats several).
+    """
+    wheel = query_source(name)
+    source = wheel + "\n" + refs_source(name)
+    query = ts.Query(grammar(name), source)
+    raw = source.encode("utf-8")
+    wheel_end = len(wheel.encode("utf-8"))
+    for i in range(query.pattern_count):
+        start = query.start_byte_for_pattern(i)
+        text = raw[start : query.end_byte_for_pattern(i)]
+        if start < wheel_end and b"@reference." in text and b"@definition." not in text:
+            query.disable_pattern(i)
+    return query
+
+
+def refs_source(name: str) -> str:
+    base = resources.files("scopewise") / "queries"
+    files = [base / f"{extra}-refs.scm" for extra in spec(name).extras]
+    return "\n".join(f.read_text(encoding="utf-8") for f in files if f.is_file())
+
+
+@cache
+def refs_query(name: str) -> ts.Query:
+    """Every identifier use, one capture per node (run with captures: cheap)."""
+    return ts.Query(grammar(name), refs_source(name))
+
+
+_local = threading.local()
+
+
+def parser(name: str) -> ts.Parser:
+    """A parser for the language, one per thread (parsers are not thread-safe)."""
+    parsers: dict[str, ts.Parser] | None = getattr(_local, "parsers", None)
+    if parsers is None:
+        parsers = {}
+        _local.parsers = parsers
+    p = parsers.get(name)
+    if p is None:
+        p = ts.Parser(grammar(name))
+        parsers[name] = p
+    return p

@@ -1,0 +1,4 @@
+(identifier) @reference.name
+(field_identifier) @reference.name
+(package_identifier) @reference.name
+(selector_expression field: (field_identifier) @reference.member)

@@ -1,0 +1,2 @@
+; JavaScript grammar only (TypeScript names class fields differently)
+(class_body (field_definition property: (property_identifier) @name) @definition.field)

@@ -1,0 +1,18 @@
+; scopewise additions to tree-sitter-python's tags.scm: class fields and imports.
+
+(class_definition
+  body: (block
+    (expression_statement
+      (assignment left: (identifier) @name) @definition.field)))
+
+(import_statement) @import
+(import_from_statement) @import
+(future_import_statement) @import
+
+; `self.name = ...` inside a method: an instance attribute of the class
+(expression_statement
+  (assignment
+    left: (attribute
+      object: (identifier) @_self
+      attribute: (identifier) @name)
+    (#eq? @_self "self"))) @definition.attribute

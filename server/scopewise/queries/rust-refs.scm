@@ -1,0 +1,4 @@
+(identifier) @reference.name
+(type_identifier) @reference.type
+(field_identifier) @reference.name
+(field_expression field: (field_identifier) @reference.member)

@@ -1,0 +1,197 @@
+"""Scope analysis: how far a change to a range reaches, as numbers, a score and reasons."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from scopewise.index.model import FileIndex
+from scopewise.resolve import (
+    CallerSite,
+    Resolved,
+    Resolver,
+    defined_in,
+    definition_at,
+    enclosing_class,
+    is_test_path,
+    uses_in,
+)
+from scopewise.sources import Source
+
+CONFIDENT = 0.5  # resolutions at or above this count in fan-in / fan-out
+
+
+@dataclass(frozen=True)
+class Symbol:
+    name: str
+    qualified: str
+    kind: str
+    path: str
+    line: int  # 1-based, for people
+    exported: bool
+
+
+@dataclass
+class Scope:
+    """What a range is and how far a change to it ripples."""
+
+    path: str
+    start_line: int  # 1-based inclusive
+    end_line: int
+    language: str
+    lines: int
+    targets: list[Symbol] = field(default_factory=list)  # symbols defined or changed
+    defined: int = 0  # definitions lying wholly inside the range
+    fan_in: int = 0  # uses of the targets elsewhere
+    fan_in_files: int = 0
+    callers: int = 0  # distinct enclosing definitions of those uses
+    fan_out: int = 0  # workspace definitions the range uses
+    files: list[str] = field(default_factory=list)  # files involved
+    public: bool = False
+    tests: list[str] = field(default_factory=list)  # test files that use the targets
+    syntax_errors: int = 0
+    diagnostics: int = 0
+    score: float = 0.0  # 0 (a local tweak) .. 100 (ripples through the codebase)
+    reasons: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def summary(self) -> str:
+        return "; ".join(self.reasons)
+
+
+@dataclass
+class Analysis:
+    """A scope plus what was resolved on the way (the context engine reuses it)."""
+
+    scope: Scope
+    file: FileIndex
+    source: Source
+    start: int  # 0-based
+    end: int
+    enclosing: int  # innermost definition enclosing the range, -1 at module level
+    target_indices: list[int]
+    uses: list[Resolved]
+    callers: list[CallerSite]
+    names: set[str]  # every name and receiver read in the range
+
+
+def analyze(
+    resolver: Resolver,
+    fi: FileIndex,
+    src: Source,
+    start: int,
+    end: int,
+    diagnostics: int = 0,
+) -> Analysis:
+    """Analyse lines [start, end] (0-based, inclusive) of an indexed file."""
+    enclosing = definition_at(fi, start, end)
+    inside = defined_in(fi, start, end)
+    targets = inside or ([enclosing] if enclosing >= 0 else [])
+    # names bound anywhere in the enclosing callable are locals of the range too
+    outer = enclosing
+    while outer >= 0 and fi.definitions[outer].kind in ("class", "interface", "module"):
+        outer = fi.definitions[outer].parent
+    b_start, b_end = (
+        (fi.definitions[outer].start_line, fi.definitions[outer].end_line)
+        if outer >= 0
+        else (start, end)
+    )
+    uses, bound = uses_in(src, start, end)
+    if (b_start, b_end) != (start, end):
+        bound |= uses_in(src, b_start, b_end)[1]
+    cls = enclosing_class(fi, targets[0]) if targets else -1
+    if targets and fi.definitions[targets[0]].kind in ("class", "interface"):
+        cls = targets[0]
+    resolved = [
+        r
+        for r in resolver.resolve(fi, uses, bound, cls)
+        if not (r.path == fi.path and start <= fi.definitions[r.index].start_line <= end)
+        and not (r.path == fi.path and r.index in targets)
+    ]
+    callers: list[CallerSite] = []
+    spans = [(fi.definitions[t].start_line, fi.definitions[t].end_line) for t in targets]
+    for t in targets:
+        for site in resolver.callers(fi, t):
+            if site.path == fi.path and any(a <= site.line <= b for a, b in spans):
+                continue
+            callers.append(site)
+    scope = _score(fi, start, end, targets, resolved, callers, diagnostics, resolver)
+    names = {u.name for u in uses} | {u.receiver for u in uses if u.receiver}
+    return Analysis(scope, fi, src, start, end, enclosing, targets, resolved, callers, names)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _score(
+    fi: FileIndex,
+    start: int,
+    end: int,
+    targets: list[int],
+    resolved: list[Resolved],
+    callers: list[CallerSite],
+    diagnostics: int,
+    resolver: Resolver,
+) -> Scope:
+    lines = end - start + 1
+    scope = Scope(fi.path, start + 1, end + 1, fi.language, lines)
+    for t in targets:
+        d = fi.definitions[t]
+        scope.targets.append(
+            Symbol(d.name, fi.qualified_name(t), d.kind, fi.path, d.name_line + 1, d.exported)
+        )
+    scope.defined = len(defined_in(fi, start, end))
+    sure = [c for c in callers if c.confidence >= CONFIDENT]
+    scope.fan_in = len(sure)
+    caller_files = sorted({c.path for c in sure})
+    scope.fan_in_files = len(caller_files)
+    scope.callers = len({(c.path, c.caller) for c in sure})
+    used = [r for r in resolved if r.confidence >= CONFIDENT]
+    scope.fan_out = len(used)
+    scope.public = any(s.exported for s in scope.targets)
+    scope.tests = sorted({c.path for c in callers if is_test_path(c.path)})
+    scope.files = sorted({fi.path, *caller_files, *(r.path for r in used)})
+    scope.syntax_errors = sum(1 for e in fi.errors if start <= e <= end)
+    scope.diagnostics = diagnostics
+
+    other_files = [p for p in caller_files if p != fi.path]
+    score = 6.0 * math.log2(1 + lines / 10)
+    score += 3.0 * max(0, len(targets) - 1)
+    score += 7.0 * math.log2(1 + scope.fan_in)
+    score += 6.0 * math.log2(1 + len(other_files))
+    score += 2.0 * math.log2(1 + scope.fan_out)
+    score += 10.0 if scope.public and scope.fan_in else (4.0 if scope.public else 0.0)
+    score += min(6.0, 2.0 * len(scope.tests))
+    score += min(8.0, 2.0 * diagnostics + 3.0 * scope.syntax_errors)
+    scope.score = round(min(100.0, score), 1)
+
+    kinds = [s.kind for s in scope.targets]
+    what = (
+        ", ".join(_plural(kinds.count(k), k) for k in dict.fromkeys(kinds))
+        if kinds
+        else "module-level code"
+    )
+    reasons = [f"{what}, {_plural(lines, 'line')}"]
+    if scope.fan_in:
+        outside = f" ({len(other_files)} outside this file)" if other_files else ""
+        refs = _plural(scope.fan_in, "reference")
+        reasons.append(f"{refs} in {_plural(scope.fan_in_files, 'file')}{outside}")
+    elif targets:
+        reasons.append("0 callers outside the file" if not callers else "only uncertain callers")
+    if scope.public:
+        reasons.append("public API")
+    if scope.tests:
+        reasons.append(f"{_plural(len(scope.tests), 'test file')}")
+    if scope.fan_out:
+        reasons.append(f"uses {_plural(scope.fan_out, 'definition')}")
+    if scope.syntax_errors:
+        reasons.append(f"{_plural(scope.syntax_errors, 'syntax error')}")
+    if diagnostics:
+        reasons.append(f"{_plural(diagnostics, 'diagnostic')}")
+    scope.reasons = reasons
+    return scope

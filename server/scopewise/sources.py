@@ -1,0 +1,75 @@
+"""File text and parse trees for the engine: open editor buffers first, then the disk."""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import tree_sitter as ts
+
+from scopewise import languages
+from scopewise.index import extract as _extract
+from scopewise.index.documents import Document
+from scopewise.index.workspace import WorkspaceIndex
+
+
+@dataclass
+class Source:
+    path: str
+    data: bytes
+    lines: list[str]  # without line endings
+    tree: ts.Tree | None
+    language: str | None
+
+
+class Sources:
+    """Text and trees of workspace files, with an LRU keyed by content so repeats are free."""
+
+    def __init__(
+        self,
+        workspace: WorkspaceIndex,
+        documents: Callable[[str], Document | None] | None = None,
+        capacity: int = 64,
+    ) -> None:
+        self.workspace = workspace
+        self._documents = documents
+        self._cache: OrderedDict[str, tuple[tuple[int, int] | int, Source]] = OrderedDict()
+        self._capacity = capacity
+
+    def get(self, path: str, with_tree: bool = False) -> Source:
+        """The file's current text (raises OSError when it cannot be read)."""
+        doc = self._documents(path) if self._documents else None
+        if doc is not None:
+            key: tuple[int, int] | int = -doc.version - 1
+            hit = self._cache.get(path)
+            if hit is not None and hit[0] == key:
+                return hit[1]
+            src = Source(path, doc.source, _split(doc.source), doc.tree, doc.language)
+            self._put(path, key, src)
+            return src
+        full = os.path.join(self.workspace.root, path)
+        st = os.stat(full)
+        key = (st.st_mtime_ns, st.st_size)
+        hit = self._cache.get(path)
+        if hit is not None and hit[0] == key and (hit[1].tree is not None or not with_tree):
+            self._cache.move_to_end(path)
+            return hit[1]
+        with open(full, "rb") as fh:
+            data = fh.read()
+        spec = languages.language_for_path(path)
+        tree = _extract.parse(spec.name, data) if (with_tree and spec) else None
+        src = Source(path, data, _split(data), tree, spec.name if spec else None)
+        self._put(path, key, src)
+        return src
+
+    def _put(self, path: str, key: tuple[int, int] | int, src: Source) -> None:
+        self._cache[path] = (key, src)
+        self._cache.move_to_end(path)
+        while len(self._cache) > self._capacity:
+            self._cache.popitem(last=False)
+
+
+def _split(data: bytes) -> list[str]:
+    return data.decode("utf-8", "replace").splitlines()

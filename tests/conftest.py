@@ -1,0 +1,38 @@
+"""Shared pytest fixtures."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fakeapi import FakeAPI
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture
+def fake_api() -> Iterator[FakeAPI]:
+    """A fake Anthropic API on 127.0.0.1 (see tests/fakeapi.py); point clients at .base_url."""
+    with FakeAPI() as api:
+        yield api
+
+
+@pytest.fixture(autouse=True)
+def _isolated_dirs(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every test gets its own cache and state folders: nothing touches the user's."""
+    base = tmp_path_factory.mktemp("scopewise-home")
+    monkeypatch.setenv("SCOPEWISE_CACHE_DIR", str(base / "cache"))
+    monkeypatch.setenv("SCOPEWISE_STATE_DIR", str(base / "state"))
+
+
+@pytest.fixture
+def poly(tmp_path: Path) -> Path:
+    """A writable copy of the multi-language fixture workspace."""
+    dest = tmp_path / "poly"
+    shutil.copytree(FIXTURES / "poly", dest)
+    return dest

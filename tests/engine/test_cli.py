@@ -1,0 +1,105 @@
+"""The `scopewise` command as a user runs it: real processes, exit codes, JSON output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def run(args: list[str], cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "scopewise.cli", *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=os.environ.copy(),
+    )
+
+
+def test_index_json(poly: Path) -> None:
+    out = run(["index", str(poly), "--json"], poly)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["files"] == 15
+    assert data["languages"]["python"] == 4
+    assert data["symbols"] > 50 and data["references"] > 100
+    again = json.loads(run(["index", str(poly), "--json"], poly).stdout)
+    assert again["cache_hits"] == again["files"]
+
+
+def test_scope_and_context_json(poly: Path) -> None:
+    out = run(["scope", "shop/pricing.py:29-32", "--json"], poly)
+    assert out.returncode == 0, out.stderr
+    scope = json.loads(out.stdout)
+    assert scope["targets"][0]["name"] == "apply_discount" and scope["public"] is True
+    out = run(["context", "shop/pricing.py:29-32", "--budget", "1500", "--json"], poly)
+    assert out.returncode == 0, out.stderr
+    ctx = json.loads(out.stdout)
+    assert ctx["tokens"] <= 1500
+    assert {"path", "start_line", "end_line"} <= set(ctx["snippets"][0])
+    assert any(m["symbol"] == "clamp" for m in ctx["manifest"])
+
+
+def test_context_text_output_has_manifest_on_stderr(poly: Path) -> None:
+    out = run(["context", "shop/cart.py:27-30"], poly)
+    assert out.returncode == 0
+    assert "### shop/cart.py" in out.stdout
+    assert "manifest" in out.stderr
+
+
+def test_jsonl_provider_protocol(poly: Path) -> None:
+    reqs = [
+        {
+            "repo": str(poly),
+            "file": "shop/pricing.py",
+            "start_line": 29,
+            "end_line": 32,
+            "budget": 800,
+        },
+        {"repo": str(poly), "file": "nope.py", "start_line": 1, "end_line": 2, "budget": 800},
+        "not an object",
+        {
+            "repo": str(poly),
+            "file": "shop/cart.py",
+            "start_line": 27,
+            "end_line": 30,
+            "budget": 4000,
+        },
+    ]
+    stdin = "\n".join(json.dumps(r) for r in reqs) + "\n{broken json\n"
+    out = run(["context", "--jsonl", "--root", str(poly)], poly, stdin)
+    assert out.returncode == 0, out.stderr
+    answers = [json.loads(line) for line in out.stdout.splitlines()]
+    assert len(answers) == 5
+    assert answers[0]["snippets"] and answers[0]["tokens"] <= 800
+    assert all({"path", "start_line", "end_line"} == set(s) for s in answers[0]["snippets"])
+    assert "no such file" in answers[1]["error"]
+    assert "error" in answers[2] and "error" in answers[4]
+    assert answers[3]["snippets"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["scope", "shop/missing.py:1"], "no such file"),
+        (["scope", "shop/pricing.py:400-410"], "past the end"),
+        (["scope", "shop/pricing.py"], "expected FILE:START[-END]"),
+        (["context", "notes.txt:1"], "unsupported language"),
+        (["index", "/definitely/not/here"], "not a folder"),
+        (["context", "shop/pricing.py:1", "--budget", "3"], "too small"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(poly: Path, args: list[str], message: str) -> None:
+    (poly / "notes.txt").write_text("hi\n")
+    out = run(args, poly)
+    assert out.returncode == 2, out.stdout
+    assert message in out.stderr
+    assert "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1

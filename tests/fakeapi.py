@@ -1,0 +1,741 @@
+"""A fake Anthropic API on 127.0.0.1 for tests: real HTTP, scripted replies, faults, prompt cache.
+
+Endpoints: ``POST /v1/messages`` (JSON or SSE), ``POST /v1/messages/count_tokens`` and
+``GET /v1/models/{id}``. Replies come from per-endpoint queues of :class:`Reply`; with an
+empty queue the server answers with a default reply (messages), an estimate (count_tokens)
+or the entry in :attr:`FakeAPI.models` (models). Every request is recorded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import select
+import socket
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Literal
+
+Endpoint = Literal["messages", "count_tokens", "models"]
+
+ERROR_TYPES: dict[int, str] = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    402: "billing_error",
+    403: "permission_error",
+    404: "not_found_error",
+    408: "timeout_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    503: "api_error",
+    504: "timeout_error",
+    529: "overloaded_error",
+}
+
+ERROR_MESSAGES: dict[str, str] = {
+    "invalid_request_error": "messages: field required",
+    "authentication_error": "invalid x-api-key",
+    "billing_error": "Your credit balance is too low to access the Anthropic API.",
+    "permission_error": "Your API key does not have permission to use the specified resource.",
+    "not_found_error": "The requested resource could not be found.",
+    "timeout_error": "Request timed out.",
+    "request_too_large": "Request exceeds the maximum allowed number of bytes.",
+    "rate_limit_error": "Number of request tokens has exceeded your per-minute rate limit.",
+    "api_error": "Internal server error",
+    "overloaded_error": "Overloaded",
+}
+
+
+def tokens(text: str) -> int:
+    """The fake tokenizer: ceil(len(text) / 4)."""
+    return math.ceil(len(text) / 4)
+
+
+@dataclass
+class Reply:
+    """One scripted answer (or fault) for the next request to an endpoint."""
+
+    text: str = "Hello from the fake API."
+    thinking: str | None = None  # None: no thinking block; "": block with only a signature
+    tool_input: dict[str, Any] | None = None
+    tool_name: str = "apply_edit"
+    stop_reason: str = "end_turn"
+    stop_details: dict[str, Any] | None = None
+    usage: dict[str, int] = field(default_factory=dict)  # overrides of reported usage
+    chunks: int = 3  # deltas per content block
+    delay: float = 0.0  # seconds before each SSE event after the first
+    # faults
+    status: int = 200
+    error_type: str | None = None
+    error_message: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    disconnect_after: int | None = None  # drop the socket after N SSE events
+    error_event_after: int | None = None  # send an `error` SSE event after N events
+    error_event_type: str = "overloaded_error"
+    malformed: bool = False  # broken JSON (first delta of a stream, or the whole body)
+
+    @classmethod
+    def error(
+        cls,
+        status: int,
+        *,
+        error_type: str | None = None,
+        message: str | None = None,
+        retry_after: float | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
+        """An HTTP error reply with the API's error JSON (and ``retry-after`` if given)."""
+        hdrs = dict(headers or {})
+        if retry_after is not None:
+            hdrs["retry-after"] = f"{retry_after:g}"
+        return cls(status=status, error_type=error_type, error_message=message, headers=hdrs)
+
+
+@dataclass
+class RecordedRequest:
+    """What the fake server received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]  # lower-cased names
+    body: Any  # parsed JSON (None for GET or unparseable bodies)
+    raw: bytes
+    disconnected: bool = False  # the client went away mid-response
+
+    @property
+    def system_blocks(self) -> list[dict[str, Any]]:
+        system = (self.body or {}).get("system")
+        if system is None:
+            return []
+        if isinstance(system, str):
+            return [{"type": "text", "text": system}]
+        return list(system)
+
+
+@dataclass
+class _Segment:
+    key: str
+    tokens: int
+    ttl: str | None  # cache breakpoint TTL, None when no breakpoint here
+
+
+class _ClientGone(Exception):
+    pass
+
+
+def model_json(
+    model_id: str,
+    *,
+    display_name: str | None = None,
+    max_input_tokens: int = 1_000_000,
+    max_tokens: int = 128_000,
+    thinking_types: tuple[str, ...] = ("adaptive",),
+    efforts: tuple[str, ...] = ("low", "medium", "high", "xhigh", "max"),
+    structured_outputs: bool = True,
+) -> dict[str, Any]:
+    """A Models API object shaped like ``GET /v1/models/{id}`` returns it."""
+
+    def sup(flag: bool) -> dict[str, bool]:
+        return {"supported": flag}
+
+    return {
+        "type": "model",
+        "id": model_id,
+        "display_name": display_name or model_id,
+        "created_at": "2026-09-22T00:00:00Z",
+        "lifecycle": "active",
+        "deprecated_at": None,
+        "retires_at": None,
+        "line": None,
+        "max_input_tokens": max_input_tokens,
+        "max_tokens": max_tokens,
+        "capabilities": {
+            "batch": sup(True),
+            "citations": sup(True),
+            "code_execution": sup(True),
+            "context_management": {"supported": True, "clear_thinking_20251015": sup(True)},
+            "effort": {
+                "supported": bool(efforts),
+                **{level: sup(level in efforts) for level in ("low", "medium", "high", "max")},
+                "xhigh": sup("xhigh" in efforts),
+            },
+            "image_input": sup(True),
+            "pdf_input": sup(True),
+            "server_tools": {
+                "supported": True,
+                "code_execution": sup(True),
+                "web_search": sup(True),
+            },
+            "structured_outputs": sup(structured_outputs),
+            "thinking": {
+                "supported": bool(set(thinking_types) - {"disabled"}),
+                "types": {
+                    t: sup(t in thinking_types)
+                    for t in ("adaptive", "enabled", "disabled", "between_tools")
+                },
+            },
+        },
+    }
+
+
+def _default_models() -> dict[str, dict[str, Any]]:
+    return {
+        "claude-haiku-5-5": model_json("claude-haiku-5-5", display_name="Claude Haiku 5.5"),
+        "claude-sonnet-5-5": model_json(
+            "claude-sonnet-5-5",
+            display_name="Claude Sonnet 5.5",
+            thinking_types=("adaptive", "between_tools"),
+        ),
+        "claude-opus-5-5": model_json("claude-opus-5-5", display_name="Claude Opus 5.5"),
+        "claude-fable-5-1": model_json("claude-fable-5-1", display_name="Claude Fable 5.1"),
+        "claude-fable-5-2": model_json("claude-fable-5-2", display_name="Claude Fable 5.2"),
+        "claude-haiku-4-5": model_json(
+            "claude-haiku-4-5",
+            display_name="Claude Haiku 4.5",
+            max_input_tokens=200_000,
+            max_tokens=64_000,
+            thinking_types=("enabled", "disabled"),
+            efforts=(),
+        ),
+    }
+
+
+class FakeAPI:
+    """The fake server. Use as a context manager, or call :meth:`start` / :meth:`stop`."""
+
+    def __init__(self, *, expected_api_key: str | None = None) -> None:
+        self.expected_api_key = expected_api_key  # if set, other keys get a 401
+        self.models: dict[str, dict[str, Any]] = _default_models()
+        self.min_cache_tokens = 0  # shorter cacheable prefixes are silently not cached
+        self.requests: list[RecordedRequest] = []
+        self._changed = threading.Condition()
+        self._queues: dict[str, deque[Reply]] = {
+            "messages": deque(),
+            "count_tokens": deque(),
+            "models": deque(),
+        }
+        self._cache: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> FakeAPI:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        server.daemon_threads = True
+        server.api = self  # type: ignore[attr-defined]
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="fakeapi", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> FakeAPI:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "FakeAPI is not running"
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    # -- scripting ----------------------------------------------------------------------------
+    def push(self, *replies: Reply, endpoint: Endpoint = "messages") -> None:
+        """Queue replies for the next requests to ``endpoint``."""
+        with self._lock:
+            self._queues[endpoint].extend(replies)
+
+    def fail(self, status: int, *, endpoint: Endpoint = "messages", **kwargs: Any) -> None:
+        """Queue one HTTP error (see :meth:`Reply.error`)."""
+        self.push(Reply.error(status, **kwargs), endpoint=endpoint)
+
+    def pending(self, endpoint: Endpoint = "messages") -> int:
+        with self._lock:
+            return len(self._queues[endpoint])
+
+    def clear_cache(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    def wait_for_disconnect(
+        self, request: RecordedRequest | None = None, timeout: float = 2.0
+    ) -> bool:
+        """Wait until the client dropped ``request`` (default: the last messages request)."""
+        with self._changed:
+            return self._changed.wait_for(
+                lambda: (request or self.message_requests[-1]).disconnected, timeout
+            )
+
+    # -- inspection ---------------------------------------------------------------------------
+    @property
+    def message_requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return [r for r in self.requests if r.path == "/v1/messages"]
+
+    @property
+    def last(self) -> RecordedRequest:
+        with self._lock:
+            return self.requests[-1]
+
+    # -- internals used by the handler --------------------------------------------------------
+    def _next(self, endpoint: Endpoint) -> Reply | None:
+        with self._lock:
+            queue = self._queues[endpoint]
+            return queue.popleft() if queue else None
+
+    def _record(self, request: RecordedRequest) -> None:
+        with self._lock:
+            self.requests.append(request)
+
+    def _segments(self, body: dict[str, Any]) -> list[_Segment]:
+        """Tools, system and messages as cacheable segments, in cache order."""
+        segs: list[_Segment] = []
+
+        def add(block: Any) -> None:
+            if isinstance(block, str):
+                segs.append(_Segment(block, tokens(block), None))
+                return
+            if not isinstance(block, dict):
+                return
+            control = block.get("cache_control")
+            content = {k: v for k, v in block.items() if k != "cache_control"}
+            key = (
+                content["text"]
+                if content.get("type") == "text" and isinstance(content.get("text"), str)
+                else json.dumps(content, sort_keys=True)
+            )
+            ttl = str(control.get("ttl", "5m")) if isinstance(control, dict) else None
+            segs.append(_Segment(key, tokens(key), ttl))
+
+        for tool in body.get("tools") or []:
+            add(tool)
+        system = body.get("system")
+        if isinstance(system, list):
+            for block in system:
+                add(block)
+        elif isinstance(system, str):
+            add(system)
+        for message in body.get("messages") or []:
+            content = message.get("content") if isinstance(message, dict) else None
+            if isinstance(content, list):
+                for block in content:
+                    add(block)
+            elif isinstance(content, str):
+                add(content)
+        auto = body.get("cache_control")
+        if isinstance(auto, dict) and segs and segs[-1].ttl is None:
+            segs[-1].ttl = str(auto.get("ttl", "5m"))
+        return segs
+
+    def _input_usage(self, body: dict[str, Any], *, update: bool) -> dict[str, Any]:
+        """Prompt-cache simulation: cached prefix reads, new prefix writes, the rest as input."""
+        model = str(body.get("model", ""))
+        segs = self._segments(body)
+        total = sum(s.tokens for s in segs)
+        breakpoints = [i for i, s in enumerate(segs) if s.ttl is not None]
+        usage: dict[str, Any] = {
+            "input_tokens": total,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+            "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+        }
+        if not breakpoints:
+            return usage
+        prefix_keys: dict[int, tuple[str, str]] = {}
+        digest = hashlib.sha256()
+        for i, seg in enumerate(segs):
+            digest.update(seg.key.encode() + b"\x00")
+            if i in breakpoints:
+                prefix_keys[i] = (model, digest.hexdigest())
+        last = breakpoints[-1]
+        cacheable = sum(s.tokens for s in segs[: last + 1])
+        if cacheable < self.min_cache_tokens:
+            return usage
+        with self._lock:
+            hit = next((i for i in reversed(breakpoints) if prefix_keys[i] in self._cache), -1)
+            if update:
+                self._cache.update(prefix_keys.values())
+        read = sum(s.tokens for s in segs[: hit + 1])
+        write = cacheable - read
+        usage["cache_read_input_tokens"] = read
+        usage["cache_creation_input_tokens"] = write
+        bucket = (
+            "ephemeral_1h_input_tokens" if segs[last].ttl == "1h" else "ephemeral_5m_input_tokens"
+        )
+        usage["cache_creation"][bucket] = write
+        usage["input_tokens"] = total - read - write
+        return usage
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = 30
+    server: ThreadingHTTPServer
+
+    @property
+    def api(self) -> FakeAPI:
+        return self.server.api  # type: ignore[attr-defined,no-any-return]
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    # -- plumbing -----------------------------------------------------------------------------
+    def _read_request(self) -> RecordedRequest:
+        length = int(self.headers.get("content-length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        rec = RecordedRequest(
+            method=self.command,
+            path=self.path.split("?", 1)[0],
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=body,
+            raw=raw,
+        )
+        self.api._record(rec)
+        return rec
+
+    def _send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.send_header("request-id", _request_id())
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _send_error(self, reply: Reply) -> None:
+        etype = reply.error_type or ERROR_TYPES.get(reply.status, "api_error")
+        message = reply.error_message or ERROR_MESSAGES.get(etype, "error")
+        payload = {
+            "type": "error",
+            "error": {"type": etype, "message": message},
+            "request_id": _request_id(),
+        }
+        self._send_json(reply.status, payload, reply.headers)
+
+    def _authorized(self, rec: RecordedRequest) -> bool:
+        key = self.api.expected_api_key
+        if key is None:
+            return True
+        return rec.headers.get("authorization") == f"Bearer {key}" or (
+            rec.headers.get("x-api-key") == key
+        )
+
+    def _client_gone(self) -> bool:
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            if readable:
+                peeked: bytes = self.connection.recv(1, socket.MSG_PEEK)
+                return peeked == b""
+        except OSError:
+            return True
+        return False
+
+    def _pause(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while True:
+            if self._client_gone():
+                raise _ClientGone
+            if self.api._stopping.is_set():
+                raise _ClientGone
+            remaining = end - time.monotonic()
+            if remaining <= 0:
+                return
+            select.select([self.connection], [], [], min(remaining, 0.05))
+
+    def _chunk(self, data: bytes) -> None:
+        if self._client_gone():
+            raise _ClientGone
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
+    # -- routes -------------------------------------------------------------------------------
+    def do_GET(self) -> None:
+        rec = self._read_request()
+        if not self._authorized(rec):
+            self._send_error(Reply.error(401))
+            return
+        if rec.path.startswith("/v1/models/"):
+            model_id = rec.path[len("/v1/models/") :]
+            reply = self.api._next("models")
+            if reply is not None and (reply.status != 200 or reply.malformed):
+                self._send_fault(reply)
+                return
+            info = self.api.models.get(model_id)
+            if info is None:
+                self._send_error(Reply.error(404, message=f"model: {model_id}"))
+                return
+            self._send_json(200, info)
+            return
+        self._send_error(Reply.error(404, message=f"Not found: {rec.path}"))
+
+    def do_POST(self) -> None:
+        rec = self._read_request()
+        if not self._authorized(rec):
+            self._send_error(Reply.error(401))
+            return
+        body = rec.body if isinstance(rec.body, dict) else None
+        if body is None:
+            self._send_error(Reply.error(400, message="request body is not valid JSON"))
+            return
+        if rec.path == "/v1/messages/count_tokens":
+            reply = self.api._next("count_tokens")
+            if reply is not None:
+                self._send_fault(reply)
+                return
+            usage = self.api._input_usage(body, update=False)
+            total = (
+                usage["input_tokens"]
+                + usage["cache_creation_input_tokens"]
+                + usage["cache_read_input_tokens"]
+            )
+            self._send_json(200, {"input_tokens": total})
+            return
+        if rec.path != "/v1/messages":
+            self._send_error(Reply.error(404, message=f"Not found: {rec.path}"))
+            return
+        if "max_tokens" not in body or "messages" not in body or "model" not in body:
+            self._send_error(
+                Reply.error(400, message="model, max_tokens and messages are required")
+            )
+            return
+        reply = self.api._next("messages") or Reply()
+        if reply.status != 200:
+            self._send_error(reply)
+            return
+        usage = self.api._input_usage(body, update=True)
+        if body.get("stream"):
+            try:
+                self._stream(rec, body, reply, usage)
+            except (_ClientGone, BrokenPipeError, ConnectionResetError):
+                self.close_connection = True
+                with self.api._changed:
+                    rec.disconnected = True
+                    self.api._changed.notify_all()
+        else:
+            self._send_message(body, reply, usage)
+
+    def _send_fault(self, reply: Reply) -> None:
+        if reply.malformed:
+            self._send_json(200, b'{"type": "model", "id": "claude-')
+        elif reply.status != 200:
+            self._send_error(reply)
+        else:
+            self._send_json(200, {"input_tokens": reply.usage.get("input_tokens", 0)})
+
+    # -- messages -----------------------------------------------------------------------------
+    @staticmethod
+    def _final_usage(reply: Reply, usage: dict[str, Any]) -> dict[str, Any]:
+        thinking_tokens = tokens(reply.thinking or "")
+        output = thinking_tokens + tokens(reply.text)
+        if reply.tool_input is not None:
+            output += tokens(json.dumps(reply.tool_input))
+        final = dict(usage)
+        final["output_tokens"] = max(output, 1)
+        final["output_tokens_details"] = {"thinking_tokens": thinking_tokens}
+        for key, value in reply.usage.items():
+            if key == "thinking_tokens":
+                final["output_tokens_details"] = {"thinking_tokens": value}
+            else:
+                final[key] = value
+        return final
+
+    def _send_message(self, body: dict[str, Any], reply: Reply, usage: dict[str, Any]) -> None:
+        if reply.malformed:
+            self._send_json(200, b'{"id": "msg_01", "type": "message", "content": [')
+            return
+        content: list[dict[str, Any]] = []
+        if reply.thinking is not None:
+            content.append({"type": "thinking", "thinking": reply.thinking, "signature": "sig"})
+        if reply.text:
+            content.append({"type": "text", "text": reply.text})
+        if reply.tool_input is not None:
+            content.append(
+                {
+                    "type": "tool_use",
+                    "id": "toolu_01",
+                    "name": reply.tool_name,
+                    "input": reply.tool_input,
+                }
+            )
+        final = self._final_usage(reply, usage)
+        final["service_tier"] = "standard"
+        message = {
+            "id": _message_id(),
+            "type": "message",
+            "role": "assistant",
+            "model": body.get("model"),
+            "content": content,
+            "stop_reason": reply.stop_reason,
+            "stop_sequence": None,
+            "stop_details": reply.stop_details,
+            "usage": final,
+        }
+        self._send_json(200, message, reply.headers)
+
+    def _events(
+        self, body: dict[str, Any], reply: Reply, usage: dict[str, Any]
+    ) -> Iterator[tuple[str, Any]]:
+        start_usage = {**usage, "output_tokens": 1, "service_tier": "standard"}
+        yield (
+            "message_start",
+            {
+                "type": "message_start",
+                "message": {
+                    "id": _message_id(),
+                    "type": "message",
+                    "role": "assistant",
+                    "model": body.get("model"),
+                    "content": [],
+                    "stop_reason": None,
+                    "stop_sequence": None,
+                    "usage": start_usage,
+                },
+            },
+        )
+        yield "ping", {"type": "ping"}
+        index = 0
+        if reply.thinking is not None:
+            yield _block_start(index, {"type": "thinking", "thinking": "", "signature": ""})
+            for piece in _split(reply.thinking, reply.chunks):
+                yield _delta(index, {"type": "thinking_delta", "thinking": piece})
+            yield _delta(index, {"type": "signature_delta", "signature": "EqQBCkYIBxgCKkA="})
+            yield _block_stop(index)
+            index += 1
+        if reply.text or (reply.thinking is None and reply.tool_input is None):
+            yield _block_start(index, {"type": "text", "text": ""})
+            for piece in _split(reply.text, reply.chunks):
+                yield _delta(index, {"type": "text_delta", "text": piece})
+            yield _block_stop(index)
+            index += 1
+        if reply.tool_input is not None:
+            yield _block_start(
+                index,
+                {"type": "tool_use", "id": "toolu_01", "name": reply.tool_name, "input": {}},
+            )
+            yield _delta(index, {"type": "input_json_delta", "partial_json": ""})
+            for piece in _split(json.dumps(reply.tool_input), reply.chunks):
+                yield _delta(index, {"type": "input_json_delta", "partial_json": piece})
+            yield _block_stop(index)
+        final = self._final_usage(reply, usage)
+        final.pop("cache_creation", None)
+        yield (
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {
+                    "stop_reason": reply.stop_reason,
+                    "stop_sequence": None,
+                    "stop_details": reply.stop_details,
+                },
+                "usage": final,
+            },
+        )
+        yield "message_stop", {"type": "message_stop"}
+
+    def _stream(
+        self, rec: RecordedRequest, body: dict[str, Any], reply: Reply, usage: dict[str, Any]
+    ) -> None:
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream; charset=utf-8")
+        self.send_header("cache-control", "no-cache")
+        self.send_header("transfer-encoding", "chunked")
+        self.send_header("request-id", _request_id())
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        malformed_pending = reply.malformed
+        for sent, (name, data) in enumerate(self._events(body, reply, usage)):
+            if reply.disconnect_after is not None and sent >= reply.disconnect_after:
+                self._drop()
+                return
+            if reply.error_event_after is not None and sent >= reply.error_event_after:
+                etype = reply.error_event_type
+                error = {
+                    "type": "error",
+                    "error": {"type": etype, "message": ERROR_MESSAGES.get(etype, etype)},
+                    "request_id": _request_id(),
+                }
+                self._chunk(_sse("error", json.dumps(error)))
+                break
+            if sent and reply.delay:
+                self._pause(reply.delay)
+            payload = json.dumps(data)
+            if malformed_pending and name == "content_block_delta":
+                payload = payload[: len(payload) // 2]
+                malformed_pending = False
+            self._chunk(_sse(name, payload))
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def _drop(self) -> None:
+        """Cut the connection mid-body, the way a network failure would."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+
+def _sse(event: str, data: str) -> bytes:
+    return f"event: {event}\ndata: {data}\n\n".encode()
+
+
+def _block_start(index: int, block: dict[str, Any]) -> tuple[str, Any]:
+    return (
+        "content_block_start",
+        {"type": "content_block_start", "index": index, "content_block": block},
+    )
+
+
+def _delta(index: int, delta: dict[str, Any]) -> tuple[str, Any]:
+    return "content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}
+
+
+def _block_stop(index: int) -> tuple[str, Any]:
+    return "content_block_stop", {"type": "content_block_stop", "index": index}
+
+
+def _split(text: str, chunks: int) -> list[str]:
+    if not text:
+        return []
+    n = max(1, min(chunks, len(text)))
+    size = math.ceil(len(text) / n)
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+def _request_id() -> str:
+    return "req_fake" + uuid.uuid4().hex[:16]
+
+
+def _message_id() -> str:
+    return "msg_fake" + uuid.uuid4().hex[:16]

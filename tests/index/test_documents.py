@@ -1,0 +1,104 @@
+"""Open documents: LSP-style edits applied incrementally equal a full re-parse."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from scopewise.index.documents import Document, PositionError, TextChange
+from scopewise.index.extract import extract, parse
+
+SOURCE = '''"""Módulo with ünïcode 😀 and CRLF-free lines."""
+
+def area(r):
+    return 3.14 * r * r
+
+
+class Shape:
+    name = "shape"
+
+    def describe(self):
+        return f"{self.name}: {area(2)}"
+'''
+
+
+def apply_str(text: str, start: tuple[int, int], end: tuple[int, int], new: str) -> str:
+    """Reference implementation over code points (utf-32 positions)."""
+    lines = text.split("\n")
+
+    def off(pos: tuple[int, int]) -> int:
+        return sum(len(line) + 1 for line in lines[: pos[0]]) + pos[1]
+
+    return text[: off(start)] + new + text[off(end) :]
+
+
+def test_edit_updates_text_tree_and_index() -> None:
+    doc = Document("m.py", SOURCE, 1, "python", encoding="utf-32")
+    doc.apply([TextChange("radius", (2, 9), (2, 10))], 2)
+    doc.apply([TextChange("radius * radius", (3, 18), (3, 23))], 3)
+    assert "def area(radius):" in doc.text
+    assert "3.14 * radius * radius" in doc.text
+    assert doc.version == 3
+    assert doc.tree is not None
+    full = parse("python", doc.source)
+    assert str(doc.tree.root_node) == str(full.root_node)
+    inc = extract("m.py", "python", doc.source, doc.tree)
+    ref = extract("m.py", "python", doc.source)
+    assert inc.definitions == ref.definitions and inc.refs == ref.refs
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8", "utf-32"])
+def test_random_edits_equal_full_reparse(encoding: str) -> None:
+    rng = random.Random(7)
+    text = SOURCE
+    doc = Document("m.py", text, 0, "python", encoding=encoding)
+    pieces = ["x", "(", ")", "\n", "    ", "def f():\n    pass\n", "é", "😀", ":", ""]
+    for version in range(1, 120):
+        lines = text.split("\n")
+        a_line = rng.randrange(len(lines))
+        a_col = rng.randrange(len(lines[a_line]) + 1)
+        b_line = min(len(lines) - 1, a_line + rng.choice([0, 0, 1]))
+        b_col = (
+            rng.randrange(len(lines[b_line]) + 1)
+            if b_line > a_line
+            else rng.randrange(a_col, len(lines[b_line]) + 1)
+        )
+        new = rng.choice(pieces)
+
+        def to_units(line: int, col: int, text: str = text) -> int:
+            prefix = text.split("\n")[line][:col]
+            if encoding == "utf-16":
+                return len(prefix.encode("utf-16-le")) // 2
+            if encoding == "utf-8":
+                return len(prefix.encode("utf-8"))
+            return len(prefix)
+
+        doc.apply(
+            [TextChange(new, (a_line, to_units(a_line, a_col)), (b_line, to_units(b_line, b_col)))],
+            version,
+        )
+        text = apply_str(text, (a_line, a_col), (b_line, b_col), new)
+        assert doc.text == text, f"text diverged at edit {version}"
+        assert doc.tree is not None
+        assert str(doc.tree.root_node) == str(parse("python", doc.source).root_node)
+    assert doc.line_count == text.count("\n") + 1
+
+
+def test_whole_document_replacement_and_positions() -> None:
+    doc = Document("m.py", "a = 1\n", 1, "python")
+    doc.apply([TextChange("b = '😀x'\n")], 2)
+    assert doc.text == "b = '😀x'\n"
+    # utf-16: the emoji is two code units, so 'x' is at character 7
+    off = doc.offset(0, 7)
+    assert doc.source[off : off + 1] == b"x"
+    assert doc.position(off) == (0, 7)
+
+
+def test_positions_out_of_range_are_refused() -> None:
+    doc = Document("m.py", "a = 1\n", 1, "python")
+    with pytest.raises(PositionError):
+        doc.apply([TextChange("x", (5, 0), (5, 1))], 2)
+    assert doc.text == "a = 1\n" and doc.version == 1
+    # past the end of a line clamps to its end, as LSP asks
+    assert doc.offset(0, 99) == 5

@@ -1,0 +1,120 @@
+"""Which files are indexed, and the persistent cache."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from scopewise import paths
+from scopewise.index.files import FileSettings, list_files
+from scopewise.index.workspace import WorkspaceIndex
+
+
+def git(root: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_gitignore_without_git(poly: Path) -> None:
+    (poly / ".gitignore").write_text("build/\n*.gen.py\n")
+    (poly / "build").mkdir()
+    (poly / "build" / "out.py").write_text("x = 1\n")
+    (poly / "shop" / "models.gen.py").write_text("x = 1\n")
+    (poly / "web" / ".gitignore").write_text("format.js\n")  # nested, relative to its folder
+    (poly / "node_modules" / "lib").mkdir(parents=True)
+    (poly / "node_modules" / "lib" / "index.js").write_text("x\n")
+    listing = list_files(poly)
+    assert listing.source == "walk"
+    assert "shop/pricing.py" in listing.files
+    for gone in (
+        "build/out.py",
+        "shop/models.gen.py",
+        "web/format.js",
+        "node_modules/lib/index.js",
+    ):
+        assert gone not in listing.files
+
+
+def test_git_ls_files_semantics(poly: Path) -> None:
+    git(poly, "init", "-q")
+    (poly / ".gitignore").write_text("ignored/\n")
+    (poly / "ignored").mkdir()
+    (poly / "ignored" / "x.py").write_text("a = 1\n")
+    (poly / "untracked.py").write_text("b = 2\n")  # untracked but not ignored: indexed
+    git(poly, "add", "shop")
+    git(poly, "commit", "-qm", "init")
+    listing = list_files(poly)
+    assert listing.source == "git"
+    assert "untracked.py" in listing.files
+    assert "shop/cart.py" in listing.files
+    assert "ignored/x.py" not in listing.files
+
+
+def test_scopewiseignore_settings_and_secrets(poly: Path) -> None:
+    (poly / ".scopewiseignore").write_text("go/\n")
+    (poly / ".env").write_text("ANTHROPIC_API_KEY=sk-ant-xxxxxxxxxxxxxxxxxxxxxxxx\n")
+    (poly / "secrets.py").write_text("TOKEN = 'abc'\n")
+    listing = list_files(poly, FileSettings(exclude=("ruby/",)))
+    reasons = {s.path: s.reason for s in listing.skipped}
+    assert "go/shapes.go" not in listing.files and "excluded" in reasons["go/shapes.go"]
+    assert "ruby/bank.rb" not in listing.files
+    assert reasons["secrets.py"] == "secrets file"
+    assert not any(f.startswith(".env") for f in listing.files)
+
+
+def test_binary_minified_and_huge_files_are_skipped_with_reasons(poly: Path) -> None:
+    (poly / "web" / "blob.js").write_bytes(b"\x00\x01binary" * 100)
+    (poly / "web" / "bundle.min.js").write_text("var a=1;" * 5000)
+    (poly / "shop" / "huge.py").write_text("x = 1\n" * 400_000)
+    w = WorkspaceIndex(poly, FileSettings(max_file_bytes=1_000_000), use_cache=False)
+    stats = w.build(workers=1)
+    reasons = {s.path: s.reason for s in stats.skipped}
+    assert reasons["web/blob.js"] == "binary"
+    assert "minified" in reasons["web/bundle.min.js"]
+    assert reasons["shop/huge.py"].startswith("too large")
+    assert "shop/pricing.py" in w.files
+
+
+def test_cache_reuse_and_invalidation(poly: Path) -> None:
+    first = WorkspaceIndex(poly)
+    s1 = first.build(workers=1)
+    first.close()
+    assert s1.cache_hits == 0 and s1.parsed == s1.files
+    assert s1.cache_path and Path(s1.cache_path).is_relative_to(paths.cache_dir())
+    assert not any(p.suffix == ".sqlite3" for p in poly.rglob("*")), "cache written into the repo"
+
+    second = WorkspaceIndex(poly)
+    s2 = second.build(workers=1)
+    second.close()
+    assert s2.cache_hits == s2.files and s2.parsed == 0
+
+    # a real change is parsed again; a touch with the same bytes is a hit by content hash
+    (poly / "shop" / "pricing.py").write_text("def only():\n    return 1\n")
+    cart = poly / "shop" / "cart.py"
+    st = cart.stat()
+    os.utime(cart, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+    third = WorkspaceIndex(poly)
+    s3 = third.build(workers=1)
+    assert s3.parsed == 1
+    assert s3.cache_hits == s3.files - 1
+    fi = third.get("shop/pricing.py")
+    assert fi is not None and [d.name for d in fi.definitions] == ["only"]
+    third.close()
+
+    # a deleted file leaves the index
+    (poly / "go" / "shapes.go").unlink()
+    fourth = WorkspaceIndex(poly)
+    fourth.build(workers=1)
+    assert fourth.get("go/shapes.go") is None
+    fourth.close()
+
+
+def test_symlink_loops_and_unreadable_folders_do_not_hang(poly: Path) -> None:
+    (poly / "loop").symlink_to(poly, target_is_directory=True)
+    listing = list_files(poly)
+    assert not any(f.startswith("loop/") for f in listing.files)

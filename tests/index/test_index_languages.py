@@ -1,0 +1,183 @@
+"""Definitions, references and imports per language, and the workspace-wide tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scopewise.index.model import REF_MEMBER, REF_TYPE, FileIndex
+from scopewise.index.workspace import WorkspaceIndex
+
+
+@pytest.fixture
+def ws(poly: Path) -> WorkspaceIndex:
+    w = WorkspaceIndex(poly, use_cache=False)
+    w.build(workers=1)
+    return w
+
+
+def defs(fi: FileIndex) -> dict[str, tuple[str, int, int, bool]]:
+    """qualified name -> (kind, first line, last line, exported), lines 1-based."""
+    return {
+        fi.qualified_name(i): (d.kind, d.start_line + 1, d.end_line + 1, d.exported)
+        for i, d in enumerate(fi.definitions)
+    }
+
+
+EXPECTED = {
+    "shop/pricing.py": {
+        "TAX_RATE": ("constant", 7, 7, True),
+        "Price": ("class", 11, 22, True),  # the decorator belongs to the class
+        "Price.cents": ("field", 15, 15, True),
+        "Price.with_tax": ("method", 18, 19, True),
+        "Price._internal": ("method", 21, 22, False),
+        "apply_discount": ("function", 29, 32, True),
+        "_helper": ("function", 35, 36, False),
+    },
+    "shop/cart.py": {
+        "Cart": ("class", 8, 18, True),
+        "Cart.__init__.discount": ("attribute", 11, 11, False),
+        "VipCart.total": ("method", 22, 24, True),
+        "checkout": ("function", 27, 30, True),
+    },
+    "web/util.js": {
+        "VERSION": ("constant", 3, 3, True),
+        "greet": ("function", 5, 7, True),
+        "Greeter": ("class", 9, 17, False),
+        "Greeter.hello": ("method", 14, 16, False),
+    },
+    "web/api.ts": {
+        "User": ("interface", 3, 6, True),
+        "UserId": ("type", 8, 8, True),
+        "Role": ("enum", 10, 13, True),
+        "UserService": ("class", 15, 25, True),
+        "UserService.find": ("method", 18, 20, True),
+    },
+    "web/view.tsx": {"UserCard": ("function", 3, 5, True)},
+    "go/shapes.go": {
+        "Pi": ("constant", 5, 5, True),
+        "Circle": ("type", 11, 13, True),
+        "Area": ("method", 15, 17, True),
+        "TotalArea": ("function", 19, 25, True),
+        "helper": ("function", 27, 27, False),
+    },
+    "rust/src/lib.rs": {
+        "LIMIT": ("constant", 3, 3, True),
+        "Counter": ("class", 5, 7, True),
+        "add": ("method", 14, 16, True),
+        "private_helper": ("function", 19, 21, False),
+        "Summary": ("interface", 23, 25, True),
+    },
+    "java/com/shop/Inventory.java": {
+        "Inventory": ("class", 6, 20, True),
+        "Inventory.add": ("method", 9, 11, True),
+        "Inventory.reset": ("method", 17, 19, False),
+    },
+    "c/stack.c": {
+        "clamp_top": ("function", 3, 5, False),  # static
+        "stack_push": ("function", 7, 9, True),
+    },
+    "c/stack.h": {"STACK_MAX": ("macro", 4, 4, True), "stack": ("class", 6, 9, True)},
+    "c/matrix.cpp": {
+        "linalg.Matrix": ("class", 5, 14, True),
+        "linalg.Matrix.at": ("method", 8, 8, True),
+        "linalg.trace": ("function", 16, 20, True),
+    },
+    "ruby/bank.rb": {
+        "Bank": ("module", 3, 21, True),
+        "Bank.RATE": ("constant", 4, 4, True),
+        "Bank.Account.deposit": ("method", 12, 15, True),
+    },
+}
+
+
+@pytest.mark.parametrize("path", sorted(EXPECTED))
+def test_definitions_per_language(ws: WorkspaceIndex, path: str) -> None:
+    fi = ws.get(path)
+    assert fi is not None, f"{path} was not indexed"
+    got = defs(fi)
+    for name, expected in EXPECTED[path].items():
+        assert got.get(name) == expected, f"{path}: {name} is {got.get(name)}, want {expected}"
+
+
+def test_every_language_is_indexed(ws: WorkspaceIndex) -> None:
+    assert set(ws.stats().languages) == {
+        "python", "javascript", "typescript", "tsx", "go", "rust", "java", "c", "cpp", "ruby"
+    }  # fmt: skip
+
+
+def test_python_references_go_beyond_calls(ws: WorkspaceIndex) -> None:
+    cart = ws.get("shop/cart.py")
+    assert cart is not None
+    # base class (line 21), isinstance argument (line 28) and annotation (line 27)
+    vip_lines = {line + 1 for line, _ in cart.ref_lines("VipCart")}
+    assert 28 in vip_lines
+    cart_lines = {line + 1 for line, _ in cart.ref_lines("Cart")}
+    assert {21, 27} <= cart_lines
+    # attribute reads are member references
+    with_tax = cart.ref_lines("with_tax")
+    assert with_tax and all(kind == REF_MEMBER for _, kind in with_tax)
+    # self/cls are not references to anything
+    assert "self" not in cart.refs
+
+
+def test_type_references_in_typescript(ws: WorkspaceIndex) -> None:
+    api = ws.get("web/api.ts")
+    assert api is not None
+    kinds = {kind for _, kind in api.ref_lines("UserId")}
+    assert REF_TYPE in kinds
+
+
+def test_imports_are_parsed(ws: WorkspaceIndex) -> None:
+    cart = ws.get("shop/cart.py")
+    util = ws.get("web/util.js")
+    go = ws.get("go/shapes.go")
+    java = ws.get("java/com/shop/Inventory.java")
+    assert cart and util and go and java
+    assert ("shop.pricing", ("Price", "apply_discount")) in [
+        (i.module, i.names) for i in cart.imports
+    ]
+    assert [(i.module, i.names) for i in util.imports] == [("./format.js", ("format",))]
+    assert [i.module for i in go.imports] == ["math"]
+    assert ("java.util", ("List",)) in [(i.module, i.names) for i in java.imports]
+
+
+def test_workspace_tables_cross_files(ws: WorkspaceIndex) -> None:
+    assert {fi.path for fi, _ in ws.definitions_named("apply_discount")} == {"shop/pricing.py"}
+    users = ws.files_using("apply_discount")
+    assert {"shop/cart.py", "tests/test_pricing.py", "shop/__init__.py"} <= set(users)
+    assert "greet" in ws.get("web/api.ts").refs  # type: ignore[union-attr]
+
+
+def test_broken_syntax_is_indexed_with_errors(poly: Path) -> None:
+    (poly / "shop" / "broken.py").write_text("def ok():\n    return 1\n\ndef bad(:\n    pass\n")
+    w = WorkspaceIndex(poly, use_cache=False)
+    w.build(workers=1)
+    fi = w.get("shop/broken.py")
+    assert fi is not None
+    assert fi.errors, "the syntax error was not recorded"
+    assert "ok" in defs(fi)
+
+
+def test_update_replaces_a_files_contributions(ws: WorkspaceIndex) -> None:
+    ws.update("shop/cart.py", b"def renamed():\n    return 1\n")
+    assert ws.definitions_named("Cart") == []
+    assert [fi.path for fi, _ in ws.definitions_named("renamed")] == ["shop/cart.py"]
+    assert "shop/cart.py" not in ws.files_using("apply_discount")
+    ws.remove("shop/cart.py")
+    assert ws.definitions_named("renamed") == []
+
+
+def test_parallel_build_matches_serial(poly: Path) -> None:
+    for i in range(60):  # enough files for the process pool to start
+        (poly / "shop" / f"gen_{i}.py").write_text(f"def f{i}(x):\n    return x + {i}\n")
+    serial = WorkspaceIndex(poly, use_cache=False)
+    serial.build(workers=1)
+    parallel = WorkspaceIndex(poly, use_cache=False)
+    parallel.build(workers=2)
+    assert serial.files.keys() == parallel.files.keys()
+    for path, fi in serial.files.items():
+        other = parallel.files[path]
+        assert fi.definitions == other.definitions, path
+        assert fi.refs == other.refs, path
