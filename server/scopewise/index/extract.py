@@ -15,8 +15,12 @@ from scopewise import languages
 from scopewise.index.model import REF_MEMBER, REF_NAME, REF_TYPE, Definition, FileIndex, Import
 
 _KIND_PRIORITY = {"method": 3, "class": 3, "interface": 3, "function": 2}
-_REF_CODES = {"reference.member": REF_MEMBER, "reference.type": REF_TYPE, "reference.name": REF_NAME}
-_REF_KEYS = ("reference.member", "reference.type", "reference.name")
+_REF_CODES = {
+    "reference.member": REF_MEMBER,
+    "reference.type": REF_TYPE,
+    "reference.name": REF_NAME,
+}
+_REF_KEYS = tuple(_REF_CODES)  # members first: a member use is not also a plain name
 
 
 _SKIP_NAMES = {"python": {"self", "cls"}, "ruby": {"self"}}

@@ -127,5 +127,3 @@ class FileIndex:
         out.imports = [Import(m, tuple(n), tuple(a), ln) for m, n, a, ln in imports]
         out.errors = list(errors)
         return out
-
-
