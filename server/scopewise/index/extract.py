@@ -78,11 +78,11 @@ def extract(path: str, language: str, source: bytes, tree: ts.Tree | None = None
     by_raw: dict[bytes, list[int]] = {}
     seen = def_names
     for key in _REF_KEYS:  # members first: a member use is not also a plain name
-        nodes = caps.get(key)
-        if not nodes:
+        ref_nodes = caps.get(key)
+        if not ref_nodes:
             continue
         code = _REF_CODES[key]
-        for node in nodes:
+        for node in ref_nodes:
             sb = node.start_byte
             if sb in seen:
                 continue

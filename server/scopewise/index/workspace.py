@@ -91,14 +91,15 @@ def _parse_batch(root: str, items: list[tuple[str, str]], settings: FileSettings
     return [_parse_one(root, rel, lang, settings, _KNOWN) for rel, lang in items]
 
 
-def _pool(workers: int, known: frozenset[str]) -> ProcessPoolExecutor:
+def _pool(workers: int, known: frozenset[str], langs: set[str]) -> ProcessPoolExecutor:
     """Worker processes: forked when this process has a single thread (cheap, and the
     grammars and queries come along), from a fork server otherwise (the language server
     runs threads, and forking a threaded process is unsafe)."""
+    ctx: multiprocessing.context.BaseContext
     if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("fork")
-        for spec in languages.LANGUAGES:  # compile once here, inherit in every worker
-            languages.index_query(spec.name)
+        for lang in langs:  # compile once here, inherit in every worker
+            languages.index_query(lang)
     else:
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["scopewise.index.extract"])
@@ -220,7 +221,7 @@ class WorkspaceIndex:
         root = str(self.root)
         if n_workers > 1 and len(todo) >= _PARALLEL_MIN:
             batches = [todo[i : i + _BATCH] for i in range(0, len(todo), _BATCH)]
-            with _pool(n_workers, known) as pool:
+            with _pool(n_workers, known, {lang for _, lang in todo}) as pool:
                 futures = [pool.submit(_parse_batch, root, b, self.settings) for b in batches]
                 for fut in futures:
                     take(fut.result())
