@@ -474,7 +474,14 @@ _VALUES = frozenset({"constant", "variable", "field", "attribute"})
 
 
 def _enclosing_callable(fi: FileIndex, line: int) -> int:
-    return fi.enclosing(line, line, skip=_VALUES)
+    """The definition a use on `line` belongs to; a decorator belongs to the code around the
+    decorated definition, not to the definition itself."""
+    i = fi.enclosing(line, line, skip=_VALUES)
+    while i >= 0 and line < fi.definitions[i].name_line:
+        i = fi.definitions[i].parent
+        while i >= 0 and fi.definitions[i].kind in _VALUES:
+            i = fi.definitions[i].parent
+    return i
 
 
 def enclosing_class(fi: FileIndex, index: int) -> int:
