@@ -124,6 +124,11 @@ class Engine:
         if budget < 64:
             raise EngineError(f"budget {budget} is too small (at least 64 tokens)")
         analysis = self.analyze(file, start_line, end_line, diagnostics)
+        return self.context_for(analysis, budget)
+
+    def context_for(self, analysis: Analysis, budget: int) -> _context.Context:
+        if budget < 64:
+            raise EngineError(f"budget {budget} is too small (at least 64 tokens)")
         return _context.build(analysis, self.sources, budget)
 
     def close(self) -> None:

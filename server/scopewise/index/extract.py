@@ -103,7 +103,7 @@ def extract(path: str, language: str, source: bytes, tree: ts.Tree | None = None
 
     out.definitions = _definitions(spec, sorted(defs_by_extent.values(), key=_def_order))
     if root.has_error:
-        out.errors = _error_lines(root)
+        out.errors = error_lines(root)
     return out
 
 
@@ -220,7 +220,7 @@ def _exported(
     return not name.startswith("_")
 
 
-def _error_lines(root: ts.Node) -> list[int]:
+def error_lines(root: ts.Node) -> list[int]:
     lines: list[int] = []
     stack = [root]
     while stack and len(lines) < _MAX_ERRORS:

@@ -1,0 +1,208 @@
+"""Settings: one typed model, read from `.scopewise.toml` or `[tool.scopewise]` in
+pyproject.toml, then the editor's settings (section `scopewise`) on top. Keys may be written
+camelCase (editors) or snake_case (TOML). A bad value is reported by its key and replaced by
+the default; it never stops scopewise."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from scopewise.index.files import FileSettings
+from scopewise.reasoning.models import EFFORT_LEVELS
+from scopewise.reasoning.routing import ACTIONS, TIERS, RoutingSettings, TierConfig
+
+
+@dataclass(frozen=True)
+class Settings:
+    index: FileSettings = field(default_factory=FileSettings)
+    routing: RoutingSettings = field(default_factory=RoutingSettings)
+    context_budget: int = 6000  # tokens of codebase context per action
+    api_key: str | None = None  # else ANTHROPIC_API_KEY; never logged
+    base_url: str | None = None  # else ANTHROPIC_BASE_URL or the API
+    provider: str = "anthropic"  # anthropic | bedrock | vertex
+    timeout_s: float = 180.0
+    max_retries: int = 2
+    daily_cap_usd: float | None = None
+    prices: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def describe(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        if d.get("api_key"):
+            d["api_key"] = "(set)"
+        return d
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
+
+
+def _normalise(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {_snake(str(k)): _normalise(v) for k, v in value.items()}
+    return value
+
+
+def read_project_file(root: Path) -> tuple[dict[str, Any], str | None, list[str]]:
+    """The raw settings of `.scopewise.toml` (preferred) or pyproject's [tool.scopewise]."""
+    for name in (".scopewise.toml", "pyproject.toml"):
+        path = root / name
+        if not path.is_file():
+            continue
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            return {}, str(path), [f"{name}: cannot read ({exc}); using defaults"]
+        if name == "pyproject.toml":
+            data = data.get("tool", {}).get("scopewise", {})
+            if not data:
+                continue
+        return _normalise(data), str(path), []
+    return {}, None, []
+
+
+def merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in top.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
+            out[k] = merge(out[k], v)
+        elif v is not None:
+            out[k] = v
+    return out
+
+
+class _Reader:
+    def __init__(self, raw: Mapping[str, Any]) -> None:
+        self.raw = raw
+        self.warnings: list[str] = []
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any, check: Any = None) -> Any:
+        node: Any = self.raw
+        for part in key.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                return default
+            node = node[part]
+        if node is None:
+            return default
+        ok = isinstance(node, kind) and not (isinstance(node, bool) and kind in (int, float))
+        if ok and check is not None:
+            ok = bool(check(node))
+        if not ok:
+            self.warnings.append(f"scopewise.{key}: {node!r} is not valid; using {default!r}")
+            return default
+        return node
+
+
+def build(raw: Mapping[str, Any]) -> tuple[Settings, list[str]]:
+    """Settings from raw (merged) values, and a warning per bad key."""
+    r = _Reader(_normalise(raw))
+    d = Settings()
+    excl = r.get("exclude", list, [], lambda v: all(isinstance(x, str) for x in v))
+    index = FileSettings(
+        max_file_bytes=r.get("max_file_bytes", int, d.index.max_file_bytes, lambda v: v > 0),
+        exclude=tuple(excl),
+        max_files=r.get("max_files", int, d.index.max_files, lambda v: v > 0),
+    )
+    tiers: dict[str, TierConfig] = {}
+    for name in TIERS:
+        base: TierConfig = getattr(d.routing, name)
+        pre = f"tiers.{name}"
+        effort_range = r.get(
+            f"{pre}.effort_range",
+            list,
+            list(base.effort_range) if base.effort_range else None,
+            lambda v: len(v) == 2 and all(x in EFFORT_LEVELS for x in v),
+        )
+        budget_range = r.get(
+            f"{pre}.budget_range",
+            list,
+            list(base.budget_range),
+            lambda v: len(v) == 2 and all(isinstance(x, int) and x >= 1024 for x in v),
+        )
+        tiers[name] = TierConfig(
+            model=r.get(f"{pre}.model", str, base.model, lambda v: v.strip() != ""),
+            thinking=r.get(
+                f"{pre}.thinking", str, base.thinking, lambda v: v in ("off", "adaptive")
+            ),
+            effort=r.get(f"{pre}.effort", str, base.effort, lambda v: v in EFFORT_LEVELS),
+            effort_range=(effort_range[0], effort_range[1]) if effort_range else None,
+            budget_range=(int(budget_range[0]), int(budget_range[1])),
+            max_tokens=r.get(
+                f"{pre}.max_tokens", int, base.max_tokens, lambda v: 256 <= v <= 128000
+            ),
+        )
+    forced: dict[str, str] = {}
+    for action in ACTIONS:
+        value = r.get(f"force.{action}", str, "auto", lambda v: v in (*TIERS, "auto"))
+        if value != "auto":
+            forced[action] = value
+    routing = replace(
+        d.routing,
+        quick=tiers["quick"],
+        standard=tiers["standard"],
+        deep=tiers["deep"],
+        standard_from=float(
+            r.get(
+                "thresholds.standard",
+                (int, float),
+                d.routing.standard_from,
+                lambda v: 0 <= v <= 100,
+            )
+        ),
+        deep_from=float(
+            r.get("thresholds.deep", (int, float), d.routing.deep_from, lambda v: 0 <= v <= 100)
+        ),
+        forced=forced,
+    )
+    if routing.deep_from < routing.standard_from:
+        r.warnings.append("scopewise.thresholds: deep is below standard; using the defaults")
+        routing = replace(
+            routing, standard_from=d.routing.standard_from, deep_from=d.routing.deep_from
+        )
+    prices_raw = r.get("prices", dict, {})
+    prices: dict[str, dict[str, float]] = {}
+    for model, table in prices_raw.items():
+        if isinstance(table, Mapping) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+            for v in table.values()
+        ):
+            prices[str(model)] = {str(k): float(v) for k, v in table.items()}
+        else:
+            r.warnings.append(f"scopewise.prices.{model}: expected numbers per price; ignored")
+    cap = r.get("daily_cap_usd", (int, float), None, lambda v: v > 0)
+    settings = Settings(
+        index=index,
+        routing=routing,
+        context_budget=r.get(
+            "context_budget", int, d.context_budget, lambda v: 256 <= v <= 200_000
+        ),
+        api_key=r.get("api_key", str, None, lambda v: v.strip() != "") or None,
+        base_url=r.get("base_url", str, None, lambda v: v.startswith(("http://", "https://"))),
+        provider=r.get(
+            "provider", str, d.provider, lambda v: v in ("anthropic", "bedrock", "vertex")
+        ),
+        timeout_s=float(r.get("timeout", (int, float), d.timeout_s, lambda v: v > 0)),
+        max_retries=r.get("max_retries", int, d.max_retries, lambda v: 0 <= v <= 10),
+        daily_cap_usd=float(cap) if cap is not None else None,
+        prices=prices,
+    )
+    return settings, r.warnings
+
+
+def load(root: Path, editor: Mapping[str, Any] | None = None) -> tuple[Settings, list[str]]:
+    """Project file, then editor settings on top; warnings name each bad key."""
+    raw, _, warnings = read_project_file(root)
+    if editor:
+        raw = merge(raw, _normalise(editor))
+    settings, more = build(raw)
+    return settings, warnings + more
+
+
+def api_key(settings: Settings) -> str | None:
+    return settings.api_key or os.environ.get("ANTHROPIC_API_KEY") or None

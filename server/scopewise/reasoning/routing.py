@@ -1,0 +1,183 @@
+"""The sliding scale: from an action and the scope of its range to a tier, a model and how
+much it should think, with the reasons in words.
+
+Three tiers, each a model plus a reasoning setting, all configurable:
+
+- ``quick``: a Haiku-class model, thinking off (or at its lowest where it cannot be off);
+- ``standard``: a Sonnet-class model at low effort;
+- ``deep``: an Opus-class model with adaptive thinking, its effort rising with the scope
+  (``low`` .. ``max``); on a model that only takes a thinking budget, the budget grows
+  continuously with the score between configured bounds.
+
+What a model accepts comes from the model catalogue (the Models API, cached; a built-in table
+offline), so a tier never sends a parameter its model would refuse.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from scopewise.reasoning.models import EFFORT_LEVELS, ModelInfo
+from scopewise.scope import Scope
+
+Action = Literal["explain", "refactor", "fix"]
+TierName = Literal["quick", "standard", "deep"]
+TIERS: tuple[TierName, ...] = ("quick", "standard", "deep")
+ACTIONS: tuple[Action, ...] = ("explain", "refactor", "fix")
+
+
+@dataclass(frozen=True)
+class TierConfig:
+    """One tier: a model and how it reasons."""
+
+    model: str
+    thinking: Literal["off", "adaptive"] = "adaptive"
+    effort: str | None = None  # a fixed effort; None with effort_range: scaled by the scope
+    effort_range: tuple[str, str] | None = None
+    budget_range: tuple[int, int] = (2048, 32000)  # thinking budget for budget-only models
+    max_tokens: int = 8192  # the answer's room (a thinking budget comes on top)
+
+
+@dataclass(frozen=True)
+class RoutingSettings:
+    quick: TierConfig = TierConfig(
+        "claude-haiku-5-5", thinking="off", effort="low", max_tokens=4096
+    )
+    standard: TierConfig = TierConfig("claude-sonnet-5-5", effort="low", max_tokens=8192)
+    deep: TierConfig = TierConfig("claude-opus-5-5", effort_range=("low", "max"), max_tokens=16384)
+    # score thresholds (after the action's weight): below the first quick, from the second deep
+    standard_from: float = 22.0
+    deep_from: float = 42.0
+    # explain reads, fix mends, refactor changes: the same scope weighs differently
+    weights: dict[str, float] = field(
+        default_factory=lambda: {"explain": 0.65, "fix": 0.85, "refactor": 1.0}
+    )
+    forced: dict[str, str] = field(default_factory=dict)  # action -> tier, "auto" or absent
+
+    def tier(self, name: str) -> TierConfig:
+        cfg: TierConfig = getattr(self, name)
+        return cfg
+
+
+@dataclass(frozen=True)
+class Reasoning:
+    """The request parameters that set how the model thinks."""
+
+    thinking: dict[str, Any] | None
+    effort: str | None
+    max_tokens: int
+    budget_tokens: int | None = None
+
+    def describe(self) -> str:
+        if self.budget_tokens:
+            return f"thinking budget {self.budget_tokens:,}"
+        if self.thinking and self.thinking.get("type") == "disabled":
+            return "thinking off" + (f", effort {self.effort}" if self.effort else "")
+        if self.effort:
+            return f"effort {self.effort}"
+        return "default reasoning"
+
+
+@dataclass(frozen=True)
+class Route:
+    action: str
+    tier: str
+    model: str
+    reasoning: Reasoning
+    score: float  # the weighted score the tier was chosen from
+    reasons: list[str]
+    forced: bool = False
+
+    @property
+    def summary(self) -> str:
+        """e.g. "refactor · 14 references in 6 files, public API → deep, effort high"."""
+        why = ", ".join(self.reasons[1:3]) if len(self.reasons) > 1 else self.reasons[0]
+        how = self.reasoning.describe()
+        forced = " (forced)" if self.forced else ""
+        return f"{self.action} · {why} → {self.tier}{forced}, {how}"
+
+
+def choose_tier(action: str, scope: Scope, settings: RoutingSettings) -> tuple[str, float]:
+    """The tier the scope calls for, and the weighted score it was read from."""
+    weight = settings.weights.get(action, 1.0)
+    score = scope.score * weight
+    # a fix for a diagnostic or two on a few lines of private code stays cheap
+    small_fix = (
+        action == "fix"
+        and scope.lines <= 5
+        and (scope.diagnostics + scope.syntax_errors) <= 2
+        and scope.fan_in_files <= 1
+    )
+    if small_fix:
+        return "quick", score
+    if score >= settings.deep_from:
+        return "deep", score
+    if score >= settings.standard_from:
+        return "standard", score
+    return "quick", score
+
+
+def reasoning_for(
+    cfg: TierConfig, model: ModelInfo | None, score: float, deep_from: float
+) -> Reasoning:
+    """The thinking and effort parameters a tier sends to its model, scaled by the score."""
+    # how far into the deep range the score reaches, 0..1
+    reach = max(0.0, min(1.0, (score - deep_from) / max(1.0, 100.0 - deep_from)))
+    levels = list(EFFORT_LEVELS)
+    effort: str | None = cfg.effort
+    if cfg.effort_range is not None:
+        lo, hi = (levels.index(x) for x in cfg.effort_range)
+        effort = levels[lo + min(hi - lo, math.floor(reach * (hi - lo + 1)))]
+    if model is not None and not model.supports_effort():
+        # an older model: thinking budget only, growing continuously with the score
+        if cfg.thinking == "off" or not model.supports_thinking("enabled"):
+            thinking = {"type": "disabled"} if model.supports_thinking("disabled") else None
+            return Reasoning(thinking, None, cfg.max_tokens)
+        lo_b, hi_b = cfg.budget_range
+        budget = int(lo_b + (hi_b - lo_b) * reach)
+        budget = max(1024, budget - budget % 256)
+        max_tokens = min(model.max_tokens, budget + cfg.max_tokens)
+        budget = min(budget, max_tokens - 1024)
+        return Reasoning({"type": "enabled", "budget_tokens": budget}, None, max_tokens, budget)
+    if effort is not None and model is not None and not model.supports_effort(effort):
+        supported = [lv for lv in levels if model.supports_effort(lv)]
+        below = [lv for lv in supported if levels.index(lv) <= levels.index(effort)]
+        effort = (below or supported)[-1] if (below or supported) else None
+    max_tokens = cfg.max_tokens if model is None else min(cfg.max_tokens, model.max_tokens)
+    if cfg.thinking == "off":
+        if model is None or model.supports_thinking("disabled"):
+            return Reasoning({"type": "disabled"}, effort, max_tokens)
+        return Reasoning(None, "low" if effort is None else effort, max_tokens)
+    thinking = {"type": "adaptive", "display": "summarized"}
+    if model is not None and not model.supports_thinking("adaptive"):
+        thinking = None
+    # room for thinking on top of the answer when the model thinks a lot
+    if effort in ("high", "xhigh", "max"):
+        extra = {"high": 8192, "xhigh": 16384, "max": 32768}[effort]
+        max_tokens = min(max_tokens + extra, model.max_tokens if model else max_tokens + extra)
+    return Reasoning(thinking, effort, max_tokens)
+
+
+def route(
+    action: str,
+    scope: Scope,
+    settings: RoutingSettings,
+    models: dict[str, ModelInfo | None],
+    forced_tier: str | None = None,
+) -> Route:
+    """Map (action, scope) to a tier and its reasoning, with the reasons in words."""
+    chosen, score = choose_tier(action, scope, settings)
+    forced = forced_tier or settings.forced.get(action)
+    is_forced = bool(forced and forced != "auto")
+    tier = forced if (forced and forced != "auto") else chosen
+    if tier not in TIERS:
+        raise ValueError(f"unknown tier {tier!r} (quick, standard, deep or auto)")
+    cfg = settings.tier(tier)
+    # a forced deep tier still scales with the scope, but thinks at least a little
+    reasoning = reasoning_for(cfg, models.get(cfg.model), max(score, 0.0), settings.deep_from)
+    reasons = [f"score {score:.0f}", *scope.reasons]
+    if is_forced and tier != chosen:
+        reasons.append(f"auto would pick {chosen}")
+    return Route(action, tier, cfg.model, reasoning, score, reasons, is_forced)
