@@ -24,10 +24,13 @@ def fake_api() -> Iterator[FakeAPI]:
 def _isolated_dirs(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every test gets its own cache and state folders: nothing touches the user's."""
+    """Every test gets its own cache and state folders and no credentials from the
+    environment: nothing touches the user's files or a real API."""
     base = tmp_path_factory.mktemp("scopewise-home")
     monkeypatch.setenv("SCOPEWISE_CACHE_DIR", str(base / "cache"))
     monkeypatch.setenv("SCOPEWISE_STATE_DIR", str(base / "state"))
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture

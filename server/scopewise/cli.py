@@ -6,42 +6,23 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import re
+import os
 import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from scopewise import __version__
-from scopewise.engine import Engine, EngineError, find_root
+from scopewise import __version__, cli_actions
+from scopewise.engine import Engine, EngineError
 
-_RANGE = re.compile(r"^(?P<file>.+?):(?P<start>\d+)(?:-(?P<end>\d+))?$")
 EXIT_ERROR = 2
-
-
-def _parse_range(spec: str) -> tuple[str, int, int]:
-    m = _RANGE.match(spec)
-    if not m:
-        raise EngineError(f"{spec}: expected FILE:START[-END] with 1-based line numbers")
-    start = int(m.group("start"))
-    end = int(m.group("end") or start)
-    return m.group("file"), start, end
+_parse_range = cli_actions.parse_range
 
 
 def _engine_for(file: str | None, root: str | None) -> Engine:
-    if root:
-        base = Path(root)
-        if not base.is_dir():
-            raise EngineError(f"{root}: not a folder")
-    elif file:
-        p = Path(file)
-        if not p.exists():
-            raise EngineError(f"{file}: no such file")
-        base = find_root(p)
-    else:
-        base = Path.cwd()
-    return Engine(base)
+    engine, _ = cli_actions.setup(file, root)
+    return engine
 
 
 def _dump(obj: Any) -> str:
@@ -196,6 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--jsonl", action="store_true", help="serve JSON-lines requests on stdin")
     p.set_defaults(func=cmd_context)
+
+    cli_actions.add_parsers(sub)
     return parser
 
 
@@ -219,6 +202,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("scopewise: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `scopewise ... | head`: the reader left; say nothing
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

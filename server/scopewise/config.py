@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from scopewise.index.files import FileSettings
+from scopewise.reasoning.client import Provider
 from scopewise.reasoning.models import EFFORT_LEVELS
 from scopewise.reasoning.routing import ACTIONS, TIERS, RoutingSettings, TierConfig
 
@@ -26,7 +27,7 @@ class Settings:
     context_budget: int = 6000  # tokens of codebase context per action
     api_key: str | None = None  # else ANTHROPIC_API_KEY; never logged
     base_url: str | None = None  # else ANTHROPIC_BASE_URL or the API
-    provider: str = "anthropic"  # anthropic | bedrock | vertex
+    provider: Provider = "anthropic"
     timeout_s: float = 180.0
     max_retries: int = 2
     daily_cap_usd: float | None = None

@@ -1,0 +1,294 @@
+"""`scopewise plan|explain|refactor|fix|usage`: the actions from the command line.
+
+`plan` is offline and needs no key. The others call Claude: progress and thinking status go
+to stderr, Ctrl-C cancels the stream and says what it cost, and edits are shown as a diff and
+written only with --apply (and only if the files did not change meanwhile)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from scopewise import config, prompts
+from scopewise.actions import ActionError, ActionRequest, Actions, explanation_markdown
+from scopewise.engine import Engine, EngineError, find_root
+from scopewise.prompts import DiagnosticInfo
+from scopewise.reasoning.client import (
+    CallCancelled,
+    ClaudeClient,
+    ClaudeError,
+    StreamEvent,
+    TextProgress,
+    ThinkingProgress,
+)
+from scopewise.reasoning.ledger import Ledger
+
+EXIT_ERROR = 2
+EXIT_API = 3
+_RANGE = re.compile(r"^(?P<file>.+?):(?P<start>\d+)(?:-(?P<end>\d+))?$")
+_DIAG = re.compile(r"^(?P<line>\d+):(?P<msg>.+)$")
+
+
+def parse_range(spec: str) -> tuple[str, int, int]:
+    m = _RANGE.match(spec)
+    if not m:
+        raise EngineError(f"{spec}: expected FILE:START[-END] with 1-based line numbers")
+    start = int(m.group("start"))
+    return m.group("file"), start, int(m.group("end") or start)
+
+
+def root_for(file: str | None, root: str | None) -> Path:
+    if root:
+        base = Path(root)
+        if not base.is_dir():
+            raise EngineError(f"{root}: not a folder")
+        return base
+    if file:
+        p = Path(file)
+        if not p.exists():
+            raise EngineError(f"{file}: no such file")
+        return find_root(p)
+    return Path.cwd()
+
+
+def setup(file: str | None, root: str | None) -> tuple[Engine, config.Settings]:
+    base = root_for(file, root)
+    settings, warnings = config.load(base)
+    for w in warnings:
+        print(f"scopewise: warning: {w}", file=sys.stderr)
+    return Engine(base, settings.index), settings
+
+
+def _request(args: argparse.Namespace, action: str) -> tuple[str, ActionRequest]:
+    file, start, end = parse_range(args.range)
+    diags = []
+    for d in getattr(args, "diagnostic", None) or []:
+        m = _DIAG.match(d)
+        if not m:
+            raise EngineError(f"--diagnostic {d!r}: expected LINE:MESSAGE")
+        diags.append(DiagnosticInfo(int(m.group("line")), m.group("msg").strip()))
+    intent = getattr(args, "intent", None)
+    if intent and intent not in prompts.INTENTS:
+        raise EngineError(f"unknown intent {intent!r} ({', '.join(prompts.INTENTS)})")
+    req = ActionRequest(
+        action,
+        file,
+        start,
+        end,
+        instruction=getattr(args, "instruction", None),
+        intent=intent,
+        diagnostics=tuple(diags),
+        tier=None if args.tier == "auto" else args.tier,
+        override_cap=getattr(args, "over_cap", False),
+    )
+    return file, req
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    file, req = _request(args, args.action)
+    engine, settings = setup(file, args.root)
+    engine.index()
+    actions = Actions(engine, settings)
+    try:
+        plan = actions.plan(req, budget=args.budget)
+    except ActionError as exc:
+        raise EngineError(str(exc)) from None
+    if args.json:
+        print(json.dumps(plan.to_dict(), indent=2, default=str))
+        return 0
+    e = plan.estimate
+    print(plan.title)
+    print(f"  {plan.route.summary}")
+    print(f"  model      {plan.route.model} ({plan.route.reasoning.describe()})")
+    print(
+        f"  estimate   {e.input_tokens:,} tokens in ({e.cached_tokens:,} from cache), "
+        f"~{e.output_tokens:,} out, ~${e.usd:.4f}"
+    )
+    print(f"  context    {plan.context.tokens:,} of {plan.context.budget:,} tokens")
+    for s in plan.context.snippets:
+        print(f"    {s.kind:<9} {s.path}:{s.start_line}-{s.end_line}  {s.symbol} — {s.reason}")
+    if plan.context.dropped:
+        print(f"    ({len(plan.context.dropped)} left out; --json lists them)")
+    if plan.blocked:
+        print(f"  blocked    {plan.blocked} (--over-cap runs it anyway)")
+    return 0
+
+
+class _Status:
+    """Progress on stderr: one line rewritten in place on a terminal."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.last = ""
+
+    def __call__(self, text: str) -> None:
+        if text == self.last:
+            return
+        self.last = text
+        if self.tty:
+            sys.stderr.write("\r\033[K" + text)
+        else:
+            sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.tty and self.last:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    action = args.command
+    file, req = _request(args, action)
+    engine, settings = setup(file, args.root)
+    engine.index()
+    actions = Actions(engine, settings, ledger=Ledger(daily_cap_usd=settings.daily_cap_usd))
+    try:
+        plan = actions.plan(req, budget=args.budget)
+    except ActionError as exc:
+        raise EngineError(str(exc)) from None
+    client = ClaudeClient(
+        api_key=config.api_key(settings),
+        base_url=settings.base_url,
+        timeout=settings.timeout_s,
+        max_retries=settings.max_retries,
+        provider=settings.provider,
+    )
+    missing = client.check()
+    if missing is not None:
+        print(f"scopewise: {missing.message}", file=sys.stderr)
+        return EXIT_ERROR
+    status = _Status()
+    status(f"{plan.title} — {plan.route.summary}")
+    thinking = 0
+    chars = 0
+
+    def on_event(ev: StreamEvent) -> None:
+        nonlocal thinking, chars
+        if isinstance(ev, ThinkingProgress):
+            thinking = ev.tokens_so_far
+            status(f"thinking… {thinking / 1000:.1f}k tokens")
+        elif isinstance(ev, TextProgress):
+            chars = ev.chars
+            word = "writing explanation" if action == "explain" else "writing edit"
+            status(f"{word}… {chars:,} chars")
+
+    async def go() -> Any:
+        try:
+            return await actions.run(plan, client, on_event, on_stage=status)
+        finally:
+            await client.close()
+
+    try:
+        result = asyncio.run(go())
+    except KeyboardInterrupt:
+        status.done()
+        day = actions.ledger.session_totals()
+        print(f"scopewise: cancelled; this session so far: ${day.usd:.4f}", file=sys.stderr)
+        return 130
+    except CallCancelled as exc:
+        status.done()
+        print(f"scopewise: cancelled ({exc.usage.output_tokens:,} tokens out)", file=sys.stderr)
+        return 130
+    except ClaudeError as exc:
+        status.done()
+        print(f"scopewise: {exc.message}", file=sys.stderr)
+        return EXIT_API
+    except ActionError as exc:
+        status.done()
+        print(f"scopewise: {exc}", file=sys.stderr)
+        return EXIT_API
+    status.done()
+    for note in result.notes:
+        print(f"scopewise: note: {note}", file=sys.stderr)
+    print(f"scopewise: {result.cost_line}", file=sys.stderr)
+    if action == "explain":
+        print(explanation_markdown(result, engine.root))
+        return 0
+    if not result.changes:
+        print(f"scopewise: no change proposed. {result.text}", file=sys.stderr)
+        return 0
+    print(result.diff(), end="")
+    if result.text:
+        print(f"scopewise: {result.text}", file=sys.stderr)
+    if not args.apply:
+        return 0
+    # write only if every file is still what the edit was resolved against
+    for change in result.changes:
+        path = engine.root / change.path
+        current = path.read_text(encoding="utf-8") if path.exists() else ""
+        if current != change.before:
+            print(f"scopewise: {change.path} changed meanwhile; nothing written", file=sys.stderr)
+            return EXIT_ERROR
+    for change in result.changes:
+        path = engine.root / change.path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(change.after, encoding="utf-8")
+    print(f"scopewise: applied to {len(result.changes)} file(s)", file=sys.stderr)
+    return 0
+
+
+def cmd_usage(args: argparse.Namespace) -> int:
+    ledger = Ledger()
+    totals = {
+        "session": ledger.session_totals(),
+        "today": ledger.day_totals(),
+        "all_time": ledger.all_time(),
+    }
+    if args.json:
+        print(json.dumps({k: v.__dict__ for k, v in totals.items()}, indent=2))
+        return 0
+    for name, t in totals.items():
+        print(
+            f"{name:<9} {t.calls:>5} calls  ${t.usd:>9.4f}  in {t.input_tokens:,}  out "
+            f"{t.output_tokens:,}  cache read {t.cache_read_tokens:,} / write "
+            f"{t.cache_write_tokens:,}"
+        )
+    return 0
+
+
+def add_parsers(sub: Any) -> None:
+    tiers = ("auto", "quick", "standard", "deep")
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("range", help="FILE:START[-END], 1-based lines")
+        p.add_argument("--tier", choices=tiers, default="auto", help="force a tier")
+        p.add_argument("--root", help="workspace root (default: found from the file)")
+        p.add_argument("--budget", type=int, default=None, help="context budget in tokens")
+        p.add_argument("--over-cap", action="store_true", help="run even past the daily cap")
+
+    p = sub.add_parser("plan", help="what an action would do and cost (offline)")
+    p.add_argument("action", choices=("explain", "refactor", "fix"))
+    common(p)
+    p.add_argument("--instruction", help="refactor/fix: what to do")
+    p.add_argument("--intent", help=f"refactor: one of {', '.join(prompts.INTENTS)}")
+    p.add_argument("--diagnostic", action="append", help="fix: LINE:MESSAGE (repeatable)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_plan)
+
+    for name, what in (
+        ("explain", "explain a range (Markdown on stdout)"),
+        ("refactor", "refactor a range (a diff; --apply writes it)"),
+        ("fix", "fix a range (a diff; --apply writes it)"),
+    ):
+        p = sub.add_parser(name, help=what)
+        common(p)
+        if name != "explain":
+            p.add_argument("--instruction", help="what to do, in words")
+            g = p.add_mutually_exclusive_group()
+            g.add_argument("--apply", action="store_true", help="write the edit to the files")
+            g.add_argument("--diff", action="store_true", help="print the diff only (default)")
+        if name == "refactor":
+            p.add_argument("--intent", help=f"one of {', '.join(prompts.INTENTS)}")
+        if name == "fix":
+            p.add_argument("--diagnostic", action="append", help="LINE:MESSAGE (repeatable)")
+        p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("usage", help="spend: this session, today, all time")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_usage)

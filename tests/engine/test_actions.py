@@ -1,0 +1,247 @@
+"""Actions end to end: plan (offline) and run through the real SDK against the fake API."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from fakeapi import FakeAPI, Reply
+from scopewise.actions import ActionError, ActionRequest, Actions, explanation_markdown
+from scopewise.config import Settings, build
+from scopewise.engine import Engine
+from scopewise.prompts import DiagnosticInfo
+from scopewise.reasoning.client import ClaudeClient, ClaudeError
+from scopewise.reasoning.ledger import Ledger
+
+
+@pytest.fixture
+def engine(poly: Path) -> Engine:
+    e = Engine(poly, use_cache=False)
+    e.index(workers=1)
+    return e
+
+
+@pytest.fixture
+def actions(engine: Engine) -> Actions:
+    return Actions(engine, Settings())
+
+
+@pytest.fixture
+async def client(fake_api: FakeAPI) -> AsyncIterator[ClaudeClient]:
+    c = ClaudeClient(api_key="sk-test", base_url=fake_api.base_url, max_retries=0, timeout=10)
+    yield c
+    await c.close()
+
+
+def edits(*items: tuple[str, str, str], summary: str = "done") -> str:
+    return json.dumps(
+        {
+            "summary": summary,
+            "edits": [{"path": p, "old_text": o, "new_text": n} for p, o, n in items],
+        }
+    )
+
+
+APPLY = ActionRequest("refactor", "shop/pricing.py", 29, 32)  # apply_discount: public, wide
+HELPER = ActionRequest("explain", "shop/pricing.py", 35, 36)  # _helper: private, unused
+
+
+# ---------------------------------------------------------------------------- planning
+def test_sliding_scale_on_the_fixture(actions: Actions) -> None:
+    wide = actions.plan(APPLY)
+    small = actions.plan(HELPER)
+    explain_wide = actions.plan(ActionRequest("explain", "shop/pricing.py", 29, 32))
+    assert small.route.tier == "quick"
+    assert wide.route.tier in ("standard", "deep")
+    order = ["quick", "standard", "deep"]
+    assert order.index(explain_wide.route.tier) <= order.index(wide.route.tier)
+    assert explain_wide.route.score < wide.route.score  # explain is cheaper for the same scope
+    assert wide.estimate.usd > small.estimate.usd
+    assert "·" in wide.title and wide.route.tier in wide.title and "$" in wide.title
+
+
+def test_a_one_line_fix_stays_quick(actions: Actions) -> None:
+    diag = (DiagnosticInfo(26, "unused variable"),)
+    plan = actions.plan(ActionRequest("fix", "shop/pricing.py", 26, 26, diagnostics=diag))
+    assert plan.route.tier == "quick"
+    assert "line 26: error: unused variable" in plan.prompt
+
+
+def test_forced_tier_and_reasoning_parameters(actions: Actions) -> None:
+    deep = actions.plan(ActionRequest("explain", "shop/pricing.py", 35, 36, tier="deep"))
+    assert deep.route.tier == "deep" and deep.route.forced
+    assert deep.route.model == "claude-opus-5-5"
+    assert deep.route.reasoning.thinking == {"type": "adaptive", "display": "summarized"}
+    assert deep.route.reasoning.effort == "low"  # a small scope: the low end of deep
+    assert any("auto would pick quick" in r for r in deep.route.reasons)
+    quick = actions.plan(ActionRequest("refactor", "shop/pricing.py", 29, 32, tier="quick"))
+    assert quick.route.model == "claude-haiku-5-5"
+
+
+def test_thinking_budget_models_scale_continuously(engine: Engine) -> None:
+    settings, warnings = build({"tiers": {"deep": {"model": "claude-opus-4-5"}}})
+    assert warnings == []
+    acts = Actions(engine, settings)
+    small = acts.plan(ActionRequest("refactor", "shop/pricing.py", 35, 36, tier="deep"))
+    wide = acts.plan(ActionRequest("refactor", "shop/pricing.py", 11, 36, tier="deep"))
+    for plan in (small, wide):
+        r = plan.route.reasoning
+        assert r.thinking is not None and r.thinking["type"] == "enabled"
+        assert r.effort is None
+        assert 1024 <= r.thinking["budget_tokens"] < r.max_tokens
+    assert wide.route.reasoning.budget_tokens > small.route.reasoning.budget_tokens  # type: ignore[operator]
+
+
+def test_spending_cap_blocks_with_a_reason(engine: Engine) -> None:
+    settings, _ = build({"daily_cap_usd": 0.000001})
+    acts = Actions(engine, settings, ledger=Ledger(daily_cap_usd=0.000001))
+    plan = acts.plan(APPLY)
+    assert plan.blocked and "daily cap" in plan.blocked
+    over = acts.plan(ActionRequest("refactor", "shop/pricing.py", 29, 32, override_cap=True))
+    assert over.blocked is None
+
+
+def test_bad_settings_are_named_and_defaulted() -> None:
+    settings, warnings = build(
+        {"contextBudget": "lots", "tiers": {"deep": {"effort": "extreme"}}, "force": {"fix": "x"}}
+    )
+    assert settings.context_budget == Settings().context_budget
+    assert any("scopewise.context_budget" in w for w in warnings)
+    assert any("scopewise.tiers.deep.effort" in w for w in warnings)
+    assert any("scopewise.force.fix" in w for w in warnings)
+
+
+# ---------------------------------------------------------------------------- running
+async def test_explain_request_shape_and_document(
+    actions: Actions, client: ClaudeClient, fake_api: FakeAPI, poly: Path
+) -> None:
+    fake_api.push(Reply(text="`apply_discount` clamps the rate with `clamp`.", thinking="hmm"))
+    plan = actions.plan(ActionRequest("explain", "shop/pricing.py", 29, 32, tier="standard"))
+    result = await actions.run(plan, client)
+    body = fake_api.last.body
+    assert body["model"] == "claude-sonnet-5-5"
+    assert body["output_config"]["effort"] == "low"
+    system = body["system"]
+    assert system[-1]["cache_control"] == {"type": "ephemeral"}
+    assert "def clamp(value: float" in system[-1]["text"]  # the packed context
+    assert "Explain the selected code, shop/pricing.py:29-32" in body["messages"][0]["content"]
+    doc = explanation_markdown(result, poly)
+    assert doc.startswith("# Explain · shop/pricing.py:29-32")
+    assert "standard · claude-sonnet-5-5" in doc
+    assert "clamps the rate" in doc
+    assert "## Symbols" in doc and "shop/pricing.py:25" in doc  # clamp, linked
+    assert "## Context sent" in doc
+    assert actions.ledger.session_totals().calls == 1
+
+
+async def test_refactor_across_two_files(
+    actions: Actions, client: ClaudeClient, fake_api: FakeAPI
+) -> None:
+    fake_api.push(
+        Reply(
+            text=edits(
+                ("shop/pricing.py", "def apply_discount(price: Price, rate: float) -> Price:",
+                 "def apply_discount(price: Price, rate: float = 0.0) -> Price:"),
+                ("shop/cart.py", "        return apply_discount(base, 0.1)",
+                 "        return apply_discount(base, rate=0.1)"),
+            )
+        )
+    )  # fmt: skip
+    result = await actions.run(actions.plan(APPLY), client)
+    by_path = {c.path: c for c in result.changes}
+    assert set(by_path) == {"shop/pricing.py", "shop/cart.py"}
+    assert "rate: float = 0.0) -> Price:" in by_path["shop/pricing.py"].after
+    assert "apply_discount(base, rate=0.1)" in by_path["shop/cart.py"].after
+    assert "+        return apply_discount(base, rate=0.1)" in result.diff()
+    assert fake_api.last.body["output_config"]["format"]["type"] == "json_schema"
+
+
+async def test_whitespace_tolerant_match_keeps_the_files_indentation(
+    actions: Actions, client: ClaudeClient, fake_api: FakeAPI
+) -> None:
+    fake_api.push(
+        Reply(text=edits(("shop/pricing.py", "rate = clamp(rate, 0.0, MAX_DISCOUNT)\n",
+                          "rate = clamp(rate, 0.0, MAX_DISCOUNT)  # capped\n")))
+    )  # fmt: skip
+    result = await actions.run(actions.plan(APPLY), client)
+    after = result.changes[0].after
+    assert "    rate = clamp(rate, 0.0, MAX_DISCOUNT)  # capped\n" in after
+
+
+async def test_failed_match_asks_once_more_then_succeeds(
+    actions: Actions, client: ClaudeClient, fake_api: FakeAPI
+) -> None:
+    fake_api.push(
+        Reply(text=edits(("shop/pricing.py", "def nothing_like_this():", "x"))),
+        Reply(text=edits(("shop/pricing.py", "MAX_DISCOUNT = 0.5", "MAX_DISCOUNT = 0.6"))),
+    )
+    result = await actions.run(actions.plan(APPLY), client)
+    assert "MAX_DISCOUNT = 0.6" in result.changes[0].after
+    assert len(fake_api.message_requests) == 2
+    second = fake_api.message_requests[1].body["messages"][0]["content"]
+    assert "could not be applied" in second and "was not found" in second
+    assert result.calls == 2 and actions.ledger.session_totals().calls == 2
+
+
+async def test_garbage_twice_gives_up_cleanly(
+    actions: Actions, client: ClaudeClient, fake_api: FakeAPI, poly: Path
+) -> None:
+    before = (poly / "shop/pricing.py").read_text()
+    fake_api.push(Reply(text="I think you should rename things."), Reply(text="{not json"))
+    with pytest.raises(ActionError, match=r"could not be applied.*nothing was changed"):
+        await actions.run(actions.plan(APPLY), client)
+    assert (poly / "shop/pricing.py").read_text() == before
+    assert actions.ledger.session_totals().calls == 2  # both calls are accounted for
+
+
+async def test_syntax_errors_escalate_once_then_refuse(
+    actions: Actions, client: ClaudeClient, fake_api: FakeAPI
+) -> None:
+    broken = edits(("shop/pricing.py", "def clamp(value: float, low: float, high: float) -> float:",
+                    "def clamp(value: float, low: float, high: float -> float:"))  # fmt: skip
+    good = edits(("shop/pricing.py", "MAX_DISCOUNT = 0.5", "MAX_DISCOUNT = 0.4"))
+    fake_api.push(Reply(text=broken), Reply(text=good))
+    plan = actions.plan(ActionRequest("refactor", "shop/pricing.py", 29, 32, tier="quick"))
+    result = await actions.run(plan, client)
+    models = [r.body["model"] for r in fake_api.message_requests]
+    assert models == ["claude-haiku-5-5", "claude-sonnet-5-5"]
+    assert result.tier == "standard" and any("escalated" in n for n in result.notes)
+    fake_api.push(Reply(text=broken))
+    deep = actions.plan(ActionRequest("refactor", "shop/pricing.py", 29, 32, tier="deep"))
+    with pytest.raises(ActionError, match="syntax errors"):
+        await actions.run(deep, client)
+
+
+async def test_second_action_reads_context_from_the_cache(
+    actions: Actions, client: ClaudeClient, fake_api: FakeAPI
+) -> None:
+    fake_api.push(Reply(text="first"), Reply(text=edits()))
+    explain = actions.plan(ActionRequest("explain", "shop/cart.py", 16, 18, tier="standard"))
+    await actions.run(explain, client)
+    refactor = actions.plan(ActionRequest("refactor", "shop/cart.py", 16, 18, tier="standard"))
+    assert refactor.estimate.cached_tokens > 0  # the estimate knows the prefix is warm
+    result = await actions.run(refactor, client)
+    u = result.usage
+    context_tokens = u.cache_read_tokens + u.cache_write_tokens
+    assert u.cache_read_tokens >= 0.8 * (u.input_tokens + context_tokens - 50)
+    assert u.cache_read_tokens > 0
+
+
+async def test_api_errors_are_clear_and_recorded(
+    actions: Actions, client: ClaudeClient, fake_api: FakeAPI
+) -> None:
+    fake_api.push(Reply.error(529))
+    with pytest.raises(ClaudeError) as info:
+        await actions.run(actions.plan(HELPER), client)
+    assert info.value.kind == "overloaded"
+    assert actions.ledger.session_totals().calls == 1
+
+
+async def test_missing_key_fails_before_any_request(actions: Actions, fake_api: FakeAPI) -> None:
+    no_key = ClaudeClient(api_key=None, base_url=fake_api.base_url)
+    with pytest.raises(ClaudeError, match="ANTHROPIC_API_KEY"):
+        await actions.run(actions.plan(HELPER), no_key)
+    assert fake_api.requests == []
