@@ -17,7 +17,7 @@ from typing import Any
 from scopewise.index.files import FileSettings
 from scopewise.reasoning.client import Provider
 from scopewise.reasoning.models import EFFORT_LEVELS
-from scopewise.reasoning.routing import ACTIONS, TIERS, RoutingSettings, TierConfig
+from scopewise.reasoning.routing import ACTIONS, TIERS, RoutingSettings, Thresholds, TierConfig
 
 
 @dataclass(frozen=True)
@@ -143,29 +143,19 @@ def build(raw: Mapping[str, Any]) -> tuple[Settings, list[str]]:
         value = r.get(f"force.{action}", str, "auto", lambda v: v in (*TIERS, "auto"))
         if value != "auto":
             forced[action] = value
+    limits: dict[str, Any] = {}
+    for f in dataclasses.fields(Thresholds):
+        default = getattr(d.routing.thresholds, f.name)
+        value = r.get(f"thresholds.{f.name}", (int, float), default, lambda v: v >= 0)
+        limits[f.name] = type(default)(value)
     routing = replace(
         d.routing,
         quick=tiers["quick"],
         standard=tiers["standard"],
         deep=tiers["deep"],
-        standard_from=float(
-            r.get(
-                "thresholds.standard",
-                (int, float),
-                d.routing.standard_from,
-                lambda v: 0 <= v <= 100,
-            )
-        ),
-        deep_from=float(
-            r.get("thresholds.deep", (int, float), d.routing.deep_from, lambda v: 0 <= v <= 100)
-        ),
+        thresholds=Thresholds(**limits),
         forced=forced,
     )
-    if routing.deep_from < routing.standard_from:
-        r.warnings.append("scopewise.thresholds: deep is below standard; using the defaults")
-        routing = replace(
-            routing, standard_from=d.routing.standard_from, deep_from=d.routing.deep_from
-        )
     prices_raw = r.get("prices", dict, {})
     prices: dict[str, dict[str, float]] = {}
     for model, table in prices_raw.items():

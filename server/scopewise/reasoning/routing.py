@@ -7,7 +7,7 @@ Three tiers, each a model plus a reasoning setting, all configurable:
 - ``standard``: a Sonnet-class model at low effort;
 - ``deep``: an Opus-class model with adaptive thinking, its effort rising with the scope
   (``low`` .. ``max``); on a model that only takes a thinking budget, the budget grows
-  continuously with the score between configured bounds.
+  continuously with the scope between configured bounds.
 
 What a model accepts comes from the model catalogue (the Models API, cached; a built-in table
 offline), so a tier never sends a parameter its model would refuse.
@@ -41,19 +41,32 @@ class TierConfig:
 
 
 @dataclass(frozen=True)
+class Thresholds:
+    """Where the tiers change. `size` is code lines + 1.5 x decision points of the range;
+    `reach` is the expected number of uses of its symbols elsewhere (Scope.fan_in)."""
+
+    explain_standard_size: float = 40.0  # explain: a long or branchy range needs standard
+    explain_standard_fan_out: int = 7  # ... or one that talks to many definitions
+    explain_deep_size: float = 200.0
+    deep_size: float = 45.0  # refactor/fix: this much code goes deep
+    deep_reach: int = 30  # ... or this many uses elsewhere
+    coupled_size: float = 25.0  # ... or a mid-sized range that uses this many definitions
+    coupled_fan_out: int = 8
+    quick_size: float = 10.0  # a refactor of less code, used nowhere, private, stays quick
+    small_fix_lines: int = 5  # a fix of this many lines with <= 2 diagnostics stays quick
+    # within deep: effort grows with the larger of size / full_size and reach / full_reach
+    full_size: float = 200.0
+    full_reach: int = 150
+
+
+@dataclass(frozen=True)
 class RoutingSettings:
     quick: TierConfig = TierConfig(
         "claude-haiku-5-5", thinking="off", effort="low", max_tokens=4096
     )
     standard: TierConfig = TierConfig("claude-sonnet-5-5", effort="low", max_tokens=8192)
     deep: TierConfig = TierConfig("claude-opus-5-5", effort_range=("low", "max"), max_tokens=16384)
-    # score thresholds (after the action's weight): below the first quick, from the second deep
-    standard_from: float = 22.0
-    deep_from: float = 42.0
-    # explain reads, fix mends, refactor changes: the same scope weighs differently
-    weights: dict[str, float] = field(
-        default_factory=lambda: {"explain": 0.65, "fix": 0.85, "refactor": 1.0}
-    )
+    thresholds: Thresholds = field(default_factory=Thresholds)
     forced: dict[str, str] = field(default_factory=dict)  # action -> tier, "auto" or absent
 
     def tier(self, name: str) -> TierConfig:
@@ -86,52 +99,64 @@ class Route:
     tier: str
     model: str
     reasoning: Reasoning
-    score: float  # the weighted score the tier was chosen from
+    depth: float  # how far into the deep range the scope reaches, 0..1
     reasons: list[str]
     forced: bool = False
 
     @property
     def summary(self) -> str:
-        """e.g. "refactor · 14 references in 6 files, public API → deep, effort high"."""
-        why = ", ".join(self.reasons[1:3]) if len(self.reasons) > 1 else self.reasons[0]
-        how = self.reasoning.describe()
+        """e.g. "refactor · ripples: 38 uses in 7 files; public API → deep, effort high"."""
+        extra = [r for r in self.reasons[1:] if r.startswith(("public", "auto would"))]
+        why = "; ".join([self.reasons[0], *extra])
         forced = " (forced)" if self.forced else ""
-        return f"{self.action} · {why} → {self.tier}{forced}, {how}"
+        return f"{self.action} · {why} → {self.tier}{forced}, {self.reasoning.describe()}"
 
 
-def choose_tier(action: str, scope: Scope, settings: RoutingSettings) -> tuple[str, float]:
-    """The tier the scope calls for, and the weighted score it was read from."""
-    weight = settings.weights.get(action, 1.0)
-    score = scope.score * weight
-    # a fix for a diagnostic or two on a few lines of private code stays cheap
-    small_fix = (
-        action == "fix"
-        and scope.lines <= 5
-        and (scope.diagnostics + scope.syntax_errors) <= 2
-        and scope.fan_in_files <= 1
-    )
-    if small_fix:
-        return "quick", score
-    if score >= settings.deep_from:
-        return "deep", score
-    if score >= settings.standard_from:
-        return "standard", score
-    return "quick", score
+def size_of(scope: Scope) -> float:
+    return scope.code_lines + 1.5 * scope.branches
 
 
-def reasoning_for(
-    cfg: TierConfig, model: ModelInfo | None, score: float, deep_from: float
-) -> Reasoning:
-    """The thinking and effort parameters a tier sends to its model, scaled by the score."""
-    # how far into the deep range the score reaches, 0..1
-    reach = max(0.0, min(1.0, (score - deep_from) / max(1.0, 100.0 - deep_from)))
+def choose_tier(action: str, scope: Scope, settings: RoutingSettings) -> tuple[str, float, str]:
+    """The tier the scope calls for, how far into the deep range it reaches (0..1), and the
+    rule that decided, in words."""
+    t = settings.thresholds
+    size = size_of(scope)
+    reach = scope.fan_in
+    depth = max(0.0, min(1.0, max(size / t.full_size, reach / t.full_reach)))
+    code = f"{scope.code_lines} lines of code, {scope.branches} branches"
+    if action == "fix":
+        problems = scope.diagnostics + scope.syntax_errors
+        if scope.lines <= t.small_fix_lines and problems <= 2:
+            return "quick", depth, f"a small fix ({scope.lines} lines, {problems} problems)"
+    if action == "explain":
+        if size >= t.explain_deep_size:
+            return "deep", depth, f"a long read ({code})"
+        if size >= t.explain_standard_size:
+            return "standard", depth, f"a long read ({code})"
+        if scope.fan_out >= t.explain_standard_fan_out:
+            return "standard", depth, f"uses {scope.fan_out} definitions"
+        return "quick", depth, f"a short read ({code})"
+    if size >= t.deep_size:
+        return "deep", depth, f"a large change ({code})"
+    if reach >= t.deep_reach:
+        return "deep", depth, f"ripples: {reach} uses in {scope.fan_in_files} files"
+    if size >= t.coupled_size and scope.fan_out >= t.coupled_fan_out:
+        return "deep", depth, f"tightly coupled ({code}, uses {scope.fan_out} definitions)"
+    if size < t.quick_size and reach == 0 and not scope.public:
+        return "quick", depth, f"a small private change ({code}, no uses elsewhere)"
+    return "standard", depth, f"a contained change ({code}, {reach} uses elsewhere)"
+
+
+def reasoning_for(cfg: TierConfig, model: ModelInfo | None, reach: float) -> Reasoning:
+    """The thinking and effort parameters a tier sends to its model; `reach` (0..1) is how far
+    the scope goes into the deep range and scales effort or the thinking budget."""
     levels = list(EFFORT_LEVELS)
     effort: str | None = cfg.effort
     if cfg.effort_range is not None:
         lo, hi = (levels.index(x) for x in cfg.effort_range)
         effort = levels[lo + min(hi - lo, math.floor(reach * (hi - lo + 1)))]
     if model is not None and not model.supports_effort():
-        # an older model: thinking budget only, growing continuously with the score
+        # an older model: thinking budget only, growing continuously with the scope
         if cfg.thinking == "off" or not model.supports_thinking("enabled"):
             thinking = {"type": "disabled"} if model.supports_thinking("disabled") else None
             return Reasoning(thinking, None, cfg.max_tokens)
@@ -168,16 +193,15 @@ def route(
     forced_tier: str | None = None,
 ) -> Route:
     """Map (action, scope) to a tier and its reasoning, with the reasons in words."""
-    chosen, score = choose_tier(action, scope, settings)
+    chosen, depth, why = choose_tier(action, scope, settings)
     forced = forced_tier or settings.forced.get(action)
     is_forced = bool(forced and forced != "auto")
     tier = forced if (forced and forced != "auto") else chosen
     if tier not in TIERS:
         raise ValueError(f"unknown tier {tier!r} (quick, standard, deep or auto)")
     cfg = settings.tier(tier)
-    # a forced deep tier still scales with the scope, but thinks at least a little
-    reasoning = reasoning_for(cfg, models.get(cfg.model), max(score, 0.0), settings.deep_from)
-    reasons = [f"score {score:.0f}", *scope.reasons]
+    reasoning = reasoning_for(cfg, models.get(cfg.model), depth)
+    reasons = [why, *scope.reasons]
     if is_forced and tier != chosen:
         reasons.append(f"auto would pick {chosen}")
-    return Route(action, tier, cfg.model, reasoning, score, reasons, is_forced)
+    return Route(action, tier, cfg.model, reasoning, depth, reasons, is_forced)

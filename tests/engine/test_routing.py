@@ -1,0 +1,92 @@
+"""The sliding scale's rules, on scopes a user would recognise."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from scopewise.reasoning.models import BUILTIN_MODELS, ModelInfo
+from scopewise.reasoning.routing import RoutingSettings, TierConfig, route
+from scopewise.scope import Scope
+
+SETTINGS = RoutingSettings()
+MODELS: dict[str, ModelInfo | None] = dict(BUILTIN_MODELS)
+
+
+def scope(**kw: object) -> Scope:
+    base = Scope("a.py", 1, 10, "python", 10, code_lines=8, reasons=["1 function, 10 lines"])
+    return replace(base, **kw)  # type: ignore[arg-type]
+
+
+def test_small_private_things_stay_quick() -> None:
+    assert route("explain", scope(), SETTINGS, MODELS).tier == "quick"
+    assert route("refactor", scope(code_lines=5), SETTINGS, MODELS).tier == "quick"
+    one_line_fix = scope(lines=1, code_lines=1, diagnostics=1, fan_in=40, public=True)
+    assert route("fix", one_line_fix, SETTINGS, MODELS).tier == "quick"
+
+
+def test_reach_size_and_coupling_go_deep() -> None:
+    wide = scope(fan_in=38, fan_in_files=7, public=True)
+    big = scope(code_lines=60, branches=20)
+    coupled = scope(code_lines=20, branches=6, fan_out=10)
+    for s in (wide, big, coupled):
+        r = route("refactor", s, SETTINGS, MODELS)
+        assert r.tier == "deep", r.reasons
+        assert r.model == "claude-opus-5-5"
+        assert r.reasoning.thinking == {"type": "adaptive", "display": "summarized"}
+    assert "ripples: 38 uses in 7 files" in route("refactor", wide, SETTINGS, MODELS).summary
+
+
+def test_explain_costs_less_than_refactor_for_the_same_scope() -> None:
+    s = scope(code_lines=60, branches=20, fan_in=12, fan_in_files=4, public=True)
+    assert route("explain", s, SETTINGS, MODELS).tier == "standard"
+    assert route("refactor", s, SETTINGS, MODELS).tier == "deep"
+    assert route("explain", scope(fan_out=9), SETTINGS, MODELS).tier == "standard"
+
+
+def test_public_or_used_code_is_at_least_standard() -> None:
+    assert route("refactor", scope(code_lines=4, public=True), SETTINGS, MODELS).tier == "standard"
+    assert route("refactor", scope(code_lines=4, fan_in=3), SETTINGS, MODELS).tier == "standard"
+
+
+def test_deep_effort_rises_with_the_scope() -> None:
+    efforts = [
+        route("refactor", scope(code_lines=n, branches=n // 2), SETTINGS, MODELS).reasoning.effort
+        for n in (50, 90, 130, 170, 260)
+    ]
+    order = ["low", "medium", "high", "xhigh", "max"]
+    ranks = [order.index(e) for e in efforts if e is not None]
+    assert ranks == sorted(ranks) and ranks[0] < ranks[-1]
+    assert efforts[-1] == "max"
+    tokens = [
+        route("refactor", scope(code_lines=n, branches=n // 2), SETTINGS, MODELS).reasoning
+        for n in (50, 260)
+    ]
+    assert tokens[1].max_tokens > tokens[0].max_tokens  # room for the extra thinking
+
+
+def test_budget_only_models_get_a_growing_budget() -> None:
+    settings = replace(SETTINGS, deep=TierConfig("claude-opus-4-5", effort_range=("low", "max")))
+    budgets = []
+    for n in (50, 100, 150, 200):
+        r = route("refactor", scope(code_lines=n), settings, MODELS).reasoning
+        assert r.thinking is not None and r.thinking["type"] == "enabled"
+        assert r.effort is None and r.budget_tokens is not None
+        assert r.budget_tokens < r.max_tokens
+        budgets.append(r.budget_tokens)
+    assert budgets == sorted(budgets) and len(set(budgets)) == 4
+
+
+def test_forcing_a_tier_per_action() -> None:
+    settings = replace(SETTINGS, forced={"explain": "deep"})
+    r = route("explain", scope(), settings, MODELS)
+    assert r.tier == "deep" and r.forced
+    assert "auto would pick quick" in r.reasons
+    assert route("refactor", scope(), settings, MODELS).forced is False
+    assert route("refactor", scope(fan_in=80), SETTINGS, MODELS, "quick").tier == "quick"
+
+
+def test_effort_outside_a_models_levels_is_brought_down() -> None:
+    limited = replace(BUILTIN_MODELS["claude-opus-5-5"], effort_levels=("low", "medium"))
+    models = {**MODELS, "claude-opus-5-5": limited}
+    r = route("refactor", scope(code_lines=300, branches=100), SETTINGS, models)
+    assert r.reasoning.effort == "medium"
