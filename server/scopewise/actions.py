@@ -8,7 +8,7 @@ import hashlib
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -285,7 +285,7 @@ class Actions:
         t0 = time.perf_counter()
         context_text = plan.context.render()
         prompt = plan.prompt
-        route_now = plan.route
+        route_now = await self._refresh_route(plan.route, plan, client)
         escalated = False
         attempts = 0
         while True:
@@ -321,12 +321,12 @@ class Actions:
                 result.notes.append(
                     f"escalated {route_now.tier} → {nxt} after syntax errors ({where})"
                 )
-                route_now = route(
-                    plan.request.action,
-                    plan.scope,
-                    self.settings.routing,
-                    self._models(),
-                    nxt,
+                route_now = await self._refresh_route(
+                    route(
+                        plan.request.action, plan.scope, self.settings.routing, self._models(), nxt
+                    ),
+                    plan,
+                    client,
                 )
                 result.tier, result.model = route_now.tier, route_now.model
                 prompt = prompts.syntax_retry_prompt(plan.prompt, where)
@@ -336,6 +336,19 @@ class Actions:
             break
         result.duration_s = time.perf_counter() - t0
         return result
+
+    async def _refresh_route(self, chosen: Route, plan: Plan, client: ClaudeClient) -> Route:
+        """The same tier, with reasoning parameters checked against what the Models API says
+        the model accepts today (cached for a day; the built-in table when offline)."""
+        before = self.catalog.lookup(chosen.model)
+        self.catalog.use_source(client)
+        fresh = await self.catalog.get(chosen.model)
+        if fresh == before:
+            return chosen
+        again = route(
+            plan.request.action, plan.scope, self.settings.routing, self._models(), chosen.tier
+        )
+        return replace(again, forced=chosen.forced, reasons=chosen.reasons)
 
     async def _call(
         self,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fakeapi import FakeAPI, Reply
+from fakeapi import FakeAPI, Reply, model_json
 from scopewise.actions import ActionError, ActionRequest, Actions, explanation_markdown
 from scopewise.config import Settings, build
 from scopewise.engine import Engine
@@ -246,3 +246,19 @@ async def test_missing_key_fails_before_any_request(actions: Actions, fake_api: 
     with pytest.raises(ClaudeError, match="ANTHROPIC_API_KEY"):
         await actions.run(actions.plan(HELPER), no_key)
     assert fake_api.requests == []
+
+
+async def test_models_api_capabilities_shape_the_request(
+    actions: Actions, client: ClaudeClient, fake_api: FakeAPI
+) -> None:
+    # the Models API says this deep model no longer takes effort "low"
+    fake_api.models["claude-opus-5-5"] = model_json("claude-opus-5-5", efforts=("medium", "high"))
+    fake_api.push(Reply(text=edits()))
+    small = ActionRequest("refactor", "shop/pricing.py", 29, 32, tier="deep")
+    plan = actions.plan(small)
+    assert plan.route.reasoning.effort == "low"  # offline: the built-in table
+    await actions.run(plan, client)
+    assert fake_api.last.body["output_config"]["effort"] == "medium"
+    assert any(r.path.startswith("/v1/models/claude-opus-5-5") for r in fake_api.requests)
+    # cached on disk: the next plan knows without asking
+    assert actions.plan(small).route.reasoning.effort == "medium"

@@ -273,6 +273,10 @@ class ModelCatalog:
         for model_id in self._price_overrides:  # fail fast on bad config
             price_for(model_id, self._price_overrides)
 
+    def use_source(self, source: ModelSource) -> None:
+        """Where :meth:`get` asks (the Claude client, once it exists)."""
+        self._source = source
+
     @property
     def cache_path(self) -> Path:
         if self._cache_path is None:

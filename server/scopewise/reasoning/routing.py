@@ -169,7 +169,8 @@ def reasoning_for(cfg: TierConfig, model: ModelInfo | None, reach: float) -> Rea
     if effort is not None and model is not None and not model.supports_effort(effort):
         supported = [lv for lv in levels if model.supports_effort(lv)]
         below = [lv for lv in supported if levels.index(lv) <= levels.index(effort)]
-        effort = (below or supported)[-1] if (below or supported) else None
+        # the nearest level the model takes: the highest below, else the lowest above
+        effort = below[-1] if below else (supported[0] if supported else None)
     max_tokens = cfg.max_tokens if model is None else min(cfg.max_tokens, model.max_tokens)
     if cfg.thinking == "off":
         if model is None or model.supports_thinking("disabled"):
