@@ -14,6 +14,7 @@ import json
 import subprocess
 import sys
 import tarfile
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -48,6 +49,7 @@ def main() -> None:
     data = json.loads(Path(args.cases).read_text())
     engines: dict[str, Actions] = {}
     rows = []
+    timings: list[float] = []
     for case in data["cases"]:
         project = case["project"]
         if project not in engines:
@@ -70,7 +72,10 @@ def main() -> None:
             start = end = min(d.end_line, d.header_end + 1) + 1
             diags = (DiagnosticInfo(start, case.get("diagnostic", "error")),)
         req = ActionRequest(case["action"], case["file"], start, end, diagnostics=diags)
+        actions.plan(req)  # warm: the file's tree is cached from here on
+        t0 = time.perf_counter()
         auto = actions.plan(req)
+        timings.append((time.perf_counter() - t0) * 1000)
         deep = actions.plan(ActionRequest(**{**req.__dict__, "tier": "deep"}))
         rows.append((case, auto, deep))
 
@@ -95,6 +100,14 @@ def main() -> None:
         "confusion (label → auto): "
         + ", ".join(f"{k[0]}→{k[1]} {v}" for k, v in sorted(confusion.items()))
     )
+    timings.sort()
+    p95 = timings[min(len(timings) - 1, round(0.95 * (len(timings) - 1)))]
+    print(f"plan, warm            p50 {timings[len(timings) // 2]:.1f} ms, p95 {p95:.1f} ms, "
+          f"max {timings[-1]:.1f} ms  (goal <= 50 ms)")  # fmt: skip
+    not_deep = [(a, d) for c, a, d in rows if c["label"] != "deep"]
+    if not_deep:
+        share = sum(a.estimate.usd for a, _ in not_deep) / sum(d.estimate.usd for _, d in not_deep)
+        print(f"cost on cases not labelled deep: auto = {share:.1%} of always-deep")
     print(
         f"cost auto / always-deep  ${cost_auto:.4f} / ${cost_deep:.4f} = "
         f"{cost_auto / cost_deep:.1%}  (goal <= 30%; estimated usage at list prices)"
