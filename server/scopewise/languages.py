@@ -34,8 +34,30 @@ class LanguageSpec:
     declarator_chain: tuple[str, ...] = ()
     # member access: node type -> (object field, property field)
     member_access: tuple[tuple[str, str, str], ...] = ()
-    comment_prefixes: tuple[str, ...] = ("#",)
 
+
+_JS_TAGS = ("tree_sitter_javascript",)
+_TS_TAGS = ("tree_sitter_javascript", "tree_sitter_typescript")
+
+
+def _js_family(name: str, module: str, factory: str, exts: tuple[str, ...], tags: tuple[str, ...],
+               extras: tuple[str, ...]) -> LanguageSpec:  # fmt: skip
+    return LanguageSpec(
+        name,
+        module,
+        factory,
+        exts,
+        tags,
+        extras,
+        wrappers=("export_statement", "expression_statement"),
+        declarator_chain=("variable_declarator", "lexical_declaration", "variable_declaration"),
+        member_access=(("member_expression", "object", "property"),),
+    )
+
+
+_C_CHAIN = ("function_declarator", "pointer_declarator", "function_definition", "declaration",
+            "type_definition")  # fmt: skip
+_C_MEMBER = (("field_expression", "argument", "field"),)
 
 LANGUAGES: tuple[LanguageSpec, ...] = (
     LanguageSpec(
@@ -48,41 +70,29 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         wrappers=("decorated_definition",),
         member_access=(("attribute", "object", "attribute"),),
     ),
-    LanguageSpec(
+    _js_family(
         "javascript",
         "tree_sitter_javascript",
         "language",
         (".js", ".mjs", ".cjs", ".jsx"),
-        ("tree_sitter_javascript",),
+        _JS_TAGS,
         ("javascript", "javascript-only"),
-        wrappers=("export_statement", "expression_statement"),
-        declarator_chain=("variable_declarator", "lexical_declaration", "variable_declaration"),
-        member_access=(("member_expression", "object", "property"),),
-        comment_prefixes=("//", "/*", "*"),
     ),
-    LanguageSpec(
+    _js_family(
         "typescript",
         "tree_sitter_typescript",
         "language_typescript",
         (".ts", ".mts", ".cts"),
-        ("tree_sitter_javascript", "tree_sitter_typescript"),
+        _TS_TAGS,
         ("javascript", "typescript"),
-        wrappers=("export_statement", "expression_statement"),
-        declarator_chain=("variable_declarator", "lexical_declaration", "variable_declaration"),
-        member_access=(("member_expression", "object", "property"),),
-        comment_prefixes=("//", "/*", "*"),
     ),
-    LanguageSpec(
+    _js_family(
         "tsx",
         "tree_sitter_typescript",
         "language_tsx",
         (".tsx",),
-        ("tree_sitter_javascript", "tree_sitter_typescript"),
+        _TS_TAGS,
         ("javascript", "typescript"),
-        wrappers=("export_statement", "expression_statement"),
-        declarator_chain=("variable_declarator", "lexical_declaration", "variable_declaration"),
-        member_access=(("member_expression", "object", "property"),),
-        comment_prefixes=("//", "/*", "*"),
     ),
     LanguageSpec(
         "go",
@@ -93,7 +103,6 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         ("go",),
         declarator_chain=("type_spec", "type_declaration"),
         member_access=(("selector_expression", "operand", "field"),),
-        comment_prefixes=("//", "/*"),
     ),
     LanguageSpec(
         "rust",
@@ -103,7 +112,6 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         ("tree_sitter_rust",),
         ("rust",),
         member_access=(("field_expression", "value", "field"),),
-        comment_prefixes=("//", "/*"),
     ),
     LanguageSpec(
         "java",
@@ -116,7 +124,6 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
             ("method_invocation", "object", "name"),
             ("field_access", "object", "field"),
         ),
-        comment_prefixes=("//", "/*", "*"),
     ),
     LanguageSpec(
         "c",
@@ -125,15 +132,8 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         (".c", ".h"),
         ("tree_sitter_c",),
         ("c",),
-        declarator_chain=(
-            "function_declarator",
-            "pointer_declarator",
-            "function_definition",
-            "declaration",
-            "type_definition",
-        ),
-        member_access=(("field_expression", "argument", "field"),),
-        comment_prefixes=("//", "/*", "*"),
+        declarator_chain=_C_CHAIN,
+        member_access=_C_MEMBER,
     ),
     LanguageSpec(
         "cpp",
@@ -143,17 +143,12 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         ("tree_sitter_cpp",),
         ("cpp",),
         declarator_chain=(
-            "function_declarator",
-            "pointer_declarator",
+            *_C_CHAIN,
             "reference_declarator",
-            "function_definition",
-            "declaration",
             "field_declaration",
-            "type_definition",
             "template_declaration",
         ),
-        member_access=(("field_expression", "argument", "field"),),
-        comment_prefixes=("//", "/*", "*"),
+        member_access=_C_MEMBER,
     ),
     LanguageSpec(
         "ruby",
