@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -262,3 +263,22 @@ async def test_models_api_capabilities_shape_the_request(
     assert any(r.path.startswith("/v1/models/claude-opus-5-5") for r in fake_api.requests)
     # cached on disk: the next plan knows without asking
     assert actions.plan(small).route.reasoning.effort == "medium"
+
+
+async def test_cancelling_mid_stream_closes_it_and_records_the_partial_cost(
+    actions: Actions, client: ClaudeClient, fake_api: FakeAPI
+) -> None:
+    fake_api.push(Reply(text="word " * 200, thinking="step " * 50, chunks=40, delay=0.05))
+    task = asyncio.create_task(actions.run(actions.plan(HELPER), client))
+    for _ in range(200):  # until the stream is under way (the SDK loads on first use)
+        if fake_api.message_requests:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert fake_api.wait_for_disconnect(timeout=2.0)
+    recent = actions.ledger.recent(1)[0]
+    assert recent.outcome == "cancelled"
+    assert recent.input_tokens > 0  # what was spent before the cancel is accounted for

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from fakeapi import FakeAPI, Reply
@@ -85,3 +87,23 @@ def test_api_failure_is_one_clear_line(poly: Path, fake_api: FakeAPI) -> None:
     assert out.returncode == 3
     assert "Traceback" not in out.stderr
     assert "key" in out.stderr.lower()
+
+
+def test_ctrl_c_cancels_the_stream_and_says_what_it_cost(poly: Path, fake_api: FakeAPI) -> None:
+    fake_api.push(Reply(text="word " * 400, chunks=200, delay=0.05))
+    env = os.environ.copy()
+    env.update(ANTHROPIC_BASE_URL=fake_api.base_url, ANTHROPIC_API_KEY="sk-test")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scopewise.cli", "explain", "shop/pricing.py:29-32"],
+        cwd=poly, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while not fake_api.message_requests and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "cancelled" in err and "$" in err
+    assert "Traceback" not in err
+    assert fake_api.wait_for_disconnect(timeout=2.0)
