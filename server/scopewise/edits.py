@@ -13,6 +13,7 @@ from typing import Any
 
 from scopewise import languages
 from scopewise.index import extract as _extract
+from scopewise.redact import MARK
 
 EDIT_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -206,6 +207,8 @@ def resolve(
             change = changes[path] = FileChange(path, text)
         if not edit.old_text:
             raise EditError(f"edit {n}: old_text is empty; {path} exists")
+        if MARK in edit.old_text:  # the model saw a redacted secret: put the real one back
+            edit = _unredact(edit, change.before, n)
         where = _find(change.before, edit.old_text, (prefer or {}).get(path))
         if isinstance(where, str):
             raise EditError(f"edit {n} ({path}): {where}")
@@ -218,6 +221,21 @@ def resolve(
                 raise EditError(f"edit {n} ({path}): overlaps another edit")
         change.replacements.append(placed)
     return list(changes.values())
+
+
+def _unredact(edit: ProposedEdit, text: str, n: int) -> ProposedEdit:
+    """An edit written against redacted context: find the secrets its old_text hides in the
+    file (the marker matches any run of characters on its line) and restore them in both
+    texts, in order, so the secret never left and the edit still applies."""
+    pattern = "([^\n]+?)".join(re.escape(p) for p in edit.old_text.split(MARK))
+    hits = list(re.finditer(pattern, text))
+    if len(hits) != 1:
+        raise EditError(f"edit {n}: old_text with a redacted value matches {len(hits)} places")
+    old, new = edit.old_text, edit.new_text
+    for secret in hits[0].groups():
+        old = old.replace(MARK, secret, 1)
+        new = new.replace(MARK, secret, 1)
+    return ProposedEdit(edit.path, old, new)
 
 
 def new_syntax_errors(change: FileChange) -> int:
