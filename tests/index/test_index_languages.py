@@ -181,3 +181,31 @@ def test_parallel_build_matches_serial(poly: Path) -> None:
         other = parallel.files[path]
         assert fi.definitions == other.definitions, path
         assert fi.refs == other.refs, path
+
+
+def test_invalid_utf8_and_crlf_files_are_indexed(poly: Path) -> None:
+    (poly / "shop" / "latin1.py").write_bytes(b"# caf\xe9\ndef ok():\n    return '\xff'\n")
+    (poly / "shop" / "dos.py").write_bytes(
+        b"def a():\r\n    return 1\r\n\r\ndef b():\r\n    return a()\r\n"
+    )
+    w = WorkspaceIndex(poly, use_cache=False)
+    w.build(workers=1)
+    latin = w.get("shop/latin1.py")
+    dos = w.get("shop/dos.py")
+    assert latin is not None and [d.name for d in latin.definitions] == ["ok"]
+    assert dos is not None
+    assert [(d.name, d.start_line, d.end_line) for d in dos.definitions] == [
+        ("a", 0, 1),
+        ("b", 3, 4),
+    ]
+    assert dos.ref_lines("a") == [(4, 0)]
+
+
+def test_a_file_deleted_while_indexed_leaves_the_index_consistent(poly: Path) -> None:
+    w = WorkspaceIndex(poly, use_cache=False)
+    w.build(workers=1)
+    (poly / "shop" / "cart.py").unlink()
+    assert w.refresh_from_disk("shop/cart.py") is None
+    assert w.get("shop/cart.py") is None
+    assert w.definitions_named("Cart") == []
+    assert "shop/cart.py" not in w.files_using("apply_discount")
