@@ -37,7 +37,7 @@ from scopewise.reasoning.client import (
 from scopewise.reasoning.ledger import Ledger, cost_usd
 from scopewise.reasoning.models import ModelCatalog, ModelInfo, Price
 from scopewise.reasoning.routing import TIERS, Route, route
-from scopewise.scope import Scope
+from scopewise.scope import Analysis, Scope
 
 CACHE_LIFETIME_S = 300.0  # the API's default prompt-cache lifetime
 _THINKING_GUESS = {None: 0, "low": 300, "medium": 1500, "high": 4000, "xhigh": 8000, "max": 16000}
@@ -190,38 +190,69 @@ class Actions:
 
     def plan(self, req: ActionRequest, *, budget: int | None = None) -> Plan:
         """Everything about the action but the call: fast, offline, no key needed."""
-        if req.action not in ("explain", "refactor", "fix"):
-            raise ActionError(f"unknown action {req.action!r} (explain, refactor or fix)")
-        if req.tier not in (None, "auto", *TIERS):
-            raise ActionError(f"unknown tier {req.tier!r} (auto, quick, standard or deep)")
+        return self.plan_all([req], budget=budget)[0]
+
+    def plan_all(self, reqs: Sequence[ActionRequest], *, budget: int | None = None) -> list[Plan]:
+        """Plans for several actions on one range (a code-action menu): the range is analysed
+        and its context packed once, then each action is routed and estimated."""
+        if not reqs:
+            return []
+        first = reqs[0]
+        for req in reqs:
+            if req.action not in ("explain", "refactor", "fix"):
+                raise ActionError(f"unknown action {req.action!r} (explain, refactor or fix)")
+            if req.tier not in (None, "auto", *TIERS):
+                raise ActionError(f"unknown tier {req.tier!r} (auto, quick, standard or deep)")
+            if (req.path, req.start_line, req.end_line) != (
+                first.path,
+                first.start_line,
+                first.end_line,
+            ):
+                raise ActionError("plan_all takes actions on one range")
         try:
             analysis = self.engine.analyze(
-                req.path, req.start_line, req.end_line, len(req.diagnostics)
+                first.path,
+                first.start_line,
+                first.end_line,
+                max(len(r.diagnostics) for r in reqs),
             )
-            ctx_budget = budget or self.settings.context_budget
-            ctx = self.engine.context_for(analysis, ctx_budget)
+            ctx = self.engine.context_for(analysis, budget or self.settings.context_budget)
         except EngineError as exc:
             raise ActionError(str(exc)) from None
-        chosen = route(req.action, analysis.scope, self.settings.routing, self._models(), req.tier)
-        model = self.catalog.lookup(chosen.model)
+        context_text = ctx.render()
+        models = self._models()
+        return [self._plan_one(req, analysis, ctx, context_text, models) for req in reqs]
+
+    def _plan_one(
+        self,
+        req: ActionRequest,
+        analysis: Analysis,
+        ctx: Context,
+        context_text: str,
+        models: dict[str, ModelInfo | None],
+    ) -> Plan:
+        scope = analysis.scope
+        if req.diagnostics and scope.diagnostics != len(req.diagnostics):
+            scope = replace(scope, diagnostics=len(req.diagnostics))
+        chosen = route(req.action, scope, self.settings.routing, models, req.tier)
+        model = models.get(chosen.model)
         structured = model.structured_outputs if model is not None else True
         prompt = prompts.action_prompt(
             req.action,
             analysis.file.path,
             req.start_line,
-            analysis.scope.end_line,
+            scope.end_line,
             instruction=req.instruction,
             intent=req.intent,
             diagnostics=req.diagnostics,
             structured=structured,
         )
-        context_text = ctx.render()
-        estimate = self._estimate(req.action, chosen, analysis.scope, context_text, prompt)
+        estimate = self._estimate(req.action, chosen, scope, context_text, prompt)
         blocked = None if req.override_cap else self.ledger.check_cap(estimate.usd)
         return Plan(
             req,
             analysis.file.path,
-            analysis.scope,
+            scope,
             chosen,
             ctx,
             prompts.SYSTEM,

@@ -270,6 +270,7 @@ class ModelCatalog:
         self._price_overrides = dict(price_overrides or {})
         self._clock = clock
         self._lock = asyncio.Lock()
+        self._memo: dict[str, tuple[float, ModelInfo | None]] = {}
         for model_id in self._price_overrides:  # fail fast on bad config
             price_for(model_id, self._price_overrides)
 
@@ -284,11 +285,20 @@ class ModelCatalog:
         return self._cache_path
 
     def lookup(self, model_id: str) -> ModelInfo | None:
-        """Cached API answer (even if stale) or the built-in entry; no network."""
+        """Cached API answer (even if stale) or the built-in entry; no network, and no disk
+        either for a minute after the last look (listing code actions calls this a lot)."""
+        now = self._clock()
+        memo = self._memo.get(model_id)
+        if memo is not None and now - memo[0] < 60.0:
+            return memo[1]
         row = self._read(model_id)
-        if row is not None:
-            return parse_model_info(row[1], builtin_model(model_id), source="cache")
-        return builtin_model(model_id)
+        info = (
+            parse_model_info(row[1], builtin_model(model_id), source="cache")
+            if row is not None
+            else builtin_model(model_id)
+        )
+        self._memo[model_id] = (now, info)
+        return info
 
     def price(self, model_id: str) -> Price | None:
         return price_for(model_id, self._price_overrides)
@@ -334,6 +344,7 @@ class ModelCatalog:
             return None
 
     def _write(self, model_id: str, data: Mapping[str, Any]) -> None:
+        self._memo.pop(model_id, None)
         try:
             with contextlib.closing(self._connect()) as conn, conn:
                 conn.execute(
