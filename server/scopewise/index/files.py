@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import subprocess
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -68,6 +69,7 @@ class FileList:
     files: list[str] = field(default_factory=list)  # relative POSIX paths of indexable files
     skipped: list[Skipped] = field(default_factory=list)
     source: str = "walk"  # "git" or "walk"
+    stats: dict[str, tuple[int, int]] = field(default_factory=dict)  # path -> (mtime_ns, size)
 
 
 def _spec(lines: Iterable[str]) -> pathspec.GitIgnoreSpec:
@@ -182,6 +184,7 @@ def list_files(root: Path, settings: FileSettings | None = None) -> FileList:
     else:
         candidates = _walk(root)
     excludes = user_excludes(root, settings)
+    root_s = str(root)
     for rel in candidates:
         if languages.language_for_path(rel) is None:
             continue
@@ -194,13 +197,12 @@ def list_files(root: Path, settings: FileSettings | None = None) -> FileList:
         if excludes.match_file(rel):
             result.skipped.append(Skipped(rel, "excluded by .scopewiseignore or settings"))
             continue
-        full = root / rel
         try:
-            st = full.stat()
+            st = os.stat(os.path.join(root_s, rel))
         except OSError as exc:
             result.skipped.append(Skipped(rel, f"unreadable: {exc.strerror or exc}"))
             continue
-        if not full.is_file():
+        if not stat.S_ISREG(st.st_mode):
             continue
         if st.st_size > settings.max_file_bytes:
             result.skipped.append(
@@ -211,6 +213,7 @@ def list_files(root: Path, settings: FileSettings | None = None) -> FileList:
             result.skipped.append(Skipped(rel, f"over the limit of {settings.max_files:,} files"))
             continue
         result.files.append(rel)
+        result.stats[rel] = (st.st_mtime_ns, st.st_size)
     for s in result.skipped:
         log.info("not indexed: %s (%s)", s.path, s.reason)
     return result

@@ -60,9 +60,23 @@ class _Parsed:
 _KNOWN: frozenset[str] = frozenset()
 
 
-def _init_worker(known: frozenset[str]) -> None:
+def _init_worker(known: frozenset[str], owner: int) -> None:
     global _KNOWN
     _KNOWN = known
+    # a worker must not outlive the process that asked for it (a language server killed
+    # mid-index would otherwise leave its workers parsing, or waiting, forever)
+    threading.Thread(target=_exit_with, args=(owner,), daemon=True).start()
+
+
+def _exit_with(owner: int) -> None:
+    while True:
+        time.sleep(0.5)
+        try:
+            os.kill(owner, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:
+            pass
 
 
 def _parse_one(
@@ -103,7 +117,9 @@ def _pool(workers: int, known: frozenset[str], langs: set[str]) -> ProcessPoolEx
     else:
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["scopewise.index.extract"])
-    return ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(known,))
+    return ProcessPoolExecutor(
+        workers, mp_context=ctx, initializer=_init_worker, initargs=(known, os.getpid())
+    )
 
 
 class WorkspaceIndex:
@@ -146,14 +162,10 @@ class WorkspaceIndex:
             spec = languages.language_for_path(rel)
             assert spec is not None
             c = cached.get(rel)
-            if c is not None and c.language == spec.name:
-                try:
-                    st = os.stat(self.root / rel)
-                except OSError:
-                    continue
-                if st.st_mtime_ns == c.mtime_ns and st.st_size == c.size:
-                    reuse.append((rel, c.digest, spec.name))
-                    continue
+            unchanged = c is not None and listing.stats.get(rel) == (c.mtime_ns, c.size)
+            if c is not None and unchanged and c.language == spec.name:
+                reuse.append((rel, c.digest, spec.name))
+                continue
             todo.append((rel, spec.name))
         total = len(reuse) + len(todo)
         done = 0
