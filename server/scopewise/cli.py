@@ -149,6 +149,18 @@ def _context_jsonl(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    tcp = None
+    if args.tcp:
+        host, _, port = args.tcp.rpartition(":")
+        if not host or not port.isdigit():
+            raise EngineError(f"--tcp {args.tcp}: expected HOST:PORT")
+        tcp = (host, int(port))
+    from scopewise.lsp import serve
+
+    return serve(tcp)
+
+
 # ---------------------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -179,6 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_context)
 
     cli_actions.add_parsers(sub)
+
+    p = sub.add_parser("serve", help="run the language server (stdio unless --tcp)")
+    p.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    p.set_defaults(func=cmd_serve)
     return parser
 
 

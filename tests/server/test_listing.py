@@ -1,0 +1,186 @@
+"""Listing code actions: titles from the plan, kinds, siblings, `context.only`, fixes for
+diagnostics and syntax errors, resolve, and malformed requests. No network involved."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from lspclient import Editor, capabilities, copy_poly, start_editor, stop_editor
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+from pytest_lsp import client_capabilities
+
+from fakeapi import FakeAPI
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+PRICING = "shop/pricing.py"
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def editor(
+    shared_poly: Path, module_home: Path, module_api: FakeAPI
+) -> AsyncIterator[Editor]:
+    ed = await start_editor(shared_poly, module_home, api=module_api)
+    yield ed
+    await stop_editor(ed)
+
+
+async def test_a_menu_on_the_sliding_scale(ed: Editor) -> None:
+    ed.open(PRICING)
+    listed = await ed.actions(PRICING, 29, 32)
+    titles = [a.title for a in listed]
+    assert titles[0].startswith("Explain · quick · ~") and titles[0].endswith("<$0.01")
+    assert titles[1].startswith("Explain · deep · ~") and titles[1].endswith(" (deep)")
+    intents = ["simplify", "extract function", "improve names", "add types", "make idiomatic"]
+    for i, intent in enumerate(intents):
+        auto, sibling = titles[2 + 2 * i], titles[3 + 2 * i]
+        assert auto.startswith(f"Refactor: {intent} · standard · ~"), auto
+        assert sibling.startswith(f"Refactor: {intent} · deep · ") and sibling.endswith("(deep)")
+    assert len(listed) == 12  # no diagnostics, no syntax error: no fix
+    kinds = {a.title.split(" ·")[0]: a.kind for a in listed}
+    assert kinds["Explain"] == "source.scopewise.explain"
+    assert kinds["Refactor: simplify"] == "refactor.rewrite"
+    refactor = listed[2]
+    data = refactor.data
+    assert data["action"] == "refactor" and data["intent"] == "simplify"
+    assert (data["startLine"], data["endLine"]) == (29, 32)
+    assert data["versions"] == {ed.uri(PRICING): 1}
+    assert data["tier"] is None and listed[3].data["tier"] == "deep"
+    assert "7 uses elsewhere" in data["reason"] and "→ standard" in data["reason"]
+    assert refactor.command is not None and refactor.command.command == "scopewise.run"
+    assert list(refactor.command.arguments or []) == [data]
+    assert refactor.command.tooltip and "claude-sonnet-5-5" in refactor.command.tooltip
+    assert refactor.disabled is None
+
+
+@pytest.mark.parametrize(
+    ("only", "kinds"),
+    [
+        (["refactor"], {"refactor.rewrite"}),
+        (["refactor.rewrite"], {"refactor.rewrite"}),
+        (["source"], {"source.scopewise.explain"}),
+        (["quickfix"], set()),
+        (["refactor.extract"], set()),
+        (["source", "refactor"], {"source.scopewise.explain", "refactor.rewrite"}),
+    ],
+)
+async def test_context_only(ed: Editor, only: list[str], kinds: set[str]) -> None:
+    listed = await ed.actions(PRICING, 29, 32, only=only)
+    assert {a.kind for a in listed} == kinds
+
+
+async def test_a_cursor_means_the_definition_around_it(ed: Editor) -> None:
+    listed = await ed.actions(PRICING, 31, cursor=True, only=["source"])
+    assert (listed[0].data["startLine"], listed[0].data["endLine"]) == (29, 32)
+
+
+async def test_fix_for_diagnostics_comes_first(ed: Editor) -> None:
+    diag = types.Diagnostic(
+        range=types.Range(
+            start=types.Position(line=30, character=4), end=types.Position(line=30, character=8)
+        ),
+        message="rate shadows a parameter",
+    )
+    listed = await ed.actions(PRICING, 29, 32, diagnostics=[diag])
+    fix, sibling = listed[0], listed[1]
+    assert fix.kind == sibling.kind == "quickfix"
+    assert fix.title.startswith("Fix · ") and sibling.title.endswith(")")
+    assert fix.data["diagnostics"] == [
+        {"line": 31, "message": "rate shadows a parameter", "severity": "error", "source": None}
+    ]
+    assert list(fix.diagnostics or []) == [diag]
+
+
+async def test_a_syntax_error_typed_into_the_buffer_offers_a_fix(ed: Editor) -> None:
+    ed.open(PRICING)
+    ed.replace(
+        PRICING, "    return max(low, min(high, value))", "    return max(low, min(high, value)"
+    )
+    listed = await ed.actions(PRICING, 25, 26, only=["quickfix"])
+    assert listed and listed[0].title.startswith("Fix · quick")
+    assert listed[0].data["diagnostics"][0]["message"] == "syntax error"
+    assert listed[0].data["versions"] == {ed.uri(PRICING): 2}
+    ed.replace(
+        PRICING, "    return max(low, min(high, value)", "    return max(low, min(high, value))"
+    )
+    assert await ed.actions(PRICING, 25, 26, only=["quickfix"]) == []
+
+
+async def test_no_actions_where_none_apply(ed: Editor, tmp_path: Path) -> None:
+    (ed.root / "notes.txt").write_text("hello\n")
+    try:
+        assert await ed.actions("notes.txt", 1) == []
+    finally:
+        (ed.root / "notes.txt").unlink()
+    outside = tmp_path / "elsewhere.py"
+    outside.write_text("x = 1\n")
+    raw = await ed.request(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=outside.as_uri()),
+            range=types.Range(
+                start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)
+            ),
+            context=types.CodeActionContext(diagnostics=[]),
+        ),
+    )
+    assert raw is None
+
+
+async def test_listing_is_fast(ed: Editor) -> None:
+    ed.open(PRICING)
+    await ed.actions(PRICING, 29, 32)
+    t0 = time.perf_counter()
+    for _ in range(10):
+        await ed.actions(PRICING, 29, 32)
+    assert (time.perf_counter() - t0) / 10 < 0.25  # round trip, generous for a busy machine
+
+
+async def test_malformed_requests_get_errors_and_the_server_lives_on(ed: Editor) -> None:
+    bad = [
+        (types.TEXT_DOCUMENT_CODE_ACTION, {"textDocument": {"uri": ed.uri(PRICING)}}),
+        (types.TEXT_DOCUMENT_CODE_ACTION, {"range": "everything"}),
+        (types.CODE_ACTION_RESOLVE, {"title": "x", "data": {"action": "explain"}}),
+        ("scopewise/notAMethod", {}),
+    ]
+    for method, params in bad:
+        with pytest.raises(JsonRpcException):
+            await ed.raw_request(method, params)
+    ed.open(PRICING)
+    assert len(await ed.actions(PRICING, 29, 32)) == 12
+
+
+async def test_resolve_fills_in_the_command(tmp_path: Path, module_api: FakeAPI) -> None:
+    root = copy_poly(tmp_path / "poly")
+    ed = await start_editor(root, tmp_path / "home", caps=capabilities(resolve=("command",)))
+    try:
+        ed.open(PRICING)
+        listed = await ed.actions(PRICING, 29, 32, only=["refactor"])
+        assert listed and all(a.command is None for a in listed)
+        resolved = await ed.client.code_action_resolve_async(listed[1])
+        assert resolved.command is not None and resolved.command.command == "scopewise.run"
+        assert list(resolved.command.arguments or []) == [listed[1].data]
+        tooltip = resolved.command.tooltip or ""
+        assert "claude-opus-5-5" in tooltip and "context:" in tooltip
+    finally:
+        await stop_editor(ed)
+
+
+@pytest.mark.parametrize("name", ["neovim", "visual-studio-code"])
+async def test_real_editor_capabilities(tmp_path: Path, name: str) -> None:
+    """The capabilities Neovim and VS Code really send (pytest-lsp's recordings)."""
+    root = copy_poly(tmp_path / "poly")
+    ed = await start_editor(root, tmp_path / "home", caps=client_capabilities(name))
+    try:
+        ed.open(PRICING)
+        listed = await ed.actions(PRICING, 29, 32)
+        assert len(listed) == 12
+        # VS Code resolves only `edit` lazily, so the command comes with the listing
+        assert all(a.command is not None for a in listed) or name == "neovim"
+    finally:
+        await stop_editor(ed)

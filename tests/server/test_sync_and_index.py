@@ -1,0 +1,183 @@
+"""Documents and the index: incremental edits in UTF-16, unsaved buffers feeding the index,
+files changing on disk, re-indexing, indexing progress, and TCP."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from lspclient import (
+    TIMEOUT,
+    Editor,
+    capabilities,
+    server_env,
+    start_editor,
+    stop_editor,
+)
+from lsprotocol import types
+from pytest_lsp.client import make_test_lsp_client
+
+from fakeapi import FakeAPI
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+PRICING = "shop/pricing.py"
+CART = "shop/cart.py"
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def editor(
+    shared_poly: Path, module_home: Path, module_api: FakeAPI
+) -> AsyncIterator[Editor]:
+    ed = await start_editor(shared_poly, module_home, api=module_api)
+    yield ed
+    await stop_editor(ed)
+
+
+async def explain_apply_discount(ed: Editor) -> list[types.CodeAction]:
+    return await ed.actions(PRICING, 29, 32, only=["refactor"])
+
+
+def uses(listed: list[types.CodeAction]) -> int:
+    m = re.search(r"(\d+) uses elsewhere", str(listed[0].data["reason"]))
+    return int(m.group(1)) if m else 0
+
+
+async def test_utf16_edits_after_astral_characters(ed: Editor) -> None:
+    ed.open(PRICING)
+    ed.replace(PRICING, "TAX_RATE = 0.2", 'TAX_RATE = 0.2; NOTE = "💶💶" + "a"')
+    ed.replace(PRICING, '"a"', '"b"')  # columns counted in UTF-16 units, after two pairs
+    ed.replace(PRICING, '"💶💶"', '"€"')
+    assert 'NOTE = "€" + "b"' in ed.texts[ed.uri(PRICING)]
+    # the server's copy is the same text: one wrong column would leave a syntax error
+    assert await ed.actions(PRICING, 7, 7, only=["quickfix"]) == []
+    ed.replace(PRICING, '"b"', '"b')
+    assert await ed.actions(PRICING, 7, 7, only=["quickfix"]) != []
+
+
+async def test_unsaved_buffers_feed_the_index_and_closing_restores_the_disk(ed: Editor) -> None:
+    base = uses(await explain_apply_discount(ed))
+    assert base == 7
+    ed.open(CART)
+    ed.replace(
+        CART,
+        "def checkout(cart: Cart) -> int:",
+        "def extra(p: Price) -> Price:\n    return apply_discount(p, 0.3)\n\n\n"
+        "def checkout(cart: Cart) -> int:",
+    )
+    await ed.wait_for_menu(lambda m: uses(m) == base + 1, explain_apply_discount)
+    ed.close(CART)  # the change was never saved
+    await ed.wait_for_menu(lambda m: uses(m) == base, explain_apply_discount)
+
+
+async def test_files_changed_on_disk(ed: Editor) -> None:
+    (reg,) = ed.registrations
+    assert reg.method == "workspace/didChangeWatchedFiles"
+    globs = [w["globPattern"] for w in reg.register_options["watchers"]]  # type: ignore[index]
+    assert "**/.scopewise.toml" in globs and any(",py," in str(g) for g in globs)
+    base = uses(await explain_apply_discount(ed))
+    extra = ed.root / "shop" / "extra.py"
+    pruned = ed.root / "node_modules" / "also.py"
+    pruned.parent.mkdir()
+    body = "from shop.pricing import apply_discount\n\nX = apply_discount(None, 0.1)\n"
+    extra.write_text(body + "Y = apply_discount(None, 0.2)\n")
+    pruned.write_text(body)
+
+    def event(path: Path, kind: types.FileChangeType) -> None:
+        ed.client.workspace_did_change_watched_files(
+            types.DidChangeWatchedFilesParams(
+                changes=[types.FileEvent(uri=path.as_uri(), type=kind)]
+            )
+        )
+
+    event(pruned, types.FileChangeType.Created)
+    event(extra, types.FileChangeType.Created)
+    await ed.wait_for_menu(lambda m: uses(m) == base + 3, explain_apply_discount)  # import + 2
+    extra.unlink()
+    event(extra, types.FileChangeType.Deleted)
+    await ed.wait_for_menu(lambda m: uses(m) == base, explain_apply_discount)
+
+
+async def test_reindex_command(ed: Editor) -> None:
+    stats = await asyncio.wait_for(
+        ed.client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="scopewise.reindex")
+        ),
+        TIMEOUT,
+    )
+    assert stats["files"] == 15 and stats["symbols"] > 50 and stats["seconds"] >= 0
+
+
+async def test_indexing_progress_while_answering(tmp_path: Path) -> None:
+    root = tmp_path / "many"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[project]\nname = 'many'\n")
+    for i in range(60):
+        (root / "pkg" / f"m{i}.py").write_text(
+            "".join(f"def f{i}_{j}(x):\n    return x + {j}\n\n\n" for j in range(40))
+        )
+    ed = await start_editor(root, tmp_path / "home", wait_index=False)
+    try:
+        ed.open("pkg/m0.py")
+        listed = await ed.actions("pkg/m0.py", 1, 2)  # answered whether or not indexing ended
+        assert listed and listed[0].title.startswith("Explain")
+
+        def index_progress() -> list[object]:
+            found = [
+                v
+                for t, v in ed.client.progress_reports.items()
+                if str(t).startswith("scopewise-index")
+            ]
+            assert len(found) <= 1
+            ended = found and isinstance(found[0][-1], types.WorkDoneProgressEnd)
+            return found[0] if ended else []
+
+        values: list[object] = await ed.wait_for(index_progress)
+        assert isinstance(values[0], types.WorkDoneProgressBegin)
+        reports = [v for v in values if isinstance(v, types.WorkDoneProgressReport)]
+        assert reports and all(
+            re.fullmatch(r"Indexing [\d,]+/60 files", r.message or "") for r in reports
+        )
+        assert isinstance(values[-1], types.WorkDoneProgressEnd)
+        assert (values[-1].message or "").startswith("Indexed 60 files")
+    finally:
+        await stop_editor(ed)
+
+
+async def test_serve_over_tcp(tmp_path: Path) -> None:
+    from lspclient import copy_poly
+
+    root = copy_poly(tmp_path / "poly")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "scopewise.cli", "serve", "--tcp", f"127.0.0.1:{port}",
+        env=server_env(tmp_path / "home", None), cwd=str(root),
+    )  # fmt: skip
+    client = make_test_lsp_client()
+    try:
+        for _ in range(100):
+            try:
+                await client.start_tcp("127.0.0.1", port)
+                break
+            except OSError:
+                await asyncio.sleep(0.05)
+        await client.initialize_session(
+            types.InitializeParams(capabilities=capabilities(), root_uri=root.as_uri())
+        )
+        ed = Editor(client, root)
+        ed.open(PRICING)
+        assert len(await ed.actions(PRICING, 29, 32)) == 12
+        await asyncio.wait_for(client.shutdown_session(), TIMEOUT)
+    finally:
+        await client.stop()
+        if proc.returncode is None:
+            proc.kill()
+        await proc.wait()
