@@ -138,9 +138,7 @@ class _Packer:
     def line_costs(self, path: str) -> list[float]:
         costs = self._line_cost.get(path)
         if costs is None:
-            src = self.sources.get(path).lines
-            costs = [(len(s) + 1) / tokens.CHARS_PER_TOKEN for s in src]
-            self._line_cost[path] = costs
+            costs = self._line_cost[path] = self.sources.get(path).line_costs()
         return costs
 
     @staticmethod
@@ -415,11 +413,15 @@ def _pack(items: list[_Item], packer: _Packer, ctx: Context) -> None:
             )
 
 
-def _render(ctx: Context, packer: _Packer, sources: Sources) -> None:
-    labels: dict[tuple[str, int], str] = {}
+def _label(ctx: Context, path: str, line: int) -> str:
+    """The kind of the first manifest item that covers a line (0-based)."""
     for s in ctx.snippets:
-        for ln in range(s.start_line - 1, s.end_line):
-            labels.setdefault((s.path, ln), s.kind)
+        if s.path == path and s.start_line - 1 <= line <= s.end_line - 1:
+            return s.kind
+    return "context"
+
+
+def _render(ctx: Context, packer: _Packer, sources: Sources) -> None:
     order = [ctx.path] + [p for p in packer.order if p != ctx.path]
     for path in order:
         lines = sorted(packer.lines.get(path, ()))
@@ -439,7 +441,7 @@ def _render(ctx: Context, packer: _Packer, sources: Sources) -> None:
             clean, findings = redact.redact_lines(raw)
             for f in findings:
                 ctx.redactions.append(Redaction(path, run[0] + f.line + 1, f.what))
-            label = labels.get((path, run[0]), "context")
+            label = _label(ctx, path, run[0])
             ctx.blocks.append(Block(path, run[0] + 1, run[-1] + 1, "\n".join(clean), label))
     ctx.tokens = tokens.estimate(ctx.render())
     # a safety net: estimates per line round differently from the whole text

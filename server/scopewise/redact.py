@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -13,6 +14,8 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("Slack token", re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}\b")),
     ("Google API key", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b")),
     ("private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
+    # a line of nothing but base64, e.g. the body of a key whose BEGIN line is not shown
+    ("key material", re.compile(r"^\s*['\"]?[A-Za-z0-9+/]{48,}={0,2}['\"]?,?\s*$")),
     ("JWT", re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")),
     (
         "AWS secret key",
@@ -37,8 +40,10 @@ class Finding:
     what: str
 
 
-def redact_line(line: str) -> tuple[str, list[str]]:
-    """The line with credentials replaced by [REDACTED], and what was found."""
+@functools.lru_cache(maxsize=65536)
+def redact_line(line: str) -> tuple[str, tuple[str, ...]]:
+    """The line with credentials replaced by [REDACTED], and what was found (memoised: the
+    same lines are sent again and again)."""
     found: list[str] = []
     for what, pattern in _PATTERNS:
         if not pattern.search(line):
@@ -53,7 +58,7 @@ def redact_line(line: str) -> tuple[str, list[str]]:
 
         line = pattern.sub(_sub, line)
         found.append(what)
-    return line, found
+    return line, tuple(found)
 
 
 def redact_lines(lines: list[str]) -> tuple[list[str], list[Finding]]:

@@ -163,6 +163,7 @@ class Resolver:
     def __init__(self, workspace: WorkspaceIndex) -> None:
         self.ws = workspace
         self._module_cache: dict[tuple[str, str], str | None] = {}
+        self._bases: dict[tuple[str, str, int], list[str]] = {}
 
     # ------------------------------------------------------------------ modules
     def module_file(self, module: str, from_path: str) -> str | None:
@@ -213,10 +214,7 @@ class Resolver:
 
     # ------------------------------------------------------------------ uses -> definitions
     def _top_level(self, fi: FileIndex, name: str) -> int:
-        for i, d in enumerate(fi.definitions):
-            if d.parent < 0 and d.name == name:
-                return i
-        return -1
+        return fi.top_level().get(name, -1)
 
     def _member(self, fi: FileIndex, cls: int, name: str, depth: int = 0) -> tuple[str, int] | None:
         """A member `name` of class `cls` in `fi`, looking through base classes by name."""
@@ -238,14 +236,14 @@ class Resolver:
 
     def base_names(self, fi: FileIndex, cls: int) -> list[str]:
         """Names used on a class's header lines after its own name (its bases)."""
-        d = fi.definitions[cls]
-        names = []
-        for name, packed in fi.refs.items():
-            for v in memoryview(packed).cast("q"):
-                line = v >> 2
-                if d.name_line <= line <= d.header_end:
-                    names.append(name)
-                    break
+        key = (fi.path, fi.digest, cls)
+        names = self._bases.get(key)
+        if names is None:
+            d = fi.definitions[cls]
+            names = list(fi.names_used_in(d.name_line, d.header_end))
+            if len(self._bases) > 4096:
+                self._bases.clear()
+            self._bases[key] = names
         return names
 
     def _resolve_name(self, fi: FileIndex, name: str) -> list[tuple[FileIndex, int]]:

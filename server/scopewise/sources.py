@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import tree_sitter as ts
 
-from scopewise import languages
+from scopewise import languages, tokens
 from scopewise.index import extract as _extract
 from scopewise.index.documents import Document
 from scopewise.index.workspace import WorkspaceIndex
@@ -22,6 +22,13 @@ class Source:
     lines: list[str]  # without line endings
     tree: ts.Tree | None
     language: str | None
+    _costs: list[float] | None = field(default=None, repr=False)
+
+    def line_costs(self) -> list[float]:
+        """Estimated tokens of each line (its newline included), computed once per version."""
+        if self._costs is None:
+            self._costs = [(len(s) + 1) / tokens.CHARS_PER_TOKEN for s in self.lines]
+        return self._costs
 
 
 class Sources:

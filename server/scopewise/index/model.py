@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import marshal
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -58,6 +59,18 @@ class FileIndex:
     refs: dict[str, bytes] = field(default_factory=dict)  # name -> int64s packed line*4+kind
     imports: list[Import] = field(default_factory=list)
     errors: list[int] = field(default_factory=list)  # lines with a syntax error
+    _starts: list[int] | None = field(default=None, repr=False, compare=False)
+    _top: dict[str, int] | None = field(default=None, repr=False, compare=False)
+
+    def top_level(self) -> dict[str, int]:
+        """name -> index of the first top-level definition of that name."""
+        if self._top is None:
+            top: dict[str, int] = {}
+            for i, d in enumerate(self.definitions):
+                if d.parent < 0:
+                    top.setdefault(d.name, i)
+            self._top = top
+        return self._top
 
     @property
     def ref_count(self) -> int:
@@ -82,16 +95,19 @@ class FileIndex:
         """Index of the innermost definition holding lines [start_line, end_line], or -1.
 
         Definitions of the kinds in `skip` do not count (a constant cannot enclose a call)."""
-        best = -1
-        for i, d in enumerate(self.definitions):
-            inside = d.start_line <= start_line and end_line <= d.end_line
-            if (
-                inside
-                and d.kind not in skip
-                and (best < 0 or d.start_line >= self.definitions[best].start_line)
-            ):
-                best = i
-        return best
+        # definitions nest: any that holds the range is the last one starting at or before it,
+        # or an ancestor of that one; so bisect, then walk up the parents
+        starts = self._starts
+        if starts is None or len(starts) != len(self.definitions):
+            starts = self._starts = [d.start_line for d in self.definitions]
+        i = bisect.bisect_right(starts, start_line) - 1
+        defs = self.definitions
+        while i >= 0:
+            d = defs[i]
+            if d.start_line <= start_line and end_line <= d.end_line and d.kind not in skip:
+                return i
+            i = d.parent
+        return -1
 
     def qualified_name(self, index: int) -> str:
         parts: list[str] = []
