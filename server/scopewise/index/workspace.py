@@ -3,6 +3,7 @@ reference graph, built in parallel, cached in SQLite and kept current as files c
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -63,6 +64,9 @@ _KNOWN: frozenset[str] = frozenset()
 def _init_worker(known: frozenset[str], owner: int) -> None:
     global _KNOWN
     _KNOWN = known
+    # background work: let the editor's requests (and the editor) have the CPU first
+    with contextlib.suppress(OSError):
+        os.nice(10)
     # a worker must not outlive the process that asked for it (a language server killed
     # mid-index would otherwise leave its workers parsing, or waiting, forever)
     threading.Thread(target=_exit_with, args=(owner,), daemon=True).start()
@@ -184,10 +188,11 @@ class WorkspaceIndex:
             if progress:
                 progress(done, total)
         parsed = self._parse_all(todo, stats, loaded, progress, done, total, workers)
+        defs = _defs_table(loaded.values())  # built outside the lock: requests go on meanwhile
         with self._lock:
             self.files = loaded
             self.skipped = {s.path: s.reason for s in stats.skipped}
-            self._rebuild_tables()
+            self._defs = defs
         if self._cache:
             self._cache.put_many(parsed)
             self._cache.retain(loaded)
@@ -255,14 +260,6 @@ class WorkspaceIndex:
                 rows.append((r.path, r.mtime_ns, r.size, r.digest, r.language, None))
         return rows
 
-    def _rebuild_tables(self) -> None:
-        defs: defaultdict[str, list[tuple[str, int]]] = defaultdict(list)
-        for fi in self.files.values():
-            path = fi.path
-            for i, d in enumerate(fi.definitions):
-                defs[d.name].append((path, i))
-        self._defs = dict(defs)
-
     def _add_tables(self, fi: FileIndex) -> None:
         for i, d in enumerate(fi.definitions):
             self._defs.setdefault(d.name, []).append((fi.path, i))
@@ -277,13 +274,14 @@ class WorkspaceIndex:
 
     def _fill_counts(self, stats: IndexStats) -> None:
         with self._lock:
-            stats.files = len(self.files)
-            stats.symbols = sum(len(f.definitions) for f in self.files.values())
-            stats.references = sum(f.ref_count for f in self.files.values())
-            langs: dict[str, int] = {}
-            for f in self.files.values():
-                langs[f.language] = langs.get(f.language, 0) + 1
-            stats.languages = dict(sorted(langs.items()))
+            files = list(self.files.values())  # counted outside the lock
+        stats.files = len(files)
+        stats.symbols = sum(len(f.definitions) for f in files)
+        stats.references = sum(f.ref_count for f in files)
+        langs: dict[str, int] = {}
+        for f in files:
+            langs[f.language] = langs.get(f.language, 0) + 1
+        stats.languages = dict(sorted(langs.items()))
 
     def stats(self) -> IndexStats:
         s = IndexStats(str(self.root))
@@ -374,3 +372,13 @@ class WorkspaceIndex:
         if self._cache:
             self._cache.close()
             self._cache = None
+
+
+def _defs_table(files: Iterable[FileIndex]) -> dict[str, list[tuple[str, int]]]:
+    """name -> (path, index) of every definition of that name."""
+    defs: defaultdict[str, list[tuple[str, int]]] = defaultdict(list)
+    for fi in files:
+        path = fi.path
+        for i, d in enumerate(fi.definitions):
+            defs[d.name].append((path, i))
+    return dict(defs)

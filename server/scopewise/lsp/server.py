@@ -803,6 +803,9 @@ def serve(tcp: tuple[str, int] | None = None) -> int:
     """Run the server on stdio (default) or TCP until the client says exit."""
     # pygls logs whole messages at INFO, initializationOptions (an API key?) included
     logging.getLogger("pygls").setLevel(logging.WARNING)
+    # the index builds in a thread: hand the interpreter back to the request loop sooner
+    # than the default 5 ms, so a code action never waits long behind it
+    sys.setswitchinterval(0.001)
     server = create_server()
     if tcp is not None:
         server.start_tcp(*tcp)
