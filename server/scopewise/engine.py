@@ -103,7 +103,7 @@ class Engine:
             src = self.sources.get(rel, with_tree=True)
         except OSError as exc:
             raise EngineError(f"{rel}: cannot read ({exc.strerror or exc})") from None
-        if src.tree is not None and fi.digest != _digest(src.data):
+        if src.tree is not None and fi.digest != src.digest:
             fi = self.workspace.update(rel, src.data, src.tree) or fi
         n = len(src.lines)
         if start_line < 1 or end_line < start_line:
@@ -133,9 +133,3 @@ class Engine:
 
     def close(self) -> None:
         self.workspace.close()
-
-
-def _digest(data: bytes) -> str:
-    from scopewise.index.extract import digest
-
-    return digest(data)

@@ -23,6 +23,14 @@ class Source:
     tree: ts.Tree | None
     language: str | None
     _costs: list[float] | None = field(default=None, repr=False)
+    _digest: str | None = field(default=None, repr=False)
+
+    @property
+    def digest(self) -> str:
+        """The content hash the index keys files by, computed once per version."""
+        if self._digest is None:
+            self._digest = _extract.digest(self.data)
+        return self._digest
 
     def line_costs(self) -> list[float]:
         """Estimated tokens of each line (its newline included), computed once per version."""
@@ -38,7 +46,7 @@ class Sources:
         self,
         workspace: WorkspaceIndex,
         documents: Callable[[str], Document | None] | None = None,
-        capacity: int = 64,
+        capacity: int = 512,  # a context touches many files: callers, tests, definitions
     ) -> None:
         self.workspace = workspace
         self._documents = documents
