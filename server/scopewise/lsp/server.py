@@ -127,7 +127,13 @@ class _Protocol(LanguageServerProtocol):
 
     def structure_message(self, data: dict[str, Any]) -> Any:
         """pygls drops a request whose params do not fit the method's type (the client waits
-        forever); answer it with InvalidParams instead."""
+        forever); answer it with InvalidParams instead. Likewise a notification sent with an
+        id: a JSON-RPC request, so it gets an answer (an error) rather than silence."""
+        method = data.get("method")
+        if "id" in data and isinstance(method, str):
+            entry = types.METHOD_TO_TYPES.get(method)
+            if entry is not None and entry[1] is None and method != types.EXIT:
+                return _Malformed(data["id"], method, "a notification, sent with an id")
         try:
             return super().structure_message(data)
         except JsonRpcException as exc:
