@@ -93,12 +93,20 @@ class RawClient:
         return self.proc.poll() is None
 
 
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**40), 2**40)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20)
+)
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False)
-    | st.text(max_size=20),
-    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=8), kids, max_size=4),
+    _scalars,
+    lambda kids: (
+        st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=8), kids, max_size=4)
+    ),
     max_leaves=12,
-)  # fmt: skip
+)
 positions = st.fixed_dictionaries(
     {
         "line": st.integers(-5, 10**9) | json_values,
@@ -129,7 +137,7 @@ lsp_params = st.one_of(
             "command": st.sampled_from(["scopewise.run", "scopewise.usage", "x"]),
             "arguments": json_values,
         }
-    ),  # fmt: skip
+    ),
     st.fixed_dictionaries(
         {
             "textDocument": st.fixed_dictionaries({"uri": uris, "version": json_values}),
@@ -141,7 +149,7 @@ lsp_params = st.one_of(
                     }
                 ),
                 max_size=3,
-            ),  # fmt: skip
+            ),
         }
     ),
 )
