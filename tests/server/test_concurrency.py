@@ -1,0 +1,63 @@
+"""Two actions at once: on different files both land; on the same file the second is refused
+as stale, never applied over the first. Nothing the user typed is lost."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from lspclient import Editor
+from lsprotocol import types
+
+from fakeapi import FakeAPI, Reply
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+PRICING = "shop/pricing.py"
+CART = "shop/cart.py"
+
+
+def edit(path: str, old: str, new: str) -> Reply:
+    answer = {"summary": "s", "edits": [{"path": path, "old_text": old, "new_text": new}]}
+    return Reply(text=json.dumps(answer), chunks=10, delay=0.02)
+
+
+def pick(actions: list[types.CodeAction], prefix: str) -> types.CodeAction:
+    found = [a for a in actions if a.title.startswith(prefix) and "(" not in a.title]
+    assert found, [a.title for a in actions]
+    return found[0]
+
+
+async def test_two_runs_on_different_files_both_apply(ed: Editor, module_api: FakeAPI) -> None:
+    # either run may take either reply: each reply edits its own file, so both always apply
+    module_api.push(
+        edit(PRICING, "MAX_DISCOUNT = 0.5", "MAX_DISCOUNT = 0.4"),
+        edit(CART, "self.discount = 0.0", "self.discount = 0.05"),
+    )
+    p_uri = ed.open(PRICING)
+    c_uri = ed.open(CART)
+    a = pick(await ed.actions(PRICING, 29, 32, only=["refactor"]), "Refactor: simplify")
+    b = pick(await ed.actions(CART, 9, 11, only=["refactor"]), "Refactor: simplify")
+    results = await asyncio.gather(ed.run(a), ed.run(b))
+    assert all(r["applied"] is True for r in results), results
+    assert "MAX_DISCOUNT = 0.4\n" in ed.texts[p_uri]
+    assert "self.discount = 0.05\n" in ed.texts[c_uri]
+
+
+async def test_two_runs_on_the_same_file_never_apply_stale(ed: Editor, module_api: FakeAPI) -> None:
+    module_api.push(
+        edit(PRICING, "TAX_RATE = 0.2", "TAX_RATE = 0.25"),
+        edit(PRICING, "MAX_DISCOUNT = 0.5", "MAX_DISCOUNT = 0.6"),
+    )
+    uri = ed.open(PRICING)
+    menu = await ed.actions(PRICING, 29, 32, only=["refactor"])
+    a, b = pick(menu, "Refactor: simplify"), pick(menu, "Refactor: add types")
+    results = await asyncio.gather(ed.run(a), ed.run(b))
+    applied = [r for r in results if r["applied"] is True]
+    refused = [r for r in results if r["applied"] is False]
+    assert len(applied) == 1 and len(refused) == 1, results
+    assert "changed" in refused[0]["reason"]
+    text = ed.texts[uri]
+    changed = ("TAX_RATE = 0.25\n" in text) + ("MAX_DISCOUNT = 0.6\n" in text)
+    assert changed == 1  # exactly one edit, applied to the text it was made for
