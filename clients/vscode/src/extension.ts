@@ -1,0 +1,327 @@
+// scopewise for VS Code: a thin client of the scopewise language server. All behaviour lives
+// in the server; this finds and starts it, mirrors the settings, adds a few commands that
+// ask the server for its code actions, and keeps a status-bar item with the costs.
+import * as vscode from "vscode";
+import {
+  CodeAction,
+  CodeActionRequest,
+  CodeActionResolveRequest,
+  CodeActionTriggerKind,
+  ExecuteCommandRequest,
+  LanguageClient,
+  LanguageClientOptions,
+  RevealOutputChannelOn,
+  ServerOptions,
+  State,
+} from "vscode-languageclient/node";
+import { locateServer } from "./locate";
+import { SECTION, serverKeys, serverSettings } from "./settings";
+
+const RUN_COMMAND = "scopewise.run";
+const USAGE_COMMAND = "scopewise.usage";
+const LANGUAGES = [
+  "python", "javascript", "javascriptreact", "typescript", "typescriptreact",
+  "go", "rust", "java", "c", "cpp", "ruby",
+];
+const KINDS = {
+  explain: "source.scopewise.explain",
+  refactor: "refactor.rewrite",
+  fix: "quickfix",
+} as const;
+type Action = keyof typeof KINDS;
+
+export const INSTALL_HELP =
+  "Install it with `pip install scopewise` (into the workspace's Python environment or on " +
+  "PATH), or point `scopewise.server.path` at the `scopewise` executable or " +
+  "`scopewise.python` at a Python that has it.";
+
+interface RunResult {
+  applied?: boolean;
+  usd?: number;
+  tier?: string;
+  reason?: string;
+  cancelled?: boolean;
+}
+
+interface Totals {
+  usd: number;
+  calls: number;
+}
+
+let client: LanguageClient | undefined;
+let output: vscode.LogOutputChannel;
+let status: vscode.StatusBarItem;
+let keys: string[] = [];
+let starting: Promise<void> | undefined;
+const session = { usd: 0, runs: 0, last: "" };
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  output = vscode.window.createOutputChannel("scopewise", { log: true });
+  keys = serverKeys(context.extension);
+  status = vscode.window.createStatusBarItem("scopewise.status", vscode.StatusBarAlignment.Right, 100);
+  status.name = "scopewise";
+  status.command = "scopewise.showUsage";
+  showStatus("$(loading~spin) scopewise", "scopewise: starting the language server");
+  status.show();
+
+  context.subscriptions.push(
+    output,
+    status,
+    vscode.commands.registerCommand("scopewise.explain", () => runFromEditor("explain")),
+    vscode.commands.registerCommand("scopewise.refactor", () => runFromEditor("refactor")),
+    vscode.commands.registerCommand("scopewise.fix", () => runFromEditor("fix")),
+    vscode.commands.registerCommand("scopewise.showUsage", showUsage),
+    vscode.commands.registerCommand("scopewise.restartServer", restart),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration(`${SECTION}.server.path`) || e.affectsConfiguration(`${SECTION}.python`)) {
+        output.info("the server's location changed: restarting");
+        void restart();
+      }
+    }),
+  );
+  await start();
+}
+
+export async function deactivate(): Promise<void> {
+  await stop();
+}
+
+function folderUri(): vscode.Uri | undefined {
+  return vscode.workspace.workspaceFolders?.[0]?.uri;
+}
+
+function showStatus(text: string, tooltip: string): void {
+  status.text = text;
+  status.tooltip = tooltip;
+}
+
+function start(): Promise<void> {
+  starting ??= startClient().finally(() => {
+    starting = undefined;
+  });
+  return starting;
+}
+
+async function startClient(): Promise<void> {
+  const found = await locateServer(folderUri());
+  if (!found.server) {
+    const headline = found.badSetting
+      ? `scopewise: ${found.badSetting}.`
+      : "scopewise: the scopewise language server was not found.";
+    output.error(headline);
+    for (const line of found.tried) output.error(`  tried: ${line}`);
+    output.error(INSTALL_HELP);
+    showStatus("$(warning) scopewise: no server", `${headline}\n${INSTALL_HELP}`);
+    void vscode.window
+      .showErrorMessage(`${headline} ${INSTALL_HELP}`, "Open Settings", "Show Output")
+      .then((pick) => {
+        if (pick === "Open Settings") {
+          void vscode.commands.executeCommand("workbench.action.openSettings", "scopewise.server");
+        } else if (pick === "Show Output") {
+          output.show();
+        }
+      });
+    return;
+  }
+  const { command, args, source } = found.server;
+  output.info(`starting ${command} ${args.join(" ")} (from ${source})`);
+
+  const serverOptions: ServerOptions = {
+    command,
+    args,
+    options: { cwd: folderUri()?.scheme === "file" ? folderUri()?.fsPath : undefined },
+  };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: LANGUAGES.map((language) => ({ scheme: "file", language })),
+    initializationOptions: serverSettings(keys, folderUri()),
+    synchronize: { configurationSection: SECTION },
+    outputChannel: output,
+    revealOutputChannelOn: RevealOutputChannelOn.Never,
+    middleware: {
+      workspace: {
+        // answer with what the user set, without the client-only keys
+        configuration: async (params, token, next) => {
+          const answer = await next(params, token);
+          if (!Array.isArray(answer)) return answer;
+          return params.items.map((item, i) =>
+            item.section === SECTION
+              ? serverSettings(keys, item.scopeUri ? vscode.Uri.parse(item.scopeUri) : folderUri())
+              : answer[i],
+          );
+        },
+      },
+      executeCommand: async (cmd, cmdArgs, next) => {
+        const result: unknown = await next(cmd, cmdArgs);
+        if (cmd === RUN_COMMAND) noteRun(cmdArgs[0], result);
+        return result;
+      },
+    },
+  };
+  const lc = new LanguageClient("scopewise", "scopewise", serverOptions, clientOptions);
+  client = lc;
+  lc.onDidChangeState((e) => {
+    if (e.newState === State.Stopped && client === lc) {
+      showStatus("$(error) scopewise: stopped", "scopewise: the language server stopped. Click to see usage; run “scopewise: Restart server”.");
+    }
+  });
+  try {
+    await lc.start();
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    output.error(`the language server failed to start: ${why}`);
+    showStatus("$(error) scopewise: failed", `scopewise: the server failed to start: ${why}`);
+    void vscode.window.showErrorMessage(
+      `scopewise: the language server (${command}) failed to start: ${why}. See the scopewise output.`,
+    );
+    return;
+  }
+  output.info("language client started");
+  // reaches the page console in code-server: the end-to-end test waits for this line
+  console.log("scopewise: language client started");
+  showIdle();
+}
+
+async function stop(): Promise<void> {
+  const lc = client;
+  client = undefined;
+  if (lc) {
+    try {
+      await lc.stop(5000);
+    } catch (err) {
+      output.warn(`stopping the server: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    await lc.dispose();
+  }
+}
+
+async function restart(): Promise<void> {
+  if (starting) await starting;
+  await stop();
+  session.usd = 0;
+  session.runs = 0;
+  session.last = "";
+  showStatus("$(loading~spin) scopewise", "scopewise: restarting the language server");
+  await start();
+}
+
+function money(usd: number): string {
+  return `$${usd.toFixed(4)}`;
+}
+
+function showIdle(): void {
+  const total = `session ${money(session.usd)} (${session.runs} run${session.runs === 1 ? "" : "s"})`;
+  const text = session.last ? `$(sparkle) ${session.last} · ${total}` : `$(sparkle) scopewise · ${money(session.usd)}`;
+  showStatus(text, `scopewise — ${session.last ? `last: ${session.last}; ` : ""}${total}. Click for usage.`);
+}
+
+/** After each `scopewise.run` (Quick Fix menu or our commands): the last run's tier and cost,
+ *  and the session's total. The server has no cost notification; the run's result carries it. */
+function noteRun(arg: unknown, result: unknown): void {
+  if (typeof result !== "object" || result === null) return;
+  const r = result as RunResult;
+  if (typeof r.usd !== "number") return;
+  const action = typeof arg === "object" && arg !== null ? String((arg as { action?: unknown }).action ?? "run") : "run";
+  session.usd += r.usd;
+  session.runs += 1;
+  session.last = `${action} · ${r.tier ?? "?"} · ${money(r.usd)}`;
+  output.info(`${session.last}${r.cancelled ? " (cancelled)" : ""}; session ${money(session.usd)}`);
+  showIdle();
+}
+
+async function readyClient(): Promise<LanguageClient | undefined> {
+  if (starting) await starting;
+  if (client?.state === State.Running) return client;
+  void vscode.window.showErrorMessage(
+    `scopewise: the language server is not running. ${INSTALL_HELP} Then run “scopewise: Restart server”.`,
+  );
+  return undefined;
+}
+
+async function showUsage(): Promise<void> {
+  const lc = await readyClient();
+  if (!lc) return;
+  // the server shows the totals as a message itself; its session total is the true one
+  const totals = (await lc.sendRequest(ExecuteCommandRequest.type, {
+    command: USAGE_COMMAND,
+    arguments: [],
+  })) as { session?: Totals; today?: Totals; allTime?: Totals } | null;
+  if (totals?.session) {
+    session.usd = totals.session.usd;
+    output.info(
+      `usage: session ${money(totals.session.usd)} (${totals.session.calls}) · today ` +
+        `${money(totals.today?.usd ?? 0)} · all time ${money(totals.allTime?.usd ?? 0)}`,
+    );
+    showIdle();
+  }
+}
+
+interface ActionData {
+  action?: string;
+  tier?: string | null;
+  overrideCap?: boolean;
+  [key: string]: unknown;
+}
+
+/** Ask the server for its actions on the selection, pick the automatic-tier one of this
+ *  kind and run it through the same command the Quick Fix menu uses. */
+async function runFromEditor(action: Action): Promise<void> {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor) {
+    void vscode.window.showInformationMessage("scopewise: open a file and select code first.");
+    return;
+  }
+  const lc = await readyClient();
+  if (!lc) return;
+  let instruction: string | undefined;
+  if (action === "refactor") {
+    instruction = await vscode.window.showInputBox({
+      title: "scopewise: Refactor",
+      prompt: "What should change in the selection (or the definition under the cursor)?",
+      placeHolder: "e.g. simplify the loop and keep the behaviour",
+      ignoreFocusOut: true,
+    });
+    if (!instruction?.trim()) return;
+  }
+  const doc = editor.document;
+  const range = editor.selection;
+  const line = doc.lineAt(range.active.line).range;
+  const diagnostics = vscode.languages
+    .getDiagnostics(doc.uri)
+    .filter((d) => d.range.intersection(range.isEmpty ? line : range) !== undefined);
+  const c2p = lc.code2ProtocolConverter;
+  const listed = await lc.sendRequest(CodeActionRequest.type, {
+    textDocument: { uri: c2p.asUri(doc.uri) },
+    range: c2p.asRange(range),
+    context: {
+      diagnostics: await c2p.asDiagnostics(diagnostics),
+      only: [KINDS[action]],
+      triggerKind: CodeActionTriggerKind.Invoked,
+    },
+  });
+  const candidates = (listed ?? []).filter(
+    (a): a is CodeAction => "kind" in a || "data" in a || "edit" in a,
+  );
+  const mine = candidates.filter((a) => {
+    const d = a.data as ActionData | undefined;
+    return d?.action === action && !d.tier && !d.overrideCap;
+  });
+  const usable = mine.find((a) => !a.disabled);
+  if (!usable) {
+    const why =
+      mine[0]?.disabled?.reason ??
+      (action === "fix"
+        ? "nothing to fix here (no diagnostics or syntax errors in the selection)"
+        : "no action for this selection (is the file in the open workspace folder?)");
+    void vscode.window.showWarningMessage(`scopewise: ${why}`);
+    return;
+  }
+  let chosen = usable;
+  if (!chosen.command) chosen = await lc.sendRequest(CodeActionResolveRequest.type, chosen);
+  const arg = (chosen.command?.arguments?.[0] ?? chosen.data) as ActionData;
+  const data: ActionData =
+    instruction === undefined
+      ? arg
+      : { ...arg, intent: null, instruction: instruction.trim(), title: `Refactor: ${instruction.trim()}` };
+  output.info(`running ${action}: ${chosen.title}`);
+  await vscode.commands.executeCommand(RUN_COMMAND, data);
+}

@@ -1,0 +1,393 @@
+// End-to-end test of the scopewise extension in real VS Code (code-server) driven by headless
+// Chromium through playwright-core, against the real scopewise server and the fake Messages
+// API. Run by run.sh, which installs the tools and builds the .vsix. Each failed check leaves
+// a screenshot in the log folder; exit code 1 when any check failed.
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as path from "node:path";
+import { createInterface } from "node:readline";
+import { createRequire } from "node:module";
+
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set (run through run.sh)`);
+  return v;
+};
+const TOOLS = env("E2E_TOOLS"); // folder with node_modules/{code-server,playwright-core}
+const VSIX = env("E2E_VSIX");
+const SERVER = env("E2E_SERVER"); // the scopewise executable
+const PYTHON = env("E2E_PYTHON"); // a Python that can import tests/fakeapi.py's needs
+const REPO = env("E2E_REPO");
+const LOGS = env("E2E_LOGS");
+const WORK = env("E2E_WORK"); // a fresh temp folder
+const CHROMIUM = env("E2E_CHROMIUM");
+const STEP_TIMEOUT = Number(process.env.E2E_STEP_TIMEOUT ?? 30000);
+
+const require = createRequire(path.join(TOOLS, "package.json"));
+const { chromium } = require("playwright-core");
+const CODE_SERVER = path.join(TOOLS, "node_modules", ".bin", "code-server");
+
+const t0 = Date.now();
+const secs = () => ((Date.now() - t0) / 1000).toFixed(1);
+const log = (msg) => console.log(`[${secs()}s] ${msg}`);
+const results = [];
+const children = [];
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+    s.on("error", reject);
+  });
+}
+
+async function waitForPort(port, ms) {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    const ok = await new Promise((resolve) => {
+      const sock = net.connect(port, "127.0.0.1", () => { sock.end(); resolve(true); });
+      sock.on("error", () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`nothing listens on 127.0.0.1:${port} after ${ms} ms`);
+}
+
+// ---------------------------------------------------------------- the fake Messages API
+class FakeApi {
+  constructor() {
+    this.proc = spawn(PYTHON, [path.join(REPO, "clients/vscode/test/e2e/fakeapi_serve.py")], {
+      stdio: ["pipe", "pipe", fs.openSync(path.join(LOGS, "fakeapi.log"), "w")],
+    });
+    children.push(this.proc);
+    this.lines = createInterface({ input: this.proc.stdout })[Symbol.asyncIterator]();
+  }
+  async next() {
+    const { value, done } = await this.lines.next();
+    if (done) throw new Error("the fake API exited (see fakeapi.log)");
+    return JSON.parse(value);
+  }
+  async send(cmd) {
+    this.proc.stdin.write(JSON.stringify(cmd) + "\n");
+    return this.next();
+  }
+}
+
+// ---------------------------------------------------------------- checks
+async function step(page, name, fn) {
+  const start = Date.now();
+  try {
+    await fn();
+    results.push({ name, ok: true, s: (Date.now() - start) / 1000 });
+    log(`PASS ${name} (${((Date.now() - start) / 1000).toFixed(1)} s)`);
+    return true;
+  } catch (err) {
+    const shot = path.join(LOGS, `fail-${results.length + 1}-${name.replace(/[^a-z0-9]+/gi, "_")}.png`);
+    try { await page.screenshot({ path: shot }); } catch { /* the page may be gone */ }
+    results.push({ name, ok: false, s: (Date.now() - start) / 1000, error: String(err?.message ?? err) });
+    log(`FAIL ${name}: ${err?.message ?? err}\n      screenshot: ${shot}`);
+    return false;
+  }
+}
+
+function check(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+async function palette(page, command) {
+  await page.keyboard.press("Escape");
+  await page.keyboard.press("F1");
+  const input = page.locator(".quick-input-widget input");
+  await input.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+  await input.fill(">" + command);
+  const row = page.locator(".quick-input-list .monaco-list-row", { hasText: command }).first();
+  await row.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+  await page.keyboard.press("Enter");
+}
+
+async function editorText(page) {
+  const lines = await page.locator(".editor-group-container.active .monaco-editor .view-lines .view-line").allInnerTexts();
+  return lines.join("\n").replace(/\u00a0/g, " ");
+}
+
+async function openFile(page, rel, waitFor) {
+  await page.keyboard.press("Escape");
+  await page.keyboard.press("Control+P");
+  const input = page.locator(".quick-input-widget input");
+  await input.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+  await input.fill(rel);
+  await page.locator(".quick-input-list .monaco-list-row").first().waitFor({ timeout: STEP_TIMEOUT });
+  await page.keyboard.press("Enter");
+  await waitUntil(async () => (await editorText(page)).includes(waitFor), `${rel} did not open`);
+}
+
+async function goToLine(page, line) {
+  await page.keyboard.press("Control+G");
+  const input = page.locator(".quick-input-widget input");
+  await input.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+  await input.fill(`:${line}`);
+  await page.keyboard.press("Enter");
+}
+
+async function waitUntil(fn, message, ms = STEP_TIMEOUT) {
+  const until = Date.now() + ms;
+  let last;
+  while (Date.now() < until) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (err) { last = err; }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${message} (after ${ms} ms${last instanceof Error ? `: ${last.message}` : ""})`);
+}
+
+/** The Quick Fix menu's rows; retried while the client is still coming up. */
+async function menuRows(page, command = "Quick Fix...") {
+  for (let attempt = 1; attempt <= 6; attempt++) {
+    await palette(page, command);
+    const rows = page.locator(".action-widget .monaco-list-row");
+    try {
+      await rows.first().waitFor({ state: "visible", timeout: 8000 });
+      return { rows, texts: (await rows.allInnerTexts()).map((t) => t.replace(/\s+/g, " ").trim()) };
+    } catch {
+      log(`  ${command} menu empty (attempt ${attempt}); retrying`);
+      await page.keyboard.press("Escape");
+      await new Promise((r) => setTimeout(r, 1500));
+    }
+  }
+  throw new Error(`the ${command} menu never listed an action ("No code actions available"?)`);
+}
+
+async function statusText(page) {
+  const items = await page.locator(".statusbar-item").allInnerTexts();
+  return items.find((t) => t.includes("session $") || t.includes("scopewise")) ?? "";
+}
+
+async function notifications(page) {
+  return (await page.locator(".notifications-toasts .notification-list-item, .notifications-center .notification-list-item").allInnerTexts()).join("\n");
+}
+
+// ---------------------------------------------------------------- main
+async function main() {
+  fs.mkdirSync(LOGS, { recursive: true });
+  const ws = path.join(WORK, "ws");
+  fs.cpSync(path.join(REPO, "tests/fixtures/poly"), ws, { recursive: true });
+  const pricing = path.join(ws, "shop/pricing.py");
+  const original = fs.readFileSync(pricing, "utf8");
+  const OLD = "    rate = clamp(rate, 0.0, MAX_DISCOUNT)\n";
+  const NEW = "    rate = min(max(rate, 0.0), MAX_DISCOUNT)  # refactored by the e2e test\n";
+  check(original.includes(OLD), "the fixture shop/pricing.py changed: apply_discount is not as expected");
+  const expected = original.replace(OLD, NEW);
+
+  const api = new FakeApi();
+  const { base_url } = await api.next();
+  log(`fake API at ${base_url}`);
+
+  // code-server, isolated in WORK
+  const port = await freePort();
+  const data = path.join(WORK, "data");
+  const exts = path.join(WORK, "extensions");
+  const xdg = path.join(WORK, "xdg");
+  fs.mkdirSync(path.join(data, "User"), { recursive: true });
+  const settingsFile = path.join(data, "User", "settings.json");
+  const settings = {
+    "telemetry.telemetryLevel": "off",
+    "update.mode": "none",
+    "extensions.autoUpdate": false,
+    "extensions.autoCheckUpdates": false,
+    "security.workspace.trust.enabled": false,
+    "workbench.startupEditor": "none",
+    "workbench.tips.enabled": false,
+    "workbench.welcomePage.walkthroughs.openOnInstall": false,
+    "chat.disableAIFeatures": true,
+    "editor.codeActionWidget.includeNearbyQuickFixes": false,
+    "scopewise.server.path": SERVER,
+  };
+  fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2));
+  fs.writeFileSync(path.join(WORK, "config.yaml"), `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
+  const csEnv = {
+    ...process.env,
+    // no scopewise on PATH: the missing-server check relies on it
+    PATH: [path.dirname(process.execPath), "/usr/local/bin", "/usr/bin", "/bin"].join(":"),
+    EXTENSIONS_GALLERY: '{"serviceUrl":""}',
+    XDG_CONFIG_HOME: path.join(xdg, "config"),
+    XDG_DATA_HOME: path.join(xdg, "data"),
+    XDG_CACHE_HOME: path.join(xdg, "cache"),
+    XDG_STATE_HOME: path.join(xdg, "state"),
+    ANTHROPIC_BASE_URL: base_url,
+    ANTHROPIC_API_KEY: "sk-test",
+    SCOPEWISE_CACHE_DIR: path.join(WORK, "sw-cache"),
+    SCOPEWISE_STATE_DIR: path.join(WORK, "sw-state"),
+  };
+  delete csEnv.VIRTUAL_ENV;
+  const common = ["--config", path.join(WORK, "config.yaml"), "--user-data-dir", data, "--extensions-dir", exts];
+  const install = spawn(CODE_SERVER, [...common, "--install-extension", VSIX], { env: csEnv, stdio: ["ignore", "pipe", "pipe"] });
+  let installOut = "";
+  install.stdout.on("data", (d) => (installOut += d));
+  install.stderr.on("data", (d) => (installOut += d));
+  const [code] = await once(install, "exit");
+  fs.writeFileSync(path.join(LOGS, "install-extension.log"), installOut);
+  check(code === 0, `code-server --install-extension failed (${code}): ${installOut.slice(-500)}`);
+  log("extension installed");
+
+  const csLog = fs.openSync(path.join(LOGS, "code-server.log"), "w");
+  const cs = spawn(CODE_SERVER, [...common, "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust", ws], {
+    env: csEnv, stdio: ["ignore", csLog, csLog], detached: true, // its own process group: killed whole
+  });
+  children.push(cs);
+  await waitForPort(port, 60000);
+  log(`code-server on 127.0.0.1:${port}`);
+
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+  });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const consoleLines = [];
+  let clientStarted = false;
+  page.on("console", (m) => {
+    const text = m.text();
+    consoleLines.push(`[${secs()}s] ${m.type()}: ${text}`);
+    if (text.includes("scopewise: language client started")) clientStarted = true;
+  });
+  page.setDefaultTimeout(STEP_TIMEOUT);
+
+  try {
+    await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(ws)}`);
+    await page.locator(".monaco-workbench").waitFor({ timeout: 60000 });
+    log("workbench loaded");
+
+    await step(page, "extension activates and the server starts", async () => {
+      await openFile(page, "shop/pricing.py", "def apply_discount");
+      await waitUntil(() => clientStarted, "no 'scopewise: language client started' in the page console", 45000);
+      await waitUntil(async () => /scopewise/.test(await statusText(page)) && !(await statusText(page)).includes("no server"), "the scopewise status-bar item did not appear");
+    });
+
+    let refactorRow = -1;
+    let menu = { rows: null, texts: [] };
+    await step(page, "Quick Fix menu lists the scopewise actions with tier and cost", async () => {
+      await goToLine(page, 31);
+      const est = /· (quick|standard|deep) · ~[\d.]+k? tok · [~<]\$[\d.]+/;
+      // Explain is a source action: VS Code lists it under "Source Action...", not Quick Fix
+      const source = await menuRows(page, "Source Action...");
+      log(`  source actions: ${source.texts.join(" | ")}`);
+      check(source.texts.some((t) => /^Explain/.test(t) && est.test(t)), `no "Explain · tier · ~tok · ~$" row in: ${source.texts.join(" | ")}`);
+      await page.keyboard.press("Escape");
+      menu = await menuRows(page);
+      fs.writeFileSync(path.join(LOGS, "quickfix-menu.txt"), menu.texts.join("\n") + "\n");
+      log(`  quick fix menu: ${menu.texts.join(" | ")}`);
+      refactorRow = menu.texts.findIndex((t) => /^Refactor: /.test(t) && est.test(t) && !/\((quick|deep)\)/.test(t));
+      check(refactorRow >= 0, `no "Refactor: … · tier · ~tok · ~$" row in: ${menu.texts.join(" | ")}`);
+      check(menu.texts.some((t) => /\((quick|deep)\)/.test(t)), "no sibling forcing the other tier ((quick)/(deep))");
+    });
+
+    await step(page, "Refactor applies the exact text after the refactor preview is confirmed", async () => {
+      check(refactorRow >= 0, "no refactor row (previous check failed)");
+      await api.send({
+        push: JSON.stringify({
+          summary: "inline clamp",
+          edits: [{ path: "shop/pricing.py", old_text: OLD, new_text: NEW }],
+        }),
+      });
+      await menu.rows.nth(refactorRow).click();
+      const apply = page.locator(".refactor-preview, .bulk-edit-panel, .pane-body").getByRole("button", { name: "Apply", exact: true }).first();
+      await apply.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+      check(fs.readFileSync(pricing, "utf8") === original, "the file changed before the preview was confirmed");
+      await page.screenshot({ path: path.join(LOGS, "refactor-preview.png") });
+      // needsConfirmation: VS Code lists the change unticked; confirming = tick it, then Apply
+      const box = page.locator(".monaco-list-row .edit-checkbox").first();
+      await box.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+      if ((await box.getAttribute("aria-checked")) !== "true") await box.click();
+      await page.screenshot({ path: path.join(LOGS, "refactor-preview-ticked.png") });
+      await apply.click();
+      await waitUntil(async () => (await editorText(page)).includes("refactored by the e2e test"), "the edit did not reach the editor");
+      await page.locator(".editor-group-container.active .monaco-editor .view-lines").click();
+      await page.keyboard.press("Control+S");
+      await waitUntil(() => fs.readFileSync(pricing, "utf8") === expected, "the saved file is not the expected text").catch((err) => {
+        fs.writeFileSync(path.join(LOGS, "pricing.actual.py"), fs.readFileSync(pricing, "utf8"));
+        fs.writeFileSync(path.join(LOGS, "pricing.expected.py"), expected);
+        throw err;
+      });
+    });
+
+    await step(page, "the status bar shows the last action's tier and cost and the session total", async () => {
+      const text = await waitUntil(async () => {
+        const t = await statusText(page);
+        return /refactor · (quick|standard|deep) · \$\d+\.\d{4} · session \$\d+\.\d{4}/.test(t) ? t : false;
+      }, `status bar is not "refactor · tier · $x · session $y": ${await statusText(page)}`);
+      log(`  status bar: ${text}`);
+    });
+
+    await step(page, "Explain (command palette) opens the Markdown document", async () => {
+      const marker = "E2E-EXPLANATION: apply_discount clamps the rate before applying it.";
+      await api.send({ push: marker });
+      await openFile(page, "shop/pricing.py", "def apply_discount");
+      await goToLine(page, 30);
+      await palette(page, "scopewise: Explain");
+      await waitUntil(async () => {
+        const tab = await page.locator(".tabs-container .tab.active").innerText();
+        return /\.md\b/.test(tab) && (await editorText(page)).includes("E2E-EXPLANATION");
+      }, "no Markdown document with the explanation became the active editor");
+      const status = await waitUntil(async () => {
+        const t = await statusText(page);
+        return /explain · (quick|standard|deep) · \$\d+\.\d{4} · session \$\d+\.\d{4} \(\d+ runs?\)/.test(t) ? t : false;
+      }, "status bar did not move to the explain run");
+      log(`  status bar: ${status}`);
+    });
+
+    await step(page, "a missing server produces the clear notification", async () => {
+      // no server.path, no scopewise.python, no venv in the folder, nothing on PATH
+      // edited the way a user does (code-server does not notice a rewrite of the file on disk)
+      await palette(page, "Preferences: Open User Settings (JSON)");
+      const settingsEditor = page.locator(".monaco-editor", { hasText: "telemetry.telemetryLevel" }).last();
+      await settingsEditor.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+      await settingsEditor.locator(".view-lines").click();
+      await page.keyboard.press("Control+A");
+      await page.keyboard.press("Delete");
+      await page.keyboard.insertText(JSON.stringify({ ...settings, "scopewise.server.path": "" }, null, 2));
+      await page.keyboard.press("Control+S");
+      const text = await waitUntil(async () => {
+        const n = await notifications(page);
+        return /scopewise language server was not found/.test(n) && /pip install scopewise/.test(n) ? n : false;
+      }, "no 'not found … pip install scopewise' notification");
+      log(`  notification: ${text.split("\n")[0]}`);
+      const s = await statusText(page);
+      check(s.includes("no server"), `status bar does not say "no server": ${s}`);
+    });
+  } finally {
+    fs.writeFileSync(path.join(LOGS, "page-console.log"), consoleLines.join("\n") + "\n");
+    await page.screenshot({ path: path.join(LOGS, "final.png") }).catch(() => {});
+    await browser.close().catch(() => {});
+    // VS Code's own logs (the scopewise output channel, the extension host) for the artifact
+    try { fs.cpSync(path.join(data, "logs"), path.join(LOGS, "vscode-logs"), { recursive: true }); } catch { /* none */ }
+  }
+}
+
+function cleanup() {
+  for (const c of children) {
+    if (c.exitCode !== null || c.pid === undefined) continue;
+    try { process.kill(c.spawnargs.includes("--user-data-dir") ? -c.pid : c.pid, "SIGTERM"); } catch { /* gone */ }
+  }
+}
+for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => { cleanup(); process.exit(130); });
+
+let fatal;
+try {
+  await main();
+} catch (err) {
+  fatal = err;
+  console.error(`FATAL: ${err?.stack ?? err}`);
+} finally {
+  cleanup();
+}
+const failed = results.filter((r) => !r.ok);
+console.log(`\n${results.length - failed.length}/${results.length} checks passed in ${secs()} s; logs in ${LOGS}`);
+for (const r of results) console.log(`  ${r.ok ? "ok  " : "FAIL"} ${r.name}${r.ok ? "" : ` — ${r.error}`}`);
+process.exit(fatal || failed.length || results.length === 0 ? 1 : 0);
