@@ -39,9 +39,17 @@ class OpenDocuments:
         self._rel: dict[str, str] = {}  # uri -> relative path (inside the root)
         self._uri: dict[str, str] = {}  # relative path -> uri
 
+    max_bytes = 1_000_000  # larger buffers are followed (versions) but never parsed or indexed
+
     def open(self, uri: str, text: str, version: int) -> Document:
         rel = relpath_of(uri, self.root) if self.root else None
         spec = languages.language_for_path(rel or uri)
+        if (
+            spec is not None
+            and len(text) > self.max_bytes // 4
+            and (len(text.encode("utf-8", "surrogatepass")) > self.max_bytes)
+        ):
+            spec = None  # a 50 MB buffer must not stall the server in a parse
         doc = Document(rel or uri, text, version, spec.name if spec else None, self.encoding)
         self._docs[uri] = doc
         if rel is not None:

@@ -336,6 +336,7 @@ class ScopewiseServer(LanguageServer):
         assert self.engine is not None
         self.changed()
         self.settings = settings
+        self.docs.max_bytes = settings.index.max_file_bytes
         self.ledger.daily_cap_usd = settings.daily_cap_usd
         try:
             catalog = ModelCatalog(price_overrides=settings.prices or None)

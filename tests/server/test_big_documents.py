@@ -1,0 +1,25 @@
+"""A 50 MB buffer: followed, never parsed; the server keeps answering for other files."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from lspclient import Editor
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+async def test_a_50_mb_buffer_does_not_stall_the_server(ed: Editor) -> None:
+    big = "x = 1  # " + "a" * 70 + "\n"
+    text = big * (50_000_000 // len(big))
+    t0 = time.monotonic()
+    ed.open("shop/huge.py", text)
+    ed.replace("shop/huge.py", "x = 1", "y = 2")  # typing into it: followed, not parsed
+    ed.open("shop/pricing.py")
+    menu = await ed.actions("shop/pricing.py", 29, 32)
+    assert any(a.title.startswith("Refactor") for a in menu)
+    # sending 50 MB takes a few seconds; parsing and indexing it would take half a minute
+    assert time.monotonic() - t0 < 12
+    assert await ed.actions("shop/huge.py", 1, 1) in ([], None)  # too large: no actions
+    ed.close("shop/huge.py")
