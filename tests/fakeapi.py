@@ -72,6 +72,7 @@ class Reply:
     usage: dict[str, int] = field(default_factory=dict)  # overrides of reported usage
     chunks: int = 3  # deltas per content block
     delay: float = 0.0  # seconds before each SSE event after the first
+    wait: float = 0.0  # seconds before the response starts (a slow first byte)
     # faults
     status: int = 200
     error_type: str | None = None
@@ -531,6 +532,15 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         reply = self.api._next("messages") or Reply()
+        if reply.wait:
+            try:
+                self._pause(reply.wait)
+            except _ClientGone:
+                self.close_connection = True
+                with self.api._changed:
+                    rec.disconnected = True
+                    self.api._changed.notify_all()
+                return
         if reply.status != 200:
             self._send_error(reply)
             return

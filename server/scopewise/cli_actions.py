@@ -22,6 +22,7 @@ from scopewise.reasoning.client import (
     CallCancelled,
     ClaudeClient,
     ClaudeError,
+    Retrying,
     StreamEvent,
     TextProgress,
     ThinkingProgress,
@@ -177,6 +178,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             chars = ev.chars
             word = "writing explanation" if action == "explain" else "writing edit"
             status(f"{word}… {chars:,} chars")
+        elif isinstance(ev, Retrying):
+            status(ev.message())
 
     async def go() -> Any:
         try:

@@ -18,6 +18,7 @@ from scopewise.reasoning import (
     ClaudeClient,
     ClaudeError,
     Done,
+    Retrying,
     StreamEvent,
     TextProgress,
     ThinkingProgress,
@@ -298,13 +299,17 @@ async def test_key_and_base_url_from_environment(
 async def test_rate_limit_retry_after_is_honoured(fake_api: FakeAPI) -> None:
     client = ClaudeClient(api_key="sk-test", base_url=fake_api.base_url, max_retries=1)
     fake_api.push(Reply.error(429, retry_after=0.6), Reply(text="after the wait"))
+    events: list[StreamEvent] = []
     started = time.monotonic()
-    result = await client.run(request())
+    result = await client.run(request(), events.append)
     elapsed = time.monotonic() - started
     await client.close()
 
     assert result.text == "after the wait"
     assert elapsed >= 0.55
+    (retrying,) = [e for e in events if isinstance(e, Retrying)]
+    assert retrying.message() == "rate limited; retrying in 1 s (1/1)"
+    assert events.index(retrying) == 0  # told before the wait, not after
     attempts = fake_api.message_requests
     assert len(attempts) == 2
     assert attempts[1].headers["x-stainless-retry-count"] == "1"
@@ -389,6 +394,35 @@ async def test_deadline_stops_a_slow_call_with_partial_usage(
     assert err.usage is not None and err.usage.output_tokens >= 1
     assert err.usage.cache_write_tokens > 0
     assert fake_api.wait_for_disconnect(timeout=1.0)
+
+
+async def test_overload_backoff_is_announced(fake_api: FakeAPI) -> None:
+    client = ClaudeClient(api_key="sk-test", base_url=fake_api.base_url, max_retries=2)
+    fake_api.push(Reply.error(529), Reply.error(529), Reply(text="third time"))
+    events: list[StreamEvent] = []
+    result = await client.run(request(), events.append)
+    await client.close()
+    assert result.text == "third time"
+    said = [e.message() for e in events if isinstance(e, Retrying)]
+    assert said == [
+        "Claude is overloaded; retrying shortly (1/2)",
+        "Claude is overloaded; retrying shortly (2/2)",
+    ]
+
+
+async def test_a_long_retry_after_fails_at_once_with_the_wait(fake_api: FakeAPI) -> None:
+    """The SDK would sleep for as long as the API asks; an editor user should not wait an
+    hour on a spinner: above max_retry_wait_s the call fails at once and says when to retry."""
+    client = ClaudeClient(api_key="sk-test", base_url=fake_api.base_url, max_retries=2)
+    fake_api.push(Reply.error(429, retry_after=3600))
+    events: list[StreamEvent] = []
+    started = time.monotonic()
+    with pytest.raises(ClaudeError) as info:
+        await client.run(request(), events.append)
+    await client.close()
+    assert time.monotonic() - started < 2
+    assert info.value.message == "rate limited by the API; retry in 3600 s"
+    assert len(fake_api.message_requests) == 1 and not events
 
 
 async def test_deadline_covers_retry_waits(fake_api: FakeAPI) -> None:

@@ -23,6 +23,7 @@ from scopewise.edits import EditError
 from scopewise.reasoning.client import (
     CallCancelled,
     ClaudeError,
+    Retrying,
     StreamEvent,
     TextProgress,
     ThinkingProgress,
@@ -171,6 +172,9 @@ async def run_action(server: ScopewiseServer, data: ActionData) -> dict[str, Any
             status.report(f"thinking… {_k(ev.tokens_so_far)} tokens")
         elif isinstance(ev, TextProgress):
             status.report(f"writing {word}… {ev.chars:,} chars")
+        elif isinstance(ev, Retrying):
+            status.report(ev.message(), force=True)
+            server.log(f"{data.action}: {ev.message()}")
 
     on_stage: Callable[[str], Any] = lambda text: status.report(text, force=True)  # noqa: E731
     try:

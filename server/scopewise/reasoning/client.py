@@ -6,6 +6,8 @@ The ``anthropic`` package is imported lazily (it takes about a second), off the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import email.utils
 import importlib
 import importlib.util
@@ -100,8 +102,35 @@ class Done:
     usage: Usage
 
 
-StreamEvent = ThinkingProgress | TextProgress | Done
+@dataclass(frozen=True)
+class Retrying:
+    """The API answered with a retryable error; the SDK waits, then tries again."""
+
+    status: int
+    wait_s: float | None  # the API's retry-after, or None (the SDK's short backoff)
+    attempt: int  # the retry about to be made, 1-based
+    of: int  # retries allowed
+
+    def message(self) -> str:
+        what = {429: "rate limited", 529: "Claude is overloaded"}.get(
+            self.status, f"the API answered {self.status}"
+        )
+        when = f"in {math.ceil(self.wait_s)} s" if self.wait_s else "shortly"
+        return f"{what}; retrying {when} ({self.attempt}/{self.of})"
+
+
+StreamEvent = ThinkingProgress | TextProgress | Done | Retrying
 OnEvent = Callable[[StreamEvent], Awaitable[None] | None]
+
+# The listener of the call running in this task, for the retry middleware (the SDK runs the
+# middleware inside the call's own task, so a context variable reaches the right call).
+_listener: contextvars.ContextVar[OnEvent | None] = contextvars.ContextVar(
+    "scopewise_retry_listener", default=None
+)
+# A retry-after longer than this is not waited out: the call fails at once with the wait in
+# its message (the SDK would otherwise sleep for as long as the API asks, hours included).
+MAX_RETRY_WAIT_S = 30.0
+_RETRYABLE = frozenset({408, 409, 429})
 
 
 @dataclass(frozen=True)
@@ -224,6 +253,7 @@ class ClaudeClient:
         base_url: str | None = None,
         timeout: float | None = None,
         max_retries: int = 2,
+        max_retry_wait_s: float = MAX_RETRY_WAIT_S,
         provider: Provider = "anthropic",
         provider_options: Mapping[str, Any] | None = None,
     ) -> None:
@@ -235,6 +265,7 @@ class ClaudeClient:
         self._base_url = base_url
         self._timeout = timeout
         self._max_retries = max_retries
+        self._max_retry_wait_s = max_retry_wait_s
         self._options = dict(provider_options or {})
         self._sdk_client: anthropic.AsyncAnthropic | None = None
         self._build_lock = asyncio.Lock()
@@ -311,6 +342,7 @@ class ClaudeClient:
         state = _StreamState(req.model)
         started = time.monotonic()
         deadline = asyncio.timeout(deadline_s)
+        listening = _listener.set(on_event)
         try:
             sdk = await self._sdk()
             params = self.request_params(req)
@@ -344,6 +376,8 @@ class ClaudeClient:
             if error is None:
                 raise
             raise error from exc
+        finally:
+            _listener.reset(listening)
         usage = state.usage()
         result = CallResult(
             text="".join(state.text),
@@ -413,10 +447,39 @@ class ClaudeClient:
                 self._sdk_client = self._build()
             return self._sdk_client
 
+    async def _retry_middleware(self, request: Any, call_next: Any) -> Any:
+        """Tell the running call's listener when the SDK is about to retry, and refuse to
+        wait out a retry-after longer than ``max_retry_wait_s`` (the call then fails at once,
+        its message naming the wait)."""
+        response = await call_next(request)
+        http = response.http_response
+        status = http.status_code
+        if http.is_success or not (status in _RETRYABLE or status >= 500):
+            return response
+        if http.headers.get("x-should-retry") == "false":
+            return response
+        if request.retries_taken >= self._max_retries:
+            return response
+        wait = _retry_after(http.headers)
+        if wait is not None and wait > self._max_retry_wait_s:
+            http.headers["x-should-retry"] = "false"
+            return response
+        listener = _listener.get()
+        if listener is not None:
+            event = Retrying(status, wait, request.retries_taken + 1, self._max_retries)
+            with contextlib.suppress(_CallbackFailed):
+                await _emit(listener, event)
+        return response
+
     def _build(self) -> anthropic.AsyncAnthropic:
         import anthropic
 
         kwargs: dict[str, Any] = {"max_retries": self._max_retries}
+        if (
+            self._max_retries
+            and "middleware" in inspect.signature(anthropic.AsyncAnthropic).parameters
+        ):
+            kwargs["middleware"] = [self._retry_middleware]
         if self._base_url:
             kwargs["base_url"] = self._base_url
         if self._timeout is not None:
