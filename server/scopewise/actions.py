@@ -21,6 +21,7 @@ from scopewise.edits import (
     FileChange,
     new_syntax_errors,
     parse_answer,
+    read_for_edit,
     resolve,
 )
 from scopewise.engine import Engine, EngineError
@@ -435,13 +436,7 @@ class Actions:
             )
 
     def _read_disk(self, path: str) -> str | None:
-        full = self.engine.root / path
-        try:
-            return full.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise EditError(f"{path} cannot be read: {exc}") from None
+        return read_for_edit(self.engine.root, path)
 
     def _prefer(
         self, plan: Plan, reader: Callable[[str], str | None]

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from scopewise import languages
 from scopewise.index import extract as _extract
+from scopewise.index.files import ALWAYS_PRUNED, inside, is_secret_path, read_regular
 from scopewise.redact import MARK
 
 EDIT_SCHEMA: dict[str, Any] = {
@@ -40,6 +43,31 @@ EDIT_SCHEMA: dict[str, Any] = {
 
 class EditError(ValueError):
     """The model's answer cannot be applied; the message says why (it goes back to the model)."""
+
+
+def read_for_edit(root: Path, rel: str) -> str | None:
+    """The text on disk of a file an edit targets, or None when it does not exist yet.
+    Refused with EditError: secrets files, tool folders (.git, node_modules, ...), a path
+    whose symlinks lead outside the workspace, anything but a regular UTF-8 file (a FIFO
+    is never opened for a blocking read)."""
+    if is_secret_path(rel):
+        raise EditError(f"{rel} is a secrets file; scopewise never edits it")
+    folder = next((p for p in rel.split("/")[:-1] if p in ALWAYS_PRUNED), None)
+    if folder is not None:
+        raise EditError(f"{rel} is inside {folder}/, which scopewise never edits")
+    if not inside(root, rel):
+        raise EditError(f"{rel} leads outside the workspace (a symlink); not edited")
+    full = os.path.join(root, rel)
+    try:
+        data, _ = read_regular(full)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise EditError(f"{rel} cannot be read: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise EditError(f"{rel} is not UTF-8 text; not edited") from None
 
 
 @dataclass(frozen=True)

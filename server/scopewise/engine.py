@@ -8,6 +8,7 @@ from pathlib import Path
 
 from scopewise import context as _context
 from scopewise import languages
+from scopewise.index import extract as _extract
 from scopewise.index.documents import Document
 from scopewise.index.files import FileSettings, is_secret_path
 from scopewise.index.workspace import IndexStats, NotAWorkspace, Progress, WorkspaceIndex
@@ -77,7 +78,7 @@ class Engine:
             rel = p.resolve().relative_to(self.root).as_posix()
         except ValueError:
             raise EngineError(f"{file}: outside the workspace {self.root}") from None
-        if not (self.root / rel).is_file():
+        if not (self.root / rel).is_file() and not self.sources.is_open(rel):
             raise EngineError(f"{file}: no such file")
         if is_secret_path(rel):
             raise EngineError(f"{rel}: a secrets file; scopewise never reads it")
@@ -92,18 +93,25 @@ class Engine:
         """Analyse 1-based inclusive lines of a file."""
         rel = self.relpath(file)
         fi = self.workspace.get(rel)
+        private = False  # a file the index leaves out: analysed on its own, never added
         if fi is None:
             reason = self.workspace.skipped.get(rel)
             if reason:
                 raise EngineError(f"{rel}: not indexed ({reason})")
-            fi = self.workspace.refresh_from_disk(rel)
-            if fi is None:
-                raise EngineError(f"{rel}: not indexed")
+            if self.workspace.admits(rel):
+                fi = self.workspace.refresh_from_disk(rel)
+            private = fi is None
         try:
             src = self.sources.get(rel, with_tree=True)
         except OSError as exc:
             raise EngineError(f"{rel}: cannot read ({exc.strerror or exc})") from None
-        if src.tree is not None and fi.digest != src.digest:
+        if private or fi is None:
+            if is_secret_path(rel):
+                raise EngineError(f"{rel}: a secrets file; scopewise never reads it")
+            if src.language is None:
+                raise EngineError(f"{rel}: not indexed")
+            fi = _extract.extract(rel, src.language, src.data, src.tree)
+        elif src.tree is not None and fi.digest != src.digest:
             fi = self.workspace.update(rel, src.data, src.tree) or fi
         n = len(src.lines)
         if start_line < 1 or end_line < start_line:

@@ -12,6 +12,7 @@ import tree_sitter as ts
 from scopewise import languages, tokens
 from scopewise.index import extract as _extract
 from scopewise.index.documents import Document
+from scopewise.index.files import read_regular
 from scopewise.index.workspace import WorkspaceIndex
 
 
@@ -53,6 +54,10 @@ class Sources:
         self._cache: OrderedDict[str, tuple[tuple[int, int] | int, Source]] = OrderedDict()
         self._capacity = capacity
 
+    def is_open(self, path: str) -> bool:
+        """Whether an editor buffer holds the file (it may not be on disk yet)."""
+        return self._documents is not None and self._documents(path) is not None
+
     def get(self, path: str, with_tree: bool = False) -> Source:
         """The file's current text (raises OSError when it cannot be read)."""
         doc = self._documents(path) if self._documents else None
@@ -71,8 +76,7 @@ class Sources:
         if hit is not None and hit[0] == key and (hit[1].tree is not None or not with_tree):
             self._cache.move_to_end(path)
             return hit[1]
-        with open(full, "rb") as fh:
-            data = fh.read()
+        data, _ = read_regular(full)
         spec = languages.language_for_path(path)
         tree = _extract.parse(spec.name, data) if (with_tree and spec) else None
         src = Source(path, data, _split(data), tree, spec.name if spec else None)

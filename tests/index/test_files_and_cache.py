@@ -6,8 +6,10 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from scopewise import paths
-from scopewise.index.files import FileSettings, list_files
+from scopewise.index.files import FileSettings, admits, list_files
 from scopewise.index.workspace import WorkspaceIndex
 
 
@@ -38,6 +40,33 @@ def test_gitignore_without_git(poly: Path) -> None:
         "node_modules/lib/index.js",
     ):
         assert gone not in listing.files
+
+
+@pytest.mark.parametrize("in_git", [False, True], ids=["folder", "git work tree"])
+def test_one_file_is_judged_as_the_whole_listing_judges_it(poly: Path, in_git: bool) -> None:
+    """A file that appears later (created, renamed, opened in an editor) gets the same
+    verdict as it would in a full listing: nested .gitignores, excludes, secrets, tool
+    folders, links out."""
+    (poly / ".gitignore").write_text("build/\n*.gen.py\n")
+    (poly / "web" / ".gitignore").write_text("format.js\nsub/\n")
+    (poly / ".scopewiseignore").write_text("shop/legacy_*.py\n")
+    extra = [
+        "build/out.py", "shop/models.gen.py", "web/sub/deep.js", "shop/legacy_tax.py",
+        "node_modules/lib/index.js", "secrets.py", "shop/ok_new.py", "web/sub2/fine.js",
+    ]  # fmt: skip
+    for rel in extra:
+        (poly / rel).parent.mkdir(parents=True, exist_ok=True)
+        (poly / rel).write_text("x = 1\n")
+    if in_git:
+        git(poly, "init", "-q")
+    settings = FileSettings(exclude=("go/",))
+    listed = set(list_files(poly, settings).files)
+    candidates = {p.relative_to(poly).as_posix() for p in poly.rglob("*") if p.is_file()}
+    candidates -= {c for c in candidates if c.startswith(".git/")}
+    verdicts = {rel: admits(poly, rel, settings, in_git) for rel in sorted(candidates)}
+    assert {rel for rel, ok in verdicts.items() if ok} == listed
+    assert "shop/ok_new.py" in listed and "web/sub2/fine.js" in listed
+    assert not any(verdicts[rel] for rel in extra[:6])
 
 
 def test_git_ls_files_semantics(poly: Path) -> None:

@@ -4,6 +4,7 @@ files changing on disk, re-indexing, indexing progress, and TCP."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import socket
 import sys
@@ -23,7 +24,7 @@ from lspclient import (
 from lsprotocol import types
 from pytest_lsp.client import make_test_lsp_client
 
-from fakeapi import FakeAPI
+from fakeapi import FakeAPI, Reply
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -102,6 +103,73 @@ async def test_files_changed_on_disk(ed: Editor) -> None:
     extra.unlink()
     event(extra, types.FileChangeType.Deleted)
     await ed.wait_for_menu(lambda m: uses(m) == base, explain_apply_discount)
+
+
+def watched(ed: Editor, *events: tuple[Path, types.FileChangeType]) -> None:
+    ed.client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            changes=[types.FileEvent(uri=p.as_uri(), type=kind) for p, kind in events]
+        )
+    )
+
+
+async def test_files_renamed_while_indexed(ed: Editor) -> None:
+    """A rename is a delete and a create (what editors' file watchers send): the index
+    follows the file to its new name and forgets the old one."""
+    created, deleted = types.FileChangeType.Created, types.FileChangeType.Deleted
+    base = uses(await explain_apply_discount(ed))
+    body = "from shop.pricing import apply_discount\n\nX = apply_discount(None, 0.1)\n"
+    first = ed.root / "shop" / "renamed_a.py"
+    first.write_text(body + "Y = apply_discount(None, 0.2)\n")
+    watched(ed, (first, created))
+    await ed.wait_for_menu(lambda m: uses(m) == base + 3, explain_apply_discount)
+
+    parked = first.with_name("renamed_a.py.bak")  # renamed to a name that is not code
+    first.rename(parked)
+    watched(ed, (first, deleted), (parked, created))
+    await ed.wait_for_menu(lambda m: uses(m) == base, explain_apply_discount)
+
+    second = ed.root / "shop" / "renamed_b.py"  # and back under another name
+    parked.rename(second)
+    watched(ed, (parked, deleted), (second, created))
+    await ed.wait_for_menu(lambda m: uses(m) == base + 3, explain_apply_discount)
+
+    third = ed.root / "shop" / "renamed_c.py"  # code to code, then edited: if the old name
+    second.rename(third)  # lingered, its three uses would still count
+    third.write_text(body)
+    watched(ed, (second, deleted), (third, created))
+    await ed.wait_for_menu(lambda m: uses(m) == base + 2, explain_apply_discount)
+    third.unlink()
+    watched(ed, (third, deleted))
+    await ed.wait_for_menu(lambda m: uses(m) == base, explain_apply_discount)
+
+
+async def test_an_open_buffer_the_index_excludes_stays_private(
+    ed: Editor, module_api: FakeAPI
+) -> None:
+    """A file the index leaves out (here under node_modules/) can be opened and acted on,
+    but it never becomes context for other files, even while open."""
+    base = uses(await explain_apply_discount(ed))
+    body = (
+        "from shop.pricing import apply_discount\n\n\n"
+        "def vendored_total(cart):\n    return apply_discount(cart, 0.3)\n"
+    )
+    ed.open("node_modules/vendored/private_use.py", body)
+    own = await ed.actions("node_modules/vendored/private_use.py", 4, 5)
+    assert own and own[0].title.startswith("Explain")  # actions on it still work
+    ed.open("shop/visible_use.py", body)  # the same text where the index looks
+    await ed.wait_for_menu(lambda m: uses(m) == base + 2, explain_apply_discount)
+    ed.close("shop/visible_use.py")
+    await ed.wait_for_menu(lambda m: uses(m) == base, explain_apply_discount)
+
+    module_api.push(Reply(text="It applies a discount."))
+    ed.open(PRICING)
+    explain = await ed.actions(PRICING, 29, 32, only=["source"])
+    result = await ed.run(explain[0])
+    assert result.get("shown") is True
+    sent = json.dumps(module_api.last.body)
+    assert "apply_discount" in sent and "vendored_total" not in sent
+    assert "private_use" not in sent
 
 
 async def test_reindex_command(ed: Editor) -> None:

@@ -8,6 +8,7 @@ indexed, whatever their name says.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import stat
@@ -70,6 +71,28 @@ class FileList:
     skipped: list[Skipped] = field(default_factory=list)
     source: str = "walk"  # "git" or "walk"
     stats: dict[str, tuple[int, int]] = field(default_factory=dict)  # path -> (mtime_ns, size)
+
+
+def read_regular(path: str | Path, limit: int = -1) -> tuple[bytes, os.stat_result]:
+    """Read up to `limit` bytes of a regular file (all with -1). A FIFO, device or folder
+    raises OSError instead of blocking: the file is opened non-blocking and checked with
+    fstat before a byte is read, so a path that changed kind since it was listed is safe."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read(limit), st
+    finally:
+        os.close(fd)
+
+
+def inside(root: Path, rel: str) -> bool:
+    """Whether root/rel, symlinks resolved, is still inside root."""
+    base = os.path.realpath(root)
+    real = os.path.realpath(os.path.join(base, rel))
+    return real == base or real.startswith(base.rstrip(os.sep) + os.sep)
 
 
 def _spec(lines: Iterable[str]) -> pathspec.GitIgnoreSpec:
@@ -139,14 +162,13 @@ def _walk(root: Path) -> Iterator[str]:
     while stack:
         rel_dir, specs = stack.pop()
         abs_dir = root / rel_dir if rel_dir else root
-        gi = abs_dir / ".gitignore"
-        if gi.is_file():
-            specs = [*specs, (rel_dir, _spec(_read_ignore(gi)))]
         try:
             entries = sorted(os.scandir(abs_dir), key=lambda e: e.name)
-        except OSError as exc:
+        except OSError as exc:  # unreadable: its .gitignore cannot be read either
             log.info("skipped folder %s: %s", rel_dir or ".", exc.strerror)
             continue
+        if any(e.name == ".gitignore" for e in entries):
+            specs = [*specs, (rel_dir, _spec(_read_ignore(abs_dir / ".gitignore")))]
         subdirs: list[str] = []
         for entry in entries:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
@@ -170,6 +192,45 @@ def _ignored(specs: list[tuple[str, pathspec.GitIgnoreSpec]], rel: str) -> bool:
         if spec.match_file(sub):
             return True
     return False
+
+
+def admits(root: Path, rel: str, settings: FileSettings, git: bool) -> bool:
+    """Whether one file, listed or not (new, renamed, only an editor buffer), belongs in
+    the index by the rules `list_files` applies to a whole workspace."""
+    if languages.language_for_path(rel) is None or is_secret_path(rel):
+        return False
+    if any(p in ALWAYS_PRUNED for p in rel.split("/")[:-1]) or not inside(root, rel):
+        return False
+    if user_excludes(root, settings).match_file(rel):
+        return False
+    if git:
+        try:
+            out = subprocess.run(
+                ["git", "-C", str(root), "check-ignore", "-q", "--", rel],
+                capture_output=True,
+                timeout=10,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return True
+        return out.returncode != 0  # 0: ignored; 1: not ignored
+    return not _ignored_on_the_way(root, rel)
+
+
+def _ignored_on_the_way(root: Path, rel: str) -> bool:
+    """The walk's rule for one path: a .gitignore in any folder from the root down ignores
+    it or one of its folders."""
+    parts = rel.split("/")
+    specs: list[tuple[str, pathspec.GitIgnoreSpec]] = []
+    for depth in range(len(parts)):
+        base = "/".join(parts[:depth])
+        gi = root / base / ".gitignore" if base else root / ".gitignore"
+        lines = _read_ignore(gi)
+        if lines:
+            specs.append((base, _spec(lines)))
+        if depth and _ignored(specs, base + "/"):
+            return True
+    return _ignored(specs, rel)
 
 
 def list_files(root: Path, settings: FileSettings | None = None) -> FileList:
@@ -197,8 +258,14 @@ def list_files(root: Path, settings: FileSettings | None = None) -> FileList:
         if excludes.match_file(rel):
             result.skipped.append(Skipped(rel, "excluded by .scopewiseignore or settings"))
             continue
+        full = os.path.join(root_s, rel)
         try:
-            st = os.stat(os.path.join(root_s, rel))
+            st = os.lstat(full)
+            if stat.S_ISLNK(st.st_mode):  # git lists links; the walk never follows them
+                if not inside(root, rel):
+                    result.skipped.append(Skipped(rel, "a symlink to outside the workspace"))
+                    continue
+                st = os.stat(full)
         except OSError as exc:
             result.skipped.append(Skipped(rel, f"unreadable: {exc.strerror or exc}"))
             continue

@@ -18,7 +18,16 @@ from pathlib import Path
 from scopewise import languages
 from scopewise.index import extract as _extract
 from scopewise.index.cache import IndexCache, default_path
-from scopewise.index.files import FileSettings, Skipped, content_problem, list_files
+from scopewise.index.files import (
+    FileSettings,
+    Skipped,
+    admits,
+    content_problem,
+    inside,
+    is_git_worktree,
+    list_files,
+    read_regular,
+)
 from scopewise.index.model import FileIndex
 
 log = logging.getLogger(__name__)
@@ -88,9 +97,7 @@ def _parse_one(
 ) -> _Parsed:
     full = os.path.join(root, rel)
     try:
-        st = os.stat(full)
-        with open(full, "rb") as fh:
-            data = fh.read(settings.max_file_bytes + 1)
+        data, st = read_regular(full, settings.max_file_bytes + 1)
     except OSError as exc:
         return _Parsed(rel, language, 0, 0, problem=f"unreadable: {exc.strerror or exc}")
     if len(data) > settings.max_file_bytes:
@@ -150,6 +157,7 @@ class WorkspaceIndex:
         self._defs: dict[str, list[tuple[str, int]]] = {}
         self._lock = threading.RLock()
         self.ready = threading.Event()
+        self._git: bool | None = None
 
     # ------------------------------------------------------------------ building
     def build(self, progress: Progress | None = None, workers: int | None = None) -> IndexStats:
@@ -306,11 +314,20 @@ class WorkspaceIndex:
             self._add_tables(fi)
         return fi
 
+    def admits(self, rel: str) -> bool:
+        """Whether `rel` belongs in this index (ignore files, excludes, secrets, links out),
+        whether or not it was listed when the index was built."""
+        if self._git is None:
+            self._git = is_git_worktree(self.root)
+        return admits(self.root, rel, self.settings, self._git)
+
     def refresh_from_disk(self, rel: str) -> FileIndex | None:
         """A file changed, appeared or vanished on disk: bring the index in line."""
         spec = languages.language_for_path(rel)
-        if spec is None or not (self.root / rel).is_file():
+        full = self.root / rel
+        if spec is None or not full.is_file() or not inside(self.root, rel):
             self.remove(rel)
+            self.skipped.pop(rel, None)
             return None
         r = _parse_one(str(self.root), rel, spec.name, self.settings, frozenset())
         if r.problem or r.data is None:

@@ -34,11 +34,13 @@ from pygls.uris import to_fs_path
 
 from scopewise import __version__, config, languages
 from scopewise.actions import ActionError, Actions
-from scopewise.edits import EditError
+from scopewise.edits import EditError, read_for_edit
 from scopewise.engine import EngineError
 from scopewise.index import extract as _extract
 from scopewise.index.documents import PositionError
-from scopewise.index.files import ALWAYS_PRUNED, is_git_worktree, is_secret_path, user_excludes
+from scopewise.index.files import (
+    is_secret_path,
+)
 from scopewise.index.workspace import IndexStats
 from scopewise.reasoning.client import ClaudeClient
 from scopewise.reasoning.ledger import Ledger
@@ -186,6 +188,9 @@ class ScopewiseServer(LanguageServer):
         self._run_requests: dict[Any, RunHandle] = {}  # request id -> run
         self._cancelled: set[Any] = set()
         self._timers: dict[str, asyncio.TimerHandle] = {}
+        # open buffers the index leaves out (ignored, excluded, secrets): actions on them
+        # work, but they never become context for other files
+        self._private: set[str] = set()
         self._updating: set[str] = set()
         self._update_again: set[str] = set()
         self._updates = ThreadPoolExecutor(1, thread_name_prefix="scopewise-update")
@@ -194,7 +199,6 @@ class ScopewiseServer(LanguageServer):
         self._shown_warnings: tuple[str, ...] = ()
         self._pending_warnings: list[str] = []
         self._tokens = itertools.count(1)
-        self._git: bool | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._generation = 0
         self._listings: OrderedDict[tuple[Any, ...], tuple[float, list[types.CodeAction]]] = (
@@ -451,7 +455,8 @@ class ScopewiseServer(LanguageServer):
                 self.work_done_progress.end(token, types.WorkDoneProgressEnd(message=text))
                 self.work_done_progress.tokens.pop(token, None)
             for rel in self.docs.relpaths():  # the build replaced what open buffers said
-                self.schedule_update(rel, 0.0)
+                if rel not in self._private:
+                    self.schedule_update(rel, 0.0)
             self.changed()
             fut.set_result(stats)
         if self._index_again:
@@ -518,6 +523,9 @@ class ScopewiseServer(LanguageServer):
         doc = self.docs.open(td.uri, td.text, td.version)
         rel = self.docs.rel(td.uri)
         if rel is not None and doc.language is not None and self.engine is not None:
+            if self.engine.workspace.get(rel) is None and not self._may_index(rel):
+                self._private.add(rel)
+                return
             self.schedule_update(rel, 0.0)
 
     @timed("textDocument/didChange")
@@ -532,13 +540,21 @@ class ScopewiseServer(LanguageServer):
         if doc is None:
             return
         rel = self.docs.rel(uri)
-        if rel is not None and doc.language is not None and self.engine is not None:
+        if (
+            rel is not None
+            and doc.language is not None
+            and self.engine is not None
+            and rel not in self._private
+        ):
             self.schedule_update(rel)
 
     def did_close(self, params: types.DidCloseTextDocumentParams) -> None:
         self.changed()
         rel = self.docs.close(params.text_document.uri)
         if rel is None:
+            return
+        if rel in self._private:
+            self._private.discard(rel)
             return
         timer = self._timers.pop(rel, None)
         if timer is not None:
@@ -574,21 +590,7 @@ class ScopewiseServer(LanguageServer):
     def _may_index(self, rel: str) -> bool:
         """Whether a file that just appeared belongs in the index (the build's rules)."""
         assert self.engine is not None
-        if is_secret_path(rel) or any(p in ALWAYS_PRUNED for p in rel.split("/")[:-1]):
-            return False
-        root = self.engine.root
-        if user_excludes(root, self.settings.index).match_file(rel):
-            return False
-        if self._git is None:
-            self._git = is_git_worktree(root)
-        if self._git:
-            import subprocess
-
-            ignored = subprocess.run(
-                ["git", "-C", str(root), "check-ignore", "-q", rel], check=False, timeout=10
-            )
-            return ignored.returncode != 0
-        return True
+        return self.engine.workspace.admits(rel)
 
     def read_text(self, rel: str) -> str | None:
         """A file's current text for resolving edits: the open buffer, else the disk."""
@@ -599,12 +601,7 @@ class ScopewiseServer(LanguageServer):
 
     def read_disk(self, rel: str) -> str | None:
         assert self.engine is not None
-        try:
-            return (self.engine.root / rel).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise EditError(f"{rel} cannot be read: {exc}") from None
+        return read_for_edit(self.engine.root, rel)
 
     # ------------------------------------------------------------------ code actions
     @timed("textDocument/codeAction")
