@@ -63,3 +63,67 @@ async def test_two_runs_on_the_same_file_never_apply_stale(ed: Editor, module_ap
     text = ed.texts[uri]
     changed = ("TAX_RATE = 0.25\n" in text) + ("MAX_DISCOUNT = 0.6\n" in text)
     assert changed == 1  # exactly one edit, applied to the text it was made for
+
+
+async def test_typing_in_another_file_while_a_run_works_loses_no_keystroke(
+    ed: Editor, module_api: FakeAPI
+) -> None:
+    """300 keystrokes (inserts, a multi-byte character, backspaces) land in cart.py while a
+    refactor of pricing.py streams. The pricing edit applies (cart.py is not in it), and
+    the server's copy of cart.py matches the editor's to the character: a second edit
+    written against the typed text applies exactly."""
+    module_api.push(
+        Reply(
+            text=json.dumps(
+                {
+                    "summary": "s",
+                    "edits": [
+                        {"path": PRICING, "old_text": "TAX_RATE = 0.2", "new_text": "TAX = 0.2"}
+                    ],
+                }
+            ),
+            chunks=40,
+            delay=0.02,
+        )
+    )
+    p_uri = ed.open(PRICING)
+    c_uri = ed.open(CART)
+    action = pick(await ed.actions(PRICING, 29, 32, only=["refactor"]), "Refactor: simplify")
+    calls = len(module_api.message_requests)
+    running = asyncio.create_task(ed.run(action))
+    await ed.wait_for(lambda: len(module_api.message_requests) > calls)
+    typed = "    # déjà vu: the quick brown fox jumps over the lazy dog " * 5
+    anchor = "self.discount = 0.0"
+    cursor = ed.texts[c_uri].index(anchor) + len(anchor)
+    ed._change(c_uri, cursor, cursor, "\n")
+    cursor += 1
+    for n, ch in enumerate(typed):
+        if n % 25 == 24:  # a typo, deleted with a backspace, then retyped
+            ed._change(c_uri, cursor, cursor, "x")
+            ed._change(c_uri, cursor, cursor + 1, "")
+        ed._change(c_uri, cursor, cursor, ch)
+        cursor += len(ch)
+        if n % 10 == 0:
+            await asyncio.sleep(0)
+    assert not running.done()  # all of it typed while the model was still writing
+    result = await running
+    assert result["applied"] is True, result
+    assert "TAX = 0.2\n" in ed.texts[p_uri]
+    expected = ed.texts[c_uri]
+    assert anchor + "\n" + typed in expected
+
+    line = typed.rstrip()  # the last typed line, as the server must have it
+    module_api.push(
+        Reply(
+            text=json.dumps(
+                {
+                    "summary": "s",
+                    "edits": [{"path": CART, "old_text": line, "new_text": "    # typed"}],
+                }
+            )
+        )
+    )
+    fix = pick(await ed.actions(CART, 9, 11, only=["refactor"]), "Refactor: simplify")
+    result = await ed.run(fix)
+    assert result["applied"] is True, result
+    assert ed.texts[c_uri] == expected.replace(line, "    # typed")
