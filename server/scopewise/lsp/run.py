@@ -124,12 +124,27 @@ def run_line(
     )
 
 
+KEEP_EXPLANATIONS = 200  # the newest documents stay; older ones are removed as new ones come
+
+
 def explanation_path(plan: Plan) -> Path:
     folder = paths.cache_dir() / "explanations"
     folder.mkdir(parents=True, exist_ok=True)
+    _prune(folder, KEEP_EXPLANATIONS - 1)
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", plan.path).strip("_") or "file"
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     return folder / f"{slug}-L{plan.request.start_line}-{plan.scope.end_line}-{stamp}.md"
+
+
+def _prune(folder: Path, keep: int) -> None:
+    """Remove all but the newest `keep` explanation documents (the cache must not grow
+    without bound over months of use)."""
+    try:
+        docs = sorted(folder.glob("*.md"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+    except OSError:
+        return
+    for old in docs[keep:]:
+        old.unlink(missing_ok=True)
 
 
 async def run_action(server: ScopewiseServer, data: ActionData) -> dict[str, Any]:
