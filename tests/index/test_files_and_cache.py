@@ -42,11 +42,12 @@ def test_gitignore_without_git(poly: Path) -> None:
         assert gone not in listing.files
 
 
-@pytest.mark.parametrize("in_git", [False, True], ids=["folder", "git work tree"])
-def test_one_file_is_judged_as_the_whole_listing_judges_it(poly: Path, in_git: bool) -> None:
+@pytest.mark.parametrize("mode", ["folder", "git work tree", "folder an outer git ignores"])
+def test_one_file_is_judged_as_the_whole_listing_judges_it(poly: Path, mode: str) -> None:
     """A file that appears later (created, renamed, opened in an editor) gets the same
     verdict as it would in a full listing: nested .gitignores, excludes, secrets, tool
-    folders, links out."""
+    folders, links out. A project inside a folder an outer repository ignores (a home
+    dotfiles repo, pyenv's versions) is walked, and judged as walked."""
     (poly / ".gitignore").write_text("build/\n*.gen.py\n")
     (poly / "web" / ".gitignore").write_text("format.js\nsub/\n")
     (poly / ".scopewiseignore").write_text("shop/legacy_*.py\n")
@@ -57,13 +58,22 @@ def test_one_file_is_judged_as_the_whole_listing_judges_it(poly: Path, in_git: b
     for rel in extra:
         (poly / rel).parent.mkdir(parents=True, exist_ok=True)
         (poly / rel).write_text("x = 1\n")
-    if in_git:
+    if mode == "git work tree":
         git(poly, "init", "-q")
+    elif mode == "folder an outer git ignores":
+        git(poly.parent, "init", "-q")
+        (poly.parent / ".gitignore").write_text(f"{poly.name}/\n")
     settings = FileSettings(exclude=("go/",))
-    listed = set(list_files(poly, settings).files)
+    listing = list_files(poly, settings)
+    assert listing.source == ("git" if mode == "git work tree" else "walk")
+    listed = set(listing.files)
     candidates = {p.relative_to(poly).as_posix() for p in poly.rglob("*") if p.is_file()}
     candidates -= {c for c in candidates if c.startswith(".git/")}
-    verdicts = {rel: admits(poly, rel, settings, in_git) for rel in sorted(candidates)}
+    index = WorkspaceIndex(poly, settings, use_cache=False)  # not built: it asks git itself
+    verdicts = {rel: index.admits(rel) for rel in sorted(candidates)}
+    index.close()
+    by_git = mode == "git work tree"
+    assert verdicts == {rel: admits(poly, rel, settings, by_git) for rel in verdicts}
     assert {rel for rel, ok in verdicts.items() if ok} == listed
     assert "shop/ok_new.py" in listed and "web/sub2/fine.js" in listed
     assert not any(verdicts[rel] for rel in extra[:6])

@@ -194,6 +194,18 @@ def _ignored(specs: list[tuple[str, pathspec.GitIgnoreSpec]], rel: str) -> bool:
     return False
 
 
+def _git_names(root: Path) -> list[str] | None:
+    """git's list of the workspace's files, or None where git does not decide: not a work
+    tree, or a folder git ignores as a whole (nothing listed: it is walked instead)."""
+    names = _git_files(root) if is_git_worktree(root) else None
+    return names or None
+
+
+def listing_source(root: Path) -> str:
+    """How `list_files` lists this root: "git" or "walk"."""
+    return "git" if _git_names(root.resolve()) else "walk"
+
+
 def admits(root: Path, rel: str, settings: FileSettings, git: bool) -> bool:
     """Whether one file, listed or not (new, renamed, only an editor buffer), belongs in
     the index by the rules `list_files` applies to a whole workspace."""
@@ -238,8 +250,8 @@ def list_files(root: Path, settings: FileSettings | None = None) -> FileList:
     settings = settings or FileSettings()
     root = root.resolve()
     result = FileList(root)
-    names = _git_files(root) if is_git_worktree(root) else None
-    if names is not None and names:  # none at all: a folder git ignores; walk it instead
+    names = _git_names(root)
+    if names:
         result.source = "git"
         candidates: Iterable[str] = names
     else:

@@ -24,8 +24,8 @@ from scopewise.index.files import (
     admits,
     content_problem,
     inside,
-    is_git_worktree,
     list_files,
+    listing_source,
     read_regular,
 )
 from scopewise.index.model import FileIndex
@@ -164,6 +164,7 @@ class WorkspaceIndex:
         """Index the whole workspace (cache first). Safe to call again: a rebuild."""
         t0 = time.perf_counter()
         listing = list_files(self.root, self.settings)
+        self._git = listing.source == "git"
         stats = IndexStats(str(self.root), file_source=listing.source)
         stats.cache_path = str(self._cache.path) if self._cache else None
         stats.skipped = list(listing.skipped)
@@ -316,9 +317,11 @@ class WorkspaceIndex:
 
     def admits(self, rel: str) -> bool:
         """Whether `rel` belongs in this index (ignore files, excludes, secrets, links out),
-        whether or not it was listed when the index was built."""
+        whether or not it was listed when the index was built. Judged the way the listing
+        was made: by git, or by walking (also inside a git work tree whose git ignores the
+        whole folder, e.g. a project under an ignored folder of a dotfiles repo)."""
         if self._git is None:
-            self._git = is_git_worktree(self.root)
+            self._git = listing_source(self.root) == "git"
         return admits(self.root, rel, self.settings, self._git)
 
     def refresh_from_disk(self, rel: str) -> FileIndex | None:
