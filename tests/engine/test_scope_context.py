@@ -6,8 +6,11 @@ import random
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from scopewise import tokens
+from scopewise.context import _Packer
 from scopewise.engine import Engine, EngineError
 
 
@@ -166,3 +169,18 @@ def test_unsupported_and_secret_files(engine: Engine, poly: Path) -> None:
     (poly / ".env").write_text("KEY=1\n")
     with pytest.raises(EngineError, match="secrets file"):
         engine.scope(".env", 1, 1)
+
+
+@given(
+    have=st.sets(st.integers(0, 60), max_size=40),
+    add=st.sets(st.integers(0, 60), max_size=40),
+)
+def test_run_counting_shortcut_matches_a_full_recount(have: set[int], add: set[int]) -> None:
+    """Packing counts the code blocks (runs of lines) an addition opens without recounting
+    the file's; the block headers it pays for must be exactly those of a full recount."""
+
+    def runs(lines: set[int]) -> int:
+        return sum(1 for ln in lines if ln - 1 not in lines)
+
+    new = add - have
+    assert _Packer.new_runs(have, new) == runs(have | new) - runs(have)
