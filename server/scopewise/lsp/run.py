@@ -192,41 +192,28 @@ async def run_action(server: ScopewiseServer, data: ActionData) -> dict[str, Any
             server.log(f"{data.action}: {ev.message()}")
 
     on_stage: Callable[[str], Any] = lambda text: status.report(text, force=True)  # noqa: E731
+
+    def log_unfinished(usage: Usage | None, outcome: str) -> float:
+        """The run line of a run that did not finish (what it spent so far); its dollars."""
+        usage = usage or Usage()
+        usd = cost_usd(usage, actions.price(plan.route.model))
+        seconds = time.perf_counter() - t0
+        route = plan.route
+        server.log(run_line(data.action, route.tier, route.model, usage, usd, seconds, outcome))
+        return usd
+
     try:
         status = await Status.begin(server, plan, token)
         result = await actions.run(plan, client, on_event, read=server.read_text, on_stage=on_stage)
     except asyncio.CancelledError as exc:
-        usage = exc.usage if isinstance(exc, CallCancelled) else Usage()
-        usd = cost_usd(usage, actions.price(plan.route.model))
-        line = run_line(
-            data.action,
-            plan.route.tier,
-            plan.route.model,
-            usage,
-            usd,
-            time.perf_counter() - t0,
-            "cancelled",
-        )
-        server.log(line)
+        usd = log_unfinished(exc.usage if isinstance(exc, CallCancelled) else None, "cancelled")
         status.end(f"cancelled · ${usd:.4f}")
         if handle.cancelled_by_user and not server.request_cancelled(msg_id):
             task.uncancel()
             return {"applied": False, "cancelled": True, "usd": usd}
         raise
     except ClaudeError as exc:
-        usage = exc.usage or Usage()
-        usd = cost_usd(usage, actions.price(plan.route.model))
-        server.log(
-            run_line(
-                data.action,
-                plan.route.tier,
-                plan.route.model,
-                usage,
-                usd,
-                time.perf_counter() - t0,
-                f"error ({exc.kind})",
-            )
-        )
+        log_unfinished(exc.usage, f"error ({exc.kind})")
         status.end("failed")
         return server.refuse(exc.message, types.MessageType.Error, error=exc.kind)
     except ActionError as exc:
