@@ -118,12 +118,23 @@ async function editorText(page) {
 
 async function openFile(page, rel, waitFor) {
   await page.keyboard.press("Escape");
-  await page.keyboard.press("Control+P");
-  const input = page.locator(".quick-input-widget input");
-  await input.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
-  await input.fill(rel);
-  await page.locator(".quick-input-list .monaco-list-row").first().waitFor({ timeout: STEP_TIMEOUT });
-  await page.keyboard.press("Enter");
+  const name = path.basename(rel);
+  // an open tab, else the row in the explorer (after a shown document took the focus, the
+  // quick-open keybinding does not always reach the workbench), else quick open
+  const tab = page.locator(".tabs-container .tab", { hasText: name }).filter({ hasNotText: ".md" }).first();
+  const row = page.locator(".explorer-folders-view .monaco-list-row", { hasText: new RegExp(`^${name}$`) }).first();
+  if (await tab.count()) {
+    await tab.click();
+  } else if (await row.count()) {
+    await row.dblclick();
+  } else {
+    await page.keyboard.press("Control+P");
+    const input = page.locator(".quick-input-widget input");
+    await input.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+    await input.fill(rel);
+    await page.locator(".quick-input-list .monaco-list-row").first().waitFor({ timeout: STEP_TIMEOUT });
+    await page.keyboard.press("Enter");
+  }
   await waitUntil(async () => (await editorText(page)).includes(waitFor), `${rel} did not open`);
 }
 
@@ -163,6 +174,19 @@ async function menuRows(page, command = "Quick Fix...") {
     }
   }
   throw new Error(`the ${command} menu never listed an action ("No code actions available"?)`);
+}
+
+/** The refactor preview of an edit with needsConfirmation: the change is listed unticked;
+ *  confirming = tick it, then Apply. Checks the file on disk did not change before. */
+async function confirmPreview(page, file, before, shot) {
+  const apply = page.locator(".refactor-preview, .bulk-edit-panel, .pane-body").getByRole("button", { name: "Apply", exact: true }).first();
+  await apply.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+  check(fs.readFileSync(file, "utf8") === before, "the file changed before the preview was confirmed");
+  await page.screenshot({ path: path.join(LOGS, `${shot}.png`) });
+  const box = page.locator(".monaco-list-row .edit-checkbox").first();
+  await box.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+  if ((await box.getAttribute("aria-checked")) !== "true") await box.click();
+  await apply.click();
 }
 
 async function statusText(page) {
@@ -297,16 +321,7 @@ async function main() {
         }),
       });
       await menu.rows.nth(refactorRow).click();
-      const apply = page.locator(".refactor-preview, .bulk-edit-panel, .pane-body").getByRole("button", { name: "Apply", exact: true }).first();
-      await apply.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
-      check(fs.readFileSync(pricing, "utf8") === original, "the file changed before the preview was confirmed");
-      await page.screenshot({ path: path.join(LOGS, "refactor-preview.png") });
-      // needsConfirmation: VS Code lists the change unticked; confirming = tick it, then Apply
-      const box = page.locator(".monaco-list-row .edit-checkbox").first();
-      await box.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
-      if ((await box.getAttribute("aria-checked")) !== "true") await box.click();
-      await page.screenshot({ path: path.join(LOGS, "refactor-preview-ticked.png") });
-      await apply.click();
+      await confirmPreview(page, pricing, original, "refactor-preview");
       await waitUntil(async () => (await editorText(page)).includes("refactored by the e2e test"), "the edit did not reach the editor");
       await page.locator(".editor-group-container.active .monaco-editor .view-lines").click();
       await page.keyboard.press("Control+S");
@@ -340,6 +355,52 @@ async function main() {
         return /explain · (quick|standard|deep) · \$\d+\.\d{4} · session \$\d+\.\d{4} \(\d+ runs?\)/.test(t) ? t : false;
       }, "status bar did not move to the explain run");
       log(`  status bar: ${status}`);
+    });
+
+    await step(page, "Refactor (command palette) sends the instruction typed in the input box", async () => {
+      const before = fs.readFileSync(pricing, "utf8");
+      const OLD2 = "    return Price(int(price.cents * (1 - rate)), price.currency)\n";
+      const NEW2 = "    return Price(int(price.cents * (1.0 - rate)), price.currency)  # by instruction\n";
+      check(before.includes(OLD2), "the fixture's apply_discount return line is not as expected");
+      const instruction = "use a float literal for one E2E-INSTRUCTION";
+      await api.send({ push: JSON.stringify({ summary: "float", edits: [{ path: "shop/pricing.py", old_text: OLD2, new_text: NEW2 }] }) });
+      await openFile(page, "shop/pricing.py", "def apply_discount");
+      await goToLine(page, 31);
+      await palette(page, "scopewise: Refactor");
+      const input = page.locator(".quick-input-widget input.input");
+      await input.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+      await input.fill(instruction);
+      await page.keyboard.press("Enter");
+      await confirmPreview(page, pricing, before, "instruction-preview");
+      await waitUntil(async () => (await editorText(page)).includes("# by instruction"), "the instructed edit did not reach the editor");
+      const { last } = await api.send({ last: true });
+      check(last.includes("E2E-INSTRUCTION"), "the typed instruction is not in the request the API received");
+      await page.locator(".editor-group-container.active .monaco-editor .view-lines").click();
+      await page.keyboard.press("Control+S");
+      await waitUntil(() => fs.readFileSync(pricing, "utf8") === before.replace(OLD2, NEW2), "the saved file is not the instructed text");
+    });
+
+    await step(page, "Fix (command palette) repairs a syntax error the user typed", async () => {
+      const cart = path.join(ws, "shop/cart.py");
+      const before = fs.readFileSync(cart, "utf8");
+      const GOOD = "        self.discount = 0.0\n";
+      check(before.includes(GOOD), "the fixture shop/cart.py is not as expected");
+      await openFile(page, "shop/cart.py", "class Cart");
+      await goToLine(page, 11);
+      await page.keyboard.press("End");
+      await page.keyboard.type(" +");  // "self.discount = 0.0 +": a syntax error on line 11
+      await page.keyboard.press("Control+S");
+      const broken = before.replace(GOOD, "        self.discount = 0.0 +\n");
+      await waitUntil(() => fs.readFileSync(cart, "utf8") === broken, "the typed syntax error was not saved");
+      await api.send({ push: JSON.stringify({ summary: "fix", edits: [{ path: "shop/cart.py", old_text: "self.discount = 0.0 +", new_text: "self.discount = 0.0  # fixed" }] }) });
+      await palette(page, "scopewise: Fix");
+      await confirmPreview(page, cart, broken, "fix-preview");
+      await waitUntil(async () => (await editorText(page)).includes("# fixed"), "the fix did not reach the editor");
+      const { last } = await api.send({ last: true });
+      check(/syntax error/i.test(last), "the syntax error is not in the fix request");
+      await page.locator(".editor-group-container.active .monaco-editor .view-lines").click();
+      await page.keyboard.press("Control+S");
+      await waitUntil(() => fs.readFileSync(cart, "utf8") === before.replace(GOOD, "        self.discount = 0.0  # fixed\n"), "the saved file is not the fixed text");
     });
 
     await step(page, "a missing server produces the clear notification", async () => {
