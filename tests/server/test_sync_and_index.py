@@ -172,6 +172,25 @@ async def test_an_open_buffer_the_index_excludes_stays_private(
     assert "private_use" not in sent
 
 
+async def test_open_buffers_are_judged_again_when_the_ignore_rules_change(ed: Editor) -> None:
+    created, deleted = types.FileChangeType.Created, types.FileChangeType.Deleted
+    base = uses(await explain_apply_discount(ed))
+    body = "from shop.pricing import apply_discount\n\nX = apply_discount(None, 0.1)\n"
+    ed.open("shop/later_private.py", body)  # an unsaved buffer, indexed as it is typed
+    await ed.wait_for_menu(lambda m: uses(m) == base + 2, explain_apply_discount)
+    ignore = ed.root / ".scopewiseignore"
+    ignore.write_text("shop/later_private.py\n")
+    try:
+        watched(ed, (ignore, created))  # the user excludes it: it leaves the index, though open
+        await ed.wait_for_menu(lambda m: uses(m) == base, explain_apply_discount)
+    finally:
+        ignore.unlink()
+    watched(ed, (ignore, deleted))  # and comes back when the rule goes
+    await ed.wait_for_menu(lambda m: uses(m) == base + 2, explain_apply_discount)
+    ed.close("shop/later_private.py")
+    await ed.wait_for_menu(lambda m: uses(m) == base, explain_apply_discount)
+
+
 async def test_reindex_command(ed: Editor) -> None:
     stats = await asyncio.wait_for(
         ed.client.workspace_execute_command_async(

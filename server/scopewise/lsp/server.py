@@ -496,8 +496,12 @@ class ScopewiseServer(LanguageServer):
                 self.work_done_progress.end(token, types.WorkDoneProgressEnd(message=text))
                 self.work_done_progress.tokens.pop(token, None)
             for rel in self.docs.relpaths():  # the build replaced what open buffers said
-                if rel not in self._private:
+                # ignore files or excludes may have changed: judge open buffers again
+                if self.engine is not None and self.engine.workspace.admits(rel):
+                    self._private.discard(rel)
                     self.schedule_update(rel, 0.0)
+                else:
+                    self._private.add(rel)
             self.changed()
             fut.set_result(stats)
         if self._index_again:
