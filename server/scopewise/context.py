@@ -316,6 +316,10 @@ def build(analysis: Analysis, sources: Sources, budget: int) -> Context:
         cfi = ws_files.get(path)
         if cfi is None:
             continue
+        try:
+            packer.line_costs(path)
+        except OSError:  # gone since it was indexed (deleted, or a closed unsaved buffer)
+            continue
         call_lines = frozenset(by_caller[(path, caller)][:3])
         test = is_test_path(path)
         if caller >= 0:
@@ -434,7 +438,14 @@ def _render(ctx: Context, packer: _Packer, sources: Sources) -> None:
         lines = sorted(packer.lines.get(path, ()))
         if not lines:
             continue
-        text_lines = sources.get(path).lines
+        try:
+            text_lines = sources.get(path).lines
+        except OSError as exc:  # vanished between packing and now: leave it out, say so
+            ctx.snippets = [sn for sn in ctx.snippets if sn.path != path]
+            ctx.dropped.append(
+                Dropped(path, lines[0] + 1, lines[-1] + 1, "", 0, f"unreadable: {exc.strerror}")
+            )
+            continue
         runs: list[list[int]] = []
         for ln in lines:
             if ln >= len(text_lines):

@@ -80,6 +80,20 @@ def test_context_has_bodies_skeletons_callers_and_tests(engine: Engine, poly: Pa
         assert s.reason, s
 
 
+def test_a_caller_file_gone_from_disk_before_the_index_knows(engine: Engine, poly: Path) -> None:
+    """The index still lists a file that was just deleted (or a closed unsaved buffer) when
+    a code action comes: the context leaves it out instead of failing the whole request."""
+    src = (poly / "shop/pricing.py").read_text()
+    a = lines_of(src, "def apply_discount")
+    before = engine.context("shop/pricing.py", a, a + 3, 4000)
+    assert any(s.path == "shop/cart.py" for s in before.snippets)
+    (poly / "shop/cart.py").unlink()  # no refresh: the index has not heard yet
+    ctx = engine.context("shop/pricing.py", a, a + 3, 4000)
+    assert not any(s.path == "shop/cart.py" for s in ctx.snippets)
+    assert any(s.kind == "test" for s in ctx.snippets)  # the rest is still there
+    assert "class Cart" not in ctx.render()
+
+
 def test_self_attribute_resolves_through_the_class_and_bases(engine: Engine, poly: Path) -> None:
     src = (poly / "shop/cart.py").read_text()
     a = lines_of(src, "class VipCart")

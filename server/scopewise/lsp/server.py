@@ -681,7 +681,7 @@ class ScopewiseServer(LanguageServer):
                     target = Target(uri, rel, start, end, version, diagnostics)
                     listed = self.lister.actions_for(actions, target, params.context.only)
                     self._remember_listing(key, listed)
-            except (ActionError, EngineError) as exc:
+            except (ActionError, EngineError, OSError) as exc:
                 log.info("no code actions for %s: %s", uri, exc)
                 return None
         if not self.support.code_action_literals:
