@@ -79,6 +79,8 @@ class Engine:
         except ValueError:
             raise EngineError(f"{file}: outside the workspace {self.root}") from None
         if not (self.root / rel).is_file() and not self.sources.is_open(rel):
+            if (self.root / rel).exists():
+                raise EngineError(f"{file}: not a regular file")
             raise EngineError(f"{file}: no such file")
         if is_secret_path(rel):
             raise EngineError(f"{rel}: a secrets file; scopewise never reads it")

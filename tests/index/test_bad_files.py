@@ -68,6 +68,14 @@ def test_odd_files_are_passed_over_and_nothing_blocks(tmp_path: Path, git: bool)
     assert context.returncode == 0, context.stderr
     assert OUTSIDE_SECRET not in context.stdout  # the link out was never read
     assert "def helper():\n    return 1\n" in context.stdout  # the real helper is there
+    odd_files = {
+        "pkg/pipe.py": "not a regular file",
+        "pkg/folder.py": "not a regular file",
+        "pkg/missing.py": "no such file",
+    }
+    for odd, says in odd_files.items():
+        asked = cli(root, "context", f"{odd}:1-1")
+        assert asked.returncode == 2 and asked.stderr.strip() == f"scopewise: {odd}: {says}"
 
 
 def test_reading_a_fifo_raises_instead_of_blocking(tmp_path: Path) -> None:
