@@ -11,10 +11,11 @@ from scopewise import languages
 from scopewise.index import extract as _extract
 from scopewise.index.documents import Document
 from scopewise.index.files import FileSettings, is_secret_path
+from scopewise.index.model import FileIndex
 from scopewise.index.workspace import IndexStats, NotAWorkspace, Progress, WorkspaceIndex
 from scopewise.resolve import Resolver
 from scopewise.scope import Analysis, Scope, analyze
-from scopewise.sources import Sources
+from scopewise.sources import Source, Sources
 
 ROOT_MARKERS = (
     ".git",
@@ -59,6 +60,7 @@ class Engine:
         except NotAWorkspace as exc:
             raise EngineError(str(exc)) from None
         self.sources = Sources(self.workspace, documents)
+        self._private: dict[str, FileIndex] = {}  # see _private_index
         self.resolver = Resolver(self.workspace)
 
     @property
@@ -89,30 +91,38 @@ class Engine:
             raise EngineError(f"{rel}: unsupported language (indexed: {known})")
         return rel
 
+    def _private_index(self, rel: str, src: Source) -> FileIndex:
+        """The index of a file kept out of the workspace index, extracted once per text."""
+        if is_secret_path(rel):
+            raise EngineError(f"{rel}: a secrets file; scopewise never reads it")
+        if src.language is None:
+            raise EngineError(f"{rel}: not indexed")
+        hit = self._private.get(rel)
+        if hit is not None and hit.digest == src.digest:
+            return hit
+        fi = self._private[rel] = _extract.extract(rel, src.language, src.data, src.tree)
+        while len(self._private) > 16:
+            self._private.pop(next(iter(self._private)))
+        return fi
+
     def analyze(
         self, file: str | Path, start_line: int, end_line: int, diagnostics: int = 0
     ) -> Analysis:
         """Analyse 1-based inclusive lines of a file."""
         rel = self.relpath(file)
         fi = self.workspace.get(rel)
-        private = False  # a file the index leaves out: analysed on its own, never added
         if fi is None:
             reason = self.workspace.skipped.get(rel)
             if reason:
                 raise EngineError(f"{rel}: not indexed ({reason})")
             if self.workspace.admits(rel):
                 fi = self.workspace.refresh_from_disk(rel)
-            private = fi is None
         try:
             src = self.sources.get(rel, with_tree=True)
         except OSError as exc:
             raise EngineError(f"{rel}: cannot read ({exc.strerror or exc})") from None
-        if private or fi is None:
-            if is_secret_path(rel):
-                raise EngineError(f"{rel}: a secrets file; scopewise never reads it")
-            if src.language is None:
-                raise EngineError(f"{rel}: not indexed")
-            fi = _extract.extract(rel, src.language, src.data, src.tree)
+        if fi is None:  # a file the index leaves out: analysed on its own, never added
+            fi = self._private_index(rel, src)
         elif src.tree is not None and fi.digest != src.digest:
             fi = self.workspace.update(rel, src.data, src.tree) or fi
         n = len(src.lines)

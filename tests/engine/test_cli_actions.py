@@ -89,6 +89,15 @@ def test_api_failure_is_one_clear_line(poly: Path, fake_api: FakeAPI) -> None:
     assert "key" in out.stderr.lower()
 
 
+def test_a_rate_limit_is_waited_out_and_said(poly: Path, fake_api: FakeAPI) -> None:
+    fake_api.push(Reply.error(429, retry_after=0.3), Reply(text="Explained after the wait."))
+    out = run(["explain", "shop/pricing.py:29-32"], poly, fake_api)
+    assert out.returncode == 0, out.stderr
+    assert "rate limited; retrying in 1 s (1/2)" in out.stderr
+    assert "Explained after the wait." in out.stdout
+    assert len(fake_api.message_requests) == 2
+
+
 def test_ctrl_c_cancels_the_stream_and_says_what_it_cost(poly: Path, fake_api: FakeAPI) -> None:
     fake_api.push(Reply(text="word " * 400, chunks=200, delay=0.05))
     env = os.environ.copy()

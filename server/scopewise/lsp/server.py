@@ -39,9 +39,7 @@ from scopewise.edits import EditError, read_for_edit
 from scopewise.engine import EngineError
 from scopewise.index import extract as _extract
 from scopewise.index.documents import PositionError
-from scopewise.index.files import (
-    is_secret_path,
-)
+from scopewise.index.files import is_secret_path
 from scopewise.index.workspace import IndexStats
 from scopewise.reasoning.client import ClaudeClient
 from scopewise.reasoning.ledger import Ledger
