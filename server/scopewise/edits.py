@@ -93,7 +93,8 @@ def _hard_link(rel: str, links: int) -> str:
 
 def disk_refusal(root: Path, rel: str) -> None:
     """EditError when what stands at root/rel on disk must not be edited whatever its name:
-    a symlink (anywhere on the way) whose target is a secrets file, or a hard-linked file.
+    a symlink (anywhere on the way) whose target is a secrets file or a file never edited by
+    its name (git, CI, scopewise's settings), or a hard-linked file.
     Nothing there yet is fine."""
     base = os.path.realpath(root)
     full = os.path.join(base, rel)
@@ -104,6 +105,9 @@ def disk_refusal(root: Path, rel: str) -> None:
             raise EditError(
                 f"{rel}: a symlink to the secrets file {target}; scopewise never edits it"
             )
+        why = _tool_refusal(target)
+        if why is not None:
+            raise EditError(f"{rel}: a symlink to {target}: {why}")
     try:
         st = os.stat(full)
     except OSError:
@@ -126,17 +130,18 @@ CREATING_INTENTS = frozenset({"extract function"})
 
 
 def _tool_refusal(path: str) -> str | None:
-    """Why a path is one scopewise never edits by its name alone (or None)."""
-    parts = path.split("/")
+    """Why a path is one scopewise never edits by its name alone (or None). Names compare
+    without case: on a case-insensitive disk `.GitHub/` is `.github/`."""
+    parts = path.lower().split("/")
     name = parts[-1]
     if name in SCOPEWISE_CONFIG:
         return "scopewise's own settings; a model edit never changes them"
-    git = next((p for p in parts if p.startswith(".git")), None)
-    if git is not None and git not in TOOL_FOLDERS:
-        return f"a git file ({git}), which git runs or obeys; never edited"
-    folder = next((p for p in parts[:-1] if p in TOOL_FOLDERS), None)
+    folder = next((p for p in parts if p in TOOL_FOLDERS), None)
     if folder is not None:
         return f"inside {folder}/, which tools run; never edited"
+    git = next((p for p in parts if p.startswith(".git")), None)
+    if git is not None:
+        return f"a git file ({git}), which git runs or obeys; never edited"
     if name in TOOL_FILES:
         return "a CI or hook configuration that tools run; never edited"
     return None

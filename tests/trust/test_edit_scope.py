@@ -40,6 +40,7 @@ def ws(poly: Path) -> Path:
         (poly / rel).parent.mkdir(parents=True, exist_ok=True)
         (poly / rel).write_text(text)
     (poly / "shop/settings.py").symlink_to("../.env")
+    (poly / "shop/hook.py").symlink_to("../.git/hooks/pre-commit")
     return poly
 
 
@@ -113,6 +114,7 @@ async def test_a_file_the_action_did_not_show(
     ("path", "old", "why"),
     [
         (".github/workflows/x.yml", "", "inside .github/, which tools run"),
+        (".GitHub/workflows/x.yml", "", "inside .github/, which tools run"),
         (".git/hooks/pre-commit", "exit 0", "a git file (.git)"),
         ("shop/sub/.git/config", "bare = false", "a git file (.git)"),
         (".gitlab-ci.yml", "", "a git file (.gitlab-ci.yml)"),
@@ -125,6 +127,7 @@ async def test_a_file_the_action_did_not_show(
         (".scopewiseignore", "", "scopewise's own settings"),
         ("pyproject.toml", "context_budget = 4000", "the action did not show this file"),
         ("shop/settings.py", "API_KEY=hunter2", "a symlink to the secrets file .env"),
+        ("shop/hook.py", "exit 0", "a symlink to .git/hooks/pre-commit: a git file (.git)"),
     ],
 )
 async def test_files_tools_run_and_scopewise_settings_are_refused(
@@ -218,3 +221,25 @@ def test_the_cli_refuses_a_workflow_edit_with_one_line(ws: Path, fake_api: FakeA
     assert ".github/workflows/ci.yml: inside .github/, which tools run; never edited" in last
     assert "Traceback" not in out.stderr
     assert not (ws / ".github").exists()
+
+
+async def test_the_server_refuses_the_same_edit_and_sends_nothing(
+    ws: Path, tmp_path: Path, fake_api: FakeAPI
+) -> None:
+    """The rule lives where the CLI and the server share it: no workspace/applyEdit."""
+    sys.path.insert(0, str(Path(__file__).parents[1] / "server"))
+    from lspclient import start_editor, stop_editor
+
+    ed = await start_editor(ws, tmp_path / "home", api=fake_api)
+    try:
+        edit = ("shop/cart.py", "self.discount = 0.0", "self.discount = 1.0")
+        fake_api.push(Reply(text=answer(edit)), Reply(text=answer(edit)))
+        ed.open("shop/pricing.py")
+        listed = await ed.actions("shop/pricing.py", 35, 36)
+        action = next(a for a in listed if a.title.startswith("Refactor: simplify"))
+        result = await ed.run(action)
+        assert result["applied"] is False
+        assert "shop/cart.py: the action did not show this file" in result["reason"]
+        assert ed.edits == []
+    finally:
+        await stop_editor(ed)
