@@ -18,6 +18,7 @@ from scopewise.context import Context
 from scopewise.edits import (
     EDIT_SCHEMA,
     EditError,
+    EditPolicy,
     FileChange,
     new_syntax_errors,
     parse_answer,
@@ -331,7 +332,9 @@ class Actions:
                 on_stage("checking the edit…")
             try:
                 summary, proposed = parse_answer(answer.text)
-                changes = resolve(proposed, reader, self._prefer(plan, reader))
+                changes = resolve(
+                    proposed, reader, self._prefer(plan, reader), self.edit_policy(plan)
+                )
             except EditError as exc:
                 attempts += 1
                 if attempts >= 2:
@@ -434,6 +437,23 @@ class Actions:
                 duration_s=time.perf_counter() - t0,
                 outcome=outcome,  # type: ignore[arg-type]
             )
+
+    def edit_policy(self, plan: Plan) -> EditPolicy:
+        """What this action's answer may change: the files it showed the model (the
+        selection's file, every file of the packed context, the files using the selection
+        and their tests), and new files next to the selection only for a refactor with a
+        free instruction or a file-creating intent."""
+        shown = {s.path for s in plan.context.snippets}
+        shown.update(plan.scope.files, plan.scope.tests)
+        req = plan.request
+        return EditPolicy.for_action(
+            self.engine.root,
+            plan.path,
+            shown,
+            action=req.action,
+            intent=req.intent,
+            instruction=req.instruction,
+        )
 
     def _read_disk(self, path: str) -> str | None:
         return read_for_edit(self.engine.root, path)

@@ -2,13 +2,15 @@
 
 `plan` is offline and needs no key. The others call Claude: progress and thinking status go
 to stderr, Ctrl-C cancels the stream and says what it cost, and edits are shown as a diff and
-written only with --apply (and only if the files did not change meanwhile)."""
+written only with --apply: all files or none (see diskwrite), and only if each still holds the
+exact bytes the edit was made against."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -16,7 +18,10 @@ from typing import Any
 
 from scopewise import config, prompts
 from scopewise.actions import ActionError, ActionRequest, Actions, explanation_markdown
+from scopewise.diskwrite import FileWrite, WriteError, write_all
+from scopewise.edits import FileChange
 from scopewise.engine import Engine, EngineError, find_root
+from scopewise.index.files import inside
 from scopewise.prompts import DiagnosticInfo
 from scopewise.reasoning.client import (
     CallCancelled,
@@ -221,19 +226,23 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"scopewise: {result.text}", file=sys.stderr)
     if not args.apply:
         return 0
-    # write only if every file is still what the edit was resolved against
-    for change in result.changes:
-        path = engine.root / change.path
-        current = path.read_text(encoding="utf-8") if path.exists() else ""
-        if current != change.before:
-            print(f"scopewise: {change.path} changed meanwhile; nothing written", file=sys.stderr)
-            return EXIT_ERROR
-    for change in result.changes:
-        path = engine.root / change.path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(change.after, encoding="utf-8")
+    try:
+        write_all([_file_write(engine.root, c) for c in result.changes])
+    except WriteError as exc:
+        print(f"scopewise: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     print(f"scopewise: applied to {len(result.changes)} file(s)", file=sys.stderr)
     return 0
+
+
+def _file_write(root: Path, change: FileChange) -> FileWrite:
+    """How one change goes to disk: to the file a symlink names (the link stays a link),
+    only if it still holds the exact bytes the edit was resolved against."""
+    real = Path(os.path.realpath(root / change.path))
+    if not inside(root, change.path):
+        raise WriteError(f"{change.path} now leads outside the workspace; nothing written")
+    expect = None if change.created else change.before.encode("utf-8")
+    return FileWrite(real, change.after.encode("utf-8"), expect, change.path)
 
 
 def cmd_usage(args: argparse.Namespace) -> int:
