@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -280,3 +281,22 @@ async def test_server_trusted_workspace_and_editor_settings(
         )
         assert len(editors.message_requests) == 1
     assert len(attacker.message_requests) == 1 and fake_api.requests == []
+
+
+# ---------------------------------------------------------------------------- VS Code
+VSCODE = Path(__file__).resolve().parents[2] / "clients" / "vscode"
+
+
+@pytest.mark.skipif(
+    shutil.which("node") is None or not (VSCODE / "node_modules" / "esbuild").is_dir(),
+    reason="needs node and clients/vscode/node_modules (npm ci there)",
+)
+def test_vscode_sends_only_user_values_for_sensitive_keys() -> None:
+    """.vscode/settings.json is the repository's too: the extension's rule (src/trust.ts),
+    unit-tested under node."""
+    out = subprocess.run(
+        ["node", "--test", "test/unit/"],
+        cwd=VSCODE, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    assert "# fail 0" in out.stdout and "# pass 4" in out.stdout
