@@ -31,7 +31,7 @@ def _dump(obj: Any) -> str:
 
 # ---------------------------------------------------------------------------- commands
 def cmd_index(args: argparse.Namespace) -> int:
-    engine = _engine_for(None, args.path or ".")
+    engine = _engine_for(None, cli_actions.check_path(args.path or "."))
     stats = engine.index(workers=args.workers)
     if args.json:
         d = asdict(stats)
