@@ -19,6 +19,7 @@ from lspclient import start_editor, stop_editor
 
 from fakeapi import FakeAPI, RecordedRequest, Reply
 from scopewise import config
+from scopewise.lsp.settings import SettingsSources
 
 CODE = '''"""Prices."""
 
@@ -228,6 +229,19 @@ def test_bad_user_config_is_one_line_naming_it(tmp_path: Path, attacker: FakeAPI
     settings, warnings = config.load(ws)
     assert sum("is not an absolute path; ignored" in w for w in warnings) == 2
     assert settings.base_url is None
+
+
+def test_editor_settings_cannot_trust_a_workspace(tmp_path: Path, attacker: FakeAPI) -> None:
+    """trusted_workspaces comes from the user config file only (an editor's settings may be
+    the workspace's own, e.g. .vscode/settings.json)."""
+    ws = make_workspace(tmp_path / "ws", attacker)
+    sources = SettingsSources(initialization={"trustedWorkspaces": [str(ws)]})
+    settings, warnings = sources.load(ws)
+    assert settings.base_url is None
+    assert any(
+        w.startswith("scopewise.trustedWorkspaces: read only from the user config file")
+        for w in warnings
+    ), warnings
 
 
 # ---------------------------------------------------------------------------- the server
