@@ -24,9 +24,10 @@ def fake_api() -> Iterator[FakeAPI]:
 def _isolated_dirs(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every test gets its own cache and state folders and no credentials from the
-    environment: nothing touches the user's files or a real API."""
+    """Every test gets its own cache, state and user-config folders and no credentials from
+    the environment: nothing touches (or reads) the user's files or a real API."""
     base = tmp_path_factory.mktemp("scopewise-home")
+    monkeypatch.setenv("SCOPEWISE_CONFIG_DIR", str(base / "config"))
     monkeypatch.setenv("SCOPEWISE_CACHE_DIR", str(base / "cache"))
     monkeypatch.setenv("SCOPEWISE_STATE_DIR", str(base / "state"))
     for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL"):
@@ -35,7 +36,9 @@ def _isolated_dirs(
 
 @pytest.fixture
 def poly(tmp_path: Path) -> Path:
-    """A writable copy of the multi-language fixture workspace."""
+    """A writable copy of the multi-language fixture workspace, with a project marker (an
+    empty `.scopewise.toml`): without one the CLI would take a file's own folder as the root."""
     dest = tmp_path / "poly"
     shutil.copytree(FIXTURES / "poly", dest)
+    (dest / ".scopewise.toml").write_text("# the workspace root\n", encoding="utf-8")
     return dest

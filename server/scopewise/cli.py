@@ -11,7 +11,7 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from scopewise import __version__, cli_actions
 from scopewise.engine import Engine, EngineError
@@ -31,7 +31,7 @@ def _dump(obj: Any) -> str:
 
 # ---------------------------------------------------------------------------- commands
 def cmd_index(args: argparse.Namespace) -> int:
-    engine = _engine_for(None, args.path or ".")
+    engine = _engine_for(None, cli_actions.check_path(args.path or "."))
     stats = engine.index(workers=args.workers)
     if args.json:
         d = asdict(stats)
@@ -114,7 +114,7 @@ def _context_jsonl(args: argparse.Namespace) -> int:
         return eng
 
     if args.root:
-        engine(args.root)
+        engine(cli_actions.check_path(args.root, "--root"))
     for raw in sys.stdin:
         raw = raw.strip()
         if not raw:
@@ -162,8 +162,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------- main
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line, like every other error (exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message} (see {self.prog} -h)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="scopewise", description="Claude in your editor, reasoning sized to the change."
     )
     parser.add_argument("--version", action="version", version=f"scopewise {__version__}")
@@ -184,7 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("context", help="the packed context for a range")
     p.add_argument("range", nargs="?", help="FILE:START[-END], 1-based lines")
-    p.add_argument("--budget", type=int, default=4000, help="token budget (default 4000)")
+    p.add_argument(
+        "--budget", type=cli_actions.budget_arg, default=4000, help="token budget (default 4000)"
+    )
     p.add_argument("--root", help="workspace root (default: found from the file)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--jsonl", action="store_true", help="serve JSON-lines requests on stdin")

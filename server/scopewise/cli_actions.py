@@ -20,7 +20,7 @@ from scopewise import config, prompts
 from scopewise.actions import ActionError, ActionRequest, Actions, explanation_markdown
 from scopewise.diskwrite import FileWrite, WriteError, write_all
 from scopewise.edits import FileChange
-from scopewise.engine import Engine, EngineError, find_root
+from scopewise.engine import Engine, EngineError, find_root, marked_root
 from scopewise.index.files import inside
 from scopewise.prompts import DiagnosticInfo
 from scopewise.reasoning.client import (
@@ -40,7 +40,21 @@ _RANGE = re.compile(r"^(?P<file>.+?):(?P<start>\d+)(?:-(?P<end>\d+))?$")
 _DIAG = re.compile(r"^(?P<line>\d+):(?P<msg>.+)$")
 
 
+# characters that would break a one-line message or cannot be in a path at all
+_BAD_PATH_CHARS = frozenset("\x00\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+
+
+def check_path(text: str, what: str = "") -> str:
+    """A path argument as given, or EngineError when it holds a NUL byte or a line break
+    (shown escaped, so the error stays one line)."""
+    if any(c in _BAD_PATH_CHARS for c in text):
+        where = f"{what} " if what else ""
+        raise EngineError(f"{where}{text!r}: a NUL byte or line break in a path is not accepted")
+    return text
+
+
 def parse_range(spec: str) -> tuple[str, int, int]:
+    check_path(spec)
     m = _RANGE.match(spec)
     if not m:
         raise EngineError(f"{spec}: expected FILE:START[-END] with 1-based line numbers")
@@ -48,26 +62,53 @@ def parse_range(spec: str) -> tuple[str, int, int]:
     return m.group("file"), start, int(m.group("end") or start)
 
 
-def root_for(file: str | None, root: str | None) -> Path:
+def root_for(file: str | None, root: str | None) -> tuple[Path, str | None]:
+    """The workspace root for a command — `--root`, else the nearest folder above the file
+    with a root marker, else the file's own folder — and, in that last case, a note saying
+    so (the user may have expected a wider workspace)."""
     if root:
+        check_path(root, "--root")
         base = Path(root)
         if not base.is_dir():
             raise EngineError(f"{root}: not a folder")
-        return base
+        return base, None
     if file:
+        check_path(file)
         p = Path(file)
         if not p.exists():
             raise EngineError(f"{file}: no such file")
-        return find_root(p)
-    return Path.cwd()
+        if marked_root(p) is None:
+            found = find_root(p)
+            return found, (
+                f"no project marker above {file}; using its folder {found} as the workspace"
+                " (--root picks another)"
+            )
+        return find_root(p), None
+    return Path.cwd(), None
 
 
 def setup(file: str | None, root: str | None) -> tuple[Engine, config.Settings]:
-    base = root_for(file, root)
+    """The engine and settings for a command; the root note and settings warnings go to
+    stderr as `scopewise: ...` lines."""
+    base, note = root_for(file, root)
+    if note:
+        print(f"scopewise: {note}", file=sys.stderr)
     settings, warnings = config.load(base)
     for w in warnings:
         print(f"scopewise: warning: {w}", file=sys.stderr)
     return Engine(base, settings.index), settings
+
+
+def budget_arg(text: str) -> int:
+    """`--budget N`: a whole number of tokens, at least the engine's minimum of 64 (0 is an
+    error, not the default)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of tokens") from None
+    if value < 64:
+        raise argparse.ArgumentTypeError(f"{value} is too small (at least 64 tokens)")
+    return value
 
 
 def _request(args: argparse.Namespace, action: str) -> tuple[str, ActionRequest]:
@@ -271,7 +312,7 @@ def add_parsers(sub: Any) -> None:
         p.add_argument("range", help="FILE:START[-END], 1-based lines")
         p.add_argument("--tier", choices=tiers, default="auto", help="force a tier")
         p.add_argument("--root", help="workspace root (default: found from the file)")
-        p.add_argument("--budget", type=int, default=None, help="context budget in tokens")
+        p.add_argument("--budget", type=budget_arg, default=None, help="context budget in tokens")
         p.add_argument("--over-cap", action="store_true", help="run even past the daily cap")
 
     p = sub.add_parser("plan", help="what an action would do and cost (offline)")

@@ -1,7 +1,14 @@
-"""Settings: one typed model, read from `.scopewise.toml` or `[tool.scopewise]` in
-pyproject.toml, then the editor's settings (section `scopewise`) on top. Keys may be written
+"""Settings: one typed model, in layers — defaults, the user config file
+(`~/.config/scopewise/config.toml`), the workspace's `.scopewise.toml` or `[tool.scopewise]`
+in pyproject.toml, then the editor's settings (section `scopewise`) on top. Keys may be written
 camelCase (editors) or snake_case (TOML). A bad value is reported by its key and replaced by
-the default; it never stops scopewise."""
+the default; it never stops scopewise.
+
+Trust: a workspace file is written by whoever wrote the repository, so the settings that decide
+where the key and the code go or how much may be spent (`SENSITIVE`) are taken only from the
+user — environment, user config, editor settings — unless the user config lists the workspace
+in `trusted_workspaces`. A workspace file that sets one gets a warning naming the key, and its
+`exclude` patterns add to the user's, never replace them."""
 
 from __future__ import annotations
 
@@ -14,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from scopewise import paths
 from scopewise.index.files import FileSettings
 from scopewise.reasoning.client import Provider
 from scopewise.reasoning.models import EFFORT_LEVELS
@@ -186,13 +194,142 @@ def build(raw: Mapping[str, Any]) -> tuple[Settings, list[str]]:
     return settings, r.warnings
 
 
-def load(root: Path, editor: Mapping[str, Any] | None = None) -> tuple[Settings, list[str]]:
-    """Project file, then editor settings on top; warnings name each bad key."""
-    raw, _, warnings = read_project_file(root)
+# Keys a workspace file may not set (unless trusted), and why; `tiers.<tier>.model` too.
+# Not sensitive, decided: timeout and max_retries (a failed call is not billed), context_budget,
+# force.*, thresholds.*, tiers.*.{thinking,effort,effort_range,budget_range,max_tokens} — they
+# change what one action costs, but every action shows its tier and estimate before it runs and
+# the daily cap (the user's) bounds the day; exclude/max_files/max_file_bytes only narrow what
+# is read.
+SENSITIVE: dict[str, str] = {
+    "api_key": "it decides whose account your code is sent to",
+    "base_url": "it decides where your key and code go",
+    "provider": "it decides where your key and code go",
+    "daily_cap_usd": "it decides how much may be spent",
+    "prices": "they decide what your spend and the daily cap count",
+}
+MODEL_REASON = "it decides which model you pay for"
+TRUST_KEY = "trusted_workspaces"
+
+
+def shown(path: Path) -> str:
+    """A path as the user would type it: under the home folder as ~/..."""
+    try:
+        return "~/" + path.relative_to(Path.home()).as_posix()
+    except (ValueError, RuntimeError):
+        return str(path)
+
+
+@dataclass(frozen=True)
+class UserConfig:
+    """The user's own config file: settings like the project file's, and the workspaces the
+    user trusts with the sensitive ones."""
+
+    path: Path
+    raw: dict[str, Any] = field(default_factory=dict)
+    trusted: tuple[Path, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    def trusts(self, root: Path) -> bool:
+        """Whether a workspace root is, or is inside, a folder listed in trusted_workspaces."""
+        try:
+            here = root.resolve()
+        except (OSError, ValueError):
+            return False
+        return any(here == t or here.is_relative_to(t) for t in self.trusted)
+
+
+def read_user_config(path: Path | None = None) -> UserConfig:
+    """The user config file (`paths.user_config_file()`); missing is fine, unreadable or
+    invalid is a warning naming the file, and its settings are then not used."""
+    path = path or paths.user_config_file()
+    name = shown(path)
+    if not path.exists():
+        return UserConfig(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return UserConfig(path, warnings=(f"{name}: cannot read ({exc}); not used",))
+    raw = _normalise(data)
+    listed = raw.pop(TRUST_KEY, [])
+    warnings: list[str] = []
+    trusted: list[Path] = []
+    if not isinstance(listed, list):
+        warnings.append(f"{name}: {TRUST_KEY} must be a list of folders; ignored")
+        listed = []
+    for entry in listed:
+        folder = Path(os.path.expanduser(entry)) if isinstance(entry, str) else None
+        if folder is None or "\x00" in str(folder) or not folder.is_absolute():
+            warnings.append(f"{name}: {TRUST_KEY}: {entry!r} is not an absolute path; ignored")
+            continue
+        trusted.append(folder.resolve())
+    return UserConfig(path, raw, tuple(trusted), tuple(warnings))
+
+
+def sensitive_keys(raw: Mapping[str, Any]) -> list[str]:
+    """The dotted keys of (normalised) raw settings that only the user may set."""
+    found = [k for k in SENSITIVE if raw.get(k) is not None]
+    tiers = raw.get("tiers")
+    if isinstance(tiers, Mapping):
+        for name, tier in tiers.items():
+            if isinstance(tier, Mapping) and tier.get("model") is not None:
+                found.append(f"tiers.{name}.model")
+    return found
+
+
+def _without(raw: Mapping[str, Any], keys: list[str]) -> dict[str, Any]:
+    out = dict(raw)
+    for key in keys:
+        if key.startswith("tiers."):
+            name = key.split(".")[1]
+            tiers = dict(out["tiers"])
+            tiers[name] = {k: v for k, v in tiers[name].items() if k != "model"}
+            out["tiers"] = tiers
+        else:
+            out.pop(key, None)
+    return out
+
+
+def workspace_layer(root: Path, user: UserConfig) -> tuple[dict[str, Any], list[str]]:
+    """The workspace file's settings as they may apply: without the sensitive keys unless the
+    user trusts this workspace (a warning line for each key left out), without a
+    `trusted_workspaces` of its own, and with its `exclude` added to the user's."""
+    raw, where, warnings = read_project_file(root)
+    if not raw or where is None:
+        return raw, warnings
+    config_file = shown(user.path)
+    if TRUST_KEY in raw:
+        raw = {k: v for k, v in raw.items() if k != TRUST_KEY}
+        warnings.append(
+            f"{where}: {TRUST_KEY} is ignored in a workspace file (a workspace cannot trust "
+            f"itself); list it in {config_file}"
+        )
+    if not user.trusts(root):
+        dropped = sensitive_keys(raw)
+        for key in dropped:
+            why = MODEL_REASON if key.startswith("tiers.") else SENSITIVE[key]
+            warnings.append(
+                f"{where}: {key} is ignored in a workspace file ({why}); set it in "
+                f"{config_file}, or add this workspace to {TRUST_KEY} there"
+            )
+        raw = _without(raw, dropped)
+    mine, theirs = user.raw.get("exclude"), raw.get("exclude")
+    if isinstance(mine, list) and isinstance(theirs, list):
+        raw["exclude"] = mine + [p for p in theirs if p not in mine]
+    return raw, warnings
+
+
+def load(
+    root: Path, editor: Mapping[str, Any] | None = None, user: UserConfig | None = None
+) -> tuple[Settings, list[str]]:
+    """Defaults < the user config < the workspace file (only what it may set, see
+    `workspace_layer`) < the editor's settings; warnings name each bad or ignored key."""
+    user = user or read_user_config()
+    project, warnings = workspace_layer(root, user)
+    raw = merge(user.raw, project)
     if editor:
         raw = merge(raw, _normalise(editor))
     settings, more = build(raw)
-    return settings, warnings + more
+    return settings, [*user.warnings, *warnings, *more]
 
 
 def api_key(settings: Settings) -> str | None:

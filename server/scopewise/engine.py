@@ -34,16 +34,25 @@ class EngineError(Exception):
     """A request the engine cannot answer; the message says why, in one line."""
 
 
-def find_root(start: Path) -> Path:
-    """The workspace root above a file or folder: the nearest folder with a root marker, else
-    the current folder when it holds the file, else the file's own folder."""
+def marked_root(start: Path) -> Path | None:
+    """The nearest folder at or above a file or folder that holds a root marker, or None."""
     start = start.resolve()
     here = start if start.is_dir() else start.parent
     for folder in (here, *here.parents):
         if any((folder / m).exists() for m in ROOT_MARKERS):
             return folder
-    cwd = Path.cwd().resolve()
-    return cwd if here.is_relative_to(cwd) else here
+    return None
+
+
+def find_root(start: Path) -> Path:
+    """The workspace root above a file or folder: the nearest folder with a root marker, else
+    the folder itself (a file's own folder) — never a wider one such as the current folder,
+    so a stray file in /etc or the home folder does not make all of it the workspace."""
+    found = marked_root(start)
+    if found is not None:
+        return found
+    start = start.resolve()
+    return start if start.is_dir() else start.parent
 
 
 class Engine:

@@ -335,6 +335,7 @@ def server_env(home: Path, api: FakeAPI | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
     env["SCOPEWISE_CACHE_DIR"] = str(home / "cache")
     env["SCOPEWISE_STATE_DIR"] = str(home / "state")
+    env["SCOPEWISE_CONFIG_DIR"] = str(home / "config")  # the user config file: config.toml
     env["ANTHROPIC_API_KEY"] = "sk-test"
     if api is not None:
         env["ANTHROPIC_BASE_URL"] = api.base_url

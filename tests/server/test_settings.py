@@ -95,6 +95,11 @@ async def test_push_only_client_and_project_file_changes(tmp_path: Path) -> None
     """An editor without workspace/configuration pushes its settings; a client that cannot
     grey actions out gets only the overrides; the project file is watched."""
     root = copy_poly(tmp_path / "poly")
+    # the user trusts this workspace with its daily_cap_usd (a sensitive key)
+    (tmp_path / "home" / "config").mkdir(parents=True)
+    (tmp_path / "home" / "config" / "config.toml").write_text(
+        f'trusted_workspaces = ["{root}"]\n', encoding="utf-8"
+    )
     ed = await start_editor(
         root, tmp_path / "home", caps=capabilities(configuration=False, disabled=False)
     )

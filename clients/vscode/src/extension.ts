@@ -15,7 +15,9 @@ import {
   State,
 } from "vscode-languageclient/node";
 import { locateServer } from "./locate";
+import { mayStart, RESTRICTED_MESSAGE, startWhenTrusted } from "./restricted";
 import { SECTION, serverKeys, serverSettings } from "./settings";
+import { ignoredMessage } from "./trust";
 
 const RUN_COMMAND = "scopewise.run";
 const USAGE_COMMAND = "scopewise.usage";
@@ -53,6 +55,7 @@ let output: vscode.LogOutputChannel;
 let status: vscode.StatusBarItem;
 let keys: string[] = [];
 let starting: Promise<void> | undefined;
+const warnedIgnored = new Set<string>();
 const session = { usd: 0, runs: 0, last: "" };
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
@@ -72,6 +75,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand("scopewise.fix", () => runFromEditor("fix")),
     vscode.commands.registerCommand("scopewise.showUsage", showUsage),
     vscode.commands.registerCommand("scopewise.restartServer", restart),
+    startWhenTrusted(status, start),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(`${SECTION}.server.path`) || e.affectsConfiguration(`${SECTION}.python`)) {
         output.info("the server's location changed: restarting");
@@ -95,7 +99,18 @@ function showStatus(text: string, tooltip: string): void {
   status.tooltip = tooltip;
 }
 
+/** The settings the server gets; a sensitive workspace value left out is said once. */
+function settingsFor(scope?: vscode.Uri): Record<string, unknown> {
+  return serverSettings(keys, scope, (key, why) => {
+    if (warnedIgnored.has(key)) return;
+    warnedIgnored.add(key);
+    output.warn(ignoredMessage(key, why));
+    void vscode.window.showWarningMessage(ignoredMessage(key, why));
+  });
+}
+
 function start(): Promise<void> {
+  if (!mayStart(status)) return Promise.resolve();
   starting ??= startClient().finally(() => {
     starting = undefined;
   });
@@ -133,7 +148,7 @@ async function startClient(): Promise<void> {
   };
   const clientOptions: LanguageClientOptions = {
     documentSelector: LANGUAGES.map((language) => ({ scheme: "file", language })),
-    initializationOptions: serverSettings(keys, folderUri()),
+    initializationOptions: settingsFor(folderUri()),
     synchronize: { configurationSection: SECTION },
     outputChannel: output,
     revealOutputChannelOn: RevealOutputChannelOn.Never,
@@ -145,7 +160,7 @@ async function startClient(): Promise<void> {
           if (!Array.isArray(answer)) return answer;
           return params.items.map((item, i) =>
             item.section === SECTION
-              ? serverSettings(keys, item.scopeUri ? vscode.Uri.parse(item.scopeUri) : folderUri())
+              ? settingsFor(item.scopeUri ? vscode.Uri.parse(item.scopeUri) : folderUri())
               : answer[i],
           );
         },
@@ -229,6 +244,10 @@ function noteRun(arg: unknown, result: unknown): void {
 }
 
 async function readyClient(): Promise<LanguageClient | undefined> {
+  if (!vscode.workspace.isTrusted) {
+    void vscode.window.showInformationMessage(RESTRICTED_MESSAGE);
+    return undefined;
+  }
   if (starting) await starting;
   if (client?.state === State.Running) return client;
   void vscode.window.showErrorMessage(

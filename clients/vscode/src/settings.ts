@@ -1,6 +1,7 @@
 // The server's settings as the editor holds them (`scopewise.*`), passed as
 // initializationOptions and answered to `workspace/configuration`.
 import * as vscode from "vscode";
+import { chooseValue } from "./trust";
 
 export const SECTION = "scopewise";
 
@@ -21,14 +22,21 @@ export function serverKeys(extension: vscode.Extension<unknown>): string[] {
 
 /** Only what the user set (user, workspace or folder), not the contributed defaults: those
  *  would hide the project's `.scopewise.toml`, which the editor's settings sit on top of.
+ *  The sensitive keys (see trust.ts) are taken from the user settings only; each workspace
+ *  value left out is passed to `onIgnored` with why.
  *  Dotted keys (`force.refactor`) become nested objects, as the server expects. */
-export function serverSettings(keys: string[], scope?: vscode.Uri): Record<string, unknown> {
+export function serverSettings(
+  keys: string[],
+  scope?: vscode.Uri,
+  onIgnored?: (key: string, why: string) => void,
+): Record<string, unknown> {
   const config = vscode.workspace.getConfiguration(SECTION, scope ?? null);
   const out: Record<string, unknown> = {};
   for (const key of keys) {
     const seen = config.inspect(key);
     if (seen === undefined) continue;
-    const value = seen.workspaceFolderValue ?? seen.workspaceValue ?? seen.globalValue;
+    const { value, ignored } = chooseValue(key, seen);
+    for (const left of ignored) onIgnored?.(left.key, left.why);
     if (value === undefined || value === "") continue;
     const parts = key.split(".");
     let node = out;

@@ -1,6 +1,9 @@
 """What the editor can do (its capabilities, read once) and where settings come from: the
-project file, `initializationOptions`, then `workspace/configuration` or
-`workspace/didChangeConfiguration` (section `scopewise`), each on top of the last."""
+user config file, the project file (only what a workspace may set, see `config.load`),
+`initializationOptions`, then `workspace/configuration` or `workspace/didChangeConfiguration`
+(section `scopewise`), each on top of the last. The editor's settings are the user's own; a
+client whose settings can come from the workspace (VS Code's .vscode/settings.json) sends only
+the user's values for the sensitive keys (clients/vscode/src/settings.ts)."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from typing import Any
 
 from lsprotocol import types
 
-from scopewise import config
+from scopewise import config, paths
 
 SECTION = "scopewise"
 # top-level keys config.build reads (snake_case); anything else is a typo worth naming
@@ -111,6 +114,11 @@ class SettingsSources:
         settings, warnings = config.load(root, editor)
         for key in editor:
             snake = re.sub(r"(?<!^)(?=[A-Z])", "_", str(key)).lower()
-            if snake not in KNOWN_KEYS:
+            if snake == config.TRUST_KEY:
+                warnings.append(
+                    f"{SECTION}.{key}: read only from the user config file "
+                    f"({config.shown(paths.user_config_file())}); ignored"
+                )
+            elif snake not in KNOWN_KEYS:
                 warnings.append(f"{SECTION}.{key}: unknown setting; ignored")
         return settings, warnings

@@ -249,6 +249,7 @@ async function main() {
     ANTHROPIC_API_KEY: "sk-test",
     SCOPEWISE_CACHE_DIR: path.join(WORK, "sw-cache"),
     SCOPEWISE_STATE_DIR: path.join(WORK, "sw-state"),
+    SCOPEWISE_CONFIG_DIR: path.join(WORK, "sw-config"), // no user config.toml
   };
   delete csEnv.VIRTUAL_ENV;
   const common = ["--config", path.join(WORK, "config.yaml"), "--user-data-dir", data, "--extensions-dir", exts];
