@@ -211,6 +211,8 @@ class Actions:
                 first.end_line,
             ):
                 raise ActionError("plan_all takes actions on one range")
+        if budget is not None and budget < 64:
+            raise ActionError(f"a context budget of {budget} tokens is too small (at least 64)")
         try:
             analysis = self.engine.analyze(
                 first.path,
@@ -218,7 +220,9 @@ class Actions:
                 first.end_line,
                 max(len(r.diagnostics) for r in reqs),
             )
-            ctx = self.engine.context_for(analysis, budget or self.settings.context_budget)
+            ctx = self.engine.context_for(
+                analysis, self.settings.context_budget if budget is None else budget
+            )
         except EngineError as exc:
             raise ActionError(str(exc)) from None
         context_text = ctx.render()

@@ -282,3 +282,10 @@ async def test_cancelling_mid_stream_closes_it_and_records_the_partial_cost(
     recent = actions.ledger.recent(1)[0]
     assert recent.outcome == "cancelled"
     assert recent.input_tokens > 0  # what was spent before the cancel is accounted for
+
+
+def test_a_zero_budget_is_refused_not_the_default(actions: Actions) -> None:
+    """A caller's budget of 0 is an error; it used to mean "the default" silently."""
+    with pytest.raises(ActionError, match="too small"):
+        actions.plan(HELPER, budget=0)
+    assert actions.plan(HELPER, budget=64).context.budget == 64
