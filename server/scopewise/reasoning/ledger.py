@@ -241,14 +241,25 @@ class Ledger:
         problem = self.problem
         if problem is None or self.daily_cap_usd is not None:
             return None
+        return self._first_time(problem)
+
+    def _first_time(self, problem: str) -> str | None:
+        """``problem`` as the "spend is not recorded" warning if this process has not warned
+        about this file yet, else None."""
         key = str(self._path)
         with _warned_lock:
             if key in _warned:
                 return None
             _warned.add(key)
-        message = f"{problem}; spend is not recorded"
-        log.warning("%s", message)
-        return message
+        return f"{problem}; spend is not recorded"
+
+    def _unrecorded(self, exc: LedgerError) -> None:
+        """Log a failed write: a warning the first time for this file, quietly after."""
+        first = self._first_time(str(exc))
+        if first is not None:
+            log.warning("%s", first)
+        else:
+            log.info("%s; this call's spend is not recorded", exc)
 
     def close(self) -> None:
         with self._lock:
@@ -352,7 +363,7 @@ class Ledger:
         try:
             self._transaction(lambda conn: self._insert(conn, entry))
         except LedgerError as exc:
-            log.warning("%s; this call's spend is not recorded", exc)
+            self._unrecorded(exc)
         return entry
 
     # -- the cap under concurrency ----------------------------------------------------------
@@ -403,7 +414,7 @@ class Ledger:
         except LedgerError as exc:
             if cap is not None and not override:
                 return Refusal(f"{exc}; daily_cap_usd is set, so nothing is spent until then")
-            log.warning("%s; spend is not recorded", exc)
+            self._unrecorded(exc)
             return Reservation(None, estimated_usd, day)
 
     def settle(
@@ -440,7 +451,7 @@ class Ledger:
         try:
             self._transaction(work)
         except LedgerError as exc:
-            log.warning("%s; this call's spend is not recorded", exc)
+            self._unrecorded(exc)
         return entry
 
     def release(self, reservation: Reservation) -> None:
