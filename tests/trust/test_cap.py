@@ -14,9 +14,12 @@ import re
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -276,3 +279,39 @@ def test_a_crashed_processs_reservation_expires(tmp_path: Path) -> None:
     clock.now += 241
     assert isinstance(ledger.reserve(0.50), Reservation)
     ledger.close()
+
+
+def test_reservations_are_atomic_across_connections_and_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two ledgers on one file (two processes, in effect), two threads each, each check
+    slowed down so that another reservation has every chance to slip in between a check
+    and its insert: 24 tries at $0.10 under a $1.00 cap still hold exactly ten."""
+    checked = Ledger._held
+
+    def slow_check(self: Ledger, conn: sqlite3.Connection, day: str, now: float) -> Any:
+        spent_and_held = checked(self, conn, day, now)
+        time.sleep(0.02)
+        return spent_and_held
+
+    monkeypatch.setattr(Ledger, "_held", slow_check)
+    path = tmp_path / "shared.sqlite3"
+    ledgers = [Ledger(path, daily_cap_usd=1.0), Ledger(path, daily_cap_usd=1.0)]
+    held: list[Reservation | Refusal] = []
+    lock = threading.Lock()
+
+    def work(ledger: Ledger) -> None:
+        for _ in range(6):
+            got = ledger.reserve(0.10)
+            with lock:
+                held.append(got)
+
+    threads = [threading.Thread(target=work, args=(ledgers[i % 2],)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(isinstance(h, Reservation) for h in held) == 10
+    assert open_reservations(ledgers[0]) == 10
+    for ledger in ledgers:
+        ledger.close()
