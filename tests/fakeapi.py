@@ -82,6 +82,9 @@ class Reply:
     error_event_after: int | None = None  # send an `error` SSE event after N events
     error_event_type: str = "overloaded_error"
     malformed: bool = False  # broken JSON (first delta of a stream, or the whole body)
+    end_after: int | None = None  # end the stream cleanly after N SSE events (no message_stop)
+    body: bytes | None = None  # answer with these bytes instead (a proxy page, say), status 200
+    content_type: str = "text/html; charset=utf-8"  # of ``body``
 
     @classmethod
     def error(
@@ -490,7 +493,9 @@ class _Handler(BaseHTTPRequestHandler):
         if rec.path.startswith("/v1/models/"):
             model_id = rec.path[len("/v1/models/") :]
             reply = self.api._next("models")
-            if reply is not None and (reply.status != 200 or reply.malformed):
+            if reply is not None and (
+                reply.status != 200 or reply.malformed or reply.body is not None
+            ):
                 self._send_fault(reply)
                 return
             info = self.api.models.get(model_id)
@@ -544,6 +549,9 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.status != 200:
             self._send_error(reply)
             return
+        if reply.body is not None:
+            self._send_raw(reply)
+            return
         usage = self.api._input_usage(body, update=True)
         if body.get("stream"):
             try:
@@ -557,12 +565,25 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_message(body, reply, usage)
 
     def _send_fault(self, reply: Reply) -> None:
-        if reply.malformed:
+        if reply.body is not None:
+            self._send_raw(reply)
+        elif reply.malformed:
             self._send_json(200, b'{"type": "model", "id": "claude-')
         elif reply.status != 200:
             self._send_error(reply)
         else:
             self._send_json(200, {"input_tokens": reply.usage.get("input_tokens", 0)})
+
+    def _send_raw(self, reply: Reply) -> None:
+        """A 200 answer that is not the Messages API (an HTML login page from a proxy...)."""
+        data = reply.body or b""
+        self.send_response(200)
+        self.send_header("content-type", reply.content_type)
+        self.send_header("content-length", str(len(data)))
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
 
     # -- messages -----------------------------------------------------------------------------
     @staticmethod
@@ -690,6 +711,8 @@ class _Handler(BaseHTTPRequestHandler):
             if reply.disconnect_after is not None and sent >= reply.disconnect_after:
                 self._drop()
                 return
+            if reply.end_after is not None and sent >= reply.end_after:
+                break  # a well-formed end of the body, but no message_stop
             if reply.error_event_after is not None and sent >= reply.error_event_after:
                 etype = reply.error_event_type
                 error = {

@@ -36,7 +36,7 @@ from scopewise.reasoning.client import (
     OnEvent,
     Usage,
 )
-from scopewise.reasoning.ledger import Ledger, cost_usd
+from scopewise.reasoning.ledger import Ledger, Outcome, Refusal, cost_usd
 from scopewise.reasoning.models import ModelCatalog, ModelInfo, Price
 from scopewise.reasoning.routing import TIERS, Route, route
 from scopewise.scope import Analysis, Scope
@@ -325,9 +325,11 @@ class Actions:
         route_now = await self._refresh_route(plan.route, plan, client)
         escalated = False
         attempts = 0
+        # every call reserves its own estimate against the daily cap before it is made
+        what, cost = "this call", plan.estimate.usd
         while True:
             answer = await self._call(
-                plan, route_now, context_text, prompt, client, on_event, result
+                plan, route_now, context_text, prompt, client, on_event, result, what, cost
             )
             if plan.request.action == "explain":
                 result.text = answer.text
@@ -347,6 +349,8 @@ class Actions:
                     ) from None
                 result.notes.append(f"asked again after: {exc}")
                 prompt = prompts.retry_prompt(plan.prompt, answer.text[:4000], str(exc))
+                what = "the retry"
+                cost = self._follow_up_cost(plan, route_now, context_text, prompt)
                 continue
             broken = {c.path: n for c in changes if (n := new_syntax_errors(c))}
             if broken:
@@ -369,6 +373,8 @@ class Actions:
                 )
                 result.tier, result.model = route_now.tier, route_now.model
                 prompt = prompts.syntax_retry_prompt(plan.prompt, where)
+                what = f"the escalation to {nxt}"
+                cost = self._follow_up_cost(plan, route_now, context_text, prompt)
                 continue
             result.text = summary
             result.changes = changes
@@ -389,6 +395,12 @@ class Actions:
         )
         return replace(again, forced=chosen.forced, reasons=chosen.reasons)
 
+    def _follow_up_cost(self, plan: Plan, chosen: Route, context_text: str, prompt: str) -> float:
+        """The estimate of a follow-up call (the mismatch retry, the escalation): the plan's
+        context plus the new prompt (which carries the answer so far) as input, the answer
+        the tier is expected to write as output, at that tier's model's price."""
+        return self._estimate(plan.request.action, chosen, plan.scope, context_text, prompt).usd
+
     async def _call(
         self,
         plan: Plan,
@@ -398,7 +410,14 @@ class Actions:
         client: ClaudeClient,
         on_event: OnEvent | None,
         result: ActionResult,
+        what: str,
+        estimate_usd: float,
     ) -> CallResult:
+        """One call: reserve its estimate against the daily cap (refused with the reason
+        unless the request overrides the cap), call, and settle what it really cost in the
+        ledger whatever happens. The reservation covers the SDK's own retries: they redo only
+        requests that failed before an answer began (429, 5xx, connection errors), which are
+        not billed; a stream broken midway is never retried."""
         r = chosen.reasoning
         call = CallRequest(
             model=chosen.model,
@@ -412,14 +431,35 @@ class Actions:
             if plan.request.action in EDIT_ACTIONS and plan.structured
             else None,
         )
+        edits = plan.request.action in EDIT_ACTIONS
+        held = self.ledger.reserve(
+            estimate_usd,
+            what=what,
+            override=plan.request.override_cap,
+            ttl_s=self.settings.timeout_s + 60,
+        )
+        if isinstance(held, Refusal):
+            raise ActionError(f"{held.reason}; {'nothing applied' if edits else 'not run'}")
         price = self.price(chosen.model)
         t0 = time.perf_counter()
-        outcome = "ok"
+        outcome: Outcome = "ok"
         usage = Usage()
         try:
             answer = await client.run(call, on_event, deadline_s=self.settings.timeout_s)
             usage = answer.usage
             self._prefixes[self._prefix_key(chosen.model, context_text)] = time.time()
+            if not answer.text.strip():
+                outcome = "error"
+                what_got = "thinking only" if answer.thinking or usage.thinking_tokens else "empty"
+                raise ClaudeError(
+                    "empty",
+                    f"the model returned no edit ({what_got}); nothing applied"
+                    if edits
+                    else f"the model returned no explanation ({what_got})",
+                    usage=usage,
+                    request_id=answer.request_id,
+                    result=answer,
+                )
             return answer
         except CallCancelled as exc:
             outcome, usage = "cancelled", exc.usage
@@ -432,14 +472,15 @@ class Actions:
             result.usage = _add(result.usage, usage)
             result.usd += usd
             result.calls += 1
-            self.ledger.record(
+            self.ledger.settle(
+                held,
                 action=plan.request.action,
                 tier=chosen.tier,
                 model=chosen.model,
                 usage=usage,
                 usd=usd,
                 duration_s=time.perf_counter() - t0,
-                outcome=outcome,  # type: ignore[arg-type]
+                outcome=outcome,
             )
 
     def edit_policy(self, plan: Plan) -> EditPolicy:

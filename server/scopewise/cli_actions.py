@@ -32,7 +32,7 @@ from scopewise.reasoning.client import (
     TextProgress,
     ThinkingProgress,
 )
-from scopewise.reasoning.ledger import Ledger
+from scopewise.reasoning.ledger import Ledger, LedgerError
 
 EXIT_ERROR = 2
 EXIT_API = 3
@@ -210,6 +210,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if missing is not None:
         print(f"scopewise: {missing.message}", file=sys.stderr)
         return EXIT_ERROR
+    unrecorded = actions.ledger.warn_once()
+    if unrecorded:
+        print(f"scopewise: warning: {unrecorded}", file=sys.stderr)
     status = _Status()
     status(f"{plan.title} — {plan.route.summary}")
     thinking = 0
@@ -237,8 +240,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         result = asyncio.run(go())
     except KeyboardInterrupt:
         status.done()
-        day = actions.ledger.session_totals()
-        print(f"scopewise: cancelled; this session so far: ${day.usd:.4f}", file=sys.stderr)
+        try:
+            spent = f"${actions.ledger.session_totals().usd:.4f}"
+        except LedgerError:
+            spent = "not recorded"
+        print(f"scopewise: cancelled; this session so far: {spent}", file=sys.stderr)
         return 130
     except CallCancelled as exc:
         status.done()
@@ -288,11 +294,15 @@ def _file_write(root: Path, change: FileChange) -> FileWrite:
 
 def cmd_usage(args: argparse.Namespace) -> int:
     ledger = Ledger()
-    totals = {
-        "session": ledger.session_totals(),
-        "today": ledger.day_totals(),
-        "all_time": ledger.all_time(),
-    }
+    try:
+        totals = {
+            "session": ledger.session_totals(),
+            "today": ledger.day_totals(),
+            "all_time": ledger.all_time(),
+        }
+    except LedgerError as exc:
+        print(f"scopewise: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     if args.json:
         print(json.dumps({k: v.__dict__ for k, v in totals.items()}, indent=2))
         return 0

@@ -171,6 +171,10 @@ async def run_action(server: ScopewiseServer, data: ActionData) -> dict[str, Any
     if problem is not None:
         return server.refuse(problem.message, types.MessageType.Error)
 
+    unrecorded = actions.ledger.warn_once()
+    if unrecorded:
+        server.message(unrecorded, types.MessageType.Warning)
+
     task = asyncio.current_task()
     assert task is not None
     token = server.new_token("run")

@@ -43,6 +43,8 @@ ErrorKind = Literal[
     "bad_request",
     "too_large",
     "stream_error",
+    "not_api",
+    "empty",
     "refusal",
     "max_tokens",
     "context_window",
@@ -52,6 +54,7 @@ ErrorKind = Literal[
 ]
 
 MISSING_KEY_MESSAGE = "ANTHROPIC_API_KEY is not set: export it or set scopewise.apiKey"
+CUT_MESSAGE = "the connection closed mid-answer; nothing applied"
 
 
 @dataclass(frozen=True)
@@ -206,6 +209,8 @@ class _StreamState:
         self.final_usage = False
         self.stop_reason: str | None = None
         self.stop_details: Any = None
+        self.started = False  # message_start arrived
+        self.stopped = False  # message_stop arrived: the answer is whole
         self.text: list[str] = []
         self.thinking: list[str] = []
         self.text_chars = 0
@@ -351,8 +356,10 @@ class ClaudeClient:
                 sdk.messages.stream(max_tokens=req.max_tokens, **params) as stream,
             ):
                 state.request_id = stream.request_id
+                await self._check_stream_body(stream.response)
                 async for event in stream:
                     await self._on_stream_event(event, state, on_event)
+            self._check_whole(state)
         except TimeoutError as exc:
             mapped = None if deadline.expired() else self._map_error(exc, req.model, state)
             if mapped is not None:
@@ -405,6 +412,7 @@ class ClaudeClient:
         try:
             sdk = await self._sdk()
             counted = await sdk.messages.count_tokens(**self.request_params(req))
+            self._check_parsed(counted)
         except ClaudeError:
             raise
         except Exception as exc:
@@ -424,6 +432,7 @@ class ClaudeClient:
         try:
             sdk = await self._sdk()
             info = await sdk.models.retrieve(model_id, timeout=10.0)
+            self._check_parsed(info)
         except ClaudeError:
             raise
         except Exception as exc:
@@ -512,6 +521,7 @@ class ClaudeClient:
     ) -> None:
         kind = event.type
         if kind == "message_start":
+            state.started = True
             state.model = event.message.model or state.model
             state.take_usage(event.message.usage, final=False)
         elif kind == "content_block_start":
@@ -529,6 +539,64 @@ class ClaudeClient:
             state.stop_reason = event.delta.stop_reason
             state.stop_details = event.delta.stop_details
             state.take_usage(event.usage, final=True)
+        elif kind == "message_stop":
+            state.stopped = True
+
+    async def _check_stream_body(self, response: Any) -> None:
+        """A 200 answer that is not an event stream is not the Messages API (a proxy's login
+        page, a gateway's JSON, an empty body): say what it was and where it came from."""
+        ctype = str(response.headers.get("content-type") or "").split(";")[0].strip().lower()
+        if ctype == "text/event-stream":
+            return
+        head = b""
+        with contextlib.suppress(Exception):
+            async for chunk in response.aiter_bytes():
+                head += chunk
+                if len(head) >= 8192:
+                    break
+        raise ClaudeError("not_api", self._not_api_message(ctype, head))
+
+    def _check_parsed(self, parsed: Any) -> None:
+        """The SDK hands back a non-JSON body as a plain string: not the API answering."""
+        if isinstance(parsed, str | bytes):
+            raw = parsed.encode() if isinstance(parsed, str) else parsed
+            raise ClaudeError("not_api", self._not_api_message("", raw))
+
+    def _not_api_message(self, ctype: str, head: bytes) -> str:
+        text = head.decode("utf-8", "replace")
+        sniffed = text.lstrip()[:15].lower()
+        if "html" in ctype or sniffed.startswith(("<!doctype html", "<html")):
+            what = "HTML"
+            title = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
+            if title and title.group(1).strip():
+                what += f" ({_one_line(title.group(1), 60)!r})"
+        elif not head.strip():
+            what = f"an empty body ({ctype or 'no content type'})"
+        elif "json" in ctype:
+            what = f"JSON without a stream ({_one_line(text, 60)})"
+        else:
+            what = f"{ctype or 'an unlabelled body'} ({_one_line(text, 60)})"
+        host = re.sub(r"^https?://", "", self.base_url).rstrip("/")
+        return (
+            f"the endpoint answered {what}, not the Messages API: check base_url / proxy ({host})"
+        )
+
+    def _check_whole(self, state: _StreamState) -> None:
+        """A stream that ended without message_stop is a cut answer, never a short one."""
+        if state.stopped:
+            return
+        if not state.started:
+            host = re.sub(r"^https?://", "", self.base_url).rstrip("/")
+            raise ClaudeError(
+                "not_api",
+                "the endpoint answered an event stream with no Messages API events: check "
+                f"base_url / proxy ({host})",
+                usage=state.usage(),
+                request_id=state.request_id,
+            )
+        raise ClaudeError(
+            "connection", CUT_MESSAGE, usage=state.usage(), request_id=state.request_id
+        )
 
     def _check_stop(self, req: CallRequest, state: _StreamState, result: CallResult) -> None:
         reason = state.stop_reason

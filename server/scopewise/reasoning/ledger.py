@@ -1,8 +1,19 @@
-"""Cost ledger: every call's tokens and dollars, in SQLite under the state folder."""
+"""Cost ledger: every call's tokens and dollars, in SQLite under the state folder, and the
+daily cap.
+
+The cap holds under concurrency: a call first *reserves* its estimate (one ``BEGIN
+IMMEDIATE`` transaction, so threads and processes sharing the file take turns), which the
+cap check counts next to what was spent; after the call the reservation is *settled* (the
+call recorded, the reservation gone) or released. A reservation expires, so one left by a
+crashed process stops counting after a while. A ledger that cannot be read or written says
+so in one line; with a cap set nothing is spent (fail closed), without one the call runs and
+the process warns once that spend is not recorded."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -11,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from scopewise import paths
 
@@ -21,6 +32,7 @@ from .models import Price
 log = logging.getLogger(__name__)
 
 Outcome = Literal["ok", "cancelled", "error"]
+_T = TypeVar("_T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -41,7 +53,22 @@ CREATE TABLE IF NOT EXISTS calls (
 );
 CREATE INDEX IF NOT EXISTS calls_day ON calls (day);
 CREATE INDEX IF NOT EXISTS calls_session ON calls (session_id);
+CREATE TABLE IF NOT EXISTS reservations (
+    id TEXT PRIMARY KEY,
+    ts REAL NOT NULL,
+    day TEXT NOT NULL,
+    usd REAL NOT NULL,
+    expires REAL NOT NULL,
+    session_id TEXT NOT NULL,
+    pid INTEGER NOT NULL
+);
 """
+# A reservation not settled within this long (the call's timeout, retries included, plus a
+# margin; see Actions) belongs to a process that died: it stops counting against the cap.
+RESERVATION_TTL_S = 600.0
+# Warned once per process about a ledger that does not record (keyed by its path).
+_warned: set[str] = set()
+_warned_lock = threading.Lock()
 
 _COLUMNS = (
     "ts, day, session_id, action, tier, model, input_tokens, output_tokens, "
@@ -82,6 +109,27 @@ class LedgerEntry:
     outcome: str
 
 
+class LedgerError(Exception):
+    """The ledger file cannot be used; the message is one line naming the file and why."""
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """Money held against the daily cap for one call until it is settled or released.
+    ``id`` is None when the ledger is unusable and there was no cap: nothing is held."""
+
+    id: str | None
+    usd: float
+    day: str
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a reservation was refused (the cap, or a ledger that cannot be checked)."""
+
+    reason: str
+
+
 @dataclass(frozen=True)
 class Totals:
     calls: int = 0
@@ -93,7 +141,8 @@ class Totals:
 
 
 class Ledger:
-    """The ledger file (``state_dir()/ledger.sqlite3`` by default); thread-safe, WAL mode."""
+    """The ledger file (``state_dir()/ledger.sqlite3`` by default); thread-safe, WAL mode,
+    shared safely by several processes (the CLI and the language server)."""
 
     def __init__(
         self,
@@ -109,30 +158,108 @@ class Ledger:
         self._clock = clock
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
+        self._problem: str | None = None  # why the file could not be used, last time we tried
 
     @property
     def path(self) -> Path:
         if self._path is None:
-            self._path = paths.state_dir() / "ledger.sqlite3"
+            try:
+                self._path = paths.state_dir() / "ledger.sqlite3"
+            except OSError as exc:
+                raise LedgerError(
+                    f"the cost ledger's folder cannot be created ({exc.strerror or exc}): "
+                    "check SCOPEWISE_STATE_DIR and its permissions"
+                ) from None
         return self._path
 
     def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            conn = sqlite3.connect(self.path, timeout=5, check_same_thread=False)
-            # switching to WAL and creating the schema can meet another process doing the
-            # same: SQLite answers "locked" at once there, without waiting, so retry briefly
-            for attempt in range(50):
-                try:
-                    conn.execute("PRAGMA journal_mode=WAL")
-                    conn.executescript(_SCHEMA)
-                    break
-                except sqlite3.OperationalError as exc:
-                    if "locked" not in str(exc) or attempt == 49:
-                        conn.close()
-                        raise
+        """The open connection (autocommit: transactions are explicit). Raises LedgerError."""
+        if self._conn is not None:
+            return self._conn
+        path = self.path
+        try:
+            conn = sqlite3.connect(path, timeout=5, check_same_thread=False, isolation_level=None)
+        except (sqlite3.Error, OSError) as exc:
+            raise self._fault(exc) from None
+        # switching to WAL and creating the schema can meet another process doing the
+        # same: SQLite answers "locked" at once there, without waiting, so retry briefly
+        for attempt in range(50):
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.executescript(_SCHEMA)
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" in str(exc) and attempt < 49:
                     time.sleep(0.02)
-            self._conn = conn
-        return self._conn
+                    continue
+                conn.close()
+                raise self._fault(exc) from None
+            except (sqlite3.Error, OSError) as exc:
+                conn.close()
+                raise self._fault(exc) from None
+        self._conn = conn
+        self._problem = None
+        return conn
+
+    def _fault(self, exc: BaseException) -> LedgerError:
+        """A LedgerError with one line naming the file and why; a broken connection is
+        dropped, so the next use tries the file again (it may have been moved aside)."""
+        if isinstance(exc, LedgerError):
+            return exc
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+            self._conn = None
+        where = self._path or "(state folder)"
+        why = _one_line(str(exc.strerror or exc) if isinstance(exc, OSError) else str(exc))
+        if "not a database" in why or "malformed" in why or "corrupt" in why:
+            message = f"the cost ledger {where} is corrupt ({why}): move it aside to start anew"
+        elif "locked" in why or "busy" in why:
+            message = f"the cost ledger {where} is locked by another process ({why}); try again"
+        else:
+            message = (
+                f"the cost ledger {where} cannot be used ({why}): check the file and its "
+                "folder's permissions"
+            )
+        self._problem = message
+        return LedgerError(message)
+
+    @property
+    def problem(self) -> str | None:
+        """Why the ledger cannot be used (it is opened to find out), or None."""
+        try:
+            with self._lock:
+                self._db()
+        except LedgerError as exc:
+            return str(exc)
+        return None
+
+    def warn_once(self) -> str | None:
+        """The warning to show when the ledger cannot record spend and no cap is set: once per
+        process and file (None otherwise, and every later time). With a cap set the ledger
+        refuses to spend instead, with its own message."""
+        problem = self.problem
+        if problem is None or self.daily_cap_usd is not None:
+            return None
+        return self._first_time(problem)
+
+    def _first_time(self, problem: str) -> str | None:
+        """``problem`` as the "spend is not recorded" warning if this process has not warned
+        about this file yet, else None."""
+        key = str(self._path)
+        with _warned_lock:
+            if key in _warned:
+                return None
+            _warned.add(key)
+        return f"{problem}; spend is not recorded"
+
+    def _unrecorded(self, exc: LedgerError) -> None:
+        """Log a failed write: a warning the first time for this file, quietly after."""
+        first = self._first_time(str(exc))
+        if first is not None:
+            log.warning("%s", first)
+        else:
+            log.info("%s; this call's spend is not recorded", exc)
 
     def close(self) -> None:
         with self._lock:
@@ -140,7 +267,27 @@ class Ledger:
                 self._conn.close()
                 self._conn = None
 
-    def record(
+    def _transaction(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run ``work`` in one write transaction (BEGIN IMMEDIATE: the file's write lock is
+        taken first, so a read-check-write inside is atomic across processes)."""
+        with self._lock:
+            try:
+                conn = self._db()
+                conn.execute("BEGIN IMMEDIATE")
+            except (sqlite3.Error, OSError) as exc:
+                raise self._fault(exc) from None
+            try:
+                out = work(conn)
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error | OSError):
+                    raise self._fault(exc) from None
+                raise
+            return out
+
+    def _entry(
         self,
         *,
         action: str,
@@ -148,13 +295,12 @@ class Ledger:
         model: str,
         usage: Usage,
         usd: float,
-        duration_s: float = 0.0,
-        outcome: Outcome = "ok",
-        session_id: str | None = None,
+        duration_s: float,
+        outcome: Outcome,
+        session_id: str | None,
     ) -> LedgerEntry:
-        """Append one call. A disk problem is logged, never raised (a call must not fail on it)."""
         ts = self._clock()
-        entry = LedgerEntry(
+        return LedgerEntry(
             ts=ts,
             day=_local_day(ts),
             session_id=session_id or self.session_id,
@@ -169,35 +315,185 @@ class Ledger:
             duration_s=duration_s,
             outcome=outcome,
         )
+
+    @staticmethod
+    def _insert(conn: sqlite3.Connection, entry: LedgerEntry) -> None:
+        conn.execute(
+            f"INSERT INTO calls ({_COLUMNS}) VALUES ({', '.join('?' * 13)})",
+            (
+                entry.ts,
+                entry.day,
+                entry.session_id,
+                entry.action,
+                entry.tier,
+                entry.model,
+                entry.input_tokens,
+                entry.output_tokens,
+                entry.cache_write_tokens,
+                entry.cache_read_tokens,
+                entry.usd,
+                entry.duration_s,
+                entry.outcome,
+            ),
+        )
+
+    def record(
+        self,
+        *,
+        action: str,
+        tier: str,
+        model: str,
+        usage: Usage,
+        usd: float,
+        duration_s: float = 0.0,
+        outcome: Outcome = "ok",
+        session_id: str | None = None,
+    ) -> LedgerEntry:
+        """Append one call. A disk problem is logged, never raised (a call must not fail on it)."""
+        entry = self._entry(
+            action=action,
+            tier=tier,
+            model=model,
+            usage=usage,
+            usd=usd,
+            duration_s=duration_s,
+            outcome=outcome,
+            session_id=session_id,
+        )
         try:
-            with self._lock:
-                conn = self._db()
-                with conn:
-                    conn.execute(
-                        f"INSERT INTO calls ({_COLUMNS}) VALUES ({', '.join('?' * 13)})",
-                        (
-                            entry.ts,
-                            entry.day,
-                            entry.session_id,
-                            entry.action,
-                            entry.tier,
-                            entry.model,
-                            entry.input_tokens,
-                            entry.output_tokens,
-                            entry.cache_write_tokens,
-                            entry.cache_read_tokens,
-                            entry.usd,
-                            entry.duration_s,
-                            entry.outcome,
-                        ),
-                    )
-        except (sqlite3.Error, OSError) as exc:
-            log.warning("cost ledger not writable (%s): %s", self._path, exc)
+            self._transaction(lambda conn: self._insert(conn, entry))
+        except LedgerError as exc:
+            self._unrecorded(exc)
         return entry
 
+    # -- the cap under concurrency ----------------------------------------------------------
+    def _held(self, conn: sqlite3.Connection, day: str, now: float) -> tuple[float, float]:
+        """Today's recorded spend and the dollars held by open reservations."""
+        spent = conn.execute(
+            "SELECT COALESCE(SUM(usd), 0) FROM calls WHERE day = ?", (day,)
+        ).fetchone()[0]
+        held = conn.execute(
+            "SELECT COALESCE(SUM(usd), 0) FROM reservations WHERE day = ? AND expires > ?",
+            (day, now),
+        ).fetchone()[0]
+        return float(spent), float(held)
+
+    def reserve(
+        self,
+        estimated_usd: float,
+        *,
+        what: str = "this call",
+        override: bool = False,
+        ttl_s: float = RESERVATION_TTL_S,
+    ) -> Reservation | Refusal:
+        """Hold ``estimated_usd`` for a call about to be made, or say why not: the daily cap
+        (today's spend + what calls running now hold + this estimate) or a ledger that cannot
+        be checked while a cap is set. ``override`` (the user's "run it anyway") skips the
+        cap but still holds the money, so other calls see it. Atomic across threads and
+        processes sharing the file."""
+        now = self._clock()
+        day = _local_day(now)
+        cap = self.daily_cap_usd
+
+        def work(conn: sqlite3.Connection) -> Reservation | Refusal:
+            conn.execute("DELETE FROM reservations WHERE expires <= ?", (now,))
+            if cap is not None and not override:
+                spent, held = self._held(conn, day, now)
+                if spent + held + estimated_usd > cap + 1e-12:
+                    return Refusal(_over_cap(spent, held, what, estimated_usd, cap))
+            rid = uuid.uuid4().hex
+            conn.execute(
+                "INSERT INTO reservations (id, ts, day, usd, expires, session_id, pid) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (rid, now, day, estimated_usd, now + ttl_s, self.session_id, os.getpid()),
+            )
+            return Reservation(rid, estimated_usd, day)
+
+        try:
+            return self._transaction(work)
+        except LedgerError as exc:
+            if cap is not None and not override:
+                return Refusal(f"{exc}; daily_cap_usd is set, so nothing is spent until then")
+            self._unrecorded(exc)
+            return Reservation(None, estimated_usd, day)
+
+    def settle(
+        self,
+        reservation: Reservation,
+        *,
+        action: str,
+        tier: str,
+        model: str,
+        usage: Usage,
+        usd: float,
+        duration_s: float = 0.0,
+        outcome: Outcome = "ok",
+        session_id: str | None = None,
+    ) -> LedgerEntry:
+        """Record the call made under ``reservation`` and drop the reservation, in one
+        transaction. Like :meth:`record`, a disk problem is logged, never raised."""
+        entry = self._entry(
+            action=action,
+            tier=tier,
+            model=model,
+            usage=usage,
+            usd=usd,
+            duration_s=duration_s,
+            outcome=outcome,
+            session_id=session_id,
+        )
+
+        def work(conn: sqlite3.Connection) -> None:
+            if reservation.id is not None:
+                conn.execute("DELETE FROM reservations WHERE id = ?", (reservation.id,))
+            self._insert(conn, entry)
+
+        try:
+            self._transaction(work)
+        except LedgerError as exc:
+            self._unrecorded(exc)
+        return entry
+
+    def release(self, reservation: Reservation) -> None:
+        """Drop a reservation whose call was never made."""
+        if reservation.id is None:
+            return
+        rid = reservation.id
+        try:
+            self._transaction(
+                lambda conn: conn.execute("DELETE FROM reservations WHERE id = ?", (rid,))
+            )
+        except LedgerError as exc:
+            log.warning("%s; a reservation stays until it expires", exc)
+
+    def check_cap(self, estimated_usd: float) -> str | None:
+        """Why a call estimated at ``estimated_usd`` must not run (the daily cap, counting
+        what running calls hold; or a ledger that cannot be checked), or None. Planning
+        uses it; the call itself reserves (:meth:`reserve`)."""
+        cap = self.daily_cap_usd
+        if cap is None:
+            return None
+        now = self._clock()
+        try:
+            with self._lock:
+                try:
+                    spent, held = self._held(self._db(), _local_day(now), now)
+                except (sqlite3.Error, OSError) as exc:
+                    raise self._fault(exc) from None
+        except LedgerError as exc:
+            return f"{exc}; daily_cap_usd is set, so nothing is spent until then"
+        if spent + held + estimated_usd <= cap + 1e-12:
+            return None
+        return _over_cap(spent, held, "this call", estimated_usd, cap)
+
+    # -- totals -------------------------------------------------------------------------------
     def _totals(self, where: str = "", args: tuple[object, ...] = ()) -> Totals:
+        """Raises LedgerError (one line) when the file cannot be read."""
         with self._lock:
-            row = self._db().execute(f"{_TOTALS} {where}", args).fetchone()
+            try:
+                row = self._db().execute(f"{_TOTALS} {where}", args).fetchone()
+            except (sqlite3.Error, OSError) as exc:
+                raise self._fault(exc) from None
         return Totals(int(row[0]), float(row[1]), *(int(v) for v in row[2:]))
 
     def session_totals(self, session_id: str | None = None) -> Totals:
@@ -213,27 +509,32 @@ class Ledger:
 
     def recent(self, limit: int = 20) -> list[LedgerEntry]:
         with self._lock:
-            rows = (
-                self._db()
-                .execute(
-                    f"SELECT {_COLUMNS} FROM calls ORDER BY ts DESC, id DESC LIMIT ?", (limit,)
+            try:
+                rows = (
+                    self._db()
+                    .execute(
+                        f"SELECT {_COLUMNS} FROM calls ORDER BY ts DESC, id DESC LIMIT ?",
+                        (limit,),
+                    )
+                    .fetchall()
                 )
-                .fetchall()
-            )
+            except (sqlite3.Error, OSError) as exc:
+                raise self._fault(exc) from None
         return [LedgerEntry(*row) for row in rows]
 
-    def check_cap(self, estimated_usd: float) -> str | None:
-        """Why a call estimated at ``estimated_usd`` must not run (the daily cap), or None."""
-        cap = self.daily_cap_usd
-        if cap is None:
-            return None
-        spent = self.day_totals().usd
-        if spent + estimated_usd <= cap:
-            return None
-        return (
-            f"today's spend {_usd(spent)} + this call ~{_usd(estimated_usd)} would pass "
-            f"the daily cap of {_usd(cap)}"
-        )
+
+def _over_cap(spent: float, held: float, what: str, estimated: float, cap: float) -> str:
+    """e.g. "today's spend $4.97 + this call ~$0.08 would pass the daily cap of $5.00"."""
+    parts = [f"today's spend {_usd(spent)}"]
+    if held > 0:
+        parts.append(f"{_usd(held)} held by calls running now")
+    parts.append(f"{what} ~{_usd(estimated)}")
+    return f"{' + '.join(parts)} would pass the daily cap of {_usd(cap)}"
+
+
+def _one_line(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _local_day(ts: float) -> str:
