@@ -214,6 +214,10 @@ async def test_server_warns_once_then_fails_closed_when_a_cap_is_set(tmp_path: P
             assert disabled is not None and "is corrupt" in disabled.reason
             assert "nothing is spent" in disabled.reason
             assert len(api.message_requests) == 2
+            usage = await ed.client.workspace_execute_command_async(
+                types.ExecuteCommandParams(command="scopewise.usage")
+            )  # an answer with the reason, not a JSON-RPC error
+            assert usage["applied"] is False and "is corrupt" in usage["reason"]
             assert ledger.read_bytes() == GARBAGE
         finally:
             await stop_editor(ed)

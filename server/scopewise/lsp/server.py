@@ -42,7 +42,7 @@ from scopewise.index.documents import PositionError
 from scopewise.index.files import is_secret_path
 from scopewise.index.workspace import IndexStats
 from scopewise.reasoning.client import ClaudeClient
-from scopewise.reasoning.ledger import Ledger
+from scopewise.reasoning.ledger import Ledger, LedgerError
 from scopewise.reasoning.models import ModelCatalog
 
 from .actions import (
@@ -764,11 +764,14 @@ class ScopewiseServer(LanguageServer):
             handle.cancel()
 
     def cmd_usage(self, *args: Any) -> dict[str, Any]:
-        totals = {
-            "session": self.ledger.session_totals(),
-            "today": self.ledger.day_totals(),
-            "allTime": self.ledger.all_time(),
-        }
+        try:
+            totals = {
+                "session": self.ledger.session_totals(),
+                "today": self.ledger.day_totals(),
+                "allTime": self.ledger.all_time(),
+            }
+        except LedgerError as exc:
+            return self.refuse(str(exc), types.MessageType.Error)
         s, d, a = totals["session"], totals["today"], totals["allTime"]
         self.message(
             f"this session ${s.usd:.4f} ({s.calls} calls) · today ${d.usd:.4f} "
