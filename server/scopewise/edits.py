@@ -15,7 +15,7 @@ from typing import Any
 
 from scopewise import languages
 from scopewise.index import extract as _extract
-from scopewise.index.files import ALWAYS_PRUNED, inside, is_secret_path, read_regular
+from scopewise.index.files import ALWAYS_PRUNED, inside, is_secret_file, read_regular
 from scopewise.redact import MARK
 
 EDIT_SCHEMA: dict[str, Any] = {
@@ -50,7 +50,7 @@ def read_for_edit(root: Path, rel: str) -> str | None:
     Refused with EditError: secrets files, tool folders (.git, node_modules, ...), a path
     whose symlinks lead outside the workspace, anything but a regular UTF-8 file (a FIFO
     is never opened for a blocking read)."""
-    if is_secret_path(rel):
+    if is_secret_file(root, rel):
         raise EditError(f"{rel} is a secrets file; scopewise never edits it")
     folder = next((p for p in rel.split("/")[:-1] if p in ALWAYS_PRUNED), None)
     if folder is not None:
