@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,18 @@ def poly(tmp_path: Path) -> Path:
     shutil.copytree(FIXTURES / "poly", dest)
     (dest / ".scopewise.toml").write_text("# the workspace root\n", encoding="utf-8")
     return dest
+
+
+@pytest.fixture
+def user_config() -> Callable[[str], Path]:
+    """Write the user's own config file (`SCOPEWISE_CONFIG_DIR/config.toml`, isolated per
+    test): where the settings a workspace may not set (the daily cap, the endpoint) live."""
+
+    def write(text: str) -> Path:
+        folder = Path(os.environ["SCOPEWISE_CONFIG_DIR"])
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "config.toml"
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write

@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 
 from scopewise import __version__, cli_actions
 from scopewise.engine import Engine, EngineError
+from scopewise.terminal import safe
 
 EXIT_ERROR = 2
 _parse_range = cli_actions.parse_range
@@ -220,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         result: int = args.func(args)
         return result
     except EngineError as exc:
-        print(f"scopewise: {exc}", file=sys.stderr)
+        print(f"scopewise: {safe(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
     except OSError as exc:
         print(f"scopewise: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)

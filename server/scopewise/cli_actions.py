@@ -33,6 +33,7 @@ from scopewise.reasoning.client import (
     ThinkingProgress,
 )
 from scopewise.reasoning.ledger import Ledger, LedgerError
+from scopewise.terminal import safe
 
 EXIT_ERROR = 2
 EXIT_API = 3
@@ -92,10 +93,10 @@ def setup(file: str | None, root: str | None) -> tuple[Engine, config.Settings]:
     stderr as `scopewise: ...` lines."""
     base, note = root_for(file, root)
     if note:
-        print(f"scopewise: {note}", file=sys.stderr)
+        print(f"scopewise: {safe(note)}", file=sys.stderr)
     settings, warnings = config.load(base)
     for w in warnings:
-        print(f"scopewise: warning: {w}", file=sys.stderr)
+        print(f"scopewise: warning: {safe(w)}", file=sys.stderr)
     return Engine(base, settings.index), settings
 
 
@@ -149,8 +150,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         print(json.dumps(plan.to_dict(), indent=2, default=str))
         return 0
     e = plan.estimate
-    print(plan.title)
-    print(f"  {plan.route.summary}")
+    print(safe(plan.title))
+    print(f"  {safe(plan.route.summary)}")
     print(f"  model      {plan.route.model} ({plan.route.reasoning.describe()})")
     print(
         f"  estimate   {e.input_tokens:,} tokens in ({e.cached_tokens:,} from cache), "
@@ -158,11 +159,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
     )
     print(f"  context    {plan.context.tokens:,} of {plan.context.budget:,} tokens")
     for s in plan.context.snippets:
-        print(f"    {s.kind:<9} {s.path}:{s.start_line}-{s.end_line}  {s.symbol} — {s.reason}")
+        where = f"{s.path}:{s.start_line}-{s.end_line}"
+        print(safe(f"    {s.kind:<9} {where}  {s.symbol} — {s.reason}"))
     if plan.context.dropped:
         print(f"    ({len(plan.context.dropped)} left out; --json lists them)")
     if plan.blocked:
-        print(f"  blocked    {plan.blocked} (--over-cap runs it anyway)")
+        print(f"  blocked    {safe(plan.blocked)} (--over-cap runs it anyway)")
     return 0
 
 
@@ -178,9 +180,9 @@ class _Status:
             return
         self.last = text
         if self.tty:
-            sys.stderr.write("\r\033[K" + text)
+            sys.stderr.write("\r\033[K" + safe(text))
         else:
-            sys.stderr.write(text + "\n")
+            sys.stderr.write(safe(text) + "\n")
         sys.stderr.flush()
 
     def done(self) -> None:
@@ -208,7 +210,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     missing = client.check()
     if missing is not None:
-        print(f"scopewise: {missing.message}", file=sys.stderr)
+        print(f"scopewise: {safe(missing.message)}", file=sys.stderr)
         return EXIT_ERROR
     unrecorded = actions.ledger.warn_once()
     if unrecorded:
@@ -252,31 +254,31 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 130
     except ClaudeError as exc:
         status.done()
-        print(f"scopewise: {exc.message}", file=sys.stderr)
+        print(f"scopewise: {safe(exc.message)}", file=sys.stderr)
         return EXIT_API
     except ActionError as exc:
         status.done()
-        print(f"scopewise: {exc}", file=sys.stderr)
+        print(f"scopewise: {safe(str(exc))}", file=sys.stderr)
         return EXIT_API
     status.done()
     for note in result.notes:
-        print(f"scopewise: note: {note}", file=sys.stderr)
-    print(f"scopewise: {result.cost_line}", file=sys.stderr)
+        print(f"scopewise: note: {safe(note)}", file=sys.stderr)
+    print(f"scopewise: {safe(result.cost_line)}", file=sys.stderr)
     if action == "explain":
-        print(explanation_markdown(result, engine.root))
+        print(safe(explanation_markdown(result, engine.root)))
         return 0
     if not result.changes:
-        print(f"scopewise: no change proposed. {result.text}", file=sys.stderr)
+        print(f"scopewise: no change proposed. {safe(result.text)}", file=sys.stderr)
         return 0
-    print(result.diff(), end="")
+    print(safe(result.diff()), end="")
     if result.text:
-        print(f"scopewise: {result.text}", file=sys.stderr)
+        print(f"scopewise: {safe(result.text)}", file=sys.stderr)
     if not args.apply:
         return 0
     try:
         write_all([_file_write(engine.root, c) for c in result.changes])
     except WriteError as exc:
-        print(f"scopewise: {exc}", file=sys.stderr)
+        print(f"scopewise: {safe(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
     print(f"scopewise: applied to {len(result.changes)} file(s)", file=sys.stderr)
     return 0

@@ -23,7 +23,13 @@ from typing import Any
 
 from scopewise import languages
 from scopewise.index import extract as _extract
-from scopewise.index.files import ALWAYS_PRUNED, inside, is_secret_path, read_regular
+from scopewise.index.files import (
+    ALWAYS_PRUNED,
+    inside,
+    is_secret_file,
+    is_secret_path,
+    read_regular,
+)
 from scopewise.redact import MARK
 
 EDIT_SCHEMA: dict[str, Any] = {
@@ -61,12 +67,14 @@ def read_for_edit(root: Path, rel: str) -> str | None:
     is never opened for a blocking read)."""
     if is_secret_path(rel):
         raise EditError(f"{rel} is a secrets file; scopewise never edits it")
+    disk_refusal(root, rel)  # a symlink to a secrets or tool file: named with its target
+    if is_secret_file(root, rel):
+        raise EditError(f"{rel} is a secrets file; scopewise never edits it")
     folder = next((p for p in rel.split("/")[:-1] if p in ALWAYS_PRUNED), None)
     if folder is not None:
         raise EditError(f"{rel} is inside {folder}/, which scopewise never edits")
     if not inside(root, rel):
         raise EditError(f"{rel} leads outside the workspace (a symlink); not edited")
-    disk_refusal(root, rel)
     full = os.path.join(root, rel)
     try:
         data, st = read_regular(full)

@@ -10,7 +10,7 @@ from scopewise import context as _context
 from scopewise import languages
 from scopewise.index import extract as _extract
 from scopewise.index.documents import Document
-from scopewise.index.files import FileSettings, is_secret_path
+from scopewise.index.files import FileSettings, is_secret_file
 from scopewise.index.model import FileIndex
 from scopewise.index.workspace import IndexStats, NotAWorkspace, Progress, WorkspaceIndex
 from scopewise.resolve import Resolver
@@ -93,7 +93,7 @@ class Engine:
             if (self.root / rel).exists():
                 raise EngineError(f"{file}: not a regular file")
             raise EngineError(f"{file}: no such file")
-        if is_secret_path(rel):
+        if is_secret_file(self.root, rel):
             raise EngineError(f"{rel}: a secrets file; scopewise never reads it")
         if languages.language_for_path(rel) is None:
             known = ", ".join(languages.supported_extensions())
@@ -102,7 +102,7 @@ class Engine:
 
     def _private_index(self, rel: str, src: Source) -> FileIndex:
         """The index of a file kept out of the workspace index, extracted once per text."""
-        if is_secret_path(rel):
+        if is_secret_file(self.root, rel):
             raise EngineError(f"{rel}: a secrets file; scopewise never reads it")
         if src.language is None:
             raise EngineError(f"{rel}: not indexed")

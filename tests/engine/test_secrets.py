@@ -6,6 +6,9 @@ The secrets are made at test time (none is committed, so no scanner trips over t
 from __future__ import annotations
 
 import json
+import os
+import random
+import string
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -28,8 +31,22 @@ DB_URL_PASS = "s3cr3tpw"
 PRIVATE_KEY_BODY = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" + "x" * 30
 IGNORED = "ignored-file-contents-7731"
 EXCLUDED = "excluded-by-settings-5521"
+_rng = random.Random(4)
+_ALNUM = string.ascii_letters + string.digits
+OPENAI_PROJ = "sk-" + "proj-" + "".join(_rng.choice(_ALNUM) for _ in range(48))
+ONE_LINE_PEM_BODY = "MIIEpAIBAAKCAQEA" + "".join(_rng.choice(_ALNUM) for _ in range(40))
+REDIS_PW = "redis-pw-8812"
+DICT_PW = "dict-pw-5150"
+ANNOTATED_PW = "annotated-pw-6060"
+GETENV_DEFAULT = "getenv-default-4242"
+BEARER = "".join(_rng.choice(_ALNUM) for _ in range(40))
+BLOB = "aZ3" + "".join(_rng.choice(_ALNUM + "+/") for _ in range(37))
+SPLIT_TAIL = "".join(_rng.choice(_ALNUM) for _ in range(40))
+CREDENTIALS_PY = "credentials-py-value-99"
+LINKED_DOTENV = "linked-dotenv-value-17"
 SECRETS = [ANTHROPIC, AWS_ID, AWS_SECRET, GITHUB, PASSWORD, DB_URL_PASS, PRIVATE_KEY_BODY,
-           IGNORED, EXCLUDED]  # fmt: skip
+           IGNORED, EXCLUDED, OPENAI_PROJ[8:], ONE_LINE_PEM_BODY, REDIS_PW, DICT_PW, ANNOTATED_PW,
+           GETENV_DEFAULT, BEARER, BLOB, SPLIT_TAIL, CREDENTIALS_PY, LINKED_DOTENV]  # fmt: skip
 
 
 @pytest.fixture
@@ -39,6 +56,29 @@ def workspace(tmp_path: Path) -> Path:
     (root / "private").mkdir()
     (root / "vendor").mkdir()
     (root / ".env").write_text(f"ANTHROPIC_API_KEY={ANTHROPIC}\n")
+    (root / "deploy").mkdir()
+    (root / "deploy" / "prod.env").write_text(f"SECRET={LINKED_DOTENV}\n")
+    os.symlink("../deploy/prod.env", root / "app" / "config.py")  # judged by its target
+    (root / "app" / "credentials.py").write_text(  # code named like secrets: indexed, redacted
+        f'CREDENTIALS = {{"password": "{CREDENTIALS_PY}"}}\n\n\n'
+        "def credentials() -> dict[str, str]:\n    return CREDENTIALS\n"
+    )
+    begin, end = "-----BEGIN RSA " + "PRIVATE KEY-----", "-----END RSA " + "PRIVATE KEY-----"
+    (root / "app" / "more.py").write_text(
+        "import os\n\n"
+        f'OPENAI_KEY = "{OPENAI_PROJ}"\n'
+        f'SIGNING_PEM = "{begin}\\n{ONE_LINE_PEM_BODY}\\n{end}\\n"\n'
+        f'CACHE_URL = "redis://:{REDIS_PW}@cache:6379/0"\n'
+        f'DB = {{"PASSWORD": "{DICT_PW}", "HOST": "db"}}\n'
+        f'admin_password: str = "{ANNOTATED_PW}"\n'
+        f'STRIPE = os.getenv("STRIPE_SECRET_KEY", "{GETENV_DEFAULT}")\n'
+        f'HEADERS = {{"Authorization": "Bearer {BEARER}"}}\n'
+        f'SALT = "{BLOB}"\n'
+        f'SPLIT = ("sk-" "ant-api03-"\n         "{SPLIT_TAIL}")\n\n\n'
+        "def settings() -> tuple[object, ...]:\n"
+        "    return (OPENAI_KEY, SIGNING_PEM, CACHE_URL, DB, admin_password, STRIPE,\n"
+        "            HEADERS, SPLIT)\n"
+    )
     (root / "id_rsa").write_text(
         f"-----BEGIN RSA PRIVATE KEY-----\n{PRIVATE_KEY_BODY}\n-----END RSA PRIVATE KEY-----\n"
     )
@@ -82,7 +122,7 @@ async def test_no_secret_reaches_the_api_in_any_action(
     engine = Engine(workspace, settings.index, use_cache=False)
     stats = engine.index(workers=1)
     indexed = set(engine.workspace.files)
-    assert indexed == {"app/settings.py", "app/client.py"}, indexed
+    assert indexed == {"app/settings.py", "app/client.py", "app/credentials.py", "app/more.py"}
     assert {s.path for s in stats.skipped} >= {"vendor/blob.py"}
     actions = Actions(engine, settings)
     empty = json.dumps({"summary": "", "edits": []})
@@ -92,6 +132,9 @@ async def test_no_secret_reaches_the_api_in_any_action(
         ActionRequest("refactor", "app/client.py", 6, 9, intent="improve names"),
         ActionRequest("refactor", "app/settings.py", 15, 16, tier="deep"),
         ActionRequest("fix", "app/client.py", 8, 8, diagnostics=(DiagnosticInfo(8, "bad"),)),
+        ActionRequest("explain", "app/more.py", 1, 17),
+        ActionRequest("refactor", "app/more.py", 15, 17, tier="deep"),
+        ActionRequest("explain", "app/credentials.py", 1, 5),
     ]
     redactions = set()
     for req in requests:
@@ -107,6 +150,12 @@ async def test_no_secret_reaches_the_api_in_any_action(
     kinds = {what for _, what in redactions}
     assert {"Anthropic API key", "AWS access key id", "GitHub token", "private key"} <= kinds
     assert {"password or secret", "credentials in URL"} <= kinds
+    assert {
+        "OpenAI-style API key",
+        "bearer credential",
+        "high-entropy string",
+        "split key",
+    } <= kinds
     assert all(
         "[REDACTED]" in json.dumps(r.body) for r in fake_api.message_requests[:2]
     )  # the context is there, only the values are gone

@@ -49,6 +49,7 @@ def make_oddities(root: Path, outside: Path) -> None:
 def test_odd_files_are_passed_over_and_nothing_blocks(tmp_path: Path, git: bool) -> None:
     root = tmp_path / "ws"
     root.mkdir()
+    (root / ".scopewise.toml").write_text("")  # the root marker (else pkg/ is the workspace)
     make_oddities(root, tmp_path / "outside.py")
     if git:
         subprocess.run(["git", "init", "-q", str(root)], check=True)

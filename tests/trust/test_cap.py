@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -128,12 +128,12 @@ async def test_twelve_concurrent_explains_do_not_pass_the_cap(
 
 
 def test_processes_sharing_a_ledger_do_not_pass_the_cap(
-    poly: Path, fake_api: FakeAPI, engine: Engine
+    poly: Path, fake_api: FakeAPI, engine: Engine, user_config: Callable[[str], Path]
 ) -> None:
     """Four `scopewise explain` processes at once, one state folder, room for two calls."""
     estimate = Actions(engine, Settings()).plan(EXPLAIN).estimate
     cap = 2.5 * estimate.usd
-    (poly / ".scopewise.toml").write_text(f"daily_cap_usd = {cap!r}\n", encoding="utf-8")
+    user_config(f"daily_cap_usd = {cap!r}\n")
     # each answer takes ~4 s, so every process plans while others are mid-call
     fake_api.push(*(costing(estimate, chunks=10, delay=0.4) for _ in range(4)))
     env = os.environ.copy()
@@ -216,11 +216,11 @@ async def test_overriding_the_cap_lets_the_retry_run(
 
 
 def test_cli_refactor_retry_over_the_cap_is_one_line_and_one_request(
-    poly: Path, fake_api: FakeAPI, engine: Engine
+    poly: Path, fake_api: FakeAPI, engine: Engine, user_config: Callable[[str], Path]
 ) -> None:
     estimate = Actions(engine, Settings()).plan(REFACTOR).estimate
     cap = 1.5 * estimate.usd
-    (poly / ".scopewise.toml").write_text(f"daily_cap_usd = {cap!r}\n", encoding="utf-8")
+    user_config(f"daily_cap_usd = {cap!r}\n")
     fake_api.push(costing(estimate, MISMATCH), Reply(text=GOOD))
     env = os.environ.copy()
     env.update(ANTHROPIC_BASE_URL=fake_api.base_url, ANTHROPIC_API_KEY="sk-test")

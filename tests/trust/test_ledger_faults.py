@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,10 +53,10 @@ def state() -> Path:
 
 # ---------------------------------------------------------------------------- the CLI
 def test_corrupt_ledger_with_a_cap_spends_nothing(
-    poly: Path, fake_api: FakeAPI, state: Path
+    poly: Path, fake_api: FakeAPI, state: Path, user_config: Callable[[str], Path]
 ) -> None:
     ledger = corrupt_ledger(state)
-    (poly / ".scopewise.toml").write_text("daily_cap_usd = 5.0\n", encoding="utf-8")
+    user_config("daily_cap_usd = 5.0\n")
     out = cli(["explain", "shop/pricing.py:29-32"], poly, fake_api)
     assert out.returncode == 3, out.stderr
     assert "Traceback" not in out.stderr

@@ -2,15 +2,17 @@
 
 In a git work tree the list is git's own (`git ls-files`: tracked plus untracked files that
 are not ignored); elsewhere `.gitignore` files are applied with pathspec. A `.scopewiseignore`
-(gitignore syntax) and the configured excludes apply on top of both. Secrets files are never
-indexed, whatever their name says.
+(gitignore syntax) and the configured excludes apply on top of both. Key and credential data
+files are never indexed: judged by the file's own name and, for a symlink, its target's name.
 """
 
 from __future__ import annotations
 
 import errno
+import fnmatch
 import logging
 import os
+import re
 import stat
 import subprocess
 from collections.abc import Iterable, Iterator
@@ -27,25 +29,19 @@ ALWAYS_PRUNED = frozenset(
     {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox", ".nox",
      ".mypy_cache", ".ruff_cache", ".pytest_cache", "site-packages", ".eggs"}
 )  # fmt: skip
-# Never read, never sent, whatever the ignore files say (see README: Secrets).
+# Key and credential DATA files: never read, never sent, never edited, whatever the ignore
+# files say (README: Secrets and privacy). Code whose name merely mentions secrets or
+# credentials (`secrets.go`, `credentials.py`, a `credentials/` package) is not here: it is
+# indexed like any code and its values are redacted (`redact.py`).
+_DATA = ("json", "yaml", "yml", "toml", "ini", "xml", "env", "cfg", "conf", "txt")
 SECRET_PATTERNS = (
-    ".env",
-    ".env.*",
-    "*.pem",
-    "*.key",
-    "*.p12",
-    "*.pfx",
-    "id_rsa*",
-    "id_ed25519*",
-    "id_ecdsa*",
-    "*.keystore",
-    ".netrc",
-    ".pypirc",
-    "credentials",
-    "credentials.*",
-    "secrets.*",
-    "*.secret",
-)
+    ".env", ".env.*", "*.env", ".envrc",
+    "*.pem", "*.key", "*.p12", "*.pfx", "*.p8", "*.ppk", "*.jks", "*.keystore", "*.kdbx",
+    "id_rsa*", "id_dsa*", "id_ecdsa*", "id_ed25519*",
+    ".netrc", "_netrc", ".pypirc", ".npmrc", ".pgpass", ".htpasswd", ".git-credentials",
+    "credentials", "secrets", "*.secret", "*.secrets",
+    *(f"{stem}.{ext}" for stem in ("credentials", "secrets", "client_secret*") for ext in _DATA),
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -99,11 +95,24 @@ def _spec(lines: Iterable[str]) -> pathspec.GitIgnoreSpec:
     return pathspec.GitIgnoreSpec.from_lines(list(lines))
 
 
-SECRETS = _spec(SECRET_PATTERNS)
+# file names only (case-insensitive): a folder called `credentials/` or `secrets/` is code
+SECRETS = re.compile("|".join(fnmatch.translate(p) for p in SECRET_PATTERNS), re.IGNORECASE)
 
 
 def is_secret_path(rel: str) -> bool:
-    return SECRETS.match_file(rel)
+    """Whether a path's file name is a key or credential data file (the name only; see
+    `is_secret_file` for what a symlink points at)."""
+    return SECRETS.match(rel.rsplit("/", 1)[-1]) is not None
+
+
+def is_secret_file(root: Path, rel: str) -> bool:
+    """Whether root/rel is a secrets file by its own name or, when it is a symlink, by the
+    name of the file it finally points at: a link `config.py -> ../.env` is a secrets file.
+    (A linked folder does not change a file's name, so only the last part is followed.)"""
+    if is_secret_path(rel):
+        return True
+    full = os.path.join(root, rel)
+    return os.path.islink(full) and is_secret_path(os.path.basename(os.path.realpath(full)))
 
 
 def _read_ignore(path: Path) -> list[str]:
@@ -209,7 +218,7 @@ def listing_source(root: Path) -> str:
 def admits(root: Path, rel: str, settings: FileSettings, git: bool) -> bool:
     """Whether one file, listed or not (new, renamed, only an editor buffer), belongs in
     the index by the rules `list_files` applies to a whole workspace."""
-    if languages.language_for_path(rel) is None or is_secret_path(rel):
+    if languages.language_for_path(rel) is None or is_secret_file(root, rel):
         return False
     if any(p in ALWAYS_PRUNED for p in rel.split("/")[:-1]) or not inside(root, rel):
         return False
@@ -274,6 +283,9 @@ def list_files(root: Path, settings: FileSettings | None = None) -> FileList:
         try:
             st = os.lstat(full)
             if stat.S_ISLNK(st.st_mode):  # git lists links; the walk never follows them
+                if is_secret_file(root, rel):
+                    result.skipped.append(Skipped(rel, "a symlink to a secrets file"))
+                    continue
                 if not inside(root, rel):
                     result.skipped.append(Skipped(rel, "a symlink to outside the workspace"))
                     continue

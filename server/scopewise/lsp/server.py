@@ -39,7 +39,7 @@ from scopewise.edits import EditError, read_for_edit
 from scopewise.engine import EngineError
 from scopewise.index import extract as _extract
 from scopewise.index.documents import PositionError
-from scopewise.index.files import is_secret_path
+from scopewise.index.files import is_secret_file
 from scopewise.index.workspace import IndexStats
 from scopewise.reasoning.client import ClaudeClient
 from scopewise.reasoning.ledger import Ledger, LedgerError
@@ -637,7 +637,8 @@ class ScopewiseServer(LanguageServer):
 
     def read_text(self, rel: str) -> str | None:
         """A file's current text for resolving edits: the open buffer, else the disk."""
-        if is_secret_path(rel):
+        assert self.engine is not None
+        if is_secret_file(self.engine.root, rel):
             raise EditError(f"{rel} is a secrets file; scopewise never edits it")
         doc = self.docs.by_rel(rel)
         return doc.text if doc is not None else self.read_disk(rel)
