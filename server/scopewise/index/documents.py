@@ -103,8 +103,11 @@ class Document:
 
     def adopt(self, outcome: ParseOutcome) -> bool:
         """Install a background parse of the current text; False when the text changed
-        since (then parse again)."""
-        if outcome.source is not self.source or not self.needs_parse:
+        since (then parse again). A parse that ran out of time stands for the edits made
+        meanwhile too: a few keystrokes do not make a pathological text parse in time."""
+        if not self.needs_parse:
+            return False
+        if outcome.source is not self.source and outcome.problem is None:
             return False
         self.needs_parse = False
         self.tree = outcome.tree
