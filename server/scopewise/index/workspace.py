@@ -385,6 +385,7 @@ class WorkspaceIndex:
             if old is not None:
                 self._remove_tables(old)
             self.files[rel] = fi
+            self.skipped.pop(rel, None)
             self._add_tables(fi)
         if self._cache:
             self._cache.put_many([(rel, r.mtime_ns, r.size, r.digest, r.language, r.data)])
