@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import difflib
 import json
+import logging
 import os
 import posixpath
 import re
@@ -31,6 +32,8 @@ from scopewise.index.files import (
     read_regular,
 )
 from scopewise.redact import MARK
+
+log = logging.getLogger("scopewise.edits")
 
 EDIT_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -527,16 +530,22 @@ def _unredact(edit: ProposedEdit, text: str, n: int) -> ProposedEdit:
 
 
 def new_syntax_errors(change: FileChange) -> int:
-    """How many syntax errors the edit adds to the file (0 when its language is unknown)."""
+    """How many syntax errors the edit adds to the file (0 when its language is unknown, or
+    when the file is too slow to parse within the time limit: the check is skipped, logged,
+    and the edit still goes through version checks and review)."""
     spec = languages.language_for_path(change.path)
     if spec is None:
         return 0
-    before = 0
-    if not change.created:
-        tree = _extract.parse(spec.name, change.before.encode("utf-8", "surrogatepass"))
-        before = len(_extract.error_lines(tree.root_node)) if tree.root_node.has_error else 0
-    tree = _extract.parse(spec.name, change.after.encode("utf-8", "surrogatepass"))
-    after = len(_extract.error_lines(tree.root_node)) if tree.root_node.has_error else 0
+    try:
+        before = 0
+        if not change.created:
+            tree = _extract.parse(spec.name, change.before.encode("utf-8", "surrogatepass"))
+            before = len(_extract.error_lines(tree.root_node)) if tree.root_node.has_error else 0
+        tree = _extract.parse(spec.name, change.after.encode("utf-8", "surrogatepass"))
+        after = len(_extract.error_lines(tree.root_node)) if tree.root_node.has_error else 0
+    except _extract.ParseTimeout as exc:
+        log.warning("%s: syntax check skipped: %s", change.path, exc)
+        return 0
     return max(0, after - before)
 
 

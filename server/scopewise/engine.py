@@ -106,6 +106,8 @@ class Engine:
             raise EngineError(f"{rel}: a secrets file; scopewise never reads it")
         if src.language is None:
             raise EngineError(f"{rel}: not indexed")
+        if src.tree is None:  # too slow to parse: the range's own text, nothing resolved
+            return FileIndex(rel, src.language, src.digest, src.data.count(b"\n") + 1)
         hit = self._private.get(rel)
         if hit is not None and hit.digest == src.digest:
             return hit
@@ -122,9 +124,9 @@ class Engine:
         fi = self.workspace.get(rel)
         if fi is None:
             reason = self.workspace.skipped.get(rel)
-            if reason:
+            if reason and not _extract.is_time_limit(reason):
                 raise EngineError(f"{rel}: not indexed ({reason})")
-            if self.workspace.admits(rel):
+            if not reason and self.workspace.admits(rel):
                 fi = self.workspace.refresh_from_disk(rel)
         try:
             src = self.sources.get(rel, with_tree=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import OrderedDict
 from collections.abc import Callable
@@ -78,7 +79,10 @@ class Sources:
             return hit[1]
         data, _ = read_regular(full)
         spec = languages.language_for_path(path)
-        tree = _extract.parse(spec.name, data) if (with_tree and spec) else None
+        tree = None
+        if with_tree and spec:  # too slow to parse: followed as text, like such a buffer
+            with contextlib.suppress(_extract.ParseTimeout):
+                tree = _extract.parse(spec.name, data)
         src = Source(path, data, _split(data), tree, spec.name if spec else None)
         self._put(path, key, src)
         return src

@@ -3,21 +3,32 @@
 One database per workspace root (never inside the workspace). ``files`` maps a path to the
 (mtime, size, digest) it had when indexed, so a warm start re-reads only files whose stat
 changed; ``entries`` holds the extracted index of a content digest, so a file whose stat
-changed but whose bytes did not is not parsed again.
+changed but whose bytes did not is not parsed again. Storage faults heal or explain: see
+``IndexCache``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
+import os
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
 from scopewise import __version__, languages, paths
 from scopewise.index.model import SCHEMA
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -59,29 +70,137 @@ def default_path(root: Path) -> Path:
     return folder / f"{root.resolve().name or 'root'}-{key}.sqlite3"
 
 
+# the tables this version writes, and their columns: anything else in the file is foreign
+_TABLES = {
+    "meta": ("key", "value"),
+    "files": ("path", "mtime_ns", "size", "digest", "language"),
+    "entries": ("key", "data"),
+}
+_CREATE = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL,
+    digest TEXT NOT NULL, language TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, data BLOB NOT NULL);
+"""
+_BUSY_S = 60.0  # how long a writer waits for another process's transaction
+_UNREADABLE = {"SQLITE_NOTADB", "SQLITE_CORRUPT"}  # errors that mean the file is not a cache
+
+
+class _NotOurs(Exception):
+    """The file is not this version's cache; the message says what it is."""
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold `<cache>.lock` (an advisory lock beside the database): processes opening one
+    cache judge it, move it aside and create it one at a time."""
+    if fcntl is None:  # pragma: no cover - Windows: SQLite's own locking only
+        yield
+        return
+    with open(f"{path}.lock", "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
 class IndexCache:
-    """Thread-safe access to one workspace's cache database."""
+    """Thread-safe access to one workspace's cache database.
+
+    Faults heal or explain, each with one log line: a file that is not this version's cache
+    (garbage, another program's SQLite, another scopewise's schema) is moved aside to
+    `<name>.sqlite3.old` and a new one is made; any other storage error (disk full, read-only,
+    locked past a minute) leaves the cache off for this process (`problem` says why) and the
+    index goes on without it. Many processes may share one cache: opening is serialised by a
+    lock file, and every write is one immediate transaction.
+    """
 
     def __init__(self, db_path: Path) -> None:
         self.path = db_path
+        self.problem: str | None = None  # why the cache is off
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(db_path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(
-            """
-            CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-            CREATE TABLE IF NOT EXISTS files (
-                path TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL,
-                digest TEXT NOT NULL, language TEXT NOT NULL);
-            CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, data BLOB NOT NULL);
-            """
+        self._db: sqlite3.Connection | None = None
+        self._ino = 0  # the file opened (a file moved aside meanwhile is not ours to move)
+        try:
+            with _locked(db_path):
+                try:
+                    self._db = self._open()
+                except _NotOurs as exc:
+                    self._move_aside(str(exc))
+                    self._db = self._open()
+                except sqlite3.DatabaseError as exc:
+                    if exc.sqlite_errorname not in _UNREADABLE:
+                        raise
+                    self._move_aside(f"unreadable ({exc})")
+                    self._db = self._open()
+        except (sqlite3.Error, OSError, _NotOurs) as exc:
+            self._off(exc)
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(
+            str(self.path), timeout=_BUSY_S, check_same_thread=False, isolation_level=None
         )
-        version = _version_key()
-        row = self._db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
-        if row is None or row[0] != version:
-            self._db.executescript("DELETE FROM files; DELETE FROM entries;")
-            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (version,))
+        try:
+            self._check(db)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_CREATE)
+            version = _version_key()
+            row = db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
+            if row is None:
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (version,))
+            elif row[0] != version:
+                raise _NotOurs("written by another version of scopewise or its grammars")
+        except BaseException:
+            db.close()
+            raise
+        self._ino = os.stat(self.path).st_ino
+        return db
+
+    @staticmethod
+    def _check(db: sqlite3.Connection) -> None:
+        """Raise _NotOurs when the database holds tables this cache does not write."""
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for name in tables:
+            columns = tuple(
+                r[0] for r in db.execute("SELECT name FROM pragma_table_info(?)", (name,))
+            )
+            if _TABLES.get(name) != columns:
+                raise _NotOurs(f"another program's database (table {name!r})")
+
+    def _move_aside(self, why: str) -> None:
+        aside = self.path.with_name(self.path.name + ".old")
+        for suffix in ("-wal", "-shm"):  # the old file's journal must not meet the new one
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(f"{self.path}{suffix}", f"{aside}{suffix}")
+        os.replace(self.path, aside)
+        log.warning("index cache %s was %s: moved to %s and rebuilt", self.path, why, aside.name)
+
+    def _off(self, exc: BaseException) -> None:
+        """Stop using the cache for this process, saying why once."""
+        reason = str(exc) or type(exc).__name__
+        if isinstance(exc, OSError) and exc.strerror:
+            reason = exc.strerror
+        if self.problem is None:
+            self.problem = reason
+            log.warning("index cache %s: %s; indexing without a cache", self.path, reason)
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            self._db = None
+
+    def _failed(self, exc: sqlite3.Error) -> None:
+        """A storage error during use (lock held): the cache is off for this process; a
+        file found unreadable is moved aside for the next one (unless another process has
+        already replaced it)."""
+        ino = self._ino
+        self._off(exc)
+        if exc.sqlite_errorname in _UNREADABLE:
+            with contextlib.suppress(OSError), _locked(self.path):
+                if os.stat(self.path).st_ino == ino:
+                    self._move_aside(f"unreadable ({exc})")
 
     @staticmethod
     def _key(digest: str, language: str) -> str:
@@ -89,59 +208,99 @@ class IndexCache:
 
     def stats(self) -> dict[str, Stat]:
         with self._lock:
-            rows = self._db.execute("SELECT path, mtime_ns, size, digest, language FROM files")
-            return {r[0]: Stat(r[1], r[2], r[3], r[4]) for r in rows}
+            if self._db is None:
+                return {}
+            try:
+                rows = self._db.execute("SELECT path, mtime_ns, size, digest, language FROM files")
+                return {r[0]: Stat(r[1], r[2], r[3], r[4]) for r in rows}
+            except sqlite3.Error as exc:
+                self._failed(exc)
+                return {}
 
     def entry_keys(self) -> set[str]:
         with self._lock:
-            return {r[0] for r in self._db.execute("SELECT key FROM entries")}
+            if self._db is None:
+                return set()
+            try:
+                return {r[0] for r in self._db.execute("SELECT key FROM entries")}
+            except sqlite3.Error as exc:
+                self._failed(exc)
+                return set()
 
     def entries(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], bytes]:
         wanted = {self._key(d, lang): (d, lang) for d, lang in keys}
         out: dict[tuple[str, str], bytes] = {}
         items = list(wanted)
         with self._lock:
-            for i in range(0, len(items), 500):
-                chunk = items[i : i + 500]
-                marks = ",".join("?" * len(chunk))
-                for key, data in self._db.execute(
-                    f"SELECT key, data FROM entries WHERE key IN ({marks})", chunk
-                ):
-                    out[wanted[key]] = data
+            if self._db is None:
+                return out
+            try:
+                for i in range(0, len(items), 500):
+                    chunk = items[i : i + 500]
+                    marks = ",".join("?" * len(chunk))
+                    for key, data in self._db.execute(
+                        f"SELECT key, data FROM entries WHERE key IN ({marks})", chunk
+                    ):
+                        out[wanted[key]] = data
+            except sqlite3.Error as exc:
+                self._failed(exc)
+                return {}
         return out
 
     def put_many(self, rows: Iterable[tuple[str, int, int, str, str, bytes | None]]) -> None:
         """(path, mtime_ns, size, digest, language, data or None when already stored)."""
         with self._lock:
-            self._db.execute("BEGIN")
+            if self._db is None:
+                return
+            db = self._db
             try:
-                for path, mtime_ns, size, digest, language, data in rows:
-                    if data is not None:
-                        self._db.execute(
-                            "INSERT OR REPLACE INTO entries VALUES (?, ?)",
-                            (self._key(digest, language), data),
+                db.execute("BEGIN IMMEDIATE")  # take the write lock now: no upgrade deadlock
+                try:
+                    for path, mtime_ns, size, digest, language, data in rows:
+                        if data is not None:
+                            db.execute(
+                                "INSERT OR REPLACE INTO entries VALUES (?, ?)",
+                                (self._key(digest, language), data),
+                            )
+                        db.execute(
+                            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
+                            (path, mtime_ns, size, digest, language),
                         )
-                    self._db.execute(
-                        "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
-                        (path, mtime_ns, size, digest, language),
-                    )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+                    db.execute("COMMIT")
+                except BaseException:
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                self._failed(exc)
 
     def retain(self, paths_kept: Iterable[str]) -> None:
         """Forget files no longer in the workspace and entries no file uses."""
         kept = set(paths_kept)
         with self._lock:
-            gone = [r[0] for r in self._db.execute("SELECT path FROM files") if r[0] not in kept]
-            self._db.execute("BEGIN")
-            self._db.executemany("DELETE FROM files WHERE path=?", [(p,) for p in gone])
-            self._db.execute(
-                "DELETE FROM entries WHERE key NOT IN (SELECT digest || ':' || language FROM files)"
-            )
-            self._db.execute("COMMIT")
+            if self._db is None:
+                return
+            db = self._db
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    gone = [r[0] for r in db.execute("SELECT path FROM files") if r[0] not in kept]
+                    db.executemany("DELETE FROM files WHERE path=?", [(p,) for p in gone])
+                    db.execute(
+                        "DELETE FROM entries WHERE key NOT IN "
+                        "(SELECT digest || ':' || language FROM files)"
+                    )
+                    db.execute("COMMIT")
+                except BaseException:
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                self._failed(exc)
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            if self._db is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.close()
+                self._db = None

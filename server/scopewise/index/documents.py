@@ -1,9 +1,17 @@
 """Open documents: the editor's text, kept as UTF-8 bytes with a parse tree that follows
-each edit through tree-sitter's incremental parsing (``Tree.edit`` + reparse)."""
+each edit through tree-sitter's incremental parsing (``Tree.edit`` + reparse).
+
+Every parse here is bounded by ``parse_limit`` CPU seconds (the language server passes a
+short one: these parses run on its event loop). A text whose parse runs past it has no tree
+and ``needs_parse``: a full parse (``background_parse``, within the normal limit) runs off
+the loop and ``adopt`` installs it; one past that limit too leaves the document followed as
+text only (``parse_problem`` says why) until its whole text is replaced.
+"""
 
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import tree_sitter as ts
@@ -26,6 +34,15 @@ class TextChange:
     end: tuple[int, int] | None = None
 
 
+@dataclass(frozen=True)
+class ParseOutcome:
+    """A background parse of one text: its tree, or why there is none."""
+
+    source: bytes
+    tree: ts.Tree | None
+    problem: str | None
+
+
 def _units(s: str, encoding: Encoding) -> int:
     if encoding == "utf-16":
         return len(s.encode("utf-16-le")) // 2
@@ -44,14 +61,58 @@ class Document:
         version: int,
         language: str | None,
         encoding: Encoding = "utf-16",
+        parse_limit: float | None = None,
     ) -> None:
         self.path = path
         self.version = version
         self.language = language
         self.encoding = encoding
+        self.parse_limit = parse_limit  # CPU seconds a parse here may take (None: by size)
         self.source = text.encode("utf-8", "surrogatepass")
         self._lines = self._line_starts(self.source)
-        self.tree: ts.Tree | None = _extract.parse(language, self.source) if language else None
+        self.tree: ts.Tree | None = None
+        self.needs_parse = False  # the parse here ran out of time: a full one is due off-loop
+        self.parse_problem: str | None = None  # not parsed at all: followed as text only
+        self._parse(None)
+
+    def _parse(self, old_tree: ts.Tree | None) -> None:
+        """Parse the current text (from the edited old tree), within `parse_limit`."""
+        self.tree = None
+        if self.language is None or self.parse_problem is not None:
+            return
+        try:
+            self.tree = _extract.parse(self.language, self.source, old_tree, self.parse_limit)
+            self.needs_parse = False
+        except _extract.ParseTimeout:
+            self.needs_parse = True
+
+    def background_parse(self) -> Callable[[], ParseOutcome]:
+        """A full parse of the current text, within the normal limit, to run on another
+        thread (it lets the interpreter lock go while it runs); `adopt` takes the outcome."""
+        language, source = self.language, self.source
+
+        def run() -> ParseOutcome:
+            if language is None:
+                return ParseOutcome(source, None, None)
+            try:
+                return ParseOutcome(source, _extract.parse(language, source), None)
+            except _extract.ParseTimeout as exc:
+                return ParseOutcome(source, None, str(exc))
+
+        return run
+
+    def adopt(self, outcome: ParseOutcome) -> bool:
+        """Install a background parse of the current text; False when the text changed
+        since (then parse again). A parse that ran out of time stands for the edits made
+        meanwhile too: a few keystrokes do not make a pathological text parse in time."""
+        if not self.needs_parse:
+            return False
+        if outcome.source is not self.source and outcome.problem is None:
+            return False
+        self.needs_parse = False
+        self.tree = outcome.tree
+        self.parse_problem = outcome.problem
+        return True
 
     @staticmethod
     def _newlines(data: bytes, base: int = 0) -> list[int]:
@@ -117,23 +178,34 @@ class Document:
 
         All or nothing: a bad position raises PositionError and leaves the document as it was.
         """
-        saved = (self.source, self._lines)
+        saved = (self.source, self._lines, self.parse_problem)
+        had_tree = self.tree is not None
         try:
-            self._apply(changes)
+            replaced = self._apply(changes)
         except PositionError:
-            self.source, self._lines = saved
-            self.tree = _extract.parse(self.language, self.source) if self.language else None
+            self.source, self._lines, self.parse_problem = saved
+            if had_tree:  # edited in place: parse the restored text again
+                self._parse(None)
             raise
-        if self.tree is not None and self.language and any(c.start is not None for c in changes):
-            self.tree = _extract.parse(self.language, self.source, self.tree)
+        if replaced:  # a new text: parsed afresh (after any incremental changes to it)
+            self.parse_problem = None
+            self._parse(None)
+        elif self.tree is not None:
+            self._parse(self.tree)
+        elif self.language and self.parse_problem is None:
+            self.needs_parse = True  # the text moved on while a full parse was due
         self.version = version
 
-    def _apply(self, changes: list[TextChange]) -> None:
+    def _apply(self, changes: list[TextChange]) -> bool:
+        """Apply the changes to the text (and edit the tree); whether the whole text was
+        replaced (the tree is then dropped, to be parsed afresh)."""
+        replaced = False
         for change in changes:
             if change.start is None or change.end is None:
                 self.source = change.text.encode("utf-8", "surrogatepass")
                 self._lines = self._line_starts(self.source)
-                self.tree = _extract.parse(self.language, self.source) if self.language else None
+                self.tree = None
+                replaced = True
                 continue
             start = self.offset(*change.start)
             end = self.offset(*change.end)
@@ -158,3 +230,4 @@ class Document:
                     old_end_point=old_end_point,
                     new_end_point=self._point(start + len(new)),
                 )
+        return replaced

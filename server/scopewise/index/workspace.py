@@ -53,6 +53,7 @@ class IndexStats:
     parsed: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     cache_path: str | None = None
+    cache_problem: str | None = None  # why the cache was not used (the index went on without)
     file_source: str = "walk"
 
 
@@ -108,7 +109,10 @@ def _parse_one(
     digest = _extract.digest(data)
     if f"{digest}:{language}" in known:
         return _Parsed(rel, language, st.st_mtime_ns, st.st_size, digest)
-    fi = _extract.extract(rel, language, data)
+    try:
+        fi = _extract.extract(rel, language, data)
+    except _extract.ParseTimeout as exc:
+        return _Parsed(rel, language, st.st_mtime_ns, st.st_size, problem=str(exc))
     return _Parsed(rel, language, st.st_mtime_ns, st.st_size, digest, fi.dumps())
 
 
@@ -150,8 +154,13 @@ class WorkspaceIndex:
         self.root = root.resolve()
         self.settings = settings or FileSettings()
         self._cache: IndexCache | None = None
+        self._cache_problem: str | None = None  # why there is no cache (see IndexCache)
         if use_cache:
-            self._cache = IndexCache(cache_path or default_path(self.root))
+            try:
+                self._cache = IndexCache(cache_path or default_path(self.root))
+            except OSError as exc:  # the cache folder cannot be made: no cache, said once
+                self._cache_problem = f"{exc.filename}: {exc.strerror or exc}"
+                log.warning("index cache: %s; indexing without a cache", self._cache_problem)
         self.files: dict[str, FileIndex] = {}
         self.skipped: dict[str, str] = {}
         self._defs: dict[str, list[tuple[str, int]]] = {}
@@ -208,6 +217,7 @@ class WorkspaceIndex:
         if self._cache:
             self._cache.put_many(parsed)
             self._cache.retain(loaded)
+        stats.cache_problem = self._cache.problem if self._cache else self._cache_problem
         stats.seconds = time.perf_counter() - t0
         self._fill_counts(stats)
         self.ready.set()
@@ -302,13 +312,23 @@ class WorkspaceIndex:
 
     # ------------------------------------------------------------------ updates
     def update(self, rel: str, source: bytes, tree: object | None = None) -> FileIndex | None:
-        """(Re)index one file from its current text (an editor buffer or the disk)."""
+        """(Re)index one file from its current text (an editor buffer or the disk). Without a
+        tree the text is parsed within its time limit: past it the file leaves the index,
+        skipped with the reason, and None is returned."""
         spec = languages.language_for_path(rel)
         if spec is None:
             return None
         import tree_sitter as ts
 
-        fi = _extract.extract(rel, spec.name, source, tree if isinstance(tree, ts.Tree) else None)
+        try:
+            fi = _extract.extract(
+                rel, spec.name, source, tree if isinstance(tree, ts.Tree) else None
+            )
+        except _extract.ParseTimeout as exc:
+            log.info("not indexed: %s (%s)", rel, exc)
+            self.remove(rel)
+            self.skipped[rel] = str(exc)
+            return None
         with self._lock:
             old = self.files.get(rel)
             if old is not None:
@@ -317,6 +337,15 @@ class WorkspaceIndex:
             self.skipped.pop(rel, None)
             self._add_tables(fi)
         return fi
+
+    def leave_out(self, rel: str, reason: str) -> None:
+        """Drop a file from the index, skipped with the reason (an open buffer too slow to
+        parse: its text is followed, never indexed)."""
+        if self.skipped.get(rel) == reason and rel not in self.files:
+            return
+        log.info("not indexed: %s (%s)", rel, reason)
+        self.remove(rel)
+        self.skipped[rel] = reason
 
     def admits(self, rel: str) -> bool:
         """Whether `rel` belongs in this index (ignore files, excludes, secrets, links out),
@@ -356,6 +385,7 @@ class WorkspaceIndex:
             if old is not None:
                 self._remove_tables(old)
             self.files[rel] = fi
+            self.skipped.pop(rel, None)
             self._add_tables(fi)
         if self._cache:
             self._cache.put_many([(rel, r.mtime_ns, r.size, r.digest, r.language, r.data)])

@@ -40,6 +40,9 @@ class OpenDocuments:
         self._uri: dict[str, str] = {}  # relative path -> uri
 
     max_bytes = 1_000_000  # larger buffers are followed (versions) but never parsed or indexed
+    # CPU seconds a parse may take here, on the server's event loop (a normal 1 MB file takes
+    # ~0.2 s); a buffer past it is parsed again off the loop (`Document.needs_parse`)
+    loop_parse_s = 0.25
 
     def open(self, uri: str, text: str, version: int) -> Document:
         rel = relpath_of(uri, self.root) if self.root else None
@@ -50,7 +53,14 @@ class OpenDocuments:
             and (len(text.encode("utf-8", "surrogatepass")) > self.max_bytes)
         ):
             spec = None  # a 50 MB buffer must not stall the server in a parse
-        doc = Document(rel or uri, text, version, spec.name if spec else None, self.encoding)
+        doc = Document(
+            rel or uri,
+            text,
+            version,
+            spec.name if spec else None,
+            self.encoding,
+            parse_limit=self.loop_parse_s,
+        )
         self._docs[uri] = doc
         if rel is not None:
             self._rel[uri] = rel

@@ -38,7 +38,7 @@ from scopewise.actions import ActionError, Actions
 from scopewise.edits import EditError, read_for_edit
 from scopewise.engine import EngineError
 from scopewise.index import extract as _extract
-from scopewise.index.documents import PositionError
+from scopewise.index.documents import ParseOutcome, PositionError
 from scopewise.index.files import is_secret_file
 from scopewise.index.workspace import IndexStats
 from scopewise.reasoning.client import ClaudeClient
@@ -228,6 +228,9 @@ class ScopewiseServer(LanguageServer):
         self._updating: set[str] = set()
         self._update_again: set[str] = set()
         self._updates = ThreadPoolExecutor(1, thread_name_prefix="scopewise-update")
+        # full parses of buffers too slow to parse on the loop (see index/documents.py)
+        self._parses = ThreadPoolExecutor(1, thread_name_prefix="scopewise-parse")
+        self._parsing: set[str] = set()  # uris with a parse there
         self._indexing: asyncio.Future[IndexStats] | None = None
         self._index_again = False
         self._shown_warnings: tuple[str, ...] = ()
@@ -520,6 +523,10 @@ class ScopewiseServer(LanguageServer):
         doc = self.docs.by_rel(rel)
         if doc is None or doc.language is None or self.engine is None:
             return
+        if doc.tree is None:  # being parsed off the loop, or followed as text only
+            if doc.parse_problem is not None:
+                self.engine.workspace.leave_out(rel, doc.parse_problem)
+            return
         if rel in self._updating:
             self._update_again.add(rel)
             return
@@ -559,11 +566,39 @@ class ScopewiseServer(LanguageServer):
         fut.add_done_callback(lambda _: self.changed())
 
     # ------------------------------------------------------------------ documents
+    def _parse_later(self, uri: str) -> None:
+        """A buffer whose parse ran out of the loop's time: parse it on the parse thread."""
+        doc = self.docs.get(uri)
+        if doc is None or not doc.needs_parse or uri in self._parsing:
+            return
+        self._parsing.add(uri)
+        fut = asyncio.get_running_loop().run_in_executor(self._parses, doc.background_parse())
+        fut.add_done_callback(functools.partial(self._parsed, uri))
+
+    def _parsed(self, uri: str, fut: asyncio.Future[ParseOutcome]) -> None:
+        self._parsing.discard(uri)
+        doc = self.docs.get(uri)
+        if doc is None or fut.cancelled():
+            return
+        if fut.exception() is not None:
+            log.warning("parsing %s failed: %s", uri, fut.exception())
+            return
+        if not doc.adopt(fut.result()):
+            self._parse_later(uri)  # the text moved on meanwhile
+            return
+        self.changed()
+        rel = self.docs.rel(uri)
+        if doc.parse_problem is not None:
+            self.log(f"{rel or uri}: {doc.parse_problem}: followed as text, not indexed")
+        if rel is not None and self.engine is not None and rel not in self._private:
+            self.schedule_update(rel, 0.0)
+
     @timed("textDocument/didOpen")
     def did_open(self, params: types.DidOpenTextDocumentParams) -> None:
         td = params.text_document
         self.changed()
         doc = self.docs.open(td.uri, td.text, td.version)
+        self._parse_later(td.uri)
         rel = self.docs.rel(td.uri)
         if rel is not None and doc.language is not None and self.engine is not None:
             if self.engine.workspace.get(rel) is None and not self._may_index(rel):
@@ -582,6 +617,7 @@ class ScopewiseServer(LanguageServer):
             return
         if doc is None:
             return
+        self._parse_later(uri)
         rel = self.docs.rel(uri)
         if (
             rel is not None
