@@ -16,10 +16,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench_routing import project_dir
 
 from fakeapi import FakeAPI, Reply
-from scopewise.actions import ActionRequest, Actions
-from scopewise.config import Settings
-from scopewise.engine import Engine
-from scopewise.reasoning.client import ClaudeClient
+from scopewise.actions.plan import ActionRequest, Actions
+from scopewise.analysis.engine import Engine
+from scopewise.claude.client import ClaudeClient
+from scopewise.settings import Settings
 
 
 async def main() -> None:

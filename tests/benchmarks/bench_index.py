@@ -24,7 +24,7 @@ _PARSE_ONLY = textwrap.dedent(
     """
     import json, sys, time
     from scopewise.index.files import list_files, content_problem, FileSettings
-    from scopewise import languages
+    from scopewise.index import languages
     root = sys.argv[1]
     listing = list_files(__import__("pathlib").Path(root))
     settings = FileSettings()

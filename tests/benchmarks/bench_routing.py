@@ -18,10 +18,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from scopewise.actions import ActionRequest, Actions
-from scopewise.config import Settings
-from scopewise.engine import Engine
-from scopewise.prompts import DiagnosticInfo
+from scopewise.actions.plan import ActionRequest, Actions
+from scopewise.actions.prompts import DiagnosticInfo
+from scopewise.analysis.engine import Engine
+from scopewise.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / ".bench"

@@ -21,11 +21,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fakeapi import FakeAPI, Reply
-from scopewise.actions import ActionRequest, Actions
-from scopewise.config import Settings
-from scopewise.engine import Engine
-from scopewise.index.documents import Document, TextChange
-from scopewise.reasoning.client import ClaudeClient
+from scopewise.actions.plan import ActionRequest, Actions
+from scopewise.analysis.engine import Engine
+from scopewise.claude.client import ClaudeClient
+from scopewise.index.buffer import Document, TextChange
+from scopewise.settings import Settings
 
 
 def rss_mib() -> float:

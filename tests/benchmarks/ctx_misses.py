@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from scopewise.engine import Engine
+from scopewise.analysis.engine import Engine
 
 
 def main() -> None:

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from fakeapi import FakeAPI, Reply, model_json
-from scopewise.actions import ActionError, ActionRequest, Actions, explanation_markdown
-from scopewise.config import Settings, build
-from scopewise.engine import Engine
-from scopewise.prompts import DiagnosticInfo
-from scopewise.reasoning.client import ClaudeClient, ClaudeError
-from scopewise.reasoning.ledger import Ledger
+from scopewise.actions.plan import ActionError, ActionRequest, Actions, explanation_markdown
+from scopewise.actions.prompts import DiagnosticInfo
+from scopewise.analysis.engine import Engine
+from scopewise.claude.client import ClaudeClient, ClaudeError
+from scopewise.claude.ledger import Ledger
+from scopewise.settings import Settings, build
 
 
 @pytest.fixture

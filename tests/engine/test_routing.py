@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from scopewise.reasoning.models import BUILTIN_MODELS, ModelInfo
-from scopewise.reasoning.routing import RoutingSettings, TierConfig, route
-from scopewise.scope import Scope
+from scopewise.actions.routing import RoutingSettings, TierConfig, route
+from scopewise.analysis.scope import Scope
+from scopewise.claude.models import BUILTIN_MODELS, ModelInfo
 
 SETTINGS = RoutingSettings()
 MODELS: dict[str, ModelInfo | None] = dict(BUILTIN_MODELS)

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scopewise import tokens
-from scopewise.context import _Packer
-from scopewise.engine import Engine, EngineError
+from scopewise.analysis import tokens
+from scopewise.analysis.context import _Packer
+from scopewise.analysis.engine import Engine, EngineError
 
 
 @pytest.fixture

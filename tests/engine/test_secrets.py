@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from fakeapi import FakeAPI, Reply
-from scopewise.actions import ActionRequest, Actions
-from scopewise.config import build
-from scopewise.engine import Engine
-from scopewise.prompts import DiagnosticInfo
-from scopewise.reasoning.client import ClaudeClient
+from scopewise.actions.plan import ActionRequest, Actions
+from scopewise.actions.prompts import DiagnosticInfo
+from scopewise.analysis.engine import Engine
+from scopewise.claude.client import ClaudeClient
+from scopewise.settings import build
 
 ANTHROPIC = "sk-ant-api03-" + "Zq9" * 15
 AWS_ID = "AKIA" + "QWERTYUIOPASDFGH"

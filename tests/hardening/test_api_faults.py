@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from fakeapi import FakeAPI, Reply
-from scopewise.actions import ActionError, ActionRequest, Actions
-from scopewise.config import Settings
-from scopewise.engine import Engine
-from scopewise.reasoning.client import ClaudeClient, ClaudeError
+from scopewise.actions.plan import ActionError, ActionRequest, Actions
+from scopewise.analysis.engine import Engine
+from scopewise.claude.client import ClaudeClient, ClaudeError
+from scopewise.settings import Settings
 
 EDIT = json.dumps(
     {

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from scopewise.edits import EditError, read_for_edit
+from scopewise.actions.edits import EditError, read_for_edit
 from scopewise.index.files import read_regular
 
 OUTSIDE_SECRET = "OUTSIDE_THE_WORKSPACE_7d1f"

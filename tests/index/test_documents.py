@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from scopewise.index.documents import Document, PositionError, TextChange
+from scopewise.index.buffer import Document, PositionError, TextChange
 from scopewise.index.extract import extract, parse
 
 SOURCE = '''"""Módulo with ünïcode 😀 and CRLF-free lines."""

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fakeapi import FakeAPI
-from scopewise.reasoning import ClaudeClient
+from scopewise.claude import ClaudeClient
 
 _ENV = (
     "ANTHROPIC_API_KEY",

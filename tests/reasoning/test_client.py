@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from fakeapi import FakeAPI, Reply, tokens
-from scopewise.reasoning import (
+from scopewise.claude import (
     CallCancelled,
     CallRequest,
     ClaudeClient,
@@ -23,7 +23,7 @@ from scopewise.reasoning import (
     TextProgress,
     ThinkingProgress,
 )
-from scopewise.reasoning import client as client_mod
+from scopewise.claude import client as client_mod
 
 SYSTEM = "You are scopewise. Answer with code only."
 CONTEXT = "# file: app.py\n" + "def handler(event):\n    return event\n" * 200
@@ -377,7 +377,7 @@ def test_missing_cloud_extras_are_reported(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_importing_the_package_does_not_import_the_sdk() -> None:
-    code = "import sys, scopewise.reasoning; assert 'anthropic' not in sys.modules"
+    code = "import sys, scopewise.claude; assert 'anthropic' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=30)
 
 

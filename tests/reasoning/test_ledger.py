@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from fakeapi import FakeAPI, Reply
-from scopewise.reasoning import (
+from scopewise.claude import (
     CallCancelled,
     CallRequest,
     ClaudeClient,
@@ -24,7 +24,7 @@ from scopewise.reasoning import (
     Usage,
     cost_usd,
 )
-from scopewise.reasoning.client import StreamEvent
+from scopewise.claude.client import StreamEvent
 
 OPUS = Price(4.0, 20.0, 5.0, 0.20)
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from fakeapi import FakeAPI, Reply, model_json
-from scopewise.reasoning import ClaudeClient, ModelCatalog, Price, price_for
-from scopewise.reasoning.models import BUILTIN_MODELS, canonical_id, parse_model_info
+from scopewise.claude import ClaudeClient, ModelCatalog, Price, price_for
+from scopewise.claude.models import BUILTIN_MODELS, canonical_id, parse_model_info
 
 
 class Clock:

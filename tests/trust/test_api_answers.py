@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from fakeapi import FakeAPI, Reply
-from scopewise.actions import ActionRequest, Actions
-from scopewise.config import Settings
-from scopewise.engine import Engine
-from scopewise.reasoning.client import CallRequest, ClaudeClient, ClaudeError
-from scopewise.reasoning.ledger import Ledger
+from scopewise.actions.plan import ActionRequest, Actions
+from scopewise.analysis.engine import Engine
+from scopewise.claude.client import CallRequest, ClaudeClient, ClaudeError
+from scopewise.claude.ledger import Ledger
+from scopewise.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "server"))  # the LSP test client
 from lspclient import copy_poly, start_editor, stop_editor

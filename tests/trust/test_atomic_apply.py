@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 
 from fakeapi import FakeAPI, Reply
-from scopewise.cli_actions import _file_write
-from scopewise.diskwrite import FileWrite, WriteError, write_all
-from scopewise.edits import FileChange, Replacement
+from scopewise.actions.edits import FileChange, Replacement
+from scopewise.cli.actions import _file_write
+from scopewise.cli.diskwrite import FileWrite, WriteError, write_all
 
 A = "from app.b import helper\n\n\ndef main() -> int:\n    return helper(2)\n"
 B = "def helper(x: int) -> int:\n    return x * 2\n"

@@ -24,11 +24,11 @@ from typing import Any
 import pytest
 
 from fakeapi import FakeAPI, Reply
-from scopewise.actions import ActionError, ActionRequest, ActionResult, Actions, Estimate
-from scopewise.config import Settings
-from scopewise.engine import Engine
-from scopewise.reasoning.client import ClaudeClient, Usage
-from scopewise.reasoning.ledger import Ledger, Refusal, Reservation
+from scopewise.actions.plan import ActionError, ActionRequest, ActionResult, Actions, Estimate
+from scopewise.analysis.engine import Engine
+from scopewise.claude.client import ClaudeClient, Usage
+from scopewise.claude.ledger import Ledger, Refusal, Reservation
+from scopewise.settings import Settings
 
 EXPLAIN = ActionRequest("explain", "shop/pricing.py", 29, 32)
 REFACTOR = ActionRequest("refactor", "shop/pricing.py", 29, 32, tier="standard")

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from fakeapi import FakeAPI, Reply
-from scopewise.actions import ActionError, ActionRequest, Actions
-from scopewise.config import Settings
-from scopewise.edits import EditError, EditPolicy, ProposedEdit, read_for_edit, resolve
-from scopewise.engine import Engine
+from scopewise.actions.edits import EditError, EditPolicy, ProposedEdit, read_for_edit, resolve
+from scopewise.actions.plan import ActionError, ActionRequest, Actions
+from scopewise.analysis.engine import Engine
+from scopewise.settings import Settings
 
 HELPER = ActionRequest("refactor", "shop/pricing.py", 35, 36)  # _helper: private, unused
 APPLY = ActionRequest("refactor", "shop/pricing.py", 29, 32)  # apply_discount: used in cart.py
@@ -53,7 +53,7 @@ def actions(ws: Path) -> Actions:
 
 @pytest.fixture
 async def client(fake_api: FakeAPI) -> AsyncIterator[object]:
-    from scopewise.reasoning.client import ClaudeClient
+    from scopewise.claude.client import ClaudeClient
 
     c = ClaudeClient(api_key="sk-test", base_url=fake_api.base_url, max_retries=0, timeout=10)
     yield c

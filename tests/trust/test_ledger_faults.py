@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 
 from fakeapi import FakeAPI, Reply
-from scopewise.actions import ActionError, ActionRequest, Actions
-from scopewise.config import Settings
-from scopewise.engine import Engine
-from scopewise.reasoning.client import ClaudeClient, Usage
-from scopewise.reasoning.ledger import Ledger, LedgerError, Refusal, Reservation
+from scopewise.actions.plan import ActionError, ActionRequest, Actions
+from scopewise.analysis.engine import Engine
+from scopewise.claude.client import ClaudeClient, Usage
+from scopewise.claude.ledger import Ledger, LedgerError, Refusal, Reservation
+from scopewise.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "server"))  # the LSP test client
 from lspclient import copy_poly, start_editor, stop_editor

@@ -145,7 +145,7 @@ def test_an_edit_to_a_file_too_slow_to_parse_skips_the_syntax_check(
 ) -> None:
     """The syntax check of an edit must not crash the run when the file cannot be parsed in
     time: the check is skipped (the edit is still version-checked and reviewed)."""
-    from scopewise.edits import FileChange, Replacement, new_syntax_errors
+    from scopewise.actions.edits import FileChange, Replacement, new_syntax_errors
     from scopewise.index import extract
 
     change = FileChange("a.py", "x = 1\n", [Replacement(0, 5, "x = (")])

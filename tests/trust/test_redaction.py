@@ -11,9 +11,9 @@ import string
 
 import pytest
 
-from scopewise import redact
-from scopewise.edits import ProposedEdit, resolve
-from scopewise.redact import MARK, redact_lines
+from scopewise.actions.edits import ProposedEdit, resolve
+from scopewise.analysis import redact
+from scopewise.analysis.redact import MARK, redact_lines
 
 _rng = random.Random(11)
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from scopewise.edits import EditError, read_for_edit
-from scopewise.engine import Engine, EngineError
+from scopewise.actions.edits import EditError, read_for_edit
+from scopewise.analysis.engine import Engine, EngineError
 from scopewise.index.files import SECRET_PATTERNS, is_secret_path, list_files
 
 README = Path(__file__).parents[2] / "README.md"

@@ -18,7 +18,7 @@ import pytest
 from lspclient import start_editor, stop_editor
 
 from fakeapi import FakeAPI, RecordedRequest, Reply
-from scopewise import config
+from scopewise import settings as config
 from scopewise.lsp.settings import SettingsSources
 
 CODE = '''"""Prices."""

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from fakeapi import FakeAPI, Reply
-from scopewise.terminal import safe
+from scopewise.cli.terminal import safe
 
 HOSTILE = (
     "Looks fine.\x1b]52;c;ZWNobyBwd25lZA==\x07 Then\x1b[2J\x1b[H cleared,\x9b31m red,"

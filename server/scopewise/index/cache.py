@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from scopewise import __version__, languages, paths
+from scopewise import __version__, paths
+from scopewise.index import languages
 from scopewise.index.model import SCHEMA
 
 try:

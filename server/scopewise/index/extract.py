@@ -12,7 +12,7 @@ from typing import Any
 
 import tree_sitter as ts
 
-from scopewise import languages
+from scopewise.index import languages
 from scopewise.index.model import REF_MEMBER, REF_NAME, REF_TYPE, Definition, FileIndex, Import
 
 _KIND_PRIORITY = {"method": 3, "class": 3, "interface": 3, "function": 2}

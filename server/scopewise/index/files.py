@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pathspec
 
-from scopewise import languages
+from scopewise.index import languages
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scopewise import languages
 from scopewise.index import extract as _extract
+from scopewise.index import languages
 from scopewise.index.cache import IndexCache, default_path
 from scopewise.index.files import (
     FileSettings,

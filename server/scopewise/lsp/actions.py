@@ -14,14 +14,14 @@ from typing import Any
 
 from lsprotocol import types
 
-from scopewise import prompts
-from scopewise.actions import ActionRequest, Actions, Plan
-from scopewise.edits import FileChange
-from scopewise.engine import Engine, EngineError
-from scopewise.index.documents import Document
+from scopewise.actions import prompts
+from scopewise.actions.edits import FileChange
+from scopewise.actions.plan import ActionRequest, Actions, Plan
+from scopewise.actions.prompts import DiagnosticInfo
+from scopewise.analysis.engine import Engine, EngineError
+from scopewise.analysis.scope import Analysis
+from scopewise.index.buffer import Document
 from scopewise.index.extract import digest
-from scopewise.prompts import DiagnosticInfo
-from scopewise.scope import Analysis
 
 from .documents import LineIndex, OpenDocuments
 from .settings import ClientSupport

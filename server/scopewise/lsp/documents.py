@@ -9,8 +9,8 @@ from pathlib import Path
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
-from scopewise import languages
-from scopewise.index.documents import Document, TextChange
+from scopewise.index import languages
+from scopewise.index.buffer import Document, TextChange
 
 
 def relpath_of(uri: str, root: Path) -> str | None:

@@ -18,9 +18,9 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 from scopewise import paths
-from scopewise.actions import ActionError, ActionResult, Plan, explanation_markdown
-from scopewise.edits import EditError
-from scopewise.reasoning.client import (
+from scopewise.actions.edits import EditError
+from scopewise.actions.plan import ActionError, ActionResult, Plan, explanation_markdown
+from scopewise.claude.client import (
     CallCancelled,
     ClaudeError,
     Retrying,
@@ -29,7 +29,7 @@ from scopewise.reasoning.client import (
     ThinkingProgress,
     Usage,
 )
-from scopewise.reasoning.ledger import cost_usd
+from scopewise.claude.ledger import cost_usd
 
 from .actions import ActionData, StaleEdit, workspace_edit
 

@@ -33,17 +33,19 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.uris import to_fs_path
 
-from scopewise import __version__, config, languages
-from scopewise.actions import ActionError, Actions
-from scopewise.edits import EditError, read_for_edit
-from scopewise.engine import EngineError
+from scopewise import __version__
+from scopewise import settings as config
+from scopewise.actions.edits import EditError, read_for_edit
+from scopewise.actions.plan import ActionError, Actions
+from scopewise.analysis.engine import EngineError
+from scopewise.claude.client import ClaudeClient
+from scopewise.claude.ledger import Ledger, LedgerError
+from scopewise.claude.models import ModelCatalog
 from scopewise.index import extract as _extract
-from scopewise.index.documents import ParseOutcome, PositionError
+from scopewise.index import languages
+from scopewise.index.buffer import ParseOutcome, PositionError
 from scopewise.index.files import is_secret_file
 from scopewise.index.workspace import IndexStats
-from scopewise.reasoning.client import ClaudeClient
-from scopewise.reasoning.ledger import Ledger, LedgerError
-from scopewise.reasoning.models import ModelCatalog
 
 from .actions import (
     KINDS,

@@ -15,7 +15,8 @@ from typing import Any
 
 from lsprotocol import types
 
-from scopewise import config, paths
+from scopewise import paths
+from scopewise import settings as config
 
 SECTION = "scopewise"
 # top-level keys config.build reads (snake_case); anything else is a typo worth naming

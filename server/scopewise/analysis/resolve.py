@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 import tree_sitter as ts
 
-from scopewise import languages
+from scopewise.analysis.sources import Source
+from scopewise.index import languages
 from scopewise.index.model import REF_MEMBER, Definition, FileIndex, Import
 from scopewise.index.workspace import WorkspaceIndex
-from scopewise.sources import Source
 
 _SELF = frozenset({"self", "cls", "this", "super"})
 # methods of builtin containers/strings: `x.get(...)` on an unknown receiver is most often these

@@ -7,8 +7,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from scopewise.index.model import FileIndex
-from scopewise.resolve import (
+from scopewise.analysis.resolve import (
     CallerSite,
     Resolved,
     Resolver,
@@ -18,7 +17,8 @@ from scopewise.resolve import (
     is_test_path,
     uses_in,
 )
-from scopewise.sources import Source
+from scopewise.analysis.sources import Source
+from scopewise.index.model import FileIndex
 
 CONFIDENT = 0.5  # resolutions at or above this count in fan-in / fan-out
 

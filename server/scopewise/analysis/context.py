@@ -14,11 +14,11 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from scopewise import redact, tokens
+from scopewise.analysis import redact, tokens
+from scopewise.analysis.resolve import is_test_path
+from scopewise.analysis.scope import Analysis, Scope
+from scopewise.analysis.sources import Sources
 from scopewise.index.model import Definition, FileIndex
-from scopewise.resolve import is_test_path
-from scopewise.scope import Analysis, Scope
-from scopewise.sources import Sources
 
 RUN_TOKENS = 8  # the "@@ 120-135 body" line above each run of lines
 MIN_VALUE = 0.2  # items less relevant than this are not sent at all

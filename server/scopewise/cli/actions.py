@@ -16,14 +16,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from scopewise import config, prompts
-from scopewise.actions import ActionError, ActionRequest, Actions, explanation_markdown
-from scopewise.diskwrite import FileWrite, WriteError, write_all
-from scopewise.edits import FileChange
-from scopewise.engine import Engine, EngineError, find_root, marked_root
-from scopewise.index.files import inside
-from scopewise.prompts import DiagnosticInfo
-from scopewise.reasoning.client import (
+from scopewise import settings as config
+from scopewise.actions import prompts
+from scopewise.actions.edits import FileChange
+from scopewise.actions.plan import ActionError, ActionRequest, Actions, explanation_markdown
+from scopewise.actions.prompts import DiagnosticInfo
+from scopewise.analysis.engine import Engine, EngineError, find_root, marked_root
+from scopewise.claude.client import (
     CallCancelled,
     ClaudeClient,
     ClaudeError,
@@ -32,8 +31,10 @@ from scopewise.reasoning.client import (
     TextProgress,
     ThinkingProgress,
 )
-from scopewise.reasoning.ledger import Ledger, LedgerError
-from scopewise.terminal import safe
+from scopewise.claude.ledger import Ledger, LedgerError
+from scopewise.cli.diskwrite import FileWrite, WriteError, write_all
+from scopewise.cli.terminal import safe
+from scopewise.index.files import inside
 
 EXIT_ERROR = 2
 EXIT_API = 3

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from scopewise import paths
+from scopewise.actions.routing import ACTIONS, TIERS, RoutingSettings, Thresholds, TierConfig
+from scopewise.claude.client import Provider
+from scopewise.claude.models import EFFORT_LEVELS
 from scopewise.index.files import FileSettings
-from scopewise.reasoning.client import Provider
-from scopewise.reasoning.models import EFFORT_LEVELS
-from scopewise.reasoning.routing import ACTIONS, TIERS, RoutingSettings, Thresholds, TierConfig
 
 
 @dataclass(frozen=True)

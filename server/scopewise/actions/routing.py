@@ -19,8 +19,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from scopewise.reasoning.models import EFFORT_LEVELS, ModelInfo
-from scopewise.scope import Scope
+from scopewise.analysis.scope import Scope
+from scopewise.claude.models import EFFORT_LEVELS, ModelInfo
 
 Action = Literal["explain", "refactor", "fix"]
 TierName = Literal["quick", "standard", "deep"]

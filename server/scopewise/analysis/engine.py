@@ -6,16 +6,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from scopewise import context as _context
-from scopewise import languages
+from scopewise.analysis import context as _context
+from scopewise.analysis.resolve import Resolver
+from scopewise.analysis.scope import Analysis, Scope, analyze
+from scopewise.analysis.sources import Source, Sources
 from scopewise.index import extract as _extract
-from scopewise.index.documents import Document
+from scopewise.index import languages
+from scopewise.index.buffer import Document
 from scopewise.index.files import FileSettings, is_secret_file
 from scopewise.index.model import FileIndex
 from scopewise.index.workspace import IndexStats, NotAWorkspace, Progress, WorkspaceIndex
-from scopewise.resolve import Resolver
-from scopewise.scope import Analysis, Scope, analyze
-from scopewise.sources import Source, Sources
 
 ROOT_MARKERS = (
     ".git",

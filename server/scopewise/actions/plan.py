@@ -12,10 +12,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from scopewise import prompts, tokens
-from scopewise.config import Settings
-from scopewise.context import Context
-from scopewise.edits import (
+from scopewise.actions import prompts
+from scopewise.actions.edits import (
     EDIT_SCHEMA,
     EditError,
     EditPolicy,
@@ -25,9 +23,13 @@ from scopewise.edits import (
     read_for_edit,
     resolve,
 )
-from scopewise.engine import Engine, EngineError
-from scopewise.prompts import DiagnosticInfo
-from scopewise.reasoning.client import (
+from scopewise.actions.prompts import DiagnosticInfo
+from scopewise.actions.routing import TIERS, Route, route
+from scopewise.analysis import tokens
+from scopewise.analysis.context import Context
+from scopewise.analysis.engine import Engine, EngineError
+from scopewise.analysis.scope import Analysis, Scope
+from scopewise.claude.client import (
     CallCancelled,
     CallRequest,
     CallResult,
@@ -36,10 +38,9 @@ from scopewise.reasoning.client import (
     OnEvent,
     Usage,
 )
-from scopewise.reasoning.ledger import Ledger, Outcome, Refusal, cost_usd
-from scopewise.reasoning.models import ModelCatalog, ModelInfo, Price
-from scopewise.reasoning.routing import TIERS, Route, route
-from scopewise.scope import Analysis, Scope
+from scopewise.claude.ledger import Ledger, Outcome, Refusal, cost_usd
+from scopewise.claude.models import ModelCatalog, ModelInfo, Price
+from scopewise.settings import Settings
 
 CACHE_LIFETIME_S = 300.0  # the API's default prompt-cache lifetime
 _THINKING_GUESS = {None: 0, "low": 300, "medium": 1500, "high": 4000, "xhigh": 8000, "max": 16000}

@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scopewise import languages
+from scopewise.analysis.redact import MARK
 from scopewise.index import extract as _extract
+from scopewise.index import languages
 from scopewise.index.files import (
     ALWAYS_PRUNED,
     inside,
@@ -31,9 +32,8 @@ from scopewise.index.files import (
     is_secret_path,
     read_regular,
 )
-from scopewise.redact import MARK
 
-log = logging.getLogger("scopewise.edits")
+log = logging.getLogger(__name__)
 
 EDIT_SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 
 import tree_sitter as ts
 
-from scopewise import languages, tokens
+from scopewise.analysis import tokens
 from scopewise.index import extract as _extract
-from scopewise.index.documents import Document
+from scopewise.index import languages
+from scopewise.index.buffer import Document
 from scopewise.index.files import read_regular
 from scopewise.index.workspace import WorkspaceIndex
 

@@ -1,7 +1,7 @@
 """The languages scopewise indexes: grammar wheels, their shipped tags queries and our additions.
 
 Each grammar comes from its official per-language wheel (``tree-sitter-python``, ...). The
-wheel's own ``queries/tags.scm`` is used as it ships; ``scopewise/queries/<lang>.scm`` adds
+wheel's own ``queries/tags.scm`` is used as it ships; ``scopewise/index/queries/<lang>.scm`` adds
 what it misses (every identifier use, constants, imports).
 """
 
@@ -205,7 +205,7 @@ def query_source(name: str) -> str:
     """The full tags query for a language: the wheels' tags.scm, then our additions."""
     s = spec(name)
     parts = [_wheel_tags(m) for m in s.tags_from]
-    base = resources.files("scopewise") / "queries"
+    base = resources.files("scopewise.index") / "queries"
     parts += [(base / f"{extra}.scm").read_text(encoding="utf-8") for extra in s.extras]
     return "\n".join(parts)
 
@@ -232,7 +232,7 @@ def index_query(name: str) -> ts.Query:
 
 
 def refs_source(name: str) -> str:
-    base = resources.files("scopewise") / "queries"
+    base = resources.files("scopewise.index") / "queries"
     files = [base / f"{extra}-refs.scm" for extra in spec(name).extras]
     return "\n".join(f.read_text(encoding="utf-8") for f in files if f.is_file())
 

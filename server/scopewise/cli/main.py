@@ -13,9 +13,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, NoReturn
 
-from scopewise import __version__, cli_actions
-from scopewise.engine import Engine, EngineError
-from scopewise.terminal import safe
+from scopewise import __version__
+from scopewise.analysis.engine import Engine, EngineError
+from scopewise.cli import actions as cli_actions
+from scopewise.cli.terminal import safe
 
 EXIT_ERROR = 2
 _parse_range = cli_actions.parse_range

@@ -1,0 +1,98 @@
+"""The one vocabulary: the names every layer and both editor clients share — actions, tiers,
+refactor intents, effort levels, providers, definition kinds, the LSP kinds of the code
+actions, and a diagnostic as an action sees it. Defined here once; spelled nowhere else.
+
+This module imports nothing of scopewise's: it is the bottom of the house."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+
+class Action(StrEnum):
+    """What the user asks for."""
+
+    EXPLAIN = "explain"
+    REFACTOR = "refactor"
+    FIX = "fix"
+
+
+EDIT_ACTIONS = frozenset({Action.REFACTOR, Action.FIX})  # answered with edits, not prose
+
+
+class Tier(StrEnum):
+    """A rung of the sliding scale, cheapest first (the order matters: escalation climbs)."""
+
+    QUICK = "quick"
+    STANDARD = "standard"
+    DEEP = "deep"
+
+
+TIERS: tuple[Tier, ...] = tuple(Tier)
+
+
+def next_tier(tier: str) -> Tier | None:
+    """The next rung up the scale, or None at the top."""
+    i = TIERS.index(Tier(tier))
+    return TIERS[i + 1] if i + 1 < len(TIERS) else None
+
+
+class Intent(StrEnum):
+    """The named refactorings (a free instruction is the other way to ask)."""
+
+    SIMPLIFY = "simplify"
+    EXTRACT_FUNCTION = "extract function"
+    IMPROVE_NAMES = "improve names"
+    ADD_TYPES = "add types"
+    MAKE_IDIOMATIC = "make idiomatic"
+
+
+Effort = Literal["low", "medium", "high", "xhigh", "max"]
+EFFORT_LEVELS: tuple[Effort, ...] = ("low", "medium", "high", "xhigh", "max")
+Thinking = Literal["off", "adaptive"]
+Provider = Literal["anthropic", "bedrock", "vertex"]
+PROVIDERS: tuple[Provider, ...] = ("anthropic", "bedrock", "vertex")
+
+
+# Definition kinds the index extracts (index/extract.py and the queries name them), and the
+# groups the analysis asks about.
+class Kind(StrEnum):
+    FUNCTION = "function"
+    METHOD = "method"
+    CLASS = "class"
+    INTERFACE = "interface"
+    ENUM = "enum"
+    TYPE = "type"
+    MODULE = "module"
+    CONSTANT = "constant"
+    VARIABLE = "variable"
+    FIELD = "field"
+    MACRO = "macro"
+
+
+TYPE_KINDS = frozenset({Kind.CLASS, Kind.INTERFACE, Kind.ENUM})  # a name that makes instances
+CLASS_LIKE = frozenset({Kind.CLASS, Kind.INTERFACE})  # has members and bases
+CONTAINER_KINDS = frozenset({Kind.CLASS, Kind.INTERFACE, Kind.MODULE})  # encloses members
+
+
+# The LSP code-action kinds of the three actions (the clients filter and bind keys on them).
+CODE_ACTION_KINDS: dict[Action, str] = {
+    Action.EXPLAIN: "source.scopewise.explain",
+    Action.REFACTOR: "refactor.rewrite",
+    Action.FIX: "quickfix",
+}
+RUN_COMMAND = "scopewise.run"
+USAGE_COMMAND = "scopewise.usage"
+REINDEX_COMMAND = "scopewise.reindex"
+
+
+@dataclass(frozen=True)
+class DiagnosticInfo:
+    """A problem the user wants fixed, as the action sees it (from the editor or the CLI)."""
+
+    line: int  # 1-based
+    message: str
+    severity: str = "error"
+    source: str | None = None
