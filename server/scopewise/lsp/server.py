@@ -37,8 +37,7 @@ from scopewise.claude.models import ModelCatalog
 from scopewise.index.files import is_secret_file
 from scopewise.vocab import REINDEX_COMMAND, RUN_COMMAND, USAGE_COMMAND
 
-from . import capabilities
-from .capabilities import ClientSupport
+from .capabilities import ClientSupport, code_action_options, watched_files
 from .documents import OpenDocuments
 from .listing import Listing, ServerEngine
 from .protocol import ScopewiseProtocol
@@ -154,7 +153,7 @@ class ScopewiseServer(LanguageServer):
         self.sync.start_index()
 
     async def _watch_files(self) -> None:
-        registration = types.RegistrationParams(registrations=[capabilities.watched_files()])
+        registration = types.RegistrationParams(registrations=[watched_files()])
         try:
             await asyncio.wait_for(self.client_register_capability_async(registration), 10)
         except (JsonRpcException, TimeoutError) as exc:
@@ -321,7 +320,7 @@ def create_server() -> ScopewiseServer:
     ls.feature(types.INITIALIZE)(on_initialize)
     ls.feature(types.INITIALIZED)(on_initialized)
     ls.feature(types.SHUTDOWN)(on_shutdown)
-    ls.feature(types.TEXT_DOCUMENT_CODE_ACTION, capabilities.code_action_options())(on_code_action)
+    ls.feature(types.TEXT_DOCUMENT_CODE_ACTION, code_action_options())(on_code_action)
     ls.feature(types.CODE_ACTION_RESOLVE)(on_code_action_resolve)
     ls.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)(on_did_change_configuration)
     ls.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)(on_did_change_watched_files)
