@@ -331,25 +331,16 @@ async def _run(
     start_versions = host.docs.versions()
     t0 = time.perf_counter()
     status = Status(host, None)
-    word = "explanation" if data.action == Action.EXPLAIN else "edit"
+    on_stage: Callable[[str], Any] = lambda text: status.report(text, force=True)  # noqa: E731
 
     def on_event(ev: StreamEvent) -> None:
-        if isinstance(ev, ThinkingProgress):
-            status.report(f"thinking… {_k(ev.tokens_so_far)} tokens")
-        elif isinstance(ev, TextProgress):
-            status.report(f"writing {word}… {ev.chars:,} chars")
-        elif isinstance(ev, Retrying):
-            status.report(ev.message(), force=True)
-            host.log(f"{data.action}: {ev.message()}")
-
-    on_stage: Callable[[str], Any] = lambda text: status.report(text, force=True)  # noqa: E731
+        _report(host, status, data.action, ev)
 
     def log_unfinished(usage: Usage | None, outcome: str) -> float:
         """The run line of a run that did not finish (what it spent so far); its dollars."""
         usage = usage or Usage()
         usd = cost_usd(usage, actions.price(plan.route.model))
-        seconds = time.perf_counter() - t0
-        route = plan.route
+        route, seconds = plan.route, time.perf_counter() - t0
         host.log(run_line(data.action, route.tier, route.model, usage, usd, seconds, outcome))
         return usd
 
@@ -373,17 +364,8 @@ async def _run(
         return refuse(host, str(exc))
     finally:
         runs.finished(handle, msg_id)
-    host.log(
-        run_line(
-            data.action,
-            result.tier,
-            result.model,
-            result.usage,
-            result.usd,
-            result.duration_s,
-            "ok",
-        )
-    )
+    r = result
+    host.log(run_line(data.action, r.tier, r.model, r.usage, r.usd, r.duration_s, "ok"))
     for note in result.notes:
         host.log(f"note: {note}")
     if data.action == Action.EXPLAIN:
@@ -391,6 +373,18 @@ async def _run(
         return await _show_explanation(host, result)
     status.end(f"applying · ${result.usd:.4f}")
     return await _apply(host, result, start_versions)
+
+
+def _report(host: Host, status: Status, action: Action, ev: StreamEvent) -> None:
+    """The model's progress, in the run's status (and a retry in the log too)."""
+    if isinstance(ev, ThinkingProgress):
+        status.report(f"thinking… {_k(ev.tokens_so_far)} tokens")
+    elif isinstance(ev, TextProgress):
+        word = "explanation" if action == Action.EXPLAIN else "edit"
+        status.report(f"writing {word}… {ev.chars:,} chars")
+    elif isinstance(ev, Retrying):
+        status.report(ev.message(), force=True)
+        host.log(f"{action}: {ev.message()}")
 
 
 async def _show_explanation(host: Host, result: ActionResult) -> Shown:

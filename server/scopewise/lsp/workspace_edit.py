@@ -35,32 +35,8 @@ def workspace_edit(
     plain: dict[str, list[types.TextEdit]] = {}
     for change in changes:
         uri = docs.uri(change.path)
-        doc = docs.by_rel(change.path)
-        if doc is not None:
-            before = start_versions.get(uri)
-            if before is not None and doc.version != before:
-                raise StaleEdit(f"{change.path} changed while the action ran")
-            if doc.text != change.before:
-                raise StaleEdit(f"{change.path} no longer matches what the edit was made for")
-            version: int | None = doc.version
-        else:
-            current = read_disk(change.path)
-            if change.created:
-                if current is not None:
-                    raise StaleEdit(f"{change.path} appeared while the action ran")
-            elif current != change.before:
-                raise StaleEdit(f"{change.path} changed on disk while the action ran")
-            version = None
-        index = LineIndex(change.before, encoding)
-        edits: list[types.TextEdit | types.AnnotatedTextEdit] = []
-        for r in sorted(change.replacements, key=lambda r: r.start):
-            rng = index.range(r.start, r.end)
-            if ann_id is not None:
-                edits.append(
-                    types.AnnotatedTextEdit(annotation_id=ann_id, range=rng, new_text=r.text)
-                )
-            else:
-                edits.append(types.TextEdit(range=rng, new_text=r.text))
+        version = _current_version(change, uri, docs, read_disk, start_versions)
+        edits = _text_edits(change, encoding, ann_id)
         if change.created:
             if not (support.document_changes and support.create_files):
                 raise StaleEdit(f"the editor cannot create files ({change.path})")
@@ -96,6 +72,46 @@ def _units(s: str, encoding: str) -> int:
     if encoding == "utf-16":
         return len(s) + sum(1 for ch in s if ord(ch) > 0xFFFF)
     return len(s)
+
+
+def _current_version(
+    change: FileChange,
+    uri: str,
+    docs: OpenDocuments,
+    read_disk: Callable[[str], str | None],
+    start_versions: dict[str, int],
+) -> int | None:
+    """The open document's version (None for a file on disk), after checking that the text
+    is still what the edit was resolved against (StaleEdit names what moved)."""
+    doc = docs.by_rel(change.path)
+    if doc is not None:
+        before = start_versions.get(uri)
+        if before is not None and doc.version != before:
+            raise StaleEdit(f"{change.path} changed while the action ran")
+        if doc.text != change.before:
+            raise StaleEdit(f"{change.path} no longer matches what the edit was made for")
+        return doc.version
+    current = read_disk(change.path)
+    if change.created:
+        if current is not None:
+            raise StaleEdit(f"{change.path} appeared while the action ran")
+    elif current != change.before:
+        raise StaleEdit(f"{change.path} changed on disk while the action ran")
+    return None
+
+
+def _text_edits(
+    change: FileChange, encoding: str, ann_id: str | None
+) -> list[types.TextEdit | types.AnnotatedTextEdit]:
+    index = LineIndex(change.before, encoding)
+    edits: list[types.TextEdit | types.AnnotatedTextEdit] = []
+    for r in sorted(change.replacements, key=lambda r: r.start):
+        rng = index.range(r.start, r.end)
+        if ann_id is not None:
+            edits.append(types.AnnotatedTextEdit(annotation_id=ann_id, range=rng, new_text=r.text))
+        else:
+            edits.append(types.TextEdit(range=rng, new_text=r.text))
+    return edits
 
 
 class LineIndex:
