@@ -39,7 +39,7 @@ class ActionData:
     intent: Intent | None = None
     instruction: str | None = None
     diagnostics: tuple[DiagnosticInfo, ...] = ()
-    tier: Tier | None = None  # None: the sliding scale decides ("auto" on the wire)
+    tier: Tier | None = None  # None: the sliding scale decides (a client may send "auto")
     override_cap: bool = False
     title: str = ""
     reason: str = ""
