@@ -318,6 +318,12 @@ def _read(cls: type[Any], raw: Mapping[str, Any], base: Any, path: str, w: list[
     return instance
 
 
+def _written(f: dataclasses.Field[Any]) -> str:
+    """A field's key as written, dotted: `timeout`, `tiers.quick`."""
+    key: str = f.metadata.get("key", f.name)
+    return f"{f.metadata['group']}.{key}" if "group" in f.metadata else key
+
+
 def _fields(
     cls: type[Any], raw: Mapping[str, Any], base: Any, path: str, w: list[str]
 ) -> tuple[Any, set[str]]:
@@ -333,12 +339,9 @@ def _fields(
             values[f.name], more = _fields(hints[f.name], raw, current, path, w)
             used |= more
             continue
-        key = f.metadata.get("key", f.name)
-        table: Any = raw
-        if group := f.metadata.get("group"):
-            table = _lookup(raw, group)
-            key = f"{group}.{key}"
+        key = _written(f)
         used.add(key)
+        table = _lookup(raw, f.metadata["group"]) if "group" in f.metadata else raw
         node = _lookup(table, key.rsplit(".", 1)[-1]) if isinstance(table, Mapping) else None
         if node is not None:
             values[f.name] = _value(f, hints[f.name], node, current, path + key, w)
@@ -358,6 +361,26 @@ def _unknown(raw: Mapping[str, Any], used: set[str], path: str, w: list[str]) ->
             w.append(f"scopewise.{path}{key}: {node!r} is not a table; ignored")
         else:
             _unknown(node, inner, f"{path}{key}.", w)
+
+
+def defaults(cls: type[Any] = Settings, base: Any = None) -> dict[str, Any]:
+    """Every key a user may write (dotted, snake_case) and its default, e.g.
+    `tiers.deep.effort_range`: ('low', 'max'); a table of free keys (`force`, `prices`) is one
+    key. The clients' settings are checked against these (tests/clients)."""
+    base = cls() if base is None else base
+    hints = typing.get_type_hints(cls)
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        kind, current = hints[f.name], getattr(base, f.name)
+        if f.metadata.get("internal"):
+            continue
+        if f.metadata.get("flat"):
+            out |= defaults(kind, current)
+        elif isinstance(kind, type) and dataclasses.is_dataclass(kind):
+            out |= {f"{_written(f)}.{k}": v for k, v in defaults(kind, current).items()}
+        else:
+            out[_written(f)] = current
+    return out
 
 
 def _normalise(value: Any) -> Any:
