@@ -30,7 +30,7 @@ from typing import Any
 import cattrs
 
 from scopewise import paths
-from scopewise.vocab import EFFORT_LEVELS, PROVIDERS, TIERS, Action, Provider, Thinking
+from scopewise.vocab import EFFORT_LEVELS, TIERS, Action, Provider, Thinking
 
 Check = Callable[[Any], bool]
 
@@ -52,15 +52,13 @@ def setting(
     flat: bool = False,
     internal: bool = False,
 ) -> Any:
-    """A settings field: its default, and how it is read — `key` as written when it differs
-    from the field's name, `group` the table it sits in (`tiers`), `check` what a valid value
-    satisfies, `read_as` the type read before converting to the field's, `reader` a function
-    for a table of free keys, `flat` a dataclass whose keys sit at this level, `internal` a
-    field no one sets."""
-    meta = dict(
-        check=check, key=key, group=group, read_as=read_as, reader=reader, flat=flat,
-        internal=internal,
-    )  # fmt: skip
+    """A settings field: its default, and how it is read. `key`: as written, when it differs
+    from the field's name; `group`: the table it sits in (`tiers`); `check`: what a valid value
+    satisfies beyond its type (a Literal type is checked by the converter); `read_as`: the type
+    read, then converted to the field's; `reader`: a function for a table of free keys; `flat`:
+    a dataclass whose keys sit at this level; `internal`: a field no one sets."""
+    meta = {"check": check, "key": key, "group": group, "read_as": read_as, "reader": reader}
+    meta |= {"flat": flat, "internal": internal}
     return field(
         default=default,
         default_factory=factory,
@@ -112,7 +110,7 @@ class TierConfig:
     """One tier: a model and how it reasons."""
 
     model: str = setting(check=_non_blank)
-    thinking: Thinking = setting("adaptive", check=lambda v: v in ("off", "adaptive"))
+    thinking: Thinking = "adaptive"
     # a fixed effort; None with effort_range: scaled by the scope
     effort: str | None = setting(None, check=lambda v: v in EFFORT_LEVELS)
     effort_range: tuple[str, str] | None = setting(None, check=_effort_range)
@@ -146,6 +144,7 @@ class Thresholds:
 
 
 AUTO = "auto"  # a forced tier that is none: the sliding scale decides
+_ACTIONS = frozenset(Action)
 
 
 def _read_force(node: Any, key: str, current: dict[str, str], warnings: list[str]) -> Any:
@@ -154,7 +153,7 @@ def _read_force(node: Any, key: str, current: dict[str, str], warnings: list[str
         warnings.append(f"scopewise.{key}: {node!r} is not a table; ignored")
         return current
     for written in node:
-        if snake(str(written)) not in frozenset(Action):
+        if snake(str(written)) not in _ACTIONS:
             warnings.append(f"scopewise.{key}.{written}: unknown setting; ignored")
     forced: dict[str, str] = {}
     for action in Action:
@@ -229,7 +228,7 @@ class Settings:
     api_key: str | None = setting(None, check=_non_blank)
     # else ANTHROPIC_BASE_URL or the API
     base_url: str | None = setting(None, check=lambda v: v.startswith(("http://", "https://")))
-    provider: Provider = setting("anthropic", check=lambda v: v in PROVIDERS)
+    provider: Provider = "anthropic"
     timeout_s: float = setting(180.0, key="timeout", check=_positive)
     max_retries: int = setting(2, check=_between(0, 10))
     daily_cap_usd: float | None = setting(None, check=_positive)
