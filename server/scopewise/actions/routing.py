@@ -16,62 +16,17 @@ offline), so a tier never sends a parameter its model would refuse.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from scopewise.analysis.scope import Scope
 from scopewise.claude.models import EFFORT_LEVELS, ModelInfo
+from scopewise.settings import RoutingSettings, TierConfig
 
 Action = Literal["explain", "refactor", "fix"]
 TierName = Literal["quick", "standard", "deep"]
 TIERS: tuple[TierName, ...] = ("quick", "standard", "deep")
 ACTIONS: tuple[Action, ...] = ("explain", "refactor", "fix")
-
-
-@dataclass(frozen=True)
-class TierConfig:
-    """One tier: a model and how it reasons."""
-
-    model: str
-    thinking: Literal["off", "adaptive"] = "adaptive"
-    effort: str | None = None  # a fixed effort; None with effort_range: scaled by the scope
-    effort_range: tuple[str, str] | None = None
-    budget_range: tuple[int, int] = (2048, 32000)  # thinking budget for budget-only models
-    max_tokens: int = 8192  # the answer's room (a thinking budget comes on top)
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """Where the tiers change. `size` is code lines + 1.5 x decision points of the range;
-    `reach` is the expected number of uses of its symbols elsewhere (Scope.fan_in)."""
-
-    explain_standard_size: float = 40.0  # explain: a long or branchy range needs standard
-    explain_standard_fan_out: int = 7  # ... or one that talks to many definitions
-    explain_deep_size: float = 200.0
-    deep_size: float = 45.0  # refactor/fix: this much code goes deep
-    deep_reach: int = 30  # ... or this many uses elsewhere
-    coupled_size: float = 25.0  # ... or a mid-sized range that uses this many definitions
-    coupled_fan_out: int = 8
-    quick_size: float = 10.0  # a refactor of less code, used nowhere, private, stays quick
-    small_fix_lines: int = 5  # a fix of this many lines with <= 2 diagnostics stays quick
-    # within deep: effort grows with the larger of size / full_size and reach / full_reach
-    full_size: float = 200.0
-    full_reach: int = 150
-
-
-@dataclass(frozen=True)
-class RoutingSettings:
-    quick: TierConfig = TierConfig(
-        "claude-haiku-5-5", thinking="off", effort="low", max_tokens=4096
-    )
-    standard: TierConfig = TierConfig("claude-sonnet-5-5", effort="low", max_tokens=8192)
-    deep: TierConfig = TierConfig("claude-opus-5-5", effort_range=("low", "max"), max_tokens=16384)
-    thresholds: Thresholds = field(default_factory=Thresholds)
-    forced: dict[str, str] = field(default_factory=dict)  # action -> tier, "auto" or absent
-
-    def tier(self, name: str) -> TierConfig:
-        cfg: TierConfig = getattr(self, name)
-        return cfg
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,10 @@ from scopewise.analysis.sources import Source, Sources
 from scopewise.index import extract as _extract
 from scopewise.index import languages
 from scopewise.index.buffer import Document
-from scopewise.index.files import FileSettings, is_secret_file
+from scopewise.index.files import is_secret_file
 from scopewise.index.model import FileIndex
 from scopewise.index.workspace import IndexStats, NotAWorkspace, Progress, WorkspaceIndex
+from scopewise.settings import FileSettings
 
 ROOT_MARKERS = (
     ".git",

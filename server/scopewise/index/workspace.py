@@ -19,7 +19,6 @@ from scopewise.index import extract as _extract
 from scopewise.index import languages
 from scopewise.index.cache import IndexCache, default_path
 from scopewise.index.files import (
-    FileSettings,
     Skipped,
     admits,
     content_problem,
@@ -29,6 +28,7 @@ from scopewise.index.files import (
     read_regular,
 )
 from scopewise.index.model import FileIndex
+from scopewise.settings import FileSettings
 
 log = logging.getLogger(__name__)
 
