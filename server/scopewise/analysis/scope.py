@@ -19,6 +19,7 @@ from scopewise.analysis.resolve import (
 )
 from scopewise.analysis.sources import Source
 from scopewise.index.model import FileIndex
+from scopewise.vocab import CLASS_LIKE, CONTAINER_KINDS
 
 CONFIDENT = 0.5  # resolutions at or above this count in fan-in / fan-out
 
@@ -75,7 +76,7 @@ class Analysis:
     source: Source
     start: int  # 0-based
     end: int
-    enclosing: int  # innermost definition enclosing the range, -1 at module level
+    enclosing: int | None  # innermost definition enclosing the range; None: module level
     target_indices: list[int]
     uses: list[Resolved]
     callers: list[CallerSite]
@@ -93,21 +94,21 @@ def analyze(
     """Analyse lines [start, end] (0-based, inclusive) of an indexed file."""
     enclosing = definition_at(fi, start, end)
     inside = defined_in(fi, start, end)
-    targets = inside or ([enclosing] if enclosing >= 0 else [])
+    targets = inside or ([enclosing] if enclosing is not None else [])
     # names bound anywhere in the enclosing callable are locals of the range too
     outer = enclosing
-    while outer >= 0 and fi.definitions[outer].kind in ("class", "interface", "module"):
+    while outer is not None and fi.definitions[outer].kind in CONTAINER_KINDS:
         outer = fi.definitions[outer].parent
     b_start, b_end = (
         (fi.definitions[outer].start_line, fi.definitions[outer].end_line)
-        if outer >= 0
+        if outer is not None
         else (start, end)
     )
     uses, bound = uses_in(src, start, end)
     if (b_start, b_end) != (start, end):
         bound |= uses_in(src, b_start, b_end)[1]
-    cls = enclosing_class(fi, targets[0]) if targets else -1
-    if targets and fi.definitions[targets[0]].kind in ("class", "interface"):
+    cls = enclosing_class(fi, targets[0]) if targets else None
+    if targets and fi.definitions[targets[0]].kind in CLASS_LIKE:
         cls = targets[0]
     resolved = [
         r

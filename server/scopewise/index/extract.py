@@ -14,8 +14,17 @@ import tree_sitter as ts
 
 from scopewise.index import languages
 from scopewise.index.model import REF_MEMBER, REF_NAME, REF_TYPE, Definition, FileIndex, Import
+from scopewise.vocab import CLASS_LIKE, CONTAINER_KINDS, TYPE_KINDS, Kind
 
-_KIND_PRIORITY = {"method": 3, "class": 3, "interface": 3, "function": 2}
+# which capture names a node captured as two kinds (a method over a function, ...)
+_KIND_PRIORITY: dict[str, int] = {
+    Kind.METHOD: 3,
+    Kind.CLASS: 3,
+    Kind.INTERFACE: 3,
+    Kind.FUNCTION: 2,
+}
+# kinds whose exported members are exported (a method of a private class is not)
+_EXPORTING = TYPE_KINDS | CONTAINER_KINDS | {Kind.TYPE}
 _REF_CODES = {
     "reference.member": REF_MEMBER,
     "reference.type": REF_TYPE,
@@ -240,7 +249,7 @@ def _definitions(
         # a definition sharing its extent's end with a parent that started earlier is nested
         while stack and not (out[stack[-1]].start_line <= start and end <= out[stack[-1]].end_line):
             stack.pop()
-        parent = stack[-1] if stack else -1
+        parent = stack[-1] if stack else None
         name = _text(name_node)
         name_line = name_node.start_point[0]
         body = _body(extent, spec.body_fields)
@@ -253,8 +262,8 @@ def _definitions(
         else:
             header_end = name_line
         header_end = max(name_line, min(header_end, end))
-        if kind == "function" and parent >= 0 and out[parent].kind in ("class", "interface"):
-            kind = "method"
+        if kind == Kind.FUNCTION and parent is not None and out[parent].kind in CLASS_LIKE:
+            kind = Kind.METHOD.value  # stored as a plain str: the cache marshals it
         exported = _exported(spec.name, extent, name, parent, out)
         out.append(Definition(name, kind, start, end, name_line, header_end, parent, exported))
         stack.append(len(out) - 1)
@@ -262,18 +271,18 @@ def _definitions(
 
 
 def _exported(
-    language: str, extent: ts.Node, name: str, parent: int, defs: list[Definition]
+    language: str, extent: ts.Node, name: str, parent: int | None, defs: list[Definition]
 ) -> bool:
-    if parent >= 0:
+    if parent is not None:
         p = defs[parent]
-        if not p.exported or p.kind not in ("class", "interface", "module", "type", "enum"):
+        if not p.exported or p.kind not in _EXPORTING:
             return False
     if language == "python":
         return not name.startswith("_") or (name.startswith("__") and name.endswith("__"))
     if language == "go":
         return name[:1].isupper()
     if language in ("javascript", "typescript", "tsx"):
-        if parent >= 0:
+        if parent is not None:
             return not name.startswith("#") and b"private " not in (extent.text or b"")[:40]
         node: ts.Node | None = extent
         while node is not None:
@@ -288,7 +297,7 @@ def _exported(
             if c.type == "modifiers":
                 text = c.text or b""
                 return b"public" in text or b"protected" in text
-        return parent >= 0 and defs[parent].kind == "interface"
+        return parent is not None and defs[parent].kind == Kind.INTERFACE
     if language in ("c", "cpp"):
         return not any(
             c.type == "storage_class_specifier" and c.text == b"static" for c in extent.children

@@ -406,7 +406,7 @@ def expand_cursor(engine: Engine, doc: Document | None, path: str, line: int) ->
         except EngineError:
             return line, line
     i = fi.enclosing(line - 1, line - 1)
-    if i < 0:
+    if i is None:
         return line, line
     d = fi.definitions[i]
     return d.start_line + 1, d.end_line + 1
