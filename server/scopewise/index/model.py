@@ -36,9 +36,6 @@ class Definition(NamedTuple):
     def line_count(self) -> int:
         return self.end_line - self.start_line + 1
 
-    def contains(self, line: int) -> bool:
-        return self.start_line <= line <= self.end_line
-
 
 @dataclass(frozen=True, slots=True)
 class Import:
