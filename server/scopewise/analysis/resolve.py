@@ -341,26 +341,7 @@ class Resolver:
                 return [(hit[0], hit[1], 1.0, f"{recv}.{name}")]
             return self._by_name(name, fi, 0.3, f"{recv}.{name} by name", members_only=True)
         if recv in module_aliases and recv not in bound:
-            hits = self._resolve_name(fi, recv)
-            if hits and hits[0][0].definitions[hits[0][1]].kind in CLASS_LIKE:
-                cfi, ci = hits[0]
-                member = self._member(cfi, ci, name)
-                if member:
-                    return [(member[0], member[1], 1.0, f"{recv}.{name}")]
-            imp = module_aliases[recv]
-            module = imp.module
-            full = module
-            for n, a in zip(imp.names, imp.aliases, strict=False):
-                if a == recv:
-                    full = f"{module}.{n}" if not module.endswith(".") else f"{module}{n}"
-            target = self.module_file(full, fi.path)
-            if target is None:
-                return []  # a module outside the workspace (stdlib, third party)
-            tfi = self.ws.get(target)
-            if tfi is None:
-                return []
-            hits = self._resolve_name(tfi, name)
-            return [(h.path, i, 1.0, f"{recv}.{name}") for h, i in hits]
+            return self._via_import(fi, recv, name, module_aliases[recv])
         if (
             recv not in module_aliases
             and recv not in _SELF
@@ -376,6 +357,30 @@ class Resolver:
                     return [(member[0], member[1], 1.0, f"{recv}.{name}")]
         base = 0.25 if name in _COMMON_METHODS else 0.6
         return self._by_name(name, fi, base, f".{name} by name", members_only=True)
+
+    def _via_import(
+        self, fi: FileIndex, recv: str, name: str, imp: Import
+    ) -> list[tuple[str, int, float, str]]:
+        """`recv.name` where an import bound `recv`: a member of an imported class, or a
+        definition of an imported module (nothing for a module outside the workspace)."""
+        hits = self._resolve_name(fi, recv)
+        if hits and hits[0][0].definitions[hits[0][1]].kind in CLASS_LIKE:
+            cfi, ci = hits[0]
+            member = self._member(cfi, ci, name)
+            if member:
+                return [(member[0], member[1], 1.0, f"{recv}.{name}")]
+        module = imp.module
+        full = module
+        for n, a in zip(imp.names, imp.aliases, strict=False):
+            if a == recv:
+                full = f"{module}.{n}" if not module.endswith(".") else f"{module}{n}"
+        target = self.module_file(full, fi.path)
+        if target is None:
+            return []  # a module outside the workspace (stdlib, third party)
+        tfi = self.ws.get(target)
+        if tfi is None:
+            return []
+        return [(h.path, i, 1.0, f"{recv}.{name}") for h, i in self._resolve_name(tfi, name)]
 
     def _by_name(
         self,

@@ -136,12 +136,27 @@ def extract(path: str, language: str, source: bytes, tree: ts.Tree | None = None
         imp = _parse_import(language, node)
         if imp is not None:
             out.imports.append(imp)
+    found, def_names = _captured_definitions(spec, caps)
+    out.refs = _refs(caps, def_names, _SKIP_NAMES.get(language, set()))
+    out.definitions = _definitions(spec, sorted(found, key=_def_order))
+    if root.has_error:
+        out.errors = error_lines(root)
+    return out
 
+
+_Found = tuple[int, ts.Node, ts.Node, str]  # (kind priority, extent, name node, kind)
+
+
+def _captured_definitions(
+    spec: languages.LanguageSpec, caps: dict[str, list[ts.Node]]
+) -> tuple[list[_Found], set[int]]:
+    """The definitions captured, one per extent (the kind of highest priority), and the
+    start bytes of their names (which are not uses)."""
     # a definition's name is the first @name capture inside it (names precede bodies)
     names = sorted(caps.get("name", ()), key=_start)
     name_starts = [n.start_byte for n in names]
-    defs_by_extent: dict[tuple[int, int], tuple[int, ts.Node, ts.Node, str]] = {}
-    def_names: set[int] = set()  # start bytes of definition names: not uses
+    defs_by_extent: dict[tuple[int, int], _Found] = {}
+    def_names: set[int] = set()
     for key, nodes in caps.items():
         if not key.startswith("definition."):
             continue
@@ -158,10 +173,15 @@ def extract(path: str, language: str, source: bytes, tree: ts.Tree | None = None
             if prev is None or prev[0] < prio:
                 defs_by_extent[ek] = (prio, extent, name_node, kind)
             def_names.add(name_node.start_byte)
+    return list(defs_by_extent.values()), def_names
 
-    skip = _SKIP_NAMES.get(language, ())
+
+def _refs(
+    caps: dict[str, list[ts.Node]], seen: set[int], skip: set[str] | frozenset[str]
+) -> dict[str, bytes]:
+    """name -> its uses packed as int64 ``line * 4 + kind``; `seen` (start bytes of the
+    definitions' names, not uses) grows as uses are taken."""
     by_raw: dict[bytes, list[int]] = {}
-    seen = def_names
     for key in _REF_KEYS:  # members first: a member use is not also a plain name
         ref_nodes = caps.get(key)
         if not ref_nodes:
@@ -184,12 +204,7 @@ def extract(path: str, language: str, source: bytes, tree: ts.Tree | None = None
         if text not in skip:
             packed.sort()
             refs[sys.intern(text)] = array("q", packed).tobytes()
-    out.refs = refs
-
-    out.definitions = _definitions(spec, sorted(defs_by_extent.values(), key=_def_order))
-    if root.has_error:
-        out.errors = error_lines(root)
-    return out
+    return refs
 
 
 def _start(node: ts.Node) -> int:
