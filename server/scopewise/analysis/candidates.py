@@ -223,9 +223,9 @@ def _callers(analysis: Analysis, files: Lookup, line_costs: LineCosts) -> list[C
     return out
 
 
-def _caller_key(key: tuple[str, int | None]) -> tuple[str, int]:
+def _caller_key(key: tuple[str, int | None]) -> tuple[str, bool, int]:
     """(path, caller) sortable: module level (no caller) before every definition."""
-    return key[0], -1 if key[1] is None else key[1]
+    return key[0], key[1] is not None, key[1] or 0
 
 
 def _imports(analysis: Analysis) -> list[Candidate]:

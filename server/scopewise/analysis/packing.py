@@ -20,12 +20,18 @@ RUN_TOKENS = 8  # the "@@ 120-135 body" line above each run of lines
 
 
 @dataclass(frozen=True)
-class Snippet:
-    """One item of the manifest: a definition, caller, ... and the form it was sent in."""
+class Lines:
+    """Lines of a file: 1-based, inclusive."""
 
     path: str
-    start_line: int  # 1-based inclusive
+    start_line: int
     end_line: int
+
+
+@dataclass(frozen=True)
+class Snippet(Lines):
+    """One item of the manifest: a definition, caller, ... and the form it was sent in."""
+
     tokens: int
     kind: str  # target, enclosing, body, skeleton, signature, caller, test, import
     symbol: str
@@ -33,12 +39,9 @@ class Snippet:
 
 
 @dataclass(frozen=True)
-class Dropped:
+class Dropped(Lines):
     """A candidate (or a part of the range) left out, and why."""
 
-    path: str
-    start_line: int
-    end_line: int
     symbol: str
     tokens: int
     reason: str
@@ -54,12 +57,9 @@ class Redaction:
 
 
 @dataclass(frozen=True)
-class Block:
+class Block(Lines):
     """A contiguous run of lines as sent."""
 
-    path: str
-    start_line: int  # 1-based inclusive
-    end_line: int
     text: str
     label: str
 

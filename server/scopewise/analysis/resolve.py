@@ -349,26 +349,33 @@ class Resolver:
             and recv != "<expr>"
         ):
             # ClassName.attr with ClassName defined or imported here
-            hits = self._resolve_name(fi, recv)
-            if hits and hits[0][0].definitions[hits[0][1]].kind in TYPE_KINDS:
-                cfi, ci = hits[0]
-                member = self._member(cfi, ci, name)
-                if member:
-                    return [(member[0], member[1], 1.0, f"{recv}.{name}")]
+            found = self._class_member(fi, recv, name, TYPE_KINDS)
+            if found:
+                return found
         base = 0.25 if name in _COMMON_METHODS else 0.6
         return self._by_name(name, fi, base, f".{name} by name", members_only=True)
+
+    def _class_member(
+        self, fi: FileIndex, recv: str, name: str, kinds: frozenset[Kind]
+    ) -> list[tuple[str, int, float, str]]:
+        """`recv.name` where `recv` names a class (of one of `kinds`) seen from `fi`: the
+        member, through the bases too; empty when there is none."""
+        hits = self._resolve_name(fi, recv)
+        if hits and hits[0][0].definitions[hits[0][1]].kind in kinds:
+            cfi, ci = hits[0]
+            member = self._member(cfi, ci, name)
+            if member:
+                return [(member[0], member[1], 1.0, f"{recv}.{name}")]
+        return []
 
     def _via_import(
         self, fi: FileIndex, recv: str, name: str, imp: Import
     ) -> list[tuple[str, int, float, str]]:
         """`recv.name` where an import bound `recv`: a member of an imported class, or a
         definition of an imported module (nothing for a module outside the workspace)."""
-        hits = self._resolve_name(fi, recv)
-        if hits and hits[0][0].definitions[hits[0][1]].kind in CLASS_LIKE:
-            cfi, ci = hits[0]
-            member = self._member(cfi, ci, name)
-            if member:
-                return [(member[0], member[1], 1.0, f"{recv}.{name}")]
+        found = self._class_member(fi, recv, name, CLASS_LIKE)
+        if found:
+            return found
         module = imp.module
         full = module
         for n, a in zip(imp.names, imp.aliases, strict=False):
