@@ -1,5 +1,9 @@
 """The workspace index: every file's FileIndex plus the workspace-wide symbol table and
-reference graph, built in parallel, cached in SQLite and kept current as files change."""
+reference graph, built in parallel, cached in SQLite and kept current as files change.
+
+Writers: `build` (the whole workspace) and, per file, `update` (a text), `refresh_from_disk`,
+`leave_out` and `remove`; the engine (analysis/engine.py) calls them through `Engine.index`
+and `Engine.sync`. Everything else here only reads."""
 
 from __future__ import annotations
 
