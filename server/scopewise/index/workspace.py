@@ -2,8 +2,8 @@
 reference graph, built in parallel, cached in SQLite and kept current as files change.
 
 Writers: `build` (the whole workspace) and, per file, `update` (a text), `refresh_from_disk`,
-`leave_out` and `remove`; the engine (analysis/engine.py) calls them through `Engine.index`
-and `Engine.sync`. Everything else here only reads."""
+`leave_out` and `remove`. Their callers are `Engine.index` and `Engine.sync`
+(analysis/engine.py) and the language server's document sync. Everything else only reads."""
 
 from __future__ import annotations
 
