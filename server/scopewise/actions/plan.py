@@ -215,6 +215,7 @@ class Actions:
         if budget is not None and budget < 64:
             raise ActionError(f"a context budget of {budget} tokens is too small (at least 64)")
         try:
+            self.engine.sync(first.path)  # the index's writer; analyze only reads it
             analysis = self.engine.analyze(
                 first.path,
                 first.start_line,

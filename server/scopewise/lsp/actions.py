@@ -274,6 +274,7 @@ class Lister:
     @staticmethod
     def _syntax_errors(engine: Engine, target: Target) -> tuple[DiagnosticInfo, ...]:
         try:
+            engine.sync(target.path)
             analysis = engine.analyze(target.path, target.start_line, target.end_line)
         except EngineError:
             return ()
@@ -399,14 +400,15 @@ def expand_cursor(engine: Engine, doc: Document | None, path: str, line: int) ->
     """An empty selection means the innermost definition around the cursor (1-based)."""
     fi = engine.workspace.get(path)
     if doc is not None and doc.tree is not None and (fi is None or fi.digest != digest(doc.source)):
-        fi = engine.workspace.update(path, doc.source, doc.tree)  # as analysis would
+        fi = engine.workspace.update(path, doc.source, doc.tree)  # as engine.sync would
     if fi is None:
         try:
+            engine.sync(path)
             fi = engine.analyze(path, line, line).file
         except EngineError:
             return line, line
     i = fi.enclosing(line - 1, line - 1)
-    if i < 0:
+    if i is None:
         return line, line
     d = fi.definitions[i]
     return d.start_line + 1, d.end_line + 1
