@@ -32,6 +32,7 @@ from scopewise.index.files import (
     is_secret_path,
     read_regular,
 )
+from scopewise.vocab import Action, Intent
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +138,7 @@ RUN_UNLESS_SHOWN = frozenset(
     {"makefile", "gnumakefile", "setup.py", "conftest.py", "noxfile.py", "tasks.py"}
 )
 SCRIPT_SUFFIXES = (".sh", ".bash", ".zsh", ".ksh", ".fish", ".ps1", ".bat", ".cmd")
-CREATING_INTENTS = frozenset({"extract function"})
+CREATING_INTENTS = frozenset({Intent.EXTRACT_FUNCTION})
 
 
 def _tool_refusal(path: str) -> str | None:
@@ -188,7 +189,7 @@ class EditPolicy:
     ) -> EditPolicy:
         """A refactor with a free instruction or a file-creating intent ("extract
         function") may add files next to the selection; every other action may not."""
-        creates = action == "refactor" and (bool(instruction) or intent in CREATING_INTENTS)
+        creates = action == Action.REFACTOR and (bool(instruction) or intent in CREATING_INTENTS)
         folder = posixpath.dirname(selection)
         return cls(
             root,
@@ -547,10 +548,3 @@ def new_syntax_errors(change: FileChange) -> int:
         log.warning("%s: syntax check skipped: %s", change.path, exc)
         return 0
     return max(0, after - before)
-
-
-def offset_to_position(text: str, offset: int) -> tuple[int, int]:
-    """(line, character in code points) of an offset into text."""
-    line = text.count("\n", 0, offset)
-    start = text.rfind("\n", 0, offset) + 1
-    return line, offset - start
