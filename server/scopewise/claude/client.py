@@ -17,7 +17,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from scopewise.vocab import PROVIDERS, Provider
 
@@ -58,8 +58,6 @@ from .stream import (
 if TYPE_CHECKING:
     import anthropic
 
-    from scopewise.settings import Settings
-
 __all__ = [  # the call's data and errors are importable from here too, as before
     "CUT_MESSAGE",
     "MISSING_KEY_MESSAGE",
@@ -68,6 +66,7 @@ __all__ = [  # the call's data and errors are importable from here too, as befor
     "CallResult",
     "ClaudeClient",
     "ClaudeError",
+    "ClientSettings",
     "Done",
     "ErrorKind",
     "OnEvent",
@@ -337,13 +336,28 @@ class ClaudeClient:
         return map_error(exc, model, self.base_url, usage, request_id)
 
 
-def from_settings(settings: Settings, api_key: str | None = None) -> ClaudeClient:
-    """The client the settings ask for (provider, endpoint, timeout, retries); ``api_key``
-    when the caller already resolved it, else the settings' key (or the environment's)."""
-    from scopewise.settings import api_key as settings_key
+class ClientSettings(Protocol):
+    """What the client needs of the settings (scopewise.settings.Settings has it; this module
+    does not import settings, which sits below it)."""
 
+    @property
+    def api_key(self) -> str | None: ...
+    @property
+    def base_url(self) -> str | None: ...
+    @property
+    def timeout_s(self) -> float: ...
+    @property
+    def max_retries(self) -> int: ...
+    @property
+    def provider(self) -> Provider: ...
+
+
+def from_settings(settings: ClientSettings, api_key: str | None = None) -> ClaudeClient:
+    """The client the settings ask for (provider, endpoint, timeout, retries). The key:
+    ``api_key`` when the caller resolved it, else the settings' key, else the environment's
+    ANTHROPIC_API_KEY (the client's own fallback)."""
     return ClaudeClient(
-        api_key=api_key if api_key is not None else settings_key(settings),
+        api_key=api_key if api_key is not None else settings.api_key,
         base_url=settings.base_url,
         timeout=settings.timeout_s,
         max_retries=settings.max_retries,
