@@ -450,6 +450,14 @@ class _Newlines:
         return text.replace("\n", "\r\n") if self.crlf else text
 
 
+def _edit_path(raw: str, n: int) -> str:
+    """An edit's path, normalised; it must be relative to the workspace and stay inside it."""
+    path = raw.strip().removeprefix("./")
+    if not path or path.startswith("/") or ".." in path.split("/"):
+        raise EditError(f"edit {n}: path {raw!r} must be relative to the workspace")
+    return posixpath.normpath(path)
+
+
 def resolve(
     proposed: list[ProposedEdit],
     read: Callable[[str], str | None],
@@ -464,10 +472,7 @@ def resolve(
     views: dict[str, _Newlines] = {}
     placed_in: dict[str, list[Replacement]] = {}
     for n, edit in enumerate(proposed, 1):
-        path = edit.path.strip().removeprefix("./")
-        if not path or path.startswith("/") or ".." in path.split("/"):
-            raise EditError(f"edit {n}: path {edit.path!r} must be relative to the workspace")
-        path = posixpath.normpath(path)
+        path = _edit_path(edit.path, n)
         change = changes.get(path)
         if change is None:
             if policy is not None:

@@ -1,5 +1,6 @@
 """What crosses the client's boundary: a call (`CallRequest`), its answer (`CallResult`), its
-token counts (`Usage`) and the progress events a call streams. Plain data: no SDK, no I/O."""
+token counts (`Usage`), the progress events a call streams, and the SDK parameters a call
+becomes (`request_params`). Plain data: no SDK import, no I/O."""
 
 from __future__ import annotations
 
@@ -92,3 +93,28 @@ class CallResult:
     def json(self) -> Any:
         """The answer parsed as JSON (for structured output)."""
         return json.loads(self.text)
+
+
+def request_params(req: CallRequest) -> dict[str, Any]:
+    """The keyword arguments for ``messages.stream`` / ``count_tokens``."""
+    params: dict[str, Any] = {
+        "model": req.model,
+        "messages": [{"role": "user", "content": req.prompt}],
+    }
+    blocks: list[dict[str, Any]] = [
+        {"type": "text", "text": text} for text in (req.system, req.context) if text
+    ]
+    if blocks:
+        if req.cache:
+            blocks[-1]["cache_control"] = {"type": "ephemeral"}
+        params["system"] = blocks
+    if req.thinking is not None:
+        params["thinking"] = req.thinking
+    output_config: dict[str, Any] = {}
+    if req.effort is not None:
+        output_config["effort"] = req.effort
+    if req.output_schema is not None:
+        output_config["format"] = {"type": "json_schema", "schema": req.output_schema}
+    if output_config:
+        params["output_config"] = output_config
+    return params

@@ -31,6 +31,7 @@ from .call import (
     TextProgress,
     ThinkingProgress,
     Usage,
+    request_params,
 )
 from .errors import (
     CUT_MESSAGE,
@@ -79,31 +80,6 @@ __all__ = [  # the call's data and errors are importable from here too, as befor
     "from_settings",
     "request_params",
 ]
-
-
-def request_params(req: CallRequest) -> dict[str, Any]:
-    """The keyword arguments for ``messages.stream`` / ``count_tokens``."""
-    params: dict[str, Any] = {
-        "model": req.model,
-        "messages": [{"role": "user", "content": req.prompt}],
-    }
-    blocks: list[dict[str, Any]] = [
-        {"type": "text", "text": text} for text in (req.system, req.context) if text
-    ]
-    if blocks:
-        if req.cache:
-            blocks[-1]["cache_control"] = {"type": "ephemeral"}
-        params["system"] = blocks
-    if req.thinking is not None:
-        params["thinking"] = req.thinking
-    output_config: dict[str, Any] = {}
-    if req.effort is not None:
-        output_config["effort"] = req.effort
-    if req.output_schema is not None:
-        output_config["format"] = {"type": "json_schema", "schema": req.output_schema}
-    if output_config:
-        params["output_config"] = output_config
-    return params
 
 
 class ClaudeClient:
@@ -184,6 +160,33 @@ class ClaudeClient:
             raise problem
         state = StreamState(req.model)
         started = time.monotonic()
+        await self._stream(req, state, on_event, deadline_s)
+        usage = state.usage()
+        result = CallResult(
+            text="".join(state.text),
+            thinking="".join(state.thinking),
+            stop_reason=state.stop_reason,
+            usage=usage,
+            model=state.model,
+            duration_s=time.monotonic() - started,
+            request_id=state.request_id,
+        )
+        try:
+            await emit(on_event, Done(state.stop_reason, usage))
+        except CallbackFailed as failed:
+            raise failed.exc from None
+        check_stop(req, result, state.stop_details)
+        return result
+
+    async def _stream(
+        self,
+        req: CallRequest,
+        state: StreamState,
+        on_event: OnEvent | None,
+        deadline_s: float | None,
+    ) -> None:
+        """Stream the answer into ``state``; any failure leaves as ClaudeError (with the
+        usage so far), CallCancelled or the listener's own exception."""
         deadline = asyncio.timeout(deadline_s)
         listening = current_listener.set(on_event)
         try:
@@ -223,22 +226,6 @@ class ClaudeClient:
             raise error from exc
         finally:
             current_listener.reset(listening)
-        usage = state.usage()
-        result = CallResult(
-            text="".join(state.text),
-            thinking="".join(state.thinking),
-            stop_reason=state.stop_reason,
-            usage=usage,
-            model=state.model,
-            duration_s=time.monotonic() - started,
-            request_id=state.request_id,
-        )
-        try:
-            await emit(on_event, Done(state.stop_reason, usage))
-        except CallbackFailed as failed:
-            raise failed.exc from None
-        check_stop(req, result, state.stop_details)
-        return result
 
     async def count_tokens(self, req: CallRequest) -> int:
         """The API's input-token estimate for ``req`` (a network call; may raise ClaudeError)."""
