@@ -2,4 +2,5 @@
 the facade the CLI and the server use), `routing` (the sliding scale), `estimate` (tokens and
 dollars of a call), `prompts` (what is asked), `run` (call → check → retry/escalate → result,
 with the cap reservations), `edits` (answers become checked edits), `explanation` (the
-Markdown document) and `model` (the data they share). The only layer that talks to Claude."""
+Markdown document), `model` (the data they share) and `api` (what the layers above may use
+of claude/). The only layer that talks to Claude."""

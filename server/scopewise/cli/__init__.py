@@ -1,8 +1,7 @@
 """The `scopewise` command: `main` parses the arguments and dispatches (index, scope, context,
 serve), `actions` runs plan/explain/refactor/fix/usage, `terminal` makes model text inert,
-`diskwrite` writes an accepted edit all-or-nothing. Calls Claude only through actions/; of
-claude/ it uses the client's construction (`from_settings`), the progress events and errors a
-run reports, the ledger's totals and the money format."""
+`diskwrite` writes an accepted edit all-or-nothing. Reaches Claude only through actions/
+(`actions.api` re-exports the client's construction, a run's events and errors, the ledger)."""
 
 from scopewise.cli.main import main
 

@@ -18,6 +18,19 @@ from pathlib import Path
 from typing import Any
 
 from scopewise import settings as config
+from scopewise.actions.api import (
+    CallCancelled,
+    ClaudeClient,
+    ClaudeError,
+    Ledger,
+    LedgerError,
+    Retrying,
+    StreamEvent,
+    TextProgress,
+    ThinkingProgress,
+    from_settings,
+    usd,
+)
 from scopewise.actions.edits import FileChange
 from scopewise.actions.plan import (
     ActionError,
@@ -28,11 +41,6 @@ from scopewise.actions.plan import (
     explanation_markdown,
 )
 from scopewise.analysis.engine import Engine, EngineError, find_root, marked_root
-from scopewise.claude.call import Retrying, StreamEvent, TextProgress, ThinkingProgress
-from scopewise.claude.client import ClaudeClient, from_settings
-from scopewise.claude.costs import usd
-from scopewise.claude.errors import CallCancelled, ClaudeError
-from scopewise.claude.ledger import Ledger, LedgerError
 from scopewise.cli.diskwrite import FileWrite, WriteError, write_all
 from scopewise.cli.terminal import safe
 from scopewise.index.files import inside
