@@ -1,14 +1,19 @@
 """Settings: one typed model, in layers — defaults, the user config file
 (`~/.config/scopewise/config.toml`), the workspace's `.scopewise.toml` or `[tool.scopewise]`
 in pyproject.toml, then the editor's settings (section `scopewise`) on top. Keys may be written
-camelCase (editors) or snake_case (TOML). A bad value is reported by its key and replaced by
-the default; it never stops scopewise.
+camelCase (editors) or snake_case (TOML): `snake` is the one spelling rule. One cattrs converter
+reads the merged values into the dataclasses below, each field's key, check and default in
+its definition; a bad value is reported by its key and replaced by the default, an unknown key
+is reported as written and ignored; neither ever stops scopewise.
 
 Trust: a workspace file is written by whoever wrote the repository, so the settings that decide
 where the key and the code go or how much may be spent (`SENSITIVE`) are taken only from the
 user — environment, user config, editor settings — unless the user config lists the workspace
 in `trusted_workspaces`. A workspace file that sets one gets a warning naming the key, and its
-`exclude` patterns add to the user's, never replace them."""
+`exclude` patterns add to the user's, never replace them.
+
+Pure data: this module knows the vocabulary and the user's folders, nothing of the index, the
+analysis, Claude or the editor (they import their settings from here)."""
 
 from __future__ import annotations
 
@@ -16,46 +21,393 @@ import dataclasses
 import os
 import re
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cattrs
+
 from scopewise import paths
-from scopewise.actions.routing import ACTIONS, TIERS, RoutingSettings, Thresholds, TierConfig
-from scopewise.claude.client import Provider
-from scopewise.claude.models import EFFORT_LEVELS
-from scopewise.index.files import FileSettings
+from scopewise.vocab import EFFORT_LEVELS, TIERS, Action, Provider, Thinking
+
+Check = Callable[[Any], bool]
+
+
+def snake(key: str) -> str:
+    """A key as snake_case (`contextBudget` → `context_budget`); the one camelCase rule."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
+
+
+def setting(
+    default: Any = dataclasses.MISSING,
+    *,
+    factory: Any = dataclasses.MISSING,
+    check: Check | None = None,
+    key: str | None = None,
+    group: str | None = None,
+    read_as: Any = None,
+    reader: Any = None,
+    flat: bool = False,
+    internal: bool = False,
+) -> Any:
+    """A settings field: its default, and how it is read. `key`: as written, when it differs
+    from the field's name; `group`: the table it sits in (`tiers`); `check`: what a valid value
+    satisfies beyond its type (a Literal type is checked by the converter); `read_as`: the type
+    read, then converted to the field's; `reader`: a function for a table of free keys; `flat`:
+    a dataclass whose keys sit at this level; `internal`: a field no one sets."""
+    meta = {"check": check, "key": key, "group": group, "read_as": read_as, "reader": reader}
+    meta |= {"flat": flat, "internal": internal}
+    return field(
+        default=default,
+        default_factory=factory,
+        metadata={k: v for k, v in meta.items() if v},
+    )
+
+
+def _positive(v: Any) -> bool:
+    return bool(v > 0)
+
+
+def _non_negative(v: Any) -> bool:
+    return bool(v >= 0)
+
+
+def _between(low: float, high: float) -> Check:
+    return lambda v: low <= v <= high
+
+
+def _non_blank(v: str) -> bool:
+    return v.strip() != ""
+
+
+def _effort_range(v: tuple[str, str]) -> bool:
+    return all(x in EFFORT_LEVELS for x in v)
+
+
+def _budget_range(v: tuple[int, int]) -> bool:
+    return all(x >= 1024 for x in v)
+
+
+# A threshold is any number >= 0, kept as its field's type (a whole count truncates).
+_THRESHOLD: dict[str, Any] = {"check": _non_negative, "read_as": float}
+
+
+@dataclass(frozen=True)
+class FileSettings:
+    """Which files to index. Excludes use gitignore syntax, relative to the root."""
+
+    max_file_bytes: int = setting(1_000_000, check=_positive)
+    exclude: tuple[str, ...] = ()
+    max_files: int = setting(50_000, check=_positive)
+    # a line longer than this in the head marks generated code
+    minified_line_chars: int = setting(1000, internal=True)
+
+
+@dataclass(frozen=True)
+class TierConfig:
+    """One tier: a model and how it reasons."""
+
+    model: str = setting(check=_non_blank)
+    thinking: Thinking = "adaptive"
+    # a fixed effort; None with effort_range: scaled by the scope
+    effort: str | None = setting(None, check=lambda v: v in EFFORT_LEVELS)
+    effort_range: tuple[str, str] | None = setting(None, check=_effort_range)
+    # thinking budget for budget-only models
+    budget_range: tuple[int, int] = setting((2048, 32000), check=_budget_range)
+    # the answer's room (a thinking budget comes on top)
+    max_tokens: int = setting(8192, check=_between(256, 128_000))
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Where the tiers change. `size` is code lines + 1.5 x decision points of the range;
+    `reach` is the expected number of uses of its symbols elsewhere (Scope.fan_in)."""
+
+    # explain: a long or branchy range needs standard ...
+    explain_standard_size: float = setting(40.0, **_THRESHOLD)
+    explain_standard_fan_out: int = setting(7, **_THRESHOLD)  # ... or one using many definitions
+    explain_deep_size: float = setting(200.0, **_THRESHOLD)
+    deep_size: float = setting(45.0, **_THRESHOLD)  # refactor/fix: this much code goes deep
+    deep_reach: int = setting(30, **_THRESHOLD)  # ... or this many uses elsewhere
+    # ... or a mid-sized range that uses this many definitions
+    coupled_size: float = setting(25.0, **_THRESHOLD)
+    coupled_fan_out: int = setting(8, **_THRESHOLD)
+    # a refactor of less code, used nowhere, private, stays quick
+    quick_size: float = setting(10.0, **_THRESHOLD)
+    # a fix of this many lines with <= 2 diagnostics stays quick
+    small_fix_lines: int = setting(5, **_THRESHOLD)
+    # within deep: effort grows with the larger of size / full_size and reach / full_reach
+    full_size: float = setting(200.0, **_THRESHOLD)
+    full_reach: int = setting(150, **_THRESHOLD)
+
+
+AUTO = "auto"  # a forced tier that is none: the sliding scale decides
+_ACTIONS = frozenset(Action)
+
+
+def _read_force(node: Any, key: str, current: dict[str, str], warnings: list[str]) -> Any:
+    """`force.<action>`: a tier, or `auto` (left out of the result)."""
+    if not isinstance(node, Mapping):
+        warnings.append(f"scopewise.{key}: {node!r} is not a table; ignored")
+        return current
+    for written in node:
+        if snake(str(written)) not in _ACTIONS:
+            warnings.append(f"scopewise.{key}.{written}: unknown setting; ignored")
+    forced: dict[str, str] = {}
+    for action in Action:
+        value = _lookup(node, action.value)
+        if value is None or value == AUTO:
+            continue
+        if isinstance(value, str) and value in TIERS:
+            forced[action.value] = value
+        else:
+            warnings.append(f"scopewise.{key}.{action}: {value!r} is not valid; using 'auto'")
+    return forced
+
+
+@dataclass(frozen=True)
+class RoutingSettings:
+    """The sliding scale's settings: the tiers (`tiers.<tier>`), where they change, and the
+    actions forced to a tier."""
+
+    quick: TierConfig = setting(
+        TierConfig("claude-haiku-5-5", thinking="off", effort="low", max_tokens=4096),
+        group="tiers",
+    )
+    standard: TierConfig = setting(
+        TierConfig("claude-sonnet-5-5", effort="low", max_tokens=8192), group="tiers"
+    )
+    deep: TierConfig = setting(
+        TierConfig("claude-opus-5-5", effort_range=("low", "max"), max_tokens=16384),
+        group="tiers",
+    )
+    thresholds: Thresholds = setting(factory=Thresholds)
+    # action -> tier; "auto" or absent: the scale decides
+    forced: dict[str, str] = setting(factory=dict, key="force", reader=_read_force)
+
+    def tier(self, name: str) -> TierConfig:
+        cfg: TierConfig = getattr(self, name)
+        return cfg
+
+
+def _read_prices(
+    node: Any, key: str, current: dict[str, dict[str, float]], warnings: list[str]
+) -> Any:
+    """`prices.<model>.<price>`: numbers >= 0; a model with another value is left out."""
+    if not isinstance(node, Mapping):
+        warnings.append(f"scopewise.{key}: {node!r} is not valid; using {current!r}")
+        return current
+    prices: dict[str, dict[str, float]] = {}
+    for model, table in _normalise(node).items():
+        try:
+            numbers = CONVERTER.structure(table, dict[str, float])
+        except _INVALID:
+            numbers = None
+        if (
+            isinstance(table, Mapping)
+            and numbers is not None
+            and all(v >= 0 for v in numbers.values())
+        ):
+            prices[str(model)] = numbers
+        else:
+            warnings.append(f"scopewise.{key}.{model}: expected numbers per price; ignored")
+    return prices
 
 
 @dataclass(frozen=True)
 class Settings:
-    index: FileSettings = field(default_factory=FileSettings)
-    routing: RoutingSettings = field(default_factory=RoutingSettings)
-    context_budget: int = 6000  # tokens of codebase context per action
-    api_key: str | None = None  # else ANTHROPIC_API_KEY; never logged
-    base_url: str | None = None  # else ANTHROPIC_BASE_URL or the API
+    """Everything scopewise can be told; the index's and the scale's keys sit at the top."""
+
+    index: FileSettings = setting(factory=FileSettings, flat=True)
+    routing: RoutingSettings = setting(factory=RoutingSettings, flat=True)
+    # tokens of codebase context per action
+    context_budget: int = setting(6000, check=_between(256, 200_000))
+    # else ANTHROPIC_API_KEY; never logged
+    api_key: str | None = setting(None, check=_non_blank)
+    # else ANTHROPIC_BASE_URL or the API
+    base_url: str | None = setting(None, check=lambda v: v.startswith(("http://", "https://")))
     provider: Provider = "anthropic"
-    timeout_s: float = 180.0
-    max_retries: int = 2
-    daily_cap_usd: float | None = None
-    prices: dict[str, dict[str, float]] = field(default_factory=dict)
-
-    def describe(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        if d.get("api_key"):
-            d["api_key"] = "(set)"
-        return d
+    timeout_s: float = setting(180.0, key="timeout", check=_positive)
+    max_retries: int = setting(2, check=_between(0, 10))
+    daily_cap_usd: float | None = setting(None, check=_positive)
+    prices: dict[str, dict[str, float]] = setting(factory=dict, reader=_read_prices)
 
 
-def _snake(key: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
+# ---------------------------------------------------------------------------- the converter
+def _exactly(*kinds: type) -> Callable[[Any, Any], Any]:
+    """A strict structure hook: a value of these types only (a bool is not a number)."""
+
+    def structure(value: Any, kind: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            raise TypeError(f"{value!r} is not a {kind.__name__}")
+        return kind(value)
+
+    return structure
+
+
+def _tuple(value: Any, kind: Any) -> tuple[Any, ...]:
+    """A tuple from a TOML/JSON list: `tuple[X, ...]` any length, `tuple[X, Y]` exactly two."""
+    if not isinstance(value, (list, tuple)):
+        raise TypeError(f"{value!r} is not a list")
+    args = typing.get_args(kind)
+    if len(args) == 2 and args[1] is Ellipsis:
+        args = (args[0],) * len(value)
+    if len(args) != len(value):
+        raise ValueError(f"{value!r} does not have {len(args)} items")
+    return tuple(CONVERTER.structure(v, a) for v, a in zip(value, args, strict=True))
+
+
+def _is_tuple(kind: Any) -> bool:
+    return typing.get_origin(kind) is tuple
+
+
+CONVERTER = cattrs.Converter()
+CONVERTER.register_structure_hook(str, _exactly(str))
+CONVERTER.register_structure_hook(int, _exactly(int))
+CONVERTER.register_structure_hook(float, _exactly(int, float))
+CONVERTER.register_structure_hook_func(_is_tuple, _tuple)
+_INVALID = (cattrs.errors.CattrsError, TypeError, ValueError, AttributeError)
+
+
+def _shown(value: Any) -> str:
+    """A default as the user would write it (a list, not a tuple)."""
+    return repr(list(value) if isinstance(value, tuple) else value)
+
+
+def _lookup(raw: Mapping[str, Any], key: str) -> Any:
+    """The value written under `key` in either spelling (the last one if both are)."""
+    found = None
+    for written, value in raw.items():
+        if snake(str(written)) == key:
+            found = value
+    return found
+
+
+def _value(
+    f: dataclasses.Field[Any], kind: Any, node: Any, current: Any, key: str, w: list[str]
+) -> Any:
+    """One field's value from what was written under `key`, or `current` with a warning."""
+    meta = f.metadata
+    if meta.get("reader"):
+        return meta["reader"](node, key, current, w)
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+        if not isinstance(node, Mapping):
+            w.append(f"scopewise.{key}: {node!r} is not a table; ignored")
+            return current
+        return _read(kind, node, current, key + ".", w)
+    check = meta.get("check")
+    try:
+        value = CONVERTER.structure(node, meta.get("read_as", kind))
+        ok = check is None or check(value)
+    except _INVALID:
+        ok = False
+    if not ok:
+        w.append(f"scopewise.{key}: {node!r} is not valid; using {_shown(current)}")
+        return current
+    return kind(value) if meta.get("read_as") else value
+
+
+def _read(cls: type[Any], raw: Mapping[str, Any], base: Any, path: str, w: list[str]) -> Any:
+    """`base` with what `raw` sets of its fields (keys under `path`); a warning per bad value
+    and per key no field reads."""
+    instance, used = _fields(cls, raw, base, path, w)
+    _unknown(raw, used, path, w)
+    return instance
+
+
+def _written(f: dataclasses.Field[Any]) -> str:
+    """A field's key as written, dotted: `timeout`, `tiers.quick`."""
+    key: str = f.metadata.get("key", f.name)
+    return f"{f.metadata['group']}.{key}" if "group" in f.metadata else key
+
+
+def _fields(
+    cls: type[Any], raw: Mapping[str, Any], base: Any, path: str, w: list[str]
+) -> tuple[Any, set[str]]:
+    """`base` with the fields `raw` sets, and the keys read (dotted: `tiers.quick`)."""
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    used: set[str] = set()
+    for f in dataclasses.fields(cls):
+        current = getattr(base, f.name)
+        if f.metadata.get("internal"):
+            continue
+        if f.metadata.get("flat"):
+            values[f.name], more = _fields(hints[f.name], raw, current, path, w)
+            used |= more
+            continue
+        key = _written(f)
+        used.add(key)
+        table = _lookup(raw, f.metadata["group"]) if "group" in f.metadata else raw
+        node = _lookup(table, key.rsplit(".", 1)[-1]) if isinstance(table, Mapping) else None
+        if node is not None:
+            values[f.name] = _value(f, hints[f.name], node, current, path + key, w)
+    return dataclasses.replace(base, **values), used
+
+
+def _unknown(raw: Mapping[str, Any], used: set[str], path: str, w: list[str]) -> None:
+    """A warning per key of `raw` that no field read, named as written."""
+    for written, node in raw.items():
+        key = snake(str(written))
+        inner = {u.split(".", 1)[1] for u in used if u.startswith(key + ".")}
+        if key in used or (not path and key in _ELSEWHERE):
+            continue
+        if not inner:
+            w.append(f"scopewise.{path}{written}: unknown setting; ignored")
+        elif not isinstance(node, Mapping):
+            w.append(f"scopewise.{path}{key}: {node!r} is not a table; ignored")
+        else:
+            _unknown(node, inner, f"{path}{key}.", w)
+
+
+def defaults(cls: type[Any] = Settings, base: Any = None) -> dict[str, Any]:
+    """Every key a user may write (dotted, snake_case) and its default, e.g.
+    `tiers.deep.effort_range`: ('low', 'max'); a table of free keys (`force`, `prices`) is one
+    key. The clients' settings are checked against these (tests/clients)."""
+    base = cls() if base is None else base
+    hints = typing.get_type_hints(cls)
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        kind, current = hints[f.name], getattr(base, f.name)
+        if f.metadata.get("internal"):
+            continue
+        if f.metadata.get("flat"):
+            out |= defaults(kind, current)
+        elif isinstance(kind, type) and dataclasses.is_dataclass(kind):
+            out |= {f"{_written(f)}.{k}": v for k, v in defaults(kind, current).items()}
+        else:
+            out[_written(f)] = current
+    return out
 
 
 def _normalise(value: Any) -> Any:
+    """Every key of a mapping, nested ones too, in snake_case."""
     if isinstance(value, Mapping):
-        return {_snake(str(k)): _normalise(v) for k, v in value.items()}
+        return {snake(str(k)): _normalise(v) for k, v in value.items()}
     return value
+
+
+def build(raw: Mapping[str, Any]) -> tuple[Settings, list[str]]:
+    """Settings from raw (merged) values, and a warning per bad or unknown key."""
+    warnings: list[str] = []
+    settings: Settings = _read(Settings, raw, Settings(), "", warnings)
+    return settings, warnings
+
+
+def merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    """`top` over `base`, table by table; a key matches in either spelling and keeps top's."""
+    out = dict(base)
+    for k, v in top.items():
+        same = [b for b in out if snake(str(b)) == snake(str(k))]
+        below = out[same[-1]] if same else None
+        if v is None:
+            continue
+        for b in same:
+            del out[b]
+        out[k] = merge(below, v) if isinstance(v, Mapping) and isinstance(below, Mapping) else v
+    return out
 
 
 def read_project_file(root: Path) -> tuple[dict[str, Any], str | None, list[str]]:
@@ -76,124 +428,6 @@ def read_project_file(root: Path) -> tuple[dict[str, Any], str | None, list[str]
     return {}, None, []
 
 
-def merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for k, v in top.items():
-        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
-            out[k] = merge(out[k], v)
-        elif v is not None:
-            out[k] = v
-    return out
-
-
-class _Reader:
-    def __init__(self, raw: Mapping[str, Any]) -> None:
-        self.raw = raw
-        self.warnings: list[str] = []
-
-    def get(self, key: str, kind: type | tuple[type, ...], default: Any, check: Any = None) -> Any:
-        node: Any = self.raw
-        for part in key.split("."):
-            if not isinstance(node, Mapping) or part not in node:
-                return default
-            node = node[part]
-        if node is None:
-            return default
-        ok = isinstance(node, kind) and not (isinstance(node, bool) and kind in (int, float))
-        if ok and check is not None:
-            ok = bool(check(node))
-        if not ok:
-            self.warnings.append(f"scopewise.{key}: {node!r} is not valid; using {default!r}")
-            return default
-        return node
-
-
-def build(raw: Mapping[str, Any]) -> tuple[Settings, list[str]]:
-    """Settings from raw (merged) values, and a warning per bad key."""
-    r = _Reader(_normalise(raw))
-    d = Settings()
-    excl = r.get("exclude", list, [], lambda v: all(isinstance(x, str) for x in v))
-    index = FileSettings(
-        max_file_bytes=r.get("max_file_bytes", int, d.index.max_file_bytes, lambda v: v > 0),
-        exclude=tuple(excl),
-        max_files=r.get("max_files", int, d.index.max_files, lambda v: v > 0),
-    )
-    tiers: dict[str, TierConfig] = {}
-    for name in TIERS:
-        base: TierConfig = getattr(d.routing, name)
-        pre = f"tiers.{name}"
-        effort_range = r.get(
-            f"{pre}.effort_range",
-            list,
-            list(base.effort_range) if base.effort_range else None,
-            lambda v: len(v) == 2 and all(x in EFFORT_LEVELS for x in v),
-        )
-        budget_range = r.get(
-            f"{pre}.budget_range",
-            list,
-            list(base.budget_range),
-            lambda v: len(v) == 2 and all(isinstance(x, int) and x >= 1024 for x in v),
-        )
-        tiers[name] = TierConfig(
-            model=r.get(f"{pre}.model", str, base.model, lambda v: v.strip() != ""),
-            thinking=r.get(
-                f"{pre}.thinking", str, base.thinking, lambda v: v in ("off", "adaptive")
-            ),
-            effort=r.get(f"{pre}.effort", str, base.effort, lambda v: v in EFFORT_LEVELS),
-            effort_range=(effort_range[0], effort_range[1]) if effort_range else None,
-            budget_range=(int(budget_range[0]), int(budget_range[1])),
-            max_tokens=r.get(
-                f"{pre}.max_tokens", int, base.max_tokens, lambda v: 256 <= v <= 128000
-            ),
-        )
-    forced: dict[str, str] = {}
-    for action in ACTIONS:
-        value = r.get(f"force.{action}", str, "auto", lambda v: v in (*TIERS, "auto"))
-        if value != "auto":
-            forced[action] = value
-    limits: dict[str, Any] = {}
-    for f in dataclasses.fields(Thresholds):
-        default = getattr(d.routing.thresholds, f.name)
-        value = r.get(f"thresholds.{f.name}", (int, float), default, lambda v: v >= 0)
-        limits[f.name] = type(default)(value)
-    routing = replace(
-        d.routing,
-        quick=tiers["quick"],
-        standard=tiers["standard"],
-        deep=tiers["deep"],
-        thresholds=Thresholds(**limits),
-        forced=forced,
-    )
-    prices_raw = r.get("prices", dict, {})
-    prices: dict[str, dict[str, float]] = {}
-    for model, table in prices_raw.items():
-        if isinstance(table, Mapping) and all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
-            for v in table.values()
-        ):
-            prices[str(model)] = {str(k): float(v) for k, v in table.items()}
-        else:
-            r.warnings.append(f"scopewise.prices.{model}: expected numbers per price; ignored")
-    cap = r.get("daily_cap_usd", (int, float), None, lambda v: v > 0)
-    settings = Settings(
-        index=index,
-        routing=routing,
-        context_budget=r.get(
-            "context_budget", int, d.context_budget, lambda v: 256 <= v <= 200_000
-        ),
-        api_key=r.get("api_key", str, None, lambda v: v.strip() != "") or None,
-        base_url=r.get("base_url", str, None, lambda v: v.startswith(("http://", "https://"))),
-        provider=r.get(
-            "provider", str, d.provider, lambda v: v in ("anthropic", "bedrock", "vertex")
-        ),
-        timeout_s=float(r.get("timeout", (int, float), d.timeout_s, lambda v: v > 0)),
-        max_retries=r.get("max_retries", int, d.max_retries, lambda v: 0 <= v <= 10),
-        daily_cap_usd=float(cap) if cap is not None else None,
-        prices=prices,
-    )
-    return settings, r.warnings
-
-
 # Keys a workspace file may not set (unless trusted), and why; `tiers.<tier>.model` too.
 # Not sensitive, decided: timeout and max_retries (a failed call is not billed), context_budget,
 # force.*, thresholds.*, tiers.*.{thinking,effort,effort_range,budget_range,max_tokens} — they
@@ -209,6 +443,7 @@ SENSITIVE: dict[str, str] = {
 }
 MODEL_REASON = "it decides which model you pay for"
 TRUST_KEY = "trusted_workspaces"
+_ELSEWHERE = frozenset({TRUST_KEY})  # read by `read_user_config`, not by a field
 
 
 def shown(path: Path) -> str:
@@ -326,11 +561,15 @@ def load(
     user = user or read_user_config()
     project, warnings = workspace_layer(root, user)
     raw = merge(user.raw, project)
-    if editor:
-        raw = merge(raw, _normalise(editor))
+    for key in [k for k in editor or {} if snake(str(k)) == TRUST_KEY]:
+        warnings.append(
+            f"scopewise.{key}: read only from the user config file ({shown(user.path)}); ignored"
+        )
+    raw = merge(raw, {k: v for k, v in (editor or {}).items() if snake(str(k)) != TRUST_KEY})
     settings, more = build(raw)
     return settings, [*user.warnings, *warnings, *more]
 
 
 def api_key(settings: Settings) -> str | None:
+    """The API key: the settings' own, else ANTHROPIC_API_KEY."""
     return settings.api_key or os.environ.get("ANTHROPIC_API_KEY") or None

@@ -70,11 +70,13 @@ class Kind(StrEnum):
     VARIABLE = "variable"
     FIELD = "field"
     MACRO = "macro"
+    ATTRIBUTE = "attribute"  # `self.x = ...` in a method: a member found where it is set
 
 
 TYPE_KINDS = frozenset({Kind.CLASS, Kind.INTERFACE, Kind.ENUM})  # a name that makes instances
 CLASS_LIKE = frozenset({Kind.CLASS, Kind.INTERFACE})  # has members and bases
 CONTAINER_KINDS = frozenset({Kind.CLASS, Kind.INTERFACE, Kind.MODULE})  # encloses members
+DATA_KINDS = frozenset({Kind.CONSTANT, Kind.VARIABLE, Kind.FIELD})  # names a value, not code
 
 
 # The LSP code-action kinds of the three actions (the clients filter and bind keys on them).

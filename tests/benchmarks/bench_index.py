@@ -23,7 +23,8 @@ from pathlib import Path
 _PARSE_ONLY = textwrap.dedent(
     """
     import json, sys, time
-    from scopewise.index.files import list_files, content_problem, FileSettings
+    from scopewise.index.files import list_files, content_problem
+    from scopewise.settings import FileSettings
     from scopewise.index import languages
     root = sys.argv[1]
     listing = list_files(__import__("pathlib").Path(root))

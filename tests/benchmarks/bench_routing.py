@@ -19,9 +19,9 @@ from collections import Counter
 from pathlib import Path
 
 from scopewise.actions.plan import ActionRequest, Actions
-from scopewise.actions.prompts import DiagnosticInfo
 from scopewise.analysis.engine import Engine
 from scopewise.settings import Settings
+from scopewise.vocab import DiagnosticInfo
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / ".bench"

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from scopewise import paths
-from scopewise.index.files import FileSettings, admits, list_files
+from scopewise.index.files import admits, list_files
 from scopewise.index.workspace import WorkspaceIndex
+from scopewise.settings import FileSettings
 
 
 def git(root: Path, *args: str) -> None:

@@ -32,6 +32,7 @@ from scopewise.index.files import (
     is_secret_path,
     read_regular,
 )
+from scopewise.vocab import Action, Intent
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +138,7 @@ RUN_UNLESS_SHOWN = frozenset(
     {"makefile", "gnumakefile", "setup.py", "conftest.py", "noxfile.py", "tasks.py"}
 )
 SCRIPT_SUFFIXES = (".sh", ".bash", ".zsh", ".ksh", ".fish", ".ps1", ".bat", ".cmd")
-CREATING_INTENTS = frozenset({"extract function"})
+CREATING_INTENTS = frozenset({Intent.EXTRACT_FUNCTION})
 
 
 def _tool_refusal(path: str) -> str | None:
@@ -188,7 +189,7 @@ class EditPolicy:
     ) -> EditPolicy:
         """A refactor with a free instruction or a file-creating intent ("extract
         function") may add files next to the selection; every other action may not."""
-        creates = action == "refactor" and (bool(instruction) or intent in CREATING_INTENTS)
+        creates = action == Action.REFACTOR and (bool(instruction) or intent in CREATING_INTENTS)
         folder = posixpath.dirname(selection)
         return cls(
             root,
@@ -449,6 +450,14 @@ class _Newlines:
         return text.replace("\n", "\r\n") if self.crlf else text
 
 
+def _edit_path(raw: str, n: int) -> str:
+    """An edit's path, normalised; it must be relative to the workspace and stay inside it."""
+    path = raw.strip().removeprefix("./")
+    if not path or path.startswith("/") or ".." in path.split("/"):
+        raise EditError(f"edit {n}: path {raw!r} must be relative to the workspace")
+    return posixpath.normpath(path)
+
+
 def resolve(
     proposed: list[ProposedEdit],
     read: Callable[[str], str | None],
@@ -463,10 +472,7 @@ def resolve(
     views: dict[str, _Newlines] = {}
     placed_in: dict[str, list[Replacement]] = {}
     for n, edit in enumerate(proposed, 1):
-        path = edit.path.strip().removeprefix("./")
-        if not path or path.startswith("/") or ".." in path.split("/"):
-            raise EditError(f"edit {n}: path {edit.path!r} must be relative to the workspace")
-        path = posixpath.normpath(path)
+        path = _edit_path(edit.path, n)
         change = changes.get(path)
         if change is None:
             if policy is not None:
@@ -547,10 +553,3 @@ def new_syntax_errors(change: FileChange) -> int:
         log.warning("%s: syntax check skipped: %s", change.path, exc)
         return 0
     return max(0, after - before)
-
-
-def offset_to_position(text: str, offset: int) -> tuple[int, int]:
-    """(line, character in code points) of an offset into text."""
-    line = text.count("\n", 0, offset)
-    start = text.rfind("\n", 0, offset) + 1
-    return line, offset - start

@@ -4,7 +4,10 @@ shared), and a short action prompt after the codebase context."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from scopewise.vocab import Action, DiagnosticInfo, Intent
+
+__all__ = ["EDIT_RULES", "INTENTS", "SYSTEM", "DiagnosticInfo", "action_prompt"]
 
 SYSTEM = """\
 You are scopewise, a careful senior engineer working inside the user's editor.
@@ -14,12 +17,14 @@ Each file starts with a "### path" line; each run of lines with "@@ first-last k
 numbers are those of the current files. Work only from this context and say so when
 something you would need is not in it. Be precise and brief; refer to code as path:line."""
 
-INTENTS: dict[str, str] = {
-    "simplify": "Simplify it: remove needless steps, nesting and duplication; keep behaviour.",
-    "extract function": "Extract a well-named function from it where that makes it clearer.",
-    "improve names": "Give variables, parameters and functions clearer names; update every use.",
-    "add types": "Add precise type annotations (parameters, returns, notable variables).",
-    "make idiomatic": "Rewrite it the way an expert in this language would, same behaviour.",
+INTENTS: dict[str, str] = {  # what each named refactoring asks (keys: every Intent, in order)
+    Intent.SIMPLIFY: "Simplify it: remove needless steps, nesting and duplication; keep behaviour.",
+    Intent.EXTRACT_FUNCTION: "Extract a well-named function from it where that makes it clearer.",
+    Intent.IMPROVE_NAMES: (
+        "Give variables, parameters and functions clearer names; update every use."
+    ),
+    Intent.ADD_TYPES: "Add precise type annotations (parameters, returns, notable variables).",
+    Intent.MAKE_IDIOMATIC: "Rewrite it the way an expert in this language would, same behaviour.",
 }
 
 EDIT_RULES = """\
@@ -28,14 +33,6 @@ Answer with a JSON object: {"summary": "...", "edits": [{"path": "...", "old_tex
 included) with enough lines to occur once; new_text replaces it. Paths are relative to the
 workspace, as in the context. When you change a signature, also edit its callers shown in the
 context. Change nothing else; no edits at all when nothing should change."""
-
-
-@dataclass(frozen=True)
-class DiagnosticInfo:
-    line: int  # 1-based
-    message: str
-    severity: str = "error"
-    source: str | None = None
 
 
 def action_prompt(
@@ -50,17 +47,17 @@ def action_prompt(
     structured: bool = True,
 ) -> str:
     where = f"{path}:{start_line}-{end_line}"
-    if action == "explain":
+    if action == Action.EXPLAIN:
         return (
             f"Explain the selected code, {where}: what it does and why, how it works with the "
             "code it uses and the code that uses it, and anything surprising or risky. Write "
             "Markdown with short sections; refer to symbols as `path:line`. Do not restate the "
             "code line by line."
         )
-    if action == "refactor":
-        goal = instruction or INTENTS.get(intent or "", "") or INTENTS["simplify"]
+    if action == Action.REFACTOR:
+        goal = instruction or INTENTS.get(intent or "", "") or INTENTS[Intent.SIMPLIFY]
         body = f"Refactor the selected code, {where}. Goal: {goal}\nKeep its behaviour."
-    elif action == "fix":
+    elif action == Action.FIX:
         found = "\n".join(
             f"- line {d.line}: {d.severity}: {d.message}" + (f" ({d.source})" if d.source else "")
             for d in diagnostics

@@ -16,62 +16,13 @@ offline), so a tier never sends a parameter its model would refuse.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 
 from scopewise.analysis.scope import Scope
-from scopewise.claude.models import EFFORT_LEVELS, ModelInfo
-
-Action = Literal["explain", "refactor", "fix"]
-TierName = Literal["quick", "standard", "deep"]
-TIERS: tuple[TierName, ...] = ("quick", "standard", "deep")
-ACTIONS: tuple[Action, ...] = ("explain", "refactor", "fix")
-
-
-@dataclass(frozen=True)
-class TierConfig:
-    """One tier: a model and how it reasons."""
-
-    model: str
-    thinking: Literal["off", "adaptive"] = "adaptive"
-    effort: str | None = None  # a fixed effort; None with effort_range: scaled by the scope
-    effort_range: tuple[str, str] | None = None
-    budget_range: tuple[int, int] = (2048, 32000)  # thinking budget for budget-only models
-    max_tokens: int = 8192  # the answer's room (a thinking budget comes on top)
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """Where the tiers change. `size` is code lines + 1.5 x decision points of the range;
-    `reach` is the expected number of uses of its symbols elsewhere (Scope.fan_in)."""
-
-    explain_standard_size: float = 40.0  # explain: a long or branchy range needs standard
-    explain_standard_fan_out: int = 7  # ... or one that talks to many definitions
-    explain_deep_size: float = 200.0
-    deep_size: float = 45.0  # refactor/fix: this much code goes deep
-    deep_reach: int = 30  # ... or this many uses elsewhere
-    coupled_size: float = 25.0  # ... or a mid-sized range that uses this many definitions
-    coupled_fan_out: int = 8
-    quick_size: float = 10.0  # a refactor of less code, used nowhere, private, stays quick
-    small_fix_lines: int = 5  # a fix of this many lines with <= 2 diagnostics stays quick
-    # within deep: effort grows with the larger of size / full_size and reach / full_reach
-    full_size: float = 200.0
-    full_reach: int = 150
-
-
-@dataclass(frozen=True)
-class RoutingSettings:
-    quick: TierConfig = TierConfig(
-        "claude-haiku-5-5", thinking="off", effort="low", max_tokens=4096
-    )
-    standard: TierConfig = TierConfig("claude-sonnet-5-5", effort="low", max_tokens=8192)
-    deep: TierConfig = TierConfig("claude-opus-5-5", effort_range=("low", "max"), max_tokens=16384)
-    thresholds: Thresholds = field(default_factory=Thresholds)
-    forced: dict[str, str] = field(default_factory=dict)  # action -> tier, "auto" or absent
-
-    def tier(self, name: str) -> TierConfig:
-        cfg: TierConfig = getattr(self, name)
-        return cfg
+from scopewise.claude.models import ModelCatalog, ModelInfo
+from scopewise.settings import RoutingSettings, TierConfig
+from scopewise.vocab import EFFORT_LEVELS, TIERS, Action, Tier
 
 
 @dataclass(frozen=True)
@@ -124,33 +75,33 @@ def choose_tier(action: str, scope: Scope, settings: RoutingSettings) -> tuple[s
     reach = scope.fan_in
     depth = max(0.0, min(1.0, max(size / t.full_size, reach / t.full_reach)))
     code = f"{scope.code_lines} lines of code, {scope.branches} branches"
-    if action == "fix":
+    if action == Action.FIX:
         problems = scope.diagnostics + scope.syntax_errors
         if scope.lines <= t.small_fix_lines and problems <= 2:
-            return "quick", depth, f"a small fix ({scope.lines} lines, {problems} problems)"
-    if action == "explain":
+            return Tier.QUICK, depth, f"a small fix ({scope.lines} lines, {problems} problems)"
+    if action == Action.EXPLAIN:
         if size >= t.explain_deep_size:
-            return "deep", depth, f"a long read ({code})"
+            return Tier.DEEP, depth, f"a long read ({code})"
         if size >= t.explain_standard_size:
-            return "standard", depth, f"a long read ({code})"
+            return Tier.STANDARD, depth, f"a long read ({code})"
         if scope.fan_out >= t.explain_standard_fan_out:
-            return "standard", depth, f"uses {scope.fan_out} definitions"
-        return "quick", depth, f"a short read ({code})"
+            return Tier.STANDARD, depth, f"uses {scope.fan_out} definitions"
+        return Tier.QUICK, depth, f"a short read ({code})"
     if size >= t.deep_size:
-        return "deep", depth, f"a large change ({code})"
+        return Tier.DEEP, depth, f"a large change ({code})"
     if reach >= t.deep_reach:
-        return "deep", depth, f"ripples: {reach} uses in {scope.fan_in_files} files"
+        return Tier.DEEP, depth, f"ripples: {reach} uses in {scope.fan_in_files} files"
     if size >= t.coupled_size and scope.fan_out >= t.coupled_fan_out:
-        return "deep", depth, f"tightly coupled ({code}, uses {scope.fan_out} definitions)"
+        return Tier.DEEP, depth, f"tightly coupled ({code}, uses {scope.fan_out} definitions)"
     if size < t.quick_size and reach == 0 and not scope.public:
-        return "quick", depth, f"a small private change ({code}, no uses elsewhere)"
-    return "standard", depth, f"a contained change ({code}, {reach} uses elsewhere)"
+        return Tier.QUICK, depth, f"a small private change ({code}, no uses elsewhere)"
+    return Tier.STANDARD, depth, f"a contained change ({code}, {reach} uses elsewhere)"
 
 
 def reasoning_for(cfg: TierConfig, model: ModelInfo | None, reach: float) -> Reasoning:
     """The thinking and effort parameters a tier sends to its model; `reach` (0..1) is how far
     the scope goes into the deep range and scales effort or the thinking budget."""
-    levels = list(EFFORT_LEVELS)
+    levels: list[str] = list(EFFORT_LEVELS)
     effort: str | None = cfg.effort
     if cfg.effort_range is not None:
         lo, hi = (levels.index(x) for x in cfg.effort_range)
@@ -206,3 +157,10 @@ def route(
     if is_forced and tier != chosen:
         reasons.append(f"auto would pick {chosen}")
     return Route(action, tier, cfg.model, reasoning, depth, reasons, is_forced)
+
+
+def tier_models(catalog: ModelCatalog, settings: RoutingSettings) -> dict[str, ModelInfo | None]:
+    """What the catalogue knows of each tier's model (None: unknown to it)."""
+    return {
+        t.model: catalog.lookup(t.model) for t in (settings.quick, settings.standard, settings.deep)
+    }

@@ -1,5 +1,9 @@
 """The engine the CLI and the language server share: a workspace index, its sources and a
-resolver, with the two questions scopewise asks of a range: its scope and its context."""
+resolver, with the two questions scopewise asks of a range: its scope and its context.
+
+Queries (`analyze`, `scope`, `context`, `context_for`) only read the index. Its writers are
+`index` (the whole workspace) and `sync` (one file, before a request on it). Workspace
+roots (`find_root`) and the checks on a requested path (`relpath`) live here too."""
 
 from __future__ import annotations
 
@@ -13,9 +17,10 @@ from scopewise.analysis.sources import Source, Sources
 from scopewise.index import extract as _extract
 from scopewise.index import languages
 from scopewise.index.buffer import Document
-from scopewise.index.files import FileSettings, is_secret_file
+from scopewise.index.files import is_secret_file
 from scopewise.index.model import FileIndex
 from scopewise.index.workspace import IndexStats, NotAWorkspace, Progress, WorkspaceIndex
+from scopewise.settings import FileSettings
 
 ROOT_MARKERS = (
     ".git",
@@ -55,7 +60,43 @@ def find_root(start: Path) -> Path:
     return start if start.is_dir() else start.parent
 
 
+MIN_BUDGET = 64  # tokens: less leaves no room for the range and a file header
+
+
+def _check_budget(budget: int) -> None:
+    if budget < MIN_BUDGET:
+        raise EngineError(f"budget {budget} is too small (at least {MIN_BUDGET} tokens)")
+
+
+class PrivateIndexes:
+    """The indexes of files analysed on their own: a file the workspace index leaves out
+    (ignored, excluded, too slow to parse) or an open buffer it has not caught up with.
+    Extracted once per text and kept for the last few files; never part of the workspace
+    index, so no other file's resolution sees them."""
+
+    def __init__(self, capacity: int = 16) -> None:
+        self.capacity = capacity
+        self._by_path: dict[str, FileIndex] = {}
+
+    def get(self, rel: str, src: Source) -> FileIndex:
+        """The index of a file's current text (EngineError for a file never indexed)."""
+        if src.language is None:
+            raise EngineError(f"{rel}: not indexed")
+        if src.tree is None:  # too slow to parse: the range's own text, nothing resolved
+            return FileIndex(rel, src.language, src.digest, src.data.count(b"\n") + 1)
+        hit = self._by_path.get(rel)
+        if hit is not None and hit.digest == src.digest:
+            return hit
+        fi = self._by_path[rel] = _extract.extract(rel, src.language, src.data, src.tree)
+        while len(self._by_path) > self.capacity:
+            self._by_path.pop(next(iter(self._by_path)))
+        return fi
+
+
 class Engine:
+    """The workspace index, its sources and resolver; `index` and `sync` write to the index,
+    every other method only reads it."""
+
     def __init__(
         self,
         root: Path | str,
@@ -69,7 +110,7 @@ class Engine:
         except NotAWorkspace as exc:
             raise EngineError(str(exc)) from None
         self.sources = Sources(self.workspace, documents)
-        self._private: dict[str, FileIndex] = {}  # see _private_index
+        self.private = PrivateIndexes()
         self.resolver = Resolver(self.workspace)
 
     @property
@@ -100,42 +141,45 @@ class Engine:
             raise EngineError(f"{rel}: unsupported language (indexed: {known})")
         return rel
 
-    def _private_index(self, rel: str, src: Source) -> FileIndex:
-        """The index of a file kept out of the workspace index, extracted once per text."""
-        if is_secret_file(self.root, rel):
-            raise EngineError(f"{rel}: a secrets file; scopewise never reads it")
-        if src.language is None:
-            raise EngineError(f"{rel}: not indexed")
-        if src.tree is None:  # too slow to parse: the range's own text, nothing resolved
-            return FileIndex(rel, src.language, src.digest, src.data.count(b"\n") + 1)
-        hit = self._private.get(rel)
-        if hit is not None and hit.digest == src.digest:
-            return hit
-        fi = self._private[rel] = _extract.extract(rel, src.language, src.data, src.tree)
-        while len(self._private) > 16:
-            self._private.pop(next(iter(self._private)))
-        return fi
+    def sync(self, file: str | Path) -> str:
+        """The index's one writer for a request (`index` is the other, for the whole
+        workspace): bring the index in line with one file's current text, an open buffer's
+        or the disk's. A file the index has not heard of yet but admits is read from disk; a
+        buffer edited since it was indexed is indexed again. Returns the file's workspace
+        path; EngineError when the path itself is wrong (what `relpath` checks)."""
+        rel = self.relpath(file)
+        fi = self.workspace.get(rel)
+        if fi is None and not self.workspace.skipped.get(rel) and self.workspace.admits(rel):
+            fi = self.workspace.refresh_from_disk(rel)
+        if fi is None:
+            return rel
+        try:
+            src = self.sources.get(rel, with_tree=True)
+        except OSError:
+            return rel  # the query that follows says why
+        if src.tree is not None and fi.digest != src.digest:
+            self.workspace.update(rel, src.data, src.tree)
+        return rel
 
     def analyze(
         self, file: str | Path, start_line: int, end_line: int, diagnostics: int = 0
     ) -> Analysis:
-        """Analyse 1-based inclusive lines of a file."""
+        """Analyse 1-based inclusive lines of a file. A query: it never writes to the index
+        (`sync` first to bring the index in line with the file). A file the index leaves out,
+        or whose indexed version is not the text read now, is analysed on its own, from its
+        private index (`PrivateIndexes`)."""
         rel = self.relpath(file)
         fi = self.workspace.get(rel)
         if fi is None:
             reason = self.workspace.skipped.get(rel)
             if reason and not _extract.is_time_limit(reason):
                 raise EngineError(f"{rel}: not indexed ({reason})")
-            if not reason and self.workspace.admits(rel):
-                fi = self.workspace.refresh_from_disk(rel)
         try:
             src = self.sources.get(rel, with_tree=True)
         except OSError as exc:
             raise EngineError(f"{rel}: cannot read ({exc.strerror or exc})") from None
-        if fi is None:  # a file the index leaves out: analysed on its own, never added
-            fi = self._private_index(rel, src)
-        elif src.tree is not None and fi.digest != src.digest:
-            fi = self.workspace.update(rel, src.data, src.tree) or fi
+        if fi is None or (src.tree is not None and fi.digest != src.digest):
+            fi = self.private.get(rel, src)
         n = len(src.lines)
         if start_line < 1 or end_line < start_line:
             raise EngineError(f"{rel}: bad range {start_line}-{end_line} (lines are 1-based)")
@@ -147,19 +191,22 @@ class Engine:
     def scope(
         self, file: str | Path, start_line: int, end_line: int, diagnostics: int = 0
     ) -> Scope:
+        """A one-shot request (the CLI's): `sync` the file, then its scope."""
+        self.sync(file)
         return self.analyze(file, start_line, end_line, diagnostics).scope
 
     def context(
         self, file: str | Path, start_line: int, end_line: int, budget: int, diagnostics: int = 0
     ) -> _context.Context:
-        if budget < 64:
-            raise EngineError(f"budget {budget} is too small (at least 64 tokens)")
+        """A one-shot request (the CLI's): `sync` the file, then its context."""
+        _check_budget(budget)
+        self.sync(file)
         analysis = self.analyze(file, start_line, end_line, diagnostics)
         return self.context_for(analysis, budget)
 
     def context_for(self, analysis: Analysis, budget: int) -> _context.Context:
-        if budget < 64:
-            raise EngineError(f"budget {budget} is too small (at least 64 tokens)")
+        """The context of an analysed range under `budget` tokens (a query)."""
+        _check_budget(budget)
         return _context.build(analysis, self.sources, budget)
 
     def close(self) -> None:

@@ -17,8 +17,9 @@ import tree_sitter as ts
 
 from scopewise.analysis.sources import Source
 from scopewise.index import languages
-from scopewise.index.model import REF_MEMBER, Definition, FileIndex, Import
+from scopewise.index.model import REF_MEMBER, FileIndex, Import
 from scopewise.index.workspace import WorkspaceIndex
+from scopewise.vocab import CLASS_LIKE, CONTAINER_KINDS, DATA_KINDS, TYPE_KINDS, Kind
 
 _SELF = frozenset({"self", "cls", "this", "super"})
 # methods of builtin containers/strings: `x.get(...)` on an unknown receiver is most often these
@@ -89,11 +90,12 @@ class Resolved:
 
 @dataclass(frozen=True)
 class CallerSite:
-    """A use of a target definition elsewhere, inside `caller` (a definition index or -1)."""
+    """A use of a target definition elsewhere, inside `caller` (a definition index; None at
+    module level)."""
 
     path: str
     line: int
-    caller: int
+    caller: int | None
     confidence: float
 
 
@@ -213,8 +215,8 @@ class Resolver:
         return None
 
     # ------------------------------------------------------------------ uses -> definitions
-    def _top_level(self, fi: FileIndex, name: str) -> int:
-        return fi.top_level().get(name, -1)
+    def _top_level(self, fi: FileIndex, name: str) -> int | None:
+        return fi.top_level().get(name)
 
     def _member(self, fi: FileIndex, cls: int, name: str, depth: int = 0) -> tuple[str, int] | None:
         """A member `name` of class `cls` in `fi`, looking through base classes by name."""
@@ -222,13 +224,13 @@ class Resolver:
             if d.parent == cls and d.name == name:
                 return fi.path, i
         for i, d in enumerate(fi.definitions):  # `self.name = ...` in one of its methods
-            if d.kind == "attribute" and d.name == name and enclosing_class(fi, i) == cls:
+            if d.kind == Kind.ATTRIBUTE and d.name == name and enclosing_class(fi, i) == cls:
                 return fi.path, i
         if depth > 4:
             return None
         for base_name in self.base_names(fi, cls):
             for bfi, bi in self._resolve_name(fi, base_name):
-                if bfi.definitions[bi].kind in ("class", "interface"):
+                if bfi.definitions[bi].kind in CLASS_LIKE:
                     hit = self._member(bfi, bi, name, depth + 1)
                     if hit:
                         return hit
@@ -256,7 +258,7 @@ class Resolver:
         all (defines or imports it): a bound name that leads outside the workspace resolves
         to nothing rather than to a namesake found by name."""
         i = self._top_level(fi, name)
-        if i >= 0:
+        if i is not None:
             return [(fi, i)], True
         for imp in fi.imports:
             for orig, alias in zip(imp.names, imp.aliases, strict=False):
@@ -267,7 +269,7 @@ class Resolver:
                 if tfi is None or tfi.path == fi.path or hops > 3:
                     return [], True  # outside the workspace, or `from pkg import module`
                 j = self._top_level(tfi, orig)
-                if j >= 0:
+                if j is not None:
                     return [(tfi, j)], True
                 return self._bind(tfi, orig, hops + 1)[0], True  # re-exported by a package
             if not imp.names and name in imp.aliases:
@@ -275,7 +277,7 @@ class Resolver:
         return [], False
 
     def resolve(
-        self, fi: FileIndex, uses: list[Use], bound: set[str], enclosing_class: int
+        self, fi: FileIndex, uses: list[Use], bound: set[str], enclosing_class: int | None
     ) -> list[Resolved]:
         """The definitions the uses refer to, best first, with confidences."""
         found: dict[tuple[str, int], Resolved] = {}
@@ -315,7 +317,7 @@ class Resolver:
         fi: FileIndex,
         use: Use,
         bound: set[str],
-        enclosing_class: int,
+        enclosing_class: int | None,
         module_aliases: Mapping[str, Import],
     ) -> list[tuple[str, int, float, str]]:
         name, recv = use.name, use.receiver
@@ -328,37 +330,18 @@ class Resolver:
                 return [(h.path, i, 1.0, via) for h, i in hits]
             if is_bound:
                 return []
-            if enclosing_class >= 0 and fi.language != "python":
+            if enclosing_class is not None and fi.language != "python":
                 hit = self._member(fi, enclosing_class, name)
                 if hit:
                     return [(hit[0], hit[1], 1.0, f"member {name}")]
             return self._by_name(name, fi, 0.8, "by name", top_level_only=True)
-        if recv in _SELF and enclosing_class >= 0:
+        if recv in _SELF and enclosing_class is not None:
             hit = self._member(fi, enclosing_class, name)
             if hit:
                 return [(hit[0], hit[1], 1.0, f"{recv}.{name}")]
             return self._by_name(name, fi, 0.3, f"{recv}.{name} by name", members_only=True)
         if recv in module_aliases and recv not in bound:
-            hits = self._resolve_name(fi, recv)
-            if hits and hits[0][0].definitions[hits[0][1]].kind in ("class", "interface"):
-                cfi, ci = hits[0]
-                member = self._member(cfi, ci, name)
-                if member:
-                    return [(member[0], member[1], 1.0, f"{recv}.{name}")]
-            imp = module_aliases[recv]
-            module = imp.module
-            full = module
-            for n, a in zip(imp.names, imp.aliases, strict=False):
-                if a == recv:
-                    full = f"{module}.{n}" if not module.endswith(".") else f"{module}{n}"
-            target = self.module_file(full, fi.path)
-            if target is None:
-                return []  # a module outside the workspace (stdlib, third party)
-            tfi = self.ws.get(target)
-            if tfi is None:
-                return []
-            hits = self._resolve_name(tfi, name)
-            return [(h.path, i, 1.0, f"{recv}.{name}") for h, i in hits]
+            return self._via_import(fi, recv, name, module_aliases[recv])
         if (
             recv not in module_aliases
             and recv not in _SELF
@@ -366,14 +349,45 @@ class Resolver:
             and recv != "<expr>"
         ):
             # ClassName.attr with ClassName defined or imported here
-            hits = self._resolve_name(fi, recv)
-            if hits and hits[0][0].definitions[hits[0][1]].kind in ("class", "interface", "enum"):
-                cfi, ci = hits[0]
-                member = self._member(cfi, ci, name)
-                if member:
-                    return [(member[0], member[1], 1.0, f"{recv}.{name}")]
+            found = self._class_member(fi, recv, name, TYPE_KINDS)
+            if found:
+                return found
         base = 0.25 if name in _COMMON_METHODS else 0.6
         return self._by_name(name, fi, base, f".{name} by name", members_only=True)
+
+    def _class_member(
+        self, fi: FileIndex, recv: str, name: str, kinds: frozenset[Kind]
+    ) -> list[tuple[str, int, float, str]]:
+        """`recv.name` where `recv` names a class (of one of `kinds`) seen from `fi`: the
+        member, through the bases too; empty when there is none."""
+        hits = self._resolve_name(fi, recv)
+        if hits and hits[0][0].definitions[hits[0][1]].kind in kinds:
+            cfi, ci = hits[0]
+            member = self._member(cfi, ci, name)
+            if member:
+                return [(member[0], member[1], 1.0, f"{recv}.{name}")]
+        return []
+
+    def _via_import(
+        self, fi: FileIndex, recv: str, name: str, imp: Import
+    ) -> list[tuple[str, int, float, str]]:
+        """`recv.name` where an import bound `recv`: a member of an imported class, or a
+        definition of an imported module (nothing for a module outside the workspace)."""
+        found = self._class_member(fi, recv, name, CLASS_LIKE)
+        if found:
+            return found
+        module = imp.module
+        full = module
+        for n, a in zip(imp.names, imp.aliases, strict=False):
+            if a == recv:
+                full = f"{module}.{n}" if not module.endswith(".") else f"{module}{n}"
+        target = self.module_file(full, fi.path)
+        if target is None:
+            return []  # a module outside the workspace (stdlib, third party)
+        tfi = self.ws.get(target)
+        if tfi is None:
+            return []
+        return [(h.path, i, 1.0, f"{recv}.{name}") for h, i in self._resolve_name(tfi, name)]
 
     def _by_name(
         self,
@@ -390,9 +404,9 @@ class Resolver:
             (c, i)
             for c, i in self.ws.definitions_named(name)
             if _FAMILY.get(c.language, c.language) == family
-            and (not members_only or c.definitions[i].parent >= 0)
-            and (not top_level_only or c.definitions[i].parent < 0)
-            and c.definitions[i].kind != "attribute"
+            and (not members_only or c.definitions[i].parent is not None)
+            and (not top_level_only or c.definitions[i].parent is None)
+            and c.definitions[i].kind != Kind.ATTRIBUTE
         ]
         if not cands or len(cands) > 12:
             return []
@@ -412,9 +426,11 @@ class Resolver:
         """
         d = fi.definitions[index]
         cls = enclosing_class(fi, index)
-        member = cls >= 0 and d.kind not in ("class", "interface", "enum")
+        member = cls is not None and d.kind not in TYPE_KINDS
         cls_span = (
-            (fi.definitions[cls].start_line, fi.definitions[cls].end_line) if member else None
+            (fi.definitions[cls].start_line, fi.definitions[cls].end_line)
+            if cls is not None and member
+            else None
         )
         n_defs = max(1, len(self.ws.definitions_named(d.name)))
         module_names = self._module_names(fi.path)
@@ -468,32 +484,33 @@ class Resolver:
         return False
 
 
-_VALUES = frozenset({"constant", "variable", "field", "attribute"})
+_VALUES = DATA_KINDS | {Kind.ATTRIBUTE}  # cannot enclose a use: a use there is its owner's
+_CLASSES = TYPE_KINDS | CONTAINER_KINDS  # what a member belongs to
 
 
-def _enclosing_callable(fi: FileIndex, line: int) -> int:
-    """The definition a use on `line` belongs to; a decorator belongs to the code around the
-    decorated definition, not to the definition itself."""
+def _enclosing_callable(fi: FileIndex, line: int) -> int | None:
+    """The definition a use on `line` belongs to (None: module level); a decorator belongs
+    to the code around the decorated definition, not to the definition itself."""
     i = fi.enclosing(line, line, skip=_VALUES)
-    while i >= 0 and line < fi.definitions[i].name_line:
+    while i is not None and line < fi.definitions[i].name_line:
         i = fi.definitions[i].parent
-        while i >= 0 and fi.definitions[i].kind in _VALUES:
+        while i is not None and fi.definitions[i].kind in _VALUES:
             i = fi.definitions[i].parent
     return i
 
 
-def enclosing_class(fi: FileIndex, index: int) -> int:
-    """The class that contains definition `index` (or -1)."""
-    i = fi.definitions[index].parent if index >= 0 else -1
-    while i >= 0:
-        if fi.definitions[i].kind in ("class", "interface", "enum", "module"):
+def enclosing_class(fi: FileIndex, index: int) -> int | None:
+    """The class (or module, enum, ...) that contains definition `index`, or None."""
+    i = fi.definitions[index].parent
+    while i is not None:
+        if fi.definitions[i].kind in _CLASSES:
             return i
         i = fi.definitions[i].parent
-    return -1
+    return None
 
 
-def definition_at(fi: FileIndex, start_line: int, end_line: int) -> int:
-    """The innermost definition that encloses the whole range (or -1)."""
+def definition_at(fi: FileIndex, start_line: int, end_line: int) -> int | None:
+    """The innermost definition that encloses the whole range, or None."""
     return fi.enclosing(start_line, end_line)
 
 
@@ -506,7 +523,3 @@ def defined_in(fi: FileIndex, start_line: int, end_line: int) -> list[int]:
     ]
     keep = set(inside)
     return [i for i in inside if fi.definitions[i].parent not in keep]
-
-
-def describe(d: Definition) -> str:
-    return f"{d.kind} {d.name}"

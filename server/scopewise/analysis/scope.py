@@ -19,6 +19,7 @@ from scopewise.analysis.resolve import (
 )
 from scopewise.analysis.sources import Source
 from scopewise.index.model import FileIndex
+from scopewise.vocab import CLASS_LIKE, CONTAINER_KINDS
 
 CONFIDENT = 0.5  # resolutions at or above this count in fan-in / fan-out
 
@@ -75,7 +76,7 @@ class Analysis:
     source: Source
     start: int  # 0-based
     end: int
-    enclosing: int  # innermost definition enclosing the range, -1 at module level
+    enclosing: int | None  # innermost definition enclosing the range; None: module level
     target_indices: list[int]
     uses: list[Resolved]
     callers: list[CallerSite]
@@ -93,21 +94,21 @@ def analyze(
     """Analyse lines [start, end] (0-based, inclusive) of an indexed file."""
     enclosing = definition_at(fi, start, end)
     inside = defined_in(fi, start, end)
-    targets = inside or ([enclosing] if enclosing >= 0 else [])
+    targets = inside or ([enclosing] if enclosing is not None else [])
     # names bound anywhere in the enclosing callable are locals of the range too
     outer = enclosing
-    while outer >= 0 and fi.definitions[outer].kind in ("class", "interface", "module"):
+    while outer is not None and fi.definitions[outer].kind in CONTAINER_KINDS:
         outer = fi.definitions[outer].parent
     b_start, b_end = (
         (fi.definitions[outer].start_line, fi.definitions[outer].end_line)
-        if outer >= 0
+        if outer is not None
         else (start, end)
     )
     uses, bound = uses_in(src, start, end)
     if (b_start, b_end) != (start, end):
         bound |= uses_in(src, b_start, b_end)[1]
-    cls = enclosing_class(fi, targets[0]) if targets else -1
-    if targets and fi.definitions[targets[0]].kind in ("class", "interface"):
+    cls = enclosing_class(fi, targets[0]) if targets else None
+    if targets and fi.definitions[targets[0]].kind in CLASS_LIKE:
         cls = targets[0]
     resolved = [
         r
@@ -122,7 +123,7 @@ def analyze(
             if site.path == fi.path and any(a <= site.line <= b for a, b in spans):
                 continue
             callers.append(site)
-    scope = _score(fi, start, end, targets, resolved, callers, diagnostics, resolver)
+    scope = _score(fi, start, end, targets, resolved, callers, diagnostics)
     scope.code_lines, scope.branches = measure(src, start, end)
     names = {u.name for u in uses} | {u.receiver for u in uses if u.receiver}
     return Analysis(scope, fi, src, start, end, enclosing, targets, resolved, callers, names)
@@ -177,8 +178,8 @@ def _score(
     resolved: list[Resolved],
     callers: list[CallerSite],
     diagnostics: int,
-    resolver: Resolver,
 ) -> Scope:
+    """The scope's figures, its score (0..100) and the reasons for it."""
     lines = end - start + 1
     scope = Scope(fi.path, start + 1, end + 1, fi.language, lines)
     for t in targets:
@@ -214,7 +215,15 @@ def _score(
     score += min(6.0, 2.0 * len(scope.tests))
     score += min(8.0, 2.0 * diagnostics + 3.0 * scope.syntax_errors)
     scope.score = round(min(100.0, score), 1)
+    scope.reasons = _reasons(scope, lines, bool(targets), bool(callers), other_files)
+    return scope
 
+
+def _reasons(
+    scope: Scope, lines: int, has_targets: bool, has_callers: bool, other_files: list[str]
+) -> list[str]:
+    """The scope in a few words, one reason per figure that matters."""
+    diagnostics = scope.diagnostics
     kinds = [s.kind for s in scope.targets]
     what = (
         ", ".join(_plural(kinds.count(k), k) for k in dict.fromkeys(kinds))
@@ -226,8 +235,10 @@ def _score(
         outside = f" ({len(other_files)} outside this file)" if other_files else ""
         refs = _plural(scope.fan_in, "reference")
         reasons.append(f"{refs} in {_plural(scope.fan_in_files, 'file')}{outside}")
-    elif targets:
-        reasons.append("0 callers outside the file" if not callers else "only uncertain callers")
+    elif has_targets:
+        reasons.append(
+            "0 callers outside the file" if not has_callers else "only uncertain callers"
+        )
     if scope.public:
         reasons.append("public API")
     if scope.tests:
@@ -238,5 +249,4 @@ def _score(
         reasons.append(f"{_plural(scope.syntax_errors, 'syntax error')}")
     if diagnostics:
         reasons.append(f"{_plural(diagnostics, 'diagnostic')}")
-    scope.reasons = reasons
-    return scope
+    return reasons

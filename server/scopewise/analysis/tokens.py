@@ -13,7 +13,3 @@ CHARS_PER_TOKEN = 3.2
 
 def estimate(text: str) -> int:
     return math.ceil(len(text) / CHARS_PER_TOKEN) if text else 0
-
-
-def estimate_lines(lines: list[str]) -> int:
-    return math.ceil(sum(len(line) + 1 for line in lines) / CHARS_PER_TOKEN) if lines else 0

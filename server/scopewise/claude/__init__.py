@@ -1,4 +1,7 @@
-"""Talking to Claude: the SDK client, the model catalogue and the cost ledger.
+"""Talking to Claude: the SDK client (client, with the call's data in call, its streaming in
+stream and its errors in errors), the model catalogue and prices (models), what calls cost
+(costs) and the cost ledger with its daily cap (ledger). Used by actions/ alone; the CLI and
+the server only build a client (`client.from_settings`).
 
 Importing this package does not import ``anthropic``; the client loads it on first use.
 """
@@ -19,7 +22,8 @@ from .client import (
     ThinkingProgress,
     Usage,
 )
-from .ledger import Ledger, LedgerEntry, Totals, cost_usd
+from .costs import cost_usd, usage_line, usd
+from .ledger import Ledger, LedgerEntry, Totals
 from .models import ModelCatalog, ModelInfo, Price, price_for
 
 __all__ = [
@@ -45,4 +49,6 @@ __all__ = [
     "Usage",
     "cost_usd",
     "price_for",
+    "usage_line",
+    "usd",
 ]

@@ -26,8 +26,20 @@ from typing import Literal, TypeVar
 
 from scopewise import paths
 
-from .client import Usage
-from .models import Price
+from .call import Usage
+from .costs import cost_usd, usd
+from .errors import one_line
+
+__all__ = [  # cost_usd: importable from here too, as before
+    "Ledger",
+    "LedgerEntry",
+    "LedgerError",
+    "Outcome",
+    "Refusal",
+    "Reservation",
+    "Totals",
+    "cost_usd",
+]
 
 log = logging.getLogger(__name__)
 
@@ -79,17 +91,6 @@ _TOTALS = (
     "COALESCE(SUM(output_tokens), 0), COALESCE(SUM(cache_write_tokens), 0), "
     "COALESCE(SUM(cache_read_tokens), 0) FROM calls"
 )
-
-
-def cost_usd(usage: Usage, price: Price) -> float:
-    """Dollars for ``usage`` at ``price`` (USD per million tokens; 5-minute cache writes)."""
-    band = price.for_input(usage.total_input_tokens)
-    return (
-        usage.input_tokens * band.input
-        + usage.output_tokens * band.output
-        + usage.cache_write_tokens * band.cache_write_5m
-        + usage.cache_read_tokens * band.cache_read
-    ) / 1_000_000
 
 
 @dataclass(frozen=True)
@@ -210,17 +211,7 @@ class Ledger:
             with contextlib.suppress(sqlite3.Error):
                 self._conn.close()
             self._conn = None
-        where = self._path or "(state folder)"
-        why = _one_line(str(exc.strerror or exc) if isinstance(exc, OSError) else str(exc))
-        if "not a database" in why or "malformed" in why or "corrupt" in why:
-            message = f"the cost ledger {where} is corrupt ({why}): move it aside to start anew"
-        elif "locked" in why or "busy" in why:
-            message = f"the cost ledger {where} is locked by another process ({why}); try again"
-        else:
-            message = (
-                f"the cost ledger {where} cannot be used ({why}): check the file and its "
-                "folder's permissions"
-            )
+        message = _fault_message(self._path or "(state folder)", exc)
         self._problem = message
         return LedgerError(message)
 
@@ -287,56 +278,6 @@ class Ledger:
                 raise
             return out
 
-    def _entry(
-        self,
-        *,
-        action: str,
-        tier: str,
-        model: str,
-        usage: Usage,
-        usd: float,
-        duration_s: float,
-        outcome: Outcome,
-        session_id: str | None,
-    ) -> LedgerEntry:
-        ts = self._clock()
-        return LedgerEntry(
-            ts=ts,
-            day=_local_day(ts),
-            session_id=session_id or self.session_id,
-            action=action,
-            tier=tier,
-            model=model,
-            input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens,
-            cache_write_tokens=usage.cache_write_tokens,
-            cache_read_tokens=usage.cache_read_tokens,
-            usd=usd,
-            duration_s=duration_s,
-            outcome=outcome,
-        )
-
-    @staticmethod
-    def _insert(conn: sqlite3.Connection, entry: LedgerEntry) -> None:
-        conn.execute(
-            f"INSERT INTO calls ({_COLUMNS}) VALUES ({', '.join('?' * 13)})",
-            (
-                entry.ts,
-                entry.day,
-                entry.session_id,
-                entry.action,
-                entry.tier,
-                entry.model,
-                entry.input_tokens,
-                entry.output_tokens,
-                entry.cache_write_tokens,
-                entry.cache_read_tokens,
-                entry.usd,
-                entry.duration_s,
-                entry.outcome,
-            ),
-        )
-
     def record(
         self,
         *,
@@ -350,7 +291,9 @@ class Ledger:
         session_id: str | None = None,
     ) -> LedgerEntry:
         """Append one call. A disk problem is logged, never raised (a call must not fail on it)."""
-        entry = self._entry(
+        entry = _new_entry(
+            self._clock,
+            self.session_id,
             action=action,
             tier=tier,
             model=model,
@@ -361,7 +304,7 @@ class Ledger:
             session_id=session_id,
         )
         try:
-            self._transaction(lambda conn: self._insert(conn, entry))
+            self._transaction(lambda conn: _insert(conn, entry))
         except LedgerError as exc:
             self._unrecorded(exc)
         return entry
@@ -432,7 +375,9 @@ class Ledger:
     ) -> LedgerEntry:
         """Record the call made under ``reservation`` and drop the reservation, in one
         transaction. Like :meth:`record`, a disk problem is logged, never raised."""
-        entry = self._entry(
+        entry = _new_entry(
+            self._clock,
+            self.session_id,
             action=action,
             tier=tier,
             model=model,
@@ -446,7 +391,7 @@ class Ledger:
         def work(conn: sqlite3.Connection) -> None:
             if reservation.id is not None:
                 conn.execute("DELETE FROM reservations WHERE id = ?", (reservation.id,))
-            self._insert(conn, entry)
+            _insert(conn, entry)
 
         try:
             self._transaction(work)
@@ -523,23 +468,81 @@ class Ledger:
         return [LedgerEntry(*row) for row in rows]
 
 
+def _new_entry(
+    clock: Callable[[], float],
+    default_session: str,
+    *,
+    action: str,
+    tier: str,
+    model: str,
+    usage: Usage,
+    usd: float,
+    duration_s: float,
+    outcome: Outcome,
+    session_id: str | None,
+) -> LedgerEntry:
+    ts = clock()
+    return LedgerEntry(
+        ts=ts,
+        day=_local_day(ts),
+        session_id=session_id or default_session,
+        action=action,
+        tier=tier,
+        model=model,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cache_write_tokens=usage.cache_write_tokens,
+        cache_read_tokens=usage.cache_read_tokens,
+        usd=usd,
+        duration_s=duration_s,
+        outcome=outcome,
+    )
+
+
+def _insert(conn: sqlite3.Connection, entry: LedgerEntry) -> None:
+    conn.execute(
+        f"INSERT INTO calls ({_COLUMNS}) VALUES ({', '.join('?' * 13)})",
+        (
+            entry.ts,
+            entry.day,
+            entry.session_id,
+            entry.action,
+            entry.tier,
+            entry.model,
+            entry.input_tokens,
+            entry.output_tokens,
+            entry.cache_write_tokens,
+            entry.cache_read_tokens,
+            entry.usd,
+            entry.duration_s,
+            entry.outcome,
+        ),
+    )
+
+
+def _fault_message(where: object, exc: BaseException) -> str:
+    """The one line saying why the ledger file cannot be used and what to do."""
+    why = one_line(str(exc.strerror or exc) if isinstance(exc, OSError) else str(exc), 160)
+    if "not a database" in why or "malformed" in why or "corrupt" in why:
+        message = f"the cost ledger {where} is corrupt ({why}): move it aside to start anew"
+    elif "locked" in why or "busy" in why:
+        message = f"the cost ledger {where} is locked by another process ({why}); try again"
+    else:
+        message = (
+            f"the cost ledger {where} cannot be used ({why}): check the file and its "
+            "folder's permissions"
+        )
+    return message
+
+
 def _over_cap(spent: float, held: float, what: str, estimated: float, cap: float) -> str:
     """e.g. "today's spend $4.97 + this call ~$0.08 would pass the daily cap of $5.00"."""
-    parts = [f"today's spend {_usd(spent)}"]
+    parts = [f"today's spend {usd(spent)}"]
     if held > 0:
-        parts.append(f"{_usd(held)} held by calls running now")
-    parts.append(f"{what} ~{_usd(estimated)}")
-    return f"{' + '.join(parts)} would pass the daily cap of {_usd(cap)}"
-
-
-def _one_line(text: str, limit: int = 160) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+        parts.append(f"{usd(held)} held by calls running now")
+    parts.append(f"{what} ~{usd(estimated)}")
+    return f"{' + '.join(parts)} would pass the daily cap of {usd(cap)}"
 
 
 def _local_day(ts: float) -> str:
     return datetime.fromtimestamp(ts).date().isoformat()
-
-
-def _usd(value: float) -> str:
-    return f"${value:.4f}" if 0 < value < 0.01 else f"${value:.2f}"

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from scopewise import paths
+from scopewise.vocab import EFFORT_LEVELS as EFFORT_LEVELS  # settings.py reads it here
 
 log = logging.getLogger(__name__)
 
 THINKING_TYPES = ("adaptive", "enabled", "disabled", "between_tools")
-EFFORT_LEVELS = ("low", "medium", "high", "xhigh", "max")
 DEFAULT_TTL_S = 24 * 3600.0
 
 

@@ -13,28 +13,38 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from scopewise import settings as config
-from scopewise.actions import prompts
-from scopewise.actions.edits import FileChange
-from scopewise.actions.plan import ActionError, ActionRequest, Actions, explanation_markdown
-from scopewise.actions.prompts import DiagnosticInfo
-from scopewise.analysis.engine import Engine, EngineError, find_root, marked_root
-from scopewise.claude.client import (
+from scopewise.actions.api import (
     CallCancelled,
     ClaudeClient,
     ClaudeError,
+    Ledger,
+    LedgerError,
     Retrying,
     StreamEvent,
     TextProgress,
     ThinkingProgress,
+    from_settings,
+    usd,
 )
-from scopewise.claude.ledger import Ledger, LedgerError
+from scopewise.actions.edits import FileChange
+from scopewise.actions.plan import (
+    ActionError,
+    ActionRequest,
+    ActionResult,
+    Actions,
+    Plan,
+    explanation_markdown,
+)
+from scopewise.analysis.engine import Engine, EngineError, find_root, marked_root
 from scopewise.cli.diskwrite import FileWrite, WriteError, write_all
 from scopewise.cli.terminal import safe
 from scopewise.index.files import inside
+from scopewise.vocab import TIERS, Action, DiagnosticInfo, Intent
 
 EXIT_ERROR = 2
 EXIT_API = 3
@@ -122,8 +132,8 @@ def _request(args: argparse.Namespace, action: str) -> tuple[str, ActionRequest]
             raise EngineError(f"--diagnostic {d!r}: expected LINE:MESSAGE")
         diags.append(DiagnosticInfo(int(m.group("line")), m.group("msg").strip()))
     intent = getattr(args, "intent", None)
-    if intent and intent not in prompts.INTENTS:
-        raise EngineError(f"unknown intent {intent!r} ({', '.join(prompts.INTENTS)})")
+    if intent and intent not in tuple(Intent):
+        raise EngineError(f"unknown intent {intent!r} ({', '.join(Intent)})")
     req = ActionRequest(
         action,
         file,
@@ -156,7 +166,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     print(f"  model      {plan.route.model} ({plan.route.reasoning.describe()})")
     print(
         f"  estimate   {e.input_tokens:,} tokens in ({e.cached_tokens:,} from cache), "
-        f"~{e.output_tokens:,} out, ~${e.usd:.4f}"
+        f"~{e.output_tokens:,} out, ~{usd(e.usd, 4)}"
     )
     print(f"  context    {plan.context.tokens:,} of {plan.context.budget:,} tokens")
     for s in plan.context.snippets:
@@ -193,8 +203,9 @@ class _Status:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    action = args.command
-    file, req = _request(args, action)
+    """`scopewise explain|refactor|fix`: plan, call Claude with progress on stderr, then show
+    the result (and write the edit with --apply)."""
+    file, req = _request(args, args.command)
     engine, settings = setup(file, args.root)
     engine.index()
     actions = Actions(engine, settings, ledger=Ledger(daily_cap_usd=settings.daily_cap_usd))
@@ -202,13 +213,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         plan = actions.plan(req, budget=args.budget)
     except ActionError as exc:
         raise EngineError(str(exc)) from None
-    client = ClaudeClient(
-        api_key=config.api_key(settings),
-        base_url=settings.base_url,
-        timeout=settings.timeout_s,
-        max_retries=settings.max_retries,
-        provider=settings.provider,
-    )
+    client = from_settings(settings)
     missing = client.check()
     if missing is not None:
         print(f"scopewise: {safe(missing.message)}", file=sys.stderr)
@@ -216,24 +221,35 @@ def cmd_run(args: argparse.Namespace) -> int:
     unrecorded = actions.ledger.warn_once()
     if unrecorded:
         print(f"scopewise: warning: {unrecorded}", file=sys.stderr)
-    status = _Status()
-    status(f"{plan.title} — {plan.route.summary}")
-    thinking = 0
-    chars = 0
+    result = _call(actions, plan, client)
+    if isinstance(result, int):
+        return result
+    return _show(result, engine.root, apply=getattr(args, "apply", False))
+
+
+def _progress(status: _Status, action: str) -> Callable[[StreamEvent], None]:
+    """The stream listener: thinking, writing and retry progress as one status line."""
 
     def on_event(ev: StreamEvent) -> None:
-        nonlocal thinking, chars
         if isinstance(ev, ThinkingProgress):
-            thinking = ev.tokens_so_far
-            status(f"thinking… {thinking / 1000:.1f}k tokens")
+            status(f"thinking… {ev.tokens_so_far / 1000:.1f}k tokens")
         elif isinstance(ev, TextProgress):
-            chars = ev.chars
-            word = "writing explanation" if action == "explain" else "writing edit"
-            status(f"{word}… {chars:,} chars")
+            word = "writing explanation" if action == Action.EXPLAIN else "writing edit"
+            status(f"{word}… {ev.chars:,} chars")
         elif isinstance(ev, Retrying):
             status(ev.message())
 
-    async def go() -> Any:
+    return on_event
+
+
+def _call(actions: Actions, plan: Plan, client: ClaudeClient) -> ActionResult | int:
+    """Run the plan with progress on stderr: the result, or the exit status after saying
+    why there is none (cancelled with Ctrl-C, an API error, an action that cannot go on)."""
+    status = _Status()
+    status(f"{plan.title} — {plan.route.summary}")
+    on_event = _progress(status, plan.request.action)
+
+    async def go() -> ActionResult:
         try:
             return await actions.run(plan, client, on_event, on_stage=status)
         finally:
@@ -244,7 +260,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         status.done()
         try:
-            spent = f"${actions.ledger.session_totals().usd:.4f}"
+            spent = usd(actions.ledger.session_totals().usd, 4)
         except LedgerError:
             spent = "not recorded"
         print(f"scopewise: cancelled; this session so far: {spent}", file=sys.stderr)
@@ -262,11 +278,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"scopewise: {safe(str(exc))}", file=sys.stderr)
         return EXIT_API
     status.done()
+    return result
+
+
+def _show(result: ActionResult, root: Path, *, apply: bool) -> int:
+    """Notes and the cost line on stderr; the explanation, or the diff, on stdout; with
+    ``apply`` the edit written to disk, all files or none."""
     for note in result.notes:
         print(f"scopewise: note: {safe(note)}", file=sys.stderr)
     print(f"scopewise: {safe(result.cost_line)}", file=sys.stderr)
-    if action == "explain":
-        print(safe(explanation_markdown(result, engine.root)))
+    if result.plan.request.action == Action.EXPLAIN:
+        print(safe(explanation_markdown(result, root)))
         return 0
     if not result.changes:
         print(f"scopewise: no change proposed. {safe(result.text)}", file=sys.stderr)
@@ -274,10 +296,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(safe(result.diff()), end="")
     if result.text:
         print(f"scopewise: {safe(result.text)}", file=sys.stderr)
-    if not args.apply:
+    if not apply:
         return 0
     try:
-        write_all([_file_write(engine.root, c) for c in result.changes])
+        write_all([_file_write(root, c) for c in result.changes])
     except WriteError as exc:
         print(f"scopewise: {safe(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
@@ -319,7 +341,7 @@ def cmd_usage(args: argparse.Namespace) -> int:
 
 
 def add_parsers(sub: Any) -> None:
-    tiers = ("auto", "quick", "standard", "deep")
+    tiers = ("auto", *(t.value for t in TIERS))  # plain strings: argparse prints their repr
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("range", help="FILE:START[-END], 1-based lines")
@@ -329,29 +351,29 @@ def add_parsers(sub: Any) -> None:
         p.add_argument("--over-cap", action="store_true", help="run even past the daily cap")
 
     p = sub.add_parser("plan", help="what an action would do and cost (offline)")
-    p.add_argument("action", choices=("explain", "refactor", "fix"))
+    p.add_argument("action", choices=tuple(a.value for a in Action))
     common(p)
     p.add_argument("--instruction", help="refactor/fix: what to do")
-    p.add_argument("--intent", help=f"refactor: one of {', '.join(prompts.INTENTS)}")
+    p.add_argument("--intent", help=f"refactor: one of {', '.join(Intent)}")
     p.add_argument("--diagnostic", action="append", help="fix: LINE:MESSAGE (repeatable)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_plan)
 
     for name, what in (
-        ("explain", "explain a range (Markdown on stdout)"),
-        ("refactor", "refactor a range (a diff; --apply writes it)"),
-        ("fix", "fix a range (a diff; --apply writes it)"),
+        (Action.EXPLAIN, "explain a range (Markdown on stdout)"),
+        (Action.REFACTOR, "refactor a range (a diff; --apply writes it)"),
+        (Action.FIX, "fix a range (a diff; --apply writes it)"),
     ):
-        p = sub.add_parser(name, help=what)
+        p = sub.add_parser(name.value, help=what)
         common(p)
-        if name != "explain":
+        if name != Action.EXPLAIN:
             p.add_argument("--instruction", help="what to do, in words")
             g = p.add_mutually_exclusive_group()
             g.add_argument("--apply", action="store_true", help="write the edit to the files")
             g.add_argument("--diff", action="store_true", help="print the diff only (default)")
-        if name == "refactor":
-            p.add_argument("--intent", help=f"one of {', '.join(prompts.INTENTS)}")
-        if name == "fix":
+        if name == Action.REFACTOR:
+            p.add_argument("--intent", help=f"one of {', '.join(Intent)}")
+        if name == Action.FIX:
             p.add_argument("--diagnostic", action="append", help="LINE:MESSAGE (repeatable)")
         p.set_defaults(func=cmd_run)
 

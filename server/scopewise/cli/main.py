@@ -15,15 +15,14 @@ from typing import Any, NoReturn
 
 from scopewise import __version__
 from scopewise.analysis.engine import Engine, EngineError
-from scopewise.cli import actions as cli_actions
+from scopewise.cli.actions import add_parsers, budget_arg, check_path, parse_range, setup
 from scopewise.cli.terminal import safe
 
 EXIT_ERROR = 2
-_parse_range = cli_actions.parse_range
 
 
 def _engine_for(file: str | None, root: str | None) -> Engine:
-    engine, _ = cli_actions.setup(file, root)
+    engine, _ = setup(file, root)
     return engine
 
 
@@ -33,7 +32,7 @@ def _dump(obj: Any) -> str:
 
 # ---------------------------------------------------------------------------- commands
 def cmd_index(args: argparse.Namespace) -> int:
-    engine = _engine_for(None, cli_actions.check_path(args.path or "."))
+    engine = _engine_for(None, check_path(args.path or "."))
     stats = engine.index(workers=args.workers)
     if args.json:
         d = asdict(stats)
@@ -56,7 +55,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def cmd_scope(args: argparse.Namespace) -> int:
-    file, start, end = _parse_range(args.range)
+    file, start, end = parse_range(args.range)
     engine = _engine_for(file, args.root)
     engine.index()
     scope = engine.scope(file, start, end)
@@ -80,7 +79,7 @@ def cmd_context(args: argparse.Namespace) -> int:
         return _context_jsonl(args)
     if not args.range:
         raise EngineError("context needs FILE:START[-END] (or --jsonl)")
-    file, start, end = _parse_range(args.range)
+    file, start, end = parse_range(args.range)
     engine = _engine_for(file, args.root)
     engine.index()
     ctx = engine.context(file, start, end, args.budget)
@@ -116,7 +115,7 @@ def _context_jsonl(args: argparse.Namespace) -> int:
         return eng
 
     if args.root:
-        engine(cli_actions.check_path(args.root, "--root"))
+        engine(check_path(args.root, "--root"))
     for raw in sys.stdin:
         raw = raw.strip()
         if not raw:
@@ -193,15 +192,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("context", help="the packed context for a range")
     p.add_argument("range", nargs="?", help="FILE:START[-END], 1-based lines")
-    p.add_argument(
-        "--budget", type=cli_actions.budget_arg, default=4000, help="token budget (default 4000)"
-    )
+    p.add_argument("--budget", type=budget_arg, default=4000, help="token budget (default 4000)")
     p.add_argument("--root", help="workspace root (default: found from the file)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--jsonl", action="store_true", help="serve JSON-lines requests on stdin")
     p.set_defaults(func=cmd_context)
 
-    cli_actions.add_parsers(sub)
+    add_parsers(sub)
 
     p = sub.add_parser("serve", help="run the language server (stdio unless --tcp)")
     p.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import tree_sitter as ts
 
 from scopewise.index import extract as _extract
+from scopewise.index.lines import line_starts, newline_ends, units
 
 Encoding = str  # "utf-8" | "utf-16" | "utf-32": how LSP positions count characters
 
@@ -43,14 +44,6 @@ class ParseOutcome:
     problem: str | None
 
 
-def _units(s: str, encoding: Encoding) -> int:
-    if encoding == "utf-16":
-        return len(s.encode("utf-16-le")) // 2
-    if encoding == "utf-8":
-        return len(s.encode("utf-8"))
-    return len(s)
-
-
 class Document:
     """One open document: version, text as bytes, line offsets and the parse tree."""
 
@@ -69,7 +62,7 @@ class Document:
         self.encoding = encoding
         self.parse_limit = parse_limit  # CPU seconds a parse here may take (None: by size)
         self.source = text.encode("utf-8", "surrogatepass")
-        self._lines = self._line_starts(self.source)
+        self._lines = line_starts(self.source)
         self.tree: ts.Tree | None = None
         self.needs_parse = False  # the parse here ran out of time: a full one is due off-loop
         self.parse_problem: str | None = None  # not parsed at all: followed as text only
@@ -114,20 +107,6 @@ class Document:
         self.parse_problem = outcome.problem
         return True
 
-    @staticmethod
-    def _newlines(data: bytes, base: int = 0) -> list[int]:
-        """Offsets (shifted by base) just after each newline of data."""
-        out = []
-        i = data.find(b"\n")
-        while i >= 0:
-            out.append(base + i + 1)
-            i = data.find(b"\n", i + 1)
-        return out
-
-    @classmethod
-    def _line_starts(cls, data: bytes) -> list[int]:
-        return [0, *cls._newlines(data)]
-
     @property
     def text(self) -> str:
         return self.source.decode("utf-8", "replace")
@@ -167,7 +146,7 @@ class Document:
         """LSP position of a byte offset."""
         line = bisect.bisect_right(self._lines, offset) - 1
         prefix = self.source[self._lines[line] : offset].decode("utf-8", "replace")
-        return line, _units(prefix, self.encoding)
+        return line, units(prefix, self.encoding)
 
     def _point(self, offset: int) -> tuple[int, int]:
         line = bisect.bisect_right(self._lines, offset) - 1
@@ -203,7 +182,7 @@ class Document:
         for change in changes:
             if change.start is None or change.end is None:
                 self.source = change.text.encode("utf-8", "surrogatepass")
-                self._lines = self._line_starts(self.source)
+                self._lines = line_starts(self.source)
                 self.tree = None
                 replaced = True
                 continue
@@ -218,7 +197,7 @@ class Document:
             first = start_point[0]
             delta = len(new) - (end - start)
             keep = self._lines[: first + 1]
-            inserted = self._newlines(new, base=start)
+            inserted = newline_ends(new, base=start)
             tail_from = bisect.bisect_right(self._lines, end)
             self._lines = keep + inserted + [s + delta for s in self._lines[tail_from:]]
             if self.tree is not None:

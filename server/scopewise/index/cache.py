@@ -248,25 +248,20 @@ class IndexCache:
                 return {}
         return out
 
-    def put_many(self, rows: Iterable[tuple[str, int, int, str, str, bytes | None]]) -> None:
-        """(path, mtime_ns, size, digest, language, data or None when already stored)."""
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection | None]:
+        """One write transaction, under the lock (None when the cache is off): committed
+        when the block ends, rolled back when it raises; a storage error turns the cache
+        off (see `_failed`) instead of reaching the caller."""
         with self._lock:
-            if self._db is None:
-                return
             db = self._db
+            if db is None:
+                yield None
+                return
             try:
                 db.execute("BEGIN IMMEDIATE")  # take the write lock now: no upgrade deadlock
                 try:
-                    for path, mtime_ns, size, digest, language, data in rows:
-                        if data is not None:
-                            db.execute(
-                                "INSERT OR REPLACE INTO entries VALUES (?, ?)",
-                                (self._key(digest, language), data),
-                            )
-                        db.execute(
-                            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
-                            (path, mtime_ns, size, digest, language),
-                        )
+                    yield db
                     db.execute("COMMIT")
                 except BaseException:
                     if db.in_transaction:
@@ -275,29 +270,33 @@ class IndexCache:
             except sqlite3.Error as exc:
                 self._failed(exc)
 
+    def put_many(self, rows: Iterable[tuple[str, int, int, str, str, bytes | None]]) -> None:
+        """(path, mtime_ns, size, digest, language, data or None when already stored)."""
+        with self._transaction() as db:
+            if db is None:
+                return
+            for path, mtime_ns, size, digest, language, data in rows:
+                if data is not None:
+                    db.execute(
+                        "INSERT OR REPLACE INTO entries VALUES (?, ?)",
+                        (self._key(digest, language), data),
+                    )
+                db.execute(
+                    "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
+                    (path, mtime_ns, size, digest, language),
+                )
+
     def retain(self, paths_kept: Iterable[str]) -> None:
         """Forget files no longer in the workspace and entries no file uses."""
         kept = set(paths_kept)
-        with self._lock:
-            if self._db is None:
+        with self._transaction() as db:
+            if db is None:
                 return
-            db = self._db
-            try:
-                db.execute("BEGIN IMMEDIATE")
-                try:
-                    gone = [r[0] for r in db.execute("SELECT path FROM files") if r[0] not in kept]
-                    db.executemany("DELETE FROM files WHERE path=?", [(p,) for p in gone])
-                    db.execute(
-                        "DELETE FROM entries WHERE key NOT IN "
-                        "(SELECT digest || ':' || language FROM files)"
-                    )
-                    db.execute("COMMIT")
-                except BaseException:
-                    if db.in_transaction:
-                        db.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as exc:
-                self._failed(exc)
+            gone = [r[0] for r in db.execute("SELECT path FROM files") if r[0] not in kept]
+            db.executemany("DELETE FROM files WHERE path=?", [(p,) for p in gone])
+            db.execute(
+                "DELETE FROM entries WHERE key NOT IN (SELECT digest || ':' || language FROM files)"
+            )
 
     def close(self) -> None:
         with self._lock:

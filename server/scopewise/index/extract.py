@@ -14,8 +14,17 @@ import tree_sitter as ts
 
 from scopewise.index import languages
 from scopewise.index.model import REF_MEMBER, REF_NAME, REF_TYPE, Definition, FileIndex, Import
+from scopewise.vocab import CLASS_LIKE, CONTAINER_KINDS, TYPE_KINDS, Kind
 
-_KIND_PRIORITY = {"method": 3, "class": 3, "interface": 3, "function": 2}
+# which capture names a node captured as two kinds (a method over a function, ...)
+_KIND_PRIORITY: dict[str, int] = {
+    Kind.METHOD: 3,
+    Kind.CLASS: 3,
+    Kind.INTERFACE: 3,
+    Kind.FUNCTION: 2,
+}
+# kinds whose exported members are exported (a method of a private class is not)
+_EXPORTING = TYPE_KINDS | CONTAINER_KINDS | {Kind.TYPE}
 _REF_CODES = {
     "reference.member": REF_MEMBER,
     "reference.type": REF_TYPE,
@@ -127,12 +136,27 @@ def extract(path: str, language: str, source: bytes, tree: ts.Tree | None = None
         imp = _parse_import(language, node)
         if imp is not None:
             out.imports.append(imp)
+    found, def_names = _captured_definitions(spec, caps)
+    out.refs = _refs(caps, def_names, _SKIP_NAMES.get(language, set()))
+    out.definitions = _definitions(spec, sorted(found, key=_def_order))
+    if root.has_error:
+        out.errors = error_lines(root)
+    return out
 
+
+_Found = tuple[int, ts.Node, ts.Node, str]  # (kind priority, extent, name node, kind)
+
+
+def _captured_definitions(
+    spec: languages.LanguageSpec, caps: dict[str, list[ts.Node]]
+) -> tuple[list[_Found], set[int]]:
+    """The definitions captured, one per extent (the kind of highest priority), and the
+    start bytes of their names (which are not uses)."""
     # a definition's name is the first @name capture inside it (names precede bodies)
     names = sorted(caps.get("name", ()), key=_start)
     name_starts = [n.start_byte for n in names]
-    defs_by_extent: dict[tuple[int, int], tuple[int, ts.Node, ts.Node, str]] = {}
-    def_names: set[int] = set()  # start bytes of definition names: not uses
+    defs_by_extent: dict[tuple[int, int], _Found] = {}
+    def_names: set[int] = set()
     for key, nodes in caps.items():
         if not key.startswith("definition."):
             continue
@@ -149,10 +173,15 @@ def extract(path: str, language: str, source: bytes, tree: ts.Tree | None = None
             if prev is None or prev[0] < prio:
                 defs_by_extent[ek] = (prio, extent, name_node, kind)
             def_names.add(name_node.start_byte)
+    return list(defs_by_extent.values()), def_names
 
-    skip = _SKIP_NAMES.get(language, ())
+
+def _refs(
+    caps: dict[str, list[ts.Node]], seen: set[int], skip: set[str] | frozenset[str]
+) -> dict[str, bytes]:
+    """name -> its uses packed as int64 ``line * 4 + kind``; `seen` (start bytes of the
+    definitions' names, not uses) grows as uses are taken."""
     by_raw: dict[bytes, list[int]] = {}
-    seen = def_names
     for key in _REF_KEYS:  # members first: a member use is not also a plain name
         ref_nodes = caps.get(key)
         if not ref_nodes:
@@ -175,12 +204,7 @@ def extract(path: str, language: str, source: bytes, tree: ts.Tree | None = None
         if text not in skip:
             packed.sort()
             refs[sys.intern(text)] = array("q", packed).tobytes()
-    out.refs = refs
-
-    out.definitions = _definitions(spec, sorted(defs_by_extent.values(), key=_def_order))
-    if root.has_error:
-        out.errors = error_lines(root)
-    return out
+    return refs
 
 
 def _start(node: ts.Node) -> int:
@@ -240,7 +264,7 @@ def _definitions(
         # a definition sharing its extent's end with a parent that started earlier is nested
         while stack and not (out[stack[-1]].start_line <= start and end <= out[stack[-1]].end_line):
             stack.pop()
-        parent = stack[-1] if stack else -1
+        parent = stack[-1] if stack else None
         name = _text(name_node)
         name_line = name_node.start_point[0]
         body = _body(extent, spec.body_fields)
@@ -253,8 +277,8 @@ def _definitions(
         else:
             header_end = name_line
         header_end = max(name_line, min(header_end, end))
-        if kind == "function" and parent >= 0 and out[parent].kind in ("class", "interface"):
-            kind = "method"
+        if kind == Kind.FUNCTION and parent is not None and out[parent].kind in CLASS_LIKE:
+            kind = Kind.METHOD.value  # stored as a plain str: the cache marshals it
         exported = _exported(spec.name, extent, name, parent, out)
         out.append(Definition(name, kind, start, end, name_line, header_end, parent, exported))
         stack.append(len(out) - 1)
@@ -262,18 +286,18 @@ def _definitions(
 
 
 def _exported(
-    language: str, extent: ts.Node, name: str, parent: int, defs: list[Definition]
+    language: str, extent: ts.Node, name: str, parent: int | None, defs: list[Definition]
 ) -> bool:
-    if parent >= 0:
+    if parent is not None:
         p = defs[parent]
-        if not p.exported or p.kind not in ("class", "interface", "module", "type", "enum"):
+        if not p.exported or p.kind not in _EXPORTING:
             return False
     if language == "python":
         return not name.startswith("_") or (name.startswith("__") and name.endswith("__"))
     if language == "go":
         return name[:1].isupper()
     if language in ("javascript", "typescript", "tsx"):
-        if parent >= 0:
+        if parent is not None:
             return not name.startswith("#") and b"private " not in (extent.text or b"")[:40]
         node: ts.Node | None = extent
         while node is not None:
@@ -288,7 +312,7 @@ def _exported(
             if c.type == "modifiers":
                 text = c.text or b""
                 return b"public" in text or b"protected" in text
-        return parent >= 0 and defs[parent].kind == "interface"
+        return parent is not None and defs[parent].kind == Kind.INTERFACE
     if language in ("c", "cpp"):
         return not any(
             c.type == "storage_class_specifier" and c.text == b"static" for c in extent.children

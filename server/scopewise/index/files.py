@@ -22,6 +22,7 @@ from pathlib import Path
 import pathspec
 
 from scopewise.index import languages
+from scopewise.settings import FileSettings
 
 log = logging.getLogger(__name__)
 
@@ -42,16 +43,6 @@ SECRET_PATTERNS = (
     "credentials", "secrets", "*.secret", "*.secrets",
     *(f"{stem}.{ext}" for stem in ("credentials", "secrets", "client_secret*") for ext in _DATA),
 )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class FileSettings:
-    """Which files to index. Excludes use gitignore syntax, relative to the root."""
-
-    max_file_bytes: int = 1_000_000
-    exclude: tuple[str, ...] = ()
-    max_files: int = 50_000
-    minified_line_chars: int = 1000  # a line longer than this in the head marks generated code
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,6 @@
-"""The data an index holds for one file. Lines are 0-based here; the CLI speaks 1-based."""
+"""The data an index holds for one file (definitions, references, imports, syntax errors)
+and its (de)serialisation for the cache. Lines are 0-based here; the CLI speaks 1-based.
+A definition is named by its index in its file's list; "none" is None, never -1."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from typing import NamedTuple
 # a type, or the member part of ``obj.member``.
 REF_NAME, REF_TYPE, REF_MEMBER = 0, 2, 3
 
-SCHEMA = 5  # bump when what extraction produces changes: cached entries are re-made
+SCHEMA = 6  # bump when what extraction produces changes: cached entries are re-made
+# 6: a top-level definition's parent is stored as None (it was -1)
 
 
 class Definition(NamedTuple):
@@ -26,15 +29,12 @@ class Definition(NamedTuple):
     end_line: int  # last line, inclusive
     name_line: int
     header_end: int  # last line of the signature (before the body starts)
-    parent: int  # index of the enclosing definition in the file's list, -1 at top level
+    parent: int | None  # index of the enclosing definition in the file's list; None: top level
     exported: bool
 
     @property
     def line_count(self) -> int:
         return self.end_line - self.start_line + 1
-
-    def contains(self, line: int) -> bool:
-        return self.start_line <= line <= self.end_line
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +67,7 @@ class FileIndex:
         if self._top is None:
             top: dict[str, int] = {}
             for i, d in enumerate(self.definitions):
-                if d.parent < 0:
+                if d.parent is None:
                     top.setdefault(d.name, i)
             self._top = top
         return self._top
@@ -91,8 +91,10 @@ class FileIndex:
                 out[name] = lines
         return out
 
-    def enclosing(self, start_line: int, end_line: int, skip: frozenset[str] = frozenset()) -> int:
-        """Index of the innermost definition holding lines [start_line, end_line], or -1.
+    def enclosing(
+        self, start_line: int, end_line: int, skip: frozenset[str] = frozenset()
+    ) -> int | None:
+        """Index of the innermost definition holding lines [start_line, end_line], or None.
 
         Definitions of the kinds in `skip` do not count (a constant cannot enclose a call)."""
         # definitions nest: any that holds the range is the last one starting at or before it,
@@ -100,21 +102,23 @@ class FileIndex:
         starts = self._starts
         if starts is None or len(starts) != len(self.definitions):
             starts = self._starts = [d.start_line for d in self.definitions]
-        i = bisect.bisect_right(starts, start_line) - 1
+        last = bisect.bisect_right(starts, start_line) - 1
+        i: int | None = last if last >= 0 else None
         defs = self.definitions
-        while i >= 0:
+        while i is not None:
             d = defs[i]
             if d.start_line <= start_line and end_line <= d.end_line and d.kind not in skip:
                 return i
             i = d.parent
-        return -1
+        return None
 
     def qualified_name(self, index: int) -> str:
         parts: list[str] = []
-        while index >= 0:
-            d = self.definitions[index]
+        i: int | None = index
+        while i is not None:
+            d = self.definitions[i]
             parts.append(d.name)
-            index = d.parent
+            i = d.parent
         return ".".join(reversed(parts))
 
     # -- (de)serialisation for the cache: marshal of plain values is fast and compact

@@ -1,5 +1,9 @@
 """The workspace index: every file's FileIndex plus the workspace-wide symbol table and
-reference graph, built in parallel, cached in SQLite and kept current as files change."""
+reference graph, built in parallel, cached in SQLite and kept current as files change.
+
+Writers: `build` (the whole workspace) and, per file, `update` (a text), `refresh_from_disk`,
+`leave_out` and `remove`. Their callers are `Engine.index` and `Engine.sync`
+(analysis/engine.py) and the language server's document sync. Everything else only reads."""
 
 from __future__ import annotations
 
@@ -19,7 +23,6 @@ from scopewise.index import extract as _extract
 from scopewise.index import languages
 from scopewise.index.cache import IndexCache, default_path
 from scopewise.index.files import (
-    FileSettings,
     Skipped,
     admits,
     content_problem,
@@ -29,6 +32,7 @@ from scopewise.index.files import (
     read_regular,
 )
 from scopewise.index.model import FileIndex
+from scopewise.settings import FileSettings
 
 log = logging.getLogger(__name__)
 
@@ -329,6 +333,11 @@ class WorkspaceIndex:
             self.remove(rel)
             self.skipped[rel] = str(exc)
             return None
+        self._put(rel, fi)
+        return fi
+
+    def _put(self, rel: str, fi: FileIndex) -> None:
+        """Install a file's new index (in the tables too); it is no longer skipped."""
         with self._lock:
             old = self.files.get(rel)
             if old is not None:
@@ -336,7 +345,6 @@ class WorkspaceIndex:
             self.files[rel] = fi
             self.skipped.pop(rel, None)
             self._add_tables(fi)
-        return fi
 
     def leave_out(self, rel: str, reason: str) -> None:
         """Drop a file from the index, skipped with the reason (an open buffer too slow to
@@ -380,13 +388,7 @@ class WorkspaceIndex:
         fi = FileIndex.loads(rel, r.digest, r.data)
         if fi is None:
             return None
-        with self._lock:
-            old = self.files.get(rel)
-            if old is not None:
-                self._remove_tables(old)
-            self.files[rel] = fi
-            self.skipped.pop(rel, None)
-            self._add_tables(fi)
+        self._put(rel, fi)
         if self._cache:
             self._cache.put_many([(rel, r.mtime_ns, r.size, r.digest, r.language, r.data)])
         return fi
@@ -416,17 +418,6 @@ class WorkspaceIndex:
         nothing to build or keep in step at start-up or on each keystroke)."""
         with self._lock:
             return sorted(p for p, fi in self.files.items() if name in fi.refs)
-
-    def relpath(self, path: Path | str) -> str:
-        """A path relative to the root (POSIX), or raise ValueError when outside it."""
-        p = Path(path)
-        if not p.is_absolute():
-            p = Path.cwd() / p
-        rel = p.resolve().relative_to(self.root)
-        return rel.as_posix()
-
-    def read(self, rel: str) -> bytes:
-        return (self.root / rel).read_bytes()
 
     def close(self) -> None:
         if self._cache:

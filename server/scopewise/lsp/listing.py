@@ -19,14 +19,14 @@ from typing import Any
 
 from lsprotocol import types
 
-from scopewise.actions.plan import ActionError, Actions, Plan
-from scopewise.actions.prompts import DiagnosticInfo  # vocab's, once actions/ takes it
+from scopewise.actions.model import ActionError, Plan
+from scopewise.actions.plan import Actions
 from scopewise.analysis.engine import Engine, EngineError
 from scopewise.analysis.scope import Analysis
 from scopewise.index import languages
 from scopewise.index.buffer import Document
 from scopewise.index.extract import digest
-from scopewise.vocab import CODE_ACTION_KINDS, RUN_COMMAND, Action, Intent, Tier
+from scopewise.vocab import CODE_ACTION_KINDS, RUN_COMMAND, Action, DiagnosticInfo, Intent, Tier
 
 from .capabilities import ClientSupport
 from .documents import OpenDocuments
@@ -216,6 +216,7 @@ class Listing:
     @staticmethod
     def _syntax_errors(engine: Engine, target: Target) -> tuple[DiagnosticInfo, ...]:
         try:
+            engine.sync(target.path)
             analysis = engine.analyze(target.path, target.start_line, target.end_line)
         except EngineError:
             return ()
@@ -344,14 +345,15 @@ def expand_cursor(engine: Engine, doc: Document | None, path: str, line: int) ->
     """An empty selection means the innermost definition around the cursor (1-based)."""
     fi = engine.workspace.get(path)
     if doc is not None and doc.tree is not None and (fi is None or fi.digest != digest(doc.source)):
-        fi = engine.workspace.update(path, doc.source, doc.tree)  # as analysis would
+        fi = engine.workspace.update(path, doc.source, doc.tree)  # as engine.sync would
     if fi is None:
         try:
+            engine.sync(path)
             fi = engine.analyze(path, line, line).file
         except EngineError:
             return line, line
     i = fi.enclosing(line - 1, line - 1)
-    if i < 0:
+    if i is None:
         return line, line
     d = fi.definitions[i]
     return d.start_line + 1, d.end_line + 1

@@ -25,10 +25,7 @@ from pygls.progress import Progress
 
 from scopewise import paths
 from scopewise import settings as config
-from scopewise.actions.edits import EditError
-from scopewise.actions.plan import ActionError, ActionResult, Actions, Plan, explanation_markdown
-from scopewise.analysis.engine import Engine
-from scopewise.claude.client import (
+from scopewise.actions.api import (
     CallCancelled,
     ClaudeClient,
     ClaudeError,
@@ -37,8 +34,14 @@ from scopewise.claude.client import (
     TextProgress,
     ThinkingProgress,
     Usage,
+    cost_usd,
+    from_settings,
 )
-from scopewise.claude.ledger import cost_usd
+from scopewise.actions.edits import EditError
+from scopewise.actions.explanation import explanation_markdown
+from scopewise.actions.model import ActionError, ActionResult, Plan
+from scopewise.actions.plan import Actions
+from scopewise.analysis.engine import Engine
 from scopewise.vocab import Action
 
 from .capabilities import ClientSupport
@@ -217,13 +220,7 @@ class Runs:
         if self._claude is None or key != self._claude_key:
             if self._claude is not None:
                 self._retired.append(self._claude)
-            self._claude = ClaudeClient(
-                api_key=key[0],
-                base_url=s.base_url,
-                timeout=s.timeout_s,
-                max_retries=s.max_retries,
-                provider=s.provider,
-            )
+            self._claude = from_settings(s, api_key=key[0])
             self._claude_key = key
         return self._claude
 

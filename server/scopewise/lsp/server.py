@@ -29,11 +29,11 @@ from pygls.uris import to_fs_path
 
 from scopewise import __version__
 from scopewise import settings as config
+from scopewise.actions.api import Ledger, LedgerError, ModelCatalog
 from scopewise.actions.edits import EditError, read_for_edit
-from scopewise.actions.plan import ActionError, Actions
+from scopewise.actions.model import ActionError
+from scopewise.actions.plan import Actions
 from scopewise.analysis.engine import EngineError
-from scopewise.claude.ledger import Ledger, LedgerError
-from scopewise.claude.models import ModelCatalog
 from scopewise.index.files import is_secret_file
 from scopewise.vocab import REINDEX_COMMAND, RUN_COMMAND, USAGE_COMMAND
 

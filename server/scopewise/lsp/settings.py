@@ -7,35 +7,14 @@ Code's .vscode/settings.json) sends only the user's values for the sensitive key
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scopewise import paths
 from scopewise import settings as config
 
 SECTION = "scopewise"
-# top-level keys config.build reads (snake_case); anything else is a typo worth naming
-KNOWN_KEYS = frozenset(
-    {
-        "context_budget",
-        "exclude",
-        "max_file_bytes",
-        "max_files",
-        "api_key",
-        "base_url",
-        "provider",
-        "timeout",
-        "max_retries",
-        "daily_cap_usd",
-        "tiers",
-        "thresholds",
-        "force",
-        "prices",
-    }
-)
 
 
 def section(value: Any, *, flat: bool) -> dict[str, Any]:
@@ -62,15 +41,4 @@ class SettingsSources:
     def load(self, root: Path) -> tuple[config.Settings, list[str]]:
         """Settings from the project file with the editor's on top, and a warning per bad or
         unknown key (each names the key; the default is used instead)."""
-        editor = self.editor()
-        settings, warnings = config.load(root, editor)
-        for key in editor:
-            snake = re.sub(r"(?<!^)(?=[A-Z])", "_", str(key)).lower()
-            if snake == config.TRUST_KEY:
-                warnings.append(
-                    f"{SECTION}.{key}: read only from the user config file "
-                    f"({config.shown(paths.user_config_file())}); ignored"
-                )
-            elif snake not in KNOWN_KEYS:
-                warnings.append(f"{SECTION}.{key}: unknown setting; ignored")
-        return settings, warnings
+        return config.load(root, self.editor())

@@ -17,12 +17,9 @@ from typing import Any
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from scopewise.actions.plan import ActionRequest
-
-# prompts' DiagnosticInfo until actions/ takes vocab's (then import it from vocab)
-from scopewise.actions.prompts import DiagnosticInfo
-from scopewise.claude.ledger import Totals
-from scopewise.vocab import Action, Intent, Tier
+from scopewise.actions.api import Totals
+from scopewise.actions.model import ActionRequest
+from scopewise.vocab import Action, DiagnosticInfo, Intent, Tier
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from scopewise.actions.routing import RoutingSettings, TierConfig, route
+from scopewise.actions.routing import route
 from scopewise.analysis.scope import Scope
 from scopewise.claude.models import BUILTIN_MODELS, ModelInfo
+from scopewise.settings import RoutingSettings, TierConfig
 
 SETTINGS = RoutingSettings()
 MODELS: dict[str, ModelInfo | None] = dict(BUILTIN_MODELS)

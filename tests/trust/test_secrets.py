@@ -17,10 +17,10 @@ import pytest
 
 from fakeapi import FakeAPI, Reply
 from scopewise.actions.plan import ActionRequest, Actions
-from scopewise.actions.prompts import DiagnosticInfo
 from scopewise.analysis.engine import Engine
 from scopewise.claude.client import ClaudeClient
 from scopewise.settings import build
+from scopewise.vocab import DiagnosticInfo
 
 ANTHROPIC = "sk-ant-api03-" + "Zq9" * 15
 AWS_ID = "AKIA" + "QWERTYUIOPASDFGH"

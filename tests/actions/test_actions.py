@@ -11,11 +11,11 @@ import pytest
 
 from fakeapi import FakeAPI, Reply, model_json
 from scopewise.actions.plan import ActionError, ActionRequest, Actions, explanation_markdown
-from scopewise.actions.prompts import DiagnosticInfo
 from scopewise.analysis.engine import Engine
 from scopewise.claude.client import ClaudeClient, ClaudeError
 from scopewise.claude.ledger import Ledger
 from scopewise.settings import Settings, build
+from scopewise.vocab import DiagnosticInfo
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Fixtures for the reasoning tests: isolated folders and env, a client on the fake API."""
+"""Fixtures for the claude/ tests: isolated folders and env, a client on the fake API."""
 
 from __future__ import annotations
 

@@ -1,0 +1,125 @@
+"""The data of an action: what is asked (`ActionRequest`), what it would do and cost
+(`Plan`), what it did (`ActionResult`) and why it cannot go on (`ActionError`). Plain data
+shared by planning, running and the explanation document; no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from scopewise.actions.edits import FileChange
+from scopewise.actions.estimate import Estimate
+from scopewise.actions.routing import Route
+from scopewise.analysis.context import Context
+from scopewise.analysis.scope import Scope
+from scopewise.claude.call import Usage
+from scopewise.claude.costs import usage_line
+from scopewise.vocab import DiagnosticInfo
+
+
+class ActionError(Exception):
+    """An action that cannot go on; the message says why and what to do, in one line."""
+
+
+@dataclass(frozen=True)
+class ActionRequest:
+    action: str  # an Action
+    path: str  # relative to the workspace (or absolute inside it)
+    start_line: int  # 1-based inclusive
+    end_line: int
+    instruction: str | None = None
+    intent: str | None = None  # a named refactoring: an Intent
+    diagnostics: tuple[DiagnosticInfo, ...] = ()
+    tier: str | None = None  # a Tier; None or "auto": the sliding scale decides
+    override_cap: bool = False
+
+
+@dataclass
+class Plan:
+    request: ActionRequest
+    path: str
+    scope: Scope
+    route: Route
+    context: Context
+    system: str
+    prompt: str
+    structured: bool
+    estimate: Estimate
+    blocked: str | None = None  # why the spending cap refuses it
+
+    @property
+    def title(self) -> str:
+        """The code-action title, e.g. "Refactor: simplify · deep · ~6.1k tok · ~$0.04"."""
+        name = self.request.action.capitalize()
+        if self.request.intent:
+            name += f": {self.request.intent}"
+        return f"{name} · {self.route.tier} · {self.estimate.label}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.request.action,
+            "path": self.path,
+            "start_line": self.request.start_line,
+            "end_line": self.request.end_line,
+            "tier": self.route.tier,
+            "model": self.route.model,
+            "reasoning": self.route.reasoning.describe(),
+            "thinking": self.route.reasoning.thinking,
+            "effort": self.route.reasoning.effort,
+            "max_tokens": self.route.reasoning.max_tokens,
+            "forced": self.route.forced,
+            "summary": self.route.summary,
+            "reasons": self.route.reasons,
+            "score": self.scope.score,
+            "estimate": {
+                "input_tokens": self.estimate.input_tokens,
+                "cached_tokens": self.estimate.cached_tokens,
+                "output_tokens": self.estimate.output_tokens,
+                "usd": round(self.estimate.usd, 4),
+            },
+            "blocked": self.blocked,
+            "context": {
+                "tokens": self.context.tokens,
+                "budget": self.context.budget,
+                "manifest": [s.__dict__ for s in self.context.snippets],
+                "dropped": [d.__dict__ for d in self.context.dropped],
+                "redactions": [r.__dict__ for r in self.context.redactions],
+            },
+        }
+
+
+@dataclass
+class ActionResult:
+    plan: Plan
+    text: str  # the explanation (Markdown), or the summary of the edits
+    changes: list[FileChange] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    usd: float = 0.0
+    duration_s: float = 0.0
+    model: str = ""
+    tier: str = ""
+    calls: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def diff(self) -> str:
+        return "".join(c.diff() for c in self.changes)
+
+    @property
+    def cost_line(self) -> str:
+        """e.g. "quick · claude-haiku-5-5 · in 644 + cache read 0 / write 0 · out 616 ·
+        $0.0004 · 2.1 s"."""
+        return (
+            f"{self.tier} · {self.model} · {usage_line(self.usage, self.usd)} · "
+            f"{self.duration_s:.1f} s"
+        )
+
+
+def add_usage(a: Usage, b: Usage) -> Usage:
+    return Usage(
+        a.input_tokens + b.input_tokens,
+        a.output_tokens + b.output_tokens,
+        a.cache_write_tokens + b.cache_write_tokens,
+        a.cache_read_tokens + b.cache_read_tokens,
+        (a.thinking_tokens or 0) + (b.thinking_tokens or 0) or None,
+        a.estimated or b.estimated,
+    )

@@ -1,0 +1,120 @@
+"""What crosses the client's boundary: a call (`CallRequest`), its answer (`CallResult`), its
+token counts (`Usage`), the progress events a call streams, and the SDK parameters a call
+becomes (`request_params`). Plain data: no SDK import, no I/O."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts of one call. ``estimated``: output was guessed (the call was cut short)."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
+    thinking_tokens: int | None = None
+    estimated: bool = False
+
+    @property
+    def total_input_tokens(self) -> int:
+        return self.input_tokens + self.cache_write_tokens + self.cache_read_tokens
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    """One call. ``context`` is the stable (cached) prefix, ``prompt`` the volatile part."""
+
+    model: str
+    system: str
+    context: str
+    prompt: str
+    max_tokens: int
+    thinking: dict[str, Any] | None = None
+    effort: str | None = None
+    output_schema: dict[str, Any] | None = None
+    cache: bool = True
+
+
+@dataclass(frozen=True)
+class ThinkingProgress:
+    tokens_so_far: int  # estimated from streamed thinking text (0 when display is omitted)
+
+
+@dataclass(frozen=True)
+class TextProgress:
+    chars: int  # answer characters so far
+    delta: str = ""
+
+
+@dataclass(frozen=True)
+class Done:
+    stop_reason: str | None
+    usage: Usage
+
+
+@dataclass(frozen=True)
+class Retrying:
+    """The API answered with a retryable error; the SDK waits, then tries again."""
+
+    status: int
+    wait_s: float | None  # the API's retry-after, or None (the SDK's short backoff)
+    attempt: int  # the retry about to be made, 1-based
+    of: int  # retries allowed
+
+    def message(self) -> str:
+        what = {429: "rate limited", 529: "Claude is overloaded"}.get(
+            self.status, f"the API answered {self.status}"
+        )
+        when = f"in {math.ceil(self.wait_s)} s" if self.wait_s else "shortly"
+        return f"{what}; retrying {when} ({self.attempt}/{self.of})"
+
+
+StreamEvent = ThinkingProgress | TextProgress | Done | Retrying
+OnEvent = Callable[[StreamEvent], Awaitable[None] | None]
+
+
+@dataclass(frozen=True)
+class CallResult:
+    text: str
+    thinking: str
+    stop_reason: str | None
+    usage: Usage
+    model: str
+    duration_s: float
+    request_id: str | None
+
+    def json(self) -> Any:
+        """The answer parsed as JSON (for structured output)."""
+        return json.loads(self.text)
+
+
+def request_params(req: CallRequest) -> dict[str, Any]:
+    """The keyword arguments for ``messages.stream`` / ``count_tokens``."""
+    params: dict[str, Any] = {
+        "model": req.model,
+        "messages": [{"role": "user", "content": req.prompt}],
+    }
+    blocks: list[dict[str, Any]] = [
+        {"type": "text", "text": text} for text in (req.system, req.context) if text
+    ]
+    if blocks:
+        if req.cache:
+            blocks[-1]["cache_control"] = {"type": "ephemeral"}
+        params["system"] = blocks
+    if req.thinking is not None:
+        params["thinking"] = req.thinking
+    output_config: dict[str, Any] = {}
+    if req.effort is not None:
+        output_config["effort"] = req.effort
+    if req.output_schema is not None:
+        output_config["format"] = {"type": "json_schema", "schema": req.output_schema}
+    if output_config:
+        params["output_config"] = output_config
+    return params

@@ -1,0 +1,33 @@
+"""Text positions, shared by every layer: where the lines of a text start, and how many
+units a piece of text counts in an LSP position encoding. The one copy of each: the open
+buffers (index/buffer.py) use them; so can edits and the language server's converters."""
+
+from __future__ import annotations
+
+from typing import AnyStr
+
+
+def newline_ends(text: AnyStr, base: int = 0) -> list[int]:
+    """Offsets (shifted by `base`) just after each newline of a text (bytes or str)."""
+    nl = b"\n" if isinstance(text, bytes) else "\n"
+    out = []
+    i = text.find(nl)
+    while i >= 0:
+        out.append(base + i + 1)
+        i = text.find(nl, i + 1)
+    return out
+
+
+def line_starts(text: AnyStr) -> list[int]:
+    """The offset of each line's start: bytes for bytes, characters for str."""
+    return [0, *newline_ends(text)]
+
+
+def units(s: str, encoding: str) -> int:
+    """The length of `s` in the units of an LSP position encoding ("utf-8", "utf-16",
+    "utf-32"); a lone surrogate (text that came through surrogatepass) counts as one."""
+    if encoding == "utf-8":
+        return len(s.encode("utf-8", "surrogatepass"))
+    if encoding == "utf-16":
+        return len(s) + sum(1 for ch in s if ord(ch) > 0xFFFF)
+    return len(s)
