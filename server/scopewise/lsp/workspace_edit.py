@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from lsprotocol import types
 
 from scopewise.actions.edits import FileChange
+from scopewise.index.lines import line_starts, units
 
 from .capabilities import ClientSupport
 from .documents import OpenDocuments
@@ -66,14 +67,6 @@ def workspace_edit(
     )
 
 
-def _units(s: str, encoding: str) -> int:
-    if encoding == "utf-8":
-        return len(s.encode("utf-8", "surrogatepass"))
-    if encoding == "utf-16":
-        return len(s) + sum(1 for ch in s if ord(ch) > 0xFFFF)
-    return len(s)
-
-
 def _current_version(
     change: FileChange,
     uri: str,
@@ -120,16 +113,12 @@ class LineIndex:
     def __init__(self, text: str, encoding: str) -> None:
         self.text = text
         self.encoding = encoding
-        self._starts = [0]
-        i = text.find("\n")
-        while i >= 0:
-            self._starts.append(i + 1)
-            i = text.find("\n", i + 1)
+        self._starts = line_starts(text)
 
     def position(self, offset: int) -> types.Position:
         line = bisect.bisect_right(self._starts, offset) - 1
         start = self._starts[line]
-        return types.Position(line=line, character=_units(self.text[start:offset], self.encoding))
+        return types.Position(line=line, character=units(self.text[start:offset], self.encoding))
 
     def range(self, start: int, end: int) -> types.Range:
         return types.Range(start=self.position(start), end=self.position(end))
