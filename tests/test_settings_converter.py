@@ -1,7 +1,7 @@
 """The settings converter (`settings.build`, `settings.merge`): either spelling of a key, each
 bad value named by its key and replaced by the default, unknown keys named as written and
 ignored, and the defaults when nothing is set. (The layers and trust: tests/trust; the editor's
-sources: tests/server/test_settings.py.)"""
+sources: tests/lsp/test_settings.py.)"""
 
 from __future__ import annotations
 

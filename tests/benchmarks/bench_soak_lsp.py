@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(HERE), str(HERE / "server")]
+sys.path[:0] = [str(HERE), str(HERE / "lsp")]
 
 from lspclient import Editor, copy_poly, start_editor, stop_editor  # noqa: E402
 

@@ -22,7 +22,7 @@ from scopewise.claude.client import CallRequest, ClaudeClient, ClaudeError
 from scopewise.claude.ledger import Ledger
 from scopewise.settings import Settings
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "server"))  # the LSP test client
+sys.path.insert(0, str(Path(__file__).parents[1] / "lsp"))  # the LSP test client
 from lspclient import copy_poly, start_editor, stop_editor
 
 PROXY_PAGE = (

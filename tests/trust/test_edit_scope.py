@@ -227,7 +227,7 @@ async def test_the_server_refuses_the_same_edit_and_sends_nothing(
     ws: Path, tmp_path: Path, fake_api: FakeAPI
 ) -> None:
     """The rule lives where the CLI and the server share it: no workspace/applyEdit."""
-    sys.path.insert(0, str(Path(__file__).parents[1] / "server"))
+    sys.path.insert(0, str(Path(__file__).parents[1] / "lsp"))
     from lspclient import start_editor, stop_editor
 
     ed = await start_editor(ws, tmp_path / "home", api=fake_api)

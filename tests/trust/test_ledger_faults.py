@@ -21,7 +21,7 @@ from scopewise.claude.client import ClaudeClient, Usage
 from scopewise.claude.ledger import Ledger, LedgerError, Refusal, Reservation
 from scopewise.settings import Settings
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "server"))  # the LSP test client
+sys.path.insert(0, str(Path(__file__).parents[1] / "lsp"))  # the LSP test client
 from lspclient import copy_poly, start_editor, stop_editor
 
 GARBAGE = bytes(range(256)) * 16  # not SQLite: no header, no pages

@@ -26,7 +26,7 @@ import scopewise
 from fakeapi import FakeAPI
 from scopewise.index import extract as _extract
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lsp"))
 from lspclient import Editor, copy_poly, start_editor, stop_editor
 
 SERVER = Path(scopewise.__file__).resolve().parents[1]  # for the `scopewise` subprocesses

@@ -1,9 +1,8 @@
-"""The editor's open documents, by URI and by workspace-relative path, and the conversion
-of character offsets into LSP positions in the negotiated encoding."""
+"""The editor's open documents, by URI and by workspace-relative path: each one's text,
+version and parse tree (index/buffer.py), current after every didChange."""
 
 from __future__ import annotations
 
-import bisect
 from pathlib import Path
 
 from lsprotocol import types
@@ -122,32 +121,3 @@ class OpenDocuments:
 
     def relpaths(self) -> list[str]:
         return list(self._uri)
-
-
-def _units(s: str, encoding: str) -> int:
-    if encoding == "utf-8":
-        return len(s.encode("utf-8", "surrogatepass"))
-    if encoding == "utf-16":
-        return len(s) + sum(1 for ch in s if ord(ch) > 0xFFFF)
-    return len(s)
-
-
-class LineIndex:
-    """Character offsets of a text → LSP positions in an encoding."""
-
-    def __init__(self, text: str, encoding: str) -> None:
-        self.text = text
-        self.encoding = encoding
-        self._starts = [0]
-        i = text.find("\n")
-        while i >= 0:
-            self._starts.append(i + 1)
-            i = text.find("\n", i + 1)
-
-    def position(self, offset: int) -> types.Position:
-        line = bisect.bisect_right(self._starts, offset) - 1
-        start = self._starts[line]
-        return types.Position(line=line, character=_units(self.text[start:offset], self.encoding))
-
-    def range(self, start: int, end: int) -> types.Range:
-        return types.Range(start=self.position(start), end=self.position(end))

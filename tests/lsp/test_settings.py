@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lspclient import Editor, capabilities, copy_poly, start_editor, stop_editor
+from lspclient import Editor, capabilities, start_editor, stop_editor
 from lsprotocol import types
 
 PRICING = "shop/pricing.py"
@@ -33,8 +33,8 @@ async def reconfigure(ed: Editor, value: Any) -> None:
     ed.client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
 
 
-async def test_every_source_in_order(tmp_path: Path) -> None:
-    root = copy_poly(tmp_path / "poly")
+async def test_every_source_in_order(tmp_path: Path, poly: Path) -> None:
+    root = poly
     (root / ".scopewise.toml").write_text(
         'context_budget = 3000\n[force]\nrefactor = "quick"\n', encoding="utf-8"
     )
@@ -74,8 +74,8 @@ async def test_every_source_in_order(tmp_path: Path) -> None:
         await stop_editor(ed)
 
 
-async def test_daily_cap_disables_and_offers_an_override(tmp_path: Path) -> None:
-    root = copy_poly(tmp_path / "poly")
+async def test_daily_cap_disables_and_offers_an_override(tmp_path: Path, poly: Path) -> None:
+    root = poly
     ed = await start_editor(root, tmp_path / "home", init_options={"dailyCapUsd": 0.000001})
     try:
         listed = await menu(ed, only=["source"])
@@ -91,10 +91,10 @@ async def test_daily_cap_disables_and_offers_an_override(tmp_path: Path) -> None
         await stop_editor(ed)
 
 
-async def test_push_only_client_and_project_file_changes(tmp_path: Path) -> None:
+async def test_push_only_client_and_project_file_changes(tmp_path: Path, poly: Path) -> None:
     """An editor without workspace/configuration pushes its settings; a client that cannot
     grey actions out gets only the overrides; the project file is watched."""
-    root = copy_poly(tmp_path / "poly")
+    root = poly
     # the user trusts this workspace with its daily_cap_usd (a sensitive key)
     (tmp_path / "home" / "config").mkdir(parents=True)
     (tmp_path / "home" / "config" / "config.toml").write_text(
@@ -136,8 +136,10 @@ async def test_push_only_client_and_project_file_changes(tmp_path: Path) -> None
     ("offered", "chosen"),
     [((), "utf-16"), (("utf-32",), "utf-32"), (("utf-32", "utf-16", "utf-8"), "utf-8")],
 )
-async def test_position_encoding(tmp_path: Path, offered: tuple[str, ...], chosen: str) -> None:
-    root = copy_poly(tmp_path / "poly")
+async def test_position_encoding(
+    tmp_path: Path, poly: Path, offered: tuple[str, ...], chosen: str
+) -> None:
+    root = poly
     ed = await start_editor(
         root, tmp_path / "home", caps=capabilities(encodings=offered), wait_index=False
     )

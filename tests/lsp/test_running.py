@@ -337,12 +337,10 @@ async def test_bad_commands_get_an_error_and_the_server_lives_on(ed: Editor) -> 
 
 
 async def test_plain_edits_in_utf16_without_annotations_or_show_document(
-    tmp_path: Path, module_api: FakeAPI
+    tmp_path: Path, poly: Path, module_api: FakeAPI
 ) -> None:
     """A plainer editor: UTF-16 positions, no change annotations, no showDocument."""
-    from lspclient import copy_poly
-
-    root = copy_poly(tmp_path / "poly")
+    root = poly
     caps = capabilities(annotations=False, show_document=False)
     ed = await start_editor(root, tmp_path / "home", api=module_api, caps=caps)
     try:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from lspclient import Editor, capabilities, copy_poly, start_editor, stop_editor
+from lspclient import Editor, capabilities, start_editor, stop_editor
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import client_capabilities
@@ -155,8 +155,10 @@ async def test_malformed_requests_get_errors_and_the_server_lives_on(ed: Editor)
     assert len(await ed.actions(PRICING, 29, 32)) == 12
 
 
-async def test_resolve_fills_in_the_command(tmp_path: Path, module_api: FakeAPI) -> None:
-    root = copy_poly(tmp_path / "poly")
+async def test_resolve_fills_in_the_command(
+    tmp_path: Path, poly: Path, module_api: FakeAPI
+) -> None:
+    root = poly
     ed = await start_editor(root, tmp_path / "home", caps=capabilities(resolve=("command",)))
     try:
         ed.open(PRICING)
@@ -172,9 +174,9 @@ async def test_resolve_fills_in_the_command(tmp_path: Path, module_api: FakeAPI)
 
 
 @pytest.mark.parametrize("name", ["neovim", "visual-studio-code"])
-async def test_real_editor_capabilities(tmp_path: Path, name: str) -> None:
+async def test_real_editor_capabilities(tmp_path: Path, poly: Path, name: str) -> None:
     """The capabilities Neovim and VS Code really send (pytest-lsp's recordings)."""
-    root = copy_poly(tmp_path / "poly")
+    root = poly
     ed = await start_editor(root, tmp_path / "home", caps=client_capabilities(name))
     try:
         ed.open(PRICING)

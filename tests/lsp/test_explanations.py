@@ -8,7 +8,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from scopewise import paths
-from scopewise.lsp.run import KEEP_EXPLANATIONS, explanation_path
+from scopewise.lsp.runs import KEEP_EXPLANATIONS, explanation_path
 
 
 def test_only_the_newest_explanations_are_kept() -> None:

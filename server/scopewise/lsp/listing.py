@@ -1,36 +1,42 @@
-"""Code actions from the index alone: Explain, Refactor per intent and Fix, each with a sibling
-forced to the other end of the scale, planned offline (no network, no blocking I/O) in a few
-milliseconds; and the edits of a finished run as one versioned WorkspaceEdit."""
+"""The code-action menu: Explain, Refactor per intent and Fix, each with a sibling forced to
+the other end of the scale, planned from the index alone (no network, no blocking I/O) in a few
+milliseconds; the cache that answers the same request again while nothing changed; and the
+command each entry runs (filled in at resolve when the client resolves lazily).
+
+Knows the documents, the engine and the planner it is handed; not the server, not Claude."""
 
 from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
+import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
 
-from scopewise.actions import prompts
-from scopewise.actions.edits import FileChange
-from scopewise.actions.plan import ActionRequest, Actions, Plan
-from scopewise.actions.prompts import DiagnosticInfo
+from scopewise.actions.model import ActionError, Plan
+from scopewise.actions.plan import Actions
 from scopewise.analysis.engine import Engine, EngineError
 from scopewise.analysis.scope import Analysis
+from scopewise.index import languages
 from scopewise.index.buffer import Document
 from scopewise.index.extract import digest
+from scopewise.vocab import CODE_ACTION_KINDS, RUN_COMMAND, Action, DiagnosticInfo, Intent, Tier
 
-from .documents import LineIndex, OpenDocuments
-from .settings import ClientSupport
+from .capabilities import ClientSupport
+from .documents import OpenDocuments
+from .wire import ActionData
 
-RUN_COMMAND = "scopewise.run"
-EXPLAIN_KIND = "source.scopewise.explain"
-REFACTOR_KIND = types.CodeActionKind.RefactorRewrite.value
-FIX_KIND = types.CodeActionKind.QuickFix.value
-KINDS = (EXPLAIN_KIND, REFACTOR_KIND, FIX_KIND)
+log = logging.getLogger("scopewise.lsp")
+EXPLAIN_KIND = CODE_ACTION_KINDS[Action.EXPLAIN]
+REFACTOR_KIND = CODE_ACTION_KINDS[Action.REFACTOR]
+FIX_KIND = CODE_ACTION_KINDS[Action.FIX]
+LISTING_TTL_S = 30.0  # a menu is reused this long when nothing changed (estimates age)
 _SEVERITY = {1: "error", 2: "warning", 3: "info", 4: "hint"}
 
 
@@ -70,130 +76,6 @@ class ServerEngine(Engine):
         return hit
 
 
-# ---------------------------------------------------------------------------- action data
-@dataclass(frozen=True)
-class ActionData:
-    """Everything needed to run an action later: the plan's inputs and the versions of the
-    documents it was planned on. Travels as the code action's `data` and command argument."""
-
-    action: str
-    uri: str
-    path: str
-    start_line: int  # 1-based inclusive
-    end_line: int
-    versions: dict[str, int] = field(default_factory=dict)  # uri -> version at plan time
-    intent: str | None = None
-    instruction: str | None = None
-    diagnostics: tuple[DiagnosticInfo, ...] = ()
-    tier: str | None = None
-    override_cap: bool = False
-    title: str = ""
-    reason: str = ""
-    plan_id: str = ""
-
-    def request(self) -> ActionRequest:
-        return ActionRequest(
-            self.action,
-            self.path,
-            self.start_line,
-            self.end_line,
-            instruction=self.instruction,
-            intent=self.intent,
-            diagnostics=self.diagnostics,
-            tier=self.tier,
-            override_cap=self.override_cap,
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "action": self.action,
-            "uri": self.uri,
-            "path": self.path,
-            "startLine": self.start_line,
-            "endLine": self.end_line,
-            "versions": dict(self.versions),
-            "intent": self.intent,
-            "instruction": self.instruction,
-            "diagnostics": [
-                {"line": d.line, "message": d.message, "severity": d.severity, "source": d.source}
-                for d in self.diagnostics
-            ],
-            "tier": self.tier,
-            "overrideCap": self.override_cap,
-            "title": self.title,
-            "reason": self.reason,
-            "planId": self.plan_id,
-        }
-
-    @classmethod
-    def from_json(cls, raw: Any) -> ActionData:
-        """Parse a command argument; ValueError says what is wrong with it."""
-        if not isinstance(raw, dict):
-            raise ValueError("scopewise.run takes one object argument (a code action's data)")
-
-        def get(key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
-            value = raw.get(key, default)
-            if value is ... or (value is not None and not isinstance(value, kind)):
-                raise ValueError(f"scopewise.run: {key!r} is missing or not {_name(kind)}")
-            if isinstance(value, bool) and kind is int:
-                raise ValueError(f"scopewise.run: {key!r} is not an integer")
-            return value
-
-        action = get("action", str)
-        if action not in ("explain", "refactor", "fix"):
-            raise ValueError(f"scopewise.run: unknown action {action!r}")
-        start, end = get("startLine", int), get("endLine", int)
-        if start < 1 or end < start:
-            raise ValueError(f"scopewise.run: bad line range {start}-{end}")
-        intent = get("intent", str, None)
-        if intent is not None and intent not in prompts.INTENTS:
-            raise ValueError(f"scopewise.run: unknown intent {intent!r}")
-        tier = get("tier", str, None)
-        if tier not in (None, "auto", "quick", "standard", "deep"):
-            raise ValueError(f"scopewise.run: unknown tier {tier!r}")
-        versions = get("versions", dict, {}) or {}
-        if not all(isinstance(k, str) and type(v) is int for k, v in versions.items()):
-            raise ValueError("scopewise.run: 'versions' maps URIs to integer versions")
-        diags = []
-        for d in get("diagnostics", list, []) or []:
-            if not (
-                isinstance(d, dict)
-                and type(d.get("line")) is int
-                and isinstance(d.get("message"), str)
-            ):
-                raise ValueError("scopewise.run: a diagnostic needs an integer line and a message")
-            source = d.get("source")
-            diags.append(
-                DiagnosticInfo(
-                    d["line"],
-                    d["message"],
-                    str(d.get("severity") or "error"),
-                    source if isinstance(source, str) else None,
-                )
-            )
-        return cls(
-            action=action,
-            uri=get("uri", str),
-            path=get("path", str),
-            start_line=start,
-            end_line=end,
-            versions=dict(versions),
-            intent=intent,
-            instruction=get("instruction", str, None),
-            diagnostics=tuple(diags),
-            tier=None if tier == "auto" else tier,
-            override_cap=bool(get("overrideCap", bool, False)),
-            title=get("title", str, "") or "",
-            reason=get("reason", str, "") or "",
-            plan_id=get("planId", str, "") or "",
-        )
-
-
-def _name(kind: type | tuple[type, ...]) -> str:
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    return " or ".join(k.__name__ for k in kinds)
-
-
 def diagnostic_info(d: types.Diagnostic) -> DiagnosticInfo:
     severity = _SEVERITY.get(int(d.severity), "error") if d.severity is not None else "error"
     return DiagnosticInfo(d.range.start.line + 1, d.message, severity, d.source)
@@ -219,14 +101,72 @@ class Target:
     diagnostics: tuple[types.Diagnostic, ...] = ()
 
 
-class Lister:
-    """Builds the code-action list for a range and resolves its entries later."""
+class Listing:
+    """Builds the code-action list for a range, remembers it until something changes, and
+    resolves its entries later."""
 
     def __init__(self, support: ClientSupport, cache_size: int = 256) -> None:
         self.support = support
         self._plans: OrderedDict[str, Plan] = OrderedDict()
         self._ids = itertools.count(1)
         self._cache_size = cache_size
+        self.generation = 0  # moves on with every change a plan depends on
+        self._listings: OrderedDict[tuple[Any, ...], tuple[float, list[types.CodeAction]]] = (
+            OrderedDict()
+        )
+
+    def changed(self) -> None:
+        """Something a plan depends on changed: documents, the index, settings, the ledger."""
+        self.generation += 1
+        self._listings.clear()
+
+    def code_actions(
+        self,
+        params: types.CodeActionParams,
+        actions: Actions,
+        engine: ServerEngine,
+        docs: OpenDocuments,
+    ) -> list[types.CodeAction | types.Command] | None:
+        """`textDocument/codeAction`: the menu for a range (an empty one: the definition
+        around the cursor), as commands for a client without code-action literals."""
+        uri = params.text_document.uri
+        rel = docs.rel(uri)
+        if rel is None or languages.language_for_path(rel) is None:
+            return None
+        doc = docs.get(uri)
+        start, end = target_lines(params.range, doc.line_count if doc else None)
+        diagnostics = tuple(params.context.diagnostics)
+        with engine.memo():
+            try:
+                if params.range.start == params.range.end:
+                    start, end = expand_cursor(engine, doc, rel, start)
+                only = params.context.only
+                key = (uri, start, end, tuple(only or ()), repr(diagnostics), self.generation)
+                listed = self._listed(key)
+                if listed is None:
+                    version = doc.version if doc else None
+                    target = Target(uri, rel, start, end, version, diagnostics)
+                    listed = self.actions_for(actions, target, only)
+                    self._remember_listing(key, listed)
+            except (ActionError, EngineError, OSError) as exc:
+                log.info("no code actions for %s: %s", uri, exc)
+                return None
+        if not self.support.code_action_literals:
+            return [a.command for a in listed if a.command is not None and a.disabled is None]
+        return list(listed)
+
+    def _listed(self, key: tuple[Any, ...]) -> list[types.CodeAction] | None:
+        """The same request with nothing changed since (editors ask again on every cursor
+        move inside a definition) gets the same answer."""
+        hit = self._listings.get(key)
+        if hit is None or time.monotonic() - hit[0] > LISTING_TTL_S:
+            return None
+        return hit[1]
+
+    def _remember_listing(self, key: tuple[Any, ...], listed: list[types.CodeAction]) -> None:
+        self._listings[key] = (time.monotonic(), listed)
+        while len(self._listings) > 32:
+            self._listings.popitem(last=False)
 
     def remember(self, plan: Plan) -> str:
         pid = str(next(self._ids))
@@ -245,7 +185,9 @@ class Lister:
         when the range cannot be planned at all (unsupported file, bad range...)."""
         out: list[types.CodeAction] = []
         versions = {target.uri: target.version} if target.version is not None else {}
-        base = ActionData("explain", target.uri, target.path, target.start_line, target.end_line)
+        base = ActionData(
+            Action.EXPLAIN, target.uri, target.path, target.start_line, target.end_line
+        )
         base = replace(base, versions=versions)
         if kind_wanted(FIX_KIND, only):
             diags = tuple(diagnostic_info(d) for d in target.diagnostics)
@@ -255,7 +197,7 @@ class Lister:
                 lines = [d.line for d in diags]
                 fix = replace(
                     base,
-                    action="fix",
+                    action=Action.FIX,
                     start_line=min(target.start_line, *lines),
                     end_line=max(target.end_line, *lines),
                     diagnostics=diags,
@@ -266,8 +208,8 @@ class Lister:
             menu.append((base, EXPLAIN_KIND))
         if kind_wanted(REFACTOR_KIND, only):
             menu += [
-                (replace(base, action="refactor", intent=intent), REFACTOR_KIND)
-                for intent in prompts.INTENTS
+                (replace(base, action=Action.REFACTOR, intent=intent), REFACTOR_KIND)
+                for intent in Intent
             ]
         return out + self._menu(actions, menu)
 
@@ -296,12 +238,14 @@ class Lister:
         analysis and one packed context for the whole menu."""
         if not menu:
             return []
-        variants = [replace(d, tier=t) for d, _ in menu for t in (None, "quick", "deep")]
+        variants = [replace(d, tier=t) for d, _ in menu for t in (None, Tier.QUICK, Tier.DEEP)]
         plans = actions.plan_all([v.request() for v in variants])
         chosen: list[tuple[Plan, ActionData, str, str]] = []
         for i, (data, kind) in enumerate(menu):
             auto, quick, deep = plans[3 * i : 3 * i + 3]
-            other, forced = ("quick", quick) if auto.route.tier == "deep" else ("deep", deep)
+            other, forced = (
+                (Tier.QUICK, quick) if auto.route.tier == Tier.DEEP else (Tier.DEEP, deep)
+            )
             chosen.append((auto, data, kind, ""))
             chosen.append((forced, replace(data, tier=other), kind, f" ({other})"))
         blocked = [(p, d, k, s) for p, d, k, s in chosen if p.blocked]
@@ -349,7 +293,8 @@ class Lister:
         return [action]
 
     def resolve(self, actions: Actions, action: types.CodeAction) -> types.CodeAction:
-        """Fill in what was left for later: the command, with the plan in its tooltip."""
+        """`codeAction/resolve`: fill in what was left for later, the command with the plan in
+        its tooltip (ValueError: the data is not ours; ActionError: it cannot be planned)."""
         data = ActionData.from_json(action.data)
         plan = self.recall(data.plan_id)
         if plan is None or plan.request != data.request():
@@ -412,79 +357,3 @@ def expand_cursor(engine: Engine, doc: Document | None, path: str, line: int) ->
         return line, line
     d = fi.definitions[i]
     return d.start_line + 1, d.end_line + 1
-
-
-# ---------------------------------------------------------------------------- edits
-class StaleEdit(Exception):
-    """A document changed since the run started; the message names it."""
-
-
-def workspace_edit(
-    changes: Sequence[FileChange],
-    docs: OpenDocuments,
-    read_disk: Any,
-    start_versions: dict[str, int],
-    support: ClientSupport,
-    annotation: types.ChangeAnnotation | None,
-) -> types.WorkspaceEdit:
-    """One WorkspaceEdit for all changes, each file checked against the text the edit was
-    resolved against (StaleEdit when any moved). Positions are in the negotiated encoding."""
-    encoding = docs.encoding
-    ann_id = "scopewise" if annotation is not None else None
-    doc_changes: list[types.TextDocumentEdit | types.CreateFile] = []
-    plain: dict[str, list[types.TextEdit]] = {}
-    for change in changes:
-        uri = docs.uri(change.path)
-        doc = docs.by_rel(change.path)
-        if doc is not None:
-            before = start_versions.get(uri)
-            if before is not None and doc.version != before:
-                raise StaleEdit(f"{change.path} changed while the action ran")
-            if doc.text != change.before:
-                raise StaleEdit(f"{change.path} no longer matches what the edit was made for")
-            version: int | None = doc.version
-        else:
-            current = read_disk(change.path)
-            if change.created:
-                if current is not None:
-                    raise StaleEdit(f"{change.path} appeared while the action ran")
-            elif current != change.before:
-                raise StaleEdit(f"{change.path} changed on disk while the action ran")
-            version = None
-        index = LineIndex(change.before, encoding)
-        edits: list[types.TextEdit | types.AnnotatedTextEdit] = []
-        for r in sorted(change.replacements, key=lambda r: r.start):
-            rng = index.range(r.start, r.end)
-            if ann_id is not None:
-                edits.append(
-                    types.AnnotatedTextEdit(annotation_id=ann_id, range=rng, new_text=r.text)
-                )
-            else:
-                edits.append(types.TextEdit(range=rng, new_text=r.text))
-        if change.created:
-            if not (support.document_changes and support.create_files):
-                raise StaleEdit(f"the editor cannot create files ({change.path})")
-            doc_changes.append(
-                types.CreateFile(
-                    uri=uri,
-                    options=types.CreateFileOptions(overwrite=False, ignore_if_exists=False),
-                    annotation_id=ann_id,
-                )
-            )
-        if support.document_changes:
-            doc_changes.append(
-                types.TextDocumentEdit(
-                    text_document=types.OptionalVersionedTextDocumentIdentifier(
-                        uri=uri, version=None if change.created else version
-                    ),
-                    edits=list(edits),
-                )
-            )
-        else:
-            plain[uri] = [types.TextEdit(range=e.range, new_text=e.new_text) for e in edits]
-    if not support.document_changes:
-        return types.WorkspaceEdit(changes=plain)
-    return types.WorkspaceEdit(
-        document_changes=doc_changes,
-        change_annotations={ann_id: annotation} if ann_id and annotation else None,
-    )

@@ -1,0 +1,456 @@
+"""Running an action (`workspace/executeCommand scopewise.run`): the run registry (by progress
+token and by request id, for cancellation), the Claude client of the current settings,
+server-created progress that streams the model's status and can be cancelled, then the
+explanation shown as a document or the edit sent as one `workspace/applyEdit` — never a stale
+one. Every run logs one line.
+
+It talks to the server through `Host` (messages, documents, the planner, the editor's
+requests) and never imports it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+from pygls.progress import Progress
+
+from scopewise import paths
+from scopewise import settings as config
+from scopewise.actions.api import (
+    CallCancelled,
+    ClaudeClient,
+    ClaudeError,
+    Retrying,
+    StreamEvent,
+    TextProgress,
+    ThinkingProgress,
+    Usage,
+    cost_usd,
+    from_settings,
+)
+from scopewise.actions.edits import EditError
+from scopewise.actions.explanation import explanation_markdown
+from scopewise.actions.model import ActionError, ActionResult, Plan
+from scopewise.actions.plan import Actions
+from scopewise.analysis.engine import Engine
+from scopewise.vocab import Action
+
+from .capabilities import ClientSupport
+from .documents import OpenDocuments
+from .wire import ActionData, Applied, Cancelled, Refused, RunOutcome, Shown
+from .workspace_edit import StaleEdit, workspace_edit
+
+
+class Host(Protocol):
+    """What a run needs of the host."""
+
+    @property
+    def support(self) -> ClientSupport: ...
+    @property
+    def settings(self) -> config.Settings: ...
+    @property
+    def docs(self) -> OpenDocuments: ...
+    @property
+    def engine(self) -> Engine | None: ...
+    @property
+    def actions(self) -> Actions | None: ...
+    @property
+    def work_done_progress(self) -> Progress: ...
+
+    def message(self, text: str, kind: types.MessageType = ...) -> None: ...
+    def log(self, text: str, kind: types.MessageType = ...) -> None: ...
+    def changed(self) -> None: ...
+    def new_token(self, what: str) -> str: ...
+    def read_text(self, rel: str) -> str | None: ...
+    def read_disk(self, rel: str) -> str | None: ...
+    async def window_show_document_async(
+        self, params: types.ShowDocumentParams
+    ) -> types.ShowDocumentResult: ...
+    async def workspace_apply_edit_async(
+        self, params: types.ApplyWorkspaceEditParams
+    ) -> types.ApplyWorkspaceEditResult: ...
+
+
+def refuse(
+    host: Host, why: str, kind: types.MessageType = types.MessageType.Warning, **facts: Any
+) -> Refused:
+    """Tell the user why an action did not happen; the command's result says it too."""
+    host.message(why, kind)
+    return Refused(reason=why, **facts)
+
+
+log = logging.getLogger(__name__)
+_REPORT_EVERY_S = 0.1
+
+
+@dataclass
+class RunHandle:
+    """A running action: its task, and whether its progress was cancelled by the user."""
+
+    task: asyncio.Task[Any]
+    token: str | None = None
+    msg_id: Any = None  # the executeCommand request's id
+    cancelled_by_user: bool = False
+
+    def cancel(self) -> None:
+        self.cancelled_by_user = True
+        self.task.cancel()
+
+
+class Status:
+    """Work-done progress for one run (nothing when the client has no progress support)."""
+
+    def __init__(self, host: Host, token: str | None) -> None:
+        self.host = host
+        self.token = token
+        self.last = ""
+        self._at = 0.0
+        self.open = token is not None
+
+    @classmethod
+    async def begin(cls, host: Host, plan: Plan, token: str) -> Status:
+        if not host.support.work_done_progress:
+            return cls(host, None)
+        try:
+            await asyncio.wait_for(host.work_done_progress.create_async(token), 10)
+        except (JsonRpcException, TimeoutError) as exc:
+            log.info("no progress for this run: %s", exc)
+            return cls(host, None)
+        host.work_done_progress.begin(
+            token,
+            types.WorkDoneProgressBegin(
+                title=f"scopewise {plan.route.summary}",  # why this tier, all the way through
+                message=f"{plan.title} (estimated)",
+                cancellable=True,
+            ),
+        )
+        return cls(host, token)
+
+    def report(self, message: str, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if message == self.last or (not force and now - self._at < _REPORT_EVERY_S):
+            return
+        self.last, self._at = message, now
+        if self.open and self.token is not None:
+            self.host.work_done_progress.report(
+                self.token, types.WorkDoneProgressReport(message=message)
+            )
+
+    def end(self, message: str) -> None:
+        if self.open and self.token is not None:
+            self.open = False
+            self.host.work_done_progress.end(self.token, types.WorkDoneProgressEnd(message=message))
+            self.host.work_done_progress.tokens.pop(self.token, None)
+
+
+def _k(n: int) -> str:
+    return f"{n / 1000:.1f}k" if n >= 1000 else str(n)
+
+
+def run_line(
+    action: str,
+    tier: str,
+    model: str,
+    usage: Usage,
+    usd: float,
+    seconds: float,
+    outcome: str,
+) -> str:
+    """The one line every run logs."""
+    thinking = f" (thinking {usage.thinking_tokens:,})" if usage.thinking_tokens else ""
+    guess = " (estimated)" if usage.estimated else ""
+    return (
+        f"{action} · {outcome} · {tier} · {model} · in {usage.input_tokens:,} · cache read "
+        f"{usage.cache_read_tokens:,} / write {usage.cache_write_tokens:,} · out "
+        f"{usage.output_tokens:,}{thinking}{guess} · ${usd:.4f} · {seconds:.1f} s"
+    )
+
+
+KEEP_EXPLANATIONS = 200  # the newest documents stay; older ones are removed as new ones come
+
+
+def explanation_path(plan: Plan) -> Path:
+    folder = paths.cache_dir() / "explanations"
+    folder.mkdir(parents=True, exist_ok=True)
+    _prune(folder, KEEP_EXPLANATIONS - 1)
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", plan.path).strip("_") or "file"
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    return folder / f"{slug}-L{plan.request.start_line}-{plan.scope.end_line}-{stamp}.md"
+
+
+def _prune(folder: Path, keep: int) -> None:
+    """Remove all but the newest `keep` explanation documents (the cache must not grow
+    without bound over months of use)."""
+    try:
+        docs = sorted(folder.glob("*.md"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+    except OSError:
+        return
+    for old in docs[keep:]:
+        old.unlink(missing_ok=True)
+
+
+class Runs:
+    """The runs under way (by progress token and by request id), their cancellation, and the
+    Claude client they share (a new one when the settings change; the old ones are closed
+    once no run uses them)."""
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self._by_token: dict[str, RunHandle] = {}
+        self._by_request: dict[Any, RunHandle] = {}
+        self._cancelled: set[Any] = set()  # request ids the client cancelled
+        self._claude: ClaudeClient | None = None
+        self._claude_key: tuple[Any, ...] | None = None
+        self._retired: list[ClaudeClient] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def claude(self) -> ClaudeClient:
+        """The Claude client for the current settings (a new one when they changed)."""
+        s = self.host.settings
+        key = (config.api_key(s), s.base_url, s.timeout_s, s.max_retries, s.provider)
+        if self._claude is None or key != self._claude_key:
+            if self._claude is not None:
+                self._retired.append(self._claude)
+            self._claude = from_settings(s, api_key=key[0])
+            self._claude_key = key
+        return self._claude
+
+    async def run(self, data: ActionData, msg_id: Any) -> RunOutcome:
+        """Plan again on the current text, call Claude, and show or apply the answer.
+        Problems come back to the user as a message and in the result; cancellation is
+        logged with what it cost."""
+        host = self.host
+        ready = _ready(host, data)
+        if isinstance(ready, Refused):
+            return ready
+        actions, plan = ready
+        client = self.claude()
+        problem = client.check()
+        if problem is not None:
+            return refuse(host, problem.message, types.MessageType.Error)
+        unrecorded = actions.ledger.warn_once()
+        if unrecorded:
+            host.message(unrecorded, types.MessageType.Warning)
+        task = asyncio.current_task()
+        assert task is not None
+        handle = RunHandle(task, host.new_token("run"), msg_id)
+        self.started(handle, msg_id)
+        return await _run(host, actions, plan, data, client, handle, self)
+
+    def started(self, handle: RunHandle, msg_id: Any) -> None:
+        if handle.token is not None:
+            self._by_token[handle.token] = handle
+        if msg_id is not None:
+            self._by_request[msg_id] = handle
+
+    def finished(self, handle: RunHandle, msg_id: Any) -> None:
+        self.host.changed()  # the ledger moved: the cap may bite now
+        if handle.token is not None:
+            self._by_token.pop(handle.token, None)
+        if msg_id is not None:
+            self._by_request.pop(msg_id, None)
+            self._cancelled.discard(msg_id)
+        if not self._by_token and self._retired:
+            retired, self._retired = self._retired, []
+            for client in retired:
+                self._background(client.close())
+
+    def running(self) -> int:
+        return len(self._by_token)
+
+    def cancel_request(self, msg_id: Any) -> None:
+        """`$/cancelRequest` for a run's executeCommand: the run stops and answers an error."""
+        handle = self._by_request.get(msg_id)
+        if handle is not None:
+            self._cancelled.add(msg_id)
+            handle.task.cancel()
+
+    def request_cancelled(self, msg_id: Any) -> bool:
+        return msg_id in self._cancelled
+
+    def cancel_progress(self, token: str) -> None:
+        """`window/workDoneProgress/cancel`: the run stops and answers what it spent."""
+        handle = self._by_token.get(token)
+        if handle is not None:
+            handle.cancel()
+
+    def shutdown(self) -> None:
+        for handle in list(self._by_token.values()):
+            handle.task.cancel()
+
+    def _background(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _ready(host: Host, data: ActionData) -> tuple[Actions, Plan] | Refused:
+    """The run's plan, made again on the current text, or why there is none."""
+    actions = host.actions
+    if actions is None:
+        return refuse(host, "no workspace folder is open; scopewise needs one")
+    doc = host.docs.get(data.uri)
+    planned = data.versions.get(data.uri)
+    if doc is not None and planned is not None and doc.version != planned:
+        return refuse(
+            host, f"{data.path} changed since the actions were listed; ask for them again"
+        )
+    try:
+        plan = actions.plan(data.request())
+    except ActionError as exc:
+        return refuse(host, str(exc))
+    if plan.blocked:
+        return refuse(host, f"{plan.blocked}; the “over the daily cap” action runs it anyway")
+    return actions, plan
+
+
+async def _run(
+    host: Host,
+    actions: Actions,
+    plan: Plan,
+    data: ActionData,
+    client: ClaudeClient,
+    handle: RunHandle,
+    runs: Runs,
+) -> RunOutcome:
+    """Call Claude with progress, then show or apply; cancelled by the user's progress
+    button: the cost so far; cancelled by `$/cancelRequest`: CancelledError goes on up."""
+    msg_id = handle.msg_id
+    start_versions = host.docs.versions()
+    t0 = time.perf_counter()
+    status = Status(host, None)
+    on_stage: Callable[[str], Any] = lambda text: status.report(text, force=True)  # noqa: E731
+
+    def on_event(ev: StreamEvent) -> None:
+        _report(host, status, data.action, ev)
+
+    def log_unfinished(usage: Usage | None, outcome: str) -> float:
+        """The run line of a run that did not finish (what it spent so far); its dollars."""
+        usage = usage or Usage()
+        usd = cost_usd(usage, actions.price(plan.route.model))
+        route, seconds = plan.route, time.perf_counter() - t0
+        host.log(run_line(data.action, route.tier, route.model, usage, usd, seconds, outcome))
+        return usd
+
+    assert handle.token is not None
+    try:
+        status = await Status.begin(host, plan, handle.token)
+        result = await actions.run(plan, client, on_event, read=host.read_text, on_stage=on_stage)
+    except asyncio.CancelledError as exc:
+        usd = log_unfinished(exc.usage if isinstance(exc, CallCancelled) else None, "cancelled")
+        status.end(f"cancelled · ${usd:.4f}")
+        if handle.cancelled_by_user and not runs.request_cancelled(msg_id):
+            handle.task.uncancel()
+            return Cancelled(usd=usd)
+        raise
+    except ClaudeError as exc:
+        log_unfinished(exc.usage, f"error ({exc.kind})")
+        status.end("failed")
+        return refuse(host, exc.message, types.MessageType.Error, error=exc.kind)
+    except ActionError as exc:
+        status.end("failed")
+        return refuse(host, str(exc))
+    finally:
+        runs.finished(handle, msg_id)
+    r = result
+    host.log(run_line(data.action, r.tier, r.model, r.usage, r.usd, r.duration_s, "ok"))
+    for note in result.notes:
+        host.log(f"note: {note}")
+    if data.action == Action.EXPLAIN:
+        status.end(f"done · ${result.usd:.4f}")
+        return await _show_explanation(host, result)
+    status.end(f"applying · ${result.usd:.4f}")
+    return await _apply(host, result, start_versions)
+
+
+def _report(host: Host, status: Status, action: Action, ev: StreamEvent) -> None:
+    """The model's progress, in the run's status (and a retry in the log too)."""
+    if isinstance(ev, ThinkingProgress):
+        status.report(f"thinking… {_k(ev.tokens_so_far)} tokens")
+    elif isinstance(ev, TextProgress):
+        word = "explanation" if action == Action.EXPLAIN else "edit"
+        status.report(f"writing {word}… {ev.chars:,} chars")
+    elif isinstance(ev, Retrying):
+        status.report(ev.message(), force=True)
+        host.log(f"{action}: {ev.message()}")
+
+
+async def _show_explanation(host: Host, result: ActionResult) -> Shown:
+    assert host.engine is not None
+    path = explanation_path(result.plan)
+    path.write_text(explanation_markdown(result, host.engine.root), encoding="utf-8")
+    uri = path.as_uri()
+    shown = False
+    if host.support.show_document:
+        try:
+            answer = await host.window_show_document_async(
+                types.ShowDocumentParams(uri=uri, take_focus=True)
+            )
+            shown = bool(answer and answer.success)
+        except JsonRpcException as exc:
+            log.info("showDocument failed: %s", exc)
+    if not shown:
+        host.message(f"the explanation is in {path}", types.MessageType.Info)
+    return Shown(document=uri, shown=shown, usd=result.usd, tier=result.tier)
+
+
+async def _apply(
+    host: Host, result: ActionResult, start_versions: dict[str, int]
+) -> Applied | Refused:
+    plan = result.plan
+    facts: dict[str, Any] = {"usd": result.usd, "tier": result.tier, "model": result.model}
+    if not result.changes:
+        host.message(f"no change proposed. {result.text}".strip(), types.MessageType.Info)
+        return Refused(reason="no change proposed", **facts)
+    annotation = None
+    if host.support.change_annotations:
+        annotation = types.ChangeAnnotation(
+            label=f"scopewise {plan.request.action} · {result.tier} · ${result.usd:.4f}",
+            needs_confirmation=True,
+            description=result.text or None,
+        )
+    # check and send with no await in between: no didChange can slip in
+    try:
+        edit = workspace_edit(
+            result.changes,
+            host.docs,
+            host.read_disk,
+            start_versions,
+            host.support,
+            annotation,
+        )
+    except (StaleEdit, EditError) as exc:
+        return refuse(host, f"{exc}; nothing was applied", **facts)
+    name = plan.request.action.capitalize()
+    if plan.request.intent:
+        name += f": {plan.request.intent}"
+    params = types.ApplyWorkspaceEditParams(
+        edit=edit,
+        label=f"scopewise {name}",
+        metadata=types.WorkspaceEditMetadata(is_refactoring=True)
+        if host.support.edit_metadata
+        else None,
+    )
+    try:
+        answer = await host.workspace_apply_edit_async(params)
+    except JsonRpcException as exc:
+        return refuse(host, f"the editor refused the edit: {exc}", **facts)
+    if not answer.applied:
+        why = f": {answer.failure_reason}" if answer.failure_reason else ""
+        return refuse(host, f"the editor did not apply the edit{why}", **facts)
+    files = [c.path for c in result.changes]
+    summary = f" — {result.text}" if result.text else ""
+    host.message(
+        f"{name} applied to {', '.join(files)} · {result.tier} · ${result.usd:.4f}{summary}",
+        types.MessageType.Info,
+    )
+    return Applied(files=files, summary=result.text, **facts)

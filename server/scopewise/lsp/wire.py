@@ -1,0 +1,231 @@
+"""The client contract, typed: what travels in a code action's `data` (and as the argument of
+`scopewise.run`), and what the commands answer. One cattrs converter turns these dataclasses
+into the JSON the clients read (camelCase keys, in field order) and back, checking types.
+
+The clients read these fields (clients/vscode/src/extension.ts `RunResult`, `UsageTotals`;
+clients/neovim/lua/scopewise/init.lua): keep the names and the order, or change them there too.
+This module knows nothing of the server, the documents or the index."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from scopewise.actions.api import Totals
+from scopewise.actions.model import ActionRequest
+from scopewise.vocab import Action, DiagnosticInfo, Intent, Tier
+
+
+@dataclass(frozen=True)
+class ActionData:
+    """Everything needed to run an action later: the plan's inputs and the versions of the
+    documents it was planned on. Travels as the code action's `data` and command argument."""
+
+    action: Action
+    uri: str
+    path: str
+    start_line: int  # 1-based inclusive
+    end_line: int
+    versions: dict[str, int] = field(default_factory=dict)  # uri -> version at plan time
+    intent: Intent | None = None
+    instruction: str | None = None
+    diagnostics: tuple[DiagnosticInfo, ...] = ()
+    tier: Tier | None = None  # None: the sliding scale decides (a client may send "auto")
+    override_cap: bool = False
+    title: str = ""
+    reason: str = ""
+    plan_id: str = ""
+
+    def request(self) -> ActionRequest:
+        return ActionRequest(
+            self.action,
+            self.path,
+            self.start_line,
+            self.end_line,
+            instruction=self.instruction,
+            intent=self.intent,
+            diagnostics=self.diagnostics,
+            tier=self.tier,
+            override_cap=self.override_cap,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = converter.unstructure(self)
+        return out
+
+    @classmethod
+    def from_json(cls, raw: Any) -> ActionData:
+        """Parse a command argument; ValueError says what is wrong with it. A null counts as
+        absent (the default), "auto" as no tier; keys the server does not know are ignored."""
+        if not isinstance(raw, dict):
+            raise ValueError("scopewise.run takes one object argument (a code action's data)")
+        given = {k: v for k, v in raw.items() if v is not None}
+        if given.get("tier") == "auto":
+            del given["tier"]
+        try:
+            data = converter.structure(given, cls)
+        except cattrs.BaseValidationError as exc:
+            why = "; ".join(cattrs.transform_error(exc, path="scopewise.run")[:5])
+            raise ValueError(f"scopewise.run: {why}") from None
+        if data.start_line < 1 or data.end_line < data.start_line:
+            raise ValueError(f"scopewise.run: bad line range {data.start_line}-{data.end_line}")
+        return data
+
+
+# ---------------------------------------------------------------------------- command answers
+@dataclass(frozen=True, kw_only=True)
+class Refused:
+    """Nothing happened; the reason was shown to the user too. Absent fields are left out."""
+
+    applied: bool = False
+    reason: str
+    error: str | None = None  # the kind of a Claude error
+    usd: float | None = None  # what the run cost, when it got that far
+    tier: str | None = None
+    model: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cancelled:
+    """The user cancelled the run's progress; what it spent so far."""
+
+    applied: bool = False
+    cancelled: bool = True
+    usd: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class Shown:
+    """An explanation, written to a document (and shown when the editor can)."""
+
+    document: str  # its URI
+    shown: bool
+    usd: float
+    tier: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Applied:
+    """The edit the editor applied."""
+
+    applied: bool = True
+    files: list[str]
+    summary: str
+    usd: float
+    tier: str
+    model: str
+
+
+RunOutcome = Refused | Cancelled | Shown | Applied
+
+
+@dataclass(frozen=True)
+class UsageTotals:
+    """`scopewise.usage`: the ledger's totals (each one's keys as the ledger names them)."""
+
+    session: Totals
+    today: Totals
+    all_time: Totals
+
+
+@dataclass(frozen=True)
+class Reindexed:
+    """`scopewise.reindex`: what the new index holds."""
+
+    files: int
+    symbols: int
+    references: int
+    seconds: float
+    skipped: int
+
+
+def to_json(value: RunOutcome | UsageTotals | Reindexed | ActionData) -> dict[str, Any]:
+    out: dict[str, Any] = converter.unstructure(value)
+    return out
+
+
+# ---------------------------------------------------------------------------- the converter
+def camel(name: str) -> str:
+    """snake_case → camelCase (`start_line` → `startLine`)."""
+    return re.sub(r"_([a-z])", lambda m: m.group(1).upper(), name)
+
+
+def _exactly(kind: type) -> Any:
+    """A structure hook that takes a value of exactly this type (cattrs would convert "3" to
+    3 and 1 to True; a client that sends those has a bug worth naming)."""
+
+    def hook(value: Any, _: Any) -> Any:
+        if type(value) is not kind:
+            raise TypeError(f"not {'an integer' if kind is int else kind.__name__}")
+        return value
+
+    return hook
+
+
+def _member_of(names: type[StrEnum]) -> Any:
+    def hook(value: Any, _: Any) -> StrEnum:
+        if type(value) is not str or value not in names._value2member_map_:
+            raise ValueError(f"unknown {names.__name__.lower()} {value!r}")
+        return names(value)
+
+    return hook
+
+
+def _diagnostic(value: Any, _: Any) -> DiagnosticInfo:
+    """Lenient where the old clients were loose: any severity (default error), a source only
+    when it is a string."""
+    if not (
+        isinstance(value, dict)
+        and type(value.get("line")) is int
+        and isinstance(value.get("message"), str)
+    ):
+        raise TypeError("a diagnostic needs an integer line and a message")
+    source = value.get("source")
+    return DiagnosticInfo(
+        value["line"],
+        value["message"],
+        str(value.get("severity") or "error"),
+        source if isinstance(source, str) else None,
+    )
+
+
+_CLASSES = (ActionData, Refused, Cancelled, Shown, Applied, UsageTotals, Reindexed)
+_OMIT_NONE = (Refused,)  # optional facts are left out rather than sent as null
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter()
+    for kind in (int, str, bool):
+        conv.register_structure_hook(kind, _exactly(kind))
+    conv.register_structure_hook(DiagnosticInfo, _diagnostic)
+    for enum in (Action, Intent, Tier):
+        conv.register_structure_hook(enum, _member_of(enum))
+        conv.register_unstructure_hook(enum, lambda member: str(member.value))
+    as_list = override(unstruct_hook=lambda ds: [dataclasses.asdict(d) for d in ds])
+    conv.register_unstructure_hook(Totals, dataclasses.asdict)
+    for cls in _CLASSES:
+        names = {
+            f.name: override(rename=camel(f.name), omit_if_default=cls in _OMIT_NONE)
+            for f in dataclasses.fields(cls)
+            if f.default is None or f.name != camel(f.name)
+        }
+        # Refused.applied is False by default but always sent
+        if cls in _OMIT_NONE:
+            names["applied"] = override(omit_if_default=False)
+        if cls is ActionData:
+            names["diagnostics"] = as_list  # a list, as the clients send it back
+        unstructure = make_dict_unstructure_fn(cls, conv, **names)  # type: ignore[arg-type]
+        conv.register_unstructure_hook(cls, unstructure)
+        names.pop("diagnostics", None)
+        structure = make_dict_structure_fn(cls, conv, **names)  # type: ignore[arg-type]
+        conv.register_structure_hook(cls, structure)
+    return conv
+
+
+converter = _make_converter()
