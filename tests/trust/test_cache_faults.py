@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import scopewise
-from scopewise.index.cache import default_path
+from scopewise.index.cache import IndexCache, default_path
 from scopewise.index.workspace import WorkspaceIndex
 
 SERVER = Path(scopewise.__file__).resolve().parents[1]  # for the `scopewise` subprocesses
@@ -107,6 +107,27 @@ def test_a_cache_from_another_version_is_moved_aside_and_rebuilt(
     old.close()
 
 
+def test_a_cache_locked_while_it_is_being_created_is_waited_for(tmp_path: Path) -> None:
+    """Another connection holds the write lock on a new cache file before it is in WAL mode
+    (a concurrent run, a tool reading it): SQLite refuses the switch to WAL at once rather
+    than waiting, and the cache used to turn itself off ("database is locked"). It waits."""
+    path = tmp_path / "c.sqlite3"
+    path.touch()
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.5, lambda: other.execute("COMMIT"))
+    release.start()
+    t0 = time.monotonic()
+    cache = IndexCache(path)
+    release.join()
+    other.close()
+    assert cache.problem is None, cache.problem
+    assert time.monotonic() - t0 >= 0.4  # it waited for the lock, then opened
+    cache.put_many([("a.py", 1, 2, "d", "python", b"x")])
+    assert set(cache.stats()) == {"a.py"}
+    cache.close()
+
+
 def test_concurrent_index_runs_on_one_cache_never_traceback(tmp_path: Path) -> None:
     """8 `scopewise index` at once on a cold cache, while a ninth process holds the write
     lock for 7 s (longer than SQLite's default 5 s wait) as a big run storing its files does."""
@@ -159,7 +180,12 @@ def test_concurrent_index_runs_on_one_cache_never_traceback(tmp_path: Path) -> N
         env=env, capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
     warm = json.loads(again.stdout)
-    assert (warm["files"], warm["cache_hits"], warm["parsed"]) == (n, n, 0), again.stderr
+    runs = [
+        {k: json.loads(out).get(k) for k in ("cache_hits", "parsed", "cache_problem")}
+        | {"err": err}
+        for out, err in outs
+    ]  # on a failure, what each of the 8 runs saw and said
+    assert (warm["files"], warm["cache_hits"], warm["parsed"]) == (n, n, 0), (again.stderr, runs)
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -88,6 +89,22 @@ _BUSY_S = 60.0  # how long a writer waits for another process's transaction
 _UNREADABLE = {"SQLITE_NOTADB", "SQLITE_CORRUPT"}  # errors that mean the file is not a cache
 
 
+def _patiently(step: Callable[[], object]) -> None:
+    """Run one step that takes a lock, retrying while another connection holds it. SQLite
+    waits out a busy lock by itself (the connection's timeout), except where waiting could
+    deadlock — switching to WAL, creating the schema, or a write lock asked while another
+    process is between journal modes — where it answers "database is locked" at once."""
+    deadline = time.monotonic() + _BUSY_S
+    while True:
+        try:
+            step()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 class _NotOurs(Exception):
     """The file is not this version's cache; the message says what it is."""
 
@@ -144,10 +161,10 @@ class IndexCache:
             str(self.path), timeout=_BUSY_S, check_same_thread=False, isolation_level=None
         )
         try:
-            self._check(db)
-            db.execute("PRAGMA journal_mode=WAL")
+            _patiently(lambda: self._check(db))
+            _patiently(lambda: db.execute("PRAGMA journal_mode=WAL"))
             db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_CREATE)
+            _patiently(lambda: db.executescript(_CREATE))
             version = _version_key()
             row = db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
             if row is None:
@@ -259,7 +276,7 @@ class IndexCache:
                 yield None
                 return
             try:
-                db.execute("BEGIN IMMEDIATE")  # take the write lock now: no upgrade deadlock
+                _patiently(lambda: db.execute("BEGIN IMMEDIATE"))  # the write lock now
                 try:
                     yield db
                     db.execute("COMMIT")
