@@ -32,6 +32,7 @@ from scopewise.index.files import (
     is_secret_path,
     read_regular,
 )
+from scopewise.index.lines import line_starts
 from scopewise.vocab import Action, Intent
 
 log = logging.getLogger(__name__)
@@ -353,13 +354,6 @@ def _outer_object(text: str) -> str | None:
     return text[start : end + 1] if 0 <= start < end else None
 
 
-def _line_starts(text: str) -> list[int]:
-    starts = [0]
-    for m in re.finditer("\n", text):
-        starts.append(m.end())
-    return starts
-
-
 def _find(text: str, old: str, prefer: tuple[int, int] | None) -> Replacement | str:
     """Where `old` stands in `text`: a Replacement (text filled in later), or why not."""
     hits = [m.start() for m in re.finditer(re.escape(old), text)]
@@ -376,7 +370,7 @@ def _find(text: str, old: str, prefer: tuple[int, int] | None) -> Replacement | 
     if not any(want):
         return "old_text is blank"
     lines = text.split("\n")
-    starts = _line_starts(text)
+    starts = line_starts(text)
     found: list[int] = []
     for i in range(len(lines) - len(want) + 1):
         if all(lines[i + k].strip() == want[k] for k in range(len(want))):

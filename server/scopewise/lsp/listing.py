@@ -19,6 +19,7 @@ from typing import Any
 
 from lsprotocol import types
 
+from scopewise.actions.api import usd
 from scopewise.actions.model import ActionError, Plan
 from scopewise.actions.plan import Actions
 from scopewise.analysis.engine import Engine, EngineError
@@ -319,7 +320,7 @@ def tooltip(plan: Plan) -> str:
         plan.route.summary,
         f"{plan.route.model} ({plan.route.reasoning.describe()})",
         f"~{e.input_tokens:,} tokens in ({e.cached_tokens:,} from cache), ~{e.output_tokens:,} "
-        f"out, ~${e.usd:.4f}",
+        f"out, ~{usd(e.usd, 4)}",
         f"context: {len(ctx.snippets)} snippets, {ctx.tokens:,} of {ctx.budget:,} tokens"
         + (f"; {len(ctx.dropped)} left out" if ctx.dropped else ""),
     ]

@@ -36,6 +36,8 @@ from scopewise.actions.api import (
     Usage,
     cost_usd,
     from_settings,
+    usage_line,
+    usd,
 )
 from scopewise.actions.edits import EditError
 from scopewise.actions.explanation import explanation_markdown
@@ -161,18 +163,13 @@ def run_line(
     tier: str,
     model: str,
     usage: Usage,
-    usd: float,
+    dollars: float,
     seconds: float,
     outcome: str,
 ) -> str:
     """The one line every run logs."""
-    thinking = f" (thinking {usage.thinking_tokens:,})" if usage.thinking_tokens else ""
-    guess = " (estimated)" if usage.estimated else ""
-    return (
-        f"{action} · {outcome} · {tier} · {model} · in {usage.input_tokens:,} · cache read "
-        f"{usage.cache_read_tokens:,} / write {usage.cache_write_tokens:,} · out "
-        f"{usage.output_tokens:,}{thinking}{guess} · ${usd:.4f} · {seconds:.1f} s"
-    )
+    spent = usage_line(usage, dollars, sep=" · ", detail=True)
+    return f"{action} · {outcome} · {tier} · {model} · {spent} · {seconds:.1f} s"
 
 
 KEEP_EXPLANATIONS = 200  # the newest documents stay; older ones are removed as new ones come
@@ -336,21 +333,21 @@ async def _run(
     def log_unfinished(usage: Usage | None, outcome: str) -> float:
         """The run line of a run that did not finish (what it spent so far); its dollars."""
         usage = usage or Usage()
-        usd = cost_usd(usage, actions.price(plan.route.model))
+        spent = cost_usd(usage, actions.price(plan.route.model))
         route, seconds = plan.route, time.perf_counter() - t0
-        host.log(run_line(data.action, route.tier, route.model, usage, usd, seconds, outcome))
-        return usd
+        host.log(run_line(data.action, route.tier, route.model, usage, spent, seconds, outcome))
+        return spent
 
     assert handle.token is not None
     try:
         status = await Status.begin(host, plan, handle.token)
         result = await actions.run(plan, client, on_event, read=host.read_text, on_stage=on_stage)
     except asyncio.CancelledError as exc:
-        usd = log_unfinished(exc.usage if isinstance(exc, CallCancelled) else None, "cancelled")
-        status.end(f"cancelled · ${usd:.4f}")
+        spent = log_unfinished(exc.usage if isinstance(exc, CallCancelled) else None, "cancelled")
+        status.end(f"cancelled · {usd(spent, 4)}")
         if handle.cancelled_by_user and not runs.request_cancelled(msg_id):
             handle.task.uncancel()
-            return Cancelled(usd=usd)
+            return Cancelled(usd=spent)
         raise
     except ClaudeError as exc:
         log_unfinished(exc.usage, f"error ({exc.kind})")
@@ -366,9 +363,9 @@ async def _run(
     for note in result.notes:
         host.log(f"note: {note}")
     if data.action == Action.EXPLAIN:
-        status.end(f"done · ${result.usd:.4f}")
+        status.end(f"done · {usd(result.usd, 4)}")
         return await _show_explanation(host, result)
-    status.end(f"applying · ${result.usd:.4f}")
+    status.end(f"applying · {usd(result.usd, 4)}")
     return await _apply(host, result, start_versions)
 
 
@@ -414,7 +411,7 @@ async def _apply(
     annotation = None
     if host.support.change_annotations:
         annotation = types.ChangeAnnotation(
-            label=f"scopewise {plan.request.action} · {result.tier} · ${result.usd:.4f}",
+            label=f"scopewise {plan.request.action} · {result.tier} · {usd(result.usd, 4)}",
             needs_confirmation=True,
             description=result.text or None,
         )
@@ -450,7 +447,7 @@ async def _apply(
     files = [c.path for c in result.changes]
     summary = f" — {result.text}" if result.text else ""
     host.message(
-        f"{name} applied to {', '.join(files)} · {result.tier} · ${result.usd:.4f}{summary}",
+        f"{name} applied to {', '.join(files)} · {result.tier} · {usd(result.usd, 4)}{summary}",
         types.MessageType.Info,
     )
     return Applied(files=files, summary=result.text, **facts)

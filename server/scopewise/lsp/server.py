@@ -29,7 +29,7 @@ from pygls.uris import to_fs_path
 
 from scopewise import __version__
 from scopewise import settings as config
-from scopewise.actions.api import Ledger, LedgerError, ModelCatalog
+from scopewise.actions.api import Ledger, LedgerError, ModelCatalog, usd
 from scopewise.actions.edits import EditError, read_for_edit
 from scopewise.actions.model import ActionError
 from scopewise.actions.plan import Actions
@@ -298,8 +298,8 @@ def usage_command(ls: ScopewiseServer, *args: Any) -> dict[str, Any]:
         return to_json(refuse(ls, str(exc), types.MessageType.Error))
     s, d, a = totals.session, totals.today, totals.all_time
     ls.message(
-        f"this session ${s.usd:.4f} ({s.calls} calls) · today ${d.usd:.4f} "
-        f"({d.calls}) · all time ${a.usd:.4f} ({a.calls})",
+        f"this session {usd(s.usd, 4)} ({s.calls} calls) · today {usd(d.usd, 4)} "
+        f"({d.calls}) · all time {usd(a.usd, 4)} ({a.calls})",
         types.MessageType.Info,
     )
     return to_json(totals)
