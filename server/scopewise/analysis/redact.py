@@ -384,16 +384,31 @@ _GATE_RUNS = re.compile(
 )
 
 
+def _find_all(text: str, gate: str, hits: list[int]) -> None:
+    i = text.find(gate)
+    while i >= 0:
+        hits.append(i)
+        i = text.find(gate, i + 1)
+
+
+def _any_gate(text: str, lower: str) -> bool:
+    return any(g in text for g in _GATES) or any(g in lower for g in _GATES_LOWER)
+
+
 def _candidates(lines: list[str]) -> set[int]:
     """The indexes of the lines some rule of `redact_line` may change (the others cannot
-    hold anything it redacts)."""
+    hold anything it redacts). Plain substring scans (C speed; this runs for every snippet
+    of every context), then one regex for runs of key-like characters."""
     text = "\n".join(lines)
     hits: list[int] = []
-    for gate in _GATES:
-        hits.extend(m.start() for m in re.finditer(re.escape(gate), text))
     lower = text.lower()
-    for gate in _GATES_LOWER:
-        hits.extend(m.start() for m in re.finditer(gate, lower))
+    if len(lower) != len(text):  # a character whose lower case is longer: line by line
+        lower = "\n".join(line.lower()[: len(line)].ljust(len(line)) for line in lines)
+    if _any_gate(text, lower):  # most snippets hold none: one C-speed scan each
+        for gate in _GATES:
+            _find_all(text, gate, hits)
+        for gate in _GATES_LOWER:
+            _find_all(lower, gate, hits)
     hits.extend(m.start() for m in _GATE_RUNS.finditer(text))
     if not hits:
         return set()
@@ -402,6 +417,19 @@ def _candidates(lines: list[str]) -> set[int]:
 
 
 def redact_lines(lines: list[str]) -> tuple[list[str], list[Finding]]:
+    """See `_redact_block` (cached: a context packs the same runs of lines again and again,
+    and the code-action menu asks for the same range at every cursor move)."""
+    clean, findings = _redact_block(tuple(lines))
+    return list(clean), list(findings)
+
+
+@functools.lru_cache(maxsize=4096)
+def _redact_block(block: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[Finding, ...]]:
+    clean, findings = _redact_lines(list(block))
+    return tuple(clean), tuple(findings)
+
+
+def _redact_lines(lines: list[str]) -> tuple[list[str], list[Finding]]:
     """Each line redacted, plus what spans lines: the body of a private key block (until its
     END marker, or a line that cannot be part of it) and keys split across concatenated
     literals, on one line or several."""
