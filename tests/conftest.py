@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from fakeapi import FakeAPI
+from scopewise.analysis.engine import Engine
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -43,6 +44,14 @@ def poly(tmp_path: Path) -> Path:
     shutil.copytree(FIXTURES / "poly", dest)
     (dest / ".scopewise.toml").write_text("# the workspace root\n", encoding="utf-8")
     return dest
+
+
+@pytest.fixture
+def engine(poly: Path) -> Engine:
+    """An engine over the fixture workspace, indexed (no cache, one process)."""
+    e = Engine(poly, use_cache=False)
+    e.index(workers=1)
+    return e
 
 
 @pytest.fixture

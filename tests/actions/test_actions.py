@@ -19,13 +19,6 @@ from scopewise.vocab import DiagnosticInfo
 
 
 @pytest.fixture
-def engine(poly: Path) -> Engine:
-    e = Engine(poly, use_cache=False)
-    e.index(workers=1)
-    return e
-
-
-@pytest.fixture
 def actions(engine: Engine) -> Actions:
     return Actions(engine, Settings())
 

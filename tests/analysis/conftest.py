@@ -1,20 +1,10 @@
-"""Fixtures of the analysis tests: an engine over the fixture workspace."""
+"""Fixtures of the analysis tests (the engine fixture is in tests/conftest.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
-
-from scopewise.analysis.engine import Engine
-
-
-@pytest.fixture
-def engine(poly: Path) -> Engine:
-    e = Engine(poly, use_cache=False)
-    e.index(workers=1)
-    return e
 
 
 def _lines_of(text: str, needle: str) -> int:

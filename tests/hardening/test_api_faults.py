@@ -40,13 +40,6 @@ FAULTS = [
 
 
 @pytest.fixture
-def engine(poly: Path) -> Engine:
-    e = Engine(poly, use_cache=False)
-    e.index(workers=1)
-    return e
-
-
-@pytest.fixture
 async def client(fake_api: FakeAPI) -> AsyncIterator[ClaudeClient]:
     c = ClaudeClient(api_key="sk-test", base_url=fake_api.base_url, max_retries=0, timeout=5)
     yield c

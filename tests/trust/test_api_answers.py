@@ -174,13 +174,6 @@ async def test_models_and_count_tokens_on_a_proxy_page_are_clear(
         await claude.count_tokens(CallRequest("claude-haiku-5-5", "s", "c", "p", 64))
 
 
-@pytest.fixture
-def engine(poly: Path) -> Engine:
-    e = Engine(poly, use_cache=False)
-    e.index(workers=1)
-    return e
-
-
 async def test_actions_cut_edit_keeps_partial_usage_and_applies_nothing(
     engine: Engine, claude: ClaudeClient, fake_api: FakeAPI, poly: Path
 ) -> None:

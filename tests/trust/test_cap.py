@@ -82,13 +82,6 @@ def open_reservations(ledger: Ledger) -> int:
 
 
 @pytest.fixture
-def engine(poly: Path) -> Engine:
-    e = Engine(poly, use_cache=False)
-    e.index(workers=1)
-    return e
-
-
-@pytest.fixture
 async def claude(fake_api: FakeAPI) -> AsyncIterator[ClaudeClient]:
     client = ClaudeClient(api_key="sk-test", base_url=fake_api.base_url, max_retries=0, timeout=30)
     yield client

@@ -101,13 +101,6 @@ def test_usage_on_a_corrupt_ledger_is_one_line(poly: Path, state: Path) -> None:
 
 # ---------------------------------------------------------------------------- Actions and Ledger
 @pytest.fixture
-def engine(poly: Path) -> Engine:
-    e = Engine(poly, use_cache=False)
-    e.index(workers=1)
-    return e
-
-
-@pytest.fixture
 async def claude(fake_api: FakeAPI) -> AsyncIterator[ClaudeClient]:
     client = ClaudeClient(api_key="sk-test", base_url=fake_api.base_url, max_retries=0, timeout=10)
     yield client
