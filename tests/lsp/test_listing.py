@@ -4,11 +4,9 @@ diagnostics and syntax errors, resolve, and malformed requests. No network invol
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from lspclient import Editor, capabilities, start_editor, stop_editor
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
@@ -19,15 +17,6 @@ from fakeapi import FakeAPI
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 PRICING = "shop/pricing.py"
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def editor(
-    shared_poly: Path, module_home: Path, module_api: FakeAPI
-) -> AsyncIterator[Editor]:
-    ed = await start_editor(shared_poly, module_home, api=module_api)
-    yield ed
-    await stop_editor(ed)
 
 
 async def test_a_menu_on_the_sliding_scale(ed: Editor) -> None:

@@ -8,11 +8,9 @@ import json
 import re
 import socket
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from lspclient import (
     TIMEOUT,
     Editor,
@@ -30,15 +28,6 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 PRICING = "shop/pricing.py"
 CART = "shop/cart.py"
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def editor(
-    shared_poly: Path, module_home: Path, module_api: FakeAPI
-) -> AsyncIterator[Editor]:
-    ed = await start_editor(shared_poly, module_home, api=module_api)
-    yield ed
-    await stop_editor(ed)
 
 
 async def explain_apply_discount(ed: Editor) -> list[types.CodeAction]:

@@ -13,7 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -93,22 +93,9 @@ def test_a_crlf_file_applies_from_the_cli_and_stays_crlf(tmp_path: Path, fake_ap
 
 # ---------------------------------------------------------------------------- full disk
 @pytest.fixture
-def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+def tiny_disk(small_disk: Callable[[str], Path]) -> Path:
     """A 16 KiB tmpfs (root only), unmounted whatever happens."""
-    mnt = tmp_path / "tiny"
-    mnt.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(mnt)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
+    return small_disk("16k")
 
 
 def test_a_full_disk_leaves_both_files_byte_identical(tiny_disk: Path, fake_api: FakeAPI) -> None:

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -189,20 +190,9 @@ def test_concurrent_index_runs_on_one_cache_never_traceback(tmp_path: Path) -> N
 
 
 @pytest.fixture
-def full_disk(tmp_path: Path) -> object:
+def full_disk(small_disk: Callable[[str], Path]) -> Path:
     """A 64 KiB tmpfs as the cache folder (root only: skipped when mount is refused)."""
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.strip() or done.returncode}")
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", str(mnt)], check=False)
+    return small_disk("64k")
 
 
 def test_a_full_cache_disk_degrades_to_no_cache_with_one_message(

@@ -124,6 +124,9 @@ class Reservation:
     day: str
 
 
+_NOTHING_HELD = Reservation(None, 0.0, "")  # `record`: a call made without a reservation
+
+
 @dataclass(frozen=True)
 class Refusal:
     """Why a reservation was refused (the cap, or a ledger that cannot be checked)."""
@@ -291,9 +294,8 @@ class Ledger:
         session_id: str | None = None,
     ) -> LedgerEntry:
         """Append one call. A disk problem is logged, never raised (a call must not fail on it)."""
-        entry = _new_entry(
-            self._clock,
-            self.session_id,
+        return self.settle(
+            _NOTHING_HELD,
             action=action,
             tier=tier,
             model=model,
@@ -303,11 +305,6 @@ class Ledger:
             outcome=outcome,
             session_id=session_id,
         )
-        try:
-            self._transaction(lambda conn: _insert(conn, entry))
-        except LedgerError as exc:
-            self._unrecorded(exc)
-        return entry
 
     # -- the cap under concurrency ----------------------------------------------------------
     def _held(self, conn: sqlite3.Connection, day: str, now: float) -> tuple[float, float]:
