@@ -31,7 +31,7 @@ _COMMON_METHODS = frozenset(
         "length size len next send run start stop apply call bind toString equals hashCode"
     ).split()
 )
-_VARIANT = 0.4  # an earlier namesake's share of a use's confidence (see Resolver._namesakes)
+_VARIANT = 0.4  # an earlier namesake's share of a use's confidence (see _namesakes)
 _FAMILY = {"c": "c", "cpp": "c", "javascript": "js", "typescript": "js", "tsx": "js"}
 _TEST_PATH = re.compile(
     r"(^|/)(tests?|spec|__tests__)/|(^|/)test_[^/]*$|_test\.[a-z]+$"
@@ -306,39 +306,12 @@ class Resolver:
             key = (use.name, use.receiver)
             hits = memo.get(key)
             if hits is None:
-                hits = memo[key] = self._namesakes(
-                    fi, self._resolve_use(fi, use, bound, enclosing_class, module_aliases)
+                hits = memo[key] = _namesakes(
+                    self.ws, fi, self._resolve_use(fi, use, bound, enclosing_class, module_aliases)
                 )
             for path, index, conf, via in hits:
                 add(path, index, conf, via, use.line)
         return sorted(found.values(), key=lambda r: (-r.confidence, r.path, r.index))
-
-    def _namesakes(
-        self, fi: FileIndex, hits: list[tuple[str, int, float, str]]
-    ) -> list[tuple[str, int, float, str]]:
-        """Each hit with the other definitions of its name in the same scope: `@overload`
-        stubs and their implementation, `if`/`else` and `try`/`except` variants. The last one
-        (an overloaded function's implementation, the binding that runs) takes the hit's
-        confidence; the others a share of it under `scope.CONFIDENT`: variants of one use,
-        not more uses."""
-        out: list[tuple[str, int, float, str]] = []
-        seen: set[tuple[str, int]] = set()
-        for path, index, conf, via in hits:
-            hfi = fi if path == fi.path else self.ws.get(path)
-            d = hfi.definitions[index] if hfi is not None else None
-            if hfi is None or d is None:
-                out.append((path, index, conf, via))
-                continue
-            same = [
-                i
-                for i, o in enumerate(hfi.definitions)
-                if o.name == d.name and o.parent == d.parent and o.kind == d.kind
-            ]
-            for i in same:
-                if (path, i) not in seen:
-                    seen.add((path, i))
-                    out.append((path, i, conf if i == same[-1] else conf * _VARIANT, via))
-        return out
 
     def _resolve_use(
         self,
@@ -510,6 +483,34 @@ class Resolver:
             if name in imp.names and (not mod or mod.split(".")[-1] in module_names):
                 return True
         return False
+
+
+def _namesakes(
+    ws: WorkspaceIndex, fi: FileIndex, hits: list[tuple[str, int, float, str]]
+) -> list[tuple[str, int, float, str]]:
+    """Each hit with the other definitions of its name in the same scope: `@overload`
+    stubs and their implementation, `if`/`else` and `try`/`except` variants. The last one
+    (an overloaded function's implementation, the binding that runs) takes the hit's
+    confidence; the others a share of it under `scope.CONFIDENT`: variants of one use,
+    not more uses."""
+    out: list[tuple[str, int, float, str]] = []
+    seen: set[tuple[str, int]] = set()
+    for path, index, conf, via in hits:
+        hfi = fi if path == fi.path else ws.get(path)
+        if hfi is None:
+            out.append((path, index, conf, via))
+            continue
+        d = hfi.definitions[index]
+        same = [
+            i
+            for i, o in enumerate(hfi.definitions)
+            if o.name == d.name and o.parent == d.parent and o.kind == d.kind
+        ]
+        for i in same:
+            if (path, i) not in seen:
+                seen.add((path, i))
+                out.append((path, i, conf if i == same[-1] else conf * _VARIANT, via))
+    return out
 
 
 _VALUES = DATA_KINDS | {Kind.ATTRIBUTE}  # cannot enclose a use: a use there is its owner's
