@@ -46,6 +46,18 @@ def to_pairs(value):
     return list(value.items())
 '''
 
+MODELS = """
+class Response:
+    def close(self) -> None:
+        \"\"\"Release the connection back to the pool.\"\"\"
+        self.raw = None
+
+
+class Pool:
+    def close(self) -> None:
+        self.conns = []
+"""
+
 ADAPTER = """
 from __future__ import annotations
 
@@ -53,6 +65,7 @@ import typing
 
 from .compat import is_new
 from .helpers import to_pairs
+from .models import Response
 
 if typing.TYPE_CHECKING:
     from . import _types as _t
@@ -62,12 +75,16 @@ def verify(url: str, verify: _t.VerifyType, cert: _t.CertType) -> list:
     if is_new and cert:
         return to_pairs({"url": url})
     return []
+
+
+def finish(resp: Response | None) -> None:
+    resp.close()
 """
 
 
 @pytest.fixture
-def context(tmp_path: Path) -> Context:
-    """The context of `verify` in a small package, at a budget with room for everything."""
+def engine(tmp_path: Path) -> Engine:
+    """A small package, indexed."""
     pkg = tmp_path / "pkg"
     pkg.mkdir()
     (tmp_path / ".scopewise.toml").write_text("", encoding="utf-8")
@@ -76,19 +93,27 @@ def context(tmp_path: Path) -> Context:
         "_types.py": TYPES,
         "compat.py": COMPAT,
         "helpers.py": HELPERS,
+        "models.py": MODELS,
         "adapter.py": ADAPTER,
     }
     for name, text in files.items():
         (pkg / name).write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
     engine = Engine(tmp_path, use_cache=False)
     engine.index(workers=1)
-    start = (
-        ADAPTER.lstrip()
-        .splitlines()
-        .index("def verify(url: str, verify: _t.VerifyType, cert: _t.CertType) -> list:")
-        + 1
-    )
-    return engine.context("pkg/adapter.py", start, start + 3, 4000)
+    return engine
+
+
+def _context_of(engine: Engine, function: str) -> Context:
+    """The context of a function of adapter.py (its first 4 lines), with room to spare."""
+    lines = ADAPTER.lstrip().splitlines()
+    start = next(i for i, ln in enumerate(lines, 1) if ln.startswith(f"def {function}("))
+    return engine.context("pkg/adapter.py", start, min(start + 3, len(lines)), 4000)
+
+
+@pytest.fixture
+def context(engine: Engine) -> Context:
+    """The context of `verify`."""
+    return _context_of(engine, "verify")
 
 
 def _sent(ctx: Context, path: str) -> set[int]:
@@ -116,3 +141,10 @@ def test_both_bindings_of_a_try_except_name_are_sent(context: Context) -> None:
     """`is_new` bound in `try` and again in `except`: the reader needs both."""
     lines = _sent(context, "pkg/compat.py")
     assert {2, 4} <= lines, lines
+
+
+def test_a_method_on_an_annotated_parameter_is_sent(engine: Engine) -> None:
+    """`resp.close()` with `resp: Response | None`: `Response.close`, not any `close`."""
+    text = _context_of(engine, "finish").render()
+    assert "Release the connection back to the pool." in text
+    assert "self.conns = []" not in text

@@ -31,6 +31,11 @@ _COMMON_METHODS = frozenset(
         "length size len next send run start stop apply call bind toString equals hashCode"
     ).split()
 )
+# `X`, `"X"`, `X | None`, `Optional[X]`: a parameter annotation that names one class
+_SIMPLE_TYPE = re.compile(
+    r"""['"]?([A-Za-z_]\w*)['"]?(?:\s*\|\s*None)?|Optional\[['"]?([A-Za-z_]\w*)['"]?\]"""
+)
+_ANNOTATED = 0.9  # `x.m` where `x` is a parameter annotated with a class that has `m`
 _VARIANT = 0.4  # an earlier namesake's share of a use's confidence (see _namesakes)
 _FAMILY = {"c": "c", "cpp": "c", "javascript": "js", "typescript": "js", "tsx": "js"}
 _TEST_PATH = re.compile(
@@ -76,6 +81,7 @@ class Use:
     name: str
     line: int
     receiver: str | None  # "self", a module alias, "<expr>" for anything else; None: bare name
+    receiver_type: str | None = None  # the class a parameter receiver is annotated with
 
 
 @dataclass
@@ -144,6 +150,7 @@ def uses_in(src: Source, start_line: int, end_line: int) -> tuple[list[Use], set
     cursor.set_point_range((start_line, 0), (end_line + 1, 0))
     uses: list[Use] = []
     bound: set[str] = set()
+    annotations: dict[int, dict[str, str]] = {}  # function node -> parameter -> class
     for nodes in cursor.captures(src.tree.root_node).values():
         for node in nodes:
             line = node.start_point[0]
@@ -156,8 +163,30 @@ def uses_in(src: Source, start_line: int, end_line: int) -> tuple[list[Use], set
             if not member and _is_binding(node):
                 bound.add(name)
                 continue
-            uses.append(Use(name, line, receiver if member else None))
+            typed = _annotated(node, receiver, annotations) if member and receiver else None
+            uses.append(Use(name, line, receiver if member else None, typed))
     return uses, bound
+
+
+def _annotated(node: ts.Node, receiver: str, memo: dict[int, dict[str, str]]) -> str | None:
+    """The class a receiver is annotated with as a parameter of the function around the
+    use (`req: PreparedRequest`, `resp: Response | None`, `"Client"`), or None."""
+    fn = node.parent
+    while fn is not None and fn.type not in ("function_definition", "lambda"):
+        fn = fn.parent
+    params = fn.child_by_field_name("parameters") if fn is not None else None
+    if fn is None or params is None:
+        return None
+    names = memo.get(fn.id)
+    if names is None:
+        names = memo[fn.id] = {}
+        for p in params.named_children:
+            ann = p.child_by_field_name("type")
+            name = p.child_by_field_name("name") or next(iter(p.named_children), None)
+            m = _SIMPLE_TYPE.fullmatch((ann.text or b"").decode()) if ann is not None else None
+            if m and name is not None and name.type == "identifier":
+                names[(name.text or b"").decode()] = m.group(1) or m.group(2)
+    return names.get(receiver)
 
 
 class Resolver:
@@ -292,18 +321,15 @@ class Resolver:
                 r.confidence = max(r.confidence, conf)
                 r.lines.append(line)
 
-        module_aliases = {a: imp for imp in fi.imports for a in imp.aliases if not imp.names}
-        module_aliases.update(
-            {
-                a: imp
-                for imp in fi.imports
-                for a, n in zip(imp.aliases, imp.names, strict=False)
-                if n
-            }
-        )
-        memo: dict[tuple[str, str | None], list[tuple[str, int, float, str]]] = {}
+        module_aliases = {  # a name `import m` or `from m import n` binds -> that import
+            a: imp
+            for imp in fi.imports
+            for a, n in zip(imp.aliases, imp.names or imp.aliases, strict=False)
+            if n
+        }
+        memo: dict[tuple[str, str | None, str | None], list[tuple[str, int, float, str]]] = {}
         for use in uses:
-            key = (use.name, use.receiver)
+            key = (use.name, use.receiver, use.receiver_type)
             hits = memo.get(key)
             if hits is None:
                 hits = memo[key] = _namesakes(
@@ -343,6 +369,10 @@ class Resolver:
             return self._by_name(name, fi, 0.3, f"{recv}.{name} by name", members_only=True)
         if recv in module_aliases and recv not in bound:
             return self._via_import(fi, recv, name, module_aliases[recv])
+        if use.receiver_type is not None:  # a parameter annotated with a class
+            found = self._class_member(fi, use.receiver_type, name, CLASS_LIKE)
+            if found:
+                return [(p, i, _ANNOTATED, f"{recv}: {use.receiver_type}") for p, i, _, _ in found]
         if (
             recv not in module_aliases
             and recv not in _SELF
