@@ -2,8 +2,11 @@
 
 Static and approximate by design (no type inference): a bare name resolves through the
 file's own definitions, then its imports, then the workspace; ``self.x`` through the
-enclosing class and its bases; ``module.x`` through the import that bound ``module``; any
-other ``obj.x`` only by name, with a confidence that falls with the number of candidates.
+enclosing class and its bases; ``module.x`` through the import that bound ``module``;
+``param.x`` through the class ``param`` is annotated with; any other ``obj.x`` only by name,
+with a confidence that falls with the number of candidates. A name defined more than once in
+one scope (``@overload`` stubs, ``if``/``else`` variants) resolves to all of its definitions,
+the last one first.
 """
 
 from __future__ import annotations
