@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from scopewise.analysis.resolve import is_test_path
+from scopewise.analysis.resolve import Resolved, is_test_path
 from scopewise.analysis.scope import Analysis
 from scopewise.index.model import Definition, FileIndex
 from scopewise.vocab import CONTAINER_KINDS, DATA_KINDS, TYPE_KINDS, Kind
@@ -148,26 +148,40 @@ def _enclosing(analysis: Analysis, line_costs: LineCosts, budget: int) -> list[C
 
 
 def _uses(analysis: Analysis, files: Lookup, line_costs: LineCosts, budget: int) -> list[Candidate]:
-    """The definitions the range uses, valued by how sure their resolution is."""
+    """The definitions the range uses, valued by how sure their resolution is. Variants of
+    one name (`@overload` stubs and their implementation, `if`/`else` bindings) are one
+    candidate: the surest one's forms, the others' lines (but a stub's: `def f(x): ...`) in
+    its richest form."""
     here = analysis.file.path
-    out: list[Candidate] = []
+    groups: dict[tuple[str, str], list[Resolved]] = {}
     for r in analysis.uses:
         rfi = files(r.path)
         if rfi is None or r.index >= len(rfi.definitions):
             continue
-        where = "" if r.path == here or r.via == "same file" else f", {r.path}"
-        lines_used = ", ".join(str(ln + 1) for ln in sorted(set(r.lines))[:4])
+        groups.setdefault((r.path, rfi.qualified_name(r.index)), []).append(r)
+    out: list[Candidate] = []
+    for (path, symbol), group in groups.items():
+        rfi = files(path)
         try:
-            costs = line_costs(r.path)
+            costs = line_costs(path)
         except OSError:
             continue
+        assert rfi is not None
+        r = max(group, key=lambda g: (g.confidence, g.index))
+        fs = forms(rfi, r.index, budget, costs)
+        for g in group:
+            d = rfi.definitions[g.index]
+            if g is not r and (d.kind in VALUE_KINDS or d.header_end < d.end_line):  # not a stub
+                fs[0] = (fs[0][0], fs[0][1] | forms(rfi, g.index, budget, costs)[0][1])
+        where = "" if path == here or r.via == "same file" else f", {path}"
+        lines_used = ", ".join(str(ln + 1) for ln in sorted(set(r.lines))[:4])
         out.append(
             Candidate(
-                r.path,
-                rfi.qualified_name(r.index),
+                path,
+                symbol,
                 f"used at line {lines_used} ({r.via}{where}, confidence {r.confidence:.2f})",
                 r.confidence,
-                forms(rfi, r.index, budget, costs),
+                fs,
             )
         )
     return out

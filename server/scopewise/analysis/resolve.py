@@ -2,8 +2,11 @@
 
 Static and approximate by design (no type inference): a bare name resolves through the
 file's own definitions, then its imports, then the workspace; ``self.x`` through the
-enclosing class and its bases; ``module.x`` through the import that bound ``module``; any
-other ``obj.x`` only by name, with a confidence that falls with the number of candidates.
+enclosing class and its bases; ``module.x`` through the import that bound ``module``;
+``param.x`` through the class ``param`` is annotated with; any other ``obj.x`` only by name,
+with a confidence that falls with the number of candidates. A name defined more than once in
+one scope (``@overload`` stubs, ``if``/``else`` variants) resolves to all of its definitions,
+the last one first.
 """
 
 from __future__ import annotations
@@ -31,6 +34,12 @@ _COMMON_METHODS = frozenset(
         "length size len next send run start stop apply call bind toString equals hashCode"
     ).split()
 )
+# `X`, `"X"`, `X | None`, `Optional[X]`: a parameter annotation that names one class
+_SIMPLE_TYPE = re.compile(
+    r"""['"]?([A-Za-z_]\w*)['"]?(?:\s*\|\s*None)?|Optional\[['"]?([A-Za-z_]\w*)['"]?\]"""
+)
+_ANNOTATED = 0.9  # `x.m` where `x` is a parameter annotated with a class that has `m`
+_VARIANT = 0.4  # an earlier namesake's share of a use's confidence (see _namesakes)
 _FAMILY = {"c": "c", "cpp": "c", "javascript": "js", "typescript": "js", "tsx": "js"}
 _TEST_PATH = re.compile(
     r"(^|/)(tests?|spec|__tests__)/|(^|/)test_[^/]*$|_test\.[a-z]+$"
@@ -75,6 +84,7 @@ class Use:
     name: str
     line: int
     receiver: str | None  # "self", a module alias, "<expr>" for anything else; None: bare name
+    receiver_type: str | None = None  # the class a parameter receiver is annotated with
 
 
 @dataclass
@@ -143,6 +153,7 @@ def uses_in(src: Source, start_line: int, end_line: int) -> tuple[list[Use], set
     cursor.set_point_range((start_line, 0), (end_line + 1, 0))
     uses: list[Use] = []
     bound: set[str] = set()
+    annotations: dict[int, dict[str, str]] = {}  # function node -> parameter -> class
     for nodes in cursor.captures(src.tree.root_node).values():
         for node in nodes:
             line = node.start_point[0]
@@ -155,8 +166,30 @@ def uses_in(src: Source, start_line: int, end_line: int) -> tuple[list[Use], set
             if not member and _is_binding(node):
                 bound.add(name)
                 continue
-            uses.append(Use(name, line, receiver if member else None))
+            typed = _annotated(node, receiver, annotations) if member and receiver else None
+            uses.append(Use(name, line, receiver if member else None, typed))
     return uses, bound
+
+
+def _annotated(node: ts.Node, receiver: str, memo: dict[int, dict[str, str]]) -> str | None:
+    """The class a receiver is annotated with as a parameter of the function around the
+    use (`req: PreparedRequest`, `resp: Response | None`, `"Client"`), or None."""
+    fn = node.parent
+    while fn is not None and fn.type not in ("function_definition", "lambda"):
+        fn = fn.parent
+    params = fn.child_by_field_name("parameters") if fn is not None else None
+    if fn is None or params is None:
+        return None
+    names = memo.get(fn.id)
+    if names is None:
+        names = memo[fn.id] = {}
+        for p in params.named_children:
+            ann = p.child_by_field_name("type")
+            name = p.child_by_field_name("name") or next(iter(p.named_children), None)
+            m = _SIMPLE_TYPE.fullmatch((ann.text or b"").decode()) if ann is not None else None
+            if m and name is not None and name.type == "identifier":
+                names[(name.text or b"").decode()] = m.group(1) or m.group(2)
+    return names.get(receiver)
 
 
 class Resolver:
@@ -291,22 +324,19 @@ class Resolver:
                 r.confidence = max(r.confidence, conf)
                 r.lines.append(line)
 
-        module_aliases = {a: imp for imp in fi.imports for a in imp.aliases if not imp.names}
-        module_aliases.update(
-            {
-                a: imp
-                for imp in fi.imports
-                for a, n in zip(imp.aliases, imp.names, strict=False)
-                if n
-            }
-        )
-        memo: dict[tuple[str, str | None], list[tuple[str, int, float, str]]] = {}
+        module_aliases = {  # a name `import m` or `from m import n` binds -> that import
+            a: imp
+            for imp in fi.imports
+            for a, n in zip(imp.aliases, imp.names or imp.aliases, strict=False)
+            if n
+        }
+        memo: dict[tuple[str, str | None, str | None], list[tuple[str, int, float, str]]] = {}
         for use in uses:
-            key = (use.name, use.receiver)
+            key = (use.name, use.receiver, use.receiver_type)
             hits = memo.get(key)
             if hits is None:
-                hits = memo[key] = self._resolve_use(
-                    fi, use, bound, enclosing_class, module_aliases
+                hits = memo[key] = _namesakes(
+                    self.ws, fi, self._resolve_use(fi, use, bound, enclosing_class, module_aliases)
                 )
             for path, index, conf, via in hits:
                 add(path, index, conf, via, use.line)
@@ -342,6 +372,10 @@ class Resolver:
             return self._by_name(name, fi, 0.3, f"{recv}.{name} by name", members_only=True)
         if recv in module_aliases and recv not in bound:
             return self._via_import(fi, recv, name, module_aliases[recv])
+        if use.receiver_type is not None:  # a parameter annotated with a class
+            found = self._class_member(fi, use.receiver_type, name, CLASS_LIKE)
+            if found:
+                return [(p, i, _ANNOTATED, f"{recv}: {use.receiver_type}") for p, i, _, _ in found]
         if (
             recv not in module_aliases
             and recv not in _SELF
@@ -482,6 +516,34 @@ class Resolver:
             if name in imp.names and (not mod or mod.split(".")[-1] in module_names):
                 return True
         return False
+
+
+def _namesakes(
+    ws: WorkspaceIndex, fi: FileIndex, hits: list[tuple[str, int, float, str]]
+) -> list[tuple[str, int, float, str]]:
+    """Each hit with the other definitions of its name in the same scope: `@overload`
+    stubs and their implementation, `if`/`else` and `try`/`except` variants. The last one
+    (an overloaded function's implementation, the binding that runs) takes the hit's
+    confidence; the others a share of it under `scope.CONFIDENT`: variants of one use,
+    not more uses."""
+    out: list[tuple[str, int, float, str]] = []
+    seen: set[tuple[str, int]] = set()
+    for path, index, conf, via in hits:
+        hfi = fi if path == fi.path else ws.get(path)
+        if hfi is None:
+            out.append((path, index, conf, via))
+            continue
+        d = hfi.definitions[index]
+        same = [
+            i
+            for i, o in enumerate(hfi.definitions)
+            if o.name == d.name and o.parent == d.parent and o.kind == d.kind
+        ]
+        for i in same:
+            if (path, i) not in seen:
+                seen.add((path, i))
+                out.append((path, i, conf if i == same[-1] else conf * _VARIANT, via))
+    return out
 
 
 _VALUES = DATA_KINDS | {Kind.ATTRIBUTE}  # cannot enclose a use: a use there is its owner's

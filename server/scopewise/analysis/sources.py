@@ -36,9 +36,10 @@ class Source:
         return self._digest
 
     def line_costs(self) -> list[float]:
-        """Estimated tokens of each line (its newline included), computed once per version."""
+        """Estimated tokens of each line (its newline included), computed once per version:
+        the lines of a text cost what `tokens.estimate` says the text costs."""
         if self._costs is None:
-            self._costs = [(len(s) + 1) / tokens.CHARS_PER_TOKEN for s in self.lines]
+            self._costs = list(map(tokens.line_cost, self.lines))
         return self._costs
 
 
