@@ -16,3 +16,13 @@
       object: (identifier) @_self
       attribute: (identifier) @name)
     (#eq? @_self "self"))) @definition.attribute
+
+; type evidence (index/evidence.py): bindings, annotations, `with ... as`, `except ... as`,
+; isinstance checks and return annotations
+(assignment) @evidence.assign
+(as_pattern) @evidence.as
+(parameters) @evidence.params
+(for_statement left: (_) @evidence.for)
+(function_definition return_type: (type) @evidence.returns)
+((call function: (identifier) @_isinstance) @evidence.isinstance
+  (#eq? @_isinstance "isinstance"))
