@@ -63,14 +63,16 @@ class Hierarchy:
         (``Base`` or ``mod.Base``), keywords such as ``metaclass=`` included."""
         d = fi.definitions[cls]
         lo, hi = d.name_line, d.header_end
-        out: list[tuple[str, str | None]] = []
+        bare: list[tuple[str, str | None]] = []
+        dotted: list[tuple[str, str | None]] = []
         for name in fi.names_used_in(lo, hi):
             kinds = {k for ln, k in fi.ref_lines(name) if lo <= ln <= hi}
             if kinds - {REF_MEMBER}:
-                out.append((name, None))
+                bare.append((name, None))
             if REF_MEMBER in kinds:
-                out += [(name, r) for ln, r in fi.receivers_of(name) if lo <= ln <= hi]
-        return out
+                dotted += [(name, r) for ln, r in fi.receivers_of(name) if lo <= ln <= hi]
+        heads = {r.split(".")[0] for _, r in dotted if r}
+        return [b for b in bare if b[0] not in heads] + dotted
 
     def bases(self, fi: FileIndex, cls: int) -> tuple[list[Ref], list[str]]:
         """A class's bases: those the workspace defines, and the names of the others."""

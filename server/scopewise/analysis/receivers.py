@@ -46,10 +46,14 @@ class Value:
 UNKNOWN_VALUE = Value(NOTHING)
 
 
-def _shown(key: str) -> str:
+def _shown(ev: Evidence) -> str:
+    """Evidence in a few words: ``URL(...) at 12``, ``annotation Client at 3``."""
+    key = ev.value
     if key.endswith("()"):
-        return key[:-1] + "...)"
-    return key.lstrip(":#")
+        key = key[:-1] + "...)"
+    elif key.startswith(":"):
+        key = ("isinstance " if ev.end >= 0 else "annotation ") + key[1:]
+    return f"{key.lstrip('#')} at {ev.line + 1}"
 
 
 class Types:
@@ -108,7 +112,7 @@ class Types:
         ev = self.local(fi, name, line)
         if ev is not None:
             v = self.value(fi, ev.value, ev.start, depth + 1)
-            return Value(v.kind, v.defs, v.name, f"{_shown(ev.value)} at {ev.line + 1}")
+            return Value(v.kind, v.defs, v.name, _shown(ev))
         return self._global(fi, name, depth)
 
     def _global(self, fi: FileIndex, name: str, depth: int) -> Value:
@@ -194,7 +198,7 @@ class Types:
                 inside = k.start_line <= ev.start <= k.end_line
                 if inside and ev.value != UNKNOWN and class_at(kfi, ev.start) == ki:
                     v = self.value(kfi, ev.value, ev.start, depth + 1)
-                    return Value(v.kind, v.defs, v.name, f"{_shown(ev.value)} at {ev.line + 1}")
+                    return Value(v.kind, v.defs, v.name, _shown(ev))
         member = self.h.lookup(cfi, ci, part)
         if member is not None:
             return self._definition(member, depth, "")
@@ -213,7 +217,7 @@ class Types:
             if ret is None:
                 return UNKNOWN_VALUE
             r = self.value(rfi, ret, rfi.definitions[ri].name_line, depth + 1)
-            return Value(r.kind, r.defs, r.name, f"{how} -> {_shown(ret)}")
+            return Value(r.kind, r.defs, r.name, f"{how} -> {ret.lstrip(':')}")
         if v.kind == OTHER and v.name in _BUILTIN_TYPES:
             return Value(OTHER, name=v.name, how=how)
         return UNKNOWN_VALUE

@@ -188,13 +188,14 @@ class SiteFinder:
         cls: Ref = (t.fi, t.cls)
         verdict: _Verdict = None
         for kfi, ki in v.defs:
-            if t.is_(self.h.lookup(kfi, ki, t.name)):
+            hit = self.h.lookup(kfi, ki, t.name)
+            if t.is_(hit):
                 return 1.0, True, v.how or "type"
-            kname = kfi.definitions[ki].name
-            if self.h.derives(kfi, ki, cls):
-                verdict = OVERRIDE_CALL, False, f"call of {kname}.{t.name} (an override)"
+            if hit is not None and self.h.derives(kfi, ki, cls):
+                reached = hit[0].qualified_name(hit[1])
+                verdict = OVERRIDE_CALL, False, f"call of {reached} (an override)"
             elif verdict is None and self.h.derives(t.fi, t.cls, (kfi, ki)):
-                verdict = DISPATCH, False, f"on {kname} (a base class)"
+                verdict = DISPATCH, False, f"on {kfi.definitions[ki].name} (a base class)"
         if verdict is None and v.name and set(v.name.split("|")) & self.h.unresolved_bases(*cls):
             verdict = DISPATCH, False, f"on {v.name} (a base of the class)"
         return verdict
