@@ -79,7 +79,7 @@ class Types:
         """A method read as an attribute is most often a property: its return type."""
         if v.kind == FUNCTION and v.defs:
             rfi, ri = v.defs[0]
-            ret = rfi.returns.get(ri)
+            ret = rfi.return_key(ri)
             if ret is not None and rfi.definitions[ri].kind == Kind.METHOD:
                 return self.value(rfi, ret, rfi.definitions[ri].name_line)
             return UNKNOWN_VALUE
@@ -213,7 +213,7 @@ class Types:
             return Value(INSTANCE, v.defs, how=how)
         if v.kind == FUNCTION and v.defs:
             rfi, ri = v.defs[0]
-            ret = rfi.returns.get(ri)
+            ret = rfi.return_key(ri)
             if ret is None:
                 return UNKNOWN_VALUE
             r = self.value(rfi, ret, rfi.definitions[ri].name_line, depth + 1)

@@ -87,6 +87,9 @@ class FileIndex:
     _starts: list[int] | None = field(default=None, repr=False, compare=False)
     _top: dict[str, int] | None = field(default=None, repr=False, compare=False)
     _ev: dict[str, list[Evidence]] | None = field(default=None, repr=False, compare=False)
+    # receivers, evidence and returns as loaded from the cache, unpacked on first use: most
+    # files are never asked who uses what, and these would double a warm index's memory
+    _packed: bytes | None = field(default=None, repr=False, compare=False)
 
     def top_level(self) -> dict[str, int]:
         """name -> index of the first top-level definition of that name."""
@@ -107,8 +110,21 @@ class FileIndex:
         packed = self.refs.get(name)
         return [(v >> 2, v & 3) for v in memoryview(packed).cast("q")] if packed else []
 
+    def _unpack(self) -> None:
+        if self._packed is not None:
+            recv, keys, ev, returns = marshal.loads(self._packed)
+            self.receivers, self.recv_keys, self.returns = recv, keys, returns
+            self.evidence = list(map(Evidence._make, ev))
+            self._packed = None  # last: another thread sees it unpacked or unpacks it too
+
+    def return_key(self, index: int) -> str | None:
+        """The return annotation of definition `index`, as a receiver key."""
+        self._unpack()
+        return self.returns.get(index)
+
     def receivers_of(self, name: str) -> list[tuple[int, str]]:
         """(line, receiver key) of each ``obj.name`` use in this file."""
+        self._unpack()
         packed = self.receivers.get(name)
         if not packed:
             return []
@@ -118,6 +134,7 @@ class FileIndex:
     def evidence_for(self, name: str) -> list[Evidence]:
         """The evidence on `name` (a name, or ``self.x``), in source order."""
         if self._ev is None:
+            self._unpack()
             by_name: dict[str, list[Evidence]] = {}
             for ev in self.evidence:
                 by_name.setdefault(ev.name, []).append(ev)
@@ -175,10 +192,15 @@ class FileIndex:
                 self.refs,
                 [(i.module, i.names, i.aliases, i.line) for i in self.imports],
                 self.errors,
-                self.receivers,
-                self.recv_keys,
-                [tuple(e) for e in self.evidence],
-                self.returns,
+                self._packed
+                or marshal.dumps(
+                    (
+                        self.receivers,
+                        self.recv_keys,
+                        [tuple(e) for e in self.evidence],
+                        self.returns,
+                    )
+                ),
             )
         )
 
@@ -187,10 +209,9 @@ class FileIndex:
         data = marshal.loads(blob)
         if not isinstance(data, tuple) or not data or data[0] != SCHEMA:
             return None
-        _, language, line_count, defs, refs, imports, errors, recv, keys, ev, returns = data
+        _, language, line_count, defs, refs, imports, errors, packed = data
         out = cls(path, language, digest, line_count)
-        out.receivers, out.recv_keys, out.returns = recv, keys, returns
-        out.evidence = list(map(Evidence._make, ev))
+        out._packed = packed
         out.definitions = list(map(Definition._make, defs))
         out.refs = refs
         out.imports = [Import(m, tuple(n), tuple(a), ln) for m, n, a, ln in imports]
