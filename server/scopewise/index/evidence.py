@@ -133,20 +133,23 @@ def type_key(text: str) -> str:
 
 
 # --------------------------------------------------------------------------- receivers
-def receivers(members: list[ts.Node], skip: set[int]) -> tuple[dict[str, bytes], list[str]]:
-    """member name -> packed (line, key index) of each ``obj.member`` use; the keys."""
+def receivers(attributes: list[ts.Node], skip: set[int]) -> tuple[dict[str, bytes], list[str]]:
+    """member name -> packed (line, key index) of each ``obj.member`` use (from the
+    ``attribute`` nodes; `skip`: start bytes of names that are definitions); the keys."""
     keys: dict[str, int] = {}
-    by_name: dict[str, list[int]] = {}
-    for node in members:
-        if node.start_byte in skip:
+    by_name: dict[bytes, list[int]] = {}
+    for node in attributes:
+        attr = node.child_by_field_name("attribute")
+        obj = node.child_by_field_name("object")
+        if attr is None or obj is None or attr.start_byte in skip:
             continue
-        obj = node.parent.child_by_field_name("object") if node.parent is not None else None
-        key = value_key(obj) if obj is not None else UNKNOWN
+        key = value_key(obj)
         k = keys.get(key)
         if k is None:
             k = keys[key] = len(keys)
-        by_name.setdefault(_text(node), []).append(node.start_point.row << RECV_BITS | k)
-    return {n: array("q", v).tobytes() for n, v in by_name.items()}, list(keys)
+        by_name.setdefault(attr.text or b"", []).append(attr.start_point.row << RECV_BITS | k)
+    packed = {n.decode("utf-8", "replace"): array("q", v).tobytes() for n, v in by_name.items()}
+    return packed, list(keys)
 
 
 # --------------------------------------------------------------------------- evidence
@@ -164,17 +167,13 @@ def _targets(left: ts.Node) -> list[tuple[str, bool]]:
     return []
 
 
-def _in_class_body(node: ts.Node) -> bool:
-    stmt = node.parent
-    block = stmt.parent if stmt is not None else None
-    return (
-        block is not None and block.parent is not None and block.parent.type == "class_definition"
-    )
-
-
-def _assignment(node: ts.Node) -> list[Evidence]:
+def _assignment(node: ts.Node, cls_attr: bool, wanted: set[str]) -> list[Evidence]:
+    """A binding by ``name = value`` / ``name: T`` (`cls_attr`: in a class body, where it is
+    an attribute of the class); only of the names in `wanted` and of attributes."""
     left = node.child_by_field_name("left")
-    if left is None:
+    targets = _targets(left) if left is not None else []
+    targets = [(n, a) for n, a in targets if cls_attr or "." in n or n in wanted]
+    if not targets:
         return []
     ann, right = node.child_by_field_name("type"), node.child_by_field_name("right")
     while right is not None and right.type == "assignment":  # a = b = C()
@@ -182,15 +181,15 @@ def _assignment(node: ts.Node) -> list[Evidence]:
     value = type_key(_text(ann)) if ann is not None else UNKNOWN
     if value == UNKNOWN and right is not None:
         value = value_key(right)
-    cls_attr = _in_class_body(node)
     out = []
-    for name, alone in _targets(left):
+    row = node.start_point.row
+    for name, alone in targets:
         if cls_attr and "." not in name:
             name = "self." + name
         # a name is bound once its value is computed: from the next line (``r = f(r.x)``);
         # an attribute is looked up by its class, from the line it is set on
-        line = node.start_point.row if "." in name else node.end_point.row + 1
-        out.append(Evidence(name, line, -1, value if alone else UNKNOWN, node.start_point.row))
+        line = row if "." in name else node.end_point.row + 1
+        out.append(Evidence(name, line, -1, value if alone else UNKNOWN, row))
     return out
 
 
@@ -269,29 +268,32 @@ def _isinstance(call: ts.Node) -> list[Evidence]:
     return [Evidence(name[0][0], start, end, value, call.start_point.row)]
 
 
-def collect(caps: dict[str, list[ts.Node]], def_at: dict[int, int]) -> tuple[
-    list[Evidence], dict[int, str]
-]:  # fmt: skip
+def collect(
+    caps: dict[str, list[ts.Node]], def_at: dict[int, int], wanted: set[str]
+) -> tuple[list[Evidence], dict[int, str]]:
     """The file's evidence in source order, and its return annotations by definition
-    (`def_at`: a definition's name start byte -> its index)."""
+    (`def_at`: a definition's name start byte -> its index). Only names in `wanted` (those
+    read as receivers, the module's own names) and attributes get evidence: the others are
+    never asked about."""
     found: list[Evidence] = []
+    in_class = {n.start_byte for n in caps.get("evidence.class_assign", ())}
     for node in caps.get("evidence.assign", ()):
-        found += _assignment(node)
+        found += _assignment(node, node.start_byte in in_class, wanted)
     for node in caps.get("evidence.as", ()):
         found += _as_pattern(node)
     for node in caps.get("evidence.params", ()):
         found += _parameters(node)
     for node in caps.get("evidence.for", ()):
         row = node.start_point.row
-        found += [Evidence(n, row, -1, UNKNOWN, row) for n, _ in _targets(node)]
+        found += [Evidence(n, row, -1, UNKNOWN, row) for n, _ in _targets(node) if n in wanted]
     for node in caps.get("evidence.isinstance", ()):
         found += _isinstance(node)
+    found = [e for e in found if e.name in wanted or "." in e.name]
     returns: dict[int, str] = {}
-    for node in caps.get("evidence.returns", ()):
-        fn = node.parent
-        name = fn.child_by_field_name("name") if fn is not None else None
+    for fn in caps.get("evidence.returns", ()):
+        name = fn.child_by_field_name("name")
         i = def_at.get(name.start_byte) if name is not None else None
-        key = type_key(_text(node))
+        key = type_key(_text(fn.child_by_field_name("return_type")))
         if i is not None and key != UNKNOWN:
             returns[i] = key
     found.sort(key=lambda e: e.start)

@@ -139,14 +139,16 @@ def extract(path: str, language: str, source: bytes, tree: ts.Tree | None = None
     found, def_names = _captured_definitions(spec, caps)
     if language == "python":
         out.receivers, out.recv_keys = evidence.receivers(
-            caps.get("reference.member", []), def_names
+            caps.get("evidence.attribute", []), def_names
         )
     out.refs = _refs(caps, def_names, _SKIP_NAMES.get(language, set()))
     found.sort(key=_def_order)
     out.definitions = _definitions(spec, found)
     if language == "python":
         def_at = {item[2].start_byte: i for i, item in enumerate(found)}
-        out.evidence, out.returns = evidence.collect(caps, def_at)
+        wanted = {k.split(".", 1)[0] for k in out.recv_keys if evidence.is_name(k)}
+        wanted.update(out.top_level())
+        out.evidence, out.returns = evidence.collect(caps, def_at, wanted)
     if root.has_error:
         out.errors = error_lines(root)
     return out
