@@ -413,9 +413,22 @@ class Resolver:
         return self._sites.sites(fi, index)
 
     # ------------------------------------------------------------------ binding (Binder)
-    def bind_name(self, fi: FileIndex, name: str) -> tuple[list[Ref], bool]:
-        """Definitions a bare `name` refers to in `fi`, and whether `fi` binds it at all."""
-        return self._bind(fi, name)
+    def bind_name(self, fi: FileIndex, name: str, hops: int = 0) -> tuple[list[Ref], bool]:
+        """Definitions a bare `name` refers to in `fi`, and whether `fi` binds it at all;
+        through ``from module import *`` too (a package's ``__init__`` re-exporting)."""
+        hits, bound = self._bind(fi, name)
+        if hits or bound or hops > 3:
+            return hits, bound
+        for imp in fi.imports:
+            if imp.names != ("*",):
+                continue
+            target = self.module_file(imp.module, fi.path)
+            tfi = self.ws.get(target) if target else None
+            if tfi is not None and tfi.path != fi.path:
+                found, _ = self.bind_name(tfi, name, hops + 1)
+                if found:
+                    return found, True
+        return [], False
 
     def module_alias(self, fi: FileIndex, alias: str) -> str | None:
         """The workspace file of the module an import binds to `alias` ("" for a module

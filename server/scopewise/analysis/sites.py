@@ -157,10 +157,12 @@ class SiteFinder:
             return self._on_class(t, ufi, line, value)
         if value.kind == "module":  # `mod.f`
             mfi = self.ws.get(value.name) if value.name else None
-            hits = self.h.binder.bind_name(mfi, t.name)[0] if mfi is not None else []
+            if mfi is None:
+                return None  # a module outside the workspace
+            hits, bound = self.h.binder.bind_name(mfi, t.name)
             if any(t.is_(h) for h in hits):
                 return 1.0, True, f"{key}.{t.name} ({value.how})"
-            return None
+            return None if bound else _name_only(t, ufi, 0.5)
         if value.kind != NOTHING:
             return None  # an attribute of an instance, a class, a builtin: not this one
         return _name_only(t, ufi, 0.5)
