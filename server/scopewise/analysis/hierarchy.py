@@ -57,10 +57,21 @@ class Hierarchy:
     def __init__(self, workspace: WorkspaceIndex, binder: Binder) -> None:
         self.ws = workspace
         self.binder = binder
+        self._headers: dict[tuple[str, str, int], list[tuple[str, str | None]]] = {}
 
     def header_names(self, fi: FileIndex, cls: int) -> list[tuple[str, str | None]]:
         """(name, receiver) of each name on a class's header after its own name: its bases
-        (``Base`` or ``mod.Base``), keywords such as ``metaclass=`` included."""
+        (``Base`` or ``mod.Base``), keywords such as ``metaclass=`` included. Kept per
+        file version (they depend on that file alone)."""
+        key = (fi.path, fi.digest, cls)
+        names = self._headers.get(key)
+        if names is None:
+            if len(self._headers) > 8192:
+                self._headers.clear()
+            names = self._headers[key] = self._header_names(fi, cls)
+        return names
+
+    def _header_names(self, fi: FileIndex, cls: int) -> list[tuple[str, str | None]]:
         d = fi.definitions[cls]
         lo, hi = d.name_line, d.header_end
         bare: list[tuple[str, str | None]] = []
