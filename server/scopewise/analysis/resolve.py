@@ -18,29 +18,26 @@ from dataclasses import dataclass, field
 
 import tree_sitter as ts
 
+from scopewise.analysis.hierarchy import Hierarchy, Ref
+from scopewise.analysis.hierarchy import enclosing_class as enclosing_class
+from scopewise.analysis.receivers import Types
+from scopewise.analysis.sites import COMMON_METHODS as _COMMON_METHODS
+from scopewise.analysis.sites import FAMILY as _FAMILY
+from scopewise.analysis.sites import CallerSite as CallerSite
+from scopewise.analysis.sites import SiteFinder
 from scopewise.analysis.sources import Source
 from scopewise.index import languages
-from scopewise.index.model import REF_MEMBER, FileIndex, Import
+from scopewise.index.model import FileIndex, Import
 from scopewise.index.workspace import WorkspaceIndex
-from scopewise.vocab import CLASS_LIKE, CONTAINER_KINDS, DATA_KINDS, TYPE_KINDS, Kind
+from scopewise.vocab import CLASS_LIKE, TYPE_KINDS, Kind
 
 _SELF = frozenset({"self", "cls", "this", "super"})
-# methods of builtin containers/strings: `x.get(...)` on an unknown receiver is most often these
-_COMMON_METHODS = frozenset(
-    (
-        "get set pop items keys values update append extend insert remove clear copy add discard "
-        "join split strip lower upper format replace startswith endswith encode decode read "
-        "write close open find index count sort reverse push map filter reduce then catch "
-        "length size len next send run start stop apply call bind toString equals hashCode"
-    ).split()
-)
 # `X`, `"X"`, `X | None`, `Optional[X]`: a parameter annotation that names one class
 _SIMPLE_TYPE = re.compile(
     r"""['"]?([A-Za-z_]\w*)['"]?(?:\s*\|\s*None)?|Optional\[['"]?([A-Za-z_]\w*)['"]?\]"""
 )
 _ANNOTATED = 0.9  # `x.m` where `x` is a parameter annotated with a class that has `m`
 _VARIANT = 0.4  # an earlier namesake's share of a use's confidence (see _namesakes)
-_FAMILY = {"c": "c", "cpp": "c", "javascript": "js", "typescript": "js", "tsx": "js"}
 _TEST_PATH = re.compile(
     r"(^|/)(tests?|spec|__tests__)/|(^|/)test_[^/]*$|_test\.[a-z]+$"
     r"|\.(test|spec)\.[jt]sx?$|Test\.java$"
@@ -96,17 +93,6 @@ class Resolved:
     confidence: float
     via: str
     lines: list[int] = field(default_factory=list)  # where the range uses it
-
-
-@dataclass(frozen=True)
-class CallerSite:
-    """A use of a target definition elsewhere, inside `caller` (a definition index; None at
-    module level)."""
-
-    path: str
-    line: int
-    caller: int | None
-    confidence: float
 
 
 def _is_binding(node: ts.Node) -> bool:
@@ -199,6 +185,8 @@ class Resolver:
         self.ws = workspace
         self._module_cache: dict[tuple[str, str], str | None] = {}
         self._bases: dict[tuple[str, str, int], list[str]] = {}
+        self.hierarchy = Hierarchy(workspace, self)
+        self._sites = SiteFinder(workspace, self.hierarchy, Types(workspace, self.hierarchy))
 
     # ------------------------------------------------------------------ modules
     def module_file(self, module: str, from_path: str) -> str | None:
@@ -452,70 +440,45 @@ class Resolver:
         ]
 
     # ------------------------------------------------------------------ definition -> users
-    def callers(self, fi: FileIndex, index: int, limit: int = 200) -> list[CallerSite]:
-        """Uses of definition `index` of `fi` outside its own body, most certain first.
+    def callers(self, fi: FileIndex, index: int) -> list[CallerSite]:
+        """Every use of definition `index` of `fi` outside its own body, and the overrides
+        of a method, classed by evidence (analysis/sites.py): certain first, then by
+        confidence; uses that evidence says are of something else are left out."""
+        return self._sites.sites(fi, index)
 
-        A member (method, field) is used as ``obj.member``; in Python only so, elsewhere a bare
-        name inside its own class counts too.
-        """
-        d = fi.definitions[index]
-        cls = enclosing_class(fi, index)
-        member = cls is not None and d.kind not in TYPE_KINDS
-        cls_span = (
-            (fi.definitions[cls].start_line, fi.definitions[cls].end_line)
-            if cls is not None and member
-            else None
-        )
-        n_defs = max(1, len(self.ws.definitions_named(d.name)))
-        module_names = self._module_names(fi.path)
-        out: list[CallerSite] = []
-        family = _FAMILY.get(fi.language, fi.language)
-        for path in self.ws.files_using(d.name):
-            ufi = self.ws.get(path)
-            if ufi is None or _FAMILY.get(ufi.language, ufi.language) != family:
+    # ------------------------------------------------------------------ binding (Binder)
+    def bind_name(self, fi: FileIndex, name: str, hops: int = 0) -> tuple[list[Ref], bool]:
+        """Definitions a bare `name` refers to in `fi`, and whether `fi` binds it at all;
+        through ``from module import *`` too (a package's ``__init__`` re-exporting)."""
+        hits, bound = self._bind(fi, name)
+        if hits or bound or hops > 3:
+            return hits, bound
+        for imp in fi.imports:
+            if imp.names != ("*",):
                 continue
-            if member:
-                conf = (1.0 if path == fi.path else 0.8) if n_defs == 1 else 0.6 / n_defs
-                if d.name in _COMMON_METHODS:
-                    conf *= 0.4
-            elif path == fi.path or self._imports_target(ufi, module_names, d.name):
-                conf = 1.0
-            elif n_defs == 1:
-                conf = 0.8
-            else:
-                conf = 0.5 / n_defs
-            for line, kind in ufi.ref_lines(d.name):
-                if path == fi.path and d.start_line <= line <= d.end_line:
-                    continue
-                if member and kind != REF_MEMBER:
-                    in_class = (
-                        path == fi.path
-                        and cls_span is not None
-                        and cls_span[0] <= line <= cls_span[1]
-                    )
-                    if fi.language == "python" or not in_class:
-                        continue
-                out.append(CallerSite(path, line, _enclosing_callable(ufi, line), conf))
-        out.sort(key=lambda s: (-s.confidence, s.path, s.line))
-        return out[:limit]
+            target = self.module_file(imp.module, fi.path)
+            tfi = self.ws.get(target) if target else None
+            if tfi is not None and tfi.path != fi.path:
+                found, _ = self.bind_name(tfi, name, hops + 1)
+                if found:
+                    return found, True
+        return [], False
 
-    def _module_names(self, path: str) -> set[str]:
-        stem = path.rsplit(".", 1)[0]
-        if stem.endswith("/__init__"):
-            stem = stem[: -len("/__init__")]
-        parts = stem.split("/")
-        names = {".".join(parts[i:]) for i in range(len(parts))}
-        names.add(parts[-1])
-        return names
-
-    def _imports_target(self, ufi: FileIndex, module_names: set[str], name: str) -> bool:
-        for imp in ufi.imports:
-            mod = imp.module.lstrip(".").replace("/", ".")
-            if mod in module_names or any(mod.endswith("." + m) for m in module_names):
-                return True
-            if name in imp.names and (not mod or mod.split(".")[-1] in module_names):
-                return True
-        return False
+    def module_alias(self, fi: FileIndex, alias: str) -> str | None:
+        """The workspace file of the module an import binds to `alias` ("" for a module
+        outside the workspace); None when `alias` is not bound to a module by an import."""
+        for imp in fi.imports:
+            if alias not in imp.aliases:
+                continue
+            if not imp.names:  # `import a.b` binds `a`; `import a.b as c` binds `c`
+                first = imp.module.split(".")[0]
+                full = imp.module if alias != first and len(imp.aliases) == 1 else alias
+                return self.module_file(full, fi.path) or ""
+            orig = imp.names[imp.aliases.index(alias)]
+            full = f"{imp.module}{orig}" if imp.module.endswith(".") else f"{imp.module}.{orig}"
+            target = self.module_file(full, fi.path)
+            return target  # `from pkg import name`: a module when pkg/name is one
+        return None
 
 
 def _namesakes(
@@ -544,31 +507,6 @@ def _namesakes(
                 seen.add((path, i))
                 out.append((path, i, conf if i == same[-1] else conf * _VARIANT, via))
     return out
-
-
-_VALUES = DATA_KINDS | {Kind.ATTRIBUTE}  # cannot enclose a use: a use there is its owner's
-_CLASSES = TYPE_KINDS | CONTAINER_KINDS  # what a member belongs to
-
-
-def _enclosing_callable(fi: FileIndex, line: int) -> int | None:
-    """The definition a use on `line` belongs to (None: module level); a decorator belongs
-    to the code around the decorated definition, not to the definition itself."""
-    i = fi.enclosing(line, line, skip=_VALUES)
-    while i is not None and line < fi.definitions[i].name_line:
-        i = fi.definitions[i].parent
-        while i is not None and fi.definitions[i].kind in _VALUES:
-            i = fi.definitions[i].parent
-    return i
-
-
-def enclosing_class(fi: FileIndex, index: int) -> int | None:
-    """The class (or module, enum, ...) that contains definition `index`, or None."""
-    i = fi.definitions[index].parent
-    while i is not None:
-        if fi.definitions[i].kind in _CLASSES:
-            return i
-        i = fi.definitions[i].parent
-    return None
 
 
 def definition_at(fi: FileIndex, start_line: int, end_line: int) -> int | None:

@@ -13,8 +13,28 @@ from typing import NamedTuple
 # a type, or the member part of ``obj.member``.
 REF_NAME, REF_TYPE, REF_MEMBER = 0, 2, 3
 
-SCHEMA = 6  # bump when what extraction produces changes: cached entries are re-made
+SCHEMA = 7  # bump when what extraction produces changes: cached entries are re-made
 # 6: a top-level definition's parent is stored as None (it was -1)
+# 7: member references carry a receiver key; type evidence and return annotations
+
+# A receiver key says what stands before the dot of ``obj.member`` (and an evidence value what
+# a name is bound to), as plain text: a name or dotted name (``self``, ``url``, ``self.client``,
+# ``pkg.mod``); ``f()`` / ``mod.f()`` for the result of a call; ``#str`` (``#list``, ...) for a
+# literal of a builtin type; ``:T`` (``:A|B``) for an instance of a named type (annotations,
+# ``isinstance``); ``?`` when unknown.
+UNKNOWN = "?"
+RECV_BITS = 20  # receivers pack ``line << 20 | key index``
+
+
+class Evidence(NamedTuple):
+    """What a name is bound to from `start` to `end` (lines, inclusive; -1: to the end of its
+    scope): `name` is a local or global name, or ``self.x`` for an attribute of the class."""
+
+    name: str
+    start: int
+    end: int
+    value: str  # a receiver key (see above); UNKNOWN: bound here, to nothing known
+    line: int  # where it is said (an assignment holds from the line after it)
 
 
 class Definition(NamedTuple):
@@ -59,8 +79,17 @@ class FileIndex:
     refs: dict[str, bytes] = field(default_factory=dict)  # name -> int64s packed line*4+kind
     imports: list[Import] = field(default_factory=list)
     errors: list[int] = field(default_factory=list)  # lines with a syntax error
+    # member name -> int64s packed ``line << 20 | index in recv_keys``, one per member use
+    receivers: dict[str, bytes] = field(default_factory=dict)
+    recv_keys: list[str] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)  # in source order
+    returns: dict[int, str] = field(default_factory=dict)  # definition -> its return type key
     _starts: list[int] | None = field(default=None, repr=False, compare=False)
     _top: dict[str, int] | None = field(default=None, repr=False, compare=False)
+    _ev: dict[str, list[Evidence]] | None = field(default=None, repr=False, compare=False)
+    # receivers, evidence and returns as loaded from the cache, unpacked on first use: most
+    # files are never asked who uses what, and these would double a warm index's memory
+    _packed: bytes | None = field(default=None, repr=False, compare=False)
 
     def top_level(self) -> dict[str, int]:
         """name -> index of the first top-level definition of that name."""
@@ -80,6 +109,37 @@ class FileIndex:
         """(line, kind) of each use of `name` in this file."""
         packed = self.refs.get(name)
         return [(v >> 2, v & 3) for v in memoryview(packed).cast("q")] if packed else []
+
+    def _unpack(self) -> None:
+        if self._packed is not None:
+            recv, keys, ev, returns = marshal.loads(self._packed)
+            self.receivers, self.recv_keys, self.returns = recv, keys, returns
+            self.evidence = list(map(Evidence._make, ev))
+            self._packed = None  # last: another thread sees it unpacked or unpacks it too
+
+    def return_key(self, index: int) -> str | None:
+        """The return annotation of definition `index`, as a receiver key."""
+        self._unpack()
+        return self.returns.get(index)
+
+    def receivers_of(self, name: str) -> list[tuple[int, str]]:
+        """(line, receiver key) of each ``obj.name`` use in this file."""
+        self._unpack()
+        packed = self.receivers.get(name)
+        if not packed:
+            return []
+        keys, mask = self.recv_keys, (1 << RECV_BITS) - 1
+        return [(v >> RECV_BITS, keys[v & mask]) for v in memoryview(packed).cast("q")]
+
+    def evidence_for(self, name: str) -> list[Evidence]:
+        """The evidence on `name` (a name, or ``self.x``), in source order."""
+        if self._ev is None:
+            self._unpack()
+            by_name: dict[str, list[Evidence]] = {}
+            for ev in self.evidence:
+                by_name.setdefault(ev.name, []).append(ev)
+            self._ev = by_name
+        return self._ev.get(name, [])
 
     def names_used_in(self, start_line: int, end_line: int) -> dict[str, list[int]]:
         """name -> lines where it is used, for uses within [start_line, end_line]."""
@@ -132,6 +192,15 @@ class FileIndex:
                 self.refs,
                 [(i.module, i.names, i.aliases, i.line) for i in self.imports],
                 self.errors,
+                self._packed
+                or marshal.dumps(
+                    (
+                        self.receivers,
+                        self.recv_keys,
+                        [tuple(e) for e in self.evidence],
+                        self.returns,
+                    )
+                ),
             )
         )
 
@@ -140,8 +209,9 @@ class FileIndex:
         data = marshal.loads(blob)
         if not isinstance(data, tuple) or not data or data[0] != SCHEMA:
             return None
-        _, language, line_count, defs, refs, imports, errors = data
+        _, language, line_count, defs, refs, imports, errors, packed = data
         out = cls(path, language, digest, line_count)
+        out._packed = packed
         out.definitions = list(map(Definition._make, defs))
         out.refs = refs
         out.imports = [Import(m, tuple(n), tuple(a), ln) for m, n, a, ln in imports]

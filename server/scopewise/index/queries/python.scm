@@ -42,3 +42,16 @@
     (except_clause
       (block
         (expression_statement (assignment left: (identifier) @name) @definition.constant)))))
+
+; type evidence (index/evidence.py): bindings, annotations, `with ... as`, `except ... as`,
+; isinstance checks and return annotations
+(assignment) @evidence.assign
+(class_definition
+  body: (block (expression_statement (assignment) @evidence.class_assign)))
+(attribute) @evidence.attribute
+(as_pattern) @evidence.as
+(parameters) @evidence.params
+(for_statement left: (_) @evidence.for)
+(function_definition return_type: (type)) @evidence.returns
+((call function: (identifier) @_isinstance) @evidence.isinstance
+  (#eq? @_isinstance "isinstance"))

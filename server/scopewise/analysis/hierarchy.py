@@ -1,0 +1,215 @@
+"""The class hierarchy across the workspace, from the index: a class's bases (resolved where
+the workspace defines them, named where it does not), its subclasses in every file, a
+member's lookup through the bases, and the overrides of a method either way."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from scopewise.index.model import REF_MEMBER, FileIndex
+from scopewise.index.workspace import WorkspaceIndex
+from scopewise.vocab import CLASS_LIKE, CONTAINER_KINDS, DATA_KINDS, TYPE_KINDS, Kind
+
+Ref = tuple[FileIndex, int]  # a definition: its file and its index there
+_CLASSES = TYPE_KINDS | CONTAINER_KINDS  # what a member belongs to
+_MAX_DEPTH = 8
+
+
+class Binder(Protocol):
+    """Name binding, as the resolver does it (analysis/resolve.py)."""
+
+    def bind_name(self, fi: FileIndex, name: str) -> tuple[list[Ref], bool]:
+        """Definitions a bare `name` refers to in `fi`, and whether `fi` binds it at all."""
+        ...
+
+    def module_alias(self, fi: FileIndex, alias: str) -> str | None:
+        """The workspace file of a module bound to `alias` by an import ("" for a module
+        outside the workspace); None when `alias` is no module import."""
+        ...
+
+
+def same(a: Ref, b: Ref) -> bool:
+    """Whether two references name the same definition."""
+    return a[1] == b[1] and a[0].path == b[0].path
+
+
+def enclosing_class(fi: FileIndex, index: int) -> int | None:
+    """The class (or module, enum, ...) that contains definition `index`, or None."""
+    i = fi.definitions[index].parent
+    while i is not None:
+        if fi.definitions[i].kind in _CLASSES:
+            return i
+        i = fi.definitions[i].parent
+    return None
+
+
+def class_at(fi: FileIndex, line: int) -> int | None:
+    """The innermost class holding `line`, or None."""
+    i = fi.enclosing(line, line, skip=DATA_KINDS | {Kind.ATTRIBUTE})
+    while i is not None and fi.definitions[i].kind not in CLASS_LIKE:
+        i = fi.definitions[i].parent
+    return i
+
+
+class Hierarchy:
+    """Bases, subclasses and member lookup of the workspace's classes."""
+
+    def __init__(self, workspace: WorkspaceIndex, binder: Binder) -> None:
+        self.ws = workspace
+        self.binder = binder
+        self._headers: dict[tuple[str, str, int], list[tuple[str, str | None]]] = {}
+
+    def header_names(self, fi: FileIndex, cls: int) -> list[tuple[str, str | None]]:
+        """(name, receiver) of each name on a class's header after its own name: its bases
+        (``Base`` or ``mod.Base``), keywords such as ``metaclass=`` included. Kept per
+        file version (they depend on that file alone)."""
+        key = (fi.path, fi.digest, cls)
+        names = self._headers.get(key)
+        if names is None:
+            if len(self._headers) > 8192:
+                self._headers.clear()
+            names = self._headers[key] = self._header_names(fi, cls)
+        return names
+
+    def _header_names(self, fi: FileIndex, cls: int) -> list[tuple[str, str | None]]:
+        d = fi.definitions[cls]
+        lo, hi = d.name_line, d.header_end
+        bare: list[tuple[str, str | None]] = []
+        dotted: list[tuple[str, str | None]] = []
+        for name in fi.names_used_in(lo, hi):
+            kinds = {k for ln, k in fi.ref_lines(name) if lo <= ln <= hi}
+            if kinds - {REF_MEMBER}:
+                bare.append((name, None))
+            if REF_MEMBER in kinds:
+                dotted += [(name, r) for ln, r in fi.receivers_of(name) if lo <= ln <= hi]
+        heads = {r.split(".")[0] for _, r in dotted if r}
+        return [b for b in bare if b[0] not in heads] + dotted
+
+    def bases(self, fi: FileIndex, cls: int) -> tuple[list[Ref], list[str]]:
+        """A class's bases: those the workspace defines, and the names of the others."""
+        found: list[Ref] = []
+        named: list[str] = []
+        for name, recv in self.header_names(fi, cls):
+            hit = self._class_named(fi, name, recv)
+            if hit is not None and not same(hit, (fi, cls)):
+                found.append(hit)
+            elif hit is None:
+                named.append(name)
+        return found, named
+
+    def _class_named(self, fi: FileIndex, name: str, recv: str | None) -> Ref | None:
+        if recv is None:
+            hits, _ = self.binder.bind_name(fi, name)
+        else:
+            path = self.binder.module_alias(fi, recv) if "." not in recv else None
+            mfi = self.ws.get(path) if path else None
+            hits = self.binder.bind_name(mfi, name)[0] if mfi is not None else []
+        for hfi, hi in hits:
+            if hfi.definitions[hi].kind in CLASS_LIKE:
+                return hfi, hi
+        return None
+
+    def ancestors(self, fi: FileIndex, cls: int) -> list[Ref]:
+        """Every class `cls` derives from in the workspace, nearest first."""
+        out: list[Ref] = []
+        seen = {(fi.path, cls)}
+        todo = [(fi, cls)]
+        while todo and len(out) < 64:
+            cfi, ci = todo.pop(0)
+            for b in self.bases(cfi, ci)[0]:
+                if (b[0].path, b[1]) not in seen:
+                    seen.add((b[0].path, b[1]))
+                    out.append(b)
+                    todo.append(b)
+        return out
+
+    def unresolved_bases(self, fi: FileIndex, cls: int) -> set[str]:
+        """Names of bases outside the workspace, of `cls` and its ancestors."""
+        names = set(self.bases(fi, cls)[1])
+        for afi, ai in self.ancestors(fi, cls):
+            names.update(self.bases(afi, ai)[1])
+        return names
+
+    def subclasses(self, fi: FileIndex, cls: int) -> list[Ref]:
+        """Every class across the workspace deriving from `cls`, directly or not."""
+        out: list[Ref] = []
+        seen = {(fi.path, cls)}
+        todo = [(fi, cls)]
+        while todo and len(out) < 500:
+            cfi, ci = todo.pop(0)
+            name = cfi.definitions[ci].name
+            for path in self.ws.files_using(name):
+                sfi = self.ws.get(path)
+                if sfi is None or sfi.language != fi.language:
+                    continue
+                for si in self._classes_naming(sfi, name):
+                    if (path, si) in seen:
+                        continue
+                    if any(b[0].path == cfi.path and b[1] == ci for b in self.bases(sfi, si)[0]):
+                        seen.add((path, si))
+                        out.append((sfi, si))
+                        todo.append((sfi, si))
+        return out
+
+    def _classes_naming(self, fi: FileIndex, name: str) -> list[int]:
+        """Classes of `fi` whose header uses `name`."""
+        lines = {ln for ln, _ in fi.ref_lines(name)}
+        return [
+            i
+            for i, d in enumerate(fi.definitions)
+            if d.kind in CLASS_LIKE and any(d.name_line <= ln <= d.header_end for ln in lines)
+        ]
+
+    def own_member(self, fi: FileIndex, cls: int, name: str) -> int | None:
+        """A member `name` defined by class `cls` itself (``self.name = ...`` too)."""
+        for i, d in enumerate(fi.definitions):
+            if d.parent == cls and d.name == name:
+                return i
+        for i, d in enumerate(fi.definitions):
+            if d.kind == Kind.ATTRIBUTE and d.name == name and enclosing_class(fi, i) == cls:
+                return i
+        return None
+
+    def lookup(self, fi: FileIndex, cls: int, name: str, depth: int = 0) -> Ref | None:
+        """The member `name` an instance of `cls` reaches: its own, else its bases' (in
+        order, depth first)."""
+        own = self.own_member(fi, cls, name)
+        if own is not None:
+            return fi, own
+        if depth >= _MAX_DEPTH:
+            return None
+        for bfi, bi in self.bases(fi, cls)[0]:
+            hit = self.lookup(bfi, bi, name, depth + 1)
+            if hit is not None:
+                return hit
+        return None
+
+    def overridden(self, fi: FileIndex, index: int) -> list[Ref]:
+        """The base members a member `index` overrides (the nearest along each base)."""
+        cls = enclosing_class(fi, index)
+        if cls is None:
+            return []
+        name = fi.definitions[index].name
+        out: list[Ref] = []
+        for bfi, bi in self.bases(fi, cls)[0]:
+            hit = self.lookup(bfi, bi, name)
+            if hit is not None and not any(same(hit, o) for o in out):
+                out.append(hit)
+        return out
+
+    def overrides(self, fi: FileIndex, index: int) -> list[Ref]:
+        """The members of the subclasses that override member `index`."""
+        cls = enclosing_class(fi, index)
+        if cls is None:
+            return []
+        name = fi.definitions[index].name
+        out: list[Ref] = []
+        for sfi, si in self.subclasses(fi, cls):
+            own = self.own_member(sfi, si, name)
+            if own is not None and sfi.definitions[own].kind != Kind.ATTRIBUTE:
+                out.append((sfi, own))
+        return out
+
+    def derives(self, fi: FileIndex, cls: int, base: Ref) -> bool:
+        """Whether class `cls` is `base` or derives from it."""
+        return same((fi, cls), base) or any(same(a, base) for a in self.ancestors(fi, cls))

@@ -1,0 +1,284 @@
+"""Who uses a definition: every site, classed by evidence.
+
+A site is *certain* when evidence says it reaches the target (the receiver's type is the
+target's class or a subclass that inherits it, ``self`` in that hierarchy, a name bound to the
+target by import or definition, ``mod.f`` through an import of the target's module or of a
+package re-exporting it), *excluded* when evidence says it is something else (``"".join`` is
+not ``URL.join``), else a *candidate* with a stated low confidence. Overrides are sites too:
+the subclasses' definitions of a method, and the base method a method overrides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scopewise.analysis.hierarchy import Hierarchy, Ref, class_at, enclosing_class
+from scopewise.analysis.receivers import CLASS, INSTANCE, NOTHING, SUPER, Types, Value
+from scopewise.index.model import REF_MEMBER, UNKNOWN, FileIndex
+from scopewise.index.workspace import WorkspaceIndex
+from scopewise.vocab import DATA_KINDS, TYPE_KINDS, Kind
+
+# methods of builtin containers/strings: `x.get(...)` on an unknown receiver is most often these
+COMMON_METHODS = frozenset(
+    (
+        "get set pop items keys values update append extend insert remove clear copy add discard "
+        "join split strip lower upper format replace startswith endswith encode decode read "
+        "write close open find index count sort reverse push map filter reduce then catch "
+        "length size len next send run start stop apply call bind toString equals hashCode"
+    ).split()
+)
+FAMILY = {"c": "c", "cpp": "c", "javascript": "js", "typescript": "js", "tsx": "js"}
+OVERRIDE, OVERRIDE_CALL, DISPATCH = 0.9, 0.6, 0.35  # confidences of the override sites
+_VALUES = DATA_KINDS | {Kind.ATTRIBUTE}  # cannot enclose a use: a use there is its owner's
+
+
+@dataclass(frozen=True)
+class CallerSite:
+    """A use of a target definition elsewhere, inside `caller` (a definition index; None at
+    module level): certain (evidence says so) or a candidate, and why (`via`)."""
+
+    path: str
+    line: int
+    caller: int | None
+    confidence: float
+    certain: bool = False
+    via: str = ""
+
+
+_Verdict = tuple[float, bool, str] | None  # (confidence, certain, via); None: excluded
+
+
+def enclosing_callable(fi: FileIndex, line: int) -> int | None:
+    """The definition a use on `line` belongs to (None: module level); a decorator belongs
+    to the code around the decorated definition, not to the definition itself."""
+    i = fi.enclosing(line, line, skip=_VALUES)
+    while i is not None and line < fi.definitions[i].name_line:
+        i = fi.definitions[i].parent
+        while i is not None and fi.definitions[i].kind in _VALUES:
+            i = fi.definitions[i].parent
+    return i
+
+
+@dataclass(frozen=True)
+class _Target:
+    """The definition whose sites are sought, with its overloads (same name, same scope,
+    same file: one symbol)."""
+
+    fi: FileIndex
+    index: int
+    cls: int | None  # its class, for a member
+    keys: frozenset[tuple[str, int]]
+    n_defs: int  # definitions of its name in the workspace
+
+    @property
+    def name(self) -> str:
+        return self.fi.definitions[self.index].name
+
+    @property
+    def member(self) -> bool:
+        return self.cls is not None and self.fi.definitions[self.index].kind not in TYPE_KINDS
+
+    def is_(self, ref: Ref | None) -> bool:
+        return ref is not None and (ref[0].path, ref[1]) in self.keys
+
+    def inside(self, path: str, line: int) -> bool:
+        defs = self.fi.definitions
+        return path == self.fi.path and any(
+            defs[i].start_line <= line <= defs[i].end_line for _, i in self.keys
+        )
+
+
+def _target(ws: WorkspaceIndex, fi: FileIndex, index: int) -> _Target:
+    d = fi.definitions[index]
+    keys = frozenset(
+        (fi.path, i)
+        for i, o in enumerate(fi.definitions)
+        if i == index or (o.name == d.name and o.parent == d.parent and o.kind == d.kind)
+    )
+    n = max(1, len(ws.definitions_named(d.name)) - len(keys) + 1)
+    return _Target(fi, index, enclosing_class(fi, index), keys, n)
+
+
+class SiteFinder:
+    """The sites of a definition across the workspace (see the module's docstring)."""
+
+    def __init__(self, workspace: WorkspaceIndex, hierarchy: Hierarchy, types: Types) -> None:
+        self.ws = workspace
+        self.h = hierarchy
+        self.types = types
+
+    def sites(self, fi: FileIndex, index: int) -> list[CallerSite]:
+        """Every site of definition `index` of `fi` outside its own body: the certain ones
+        first, then by confidence; excluded uses are left out."""
+        t = _target(self.ws, fi, index)
+        family = FAMILY.get(fi.language, fi.language)
+        best: dict[tuple[str, int], CallerSite] = {}
+        for path in self.ws.files_using(t.name):
+            ufi = self.ws.get(path)
+            if ufi is None or FAMILY.get(ufi.language, ufi.language) != family:
+                continue
+            for line, verdict in self._file_uses(t, ufi):
+                if verdict is None:
+                    continue
+                conf, certain, via = verdict
+                old = best.get((path, line))
+                if old is None or (certain, conf) > (old.certain, old.confidence):
+                    caller = enclosing_callable(ufi, line)
+                    best[(path, line)] = CallerSite(path, line, caller, conf, certain, via)
+        if t.member:
+            for site in self._override_sites(t):
+                best.setdefault((site.path, site.line), site)
+        return sorted(best.values(), key=lambda s: (not s.certain, -s.confidence, s.path, s.line))
+
+    def _file_uses(self, t: _Target, ufi: FileIndex) -> list[tuple[int, _Verdict]]:
+        """(line, verdict) of each use of the target's name in `ufi`."""
+        by_line: dict[int, list[str]] = {}
+        for ln, k in ufi.receivers_of(t.name):
+            by_line.setdefault(ln, []).append(k)
+        out: list[tuple[int, _Verdict]] = []
+        for line, kind in ufi.ref_lines(t.name):
+            if t.inside(ufi.path, line):
+                continue
+            if kind == REF_MEMBER:
+                out += [
+                    (line, self._member_use(t, ufi, line, k))
+                    for k in by_line.get(line) or [UNKNOWN]
+                ]
+            else:
+                out.append((line, self._name_use(t, ufi, line)))
+        return out
+
+    # ------------------------------------------------------------------ verdicts
+    def _member_use(self, t: _Target, ufi: FileIndex, line: int, key: str) -> _Verdict:
+        """``obj.name`` on `line` of `ufi`, `key` its receiver."""
+        python = ufi.language == "python"
+        value = self.types.receiver(ufi, key, line) if python else Value(NOTHING)
+        if t.member:
+            return self._on_class(t, ufi, line, value)
+        if value.kind == "module":  # `mod.f`
+            mfi = self.ws.get(value.name) if value.name else None
+            if mfi is None:
+                return None  # a module outside the workspace
+            hits, bound = self.h.binder.bind_name(mfi, t.name)
+            if any(t.is_(h) for h in hits):
+                return 1.0, True, f"{key}.{t.name} ({value.how})"
+            return None if bound else _name_only(t, ufi, 0.5)
+        if value.kind != NOTHING:
+            return None  # an attribute of an instance, a class, a builtin: not this one
+        return _name_only(t, ufi, 0.5)
+
+    def _on_class(self, t: _Target, ufi: FileIndex, line: int, v: Value) -> _Verdict:
+        assert t.cls is not None
+        if v.kind == SUPER:
+            here = class_at(ufi, line)
+            if here is None:
+                return _name_only(t, ufi, 0.6)
+            for b in self.h.bases(ufi, here)[0]:
+                if t.is_(self.h.lookup(b[0], b[1], t.name)):
+                    return 1.0, True, "super()"
+            return None
+        if v.kind in (INSTANCE, CLASS) and v.defs:
+            return self._on_types(t, v)
+        if v.kind == NOTHING:
+            return _name_only(t, ufi, 0.6)
+        if v.name and set(v.name.split("|")) & self.h.unresolved_bases(t.fi, t.cls):
+            return DISPATCH, False, f"on {v.name} (a base of the class)"
+        return None  # a builtin, an external type, a module, a function
+
+    def _on_types(self, t: _Target, v: Value) -> _Verdict:
+        assert t.cls is not None
+        cls: Ref = (t.fi, t.cls)
+        verdict: _Verdict = None
+        for kfi, ki in v.defs:
+            hit = self.h.lookup(kfi, ki, t.name)
+            if t.is_(hit):
+                return 1.0, True, v.how or "type"
+            if hit is not None and self.h.derives(kfi, ki, cls):
+                reached = hit[0].qualified_name(hit[1])
+                verdict = OVERRIDE_CALL, False, f"call of {reached} (an override)"
+            elif verdict is None and self.h.derives(t.fi, t.cls, (kfi, ki)):
+                verdict = DISPATCH, False, f"on {kfi.definitions[ki].name} (a base class)"
+        if verdict is None and v.name and set(v.name.split("|")) & self.h.unresolved_bases(*cls):
+            verdict = DISPATCH, False, f"on {v.name} (a base of the class)"
+        return verdict
+
+    def _name_use(self, t: _Target, ufi: FileIndex, line: int) -> _Verdict:
+        """A bare name on `line` of `ufi`."""
+        fi = t.fi
+        if t.member:
+            # a member by its bare name: only inside its class, and not in Python
+            assert t.cls is not None
+            c = fi.definitions[t.cls]
+            inside = ufi.path == fi.path and c.start_line <= line <= c.end_line
+            return (1.0, True, "member") if inside and fi.language != "python" else None
+        alias = _imported_as(ufi, t.name, line)
+        if alias is not None:  # the name on an import line: what the import binds
+            hits = self.h.binder.bind_name(ufi, alias)[0]
+            return (1.0, True, "import line") if any(t.is_(h) for h in hits) else None
+        if ufi.path == fi.path:
+            return 1.0, True, "same file"
+        hits, bound = self.h.binder.bind_name(ufi, t.name)
+        if any(t.is_(h) for h in hits):
+            return 1.0, True, "import"
+        if bound:
+            return None
+        if fi.language != "python" and _imports_module(ufi, fi.path, t.name):
+            return 1.0, True, "import"
+        return _name_only(t, ufi, 0.8 if t.n_defs == 1 else 0.5)
+
+    def _override_sites(self, t: _Target) -> list[CallerSite]:
+        """The subclasses' definitions overriding a method, and the one it overrides."""
+        qual = t.fi.qualified_name(t.index)
+        out = []
+        for sfi, si in self.h.overrides(t.fi, t.index):
+            line = sfi.definitions[si].name_line
+            caller = enclosing_callable(sfi, line)
+            out.append(CallerSite(sfi.path, line, caller, OVERRIDE, True, f"overrides {qual}"))
+        for bfi, bi in self.h.overridden(t.fi, t.index):
+            line = bfi.definitions[bi].name_line
+            via = f"overridden {bfi.qualified_name(bi)}"
+            caller = enclosing_callable(bfi, line)
+            out.append(CallerSite(bfi.path, line, caller, OVERRIDE, True, via))
+        return out
+
+
+def _imported_as(ufi: FileIndex, name: str, line: int) -> str | None:
+    """The local name an import on `line` binds `name` to, when `line` is in an import
+    statement that takes `name` from a module (``from m import name [as alias]``)."""
+    for imp in ufi.imports:
+        if imp.line <= line <= imp.line + len(imp.names) + 1 and name in imp.names:
+            return imp.aliases[imp.names.index(name)]
+    return None
+
+
+def _name_only(t: _Target, ufi: FileIndex, base: float) -> _Verdict:
+    """No evidence either way: a candidate, less likely the more definitions share the name."""
+    conf = base / t.n_defs
+    if t.name in COMMON_METHODS:
+        conf *= 0.4
+    if ufi.path == t.fi.path:
+        conf = min(1.0, conf * 1.5)
+    return round(min(conf, 0.8), 3), False, "name only"
+
+
+def _module_names(path: str) -> set[str]:
+    stem = path.rsplit(".", 1)[0]
+    if stem.endswith("/__init__"):
+        stem = stem[: -len("/__init__")]
+    parts = stem.split("/")
+    names = {".".join(parts[i:]) for i in range(len(parts))}
+    names.add(parts[-1])
+    return names
+
+
+def _imports_module(ufi: FileIndex, path: str, name: str) -> bool:
+    """Whether `ufi` imports the module at `path` (by any suffix of its dotted name), or
+    `name` from a module so named (C includes, Go and Java imports)."""
+    module_names = _module_names(path)
+    for imp in ufi.imports:
+        mod = imp.module.lstrip(".").replace("/", ".")
+        if mod in module_names or any(mod.endswith("." + m) for m in module_names):
+            return True
+        if name in imp.names and (not mod or mod.split(".")[-1] in module_names):
+            return True
+    return False

@@ -1,0 +1,96 @@
+"""The class hierarchy across files: bases, subclasses, lookup through the bases, and the
+overrides that belong to a method's ripple (both ways, ABC implementations included)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from test_receivers import line_of, sites_of, workspace
+
+from scopewise.analysis.engine import Engine
+
+FILES = {
+    "shapes/base.py": """\
+        import abc
+
+        class Shape(abc.ABC):
+            @abc.abstractmethod
+            def area(self) -> float: ...
+
+            def describe(self) -> str:
+                return f"{self.area()}"
+    """,
+    "shapes/square.py": """\
+        from shapes.base import Shape
+
+        class Square(Shape):
+            def __init__(self, side: float) -> None:
+                self.side = side
+
+            def area(self) -> float:
+                return self.side**2
+    """,
+    "shapes/tile.py": """\
+        from shapes import square
+
+        class Tile(square.Square):
+            pass
+
+        def total(t: Tile, s: square.Square) -> float:
+            return t.area() + s.describe()
+    """,
+}
+
+
+def _index(engine: Engine, path: str, qualified: str) -> int:
+    fi = engine.workspace.get(path)
+    assert fi is not None
+    return next(i for i in range(len(fi.definitions)) if fi.qualified_name(i) == qualified)
+
+
+def test_subclasses_and_bases_across_files(tmp_path: Path) -> None:
+    engine = workspace(tmp_path, FILES)
+    h = engine.resolver.hierarchy
+    base = engine.workspace.get("shapes/base.py")
+    assert base is not None
+    subs = h.subclasses(base, _index(engine, "shapes/base.py", "Shape"))
+    assert {(f.path, f.definitions[i].name) for f, i in subs} == {
+        ("shapes/square.py", "Square"),
+        ("shapes/tile.py", "Tile"),  # through `square.Square`, a module attribute
+    }
+    tile = engine.workspace.get("shapes/tile.py")
+    assert tile is not None
+    found, named = h.bases(base, _index(engine, "shapes/base.py", "Shape"))
+    assert found == [] and named == ["ABC"]  # outside the workspace: named
+    hit = h.lookup(tile, _index(engine, "shapes/tile.py", "Tile"), "area")
+    assert hit is not None and hit[0].path == "shapes/square.py"
+
+
+def test_changing_a_base_method_involves_its_overrides_and_their_calls(tmp_path: Path) -> None:
+    engine = workspace(tmp_path, FILES)
+    sites = sites_of(engine, "shapes/base.py", "Shape.area")
+    override = sites[("shapes/square.py", line_of(tmp_path, "shapes/square.py", "def area"))]
+    assert override.certain and override.via == "overrides Shape.area"
+    call = sites[("shapes/tile.py", line_of(tmp_path, "shapes/tile.py", "t.area()"))]
+    assert not call.certain and "Square.area" in call.via  # reaches the override
+    own = sites[("shapes/base.py", line_of(tmp_path, "shapes/base.py", "self.area()"))]
+    assert own.certain and own.via == "self"
+
+
+def test_changing_an_override_names_the_base_method(tmp_path: Path) -> None:
+    engine = workspace(tmp_path, FILES)
+    sites = sites_of(engine, "shapes/square.py", "Square.area")
+    base = sites[("shapes/base.py", line_of(tmp_path, "shapes/base.py", "def area"))]
+    assert base.certain and base.via == "overridden Shape.area"
+    call = sites[("shapes/tile.py", line_of(tmp_path, "shapes/tile.py", "t.area()"))]
+    assert call.certain  # Tile inherits Square.area
+    # `self.area()` in the base may dispatch to the override: a candidate
+    dispatch = sites[("shapes/base.py", line_of(tmp_path, "shapes/base.py", "self.area()"))]
+    assert not dispatch.certain and dispatch.confidence < 0.5
+
+
+def test_an_inherited_method_called_on_a_subclass_is_certain(tmp_path: Path) -> None:
+    engine = workspace(tmp_path, FILES)
+    sites = sites_of(engine, "shapes/base.py", "Shape.describe")
+    call = sites[("shapes/tile.py", line_of(tmp_path, "shapes/tile.py", "s.describe()"))]
+    assert call.certain and "annotation" in call.via
