@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import tree_sitter as ts
 
+from scopewise.analysis import symbols
 from scopewise.analysis.sources import Source
 from scopewise.index import languages
 from scopewise.index.model import REF_MEMBER, FileIndex, Import
@@ -419,11 +420,17 @@ class Resolver:
 
     # ------------------------------------------------------------------ definition -> users
     def callers(self, fi: FileIndex, index: int, limit: int = 200) -> list[CallerSite]:
-        """Uses of definition `index` of `fi` outside its own body, most certain first.
+        """Uses of definition `index` of `fi` outside its own body, most certain first: of
+        every declaration of its symbol (`symbols`), and those other declarations.
 
-        A member (method, field) is used as ``obj.member``; in Python only so, elsewhere a bare
-        name inside its own class counts too.
-        """
+        A member is used as ``obj.member``; in Python only so, elsewhere a bare name inside
+        its own class counts too (anywhere, for a Ruby module's method)."""
+        sym = symbols.symbol_of(self.ws, fi, index, self.module_file)
+        found = [self._callers_of(dfi, di, sym) for dfi, di in sym.declarations]
+        return _symbol_sites(sym, found)[:limit]
+
+    def _callers_of(self, fi: FileIndex, index: int, sym: symbols.Symbol) -> list[CallerSite]:
+        """Uses of one declaration of `sym` outside its own body (see `callers`)."""
         d = fi.definitions[index]
         cls = enclosing_class(fi, index)
         member = cls is not None and d.kind not in TYPE_KINDS
@@ -432,19 +439,22 @@ class Resolver:
             if cls is not None and member
             else None
         )
-        n_defs = max(1, len(self.ws.definitions_named(d.name)))
-        module_names = self._module_names(fi.path)
+        n_defs = sym.namesakes
+        module_names = _module_names(fi.path)
         out: list[CallerSite] = []
         family = _FAMILY.get(fi.language, fi.language)
         for path in self.ws.files_using(d.name):
             ufi = self.ws.get(path)
             if ufi is None or _FAMILY.get(ufi.language, ufi.language) != family:
                 continue
+            if sym.shadowed_in(ufi):  # the file's own namesake
+                continue
+            sure = sym.certain_in(ufi, self.module_file)
             if member:
                 conf = (1.0 if path == fi.path else 0.8) if n_defs == 1 else 0.6 / n_defs
                 if d.name in _COMMON_METHODS:
                     conf *= 0.4
-            elif path == fi.path or self._imports_target(ufi, module_names, d.name):
+            elif sure or path == fi.path or self._imports_target(ufi, module_names, d.name):
                 conf = 1.0
             elif n_defs == 1:
                 conf = 0.8
@@ -459,20 +469,11 @@ class Resolver:
                         and cls_span is not None
                         and cls_span[0] <= line <= cls_span[1]
                     )
-                    if fi.language == "python" or not in_class:
+                    if (fi.language == "python" or not in_class) and not sym.bare_calls:
                         continue
-                out.append(CallerSite(path, line, _enclosing_callable(ufi, line), conf))
-        out.sort(key=lambda s: (-s.confidence, s.path, s.line))
-        return out[:limit]
-
-    def _module_names(self, path: str) -> set[str]:
-        stem = path.rsplit(".", 1)[0]
-        if stem.endswith("/__init__"):
-            stem = stem[: -len("/__init__")]
-        parts = stem.split("/")
-        names = {".".join(parts[i:]) for i in range(len(parts))}
-        names.add(parts[-1])
-        return names
+                site_conf = 1.0 if sym.bare_calls and sure and kind != REF_MEMBER else conf
+                out.append(CallerSite(path, line, _enclosing_callable(ufi, line), site_conf))
+        return out
 
     def _imports_target(self, ufi: FileIndex, module_names: set[str], name: str) -> bool:
         for imp in ufi.imports:
@@ -482,6 +483,38 @@ class Resolver:
             if name in imp.names and (not mod or mod.split(".")[-1] in module_names):
                 return True
         return False
+
+
+def _module_names(path: str) -> set[str]:
+    stem = path.rsplit(".", 1)[0]
+    if stem.endswith("/__init__"):
+        stem = stem[: -len("/__init__")]
+    parts = stem.split("/")
+    names = {".".join(parts[i:]) for i in range(len(parts))}
+    names.add(parts[-1])
+    return names
+
+
+def _symbol_sites(sym: symbols.Symbol, found: list[list[CallerSite]]) -> list[CallerSite]:
+    """The uses of each declaration of a symbol (`found`, in its order) as one list, most
+    certain first: the symbol's other declarations, then each use once (at its highest
+    confidence) unless it lies in one of the declarations."""
+    best: dict[tuple[str, int, int], CallerSite] = {}  # (path, line, nth use there)
+    for dfi, di in sym.declarations[1:]:
+        line = dfi.definitions[di].name_line
+        site = CallerSite(dfi.path, line, _enclosing_callable(dfi, line), 1.0)
+        best[(dfi.path, line, 0)] = site
+    spans = [(f.path, f.definitions[i].start_line, f.definitions[i].end_line)
+             for f, i in sym.declarations]  # fmt: skip
+    for sites in found:
+        nth: dict[tuple[str, int], int] = {}
+        for s in sites:
+            n = nth[(s.path, s.line)] = nth.get((s.path, s.line), -1) + 1
+            old = best.get((s.path, s.line, n))
+            inside = any(p == s.path and a <= s.line <= b for p, a, b in spans)
+            if not inside and (old is None or old.confidence < s.confidence):
+                best[(s.path, s.line, n)] = s
+    return sorted(best.values(), key=lambda s: (-s.confidence, s.path, s.line))
 
 
 _VALUES = DATA_KINDS | {Kind.ATTRIBUTE}  # cannot enclose a use: a use there is its owner's

@@ -13,8 +13,9 @@ from typing import NamedTuple
 # a type, or the member part of ``obj.member``.
 REF_NAME, REF_TYPE, REF_MEMBER = 0, 2, 3
 
-SCHEMA = 6  # bump when what extraction produces changes: cached entries are re-made
+SCHEMA = 7  # bump when what extraction produces changes: cached entries are re-made
 # 6: a top-level definition's parent is stored as None (it was -1)
+# 7: Go interfaces, their methods and type uses; TypeScript namespaces
 
 
 class Definition(NamedTuple):
