@@ -426,7 +426,7 @@ class Resolver:
         A member is used as ``obj.member``; in Python only so, elsewhere a bare name inside
         its own class counts too (anywhere, for a Ruby module's method)."""
         sym = symbols.symbol_of(self.ws, fi, index, self.module_file)
-        found = [self._callers_of(dfi, di, sym) for dfi, di in sym.declarations]
+        found = [self._callers_of(dfi, di, sym) for dfi, di in sym.gathered]
         return _symbol_sites(sym, found)[:limit]
 
     def _callers_of(self, fi: FileIndex, index: int, sym: symbols.Symbol) -> list[CallerSite]:
@@ -504,14 +504,17 @@ def _symbol_sites(sym: symbols.Symbol, found: list[list[CallerSite]]) -> list[Ca
         line = dfi.definitions[di].name_line
         site = CallerSite(dfi.path, line, _enclosing_callable(dfi, line), 1.0)
         best[(dfi.path, line, 0)] = site
-    spans = [(f.path, f.definitions[i].start_line, f.definitions[i].end_line)
-             for f, i in sym.declarations]  # fmt: skip
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for f, i in sym.declarations:
+        spans.setdefault(f.path, []).append(
+            (f.definitions[i].start_line, f.definitions[i].end_line)
+        )
     for sites in found:
         nth: dict[tuple[str, int], int] = {}
         for s in sites:
             n = nth[(s.path, s.line)] = nth.get((s.path, s.line), -1) + 1
             old = best.get((s.path, s.line, n))
-            inside = any(p == s.path and a <= s.line <= b for p, a, b in spans)
+            inside = any(a <= s.line <= b for a, b in spans.get(s.path, ()))
             if not inside and (old is None or old.confidence < s.confidence):
                 best[(s.path, s.line, n)] = s
     return sorted(best.values(), key=lambda s: (-s.confidence, s.path, s.line))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from scopewise.index.model import FileIndex
 from scopewise.index.workspace import WorkspaceIndex
@@ -27,6 +27,9 @@ Decl = tuple[FileIndex, int]
 ModuleFile = Callable[[str, str], str | None]  # (module, from path) -> workspace file
 
 MAX_DECLARATIONS = 64  # an override family past this many is cut (a name everyone overrides)
+# declarations whose uses are gathered one by one; all share the name, so the uses of the
+# others are found through these too, only at the by-name confidence
+MAX_GATHERED = 8
 _MAX_DEPTH = 5  # class hierarchy levels followed each way
 _C_FAMILY = frozenset({"c", "cpp"})
 _JS_FAMILY = frozenset({"javascript", "typescript", "tsx"})
@@ -48,6 +51,12 @@ class Symbol:
     namesakes: int  # 1 + the definitions of the name outside this symbol (by-name odds)
     bare_calls: bool = False  # a member used without a receiver (Ruby module methods)
     module_name: str | None = None  # Ruby: the module whose mix-in makes a bare use certain
+    _certain: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def gathered(self) -> tuple[Decl, ...]:
+        """The declarations whose uses the resolver gathers (the definition first)."""
+        return self.declarations[:MAX_GATHERED]
 
     @property
     def paths(self) -> frozenset[str]:
@@ -56,6 +65,12 @@ class Symbol:
     def certain_in(self, ufi: FileIndex, module_file: ModuleFile) -> bool:
         """Whether a use of the name in `ufi` is surely this symbol's: the file declares it,
         includes a header that does (C/C++) or mixes its module in (Ruby)."""
+        known = self._certain.get(ufi.path)
+        if known is None:
+            known = self._certain[ufi.path] = self._certain_in(ufi, module_file)
+        return known
+
+    def _certain_in(self, ufi: FileIndex, module_file: ModuleFile) -> bool:
         if ufi.path in self.paths:
             return True
         if ufi.language in _C_FAMILY:
@@ -202,7 +217,7 @@ def overrides(ws: WorkspaceIndex, fi: FileIndex, index: int) -> list[Decl]:
     if d.kind not in _CODE or cls is None or fi.definitions[cls].kind not in CLASS_LIKE:
         return []
     out: list[Decl] = []
-    for cfi, ci in [*descendants(ws, fi, cls), *ancestors(ws, fi, cls)]:
+    for cfi, ci in [*ancestors(ws, fi, cls), *descendants(ws, fi, cls)]:
         out += [(cfi, j) for j in members_named(cfi, ci, d.name)]
     return out
 
@@ -236,9 +251,10 @@ def subclasses(ws: WorkspaceIndex, fi: FileIndex, cls: int) -> Iterator[Decl]:
         ufi = ws.get(path)
         if ufi is None or ufi.language != fi.language or not sees(ufi, fi, name):
             continue
+        lines = {line for line, _ in ufi.ref_lines(name)}
         for j, o in enumerate(ufi.definitions):
-            mine = (ufi.path, j) == (fi.path, cls)
-            if o.kind in CLASS_LIKE and not mine and name in header_names(ufi, j):
+            names_it = any(o.name_line <= line <= o.header_end for line in lines)
+            if names_it and o.kind in CLASS_LIKE and (ufi.path, j) != (fi.path, cls):
                 yield ufi, j
 
 
