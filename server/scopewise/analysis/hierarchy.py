@@ -27,6 +27,10 @@ class Binder(Protocol):
         outside the workspace); None when `alias` is no module import."""
         ...
 
+    def module_file(self, module: str, from_path: str) -> str | None:
+        """The workspace file a module name denotes, seen from `from_path`."""
+        ...
+
 
 def same(a: Ref, b: Ref) -> bool:
     """Whether two references name the same definition."""

@@ -118,8 +118,13 @@ def analyze(
     ]
     callers: list[CallerSite] = []
     spans = [(fi.definitions[t].start_line, fi.definitions[t].end_line) for t in targets]
+    counted: set[tuple[str, int]] = set()  # (name, line): another declaration's sites counted
     for t in targets:
+        d = fi.definitions[t]
+        if (d.name, d.name_line) in counted:
+            continue  # an overload or prototype of a symbol whose uses are counted already
         for site in resolver.callers(fi, t):
+            counted.add((d.name, site.line) if site.path == fi.path else ("", 0))
             if site.path == fi.path and any(a <= site.line <= b for a, b in spans):
                 continue
             callers.append(site)

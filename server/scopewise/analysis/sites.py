@@ -10,8 +10,9 @@ the subclasses' definitions of a method, and the base method a method overrides.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from scopewise.analysis import symbols
 from scopewise.analysis.hierarchy import Hierarchy, Ref, class_at, enclosing_class
 from scopewise.analysis.receivers import CLASS, INSTANCE, NOTHING, SUPER, Types, Value
 from scopewise.index.model import REF_MEMBER, UNKNOWN, FileIndex
@@ -61,18 +62,23 @@ def enclosing_callable(fi: FileIndex, line: int) -> int | None:
 
 @dataclass(frozen=True)
 class _Target:
-    """The definition whose sites are sought, with its overloads (same name, same scope,
-    same file: one symbol)."""
+    """The definition whose sites are sought, with the other declarations of its symbol
+    (overloads: same name, same scope; and `symbols`' declarations in other languages)."""
 
     fi: FileIndex
     index: int
     cls: int | None  # its class, for a member
     keys: frozenset[tuple[str, int]]
-    n_defs: int  # definitions of its name in the workspace
+    spans: dict[str, list[tuple[int, int]]]  # path -> the declarations' lines there
+    sym: symbols.Symbol
 
     @property
     def name(self) -> str:
         return self.fi.definitions[self.index].name
+
+    @property
+    def n_defs(self) -> int:  # definitions of its name in the workspace, the symbol's as one
+        return self.sym.namesakes
 
     @property
     def member(self) -> bool:
@@ -82,21 +88,27 @@ class _Target:
         return ref is not None and (ref[0].path, ref[1]) in self.keys
 
     def inside(self, path: str, line: int) -> bool:
-        defs = self.fi.definitions
-        return path == self.fi.path and any(
-            defs[i].start_line <= line <= defs[i].end_line for _, i in self.keys
-        )
+        return any(a <= line <= b for a, b in self.spans.get(path, ()))
 
 
-def _target(ws: WorkspaceIndex, fi: FileIndex, index: int) -> _Target:
+def _target(ws: WorkspaceIndex, fi: FileIndex, index: int, sym: symbols.Symbol) -> _Target:
     d = fi.definitions[index]
-    keys = frozenset(
-        (fi.path, i)
+    decls = [
+        (fi, i)
         for i, o in enumerate(fi.definitions)
         if i == index or (o.name == d.name and o.parent == d.parent and o.kind == d.kind)
-    )
+    ]
+    decls += list(sym.declarations)
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for f, i in decls:
+        spans.setdefault(f.path, []).append(
+            (f.definitions[i].start_line, f.definitions[i].end_line)
+        )
+    keys = frozenset((f.path, i) for f, i in decls)
     n = max(1, len(ws.definitions_named(d.name)) - len(keys) + 1)
-    return _Target(fi, index, enclosing_class(fi, index), keys, n)
+    if n != sym.namesakes:
+        sym = replace(sym, namesakes=min(n, sym.namesakes))
+    return _Target(fi, index, enclosing_class(fi, index), keys, spans, sym)
 
 
 class SiteFinder:
@@ -108,14 +120,28 @@ class SiteFinder:
         self.types = types
 
     def sites(self, fi: FileIndex, index: int) -> list[CallerSite]:
-        """Every site of definition `index` of `fi` outside its own body: the certain ones
+        """Every site of definition `index` of `fi` outside its own body (and outside the
+        other declarations of its symbol, which are sites themselves): the certain ones
         first, then by confidence; excluded uses are left out."""
-        t = _target(self.ws, fi, index)
-        family = FAMILY.get(fi.language, fi.language)
+        sym = symbols.symbol_of(self.ws, fi, index, self.h.binder.module_file)
         best: dict[tuple[str, int], CallerSite] = {}
+        for dfi, di in sym.gathered:
+            self._gather(_target(self.ws, dfi, di, sym), best)
+        for dfi, di in sym.declarations[1:]:
+            line = dfi.definitions[di].name_line
+            caller = enclosing_callable(dfi, line)
+            site = CallerSite(dfi.path, line, caller, 1.0, True, "another declaration")
+            best[(dfi.path, line)] = site
+        return sorted(best.values(), key=lambda s: (not s.certain, -s.confidence, s.path, s.line))
+
+    def _gather(self, t: _Target, best: dict[tuple[str, int], CallerSite]) -> None:
+        """The sites of one declaration into `best`, the better verdict per line kept."""
+        family = FAMILY.get(t.fi.language, t.fi.language)
         for path in self.ws.files_using(t.name):
             ufi = self.ws.get(path)
             if ufi is None or FAMILY.get(ufi.language, ufi.language) != family:
+                continue
+            if t.sym.shadowed_in(ufi):  # the file's own namesake (C static, Ruby def)
                 continue
             for line, verdict in self._file_uses(t, ufi):
                 if verdict is None:
@@ -128,7 +154,6 @@ class SiteFinder:
         if t.member:
             for site in self._override_sites(t):
                 best.setdefault((site.path, site.line), site)
-        return sorted(best.values(), key=lambda s: (not s.certain, -s.confidence, s.path, s.line))
 
     def _file_uses(self, t: _Target, ufi: FileIndex) -> list[tuple[int, _Verdict]]:
         """(line, verdict) of each use of the target's name in `ufi`."""
@@ -205,24 +230,34 @@ class SiteFinder:
     def _name_use(self, t: _Target, ufi: FileIndex, line: int) -> _Verdict:
         """A bare name on `line` of `ufi`."""
         fi = t.fi
+        sure = fi.language != "python" and t.sym.certain_in(ufi, self.h.binder.module_file)
         if t.member:
+            if t.sym.bare_calls:  # a Ruby module's method, called bare
+                return (1.0, True, "mixed in") if sure else _name_only(t, ufi, 0.5)
             # a member by its bare name: only inside its class, and not in Python
             assert t.cls is not None
             c = fi.definitions[t.cls]
             inside = ufi.path == fi.path and c.start_line <= line <= c.end_line
             return (1.0, True, "member") if inside and fi.language != "python" else None
+        # outside Python, module paths (packages, path aliases) often lead nowhere the index
+        # can follow: a name bound to nothing known is a candidate there, not excluded
+        lenient = fi.language != "python"
         alias = _imported_as(ufi, t.name, line)
         if alias is not None:  # the name on an import line: what the import binds
             hits = self.h.binder.bind_name(ufi, alias)[0]
-            return (1.0, True, "import line") if any(t.is_(h) for h in hits) else None
+            if any(t.is_(h) for h in hits):
+                return 1.0, True, "import line"
+            return _name_only(t, ufi, 0.8) if lenient and not hits else None
         if ufi.path == fi.path:
             return 1.0, True, "same file"
+        if sure:
+            return 1.0, True, "declared or included"
         hits, bound = self.h.binder.bind_name(ufi, t.name)
         if any(t.is_(h) for h in hits):
             return 1.0, True, "import"
-        if bound:
+        if bound and (hits or not lenient):
             return None
-        if fi.language != "python" and _imports_module(ufi, fi.path, t.name):
+        if lenient and _imports_module(ufi, fi.path, t.name):
             return 1.0, True, "import"
         return _name_only(t, ufi, 0.8 if t.n_defs == 1 else 0.5)
 

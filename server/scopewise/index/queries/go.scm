@@ -4,3 +4,6 @@
 (field_declaration name: (field_identifier) @name) @definition.field
 
 (import_spec) @import
+; an interface and its methods (their implementations are found by method-name sets)
+(type_spec name: (type_identifier) @name type: (interface_type)) @definition.interface
+(method_elem name: (field_identifier) @name) @definition.method
