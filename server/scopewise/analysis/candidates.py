@@ -27,6 +27,10 @@ UNSURE_CALLER = 0.15  # a caller found with less confidence than this keeps its 
 CALLER_BASE, CALLER_SLOPE = 0.25, 0.35  # a caller's value: base + slope * confidence
 TEST_BASE, TEST_SLOPE = 0.2, 0.25  # a test's value: below a caller of the same confidence
 
+CALLER_BODY_MAX = 1500  # tokens: a caller's body longer than this stays a site list
+USE_CLIP = 600  # tokens: a use counted whole up to this when making room for it
+USE_RUN = 10  # tokens: its block's marker and file header, roughly
+
 # -- forms
 BODY_SHARE = 0.45  # one definition's body may take at most this share of the budget
 SHORT_VALUE_LINES = 20  # a constant, field, ... this long or shorter has no signature form
@@ -109,7 +113,7 @@ def rank(
     found = [
         *_enclosing(analysis, line_costs, budget),
         *_uses(analysis, files, line_costs, budget),
-        *_callers(site_list, files, line_costs, budget),
+        *_callers(site_list, files, line_costs),
         *_imports(analysis),
     ]
     unique: dict[tuple[str, str, str], Candidate] = {}
@@ -225,6 +229,28 @@ def sites(analysis: Analysis, files: Lookup) -> list[Site]:
     return out
 
 
+def uses_need(analysis: Analysis, files: Lookup, line_costs: LineCosts) -> float:
+    """What the range's own context (the definition around it, what it uses) takes at most,
+    each definition counted whole up to USE_CLIP: what the site list leaves room for. It does
+    not depend on the budget, so neither does the share of it the site list may take."""
+    fi = analysis.file
+    wanted: list[tuple[str, frozenset[int]]] = []
+    if analysis.enclosing is not None:
+        wanted.append((fi.path, full(fi.definitions[analysis.enclosing])))
+    for r in analysis.uses:
+        rfi = files(r.path)
+        if rfi is not None and r.index < len(rfi.definitions) and r.confidence >= MIN_VALUE:
+            wanted.append((r.path, full(rfi.definitions[r.index])))
+    total = 0.0
+    for path, lines in wanted:
+        try:
+            costs = line_costs(path)
+        except OSError:
+            continue
+        total += min(USE_CLIP, sum(costs[ln] for ln in lines if ln < len(costs)) + USE_RUN)
+    return total
+
+
 def _caller_value(confidence: float, test: bool) -> float:
     """The value of a caller (its body's rank) found with a confidence."""
     if confidence < UNSURE_CALLER:
@@ -234,9 +260,7 @@ def _caller_value(confidence: float, test: bool) -> float:
     return CALLER_BASE + CALLER_SLOPE * confidence
 
 
-def _callers(
-    site_list: list[Site], files: Lookup, line_costs: LineCosts, budget: int
-) -> list[Candidate]:
+def _callers(site_list: list[Site], files: Lookup, line_costs: LineCosts) -> list[Candidate]:
     """The callers and tests of the range's symbols, one per enclosing definition: listed
     (the line naming it and its sites, as the site list packs them), else its body."""
     groups: dict[tuple[str, int | None], list[Site]] = {}
@@ -260,7 +284,7 @@ def _callers(
             and cfi.definitions[caller].kind not in SKELETON_KINDS
         ):
             body = full(cfi.definitions[caller])
-            if sum(costs[ln] for ln in body if ln < len(costs)) <= budget * BODY_SHARE:
+            if sum(costs[ln] for ln in body if ln < len(costs)) <= CALLER_BODY_MAX:
                 fs.insert(0, ("body", body | listed))
         n = len(group)
         what = "tests the selection" if test else "uses the selection"

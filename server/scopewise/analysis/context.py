@@ -86,8 +86,9 @@ def build(analysis: Analysis, sources: Sources, budget: int) -> Context:
     packer = packing.Packer(sources, budget)
     target, cut = packing.pack_target(packer, fi.path, analysis.start, analysis.end)
     site_list = candidates.sites(analysis, sources.workspace.get)
-    packing.pack_sites(packer, site_list)
     ranked = candidates.rank(analysis, sources.workspace.get, packer.line_costs, budget, site_list)
+    reserve = candidates.uses_need(analysis, sources.workspace.get, packer.line_costs)
+    packing.pack_sites(packer, site_list, packing.ripple(ranked, packer), reserve)
     kept, dropped, missing = packing.pack(ranked, packer)
     left = packing.unlisted(packer, site_list)
     dropped += left

@@ -10,6 +10,7 @@ when it alone passes the budget. What may go in, and its value, is candidates.py
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from scopewise.analysis import redact, tokens
@@ -230,11 +231,34 @@ def pack_target(packer: Packer, path: str, start: int, end: int) -> tuple[Snippe
     return kept, dropped
 
 
-def pack_sites(packer: Packer, sites: list[Site]) -> int:
-    """The site list, in rank order, a line each with the line naming its definition, while
-    it takes at most SITES_SHARE of what the packer has left: a prefix, stopped at the first
-    site that does not fit, so a bigger budget lists a superset. Returns how many went in."""
-    cap = packer.cost + SITES_SHARE * (packer.budget - packer.cost)
+def ripple(candidates: list[Candidate], packer: Packer) -> list[tuple[str, frozenset[int]]]:
+    """The bodies of the sites' definitions in the order the ripple takes them: by value
+    (callers before tests), the cheaper first among equals; an order that does not depend on
+    the budget."""
+    bodies = [c for c in candidates if c.forms[-1][0] in LISTED_FORMS and len(c.forms) > 1]
+
+    def size(c: Candidate) -> float:
+        costs = packer.line_costs(c.path)
+        return sum(costs[ln] for ln in c.forms[0][1] if ln < len(costs))
+
+    bodies.sort(key=lambda c: (-round(c.value, 2), size(c), c.path, min(c.forms[0][1])))
+    return [(c.path, c.forms[0][1]) for c in bodies]
+
+
+def pack_sites(
+    packer: Packer,
+    sites: list[Site],
+    bodies: Sequence[tuple[str, frozenset[int]]] = (),
+    reserve: float = 0.0,
+) -> int:
+    """The ripple: the site list, in rank order, a line each with the line naming its
+    definition, then the bodies of those definitions (`ripple` order), while it leaves
+    `reserve` tokens (what the range's own context may take), or at least while it takes at
+    most SITES_SHARE of what the packer has left. A prefix, stopped at the first item that
+    does not fit, under a cap that grows with the budget (`reserve` does not depend on it):
+    a bigger budget shows a superset. Returns how many sites went in."""
+    left = packer.budget - packer.cost
+    cap = packer.cost + max(left - reserve, SITES_SHARE * left)
     for n, site in enumerate(sites):
         note = site_note(site)
         extra = tokens.estimate(listed_line(0, "", note)) - 1 if note else 0
@@ -248,6 +272,10 @@ def pack_sites(packer: Packer, sites: list[Site]) -> int:
         if note and site.line in packer.listed.get(site.path, ()):
             packer.notes[(site.path, site.line)] = note
             packer.cost += extra
+    for path, lines in bodies:
+        if packer.cost + packer.delta(path, lines) > cap:
+            break
+        packer.add(path, lines)
     return len(sites)
 
 
@@ -270,16 +298,8 @@ def unlisted(packer: Packer, sites: list[Site]) -> list[Dropped]:
     first = missing[0]
     what = f"{len(missing)} more site{'s' if len(missing) != 1 else ''}"
     where = f"in {files} file{'s' if files != 1 else ''}"
-    return [
-        Dropped(
-            first.path,
-            first.line + 1,
-            first.line + 1,
-            "(sites)",
-            0,
-            f"{what} {where}, dropped: budget",
-        )
-    ]
+    line, why = first.line + 1, f"{what} {where}, dropped: budget"
+    return [Dropped(first.path, line, line, SITES_SYMBOL, math.ceil(cost), why)]
 
 
 @dataclass(frozen=True)
@@ -303,9 +323,11 @@ def pack(
     # pass 1: the cheapest form of every relevant item
     for i, it in enumerate(items):
         kind, lines = it.forms[-1]
-        if kind in LISTED_FORMS:
-            if all(packer.has(it.path, ln) for ln in lines):
-                chosen[i] = len(it.forms) - 1
+        if kind in LISTED_FORMS:  # the ripple's: in when pack_sites put it in
+            for f, (_, form_lines) in enumerate(it.forms):
+                if all(packer.has(it.path, ln) for ln in form_lines):
+                    chosen[i] = f
+                    break
             continue
         if it.value < MIN_VALUE:
             continue
@@ -314,7 +336,7 @@ def pack(
             chosen[i] = len(it.forms) - 1
     # pass 2: upgrade to richer forms in rank order, the cheaper first among equals
     upgrade_order = sorted(
-        (i for i in chosen if chosen[i] > 0),  # only these have richer forms
+        (i for i in chosen if chosen[i] > 0 and items[i].forms[-1][0] not in LISTED_FORMS),
         key=lambda i: (
             -round(items[i].value, 2),
             packer.delta(items[i].path, items[i].forms[0][1]),
@@ -340,8 +362,8 @@ def _missing(items: list[Candidate], chosen: dict[int, int], packer: Packer) -> 
         if chosen.get(i) == 0 or (it.value < MIN_VALUE and not listed):
             continue
         cost = packer.delta(it.path, it.forms[0][1])
-        if listed:
-            ripple += cost
+        if listed:  # its listing is counted with the sites left out (`unlisted`)
+            ripple += max(0.0, cost - packer.delta(it.path, it.forms[-1][1], listed=True))
         else:
             core += cost
     return Missing(math.ceil(core), math.ceil(ripple))
