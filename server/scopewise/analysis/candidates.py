@@ -28,7 +28,7 @@ CALLER_BASE, CALLER_SLOPE = 0.25, 0.35  # a caller's value: base + slope * confi
 TEST_BASE, TEST_SLOPE = 0.2, 0.25  # a test's value: below a caller of the same confidence
 
 CALLER_BODY_MAX = 1500  # tokens: a caller's body longer than this stays a site list
-USE_CLIP = 600  # tokens: a use counted whole up to this when making room for it
+USE_CLIP = 1800  # tokens: a use counted whole up to this when making room for it
 USE_RUN = 10  # tokens: its block's marker and file header, roughly
 
 # -- forms
