@@ -67,3 +67,53 @@ def user_config() -> Callable[[str], Path]:
         return path
 
     return write
+
+
+WIDE_FILES, WIDE_FUNCTIONS = 12, 5  # app/modN.py, each with handlerN functions
+
+
+@pytest.fixture
+def wide(tmp_path: Path) -> Path:
+    """A workspace where one function has a wide ripple: `lib/textutil.py:norm` is imported
+    by 12 modules and called twice in each of their 5 handlers (120 call sites), and by a
+    test; `lib/textutil.py:local` is used once."""
+    root = tmp_path / "wide"
+    (root / "lib").mkdir(parents=True)
+    (root / "app").mkdir()
+    (root / "tests").mkdir()
+    (root / ".scopewise.toml").write_text("# the workspace root\n", encoding="utf-8")
+    (root / "lib" / "__init__.py").write_text("", encoding="utf-8")
+    (root / "app" / "__init__.py").write_text("", encoding="utf-8")
+    (root / "lib" / "textutil.py").write_text(
+        "def norm(name: str, value: str) -> str:\n"
+        '    """A header line, normalised."""\n'
+        '    return f"{name.strip().lower()}: {value.strip()}"\n'
+        "\n\n"
+        "def local(x: int) -> int:\n"
+        "    return x + 1\n"
+        "\n\n"
+        "def once() -> int:\n"
+        "    return local(1)\n",
+        encoding="utf-8",
+    )
+    for i in range(WIDE_FILES):
+        body = ["from lib.textutil import norm", ""]
+        for j in range(WIDE_FUNCTIONS):
+            body += [
+                "",
+                f"def handler{j}(req, h):",
+                f'    a = norm("a{j}", h["a"])',
+                f"    b = norm('b', req.id{i})",
+                "    return [a, b]",
+                "",
+            ]
+        (root / "app" / f"mod{i}.py").write_text("\n".join(body), encoding="utf-8")
+    (root / "tests" / "test_textutil.py").write_text(
+        "from lib.textutil import norm\n\n\ndef test_norm():\n"
+        "    # both sides are stripped, the name is lower-cased\n"
+        '    assert norm(" A ", " b ") == "a: b"\n'
+        '    assert norm("A", "") == "a: "\n'
+        '    assert norm("", "") == ": "\n',
+        encoding="utf-8",
+    )
+    return root

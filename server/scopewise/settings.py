@@ -222,8 +222,10 @@ class Settings:
 
     index: FileSettings = setting(factory=FileSettings, flat=True)
     routing: RoutingSettings = setting(factory=RoutingSettings, flat=True)
-    # tokens of codebase context per action
+    # tokens of codebase context per action: the floor, what a local change gets
     context_budget: int = setting(6000, check=_between(256, 200_000))
+    # the most a wide change's context may grow to (its site list and their bodies)
+    context_budget_max: int = setting(24_000, check=_between(256, 200_000))
     # else ANTHROPIC_API_KEY; never logged
     api_key: str | None = setting(None, check=_non_blank)
     # else ANTHROPIC_BASE_URL or the API
@@ -429,7 +431,8 @@ def read_project_file(root: Path) -> tuple[dict[str, Any], str | None, list[str]
 
 
 # Keys a workspace file may not set (unless trusted), and why; `tiers.<tier>.model` too.
-# Not sensitive, decided: timeout and max_retries (a failed call is not billed), context_budget,
+# Not sensitive, decided: timeout and max_retries (a failed call is not billed), context_budget
+# and context_budget_max,
 # force.*, thresholds.*, tiers.*.{thinking,effort,effort_range,budget_range,max_tokens} — they
 # change what one action costs, but every action shows its tier and estimate before it runs and
 # the daily cap (the user's) bounds the day; exclude/max_files/max_file_bytes only narrow what

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable
 from pathlib import Path
 
-from scopewise.analysis import tokens
+from scopewise.analysis import packing, tokens
+from scopewise.analysis.context import Context
 from scopewise.analysis.engine import Engine
 
 LinesOf = Callable[[str, str], int]
@@ -23,7 +25,7 @@ def test_context_has_bodies_skeletons_callers_and_tests(
     assert ("body", "clamp") in kinds  # a small function it calls: its body
     assert ("skeleton", "Price") in kinds  # a class it uses: its skeleton
     assert ("body", "MAX_DISCOUNT") in kinds
-    assert ("caller", "Cart.total") in kinds or ("caller", "VipCart.total") in kinds
+    assert {("body", "Cart.total"), ("body", "VipCart.total")} & kinds  # callers: bodies
     assert any(k == "test" for k, _ in kinds)
     assert "return max(low, min(high, value))" in text  # clamp's body
     assert "def with_tax(self) -> Price:" in text  # method signature in the skeleton
@@ -94,3 +96,81 @@ def test_secrets_are_redacted_and_noted(engine: Engine, poly: Path) -> None:
     assert key not in text and "hunter2hunter2" not in text
     assert "[REDACTED]" in text
     assert {r.what for r in ctx.redactions} >= {"Anthropic API key", "password or secret"}
+
+
+# ---------------------------------------------------------------------------- the site list
+def _wide_engine(wide: Path) -> Engine:
+    e = Engine(wide, use_cache=False)
+    e.index(workers=1)
+    return e
+
+
+def _site_lines(ctx: Context) -> set[tuple[str, int]]:
+    """Every (path, 1-based line) the context shows, in a run or in a site list."""
+    return {(b.path, ln) for b in ctx.blocks for ln in range(b.start_line, b.end_line + 1)}
+
+
+def test_every_site_of_a_wide_function_is_listed_compactly(wide: Path) -> None:
+    """120 calls in 60 functions of 12 files, an import in each and a test: all of them in
+    the context, a line each under the line naming their function, no marker per line."""
+    engine = _wide_engine(wide)
+    ctx = engine.context("lib/textutil.py", 1, 3, 3500)
+    assert len(ctx.sites) >= 133  # 120 calls, 12 imports, the test's import and call
+    shown = _site_lines(ctx)
+    assert all((s.path, s.line) in shown for s in ctx.sites)
+    assert all(s.shown for s in ctx.sites)
+    assert sum(s.shown == "listed" for s in ctx.sites) >= 40  # not all in bodies yet
+    assert not any(d.symbol == "(sites)" for d in ctx.dropped)
+    text = ctx.render()
+    assert "### app/mod7.py" in text
+    # grouped: a handler's def line, then its two calls, each as "line: text"
+    assert re.search(r"\n(\d+): def handler\d\(req, h\):\n\d+:     a = norm\(", text)
+    assert text.count("@@ sites") == len({b.path for b in ctx.blocks if b.listed})
+    listed = [b for b in ctx.blocks if b.listed]
+    raw = sum(tokens.estimate(b.text + "\n") for b in listed)
+    overhead = tokens.estimate(packing.render(listed)) - raw
+    assert overhead <= 3 * len(listed), (overhead, len(listed))  # a line number, no "@@"
+
+
+def test_sites_left_out_are_counted_in_the_manifest(wide: Path) -> None:
+    engine = _wide_engine(wide)
+    ctx = engine.context("lib/textutil.py", 1, 3, 1200)
+    assert ctx.tokens <= 1200
+    shown = [s for s in ctx.sites if s.shown]
+    missing = [s for s in ctx.sites if not s.shown]
+    assert shown and missing
+    (summary,) = [d for d in ctx.dropped if d.symbol == "(sites)"]
+    files = len({s.path for s in missing})
+    assert summary.reason == f"{len(missing)} more sites in {files} files, dropped: budget"
+    assert summary.tokens > 0  # what listing them would take
+    assert ctx.need_core > 1200
+    in_files = len({s.path for s in shown})
+    assert (
+        ctx.site_summary == f"{len(shown)} sites in {in_files} files ({len(missing)} more dropped)"
+    )
+
+
+def test_a_bigger_budget_never_shows_less(wide: Path) -> None:
+    """Packed at growing budgets, one range's site lines and bodies only grow."""
+    engine = _wide_engine(wide)
+    before_lines: set[tuple[str, int]] = set()
+    before_bodies: set[tuple[str, str]] = set()
+    for budget in (300, 600, 1000, 1500, 2500, 4000, 6000, 9000, 16000):
+        ctx = engine.context("lib/textutil.py", 1, 3, budget)
+        lines = {(s.path, s.line) for s in ctx.sites if s.shown}
+        bodies = {(s.path, s.symbol) for s in ctx.snippets if s.kind == "body"}
+        assert lines >= before_lines, budget
+        assert bodies >= before_bodies, budget
+        before_lines, before_bodies = lines, bodies
+    assert len(before_lines) == len(ctx.sites)
+
+
+def test_sure_sites_come_first_and_callers_bodies_before_tests(wide: Path) -> None:
+    engine = _wide_engine(wide)
+    ctx = engine.context("lib/textutil.py", 1, 3, 16_000)
+    order = [(s.certain, s.confidence) for s in ctx.sites]
+    assert order == sorted(order, reverse=True)
+    ctx = engine.context("lib/textutil.py", 1, 3, 3500)
+    kinds = {(s.path.startswith("tests/"), s.kind) for s in ctx.snippets}
+    assert (False, "body") in kinds  # some caller's body fits
+    assert (True, "test") in kinds and (True, "body") not in kinds  # a test's is listed

@@ -103,3 +103,34 @@ def test_bad_input_is_one_line_and_exit_2(poly: Path, args: list[str], message: 
     assert message in out.stderr
     assert "Traceback" not in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_jsonl_takes_the_action_and_its_budget_is_the_cap(wide: Path) -> None:
+    base = {"repo": str(wide), "file": "lib/textutil.py", "start_line": 1, "end_line": 3}
+    reqs = [
+        {**base, "budget": 16000, "action": "refactor"},
+        {**base, "budget": 1500, "action": "refactor"},
+        {**base, "budget": 16000},
+        {**base, "budget": 16000, "action": "rewrite"},
+    ]
+    out = run(["context", "--jsonl"], wide, "\n".join(json.dumps(r) for r in reqs) + "\n")
+    assert out.returncode == 0, out.stderr
+    roomy, capped, plain, bad = [json.loads(line) for line in out.stdout.splitlines()]
+    assert roomy["budget"] < 16000  # what a refactor of it asks for, not the bench's budget
+    assert capped["budget"] == 1500 and capped["tokens"] <= 1500  # the request's cap holds
+    assert plain["budget"] == 16000
+    assert "unknown action 'rewrite'" in bad["error"]
+
+
+def test_plan_json_lists_the_sites(wide: Path) -> None:
+    out = run(["plan", "refactor", "lib/textutil.py:1-3", "--json"], wide)
+    assert out.returncode == 0, out.stderr
+    ctx = json.loads(out.stdout)["context"]
+    sites = ctx["sites"]
+    assert len(sites) >= 133
+    assert {"path", "line", "symbol", "confidence", "via", "shown"} <= set(sites[0])
+    assert {"path": "app/mod3.py", "line": 5, "symbol": "handler0"}.items() <= next(
+        s for s in sites if s["path"] == "app/mod3.py" and s["line"] == 5
+    ).items()
+    assert ctx["budget"] <= ctx["budget_max"] == 24000
+    assert "sites in 13 files" in ctx["line"]

@@ -4,9 +4,10 @@ shared by planning, running and the explanation document; no I/O."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from scopewise.actions.budget import describe
 from scopewise.actions.edits import FileChange
 from scopewise.actions.estimate import Estimate
 from scopewise.actions.routing import Route
@@ -46,6 +47,12 @@ class Plan:
     structured: bool
     estimate: Estimate
     blocked: str | None = None  # why the spending cap refuses it
+    context_max: int = 0  # the most context its reach could have asked for
+
+    @property
+    def context_line(self) -> str:
+        """e.g. "context 9.2k of up to 24k: 52 sites in 10 files"."""
+        return describe(self.context, self.context_max)
 
     @property
     def title(self) -> str:
@@ -79,8 +86,12 @@ class Plan:
             },
             "blocked": self.blocked,
             "context": {
+                "line": self.context_line,
                 "tokens": self.context.tokens,
                 "budget": self.context.budget,
+                "budget_max": max(self.context_max, self.context.budget),
+                "need": {"core": self.context.need_core, "ripple": self.context.need_ripple},
+                "sites": [asdict(s) for s in self.context.sites],
                 "manifest": [s.__dict__ for s in self.context.snippets],
                 "dropped": [d.__dict__ for d in self.context.dropped],
                 "redactions": [r.__dict__ for r in self.context.redactions],

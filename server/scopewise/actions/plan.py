@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from scopewise.actions import prompts
+from scopewise.actions.budget import contexts_for
 from scopewise.actions.edits import EditPolicy, read_for_edit
 from scopewise.actions.estimate import Estimate, estimate_call, prefix_key, price_of
 from scopewise.actions.explanation import explanation_markdown
@@ -82,14 +83,24 @@ class Actions:
                 first.end_line,
                 max(len(r.diagnostics) for r in reqs),
             )
-            ctx = self.engine.context_for(
-                analysis, self.settings.context_budget if budget is None else budget
+            floor = self.settings.context_budget if budget is None else budget
+            ceiling = floor if budget is not None else self.settings.context_budget_max
+            contexts = contexts_for(
+                [r.action for r in reqs],
+                lambda b: self.engine.context_for(analysis, b),
+                floor,
+                ceiling,
             )
         except EngineError as exc:
             raise ActionError(str(exc)) from None
-        context_text = ctx.render()
+        texts: dict[int, str] = {}  # rendered once per packed context
         models = tier_models(self.catalog, self.settings.routing)
-        return [self._plan_one(req, analysis, ctx, context_text, models) for req in reqs]
+        plans = []
+        for req in reqs:
+            ctx = contexts[req.action]
+            text = texts.setdefault(id(ctx), ctx.render())
+            plans.append(self._plan_one(req, analysis, ctx, text, models, max(floor, ceiling)))
+        return plans
 
     def _plan_one(
         self,
@@ -98,6 +109,7 @@ class Actions:
         ctx: Context,
         context_text: str,
         models: dict[str, ModelInfo | None],
+        context_max: int,
     ) -> Plan:
         scope = analysis.scope
         if req.diagnostics and scope.diagnostics != len(req.diagnostics):
@@ -136,6 +148,7 @@ class Actions:
             structured,
             estimate,
             blocked,
+            context_max,
         )
 
     def price(self, model: str) -> Price:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from scopewise.analysis.resolve import Resolved, is_test_path
+from scopewise.analysis.resolve import CallerSite, Resolved, is_test_path
 from scopewise.analysis.scope import Analysis
 from scopewise.index.model import Definition, FileIndex
 from scopewise.vocab import CONTAINER_KINDS, DATA_KINDS, TYPE_KINDS, Kind
@@ -26,7 +26,10 @@ MIN_VALUE = 0.2  # candidates less relevant than this are not sent at all
 UNSURE_CALLER = 0.15  # a caller found with less confidence than this keeps its confidence
 CALLER_BASE, CALLER_SLOPE = 0.25, 0.35  # a caller's value: base + slope * confidence
 TEST_BASE, TEST_SLOPE = 0.2, 0.25  # a test's value: below a caller of the same confidence
-MAX_CALLERS = 24  # callers past this many (in rank order) fall under MIN_VALUE
+
+CALLER_BODY_MAX = 1500  # tokens: a caller's body longer than this stays a site list
+USE_CLIP = 1800  # tokens: a use counted whole up to this when making room for it
+USE_RUN = 10  # tokens: its block's marker and file header, roughly
 
 # -- forms
 BODY_SHARE = 0.45  # one definition's body may take at most this share of the budget
@@ -95,13 +98,22 @@ def forms(fi: FileIndex, index: int, budget: int, costs: list[float]) -> list[Fo
     return [("body", whole), ("signature", head)]
 
 
-def rank(analysis: Analysis, files: Lookup, line_costs: LineCosts, budget: int) -> list[Candidate]:
+def rank(
+    analysis: Analysis,
+    files: Lookup,
+    line_costs: LineCosts,
+    budget: int,
+    site_list: list[Site] | None = None,
+) -> list[Candidate]:
     """The candidates of an analysed range, one per (path, symbol, richest form), in the
-    order packing breaks ties by (a stable sort on value follows)."""
+    order packing breaks ties by (a stable sort on value follows). `site_list`: the range's
+    `sites`, when the caller has them already."""
+    if site_list is None:
+        site_list = sites(analysis, files)
     found = [
         *_enclosing(analysis, line_costs, budget),
         *_uses(analysis, files, line_costs, budget),
-        *_callers(analysis, files, line_costs),
+        *_callers(site_list, files, line_costs),
         *_imports(analysis),
     ]
     unique: dict[tuple[str, str, str], Candidate] = {}
@@ -187,59 +199,130 @@ def _uses(analysis: Analysis, files: Lookup, line_costs: LineCosts, budget: int)
     return out
 
 
-def _caller_value(confidence: float, test: bool, n: int) -> float:
-    """The value of the n-th caller (0-based, in rank order) found with a confidence."""
-    if confidence < UNSURE_CALLER:
-        value = confidence
-    elif test:
-        value = TEST_BASE + TEST_SLOPE * confidence
-    else:
-        value = CALLER_BASE + CALLER_SLOPE * confidence
-    return min(value, MIN_VALUE / 2) if n >= MAX_CALLERS else value
+def site_key(site: CallerSite) -> tuple[bool, float, bool, str, int]:
+    """The order of the site list (the one place that ranks sites): the certain ones before
+    every candidate, the surest first, sources before tests, then by place."""
+    return (not site.certain, -site.confidence, is_test_path(site.path), site.path, site.line)
 
 
-def _callers(analysis: Analysis, files: Lookup, line_costs: LineCosts) -> list[Candidate]:
-    """The callers and tests of the range's symbols: the signature of each calling
-    definition with (up to 3 of) its call lines."""
-    by_caller: dict[tuple[str, int | None], list[int]] = {}
-    conf_of: dict[tuple[str, int | None], float] = {}
-    for site in analysis.callers:
-        key = (site.path, site.caller)
-        by_caller.setdefault(key, []).append(site.line)
-        conf_of[key] = max(conf_of.get(key, 0.0), site.confidence)
-    ranked = sorted(by_caller, key=lambda k: (-conf_of[k], is_test_path(k[0]), _caller_key(k)))
-    out: list[Candidate] = []
-    for n, (path, caller) in enumerate(ranked):
-        cfi = files(path)
-        if cfi is None:
+@dataclass(frozen=True)
+class Site:
+    """One use of the range's definitions elsewhere, with its enclosing definition: the
+    line that names it (0-based, None at module level) and its qualified name."""
+
+    path: str
+    line: int  # 0-based
+    caller: int | None  # the enclosing definition's index in its file
+    header: int | None
+    symbol: str
+    confidence: float
+    note: str  # how it was found (resolution's `via`), when known
+    certain: bool = False  # evidence says it is a use (else: a candidate, found by name)
+
+    @property
+    def lines(self) -> frozenset[int]:
+        """What listing the site takes: its line and the line naming its definition."""
+        return frozenset({self.line} if self.header is None else {self.line, self.header})
+
+
+def sites(analysis: Analysis, files: Lookup) -> list[Site]:
+    """Every use of the range's definitions elsewhere, in `site_key` order, each once."""
+    out: list[Site] = []
+    seen: set[tuple[str, int]] = set()
+    for site in sorted(analysis.callers, key=site_key):
+        cfi = files(site.path)
+        if cfi is None or (site.path, site.line) in seen:
             continue
-        try:
-            line_costs(path)
-        except OSError:  # gone since it was indexed (deleted, or a closed unsaved buffer)
-            continue
-        call_lines = frozenset(by_caller[(path, caller)][:3])
-        test = is_test_path(path)
-        form = "test" if test else "caller"
-        if caller is not None:
-            lines = header(cfi.definitions[caller]) | call_lines
-            symbol = cfi.qualified_name(caller)
+        seen.add((site.path, site.line))
+        if site.caller is None or site.caller >= len(cfi.definitions):
+            caller, header, symbol = None, None, "(module level)"
         else:
-            lines, symbol = call_lines, "(module level)"
+            caller, header = site.caller, cfi.definitions[site.caller].name_line
+            symbol = cfi.qualified_name(site.caller)
         out.append(
-            Candidate(
-                path,
+            Site(
+                site.path,
+                site.line,
+                caller,
+                header,
                 symbol,
-                "tests the selection" if test else "uses the selection",
-                _caller_value(conf_of[(path, caller)], test, n),
-                [(form, lines)],
+                site.confidence,
+                site.via,
+                site.certain,
             )
         )
     return out
 
 
-def _caller_key(key: tuple[str, int | None]) -> tuple[str, bool, int]:
-    """(path, caller) sortable: module level (no caller) before every definition."""
-    return key[0], key[1] is not None, key[1] or 0
+def uses_need(analysis: Analysis, files: Lookup, line_costs: LineCosts) -> float:
+    """What the range's own context (the definition around it, what it uses) takes at most,
+    each definition counted whole up to USE_CLIP: what the site list leaves room for. It does
+    not depend on the budget, so neither does the share of it the site list may take."""
+    fi = analysis.file
+    wanted: list[tuple[str, frozenset[int]]] = []
+    if analysis.enclosing is not None:
+        wanted.append((fi.path, full(fi.definitions[analysis.enclosing])))
+    for r in analysis.uses:
+        rfi = files(r.path)
+        if rfi is not None and r.index < len(rfi.definitions) and r.confidence >= MIN_VALUE:
+            wanted.append((r.path, full(rfi.definitions[r.index])))
+    total = 0.0
+    for path, lines in wanted:
+        try:
+            costs = line_costs(path)
+        except OSError:
+            continue
+        total += min(USE_CLIP, sum(costs[ln] for ln in lines if ln < len(costs)) + USE_RUN)
+    return total
+
+
+def _caller_value(confidence: float, test: bool) -> float:
+    """The value of a caller (its body's rank) found with a confidence."""
+    if confidence < UNSURE_CALLER:
+        return confidence
+    if test:
+        return TEST_BASE + TEST_SLOPE * confidence
+    return CALLER_BASE + CALLER_SLOPE * confidence
+
+
+def _callers(site_list: list[Site], files: Lookup, line_costs: LineCosts) -> list[Candidate]:
+    """The callers and tests of the range's symbols, one per enclosing definition: listed
+    (the line naming it and its sites, as the site list packs them), else its body."""
+    groups: dict[tuple[str, int | None], list[Site]] = {}
+    for s in site_list:
+        groups.setdefault((s.path, s.caller), []).append(s)
+    out: list[Candidate] = []
+    for (path, caller), group in groups.items():
+        cfi = files(path)
+        try:
+            costs = line_costs(path)
+        except OSError:  # gone since it was indexed (deleted, or a closed unsaved buffer)
+            continue
+        assert cfi is not None  # sites() kept only indexed files
+        test = is_test_path(path)
+        listed: frozenset[int] = frozenset().union(*(s.lines for s in group))
+        fs: list[Form] = [("test" if test else "caller", listed)]
+        value = _caller_value(max(s.confidence for s in group), test)
+        if (
+            value >= MIN_VALUE
+            and caller is not None
+            and cfi.definitions[caller].kind not in SKELETON_KINDS
+        ):
+            body = full(cfi.definitions[caller])
+            if sum(costs[ln] for ln in body if ln < len(costs)) <= CALLER_BODY_MAX:
+                fs.insert(0, ("body", body | listed))
+        n = len(group)
+        what = "tests the selection" if test else "uses the selection"
+        out.append(
+            Candidate(
+                path,
+                group[0].symbol,
+                f"{what} ({n} site{'s' if n != 1 else ''})",
+                value,
+                fs,
+            )
+        )
+    return out
 
 
 def _imports(analysis: Analysis) -> list[Candidate]:

@@ -14,7 +14,20 @@ from scopewise.analysis.packing import Block, Dropped, Redaction, Snippet
 from scopewise.analysis.scope import Analysis, Scope
 from scopewise.analysis.sources import Sources
 
-__all__ = ["Block", "Context", "Dropped", "Redaction", "Snippet", "build"]
+__all__ = ["Block", "Context", "Dropped", "Redaction", "SiteEntry", "Snippet", "build"]
+
+
+@dataclass(frozen=True)
+class SiteEntry:
+    """One use of the range's definitions elsewhere, and whether the context shows it."""
+
+    path: str
+    line: int  # 1-based
+    symbol: str  # its enclosing definition ("(module level)": none)
+    confidence: float
+    via: str  # how it was found, when resolution says
+    shown: str  # "listed" (in the site list), "body" (in a body sent), "" (dropped: budget)
+    certain: bool = False  # evidence says it is a use; else a candidate found by name
 
 
 @dataclass
@@ -31,6 +44,22 @@ class Context:
     snippets: list[Snippet] = field(default_factory=list)
     dropped: list[Dropped] = field(default_factory=list)
     redactions: list[Redaction] = field(default_factory=list)
+    sites: list[SiteEntry] = field(default_factory=list)
+    # estimated tokens for everything to fit: the range, its uses and site list (need_core),
+    # and with the bodies of the sites' definitions (need_ripple)
+    need_core: int = 0
+    need_ripple: int = 0
+
+    @property
+    def site_summary(self) -> str:
+        """The site list in a few words: "52 sites in 10 files (38 more dropped)"."""
+        if not self.sites:
+            return ""
+        shown = [s for s in self.sites if s.shown]
+        files = len({s.path for s in shown})
+        text = f"{_plural(len(shown), 'site')} in {_plural(files, 'file')}"
+        missing = len(self.sites) - len(shown)
+        return f"{text} ({missing} more dropped)" if missing else text
 
     def render(self) -> str:
         """The context as sent: a header per file, then each run of lines under its marker."""
@@ -47,14 +76,26 @@ class Context:
         return d
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def build(analysis: Analysis, sources: Sources, budget: int) -> Context:
-    """Rank and pack the context of an analysed range under `budget` tokens."""
+    """Rank and pack the context of an analysed range under `budget` tokens: the range, its
+    site list (every use elsewhere, while it fits), then the ranked candidates."""
     fi = analysis.file
     packer = packing.Packer(sources, budget)
     target, cut = packing.pack_target(packer, fi.path, analysis.start, analysis.end)
-    ranked = candidates.rank(analysis, sources.workspace.get, packer.line_costs, budget)
-    kept, dropped = packing.pack(ranked, packer)
+    site_list = candidates.sites(analysis, sources.workspace.get)
+    ranked = candidates.rank(analysis, sources.workspace.get, packer.line_costs, budget, site_list)
+    reserve = candidates.uses_need(analysis, sources.workspace.get, packer.line_costs)
+    packing.pack_sites(packer, site_list, packing.ripple(ranked, packer), reserve)
+    kept, dropped, missing = packing.pack(ranked, packer)
+    left = packing.unlisted(packer, site_list)
+    dropped += left
     packed = packing.assemble(packer, fi.path, [target, *kept], [*cut, *dropped])
+    entries = [_entry(packer, s) for s in site_list]
+    core = packed.tokens + missing.core + sum(d.tokens for d in left)
     return Context(
         fi.path,
         analysis.start + 1,
@@ -66,4 +107,20 @@ def build(analysis: Analysis, sources: Sources, budget: int) -> Context:
         packed.snippets,
         packed.dropped,
         packed.redactions,
+        entries,
+        core,
+        core + missing.ripple,
+    )
+
+
+def _entry(packer: packing.Packer, site: candidates.Site) -> SiteEntry:
+    shown = (
+        "body"
+        if site.line in packer.full.get(site.path, ())
+        else "listed"
+        if site.line in packer.listed.get(site.path, ())
+        else ""
+    )
+    return SiteEntry(
+        site.path, site.line + 1, site.symbol, site.confidence, site.note, shown, site.certain
     )

@@ -10,13 +10,20 @@ when it alone passes the budget. What may go in, and its value, is candidates.py
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from scopewise.analysis import redact, tokens
-from scopewise.analysis.candidates import MIN_VALUE, Candidate
+from scopewise.analysis.candidates import MIN_VALUE, Candidate, Site
 from scopewise.analysis.sources import Sources
 
-RUN_TOKENS = 8  # the "@@ 120-135 body" line above each run of lines
+RUN_TOKENS = 8  # the "@@ 120-135 body" line above each run of lines (and "@@ sites" once a file)
+LIST_TOKENS = 2.5  # the "1234: " before each line of a site list
+LISTED_FORMS = frozenset({"caller", "test"})  # forms sent as a site list, a line each
+SITES_SHARE = 0.6  # the site list may take this share of what the selection leaves
+SITES_MARKER = "@@ sites"
+SITES_SYMBOL = "(sites)"  # the manifest's line for the sites left out
+UNSURE = 0.5  # a site found with less confidence than this is marked as a guess
 
 
 @dataclass(frozen=True)
@@ -58,10 +65,12 @@ class Redaction:
 
 @dataclass(frozen=True)
 class Block(Lines):
-    """A contiguous run of lines as sent."""
+    """A contiguous run of lines as sent, or (listed) one line of a site list."""
 
     text: str
     label: str
+    listed: bool = False
+    note: str = ""  # a listed line's note: how sure, how found
 
     @property
     def marker(self) -> str:
@@ -93,25 +102,55 @@ def file_tokens(path: str) -> int:
 
 
 def render(blocks: list[Block]) -> str:
-    """The blocks as sent: a header per file, then each run of lines under its marker."""
+    """The blocks as sent: a header per file, then each run of lines under its marker, then
+    the file's site list under one marker, a line each as "line: text"."""
     out: list[str] = []
-    last = None
+    last, listing = None, False
     for b in blocks:
         if b.path != last:
             out.append(file_header(b.path))
-            last = b.path
-        out.append(b.marker)
-        out.append(b.text)
+            last, listing = b.path, False
+        if b.listed:
+            if not listing:
+                out.append(SITES_MARKER)
+                listing = True
+            out.append(listed_line(b.start_line, b.text, b.note))
+        else:
+            out.append(b.marker)
+            out.append(b.text)
     return "\n".join(out)
 
 
+def listed_line(line: int, text: str, note: str) -> str:
+    """One line of a site list as sent (1-based line)."""
+    return f"{line}: {text}  <- {note}" if note else f"{line}: {text}"
+
+
+# certain sites whose `via` is worth its tokens: the definitions of the ripple, not its uses
+_SAID = ("overrides", "overridden", "another declaration")
+
+
+def site_note(site: Site) -> str:
+    """What a site list says of a site beside its line: nothing for a use evidence is sure
+    of (most of them: a note a line would double the list), what it is for a definition in
+    the ripple (an override), and "unsure" with how it was found for a candidate."""
+    if site.certain:
+        return site.note if site.note.startswith(_SAID) else ""
+    how = f" ({site.note})" if site.note else ""
+    return f"unsure{how}" if site.confidence < UNSURE or site.note else ""
+
+
 class Packer:
-    """Line sets per file under a token budget; a block header is paid per contiguous run."""
+    """Line sets per file under a token budget: lines in runs (a block header paid per
+    contiguous run) and listed lines (a site list: a line number paid per line, one marker
+    per file); a run that takes in a listed line gets back what listing it cost."""
 
     def __init__(self, sources: Sources, budget: int) -> None:
         self.sources = sources
         self.budget = budget
-        self.lines: dict[str, set[int]] = {}
+        self.full: dict[str, set[int]] = {}
+        self.listed: dict[str, set[int]] = {}
+        self.notes: dict[tuple[str, int], str] = {}
         self.order: list[str] = []
         self.cost = 0.0
         self._line_cost: dict[str, list[float]] = {}
@@ -122,15 +161,25 @@ class Packer:
             costs = self._line_cost[path] = self.sources.get(path).line_costs()
         return costs
 
-    def delta(self, path: str, add: frozenset[int]) -> float:
-        have = self.lines.get(path, set())
-        new = add - have
-        if not new:
-            return 0.0
+    def has(self, path: str, line: int) -> bool:
+        return line in self.full.get(path, ()) or line in self.listed.get(path, ())
+
+    def delta(self, path: str, add: frozenset[int], listed: bool = False) -> float:
+        full, lst = self.full.get(path, set()), self.listed.get(path, set())
+        first = file_tokens(path) if not full and not lst else 0
         costs = self.line_costs(path)
-        extra = sum(costs[ln] for ln in new if 0 <= ln < len(costs))
-        first = file_tokens(path) if not have else 0
-        return extra + first + RUN_TOKENS * max(self.new_runs(have, new), 0)
+        if listed:
+            new = [ln for ln in add if ln not in full and ln not in lst and 0 <= ln < len(costs)]
+            if not new:
+                return 0.0
+            marker = RUN_TOKENS if not lst else 0
+            return first + marker + sum(costs[ln] + LIST_TOKENS for ln in new)
+        fresh = add - full
+        if not fresh:
+            return 0.0
+        extra = sum(costs[ln] for ln in fresh if 0 <= ln < len(costs))
+        refund = sum(costs[ln] + LIST_TOKENS for ln in fresh if ln in lst and ln < len(costs))
+        return extra - refund + first + RUN_TOKENS * max(self.new_runs(full, fresh), 0)
 
     @staticmethod
     def new_runs(have: set[int], new: set[int] | frozenset[int]) -> int:
@@ -146,15 +195,19 @@ class Packer:
                 runs -= ln + 1 in have
         return runs
 
-    def fits(self, path: str, add: frozenset[int]) -> bool:
-        return math.ceil(self.cost + self.delta(path, add)) <= self.budget
+    def fits(self, path: str, add: frozenset[int], listed: bool = False) -> bool:
+        return math.ceil(self.cost + self.delta(path, add, listed)) <= self.budget
 
-    def add(self, path: str, add: frozenset[int]) -> float:
-        d = self.delta(path, add)
-        if path not in self.lines:
-            self.lines[path] = set()
+    def add(self, path: str, add: frozenset[int], listed: bool = False) -> float:
+        d = self.delta(path, add, listed)
+        if path not in self.full:
+            self.full[path], self.listed[path] = set(), set()
             self.order.append(path)
-        self.lines[path] |= add
+        if listed:
+            self.listed[path] |= add - self.full[path]
+        else:
+            self.full[path] |= add
+            self.listed[path] -= add
         self.cost += d
         return d
 
@@ -183,22 +236,112 @@ def pack_target(packer: Packer, path: str, start: int, end: int) -> tuple[Snippe
     return kept, dropped
 
 
-def pack(candidates: list[Candidate], packer: Packer) -> tuple[list[Snippet], list[Dropped]]:
-    """The two passes over the candidates, best first; what went in and what did not."""
+def ripple(candidates: list[Candidate], packer: Packer) -> list[tuple[str, frozenset[int]]]:
+    """The bodies of the sites' definitions in the order the ripple takes them: by value
+    (callers before tests), the cheaper first among equals; an order that does not depend on
+    the budget."""
+    bodies = [c for c in candidates if c.forms[-1][0] in LISTED_FORMS and len(c.forms) > 1]
+
+    def size(c: Candidate) -> float:
+        costs = packer.line_costs(c.path)
+        return sum(costs[ln] for ln in c.forms[0][1] if ln < len(costs))
+
+    bodies.sort(key=lambda c: (-round(c.value, 2), size(c), c.path, min(c.forms[0][1])))
+    return [(c.path, c.forms[0][1]) for c in bodies]
+
+
+def pack_sites(
+    packer: Packer,
+    sites: list[Site],
+    bodies: Sequence[tuple[str, frozenset[int]]] = (),
+    reserve: float = 0.0,
+) -> int:
+    """The ripple: the site list, in rank order, a line each with the line naming its
+    definition, then the bodies of those definitions (`ripple` order), while it leaves
+    `reserve` tokens (what the range's own context may take), or at least while it takes at
+    most SITES_SHARE of what the packer has left. A prefix, stopped at the first item that
+    does not fit, under a cap that grows with the budget (`reserve` does not depend on it):
+    a bigger budget shows a superset. Returns how many sites went in."""
+    left = packer.budget - packer.cost
+    cap = packer.cost + max(left - reserve, SITES_SHARE * left)
+    for n, site in enumerate(sites):
+        note = site_note(site)
+        extra = tokens.estimate(listed_line(0, "", note)) - 1 if note else 0
+        try:
+            cost = packer.delta(site.path, site.lines, listed=True)
+        except OSError:  # gone since it was indexed: not listed, whatever the budget
+            continue
+        if packer.cost + cost + extra > cap:
+            return n
+        packer.add(site.path, site.lines, listed=True)
+        if note and site.line in packer.listed.get(site.path, ()):
+            packer.notes[(site.path, site.line)] = note
+            packer.cost += extra
+    for path, lines in bodies:
+        if packer.cost + packer.delta(path, lines) > cap:
+            break
+        packer.add(path, lines)
+    return len(sites)
+
+
+def unlisted(packer: Packer, sites: list[Site]) -> list[Dropped]:
+    """The sites that are not in the context (listed or in a body), as one line of the
+    manifest, "38 more sites in 9 files, dropped: budget", with what listing them would cost."""
+    missing = [s for s in sites if not packer.has(s.path, s.line)]
+    if not missing:
+        return []
+    by_file: dict[str, frozenset[int]] = {}
+    for s in missing:
+        by_file[s.path] = by_file.get(s.path, frozenset()) | s.lines
+    cost = 0.0
+    for path, lines in by_file.items():
+        try:
+            cost += packer.delta(path, lines, listed=True)
+        except OSError:
+            continue
+    files = len(by_file)
+    first = missing[0]
+    what = f"{len(missing)} more site{'s' if len(missing) != 1 else ''}"
+    where = f"in {files} file{'s' if files != 1 else ''}"
+    line, why = first.line + 1, f"{what} {where}, dropped: budget"
+    return [Dropped(first.path, line, line, SITES_SYMBOL, math.ceil(cost), why)]
+
+
+@dataclass(frozen=True)
+class Missing:
+    """Estimated tokens of what did not fit: the range's uses, site list and the like
+    (core), and the bodies of the sites' definitions (ripple)."""
+
+    core: int = 0
+    ripple: int = 0
+
+
+def pack(
+    candidates: list[Candidate], packer: Packer
+) -> tuple[list[Snippet], list[Dropped], Missing]:
+    """The two passes over the candidates, best first; what went in and what did not. A
+    site-list form (LISTED_FORMS) is never added here: it is in when pack_sites listed all
+    of it, and may then grow into its body."""
     items = sorted(candidates, key=lambda c: -c.value)
     chosen: dict[int, int] = {}  # item -> index of the form it went in as
     chosen_cost: dict[int, float] = {}
     # pass 1: the cheapest form of every relevant item
     for i, it in enumerate(items):
+        kind, lines = it.forms[-1]
+        if kind in LISTED_FORMS:  # the ripple's: in when pack_sites put it in
+            for f, (_, form_lines) in enumerate(it.forms):
+                if all(packer.has(it.path, ln) for ln in form_lines):
+                    chosen[i] = f
+                    break
+            continue
         if it.value < MIN_VALUE:
             continue
-        _, lines = it.forms[-1]
         if packer.fits(it.path, lines):
             chosen_cost[i] = packer.add(it.path, lines)
             chosen[i] = len(it.forms) - 1
     # pass 2: upgrade to richer forms in rank order, the cheaper first among equals
     upgrade_order = sorted(
-        (i for i in chosen if chosen[i] > 0),  # only these have richer forms
+        (i for i in chosen if chosen[i] > 0 and items[i].forms[-1][0] not in LISTED_FORMS),
         key=lambda i: (
             -round(items[i].value, 2),
             packer.delta(items[i].path, items[i].forms[0][1]),
@@ -212,6 +355,29 @@ def pack(candidates: list[Candidate], packer: Packer) -> tuple[list[Snippet], li
                 chosen_cost[i] = chosen_cost.get(i, 0.0) + packer.add(it.path, lines)
                 chosen[i] = f
                 break
+    return (*_manifest(items, chosen, chosen_cost, packer), _missing(items, chosen, packer))
+
+
+def _missing(items: list[Candidate], chosen: dict[int, int], packer: Packer) -> Missing:
+    """What the richest form of every item left out would still cost (overlaps counted
+    twice: an estimate from above)."""
+    core = ripple = 0.0
+    for i, it in enumerate(items):
+        listed = it.forms[-1][0] in LISTED_FORMS
+        if chosen.get(i) == 0 or (it.value < MIN_VALUE and not listed):
+            continue
+        cost = packer.delta(it.path, it.forms[0][1])
+        if listed:  # its listing is counted with the sites left out (`unlisted`)
+            ripple += max(0.0, cost - packer.delta(it.path, it.forms[-1][1], listed=True))
+        else:
+            core += cost
+    return Missing(math.ceil(core), math.ceil(ripple))
+
+
+def _manifest(
+    items: list[Candidate], chosen: dict[int, int], chosen_cost: dict[int, float], packer: Packer
+) -> tuple[list[Snippet], list[Dropped]]:
+    """What went in (and in which form) and what did not, and why."""
     kept: list[Snippet] = []
     dropped: list[Dropped] = []
     for i, it in enumerate(items):
@@ -222,9 +388,13 @@ def pack(candidates: list[Candidate], packer: Packer) -> tuple[list[Snippet], li
                 Snippet(it.path, min(lines) + 1, max(lines) + 1, cost, kind, it.symbol, it.reason)
             )
         else:
-            _, lines = it.forms[-1]
-            why = f"low relevance ({it.value:.2f})" if it.value < MIN_VALUE else "over the budget"
-            cost = math.ceil(packer.delta(it.path, lines))
+            kind, lines = it.forms[-1]
+            why = (
+                f"low relevance ({it.value:.2f})"
+                if it.value < MIN_VALUE and kind not in LISTED_FORMS
+                else "over the budget"
+            )
+            cost = math.ceil(packer.delta(it.path, lines, kind in LISTED_FORMS))
             dropped.append(Dropped(it.path, min(lines) + 1, max(lines) + 1, it.symbol, cost, why))
     return kept, dropped
 
@@ -251,27 +421,30 @@ def _runs(lines: list[int], line_count: int) -> list[list[int]]:
 
 
 def assemble(packer: Packer, first: str, snippets: list[Snippet], dropped: list[Dropped]) -> Packed:
-    """The packed lines as blocks of redacted text, the range's file first, cut to the
-    budget when per-line estimates rounded under the whole text's."""
+    """The packed lines as blocks of redacted text, the range's file first, each file's runs
+    then its site list; cut to the budget when per-line estimates rounded under the whole
+    text's."""
     out = Packed([], snippets, dropped, [], 0)
     for path in [first] + [p for p in packer.order if p != first]:
-        lines = sorted(packer.lines.get(path, ()))
-        if not lines:
+        full = sorted(packer.full.get(path, ()))
+        listed = sorted(packer.listed.get(path, ()))
+        if not full and not listed:
             continue
         try:
             text_lines = packer.sources.get(path).lines
         except OSError as exc:  # vanished between packing and now: leave it out, say so
+            every = full + listed
             out.snippets = [sn for sn in out.snippets if sn.path != path]
             out.dropped.append(
-                Dropped(path, lines[0] + 1, lines[-1] + 1, "", 0, f"unreadable: {exc.strerror}")
+                Dropped(path, min(every) + 1, max(every) + 1, "", 0, f"unreadable: {exc.strerror}")
             )
             continue
-        for run in _runs(lines, len(text_lines)):
-            clean, findings = redact.redact_lines([text_lines[ln] for ln in run])
-            for f in findings:
-                out.redactions.append(Redaction(path, run[0] + f.line + 1, f.what))
-            label = _label(out.snippets, path, run[0])
-            out.blocks.append(Block(path, run[0] + 1, run[-1] + 1, "\n".join(clean), label))
+        for run in _runs(full, len(text_lines)):
+            out.blocks.append(_block(out, path, run, [text_lines[ln] for ln in run]))
+        for ln in listed:
+            if ln < len(text_lines):
+                b = _block(out, path, [ln], [text_lines[ln]])
+                out.blocks.append(replace(b, listed=True, note=packer.notes.get((path, ln), "")))
     out.tokens = tokens.estimate(render(out.blocks))
     # a safety net: estimates per line round differently from the whole text
     while out.tokens > packer.budget and len(out.blocks) > 1:
@@ -279,3 +452,12 @@ def assemble(packer: Packer, first: str, snippets: list[Snippet], dropped: list[
         out.dropped.append(Dropped(b.path, b.start_line, b.end_line, b.label, 0, "over the budget"))
         out.tokens = tokens.estimate(render(out.blocks))
     return out
+
+
+def _block(out: Packed, path: str, run: list[int], text: list[str]) -> Block:
+    """One block of redacted text (its findings noted in `out`), labelled by its manifest item."""
+    clean, findings = redact.redact_lines(text)
+    for f in findings:
+        out.redactions.append(Redaction(path, run[0] + f.line + 1, f.what))
+    label = _label(out.snippets, path, run[0])
+    return Block(path, run[0] + 1, run[-1] + 1, "\n".join(clean), label)

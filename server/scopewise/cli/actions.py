@@ -168,7 +168,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         f"  estimate   {e.input_tokens:,} tokens in ({e.cached_tokens:,} from cache), "
         f"~{e.output_tokens:,} out, ~{usd(e.usd, 4)}"
     )
-    print(f"  context    {plan.context.tokens:,} of {plan.context.budget:,} tokens")
+    print(f"  {plan.context_line}")
     for s in plan.context.snippets:
         where = f"{s.path}:{s.start_line}-{s.end_line}"
         print(safe(f"    {s.kind:<9} {where}  {s.symbol} — {s.reason}"))

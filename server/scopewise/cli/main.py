@@ -14,9 +14,13 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from scopewise import __version__
+from scopewise.actions.budget import contexts_for
+from scopewise.analysis.context import Context
 from scopewise.analysis.engine import Engine, EngineError
 from scopewise.cli.actions import add_parsers, budget_arg, check_path, parse_range, setup
 from scopewise.cli.terminal import safe
+from scopewise.settings import Settings
+from scopewise.vocab import Action
 
 EXIT_ERROR = 2
 
@@ -125,13 +129,7 @@ def _context_jsonl(args: argparse.Namespace) -> int:
             req = json.loads(raw)
             if not isinstance(req, dict):
                 raise EngineError("a request is a JSON object")
-            eng = engine(req.get("repo"))
-            ctx = eng.context(
-                str(eng.root / str(req["file"])),
-                int(req["start_line"]),
-                int(req.get("end_line") or req["start_line"]),
-                int(req.get("budget", args.budget)),
-            )
+            ctx = _jsonl_context(engine(req.get("repo")), req, args.budget)
             out: dict[str, Any] = {
                 "snippets": [
                     {"path": b.path, "start_line": b.start_line, "end_line": b.end_line}
@@ -139,6 +137,7 @@ def _context_jsonl(args: argparse.Namespace) -> int:
                 ],
                 "tokens": ctx.tokens,
                 "manifest": [asdict(s) for s in ctx.snippets],
+                "budget": ctx.budget,
                 "dropped": len(ctx.dropped),
                 "ms": round((time.perf_counter() - t0) * 1000, 2),
             }
@@ -148,6 +147,26 @@ def _context_jsonl(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(out) + "\n")
         sys.stdout.flush()
     return 0
+
+
+def _jsonl_context(eng: Engine, req: dict[str, Any], default_budget: int) -> Context:
+    """One JSONL request's context. With an "action" (explain, refactor, fix), the budget that
+    action picks from the range's reach (as a plan would), the request's budget its hard cap;
+    without, the context at the request's budget."""
+    cap = int(req.get("budget", default_budget))
+    action = req.get("action")
+    file = str(eng.root / str(req["file"]))
+    start = int(req["start_line"])
+    end = int(req.get("end_line") or start)
+    if action is None:
+        return eng.context(file, start, end, cap)
+    if action not in tuple(Action):
+        raise EngineError(f"unknown action {action!r} (explain, refactor or fix)")
+    eng.sync(file)
+    analysis = eng.analyze(file, start, end)
+    floor = min(Settings().context_budget, cap)
+    contexts = contexts_for([action], lambda b: eng.context_for(analysis, b), floor, cap)
+    return contexts[action]
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
