@@ -321,8 +321,7 @@ def tooltip(plan: Plan) -> str:
         f"{plan.route.model} ({plan.route.reasoning.describe()})",
         f"~{e.input_tokens:,} tokens in ({e.cached_tokens:,} from cache), ~{e.output_tokens:,} "
         f"out, ~{usd(e.usd, 4)}",
-        f"context: {len(ctx.snippets)} snippets, {ctx.tokens:,} of {ctx.budget:,} tokens"
-        + (f"; {len(ctx.dropped)} left out" if ctx.dropped else ""),
+        plan.context_line + (f"; {len(ctx.dropped)} left out" if ctx.dropped else ""),
     ]
     if plan.blocked:
         lines.append(plan.blocked)
