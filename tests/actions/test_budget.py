@@ -31,7 +31,7 @@ def test_a_local_tweak_gets_the_floor(wide_engine: Engine) -> None:
     actions = Actions(wide_engine, Settings(context_budget=FLOOR))
     plan = actions.plan(ActionRequest("refactor", "lib/textutil.py", 6, 7))  # local(): 1 use
     assert plan.context.budget == FLOOR
-    assert plan.context_line.startswith("context ") and "of up to 24k: 1 site in 1 file" in (
+    assert plan.context_line.startswith("context ") and "(up to 24k): 1 site in 1 file" in (
         plan.context_line
     )
 

@@ -157,7 +157,7 @@ async def test_resolve_fills_in_the_command(
         assert resolved.command is not None and resolved.command.command == "scopewise.run"
         assert list(resolved.command.arguments or []) == [listed[1].data]
         tooltip = resolved.command.tooltip or ""
-        assert "claude-opus-5-5" in tooltip and "context:" in tooltip
+        assert "claude-opus-5-5" in tooltip and "context " in tooltip and "sites in" in tooltip
     finally:
         await stop_editor(ed)
 

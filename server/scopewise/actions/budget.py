@@ -57,8 +57,8 @@ def kilo(tokens: int) -> str:
 
 
 def describe(ctx: Context, ceiling: int) -> str:
-    """The context in one line: "context 9.2k of up to 24k: 52 sites in 10 files"."""
+    """The context in one line: "context 9.2k of 10k (up to 24k): 52 sites in 10 files"."""
     line = f"context {kilo(ctx.tokens)} of {kilo(ctx.budget)}"
     if ceiling > ctx.budget:
-        line = f"context {kilo(ctx.tokens)} of up to {kilo(ceiling)}"
+        line += f" (up to {kilo(ceiling)})"
     return f"{line}: {ctx.site_summary}" if ctx.site_summary else line

@@ -51,7 +51,7 @@ class Plan:
 
     @property
     def context_line(self) -> str:
-        """e.g. "context 9.2k of up to 24k: 52 sites in 10 files"."""
+        """e.g. "context 9.2k of 10k (up to 24k): 52 sites in 10 files"."""
         return describe(self.context, self.context_max)
 
     @property
