@@ -62,6 +62,7 @@ class Hierarchy:
         self.ws = workspace
         self.binder = binder
         self._headers: dict[tuple[str, str, int], list[tuple[str, str | None]]] = {}
+        self._members: dict[tuple[str, str], dict[tuple[int | None, str], int]] = {}
 
     def header_names(self, fi: FileIndex, cls: int) -> list[tuple[str, str | None]]:
         """(name, receiver) of each name on a class's header after its own name: its bases
@@ -166,13 +167,24 @@ class Hierarchy:
 
     def own_member(self, fi: FileIndex, cls: int, name: str) -> int | None:
         """A member `name` defined by class `cls` itself (``self.name = ...`` too)."""
-        for i, d in enumerate(fi.definitions):
-            if d.parent == cls and d.name == name:
-                return i
-        for i, d in enumerate(fi.definitions):
-            if d.kind == Kind.ATTRIBUTE and d.name == name and enclosing_class(fi, i) == cls:
-                return i
-        return None
+        return self._member_table(fi).get((cls, name))
+
+    def _member_table(self, fi: FileIndex) -> dict[tuple[int | None, str], int]:
+        """(class, name) -> its first member of that name, for one file version: a direct
+        child first, else an attribute set in one of its methods (``self.name = ...``)."""
+        key = (fi.path, fi.digest)
+        table = self._members.get(key)
+        if table is None:
+            table = {}
+            for i, d in enumerate(fi.definitions):
+                table.setdefault((d.parent, d.name), i)
+            for i, d in enumerate(fi.definitions):
+                if d.kind == Kind.ATTRIBUTE:
+                    table.setdefault((enclosing_class(fi, i), d.name), i)
+            if len(self._members) > 4096:
+                self._members.clear()
+            self._members[key] = table
+        return table
 
     def lookup(self, fi: FileIndex, cls: int, name: str, depth: int = 0) -> Ref | None:
         """The member `name` an instance of `cls` reaches: its own, else its bases' (in

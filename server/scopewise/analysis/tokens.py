@@ -19,6 +19,7 @@ counting API needs the network. One regex pass per line, cached per file version
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 
@@ -36,8 +37,10 @@ _EXTRA_BYTE = 0.75  # pieces per UTF-8 byte past the first of a non-ASCII charac
 _DENSE_EXTRA = 0.2  # more pieces per character of a dense run (base64: ~1.35 chars a token)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def line_cost(line: str) -> float:
-    """Estimated tokens of one line and its newline."""
+    """Estimated tokens of one line and its newline (remembered: the lines of the files a
+    context draws on come back in every context packed from them)."""
     cost = len(_PIECE.findall(line)) + 1.0
     if not line.isascii():
         cost += _EXTRA_BYTE * (len(line.encode("utf-8", "surrogatepass")) - len(line))
@@ -46,7 +49,9 @@ def line_cost(line: str) -> float:
     return cost
 
 
+@functools.lru_cache(maxsize=64)
 def estimate(text: str) -> int:
     """Estimated tokens of a text: the sum of its lines' costs (a line's cost counts its
-    newline, the last line's too), so a text costs what its lines cost apart."""
+    newline, the last line's too), so a text costs what its lines cost apart. A menu's
+    actions estimate one context several times: the last texts are remembered."""
     return math.ceil(sum(map(line_cost, text.split("\n")))) if text else 0
