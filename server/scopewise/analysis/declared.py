@@ -62,6 +62,24 @@ def _go_module(root: str) -> str | None:
     return m.group(1) if m else None
 
 
+def java_package(path: str) -> str:
+    """A Java file's package as a folder: the part after the source root (``src/main/java/``,
+    ``src/test/java/``: a package's main and test classes share it), else its folder."""
+    folder = posixpath.dirname(path)
+    _, sep, tail = ("/" + folder).rpartition("/java/")
+    return tail if sep else folder
+
+
+def _in_package(package: str, module: str) -> bool:
+    """Whether an import's module (``a.b``, or ``a.b.Outer`` for a nested class) names a
+    package folder."""
+    parts = module.split(".")
+    while parts and parts[-1][:1].isupper():
+        parts.pop()
+    path = "/".join(parts)
+    return bool(path) and (package == path or package.endswith("/" + path))
+
+
 def _names_file(module: str, path: str) -> bool:
     """Whether a JavaScript module specifier may name a file (``@/lib/client`` and
     ``lib/client.ts`` or ``lib/client/index.ts``)."""
@@ -97,8 +115,9 @@ class Declared:
             if fi.language == "go":
                 ok = d.parent is None and there == here and d.kind != Kind.METHOD
             elif fi.language == "java":
+                pkg = java_package(dfi.path)
                 ok = d.kind in TYPE_KINDS and (
-                    there == here or any(there.endswith(m.replace(".", "/")) for m in modules)
+                    pkg == java_package(fi.path) or any(_in_package(pkg, m) for m in modules)
                 )
             else:
                 ok = (

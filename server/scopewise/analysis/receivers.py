@@ -27,7 +27,7 @@ _BUILTIN_TYPES = frozenset(
 )
 _BUILTINS = frozenset(dir(builtins))
 _OPAQUE = frozenset({"Any", "object", "TypeVar", "type", "Type", "Self", "any", "unknown",
-                     "Object", "interface{}"})  # fmt: skip
+                     "Object", "interface{}", "error"})  # fmt: skip
 _CALLABLES = frozenset({Kind.FUNCTION, Kind.METHOD})
 _MAX_DEPTH = 6
 
@@ -143,10 +143,13 @@ class Types:
             return Value(CLASS, classes, how="import" if bound else "")
         if seen:
             return self._definition(seen[0], depth, "import" if bound else "")
-        if bound and self.declared.outside_type(fi.language, name):
+        if bound and not self.ws.definitions_named(name):
             return Value(OTHER, name=name, how="import")  # from a package outside
         js = fi.language in declared.JS
-        if (js and name in declared.JS_GLOBALS) or (fi.language == "java" and name[:1].isupper()):
+        java_class = fi.language == "java" and name[:1].isupper()  # java.lang's, nested ones
+        if (js and name in declared.JS_GLOBALS) or (
+            java_class and self.declared.outside_type(fi.language, name)
+        ):
             return Value(OTHER, name=name, how="global")
         return UNKNOWN_VALUE
 

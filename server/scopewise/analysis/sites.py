@@ -227,6 +227,11 @@ class SiteFinder:
                 verdict = DISPATCH, False, f"on {kfi.definitions[ki].name} (a base class)"
         if verdict is None and v.name and set(v.name.split("|")) & self.h.unresolved_bases(*cls):
             verdict = DISPATCH, False, f"on {v.name} (a base of the class)"
+        if verdict is None and t.fi.language in declared.JS:  # structural: any class may fit
+            shapes = [d for d in v.defs if d[0].definitions[d[1]].kind == Kind.INTERFACE]
+            if any(self.types.lookup(d, t.name) for d in shapes):
+                name = shapes[0][0].definitions[shapes[0][1]].name
+                verdict = DISPATCH, False, f"on {name} (an interface it may satisfy)"
         return verdict
 
     def _name_use(self, t: _Target, ufi: FileIndex, line: int) -> _Verdict:
