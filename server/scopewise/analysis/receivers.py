@@ -1,6 +1,8 @@
 """What a receiver is, from the index's type evidence: ``u`` after ``u = URL(...)``, ``c``
 annotated ``Client``, ``self.client`` set to ``Client(...)`` in the class, ``make()`` through
 ``-> T``, ``x`` inside ``if isinstance(x, T)``, ``""`` (a str), ``mod`` an imported module.
+The same in TypeScript/JavaScript, Java and Go from their declared types (index/typed.py),
+their names, packages and members through analysis/declared.py.
 
 Static and approximate: evidence is taken in the receiver's own scope (the nearest before it),
 then the scopes around it; an attribute of ``self`` from the class and its bases; a name the
@@ -12,6 +14,8 @@ import builtins
 import posixpath
 from dataclasses import dataclass
 
+from scopewise.analysis import declared
+from scopewise.analysis.declared import GO_PACKAGE, Declared
 from scopewise.analysis.hierarchy import Hierarchy, Ref, class_at
 from scopewise.index.evidence import is_name
 from scopewise.index.model import UNKNOWN, Evidence, FileIndex
@@ -22,7 +26,8 @@ _BUILTIN_TYPES = frozenset(
     "str bytes int float complex bool list dict set frozenset tuple bytearray".split()
 )
 _BUILTINS = frozenset(dir(builtins))
-_OPAQUE = frozenset({"Any", "object", "TypeVar", "type", "Type", "Self"})
+_OPAQUE = frozenset({"Any", "object", "TypeVar", "type", "Type", "Self", "any", "unknown",
+                     "Object", "interface{}", "error"})  # fmt: skip
 _CALLABLES = frozenset({Kind.FUNCTION, Kind.METHOD})
 _MAX_DEPTH = 6
 
@@ -63,6 +68,7 @@ class Types:
         self.ws = workspace
         self.h = hierarchy
         self.binder = hierarchy.binder
+        self.declared = Declared(workspace)
         self._memo: dict[tuple[str, str, str, int], Value] = {}
 
     def receiver(self, fi: FileIndex, key: str, line: int) -> Value:
@@ -113,7 +119,56 @@ class Types:
         if ev is not None:
             v = self.value(fi, ev.value, ev.start, depth + 1)
             return Value(v.kind, v.defs, v.name, _shown(ev))
+        if fi.language == "java":  # a field used without `this.`
+            cls = class_at(fi, line)
+            field = self._attr_evidence((fi, cls), name, depth) if cls is not None else None
+            if field is not None:
+                return field
+        if fi.language != "python":
+            return self._declared_global(fi, name, depth)
         return self._global(fi, name, depth)
+
+    def _declared_global(self, fi: FileIndex, name: str, depth: int) -> Value:
+        """A name no local evidence binds, in a declared-type language: what its file
+        defines or imports, a package, what its package (folder) defines, a global."""
+        hits, bound = self.binder.bind_name(fi, name)
+        if hits:
+            return self._definition(hits[0], depth, "import" if hits[0][0] is not fi else "")
+        package = self._package(fi, name)
+        if package is not None:
+            return package
+        seen = self.declared.visible(fi, name)
+        classes = tuple(r for r in seen if declared.is_class(r))
+        if classes:
+            return Value(CLASS, classes, how="import" if bound else "")
+        if seen:
+            return self._definition(seen[0], depth, "import" if bound else "")
+        if bound and not self.ws.definitions_named(name):
+            return Value(OTHER, name=name, how="import")  # from a package outside
+        js = fi.language in declared.JS
+        java_class = fi.language == "java" and name[:1].isupper()  # java.lang's, nested ones
+        if (js and name in declared.JS_GLOBALS) or (
+            java_class and self.declared.outside_type(fi.language, name)
+        ):
+            return Value(OTHER, name=name, how="global")
+        return UNKNOWN_VALUE
+
+    def _package(self, fi: FileIndex, name: str) -> Value | None:
+        """A Go package or a JavaScript namespace import (``import * as m``) bound to
+        `name`: a workspace module, one outside (another type), or unknown."""
+        for imp in fi.imports:
+            if fi.language == "go" and name in imp.aliases:
+                found = self.declared.go_package(imp.module)
+            elif imp.names == ("*",) and imp.aliases == (name,) and fi.language in declared.JS:
+                found = self.binder.module_file(imp.module, fi.path)
+                if found is None and "/" not in imp.module and imp.module[:1] not in ".@~#":
+                    found = ""  # a package by its bare name: outside the workspace
+            else:
+                continue
+            if found is None:
+                return UNKNOWN_VALUE
+            return Value(MODULE, name=found, how="import") if found else Value(OTHER, name=name)
+        return None
 
     def _global(self, fi: FileIndex, name: str, depth: int) -> Value:
         hits, bound = self.binder.bind_name(fi, name)
@@ -131,7 +186,7 @@ class Types:
     def _definition(self, ref: Ref, depth: int, how: str) -> Value:
         rfi, ri = ref
         d = rfi.definitions[ri]
-        if d.kind in CLASS_LIKE:
+        if d.kind in CLASS_LIKE or declared.is_class(ref):
             return Value(CLASS, (ref,), how=how)
         if d.kind in _CALLABLES:
             return Value(FUNCTION, (ref,), how=how)
@@ -175,6 +230,9 @@ class Types:
         return UNKNOWN_VALUE
 
     def _module_attr(self, path: str, part: str, depth: int) -> Value:
+        if path.startswith(GO_PACKAGE):
+            defs = self.declared.package_defs(path, part)
+            return self._definition(defs[0], depth, "import") if defs else UNKNOWN_VALUE
         mfi = self.ws.get(path) if path else None
         if mfi is None:
             return Value(OTHER, name=part)
@@ -192,17 +250,52 @@ class Types:
     def _class_attr(self, cfi: FileIndex, ci: int, part: str, depth: int) -> Value:
         """`part` of an instance (or the class) `ci`: its evidence in the class and its
         bases (``self.part = ...``, annotations), else the member it names."""
-        for kfi, ki in ((cfi, ci), *self.h.ancestors(cfi, ci)):
-            k = kfi.definitions[ki]
-            for ev in kfi.evidence_for("self." + part):
-                inside = k.start_line <= ev.start <= k.end_line
-                if inside and ev.value != UNKNOWN and class_at(kfi, ev.start) == ki:
-                    v = self.value(kfi, ev.value, ev.start, depth + 1)
-                    return Value(v.kind, v.defs, v.name, _shown(ev))
-        member = self.h.lookup(cfi, ci, part)
+        found = self._attr_evidence((cfi, ci), part, depth)
+        if found is not None:
+            return found
+        member = self.lookup((cfi, ci), part)
         if member is not None:
             return self._definition(member, depth, "")
         return UNKNOWN_VALUE
+
+    def _attr_evidence(self, cls: Ref, part: str, depth: int) -> Value | None:
+        """What the evidence in a class or its bases says attribute `part` is."""
+        for kfi, ki in (cls, *self.ancestors(cls)):
+            k = kfi.definitions[ki]
+            for ev in kfi.evidence_for("self." + part):
+                inside = k.start_line <= ev.start <= k.end_line
+                owner = class_at(kfi, ev.start) == ki or k.kind == Kind.TYPE
+                if inside and ev.value != UNKNOWN and owner:
+                    v = self.value(kfi, ev.value, ev.start, depth + 1)
+                    return Value(v.kind, v.defs, v.name, _shown(ev))
+        return None
+
+    # ------------------------------------------------------------------ members (all languages)
+    def lookup(self, cls: Ref, name: str) -> Ref | None:
+        """The member `name` an instance of `cls` reaches (its own, else its bases')."""
+        if cls[0].language == "python":
+            return self.h.lookup(cls[0], cls[1], name)
+        return self.declared.lookup(cls, name)
+
+    def ancestors(self, cls: Ref) -> list[Ref]:
+        if cls[0].language == "python":
+            return self.h.ancestors(cls[0], cls[1])
+        return self.declared.ancestors(cls)
+
+    def derives(self, cls: Ref, base: Ref) -> bool:
+        """Whether class `cls` is `base` or derives from it."""
+        if cls[0].language == "python":
+            return self.h.derives(cls[0], cls[1], base)
+        return self.declared.derives(cls, base)
+
+    def module_binds(self, module: str, name: str) -> tuple[list[Ref], bool] | None:
+        """What `name` is in a module value's module (a file, a Go package), and whether it
+        binds it; None for a module outside the workspace."""
+        if module.startswith(GO_PACKAGE):
+            defs = self.declared.package_defs(module, name)
+            return defs, bool(defs)
+        mfi = self.ws.get(module) if module else None
+        return None if mfi is None else self.binder.bind_name(mfi, name)
 
     def _called(self, fi: FileIndex, callee: str, line: int, depth: int) -> Value:
         if callee == "super":
@@ -220,6 +313,8 @@ class Types:
             return Value(r.kind, r.defs, r.name, f"{how} -> {ret.lstrip(':')}")
         if v.kind == OTHER and v.name in _BUILTIN_TYPES:
             return Value(OTHER, name=v.name, how=how)
+        if v.kind == OTHER and fi.language != "python" and v.name[:1].isupper():
+            return Value(OTHER, name=v.name, how=how)  # an outside class's constructor
         return UNKNOWN_VALUE
 
     def _instance(self, fi: FileIndex, names: list[str], line: int, depth: int) -> Value:
@@ -234,13 +329,16 @@ class Types:
                     return UNKNOWN_VALUE
                 defs.append((fi, cls))
                 continue
-            if last in _OPAQUE:
+            python = fi.language == "python"
+            if last in _OPAQUE or (not python and declared.is_type_parameter(last)):
                 return UNKNOWN_VALUE
             v = self.value(fi, n, line, depth + 1)
             if v.kind == CLASS:
                 defs += v.defs
             elif v.kind == OTHER or (v.kind == MODULE and not v.name):
                 others.append(last)
+            elif v.kind == NOTHING and not python and self.declared.outside_type(fi.language, last):
+                others.append(last)  # a builtin or outside type: string, List<T>, error
             else:
                 return UNKNOWN_VALUE  # a TypeVar, an alias we cannot follow: no evidence
         how = "annotation " + "|".join(names)

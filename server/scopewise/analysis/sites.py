@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from scopewise.analysis import symbols
+from scopewise.analysis import declared, symbols
 from scopewise.analysis.hierarchy import Hierarchy, Ref, class_at, enclosing_class
 from scopewise.analysis.receivers import CLASS, INSTANCE, NOTHING, SUPER, Types, Value
 from scopewise.index.model import REF_MEMBER, UNKNOWN, FileIndex
@@ -68,6 +68,7 @@ class _Target:
     fi: FileIndex
     index: int
     cls: int | None  # its class, for a member
+    owner: Ref | None  # its class for a member use (a Go method: its receiver type)
     keys: frozenset[tuple[str, int]]
     spans: dict[str, list[tuple[int, int]]]  # path -> the declarations' lines there
     sym: symbols.Symbol
@@ -108,7 +109,9 @@ def _target(ws: WorkspaceIndex, fi: FileIndex, index: int, sym: symbols.Symbol) 
     n = max(1, len(ws.definitions_named(d.name)) - len(keys) + 1)
     if n != sym.namesakes:
         sym = replace(sym, namesakes=min(n, sym.namesakes))
-    return _Target(fi, index, enclosing_class(fi, index), keys, spans, sym)
+    cls = enclosing_class(fi, index)
+    owner = (fi, cls) if cls is not None else declared.go_owner(ws, fi, index)
+    return _Target(fi, index, cls, owner, keys, spans, sym)
 
 
 class SiteFinder:
@@ -176,15 +179,14 @@ class SiteFinder:
     # ------------------------------------------------------------------ verdicts
     def _member_use(self, t: _Target, ufi: FileIndex, line: int, key: str) -> _Verdict:
         """``obj.name`` on `line` of `ufi`, `key` its receiver."""
-        python = ufi.language == "python"
-        value = self.types.receiver(ufi, key, line) if python else Value(NOTHING)
-        if t.member:
+        value = self.types.receiver(ufi, key, line)
+        if t.owner is not None and t.fi.definitions[t.index].kind not in TYPE_KINDS:
             return self._on_class(t, ufi, line, value)
-        if value.kind == "module":  # `mod.f`
-            mfi = self.ws.get(value.name) if value.name else None
-            if mfi is None:
+        if value.kind == "module":  # `mod.f`, `pkg.F`
+            found = self.types.module_binds(value.name, t.name)
+            if found is None:
                 return None  # a module outside the workspace
-            hits, bound = self.h.binder.bind_name(mfi, t.name)
+            hits, bound = found
             if any(t.is_(h) for h in hits):
                 return 1.0, True, f"{key}.{t.name} ({value.how})"
             return None if bound else _name_only(t, ufi, 0.5)
@@ -193,7 +195,7 @@ class SiteFinder:
         return _name_only(t, ufi, 0.5)
 
     def _on_class(self, t: _Target, ufi: FileIndex, line: int, v: Value) -> _Verdict:
-        assert t.cls is not None
+        assert t.owner is not None
         if v.kind == SUPER:
             here = class_at(ufi, line)
             if here is None:
@@ -206,25 +208,30 @@ class SiteFinder:
             return self._on_types(t, v)
         if v.kind == NOTHING:
             return _name_only(t, ufi, 0.6)
-        if v.name and set(v.name.split("|")) & self.h.unresolved_bases(t.fi, t.cls):
+        if v.name and set(v.name.split("|")) & self.h.unresolved_bases(*t.owner):
             return DISPATCH, False, f"on {v.name} (a base of the class)"
         return None  # a builtin, an external type, a module, a function
 
     def _on_types(self, t: _Target, v: Value) -> _Verdict:
-        assert t.cls is not None
-        cls: Ref = (t.fi, t.cls)
+        assert t.owner is not None
+        cls: Ref = t.owner
         verdict: _Verdict = None
         for kfi, ki in v.defs:
-            hit = self.h.lookup(kfi, ki, t.name)
+            hit = self.types.lookup((kfi, ki), t.name)
             if t.is_(hit):
                 return 1.0, True, v.how or "type"
-            if hit is not None and self.h.derives(kfi, ki, cls):
+            if hit is not None and self.types.derives((kfi, ki), cls):
                 reached = hit[0].qualified_name(hit[1])
                 verdict = OVERRIDE_CALL, False, f"call of {reached} (an override)"
-            elif verdict is None and self.h.derives(t.fi, t.cls, (kfi, ki)):
+            elif verdict is None and self.types.derives(cls, (kfi, ki)):
                 verdict = DISPATCH, False, f"on {kfi.definitions[ki].name} (a base class)"
         if verdict is None and v.name and set(v.name.split("|")) & self.h.unresolved_bases(*cls):
             verdict = DISPATCH, False, f"on {v.name} (a base of the class)"
+        if verdict is None and t.fi.language in declared.JS:  # structural: any class may fit
+            shapes = [d for d in v.defs if d[0].definitions[d[1]].kind == Kind.INTERFACE]
+            if any(self.types.lookup(d, t.name) for d in shapes):
+                name = shapes[0][0].definitions[shapes[0][1]].name
+                verdict = DISPATCH, False, f"on {name} (an interface it may satisfy)"
         return verdict
 
     def _name_use(self, t: _Target, ufi: FileIndex, line: int) -> _Verdict:

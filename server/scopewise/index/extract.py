@@ -12,7 +12,7 @@ from typing import Any
 
 import tree_sitter as ts
 
-from scopewise.index import evidence, languages
+from scopewise.index import evidence, languages, typed
 from scopewise.index.model import REF_MEMBER, REF_NAME, REF_TYPE, Definition, FileIndex, Import
 from scopewise.vocab import CLASS_LIKE, CONTAINER_KINDS, TYPE_KINDS, Kind
 
@@ -137,18 +137,21 @@ def extract(path: str, language: str, source: bytes, tree: ts.Tree | None = None
         if imp is not None:
             out.imports.append(imp)
     found, def_names = _captured_definitions(spec, caps)
-    if language == "python":
-        out.receivers, out.recv_keys = evidence.receivers(
-            caps.get("evidence.attribute", []), def_names
-        )
+    typed_lang = language in typed.TYPED
+    if language == "python" or typed_lang:
+        receivers = evidence.receivers if language == "python" else typed.receivers
+        out.receivers, out.recv_keys = receivers(caps.get("evidence.attribute", []), def_names)
     out.refs = _refs(caps, def_names, _SKIP_NAMES.get(language, set()))
     found.sort(key=_def_order)
     out.definitions = _definitions(spec, found)
-    if language == "python":
+    if language == "python" or typed_lang:
         def_at = {item[2].start_byte: i for i, item in enumerate(found)}
         wanted = {k.split(".", 1)[0] for k in out.recv_keys if evidence.is_name(k)}
         wanted.update(out.top_level())
-        out.evidence, out.returns = evidence.collect(caps, def_at, wanted)
+        if typed_lang:
+            out.evidence, out.returns, out.owners = typed.collect(language, caps, def_at, wanted)
+        else:
+            out.evidence, out.returns = evidence.collect(caps, def_at, wanted)
     if root.has_error:
         out.errors = error_lines(root)
     return out

@@ -13,16 +13,19 @@ from typing import NamedTuple
 # a type, or the member part of ``obj.member``.
 REF_NAME, REF_TYPE, REF_MEMBER = 0, 2, 3
 
-SCHEMA = 8  # bump when what extraction produces changes: cached entries are re-made
+SCHEMA = 9  # bump when what extraction produces changes: cached entries are re-made
 # 6: a top-level definition's parent is stored as None (it was -1)
 # 7: member references carry a receiver key; type evidence and return annotations
 # 8: Go interfaces and their methods, TypeScript namespaces are definitions
+# 9: receivers, type evidence and return types in TypeScript/JavaScript, Java and Go; Go
+#    methods' receiver types
 
 # A receiver key says what stands before the dot of ``obj.member`` (and an evidence value what
 # a name is bound to), as plain text: a name or dotted name (``self``, ``url``, ``self.client``,
 # ``pkg.mod``); ``f()`` / ``mod.f()`` for the result of a call; ``#str`` (``#list``, ...) for a
-# literal of a builtin type; ``:T`` (``:A|B``) for an instance of a named type (annotations,
-# ``isinstance``); ``?`` when unknown.
+# literal of a builtin type (``#list`` an array, ``#dict`` a map); ``:T`` (``:A|B``) for an
+# instance of a named type (annotations, ``isinstance``, declared types); ``?`` when unknown.
+# TypeScript/JavaScript, Java and Go write ``this`` as ``self`` (index/typed.py).
 UNKNOWN = "?"
 RECV_BITS = 20  # receivers pack ``line << 20 | key index``
 
@@ -85,6 +88,7 @@ class FileIndex:
     recv_keys: list[str] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)  # in source order
     returns: dict[int, str] = field(default_factory=dict)  # definition -> its return type key
+    owners: dict[int, str] = field(default_factory=dict)  # Go method -> its receiver type name
     _starts: list[int] | None = field(default=None, repr=False, compare=False)
     _top: dict[str, int] | None = field(default=None, repr=False, compare=False)
     _ev: dict[str, list[Evidence]] | None = field(default=None, repr=False, compare=False)
@@ -113,8 +117,9 @@ class FileIndex:
 
     def _unpack(self) -> None:
         if self._packed is not None:
-            recv, keys, ev, returns = marshal.loads(self._packed)
+            recv, keys, ev, returns, owners = marshal.loads(self._packed)
             self.receivers, self.recv_keys, self.returns = recv, keys, returns
+            self.owners = owners
             self.evidence = list(map(Evidence._make, ev))
             self._packed = None  # last: another thread sees it unpacked or unpacks it too
 
@@ -122,6 +127,11 @@ class FileIndex:
         """The return annotation of definition `index`, as a receiver key."""
         self._unpack()
         return self.returns.get(index)
+
+    def owner_of(self, index: int) -> str | None:
+        """The receiver type a Go method `index` is declared on (``func (s *T) m()``: T)."""
+        self._unpack()
+        return self.owners.get(index)
 
     def receivers_of(self, name: str) -> list[tuple[int, str]]:
         """(line, receiver key) of each ``obj.name`` use in this file."""
@@ -200,6 +210,7 @@ class FileIndex:
                         self.recv_keys,
                         [tuple(e) for e in self.evidence],
                         self.returns,
+                        self.owners,
                     )
                 ),
             )
