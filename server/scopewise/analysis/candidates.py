@@ -10,7 +10,7 @@ symbols, and the imports it relies on. Which forms fit the budget is packing's q
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from scopewise.analysis.resolve import CallerSite, Resolved, is_test_path
@@ -42,7 +42,7 @@ SKELETON_KINDS = TYPE_KINDS | CONTAINER_KINDS | {Kind.TYPE}
 VALUE_KINDS = DATA_KINDS | {Kind.MACRO}
 
 Form = tuple[str, frozenset[int]]  # (kind as listed in the manifest, 0-based lines)
-LineCosts = Callable[[str], list[float]]  # estimated tokens per line of a file (OSError: gone)
+LineCosts = Callable[[str], Sequence[float]]  # tokens per line of a file (OSError: gone)
 Lookup = Callable[[str], FileIndex | None]  # the index of a workspace file
 
 
@@ -79,7 +79,7 @@ def skeleton(fi: FileIndex, index: int) -> frozenset[int]:
     return frozenset(lines)
 
 
-def forms(fi: FileIndex, index: int, budget: int, costs: list[float]) -> list[Form]:
+def forms(fi: FileIndex, index: int, budget: int, costs: Sequence[float]) -> list[Form]:
     """The forms a definition can be sent in, richest first."""
     d = fi.definitions[index]
     head = header(d)

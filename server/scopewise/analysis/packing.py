@@ -153,9 +153,9 @@ class Packer:
         self.notes: dict[tuple[str, int], str] = {}
         self.order: list[str] = []
         self.cost = 0.0
-        self._line_cost: dict[str, list[float]] = {}
+        self._line_cost: dict[str, Sequence[float]] = {}
 
-    def line_costs(self, path: str) -> list[float]:
+    def line_costs(self, path: str) -> Sequence[float]:
         costs = self._line_cost.get(path)
         if costs is None:
             costs = self._line_cost[path] = self.sources.get(path).line_costs()

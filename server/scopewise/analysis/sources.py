@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import overload
 
 import tree_sitter as ts
 
@@ -18,6 +19,32 @@ from scopewise.index.files import read_regular
 from scopewise.index.workspace import WorkspaceIndex
 
 
+class LineCosts(Sequence[float]):
+    """The estimated tokens of a file's lines, each estimated on first use: a context reads
+    the costs of a few definitions of a file, not of its every line."""
+
+    __slots__ = ("_costs", "_lines")
+
+    def __init__(self, lines: list[str]) -> None:
+        self._lines = lines
+        self._costs: list[float | None] = [None] * len(lines)
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    @overload
+    def __getitem__(self, i: int) -> float: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[float]: ...
+    def __getitem__(self, i: int | slice) -> float | list[float]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self._lines)))]
+        cost = self._costs[i]
+        if cost is None:
+            cost = self._costs[i] = tokens.line_cost(self._lines[i])
+        return cost
+
+
 @dataclass
 class Source:
     path: str
@@ -25,7 +52,7 @@ class Source:
     lines: list[str]  # without line endings
     tree: ts.Tree | None
     language: str | None
-    _costs: list[float] | None = field(default=None, repr=False)
+    _costs: LineCosts | None = field(default=None, repr=False)
     _digest: str | None = field(default=None, repr=False)
 
     @property
@@ -35,11 +62,12 @@ class Source:
             self._digest = _extract.digest(self.data)
         return self._digest
 
-    def line_costs(self) -> list[float]:
-        """Estimated tokens of each line (its newline included), computed once per version:
-        the lines of a text cost what `tokens.estimate` says the text costs."""
+    def line_costs(self) -> LineCosts:
+        """Estimated tokens of each line (its newline included), each computed once per
+        version when first asked: the lines of a text cost what `tokens.estimate` says the
+        text costs."""
         if self._costs is None:
-            self._costs = list(map(tokens.line_cost, self.lines))
+            self._costs = LineCosts(self.lines)
         return self._costs
 
 
