@@ -153,11 +153,17 @@ class FileIndex:
         return self._ev.get(name, [])
 
     def names_used_in(self, start_line: int, end_line: int) -> dict[str, list[int]]:
-        """name -> lines where it is used, for uses within [start_line, end_line]."""
+        """name -> lines where it is used, for uses within [start_line, end_line] (each
+        name's uses are stored sorted: a bisection per name, not a scan of every use)."""
         lo, hi = start_line * 4, end_line * 4 + 3
         out: dict[str, list[int]] = {}
         for name, packed in self.refs.items():
-            lines = [v >> 2 for v in memoryview(packed).cast("q") if lo <= v <= hi]
+            values = memoryview(packed).cast("q")
+            i = bisect.bisect_left(values, lo)
+            lines = []
+            while i < len(values) and values[i] <= hi:
+                lines.append(values[i] >> 2)
+                i += 1
             if lines:
                 out[name] = lines
         return out
