@@ -19,7 +19,7 @@ from scopewise.analysis.sources import Sources
 
 RUN_TOKENS = 8  # the "@@ 120-135 body" line above each run of lines (and "@@ sites" once a file)
 LIST_TOKENS = 2.5  # the "1234: " before each line of a site list
-LISTED_FORMS = frozenset({"caller", "test"})  # forms sent as a site list, a line each
+LISTED_FORMS = frozenset({"caller", "test", "sibling"})  # forms sent as a site list, a line each
 SITES_SHARE = 0.6  # the site list may take this share of what the selection leaves
 SITES_MARKER = "@@ sites"
 SITES_SYMBOL = "(sites)"  # the manifest's line for the sites left out
@@ -250,38 +250,60 @@ def ripple(candidates: list[Candidate], packer: Packer) -> list[tuple[str, froze
     return [(c.path, c.forms[0][1]) for c in bodies]
 
 
+Listing = tuple[str, frozenset[int], str, int]  # path, lines listed, a note, the line it is on
+
+
+def sibling_lines(candidates: list[Candidate]) -> list[Listing]:
+    """The siblings' lines (the line naming each) in rank order, with why each is there:
+    what the ripple lists after the site list."""
+    found = [c for c in candidates if c.forms[-1][0] == "sibling"]
+    found.sort(key=lambda c: (-round(c.value, 2), c.path, min(c.forms[-1][1])))
+    return [(c.path, c.forms[-1][1], c.reason, max(c.forms[-1][1])) for c in found]
+
+
 def pack_sites(
     packer: Packer,
     sites: list[Site],
     bodies: Sequence[tuple[str, frozenset[int]]] = (),
     reserve: float = 0.0,
+    siblings: Sequence[Listing] = (),
 ) -> int:
     """The ripple: the site list, in rank order, a line each with the line naming its
-    definition, then the bodies of those definitions (`ripple` order), while it leaves
-    `reserve` tokens (what the range's own context may take), or at least while it takes at
-    most SITES_SHARE of what the packer has left. A prefix, stopped at the first item that
-    does not fit, under a cap that grows with the budget (`reserve` does not depend on it):
-    a bigger budget shows a superset. Returns how many sites went in."""
+    definition, then the siblings' lines (`sibling_lines`), then the bodies of those
+    definitions (`ripple` order), while it leaves `reserve` tokens (what the range's own
+    context may take), or at least while it takes at most SITES_SHARE of what the packer has
+    left. A prefix, stopped at the first item that does not fit, under a cap that grows with
+    the budget (`reserve` does not depend on it): a bigger budget shows a superset. Returns
+    how many sites went in."""
     left = packer.budget - packer.cost
     cap = packer.cost + max(left - reserve, SITES_SHARE * left)
-    for n, site in enumerate(sites):
-        note = site_note(site)
-        extra = tokens.estimate(listed_line(0, "", note)) - 1 if note else 0
-        try:
-            cost = packer.delta(site.path, site.lines, listed=True)
-        except OSError:  # gone since it was indexed: not listed, whatever the budget
-            continue
-        if packer.cost + cost + extra > cap:
-            return n
-        packer.add(site.path, site.lines, listed=True)
-        if note and site.line in packer.listed.get(site.path, ()):
-            packer.notes[(site.path, site.line)] = note
-            packer.cost += extra
+    listing = [(s.path, s.lines, site_note(s), s.line) for s in sites]
+    for n, item in enumerate([*listing, *siblings]):
+        if not _list(packer, item, cap):
+            return min(n, len(sites))
     for path, lines in bodies:
         if packer.cost + packer.delta(path, lines) > cap:
             break
         packer.add(path, lines)
     return len(sites)
+
+
+def _list(packer: Packer, item: Listing, cap: float) -> bool:
+    """List lines of a file with their note, if it fits under `cap`: False when it does not
+    (a file gone since it was indexed is skipped, whatever the budget)."""
+    path, lines, note, line = item
+    extra = tokens.estimate(listed_line(0, "", note)) - 1 if note else 0
+    try:
+        cost = packer.delta(path, lines, listed=True)
+    except OSError:
+        return True
+    if packer.cost + cost + extra > cap:
+        return False
+    packer.add(path, lines, listed=True)
+    if note and line in packer.listed.get(path, ()):
+        packer.notes[(path, line)] = note
+        packer.cost += extra
+    return True
 
 
 def unlisted(packer: Packer, sites: list[Site]) -> list[Dropped]:
@@ -367,7 +389,9 @@ def _missing(items: list[Candidate], chosen: dict[int, int], packer: Packer) -> 
         if chosen.get(i) == 0 or (it.value < MIN_VALUE and not listed):
             continue
         cost = packer.delta(it.path, it.forms[0][1])
-        if listed:  # its listing is counted with the sites left out (`unlisted`)
+        if it.forms[-1][0] == "sibling":  # not a site: its listing is counted here
+            ripple += cost
+        elif listed:  # its listing is counted with the sites left out (`unlisted`)
             ripple += max(0.0, cost - packer.delta(it.path, it.forms[-1][1], listed=True))
         else:
             core += cost
