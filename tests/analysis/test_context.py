@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from scopewise.analysis import packing, tokens
 from scopewise.analysis.context import Context
@@ -29,7 +32,10 @@ def test_context_has_bodies_skeletons_callers_and_tests(
     assert any(k == "test" for k, _ in kinds)
     assert "return max(low, min(high, value))" in text  # clamp's body
     assert "def with_tax(self) -> Price:" in text  # method signature in the skeleton
-    assert "round(self.cents" not in text  # but not the method body
+    # the skeleton holds no method body: with_tax's is there as a sibling (it reads
+    # Price's fields too), and the manifest says so
+    sibling = {s.reason for s in ctx.snippets if s.symbol == "Price.with_tax"}
+    assert "round(self.cents" not in text or sibling == {"also uses currency, cents"}
     for s in ctx.snippets:
         assert s.reason, s
 
@@ -174,3 +180,100 @@ def test_sure_sites_come_first_and_callers_bodies_before_tests(wide: Path) -> No
     kinds = {(s.path.startswith("tests/"), s.kind) for s in ctx.snippets}
     assert (False, "body") in kinds  # some caller's body fits
     assert (True, "test") in kinds and (True, "body") not in kinds  # a test's is listed
+
+
+# ---------------------------------------------------------------------------- siblings
+SIB_FILES, SIB_JOBS = 12, 3  # `log` is used everywhere: 12 files of 3 jobs each
+
+
+@pytest.fixture
+def sibs(tmp_path: Path) -> Engine:
+    """`lib/client.py`: get, post and put all call `request` (and get and post `log`); a
+    function elsewhere and a test call `request` too; 36 jobs in 12 files call `log` only."""
+    root = tmp_path / "sibs"
+    for d in ("lib", "app", "tests"):
+        (root / d).mkdir(parents=True)
+        (root / d / "__init__.py").write_text("", encoding="utf-8")
+    (root / ".scopewise.toml").write_text("", encoding="utf-8")
+    (root / "lib" / "log.py").write_text("def log(msg):\n    print(msg)\n", encoding="utf-8")
+    (root / "lib" / "client.py").write_text(
+        "from lib.log import log\n\n\n"
+        "def request(method, url, data=None):\n    return (method, url, data)\n\n\n"
+        'def get(url):\n    log("get")\n    return request("GET", url)\n\n\n'
+        'def post(url, data):\n    log("post")\n    return request("POST", url, data)\n\n\n'
+        'def put(url, data):\n    return request("PUT", url, data)\n',
+        encoding="utf-8",
+    )
+    (root / "app" / "auth.py").write_text(
+        "from lib.client import request\n\n\n"
+        'def login(user):\n    return request("POST", "/login", user)\n',
+        encoding="utf-8",
+    )
+    (root / "tests" / "test_client.py").write_text(
+        "from lib.client import request\n\n\n"
+        'def test_request():\n    assert request("GET", "/")[0] == "GET"\n',
+        encoding="utf-8",
+    )
+    for i in range(SIB_FILES):
+        jobs = "".join(f'\n\ndef job{j}():\n    log("{i}.{j}")\n' for j in range(SIB_JOBS))
+        (root / "app" / f"jobs{i}.py").write_text(f"from lib.log import log\n{jobs}", "utf-8")
+    e = Engine(root, use_cache=False)
+    e.index(workers=1)
+    return e
+
+
+def _post(engine: Engine, budget: int) -> Context:
+    return engine.context("lib/client.py", 13, 15, budget)  # post
+
+
+def _sibling_order(ctx: Context) -> list[str]:
+    return [s.symbol for s in ctx.snippets if s.reason.startswith("also uses")]
+
+
+def test_siblings_are_in_the_context_strongest_first(sibs: Engine) -> None:
+    """post's siblings: get (request and log, same file), put (request, same file), login
+    (request, elsewhere), the test of request, then the jobs that only share `log`."""
+    ctx = _post(sibs, 16_000)
+    order = _sibling_order(ctx)
+    assert order[:4] == ["get", "put", "login", "test_request"]
+    assert len(order) == 4 + SIB_FILES * SIB_JOBS  # every job: a line each
+    assert "request" not in order and "post" not in order  # a use, the range itself
+    text = ctx.render()
+    assert 'return request("PUT", url, data)' in text  # a strong sibling: its body
+    for i in range(SIB_FILES):
+        assert f"### app/jobs{i}.py" in text
+    assert re.search(r"\n\d+: def job0\(\):  <- also uses log", text)  # a line each, why
+
+
+def test_a_tight_budget_keeps_the_strongest_siblings(sibs: Engine) -> None:
+    ctx = _post(sibs, 700)
+    text = ctx.render()
+    assert "def get(url):" in text and "def put(url, data):" in text
+    assert 'return request("PUT", url, data)' in text  # before the weakest's lines
+    assert len(_sibling_order(ctx)) < 4 + SIB_FILES * SIB_JOBS  # the weakest do not fit
+    dropped = [d for d in ctx.dropped if d.symbol.startswith("job")]
+    assert dropped and all(d.reason == "over the budget" for d in dropped)  # and are named
+
+
+def test_the_refactor_need_counts_the_siblings(sibs: Engine) -> None:
+    """post has no caller: what its ripple needs is its siblings; at that budget all of
+    them are shown."""
+    small = _post(sibs, 500)
+    assert small.need_ripple > small.need_core > 0
+    assert small.need_ripple > 500
+    ctx = _post(sibs, math.ceil(small.need_ripple * 1.1))
+    assert len(_sibling_order(ctx)) == 4 + SIB_FILES * SIB_JOBS
+    assert not [d for d in ctx.dropped if d.reason == "over the budget"]
+
+
+def test_a_bigger_budget_never_shows_fewer_siblings(sibs: Engine) -> None:
+    before: set[tuple[str, int]] = set()
+    before_bodies: set[str] = set()
+    for budget in (300, 500, 700, 1000, 1500, 2500, 4000, 8000):
+        ctx = _post(sibs, budget)
+        shown = _site_lines(ctx)
+        bodies = {s.symbol for s in ctx.snippets if s.kind == "body"}
+        assert shown >= before, budget
+        assert bodies >= before_bodies, budget
+        before, before_bodies = shown, bodies
+    assert len(_sibling_order(ctx)) == 4 + SIB_FILES * SIB_JOBS

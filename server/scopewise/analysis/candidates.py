@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from scopewise.analysis.resolve import CallerSite, Resolved, is_test_path
 from scopewise.analysis.scope import Analysis
+from scopewise.analysis.siblings import Sibling
 from scopewise.index.model import Definition, FileIndex
 from scopewise.vocab import CONTAINER_KINDS, DATA_KINDS, TYPE_KINDS, Kind
 
@@ -27,6 +28,8 @@ UNSURE_CALLER = 0.15  # a caller found with less confidence than this keeps its 
 CALLER_BASE, CALLER_SLOPE = 0.25, 0.35  # a caller's value: base + slope * confidence
 TEST_BASE, TEST_SLOPE = 0.2, 0.25  # a test's value: below a caller of the same confidence
 
+SIBLING_BASE, SIBLING_SLOPE = 0.2, 0.35  # a sibling's value: base + slope * min(1, strength)
+SIBLING_BODIES = 10  # the strongest siblings that may come with their bodies
 CALLER_BODY_MAX = 1500  # tokens: a caller's body longer than this stays a site list
 USE_CLIP = 1800  # tokens: a use counted whole up to this when making room for it
 USE_RUN = 10  # tokens: its block's marker and file header, roughly
@@ -104,16 +107,19 @@ def rank(
     line_costs: LineCosts,
     budget: int,
     site_list: list[Site] | None = None,
+    siblings: Sequence[Sibling] = (),
 ) -> list[Candidate]:
     """The candidates of an analysed range, one per (path, symbol, richest form), in the
     order packing breaks ties by (a stable sort on value follows). `site_list`: the range's
-    `sites`, when the caller has them already."""
+    `sites`, when the caller has them already; `siblings`: the other users of what it uses
+    (analysis/siblings.py)."""
     if site_list is None:
         site_list = sites(analysis, files)
     found = [
         *_enclosing(analysis, line_costs, budget),
         *_uses(analysis, files, line_costs, budget),
         *_callers(site_list, files, line_costs),
+        *_siblings(siblings, files, line_costs),
         *_imports(analysis),
     ]
     unique: dict[tuple[str, str, str], Candidate] = {}
@@ -322,6 +328,32 @@ def _callers(site_list: list[Site], files: Lookup, line_costs: LineCosts) -> lis
                 fs,
             )
         )
+    return out
+
+
+def _siblings(found: Sequence[Sibling], files: Lookup, line_costs: LineCosts) -> list[Candidate]:
+    """The siblings, each listed by the line naming it (as a site list packs it), the
+    strongest (SIBLING_BODIES, `found` is strongest first) with their bodies (up to
+    CALLER_BODY_MAX; a class as its line only)."""
+    out: list[Candidate] = []
+    for n, s in enumerate(found):
+        sfi = files(s.path)
+        try:
+            costs = line_costs(s.path)
+        except OSError:
+            continue
+        if sfi is None or s.index >= len(sfi.definitions):
+            continue
+        d = sfi.definitions[s.index]
+        line = frozenset({d.name_line})
+        fs: list[Form] = [("sibling", line)]
+        if n < SIBLING_BODIES and d.kind not in SKELETON_KINDS:
+            body = full(d)
+            if sum(costs[ln] for ln in body if ln < len(costs)) <= CALLER_BODY_MAX:
+                fs.insert(0, ("body", body | line))
+        value = SIBLING_BASE + SIBLING_SLOPE * min(1.0, s.strength)
+        also = ", ".join(s.shared[:3])
+        out.append(Candidate(s.path, s.symbol, f"also uses {also}", value, fs))
     return out
 
 

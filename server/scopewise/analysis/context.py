@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from scopewise.analysis import candidates, packing
+from scopewise.analysis import candidates, packing, siblings
 from scopewise.analysis.packing import Block, Dropped, Redaction, Snippet
 from scopewise.analysis.scope import Analysis, Scope
 from scopewise.analysis.sources import Sources
@@ -80,19 +80,27 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def build(analysis: Analysis, sources: Sources, budget: int) -> Context:
+def build(
+    analysis: Analysis,
+    sources: Sources,
+    budget: int,
+    callers_of: siblings.CallersOf | None = None,
+) -> Context:
     """Rank and pack the context of an analysed range under `budget` tokens: the range, its
-    site list (every use elsewhere, while it fits), then the ranked candidates."""
+    site list (every use elsewhere, while it fits) and siblings (the other users of what it
+    uses; with `callers_of`, the resolver's), then the ranked candidates."""
     fi = analysis.file
+    ws = sources.workspace
     packer = packing.Packer(sources, budget)
     target, cut = packing.pack_target(packer, fi.path, analysis.start, analysis.end)
-    site_list = candidates.sites(analysis, sources.workspace.get)
-    ranked = candidates.rank(analysis, sources.workspace.get, packer.line_costs, budget, site_list)
-    reserve = candidates.uses_need(analysis, sources.workspace.get, packer.line_costs)
+    site_list = candidates.sites(analysis, ws.get)
+    sibs = _siblings(analysis, sources, callers_of)
+    ranked = candidates.rank(analysis, ws.get, packer.line_costs, budget, site_list, sibs.found)
+    reserve = candidates.uses_need(analysis, ws.get, packer.line_costs)
     packing.pack_sites(packer, site_list, packing.ripple(ranked, packer), reserve)
     kept, dropped, missing = packing.pack(ranked, packer)
     left = packing.unlisted(packer, site_list)
-    dropped += left
+    dropped += left + _unsearched(analysis, sibs)
     packed = packing.assemble(packer, fi.path, [target, *kept], [*cut, *dropped])
     entries = [_entry(packer, s) for s in site_list]
     core = packed.tokens + missing.core + sum(d.tokens for d in left)
@@ -111,6 +119,40 @@ def build(analysis: Analysis, sources: Sources, budget: int) -> Context:
         core,
         core + missing.ripple,
     )
+
+
+# the siblings of the last range packed: an action packs one range at two budgets or more
+_last: tuple[Analysis, siblings.Siblings] | None = None
+
+
+def _siblings(
+    analysis: Analysis, sources: Sources, callers_of: siblings.CallersOf | None
+) -> siblings.Siblings:
+    global _last
+    last = _last
+    if last is not None and last[0] is analysis:
+        return last[1]
+    if callers_of is None:
+        return siblings.Siblings()
+    found = siblings.find(analysis, sources.workspace, callers_of)
+    _last = (analysis, found)
+    return found
+
+
+def _unsearched(analysis: Analysis, sibs: siblings.Siblings) -> list[Dropped]:
+    """What the search for siblings left out, as lines of the manifest: the dependencies
+    whose users were not searched (the work cap), the links too weak to count."""
+    out: list[Dropped] = []
+    line = analysis.start + 1
+    n, names = len(sibs.unsearched), ", ".join(sibs.unsearched[:5])
+    if n:
+        more = ", ..." if n > 5 else ""
+        why = f"users of {n} more dependenc{'y' if n == 1 else 'ies'} ({names}{more}) not searched"
+        out.append(Dropped(analysis.file.path, line, line, "(siblings)", 0, f"{why}: work cap"))
+    if sibs.weak:
+        why = f"{sibs.weak} more users of widely used dependencies: low relevance"
+        out.append(Dropped(analysis.file.path, line, line, "(siblings)", 0, why))
+    return out
 
 
 def _entry(packer: packing.Packer, site: candidates.Site) -> SiteEntry:

@@ -207,7 +207,7 @@ class Engine:
     def context_for(self, analysis: Analysis, budget: int) -> _context.Context:
         """The context of an analysed range under `budget` tokens (a query)."""
         _check_budget(budget)
-        return _context.build(analysis, self.sources, budget)
+        return _context.build(analysis, self.sources, budget, self.resolver.callers)
 
     def close(self) -> None:
         self.workspace.close()

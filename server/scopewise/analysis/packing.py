@@ -19,10 +19,11 @@ from scopewise.analysis.sources import Sources
 
 RUN_TOKENS = 8  # the "@@ 120-135 body" line above each run of lines (and "@@ sites" once a file)
 LIST_TOKENS = 2.5  # the "1234: " before each line of a site list
-LISTED_FORMS = frozenset({"caller", "test"})  # forms sent as a site list, a line each
+LISTED_FORMS = frozenset({"caller", "test", "sibling"})  # forms sent as a site list, a line each
 SITES_SHARE = 0.6  # the site list may take this share of what the selection leaves
 SITES_MARKER = "@@ sites"
 SITES_SYMBOL = "(sites)"  # the manifest's line for the sites left out
+LINE_BONUS = 0.15  # a sibling's line ranks with bodies this much more valuable than its body
 UNSURE = 0.5  # a site found with less confidence than this is marked as a guess
 
 
@@ -236,52 +237,88 @@ def pack_target(packer: Packer, path: str, start: int, end: int) -> tuple[Snippe
     return kept, dropped
 
 
-def ripple(candidates: list[Candidate], packer: Packer) -> list[tuple[str, frozenset[int]]]:
-    """The bodies of the sites' definitions in the order the ripple takes them: by value
-    (callers before tests), the cheaper first among equals; an order that does not depend on
-    the budget."""
-    bodies = [c for c in candidates if c.forms[-1][0] in LISTED_FORMS and len(c.forms) > 1]
+Listing = tuple[str, frozenset[int], str, int]  # path, lines listed, a note, the line it is on
+# a Listing, whether it is listed (else a body), whether it is a sibling's
+Step = tuple[str, frozenset[int], str, int, bool, bool]
 
-    def size(c: Candidate) -> float:
-        costs = packer.line_costs(c.path)
-        return sum(costs[ln] for ln in c.forms[0][1] if ln < len(costs))
 
-    bodies.sort(key=lambda c: (-round(c.value, 2), size(c), c.path, min(c.forms[0][1])))
-    return [(c.path, c.forms[0][1]) for c in bodies]
+def ripple(candidates: list[Candidate], packer: Packer) -> list[Step]:
+    """What the ripple adds after the site list, in the order it takes them: the bodies of
+    the sites' definitions and of the siblings, and the siblings' lines (the line naming
+    each, with why it is there: a line ranks as a body LINE_BONUS more valuable), by value
+    (callers before tests), the cheaper first among equals; an order that does not depend
+    on the budget."""
+    steps: list[tuple[float, float, str, int, Step]] = []
+    for c in candidates:
+        kind, lines = c.forms[-1]
+        if kind not in LISTED_FORMS:
+            continue
+        if kind == "sibling":
+            value = round(c.value + LINE_BONUS, 2)
+            steps.append(
+                (-value, 0.0, c.path, min(lines), (c.path, lines, c.reason, max(lines), True, True))
+            )
+        if len(c.forms) > 1:
+            body = c.forms[0][1]
+            costs = packer.line_costs(c.path)
+            size = sum(costs[ln] for ln in body if ln < len(costs))
+            steps.append(
+                (
+                    -round(c.value, 2),
+                    size,
+                    c.path,
+                    min(body),
+                    (c.path, body, "", 0, False, kind == "sibling"),
+                )
+            )
+    steps.sort(key=lambda s: s[:4])
+    return [s[4] for s in steps]
 
 
 def pack_sites(
-    packer: Packer,
-    sites: list[Site],
-    bodies: Sequence[tuple[str, frozenset[int]]] = (),
-    reserve: float = 0.0,
+    packer: Packer, sites: list[Site], steps: Sequence[Step] = (), reserve: float = 0.0
 ) -> int:
     """The ripple: the site list, in rank order, a line each with the line naming its
-    definition, then the bodies of those definitions (`ripple` order), while it leaves
-    `reserve` tokens (what the range's own context may take), or at least while it takes at
-    most SITES_SHARE of what the packer has left. A prefix, stopped at the first item that
-    does not fit, under a cap that grows with the budget (`reserve` does not depend on it):
-    a bigger budget shows a superset. Returns how many sites went in."""
+    definition, then `ripple`'s steps (bodies, siblings' lines), while it leaves `reserve`
+    tokens (what the range's own context may take), or at least while it takes at most
+    SITES_SHARE of what the packer has left. A prefix, stopped at the first item that does
+    not fit, under a cap that grows with the budget (`reserve` does not depend on it): a
+    bigger budget shows a superset. Siblings, less sure than sites, leave `reserve` whole.
+    Returns how many sites went in."""
     left = packer.budget - packer.cost
     cap = packer.cost + max(left - reserve, SITES_SHARE * left)
-    for n, site in enumerate(sites):
-        note = site_note(site)
-        extra = tokens.estimate(listed_line(0, "", note)) - 1 if note else 0
-        try:
-            cost = packer.delta(site.path, site.lines, listed=True)
-        except OSError:  # gone since it was indexed: not listed, whatever the budget
-            continue
-        if packer.cost + cost + extra > cap:
+    sibling_cap = min(cap, packer.cost + left - reserve)
+    for n, s in enumerate(sites):
+        if not _list(packer, (s.path, s.lines, site_note(s), s.line), cap):
             return n
-        packer.add(site.path, site.lines, listed=True)
-        if note and site.line in packer.listed.get(site.path, ()):
-            packer.notes[(site.path, site.line)] = note
-            packer.cost += extra
-    for path, lines in bodies:
-        if packer.cost + packer.delta(path, lines) > cap:
+    for path, lines, note, line, listed, sibling in steps:
+        most = sibling_cap if sibling else cap
+        if listed:
+            if not _list(packer, (path, lines, note, line), most):
+                break
+        elif packer.cost + packer.delta(path, lines) > most:
             break
-        packer.add(path, lines)
+        else:
+            packer.add(path, lines)
     return len(sites)
+
+
+def _list(packer: Packer, item: Listing, cap: float) -> bool:
+    """List lines of a file with their note, if it fits under `cap`: False when it does not
+    (a file gone since it was indexed is skipped, whatever the budget)."""
+    path, lines, note, line = item
+    extra = tokens.estimate(listed_line(0, "", note)) - 1 if note else 0
+    try:
+        cost = packer.delta(path, lines, listed=True)
+    except OSError:
+        return True
+    if packer.cost + cost + extra > cap:
+        return False
+    packer.add(path, lines, listed=True)
+    if note and line in packer.listed.get(path, ()):
+        packer.notes[(path, line)] = note
+        packer.cost += extra
+    return True
 
 
 def unlisted(packer: Packer, sites: list[Site]) -> list[Dropped]:
@@ -367,7 +404,9 @@ def _missing(items: list[Candidate], chosen: dict[int, int], packer: Packer) -> 
         if chosen.get(i) == 0 or (it.value < MIN_VALUE and not listed):
             continue
         cost = packer.delta(it.path, it.forms[0][1])
-        if listed:  # its listing is counted with the sites left out (`unlisted`)
+        if it.forms[-1][0] == "sibling":  # not a site: its listing is counted here
+            ripple += cost
+        elif listed:  # its listing is counted with the sites left out (`unlisted`)
             ripple += max(0.0, cost - packer.delta(it.path, it.forms[-1][1], listed=True))
         else:
             core += cost
