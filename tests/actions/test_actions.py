@@ -213,9 +213,9 @@ async def test_syntax_errors_escalate_once_then_refuse(
 async def test_second_action_reads_context_from_the_cache(
     actions: Actions, client: ClaudeClient, fake_api: FakeAPI
 ) -> None:
-    fake_api.push(Reply(text="first"), Reply(text=edits()))
-    explain = actions.plan(ActionRequest("explain", "shop/cart.py", 16, 18, tier="standard"))
-    await actions.run(explain, client)
+    fake_api.push(Reply(text=edits()), Reply(text=edits()))
+    fix = actions.plan(ActionRequest("fix", "shop/cart.py", 16, 18, tier="standard"))
+    await actions.run(fix, client)
     refactor = actions.plan(ActionRequest("refactor", "shop/cart.py", 16, 18, tier="standard"))
     assert refactor.estimate.cached_tokens > 0  # the estimate knows the prefix is warm
     result = await actions.run(refactor, client)

@@ -58,17 +58,22 @@ def test_the_ceiling_bounds_it(wide_engine: Engine) -> None:
 def test_the_menu_packs_once_per_budget(
     wide_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    packed: list[int] = []
+    packed: list[tuple[int, bool]] = []
     real = wide_engine.context_for
 
-    def counting(analysis: Analysis, budget: int) -> Context:
-        packed.append(budget)
-        return real(analysis, budget)
+    def counting(analysis: Analysis, budget: int, siblings: bool = False) -> Context:
+        packed.append((budget, siblings))
+        return real(analysis, budget, siblings)
 
     monkeypatch.setattr(wide_engine, "context_for", counting)
     actions = Actions(wide_engine, Settings(context_budget=FLOOR))
     plans = actions.plan_all([_norm("explain"), _norm("refactor"), _norm("fix")])
-    assert len(packed) == len(set(packed)) == len({FLOOR, *(p.context.budget for p in plans)})
+    # each (budget, kind) once: the floor and each budget the reach asks for, for an
+    # explanation (no siblings) and for a change (siblings)
+    wanted = {(FLOOR, False), (FLOOR, True)} | {
+        (p.context.budget, p.request.action != "explain") for p in plans
+    }
+    assert len(packed) == len(set(packed)) and set(packed) == wanted
     packed.clear()
-    actions.plan_all([ActionRequest(a, "lib/textutil.py", 6, 7) for a in ("explain", "fix")])
-    assert packed == [FLOOR]  # a local tweak: one packing for the whole menu
+    actions.plan_all([ActionRequest(a, "lib/textutil.py", 6, 7) for a in ("refactor", "fix")])
+    assert packed == [(FLOOR, True)]  # a local tweak: one packing for the whole menu

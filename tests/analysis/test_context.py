@@ -222,8 +222,15 @@ def sibs(tmp_path: Path) -> Engine:
     return e
 
 
-def _post(engine: Engine, budget: int) -> Context:
-    return engine.context("lib/client.py", 13, 15, budget)  # post
+def _post(engine: Engine, budget: int, siblings: bool = True) -> Context:
+    """The context of `post` as a change gets it (with siblings), or as an explanation does."""
+    return engine.context_for(engine.analyze("lib/client.py", 13, 15), budget, siblings)
+
+
+def test_an_explanation_reads_no_siblings(sibs: Engine) -> None:
+    assert _sibling_order(_post(sibs, 16_000))  # a change sees who else uses log, request
+    assert not _sibling_order(_post(sibs, 16_000, siblings=False))
+    assert not _sibling_order(sibs.context("lib/client.py", 13, 15, 16_000))  # the default
 
 
 def _sibling_order(ctx: Context) -> list[str]:

@@ -32,19 +32,29 @@ def budget_for(needed: int, floor: int, ceiling: int) -> int:
     return max(floor, min(ceiling, math.ceil(needed * HEADROOM / STEP) * STEP))
 
 
+def wants_siblings(action: str) -> bool:
+    """Whether an action's context shows the range's siblings (the other users of what it
+    uses): a change may have to follow them; an explanation reads the range and its uses."""
+    return action != Action.EXPLAIN
+
+
 def contexts_for(
-    actions: Sequence[str], pack: Callable[[int], Context], floor: int, ceiling: int
+    actions: Sequence[str], pack: Callable[[int, bool], Context], floor: int, ceiling: int
 ) -> dict[str, Context]:
-    """The context of each action on one range: packed at the floor, then once per distinct
-    larger budget the actions' reach asks for (never more than once per budget)."""
-    first = pack(floor)
-    by_budget = {floor: first}
+    """The context of each action on one range: packed at the floor (with or without
+    siblings, as the action wants), then once per distinct larger budget its reach asks for
+    (never more than once per budget and kind)."""
+    packed: dict[tuple[int, bool], Context] = {}
     out: dict[str, Context] = {}
     for action in actions:
+        wide = wants_siblings(action)
+        first = packed.get((floor, wide))
+        if first is None:
+            first = packed[(floor, wide)] = pack(floor, wide)
         budget = budget_for(need(first, action), floor, max(floor, ceiling))
-        if budget not in by_budget:
-            by_budget[budget] = pack(budget)
-        out[action] = by_budget[budget]
+        if (budget, wide) not in packed:
+            packed[(budget, wide)] = pack(budget, wide)
+        out[action] = packed[(budget, wide)]
     return out
 
 

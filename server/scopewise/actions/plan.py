@@ -87,7 +87,7 @@ class Actions:
             ceiling = floor if budget is not None else self.settings.context_budget_max
             contexts = contexts_for(
                 [r.action for r in reqs],
-                lambda b: self.engine.context_for(analysis, b),
+                lambda b, wide: self.engine.context_for(analysis, b, wide),
                 floor,
                 ceiling,
             )

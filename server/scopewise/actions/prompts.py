@@ -15,7 +15,9 @@ You are given codebase context gathered for a selected range of one file: the se
 definitions it uses (bodies, class skeletons or signatures), its callers and its tests.
 Each file starts with a "### path" line; each run of lines with "@@ first-last kind". Under
 "@@ sites", the places that use the selection are listed a line each as "line: text", after the
-line naming the definition around them. Line numbers are those of the current files. Work
+line naming the definition around them; a line marked "<- unsure" was found by its name alone,
+and a definition marked "<- also uses ..." does not use the selection but shares what it
+uses (it may have to change with it). Line numbers are those of the current files. Work
 only from this context and say so when something you would need is not in it. Be precise
 and brief; refer to code as path:line."""
 

@@ -121,21 +121,16 @@ def build(
     )
 
 
-# the siblings of the last range packed: an action packs one range at two budgets or more
-_last: tuple[Analysis, siblings.Siblings] | None = None
-
-
 def _siblings(
     analysis: Analysis, sources: Sources, callers_of: siblings.CallersOf | None
 ) -> siblings.Siblings:
-    global _last
-    last = _last
-    if last is not None and last[0] is analysis:
-        return last[1]
+    """The range's siblings when `callers_of` is given (none otherwise), searched once per
+    analysis: an action packs one range at two budgets or more."""
     if callers_of is None:
         return siblings.Siblings()
-    found = siblings.find(analysis, sources.workspace, callers_of)
-    _last = (analysis, found)
+    found = analysis.memo.get("siblings")
+    if not isinstance(found, siblings.Siblings):
+        found = analysis.memo["siblings"] = siblings.find(analysis, sources.workspace, callers_of)
     return found
 
 

@@ -204,10 +204,14 @@ class Engine:
         analysis = self.analyze(file, start_line, end_line, diagnostics)
         return self.context_for(analysis, budget)
 
-    def context_for(self, analysis: Analysis, budget: int) -> _context.Context:
-        """The context of an analysed range under `budget` tokens (a query)."""
+    def context_for(
+        self, analysis: Analysis, budget: int, siblings: bool = False
+    ) -> _context.Context:
+        """The context of an analysed range under `budget` tokens (a query); with
+        `siblings`, the other users of what the range uses too (a change's wider ripple)."""
         _check_budget(budget)
-        return _context.build(analysis, self.sources, budget, self.resolver.callers)
+        callers_of = self.resolver.callers if siblings else None
+        return _context.build(analysis, self.sources, budget, callers_of)
 
     def close(self) -> None:
         self.workspace.close()

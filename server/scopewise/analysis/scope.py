@@ -81,6 +81,9 @@ class Analysis:
     uses: list[Resolved]
     callers: list[CallerSite]
     names: set[str]  # every name and receiver read in the range
+    # what later questions about the same range worked out once (the context's siblings,
+    # searched once for the several budgets an action packs)
+    memo: dict[str, object] = field(default_factory=dict)
 
 
 def analyze(

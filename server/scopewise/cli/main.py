@@ -165,7 +165,9 @@ def _jsonl_context(eng: Engine, req: dict[str, Any], default_budget: int) -> Con
     eng.sync(file)
     analysis = eng.analyze(file, start, end)
     floor = min(Settings().context_budget, cap)
-    contexts = contexts_for([action], lambda b: eng.context_for(analysis, b), floor, cap)
+    contexts = contexts_for(
+        [action], lambda b, wide: eng.context_for(analysis, b, wide), floor, cap
+    )
     return contexts[action]
 
 

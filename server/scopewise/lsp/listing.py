@@ -67,13 +67,13 @@ class ServerEngine(Engine):
             hit = self._memo[key] = super().analyze(file, start_line, end_line, diagnostics)
         return hit
 
-    def context_for(self, analysis: Analysis, budget: int) -> Any:
+    def context_for(self, analysis: Analysis, budget: int, siblings: bool = False) -> Any:
         if self._memo is None:
-            return super().context_for(analysis, budget)
-        key = ("context", id(analysis), budget)
+            return super().context_for(analysis, budget, siblings)
+        key = ("context", id(analysis), budget, siblings)
         hit = self._memo.get(key)
         if hit is None:
-            hit = self._memo[key] = super().context_for(analysis, budget)
+            hit = self._memo[key] = super().context_for(analysis, budget, siblings)
         return hit
 
 
