@@ -20,23 +20,20 @@ import tree_sitter as ts
 
 from scopewise.analysis.hierarchy import Hierarchy, Ref
 from scopewise.analysis.hierarchy import enclosing_class as enclosing_class
-from scopewise.analysis.receivers import Types
+from scopewise.analysis.receivers import CLASS, INSTANCE, MODULE, OTHER, SUPER, Types, Value
 from scopewise.analysis.sites import COMMON_METHODS as _COMMON_METHODS
 from scopewise.analysis.sites import FAMILY as _FAMILY
 from scopewise.analysis.sites import CallerSite as CallerSite
 from scopewise.analysis.sites import SiteFinder
 from scopewise.analysis.sources import Source
 from scopewise.index import languages
+from scopewise.index.evidence import value_key
 from scopewise.index.model import FileIndex, Import
 from scopewise.index.workspace import WorkspaceIndex
 from scopewise.vocab import CLASS_LIKE, TYPE_KINDS, Kind
 
 _SELF = frozenset({"self", "cls", "this", "super"})
-# `X`, `"X"`, `X | None`, `Optional[X]`: a parameter annotation that names one class
-_SIMPLE_TYPE = re.compile(
-    r"""['"]?([A-Za-z_]\w*)['"]?(?:\s*\|\s*None)?|Optional\[['"]?([A-Za-z_]\w*)['"]?\]"""
-)
-_ANNOTATED = 0.9  # `x.m` where `x` is a parameter annotated with a class that has `m`
+_TYPED = 0.9  # `x.m` where evidence says `x` is an instance of a class that has `m`
 _VARIANT = 0.4  # an earlier namesake's share of a use's confidence (see _namesakes)
 _TEST_PATH = re.compile(
     r"(^|/)(tests?|spec|__tests__)/|(^|/)test_[^/]*$|_test\.[a-z]+$"
@@ -81,7 +78,7 @@ class Use:
     name: str
     line: int
     receiver: str | None  # "self", a module alias, "<expr>" for anything else; None: bare name
-    receiver_type: str | None = None  # the class a parameter receiver is annotated with
+    key: str | None = None  # the receiver as the index's evidence keys it (`x`, `self.a`, `f()`)
 
 
 @dataclass
@@ -112,22 +109,24 @@ def _is_binding(node: ts.Node) -> bool:
     return False
 
 
-def _receiver(node: ts.Node, spec: languages.LanguageSpec) -> tuple[bool, str | None]:
-    """(is member access, receiver text) for an identifier node."""
+def _receiver(node: ts.Node, spec: languages.LanguageSpec) -> tuple[bool, str | None, str | None]:
+    """(is member access, receiver text, receiver key) for an identifier node: the key as
+    the index spells it (index/evidence.py `value_key`), for Python's ``obj.name``."""
     parent = node.parent
     if parent is None:
-        return False, None
+        return False, None, None
     for ntype, obj_field, prop_field in spec.member_access:
         if parent.type == ntype:
             prop = parent.child_by_field_name(prop_field)
             if prop is not None and prop == node:
                 obj = parent.child_by_field_name(obj_field)
                 if obj is None:
-                    return True, None if ntype == "call" else "<expr>"
+                    return True, None if ntype == "call" else "<expr>", None
+                key = value_key(obj) if ntype == "attribute" else None
                 if obj.type in ("identifier", "self", "this", "super", "constant"):
-                    return True, (obj.text or b"").decode("utf-8", "replace")
-                return True, "<expr>"
-    return False, None
+                    return True, (obj.text or b"").decode("utf-8", "replace"), key
+                return True, "<expr>", key
+    return False, None, None
 
 
 def uses_in(src: Source, start_line: int, end_line: int) -> tuple[list[Use], set[str]]:
@@ -139,7 +138,6 @@ def uses_in(src: Source, start_line: int, end_line: int) -> tuple[list[Use], set
     cursor.set_point_range((start_line, 0), (end_line + 1, 0))
     uses: list[Use] = []
     bound: set[str] = set()
-    annotations: dict[int, dict[str, str]] = {}  # function node -> parameter -> class
     for nodes in cursor.captures(src.tree.root_node).values():
         for node in nodes:
             line = node.start_point[0]
@@ -148,34 +146,12 @@ def uses_in(src: Source, start_line: int, end_line: int) -> tuple[list[Use], set
             name = (node.text or b"").decode("utf-8", "replace")
             if not name:
                 continue
-            member, receiver = _receiver(node, spec)
+            member, receiver, key = _receiver(node, spec)
             if not member and _is_binding(node):
                 bound.add(name)
                 continue
-            typed = _annotated(node, receiver, annotations) if member and receiver else None
-            uses.append(Use(name, line, receiver if member else None, typed))
+            uses.append(Use(name, line, receiver if member else None, key))
     return uses, bound
-
-
-def _annotated(node: ts.Node, receiver: str, memo: dict[int, dict[str, str]]) -> str | None:
-    """The class a receiver is annotated with as a parameter of the function around the
-    use (`req: PreparedRequest`, `resp: Response | None`, `"Client"`), or None."""
-    fn = node.parent
-    while fn is not None and fn.type not in ("function_definition", "lambda"):
-        fn = fn.parent
-    params = fn.child_by_field_name("parameters") if fn is not None else None
-    if fn is None or params is None:
-        return None
-    names = memo.get(fn.id)
-    if names is None:
-        names = memo[fn.id] = {}
-        for p in params.named_children:
-            ann = p.child_by_field_name("type")
-            name = p.child_by_field_name("name") or next(iter(p.named_children), None)
-            m = _SIMPLE_TYPE.fullmatch((ann.text or b"").decode()) if ann is not None else None
-            if m and name is not None and name.type == "identifier":
-                names[(name.text or b"").decode()] = m.group(1) or m.group(2)
-    return names.get(receiver)
 
 
 class Resolver:
@@ -186,7 +162,8 @@ class Resolver:
         self._module_cache: dict[tuple[str, str], str | None] = {}
         self._bases: dict[tuple[str, str, int], list[str]] = {}
         self.hierarchy = Hierarchy(workspace, self)
-        self._sites = SiteFinder(workspace, self.hierarchy, Types(workspace, self.hierarchy))
+        self.types = Types(workspace, self.hierarchy)
+        self._sites = SiteFinder(workspace, self.hierarchy, self.types)
 
     # ------------------------------------------------------------------ modules
     def module_file(self, module: str, from_path: str) -> str | None:
@@ -318,14 +295,17 @@ class Resolver:
             for a, n in zip(imp.aliases, imp.names or imp.aliases, strict=False)
             if n
         }
-        memo: dict[tuple[str, str | None, str | None], list[tuple[str, int, float, str]]] = {}
+        memo: dict[tuple[str, str | None, object], list[tuple[str, int, float, str]]] = {}
         for use in uses:
-            key = (use.name, use.receiver, use.receiver_type)
+            value = self._receiver_value(fi, use)
+            what = None if value is None else (value.kind, value.name, _refs_key(value.defs))
+            key = (use.name, use.receiver, what)
             hits = memo.get(key)
             if hits is None:
-                hits = memo[key] = _namesakes(
-                    self.ws, fi, self._resolve_use(fi, use, bound, enclosing_class, module_aliases)
-                )
+                typed = self._typed(fi, use, value, enclosing_class)
+                if typed is None:
+                    typed = self._resolve_use(fi, use, bound, enclosing_class, module_aliases)
+                hits = memo[key] = _namesakes(self.ws, fi, typed)
             for path, index, conf, via in hits:
                 add(path, index, conf, via, use.line)
         return sorted(found.values(), key=lambda r: (-r.confidence, r.path, r.index))
@@ -360,10 +340,6 @@ class Resolver:
             return self._by_name(name, fi, 0.3, f"{recv}.{name} by name", members_only=True)
         if recv in module_aliases and recv not in bound:
             return self._via_import(fi, recv, name, module_aliases[recv])
-        if use.receiver_type is not None:  # a parameter annotated with a class
-            found = self._class_member(fi, use.receiver_type, name, CLASS_LIKE)
-            if found:
-                return [(p, i, _ANNOTATED, f"{recv}: {use.receiver_type}") for p, i, _, _ in found]
         if (
             recv not in module_aliases
             and recv not in _SELF
@@ -376,6 +352,45 @@ class Resolver:
                 return found
         base = 0.25 if name in _COMMON_METHODS else 0.6
         return self._by_name(name, fi, base, f".{name} by name", members_only=True)
+
+    def _receiver_value(self, fi: FileIndex, use: Use) -> Value | None:
+        """What the receiver of a Python member use is, by the index's type evidence (None:
+        not a member use, or one on ``self``/``cls``, which the enclosing class answers)."""
+        if use.key is None or use.receiver in _SELF or fi.language != "python":
+            return None
+        return self.types.receiver(fi, use.key, use.line)
+
+    def _typed(
+        self, fi: FileIndex, use: Use, v: Value | None, cls: int | None
+    ) -> list[tuple[str, int, float, str]] | None:
+        """`obj.name` resolved through what evidence says `obj` is: the member of its class
+        (`x = Foo()`, `x: Foo`, `self.a.b`, `f()` with `-> Foo`, an imported annotated
+        global), of a module, of the bases for ``super()``; nothing for a builtin or an
+        external type. None when evidence says nothing, or names no such member."""
+        if v is None:
+            return None
+        name, how = use.name, v.how or "type"
+        refs: list[Ref] = []
+        if v.kind in (INSTANCE, CLASS):
+            refs = [(cfi, ci) for cfi, ci in v.defs]
+        elif v.kind == SUPER and cls is not None:
+            refs = self.hierarchy.bases(fi, cls)[0]
+            how = "super()"
+        elif v.kind == MODULE:
+            mfi = self.ws.get(v.name) if v.name else None
+            hits = self.bind_name(mfi, name)[0] if mfi is not None else []
+            return [(h.path, i, 1.0, f"{use.key}.{name}") for h, i in hits]
+        elif v.kind == OTHER:
+            return []  # a builtin or a type from outside the workspace
+        found: list[Ref] = []
+        for cfi, ci in refs:
+            hit = self.hierarchy.lookup(cfi, ci, name)
+            if hit is not None and all(h[0].path != hit[0].path or h[1] != hit[1] for h in found):
+                found.append(hit)
+        if not found:
+            return None
+        conf = (1.0 if v.kind != INSTANCE else _TYPED) / len(found)
+        return [(h.path, i, conf, f"{use.key}: {how}") for h, i in found]
 
     def _class_member(
         self, fi: FileIndex, recv: str, name: str, kinds: frozenset[Kind]
@@ -507,6 +522,10 @@ def _namesakes(
                 seen.add((path, i))
                 out.append((path, i, conf if i == same[-1] else conf * _VARIANT, via))
     return out
+
+
+def _refs_key(refs: tuple[Ref, ...]) -> tuple[tuple[str, int], ...]:
+    return tuple((f.path, i) for f, i in refs)
 
 
 def definition_at(fi: FileIndex, start_line: int, end_line: int) -> int | None:
