@@ -310,3 +310,22 @@ def test_a_method_on_a_string_is_not_a_namesake_method(flask: Engine) -> None:
     """`sep = "/"; sep.join(parts)`: `str.join`, not a URL class's `join`."""
     text = _method_context(flask, "app.py", "join_path").render()
     assert "Return an absolute URL" not in text
+
+
+def test_a_builtin_is_not_a_compat_module_s_namesake(tmp_path: Path) -> None:
+    """requests' adapters.py calls the builtin `str(...)`; compat.py's `str = str` (which
+    the file does not import) is not what it reads."""
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (tmp_path / ".scopewise.toml").write_text("", encoding="utf-8")
+    (pkg / "__init__.py").write_text("", encoding="utf-8")
+    (pkg / "compat.py").write_text("builtin_str = str\nstr = str  # py2 leftover\n")
+    (pkg / "adapters.py").write_text(
+        "def proxy_headers(proxy: object) -> dict:\n"
+        "    username = str(proxy)\n"
+        "    return {'Proxy-Authorization': username}\n"
+    )
+    engine = Engine(tmp_path, use_cache=False)
+    engine.index(workers=1)
+    text = engine.context("pkg/adapters.py", 1, 3, 4000).render()
+    assert "py2 leftover" not in text

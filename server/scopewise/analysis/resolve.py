@@ -11,6 +11,7 @@ the last one first.
 
 from __future__ import annotations
 
+import builtins
 import posixpath
 import re
 from collections.abc import Mapping
@@ -32,6 +33,7 @@ from scopewise.index.model import FileIndex, Import
 from scopewise.index.workspace import WorkspaceIndex
 from scopewise.vocab import CLASS_LIKE, TYPE_KINDS, Kind
 
+_BUILTINS = frozenset(dir(builtins))
 _SELF = frozenset({"self", "cls", "this", "super"})
 _TYPED = 0.9  # `x.m` where evidence says `x` is an instance of a class that has `m`
 _VARIANT = 0.4  # an earlier namesake's share of a use's confidence (see _namesakes)
@@ -322,12 +324,12 @@ class Resolver:
         if recv is None:
             if name in bound:
                 return []
-            hits, is_bound = self._bind(fi, name)
+            hits, is_bound = self.bind_name(fi, name)
             if hits:
                 via = "same file" if hits[0][0].path == fi.path else "imported"
                 return [(h.path, i, 1.0, via) for h, i in hits]
-            if is_bound:
-                return []
+            if is_bound or (fi.language == "python" and name in _BUILTINS):
+                return []  # bound outside the workspace, or a builtin (not `compat.str`)
             if enclosing_class is not None and fi.language != "python":
                 hit = self._member(fi, enclosing_class, name)
                 if hit:
