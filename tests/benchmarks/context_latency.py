@@ -18,6 +18,7 @@ import cProfile
 import json
 import pstats
 import time
+from functools import partial
 from pathlib import Path
 
 from scopewise.actions.budget import contexts_for
@@ -60,7 +61,7 @@ def timed_pass(engine: Engine, ts: list[Target], budgets: list[int]) -> dict[str
             out.setdefault(str(b), []).append((time.perf_counter() - t0) * 1000)
         t0 = time.perf_counter()
         analysis = engine.analyze(file, start, end)
-        contexts_for(["refactor"], lambda b: engine.context_for(analysis, b), floor, ceiling)
+        contexts_for(["refactor"], partial(engine.context_for, analysis), floor, ceiling)
         out.setdefault("refactor", []).append((time.perf_counter() - t0) * 1000)
     return out
 
