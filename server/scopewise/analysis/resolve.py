@@ -162,7 +162,6 @@ class Resolver:
     def __init__(self, workspace: WorkspaceIndex) -> None:
         self.ws = workspace
         self._module_cache: dict[tuple[str, str], str | None] = {}
-        self._bases: dict[tuple[str, str, int], list[str]] = {}
         self.hierarchy = Hierarchy(workspace, self)
         self.types = Types(workspace, self.hierarchy)
         self._sites = SiteFinder(workspace, self.hierarchy, self.types)
@@ -218,35 +217,10 @@ class Resolver:
     def _top_level(self, fi: FileIndex, name: str) -> int | None:
         return fi.top_level().get(name)
 
-    def _member(self, fi: FileIndex, cls: int, name: str, depth: int = 0) -> tuple[str, int] | None:
-        """A member `name` of class `cls` in `fi`, looking through base classes by name."""
-        for i, d in enumerate(fi.definitions):
-            if d.parent == cls and d.name == name:
-                return fi.path, i
-        for i, d in enumerate(fi.definitions):  # `self.name = ...` in one of its methods
-            if d.kind == Kind.ATTRIBUTE and d.name == name and enclosing_class(fi, i) == cls:
-                return fi.path, i
-        if depth > 4:
-            return None
-        for base_name in self.base_names(fi, cls):
-            for bfi, bi in self._resolve_name(fi, base_name):
-                if bfi.definitions[bi].kind in CLASS_LIKE:
-                    hit = self._member(bfi, bi, name, depth + 1)
-                    if hit:
-                        return hit
-        return None
-
-    def base_names(self, fi: FileIndex, cls: int) -> list[str]:
-        """Names used on a class's header lines after its own name (its bases)."""
-        key = (fi.path, fi.digest, cls)
-        names = self._bases.get(key)
-        if names is None:
-            d = fi.definitions[cls]
-            names = list(fi.names_used_in(d.name_line, d.header_end))
-            if len(self._bases) > 4096:
-                self._bases.clear()
-            self._bases[key] = names
-        return names
+    def _member(self, fi: FileIndex, cls: int, name: str) -> tuple[str, int] | None:
+        """A member `name` of class `cls` in `fi`, through its bases (analysis/hierarchy.py)."""
+        hit = self.hierarchy.lookup(fi, cls, name)
+        return (hit[0].path, hit[1]) if hit is not None else None
 
     def _resolve_name(self, fi: FileIndex, name: str) -> list[tuple[FileIndex, int]]:
         return self._bind(fi, name)[0]
