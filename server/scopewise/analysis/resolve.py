@@ -1,10 +1,13 @@
 """Name resolution over the index: what a range uses, and who uses a definition.
 
-Static and approximate by design (no type inference): a bare name resolves through the
-file's own definitions, then its imports, then the workspace; ``self.x`` through the
-enclosing class and its bases; ``module.x`` through the import that bound ``module``;
-``param.x`` through the class ``param`` is annotated with; any other ``obj.x`` only by name,
-with a confidence that falls with the number of candidates. A name defined more than once in
+Static and approximate by design (type evidence, no inference): a bare name resolves
+through the file's own definitions, then its imports (star imports too), then the
+workspace, a Python builtin the file does not bind to nothing; ``self.x`` through the
+enclosing class and its bases; ``module.x`` through the import that bound ``module``; a
+Python ``obj.x`` through what the index's evidence says ``obj`` is (analysis/receivers.py:
+``u = URL()``, ``c: Client``, ``self.a.b``, ``f()`` with ``-> T``, an annotated global,
+``super()``; nothing for a ``str`` or an external type); where evidence is silent, only by
+name, with a confidence that falls with the number of candidates. A name defined more than once in
 one scope (``@overload`` stubs, ``if``/``else`` variants) resolves to all of its definitions,
 the last one first.
 """
