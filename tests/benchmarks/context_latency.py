@@ -23,7 +23,7 @@ from pathlib import Path
 
 from scopewise.actions.budget import contexts_for
 from scopewise.analysis.engine import Engine
-from scopewise.settings import FileSettings
+from scopewise.settings import Settings
 
 Target = tuple[str, int, int]  # file, first and last line (1-based)
 
@@ -51,7 +51,7 @@ def _pct(xs: list[float], q: float) -> float:
 def timed_pass(engine: Engine, ts: list[Target], budgets: list[int]) -> dict[str, list[float]]:
     """Milliseconds of analyze + context_for per target, by budget ("refactor": the
     action's contexts, floor to ceiling as plan_all packs them)."""
-    floor, ceiling = FileSettings().context_budget, FileSettings().context_budget_max
+    floor, ceiling = Settings().context_budget, Settings().context_budget_max
     out: dict[str, list[float]] = {}
     for file, start, end in ts:
         engine.sync(file)
