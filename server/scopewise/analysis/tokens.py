@@ -14,11 +14,13 @@ identifiers and whitespace; ~1.35x on code, as the old chars/3.2 rule. Random le
 gibberish words) stay under it: nothing short of a vocabulary tells them from words.
 
 Written by hand: tiktoken is a benchmark dependency, not Claude's tokenizer, and the token
-counting API needs the network. One regex pass per line, cached per file version.
+counting API needs the network. One regex pass per line, cached per file version and
+for the lines seen last.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 
@@ -36,8 +38,10 @@ _EXTRA_BYTE = 0.75  # pieces per UTF-8 byte past the first of a non-ASCII charac
 _DENSE_EXTRA = 0.2  # more pieces per character of a dense run (base64: ~1.35 chars a token)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def line_cost(line: str) -> float:
-    """Estimated tokens of one line and its newline."""
+    """Estimated tokens of one line and its newline. Kept for the lines seen last: a packed
+    context's text is estimated again as a whole, and it is made of the same lines."""
     cost = len(_PIECE.findall(line)) + 1.0
     if not line.isascii():
         cost += _EXTRA_BYTE * (len(line.encode("utf-8", "surrogatepass")) - len(line))
