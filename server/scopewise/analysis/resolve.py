@@ -17,7 +17,7 @@ from __future__ import annotations
 import builtins
 import posixpath
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 import tree_sitter as ts
@@ -165,6 +165,7 @@ class Resolver:
     def __init__(self, workspace: WorkspaceIndex) -> None:
         self.ws = workspace
         self._module_cache: dict[tuple[str, str], str | None] = {}
+        self._imports: dict[tuple[str, str], dict[str, tuple[Import, str | None]]] = {}
         self.hierarchy = Hierarchy(workspace, self)
         self.types = Types(workspace, self.hierarchy)
         self._sites = SiteFinder(workspace, self.hierarchy, self.types)
@@ -175,46 +176,11 @@ class Resolver:
         key = (module, from_path)
         if key in self._module_cache:
             return self._module_cache[key]
-        result = self._module_file(module, from_path)
+        result = _module_file(self.ws.files, module, from_path)
         if len(self._module_cache) > 20000:
             self._module_cache.clear()
         self._module_cache[key] = result
         return result
-
-    def _module_file(self, module: str, from_path: str) -> str | None:
-        files = self.ws.files
-        if module.startswith(".") and not module.startswith(("./", "../")):  # python relative
-            dots = len(module) - len(module.lstrip("."))
-            base = posixpath.dirname(from_path)
-            for _ in range(dots - 1):
-                base = posixpath.dirname(base)
-            rest = module[dots:].replace(".", "/")
-            stem = posixpath.join(base, rest) if rest else base
-            for cand in (f"{stem}.py", f"{stem}/__init__.py", f"{stem}.pyi"):
-                if cand in files:
-                    return cand
-            return None
-        if module.startswith(("./", "../")):  # js/ts relative import
-            stem = posixpath.normpath(posixpath.join(posixpath.dirname(from_path), module))
-            for ext in ("", ".ts", ".tsx", ".js", ".jsx", ".mjs", "/index.ts", "/index.js"):
-                if stem + ext in files:
-                    return stem + ext
-            return None
-        if "/" in module or module.endswith((".h", ".hpp")):  # C include, Go path
-            for cand in (module, posixpath.join(posixpath.dirname(from_path), module)):
-                if cand in files:
-                    return cand
-            suffix = "/" + module
-            hits = [f for f in files if f.endswith(suffix)]
-            return hits[0] if len(hits) == 1 else None
-        dotted = module.replace(".", "/").replace("::", "/")
-        for suffix in (f"{dotted}.py", f"{dotted}/__init__.py", f"{dotted}.rb", f"{dotted}.java"):
-            if suffix in files:
-                return suffix
-            hits = [f for f in files if f.endswith("/" + suffix)]
-            if hits:
-                return min(hits, key=len)
-        return None
 
     # ------------------------------------------------------------------ uses -> definitions
     def _top_level(self, fi: FileIndex, name: str) -> int | None:
@@ -224,6 +190,24 @@ class Resolver:
         """A member `name` of class `cls` in `fi`, through its bases (analysis/hierarchy.py)."""
         hit = self.hierarchy.lookup(fi, cls, name)
         return (hit[0].path, hit[1]) if hit is not None else None
+
+    def _imported(self, fi: FileIndex) -> dict[str, tuple[Import, str | None]]:
+        """name -> the first import that binds it, and the name it imports (None: `import
+        module`), per file version."""
+        key = (fi.path, fi.digest)
+        found = self._imports.get(key)
+        if found is None:
+            found = {}
+            for imp in fi.imports:
+                for orig, alias in zip(imp.names, imp.aliases, strict=False):
+                    found.setdefault(alias, (imp, orig))
+                if not imp.names:
+                    for alias in imp.aliases:
+                        found.setdefault(alias, (imp, None))
+            if len(self._imports) > 4096:
+                self._imports.clear()
+            self._imports[key] = found
+        return found
 
     def _resolve_name(self, fi: FileIndex, name: str) -> list[tuple[FileIndex, int]]:
         return self._bind(fi, name)[0]
@@ -237,20 +221,19 @@ class Resolver:
         i = self._top_level(fi, name)
         if i is not None:
             return [(fi, i)], True
-        for imp in fi.imports:
-            for orig, alias in zip(imp.names, imp.aliases, strict=False):
-                if alias != name:
-                    continue
-                target = self.module_file(imp.module, fi.path)
-                tfi = self.ws.get(target) if target else None
-                if tfi is None or tfi.path == fi.path or hops > 3:
-                    return [], True  # outside the workspace, or `from pkg import module`
-                j = self._top_level(tfi, orig)
-                if j is not None:
-                    return [(tfi, j)], True
-                return self._bind(tfi, orig, hops + 1)[0], True  # re-exported by a package
-            if not imp.names and name in imp.aliases:
+        bound = self._imported(fi).get(name)
+        if bound is not None:
+            imp, orig = bound
+            if orig is None:
                 return [], True  # `import module`: a module, not a definition
+            target = self.module_file(imp.module, fi.path)
+            tfi = self.ws.get(target) if target else None
+            if tfi is None or tfi.path == fi.path or hops > 3:
+                return [], True  # outside the workspace, or `from pkg import module`
+            j = self._top_level(tfi, orig)
+            if j is not None:
+                return [(tfi, j)], True
+            return self._bind(tfi, orig, hops + 1)[0], True  # re-exported by a package
         return [], False
 
     def resolve(
@@ -473,6 +456,43 @@ class Resolver:
             target = self.module_file(full, fi.path)
             return target  # `from pkg import name`: a module when pkg/name is one
         return None
+
+
+def _module_file(files: Collection[str], module: str, from_path: str) -> str | None:
+    """The file of `module` among `files`, seen from `from_path` (Python, JS/TS, C, Go, Ruby,
+    Java spellings)."""
+    if module.startswith(".") and not module.startswith(("./", "../")):  # python relative
+        dots = len(module) - len(module.lstrip("."))
+        base = posixpath.dirname(from_path)
+        for _ in range(dots - 1):
+            base = posixpath.dirname(base)
+        rest = module[dots:].replace(".", "/")
+        stem = posixpath.join(base, rest) if rest else base
+        for cand in (f"{stem}.py", f"{stem}/__init__.py", f"{stem}.pyi"):
+            if cand in files:
+                return cand
+        return None
+    if module.startswith(("./", "../")):  # js/ts relative import
+        stem = posixpath.normpath(posixpath.join(posixpath.dirname(from_path), module))
+        for ext in ("", ".ts", ".tsx", ".js", ".jsx", ".mjs", "/index.ts", "/index.js"):
+            if stem + ext in files:
+                return stem + ext
+        return None
+    if "/" in module or module.endswith((".h", ".hpp")):  # C include, Go path
+        for cand in (module, posixpath.join(posixpath.dirname(from_path), module)):
+            if cand in files:
+                return cand
+        suffix = "/" + module
+        hits = [f for f in files if f.endswith(suffix)]
+        return hits[0] if len(hits) == 1 else None
+    dotted = module.replace(".", "/").replace("::", "/")
+    for suffix in (f"{dotted}.py", f"{dotted}/__init__.py", f"{dotted}.rb", f"{dotted}.java"):
+        if suffix in files:
+            return suffix
+        hits = [f for f in files if f.endswith("/" + suffix)]
+        if hits:
+            return min(hits, key=len)
+    return None
 
 
 def _namesakes(
