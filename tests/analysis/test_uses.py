@@ -148,3 +148,184 @@ def test_a_method_on_an_annotated_parameter_is_sent(engine: Engine) -> None:
     text = _context_of(engine, "finish").render()
     assert "Release the connection back to the pool." in text
     assert "self.conns = []" not in text
+
+
+# -- receivers typed by evidence (trimmed from flask 3.0.3: ctx.py RequestContext.push,
+# app.py Flask.make_response reading the `request` global)
+FLASK = {
+    "wrappers.py": '''
+class Request:
+    @property
+    def endpoint(self) -> str | None:
+        """The endpoint that matched the request URL."""
+        return None
+
+
+class Stack:
+    def push(self, item: object) -> None:
+        self.items.append(item)
+''',
+    "globals.py": """
+from .wrappers import Request
+
+
+def _proxy() -> object: ...
+
+
+request: Request = _proxy()  # type: ignore[assignment]
+""",
+    "sessions.py": '''
+class SessionInterface:
+    def open_session(self, app: object) -> dict | None:
+        """Load the session for this request, or None."""
+        raise NotImplementedError()
+
+
+class SecureCookieSessionInterface(SessionInterface):
+    def open_session(self, app: object) -> dict | None:
+        return self.signer(app).loads()
+''',
+    "ctx.py": '''
+from __future__ import annotations
+
+import typing as t
+
+if t.TYPE_CHECKING:
+    from .app import Flask
+
+
+class AppContext:
+    def push(self) -> None:
+        """Binds the app context to the current context."""
+        self.token = 1
+
+
+class RequestContext:
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.url_adapter = app.create_url_adapter()
+        self.session = None
+
+    def push(self) -> None:
+        app_ctx = self.app.app_context()
+        app_ctx.push()
+        session_interface = self.app.session_interface
+        self.session = session_interface.open_session(self.app)
+        self.session = self.session or {}
+''',
+    "app.py": """
+from .ctx import AppContext
+from .globals import request
+from .sessions import SecureCookieSessionInterface, SessionInterface
+
+
+class Flask:
+    session_interface: SessionInterface = SecureCookieSessionInterface()
+
+    def app_context(self) -> AppContext:
+        return AppContext()
+
+    def create_url_adapter(self) -> object:
+        return None
+
+    def make_response(self, rv: object) -> object:
+        if rv is None:
+            raise TypeError(f"The view function for {request.endpoint!r} returned None")
+        return rv
+
+    def join_path(self, parts: list[str]) -> str:
+        sep = "/"
+        if not parts:
+            return ""
+        return sep.join(parts)
+""",
+    "urls.py": '''
+class URL:
+    def join(self, url: str) -> URL:
+        """Return an absolute URL, using this URL as the base."""
+        return self
+''',
+}
+
+
+@pytest.fixture
+def flask(tmp_path: Path) -> Engine:
+    pkg = tmp_path / "flask"
+    pkg.mkdir()
+    (tmp_path / ".scopewise.toml").write_text("", encoding="utf-8")
+    (pkg / "__init__.py").write_text("", encoding="utf-8")
+    for name, text in FLASK.items():
+        (pkg / name).write_text(text.lstrip(), encoding="utf-8")
+    engine = Engine(tmp_path, use_cache=False)
+    engine.index(workers=1)
+    return engine
+
+
+def _method_span(file: str, method: str) -> tuple[int, int]:
+    """1-based lines of the last method named `method` in `file` (the one under test)."""
+    lines = FLASK[file].lstrip().splitlines()
+    start = max(i for i, ln in enumerate(lines, 1) if ln.strip().startswith(f"def {method}("))
+    end = start
+    for i in range(start + 1, len(lines) + 1):
+        text = lines[i - 1]
+        if text and len(text) - len(text.lstrip()) <= 4 and not text.startswith(" " * 8):
+            break
+        end = i if text else end
+    return start, end
+
+
+def _method_context(engine: Engine, file: str, method: str) -> Context:
+    return engine.context(f"flask/{file}", *_method_span(file, method), 4000)
+
+
+def test_a_method_on_a_local_bound_to_a_call_with_a_return_annotation(flask: Engine) -> None:
+    """`app_ctx = self.app.app_context(); app_ctx.push()`: `self.app` is a `Flask` (the
+    annotated `__init__` parameter), `app_context() -> AppContext`: `AppContext.push`, not
+    every `push` by name."""
+    text = _method_context(flask, "ctx.py", "push").render()
+    assert "Binds the app context to the current context." in text
+    assert "self.items.append(item)" not in text
+
+
+def test_a_method_on_a_class_attribute_annotated_with_its_interface(flask: Engine) -> None:
+    """`session_interface = self.app.session_interface` (annotated `SessionInterface` in
+    the class body): its `open_session`, surely; not a subclass's by name."""
+    analysis = flask.analyze("flask/ctx.py", *_method_span("ctx.py", "push"))
+    by_symbol = {
+        f"{r.path}:{flask.workspace.get(r.path).qualified_name(r.index)}": r.confidence  # type: ignore[union-attr]
+        for r in analysis.uses
+    }
+    assert by_symbol.get("flask/sessions.py:SessionInterface.open_session", 0) >= 0.9
+    assert "flask/sessions.py:SecureCookieSessionInterface.open_session" not in by_symbol
+
+
+def test_a_property_of_an_imported_annotated_global_is_sent(flask: Engine) -> None:
+    """`request.endpoint` with `request: Request = ...` in globals.py: `Request.endpoint`;
+    it used to resolve to nothing (an import that names no module or class)."""
+    text = _method_context(flask, "app.py", "make_response").render()
+    assert "The endpoint that matched the request URL." in text
+
+
+def test_a_method_on_a_string_is_not_a_namesake_method(flask: Engine) -> None:
+    """`sep = "/"; sep.join(parts)`: `str.join`, not a URL class's `join`."""
+    text = _method_context(flask, "app.py", "join_path").render()
+    assert "Return an absolute URL" not in text
+
+
+def test_a_builtin_is_not_a_compat_module_s_namesake(tmp_path: Path) -> None:
+    """requests' adapters.py calls the builtin `str(...)`; compat.py's `str = str` (which
+    the file does not import) is not what it reads."""
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (tmp_path / ".scopewise.toml").write_text("", encoding="utf-8")
+    (pkg / "__init__.py").write_text("", encoding="utf-8")
+    (pkg / "compat.py").write_text("builtin_str = str\nstr = str  # py2 leftover\n")
+    (pkg / "adapters.py").write_text(
+        "def proxy_headers(proxy: object) -> dict:\n"
+        "    username = str(proxy)\n"
+        "    return {'Proxy-Authorization': username}\n"
+    )
+    engine = Engine(tmp_path, use_cache=False)
+    engine.index(workers=1)
+    text = engine.context("pkg/adapters.py", 1, 3, 4000).render()
+    assert "py2 leftover" not in text

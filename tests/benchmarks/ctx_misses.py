@@ -5,7 +5,6 @@ python tests/benchmarks/ctx_misses.py REPO TARGETS ORACLE [BUDGET]
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -16,12 +15,6 @@ from scopewise.analysis.engine import Engine
 def main() -> None:
     repo, _targets, oracle_path = sys.argv[1:4]
     budget = int(sys.argv[4]) if len(sys.argv) > 4 else 4000
-    spec = importlib.util.spec_from_file_location(
-        "ctxbench", Path(__file__).resolve().parents[3] / "shared/bench/ctxbench.py"
-    )
-    assert spec and spec.loader
-    cb = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cb)
     oracle = json.loads(Path(oracle_path).read_text())
     engine = Engine(repo)
     engine.index()

@@ -1,42 +1,44 @@
 """Name resolution over the index: what a range uses, and who uses a definition.
 
-Static and approximate by design (no type inference): a bare name resolves through the
-file's own definitions, then its imports, then the workspace; ``self.x`` through the
-enclosing class and its bases; ``module.x`` through the import that bound ``module``;
-``param.x`` through the class ``param`` is annotated with; any other ``obj.x`` only by name,
-with a confidence that falls with the number of candidates. A name defined more than once in
+Static and approximate by design (type evidence, no inference): a bare name resolves
+through the file's own definitions, then its imports (star imports too), then the
+workspace, a Python builtin the file does not bind to nothing; ``self.x`` through the
+enclosing class and its bases; ``module.x`` through the import that bound ``module``; a
+Python ``obj.x`` through what the index's evidence says ``obj`` is (analysis/receivers.py:
+``u = URL()``, ``c: Client``, ``self.a.b``, ``f()`` with ``-> T``, an annotated global,
+``super()``; nothing for a ``str`` or an external type); where evidence is silent, only by
+name, with a confidence that falls with the number of candidates. A name defined more than once in
 one scope (``@overload`` stubs, ``if``/``else`` variants) resolves to all of its definitions,
 the last one first.
 """
 
 from __future__ import annotations
 
+import builtins
 import posixpath
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 import tree_sitter as ts
 
 from scopewise.analysis.hierarchy import Hierarchy, Ref
 from scopewise.analysis.hierarchy import enclosing_class as enclosing_class
-from scopewise.analysis.receivers import Types
+from scopewise.analysis.receivers import CLASS, INSTANCE, MODULE, OTHER, SUPER, Types, Value
 from scopewise.analysis.sites import COMMON_METHODS as _COMMON_METHODS
 from scopewise.analysis.sites import FAMILY as _FAMILY
 from scopewise.analysis.sites import CallerSite as CallerSite
 from scopewise.analysis.sites import SiteFinder
 from scopewise.analysis.sources import Source
 from scopewise.index import languages
+from scopewise.index.evidence import value_key
 from scopewise.index.model import FileIndex, Import
 from scopewise.index.workspace import WorkspaceIndex
 from scopewise.vocab import CLASS_LIKE, TYPE_KINDS, Kind
 
+_BUILTINS = frozenset(dir(builtins))
 _SELF = frozenset({"self", "cls", "this", "super"})
-# `X`, `"X"`, `X | None`, `Optional[X]`: a parameter annotation that names one class
-_SIMPLE_TYPE = re.compile(
-    r"""['"]?([A-Za-z_]\w*)['"]?(?:\s*\|\s*None)?|Optional\[['"]?([A-Za-z_]\w*)['"]?\]"""
-)
-_ANNOTATED = 0.9  # `x.m` where `x` is a parameter annotated with a class that has `m`
+_TYPED = 0.9  # `x.m` where evidence says `x` is an instance of a class that has `m`
 _VARIANT = 0.4  # an earlier namesake's share of a use's confidence (see _namesakes)
 _TEST_PATH = re.compile(
     r"(^|/)(tests?|spec|__tests__)/|(^|/)test_[^/]*$|_test\.[a-z]+$"
@@ -81,7 +83,7 @@ class Use:
     name: str
     line: int
     receiver: str | None  # "self", a module alias, "<expr>" for anything else; None: bare name
-    receiver_type: str | None = None  # the class a parameter receiver is annotated with
+    key: str | None = None  # the receiver as the index's evidence keys it (`x`, `self.a`, `f()`)
 
 
 @dataclass
@@ -112,22 +114,24 @@ def _is_binding(node: ts.Node) -> bool:
     return False
 
 
-def _receiver(node: ts.Node, spec: languages.LanguageSpec) -> tuple[bool, str | None]:
-    """(is member access, receiver text) for an identifier node."""
+def _receiver(node: ts.Node, spec: languages.LanguageSpec) -> tuple[bool, str | None, str | None]:
+    """(is member access, receiver text, receiver key) for an identifier node: the key as
+    the index spells it (index/evidence.py `value_key`), for Python's ``obj.name``."""
     parent = node.parent
     if parent is None:
-        return False, None
+        return False, None, None
     for ntype, obj_field, prop_field in spec.member_access:
         if parent.type == ntype:
             prop = parent.child_by_field_name(prop_field)
             if prop is not None and prop == node:
                 obj = parent.child_by_field_name(obj_field)
                 if obj is None:
-                    return True, None if ntype == "call" else "<expr>"
+                    return True, None if ntype == "call" else "<expr>", None
+                key = value_key(obj) if ntype == "attribute" else None
                 if obj.type in ("identifier", "self", "this", "super", "constant"):
-                    return True, (obj.text or b"").decode("utf-8", "replace")
-                return True, "<expr>"
-    return False, None
+                    return True, (obj.text or b"").decode("utf-8", "replace"), key
+                return True, "<expr>", key
+    return False, None, None
 
 
 def uses_in(src: Source, start_line: int, end_line: int) -> tuple[list[Use], set[str]]:
@@ -139,7 +143,6 @@ def uses_in(src: Source, start_line: int, end_line: int) -> tuple[list[Use], set
     cursor.set_point_range((start_line, 0), (end_line + 1, 0))
     uses: list[Use] = []
     bound: set[str] = set()
-    annotations: dict[int, dict[str, str]] = {}  # function node -> parameter -> class
     for nodes in cursor.captures(src.tree.root_node).values():
         for node in nodes:
             line = node.start_point[0]
@@ -148,34 +151,12 @@ def uses_in(src: Source, start_line: int, end_line: int) -> tuple[list[Use], set
             name = (node.text or b"").decode("utf-8", "replace")
             if not name:
                 continue
-            member, receiver = _receiver(node, spec)
+            member, receiver, key = _receiver(node, spec)
             if not member and _is_binding(node):
                 bound.add(name)
                 continue
-            typed = _annotated(node, receiver, annotations) if member and receiver else None
-            uses.append(Use(name, line, receiver if member else None, typed))
+            uses.append(Use(name, line, receiver if member else None, key))
     return uses, bound
-
-
-def _annotated(node: ts.Node, receiver: str, memo: dict[int, dict[str, str]]) -> str | None:
-    """The class a receiver is annotated with as a parameter of the function around the
-    use (`req: PreparedRequest`, `resp: Response | None`, `"Client"`), or None."""
-    fn = node.parent
-    while fn is not None and fn.type not in ("function_definition", "lambda"):
-        fn = fn.parent
-    params = fn.child_by_field_name("parameters") if fn is not None else None
-    if fn is None or params is None:
-        return None
-    names = memo.get(fn.id)
-    if names is None:
-        names = memo[fn.id] = {}
-        for p in params.named_children:
-            ann = p.child_by_field_name("type")
-            name = p.child_by_field_name("name") or next(iter(p.named_children), None)
-            m = _SIMPLE_TYPE.fullmatch((ann.text or b"").decode()) if ann is not None else None
-            if m and name is not None and name.type == "identifier":
-                names[(name.text or b"").decode()] = m.group(1) or m.group(2)
-    return names.get(receiver)
 
 
 class Resolver:
@@ -184,9 +165,10 @@ class Resolver:
     def __init__(self, workspace: WorkspaceIndex) -> None:
         self.ws = workspace
         self._module_cache: dict[tuple[str, str], str | None] = {}
-        self._bases: dict[tuple[str, str, int], list[str]] = {}
+        self._imports: dict[tuple[str, str], dict[str, tuple[Import, str | None]]] = {}
         self.hierarchy = Hierarchy(workspace, self)
-        self._sites = SiteFinder(workspace, self.hierarchy, Types(workspace, self.hierarchy))
+        self.types = Types(workspace, self.hierarchy)
+        self._sites = SiteFinder(workspace, self.hierarchy, self.types)
 
     # ------------------------------------------------------------------ modules
     def module_file(self, module: str, from_path: str) -> str | None:
@@ -194,80 +176,38 @@ class Resolver:
         key = (module, from_path)
         if key in self._module_cache:
             return self._module_cache[key]
-        result = self._module_file(module, from_path)
+        result = _module_file(self.ws.files, module, from_path)
         if len(self._module_cache) > 20000:
             self._module_cache.clear()
         self._module_cache[key] = result
         return result
 
-    def _module_file(self, module: str, from_path: str) -> str | None:
-        files = self.ws.files
-        if module.startswith(".") and not module.startswith(("./", "../")):  # python relative
-            dots = len(module) - len(module.lstrip("."))
-            base = posixpath.dirname(from_path)
-            for _ in range(dots - 1):
-                base = posixpath.dirname(base)
-            rest = module[dots:].replace(".", "/")
-            stem = posixpath.join(base, rest) if rest else base
-            for cand in (f"{stem}.py", f"{stem}/__init__.py", f"{stem}.pyi"):
-                if cand in files:
-                    return cand
-            return None
-        if module.startswith(("./", "../")):  # js/ts relative import
-            stem = posixpath.normpath(posixpath.join(posixpath.dirname(from_path), module))
-            for ext in ("", ".ts", ".tsx", ".js", ".jsx", ".mjs", "/index.ts", "/index.js"):
-                if stem + ext in files:
-                    return stem + ext
-            return None
-        if "/" in module or module.endswith((".h", ".hpp")):  # C include, Go path
-            for cand in (module, posixpath.join(posixpath.dirname(from_path), module)):
-                if cand in files:
-                    return cand
-            suffix = "/" + module
-            hits = [f for f in files if f.endswith(suffix)]
-            return hits[0] if len(hits) == 1 else None
-        dotted = module.replace(".", "/").replace("::", "/")
-        for suffix in (f"{dotted}.py", f"{dotted}/__init__.py", f"{dotted}.rb", f"{dotted}.java"):
-            if suffix in files:
-                return suffix
-            hits = [f for f in files if f.endswith("/" + suffix)]
-            if hits:
-                return min(hits, key=len)
-        return None
-
     # ------------------------------------------------------------------ uses -> definitions
     def _top_level(self, fi: FileIndex, name: str) -> int | None:
         return fi.top_level().get(name)
 
-    def _member(self, fi: FileIndex, cls: int, name: str, depth: int = 0) -> tuple[str, int] | None:
-        """A member `name` of class `cls` in `fi`, looking through base classes by name."""
-        for i, d in enumerate(fi.definitions):
-            if d.parent == cls and d.name == name:
-                return fi.path, i
-        for i, d in enumerate(fi.definitions):  # `self.name = ...` in one of its methods
-            if d.kind == Kind.ATTRIBUTE and d.name == name and enclosing_class(fi, i) == cls:
-                return fi.path, i
-        if depth > 4:
-            return None
-        for base_name in self.base_names(fi, cls):
-            for bfi, bi in self._resolve_name(fi, base_name):
-                if bfi.definitions[bi].kind in CLASS_LIKE:
-                    hit = self._member(bfi, bi, name, depth + 1)
-                    if hit:
-                        return hit
-        return None
+    def _member(self, fi: FileIndex, cls: int, name: str) -> tuple[str, int] | None:
+        """A member `name` of class `cls` in `fi`, through its bases (analysis/hierarchy.py)."""
+        hit = self.hierarchy.lookup(fi, cls, name)
+        return (hit[0].path, hit[1]) if hit is not None else None
 
-    def base_names(self, fi: FileIndex, cls: int) -> list[str]:
-        """Names used on a class's header lines after its own name (its bases)."""
-        key = (fi.path, fi.digest, cls)
-        names = self._bases.get(key)
-        if names is None:
-            d = fi.definitions[cls]
-            names = list(fi.names_used_in(d.name_line, d.header_end))
-            if len(self._bases) > 4096:
-                self._bases.clear()
-            self._bases[key] = names
-        return names
+    def _imported(self, fi: FileIndex) -> dict[str, tuple[Import, str | None]]:
+        """name -> the first import that binds it, and the name it imports (None: `import
+        module`), per file version."""
+        key = (fi.path, fi.digest)
+        found = self._imports.get(key)
+        if found is None:
+            found = {}
+            for imp in fi.imports:
+                for orig, alias in zip(imp.names, imp.aliases, strict=False):
+                    found.setdefault(alias, (imp, orig))
+                if not imp.names:
+                    for alias in imp.aliases:
+                        found.setdefault(alias, (imp, None))
+            if len(self._imports) > 4096:
+                self._imports.clear()
+            self._imports[key] = found
+        return found
 
     def _resolve_name(self, fi: FileIndex, name: str) -> list[tuple[FileIndex, int]]:
         return self._bind(fi, name)[0]
@@ -281,20 +221,19 @@ class Resolver:
         i = self._top_level(fi, name)
         if i is not None:
             return [(fi, i)], True
-        for imp in fi.imports:
-            for orig, alias in zip(imp.names, imp.aliases, strict=False):
-                if alias != name:
-                    continue
-                target = self.module_file(imp.module, fi.path)
-                tfi = self.ws.get(target) if target else None
-                if tfi is None or tfi.path == fi.path or hops > 3:
-                    return [], True  # outside the workspace, or `from pkg import module`
-                j = self._top_level(tfi, orig)
-                if j is not None:
-                    return [(tfi, j)], True
-                return self._bind(tfi, orig, hops + 1)[0], True  # re-exported by a package
-            if not imp.names and name in imp.aliases:
+        bound = self._imported(fi).get(name)
+        if bound is not None:
+            imp, orig = bound
+            if orig is None:
                 return [], True  # `import module`: a module, not a definition
+            target = self.module_file(imp.module, fi.path)
+            tfi = self.ws.get(target) if target else None
+            if tfi is None or tfi.path == fi.path or hops > 3:
+                return [], True  # outside the workspace, or `from pkg import module`
+            j = self._top_level(tfi, orig)
+            if j is not None:
+                return [(tfi, j)], True
+            return self._bind(tfi, orig, hops + 1)[0], True  # re-exported by a package
         return [], False
 
     def resolve(
@@ -318,14 +257,17 @@ class Resolver:
             for a, n in zip(imp.aliases, imp.names or imp.aliases, strict=False)
             if n
         }
-        memo: dict[tuple[str, str | None, str | None], list[tuple[str, int, float, str]]] = {}
+        memo: dict[tuple[str, str | None, object], list[tuple[str, int, float, str]]] = {}
         for use in uses:
-            key = (use.name, use.receiver, use.receiver_type)
+            value = self._receiver_value(fi, use)
+            what = None if value is None else (value.kind, value.name, _refs_key(value.defs))
+            key = (use.name, use.receiver, what)
             hits = memo.get(key)
             if hits is None:
-                hits = memo[key] = _namesakes(
-                    self.ws, fi, self._resolve_use(fi, use, bound, enclosing_class, module_aliases)
-                )
+                typed = self._typed(fi, use, value, enclosing_class)
+                if typed is None:
+                    typed = self._resolve_use(fi, use, bound, enclosing_class, module_aliases)
+                hits = memo[key] = _namesakes(self.ws, fi, typed)
             for path, index, conf, via in hits:
                 add(path, index, conf, via, use.line)
         return sorted(found.values(), key=lambda r: (-r.confidence, r.path, r.index))
@@ -342,12 +284,12 @@ class Resolver:
         if recv is None:
             if name in bound:
                 return []
-            hits, is_bound = self._bind(fi, name)
+            hits, is_bound = self.bind_name(fi, name)
             if hits:
                 via = "same file" if hits[0][0].path == fi.path else "imported"
                 return [(h.path, i, 1.0, via) for h, i in hits]
-            if is_bound:
-                return []
+            if is_bound or (fi.language == "python" and name in _BUILTINS):
+                return []  # bound outside the workspace, or a builtin (not `compat.str`)
             if enclosing_class is not None and fi.language != "python":
                 hit = self._member(fi, enclosing_class, name)
                 if hit:
@@ -360,10 +302,6 @@ class Resolver:
             return self._by_name(name, fi, 0.3, f"{recv}.{name} by name", members_only=True)
         if recv in module_aliases and recv not in bound:
             return self._via_import(fi, recv, name, module_aliases[recv])
-        if use.receiver_type is not None:  # a parameter annotated with a class
-            found = self._class_member(fi, use.receiver_type, name, CLASS_LIKE)
-            if found:
-                return [(p, i, _ANNOTATED, f"{recv}: {use.receiver_type}") for p, i, _, _ in found]
         if (
             recv not in module_aliases
             and recv not in _SELF
@@ -376,6 +314,45 @@ class Resolver:
                 return found
         base = 0.25 if name in _COMMON_METHODS else 0.6
         return self._by_name(name, fi, base, f".{name} by name", members_only=True)
+
+    def _receiver_value(self, fi: FileIndex, use: Use) -> Value | None:
+        """What the receiver of a Python member use is, by the index's type evidence (None:
+        not a member use, or one on ``self``/``cls``, which the enclosing class answers)."""
+        if use.key is None or use.receiver in _SELF or fi.language != "python":
+            return None
+        return self.types.receiver(fi, use.key, use.line)
+
+    def _typed(
+        self, fi: FileIndex, use: Use, v: Value | None, cls: int | None
+    ) -> list[tuple[str, int, float, str]] | None:
+        """`obj.name` resolved through what evidence says `obj` is: the member of its class
+        (`x = Foo()`, `x: Foo`, `self.a.b`, `f()` with `-> Foo`, an imported annotated
+        global), of a module, of the bases for ``super()``; nothing for a builtin or an
+        external type. None when evidence says nothing, or names no such member."""
+        if v is None:
+            return None
+        name, how = use.name, v.how or "type"
+        refs: list[Ref] = []
+        if v.kind in (INSTANCE, CLASS):
+            refs = [(cfi, ci) for cfi, ci in v.defs]
+        elif v.kind == SUPER and cls is not None:
+            refs = self.hierarchy.bases(fi, cls)[0]
+            how = "super()"
+        elif v.kind == MODULE:
+            mfi = self.ws.get(v.name) if v.name else None
+            hits = self.bind_name(mfi, name)[0] if mfi is not None else []
+            return [(h.path, i, 1.0, f"{use.key}.{name}") for h, i in hits]
+        elif v.kind == OTHER:
+            return []  # a builtin or a type from outside the workspace
+        found: list[Ref] = []
+        for cfi, ci in refs:
+            hit = self.hierarchy.lookup(cfi, ci, name)
+            if hit is not None and all(h[0].path != hit[0].path or h[1] != hit[1] for h in found):
+                found.append(hit)
+        if not found:
+            return None
+        conf = (1.0 if v.kind != INSTANCE else _TYPED) / len(found)
+        return [(h.path, i, conf, f"{use.key}: {how}") for h, i in found]
 
     def _class_member(
         self, fi: FileIndex, recv: str, name: str, kinds: frozenset[Kind]
@@ -481,6 +458,43 @@ class Resolver:
         return None
 
 
+def _module_file(files: Collection[str], module: str, from_path: str) -> str | None:
+    """The file of `module` among `files`, seen from `from_path` (Python, JS/TS, C, Go, Ruby,
+    Java spellings)."""
+    if module.startswith(".") and not module.startswith(("./", "../")):  # python relative
+        dots = len(module) - len(module.lstrip("."))
+        base = posixpath.dirname(from_path)
+        for _ in range(dots - 1):
+            base = posixpath.dirname(base)
+        rest = module[dots:].replace(".", "/")
+        stem = posixpath.join(base, rest) if rest else base
+        for cand in (f"{stem}.py", f"{stem}/__init__.py", f"{stem}.pyi"):
+            if cand in files:
+                return cand
+        return None
+    if module.startswith(("./", "../")):  # js/ts relative import
+        stem = posixpath.normpath(posixpath.join(posixpath.dirname(from_path), module))
+        for ext in ("", ".ts", ".tsx", ".js", ".jsx", ".mjs", "/index.ts", "/index.js"):
+            if stem + ext in files:
+                return stem + ext
+        return None
+    if "/" in module or module.endswith((".h", ".hpp")):  # C include, Go path
+        for cand in (module, posixpath.join(posixpath.dirname(from_path), module)):
+            if cand in files:
+                return cand
+        suffix = "/" + module
+        hits = [f for f in files if f.endswith(suffix)]
+        return hits[0] if len(hits) == 1 else None
+    dotted = module.replace(".", "/").replace("::", "/")
+    for suffix in (f"{dotted}.py", f"{dotted}/__init__.py", f"{dotted}.rb", f"{dotted}.java"):
+        if suffix in files:
+            return suffix
+        hits = [f for f in files if f.endswith("/" + suffix)]
+        if hits:
+            return min(hits, key=len)
+    return None
+
+
 def _namesakes(
     ws: WorkspaceIndex, fi: FileIndex, hits: list[tuple[str, int, float, str]]
 ) -> list[tuple[str, int, float, str]]:
@@ -507,6 +521,10 @@ def _namesakes(
                 seen.add((path, i))
                 out.append((path, i, conf if i == same[-1] else conf * _VARIANT, via))
     return out
+
+
+def _refs_key(refs: tuple[Ref, ...]) -> tuple[tuple[str, int], ...]:
+    return tuple((f.path, i) for f, i in refs)
 
 
 def definition_at(fi: FileIndex, start_line: int, end_line: int) -> int | None:
