@@ -22,7 +22,7 @@ def test_context_has_bodies_skeletons_callers_and_tests(
 ) -> None:
     src = (poly / "shop/pricing.py").read_text()
     a = lines_of(src, "def apply_discount")
-    ctx = engine.context("shop/pricing.py", a, a + 3, 2000)
+    ctx = engine.context_for(engine.analyze("shop/pricing.py", a, a + 3), 2000, siblings=True)
     text = ctx.render()
     kinds = {(s.kind, s.symbol) for s in ctx.snippets}
     assert ("body", "clamp") in kinds  # a small function it calls: its body
@@ -176,8 +176,8 @@ def test_sure_sites_come_first_and_callers_bodies_before_tests(wide: Path) -> No
     ctx = engine.context("lib/textutil.py", 1, 3, 16_000)
     order = [(s.certain, s.confidence) for s in ctx.sites]
     assert order == sorted(order, reverse=True)
-    ctx = engine.context("lib/textutil.py", 1, 3, 3500)
-    kinds = {(s.path.startswith("tests/"), s.kind) for s in ctx.snippets}
+    change = engine.context_for(engine.analyze("lib/textutil.py", 1, 3), 3500, siblings=True)
+    kinds = {(s.path.startswith("tests/"), s.kind) for s in change.snippets}
     assert (False, "body") in kinds  # some caller's body fits
     assert (True, "test") in kinds and (True, "body") not in kinds  # a test's is listed
 

@@ -97,7 +97,10 @@ def build(
     sibs = _siblings(analysis, sources, callers_of)
     ranked = candidates.rank(analysis, ws.get, packer.line_costs, budget, site_list, sibs.found)
     reserve = candidates.uses_need(analysis, ws.get, packer.line_costs)
-    packing.pack_sites(packer, site_list, packing.ripple(ranked, packer), reserve)
+    # a change's context (with siblings) takes the ripple's bodies before the rest; an
+    # explanation lists the sites, and the bodies around them compete with what it uses
+    steps = packing.ripple(ranked, packer) if callers_of is not None else ()
+    packing.pack_sites(packer, site_list, steps, reserve)
     kept, dropped, missing = packing.pack(ranked, packer)
     left = packing.unlisted(packer, site_list)
     dropped += left + _unsearched(analysis, sibs)
