@@ -486,13 +486,24 @@ def _module_file(files: Collection[str], module: str, from_path: str) -> str | N
         hits = [f for f in files if f.endswith(suffix)]
         return hits[0] if len(hits) == 1 else None
     dotted = module.replace(".", "/").replace("::", "/")
-    for suffix in (f"{dotted}.py", f"{dotted}/__init__.py", f"{dotted}.rb", f"{dotted}.java"):
+    suffixes = (f"{dotted}.py", f"{dotted}/__init__.py", f"{dotted}.rb", f"{dotted}.java")
+    for suffix in suffixes:
         if suffix in files:
             return suffix
-        hits = [f for f in files if f.endswith("/" + suffix)]
-        if hits:
-            return min(hits, key=len)
-    return None
+    ends = tuple("/" + s for s in suffixes)
+    hits = [f for f in files if f.endswith(ends)]
+    if not hits:
+        return None
+    # as an import path would find it: next to the importer, then the project's own code
+    # before its tests (a test app's `flask.py` is not the `flask` package), the shallowest
+    here = posixpath.dirname(from_path) + "/"
+
+    def rank(f: str) -> tuple[bool, bool, int, int]:
+        root = posixpath.dirname(f.removesuffix("/__init__.py"))
+        near = not root or here.startswith(root + "/")
+        return not near, is_test_path(f), f.count("/"), len(f)
+
+    return min(hits, key=rank)
 
 
 def _namesakes(
