@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from scopewise.analysis.resolve import CallerSite, Resolved, is_test_path
 from scopewise.analysis.scope import Analysis
 from scopewise.analysis.siblings import Sibling
+from scopewise.analysis.sources import LineCosts as FileCosts
 from scopewise.index.model import Definition, FileIndex
 from scopewise.vocab import CONTAINER_KINDS, DATA_KINDS, TYPE_KINDS, Kind
 
@@ -45,7 +46,7 @@ SKELETON_KINDS = TYPE_KINDS | CONTAINER_KINDS | {Kind.TYPE}
 VALUE_KINDS = DATA_KINDS | {Kind.MACRO}
 
 Form = tuple[str, frozenset[int]]  # (kind as listed in the manifest, 0-based lines)
-LineCosts = Callable[[str], Sequence[float]]  # tokens per line of a file (OSError: gone)
+LineCosts = Callable[[str], FileCosts]  # tokens per line of a file (OSError: gone)
 Lookup = Callable[[str], FileIndex | None]  # the index of a workspace file
 
 
@@ -82,14 +83,14 @@ def skeleton(fi: FileIndex, index: int) -> frozenset[int]:
     return frozenset(lines)
 
 
-def forms(fi: FileIndex, index: int, budget: int, costs: Sequence[float]) -> list[Form]:
+def forms(fi: FileIndex, index: int, budget: int, costs: FileCosts) -> list[Form]:
     """The forms a definition can be sent in, richest first."""
     d = fi.definitions[index]
     head = header(d)
     if d.kind in SKELETON_KINDS:
         return [("skeleton", skeleton(fi, index)), ("signature", head)]
     whole = full(d)
-    whole_cost = sum(costs[ln] for ln in whole if ln < len(costs))
+    whole_cost = costs.total(whole)
     if d.kind in VALUE_KINDS:
         if d.line_count <= SHORT_VALUE_LINES:
             return [("body", whole)]
@@ -278,7 +279,7 @@ def uses_need(analysis: Analysis, files: Lookup, line_costs: LineCosts) -> float
             costs = line_costs(path)
         except OSError:
             continue
-        total += min(USE_CLIP, sum(costs[ln] for ln in lines if ln < len(costs)) + USE_RUN)
+        total += min(USE_CLIP, costs.total(lines) + USE_RUN)
     return total
 
 
@@ -315,7 +316,7 @@ def _callers(site_list: list[Site], files: Lookup, line_costs: LineCosts) -> lis
             and cfi.definitions[caller].kind not in SKELETON_KINDS
         ):
             body = full(cfi.definitions[caller])
-            if sum(costs[ln] for ln in body if ln < len(costs)) <= CALLER_BODY_MAX:
+            if costs.total(body) <= CALLER_BODY_MAX:
                 fs.insert(0, ("body", body | listed))
         n = len(group)
         what = "tests the selection" if test else "uses the selection"
@@ -349,7 +350,7 @@ def _siblings(found: Sequence[Sibling], files: Lookup, line_costs: LineCosts) ->
         fs: list[Form] = [("sibling", line)]
         if n < SIBLING_BODIES and d.kind not in SKELETON_KINDS:
             body = full(d)
-            if sum(costs[ln] for ln in body if ln < len(costs)) <= CALLER_BODY_MAX:
+            if costs.total(body) <= CALLER_BODY_MAX:
                 fs.insert(0, ("body", body | line))
         value = SIBLING_BASE + SIBLING_SLOPE * min(1.0, s.strength)
         also = ", ".join(s.shared[:3])

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 from scopewise.analysis import redact, tokens
 from scopewise.analysis.candidates import MIN_VALUE, Candidate, Site
-from scopewise.analysis.sources import Sources
+from scopewise.analysis.sources import LineCosts, Sources
 
 RUN_TOKENS = 8  # the "@@ 120-135 body" line above each run of lines (and "@@ sites" once a file)
 LIST_TOKENS = 2.5  # the "1234: " before each line of a site list
@@ -154,9 +154,9 @@ class Packer:
         self.notes: dict[tuple[str, int], str] = {}
         self.order: list[str] = []
         self.cost = 0.0
-        self._line_cost: dict[str, Sequence[float]] = {}
+        self._line_cost: dict[str, LineCosts] = {}
 
-    def line_costs(self, path: str) -> Sequence[float]:
+    def line_costs(self, path: str) -> LineCosts:
         costs = self._line_cost.get(path)
         if costs is None:
             costs = self._line_cost[path] = self.sources.get(path).line_costs()
@@ -174,12 +174,12 @@ class Packer:
             if not new:
                 return 0.0
             marker = RUN_TOKENS if not lst else 0
-            return first + marker + sum(costs[ln] + LIST_TOKENS for ln in new)
+            return first + marker + costs.total(new, LIST_TOKENS)
         fresh = add - full
         if not fresh:
             return 0.0
-        extra = sum(costs[ln] for ln in fresh if 0 <= ln < len(costs))
-        refund = sum(costs[ln] + LIST_TOKENS for ln in fresh if ln in lst and ln < len(costs))
+        extra = costs.total(fresh)
+        refund = costs.total(fresh & lst, LIST_TOKENS) if lst else 0.0
         return extra - refund + first + RUN_TOKENS * max(self.new_runs(full, fresh), 0)
 
     @staticmethod
@@ -261,7 +261,7 @@ def ripple(candidates: list[Candidate], packer: Packer) -> list[Step]:
         if len(c.forms) > 1:
             body = c.forms[0][1]
             costs = packer.line_costs(c.path)
-            size = sum(costs[ln] for ln in body if ln < len(costs))
+            size = costs.total(body)
             steps.append(
                 (
                     -round(c.value, 2),

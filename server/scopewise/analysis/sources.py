@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import overload
 
@@ -43,6 +43,19 @@ class LineCosts(Sequence[float]):
         if cost is None:
             cost = self._costs[i] = tokens.line_cost(self._lines[i])
         return cost
+
+    def total(self, lines: Iterable[int], each: float = 0.0) -> float:
+        """The cost of some lines (those past the end count nothing), plus `each` per line
+        counted: one call where packing would index line by line."""
+        costs, src, n = self._costs, self._lines, len(self._lines)
+        total = 0.0
+        for i in lines:
+            if 0 <= i < n:
+                cost = costs[i]
+                if cost is None:
+                    cost = costs[i] = tokens.line_cost(src[i])
+                total += cost + each
+        return total
 
 
 @dataclass
