@@ -158,12 +158,16 @@ class Hierarchy:
 
     def _classes_naming(self, fi: FileIndex, name: str) -> list[int]:
         """Classes of `fi` whose header uses `name`."""
-        lines = {ln for ln, _ in fi.ref_lines(name)}
-        return [
-            i
-            for i, d in enumerate(fi.definitions)
-            if d.kind in CLASS_LIKE and any(d.name_line <= ln <= d.header_end for ln in lines)
-        ]
+        found: set[int] = set()
+        defs = fi.definitions
+        for ln, _ in fi.ref_lines(name):  # each use: the classes whose header holds it
+            i = fi.enclosing(ln, ln)
+            while i is not None:
+                d = defs[i]
+                if d.kind in CLASS_LIKE and d.name_line <= ln <= d.header_end:
+                    found.add(i)
+                i = d.parent
+        return sorted(found)
 
     def own_member(self, fi: FileIndex, cls: int, name: str) -> int | None:
         """A member `name` defined by class `cls` itself (``self.name = ...`` too)."""
