@@ -6,21 +6,12 @@ evidence stays a candidate."""
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
+
+from test_receivers import workspace
 
 from scopewise.analysis.engine import Engine
 from scopewise.analysis.resolve import CallerSite
-
-
-def workspace(root: Path, files: dict[str, str]) -> Engine:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text), encoding="utf-8")
-    engine = Engine(root, use_cache=False)
-    engine.index(workers=1)
-    return engine
 
 
 def sites_of(engine: Engine, rel: str, needle: str) -> dict[tuple[str, int], CallerSite]:

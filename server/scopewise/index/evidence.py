@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from array import array
+from collections.abc import Callable, Iterable
 
 import tree_sitter as ts
 
@@ -136,18 +137,30 @@ def type_key(text: str) -> str:
 def receivers(attributes: list[ts.Node], skip: set[int]) -> tuple[dict[str, bytes], list[str]]:
     """member name -> packed (line, key index) of each ``obj.member`` use (from the
     ``attribute`` nodes; `skip`: start bytes of names that are definitions); the keys."""
+    pairs = (
+        (n.child_by_field_name("object"), n.child_by_field_name("attribute")) for n in attributes
+    )
+    return pack_receivers(pairs, skip, value_key)
+
+
+def pack_receivers(
+    pairs: Iterable[tuple[ts.Node | None, ts.Node | None]],
+    skip: set[int],
+    key_of: Callable[[ts.Node], str],
+) -> tuple[dict[str, bytes], list[str]]:
+    """member name -> packed (line, key index) of each (receiver, member) pair whose member
+    is not a definition (`skip`: start bytes of those), the receiver's key by `key_of`;
+    and the keys, by index (every language's receivers are stored so)."""
     keys: dict[str, int] = {}
     by_name: dict[bytes, list[int]] = {}
-    for node in attributes:
-        attr = node.child_by_field_name("attribute")
-        obj = node.child_by_field_name("object")
-        if attr is None or obj is None or attr.start_byte in skip:
+    for obj, member in pairs:
+        if obj is None or member is None or member.start_byte in skip:
             continue
-        key = value_key(obj)
+        key = key_of(obj)
         k = keys.get(key)
         if k is None:
             k = keys[key] = len(keys)
-        by_name.setdefault(attr.text or b"", []).append(attr.start_point.row << RECV_BITS | k)
+        by_name.setdefault(member.text or b"", []).append(member.start_point.row << RECV_BITS | k)
     packed = {n.decode("utf-8", "replace"): array("q", v).tobytes() for n, v in by_name.items()}
     return packed, list(keys)
 

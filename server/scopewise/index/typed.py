@@ -7,12 +7,10 @@ return types, literals. ``this`` is written ``self`` so the analysis reads one s
 
 from __future__ import annotations
 
-from array import array
-
 import tree_sitter as ts
 
-from scopewise.index.evidence import is_name
-from scopewise.index.model import RECV_BITS, UNKNOWN, Evidence
+from scopewise.index.evidence import is_name, pack_receivers
+from scopewise.index.model import UNKNOWN, Evidence
 
 JS_FAMILY = frozenset({"javascript", "typescript", "tsx"})
 TYPED = JS_FAMILY | {"java", "go"}
@@ -160,23 +158,12 @@ def _new_key(node: ts.Node) -> str:
 def receivers(members: list[ts.Node], skip: set[int]) -> tuple[dict[str, bytes], list[str]]:
     """member name -> packed (line, key index) of each ``obj.member`` use; the keys (as
     evidence.receivers, for the member nodes of these languages)."""
-    keys: dict[str, int] = {}
-    by_name: dict[bytes, list[int]] = {}
-    for node in members:
-        fields = _MEMBER.get(node.type)
-        if fields is None:
-            continue
-        obj, member = node.child_by_field_name(fields[0]), node.child_by_field_name(fields[1])
-        if obj is None or member is None or member.start_byte in skip:
-            continue
-        key = value_key(obj)
-        k = keys.get(key)
-        if k is None:
-            k = keys[key] = len(keys)
-        row = member.start_point.row
-        by_name.setdefault(member.text or b"", []).append(row << RECV_BITS | k)
-    packed = {n.decode("utf-8", "replace"): array("q", v).tobytes() for n, v in by_name.items()}
-    return packed, list(keys)
+    pairs = (
+        (n.child_by_field_name(f[0]), n.child_by_field_name(f[1]))
+        for n in members
+        if (f := _MEMBER.get(n.type)) is not None
+    )
+    return pack_receivers(pairs, skip, value_key)
 
 
 # --------------------------------------------------------------------------- evidence
