@@ -192,3 +192,33 @@ def test_a_module_function_through_a_package_re_export(tmp_path: Path) -> None:
     assert not any(path == "src/reqs/sessions.py" for path, _ in sites)
     # and `reqs.get` (a module's function) is no use of the method
     assert call not in sites_of(engine, "src/reqs/sessions.py", "Session.get")
+
+
+def test_a_member_declared_in_the_class_and_set_in_init_is_one_member(tmp_path: Path) -> None:
+    """requests' Session: `adapters: MutableMapping[...]` in the class body and
+    `self.adapters = OrderedDict()` in `__init__` are one member: its uses are certain sites
+    of either, not calls of an override."""
+    engine = workspace(
+        tmp_path,
+        {
+            ".scopewise.toml": "",
+            "sessions.py": """\
+                class Session:
+                    adapters: dict
+
+                    def __init__(self) -> None:
+                        self.adapters = {}
+
+                    def get_adapter(self, url):
+                        return self.adapters[url]
+                """,
+        },
+    )
+    use = ("sessions.py", line_of(tmp_path, "sessions.py", "return self.adapters"))
+    sites = sites_of(engine, "sessions.py", "Session.adapters")  # the class body's
+    assert sites[use].certain, sites[use]
+    fi = engine.workspace.get("sessions.py")
+    assert fi is not None
+    attr = next(i for i, d in enumerate(fi.definitions) if d.kind == "attribute")
+    sites = {(s.path, s.line + 1): s for s in engine.resolver.callers(fi, attr)}  # __init__'s
+    assert sites[use].certain, sites[use]

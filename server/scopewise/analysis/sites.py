@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from scopewise.analysis import declared, symbols
 from scopewise.analysis.hierarchy import Hierarchy, Ref, class_at, enclosing_class
 from scopewise.analysis.receivers import CLASS, INSTANCE, NOTHING, SUPER, Types, Value
-from scopewise.index.model import REF_MEMBER, UNKNOWN, FileIndex
+from scopewise.index.model import REF_MEMBER, UNKNOWN, Definition, FileIndex
 from scopewise.index.workspace import WorkspaceIndex
 from scopewise.vocab import DATA_KINDS, TYPE_KINDS, Kind
 
@@ -94,11 +94,19 @@ class _Target:
 
 def _target(ws: WorkspaceIndex, fi: FileIndex, index: int, sym: symbols.Symbol) -> _Target:
     d = fi.definitions[index]
-    decls = [
-        (fi, i)
-        for i, o in enumerate(fi.definitions)
-        if i == index or (o.name == d.name and o.parent == d.parent and o.kind == d.kind)
-    ]
+    cls = enclosing_class(fi, index)
+
+    def one_symbol(i: int, o: Definition) -> bool:
+        """Overloads (same name, scope and kind); and a class's data member declared in its
+        body (`adapters: Mapping`) and set in a method (`self.adapters = ...`)."""
+        if o.name != d.name:
+            return False
+        if o.parent == d.parent and o.kind == d.kind:
+            return True
+        data = d.kind in _VALUES and o.kind in _VALUES
+        return data and cls is not None and enclosing_class(fi, i) == cls
+
+    decls = [(fi, i) for i, o in enumerate(fi.definitions) if i == index or one_symbol(i, o)]
     decls += list(sym.declarations)
     spans: dict[str, list[tuple[int, int]]] = {}
     for f, i in decls:
@@ -109,7 +117,6 @@ def _target(ws: WorkspaceIndex, fi: FileIndex, index: int, sym: symbols.Symbol) 
     n = max(1, len(ws.definitions_named(d.name)) - len(keys) + 1)
     if n != sym.namesakes:
         sym = replace(sym, namesakes=min(n, sym.namesakes))
-    cls = enclosing_class(fi, index)
     owner = (fi, cls) if cls is not None else declared.go_owner(ws, fi, index)
     return _Target(fi, index, cls, owner, keys, spans, sym)
 
