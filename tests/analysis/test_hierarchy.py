@@ -94,3 +94,32 @@ def test_an_inherited_method_called_on_a_subclass_is_certain(tmp_path: Path) -> 
     sites = sites_of(engine, "shapes/base.py", "Shape.describe")
     call = sites[("shapes/tile.py", line_of(tmp_path, "shapes/tile.py", "s.describe()"))]
     assert call.certain and "annotation" in call.via
+
+
+def test_bases_come_out_the_same_whatever_order_the_index_stored_names_in(
+    tmp_path: Path,
+) -> None:
+    """asyncio's SubprocessStreamProtocol(streams.FlowControlMixin, protocols.SubprocessProtocol):
+    which base's connection_lost a `self.connection_lost` reaches flipped from run to run with
+    the order the file's names were stored in; the same index, stored the other way round,
+    gives the same bases in the same order."""
+    engine = workspace(
+        tmp_path,
+        {
+            ".scopewise.toml": "",
+            "streams.py": "class FlowControlMixin:\n    def connection_lost(self, exc): ...\n",
+            "protocols.py": "class SubprocessProtocol:\n    def connection_lost(self, exc): ...\n",
+            "subprocess.py": "import protocols\nimport streams\n\n\n"
+            "class Stream(streams.FlowControlMixin, protocols.SubprocessProtocol):\n"
+            "    def close(self):\n        self.connection_lost(None)\n",
+        },
+    )
+    fi = engine.workspace.get("subprocess.py")
+    assert fi is not None
+    cls = _index(engine, "subprocess.py", "Stream")
+    h = engine.resolver.hierarchy
+    before = [(f.path, i) for f, i in h.bases(fi, cls)[0]]
+    fi.refs = dict(reversed(list(fi.refs.items())))  # the same names, stored the other way
+    h._headers.clear()
+    after = [(f.path, i) for f, i in h.bases(fi, cls)[0]]
+    assert before == after and len(before) == 2

@@ -81,7 +81,10 @@ class Hierarchy:
         lo, hi = d.name_line, d.header_end
         bare: list[tuple[str, str | None]] = []
         dotted: list[tuple[str, str | None]] = []
-        for name in fi.names_used_in(lo, hi):
+        # by line, then by name: the same answer whatever order the file's names are stored in
+        # (the index keeps no columns, so two bases on one line come alphabetically)
+        used = fi.names_used_in(lo, hi)
+        for name in sorted(used, key=lambda n: (min(used[n]), n)):
             kinds = {k for ln, k in fi.ref_lines(name) if lo <= ln <= hi}
             if kinds - {REF_MEMBER}:
                 bare.append((name, None))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from scopewise.analysis import redact, tokens
 from scopewise.analysis.candidates import MIN_VALUE, Candidate, Site
@@ -438,10 +438,10 @@ def _manifest(
     return kept, dropped
 
 
-def _label(snippets: list[Snippet], path: str, line: int) -> str:
-    """The kind of the first manifest item that covers a line (0-based)."""
+def _label(snippets: Sequence[Snippet], line: int) -> str:
+    """The kind of the first manifest item (of a file's) that covers a line (0-based)."""
     for s in snippets:
-        if s.path == path and s.start_line - 1 <= line <= s.end_line - 1:
+        if s.start_line - 1 <= line <= s.end_line - 1:
             return s.kind
     return "context"
 
@@ -464,6 +464,9 @@ def assemble(packer: Packer, first: str, snippets: list[Snippet], dropped: list[
     then its site list; cut to the budget when per-line estimates rounded under the whole
     text's."""
     out = Packed([], snippets, dropped, [], 0)
+    by_path: dict[str, list[Snippet]] = {}  # each file's manifest items, in manifest order
+    for sn in snippets:
+        by_path.setdefault(sn.path, []).append(sn)
     for path in [first] + [p for p in packer.order if p != first]:
         full = sorted(packer.full.get(path, ()))
         listed = sorted(packer.listed.get(path, ()))
@@ -478,12 +481,13 @@ def assemble(packer: Packer, first: str, snippets: list[Snippet], dropped: list[
                 Dropped(path, min(every) + 1, max(every) + 1, "", 0, f"unreadable: {exc.strerror}")
             )
             continue
+        items = by_path.get(path, [])
         for run in _runs(full, len(text_lines)):
-            out.blocks.append(_block(out, path, run, [text_lines[ln] for ln in run]))
+            out.blocks.append(_block(out, items, path, run, [text_lines[ln] for ln in run]))
         for ln in listed:
             if ln < len(text_lines):
-                b = _block(out, path, [ln], [text_lines[ln]])
-                out.blocks.append(replace(b, listed=True, note=packer.notes.get((path, ln), "")))
+                note = packer.notes.get((path, ln), "")
+                out.blocks.append(_block(out, items, path, [ln], [text_lines[ln]], note))
     out.tokens = tokens.estimate(render(out.blocks))
     # a safety net: estimates per line round differently from the whole text
     while out.tokens > packer.budget and len(out.blocks) > 1:
@@ -493,10 +497,19 @@ def assemble(packer: Packer, first: str, snippets: list[Snippet], dropped: list[
     return out
 
 
-def _block(out: Packed, path: str, run: list[int], text: list[str]) -> Block:
-    """One block of redacted text (its findings noted in `out`), labelled by its manifest item."""
+def _block(
+    out: Packed,
+    items: Sequence[Snippet],
+    path: str,
+    run: list[int],
+    text: list[str],
+    note: str | None = None,
+) -> Block:
+    """One block of redacted text (its findings noted in `out`), labelled by the file's
+    manifest item that covers it; with a `note`, one listed line of a site list."""
     clean, findings = redact.redact_lines(text)
     for f in findings:
         out.redactions.append(Redaction(path, run[0] + f.line + 1, f.what))
-    label = _label(out.snippets, path, run[0])
-    return Block(path, run[0] + 1, run[-1] + 1, "\n".join(clean), label)
+    label = _label(items, run[0])
+    listed = note is not None
+    return Block(path, run[0] + 1, run[-1] + 1, "\n".join(clean), label, listed, note or "")

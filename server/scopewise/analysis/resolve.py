@@ -141,7 +141,7 @@ def uses_in(src: Source, start_line: int, end_line: int) -> tuple[list[Use], set
     spec = languages.spec(src.language)
     cursor = ts.QueryCursor(languages.refs_query(src.language))
     cursor.set_point_range((start_line, 0), (end_line + 1, 0))
-    uses: list[Use] = []
+    found: list[tuple[int, Use]] = []
     bound: set[str] = set()
     for nodes in cursor.captures(src.tree.root_node).values():
         for node in nodes:
@@ -155,8 +155,11 @@ def uses_in(src: Source, start_line: int, end_line: int) -> tuple[list[Use], set
             if not member and _is_binding(node):
                 bound.add(name)
                 continue
-            uses.append(Use(name, line, receiver if member else None, key))
-    return uses, bound
+            found.append((node.start_byte, Use(name, line, receiver if member else None, key)))
+    # in the order of the text, whatever order the captures come in: what resolves first
+    # (and so how a definition's "via" reads) is the same from one run to the next
+    found.sort(key=lambda f: f[0])
+    return [u for _, u in found], bound
 
 
 class Resolver:

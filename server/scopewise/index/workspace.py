@@ -7,6 +7,7 @@ Writers: `build` (the whole workspace) and, per file, `update` (a text), `refres
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import logging
 import multiprocessing
@@ -287,8 +288,8 @@ class WorkspaceIndex:
         return rows
 
     def _add_tables(self, fi: FileIndex) -> None:
-        for i, d in enumerate(fi.definitions):
-            self._defs.setdefault(d.name, []).append((fi.path, i))
+        for i, d in enumerate(fi.definitions):  # kept in (path, index) order
+            bisect.insort(self._defs.setdefault(d.name, []), (fi.path, i))
 
     def _remove_tables(self, fi: FileIndex) -> None:
         for d in fi.definitions:
@@ -426,9 +427,10 @@ class WorkspaceIndex:
 
 
 def _defs_table(files: Iterable[FileIndex]) -> dict[str, list[tuple[str, int]]]:
-    """name -> (path, index) of every definition of that name."""
+    """name -> (path, index) of every definition of that name, in (path, index) order:
+    whatever order the workers indexed the files in, a query answers the same."""
     defs: defaultdict[str, list[tuple[str, int]]] = defaultdict(list)
-    for fi in files:
+    for fi in sorted(files, key=lambda f: f.path):
         path = fi.path
         for i, d in enumerate(fi.definitions):
             defs[d.name].append((path, i))
