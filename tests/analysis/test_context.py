@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from test_receivers import workspace
 
 from scopewise.analysis import packing, tokens
 from scopewise.analysis.context import Context
@@ -284,3 +285,29 @@ def test_a_bigger_budget_never_shows_fewer_siblings(sibs: Engine) -> None:
         assert bodies >= before_bodies, budget
         before, before_bodies = shown, bodies
     assert len(_sibling_order(ctx)) == 4 + SIB_FILES * SIB_JOBS
+
+
+def _helper_and_callers() -> dict[str, str]:
+    """`lib/core.py:f` uses a 14-line helper and is called by six 16-line functions."""
+    helper = "def h(x):\n" + "".join(f"    x = x + {i}  # step {i}\n" for i in range(12))
+    out = {
+        ".scopewise.toml": "",
+        "lib/util.py": helper + "    return x\n",
+        "lib/core.py": "from lib.util import h\n\n\ndef f(x):\n    return h(x) * 2\n",
+    }
+    for k in range(6):
+        body = "".join(f"    y = y + {j}  # caller {k} work {j}\n" for j in range(14))
+        out[f"app/m{k}.py"] = f"from lib.core import f\n\n\ndef run{k}(y):\n{body}    return f(y)\n"
+    return out
+
+
+def test_an_explanation_reads_what_the_range_uses_then_the_callers_bodies(tmp_path: Path) -> None:
+    engine = workspace(tmp_path, _helper_and_callers())
+
+    def bodies(c: Context) -> set[str]:
+        return {s.symbol for s in c.snippets if s.kind == "body"}
+
+    tight = engine.context("lib/core.py", 4, 5, 700)
+    assert bodies(tight) == {"h"}  # what it uses first
+    roomy = engine.context("lib/core.py", 4, 5, 4000)
+    assert "h" in bodies(roomy) and {f"run{k}" for k in range(6)} <= bodies(roomy)

@@ -98,9 +98,9 @@ def build(
     ranked = candidates.rank(analysis, ws.get, packer.line_costs, budget, site_list, sibs.found)
     reserve = candidates.uses_need(analysis, ws.get, packer.line_costs)
     # a change's context (with siblings) takes the ripple's bodies before the rest; an
-    # explanation lists the sites, and the bodies around them compete with what it uses
-    steps = packing.ripple(ranked, packer) if callers_of is not None else ()
-    packing.pack_sites(packer, site_list, steps, reserve)
+    # explanation lists the sites, and the bodies around them come after what it uses
+    steps = packing.ripple(ranked, packer)
+    packing.pack_sites(packer, site_list, steps, reserve, change=callers_of is not None)
     kept, dropped, missing = packing.pack(ranked, packer)
     left = packing.unlisted(packer, site_list)
     dropped += left + _unsearched(analysis, sibs)

@@ -276,14 +276,19 @@ def ripple(candidates: list[Candidate], packer: Packer) -> list[Step]:
 
 
 def pack_sites(
-    packer: Packer, sites: list[Site], steps: Sequence[Step] = (), reserve: float = 0.0
+    packer: Packer,
+    sites: list[Site],
+    steps: Sequence[Step] = (),
+    reserve: float = 0.0,
+    change: bool = True,
 ) -> int:
     """The ripple: the site list, in rank order, a line each with the line naming its
     definition, then `ripple`'s steps (bodies, siblings' lines), while it leaves `reserve`
     tokens (what the range's own context may take), or at least while it takes at most
     SITES_SHARE of what the packer has left. A prefix, stopped at the first item that does
     not fit, under a cap that grows with the budget (`reserve` does not depend on it): a
-    bigger budget shows a superset. Siblings, less sure than sites, leave `reserve` whole.
+    bigger budget shows a superset. Siblings, less sure than sites, leave `reserve` whole;
+    so does every body for an explanation (not a `change`): what the range uses comes first.
     Returns how many sites went in."""
     left = packer.budget - packer.cost
     cap = packer.cost + max(left - reserve, SITES_SHARE * left)
@@ -292,7 +297,7 @@ def pack_sites(
         if not _list(packer, (s.path, s.lines, site_note(s), s.line), cap):
             return n
     for path, lines, note, line, listed, sibling in steps:
-        most = sibling_cap if sibling else cap
+        most = sibling_cap if sibling or not change else cap
         if listed:
             if not _list(packer, (path, lines, note, line), most):
                 break

@@ -524,12 +524,7 @@ def _namesakes(
         if hfi is None:
             out.append((path, index, conf, via))
             continue
-        d = hfi.definitions[index]
-        same = [
-            i
-            for i, o in enumerate(hfi.definitions)
-            if o.name == d.name and o.parent == d.parent and o.kind == d.kind
-        ]
+        same = hfi.overloads(index)
         for i in same:
             if (path, i) not in seen:
                 seen.add((path, i))

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from scopewise.analysis import declared, symbols
 from scopewise.analysis.hierarchy import Hierarchy, Ref, class_at, enclosing_class
 from scopewise.analysis.receivers import CLASS, INSTANCE, NOTHING, SUPER, Types, Value
-from scopewise.index.model import REF_MEMBER, UNKNOWN, Definition, FileIndex
+from scopewise.index.model import REF_MEMBER, UNKNOWN, FileIndex
 from scopewise.index.workspace import WorkspaceIndex
 from scopewise.vocab import DATA_KINDS, TYPE_KINDS, Kind
 
@@ -96,17 +96,16 @@ def _target(ws: WorkspaceIndex, fi: FileIndex, index: int, sym: symbols.Symbol) 
     d = fi.definitions[index]
     cls = enclosing_class(fi, index)
 
-    def one_symbol(i: int, o: Definition) -> bool:
-        """Overloads (same name, scope and kind); and a class's data member declared in its
-        body (`adapters: Mapping`) and set in a method (`self.adapters = ...`)."""
-        if o.name != d.name:
-            return False
-        if o.parent == d.parent and o.kind == d.kind:
-            return True
-        data = d.kind in _VALUES and o.kind in _VALUES
-        return data and cls is not None and enclosing_class(fi, i) == cls
-
-    decls = [(fi, i) for i, o in enumerate(fi.definitions) if i == index or one_symbol(i, o)]
+    # its overloads, and for a class's data member the other declarations of it in the class
+    # (`adapters: Mapping` in the body, `self.adapters = ...` in a method): one member
+    same = set(fi.overloads(index))
+    if cls is not None and d.kind in _VALUES:
+        same.update(
+            i
+            for i in fi.named(d.name)
+            if fi.definitions[i].kind in _VALUES and enclosing_class(fi, i) == cls
+        )
+    decls = [(fi, i) for i in sorted(same)]
     decls += list(sym.declarations)
     spans: dict[str, list[tuple[int, int]]] = {}
     for f, i in decls:

@@ -91,10 +91,30 @@ class FileIndex:
     owners: dict[int, str] = field(default_factory=dict)  # Go method -> its receiver type name
     _starts: list[int] | None = field(default=None, repr=False, compare=False)
     _top: dict[str, int] | None = field(default=None, repr=False, compare=False)
+    _named: dict[str, list[int]] | None = field(default=None, repr=False, compare=False)
     _ev: dict[str, list[Evidence]] | None = field(default=None, repr=False, compare=False)
     # receivers, evidence and returns as loaded from the cache, unpacked on first use: most
     # files are never asked who uses what, and these would double a warm index's memory
     _packed: bytes | None = field(default=None, repr=False, compare=False)
+
+    def named(self, name: str) -> list[int]:
+        """Indices of the definitions called `name`, in file order."""
+        if self._named is None:
+            named: dict[str, list[int]] = {}
+            for i, d in enumerate(self.definitions):
+                named.setdefault(d.name, []).append(i)
+            self._named = named
+        return self._named.get(name, [])
+
+    def overloads(self, index: int) -> list[int]:
+        """Definition `index` and the others of its name, kind and scope, in file order:
+        `@overload` stubs and their implementation, `if`/`else` and `try`/`except` variants."""
+        d = self.definitions[index]
+        return [
+            i
+            for i in self.named(d.name)
+            if self.definitions[i].parent == d.parent and self.definitions[i].kind == d.kind
+        ]
 
     def top_level(self) -> dict[str, int]:
         """name -> index of the first top-level definition of that name."""
