@@ -235,6 +235,13 @@ class Settings:
     max_retries: int = setting(2, check=_between(0, 10))
     daily_cap_usd: float | None = setting(None, check=_positive)
     prices: dict[str, dict[str, float]] = setting(factory=dict, reader=_read_prices)
+    # a wide change: writer calls in flight at once
+    write_parallel: int = setting(4, check=_between(1, 16))
+    # the plan step's look-ups (find references, read a definition, ...): calls and tokens
+    lookup_max_steps: int = setting(8, check=_between(0, 50))
+    lookup_max_tokens: int = setting(12_000, check=_between(0, 200_000))
+    # run on request only, e.g. "pytest {tests}"; {tests}: the affected test files
+    test_command: str | None = setting(None, check=_non_blank)
 
 
 # ---------------------------------------------------------------------------- the converter
@@ -432,7 +439,7 @@ def read_project_file(root: Path) -> tuple[dict[str, Any], str | None, list[str]
 
 # Keys a workspace file may not set (unless trusted), and why; `tiers.<tier>.model` too.
 # Not sensitive, decided: timeout and max_retries (a failed call is not billed), context_budget
-# and context_budget_max,
+# and context_budget_max, write_parallel and lookup_max_* (bounded, and shown in the estimate),
 # force.*, thresholds.*, tiers.*.{thinking,effort,effort_range,budget_range,max_tokens} — they
 # change what one action costs, but every action shows its tier and estimate before it runs and
 # the daily cap (the user's) bounds the day; exclude/max_files/max_file_bytes only narrow what
@@ -443,6 +450,7 @@ SENSITIVE: dict[str, str] = {
     "provider": "it decides where your key and code go",
     "daily_cap_usd": "it decides how much may be spent",
     "prices": "they decide what your spend and the daily cap count",
+    "test_command": "it runs a command on your machine",
 }
 MODEL_REASON = "it decides which model you pay for"
 TRUST_KEY = "trusted_workspaces"

@@ -49,6 +49,20 @@ class Intent(StrEnum):
     MAKE_IDIOMATIC = "make idiomatic"
 
 
+# Intents that may change the public interface (names, signatures) and so every site that
+# uses it; a free instruction may too. The others change a body only, behind its interface.
+INTERFACE_INTENTS = frozenset({Intent.IMPROVE_NAMES})
+
+
+class Role(StrEnum):
+    """The steps of a wide change: deep plans it, a cheaper tier writes it file by file, and
+    verification (no model) checks every site."""
+
+    PLAN = "plan"
+    WRITE = "write"
+    VERIFY = "verify"
+
+
 Effort = Literal["low", "medium", "high", "xhigh", "max"]
 EFFORT_LEVELS: tuple[Effort, ...] = ("low", "medium", "high", "xhigh", "max")
 Thinking = Literal["off", "adaptive"]

@@ -35,6 +35,61 @@ class ActionRequest:
     override_cap: bool = False
 
 
+@dataclass(frozen=True)
+class StepPlan:
+    """One step of a wide change before it runs (see vocab.Role): plan (deep), write (a
+    cheaper tier, one call per file or group of small files, ``files``), verify (no model)."""
+
+    role: str  # a Role
+    tier: str  # "" for verify
+    model: str  # "" for verify
+    reasoning: str  # Reasoning.describe(), "" for verify
+    files: tuple[str, ...] = ()
+    estimate: Estimate = field(default_factory=lambda: Estimate(0, 0, 0, 0.0))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "role": self.role,
+            "tier": self.tier,
+            "model": self.model,
+            "reasoning": self.reasoning,
+            "files": list(self.files),
+            "estimate": {
+                "input_tokens": self.estimate.input_tokens,
+                "cached_tokens": self.estimate.cached_tokens,
+                "output_tokens": self.estimate.output_tokens,
+                "usd": round(self.estimate.usd, 4),
+            },
+        }
+
+
+@dataclass
+class StepCost:
+    """What one step of a wide change did and cost (its calls summed)."""
+
+    role: str
+    tier: str
+    model: str
+    files: tuple[str, ...] = ()
+    usage: Usage = field(default_factory=Usage)
+    usd: float = 0.0
+    calls: int = 0
+    duration_s: float = 0.0
+
+    @property
+    def line(self) -> str:
+        """e.g. "write · quick · 10 files · 10 calls · $0.0031 · 1.2 s"."""
+        what = [self.role]
+        if self.tier:
+            what.append(self.tier)
+        if self.files:
+            what.append(f"{len(self.files)} file{'s' if len(self.files) != 1 else ''}")
+        if self.calls:
+            what.append(f"{self.calls} call{'s' if self.calls != 1 else ''} · ${self.usd:.4f}")
+        what.append(f"{self.duration_s:.1f} s")
+        return " · ".join(what)
+
+
 @dataclass
 class Plan:
     request: ActionRequest
@@ -48,6 +103,8 @@ class Plan:
     estimate: Estimate
     blocked: str | None = None  # why the spending cap refuses it
     context_max: int = 0  # the most context its reach could have asked for
+    # a wide change's steps (plan, write, verify); empty: one call, as for a small change
+    steps: tuple[StepPlan, ...] = ()
 
     @property
     def context_line(self) -> str:
@@ -85,6 +142,7 @@ class Plan:
                 "usd": round(self.estimate.usd, 4),
             },
             "blocked": self.blocked,
+            "steps": [s.to_dict() for s in self.steps],
             "context": {
                 "line": self.context_line,
                 "tokens": self.context.tokens,
@@ -111,6 +169,10 @@ class ActionResult:
     tier: str = ""
     calls: int = 0
     notes: list[str] = field(default_factory=list)
+    steps: list[StepCost] = field(default_factory=list)  # a wide change's steps, in order
+    # what verification could not confirm, by site: "path:line: reason"
+    leftovers: list[str] = field(default_factory=list)
+    tests: list[str] = field(default_factory=list)  # test files using a changed definition
 
     def diff(self) -> str:
         return "".join(c.diff() for c in self.changes)

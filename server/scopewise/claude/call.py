@@ -40,6 +40,11 @@ class CallRequest:
     effort: str | None = None
     output_schema: dict[str, Any] | None = None
     cache: bool = True
+    # tool definitions (the first part of the cached prefix: keep them stable and ordered)
+    tools: tuple[dict[str, Any], ...] = ()
+    # the turns after ``prompt`` in a tool loop: each assistant reply's content echoed
+    # verbatim (thinking blocks included), then the user's tool_result blocks
+    history: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,15 @@ OnEvent = Callable[[StreamEvent], Awaitable[None] | None]
 
 
 @dataclass(frozen=True)
+class ToolUse:
+    """A tool the model asked to run (``stop_reason == "tool_use"``)."""
+
+    id: str
+    name: str
+    input: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class CallResult:
     text: str
     thinking: str
@@ -89,18 +103,30 @@ class CallResult:
     model: str
     duration_s: float
     request_id: str | None
+    # the assistant's content blocks as the API sent them (to echo back in a tool loop)
+    content: tuple[dict[str, Any], ...] = ()
 
     def json(self) -> Any:
         """The answer parsed as JSON (for structured output)."""
         return json.loads(self.text)
+
+    @property
+    def tool_uses(self) -> list[ToolUse]:
+        return [
+            ToolUse(str(b.get("id", "")), str(b.get("name", "")), dict(b.get("input") or {}))
+            for b in self.content
+            if b.get("type") == "tool_use"
+        ]
 
 
 def request_params(req: CallRequest) -> dict[str, Any]:
     """The keyword arguments for ``messages.stream`` / ``count_tokens``."""
     params: dict[str, Any] = {
         "model": req.model,
-        "messages": [{"role": "user", "content": req.prompt}],
+        "messages": [{"role": "user", "content": req.prompt}, *req.history],
     }
+    if req.tools:
+        params["tools"] = list(req.tools)
     blocks: list[dict[str, Any]] = [
         {"type": "text", "text": text} for text in (req.system, req.context) if text
     ]
