@@ -1,0 +1,211 @@
+"""The write step of a wide change: one call per group of files (groups.py), at most
+``write_parallel`` in flight, each with the plan (the cached prefix, identical for every
+writer) and that group's current text around its sites; its edits resolved against that text
+under a policy that allows only the group's files. The first writer goes alone until its
+first stream event (the shared prefix is then in the cache), then the others start.
+
+The same call repairs: a group's leftovers go back to its writer (or, at the end, to the deep
+tier) with the reasons and the current text."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scopewise.actions.edits import EDIT_SCHEMA, EditError, EditPolicy, parse_answer, resolve
+from scopewise.actions.estimate import prefix_key
+from scopewise.actions.meter import Meter, Tally
+from scopewise.actions.model import ActionError
+from scopewise.actions.routing import Route
+from scopewise.actions.wide.spec import WidePlan
+from scopewise.claude.call import CallRequest, OnEvent, StreamEvent
+from scopewise.claude.errors import ClaudeError
+
+AROUND = 3  # lines shown either side of a site
+WHOLE_FILE = 80  # a file this short is shown whole
+
+WRITER_SYSTEM = """\
+You are scopewise's writer: you carry out one part of a change that a senior engineer planned
+(the plan follows). You are given some files of the change, each under a "### path" line, as
+runs of the current text under "@@ first-last" lines (line numbers of the current file).
+Make exactly the edits the plan names at those sites, as it says; change nothing else, and do
+not edit files you were not given."""
+
+WRITE_RULES = """\
+Answer with a JSON object: {{"summary": "...", "edits": [{{"path": "...", "old_text": "...",
+"new_text": "..."}}]}}. Each old_text is copied exactly from the text shown (whitespace
+included, without the "@@" lines) with enough lines to occur once in its file; new_text
+replaces it. Edit only {files}."""
+
+
+def spans(line_count: int, sites: Sequence[int]) -> list[tuple[int, int]]:
+    """The runs of lines shown around ``sites`` (1-based, merged), or the whole file."""
+    if line_count <= WHOLE_FILE or not sites:
+        return [(1, line_count)]
+    out: list[tuple[int, int]] = []
+    for line in sorted(sites):
+        a, b = max(1, line - AROUND), min(line_count, line + AROUND)
+        if out and a <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def shown(path: str, text: str, sites: Sequence[int]) -> str:
+    """A file as a writer sees it: its header, then each run of lines under its marker."""
+    lines = text.split("\n")
+    out = [f"### {path}"]
+    for a, b in spans(len(lines), sites):
+        out.append(f"@@ {a}-{b}")
+        out.extend(lines[a - 1 : b])
+    return "\n".join(out)
+
+
+def group_prompt(
+    plan: WidePlan,
+    files: Sequence[str],
+    texts: Mapping[str, str],
+    reasons: Mapping[str, Sequence[str]] | None = None,
+) -> str:
+    """What one writer call asks: its files' sites and how, their text around the sites, the
+    interface, and the edit rules restricted to those files; for a repair, the reasons."""
+    out = [f"Write the plan's edits in {', '.join(files)}."]
+    for path in files:
+        fp = plan.file(path)
+        # a repair shows the lines its reasons name in the current text (the plan's line
+        # numbers are those of the text before the first attempt)
+        lines = _lines(reasons, path) if reasons else list(fp.sites if fp else ())
+        if fp is not None:
+            at = "" if reasons else f"lines {', '.join(map(str, fp.sites))} — "
+            out.append(f"- {path}: {at}{fp.how}")
+        for why in (reasons or {}).get(path, ()):
+            out.append(f"- still to do: {why}")
+        out.append(shown(path, texts.get(path, ""), lines))
+    if reasons:
+        out.insert(1, "A previous attempt left these sites wrong; the text shown is current.")
+    out += [
+        "",
+        "Interface:",
+        *plan.interface_lines(),
+        "",
+        WRITE_RULES.format(files=", ".join(files)),
+    ]
+    return "\n".join(out)
+
+
+async def _maybe(value: Awaitable[None] | None) -> None:
+    if value is not None:
+        await value
+
+
+def _lines(reasons: Mapping[str, Sequence[str]] | None, path: str) -> list[int]:
+    """The lines named by the reasons for ``path`` ("path:12: still uses norm" -> 12)."""
+    out = []
+    for why in (reasons or {}).get(path, ()):
+        head = why.split(":", 1)[0]
+        if head.isdigit():
+            out.append(int(head))
+    return out
+
+
+@dataclass
+class Written:
+    """What one writer call gave: the new text of each file it changed, or why not."""
+
+    files: tuple[str, ...]
+    texts: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass
+class Writers:
+    """The writer calls of one tier: the route, the plan (rendered once), the cost reserved
+    per call, what the calls add up into, and how many may be in flight."""
+
+    meter: Meter
+    route: Route
+    plan: WidePlan
+    root: Path
+    cost: float
+    into: Sequence[Tally]
+    structured: bool = True
+    parallel: int = 4
+    on_event: OnEvent | None = None
+    on_stage: Callable[[str], Any] | None = None
+    plan_text: str = ""
+
+    def __post_init__(self) -> None:
+        self.plan_text = self.plan.render()
+
+    async def write_all(
+        self, groups: Sequence[tuple[str, ...]], texts: Mapping[str, str]
+    ) -> list[Written]:
+        """Every group's call: the first alone until its first event, then the rest, at most
+        ``parallel`` at once. Cancelling the caller cancels them all (each call settles)."""
+        gate = asyncio.Event()
+        bound = asyncio.Semaphore(self.parallel)
+        done: list[int] = []
+
+        async def opened(ev: StreamEvent) -> None:
+            gate.set()
+            if self.on_event is not None:
+                await _maybe(self.on_event(ev))
+
+        async def one(i: int, group: tuple[str, ...]) -> Written:
+            if i:
+                await gate.wait()
+            async with bound:
+                try:
+                    return await self.write(group, texts, on_event=None if i else opened)
+                finally:
+                    gate.set()
+                    done.append(i)
+                    if self.on_stage:
+                        self.on_stage(f"written {len(done)} of {len(groups)}…")
+
+        return list(await asyncio.gather(*(one(i, g) for i, g in enumerate(groups))))
+
+    async def write(
+        self,
+        group: Sequence[str],
+        texts: Mapping[str, str],
+        reasons: Mapping[str, Sequence[str]] | None = None,
+        on_event: OnEvent | None = None,
+    ) -> Written:
+        """One call for ``group`` against ``texts`` (path -> current text); a failed call or
+        an answer that does not apply is a Written with the error, not an exception."""
+        files = tuple(group)
+        prompt = group_prompt(self.plan, files, texts, reasons)
+        try:
+            answer = await self.meter.call(
+                self.request(prompt),
+                tier=self.route.tier,
+                cost=self.cost,
+                what="a writer call" if reasons is None else "a repair call",
+                into=self.into,
+                prefix=prefix_key(self.route.model, WRITER_SYSTEM + self.plan_text),
+                on_event=on_event or self.on_event,
+            )
+            _, proposed = parse_answer(answer.text)
+            policy = EditPolicy(self.root, frozenset(files))
+            changes = resolve(proposed, texts.get, None, policy)
+        except (ClaudeError, ActionError, EditError) as exc:
+            return Written(files, error=str(exc))
+        return Written(files, {c.path: c.after for c in changes if c.replacements})
+
+    def request(self, prompt: str) -> CallRequest:
+        r = self.route.reasoning
+        return CallRequest(
+            model=self.route.model,
+            system=WRITER_SYSTEM,
+            context=self.plan_text,
+            prompt=prompt if self.structured else prompt + "\nReply with the JSON object only.",
+            max_tokens=r.max_tokens,
+            thinking=r.thinking,
+            effort=r.effort,
+            output_schema=EDIT_SCHEMA if self.structured else None,
+        )
