@@ -226,7 +226,7 @@ class WideRun:
         left = verdict.by_file()
         again = [g for g in groups if any(p in left for p in g)]
         if again:
-            self.stage(f"repairing {len(verdict.leftovers)} sites ({writers.route.tier})…")
+            self.stage(f"repairing {_sites(len(verdict.leftovers))} ({writers.route.tier})…")
             step = self.result.steps[-1]
             t0 = time.perf_counter()
             try:
@@ -271,7 +271,7 @@ class WideRun:
             self._structured(route.model),
             on_event=self.on_event,
         )
-        self.stage(f"repairing {len(verdict.leftovers)} sites ({step.tier})…")
+        self.stage(f"repairing {_sites(len(verdict.leftovers))} ({step.tier})…")
         t0 = time.perf_counter()
         try:
             self._take([await deep.write(files, self.overlay, left)])
@@ -344,14 +344,17 @@ class WideRun:
         self.result.leftovers = [str(x) for x in verdict.leftovers]
         self.result.steps.insert(len(self.result.steps), self.verify_cost)
         lines = [wide.summary.strip()]
-        n = len(verdict.leftovers)
-        if n:
-            lines.insert(0, f"incomplete: {n} site{'s' if n != 1 else ''} not verified")
+        if verdict.leftovers:
+            lines.insert(0, f"incomplete: {_sites(len(verdict.leftovers))} not verified")
         else:
             files = len(self.result.changes)
             lines.insert(0, f"verified: every site of the plan in {files} files")
         lines += [s.line for s in self.result.steps]
         self.result.text = "\n".join(lines)
+
+
+def _sites(n: int) -> str:
+    return f"{n} site{'s' if n != 1 else ''}"
 
 
 def change_of(path: str, before: str, after: str) -> FileChange:

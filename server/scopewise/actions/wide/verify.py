@@ -139,12 +139,15 @@ def planned_sites(plan: WidePlan, ov: Overlay, v: Verdict) -> None:
         for site in fp.sites:
             now = lines.after(site)
             where = now.start if now else site
-            if not lines.touched(site):
+            still = [
+                f"still uses `{n}` ({fate})"
+                for n, fate in gone.items()
+                if now and ov.uses(fp.path, n, now)
+            ]
+            if still:
+                v.add(fp.path, where, still[0])
+            elif not lines.touched(site):
                 v.add(fp.path, where, f"not changed (the plan: {fp.how})")
-                continue
-            for name, fate in gone.items():
-                if now and ov.uses(fp.path, name, now):
-                    v.add(fp.path, where, f"still uses `{name}` ({fate})")
 
 
 def target_sites(

@@ -1,0 +1,366 @@
+"""A wide change end to end (plan → write → verify → repair) through the real SDK against the
+fake API, with a scripted model that answers from what it is shown: the planner names the
+sites of the list it was sent, each writer renames the identifier in exactly the text it
+was given."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fakeapi import FakeAPI, Reply
+from scopewise.actions.model import ActionError, ActionRequest, ActionResult, Plan, StepPlan
+from scopewise.actions.plan import Actions
+from scopewise.actions.wide.groups import write_groups
+from scopewise.analysis.engine import Engine
+from scopewise.claude.client import ClaudeClient
+from scopewise.claude.errors import CallCancelled
+from scopewise.claude.ledger import Ledger
+from scopewise.settings import Settings, build
+
+OLD, NEW = "norm", "normalize_header"
+NORM = ActionRequest("refactor", "lib/textutil.py", 1, 3, intent="improve names")
+
+
+# ---------------------------------------------------------------------------- the scripted model
+def prompt_of(body: dict[str, Any]) -> str:
+    return str(body["messages"][0]["content"])
+
+
+def system_of(body: dict[str, Any]) -> str:
+    return "\n".join(b["text"] for b in body.get("system") or [])
+
+
+def is_plan(body: dict[str, Any]) -> bool:
+    return prompt_of(body).startswith("Plan a change")
+
+
+def listed_sites(prompt: str) -> dict[str, list[int]]:
+    """The site list the planner was sent: "### path" then "12: text" lines."""
+    out: dict[str, list[int]] = {}
+    path = None
+    for line in prompt.split("## Sites", 1)[1].split("\n"):
+        if line.startswith("### "):
+            path = line[4:].strip()
+            out[path] = []
+        elif path and (m := re.match(r"(\d+): ", line)):
+            out[path].append(int(m.group(1)))
+    return out
+
+
+def shown_runs(prompt: str) -> list[tuple[str, int, str]]:
+    """The runs of text a writer was shown: (path, first line, text)."""
+    lines = prompt.split("\n")
+    out = []
+    path = ""
+    for i, line in enumerate(lines):
+        if line.startswith("### "):
+            path = line[4:].strip()
+        elif m := re.fullmatch(r"@@ (\d+)-(\d+)", line):
+            a, b = int(m.group(1)), int(m.group(2))
+            out.append((path, a, "\n".join(lines[i + 1 : i + 2 + b - a])))
+    return out
+
+
+def edits_answer(edits: list[dict[str, str]]) -> Reply:
+    return Reply(text=json.dumps({"summary": "renamed", "edits": edits}))
+
+
+@dataclass
+class Model:
+    """Answers a plan request with a rename plan over the sites it lists (plus the
+    definition), and a writer request by renaming OLD in every run it was shown — but the
+    lines in ``skip`` (path, text) while ``skips`` repairs are left (-1: never fixed)."""
+
+    plan: Callable[[dict[str, list[int]]], dict[str, Any]] | None = None
+    skip: set[tuple[str, str]] = field(default_factory=set)
+    skips: int = 0
+    breaks: set[str] = field(default_factory=set)  # files a writer leaves with a syntax error
+    writer_reply: dict[str, Any] = field(default_factory=dict)  # e.g. wait, delay
+    lookups: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)  # "plan", "write", "repair"
+
+    def __call__(self, body: dict[str, Any]) -> Reply:
+        if is_plan(body):
+            self.requests.append("plan")
+            if self.lookups and len(body["messages"]) == 1:
+                return Reply(tool_uses=list(self.lookups), thinking="what uses it?")
+            sites = listed_sites(prompt_of(body))
+            sites.setdefault("lib/textutil.py", []).append(1)
+            answer = self.plan(sites) if self.plan else rename_plan(sites)
+            return Reply(text=json.dumps(answer), thinking="a rename, every site")
+        repair = "A previous attempt" in prompt_of(body)
+        self.requests.append("repair" if repair else "write")
+        if repair and self.skips > 0:
+            self.skips -= 1
+        left_alone = self.skip if (not repair or self.skips != 0) else set()
+        edits = []
+        for path, _, text in shown_runs(prompt_of(body)):
+            new = "\n".join(
+                line if (path, line.strip()) in left_alone else re.sub(rf"\b{OLD}\b", NEW, line)
+                for line in text.split("\n")
+            )
+            if path in self.breaks:
+                new = new.replace("return [a, b]", "return [a, b", 1)
+            if new != text:
+                edits.append({"path": path, "old_text": text, "new_text": new})
+        return replace(edits_answer(edits), **self.writer_reply)
+
+
+def rename_plan(sites: dict[str, list[int]]) -> dict[str, Any]:
+    return {
+        "summary": f"Rename {OLD} to {NEW} everywhere.",
+        "interface": {"renames": [{"old": OLD, "new": NEW}], "removed": [], "signature": None},
+        "files": [
+            {"path": p, "sites": lines, "how": f"rename {OLD} to {NEW}"}
+            for p, lines in sorted(sites.items())
+        ],
+    }
+
+
+# ---------------------------------------------------------------------------- fixtures
+@pytest.fixture
+def engine(wide: Path) -> Engine:
+    e = Engine(wide, use_cache=False)
+    e.index(workers=1)
+    return e
+
+
+@pytest.fixture
+def actions(engine: Engine) -> Actions:
+    return Actions(engine, Settings())
+
+
+@pytest.fixture
+async def client(fake_api: FakeAPI) -> AsyncIterator[ClaudeClient]:
+    c = ClaudeClient(api_key="sk-test", base_url=fake_api.base_url, max_retries=0, timeout=20)
+    yield c
+    await c.close()
+
+
+def wide_plan(actions: Actions, req: ActionRequest = NORM) -> Plan:
+    """The plan of a wide rename: its steps as planning gives them, or, where planning does
+    not give steps yet, the steps it would give (deep plans, quick writes, verify)."""
+    plan = actions.plan(req)
+    if plan.steps:
+        return plan
+    sites: dict[str, list[int]] = {}
+    for s in plan.context.sites:
+        sites.setdefault(s.path, []).append(s.line)
+    files = tuple(p for g in write_groups(sites, plan.path) for p in g)
+    steps = (
+        StepPlan("plan", "deep", "claude-opus-5-5", "effort max"),
+        StepPlan("write", "quick", "claude-haiku-5-5", "thinking off", files),
+        StepPlan("verify", "", "", ""),
+    )
+    return replace(plan, steps=steps)
+
+
+def applied(root: Path, result: ActionResult) -> Engine:
+    """The workspace with the result's changes written, indexed again."""
+    for change in result.changes:
+        (root / change.path).write_text(change.after, encoding="utf-8")
+    e = Engine(root, use_cache=False)
+    e.index(workers=1)
+    return e
+
+
+def references(engine: Engine, name: str) -> list[str]:
+    out = []
+    for path, fi in sorted(engine.workspace.files.items()):
+        out += [f"{path}:{line + 1}" for line, _ in fi.ref_lines(name)]
+        out += [f"{path}:{fi.definitions[i].name_line + 1} (def)" for i in fi.named(name)]
+    return out
+
+
+def open_reservations(ledger: Ledger) -> int:
+    with sqlite3.connect(ledger.path) as conn:
+        return int(conn.execute("SELECT COUNT(*) FROM reservations").fetchone()[0])
+
+
+# ---------------------------------------------------------------------------- the change
+async def test_a_rename_reaches_every_site_in_one_result(
+    actions: Actions, client: ClaudeClient, fake_api: FakeAPI, wide: Path, engine: Engine
+) -> None:
+    assert len(references(engine, OLD)) > 100  # 120 calls, 13 imports, the definition
+    model = Model()
+    fake_api.responder = model
+    stages: list[str] = []
+    plan = wide_plan(actions)
+    result = await actions.run(plan, client, on_stage=stages.append)
+
+    assert result.leftovers == []
+    assert result.text.startswith("verified")
+    # every file in one result: the definition, 12 modules and the test
+    assert {c.path for c in result.changes} == {
+        "lib/textutil.py",
+        "tests/test_textutil.py",
+        *(f"app/mod{i}.py" for i in range(12)),
+    }
+    assert references(applied(wide, result), OLD) == []
+    assert len(references(applied(wide, result), NEW)) == len(references(engine, OLD))
+    # plan once (deep), one writer per group (quick), nothing to repair
+    groups = write_groups(plan_sites(plan), plan.path)
+    assert model.requests == ["plan"] + ["write"] * len(groups)
+    assert [(s.role, s.tier, s.calls) for s in result.steps] == [
+        ("plan", "deep", 1),
+        ("write", "quick", len(groups)),
+        ("verify", "", 0),
+    ]
+    assert result.tier == "deep" and result.model == "claude-opus-5-5"
+    assert result.usd == pytest.approx(sum(s.usd for s in result.steps))
+    assert result.calls == 1 + len(groups)
+    assert actions.ledger.session_totals().calls == result.calls  # one entry per call
+    assert open_reservations(actions.ledger) == 0
+    assert any(s.startswith("writing 14 files") for s in stages)
+    assert "plan · deep" in result.text and "write · quick" in result.text
+
+
+def plan_sites(plan: Plan) -> dict[str, list[int]]:
+    sites: dict[str, list[int]] = {plan.path: [1]}
+    for s in plan.context.sites:
+        sites.setdefault(s.path, []).append(s.line)
+    return sites
+
+
+async def test_the_writers_share_one_cached_prefix(
+    actions: Actions, client: ClaudeClient, fake_api: FakeAPI
+) -> None:
+    fake_api.responder = Model()
+    await actions.run(wide_plan(actions), client)
+    writers = [r for r in fake_api.message_requests if not is_plan(r.body)]
+    assert len(writers) > 4
+    systems = {json.dumps(r.body["system"]) for r in writers}
+    assert len(systems) == 1  # the writer prompt and the plan, identical for every writer
+    assert "rename norm to normalize_header" in system_of(writers[0].body).replace("`", "")
+    # each writer is shown only its own files and may edit only those
+    for r in writers:
+        paths = {p for p, _, _ in shown_runs(prompt_of(r.body))}
+        assert f"Edit only {', '.join(sorted(paths, key=prompt_of(r.body).index))}" in prompt_of(
+            r.body
+        )
+
+
+async def test_a_skipped_site_is_caught_and_repaired(
+    actions: Actions, client: ClaudeClient, fake_api: FakeAPI, wide: Path
+) -> None:
+    line = 'a = norm("a2", h["a"])'
+    model = Model(skip={("app/mod3.py", line)}, skips=1)
+    fake_api.responder = model
+    result = await actions.run(wide_plan(actions), client)
+
+    assert model.requests.count("repair") == 1
+    repair = next(r for r in fake_api.message_requests if "A previous attempt" in prompt_of(r.body))
+    assert "17: still uses `norm` (renamed to normalize_header)" in prompt_of(repair.body)
+    assert [p for p, _, _ in shown_runs(prompt_of(repair.body))] == ["app/mod3.py"]
+    assert result.leftovers == []
+    assert references(applied(wide, result), OLD) == []
+
+
+async def test_a_site_still_skipped_is_reported_not_applied_as_complete(
+    actions: Actions, client: ClaudeClient, fake_api: FakeAPI, wide: Path
+) -> None:
+    model = Model(skip={("app/mod3.py", 'a = norm("a2", h["a"])')}, skips=-1)
+    fake_api.responder = model
+    result = await actions.run(wide_plan(actions), client)
+
+    # back once to its writer (quick), then once to the deep tier
+    assert model.requests.count("repair") == 2
+    repairs = [
+        r.body["model"] for r in fake_api.message_requests if "A previous" in prompt_of(r.body)
+    ]
+    assert repairs == ["claude-haiku-5-5", "claude-opus-5-5"]
+    assert result.leftovers == ["app/mod3.py:17: still uses `norm` (renamed to normalize_header)"]
+    assert result.text.startswith("incomplete: 1 site not verified")
+    assert [(s.role, s.tier) for s in result.steps][-2:] == [("write", "deep"), ("verify", "")]
+    assert references(applied(wide, result), OLD) == ["app/mod3.py:17"]
+
+
+async def test_a_syntax_error_from_a_writer_is_caught(
+    actions: Actions, client: ClaudeClient, fake_api: FakeAPI, wide: Path
+) -> None:
+    fake_api.responder = Model(breaks={"app/mod5.py"})
+    result = await actions.run(wide_plan(actions), client)
+
+    assert any(x.startswith("app/mod5.py:") and "syntax error" in x for x in result.leftovers)
+    assert "app/mod5.py" not in {c.path for c in result.changes}  # never written broken
+    assert any("app/mod5.py: left unchanged" in n for n in result.notes)
+    assert result.text.startswith("incomplete")
+
+
+async def test_a_plan_naming_a_file_outside_the_site_list_is_trimmed(
+    actions: Actions, client: ClaudeClient, fake_api: FakeAPI, wide: Path
+) -> None:
+    def plan(sites: dict[str, list[int]]) -> dict[str, Any]:
+        answer = rename_plan(sites)
+        answer["files"].append({"path": "app/extra.py", "sites": [3], "how": "rewrite it"})
+        answer["files"].append({"path": "lib/textutil.py", "sites": [10], "how": "and this"})
+        return answer
+
+    model = Model(plan=plan)
+    fake_api.responder = model
+    result = await actions.run(wide_plan(actions), client)
+
+    assert "app/extra.py: not in the site list; dropped from the plan" in result.notes
+    assert "lib/textutil.py:10: not in the site list; dropped" in result.notes
+    shown = {p for r in fake_api.message_requests for p, _, _ in shown_runs(prompt_of(r.body))}
+    assert "app/extra.py" not in shown
+    assert result.leftovers == []
+
+
+async def test_an_answer_that_is_not_a_plan_changes_nothing(
+    actions: Actions, client: ClaudeClient, fake_api: FakeAPI
+) -> None:
+    fake_api.responder = Model(plan=lambda sites: {"summary": "x", "files": "all of them"})
+    with pytest.raises(ActionError, match="plan could not be used: 'files' is not a list"):
+        await actions.run(wide_plan(actions), client)
+    assert len(fake_api.message_requests) == 1  # no writer ran
+    assert actions.ledger.session_totals().calls == 1
+
+
+# ---------------------------------------------------------------------------- time and money
+async def test_writers_run_in_parallel(
+    engine: Engine, client: ClaudeClient, fake_api: FakeAPI
+) -> None:
+    settings, _ = build({"write_parallel": 16})
+    actions = Actions(engine, settings)
+    plan = wide_plan(actions)
+    model = Model(writer_reply={"delay": 0.05, "chunks": 12})  # ~0.7 s a writer
+    fake_api.responder = model
+    t0 = time.perf_counter()
+    result = await actions.run(plan, client)
+    wall = time.perf_counter() - t0
+    write = next(s for s in result.steps if s.role == "write")
+    one = 0.05 * 16  # the events of one writer's stream, each after the delay
+    assert write.calls >= 10
+    assert write.duration_s < 3 * one  # ≈ gate + max(write), not the sum (> 8 s)
+    assert wall < result.steps[0].duration_s + 4 * one
+
+
+async def test_cancelling_mid_write_settles_every_call(
+    actions: Actions, client: ClaudeClient, fake_api: FakeAPI
+) -> None:
+    fake_api.responder = Model(writer_reply={"delay": 0.5, "chunks": 20})  # slow writers
+    stages: list[str] = []
+    task = asyncio.create_task(actions.run(wide_plan(actions), client, on_stage=stages.append))
+    for _ in range(200):
+        await asyncio.sleep(0.02)
+        if len(fake_api.message_requests) >= 3:  # the plan, and writers streaming
+            break
+    task.cancel()
+    with pytest.raises(CallCancelled) as caught:
+        await task
+    assert caught.value.usage.input_tokens > 0  # the plan's and the writers' so far
+    entries = actions.ledger.recent(50)
+    assert len(entries) == len(fake_api.message_requests)  # one entry per call made
+    assert {e.outcome for e in entries if e.tier == "quick"} == {"cancelled"}
+    assert open_reservations(actions.ledger) == 0
