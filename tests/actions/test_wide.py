@@ -25,6 +25,7 @@ from scopewise.analysis.engine import Engine
 from scopewise.claude.client import ClaudeClient
 from scopewise.claude.errors import CallCancelled
 from scopewise.claude.ledger import Ledger
+from scopewise.lsp.runs import change_label
 from scopewise.settings import Settings, build
 
 OLD, NEW = "norm", "normalize_header"
@@ -223,6 +224,10 @@ async def test_a_rename_reaches_every_site_in_one_result(
     assert open_reservations(actions.ledger) == 0
     assert any(s.startswith("writing 14 files") for s in stages)
     assert "plan · deep" in result.text and "write · quick" in result.text
+    # the edit's label in the editor: the plan, the tiers, each step's cost, verified
+    label = change_label(result)
+    assert label.startswith("scopewise refactor: improve names · deep plan $0.0")
+    assert f" + quick write ×{len(groups)} $0.0" in label and label.endswith(" · verified")
 
 
 def plan_sites(plan: Plan) -> dict[str, list[int]]:
@@ -283,6 +288,8 @@ async def test_a_site_still_skipped_is_reported_not_applied_as_complete(
     assert result.text.startswith("incomplete: 1 site not verified")
     assert [(s.role, s.tier) for s in result.steps][-2:] == [("write", "deep"), ("verify", "")]
     assert references(applied(wide, result), OLD) == ["app/mod3.py:17"]
+    tail = r" \+ deep write \$0\.\d{3} · incomplete: 1 site not verified$"
+    assert re.search(tail, change_label(result))
 
 
 async def test_a_syntax_error_from_a_writer_is_caught(
