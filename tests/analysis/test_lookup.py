@@ -274,3 +274,33 @@ def test_bad_requests_are_one_line_errors(
 def test_input_that_is_not_an_object(engine: Engine) -> None:
     a = Lookups(engine).answer("read_lines", ["shop/cart.py", 1, 2])  # type: ignore[arg-type]
     assert a.error and a.text == "the tool's input must be an object"
+
+
+OVERLOADED = """\
+    from typing import overload
+
+
+    class Client:
+        @overload
+        def send(self, data: str) -> str: ...
+        @overload
+        def send(self, data: bytes) -> bytes: ...
+        def send(self, data):
+            return data
+
+
+    def use(c: Client) -> None:
+        c.send("a")
+        c.send(b"b")
+"""
+
+
+def test_overloads_are_one_symbol(tmp_path: Path) -> None:
+    lk = Lookups(workspace(tmp_path, {"client.py": OVERLOADED}))
+    refs = lk.answer("find_references", {"symbol": "Client.send"})
+    assert refs.text.splitlines()[0] == (
+        "uses of Client.send (method, client.py:6, 3 overloads): 2 sites in 1 file"
+    )
+    defs = lk.answer("read_definition", {"symbol": "Client.send"})
+    assert defs.text.startswith("Client.send: 3 overloads, each below\n")
+    assert defs.text.count("### client.py") == 3

@@ -219,7 +219,21 @@ def definitions(ws: WorkspaceIndex, symbol: str) -> list[Decl]:
 
 def _where(fi: FileIndex, i: int) -> str:
     d = fi.definitions[i]
-    return f"{fi.qualified_name(i)} ({d.kind}, {fi.path}:{d.name_line + 1})"
+    more = len(fi.overloads(i))
+    said = f", {more} overloads" if more > 1 else ""
+    return f"{fi.qualified_name(i)} ({d.kind}, {fi.path}:{d.name_line + 1}{said})"
+
+
+def distinct(decls: list[Decl]) -> list[Decl]:
+    """One declaration per symbol: the first of each file's overloads (`@overload` stubs
+    and their implementation, TypeScript overload signatures), whose sites are the same."""
+    out: list[Decl] = []
+    seen: set[tuple[str, int]] = set()
+    for fi, i in decls:
+        if (fi.path, i) not in seen:
+            out.append((fi, i))
+            seen.update((fi.path, j) for j in fi.overloads(i))
+    return out
 
 
 def _resolve(ws: WorkspaceIndex, symbol: str) -> list[Decl]:
@@ -231,6 +245,7 @@ def _resolve(ws: WorkspaceIndex, symbol: str) -> list[Decl]:
     others = ws.definitions_named(name)
     if not others:
         raise _Bad(f"no definition named '{shown(name)}' in the workspace's indexed files")
+    others = distinct(others)
     listed = ", ".join(_where(fi, i) for fi, i in others[:5])
     more = f" and {len(others) - 5} more" if len(others) > 5 else ""
     raise _Bad(f"no definition matches '{shown(symbol)}'; named {name}: {listed}{more}")
@@ -324,28 +339,25 @@ class Lookups:
     # ------------------------------------------------------------------ find_references
     def _find_references(self, args: dict[str, Any]) -> str:
         symbol = _str_arg(args, "symbol", MAX_SYMBOL)
-        decls = _resolve(self.engine.workspace, symbol)
+        decls = distinct(_resolve(self.engine.workspace, symbol))
         looked = decls[:MAX_DEFINITIONS]
         sites = _merge_sites(self.engine.resolver.callers(fi, i) for fi, i in looked)
-        head = [self._references_head(symbol, decls, looked, sites)]
         out = _Text(self.max_tokens - TAIL_TOKENS)
-        for line in head:
-            out.add(line)
-        shown_n = 0
-        for s in sites:
+        out.add(self._references_head(symbol, decls, looked, sites))
+        rest: list[CallerSite] = []
+        for n, s in enumerate(sites):
             try:
                 text = self.lines(s.path)[s.line] if self.admitted(s.path) else None
             except (OSError, IndexError):
-                text = None
+                continue  # gone since it was indexed
             if text is None:
                 continue
             note = _note(s)
             row = f"{s.path}:{s.line + 1}: {_clip(text)}" + (f"  <- {note}" if note else "")
             if not out.add(row):
+                rest = sites[n:]
                 break
-            shown_n += 1
-        rest = sites[shown_n:]
-        if rest and out.full:
+        if rest:
             files = len({s.path for s in rest})
             out.lines.append(
                 f"{_plural(len(rest), 'more site')} in {_plural(files, 'file')} "
@@ -380,17 +392,16 @@ class Lookups:
         symbol = _str_arg(args, "symbol", MAX_SYMBOL)
         decls = _resolve(self.engine.workspace, symbol)
         out = _Text(self.max_tokens - TAIL_TOKENS)
-        if len(decls) > 1:
+        if len(distinct(decls)) > 1:
             out.add(f"{shown(symbol)} is ambiguous: {len(decls)} definitions, each below")
+        elif len(decls) > 1:
+            out.add(f"{shown(symbol)}: {len(decls)} overloads, each below")
         left: list[Decl] = []
-        for n, (fi, i) in enumerate(decls[:MAX_DEFINITIONS]):
+        for fi, i in decls[:MAX_DEFINITIONS]:
             if out.full or not self.admitted(fi.path):
                 left.append((fi, i))
-                continue
-            self._definition_block(out, fi, i)
-            if out.full and n + 1 < len(decls):
-                left.extend(decls[n + 1 : MAX_DEFINITIONS])
-                break
+            else:
+                self._definition_block(out, fi, i)
         left += decls[MAX_DEFINITIONS:]
         if left:
             out.lines.append(
