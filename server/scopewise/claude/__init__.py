@@ -20,6 +20,8 @@ from .client import (
     StreamEvent,
     TextProgress,
     ThinkingProgress,
+    ToolProgress,
+    ToolUse,
     Usage,
 )
 from .costs import cost_usd, usage_line, usd
@@ -45,6 +47,8 @@ __all__ = [
     "StreamEvent",
     "TextProgress",
     "ThinkingProgress",
+    "ToolProgress",
+    "ToolUse",
     "Totals",
     "Usage",
     "cost_usd",

@@ -59,6 +59,14 @@ class TextProgress:
 
 
 @dataclass(frozen=True)
+class ToolProgress:
+    """The model is writing a tool call: its tool's name and the input's JSON so far."""
+
+    name: str
+    chars: int = 0  # characters of the tool's input JSON so far
+
+
+@dataclass(frozen=True)
 class Done:
     stop_reason: str | None
     usage: Usage
@@ -81,7 +89,7 @@ class Retrying:
         return f"{what}; retrying {when} ({self.attempt}/{self.of})"
 
 
-StreamEvent = ThinkingProgress | TextProgress | Done | Retrying
+StreamEvent = ThinkingProgress | TextProgress | ToolProgress | Done | Retrying
 OnEvent = Callable[[StreamEvent], Awaitable[None] | None]
 
 

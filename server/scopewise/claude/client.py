@@ -30,6 +30,8 @@ from .call import (
     StreamEvent,
     TextProgress,
     ThinkingProgress,
+    ToolProgress,
+    ToolUse,
     Usage,
     request_params,
 )
@@ -54,6 +56,7 @@ from .stream import (
     emit,
     on_stream_event,
     retry_middleware,
+    take_content,
 )
 
 if TYPE_CHECKING:
@@ -76,6 +79,8 @@ __all__ = [  # the call's data and errors are importable from here too, as befor
     "StreamEvent",
     "TextProgress",
     "ThinkingProgress",
+    "ToolProgress",
+    "ToolUse",
     "Usage",
     "from_settings",
     "request_params",
@@ -170,6 +175,7 @@ class ClaudeClient:
             model=state.model,
             duration_s=time.monotonic() - started,
             request_id=state.request_id,
+            content=state.content,
         )
         try:
             await emit(on_event, Done(state.stop_reason, usage))
@@ -200,6 +206,7 @@ class ClaudeClient:
                 await check_stream_body(stream.response, self.base_url)
                 async for event in stream:
                     await on_stream_event(event, state, on_event)
+                await take_content(stream, state)
             check_whole(state, self.base_url)
         except TimeoutError as exc:
             mapped = None if deadline.expired() else self._map(exc, req.model, state)

@@ -12,7 +12,15 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .call import OnEvent, Retrying, StreamEvent, TextProgress, ThinkingProgress, Usage
+from .call import (
+    OnEvent,
+    Retrying,
+    StreamEvent,
+    TextProgress,
+    ThinkingProgress,
+    ToolProgress,
+    Usage,
+)
 from .errors import CUT_MESSAGE, ClaudeError, not_api_message, retry_after
 
 # The listener of the call running in this task, for the retry middleware (the SDK runs the
@@ -54,12 +62,17 @@ class StreamState:
         self.thinking: list[str] = []
         self.text_chars = 0
         self.thinking_chars = 0
+        self.tool_name = ""  # the tool_use block being streamed
+        self.tool_chars = 0
+        self.tool_total = 0  # tool input characters across blocks (for a cut call's estimate)
+        # the assistant's content blocks as the API sent them (set once the answer is whole)
+        self.content: tuple[dict[str, Any], ...] = ()
 
     def usage(self) -> Usage:
         output = self.output_tokens
         estimated = False
         if not self.final_usage:
-            guess = math.ceil((self.text_chars + self.thinking_chars) / 4)
+            guess = math.ceil((self.text_chars + self.thinking_chars + self.tool_total) / 4)
             estimated = guess > output
             output = max(output, guess)
         return Usage(
@@ -106,8 +119,16 @@ async def on_stream_event(event: Any, state: StreamState, on_event: OnEvent | No
         state.model = event.message.model or state.model
         state.take_usage(event.message.usage, final=False)
     elif kind == "content_block_start":
-        if event.content_block.type in ("thinking", "redacted_thinking"):
+        block = event.content_block.type
+        if block in ("thinking", "redacted_thinking"):
             await emit(on_event, ThinkingProgress(math.ceil(state.thinking_chars / 4)))
+        elif block == "tool_use":
+            state.tool_name, state.tool_chars = str(event.content_block.name), 0
+            await emit(on_event, ToolProgress(state.tool_name))
+    elif kind == "input_json":
+        state.tool_chars += len(event.partial_json)
+        state.tool_total += len(event.partial_json)
+        await emit(on_event, ToolProgress(state.tool_name, state.tool_chars))
     elif kind == "thinking":
         state.thinking.append(event.thinking)
         state.thinking_chars += len(event.thinking)
@@ -122,6 +143,15 @@ async def on_stream_event(event: Any, state: StreamState, on_event: OnEvent | No
         state.take_usage(event.usage, final=True)
     elif kind == "message_stop":
         state.stopped = True
+
+
+async def take_content(stream: Any, state: StreamState) -> None:
+    """Once the answer is whole, keep its content blocks exactly as the API sent them (the
+    SDK's final message; thinking signatures and parsed tool inputs included), as plain dicts
+    ready to be echoed back in a tool loop."""
+    if state.stopped:
+        message = await stream.get_final_message()
+        state.content = tuple(block.to_dict(mode="json") for block in message.content)
 
 
 async def check_stream_body(response: Any, base_url: str) -> None:
