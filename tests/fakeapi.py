@@ -84,6 +84,10 @@ class Reply:
     tool_uses: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (name, input)
     stop_reason: str = "end_turn"  # with ``tool_uses``, "end_turn" is sent as "tool_use"
     stop_details: dict[str, Any] | None = None
+    # the advisor tool: with the tool and its beta header in the request, the executor
+    # consults the advisor first (server_tool_use + advisor_tool_result with this advice)
+    advice: str | None = None
+    advisor_usage: dict[str, int] = field(default_factory=dict)  # overrides of its tokens
     usage: dict[str, int] = field(default_factory=dict)  # overrides of reported usage
     chunks: int = 3  # deltas per content block
     delay: float = 0.0  # seconds before each SSE event after the first
@@ -345,10 +349,12 @@ class FakeAPI:
             queue = self._queues[endpoint]
             return queue.popleft() if queue else None
 
-    def _reply_for(self, body: dict[str, Any]) -> Reply:
+    def _reply_for(self, body: dict[str, Any], headers: dict[str, str]) -> Reply:
         """The queued reply, else the responder's, else the default; a request that breaks
         the tool-use rules gets the API's 400 instead."""
-        problem = turn_problem(body.get("messages") or [], self._sent_for)
+        problem = advisor_problem(body, headers) or turn_problem(
+            body.get("messages") or [], self._sent_for
+        )
         if problem is not None:
             return Reply.error(400, message=problem)
         reply = self._next("messages")
@@ -359,8 +365,9 @@ class FakeAPI:
                 return Reply.error(500, message=f"the test's responder failed: {exc!r}")
         return reply or Reply()
 
-    def _compose(self, reply: Reply) -> list[dict[str, Any]]:
-        """The content blocks of one reply (fresh tool_use ids and signature), recorded."""
+    def _compose(self, reply: Reply, advisor: str | None = None) -> list[dict[str, Any]]:
+        """The content blocks of one reply (fresh tool_use ids and signature), recorded;
+        with an ``advisor`` in the request, the advice (if any) after the thinking."""
         with self._lock:
             n = len(self.sent) + 1
             content: list[dict[str, Any]] = []
@@ -371,6 +378,16 @@ class FakeAPI:
                 )
             if reply.redacted_thinking is not None:
                 content.append({"type": "redacted_thinking", "data": reply.redacted_thinking})
+            if advisor and reply.advice is not None:
+                self._tool_ids += 1
+                consult = f"srvtoolu_{self._tool_ids:02d}"
+                result = {"type": "advisor_result", "text": reply.advice}
+                content.append(
+                    {"type": "server_tool_use", "id": consult, "name": "advisor", "input": {}}
+                )
+                content.append(
+                    {"type": "advisor_tool_result", "tool_use_id": consult, "content": result}
+                )
             if reply.text or (reply.thinking is None and not reply.tools()):
                 content.append({"type": "text", "text": reply.text})
             for name, tool_input in reply.tools():
@@ -476,12 +493,74 @@ class FakeAPI:
         return usage
 
 
+ADVISOR_BETA = "advisor-tool-2026-03-01"
+ADVISOR_TOOL = "advisor_20260301"
+
+
+def advisor_of(body: dict[str, Any]) -> str | None:
+    """The advisor model of a request's advisor tool, if it has one."""
+    for tool in body.get("tools") or []:
+        if isinstance(tool, dict) and tool.get("type") == ADVISOR_TOOL:
+            return str(tool.get("model") or "") or None
+    return None
+
+
+def advisor_problem(body: dict[str, Any], headers: dict[str, str]) -> str | None:
+    """The API's 400 for the advisor tool without its beta header, or for advice in the
+    history of a request that no longer has the tool."""
+    tools = [t for t in body.get("tools") or [] if isinstance(t, dict)]
+    advised = [t for t in tools if t.get("type") == ADVISOR_TOOL]
+    betas = {b.strip() for b in headers.get("anthropic-beta", "").split(",")}
+    where = f"tools.{tools.index(advised[0])}" if advised else ""
+    if advised and ADVISOR_BETA not in betas:
+        return f"{where}: the advisor tool requires the beta header {ADVISOR_BETA}"
+    if advised and not advised[0].get("model"):
+        return f"{where}.model: Field required"
+    for i, message in enumerate(body.get("messages") or []):
+        content = message.get("content") if isinstance(message, dict) else None
+        if _ids(content, "advisor_tool_result", "tool_use_id") and not advised:
+            return (
+                f"messages.{i}: `advisor_tool_result` blocks require the advisor tool in "
+                "`tools`; keep it for the whole conversation"
+            )
+    return None
+
+
+def _iterations(final: dict[str, Any], reply: Reply, advisor: str) -> list[dict[str, Any]]:
+    """Usage per sampling iteration: the executor's (the top-level counts) and the
+    advisor's, which reads the whole transcript and writes the advice."""
+    executor = {
+        "type": "message",
+        "input_tokens": final["input_tokens"],
+        "output_tokens": final["output_tokens"],
+        "cache_creation_input_tokens": final.get("cache_creation_input_tokens", 0),
+        "cache_read_input_tokens": final.get("cache_read_input_tokens", 0),
+    }
+    read = (
+        final["input_tokens"]
+        + final.get("cache_creation_input_tokens", 0)
+        + final.get("cache_read_input_tokens", 0)
+    )
+    advice = {
+        "type": "advisor_message",
+        "model": advisor,
+        "input_tokens": read,
+        "output_tokens": tokens(reply.advice or ""),
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+    }
+    advice.update(reply.advisor_usage)
+    return [executor, advice]
+
+
 def _marks(content: list[Any]) -> list[str]:
     """What identifies a message the fake sent: its tool_use ids and thinking signatures."""
     marks: list[str] = []
     for block in content:
         if isinstance(block, dict):
-            if block.get("type") == "tool_use" and isinstance(block.get("id"), str):
+            if block.get("type") in ("tool_use", "server_tool_use") and isinstance(
+                block.get("id"), str
+            ):
                 marks.append(block["id"])
             elif block.get("type") == "thinking" and isinstance(block.get("signature"), str):
                 marks.append(block["signature"])
@@ -686,7 +765,7 @@ class _Handler(BaseHTTPRequestHandler):
                 Reply.error(400, message="model, max_tokens and messages are required")
             )
             return
-        reply = self.api._reply_for(body)
+        reply = self.api._reply_for(body, rec.headers)
         if reply.wait:
             try:
                 self._pause(reply.wait)
@@ -737,7 +816,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- messages -----------------------------------------------------------------------------
     @staticmethod
-    def _final_usage(reply: Reply, usage: dict[str, Any]) -> dict[str, Any]:
+    def _final_usage(
+        reply: Reply, usage: dict[str, Any], advisor: str | None = None
+    ) -> dict[str, Any]:
         thinking_tokens = tokens(reply.thinking or "")
         output = thinking_tokens + tokens(reply.text)
         output += sum(tokens(json.dumps(tool_input)) for _, tool_input in reply.tools())
@@ -749,20 +830,23 @@ class _Handler(BaseHTTPRequestHandler):
                 final["output_tokens_details"] = {"thinking_tokens": value}
             else:
                 final[key] = value
+        if advisor and reply.advice is not None:
+            final["iterations"] = _iterations(final, reply, advisor)
         return final
 
     def _send_message(self, body: dict[str, Any], reply: Reply, usage: dict[str, Any]) -> None:
         if reply.malformed:
             self._send_json(200, b'{"id": "msg_01", "type": "message", "content": [')
             return
-        final = self._final_usage(reply, usage)
+        advisor = advisor_of(body)
+        final = self._final_usage(reply, usage, advisor)
         final["service_tier"] = "standard"
         message = {
             "id": _message_id(),
             "type": "message",
             "role": "assistant",
             "model": body.get("model"),
-            "content": self.api._compose(reply),
+            "content": self.api._compose(reply, advisor),
             "stop_reason": reply.stop,
             "stop_sequence": None,
             "stop_details": reply.stop_details,
@@ -791,9 +875,10 @@ class _Handler(BaseHTTPRequestHandler):
             },
         )
         yield "ping", {"type": "ping"}
-        for index, block in enumerate(self.api._compose(reply)):
+        advisor = advisor_of(body)
+        for index, block in enumerate(self.api._compose(reply, advisor)):
             yield from _block_events(index, block, reply.chunks)
-        final = self._final_usage(reply, usage)
+        final = self._final_usage(reply, usage, advisor)
         final.pop("cache_creation", None)
         yield (
             "message_delta",

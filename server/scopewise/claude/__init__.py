@@ -7,6 +7,7 @@ Importing this package does not import ``anthropic``; the client loads it on fir
 """
 
 from .client import (
+    AdvisorProgress,
     CallCancelled,
     CallRequest,
     CallResult,
@@ -24,11 +25,12 @@ from .client import (
     ToolUse,
     Usage,
 )
-from .costs import cost_usd, usage_line, usd
+from .costs import advised_cost_usd, cost_usd, usage_line, usd
 from .ledger import Ledger, LedgerEntry, Totals
 from .models import ModelCatalog, ModelInfo, Price, price_for
 
 __all__ = [
+    "AdvisorProgress",
     "CallCancelled",
     "CallRequest",
     "CallResult",
@@ -51,6 +53,7 @@ __all__ = [
     "ToolUse",
     "Totals",
     "Usage",
+    "advised_cost_usd",
     "cost_usd",
     "price_for",
     "usage_line",
