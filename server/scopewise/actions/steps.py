@@ -35,6 +35,13 @@ PLAN_BASE_TOKENS = 120
 PLAN_SITE_TOKENS = 12
 PLAN_FILE_TOKENS = 40
 PLAN_BODY_TOKENS = 250
+# The plan step's thinking, as a share of what the same effort invites for one edit call
+# (estimate._THINKING_GUESS). One call thinks about what to change and then works the code
+# out: drafts the new text, copies each old_text exactly, checks every edit against the
+# context. The plan answers the design only (~250 tokens of JSON, no code); drafting and
+# copying move to the writers. Half of the one-call guess is our assumption for that design
+# share (no measurement yet: usage of real plan calls should replace it).
+PLAN_THINKING_SHARE = 0.5
 # a site the context left out (its budget), listed for the planner as "path:line: text"
 SITE_LINE_TOKENS = 16
 WINDOW = 3  # a writer sees this many lines either side of each site ...
@@ -96,7 +103,8 @@ def plan_estimate(
     if n_sites == 0:  # a body: the plan says how to rewrite it
         answer += PLAN_BODY_TOKENS
     r = chosen.reasoning
-    output = min(r.max_tokens, answer + thinking_tokens(r))
+    thinking = int(thinking_tokens(r) * PLAN_THINKING_SHARE)
+    output = min(r.max_tokens, answer + thinking)
     cached = prefix if fresh else 0
     usd = call_usd(price, prefix, cached, volatile, output)
     return Estimate(prefix + volatile, cached, output, usd), min(answer, output)
