@@ -4,6 +4,19 @@ Endpoints: ``POST /v1/messages`` (JSON or SSE), ``POST /v1/messages/count_tokens
 ``GET /v1/models/{id}``. Replies come from per-endpoint queues of :class:`Reply`; with an
 empty queue the server answers with a default reply (messages), an estimate (count_tokens)
 or the entry in :attr:`FakeAPI.models` (models). Every request is recorded.
+
+A scripted model: set :attr:`FakeAPI.responder` to a function of the parsed request body that
+returns the :class:`Reply` (or None for the default); it answers every messages request the
+queue does not, so a test can answer from what the model was shown (a writer that renames an
+identifier in the text it was given, a planner that lists the sites it was sent). It runs on
+the server's thread; if it raises, the request gets a 500 naming the exception.
+
+Tool use: a reply may carry several tool uses (``Reply.tool_uses``, ids ``toolu_01``,
+``toolu_02``... unique across the server). The fake keeps the content it sent per message
+(:attr:`FakeAPI.sent`) and makes the real API's checks on a tool loop: each ``tool_result``
+answers a ``tool_use`` of the assistant turn right before it, each ``tool_use`` is answered in
+the next turn, and an assistant turn echoing one the fake sent comes back unmodified (thinking
+text and signature included); otherwise a 400 with the API's kind of message.
 """
 
 from __future__ import annotations
@@ -18,7 +31,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
@@ -65,10 +78,16 @@ class Reply:
 
     text: str = "Hello from the fake API."
     thinking: str | None = None  # None: no thinking block; "": block with only a signature
-    tool_input: dict[str, Any] | None = None
+    redacted_thinking: str | None = None  # a redacted_thinking block's opaque data
+    tool_input: dict[str, Any] | None = None  # one tool_use block (``tool_name``), first
     tool_name: str = "apply_edit"
-    stop_reason: str = "end_turn"
+    tool_uses: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (name, input)
+    stop_reason: str = "end_turn"  # with ``tool_uses``, "end_turn" is sent as "tool_use"
     stop_details: dict[str, Any] | None = None
+    # the advisor tool: with the tool and its beta header in the request, the executor
+    # consults the advisor first (server_tool_use + advisor_tool_result with this advice)
+    advice: str | None = None
+    advisor_usage: dict[str, int] = field(default_factory=dict)  # overrides of its tokens
     usage: dict[str, int] = field(default_factory=dict)  # overrides of reported usage
     chunks: int = 3  # deltas per content block
     delay: float = 0.0  # seconds before each SSE event after the first
@@ -101,6 +120,17 @@ class Reply:
         if retry_after is not None:
             hdrs["retry-after"] = f"{retry_after:g}"
         return cls(status=status, error_type=error_type, error_message=message, headers=hdrs)
+
+    def tools(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every tool use of the reply, (name, input), in order."""
+        single = [(self.tool_name, self.tool_input)] if self.tool_input is not None else []
+        return [*single, *self.tool_uses]
+
+    @property
+    def stop(self) -> str:
+        """The stop reason sent: ``stop_reason``, "tool_use" for several tool uses left at
+        the default."""
+        return "tool_use" if self.tool_uses and self.stop_reason == "end_turn" else self.stop_reason
 
 
 @dataclass
@@ -227,6 +257,12 @@ class FakeAPI:
             "models": deque(),
         }
         self._cache: set[tuple[str, str]] = set()
+        # scripts the model when the queue is empty: the parsed request body -> its reply
+        self.responder: Callable[[dict[str, Any]], Reply | None] | None = None
+        # the content blocks the fake sent, per message (echoes of them are checked)
+        self.sent: list[list[dict[str, Any]]] = []
+        self._sent_by_mark: dict[str, int] = {}  # a tool_use id or signature -> its message
+        self._tool_ids = 0
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -313,6 +349,66 @@ class FakeAPI:
             queue = self._queues[endpoint]
             return queue.popleft() if queue else None
 
+    def _reply_for(self, body: dict[str, Any], headers: dict[str, str]) -> Reply:
+        """The queued reply, else the responder's, else the default; a request that breaks
+        the tool-use rules gets the API's 400 instead."""
+        problem = advisor_problem(body, headers) or turn_problem(
+            body.get("messages") or [], self._sent_for
+        )
+        if problem is not None:
+            return Reply.error(400, message=problem)
+        reply = self._next("messages")
+        if reply is None and self.responder is not None:
+            try:
+                reply = self.responder(body)
+            except Exception as exc:
+                return Reply.error(500, message=f"the test's responder failed: {exc!r}")
+        return reply or Reply()
+
+    def _compose(self, reply: Reply, advisor: str | None = None) -> list[dict[str, Any]]:
+        """The content blocks of one reply (fresh tool_use ids and signature), recorded;
+        with an ``advisor`` in the request, the advice (if any) after the thinking."""
+        with self._lock:
+            n = len(self.sent) + 1
+            content: list[dict[str, Any]] = []
+            if reply.thinking is not None:
+                signature = f"EqQBCkYIBxgCKkA{n:04d}="
+                content.append(
+                    {"type": "thinking", "thinking": reply.thinking, "signature": signature}
+                )
+            if reply.redacted_thinking is not None:
+                content.append({"type": "redacted_thinking", "data": reply.redacted_thinking})
+            if advisor and reply.advice is not None:
+                self._tool_ids += 1
+                consult = f"srvtoolu_{self._tool_ids:02d}"
+                result = {"type": "advisor_result", "text": reply.advice}
+                content.append(
+                    {"type": "server_tool_use", "id": consult, "name": "advisor", "input": {}}
+                )
+                content.append(
+                    {"type": "advisor_tool_result", "tool_use_id": consult, "content": result}
+                )
+            if reply.text or (reply.thinking is None and not reply.tools()):
+                content.append({"type": "text", "text": reply.text})
+            for name, tool_input in reply.tools():
+                self._tool_ids += 1
+                tool_id = f"toolu_{self._tool_ids:02d}"
+                content.append(
+                    {"type": "tool_use", "id": tool_id, "name": name, "input": tool_input}
+                )
+            self.sent.append(content)
+            for mark in _marks(content):
+                self._sent_by_mark[mark] = n - 1
+            return content
+
+    def _sent_for(self, content: list[Any]) -> list[dict[str, Any]] | None:
+        """The content the fake sent that ``content`` (an assistant turn) echoes, if any."""
+        with self._lock:
+            index = next(
+                (self._sent_by_mark[m] for m in _marks(content) if m in self._sent_by_mark), None
+            )
+            return None if index is None else self.sent[index]
+
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:
             self.requests.append(request)
@@ -395,6 +491,139 @@ class FakeAPI:
         usage["cache_creation"][bucket] = write
         usage["input_tokens"] = total - read - write
         return usage
+
+
+ADVISOR_BETA = "advisor-tool-2026-03-01"
+ADVISOR_TOOL = "advisor_20260301"
+
+
+def advisor_of(body: dict[str, Any]) -> str | None:
+    """The advisor model of a request's advisor tool, if it has one."""
+    for tool in body.get("tools") or []:
+        if isinstance(tool, dict) and tool.get("type") == ADVISOR_TOOL:
+            return str(tool.get("model") or "") or None
+    return None
+
+
+def advisor_problem(body: dict[str, Any], headers: dict[str, str]) -> str | None:
+    """The API's 400 for the advisor tool without its beta header, or for advice in the
+    history of a request that no longer has the tool."""
+    tools = [t for t in body.get("tools") or [] if isinstance(t, dict)]
+    advised = [t for t in tools if t.get("type") == ADVISOR_TOOL]
+    betas = {b.strip() for b in headers.get("anthropic-beta", "").split(",")}
+    where = f"tools.{tools.index(advised[0])}" if advised else ""
+    if advised and ADVISOR_BETA not in betas:
+        return f"{where}: the advisor tool requires the beta header {ADVISOR_BETA}"
+    if advised and not advised[0].get("model"):
+        return f"{where}.model: Field required"
+    for i, message in enumerate(body.get("messages") or []):
+        content = message.get("content") if isinstance(message, dict) else None
+        if _ids(content, "advisor_tool_result", "tool_use_id") and not advised:
+            return (
+                f"messages.{i}: `advisor_tool_result` blocks require the advisor tool in "
+                "`tools`; keep it for the whole conversation"
+            )
+    return None
+
+
+def _iterations(final: dict[str, Any], reply: Reply, advisor: str) -> list[dict[str, Any]]:
+    """Usage per sampling iteration: the executor's (the top-level counts) and the
+    advisor's, which reads the whole transcript and writes the advice."""
+    executor = {
+        "type": "message",
+        "input_tokens": final["input_tokens"],
+        "output_tokens": final["output_tokens"],
+        "cache_creation_input_tokens": final.get("cache_creation_input_tokens", 0),
+        "cache_read_input_tokens": final.get("cache_read_input_tokens", 0),
+    }
+    read = (
+        final["input_tokens"]
+        + final.get("cache_creation_input_tokens", 0)
+        + final.get("cache_read_input_tokens", 0)
+    )
+    advice = {
+        "type": "advisor_message",
+        "model": advisor,
+        "input_tokens": read,
+        "output_tokens": tokens(reply.advice or ""),
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+    }
+    advice.update(reply.advisor_usage)
+    return [executor, advice]
+
+
+def _marks(content: list[Any]) -> list[str]:
+    """What identifies a message the fake sent: its tool_use ids and thinking signatures."""
+    marks: list[str] = []
+    for block in content:
+        if isinstance(block, dict):
+            if block.get("type") in ("tool_use", "server_tool_use") and isinstance(
+                block.get("id"), str
+            ):
+                marks.append(block["id"])
+            elif block.get("type") == "thinking" and isinstance(block.get("signature"), str):
+                marks.append(block["signature"])
+    return marks
+
+
+def _ids(content: Any, kind: str, key: str) -> list[str]:
+    blocks = content if isinstance(content, list) else []
+    return [str(b.get(key)) for b in blocks if isinstance(b, dict) and b.get("type") == kind]
+
+
+def turn_problem(
+    messages: list[Any], sent_for: Callable[[list[Any]], list[dict[str, Any]] | None]
+) -> str | None:
+    """The API's 400 message for a conversation that breaks the tool-use rules, or None:
+    every tool_result answers a tool_use of the assistant turn right before it, every
+    tool_use is answered in the next turn, and an assistant turn that echoes one the API
+    sent (found by ``sent_for``) is unmodified, thinking and signatures included."""
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict):
+            continue
+        content = message.get("content")
+        if message.get("role") == "assistant" and isinstance(content, list):
+            original = sent_for(content)
+            if original is not None and content != original:
+                return f"messages.{i}: {_echo_problem(content, original)}"
+            uses = _ids(content, "tool_use", "id")
+            answered = _ids(
+                (messages[i + 1 :] or [{}])[0].get("content"), "tool_result", "tool_use_id"
+            )
+            missing = [u for u in uses if u not in answered]
+            if missing and i + 1 < len(messages):
+                return (
+                    f"messages.{i}: `tool_use` ids were found without `tool_result` blocks "
+                    f"immediately after: {', '.join(missing)}. Each `tool_use` block must have a "
+                    "corresponding `tool_result` block in the next message."
+                )
+        results = _ids(content, "tool_result", "tool_use_id")
+        if message.get("role") == "user" and results:
+            before = messages[i - 1] if i else {}
+            uses = _ids(
+                before.get("content") if isinstance(before, dict) else None, "tool_use", "id"
+            )
+            stray = [r for r in results if r not in uses]
+            if stray:
+                return (
+                    f"messages.{i}.content: unexpected `tool_use_id` found in `tool_result` "
+                    f"blocks: {', '.join(stray)}. Each `tool_result` block must have a "
+                    "corresponding `tool_use` block in the previous message."
+                )
+    return None
+
+
+def _echo_problem(content: list[Any], original: list[dict[str, Any]]) -> str:
+    def thinking(blocks: list[Any]) -> list[Any]:
+        return [b for b in blocks if isinstance(b, dict) and "thinking" in str(b.get("type"))]
+
+    if thinking(content) != thinking(original):
+        return (
+            "`thinking` or `redacted_thinking` blocks in the latest assistant message cannot be "
+            "modified. These blocks must remain as they were in the original response."
+        )
+    return "the assistant turn was modified: echo the content blocks as the API sent them."
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -536,7 +765,7 @@ class _Handler(BaseHTTPRequestHandler):
                 Reply.error(400, message="model, max_tokens and messages are required")
             )
             return
-        reply = self.api._next("messages") or Reply()
+        reply = self.api._reply_for(body, rec.headers)
         if reply.wait:
             try:
                 self._pause(reply.wait)
@@ -587,11 +816,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- messages -----------------------------------------------------------------------------
     @staticmethod
-    def _final_usage(reply: Reply, usage: dict[str, Any]) -> dict[str, Any]:
+    def _final_usage(
+        reply: Reply, usage: dict[str, Any], advisor: str | None = None
+    ) -> dict[str, Any]:
         thinking_tokens = tokens(reply.thinking or "")
         output = thinking_tokens + tokens(reply.text)
-        if reply.tool_input is not None:
-            output += tokens(json.dumps(reply.tool_input))
+        output += sum(tokens(json.dumps(tool_input)) for _, tool_input in reply.tools())
         final = dict(usage)
         final["output_tokens"] = max(output, 1)
         final["output_tokens_details"] = {"thinking_tokens": thinking_tokens}
@@ -600,35 +830,24 @@ class _Handler(BaseHTTPRequestHandler):
                 final["output_tokens_details"] = {"thinking_tokens": value}
             else:
                 final[key] = value
+        if advisor and reply.advice is not None:
+            final["iterations"] = _iterations(final, reply, advisor)
         return final
 
     def _send_message(self, body: dict[str, Any], reply: Reply, usage: dict[str, Any]) -> None:
         if reply.malformed:
             self._send_json(200, b'{"id": "msg_01", "type": "message", "content": [')
             return
-        content: list[dict[str, Any]] = []
-        if reply.thinking is not None:
-            content.append({"type": "thinking", "thinking": reply.thinking, "signature": "sig"})
-        if reply.text:
-            content.append({"type": "text", "text": reply.text})
-        if reply.tool_input is not None:
-            content.append(
-                {
-                    "type": "tool_use",
-                    "id": "toolu_01",
-                    "name": reply.tool_name,
-                    "input": reply.tool_input,
-                }
-            )
-        final = self._final_usage(reply, usage)
+        advisor = advisor_of(body)
+        final = self._final_usage(reply, usage, advisor)
         final["service_tier"] = "standard"
         message = {
             "id": _message_id(),
             "type": "message",
             "role": "assistant",
             "model": body.get("model"),
-            "content": content,
-            "stop_reason": reply.stop_reason,
+            "content": self.api._compose(reply, advisor),
+            "stop_reason": reply.stop,
             "stop_sequence": None,
             "stop_details": reply.stop_details,
             "usage": final,
@@ -656,37 +875,17 @@ class _Handler(BaseHTTPRequestHandler):
             },
         )
         yield "ping", {"type": "ping"}
-        index = 0
-        if reply.thinking is not None:
-            yield _block_start(index, {"type": "thinking", "thinking": "", "signature": ""})
-            for piece in _split(reply.thinking, reply.chunks):
-                yield _delta(index, {"type": "thinking_delta", "thinking": piece})
-            yield _delta(index, {"type": "signature_delta", "signature": "EqQBCkYIBxgCKkA="})
-            yield _block_stop(index)
-            index += 1
-        if reply.text or (reply.thinking is None and reply.tool_input is None):
-            yield _block_start(index, {"type": "text", "text": ""})
-            for piece in _split(reply.text, reply.chunks):
-                yield _delta(index, {"type": "text_delta", "text": piece})
-            yield _block_stop(index)
-            index += 1
-        if reply.tool_input is not None:
-            yield _block_start(
-                index,
-                {"type": "tool_use", "id": "toolu_01", "name": reply.tool_name, "input": {}},
-            )
-            yield _delta(index, {"type": "input_json_delta", "partial_json": ""})
-            for piece in _split(json.dumps(reply.tool_input), reply.chunks):
-                yield _delta(index, {"type": "input_json_delta", "partial_json": piece})
-            yield _block_stop(index)
-        final = self._final_usage(reply, usage)
+        advisor = advisor_of(body)
+        for index, block in enumerate(self.api._compose(reply, advisor)):
+            yield from _block_events(index, block, reply.chunks)
+        final = self._final_usage(reply, usage, advisor)
         final.pop("cache_creation", None)
         yield (
             "message_delta",
             {
                 "type": "message_delta",
                 "delta": {
-                    "stop_reason": reply.stop_reason,
+                    "stop_reason": reply.stop,
                     "stop_sequence": None,
                     "stop_details": reply.stop_details,
                 },
@@ -741,6 +940,29 @@ class _Handler(BaseHTTPRequestHandler):
 
 def _sse(event: str, data: str) -> bytes:
     return f"event: {event}\ndata: {data}\n\n".encode()
+
+
+def _block_events(index: int, block: dict[str, Any], chunks: int) -> Iterator[tuple[str, Any]]:
+    """One content block as the API streams it: an empty start, its deltas, the stop (blocks
+    with nothing to stream, such as redacted thinking, start whole)."""
+    kind = block["type"]
+    if kind == "thinking":
+        yield _block_start(index, {"type": "thinking", "thinking": "", "signature": ""})
+        for piece in _split(block["thinking"], chunks):
+            yield _delta(index, {"type": "thinking_delta", "thinking": piece})
+        yield _delta(index, {"type": "signature_delta", "signature": block["signature"]})
+    elif kind == "text":
+        yield _block_start(index, {"type": "text", "text": ""})
+        for piece in _split(block["text"], chunks):
+            yield _delta(index, {"type": "text_delta", "text": piece})
+    elif kind in ("tool_use", "server_tool_use"):
+        yield _block_start(index, {**block, "input": {}})
+        yield _delta(index, {"type": "input_json_delta", "partial_json": ""})
+        for piece in _split(json.dumps(block["input"]), chunks):
+            yield _delta(index, {"type": "input_json_delta", "partial_json": piece})
+    else:
+        yield _block_start(index, block)
+    yield _block_stop(index)
 
 
 def _block_start(index: int, block: dict[str, Any]) -> tuple[str, Any]:

@@ -131,6 +131,9 @@ class Thresholds:
     explain_deep_size: float = setting(200.0, **_THRESHOLD)
     deep_size: float = setting(45.0, **_THRESHOLD)  # refactor/fix: this much code goes deep
     deep_reach: int = setting(30, **_THRESHOLD)  # ... or this many uses elsewhere
+    # an interface that moves (an interface intent, an instruction): used in this many files
+    # goes deep too, however few its uses
+    deep_files: int = setting(10, **_THRESHOLD)
     # ... or a mid-sized range that uses this many definitions
     coupled_size: float = setting(25.0, **_THRESHOLD)
     coupled_fan_out: int = setting(8, **_THRESHOLD)
@@ -186,6 +189,10 @@ class RoutingSettings:
     thresholds: Thresholds = setting(factory=Thresholds)
     # action -> tier; "auto" or absent: the scale decides
     forced: dict[str, str] = setting(factory=dict, key="force", reader=_read_force)
+    # a deep edit is planned by the deep tier and written by these: an interface's site edits
+    # are mechanical (quick), a body's rewrite is code to get right (standard)
+    write_tier_interface: str = setting("quick", check=lambda v: v in TIERS)
+    write_tier_body: str = setting("standard", check=lambda v: v in TIERS)
 
     def tier(self, name: str) -> TierConfig:
         cfg: TierConfig = getattr(self, name)
@@ -440,7 +447,8 @@ def read_project_file(root: Path) -> tuple[dict[str, Any], str | None, list[str]
 # Keys a workspace file may not set (unless trusted), and why; `tiers.<tier>.model` too.
 # Not sensitive, decided: timeout and max_retries (a failed call is not billed), context_budget
 # and context_budget_max, write_parallel and lookup_max_* (bounded, and shown in the estimate),
-# force.*, thresholds.*, tiers.*.{thinking,effort,effort_range,budget_range,max_tokens} — they
+# force.*, thresholds.*, write_tier_* (a tier the user configured),
+# tiers.*.{thinking,effort,effort_range,budget_range,max_tokens} — they
 # change what one action costs, but every action shows its tier and estimate before it runs and
 # the daily cap (the user's) bounds the day; exclude/max_files/max_file_bytes only narrow what
 # is read.

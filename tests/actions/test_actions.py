@@ -10,10 +10,13 @@ from pathlib import Path
 import pytest
 
 from fakeapi import FakeAPI, Reply, model_json
+from scopewise.actions.estimate import estimate_call
 from scopewise.actions.plan import ActionError, ActionRequest, Actions, explanation_markdown
+from scopewise.actions.routing import route
 from scopewise.analysis.engine import Engine
 from scopewise.claude.client import ClaudeClient, ClaudeError
 from scopewise.claude.ledger import Ledger
+from scopewise.claude.models import BUILTIN_MODELS, ModelInfo
 from scopewise.settings import Settings, build
 from scopewise.vocab import DiagnosticInfo
 
@@ -39,6 +42,7 @@ def edits(*items: tuple[str, str, str], summary: str = "done") -> str:
     )
 
 
+MODELS: dict[str, ModelInfo | None] = dict(BUILTIN_MODELS)
 APPLY = ActionRequest("refactor", "shop/pricing.py", 29, 32)  # apply_discount: public, wide
 HELPER = ActionRequest("explain", "shop/pricing.py", 35, 36)  # _helper: private, unused
 
@@ -282,3 +286,70 @@ def test_a_zero_budget_is_refused_not_the_default(actions: Actions) -> None:
     with pytest.raises(ActionError, match="too small"):
         actions.plan(HELPER, budget=0)
     assert actions.plan(HELPER, budget=64).context.budget == 64
+
+
+# ---------------------------------------------------------------------------- wide changes
+def test_a_wide_rename_is_planned_deep_then_written_by_quick_file_by_file(wide: Path) -> None:
+    e = Engine(wide, use_cache=False)
+    e.index(workers=1)
+    acts = Actions(e, Settings())
+    rename = acts.plan(ActionRequest("refactor", "lib/textutil.py", 1, 3, intent="improve names"))
+    simplify = acts.plan(ActionRequest("refactor", "lib/textutil.py", 1, 3, intent="simplify"))
+    # the same range: its interface reaches 13 files; its body is three lines
+    assert rename.route.tier == "deep" and simplify.route.tier in ("quick", "standard")
+    assert simplify.steps == ()
+    roles = [s.role for s in rename.steps]
+    assert roles == ["plan", "write", "verify"]
+    plan_step, write_step, verify_step = rename.steps
+    assert (plan_step.tier, plan_step.model) == ("deep", "claude-opus-5-5")
+    assert (write_step.tier, write_step.model) == ("quick", "claude-haiku-5-5")
+    with_sites = {s.path for s in rename.context.sites}
+    assert len(with_sites) == 13  # 12 app modules and the test
+    assert set(write_step.files) == with_sites | {"lib/textutil.py"}
+    assert write_step.files[0] == "lib/textutil.py"
+    assert verify_step.estimate.usd == 0 and verify_step.model == ""
+    # the plan's estimate is its steps' sum
+    assert rename.estimate.usd == pytest.approx(sum(s.estimate.usd for s in rename.steps))
+    assert rename.estimate.output_tokens == sum(s.estimate.output_tokens for s in rename.steps)
+    assert write_step.estimate.cached_tokens > 0  # the writers share the plan's prefix
+    assert rename.title.startswith("Refactor: improve names · deep plan + quick write · ~")
+    d = rename.to_dict()
+    assert [s["role"] for s in d["steps"]] == roles
+    assert d["steps"][1]["estimate"]["usd"] > 0 and len(d["steps"][1]["files"]) == 14
+    assert len(d["sites"]) >= 120 and {"path", "line"} <= set(d["sites"][0])
+
+
+def test_a_split_costs_less_than_one_deep_call_writing_every_site(wide: Path) -> None:
+    e = Engine(wide, use_cache=False)
+    e.index(workers=1)
+    acts = Actions(e, Settings())
+    rename = ActionRequest("refactor", "lib/textutil.py", 1, 3, intent="improve names")
+    split = acts.plan(rename)
+    one = acts.plan(ActionRequest(**{**rename.__dict__, "tier": "standard"}))
+    # one call at any tier has to write all 120 site edits itself: counted in its estimate
+    assert one.steps == () and one.estimate.output_tokens > 120 * 50
+    deep = route(
+        "refactor", split.scope, acts.settings.routing, MODELS, "deep", intent="improve names"
+    )
+    one_deep = estimate_call(
+        "refactor",
+        deep,
+        split.scope,
+        split.context.render(),
+        split.prompt,
+        acts.price(deep.model),
+        None,
+        len(split.context.sites),
+    )
+    # the deep tier writing 120 edits at its price costs more than planning them
+    assert split.estimate.usd < one_deep.usd
+    assert split.steps[0].estimate.output_tokens < one_deep.output_tokens
+    # forced deep on a body-only change is planned too; its writer is standard and edits
+    # only the selection's file
+    body = acts.plan(ActionRequest("refactor", "lib/textutil.py", 6, 7, intent="simplify"))
+    forced = acts.plan(
+        ActionRequest("refactor", "lib/textutil.py", 6, 7, intent="simplify", tier="deep")
+    )
+    assert body.steps == () and body.route.tier == "quick"
+    assert [s.tier for s in forced.steps] == ["deep", "standard", ""]
+    assert forced.steps[1].files == ("lib/textutil.py",)

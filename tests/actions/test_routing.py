@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from scopewise.actions.routing import route
+from scopewise.actions.routing import route, writer_route
 from scopewise.analysis.scope import Scope
 from scopewise.claude.models import BUILTIN_MODELS, ModelInfo
 from scopewise.settings import RoutingSettings, TierConfig
@@ -91,3 +91,63 @@ def test_effort_outside_a_models_levels_is_brought_down() -> None:
     models = {**MODELS, "claude-opus-5-5": limited}
     r = route("refactor", scope(code_lines=300, branches=100), SETTINGS, models)
     assert r.reasoning.effort == "medium"
+
+
+# ---------------------------------------------------------------- intent decides the interface
+DECORATOR = scope(code_lines=7, fan_in=215, fan_in_files=25, public=True)  # tiny, used widely
+SEND = scope(code_lines=72, branches=41, fan_in=2, fan_in_files=2, public=True)  # long, few uses
+
+
+def test_an_interface_that_moves_routes_by_its_reach() -> None:
+    renamed = route("refactor", DECORATOR, SETTINGS, MODELS, intent="improve names", sites=290)
+    assert renamed.tier == "deep" and renamed.interface and renamed.writer == "quick"
+    assert renamed.summary.startswith(
+        "improve names · interface used at 215 sites in 25 files (75 more found by name)"
+        " → deep (plan) + quick (write), effort max"
+    )
+    # a long body used twice: renaming its names is not deep work
+    assert route("refactor", SEND, SETTINGS, MODELS, intent="improve names").tier == "standard"
+    # a free instruction may move the interface too
+    told = route("refactor", DECORATOR, SETTINGS, MODELS, instruction="take a list of methods")
+    assert told.tier == "deep" and told.writer == "quick" and told.label == "refactor"
+
+
+def test_a_body_behind_its_interface_routes_by_size_not_callers() -> None:
+    simplified = route("refactor", DECORATOR, SETTINGS, MODELS, intent="simplify")
+    assert simplified.tier == "quick" and not simplified.interface
+    assert simplified.writer is None
+    long = route("refactor", SEND, SETTINGS, MODELS, intent="simplify")
+    assert long.tier == "deep" and long.writer == "standard" and not long.interface
+    assert long.summary.startswith(
+        "simplify · body of 72 lines, 41 branches → deep (plan) + standard (write)"
+    )
+    coupled = scope(code_lines=20, branches=6, fan_out=10)
+    assert route("refactor", coupled, SETTINGS, MODELS, intent="make idiomatic").tier == "deep"
+    # a fix is a body change: a wide reach alone does not send it deep
+    fix = scope(lines=20, code_lines=20, diagnostics=1, fan_in=80, fan_in_files=12, public=True)
+    assert route("fix", fix, SETTINGS, MODELS).tier == "standard"
+
+
+def test_an_interface_in_many_files_goes_deep_and_the_threshold_is_a_setting() -> None:
+    spread = scope(code_lines=12, fan_in=12, fan_in_files=10, public=True)
+    assert route("refactor", spread, SETTINGS, MODELS, intent="improve names").tier == "deep"
+    fewer = replace(SETTINGS, thresholds=replace(SETTINGS.thresholds, deep_files=11))
+    assert route("refactor", spread, fewer, MODELS, intent="improve names").tier == "standard"
+
+
+def test_writer_tiers_and_forcing() -> None:
+    small = scope(code_lines=4)
+    # deep forced on a small change: still planned, then written
+    forced = route("refactor", small, SETTINGS, MODELS, "deep", intent="simplify")
+    assert forced.forced and forced.writer == "standard"
+    # quick or standard forced: one call at that tier
+    assert route("refactor", DECORATOR, SETTINGS, MODELS, "standard").writer is None
+    # explanations are never split
+    assert route("explain", SEND, SETTINGS, MODELS, "deep").writer is None
+    settings = replace(SETTINGS, write_tier_interface="standard")
+    again = route("refactor", DECORATOR, settings, MODELS, intent="improve names")
+    assert again.writer == "standard"
+    writer = writer_route(again, settings, MODELS)
+    assert writer is not None and writer.model == "claude-sonnet-5-5"
+    assert writer.reasoning.effort == "low"  # the plan did the thinking
+    assert writer_route(route("refactor", small, SETTINGS, MODELS), SETTINGS, MODELS) is None

@@ -18,7 +18,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from scopewise.actions.plan import ActionRequest, Actions
+from scopewise.actions.estimate import estimate_call
+from scopewise.actions.plan import ActionRequest, Actions, Plan
+from scopewise.actions.routing import route, tier_models
 from scopewise.analysis.engine import Engine
 from scopewise.settings import Settings
 from scopewise.vocab import DiagnosticInfo
@@ -42,13 +44,60 @@ def project_dir(spec: str) -> Path:
     return folder
 
 
+def one_deep_call(actions: Actions, plan: Plan) -> float:
+    """The same action as one call by the deep tier (what "deep" was before plan/write): it
+    writes everything itself, every site's edit too when the interface moves."""
+    req = plan.request
+    models = tier_models(actions.catalog, actions.settings.routing)
+    deep = route(
+        req.action,
+        plan.scope,
+        actions.settings.routing,
+        models,
+        "deep",
+        intent=req.intent,
+        instruction=req.instruction,
+        sites=len(plan.context.sites),
+    )
+    site_edits = len(plan.context.sites) if deep.interface else 0
+    return estimate_call(
+        req.action,
+        deep,
+        plan.scope,
+        plan.context.render(),
+        plan.prompt,
+        actions.price(deep.model),
+        None,
+        site_edits,
+    ).usd
+
+
+def request_of(actions: Actions, case: dict[str, str]) -> ActionRequest | None:
+    fi = actions.engine.workspace.get(case["file"])
+    assert fi is not None, case["file"]
+    index = next(
+        (i for i in range(len(fi.definitions)) if fi.qualified_name(i) == case["symbol"]), -1
+    )
+    if index < 0:
+        print(f"missing: {case['file']} {case['symbol']}")
+        return None
+    d = fi.definitions[index]
+    start, end = d.start_line + 1, d.end_line + 1
+    diags: tuple[DiagnosticInfo, ...] = ()
+    if case["action"] == "fix":
+        start = end = min(d.end_line, d.header_end + 1) + 1
+        diags = (DiagnosticInfo(start, case.get("diagnostic", "error")),)
+    intent = case.get("intent")
+    return ActionRequest(case["action"], case["file"], start, end, intent=intent, diagnostics=diags)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cases", default=str(ROOT / "tests/data/routing_cases.json"))
     args = ap.parse_args()
     data = json.loads(Path(args.cases).read_text())
     engines: dict[str, Actions] = {}
-    rows = []
+    rows: list[tuple[dict[str, str], Plan, float]] = []
     timings: list[float] = []
     for case in data["cases"]:
         project = case["project"]
@@ -57,39 +106,34 @@ def main() -> None:
             engine.index()
             engines[project] = Actions(engine, Settings())
         actions = engines[project]
-        fi = actions.engine.workspace.get(case["file"])
-        assert fi is not None, case["file"]
-        index = next(
-            (i for i in range(len(fi.definitions)) if fi.qualified_name(i) == case["symbol"]), -1
-        )
-        if index < 0:
-            print(f"missing: {case['file']} {case['symbol']}")
+        req = request_of(actions, case)
+        if req is None:
             continue
-        d = fi.definitions[index]
-        start, end = d.start_line + 1, d.end_line + 1
-        diags: tuple[DiagnosticInfo, ...] = ()
-        if case["action"] == "fix":
-            start = end = min(d.end_line, d.header_end + 1) + 1
-            diags = (DiagnosticInfo(start, case.get("diagnostic", "error")),)
-        req = ActionRequest(case["action"], case["file"], start, end, diagnostics=diags)
         actions.plan(req)  # warm: the file's tree is cached from here on
         t0 = time.perf_counter()
         auto = actions.plan(req)
         timings.append((time.perf_counter() - t0) * 1000)
-        deep = actions.plan(ActionRequest(**{**req.__dict__, "tier": "deep"}))
-        rows.append((case, auto, deep))
+        rows.append((case, auto, one_deep_call(actions, auto)))
+    report(rows, timings)
 
+
+def tiers_of(plan: Plan) -> str:
+    if plan.steps:
+        return "+".join(s.tier for s in plan.steps if s.tier)
+    return plan.route.tier
+
+
+def report(rows: list[tuple[dict[str, str], Plan, float]], timings: list[float]) -> None:
     ok = sum(1 for c, a, _ in rows if a.route.tier == c["label"])
     deep_to_quick = [c for c, a, _ in rows if c["label"] == "deep" and a.route.tier == "quick"]
     confusion = Counter((c["label"], a.route.tier) for c, a, _ in rows)
-    cost_auto = sum(a.estimate.usd for _, a, _ in rows)
-    cost_deep = sum(d.estimate.usd for _, _, d in rows)
-    print(f"{'case':<58} {'label':<9} {'auto':<9} est.$   why")
+    print(f"{'case':<64} {'label':<9} {'auto':<15} est.$   why")
     for c, a, _ in rows:
         mark = "" if a.route.tier == c["label"] else "  <-- differs"
-        name = f"{c['project']} {c['action']} {c['symbol']}"
+        what = c.get("intent") or c["action"]
+        name = f"{c['project']} {what} {c['symbol']}"
         print(
-            f"{name:<58} {c['label']:<9} {a.route.tier:<9} {a.estimate.usd:.4f}  "
+            f"{name:<64} {c['label']:<9} {tiers_of(a):<15} {a.estimate.usd:.4f}  "
             f"{a.route.reasons[0]}{mark}"
         )
     print()
@@ -104,14 +148,60 @@ def main() -> None:
     p95 = timings[min(len(timings) - 1, round(0.95 * (len(timings) - 1)))]
     print(f"plan, warm            p50 {timings[len(timings) // 2]:.1f} ms, p95 {p95:.1f} ms, "
           f"max {timings[-1]:.1f} ms  (goal <= 50 ms)")  # fmt: skip
+    split_report(rows)
+    cost_report(rows)
+
+
+def split_report(rows: list[tuple[dict[str, str], Plan, float]]) -> None:
+    """Each split change's steps against the same change written entirely by the deep tier."""
+    split = [(c, a, d) for c, a, d in rows if a.steps]
+    if not split:
+        return
+    print()
+    print("plan/write split, per step (estimated usage, list prices):")
+    for c, a, deep in split:
+        what = c.get("intent") or c["action"]
+        steps = " | ".join(
+            f"{s.role} {s.tier or '-'} {s.estimate.input_tokens}→{s.estimate.output_tokens} "
+            f"${s.estimate.usd:.4f}"
+            for s in a.steps
+        )
+        share = a.estimate.usd / deep
+        print(f"  {c['symbol']} ({what}): {steps} = ${a.estimate.usd:.4f}"
+              f" vs one deep call ${deep:.4f} = {share:.0%}")  # fmt: skip
+    ours = sum(a.estimate.usd for _, a, _ in split)
+    theirs = sum(d for _, _, d in split)
+    plan_part = sum(a.steps[0].estimate.usd for _, a, _ in split)
+    goal = 0.40
+    share = ours / theirs
+    print(f"plan/write / one deep call  ${ours:.4f} / ${theirs:.4f} = {share:.1%}  (goal <= 40%)")
+    if share > goal:
+        print(
+            f"  missed by {share - goal:.1%} of the deep bill: the plan step is ${plan_part:.4f}"
+            f" of ${ours:.4f} — the deep model's input and its thinking stay with the plan;"
+            " the split moves only the answer to the writers"
+        )
+
+
+def cost_report(rows: list[tuple[dict[str, str], Plan, float]]) -> None:
+    cost_auto = sum(a.estimate.usd for _, a, _ in rows)
+    cost_deep = sum(d for _, _, d in rows)
     not_deep = [(a, d) for c, a, d in rows if c["label"] != "deep"]
     if not_deep:
-        share = sum(a.estimate.usd for a, _ in not_deep) / sum(d.estimate.usd for _, d in not_deep)
+        share = sum(a.estimate.usd for a, _ in not_deep) / sum(d for _, d in not_deep)
         print(f"cost on cases not labelled deep: auto = {share:.1%} of always-deep")
+    share = cost_auto / cost_deep
     print(
         f"cost auto / always-deep  ${cost_auto:.4f} / ${cost_deep:.4f} = "
-        f"{cost_auto / cost_deep:.1%}  (goal <= 30%; estimated usage at list prices)"
+        f"{share:.1%}  (goal <= 30%; always-deep: every action as one deep call; estimated"
+        " usage at list prices)"
     )
+    if share > 0.30:
+        split = sum(a.estimate.usd for _, a, _ in rows if a.steps)
+        print(
+            f"  missed by {share - 0.30:.1%} of always-deep: the split changes are"
+            f" ${split:.4f} of the ${cost_auto:.4f} auto bill"
+        )
 
 
 if __name__ == "__main__":

@@ -6,16 +6,24 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scopewise.actions import prompts
-from scopewise.actions.routing import Route
+from scopewise.actions.routing import Reasoning, Route
 from scopewise.analysis import tokens
 from scopewise.analysis.scope import Scope
 from scopewise.claude.models import ModelCatalog, Price
 from scopewise.vocab import Action
 
 CACHE_LIFETIME_S = 300.0  # the API's default prompt-cache lifetime
+# a shorter prefix is silently not cached (the 5.5 models' minimum; see the API notes §4): its
+# tokens are billed as plain input, not as a cache write
+CACHE_MIN_TOKENS = 512
+LINE_TOKENS = 12  # ~12 tokens a line of code
+# one site's edit in an answer: {"path", "old_text", "new_text"} with the site's line and a
+# line around it on each side (enough to occur once), old and new: ~2 x 2 lines x 12 + ~20
+SITE_EDIT_TOKENS = 70
 _THINKING_GUESS = {None: 0, "low": 300, "medium": 1500, "high": 4000, "xhigh": 8000, "max": 16000}
 UNKNOWN_PRICE = Price(15.0, 75.0, 18.75, 1.5)  # a model without a known price: assume dear
 
@@ -44,6 +52,32 @@ def prefix_key(model: str, context_text: str) -> str:
     return hashlib.sha1(f"{model}\0{prompts.SYSTEM}\0{context_text}".encode()).hexdigest()
 
 
+def thinking_tokens(r: Reasoning) -> int:
+    """The thinking a call's reasoning invites: half a fixed budget, none when off, else the
+    guess for its effort."""
+    if r.budget_tokens:
+        return r.budget_tokens // 2
+    if r.thinking is not None and r.thinking.get("type") == "disabled":
+        return 0
+    return _THINKING_GUESS.get(r.effort, 1500)
+
+
+def edit_answer_tokens(scope: Scope) -> int:
+    """An edit answer for the selection: the summary and JSON frame (~150) and the rewritten
+    range with its old_text (~1.2 x the body)."""
+    return 150 + int(scope.lines * LINE_TOKENS * 1.2)
+
+
+def call_usd(price: Price, prefix: int, cached: int, volatile: int, output: int) -> float:
+    """Dollars of one call: the prefix written to the cache (or read from it when ``cached``),
+    the rest of the input at the input price, the output (thinking included)."""
+    band = price.for_input(prefix + volatile)
+    written = (prefix - cached) * (
+        band.cache_write_5m if prefix >= CACHE_MIN_TOKENS else band.input
+    )
+    return (volatile * band.input + written + cached * band.cache_read + output * band.output) / 1e6
+
+
 def estimate_call(
     action: str,
     chosen: Route,
@@ -52,29 +86,31 @@ def estimate_call(
     prompt: str,
     price: Price,
     prefix_sent_at: float | None,
+    site_edits: int = 0,
 ) -> Estimate:
     """The estimate of one call; ``prefix_sent_at``: when the same prefix was last sent to
-    the same model (within the cache lifetime it is expected to be read from the cache)."""
+    the same model (within the cache lifetime it is expected to be read from the cache);
+    ``site_edits``: the sites outside the selection the answer edits (an interface that moves:
+    one call has to write every site's edit itself)."""
     prefix = tokens.estimate(prompts.SYSTEM) + tokens.estimate(context_text)
     volatile = tokens.estimate(prompt) + 8
     fresh = prefix_sent_at is not None and time.time() - prefix_sent_at < CACHE_LIFETIME_S
     cached = prefix if fresh else 0
-    r = chosen.reasoning
-    if r.budget_tokens:
-        thinking = r.budget_tokens // 2
-    elif r.thinking is not None and r.thinking.get("type") == "disabled":
-        thinking = 0
-    else:
-        thinking = _THINKING_GUESS.get(r.effort, 1500)
-    body = scope.lines * 12  # ~12 tokens a line of code
     explain = action == Action.EXPLAIN
-    answer = min(2000, 300 + scope.lines * 4) if explain else 150 + int(body * 1.2)
-    output = min(r.max_tokens, answer + thinking)
-    band = price.for_input(prefix + volatile)
-    usd = (
-        volatile * band.input
-        + (prefix - cached) * band.cache_write_5m
-        + cached * band.cache_read
-        + output * band.output
-    ) / 1e6
+    if explain:
+        answer = min(2000, 300 + scope.lines * 4)
+    else:
+        answer = edit_answer_tokens(scope) + site_edits * SITE_EDIT_TOKENS
+    output = min(chosen.reasoning.max_tokens, answer + thinking_tokens(chosen.reasoning))
+    usd = call_usd(price, prefix, cached, volatile, output)
     return Estimate(prefix + volatile, cached, output, usd)
+
+
+def total(parts: Sequence[Estimate]) -> Estimate:
+    """Several calls' estimates as one (a wide change's steps)."""
+    return Estimate(
+        sum(e.input_tokens for e in parts),
+        sum(e.cached_tokens for e in parts),
+        sum(e.output_tokens for e in parts),
+        sum(e.usd for e in parts),
+    )

@@ -113,11 +113,16 @@ class Plan:
 
     @property
     def title(self) -> str:
-        """The code-action title, e.g. "Refactor: simplify · deep · ~6.1k tok · ~$0.04"."""
+        """The code-action title, e.g. "Refactor: simplify · standard · ~6.1k tok · ~$0.04";
+        a wide change's: "Refactor: improve names · deep plan + quick write · ~9.4k tok ·
+        ~$0.06"."""
         name = self.request.action.capitalize()
         if self.request.intent:
             name += f": {self.request.intent}"
-        return f"{name} · {self.route.tier} · {self.estimate.label}"
+        tiers = self.route.tier
+        if self.steps:
+            tiers = " + ".join(f"{s.tier} {s.role}" for s in self.steps if s.tier)
+        return f"{name} · {tiers} · {self.estimate.label}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -143,6 +148,8 @@ class Plan:
             },
             "blocked": self.blocked,
             "steps": [s.to_dict() for s in self.steps],
+            # every use of the range elsewhere: the sites a wide change's writers edit
+            "sites": [asdict(s) for s in self.context.sites],
             "context": {
                 "line": self.context_line,
                 "tokens": self.context.tokens,

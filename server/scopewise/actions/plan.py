@@ -7,6 +7,7 @@ explanation document are importable from here too, as before."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -14,15 +15,16 @@ from typing import Any
 from scopewise.actions import prompts
 from scopewise.actions.budget import contexts_for
 from scopewise.actions.edits import EditPolicy, read_for_edit
-from scopewise.actions.estimate import Estimate, estimate_call, prefix_key, price_of
+from scopewise.actions.estimate import Estimate, estimate_call, prefix_key, price_of, total
 from scopewise.actions.explanation import explanation_markdown
-from scopewise.actions.model import ActionError, ActionRequest, ActionResult, Plan
-from scopewise.actions.routing import route, tier_models
+from scopewise.actions.model import ActionError, ActionRequest, ActionResult, Plan, StepPlan
+from scopewise.actions.routing import Route, route, tier_models, writer_route
 from scopewise.actions.run import PlanRun, edit_policy
+from scopewise.actions.steps import Wide, plan_steps
 from scopewise.actions.wide.run import WideRun, helpers_for
 from scopewise.analysis.context import Context
 from scopewise.analysis.engine import Engine, EngineError
-from scopewise.analysis.scope import Analysis
+from scopewise.analysis.scope import Analysis, Scope
 from scopewise.claude.call import OnEvent
 from scopewise.claude.client import ClaudeClient
 from scopewise.claude.ledger import Ledger
@@ -115,7 +117,16 @@ class Actions:
         scope = analysis.scope
         if req.diagnostics and scope.diagnostics != len(req.diagnostics):
             scope = replace(scope, diagnostics=len(req.diagnostics))
-        chosen = route(req.action, scope, self.settings.routing, models, req.tier)
+        chosen = route(
+            req.action,
+            scope,
+            self.settings.routing,
+            models,
+            req.tier,
+            intent=req.intent,
+            instruction=req.instruction,
+            sites=len(ctx.sites),
+        )
         model = models.get(chosen.model)
         structured = model.structured_outputs if model is not None else True
         prompt = prompts.action_prompt(
@@ -128,14 +139,13 @@ class Actions:
             diagnostics=req.diagnostics,
             structured=structured,
         )
-        estimate = estimate_call(
-            req.action,
-            chosen,
-            scope,
-            context_text,
-            prompt,
-            self.price(chosen.model),
-            self._prefixes.get(prefix_key(chosen.model, context_text)),
+        steps = self._steps(analysis, scope, ctx, context_text, prompt, chosen, models)
+        estimate = (
+            total([s.estimate for s in steps])
+            if steps
+            else self._single(
+                chosen, scope, context_text, prompt, len(ctx.sites) if chosen.interface else 0
+            )
         )
         blocked = None if req.override_cap else self.ledger.check_cap(estimate.usd)
         return Plan(
@@ -150,7 +160,47 @@ class Actions:
             estimate,
             blocked,
             context_max,
+            steps,
         )
+
+    def _single(
+        self, chosen: Route, scope: Scope, context_text: str, prompt: str, site_edits: int
+    ) -> Estimate:
+        """One call's estimate (a small change, or any change as one call)."""
+        return estimate_call(
+            chosen.action,
+            chosen,
+            scope,
+            context_text,
+            prompt,
+            self.price(chosen.model),
+            self._prefixes.get(prefix_key(chosen.model, context_text)),
+            site_edits,
+        )
+
+    def _steps(
+        self,
+        analysis: Analysis,
+        scope: Scope,
+        ctx: Context,
+        context_text: str,
+        prompt: str,
+        chosen: Route,
+        models: dict[str, ModelInfo | None],
+    ) -> tuple[StepPlan, ...]:
+        """A deep edit's steps (plan, write, verify) with their estimates; () for one call."""
+        writer = writer_route(chosen, self.settings.routing, models)
+        if writer is None:
+            return ()
+        ws = self.engine.workspace
+
+        def line_count(path: str) -> int | None:
+            fi = analysis.file if path == analysis.file.path else ws.get(path)
+            return fi.line_count if fi is not None else None
+
+        wide = Wide(scope, analysis.file.path, ctx.sites, line_count, context_text, prompt)
+        sent = self._prefixes.get(prefix_key(chosen.model, context_text))
+        return plan_steps(wide, chosen, writer, self.price, sent, time.time())
 
     def price(self, model: str) -> Price:
         return price_of(self.catalog, model)

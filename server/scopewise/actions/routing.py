@@ -16,13 +16,13 @@ offline), so a tier never sends a parameter its model would refuse.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from scopewise.analysis.scope import Scope
 from scopewise.claude.models import ModelCatalog, ModelInfo
-from scopewise.settings import RoutingSettings, TierConfig
-from scopewise.vocab import EFFORT_LEVELS, TIERS, Action, Tier
+from scopewise.settings import RoutingSettings, Thresholds, TierConfig
+from scopewise.vocab import EDIT_ACTIONS, EFFORT_LEVELS, INTERFACE_INTENTS, TIERS, Action, Tier
 
 
 @dataclass(frozen=True)
@@ -53,49 +53,154 @@ class Route:
     depth: float  # how far into the deep range the scope reaches, 0..1
     reasons: list[str]
     forced: bool = False
+    # routed as a change of the interface: its sites are edited (else a body behind it)
+    interface: bool = False
+    # the tier that writes a deep edit's plan (plan, then write); None: one call
+    writer: str | None = None
+    label: str = ""  # what was asked, for the summary: the intent, else the action
 
     @property
     def summary(self) -> str:
-        """e.g. "refactor · ripples: 38 uses in 7 files; public API → deep, effort high"."""
+        """e.g. "refactor · ripples: 38 uses in 7 files; public API → deep, effort high";
+        "improve names · interface used at 52 sites in 10 files → deep (plan) + quick (write),
+        effort high"."""
         extra = [r for r in self.reasons[1:] if r.startswith(("public", "auto would"))]
         why = "; ".join([self.reasons[0], *extra])
         forced = " (forced)" if self.forced else ""
-        return f"{self.action} · {why} → {self.tier}{forced}, {self.reasoning.describe()}"
+        tiers = f"{self.tier}{forced}"
+        if self.writer:
+            tiers = f"{self.tier} (plan){forced} + {self.writer} (write)"
+        return f"{self.label or self.action} · {why} → {tiers}, {self.reasoning.describe()}"
 
 
 def size_of(scope: Scope) -> float:
     return scope.code_lines + 1.5 * scope.branches
 
 
-def choose_tier(action: str, scope: Scope, settings: RoutingSettings) -> tuple[str, float, str]:
-    """The tier the scope calls for, how far into the deep range it reaches (0..1), and the
-    rule that decided, in words."""
+def moves_interface(action: str, intent: str | None, instruction: str | None) -> bool | None:
+    """Whether the change may move the public interface (names, signatures), and so every
+    site that uses it: an interface intent or a free instruction may (True); the other intents
+    and a fix change a body behind its interface (False); a refactor that says neither is not
+    known (None: the scale weighs both, as before intents decided)."""
+    if action == Action.FIX:
+        return False
+    if action != Action.REFACTOR:
+        return None
+    if instruction:
+        return True
+    if intent:
+        return intent in INTERFACE_INTENTS
+    return None
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The tier the scope calls for, how far into the deep range it reaches (0..1), the rule
+    that decided in words, and whether it was routed as a change of the interface (its sites
+    are edited) or of a body."""
+
+    tier: str
+    depth: float
+    why: str
+    interface: bool = False
+
+
+def choose_tier(
+    action: str,
+    scope: Scope,
+    settings: RoutingSettings,
+    moves: bool | None = None,
+    sites: int | None = None,
+) -> Choice:
+    """The tier for (action, scope): by the reach of the interface when the change may move it
+    (``moves``), by the size and coupling of the body when it may not, by both when unknown.
+    ``sites``: the site list's size (every use found, candidates by name included)."""
     t = settings.thresholds
-    size = size_of(scope)
-    reach = scope.fan_in
-    depth = max(0.0, min(1.0, max(size / t.full_size, reach / t.full_reach)))
-    code = f"{scope.code_lines} lines of code, {scope.branches} branches"
+    if action == Action.EXPLAIN:
+        return _explain(scope, t)
     if action == Action.FIX:
         problems = scope.diagnostics + scope.syntax_errors
         if scope.lines <= t.small_fix_lines and problems <= 2:
-            return Tier.QUICK, depth, f"a small fix ({scope.lines} lines, {problems} problems)"
-    if action == Action.EXPLAIN:
-        if size >= t.explain_deep_size:
-            return Tier.DEEP, depth, f"a long read ({code})"
-        if size >= t.explain_standard_size:
-            return Tier.STANDARD, depth, f"a long read ({code})"
-        if scope.fan_out >= t.explain_standard_fan_out:
-            return Tier.STANDARD, depth, f"uses {scope.fan_out} definitions"
-        return Tier.QUICK, depth, f"a short read ({code})"
+            depth = min(1.0, size_of(scope) / t.full_size)
+            return Choice(
+                Tier.QUICK, depth, f"a small fix ({scope.lines} lines, {problems} problems)"
+            )
+    if moves is True:
+        return _interface(scope, t, sites)
+    if moves is False:
+        return _body(scope, t)
+    return _either(scope, t)
+
+
+def _code(scope: Scope) -> str:
+    return f"{scope.code_lines} lines of code, {scope.branches} branches"
+
+
+def _explain(scope: Scope, t: Thresholds) -> Choice:
+    size = size_of(scope)
+    depth = max(0.0, min(1.0, max(size / t.full_size, scope.fan_in / t.full_reach)))
+    code = _code(scope)
+    if size >= t.explain_deep_size:
+        return Choice(Tier.DEEP, depth, f"a long read ({code})")
+    if size >= t.explain_standard_size:
+        return Choice(Tier.STANDARD, depth, f"a long read ({code})")
+    if scope.fan_out >= t.explain_standard_fan_out:
+        return Choice(Tier.STANDARD, depth, f"uses {scope.fan_out} definitions")
+    return Choice(Tier.QUICK, depth, f"a short read ({code})")
+
+
+def _interface(scope: Scope, t: Thresholds, sites: int | None) -> Choice:
+    """An interface that moves: every use must follow, so its reach decides (uses, files,
+    public); the body's size only separates quick from standard, never deep."""
+    uses, files = scope.fan_in, scope.fan_in_files
+    depth = max(0.0, min(1.0, uses / t.full_reach))
+    where = f"interface used at {uses} sites in {files} files"
+    if sites is not None and sites > uses:
+        where += f" ({sites - uses} more found by name)"
+    if uses >= t.deep_reach or files >= t.deep_files:
+        return Choice(Tier.DEEP, depth, where, True)
+    if uses == 0 and not scope.public and size_of(scope) < t.quick_size:
+        return Choice(
+            Tier.QUICK, depth, f"a private interface used nowhere else ({_code(scope)})", True
+        )
+    public = ", public" if scope.public else ""
+    return Choice(Tier.STANDARD, depth, where + public, True)
+
+
+def _body(scope: Scope, t: Thresholds) -> Choice:
+    """A body behind its interface: its size and coupling decide, not how many callers it has
+    (they do not change)."""
+    size = size_of(scope)
+    depth = max(0.0, min(1.0, size / t.full_size))
+    body = f"body of {scope.code_lines} lines, {scope.branches} branches"
     if size >= t.deep_size:
-        return Tier.DEEP, depth, f"a large change ({code})"
-    if reach >= t.deep_reach:
-        return Tier.DEEP, depth, f"ripples: {reach} uses in {scope.fan_in_files} files"
+        return Choice(Tier.DEEP, depth, body)
     if size >= t.coupled_size and scope.fan_out >= t.coupled_fan_out:
-        return Tier.DEEP, depth, f"tightly coupled ({code}, uses {scope.fan_out} definitions)"
+        return Choice(Tier.DEEP, depth, f"{body}, uses {scope.fan_out} definitions")
+    if size < t.quick_size:
+        return Choice(Tier.QUICK, depth, f"a short {body}")
+    return Choice(Tier.STANDARD, depth, body)
+
+
+def _either(scope: Scope, t: Thresholds) -> Choice:
+    """A refactor that does not say whether the interface moves: size, reach and coupling,
+    whichever calls for more (routed as an interface change when the reach decided)."""
+    size = size_of(scope)
+    reach = scope.fan_in
+    depth = max(0.0, min(1.0, max(size / t.full_size, reach / t.full_reach)))
+    code = _code(scope)
+    if size >= t.deep_size:
+        return Choice(Tier.DEEP, depth, f"a large change ({code})")
+    if reach >= t.deep_reach:
+        return Choice(
+            Tier.DEEP, depth, f"ripples: {reach} uses in {scope.fan_in_files} files", True
+        )
+    if size >= t.coupled_size and scope.fan_out >= t.coupled_fan_out:
+        why = f"tightly coupled ({code}, uses {scope.fan_out} definitions)"
+        return Choice(Tier.DEEP, depth, why)
     if size < t.quick_size and reach == 0 and not scope.public:
-        return Tier.QUICK, depth, f"a small private change ({code}, no uses elsewhere)"
-    return Tier.STANDARD, depth, f"a contained change ({code}, {reach} uses elsewhere)"
+        return Choice(Tier.QUICK, depth, f"a small private change ({code}, no uses elsewhere)")
+    return Choice(Tier.STANDARD, depth, f"a contained change ({code}, {reach} uses elsewhere)")
 
 
 def reasoning_for(cfg: TierConfig, model: ModelInfo | None, reach: float) -> Reasoning:
@@ -143,20 +248,57 @@ def route(
     settings: RoutingSettings,
     models: dict[str, ModelInfo | None],
     forced_tier: str | None = None,
+    *,
+    intent: str | None = None,
+    instruction: str | None = None,
+    sites: int | None = None,
 ) -> Route:
-    """Map (action, scope) to a tier and its reasoning, with the reasons in words."""
-    chosen, depth, why = choose_tier(action, scope, settings)
+    """Map (action, scope) to a tier and its reasoning, with the reasons in words. The intent
+    and instruction say whether the interface may move (see `moves_interface`); ``sites`` is
+    the site list's size. A deep edit is planned by the deep tier and written by a cheaper one
+    (`writer`): quick for an interface's mechanical site edits, standard for a body."""
+    moves = moves_interface(action, intent, instruction)
+    chosen = choose_tier(action, scope, settings, moves, sites)
     forced = forced_tier or settings.forced.get(action)
     is_forced = bool(forced and forced != "auto")
-    tier = forced if (forced and forced != "auto") else chosen
+    tier = forced if (forced and forced != "auto") else chosen.tier
     if tier not in TIERS:
         raise ValueError(f"unknown tier {tier!r} (quick, standard, deep or auto)")
     cfg = settings.tier(tier)
-    reasoning = reasoning_for(cfg, models.get(cfg.model), depth)
-    reasons = [why, *scope.reasons]
-    if is_forced and tier != chosen:
-        reasons.append(f"auto would pick {chosen}")
-    return Route(action, tier, cfg.model, reasoning, depth, reasons, is_forced)
+    reasoning = reasoning_for(cfg, models.get(cfg.model), chosen.depth)
+    reasons = [chosen.why, *scope.reasons]
+    if is_forced and tier != chosen.tier:
+        reasons.append(f"auto would pick {chosen.tier}")
+    writer = None
+    if tier == Tier.DEEP and action in EDIT_ACTIONS:
+        writer = settings.write_tier_interface if chosen.interface else settings.write_tier_body
+    label = intent if action == Action.REFACTOR and intent and not instruction else action
+    return Route(
+        action,
+        tier,
+        cfg.model,
+        reasoning,
+        chosen.depth,
+        reasons,
+        is_forced,
+        chosen.interface,
+        writer,
+        label,
+    )
+
+
+def writer_route(
+    plan_route: Route, settings: RoutingSettings, models: dict[str, ModelInfo | None]
+) -> Route | None:
+    """The route of a split change's writers: the writer tier, no or low thinking (the tier's
+    own reasoning; the plan did the thinking); None when the change is one call."""
+    if plan_route.writer is None:
+        return None
+    cfg = settings.tier(plan_route.writer)
+    reasoning = reasoning_for(cfg, models.get(cfg.model), 0.0)
+    return replace(
+        plan_route, tier=plan_route.writer, model=cfg.model, reasoning=reasoning, writer=None
+    )
 
 
 def tier_models(catalog: ModelCatalog, settings: RoutingSettings) -> dict[str, ModelInfo | None]:

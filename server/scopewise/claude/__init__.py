@@ -7,6 +7,7 @@ Importing this package does not import ``anthropic``; the client loads it on fir
 """
 
 from .client import (
+    AdvisorProgress,
     CallCancelled,
     CallRequest,
     CallResult,
@@ -20,13 +21,16 @@ from .client import (
     StreamEvent,
     TextProgress,
     ThinkingProgress,
+    ToolProgress,
+    ToolUse,
     Usage,
 )
-from .costs import cost_usd, usage_line, usd
+from .costs import advised_cost_usd, cost_usd, usage_line, usd
 from .ledger import Ledger, LedgerEntry, Totals
 from .models import ModelCatalog, ModelInfo, Price, price_for
 
 __all__ = [
+    "AdvisorProgress",
     "CallCancelled",
     "CallRequest",
     "CallResult",
@@ -45,8 +49,11 @@ __all__ = [
     "StreamEvent",
     "TextProgress",
     "ThinkingProgress",
+    "ToolProgress",
+    "ToolUse",
     "Totals",
     "Usage",
+    "advised_cost_usd",
     "cost_usd",
     "price_for",
     "usage_line",

@@ -45,6 +45,9 @@ class CallRequest:
     # the turns after ``prompt`` in a tool loop: each assistant reply's content echoed
     # verbatim (thinking blocks included), then the user's tool_result blocks
     history: tuple[dict[str, Any], ...] = ()
+    # the advisor model: the call goes through the beta Messages API with the advisor tool,
+    # which the request's own model (the executor) may consult mid-answer (Anthropic API only)
+    advisor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,22 @@ class ThinkingProgress:
 class TextProgress:
     chars: int  # answer characters so far
     delta: str = ""
+
+
+@dataclass(frozen=True)
+class ToolProgress:
+    """The model is writing a tool call: its tool's name and the input's JSON so far."""
+
+    name: str
+    chars: int = 0  # characters of the tool's input JSON so far
+
+
+@dataclass(frozen=True)
+class AdvisorProgress:
+    """The executor consulted the advisor (``answered``: its advice has arrived)."""
+
+    model: str
+    answered: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,7 +100,7 @@ class Retrying:
         return f"{what}; retrying {when} ({self.attempt}/{self.of})"
 
 
-StreamEvent = ThinkingProgress | TextProgress | Done | Retrying
+StreamEvent = ThinkingProgress | TextProgress | ToolProgress | AdvisorProgress | Done | Retrying
 OnEvent = Callable[[StreamEvent], Awaitable[None] | None]
 
 
@@ -105,6 +124,8 @@ class CallResult:
     request_id: str | None
     # the assistant's content blocks as the API sent them (to echo back in a tool loop)
     content: tuple[dict[str, Any], ...] = ()
+    # the advisor's own tokens (billed at its model's rate; ``usage`` is the executor's)
+    advisor_usage: Usage | None = None
 
     def json(self) -> Any:
         """The answer parsed as JSON (for structured output)."""
@@ -118,15 +139,39 @@ class CallResult:
             if b.get("type") == "tool_use"
         ]
 
+    @property
+    def advice(self) -> list[str]:
+        """The advisor's advice, one text per consultation (redacted advice is left out)."""
+        return [
+            str(b["content"].get("text", ""))
+            for b in self.content
+            if b.get("type") == "advisor_tool_result"
+            and isinstance(b.get("content"), dict)
+            and b["content"].get("type") == "advisor_result"
+        ]
+
+
+ADVISOR_BETA = "advisor-tool-2026-03-01"
+ADVISOR_TOOL = "advisor_20260301"
+
+
+def advisor_tool(model: str) -> dict[str, Any]:
+    """The advisor tool's definition (server-side: the API runs ``model`` on the transcript)."""
+    return {"type": ADVISOR_TOOL, "name": "advisor", "model": model}
+
 
 def request_params(req: CallRequest) -> dict[str, Any]:
-    """The keyword arguments for ``messages.stream`` / ``count_tokens``."""
+    """The keyword arguments for ``messages.stream`` / ``count_tokens`` (with an advisor:
+    the beta API's, ``betas`` included)."""
     params: dict[str, Any] = {
         "model": req.model,
         "messages": [{"role": "user", "content": req.prompt}, *req.history],
     }
-    if req.tools:
-        params["tools"] = list(req.tools)
+    tools = [*req.tools, *([advisor_tool(req.advisor)] if req.advisor else [])]
+    if tools:
+        params["tools"] = tools
+    if req.advisor:
+        params["betas"] = [ADVISOR_BETA]
     blocks: list[dict[str, Any]] = [
         {"type": "text", "text": text} for text in (req.system, req.context) if text
     ]

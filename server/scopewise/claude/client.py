@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 from scopewise.vocab import PROVIDERS, Provider
 
 from .call import (
+    AdvisorProgress,
     CallRequest,
     CallResult,
     Done,
@@ -30,6 +31,8 @@ from .call import (
     StreamEvent,
     TextProgress,
     ThinkingProgress,
+    ToolProgress,
+    ToolUse,
     Usage,
     request_params,
 )
@@ -54,6 +57,7 @@ from .stream import (
     emit,
     on_stream_event,
     retry_middleware,
+    take_content,
 )
 
 if TYPE_CHECKING:
@@ -62,6 +66,7 @@ if TYPE_CHECKING:
 __all__ = [  # the call's data and errors are importable from here too, as before
     "CUT_MESSAGE",
     "MISSING_KEY_MESSAGE",
+    "AdvisorProgress",
     "CallCancelled",
     "CallRequest",
     "CallResult",
@@ -76,6 +81,8 @@ __all__ = [  # the call's data and errors are importable from here too, as befor
     "StreamEvent",
     "TextProgress",
     "ThinkingProgress",
+    "ToolProgress",
+    "ToolUse",
     "Usage",
     "from_settings",
     "request_params",
@@ -155,10 +162,8 @@ class ClaudeClient:
         in ``asyncio.timeout()``, which on Python 3.11 lets CallCancelled escape instead of
         raising TimeoutError.
         """
-        problem = self.check()
-        if problem is not None:
-            raise problem
-        state = StreamState(req.model)
+        self._check_call(req)
+        state = StreamState(req.model, req.advisor)
         started = time.monotonic()
         await self._stream(req, state, on_event, deadline_s)
         usage = state.usage()
@@ -170,6 +175,8 @@ class ClaudeClient:
             model=state.model,
             duration_s=time.monotonic() - started,
             request_id=state.request_id,
+            content=state.content,
+            advisor_usage=state.advisor_usage,
         )
         try:
             await emit(on_event, Done(state.stop_reason, usage))
@@ -192,14 +199,16 @@ class ClaudeClient:
         try:
             sdk = await self._sdk()
             params = self.request_params(req)
+            api = sdk.beta.messages if "betas" in params else sdk.messages
             async with (
                 deadline,
-                sdk.messages.stream(max_tokens=req.max_tokens, **params) as stream,
+                api.stream(max_tokens=req.max_tokens, **params) as stream,
             ):
                 state.request_id = stream.request_id
                 await check_stream_body(stream.response, self.base_url)
                 async for event in stream:
                     await on_stream_event(event, state, on_event)
+                await take_content(stream, state)
             check_whole(state, self.base_url)
         except TimeoutError as exc:
             mapped = None if deadline.expired() else self._map(exc, req.model, state)
@@ -229,14 +238,14 @@ class ClaudeClient:
 
     async def count_tokens(self, req: CallRequest) -> int:
         """The API's input-token estimate for ``req`` (a network call; may raise ClaudeError)."""
-        problem = self.check()
-        if problem is not None:
-            raise problem
+        self._check_call(req)
         if self.provider == "bedrock":
             raise ClaudeError("unsupported", "token counting is not available on Bedrock")
         try:
             sdk = await self._sdk()
-            counted = await sdk.messages.count_tokens(**self.request_params(req))
+            params = self.request_params(req)
+            api = sdk.beta.messages if "betas" in params else sdk.messages
+            counted = await api.count_tokens(**params)
             check_parsed(counted, self.base_url)
         except ClaudeError:
             raise
@@ -268,6 +277,19 @@ class ClaudeClient:
         return dict(info.to_dict(mode="json"))
 
     # -- internals ----------------------------------------------------------------------------
+    def _check_call(self, req: CallRequest) -> None:
+        """What stops this call before any network: configuration, or an advisor where the
+        provider has none."""
+        problem = self.check()
+        if problem is not None:
+            raise problem
+        if req.advisor and self.provider != "anthropic":
+            raise ClaudeError(
+                "unsupported",
+                f"the advisor tool is only on the Anthropic API, not {self.provider}: "
+                "use provider anthropic or run without an advisor",
+            )
+
     async def _sdk(self) -> anthropic.AsyncAnthropic:
         if self._sdk_client is not None:
             return self._sdk_client

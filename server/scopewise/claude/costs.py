@@ -1,4 +1,5 @@
 """What a call costs, and the one way scopewise writes money and usage: `cost_usd` (tokens at a
+price), `advised_cost_usd` (a call with the advisor tool: each model's tokens at its own
 price), `usd` (a dollar amount) and `usage_line` (a call's tokens and dollars in one line).
 Every cost line the CLI, the server and the explanation document show goes through here."""
 
@@ -17,6 +18,24 @@ def cost_usd(usage: Usage, price: Price) -> float:
         + usage.cache_write_tokens * band.cache_write_5m
         + usage.cache_read_tokens * band.cache_read
     ) / 1_000_000
+
+
+def advised_cost_usd(
+    usage: Usage,
+    price: Price,
+    advisor_usage: Usage | None = None,
+    advisor_price: Price | None = None,
+) -> float:
+    """Dollars for a call that may have consulted the advisor: the executor's ``usage`` at
+    ``price``, the advisor's own tokens (``CallResult.advisor_usage``) at ``advisor_price``.
+    Advisor tokens without the advisor's price are a ValueError, never priced as the
+    executor's."""
+    dollars = cost_usd(usage, price)
+    if advisor_usage is None:
+        return dollars
+    if advisor_price is None:
+        raise ValueError("the advisor was consulted but its model has no price")
+    return dollars + cost_usd(advisor_usage, advisor_price)
 
 
 def usd(value: float, places: int | None = None) -> str:

@@ -12,7 +12,16 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .call import OnEvent, Retrying, StreamEvent, TextProgress, ThinkingProgress, Usage
+from .call import (
+    AdvisorProgress,
+    OnEvent,
+    Retrying,
+    StreamEvent,
+    TextProgress,
+    ThinkingProgress,
+    ToolProgress,
+    Usage,
+)
 from .errors import CUT_MESSAGE, ClaudeError, not_api_message, retry_after
 
 # The listener of the call running in this task, for the retry middleware (the SDK runs the
@@ -37,8 +46,11 @@ class CallbackFailed(Exception):
 class StreamState:
     """What has arrived so far; turns into a Usage even when the call is cut short."""
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, advisor: str | None = None) -> None:
         self.model = model
+        self.advisor = advisor  # the advisor model, when the call has the advisor tool
+        self.advisor_usage: Usage | None = None
+        self.block = ""  # the type of the content block being streamed
         self.request_id: str | None = None
         self.input_tokens = 0
         self.output_tokens = 0
@@ -54,12 +66,17 @@ class StreamState:
         self.thinking: list[str] = []
         self.text_chars = 0
         self.thinking_chars = 0
+        self.tool_name = ""  # the tool_use block being streamed
+        self.tool_chars = 0
+        self.tool_total = 0  # tool input characters across blocks (for a cut call's estimate)
+        # the assistant's content blocks as the API sent them (set once the answer is whole)
+        self.content: tuple[dict[str, Any], ...] = ()
 
     def usage(self) -> Usage:
         output = self.output_tokens
         estimated = False
         if not self.final_usage:
-            guess = math.ceil((self.text_chars + self.thinking_chars) / 4)
+            guess = math.ceil((self.text_chars + self.thinking_chars + self.tool_total) / 4)
             estimated = guess > output
             output = max(output, guess)
         return Usage(
@@ -84,6 +101,9 @@ class StreamState:
         details = getattr(usage, "output_tokens_details", None)
         if details is not None:
             self.thinking_tokens = details.thinking_tokens
+        iterations = getattr(usage, "iterations", None)
+        if iterations:
+            self.advisor_usage = advisor_usage(iterations)
         self.final_usage = self.final_usage or final
 
 
@@ -106,8 +126,11 @@ async def on_stream_event(event: Any, state: StreamState, on_event: OnEvent | No
         state.model = event.message.model or state.model
         state.take_usage(event.message.usage, final=False)
     elif kind == "content_block_start":
-        if event.content_block.type in ("thinking", "redacted_thinking"):
-            await emit(on_event, ThinkingProgress(math.ceil(state.thinking_chars / 4)))
+        await on_block_start(event.content_block, state, on_event)
+    elif kind == "input_json" and state.block == "tool_use":
+        state.tool_chars += len(event.partial_json)
+        state.tool_total += len(event.partial_json)
+        await emit(on_event, ToolProgress(state.tool_name, state.tool_chars))
     elif kind == "thinking":
         state.thinking.append(event.thinking)
         state.thinking_chars += len(event.thinking)
@@ -122,6 +145,45 @@ async def on_stream_event(event: Any, state: StreamState, on_event: OnEvent | No
         state.take_usage(event.usage, final=True)
     elif kind == "message_stop":
         state.stopped = True
+
+
+async def on_block_start(block: Any, state: StreamState, on_event: OnEvent | None) -> None:
+    """A content block begins: thinking, a tool call being written, the advisor consulted
+    (``server_tool_use``) or its advice arrived (``advisor_tool_result``)."""
+    state.block = block.type
+    if block.type in ("thinking", "redacted_thinking"):
+        await emit(on_event, ThinkingProgress(math.ceil(state.thinking_chars / 4)))
+    elif block.type == "tool_use":
+        state.tool_name, state.tool_chars = str(block.name), 0
+        await emit(on_event, ToolProgress(state.tool_name))
+    elif block.type == "server_tool_use" and block.name == "advisor":
+        await emit(on_event, AdvisorProgress(state.advisor or ""))
+    elif block.type == "advisor_tool_result":
+        await emit(on_event, AdvisorProgress(state.advisor or "", answered=True))
+
+
+def advisor_usage(iterations: Any) -> Usage | None:
+    """The advisor's own tokens: the sum of the usage iterations that belong to the advisor
+    (``advisor_message``; the top-level usage is the executor's), or None if it was not
+    consulted."""
+    advised = [i for i in iterations if getattr(i, "type", None) == "advisor_message"]
+    if not advised:
+        return None
+    return Usage(
+        input_tokens=sum(i.input_tokens or 0 for i in advised),
+        output_tokens=sum(i.output_tokens or 0 for i in advised),
+        cache_write_tokens=sum(i.cache_creation_input_tokens or 0 for i in advised),
+        cache_read_tokens=sum(i.cache_read_input_tokens or 0 for i in advised),
+    )
+
+
+async def take_content(stream: Any, state: StreamState) -> None:
+    """Once the answer is whole, keep its content blocks exactly as the API sent them (the
+    SDK's final message; thinking signatures and parsed tool inputs included), as plain dicts
+    ready to be echoed back in a tool loop."""
+    if state.stopped:
+        message = await stream.get_final_message()
+        state.content = tuple(block.to_dict(mode="json") for block in message.content)
 
 
 async def check_stream_body(response: Any, base_url: str) -> None:
