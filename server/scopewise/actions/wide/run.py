@@ -11,7 +11,7 @@ import asyncio
 import difflib
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +24,10 @@ from scopewise.actions.routing import Route, reasoning_for
 from scopewise.actions.wide import planner
 from scopewise.actions.wide.groups import write_groups
 from scopewise.actions.wide.spec import WidePlan, parse_plan
-from scopewise.actions.wide.verify import ArityCheck, Overlay, Verdict, language_for, verify
+from scopewise.actions.wide.verify import Overlay, Verdict, language_for, verify
 from scopewise.actions.wide.writer import Writers, Written
 from scopewise.analysis.engine import Engine
+from scopewise.analysis.lookup import TOOLS, Lookups
 from scopewise.claude.call import OnEvent
 from scopewise.claude.client import ClaudeClient
 from scopewise.claude.errors import CallCancelled
@@ -34,7 +35,7 @@ from scopewise.claude.ledger import Ledger
 from scopewise.claude.models import ModelCatalog
 from scopewise.index.workspace import WorkspaceIndex
 from scopewise.settings import Settings
-from scopewise.vocab import Role
+from scopewise.vocab import Kind, Role
 
 Reader = Callable[[str], str | None]
 
@@ -42,17 +43,18 @@ Reader = Callable[[str], str | None]
 @dataclass
 class Helpers:
     """What a wide run uses beyond the call: the index, the look-ups and their tool
-    definitions, the arity check."""
+    definitions."""
 
     index: WorkspaceIndex
     lookups: planner.Lookup | None = None
     tools: Mapping[str, tuple[str, dict[str, Any]]] | None = None
-    arity: ArityCheck | None = None
 
 
 def helpers_for(engine: Engine, settings: Settings) -> Helpers:
-    """The helpers of a wide run over ``engine``."""
-    return Helpers(engine.workspace)
+    """The helpers of a wide run over ``engine``: its index, and the look-ups (each answer
+    capped at a third of the plan step's look-up tokens, at most 4,000)."""
+    per_answer = max(200, min(4000, settings.lookup_max_tokens // 3))
+    return Helpers(engine.workspace, Lookups(engine, max_tokens=per_answer), TOOLS)
 
 
 class WideRun:
@@ -74,6 +76,7 @@ class WideRun:
         on_stage: Callable[[str], Any] | None = None,
     ) -> None:
         self.plan, self.settings, self.catalog, self.root = plan, settings, catalog, root
+        self.client = client
         self.read, self.helpers = read, helpers
         self.on_event, self.on_stage = on_event, on_stage
         self.meter = Meter(
@@ -107,27 +110,33 @@ class WideRun:
         t0 = time.perf_counter()
         try:
             wide = await self._plan_step()
-            writers, groups = self._writers(wide)
-            verdict = await self._write_step(wide, writers, groups)
-            verdict = await self._repair(wide, writers, groups, verdict)
+            if wide.files:
+                writers, groups = await self._writers(wide)
+                verdict = await self._write_step(wide, writers, groups)
+                verdict = await self._repair(wide, writers, groups, verdict)
         except asyncio.CancelledError as exc:
             partial = exc.partial_text if isinstance(exc, CallCancelled) else ""
             raise CallCancelled(self.result.usage, partial) from exc
-        self._finish(wide, verdict)
+        if wide.files:
+            self._finish(wide, verdict)
+        else:
+            self.result.text = f"no change planned: {wide.summary.strip()}"
         self.result.duration_s = time.perf_counter() - t0
         return self.result
 
     # ------------------------------------------------------------------ plan
-    def route(self, step: StepPlan) -> Route:
-        """The step's tier and model with the reasoning its tier config gives: the plan's own
-        route for the plan step (effort from the scope), the lowest of the range for writers."""
+    async def route(self, step: StepPlan) -> Route:
+        """The step's tier and model with the reasoning its tier config gives for what the
+        Models API says the model accepts today (cached for a day; the built-in table
+        offline): effort from the scope for the plan step, the lowest of the range for
+        writers (routing.writer_route)."""
+        self.catalog.use_source(self.client)
+        await self.catalog.get(step.model)
         chosen = self.plan.route
-        if step.role == Role.PLAN and (chosen.tier, chosen.model) == (step.tier, step.model):
-            return chosen
         cfg = self.settings.routing.tier(step.tier)
         depth = chosen.depth if step.role == Role.PLAN else 0.0
         reasoning = reasoning_for(cfg, self.catalog.lookup(step.model), depth)
-        return Route(chosen.action, step.tier, step.model, reasoning, depth, [], True)
+        return replace(chosen, tier=step.tier, model=step.model, reasoning=reasoning, depth=depth)
 
     async def _plan_step(self) -> WidePlan:
         step = self.step(Role.PLAN)
@@ -135,8 +144,7 @@ class WideRun:
         self.result.steps.append(cost)
         t0 = time.perf_counter()
         try:
-            route = self.route(step)
-            await self.catalog.get(route.model)
+            route = await self.route(step)
             loop = self._tool_loop(route, cost)
             context = self.plan.context.render()
             request = planner.plan_request(
@@ -179,14 +187,14 @@ class WideRun:
         return info.structured_outputs if info is not None else True
 
     # ------------------------------------------------------------------ write, verify
-    def _writers(self, wide: WidePlan) -> tuple[Writers, list[tuple[str, ...]]]:
+    async def _writers(self, wide: WidePlan) -> tuple[Writers, list[tuple[str, ...]]]:
         step = self.step(Role.WRITE)
         own = self.plan.path if wide.file(self.plan.path) else None
         groups = write_groups(wide.sites_by_file, own)
         files = tuple(p for g in groups for p in g)
         cost = StepCost(Role.WRITE, step.tier, step.model, files)
         self.result.steps.append(cost)
-        route = self.route(step)
+        route = await self.route(step)
         writers = Writers(
             self.meter,
             route,
@@ -260,7 +268,7 @@ class WideRun:
         self._load(files)
         cost = StepCost(Role.WRITE, step.tier, step.model, files)
         self.result.steps.append(cost)
-        route = self.route(step)
+        route = await self.route(step)
         deep = Writers(
             self.meter,
             route,
@@ -309,10 +317,10 @@ class WideRun:
         t0 = time.perf_counter()
         index = self.helpers.index
         ov = Overlay(self.original, self.overlay, language_for(index.files))
-        verdict = verify(
-            wide, ov, self.plan.context.sites, index.files, self._target_only(wide),
-            self.helpers.arity,
-        )  # fmt: skip
+        targets = self.plan.scope.targets
+        method = bool(targets) and targets[0].kind == Kind.METHOD
+        sites = self.plan.context.sites
+        verdict = verify(wide, ov, sites, index.files, self._target_only(wide), method)
         self.verify_cost.duration_s += time.perf_counter() - t0
         self.verify_cost.files = tuple(ov.changed())
         return verdict

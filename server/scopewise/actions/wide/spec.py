@@ -133,7 +133,8 @@ def _last(name: str) -> str:
 def parse_plan(text: str, allowed: Mapping[str, frozenset[int]]) -> tuple[WidePlan, list[str]]:
     """The plan in an answer, and a note for each file or site dropped because the planner
     was not shown it (``allowed``: path -> the lines it may name). ActionError when the
-    answer is not a plan or nothing is left to change."""
+    answer is not a plan or none of the files it names may change (no files at all: the
+    planner found nothing to change)."""
     try:
         data = json.loads(_json_part(text))
     except json.JSONDecodeError:
@@ -142,7 +143,7 @@ def parse_plan(text: str, allowed: Mapping[str, frozenset[int]]) -> tuple[WidePl
         raise _bad("the answer has no summary")
     renames, removed, signature = _interface(data.get("interface"))
     files, notes = _files(data.get("files"), allowed)
-    if not files:
+    if not files and data.get("files"):
         raise _bad("it names no file of the site list to change")
     return WidePlan(data["summary"], renames, removed, signature, files), notes
 

@@ -14,12 +14,8 @@ from dataclasses import dataclass, field
 
 from scopewise.actions.wide.spec import WidePlan
 from scopewise.analysis.context import SiteEntry
-from scopewise.index import extract, languages
+from scopewise.index import calls, extract, languages
 from scopewise.index.model import FileIndex
-
-# (language, text after, lines 1-based, called name) -> [(line, problem)], or None when the
-# language does not let arity be counted
-ArityCheck = Callable[[str, str, Collection[int], str], list[tuple[int, str]] | None]
 
 
 @dataclass(frozen=True)
@@ -79,6 +75,10 @@ class Overlay:
     after: Mapping[str, str]
     language_of: Callable[[str], str | None]
     _index: dict[str, FileIndex | None] = field(default_factory=dict)
+
+    def text(self, path: str) -> str | None:
+        """The text of a file after the edits (as before them when untouched)."""
+        return self.after.get(path, self.before.get(path))
 
     def changed(self) -> list[str]:
         return sorted(p for p, t in self.after.items() if t != self.before.get(p))
@@ -195,33 +195,33 @@ def whole_index(
 
 
 def arity(
-    plan: WidePlan, sites: Sequence[SiteEntry], ov: Overlay, check: ArityCheck | None, v: Verdict
+    plan: WidePlan, sites: Sequence[SiteEntry], ov: Overlay, method: bool, v: Verdict
 ) -> None:
-    """Calls at the sites pass what the new signature takes, where the language says."""
+    """Calls at the sites pass what the new signature takes, where the language lets it be
+    counted (index/calls.py); a note names the languages where it does not. ``method``: the
+    target is a method (a call through an instance does not pass ``self``)."""
     sig = plan.signature
     if sig is None:
         return
     name = sig.name.rsplit(".", 1)[-1]
     by_file: dict[str, set[int]] = {}
     for s in sites:
-        after = ov.after.get(s.path, ov.before.get(s.path, ""))
-        by_file.setdefault(s.path, set()).update(
-            LineMap(ov.before.get(s.path, after), after).after(s.line)
-        )
+        text = ov.text(s.path)
+        if text is not None:
+            after = LineMap(ov.before.get(s.path, text), text).after(s.line)
+            by_file.setdefault(s.path, set()).update(after)
     unchecked: set[str] = set()
     for path, lines in sorted(by_file.items()):
-        lang = ov.language_of(path)
-        text = ov.after.get(path, ov.before.get(path))
-        found = (
-            None
-            if check is None or lang is None or text is None
-            else check(lang, text, lines, name)
-        )
-        if found is None:
-            unchecked.add(lang or path)
+        lang = ov.language_of(path) or path
+        parsed = calls.parse_params(lang, sig.params)
+        if parsed is None:
+            unchecked.add(lang)
             continue
-        for line, problem in found:
-            v.add(path, line, problem)
+        source = (ov.text(path) or "").encode("utf-8", "surrogatepass")
+        for call in calls.calls_at(lang, source, lines, {name}):
+            problem = calls.arity_problem(parsed, call, method)
+            if problem is not None:
+                v.add(path, call.line, problem)
     if unchecked:
         v.notes.append(f"call arity not checkable in {', '.join(sorted(unchecked))}")
 
@@ -232,17 +232,17 @@ def verify(
     sites: Sequence[SiteEntry],
     files: Mapping[str, FileIndex],
     target_only: Collection[str],
-    check: ArityCheck | None = None,
+    method: bool = False,
 ) -> Verdict:
     """Every check, in order. ``target_only``: the gone names no other definition in the
-    workspace has (checked across the whole index)."""
+    workspace has (checked across the whole index); ``method``: the target is a method."""
     v = Verdict()
     syntax(ov, v)
     planned_sites(plan, ov, v)
     target_sites(plan, sites, ov, v, unique=bool(target_only))
     if target_only:
         whole_index(plan, ov, files, target_only, v)
-    arity(plan, sites, ov, check, v)
+    arity(plan, sites, ov, method, v)
     return v
 
 

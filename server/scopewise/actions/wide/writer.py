@@ -20,12 +20,14 @@ from scopewise.actions.estimate import prefix_key
 from scopewise.actions.meter import Meter, Tally
 from scopewise.actions.model import ActionError
 from scopewise.actions.routing import Route
+from scopewise.actions.steps import SMALL_FILE_LINES, WINDOW
 from scopewise.actions.wide.spec import WidePlan
 from scopewise.claude.call import CallRequest, OnEvent, StreamEvent
 from scopewise.claude.errors import ClaudeError
 
-AROUND = 3  # lines shown either side of a site
-WHOLE_FILE = 80  # a file this short is shown whole
+# lines shown either side of a site, or the whole file when it is this short (the write
+# step's estimate counts the same: actions/steps.py)
+AROUND, WHOLE_FILE = WINDOW, SMALL_FILE_LINES
 
 WRITER_SYSTEM = """\
 You are scopewise's writer: you carry out one part of a change that a senior engineer planned
