@@ -89,13 +89,14 @@ class Model:
     breaks: set[str] = field(default_factory=set)  # files a writer leaves with a syntax error
     writer_reply: dict[str, Any] = field(default_factory=dict)  # e.g. wait, delay
     lookups: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    lookup_rounds: int = 1  # plan calls that look things up before the plan
     requests: list[str] = field(default_factory=list)  # "plan", "write", "repair"
 
     def __call__(self, body: dict[str, Any]) -> Reply:
         if is_plan(body):
             self.requests.append("plan")
-            if self.lookups and len(body["messages"]) == 1:
-                return Reply(tool_uses=list(self.lookups), thinking="what uses it?")
+            if self.lookups and len(body["messages"]) < 2 * self.lookup_rounds:
+                return Reply(text="", tool_uses=list(self.lookups), thinking="what uses it?")
             sites = listed_sites(prompt_of(body))
             sites.setdefault("lib/textutil.py", []).append(1)
             answer = self.plan(sites) if self.plan else rename_plan(sites)
@@ -379,3 +380,73 @@ async def test_cancelling_mid_write_settles_every_call(
     assert len(entries) == len(fake_api.message_requests)  # one entry per call made
     assert {e.outcome for e in entries if e.tier == "quick"} == {"cancelled"}
     assert open_reservations(actions.ledger) == 0
+
+
+# ---------------------------------------------------------------------------- look-ups
+async def test_the_planner_looks_things_up_then_plans(
+    actions: Actions, client: ClaudeClient, fake_api: FakeAPI, wide: Path
+) -> None:
+    fake_api.responder = Model(lookups=[("find_references", {"symbol": "norm"})])
+    stages: list[str] = []
+    result = await actions.run(wide_plan(actions), client, on_stage=stages.append)
+
+    first, second = [r.body for r in fake_api.message_requests if is_plan(r.body)]
+    assert [t["name"] for t in first["tools"]] == sorted(t["name"] for t in first["tools"])
+    assert "find_references" in [t["name"] for t in first["tools"]]
+    assert second["tools"] == first["tools"]  # the same prefix and thinking throughout
+    assert second["thinking"] == first["thinking"]
+    echoed, answered = second["messages"][1:]
+    assert echoed == {"role": "assistant", "content": fake_api.sent[0]}  # verbatim
+    assert [b["type"] for b in echoed["content"]] == ["thinking", "tool_use"]
+    (tool_result,) = answered["content"]
+    assert tool_result["tool_use_id"] == echoed["content"][1]["id"]
+    assert "app/mod7.py" in tool_result["content"]  # the references, from the index
+    assert "looking up the callers of norm…" in stages
+    plan_step = result.steps[0]
+    assert plan_step.calls == 2 and plan_step.usage.input_tokens > 0
+    assert actions.ledger.session_totals().calls == result.calls
+    assert result.leftovers == []
+
+
+async def test_the_look_up_budget_is_bounded(
+    engine: Engine, client: ClaudeClient, fake_api: FakeAPI
+) -> None:
+    settings, _ = build({"lookup_max_steps": 1})
+    actions = Actions(engine, settings)
+    lookup = ("search_text", {"pattern": "norm("})
+    fake_api.responder = Model(lookups=[lookup], lookup_rounds=2)
+    result = await actions.run(wide_plan(actions), client)
+    plans = [r.body for r in fake_api.message_requests if is_plan(r.body)]
+    assert len(plans) == 3
+    spent = plans[2]["messages"][4]["content"][0]
+    assert spent["content"] == "look-up budget spent; answer with the plan now"
+    assert result.leftovers == []
+
+    fake_api.responder = Model(lookups=[lookup], lookup_rounds=3)  # asks on regardless
+    with pytest.raises(ActionError, match="kept looking things up"):
+        await actions.run(wide_plan(actions), client)
+    assert open_reservations(actions.ledger) == 0
+
+
+# ---------------------------------------------------------------------------- arity
+async def test_call_arity_is_checked_against_a_new_signature(
+    actions: Actions, client: ClaudeClient, fake_api: FakeAPI
+) -> None:
+    """The plan adds a parameter; writers that rename but pass two arguments leave calls the
+    new signature refuses, each reported by site."""
+
+    def plan(sites: dict[str, list[int]]) -> dict[str, Any]:
+        answer = rename_plan(sites)
+        answer["interface"]["signature"] = {
+            "name": NEW,
+            "params": ["name: str", "value: str", "sep: str"],
+        }
+        return answer
+
+    fake_api.responder = Model(plan=plan)
+    result = await actions.run(wide_plan(actions), client)
+    assert "app/mod0.py:5: passes 2 arguments without 'sep'; normalize_header takes 3" in (
+        result.leftovers
+    )
+    assert len(result.leftovers) == 12 * 10 + 3  # every call; the test calls it 3 times
+    assert result.text.startswith("incomplete: 123 sites not verified")
