@@ -60,7 +60,7 @@ def affected_tests(engine: Engine, changes: Iterable[FileChange]) -> list[str]:
     return sorted(tests)
 
 
-def tests_line(tests: list[str], shown: int = 5) -> str:
+def affected_line(tests: list[str], shown: int = 5) -> str:
     """e.g. "3 tests use what changed: tests/a.py, tests/b.py, tests/c.py" (the first
     `shown`, then how many more)."""
     if not tests:

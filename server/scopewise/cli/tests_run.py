@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from scopewise.actions.affected import tests_line
+from scopewise.actions.affected import affected_line
 from scopewise.actions.model import ActionResult
 from scopewise.actions.testrun import HOW_TO_SET, run_tests
 from scopewise.analysis.engine import EngineError
@@ -36,7 +36,7 @@ def check_test_request(args: argparse.Namespace, settings: Settings) -> None:
 
 def list_tests(result: ActionResult) -> None:
     """The affected tests, on stderr with the other notes of a result."""
-    print(f"scopewise: {safe(tests_line(result.tests))}", file=sys.stderr)
+    print(f"scopewise: {safe(affected_line(result.tests))}", file=sys.stderr)
 
 
 def run_affected(result: ActionResult, settings: Settings, root: Path) -> int:

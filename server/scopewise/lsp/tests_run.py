@@ -22,7 +22,7 @@ from pygls.exceptions import JsonRpcException
 
 from scopewise import paths
 from scopewise import settings as config
-from scopewise.actions.affected import tests_line
+from scopewise.actions.affected import affected_line
 from scopewise.actions.testrun import HOW_TO_SET, TestRun, run_tests
 from scopewise.analysis.engine import Engine
 from scopewise.analysis.resolve import is_test_path
@@ -67,7 +67,7 @@ class AffectedTests:
         if not isinstance(outcome, Applied):
             return
         self.files, self.tests = frozenset(outcome.files), tuple(outcome.tests)
-        host.log(tests_line(outcome.tests))
+        host.log(affected_line(outcome.tests))
 
     def code_actions(self, rel: str | None, only: Sequence[str] | None) -> list[types.CodeAction]:
         """ "Run affected tests (N)" in a file the last applied edit changed (not in a menu
