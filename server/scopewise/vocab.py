@@ -102,6 +102,7 @@ CODE_ACTION_KINDS: dict[Action, str] = {
 RUN_COMMAND = "scopewise.run"
 USAGE_COMMAND = "scopewise.usage"
 REINDEX_COMMAND = "scopewise.reindex"
+RUN_TESTS_COMMAND = "scopewise.runTests"  # the affected tests of the last applied edit
 
 
 @dataclass(frozen=True)

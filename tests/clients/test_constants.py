@@ -92,6 +92,7 @@ def test_the_server_advertises_the_vocabulary(advertised: dict[str, Any]) -> Non
         vocab.RUN_COMMAND,
         vocab.USAGE_COMMAND,
         vocab.REINDEX_COMMAND,
+        vocab.RUN_TESTS_COMMAND,
     }
 
 
@@ -108,7 +109,7 @@ def test_server_commands() -> None:
     lua = read(NVIM_HELPER)
     assert const(lua, "RUN") == vocab.RUN_COMMAND
     called = set(re.findall(r"server_command\(\s*'([^']+)'", lua))
-    assert called == {vocab.USAGE_COMMAND, vocab.REINDEX_COMMAND}
+    assert called == {vocab.USAGE_COMMAND, vocab.REINDEX_COMMAND, vocab.RUN_TESTS_COMMAND}
 
 
 def test_extension_commands(package: dict[str, Any]) -> None:
@@ -118,7 +119,12 @@ def test_extension_commands(package: dict[str, Any]) -> None:
     registered = set(re.findall(r'registerCommand\(\s*"([^"]+)"', read(EXTENSION)))
     assert contributed == registered
     assert contributed == {f"scopewise.{a}" for a in vocab.Action} | CLIENT_COMMANDS
-    server = {vocab.RUN_COMMAND, vocab.USAGE_COMMAND, vocab.REINDEX_COMMAND}
+    server = {
+        vocab.RUN_COMMAND,
+        vocab.USAGE_COMMAND,
+        vocab.REINDEX_COMMAND,
+        vocab.RUN_TESTS_COMMAND,
+    }
     assert not contributed & server  # a client command never shadows the server's
 
 

@@ -28,8 +28,12 @@ async def test_a_menu_on_the_sliding_scale(ed: Editor) -> None:
     intents = ["simplify", "extract function", "improve names", "add types", "make idiomatic"]
     for i, intent in enumerate(intents):
         auto, sibling = titles[2 + 2 * i], titles[3 + 2 * i]
-        assert auto.startswith(f"Refactor: {intent} · standard · ~"), auto
-        assert sibling.startswith(f"Refactor: {intent} · deep · ") and sibling.endswith("(deep)")
+        # a body behind its interface is three lines (quick); renaming it follows its 7 uses
+        tier = "standard" if intent == "improve names" else "quick"
+        assert auto.startswith(f"Refactor: {intent} · {tier} · ~"), auto
+        assert sibling.startswith(f"Refactor: {intent} · deep plan + ") and sibling.endswith(
+            "(deep)"
+        )
     assert len(listed) == 12  # no diagnostics, no syntax error: no fix
     kinds = {a.title.split(" ·")[0]: a.kind for a in listed}
     assert kinds["Explain"] == "source.scopewise.explain"
@@ -40,10 +44,12 @@ async def test_a_menu_on_the_sliding_scale(ed: Editor) -> None:
     assert (data["startLine"], data["endLine"]) == (29, 32)
     assert data["versions"] == {ed.uri(PRICING): 1}
     assert data["tier"] is None and listed[3].data["tier"] == "deep"
-    assert "7 uses elsewhere" in data["reason"] and "→ standard" in data["reason"]
+    assert "body of 3 lines" in data["reason"] and "→ quick" in data["reason"]
+    renames = listed[6].data
+    assert renames["intent"] == "improve names" and "interface used at 7 sites" in renames["reason"]
     assert refactor.command is not None and refactor.command.command == "scopewise.run"
     assert list(refactor.command.arguments or []) == [data]
-    assert refactor.command.tooltip and "claude-sonnet-5-5" in refactor.command.tooltip
+    assert refactor.command.tooltip and "claude-haiku-5-5" in refactor.command.tooltip
     assert refactor.disabled is None
 
 

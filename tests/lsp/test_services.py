@@ -211,6 +211,7 @@ def test_command_answers_on_the_wire() -> None:
         "usd": 0.1,
         "tier": "quick",
         "model": "m",
+        "tests": [],  # the test files that use what changed
     }
     usage = to_json(UsageTotals(Totals(), Totals(calls=2), Totals()))
     assert list(usage) == ["session", "today", "allTime"]

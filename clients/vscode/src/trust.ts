@@ -10,6 +10,7 @@ export const SENSITIVE: Readonly<Record<string, string>> = {
   provider: "it decides where your key and code go",
   dailyCapUsd: "it decides how much may be spent",
   prices: "they decide what your spend and the daily cap count",
+  testCommand: "it runs a command on your machine",
 };
 export const MODEL_REASON = "it decides which model you pay for";
 

@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from scopewise.actions import prompts
+from scopewise.actions.affected import affected_tests
 from scopewise.actions.budget import contexts_for
 from scopewise.actions.edits import EditPolicy, read_for_edit
 from scopewise.actions.estimate import Estimate, estimate_call, prefix_key, price_of, total
@@ -256,7 +257,9 @@ class Actions:
             on_event=on_event,
             on_stage=on_stage,
         )
-        return await run.go()
+        result = await run.go()
+        result.tests = affected_tests(self.engine, result.changes)
+        return result
 
 
 def _check(req: ActionRequest, first: ActionRequest) -> None:

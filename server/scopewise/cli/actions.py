@@ -42,7 +42,9 @@ from scopewise.actions.plan import (
 )
 from scopewise.analysis.engine import Engine, EngineError, find_root, marked_root
 from scopewise.cli.diskwrite import FileWrite, WriteError, write_all
+from scopewise.cli.plan_text import plan_lines
 from scopewise.cli.terminal import safe
+from scopewise.cli.tests_run import check_test_request, list_tests, run_affected
 from scopewise.index.files import inside
 from scopewise.vocab import TIERS, Action, DiagnosticInfo, Intent
 
@@ -157,25 +159,15 @@ def cmd_plan(args: argparse.Namespace) -> int:
         plan = actions.plan(req, budget=args.budget)
     except ActionError as exc:
         raise EngineError(str(exc)) from None
-    if args.json:
+    return _print_plan(plan, args.json)
+
+
+def _print_plan(plan: Plan, as_json: bool) -> int:
+    """`plan` and `refactor --plan-only`: the plan as JSON, or as lines of text."""
+    if as_json:
         print(json.dumps(plan.to_dict(), indent=2, default=str))
-        return 0
-    e = plan.estimate
-    print(safe(plan.title))
-    print(f"  {safe(plan.route.summary)}")
-    print(f"  model      {plan.route.model} ({plan.route.reasoning.describe()})")
-    print(
-        f"  estimate   {e.input_tokens:,} tokens in ({e.cached_tokens:,} from cache), "
-        f"~{e.output_tokens:,} out, ~{usd(e.usd, 4)}"
-    )
-    print(f"  {plan.context_line}")
-    for s in plan.context.snippets:
-        where = f"{s.path}:{s.start_line}-{s.end_line}"
-        print(safe(f"    {s.kind:<9} {where}  {s.symbol} — {s.reason}"))
-    if plan.context.dropped:
-        print(f"    ({len(plan.context.dropped)} left out; --json lists them)")
-    if plan.blocked:
-        print(f"  blocked    {safe(plan.blocked)} (--over-cap runs it anyway)")
+    else:
+        print("\n".join(plan_lines(plan)))
     return 0
 
 
@@ -204,7 +196,8 @@ class _Status:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """`scopewise explain|refactor|fix`: plan, call Claude with progress on stderr, then show
-    the result (and write the edit with --apply)."""
+    the result (and write the edit with --apply); with --plan-only, the plan alone."""
+    _check_flags(args)
     file, req = _request(args, args.command)
     engine, settings = setup(file, args.root)
     engine.index()
@@ -213,6 +206,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         plan = actions.plan(req, budget=args.budget)
     except ActionError as exc:
         raise EngineError(str(exc)) from None
+    if getattr(args, "plan_only", False):
+        return _print_plan(plan, args.json)
+    check_test_request(args, settings)
     client = from_settings(settings)
     missing = client.check()
     if missing is not None:
@@ -224,7 +220,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     result = _call(actions, plan, client)
     if isinstance(result, int):
         return result
-    return _show(result, engine.root, apply=getattr(args, "apply", False))
+    status = _show(result, engine.root, apply=getattr(args, "apply", False))
+    if status == 0 and getattr(args, "test", False) and result.changes:
+        return run_affected(result, settings, engine.root)
+    return status
+
+
+def _check_flags(args: argparse.Namespace) -> None:
+    """Flags that do not go together, refused before anything is indexed or called."""
+    plan_only = getattr(args, "plan_only", False)
+    if getattr(args, "json", False) and not plan_only:
+        raise EngineError("--json goes with --plan-only (the result is a diff)")
+    if plan_only and (getattr(args, "apply", False) or getattr(args, "test", False)):
+        raise EngineError("--plan-only calls nothing, so there is nothing to --apply or --test")
 
 
 def _progress(status: _Status, action: str) -> Callable[[StreamEvent], None]:
@@ -296,6 +304,7 @@ def _show(result: ActionResult, root: Path, *, apply: bool) -> int:
     print(safe(result.diff()), end="")
     if result.text:
         print(f"scopewise: {safe(result.text)}", file=sys.stderr)
+    list_tests(result)
     if not apply:
         return 0
     try:
@@ -373,6 +382,16 @@ def add_parsers(sub: Any) -> None:
             g.add_argument("--diff", action="store_true", help="print the diff only (default)")
         if name == Action.REFACTOR:
             p.add_argument("--intent", help=f"one of {', '.join(Intent)}")
+        if name != Action.EXPLAIN:
+            p.add_argument(
+                "--plan-only", action="store_true", help="print the plan and estimate; no call"
+            )
+            p.add_argument("--json", action="store_true", help="with --plan-only: the plan as JSON")
+            p.add_argument(
+                "--test",
+                action="store_true",
+                help="with --apply: run test_command on the tests that use what changed",
+            )
         if name == Action.FIX:
             p.add_argument("--diagnostic", action="append", help="LINE:MESSAGE (repeatable)")
         p.set_defaults(func=cmd_run)

@@ -470,4 +470,4 @@ async def _apply(
         f"{name} applied to {', '.join(files)} · {result.tier} · {usd(result.usd, 4)}{summary}",
         types.MessageType.Info,
     )
-    return Applied(files=files, summary=result.text, **facts)
+    return Applied(files=files, summary=result.text, tests=result.tests, **facts)

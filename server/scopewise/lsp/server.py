@@ -3,6 +3,7 @@
 - `sync.Sync`: open documents, the background index, debounced re-indexing, watched files;
 - `listing.Listing`: the code-action menu, its cache, resolve;
 - `runs.Runs`: running an action (progress, cancellation, the Claude client);
+- `tests_run.AffectedTests`: the last applied edit's tests, and running them on request;
 - here: settings (where they come from: settings.py), messages, and the handlers, each a
   small function that hands the request to a service.
 
@@ -35,7 +36,7 @@ from scopewise.actions.model import ActionError
 from scopewise.actions.plan import Actions
 from scopewise.analysis.engine import EngineError
 from scopewise.index.files import is_secret_file
-from scopewise.vocab import REINDEX_COMMAND, RUN_COMMAND, USAGE_COMMAND
+from scopewise.vocab import REINDEX_COMMAND, RUN_COMMAND, RUN_TESTS_COMMAND, USAGE_COMMAND
 
 from .capabilities import ClientSupport, code_action_options, watched_files
 from .documents import OpenDocuments
@@ -44,6 +45,7 @@ from .protocol import ScopewiseProtocol
 from .runs import Runs, refuse
 from .settings import SettingsSources, section
 from .sync import Sync
+from .tests_run import AffectedTests
 from .timing import timed
 from .wire import ActionData, Reindexed, UsageTotals, to_json
 
@@ -71,6 +73,7 @@ class ScopewiseServer(LanguageServer):
         self.listing = Listing(self.support)
         self.sync = Sync(self)
         self.runs = Runs(self)
+        self.tests = AffectedTests()
         self._shown_warnings: tuple[str, ...] = ()
         self._pending_warnings: list[str] = []
         self._tokens = itertools.count(1)
@@ -254,7 +257,9 @@ def on_code_action(
 ) -> list[types.CodeAction | types.Command] | None:
     if ls.actions is None or ls.engine is None:
         return None
-    return ls.listing.code_actions(params, ls.actions, ls.engine, ls.docs)
+    listed = ls.listing.code_actions(params, ls.actions, ls.engine, ls.docs)
+    more = ls.tests.code_actions(ls.docs.rel(params.text_document.uri), params.context.only)
+    return [*(listed or []), *more] if more else listed
 
 
 def on_code_action_resolve(ls: ScopewiseServer, params: types.CodeAction) -> types.CodeAction:
@@ -281,7 +286,9 @@ async def run_command(ls: ScopewiseServer, *args: Any) -> dict[str, Any]:
     except ValueError as exc:
         raise JsonRpcInvalidParams(str(exc)) from None
     try:
-        return to_json(await ls.runs.run(data, ls.protocol.msg_id))
+        outcome = await ls.runs.run(data, ls.protocol.msg_id)
+        ls.tests.remember(ls, outcome)
+        return to_json(outcome)
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # a bug: say so rather than leave the request dead
@@ -315,6 +322,10 @@ async def reindex_command(ls: ScopewiseServer, *args: Any) -> dict[str, Any]:
     return to_json(reindexed)
 
 
+async def run_tests_command(ls: ScopewiseServer, *args: Any) -> dict[str, Any]:
+    return to_json(await ls.tests.run(ls, args))
+
+
 def create_server() -> ScopewiseServer:
     ls = ScopewiseServer()
     ls.feature(types.INITIALIZE)(on_initialize)
@@ -328,6 +339,7 @@ def create_server() -> ScopewiseServer:
     ls.command(RUN_COMMAND)(run_command)
     ls.command(USAGE_COMMAND)(usage_command)
     ls.command(REINDEX_COMMAND)(reindex_command)
+    ls.command(RUN_TESTS_COMMAND)(run_tests_command)
     return ls
 
 

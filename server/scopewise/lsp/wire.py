@@ -120,9 +120,25 @@ class Applied:
     usd: float
     tier: str
     model: str
+    tests: list[str] = field(default_factory=list)  # test files that use what changed
 
 
 RunOutcome = Refused | Cancelled | Shown | Applied
+
+
+@dataclass(frozen=True, kw_only=True)
+class TestsRan:
+    """`scopewise.runTests`: the test command's verdict, and where its output is."""
+
+    __test__ = False  # not a pytest test class
+
+    passed: bool
+    exit_code: int | None  # None: it never started, or was stopped at the timeout
+    timed_out: bool
+    command: str
+    tests: list[str]
+    duration_s: float
+    document: str | None  # the output's URI, when it was written to one
 
 
 @dataclass(frozen=True)
@@ -145,7 +161,7 @@ class Reindexed:
     skipped: int
 
 
-def to_json(value: RunOutcome | UsageTotals | Reindexed | ActionData) -> dict[str, Any]:
+def to_json(value: RunOutcome | UsageTotals | Reindexed | ActionData | TestsRan) -> dict[str, Any]:
     out: dict[str, Any] = converter.unstructure(value)
     return out
 
@@ -195,7 +211,7 @@ def _diagnostic(value: Any, _: Any) -> DiagnosticInfo:
     )
 
 
-_CLASSES = (ActionData, Refused, Cancelled, Shown, Applied, UsageTotals, Reindexed)
+_CLASSES = (ActionData, Refused, Cancelled, Shown, Applied, UsageTotals, Reindexed, TestsRan)
 _OMIT_NONE = (Refused,)  # optional facts are left out rather than sent as null
 
 

@@ -3,7 +3,7 @@
 --- Nothing here is needed for the code actions themselves (`vim.lsp.enable('scopewise')` and
 --- `vim.lsp.buf.code_action()` are enough). This adds:
 ---   * `setup()`: enables the server (Neovim 0.11+) or starts it with `vim.lsp.start` (0.10);
----   * `:Scopewise explain|refactor|fix|usage|reindex|cancel` and the same as Lua functions;
+---   * `:Scopewise explain|refactor|fix|usage|reindex|tests|cancel` and the same as Lua functions;
 ---   * explanations opened in a split, vertical split, tab or float (`window/showDocument`);
 ---   * run and index progress echoed from Neovim's own LSP progress (`$/progress`).
 --- See `:help scopewise`.
@@ -402,7 +402,7 @@ function M.fix(opts)
   run_kind('fix', opts or {})
 end
 
---- Run one of the server's own commands (scopewise.usage, scopewise.reindex).
+--- Run one of the server's own commands (scopewise.usage, scopewise.reindex, scopewise.runTests).
 local function server_command(command, bufnr, on_done)
   bufnr = (bufnr == nil or bufnr == 0) and api.nvim_get_current_buf() or bufnr
   local client = M.client(bufnr, true)
@@ -443,6 +443,13 @@ function M.reindex(on_done)
       on_done(result, err)
     end
   end)
+end
+
+--- Run the user's test_command on the tests of the last applied edit (the server shows the
+--- output in a buffer and the verdict as a message; it says how to set test_command if unset).
+--- @param on_done? fun(result: table?, err: table?)
+function M.tests(on_done)
+  server_command('scopewise.runTests', nil, on_done)
 end
 
 -- --------------------------------------------------------------------------- progress
@@ -630,7 +637,7 @@ end
 
 -- --------------------------------------------------------------------------- :Scopewise
 
-local subcommands = { 'explain', 'refactor', 'fix', 'usage', 'reindex', 'cancel' }
+local subcommands = { 'explain', 'refactor', 'fix', 'usage', 'reindex', 'tests', 'cancel' }
 
 --- The :Scopewise command (defined by plugin/scopewise.lua).
 --- @param args table the user command's arguments
@@ -657,6 +664,8 @@ function M.command(args)
     M.usage()
   elseif sub == 'reindex' then
     M.reindex()
+  elseif sub == 'tests' then
+    M.tests()
   elseif sub == 'cancel' then
     M.cancel()
   else
