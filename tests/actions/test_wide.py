@@ -227,6 +227,7 @@ async def test_a_rename_reaches_every_site_in_one_result(
         ("verify", "", 0),
     ]
     assert result.tier == "deep" and result.model == "claude-opus-5-5"
+    assert result.tests == ["tests/test_textutil.py"]  # the tests of what changed
     assert result.usd == pytest.approx(sum(s.usd for s in result.steps))
     assert result.calls == 1 + len(groups)
     assert actions.ledger.session_totals().calls == result.calls  # one entry per call

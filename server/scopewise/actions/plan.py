@@ -230,8 +230,8 @@ class Actions:
             raise problem
         root = self.engine.root
         reader = read or (lambda path: read_for_edit(root, path))
-        if plan.steps:  # a wide change: plan, write, verify (actions/wide/)
-            wide = WideRun(
+        result = await (
+            WideRun(  # a wide change: plan, write, verify (actions/wide/)
                 plan,
                 client,
                 settings=self.settings,
@@ -244,20 +244,20 @@ class Actions:
                 on_event=on_event,
                 on_stage=on_stage,
             )
-            return await wide.go()
-        run = PlanRun(
-            plan,
-            client,
-            settings=self.settings,
-            catalog=self.catalog,
-            ledger=self.ledger,
-            root=root,
-            prefixes=self._prefixes,
-            read=reader,
-            on_event=on_event,
-            on_stage=on_stage,
-        )
-        result = await run.go()
+            if plan.steps
+            else PlanRun(
+                plan,
+                client,
+                settings=self.settings,
+                catalog=self.catalog,
+                ledger=self.ledger,
+                root=root,
+                prefixes=self._prefixes,
+                read=reader,
+                on_event=on_event,
+                on_stage=on_stage,
+            )
+        ).go()
         result.tests = affected_tests(self.engine, result.changes)
         return result
 
