@@ -16,6 +16,7 @@ from scopewise.actions.meter import Meter, Tally
 from scopewise.actions.model import ActionError, Plan
 from scopewise.actions.routing import Reasoning
 from scopewise.actions.wide.spec import PLAN_SCHEMA, WidePlan, with_sites
+from scopewise.analysis import redact
 from scopewise.analysis.context import SiteEntry
 from scopewise.claude.call import CallRequest, CallResult, OnEvent, ToolUse, Usage
 from scopewise.claude.costs import cost_usd
@@ -63,12 +64,13 @@ def tool_definitions(spec: Mapping[str, tuple[str, dict[str, Any]]]) -> tuple[di
 
 def site_list(sites: Sequence[SiteEntry], read: Callable[[str], str | None]) -> str:
     """Every site of the target, a line each under its file: "12: text  (in handler) <-
-    unsure" — the complete list, whatever the packed context had room for."""
+    unsure" — the complete list, whatever the packed context had room for; credentials
+    redacted as in the context."""
     out: list[str] = []
     texts: dict[str, list[str]] = {}
     for s in sorted(sites, key=lambda s: (s.path, s.line)):
         if s.path not in texts:
-            texts[s.path] = (read(s.path) or "").split("\n")
+            texts[s.path] = redact.redact_lines((read(s.path) or "").split("\n"))[0]
             out.append(f"### {s.path}")
         lines = texts[s.path]
         text = lines[s.line - 1].strip() if 0 < s.line <= len(lines) else ""

@@ -22,6 +22,7 @@ from scopewise.actions.model import ActionError
 from scopewise.actions.routing import Route
 from scopewise.actions.steps import SMALL_FILE_LINES, WINDOW
 from scopewise.actions.wide.spec import WidePlan
+from scopewise.analysis import redact
 from scopewise.claude.call import CallRequest, OnEvent, StreamEvent
 from scopewise.claude.errors import ClaudeError
 
@@ -58,8 +59,10 @@ def spans(line_count: int, sites: Sequence[int]) -> list[tuple[int, int]]:
 
 
 def shown(path: str, text: str, sites: Sequence[int]) -> str:
-    """A file as a writer sees it: its header, then each run of lines under its marker."""
-    lines = text.split("\n")
+    """A file as a writer sees it: its header, then each run of lines under its marker,
+    credentials redacted (an edit written against a redacted line gets the real value back:
+    edits.resolve)."""
+    lines = redact.redact_lines(text.split("\n"))[0]
     out = [f"### {path}"]
     for a, b in spans(len(lines), sites):
         out.append(f"@@ {a}-{b}")
