@@ -198,7 +198,9 @@ async def test_a_site_still_skipped_is_reported_not_applied_as_complete(
     ]
     assert repairs == ["claude-haiku-5-5", "claude-opus-5-5"]
     assert result.leftovers == ["app/mod3.py:17: still uses `norm` (renamed to normalize_header)"]
-    assert result.text.startswith("incomplete: 1 site not verified")
+    assert result.text.startswith(
+        "incomplete: 1 site not verified\n  app/mod3.py:17: still uses `norm`"
+    )
     assert [(s.role, s.tier) for s in result.steps][-2:] == [("write", "deep"), ("verify", "")]
     assert references(applied(wide, result), OLD) == ["app/mod3.py:17"]
     tail = r" \+ deep write \$0\.\d{3} · incomplete: 1 site not verified$"

@@ -351,14 +351,25 @@ class WideRun:
         self.result.notes += verdict.notes
         self.result.leftovers = [str(x) for x in verdict.leftovers]
         self.result.steps.insert(len(self.result.steps), self.verify_cost)
-        lines = [wide.summary.strip()]
-        if verdict.leftovers:
-            lines.insert(0, f"incomplete: {_sites(len(verdict.leftovers))} not verified")
-        else:
-            files = len(self.result.changes)
-            lines.insert(0, f"verified: every site of the plan in {files} files")
-        lines += [s.line for s in self.result.steps]
-        self.result.text = "\n".join(lines)
+        self.result.text = "\n".join(
+            [*_verdict_lines(verdict, len(self.result.changes)), wide.summary.strip()]
+            + [s.line for s in self.result.steps]
+        )
+
+
+SHOWN_LEFTOVERS = 10  # leftovers named in the summary (all are in ActionResult.leftovers)
+
+
+def _verdict_lines(verdict: Verdict, files: int) -> list[str]:
+    """The summary's first lines: verified, or incomplete and the first leftovers by site."""
+    left = verdict.leftovers
+    if not left:
+        return [f"verified: every site of the plan in {files} files"]
+    out = [f"incomplete: {_sites(len(left))} not verified"]
+    out += [f"  {x}" for x in left[:SHOWN_LEFTOVERS]]
+    if len(left) > SHOWN_LEFTOVERS:
+        out.append(f"  ... and {len(left) - SHOWN_LEFTOVERS} more")
+    return out
 
 
 def _sites(n: int) -> str:
