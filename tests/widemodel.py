@@ -74,6 +74,8 @@ class Model:
     lookups: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     lookup_rounds: int = 1  # plan calls that look things up before the plan
     requests: list[str] = field(default_factory=list)  # "plan", "write", "repair"
+    old: str = OLD
+    new: str = NEW
 
     def __call__(self, body: dict[str, Any]) -> Reply:
         if is_plan(body):
@@ -81,8 +83,9 @@ class Model:
             if self.lookups and len(body["messages"]) < 2 * self.lookup_rounds:
                 return Reply(text="", tool_uses=list(self.lookups), thinking="what uses it?")
             sites = listed_sites(prompt_of(body))
-            sites.setdefault("lib/textutil.py", []).append(1)
-            answer = self.plan(sites) if self.plan else rename_plan(sites)
+            path, first = selection(prompt_of(body))
+            sites.setdefault(path, []).append(first)  # the definition
+            answer = self.plan(sites) if self.plan else rename_plan(sites, self.old, self.new)
             return Reply(text=json.dumps(answer), thinking="a rename, every site")
         repair = "A previous attempt" in prompt_of(body)
         self.requests.append("repair" if repair else "write")
@@ -90,9 +93,10 @@ class Model:
             self.skips -= 1
         left_alone = self.skip if (not repair or self.skips != 0) else set()
         edits = []
+        old = re.compile(rf"\b{re.escape(self.old)}\b")
         for path, _, text in shown_runs(prompt_of(body)):
             new = "\n".join(
-                line if (path, line.strip()) in left_alone else re.sub(rf"\b{OLD}\b", NEW, line)
+                line if (path, line.strip()) in left_alone else old.sub(self.new, line)
                 for line in text.split("\n")
             )
             if path in self.breaks:
@@ -102,12 +106,19 @@ class Model:
         return replace(edits_answer(edits), **self.writer_reply)
 
 
-def rename_plan(sites: dict[str, list[int]]) -> dict[str, Any]:
+def rename_plan(sites: dict[str, list[int]], old: str = OLD, new: str = NEW) -> dict[str, Any]:
     return {
-        "summary": f"Rename {OLD} to {NEW} everywhere.",
-        "interface": {"renames": [{"old": OLD, "new": NEW}], "removed": [], "signature": None},
+        "summary": f"Rename {old} to {new} everywhere.",
+        "interface": {"renames": [{"old": old, "new": new}], "removed": [], "signature": None},
         "files": [
-            {"path": p, "sites": lines, "how": f"rename {OLD} to {NEW}"}
+            {"path": p, "sites": lines, "how": f"rename {old} to {new}"}
             for p, lines in sorted(sites.items())
         ],
     }
+
+
+def selection(prompt: str) -> tuple[str, int]:
+    """The selection a plan request names ("the selected code, path:12-30"): path, line."""
+    m = re.search(r"the selected code, (\S+):(\d+)-\d+", prompt)
+    assert m is not None, prompt[:200]
+    return m.group(1), int(m.group(2))
