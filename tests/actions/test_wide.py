@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import http.server
+import itertools
 import json
 import re
 import sqlite3
@@ -22,6 +23,7 @@ from fakeapi import FakeAPI
 from scopewise.actions.model import ActionError, ActionRequest, ActionResult, Plan, StepPlan
 from scopewise.actions.plan import Actions
 from scopewise.actions.wide.groups import write_groups
+from scopewise.actions.wide.writer import spans
 from scopewise.analysis.engine import Engine
 from scopewise.claude.client import ClaudeClient
 from scopewise.claude.errors import CallCancelled
@@ -356,3 +358,19 @@ async def test_call_arity_is_checked_against_a_new_signature(
     )
     assert len(result.leftovers) == 12 * 10 + 3  # every call; the test calls it 3 times
     assert result.text.startswith("incomplete: 123 sites not verified")
+
+
+# ---------------------------------------------------------------------------- what a writer sees
+def test_a_writer_is_shown_runs_it_can_copy_whole() -> None:
+    """Around each site ±3 lines, grown until the run occurs once in the file (a test file
+    repeats the same few lines often), merged when runs touch; a short file whole."""
+    block = ["", "@cli.command()", "@click.pass_context", "def cli(ctx):", "    pass", ""]
+    lines = ["import click", *(block * 20), "def last():", "    return 1"]
+    runs = spans(lines, [4, 64])
+    text = "\n".join(lines)
+    for a, b in runs:
+        assert text.count("\n".join(lines[a - 1 : b])) == 1
+    # grown to the lines that occur once: the import above, the last function below
+    assert runs[0][0] == 1 and lines[runs[-1][1] - 1] == "def last():"
+    assert all(b + 1 < c for (_, b), (c, _) in itertools.pairwise(runs))
+    assert spans(lines[:40], [4]) == [(1, 40)]

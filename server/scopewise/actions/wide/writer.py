@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scopewise.actions.edits import EDIT_SCHEMA, EditError, EditPolicy, parse_answer, resolve
+from scopewise.actions.edits import (
+    EDIT_SCHEMA,
+    EditError,
+    EditPolicy,
+    ProposedEdit,
+    parse_answer,
+    resolve,
+)
 from scopewise.actions.estimate import prefix_key
 from scopewise.actions.meter import Meter, Tally
 from scopewise.actions.model import ActionError
@@ -44,27 +51,42 @@ included, without the "@@" lines) with enough lines to occur once in its file; n
 replaces it. Edit only {files}."""
 
 
-def spans(line_count: int, sites: Sequence[int]) -> list[tuple[int, int]]:
-    """The runs of lines shown around ``sites`` (1-based, merged), or the whole file."""
-    if line_count <= WHOLE_FILE or not sites:
-        return [(1, line_count)]
+def spans(lines: Sequence[str], sites: Sequence[int]) -> list[tuple[int, int]]:
+    """The runs of lines shown around ``sites`` (1-based, merged), or the whole file when it
+    is short. Each run grows until its text occurs once in the file, so a writer that copies
+    a run whole as its old_text has an edit that applies."""
+    count = len(lines)
+    if count <= WHOLE_FILE or not sites:
+        return [(1, count)]
+    text = "\n".join(lines)
     out: list[tuple[int, int]] = []
-    for line in sorted(sites):
-        a, b = max(1, line - AROUND), min(line_count, line + AROUND)
+    for line in sorted(n for n in sites if 0 < n <= count):
+        a, b = max(1, line - AROUND), min(count, line + AROUND)
+        while (a > 1 or b < count) and _twice(text, "\n".join(lines[a - 1 : b])):
+            a, b = max(1, a - 1), min(count, b + 1)
         if out and a <= out[-1][1] + 1:
-            out[-1] = (out[-1][0], max(out[-1][1], b))
+            out[-1] = (min(out[-1][0], a), max(out[-1][1], b))
+            while len(out) > 1 and out[-1][0] <= out[-2][1] + 1:  # it grew over the last one
+                last = out.pop()
+                out[-1] = (min(out[-1][0], last[0]), max(out[-1][1], last[1]))
         else:
             out.append((a, b))
     return out
+
+
+def _twice(text: str, part: str) -> bool:
+    first = text.find(part)
+    return first >= 0 and text.find(part, first + 1) >= 0
 
 
 def shown(path: str, text: str, sites: Sequence[int]) -> str:
     """A file as a writer sees it: its header, then each run of lines under its marker,
     credentials redacted (an edit written against a redacted line gets the real value back:
     edits.resolve)."""
-    lines = redact.redact_lines(text.split("\n"))[0]
+    raw = text.split("\n")
+    lines = redact.redact_lines(raw)[0]
     out = [f"### {path}"]
-    for a, b in spans(len(lines), sites):
+    for a, b in spans(raw, sites):
         out.append(f"@@ {a}-{b}")
         out.extend(lines[a - 1 : b])
     return "\n".join(out)
@@ -196,11 +218,9 @@ class Writers:
                 on_event=on_event or self.on_event,
             )
             _, proposed = parse_answer(answer.text)
-            policy = EditPolicy(self.root, frozenset(files))
-            changes = resolve(proposed, texts.get, None, policy)
+            return _applied(files, proposed, texts, EditPolicy(self.root, frozenset(files)))
         except (ClaudeError, ActionError, EditError) as exc:
             return Written(files, error=str(exc))
-        return Written(files, {c.path: c.after for c in changes if c.replacements})
 
     def request(self, prompt: str) -> CallRequest:
         r = self.route.reasoning
@@ -214,3 +234,24 @@ class Writers:
             effort=r.effort,
             output_schema=EDIT_SCHEMA if self.structured else None,
         )
+
+
+def _applied(
+    files: tuple[str, ...],
+    proposed: Sequence[ProposedEdit],
+    texts: Mapping[str, str],
+    policy: EditPolicy,
+) -> Written:
+    """The edits of one answer that apply, each checked alone first: one that does not (its
+    old_text is not in the file, or the group may not touch its file) is named in the error
+    and its sites stay for verification to report, the others still apply."""
+    good, bad = [], []
+    for n, edit in enumerate(proposed, 1):
+        try:
+            resolve([edit], texts.get, None, policy)
+            good.append(edit)
+        except EditError as exc:
+            bad.append(f"edit {n}: {exc}".replace("edit 1 ", "", 1))
+    changes = resolve(good, texts.get, None, policy)  # EditError: they overlap
+    error = "; ".join(bad) if bad else None
+    return Written(files, {c.path: c.after for c in changes if c.replacements}, error)
