@@ -208,10 +208,14 @@ async def test_syntax_errors_escalate_once_then_refuse(
     models = [r.body["model"] for r in fake_api.message_requests]
     assert models == ["claude-haiku-5-5", "claude-sonnet-5-5"]
     assert result.tier == "standard" and any("escalated" in n for n in result.notes)
-    fake_api.push(Reply(text=broken))
-    deep = actions.plan(ActionRequest("refactor", "shop/pricing.py", 29, 32, tier="deep"))
+    fake_api.push(Reply(text=broken), Reply(text=broken))  # and again once escalated
+    standard = actions.plan(ActionRequest("refactor", "shop/pricing.py", 29, 32, tier="standard"))
     with pytest.raises(ActionError, match="syntax errors"):
-        await actions.run(deep, client)
+        await actions.run(standard, client)
+    assert [r.body["model"] for r in fake_api.message_requests][2:] == [
+        "claude-sonnet-5-5",
+        "claude-opus-5-5",
+    ]
 
 
 async def test_second_action_reads_context_from_the_cache(
@@ -251,12 +255,17 @@ async def test_models_api_capabilities_shape_the_request(
 ) -> None:
     # the Models API says this deep model no longer takes effort "low"
     fake_api.models["claude-opus-5-5"] = model_json("claude-opus-5-5", efforts=("medium", "high"))
-    fake_api.push(Reply(text=edits()))
+    nothing = {"summary": "fine as it is", "files": [],
+               "interface": {"renames": [], "removed": [], "signature": None}}  # fmt: skip
+    fake_api.push(Reply(text=json.dumps(nothing)))
     small = ActionRequest("refactor", "shop/pricing.py", 29, 32, tier="deep")
     plan = actions.plan(small)
     assert plan.route.reasoning.effort == "low"  # offline: the built-in table
     await actions.run(plan, client)
-    assert fake_api.last.body["output_config"]["effort"] == "medium"
+    # a deep refactor is planned by the deep model (and written by a cheaper one)
+    first = fake_api.message_requests[0].body
+    assert first["model"] == "claude-opus-5-5"
+    assert first["output_config"]["effort"] == "medium"
     assert any(r.path.startswith("/v1/models/claude-opus-5-5") for r in fake_api.requests)
     # cached on disk: the next plan knows without asking
     assert actions.plan(small).route.reasoning.effort == "medium"

@@ -137,15 +137,17 @@ async def test_refactor_applies_one_versioned_annotated_edit(
 async def test_refactor_across_two_files_one_of_them_closed(
     ed: Editor, module_api: FakeAPI
 ) -> None:
+    # deep: the deep tier plans, a writer per file writes (the selection's file first)
+    plan = {"summary": "a default rate", "files": [
+        {"path": PRICING, "sites": [29], "how": "rate defaults to 0.0"},
+        {"path": CART, "sites": [24], "how": "pass rate by name"},
+    ], "interface": {"renames": [], "removed": [], "signature": None}}  # fmt: skip
     module_api.push(
-        Reply(
-            text=edits(
-                (PRICING, "def apply_discount(price: Price, rate: float) -> Price:",
-                 "def apply_discount(price: Price, rate: float = 0.0) -> Price:"),
-                (CART, "        return apply_discount(base, 0.1)",
-                 "        return apply_discount(base, rate=0.1)"),
-            )
-        )
+        Reply(text=json.dumps(plan)),
+        Reply(text=edits((PRICING, "def apply_discount(price: Price, rate: float) -> Price:",
+                          "def apply_discount(price: Price, rate: float = 0.0) -> Price:"))),
+        Reply(text=edits((CART, "        return apply_discount(base, 0.1)",
+                          "        return apply_discount(base, rate=0.1)"))),
     )  # fmt: skip
     pricing_uri = ed.open(PRICING)
     before = {rel: ed.text(rel) for rel in (PRICING, CART)}

@@ -12,6 +12,7 @@ import string
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +22,7 @@ from scopewise.analysis.engine import Engine
 from scopewise.claude.client import ClaudeClient
 from scopewise.settings import build
 from scopewise.vocab import DiagnosticInfo
+from widemodel import listed_sites
 
 ANTHROPIC = "sk-ant-api03-" + "Zq9" * 15
 AWS_ID = "AKIA" + "QWERTYUIOPASDFGH"
@@ -136,14 +138,29 @@ async def test_no_secret_reaches_the_api_in_any_action(
         ActionRequest("refactor", "app/more.py", 15, 17, tier="deep"),
         ActionRequest("explain", "app/credentials.py", 1, 5),
     ]
+
+    def answer(body: dict[str, Any]) -> Reply:
+        """Explanations, no edits; a wide change's plan names every site it was sent, so
+        its writers are shown the files around them (wide/writer.py)."""
+        prompt = body["messages"][0]["content"]
+        if prompt.startswith("Plan a change"):
+            files = [
+                {"path": p, "sites": lines, "how": "tidy"}
+                for p, lines in listed_sites(prompt).items()
+            ]
+            none = {"renames": [], "removed": [], "signature": None}
+            return Reply(text=json.dumps({"summary": "", "interface": none, "files": files}))
+        return Reply(text="ok" if prompt.startswith("Explain") else empty)
+
+    fake_api.responder = answer
     redactions = set()
     for req in requests:
-        fake_api.push(Reply(text="ok" if req.action == "explain" else empty))
         plan = actions.plan(req)
         redactions |= {(r.path, r.what) for r in plan.context.redactions}
         await actions.run(plan, client)
     sent = [json.dumps(r.body) for r in fake_api.message_requests]
-    assert len(sent) == len(requests)
+    writers = [b for b in sent if "scopewise's writer" in b]
+    assert len(sent) > len(requests) and writers  # the wide changes: plan, writers, repairs
     for body in sent:
         for secret in SECRETS:
             assert secret not in body, f"{secret[:12]}… was sent to the API"

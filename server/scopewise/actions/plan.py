@@ -22,6 +22,7 @@ from scopewise.actions.model import ActionError, ActionRequest, ActionResult, Pl
 from scopewise.actions.routing import Route, route, tier_models, writer_route
 from scopewise.actions.run import PlanRun, edit_policy
 from scopewise.actions.steps import Wide, plan_steps
+from scopewise.actions.wide.run import WideRun, helpers_for
 from scopewise.analysis.context import Context
 from scopewise.analysis.engine import Engine, EngineError
 from scopewise.analysis.scope import Analysis, Scope
@@ -219,27 +220,44 @@ class Actions:
         on_stage: Callable[[str], Any] | None = None,
     ) -> ActionResult:
         """Call Claude for a plan; for edits, resolve them against the current text (`read`,
-        default: the disk) and check their syntax. Raises ActionError, ClaudeError or
-        CallCancelled; every call made is in the ledger whatever happens."""
+        default: the disk) and check their syntax. A plan with steps (a wide change) runs
+        them (actions/wide/run.py); any other is one call (run.py). Raises ActionError,
+        ClaudeError or CallCancelled; every call made is in the ledger whatever happens."""
         if plan.blocked:
             raise ActionError(plan.blocked)
         problem = client.check()
         if problem is not None:
             raise problem
         root = self.engine.root
-        run = PlanRun(
-            plan,
-            client,
-            settings=self.settings,
-            catalog=self.catalog,
-            ledger=self.ledger,
-            root=root,
-            prefixes=self._prefixes,
-            read=read or (lambda path: read_for_edit(root, path)),
-            on_event=on_event,
-            on_stage=on_stage,
-        )
-        result = await run.go()
+        reader = read or (lambda path: read_for_edit(root, path))
+        result = await (
+            WideRun(  # a wide change: plan, write, verify (actions/wide/)
+                plan,
+                client,
+                settings=self.settings,
+                catalog=self.catalog,
+                ledger=self.ledger,
+                root=root,
+                prefixes=self._prefixes,
+                read=reader,
+                helpers=helpers_for(self.engine, self.settings),
+                on_event=on_event,
+                on_stage=on_stage,
+            )
+            if plan.steps
+            else PlanRun(
+                plan,
+                client,
+                settings=self.settings,
+                catalog=self.catalog,
+                ledger=self.ledger,
+                root=root,
+                prefixes=self._prefixes,
+                read=reader,
+                on_event=on_event,
+                on_stage=on_stage,
+            )
+        ).go()
         result.tests = affected_tests(self.engine, result.changes)
         return result
 

@@ -1,7 +1,7 @@
 """Running a plan: call Claude, check what comes back, and retry or escalate — for an edit, a
 mismatched answer is asked again once and one adding syntax errors climbs one tier — until a
 result or an ActionError. Every call first reserves its estimate against the daily cap and is
-settled in the ledger whatever happens (`_call`). It may not know the editor or the terminal:
+settled in the ledger whatever happens (`meter.Meter`). It may not know the editor or the terminal:
 progress goes to the callbacks it is given."""
 
 from __future__ import annotations
@@ -23,13 +23,12 @@ from scopewise.actions.edits import (
     resolve,
 )
 from scopewise.actions.estimate import estimate_call, prefix_key, price_of
-from scopewise.actions.model import ActionError, ActionResult, Plan, add_usage
+from scopewise.actions.meter import Meter
+from scopewise.actions.model import ActionError, ActionResult, Plan
 from scopewise.actions.routing import Route, route, tier_models
-from scopewise.claude.call import CallRequest, CallResult, OnEvent, Usage
+from scopewise.claude.call import CallRequest, CallResult, OnEvent
 from scopewise.claude.client import ClaudeClient
-from scopewise.claude.costs import cost_usd
-from scopewise.claude.errors import CallCancelled, ClaudeError
-from scopewise.claude.ledger import Ledger, Outcome, Refusal
+from scopewise.claude.ledger import Ledger
 from scopewise.claude.models import ModelCatalog
 from scopewise.settings import Settings
 from scopewise.vocab import EDIT_ACTIONS, Action, next_tier
@@ -95,6 +94,16 @@ class PlanRun:
         self.route = plan.route
         # every call reserves its own estimate against the daily cap before it is made
         self.what, self.cost = "this call", plan.estimate.usd
+        self.meter = Meter(
+            client,
+            ledger,
+            catalog,
+            plan.request.action,
+            settings.timeout_s,
+            override_cap=plan.request.override_cap,
+            edits=plan.request.action in EDIT_ACTIONS,
+            prefixes=prefixes,
+        )
 
     async def go(self) -> ActionResult:
         """Call until the answer is an explanation or edits that apply cleanly. Raises
@@ -204,66 +213,14 @@ class PlanRun:
         )
 
     async def _call(self) -> CallResult:
-        """One call: reserve its estimate against the daily cap (refused with the reason
-        unless the request overrides the cap), call, and settle what it really cost in the
-        ledger whatever happens. The reservation covers the SDK's own retries: they redo only
-        requests that failed before an answer began (429, 5xx, connection errors), which are
-        not billed; a stream broken midway is never retried."""
-        plan, chosen = self.plan, self.route
-        edits = plan.request.action in EDIT_ACTIONS
-        held = self.ledger.reserve(
-            self.cost,
+        """One metered call (meter.py): reserved, made, settled in the ledger, added up."""
+        chosen = self.route
+        return await self.meter.call(
+            self._request(),
+            tier=chosen.tier,
+            cost=self.cost,
             what=self.what,
-            override=plan.request.override_cap,
-            ttl_s=self.settings.timeout_s + 60,
+            into=(self.result,),
+            prefix=prefix_key(chosen.model, self.context_text),
+            on_event=self.on_event,
         )
-        if isinstance(held, Refusal):
-            raise ActionError(f"{held.reason}; {'nothing applied' if edits else 'not run'}")
-        t0 = time.perf_counter()
-        outcome: Outcome = "ok"
-        usage = Usage()
-        try:
-            answer = await self.client.run(
-                self._request(), self.on_event, deadline_s=self.settings.timeout_s
-            )
-            usage = answer.usage
-            self.prefixes[prefix_key(chosen.model, self.context_text)] = time.time()
-            if not answer.text.strip():
-                outcome = "error"
-                raise _no_answer(answer, edits)
-            return answer
-        except CallCancelled as exc:
-            outcome, usage = "cancelled", exc.usage
-            raise
-        except ClaudeError as exc:
-            outcome, usage = "error", exc.usage or Usage()
-            raise
-        finally:
-            usd = cost_usd(usage, price_of(self.catalog, chosen.model))
-            self.result.usage = add_usage(self.result.usage, usage)
-            self.result.usd += usd
-            self.result.calls += 1
-            self.ledger.settle(
-                held,
-                action=plan.request.action,
-                tier=chosen.tier,
-                model=chosen.model,
-                usage=usage,
-                usd=usd,
-                duration_s=time.perf_counter() - t0,
-                outcome=outcome,
-            )
-
-
-def _no_answer(answer: CallResult, edits: bool) -> ClaudeError:
-    """An answer with no text (thinking only, or empty) is an error, not an empty edit."""
-    what_got = "thinking only" if answer.thinking or answer.usage.thinking_tokens else "empty"
-    return ClaudeError(
-        "empty",
-        f"the model returned no edit ({what_got}); nothing applied"
-        if edits
-        else f"the model returned no explanation ({what_got})",
-        usage=answer.usage,
-        request_id=answer.request_id,
-        result=answer,
-    )

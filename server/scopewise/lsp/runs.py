@@ -172,6 +172,24 @@ def run_line(
     return f"{action} · {outcome} · {tier} · {model} · {spent} · {seconds:.1f} s"
 
 
+def change_label(result: ActionResult) -> str:
+    """The label of a change: the action and its tier and cost; for a wide change, the plan,
+    each step's tier and cost and whether every site was verified, e.g. "scopewise refactor:
+    improve names · deep plan $0.031 + quick write ×4 $0.004 · verified"."""
+    req = result.plan.request
+    name = f"{req.action}: {req.intent}" if req.intent else req.action
+    if not result.steps:
+        return f"scopewise {name} · {result.tier} · {usd(result.usd, 4)}"
+    parts = [
+        f"{s.tier} {s.role}{f' ×{s.calls}' if s.calls > 1 else ''} {usd(s.usd, 3)}"
+        for s in result.steps
+        if s.calls
+    ]
+    n = len(result.leftovers)
+    state = f"incomplete: {n} site{'s' if n != 1 else ''} not verified" if n else "verified"
+    return f"scopewise {name} · {' + '.join(parts)} · {state}"
+
+
 KEEP_EXPLANATIONS = 200  # the newest documents stay; older ones are removed as new ones come
 
 
@@ -362,6 +380,8 @@ async def _run(
     host.log(run_line(data.action, r.tier, r.model, r.usage, r.usd, r.duration_s, "ok"))
     for note in result.notes:
         host.log(f"note: {note}")
+    for left in result.leftovers:
+        host.log(f"not verified: {left}")
     if data.action == Action.EXPLAIN:
         status.end(f"done · {usd(result.usd, 4)}")
         return await _show_explanation(host, result)
@@ -411,7 +431,7 @@ async def _apply(
     annotation = None
     if host.support.change_annotations:
         annotation = types.ChangeAnnotation(
-            label=f"scopewise {plan.request.action} · {result.tier} · {usd(result.usd, 4)}",
+            label=change_label(result),
             needs_confirmation=True,
             description=result.text or None,
         )

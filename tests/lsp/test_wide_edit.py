@@ -1,0 +1,70 @@
+"""A wide change through the real server: a rename of a function used from 13 files is
+planned by the deep tier, written by quick writers and verified, its stages shown in
+`$/progress`, and applied as one annotated WorkspaceEdit over every file (one undo)."""
+
+from __future__ import annotations
+
+import http.server
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from lspclient import Editor, start_editor, stop_editor
+from lsprotocol import types
+
+from fakeapi import FakeAPI
+from widemodel import NEW, OLD, Model
+
+TARGET = "lib/textutil.py"
+
+
+@pytest_asyncio.fixture
+async def editor(
+    wide: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[Editor, FakeAPI]]:
+    # many writers connect at once: more than the standard library's backlog of 5
+    monkeypatch.setattr(http.server.ThreadingHTTPServer, "request_queue_size", 64)
+    with FakeAPI() as api:
+        ed = await start_editor(wide, tmp_path / "home", api=api)
+        yield ed, api
+        await stop_editor(ed)
+
+
+async def test_a_wide_rename_is_planned_written_verified_and_applied_as_one_edit(
+    editor: tuple[Editor, FakeAPI], wide: Path
+) -> None:
+    ed, api = editor
+    api.responder = Model()
+    ed.open(TARGET)
+    actions = await ed.actions(TARGET, 1, 3, only=["refactor"])
+    names = [a for a in actions if a.title.startswith("Refactor: improve names")]
+    assert names and "deep plan + quick write" in names[0].title, [a.title for a in actions]
+    result = await ed.run(names[0])
+
+    assert result["applied"] is True
+    assert len(result["files"]) == 14  # the definition, 12 modules, the test
+    (params,) = ed.edits  # one WorkspaceEdit: one undo
+    changes = params.edit.document_changes or []
+    assert len(changes) == 14
+    annotations = params.edit.change_annotations or {}
+    (label,) = {a.label for a in annotations.values()}
+    assert label.startswith("scopewise refactor: improve names · deep plan $")
+    assert " + quick write ×14 $" in label and label.endswith(" · verified")
+    # every file, opened or not, no longer names the old function
+    for change in changes:
+        assert isinstance(change, types.TextDocumentEdit)
+        uri = change.text_document.uri
+        text = ed.texts.get(uri) or ed.applied_elsewhere[uri]
+        assert not re.search(rf"\b{OLD}\b", text) and NEW in text, uri
+    # the stages went through $/progress
+    token = next(t for t in ed.client.progress_reports if str(t).startswith("scopewise-run-"))
+    reports = [
+        v.message
+        for v in ed.client.progress_reports[token]
+        if isinstance(v, types.WorkDoneProgressReport)
+    ]
+    assert "planning the change (deep)…" in reports
+    assert "writing 14 files in 14 calls (quick)…" in reports
+    assert "verifying every site…" in reports
