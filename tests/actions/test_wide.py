@@ -6,7 +6,6 @@ was given."""
 from __future__ import annotations
 
 import asyncio
-import http.server
 import itertools
 import json
 import re
@@ -36,13 +35,6 @@ NORM = ActionRequest("refactor", "lib/textutil.py", 1, 3, intent="improve names"
 
 
 # ---------------------------------------------------------------------------- fixtures
-@pytest.fixture(autouse=True)
-def _backlog(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A listen backlog for many writers connecting at once (the standard library's 5 turns
-    the rest away: connection errors, and at most six calls in flight)."""
-    monkeypatch.setattr(http.server.ThreadingHTTPServer, "request_queue_size", 64)
-
-
 @pytest.fixture
 def engine(wide: Path) -> Engine:
     e = Engine(wide, use_cache=False)
