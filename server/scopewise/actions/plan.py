@@ -19,9 +19,9 @@ from scopewise.actions.edits import EditPolicy, read_for_edit
 from scopewise.actions.estimate import Estimate, estimate_call, prefix_key, price_of, total
 from scopewise.actions.explanation import explanation_markdown
 from scopewise.actions.model import ActionError, ActionRequest, ActionResult, Plan, StepPlan
-from scopewise.actions.routing import Route, route, tier_models, writer_route
+from scopewise.actions.routing import Route, advisor_route, route, tier_models, writer_route
 from scopewise.actions.run import PlanRun, edit_policy
-from scopewise.actions.steps import Wide, plan_steps
+from scopewise.actions.steps import Wide, advisor_steps, plan_steps
 from scopewise.actions.wide.run import WideRun, helpers_for
 from scopewise.analysis.context import Context
 from scopewise.analysis.engine import Engine, EngineError
@@ -128,6 +128,7 @@ class Actions:
             instruction=req.instruction,
             sites=len(ctx.sites),
         )
+        chosen = advisor_route(chosen, self.settings.routing, models, self.settings.provider)
         model = models.get(chosen.model)
         structured = model.structured_outputs if model is not None else True
         prompt = prompts.action_prompt(
@@ -140,6 +141,7 @@ class Actions:
             diagnostics=req.diagnostics,
             structured=structured,
         )
+        prompt += prompts.ADVISOR_NOTE if chosen.advisor else ""
         steps = self._steps(analysis, scope, ctx, context_text, prompt, chosen, models)
         estimate = (
             total([s.estimate for s in steps])
@@ -189,9 +191,10 @@ class Actions:
         chosen: Route,
         models: dict[str, ModelInfo | None],
     ) -> tuple[StepPlan, ...]:
-        """A deep edit's steps (plan, write, verify) with their estimates; () for one call."""
+        """A deep edit's steps (plan, write, verify; or the advisor rung's one write step)
+        with their estimates; () for one call."""
         writer = writer_route(chosen, self.settings.routing, models)
-        if writer is None:
+        if writer is None and chosen.advisor is None:
             return ()
         ws = self.engine.workspace
 
@@ -201,6 +204,8 @@ class Actions:
 
         wide = Wide(scope, analysis.file.path, ctx.sites, line_count, context_text, prompt)
         sent = self._prefixes.get(prefix_key(chosen.model, context_text))
+        if writer is None:
+            return advisor_steps(wide, chosen, self.price, sent)
         return plan_steps(wide, chosen, writer, self.price, sent, time.time())
 
     def price(self, model: str) -> Price:
@@ -222,7 +227,8 @@ class Actions:
         """Call Claude for a plan; for edits, resolve them against the current text (`read`,
         default: the disk) and check their syntax. A plan with steps (a wide change) runs
         them (actions/wide/run.py); any other is one call (run.py). Raises ActionError,
-        ClaudeError or CallCancelled; every call made is in the ledger whatever happens."""
+        ClaudeError or CallCancelled; every call made is in the ledger whatever happens. The
+        advisor rung's one step is one call (run.py, with the advisor on its request)."""
         if plan.blocked:
             raise ActionError(plan.blocked)
         problem = client.check()
@@ -244,7 +250,7 @@ class Actions:
                 on_event=on_event,
                 on_stage=on_stage,
             )
-            if plan.steps
+            if plan.steps and not plan.route.advisor
             else PlanRun(
                 plan,
                 client,
