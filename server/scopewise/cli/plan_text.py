@@ -48,7 +48,8 @@ def plan_lines(plan: Plan) -> list[str]:
             if len(step.files) > 8:
                 lines.append(f"        … and {len(step.files) - 8} more (--json lists them)")
         total = sum(s.estimate.usd for s in plan.steps)
-        lines.append(f"  total      ~{usd(total, 4)} over {len(plan.steps)} steps")
+        n = len(plan.steps)
+        lines.append(f"  total      ~{usd(total, 4)} over {n} step{'s' if n != 1 else ''}")
     sites = plan.context.sites
     if sites:
         files = len({s.path for s in sites})
