@@ -25,7 +25,7 @@ import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import cattrs
 
@@ -33,6 +33,10 @@ from scopewise import paths
 from scopewise.vocab import EFFORT_LEVELS, TIERS, Action, Provider, Thinking
 
 Check = Callable[[Any], bool]
+# the advisor rung (Anthropic API only): a deep edit as one call by its writer tier, the deep
+# model as its advisor — never ("off"), for a body behind its interface ("body"), for every
+# deep edit ("all"); else the deep tier plans and the writer tier writes
+Advisor = Literal["off", "body", "all"]
 
 
 def snake(key: str) -> str:
@@ -193,6 +197,9 @@ class RoutingSettings:
     # are mechanical (quick), a body's rewrite is code to get right (standard)
     write_tier_interface: str = setting("quick", check=lambda v: v in TIERS)
     write_tier_body: str = setting("standard", check=lambda v: v in TIERS)
+    # instead of plan/write: one call by the writer tier with the deep model as its advisor
+    # (see `Advisor`; README: measured against plan/write)
+    advisor: Advisor = "body"
 
     def tier(self, name: str) -> TierConfig:
         cfg: TierConfig = getattr(self, name)
@@ -447,7 +454,7 @@ def read_project_file(root: Path) -> tuple[dict[str, Any], str | None, list[str]
 # Keys a workspace file may not set (unless trusted), and why; `tiers.<tier>.model` too.
 # Not sensitive, decided: timeout and max_retries (a failed call is not billed), context_budget
 # and context_budget_max, write_parallel and lookup_max_* (bounded, and shown in the estimate),
-# force.*, thresholds.*, write_tier_* (a tier the user configured),
+# force.*, thresholds.*, write_tier_* and advisor (tiers the user configured),
 # tiers.*.{thinking,effort,effort_range,budget_range,max_tokens} — they
 # change what one action costs, but every action shows its tier and estimate before it runs and
 # the daily cap (the user's) bounds the day; exclude/max_files/max_file_bytes only narrow what

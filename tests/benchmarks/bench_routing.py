@@ -2,6 +2,7 @@
 auto routing against always-deep (estimated usage, list prices).
 
     python tests/benchmarks/bench_routing.py [--cases tests/data/routing_cases.json]
+        [--advisor off|body|all]  (the setting; default: its default)
 
 Downloads the projects' sdists from the package registry into .bench/ the first time.
 Prints numbers; never fails on them.
@@ -22,7 +23,7 @@ from scopewise.actions.estimate import estimate_call
 from scopewise.actions.plan import ActionRequest, Actions, Plan
 from scopewise.actions.routing import route, tier_models
 from scopewise.analysis.engine import Engine
-from scopewise.settings import Settings
+from scopewise.settings import build
 from scopewise.vocab import DiagnosticInfo
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,7 +95,9 @@ def request_of(actions: Actions, case: dict[str, str]) -> ActionRequest | None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cases", default=str(ROOT / "tests/data/routing_cases.json"))
+    ap.add_argument("--advisor", choices=("off", "body", "all"), default=None)
     args = ap.parse_args()
+    settings = build({} if args.advisor is None else {"advisor": args.advisor})[0]
     data = json.loads(Path(args.cases).read_text())
     engines: dict[str, Actions] = {}
     rows: list[tuple[dict[str, str], Plan, float]] = []
@@ -104,7 +107,7 @@ def main() -> None:
         if project not in engines:
             engine = Engine(project_dir(data["projects"][project]))
             engine.index()
-            engines[project] = Actions(engine, Settings())
+            engines[project] = Actions(engine, settings)
         actions = engines[project]
         req = request_of(actions, case)
         if req is None:
@@ -117,19 +120,27 @@ def main() -> None:
     report(rows, timings)
 
 
+def scale_tier(plan: Plan) -> str:
+    """The tier the scale chose: deep on the advisor rung (the writer tier calls, the deep
+    model advises), as for plan/write."""
+    return "deep" if plan.route.advisor else plan.route.tier
+
+
 def tiers_of(plan: Plan) -> str:
+    if plan.route.advisor:
+        return f"adv+{plan.route.tier}"
     if plan.steps:
         return "+".join(s.tier for s in plan.steps if s.tier)
     return plan.route.tier
 
 
 def report(rows: list[tuple[dict[str, str], Plan, float]], timings: list[float]) -> None:
-    ok = sum(1 for c, a, _ in rows if a.route.tier == c["label"])
-    deep_to_quick = [c for c, a, _ in rows if c["label"] == "deep" and a.route.tier == "quick"]
-    confusion = Counter((c["label"], a.route.tier) for c, a, _ in rows)
+    ok = sum(1 for c, a, _ in rows if scale_tier(a) == c["label"])
+    deep_to_quick = [c for c, a, _ in rows if c["label"] == "deep" and scale_tier(a) == "quick"]
+    confusion = Counter((c["label"], scale_tier(a)) for c, a, _ in rows)
     print(f"{'case':<64} {'label':<9} {'auto':<15} est.$   why")
     for c, a, _ in rows:
-        mark = "" if a.route.tier == c["label"] else "  <-- differs"
+        mark = "" if scale_tier(a) == c["label"] else "  <-- differs"
         what = c.get("intent") or c["action"]
         name = f"{c['project']} {what} {c['symbol']}"
         print(
@@ -154,7 +165,12 @@ def report(rows: list[tuple[dict[str, str], Plan, float]], timings: list[float])
 
 def split_report(rows: list[tuple[dict[str, str], Plan, float]]) -> None:
     """Each split change's steps against the same change written entirely by the deep tier."""
-    split = [(c, a, d) for c, a, d in rows if a.steps]
+    advised = [(a, d) for _, a, d in rows if a.route.advisor]
+    if advised:
+        ours, theirs = sum(a.estimate.usd for a, _ in advised), sum(d for _, d in advised)
+        print(f"\nadvisor rung (one call, the deep model advising): {len(advised)} changes, "
+              f"${ours:.4f} vs one deep call ${theirs:.4f} = {ours / theirs:.1%}")  # fmt: skip
+    split = [(c, a, d) for c, a, d in rows if a.steps and not a.route.advisor]
     if not split:
         return
     print()
@@ -199,7 +215,7 @@ def cost_report(rows: list[tuple[dict[str, str], Plan, float]]) -> None:
     if share > 0.30:
         split = sum(a.estimate.usd for _, a, _ in rows if a.steps)
         print(
-            f"  missed by {share - 0.30:.1%} of always-deep: the split changes are"
+            f"  missed by {share - 0.30:.1%} of always-deep: the deep edits (split or rung) are"
             f" ${split:.4f} of the ${cost_auto:.4f} auto bill"
         )
 

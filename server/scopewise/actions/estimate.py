@@ -26,6 +26,12 @@ LINE_TOKENS = 12  # ~12 tokens a line of code
 SITE_EDIT_TOKENS = 70
 _THINKING_GUESS = {None: 0, "low": 300, "medium": 1500, "high": 4000, "xhigh": 8000, "max": 16000}
 UNKNOWN_PRICE = Price(15.0, 75.0, 18.75, 1.5)  # a model without a known price: assume dear
+# The advisor tool (shared/notes/anthropic-api.md §11): the API runs the advisor on the full
+# transcript and returns its guidance, "typically 400–700 text tokens, 1,400–1,800 with
+# thinking". We cannot set the advisor's thinking, so its output is taken as thinking's middle
+# figure, of which the advice the executor reads back is the text's middle figure.
+ADVICE_TEXT_TOKENS = 550
+ADVICE_OUTPUT_TOKENS = 1600
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,27 @@ def estimate_call(
     output = min(chosen.reasoning.max_tokens, answer + thinking_tokens(chosen.reasoning))
     usd = call_usd(price, prefix, cached, volatile, output)
     return Estimate(prefix + volatile, cached, output, usd)
+
+
+def advised_call(
+    executor: Estimate, price: Price, advisor_price: Price, advice: int = ADVICE_OUTPUT_TOKENS
+) -> Estimate:
+    """One call with the advisor tool: the executor's own call (``executor``, at ``price``),
+    plus the advisor's consultation — it reads the transcript, about the executor's input,
+    at its own input price (no cache assumed: the notes do not say the advisor's read is
+    cached) and writes ``advice`` tokens at its output price — plus the advice's text read
+    back by the executor as input."""
+    read = executor.input_tokens
+    band = advisor_price.for_input(read)
+    consult = (read * band.input + advice * band.output) / 1e6
+    text = min(advice, ADVICE_TEXT_TOKENS)
+    back = text * price.for_input(read + text).input / 1e6
+    return Estimate(
+        executor.input_tokens + read + text,
+        executor.cached_tokens,
+        executor.output_tokens + advice,
+        executor.usd + consult + back,
+    )
 
 
 def total(parts: Sequence[Estimate]) -> Estimate:

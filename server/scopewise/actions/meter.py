@@ -15,10 +15,11 @@ from scopewise.actions.estimate import price_of
 from scopewise.actions.model import ActionError, add_usage
 from scopewise.claude.call import CallRequest, CallResult, OnEvent, Usage
 from scopewise.claude.client import ClaudeClient
-from scopewise.claude.costs import cost_usd
+from scopewise.claude.costs import advised_cost_usd, cost_usd
 from scopewise.claude.errors import CallCancelled, ClaudeError
-from scopewise.claude.ledger import Ledger, Outcome, Refusal
+from scopewise.claude.ledger import Ledger, Outcome, Refusal, Reservation
 from scopewise.claude.models import ModelCatalog
+from scopewise.vocab import Tier
 
 
 class Tally(Protocol):
@@ -68,9 +69,10 @@ class Meter:
         t0 = time.perf_counter()
         outcome: Outcome = "ok"
         usage = Usage()
+        advice: Usage | None = None  # the advisor's own tokens, when it was consulted
         try:
             answer = await self.client.run(req, on_event, deadline_s=self.timeout_s)
-            usage = answer.usage
+            usage, advice = answer.usage, answer.advisor_usage
             if prefix is not None and self.prefixes is not None:
                 self.prefixes[prefix] = time.time()
             if not answer.text.strip() and answer.stop_reason != "tool_use":
@@ -82,23 +84,59 @@ class Meter:
             raise
         except ClaudeError as exc:
             outcome, usage = "error", exc.usage or Usage()
+            advice = exc.result.advisor_usage if exc.result is not None else advice
             raise
         finally:
-            usd = cost_usd(usage, price_of(self.catalog, req.model))
-            for tally in into:
-                tally.usage = add_usage(tally.usage, usage)
-                tally.usd += usd
-                tally.calls += 1
-            self.ledger.settle(
-                held,
+            spent = Spent(req, tier, usage, advice, time.perf_counter() - t0, outcome)
+            self._settle(held, spent, into)
+
+    def _settle(self, held: Reservation, spent: Spent, into: Iterable[Tally]) -> None:
+        """A call's dollars, each model's tokens at its own price (`advised_cost_usd`), added
+        to every tally and written to the ledger: the executor's entry under the call's
+        reservation; an advisor's consultation as its own entry (its model, the deep tier:
+        routing.advisor_route), recorded first, so until the call is settled the ledger
+        counts it twice rather than not at all."""
+        req, usage, advice = spent.request, spent.usage, spent.advice
+        price = price_of(self.catalog, req.model)
+        own = cost_usd(usage, price)
+        both = own
+        if advice is not None and req.advisor:
+            both = advised_cost_usd(usage, price, advice, price_of(self.catalog, req.advisor))
+            self.ledger.record(
                 action=self.action,
-                tier=tier,
-                model=req.model,
-                usage=usage,
-                usd=usd,
-                duration_s=time.perf_counter() - t0,
-                outcome=outcome,
+                tier=Tier.DEEP,
+                model=req.advisor,
+                usage=advice,
+                usd=both - own,
+                duration_s=spent.duration_s,
+                outcome=spent.outcome,
             )
+        for tally in into:
+            tally.usage = add_usage(add_usage(tally.usage, usage), advice or Usage())
+            tally.usd += both
+            tally.calls += 1
+        self.ledger.settle(
+            held,
+            action=self.action,
+            tier=spent.tier,
+            model=req.model,
+            usage=usage,
+            usd=own,
+            duration_s=spent.duration_s,
+            outcome=spent.outcome,
+        )
+
+
+@dataclass(frozen=True)
+class Spent:
+    """What one call used: its request, tier, the executor's tokens and the advisor's."""
+
+    request: CallRequest
+    tier: str
+    usage: Usage
+    advice: Usage | None
+    duration_s: float
+    outcome: Outcome
 
 
 def no_answer(answer: CallResult, edits: bool) -> ClaudeError:

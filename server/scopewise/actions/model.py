@@ -15,7 +15,7 @@ from scopewise.analysis.context import Context
 from scopewise.analysis.scope import Scope
 from scopewise.claude.call import Usage
 from scopewise.claude.costs import usage_line
-from scopewise.vocab import DiagnosticInfo
+from scopewise.vocab import DiagnosticInfo, Tier
 
 
 class ActionError(Exception):
@@ -38,7 +38,9 @@ class ActionRequest:
 @dataclass(frozen=True)
 class StepPlan:
     """One step of a wide change before it runs (see vocab.Role): plan (deep), write (a
-    cheaper tier, one call per file or group of small files, ``files``), verify (no model)."""
+    cheaper tier, one call per file or group of small files, ``files``), verify (no model).
+    The advisor rung is one write step, one call whose ``advisor`` (the deep tier's model)
+    the writer may consult mid-answer; its estimate covers both models."""
 
     role: str  # a Role
     tier: str  # "" for verify
@@ -46,6 +48,7 @@ class StepPlan:
     reasoning: str  # Reasoning.describe(), "" for verify
     files: tuple[str, ...] = ()
     estimate: Estimate = field(default_factory=lambda: Estimate(0, 0, 0, 0.0))
+    advisor: str = ""  # the advisor rung's advisor model ("": none)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -53,6 +56,7 @@ class StepPlan:
             "tier": self.tier,
             "model": self.model,
             "reasoning": self.reasoning,
+            "advisor": self.advisor or None,
             "files": list(self.files),
             "estimate": {
                 "input_tokens": self.estimate.input_tokens,
@@ -123,13 +127,16 @@ class Plan:
     def title(self) -> str:
         """The code-action title, e.g. "Refactor: simplify · standard · ~6.1k tok · ~$0.04";
         a wide change's: "Refactor: improve names · deep plan + quick write · ~9.4k tok ·
-        ~$0.06"."""
+        ~$0.06"; the advisor rung's: "Refactor: simplify · deep advisor + standard write ·
+        ..."."""
         name = self.request.action.capitalize()
         if self.request.intent:
             name += f": {self.request.intent}"
         tiers = self.route.tier
         if self.steps:
             tiers = " + ".join(f"{s.tier} {s.role}" for s in self.steps if s.tier)
+            if self.route.advisor:
+                tiers = f"{Tier.DEEP} advisor + {tiers}"
         return f"{name} · {tiers} · {self.estimate.label}"
 
     def to_dict(self) -> dict[str, Any]:

@@ -19,9 +19,9 @@ from scopewise.actions.edits import EditPolicy, read_for_edit
 from scopewise.actions.estimate import Estimate, estimate_call, prefix_key, price_of, total
 from scopewise.actions.explanation import explanation_markdown
 from scopewise.actions.model import ActionError, ActionRequest, ActionResult, Plan, StepPlan
-from scopewise.actions.routing import Route, route, tier_models, writer_route
+from scopewise.actions.routing import Route, advisor_route, route, tier_models, writer_route
 from scopewise.actions.run import PlanRun, edit_policy
-from scopewise.actions.steps import Wide, plan_steps
+from scopewise.actions.steps import Wide, advisor_steps, plan_steps
 from scopewise.actions.wide.run import WideRun, helpers_for
 from scopewise.analysis.context import Context
 from scopewise.analysis.engine import Engine, EngineError
@@ -146,6 +146,42 @@ class Actions:
             instruction=req.instruction,
             sites=len(ctx.sites),
         )
+        shaped = [
+            self._shape(req, analysis, scope, ctx, context_text, models, way, planner_context)
+            for way in self._ways(chosen, models)
+        ]
+        best = min(shaped, key=lambda p: p.estimate.usd)
+        if len(shaped) > 1:
+            best.route = replace(best.route, reasons=[*best.route.reasons, _cheapest(shaped)])
+        best.context_max = context_max
+        return best
+
+    def _ways(self, chosen: Route, models: dict[str, ModelInfo | None]) -> list[Route]:
+        """The ways to carry out a route: a deep edit of a body (its interface stays) may be
+        planned then written, written by one deep call, or (the advisor setting) written by
+        one call of the writer tier with the deep model as advisor — the same edit of one
+        body each way, so the cheapest is kept. A change that moves an interface is planned
+        and written (its every site verified); the advisor setting "all" or a forced tier
+        decides alone."""
+        settings = self.settings.routing
+        advised = advisor_route(chosen, settings, models, self.settings.provider)
+        if chosen.writer is None or chosen.interface or chosen.forced:
+            return [advised]
+        ways = [chosen, replace(chosen, writer=None)]
+        return [*ways, advised] if advised.advisor else ways
+
+    def _shape(
+        self,
+        req: ActionRequest,
+        analysis: Analysis,
+        scope: Scope,
+        ctx: Context,
+        context_text: str,
+        models: dict[str, ModelInfo | None],
+        chosen: Route,
+        planner_context: Callable[[], Context],
+    ) -> Plan:
+        """The plan of one way: its prompt, its steps (if any) and their estimate."""
         model = models.get(chosen.model)
         structured = model.structured_outputs if model is not None else True
         prompt = prompts.action_prompt(
@@ -158,15 +194,15 @@ class Actions:
             diagnostics=req.diagnostics,
             structured=structured,
         )
+        prompt += prompts.ADVISOR_NOTE if chosen.advisor else ""
         splits = writer_route(chosen, self.settings.routing, models) is not None
         plan_ctx = planner_context() if splits else None
-        steps = self._steps(analysis, scope, ctx, plan_ctx, prompt, chosen, models)
+        steps = self._steps(analysis, scope, ctx, context_text, plan_ctx, prompt, chosen, models)
+        site_edits = len(ctx.sites) if chosen.interface else 0
         estimate = (
             total([s.estimate for s in steps])
             if steps
-            else self._single(
-                chosen, scope, context_text, prompt, len(ctx.sites) if chosen.interface else 0
-            )
+            else self._single(chosen, scope, context_text, prompt, site_edits)
         )
         blocked = None if req.override_cap else self.ledger.check_cap(estimate.usd)
         return Plan(
@@ -180,7 +216,7 @@ class Actions:
             structured,
             estimate,
             blocked,
-            context_max,
+            0,
             steps,
             plan_ctx,
         )
@@ -205,16 +241,19 @@ class Actions:
         analysis: Analysis,
         scope: Scope,
         ctx: Context,
+        context_text: str,
         plan_ctx: Context | None,
         prompt: str,
         chosen: Route,
         models: dict[str, ModelInfo | None],
     ) -> tuple[StepPlan, ...]:
-        """A deep edit's steps (plan, write, verify) with their estimates; () for one call."""
+        """A deep edit's steps (plan, write, verify; or the advisor rung's one write step)
+        with their estimates; () for one call."""
         writer = writer_route(chosen, self.settings.routing, models)
-        if writer is None or plan_ctx is None:
+        if writer is None and chosen.advisor is None:
             return ()
-        context_text = plan_ctx.render(sites=False)
+        if writer is not None and plan_ctx is not None:  # the plan step reads its own
+            context_text = plan_ctx.render(sites=False)
         ws = self.engine.workspace
 
         def line_count(path: str) -> int | None:
@@ -223,6 +262,8 @@ class Actions:
 
         wide = Wide(scope, analysis.file.path, ctx.sites, line_count, context_text, prompt)
         sent = self._prefixes.get(prefix_key(chosen.model, context_text))
+        if writer is None:
+            return advisor_steps(wide, chosen, self.price, sent)
         return plan_steps(wide, chosen, writer, self.price, sent, time.time())
 
     def price(self, model: str) -> Price:
@@ -244,7 +285,8 @@ class Actions:
         """Call Claude for a plan; for edits, resolve them against the current text (`read`,
         default: the disk) and check their syntax. A plan with steps (a wide change) runs
         them (actions/wide/run.py); any other is one call (run.py). Raises ActionError,
-        ClaudeError or CallCancelled; every call made is in the ledger whatever happens."""
+        ClaudeError or CallCancelled; every call made is in the ledger whatever happens. The
+        advisor rung's one step is one call (run.py, with the advisor on its request)."""
         if plan.blocked:
             raise ActionError(plan.blocked)
         problem = client.check()
@@ -266,7 +308,7 @@ class Actions:
                 on_event=on_event,
                 on_stage=on_stage,
             )
-            if plan.steps
+            if plan.steps and not plan.route.advisor
             else PlanRun(
                 plan,
                 client,
@@ -282,6 +324,22 @@ class Actions:
         ).go()
         result.tests = affected_tests(self.engine, result.changes)
         return result
+
+
+def way_name(plan: Plan) -> str:
+    """How a plan carries its change out, in words: "plan/write", "one deep call", "deep
+    advisor + standard write"."""
+    r = plan.route
+    if r.advisor:
+        return f"deep advisor + {r.tier} write"
+    return "plan/write" if plan.steps else f"one {r.tier} call"
+
+
+def _cheapest(plans: Sequence[Plan]) -> str:
+    """Why this way: "cheapest: one deep call $0.05 (plan/write $0.07, ...)"."""
+    ranked = sorted(plans, key=lambda p: p.estimate.usd)
+    others = ", ".join(f"{way_name(p)} ${p.estimate.usd:.2f}" for p in ranked[1:])
+    return f"cheapest way: {way_name(ranked[0])} ${ranked[0].estimate.usd:.2f} ({others})"
 
 
 def _check(req: ActionRequest, first: ActionRequest) -> None:

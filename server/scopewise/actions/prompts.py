@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from scopewise.vocab import Action, DiagnosticInfo, Intent
 
-__all__ = ["EDIT_RULES", "INTENTS", "SYSTEM", "DiagnosticInfo", "action_prompt"]
+__all__ = ["ADVISOR_NOTE", "EDIT_RULES", "INTENTS", "SYSTEM", "DiagnosticInfo", "action_prompt"]
 
 SYSTEM = """\
 You are scopewise, a careful senior engineer working inside the user's editor.
@@ -37,6 +37,14 @@ Answer with a JSON object: {"summary": "...", "edits": [{"path": "...", "old_tex
 included) with enough lines to occur once; new_text replaces it. Paths are relative to the
 workspace, as in the context. When you change a signature, also edit its callers shown in the
 context. Change nothing else; no edits at all when nothing should change."""
+
+
+# the advisor rung (actions/routing.advisor_route): the call carries the advisor tool
+ADVISOR_NOTE = """
+
+You have an advisor (the advisor tool: a stronger model that reads this whole conversation).
+Consult it once before you write the edits, for the plan of the change and what it must not
+break, then write every edit yourself."""
 
 
 def action_prompt(

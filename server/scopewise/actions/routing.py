@@ -58,18 +58,23 @@ class Route:
     # the tier that writes a deep edit's plan (plan, then write); None: one call
     writer: str | None = None
     label: str = ""  # what was asked, for the summary: the intent, else the action
+    # the advisor rung: one call by this route's (writer) tier that may consult this model
+    # (the deep tier's) mid-answer through the advisor tool; None: no advisor
+    advisor: str | None = None
 
     @property
     def summary(self) -> str:
         """e.g. "refactor · ripples: 38 uses in 7 files; public API → deep, effort high";
         "improve names · interface used at 52 sites in 10 files → deep (plan) + quick (write),
         effort high"."""
-        extra = [r for r in self.reasons[1:] if r.startswith(("public", "auto would"))]
+        extra = [r for r in self.reasons[1:] if r.startswith(("public", "auto would", "advisor"))]
         why = "; ".join([self.reasons[0], *extra])
         forced = " (forced)" if self.forced else ""
         tiers = f"{self.tier}{forced}"
         if self.writer:
             tiers = f"{self.tier} (plan){forced} + {self.writer} (write)"
+        if self.advisor:
+            tiers = f"{Tier.DEEP} advisor{forced} + {self.tier} write"
         return f"{self.label or self.action} · {why} → {tiers}, {self.reasoning.describe()}"
 
 
@@ -299,6 +304,36 @@ def writer_route(
     return replace(
         plan_route, tier=plan_route.writer, model=cfg.model, reasoning=reasoning, writer=None
     )
+
+
+def advised(mode: str, interface: bool) -> bool:
+    """Whether the advisor setting (``off``, ``body``, ``all``) puts a deep edit on the
+    advisor rung: every deep edit for ``all``, a body behind its interface for ``body``."""
+    return mode == "all" or (mode == "body" and not interface)
+
+
+def advisor_route(
+    plan_route: Route,
+    settings: RoutingSettings,
+    models: dict[str, ModelInfo | None],
+    provider: str,
+) -> Route:
+    """The advisor rung, where the setting asks for it: a deep edit as ONE call by its writer
+    tier (the writer's reasoning) with the deep model as advisor, instead of plan, then write.
+    The advisor tool is on the Anthropic API only: on another provider the change stays
+    plan/write and the reasons say why. The rung sits below the top of the scale, so a tier
+    forced to deep keeps the deep tier planning; any other route is returned as it is."""
+    if plan_route.writer is None or plan_route.forced:
+        return plan_route
+    if not advised(settings.advisor, plan_route.interface):
+        return plan_route
+    if provider != "anthropic":
+        why = f"advisor: not on {provider} (Anthropic API only), so plan/write"
+        return replace(plan_route, reasons=[*plan_route.reasons, why])
+    writer = writer_route(plan_route, settings, models)
+    assert writer is not None  # plan_route has a writer
+    why = f"one call by {writer.model} with {plan_route.model} as its advisor"
+    return replace(writer, advisor=plan_route.model, reasons=[*plan_route.reasons, why])
 
 
 def tier_models(catalog: ModelCatalog, settings: RoutingSettings) -> dict[str, ModelInfo | None]:

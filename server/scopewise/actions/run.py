@@ -22,11 +22,18 @@ from scopewise.actions.edits import (
     parse_answer,
     resolve,
 )
-from scopewise.actions.estimate import estimate_call, prefix_key, price_of
+from scopewise.actions.estimate import advised_call, estimate_call, prefix_key, price_of
 from scopewise.actions.meter import Meter
 from scopewise.actions.model import ActionError, ActionResult, Plan
 from scopewise.actions.routing import Route, route, tier_models
-from scopewise.claude.call import CallRequest, CallResult, OnEvent
+from scopewise.claude.call import (
+    AdvisorProgress,
+    CallRequest,
+    CallResult,
+    OnEvent,
+    StreamEvent,
+    Usage,
+)
 from scopewise.claude.client import ClaudeClient
 from scopewise.claude.ledger import Ledger
 from scopewise.claude.models import ModelCatalog
@@ -181,22 +188,26 @@ class PlanRun:
         if fresh == before:
             return chosen
         again = self._route(chosen.tier)
-        return replace(again, forced=chosen.forced, reasons=chosen.reasons)
+        return replace(again, forced=chosen.forced, reasons=chosen.reasons, advisor=chosen.advisor)
 
     def _follow_up_cost(self) -> float:
         """The estimate of a follow-up call (the mismatch retry, the escalation): the plan's
         context plus the new prompt (which carries the answer so far) as input, the answer
         the tier is expected to write as output, at that tier's model's price."""
         chosen = self.route
-        return estimate_call(
+        price = price_of(self.catalog, chosen.model)
+        call = estimate_call(
             self.plan.request.action,
             chosen,
             self.plan.scope,
             self.context_text,
             self.prompt,
-            price_of(self.catalog, chosen.model),
+            price,
             self.prefixes.get(prefix_key(chosen.model, self.context_text)),
-        ).usd
+        )
+        if chosen.advisor:  # the advisor rung's retry consults the advisor again
+            call = advised_call(call, price, price_of(self.catalog, chosen.advisor))
+        return call.usd
 
     def _request(self) -> CallRequest:
         plan, r = self.plan, self.route.reasoning
@@ -210,17 +221,46 @@ class PlanRun:
             thinking=r.thinking,
             effort=r.effort,
             output_schema=EDIT_SCHEMA if edits and plan.structured else None,
+            advisor=self.route.advisor,
         )
 
     async def _call(self) -> CallResult:
-        """One metered call (meter.py): reserved, made, settled in the ledger, added up."""
+        """One metered call (meter.py): reserved, made, settled in the ledger (the advisor's
+        tokens at its own price), added up."""
         chosen = self.route
-        return await self.meter.call(
+        answer = await self.meter.call(
             self._request(),
             tier=chosen.tier,
             cost=self.cost,
             what=self.what,
             into=(self.result,),
             prefix=prefix_key(chosen.model, self.context_text),
-            on_event=self.on_event,
+            on_event=self._on_event if chosen.advisor else self.on_event,
         )
+        if answer.advisor_usage is not None:
+            self.result.notes.append(advice_note(answer, chosen.advisor or ""))
+        return answer
+
+    async def _on_event(self, event: StreamEvent) -> None:
+        """The stream's events to the caller; the advisor's consultation also as a stage."""
+        if isinstance(event, AdvisorProgress) and self.on_stage:
+            self.on_stage(
+                "the advisor answered; writing the edit…"
+                if event.answered
+                else f"consulting the advisor ({event.model})…"
+            )
+        if self.on_event is not None:
+            done = self.on_event(event)
+            if done is not None:
+                await done
+
+
+def advice_note(answer: CallResult, advisor: str) -> str:
+    """e.g. "consulted the advisor claude-opus-5-5 once: 9,120 tokens in, 1,610 out"."""
+    usage = answer.advisor_usage or Usage()
+    n = max(1, len(answer.advice))
+    times = "once" if n == 1 else f"{n} times"
+    return (
+        f"consulted the advisor {advisor} {times}: {usage.total_input_tokens:,} tokens in, "
+        f"{usage.output_tokens:,} out"
+    )

@@ -14,8 +14,10 @@ from scopewise.actions.estimate import (
     LINE_TOKENS,
     SITE_EDIT_TOKENS,
     Estimate,
+    advised_call,
     call_usd,
     edit_answer_tokens,
+    estimate_call,
     thinking_tokens,
     total,
 )
@@ -172,3 +174,33 @@ def plan_steps(
         ),
         StepPlan(Role.VERIFY, "", "", "", files),
     )
+
+
+def advisor_steps(
+    wide: Wide,
+    rung: Route,
+    prices: Callable[[str], Price],
+    prefix_sent_at: float | None,
+) -> tuple[StepPlan, ...]:
+    """The advisor rung's one step: one call by the writer tier (``rung``) that edits what
+    its context shows — every site's edit itself when the interface moves, as one call does —
+    and may consult ``rung.advisor`` mid-answer; its estimate is the executor's call and the
+    consultation (estimate.advised_call: the advisor reads the transcript at its input price
+    and writes the notes' 1,400–1,800 tokens)."""
+    assert rung.advisor is not None
+    site_edits = len(wide.sites) if rung.interface else 0
+    executor = estimate_call(
+        rung.action,
+        rung,
+        wide.scope,
+        wide.context_text,
+        wide.prompt,
+        prices(rung.model),
+        prefix_sent_at,
+        site_edits,
+    )
+    estimate = advised_call(executor, prices(rung.model), prices(rung.advisor))
+    by_file = sites_by_file(wide, rung.interface)
+    files = tuple(sorted(by_file, key=lambda p: (p != wide.own_file, p)))
+    how = rung.reasoning.describe()
+    return (StepPlan(Role.WRITE, rung.tier, rung.model, how, files, estimate, rung.advisor),)

@@ -20,12 +20,15 @@ def _tokens(e: Estimate) -> str:
 
 def step_line(step: StepPlan) -> str:
     """e.g. "write   quick     claude-haiku-5-5 (thinking off) · 3 files · ~2,100 tokens in
-    (0 from cache), ~900 out, ~$0.0031"; verify runs no model."""
+    (0 from cache), ~900 out, ~$0.0031"; verify runs no model; the advisor rung's one step
+    names its advisor ("... (effort low), advisor claude-opus-5-5 · 1 file · ...")."""
     files = len(step.files)
     where = f" · {files} file{'s' if files != 1 else ''}" if files else ""
     if not step.model:
         return f"{step.role:<7} (no model){where}"
     how = f" ({step.reasoning})" if step.reasoning else ""
+    if step.advisor:  # the advisor rung: one call, the deep model advising
+        how += f", advisor {step.advisor}"
     return f"{step.role:<7} {step.tier:<9} {step.model}{how}{where} · {_tokens(step.estimate)}"
 
 
@@ -45,7 +48,8 @@ def plan_lines(plan: Plan) -> list[str]:
             if len(step.files) > 8:
                 lines.append(f"        … and {len(step.files) - 8} more (--json lists them)")
         total = sum(s.estimate.usd for s in plan.steps)
-        lines.append(f"  total      ~{usd(total, 4)} over {len(plan.steps)} steps")
+        n = len(plan.steps)
+        lines.append(f"  total      ~{usd(total, 4)} over {n} step{'s' if n != 1 else ''}")
     sites = plan.context.sites
     if sites:
         files = len({s.path for s in sites})
