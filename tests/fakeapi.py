@@ -270,7 +270,7 @@ class FakeAPI:
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> FakeAPI:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        server = _Server(("127.0.0.1", 0), _Handler)
         server.daemon_threads = True
         server.api = self  # type: ignore[attr-defined]
         self._server = server
@@ -624,6 +624,13 @@ def _echo_problem(content: list[Any], original: list[dict[str, Any]]) -> str:
             "modified. These blocks must remain as they were in the original response."
         )
     return "the assistant turn was modified: echo the content blocks as the API sent them."
+
+
+class _Server(ThreadingHTTPServer):
+    """Many clients at once (a wide change's writers): the standard library's listen backlog
+    of 5 turns the rest away as connection errors."""
+
+    request_queue_size = 128
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -6,7 +6,6 @@ was given."""
 from __future__ import annotations
 
 import asyncio
-import http.server
 import itertools
 import json
 import re
@@ -36,13 +35,6 @@ NORM = ActionRequest("refactor", "lib/textutil.py", 1, 3, intent="improve names"
 
 
 # ---------------------------------------------------------------------------- fixtures
-@pytest.fixture(autouse=True)
-def _backlog(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A listen backlog for many writers connecting at once (the standard library's 5 turns
-    the rest away: connection errors, and at most six calls in flight)."""
-    monkeypatch.setattr(http.server.ThreadingHTTPServer, "request_queue_size", 64)
-
-
 @pytest.fixture
 def engine(wide: Path) -> Engine:
     e = Engine(wide, use_cache=False)
@@ -150,6 +142,52 @@ def plan_sites(plan: Plan) -> dict[str, list[int]]:
     for s in plan.context.sites:
         sites.setdefault(s.path, []).append(s.line)
     return sites
+
+
+def long_callers(root: Path) -> Engine:
+    """`lib/text.py:norm`, called once from each of 8 modules, each call inside a function
+    of 40 lines."""
+    files = {
+        ".scopewise.toml": "",
+        "lib/__init__.py": "",
+        "lib/text.py": "def norm(s: str) -> str:\n    return s.strip().lower()\n",
+    }
+    for i in range(8):
+        body = "".join(f"    total += len(str({k} * x))  # step {k} of mod{i}\n" for k in range(40))
+        files[f"app/mod{i}.py"] = (
+            "from lib.text import norm\n\n\ndef handle(x: int, s: str) -> int:\n"
+            f"    total = 0\n{body}    return total + len(norm(s))\n"
+        )
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    e = Engine(root, use_cache=False)
+    e.index(workers=1)
+    return e
+
+
+async def test_the_planner_reads_the_selection_and_the_site_list_not_the_callers_bodies(
+    tmp_path: Path, client: ClaudeClient, fake_api: FakeAPI
+) -> None:
+    """The deep model reads what an explanation would (the range, what it uses) and every
+    site a line each; the text around the sites goes to the cheap writers."""
+    actions = Actions(long_callers(tmp_path), Settings())
+    fake_api.responder = Model(old="norm", new="normalized")
+    plan = wide_plan(
+        actions, ActionRequest("refactor", "lib/text.py", 1, 2, intent="improve names", tier="deep")
+    )
+    assert "step 20 of mod3" in plan.context.render()  # a change's context has the bodies
+    result = await actions.run(plan, client)
+    assert result.leftovers == [] and len(result.changes) == 9
+    bodies = [r.body for r in fake_api.message_requests]
+    planned = next(b for b in bodies if is_plan(b))
+    assert "def norm(s: str) -> str:" in system_of(planned)
+    assert "step 20 of" not in system_of(planned)  # no caller's body
+    assert "\n@@ sites\n" not in system_of(planned)  # the sites are listed once, in the prompt
+    listed = re.findall(r"^\d+: ", prompt_of(planned).split("## Sites", 1)[1], re.M)
+    assert len(listed) == len(plan.context.sites) == 16  # 8 imports, 8 calls
+    writers = [prompt_of(b) for b in bodies if not is_plan(b)]
+    assert any("return total + len(norm(s))" in w for w in writers)
 
 
 async def test_the_writers_share_one_cached_prefix(

@@ -16,7 +16,6 @@ renamed where it is used ≥ 40 times in ≥ 10 files.
 from __future__ import annotations
 
 import asyncio
-import http.server
 import re
 import shutil
 import sys
@@ -36,8 +35,6 @@ from scopewise.analysis.engine import Engine
 from scopewise.claude.client import ClaudeClient
 from scopewise.settings import build
 from widemodel import Model, edits_answer, system_of
-
-http.server.ThreadingHTTPServer.request_queue_size = 128  # many writers connect at once
 
 
 def refs(root: Path, name: str) -> tuple[int, int]:
@@ -64,6 +61,28 @@ def applied(root: Path, result: ActionResult, name: str) -> tuple[int, int]:
         return refs(copy, name)
 
 
+def site_lines(plan: Plan) -> dict[str, set[int]]:
+    """Where the rename must happen: every site (1-based lines) and the definition's line."""
+    out: dict[str, set[int]] = {}
+    for s in plan.context.sites:
+        out.setdefault(s.path, set()).add(s.line)
+    out.setdefault(plan.path, set()).add(plan.scope.targets[0].line)
+    return out
+
+
+def left_at(root: Path, result: ActionResult, name: str, at: dict[str, set[int]]) -> int:
+    """Sites (and the definition) still naming ``name`` once the result is applied — for a
+    name other definitions share, where a count over the whole workspace means nothing."""
+    pattern = re.compile(rf"\b{re.escape(name)}\b")
+    after = {c.path: c.after for c in result.changes}
+    left = 0
+    for path, lines in at.items():
+        text = after.get(path) or (root / path).read_text(encoding="utf-8")
+        rows = text.split("\n")
+        left += sum(1 for n in lines if 0 < n <= len(rows) and pattern.search(rows[n - 1]))
+    return left
+
+
 def shown_bodies(context: str) -> list[tuple[str, str]]:
     """The runs of code a packed context shows in full: (path, text); the site list's
     one-line entries ("12: text") are not code to copy."""
@@ -81,20 +100,21 @@ def shown_bodies(context: str) -> list[tuple[str, str]]:
     return [(p, "\n".join(lines)) for p, lines in out]
 
 
-def single_call(root: Path, old: str, new: str, everything: bool) -> Any:
+def single_call(
+    root: Path, old: str, new: str, everything: bool, sites: dict[str, set[int]] | None = None
+) -> Any:
     """Today's single call: rename ``old`` in every body its context shows (``everything``:
-    around every use in every file, as if it were shown them all and wrote each site's edit,
-    in runs of lines like a writer's)."""
+    around every site in every file — ``sites``, path -> 1-based lines, the definition's
+    included — as if it were shown them all and wrote each site's edit, in runs of lines
+    like a writer's)."""
     pattern = re.compile(rf"\b{re.escape(old)}\b")
 
     def around_every_use() -> list[tuple[str, str]]:
         out = []
-        for p in sorted(root.rglob("*.py")):
-            lines = p.read_text(encoding="utf-8").split("\n")
-            uses = [i + 1 for i, line in enumerate(lines) if pattern.search(line)]
-            if uses:
-                path = str(p.relative_to(root))
-                out += [(path, "\n".join(lines[a - 1 : b])) for a, b in spans(lines, uses)]
+        for path, at in sorted((sites or {}).items()):
+            lines = (root / path).read_text(encoding="utf-8").split("\n")
+            uses = sorted(n for n in at if 0 < n <= len(lines) and pattern.search(lines[n - 1]))
+            out += [(path, "\n".join(lines[a - 1 : b])) for a, b in spans(lines, uses)]
         return out
 
     def answer(body: dict[str, Any]) -> Reply:
@@ -155,10 +175,13 @@ async def bench(root: Path, file: str, a: int, b: int, new: str) -> None:
           f"{before[0]} references and definitions in {before[1]} files")  # fmt: skip
     print(f"plan: {plan.title}")
 
+    every = site_lines(plan)
+    n_at = sum(len(v) for v in every.values())
     wide, wall = await run(actions, plan, Model(old=old, new=new))
     left = applied(root, wide, old)
     print(f"\nplan/write/verify: {len(wide.changes)} files changed, {len(wide.leftovers)} "
-          f"leftovers, {left[0]} references to {old} left after apply ({wall:.1f} s)")  # fmt: skip
+          f"leftovers, {left[0]} references to {old} left after apply (all of the name), "
+          f"{left_at(root, wide, old, every)} of {n_at} sites ({wall:.1f} s)")  # fmt: skip
     for s in wide.steps:
         print(f"  {s.line}")
 
@@ -169,17 +192,20 @@ async def bench(root: Path, file: str, a: int, b: int, new: str) -> None:
         result, _ = await run(actions, plan, model)
         print(f"a writer that skips {first.path}:{first.line} ({what}): "
               f"{model.requests.count('repair')} repair calls, leftovers {result.leftovers}, "
-              f"{applied(root, result, old)[0]} references left")  # fmt: skip
+              f"{applied(root, result, old)[0]} references left, "
+          f"{left_at(root, result, old, every)} of {n_at} sites")  # fmt: skip
 
     single = replace(plan, steps=())
     today, _ = await run(actions, single, single_call(root, old, new, everything=False))
     print(f"\nthe single call of today ({single.route.tier}, its packed context): "
           f"{len(today.changes)} files changed, {applied(root, today, old)[0]} of "
-          f"{before[0]} references left")  # fmt: skip
+          f"{before[0]} references left, {left_at(root, today, old, every)} of {n_at} "
+          "sites")  # fmt: skip
 
-    all_deep, _ = await run(actions, single, single_call(root, old, new, everything=True))
+    all_deep, _ = await run(actions, single, single_call(root, old, new, True, every))
     print(f"the same change written entirely by the deep tier (one call, every site): "
-          f"${all_deep.usd:.4f}, {applied(root, all_deep, old)[0]} references left")  # fmt: skip
+          f"${all_deep.usd:.4f}, {applied(root, all_deep, old)[0]} references left, "
+          f"{left_at(root, all_deep, old, every)} of {n_at} sites")  # fmt: skip
     share = wide.usd / all_deep.usd if all_deep.usd else float("nan")
     print(f"plan/write: ${wide.usd:.4f} = {share:.0%} of all-deep (goal <= 40%)")
 

@@ -21,6 +21,7 @@ from scopewise.analysis.engine import Engine
 from scopewise.cli.plan_text import plan_lines
 from scopewise.cli.tests_run import NEEDS_APPLY
 from scopewise.settings import Settings
+from widemodel import Model
 
 CLAMP = "shop/pricing.py:25-26"
 TEST_CLAMP = (
@@ -153,3 +154,24 @@ def test_failing_tests_fail_the_command(
     assert out.returncode == 1, out.stderr
     assert "1 failed" in out.stdout and "scopewise: tests failed (exit 1) · " in out.stderr
     assert "min(high, max(low, value))" in (poly / "shop/pricing.py").read_text()  # applied
+
+
+def test_an_incomplete_wide_change_is_not_written_unless_allowed(
+    wide: Path, fake_api: FakeAPI
+) -> None:
+    """A writer that never renames one call: verification names the site, and --apply writes
+    nothing (the interface renamed, a caller not) unless --allow-incomplete says so."""
+    fake_api.responder = Model(skip={("app/mod3.py", "b = norm('b', req.id3)")}, skips=-1)
+    args = ["refactor", "lib/textutil.py:1-3", "--intent", "improve names", "--tier", "deep"]
+    before = (wide / "app/mod3.py").read_text(encoding="utf-8")
+    out = run([*args, "--apply"], wide, fake_api)
+    assert out.returncode == 2, out.stderr
+    assert "scopewise: not verified: app/mod3.py:" in out.stderr
+    assert "nothing written: " in out.stderr and "--allow-incomplete" in out.stderr
+    assert (wide / "app/mod3.py").read_text(encoding="utf-8") == before
+    assert "def norm(" in (wide / "lib/textutil.py").read_text(encoding="utf-8")
+
+    out = run([*args, "--apply", "--allow-incomplete"], wide, fake_api)
+    assert out.returncode == 0, out.stderr
+    assert "def normalize_header(" in (wide / "lib/textutil.py").read_text(encoding="utf-8")
+    assert "b = norm('b', req.id3)" in (wide / "app/mod3.py").read_text(encoding="utf-8")

@@ -4,12 +4,10 @@ planned by the deep tier, written by quick writers and verified, its stages show
 
 from __future__ import annotations
 
-import http.server
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 import pytest_asyncio
 from lspclient import Editor, start_editor, stop_editor
 from lsprotocol import types
@@ -21,11 +19,7 @@ TARGET = "lib/textutil.py"
 
 
 @pytest_asyncio.fixture
-async def editor(
-    wide: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[tuple[Editor, FakeAPI]]:
-    # many writers connect at once: more than the standard library's backlog of 5
-    monkeypatch.setattr(http.server.ThreadingHTTPServer, "request_queue_size", 64)
+async def editor(wide: Path, tmp_path: Path) -> AsyncIterator[tuple[Editor, FakeAPI]]:
     with FakeAPI() as api:
         ed = await start_editor(wide, tmp_path / "home", api=api)
         yield ed, api

@@ -32,6 +32,13 @@ def budget_for(needed: int, floor: int, ceiling: int) -> int:
     return max(floor, min(ceiling, math.ceil(needed * HEADROOM / STEP) * STEP))
 
 
+def planner_budget(explained: Context, ceiling: int) -> int:
+    """The budget of a wide change's plan step: the range, what it uses and the site list
+    (`need_plan`), not the floor and not the bodies around the sites — the writers get the
+    text around each site, and the deep model can look the rest up."""
+    return max(STEP, min(ceiling, math.ceil(explained.need_plan * HEADROOM / STEP) * STEP))
+
+
 def wants_siblings(action: str) -> bool:
     """Whether an action's context shows the range's siblings (the other users of what it
     uses): a change may have to follow them; an explanation reads the range and its uses."""

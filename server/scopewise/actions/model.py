@@ -105,6 +105,14 @@ class Plan:
     context_max: int = 0  # the most context its reach could have asked for
     # a wide change's steps (plan, write, verify); empty: one call, as for a small change
     steps: tuple[StepPlan, ...] = ()
+    # what a wide change's plan step reads (an explanation's context: the range, what it
+    # uses; the complete site list goes in its prompt); None: one call reads `context`
+    plan_context: Context | None = None
+
+    @property
+    def planner_text(self) -> str:
+        """The plan step's context as sent (without the site list its prompt carries)."""
+        return (self.plan_context or self.context).render(sites=False)
 
     @property
     def context_line(self) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 from scopewise.actions import prompts
 from scopewise.actions.affected import affected_tests
-from scopewise.actions.budget import contexts_for
+from scopewise.actions.budget import contexts_for, planner_budget
 from scopewise.actions.edits import EditPolicy, read_for_edit
 from scopewise.actions.estimate import Estimate, estimate_call, prefix_key, price_of, total
 from scopewise.actions.explanation import explanation_markdown
@@ -89,21 +89,38 @@ class Actions:
             )
             floor = self.settings.context_budget if budget is None else budget
             ceiling = floor if budget is not None else self.settings.context_budget_max
-            contexts = contexts_for(
-                [r.action for r in reqs],
-                lambda b, wide: self.engine.context_for(analysis, b, wide),
-                floor,
-                ceiling,
-            )
+            packed: dict[tuple[int, bool], Context] = {}
+
+            def pack(b: int, wide: bool) -> Context:
+                if (b, wide) not in packed:
+                    packed[(b, wide)] = self.engine.context_for(analysis, b, wide)
+                return packed[(b, wide)]
+
+            contexts = contexts_for([r.action for r in reqs], pack, floor, ceiling)
         except EngineError as exc:
             raise ActionError(str(exc)) from None
+
+        def planner_context() -> Context:
+            """What a wide change's plan step reads: an explanation's context packed at
+            what it needs (the range, what it uses, the site list); the text around each
+            site goes to the writers."""
+            try:
+                explained = contexts_for([Action.EXPLAIN], pack, floor, ceiling)[Action.EXPLAIN]
+                return pack(planner_budget(explained, max(floor, ceiling)), False)
+            except EngineError as exc:
+                raise ActionError(str(exc)) from None
+
         texts: dict[int, str] = {}  # rendered once per packed context
         models = tier_models(self.catalog, self.settings.routing)
         plans = []
         for req in reqs:
             ctx = contexts[req.action]
             text = texts.setdefault(id(ctx), ctx.render())
-            plans.append(self._plan_one(req, analysis, ctx, text, models, max(floor, ceiling)))
+            plans.append(
+                self._plan_one(
+                    req, analysis, ctx, text, models, max(floor, ceiling), planner_context
+                )
+            )
         return plans
 
     def _plan_one(
@@ -114,6 +131,7 @@ class Actions:
         context_text: str,
         models: dict[str, ModelInfo | None],
         context_max: int,
+        planner_context: Callable[[], Context],
     ) -> Plan:
         scope = analysis.scope
         if req.diagnostics and scope.diagnostics != len(req.diagnostics):
@@ -140,7 +158,9 @@ class Actions:
             diagnostics=req.diagnostics,
             structured=structured,
         )
-        steps = self._steps(analysis, scope, ctx, context_text, prompt, chosen, models)
+        splits = writer_route(chosen, self.settings.routing, models) is not None
+        plan_ctx = planner_context() if splits else None
+        steps = self._steps(analysis, scope, ctx, plan_ctx, prompt, chosen, models)
         estimate = (
             total([s.estimate for s in steps])
             if steps
@@ -162,6 +182,7 @@ class Actions:
             blocked,
             context_max,
             steps,
+            plan_ctx,
         )
 
     def _single(
@@ -184,15 +205,16 @@ class Actions:
         analysis: Analysis,
         scope: Scope,
         ctx: Context,
-        context_text: str,
+        plan_ctx: Context | None,
         prompt: str,
         chosen: Route,
         models: dict[str, ModelInfo | None],
     ) -> tuple[StepPlan, ...]:
         """A deep edit's steps (plan, write, verify) with their estimates; () for one call."""
         writer = writer_route(chosen, self.settings.routing, models)
-        if writer is None:
+        if writer is None or plan_ctx is None:
             return ()
+        context_text = plan_ctx.render(sites=False)
         ws = self.engine.workspace
 
         def line_count(path: str) -> int | None:

@@ -42,7 +42,7 @@ PLAN_BODY_TOKENS = 250
 # copying move to the writers. Half of the one-call guess is our assumption for that design
 # share (no measurement yet: usage of real plan calls should replace it).
 PLAN_THINKING_SHARE = 0.5
-# a site the context left out (its budget), listed for the planner as "path:line: text"
+# a site as the planner's prompt lists it (all of them, apart from its context): "12: text"
 SITE_LINE_TOKENS = 16
 WINDOW = 3  # a writer sees this many lines either side of each site ...
 SMALL_FILE_LINES = 60  # ... or the whole file when it is this short
@@ -59,7 +59,7 @@ class Wide:
     own_file: str
     sites: Sequence[SiteEntry]  # every use found (the complete site list)
     line_count: Callable[[str], int | None]  # a file's lines, from the index (None: unknown)
-    context_text: str
+    context_text: str  # what the plan step reads: Plan.planner_text
     prompt: str  # the action's prompt (what is asked)
 
 
@@ -96,8 +96,7 @@ def plan_estimate(
     the sites the context left out) and answers the plan JSON after thinking by its effort.
     Also the plan's answer tokens (the writers read them)."""
     prefix = tokens.estimate(prompts.SYSTEM) + tokens.estimate(wide.context_text)
-    dropped = sum(1 for s in wide.sites if not s.shown)
-    volatile = tokens.estimate(wide.prompt) + 8 + dropped * SITE_LINE_TOKENS
+    volatile = tokens.estimate(wide.prompt) + 8 + len(wide.sites) * SITE_LINE_TOKENS
     n_sites = sum(len(v) for v in by_file.values())
     answer = PLAN_BASE_TOKENS + PLAN_SITE_TOKENS * n_sites + PLAN_FILE_TOKENS * len(by_file)
     if n_sites == 0:  # a body: the plan says how to rewrite it

@@ -6,6 +6,7 @@ This module owns the `Context` the engine returns and `build`, which composes th
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -49,6 +50,9 @@ class Context:
     # and with the bodies of the sites' definitions (need_ripple)
     need_core: int = 0
     need_ripple: int = 0
+    # the range, what it uses and the complete site list, no bodies around the sites: what
+    # a wide change's plan step needs (the writers get the text around each site)
+    need_plan: int = 0
 
     @property
     def site_summary(self) -> str:
@@ -61,9 +65,10 @@ class Context:
         missing = len(self.sites) - len(shown)
         return f"{text} ({missing} more dropped)" if missing else text
 
-    def render(self) -> str:
-        """The context as sent: a header per file, then each run of lines under its marker."""
-        return packing.render(self.blocks)
+    def render(self, sites: bool = True) -> str:
+        """The context as sent: a header per file, then each run of lines under its marker;
+        without its site list (``sites=False``) where the complete list is sent apart."""
+        return packing.render(self.blocks if sites else [b for b in self.blocks if not b.listed])
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -93,10 +98,12 @@ def build(
     ws = sources.workspace
     packer = packing.Packer(sources, budget)
     target, cut = packing.pack_target(packer, fi.path, analysis.start, analysis.end)
+    own = packer.cost
     site_list = candidates.sites(analysis, ws.get)
     sibs = _siblings(analysis, sources, callers_of)
     ranked = candidates.rank(analysis, ws.get, packer.line_costs, budget, site_list, sibs.found)
     reserve = candidates.uses_need(analysis, ws.get, packer.line_costs)
+    plan_need = own + reserve + packing.listing_cost(packer, site_list)
     # a change's context (with siblings) takes the ripple's bodies before the rest; an
     # explanation lists the sites, and the bodies around them come after what it uses
     steps = packing.ripple(ranked, packer)
@@ -121,6 +128,7 @@ def build(
         entries,
         core,
         core + missing.ripple,
+        math.ceil(plan_need),
     )
 
 

@@ -308,6 +308,23 @@ def pack_sites(
     return len(sites)
 
 
+def listing_cost(packer: Packer, sites: Sequence[Site]) -> float:
+    """What listing every site would take, a line each (and the line naming its definition)
+    under its file's header — whatever the budget lets in."""
+    by_file: dict[str, set[int]] = {}
+    for s in sites:
+        by_file.setdefault(s.path, set()).update(s.lines)
+    cost = 0.0
+    for path, lines in by_file.items():
+        try:
+            costs = packer.line_costs(path)
+        except OSError:  # gone since it was indexed: it will not be listed either
+            continue
+        inside = [ln for ln in lines if 0 <= ln < len(costs)]
+        cost += file_tokens(path) + RUN_TOKENS + costs.total(inside, LIST_TOKENS)
+    return cost
+
+
 def _list(packer: Packer, item: Listing, cap: float) -> bool:
     """List lines of a file with their note, if it fits under `cap`: False when it does not
     (a file gone since it was indexed is skipped, whatever the budget)."""

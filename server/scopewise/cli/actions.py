@@ -220,7 +220,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     result = _call(actions, plan, client)
     if isinstance(result, int):
         return result
-    status = _show(result, engine.root, apply=getattr(args, "apply", False))
+    status = _show(
+        result,
+        engine.root,
+        apply=getattr(args, "apply", False),
+        allow_incomplete=getattr(args, "allow_incomplete", False),
+    )
     if status == 0 and getattr(args, "test", False) and result.changes:
         return run_affected(result, settings, engine.root)
     return status
@@ -289,9 +294,10 @@ def _call(actions: Actions, plan: Plan, client: ClaudeClient) -> ActionResult | 
     return result
 
 
-def _show(result: ActionResult, root: Path, *, apply: bool) -> int:
+def _show(result: ActionResult, root: Path, *, apply: bool, allow_incomplete: bool = False) -> int:
     """Notes and the cost line on stderr; the explanation, or the diff, on stdout; with
-    ``apply`` the edit written to disk, all files or none."""
+    ``apply`` the edit written to disk, all files or none — a wide change whose sites were
+    not all verified only with ``allow_incomplete``."""
     for note in result.notes:
         print(f"scopewise: note: {safe(note)}", file=sys.stderr)
     print(f"scopewise: {safe(result.cost_line)}", file=sys.stderr)
@@ -305,8 +311,17 @@ def _show(result: ActionResult, root: Path, *, apply: bool) -> int:
     if result.text:
         print(f"scopewise: {safe(result.text)}", file=sys.stderr)
     list_tests(result)
+    for left in result.leftovers:
+        print(f"scopewise: not verified: {safe(left)}", file=sys.stderr)
     if not apply:
         return 0
+    if result.leftovers and not allow_incomplete:
+        print(
+            f"scopewise: nothing written: {len(result.leftovers)} site(s) not verified (above); "
+            "--allow-incomplete writes it anyway",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
     try:
         write_all([_file_write(root, c) for c in result.changes])
     except WriteError as exc:
@@ -380,6 +395,11 @@ def add_parsers(sub: Any) -> None:
             g = p.add_mutually_exclusive_group()
             g.add_argument("--apply", action="store_true", help="write the edit to the files")
             g.add_argument("--diff", action="store_true", help="print the diff only (default)")
+            p.add_argument(
+                "--allow-incomplete",
+                action="store_true",
+                help="with --apply: write a wide change even if some sites were not verified",
+            )
         if name == Action.REFACTOR:
             p.add_argument("--intent", help=f"one of {', '.join(Intent)}")
         if name != Action.EXPLAIN:

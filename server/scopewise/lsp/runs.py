@@ -468,6 +468,6 @@ async def _apply(
     summary = f" — {result.text}" if result.text else ""
     host.message(
         f"{name} applied to {', '.join(files)} · {result.tier} · {usd(result.usd, 4)}{summary}",
-        types.MessageType.Info,
+        types.MessageType.Warning if result.leftovers else types.MessageType.Info,
     )
     return Applied(files=files, summary=result.text, tests=result.tests, **facts)

@@ -82,8 +82,10 @@ def site_list(sites: Sequence[SiteEntry], read: Callable[[str], str | None]) -> 
 
 def plan_prompt(goal: str, where: str, sites: str, count: str, lookups: bool) -> str:
     look = (
-        "\nYou may look things up in the index with the tools before answering, when the "
-        "context does not say enough; each look-up costs time and money."
+        "\nThe context shows the selection and what it uses; the sites are listed below, a "
+        "line each. You may look things up in the index with the tools before answering "
+        "(the code around a site, a definition), when that is not enough; each look-up "
+        "costs time and money."
         if lookups
         else ""
     )

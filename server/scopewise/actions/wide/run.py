@@ -146,7 +146,7 @@ class WideRun:
         try:
             route = await self.route(step)
             loop = self._tool_loop(route, cost)
-            context = self.plan.context.render()
+            context = self.plan.planner_text
             request = planner.plan_request(
                 route.model,
                 prompts.SYSTEM,
