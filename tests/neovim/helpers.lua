@@ -188,6 +188,18 @@ function T.wait_message(needle)
   return found
 end
 
+--- Record every workspace/applyEdit the server sends (then applied by Neovim's own handler);
+--- the list of their params.
+function T.record_edits()
+  local edits = {}
+  local apply = vim.lsp.handlers['workspace/applyEdit']
+  vim.lsp.handlers['workspace/applyEdit'] = function(err, params, ctx, config)
+    table.insert(edits, params)
+    return apply(err, params, ctx, config)
+  end
+  return edits
+end
+
 --- Run the test body; any Lua error fails the test with its traceback. Quits on success.
 function T.run(body)
   local ok, err = xpcall(body, debug.traceback)

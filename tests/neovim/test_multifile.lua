@@ -10,12 +10,7 @@ end
 
 T.run(function()
   T.setup()
-  local edits = {}
-  local apply = vim.lsp.handlers['workspace/applyEdit']
-  vim.lsp.handlers['workspace/applyEdit'] = function(err, params, ctx, config)
-    table.insert(edits, params)
-    return apply(err, params, ctx, config)
-  end
+  local edits = T.record_edits()
   vim.lsp.enable('scopewise')
 
   local files = { 'shop/pricing.py', 'shop/cart.py', 'shop/__init__.py' }

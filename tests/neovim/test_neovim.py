@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from fakeapi import FakeAPI, Reply
+from widemodel import Model, is_plan
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -253,3 +254,19 @@ def test_scopewise_commands(nvim: Neovim) -> None:
 
 def test_checkhealth_and_help(nvim: Neovim) -> None:
     nvim.run("test_health.lua", SCOPEWISE_TEST_KEY="sk-test")
+
+
+def test_a_wide_rename_is_planned_written_and_applied_as_one_edit(nvim: Neovim) -> None:
+    # apply_discount is used in 3 other files: with `thresholds.deep_files = 3` the router
+    # sends a rename of it deep, planned by the deep tier and written by the quick one
+    (nvim.workspace / ".scopewise.toml").write_text(
+        "max_retries = 0\n[thresholds]\ndeep_files = 3\n", encoding="utf-8"
+    )
+    model = Model(old="apply_discount", new="discounted")
+    nvim.api.responder = model
+    nvim.run("test_wide.lua")
+    assert model.requests[0] == "plan" and set(model.requests[1:]) == {"write"}, model.requests
+    plan, *writes = (r.body for r in nvim.api.message_requests)
+    assert is_plan(plan) and not any(is_plan(w) for w in writes)
+    (writer_model,) = {w["model"] for w in writes}
+    assert writer_model != plan["model"], "the writers are a cheaper tier than the planner"

@@ -6,12 +6,7 @@ local T = dofile(vim.env.SCOPEWISE_NVIM_TESTS .. '/helpers.lua')
 
 T.run(function()
   T.setup()
-  local edits = {}
-  local apply = vim.lsp.handlers['workspace/applyEdit']
-  vim.lsp.handlers['workspace/applyEdit'] = function(err, params, ctx, config)
-    table.insert(edits, params)
-    return apply(err, params, ctx, config)
-  end
+  local edits = T.record_edits()
   vim.lsp.enable('scopewise')
 
   local disk = T.read('shop/pricing.py')

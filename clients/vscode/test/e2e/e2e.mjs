@@ -189,6 +189,37 @@ async function confirmPreview(page, file, before, shot) {
   await apply.click();
 }
 
+/** The refactor preview of a multi-file edit (one WorkspaceEdit, needsConfirmation): every
+ *  file is listed; confirming = tick every unticked change, then Apply. Checks that no file on
+ *  disk changed before. Returns the preview's rows as text. */
+async function confirmWidePreview(page, files, shot) {
+  const apply = page.locator(".refactor-preview, .bulk-edit-panel, .pane-body").getByRole("button", { name: "Apply", exact: true }).first();
+  await apply.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+  for (const [file, before] of Object.entries(files)) {
+    check(fs.readFileSync(file, "utf8") === before, `${file} changed before the preview was confirmed`);
+  }
+  const rows = page.locator(".monaco-list-row:has(.edit-checkbox)");
+  await rows.first().waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+  // the panel maximized: the tree lists only the rows in view, every one of them here
+  await panelSize(page, "Maximize Panel");
+  const texts = (await rows.allInnerTexts()).map((t) => t.replace(/\s+/g, " ").trim());
+  await page.screenshot({ path: path.join(LOGS, `${shot}.png`) });
+  for (let i = 0; i < 50; i++) { // ticking a file ticks its changes: look again after each
+    const unticked = page.locator(".monaco-list-row .edit-checkbox:not([aria-checked='true'])");
+    if (!(await unticked.count())) break;
+    await unticked.first().click();
+  }
+  await apply.click();
+  await panelSize(page, "Restore Panel");
+  return texts;
+}
+
+/** Click the panel's "Maximize Panel" / "Restore Panel" button when it shows. */
+async function panelSize(page, label) {
+  const button = page.locator(`.part.panel .action-label[aria-label^='${label}']`).first();
+  if ((await button.count()) && (await button.isVisible())) await button.click();
+}
+
 async function statusText(page) {
   const items = await page.locator(".statusbar-item").allInnerTexts();
   return items.find((t) => t.includes("session $") || t.includes("scopewise")) ?? "";
@@ -402,6 +433,47 @@ async function main() {
       await page.locator(".editor-group-container.active .monaco-editor .view-lines").click();
       await page.keyboard.press("Control+S");
       await waitUntil(() => fs.readFileSync(cart, "utf8") === before.replace(GOOD, "        self.discount = 0.0  # fixed\n"), "the saved file is not the fixed text");
+    });
+
+    await step(page, "a wide rename (deep) is planned, written, previewed with every file and applied as one edit", async () => {
+      const rels = ["shop/__init__.py", "shop/cart.py", "shop/pricing.py", "tests/test_pricing.py"];
+      const old = /\bapply_discount\b/;
+      const before = Object.fromEntries(rels.map((r) => [path.join(ws, r), fs.readFileSync(path.join(ws, r), "utf8")]));
+      for (const [file, text] of Object.entries(before)) check(old.test(text), `${file} does not use apply_discount`);
+      await api.send({ wide: { old: "apply_discount", new: "discounted" } });
+      await openFile(page, "shop/pricing.py", "def apply_discount");
+      await goToLine(page, 30);
+      const wide = await menuRows(page);
+      log(`  quick fix menu: ${wide.texts.join(" | ")}`);
+      // the menu's sibling forced deep (the workspace keeps its thresholds, so the steps above
+      // route as before): a deep edit is planned by the deep tier and written by the quick one
+      const row = wide.texts.findIndex((t) => /^Refactor: improve names · deep plan \+ quick write · ~[\d.]+k? tok · [~<]\$[\d.]+ \(deep\)$/.test(t));
+      check(row >= 0, `no "Refactor: improve names · deep plan + quick write · … (deep)" row in: ${wide.texts.join(" | ")}`);
+      await wide.rows.nth(row).click();
+      const shown = await confirmWidePreview(page, before, "wide-preview");
+      log(`  preview: ${shown.join(" | ")}`);
+      for (const r of rels) {
+        check(shown.some((t) => t.startsWith(path.basename(r))), `${r} is not in the refactor preview: ${shown.join(" | ")}`);
+      }
+      // one edit: the server's message names every file it applied in one workspace/applyEdit
+      const applied = await waitUntil(async () => {
+        const n = await notifications(page);
+        return n.includes(`applied to ${rels.join(", ")}`) ? n : false;
+      }, "no 'Refactor: improve names applied to <every file>' notification");
+      log(`  notification: ${applied.split("\n").find((l) => l.includes("applied to"))}`);
+      await palette(page, "File: Save All");
+      for (const [file, text] of Object.entries(before)) {
+        const want = text.replace(/\bapply_discount\b/g, "discounted");
+        await waitUntil(() => fs.readFileSync(file, "utf8") === want, `${file} on disk is not the renamed text`).catch((err) => {
+          fs.writeFileSync(path.join(LOGS, `${path.basename(file)}.actual`), fs.readFileSync(file, "utf8"));
+          fs.writeFileSync(path.join(LOGS, `${path.basename(file)}.expected`), want);
+          throw err;
+        });
+      }
+      const { wide_requests: asked, models } = await api.send({ wide_requests: true });
+      log(`  the model was asked: ${asked.join(", ")} (${[...new Set(models)].join(", ")})`);
+      check(asked[0] === "plan" && asked.length > 1 && asked.slice(1).every((a) => a === "write"), `not one plan then writes: ${asked.join(", ")}`);
+      check(models.slice(1).every((m) => m !== models[0]), `the writers are not a cheaper model than the planner: ${models.join(", ")}`);
     });
 
     await step(page, "a missing server produces the clear notification", async () => {
