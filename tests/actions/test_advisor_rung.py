@@ -7,6 +7,7 @@ plan/write and say why; the setting (`advisor`: off, body, all) switches the run
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -203,3 +204,29 @@ def test_the_setting_switches_the_rung(engine: Engine) -> None:
     # a bad value is named and the default kept
     settings, warnings = build({"advisor": "sometimes"})
     assert settings.routing.advisor == "body" and "advisor" in warnings[0]
+
+
+def test_a_body_change_takes_the_cheapest_of_its_ways(engine: Engine) -> None:
+    """The same edit of one body three ways: plan/write, one deep call, the advisor rung —
+    the cheapest is kept and the reason names the others. Make the standard writer dear and
+    the one deep call wins."""
+    plan = actions_with(engine).plan(SIMPLIFY)
+    why = next(r for r in plan.route.reasons if r.startswith("cheapest way: "))
+    others = [float(x) for x in re.findall(r"\$(\d+\.\d+)", why)]
+    assert len(others) == 3 and others[0] == min(others)
+    assert others[0] == pytest.approx(plan.estimate.usd, abs=0.005)
+
+    dear = {"input": 400.0, "output": 2000.0, "cache_write_5m": 500.0, "cache_read": 40.0}
+    one_call = actions_with(engine, prices={SONNET: dear}).plan(SIMPLIFY)
+    assert one_call.steps == () and one_call.route.tier == "deep"
+    assert one_call.route.model == OPUS and one_call.route.advisor is None
+    assert any(r.startswith("cheapest way: one deep call") for r in one_call.route.reasons)
+
+
+def test_an_interface_change_is_planned_and_written_whatever_it_costs(engine: Engine) -> None:
+    """Renaming a name used in 14 files: one call edits only what it is shown, so the
+    plan/write split stays even when a single deep call would be estimated cheaper."""
+    dear = {"input": 400.0, "output": 2000.0, "cache_write_5m": 500.0, "cache_read": 40.0}
+    plan = actions_with(engine, prices={"claude-haiku-5-5": dear}).plan(RENAME)
+    assert [s.role for s in plan.steps] == ["plan", "write", "verify"]
+    assert not any(r.startswith("cheapest way") for r in plan.route.reasons)

@@ -167,7 +167,8 @@ class Actions:
         advised = advisor_route(chosen, settings, models, self.settings.provider)
         if chosen.writer is None or chosen.interface or chosen.forced:
             return [advised]
-        ways = [chosen, replace(chosen, writer=None)]
+        base = chosen if advised.advisor else advised  # advised: why there is no advisor
+        ways = [base, replace(base, writer=None)]
         return [*ways, advised] if advised.advisor else ways
 
     def _shape(

@@ -75,7 +75,9 @@ class Route:
             tiers = f"{self.tier} (plan){forced} + {self.writer} (write)"
         if self.advisor:
             tiers = f"{Tier.DEEP} advisor{forced} + {self.tier} write"
-        return f"{self.label or self.action} · {why} → {tiers}, {self.reasoning.describe()}"
+        line = f"{self.label or self.action} · {why} → {tiers}, {self.reasoning.describe()}"
+        cheapest = [r for r in self.reasons if r.startswith("cheapest way")]
+        return f"{line} ({cheapest[0]})" if cheapest else line
 
 
 def size_of(scope: Scope) -> float:
