@@ -46,6 +46,11 @@ PLAN_BODY_TOKENS = 250
 PLAN_THINKING_SHARE = 0.5
 # a site as the planner's prompt lists it (all of them, apart from its context): "12: text"
 SITE_LINE_TOKENS = 16
+# Verification sends a writer's call back only when one of its sites is left (or a syntax
+# error is new): one call in four is our assumption, not a measurement (real runs' repair
+# counts should replace it). Per call, so a one-file change and a 40-file one are priced
+# alike (it was one repair per change: a whole extra call for a single body).
+REPAIR_RATE = 0.25
 WINDOW = 3  # a writer sees this many lines either side of each site ...
 SMALL_FILE_LINES = 60  # ... or the whole file when it is this short
 WRITE_BASE_TOKENS = 40  # a writer's answer: its summary and the JSON frame
@@ -122,8 +127,8 @@ def write_estimate(
     prompt and the plan (a prefix shared by every writer: the first call writes it to the
     cache, the others read it), then its files' windows around their sites; it answers an
     edit per site (and the rewritten selection in its own file), thinking as its tier does.
-    One more call is expected for the repair verification sends back to a writer (leftovers
-    go back once), sized like an average writer call."""
+    Repairs (leftovers go back once to their writer) are expected for REPAIR_RATE of the
+    calls, each sized like an average writer call."""
     prefix = tokens.estimate(prompts.SYSTEM) + tokens.estimate(prompts.EDIT_RULES) + plan_tokens
     span = (wide.scope.start_line, wide.scope.end_line)
     think = thinking_tokens(writer.reasoning)
@@ -140,7 +145,6 @@ def write_estimate(
         calls.append((WRITE_ASK_TOKENS + shown, answer))
     mean_in = sum(c[0] for c in calls) // len(calls)
     mean_out = sum(c[1] for c in calls) // len(calls)
-    calls.append((mean_in, mean_out))  # the expected repair call
     parts = [
         Estimate(
             prefix + vol,
@@ -150,6 +154,17 @@ def write_estimate(
         )
         for i, (vol, out) in enumerate(calls)
     ]
+    # the repairs: a writer call sent back (with the prefix cached), at REPAIR_RATE per call
+    share = REPAIR_RATE * len(calls)
+    repair = call_usd(price, prefix, prefix, mean_in, mean_out)
+    parts.append(
+        Estimate(
+            round((prefix + mean_in) * share),
+            round(prefix * share),
+            round(mean_out * share),
+            repair * share,
+        )
+    )
     return total(parts)
 
 
