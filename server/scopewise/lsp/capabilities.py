@@ -61,6 +61,7 @@ class ClientSupport:
     disabled: bool = False
     resolve: frozenset[str] = frozenset()  # CodeAction properties the client resolves lazily
     llm_tag: bool = False
+    stream: bool = False  # experimental.scopewise.stream: it shows streamed explanations
 
     @classmethod
     def of(cls, caps: types.ClientCapabilities) -> ClientSupport:
@@ -89,4 +90,11 @@ class ClientSupport:
             disabled=bool(ca and ca.disabled_support),
             resolve=frozenset(resolve),
             llm_tag=types.CodeActionTag.LlmGenerated in tags,
+            stream=_scopewise(caps).get("stream") is True,
         )
+
+
+def _scopewise(caps: types.ClientCapabilities) -> dict[str, object]:
+    """`capabilities.experimental.scopewise`: what the client shows itself."""
+    ours = caps.experimental.get("scopewise") if isinstance(caps.experimental, dict) else None
+    return ours if isinstance(ours, dict) else {}

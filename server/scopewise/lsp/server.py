@@ -85,6 +85,10 @@ class ScopewiseServer(LanguageServer):
     def log(self, text: str, kind: types.MessageType = types.MessageType.Info) -> None:
         self.window_log_message(types.LogMessageParams(type=kind, message=f"scopewise: {text}"))
 
+    def notify(self, method: str, params: Any) -> None:
+        """A notification of scopewise's own (e.g. `scopewise/explanation`)."""
+        self.protocol.notify(method, params)
+
     def new_token(self, what: str) -> str:
         return f"scopewise-{what}-{next(self._tokens)}"
 

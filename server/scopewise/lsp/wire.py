@@ -98,6 +98,7 @@ class Cancelled:
     applied: bool = False
     cancelled: bool = True
     usd: float
+    document: str | None = None  # a cut explanation's URI (it keeps what arrived)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -212,7 +213,7 @@ def _diagnostic(value: Any, _: Any) -> DiagnosticInfo:
 
 
 _CLASSES = (ActionData, Refused, Cancelled, Shown, Applied, UsageTotals, Reindexed, TestsRan)
-_OMIT_NONE = (Refused,)  # optional facts are left out rather than sent as null
+_OMIT_NONE = (Refused, Cancelled)  # optional facts are left out rather than sent as null
 
 
 def _make_converter() -> cattrs.Converter:
