@@ -385,8 +385,19 @@ async def _run(
         return refuse(host, str(exc))
     finally:
         runs.finished(handle, msg_id)
+    return await _finished(host, result, status, live, start_versions)
+
+
+async def _finished(
+    host: Host,
+    result: ActionResult,
+    status: Status,
+    live: LiveExplanation | None,
+    start_versions: dict[str, int],
+) -> RunOutcome:
+    """The run line and notes; then the explanation finished, or the edit applied."""
     r = result
-    host.log(run_line(data.action, r.tier, r.model, r.usage, r.usd, r.duration_s, "ok"))
+    host.log(run_line(r.plan.request.action, r.tier, r.model, r.usage, r.usd, r.duration_s, "ok"))
     for note in result.notes:
         host.log(f"note: {note}")
     for left in result.leftovers:
