@@ -30,6 +30,7 @@ const TITLE = "scopewise: explanation";
 
 export class ExplanationPanels implements vscode.Disposable {
   private readonly live = new Map<string, Live>();
+  private last: Live | undefined;
 
   constructor(private readonly output: vscode.LogOutputChannel) {}
 
@@ -55,10 +56,22 @@ export class ExplanationPanels implements vscode.Disposable {
 
   dispose(): void {
     for (const live of this.live.values()) live.panel.dispose();
+    this.last?.panel.dispose();
     this.live.clear();
   }
 
+  /** The panel of the previous explanation when it is still open (revealed, the focus left
+   *  in the code), else a new one beside the code. */
   private open(): Live {
+    const previous = this.last;
+    if (previous && !previous.closed) {
+      previous.panel.reveal(undefined, true);
+      const live: Live = { panel: previous.panel, text: "", closed: false };
+      previous.closed = true; // the old run no longer writes to it
+      previous.panel.onDidDispose(() => (live.closed = true));
+      this.last = live;
+      return live;
+    }
     const panel = vscode.window.createWebviewPanel(
       "scopewise.explanation",
       TITLE,
@@ -67,6 +80,7 @@ export class ExplanationPanels implements vscode.Disposable {
     );
     const live: Live = { panel, text: "", closed: false };
     panel.onDidDispose(() => (live.closed = true));
+    this.last = live;
     return live;
   }
 

@@ -255,7 +255,7 @@ async function explanationPanel(page) {
 async function streamedExplanationStep(page, api) {
   await step(page, "a streamed explanation shows in the panel before the answer ends", async () => {
     const answer = Array.from({ length: 40 }, (_, n) => `E2E-STREAM step ${n}: <b>clamped</b> **rate**.`).join(" ");
-    await api.send({ push: answer, chunks: 40, delay: 0.15 });
+    await api.send({ push: answer, chunks: 40, delay: 0.3 });
     await openFile(page, "shop/pricing.py", "def apply_discount");
     await goToLine(page, 30);
     await palette(page, "scopewise: Explain");
@@ -273,6 +273,8 @@ async function streamedExplanationStep(page, api) {
       return p.state.includes("done") && p.text.includes("E2E-STREAM step 39:") ? p : false;
     }, "the explanation panel did not finish");
     check(done.text.includes("Context sent"), "the finished document is not in the panel");
+    const tabs = await page.locator(".tabs-container .tab", { hasText: "scopewise: explanation" }).count();
+    check(tabs === 1, `${tabs} explanation panels: the previous one is not reused`);
     await page.screenshot({ path: path.join(LOGS, "explanation-done.png") });
   });
 }
