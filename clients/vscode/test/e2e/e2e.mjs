@@ -275,6 +275,12 @@ async function streamedExplanationStep(page, api) {
     check(done.text.includes("Context sent"), "the finished document is not in the panel");
     const tabs = await page.locator(".tabs-container .tab", { hasText: "scopewise: explanation" }).count();
     check(tabs === 1, `${tabs} explanation panels: the previous one is not reused`);
+    // closed again: the steps after this one expect the editor layout they had
+    const panelTab = page.locator(".tabs-container .tab", { hasText: "scopewise: explanation" });
+    while (await panelTab.count()) {
+      await panelTab.first().hover();
+      await panelTab.first().locator(".tab-actions .action-label").first().click();
+    }
     await page.screenshot({ path: path.join(LOGS, "explanation-done.png") });
   });
 }
