@@ -273,15 +273,16 @@ async function streamedExplanationStep(page, api) {
       return p.state.includes("done") && p.text.includes("E2E-STREAM step 39:") ? p : false;
     }, "the explanation panel did not finish");
     check(done.text.includes("Context sent"), "the finished document is not in the panel");
-    const tabs = await page.locator(".tabs-container .tab", { hasText: "scopewise: explanation" }).count();
-    check(tabs === 1, `${tabs} explanation panels: the previous one is not reused`);
-    // closed again: the steps after this one expect the editor layout they had
     const panelTab = page.locator(".tabs-container .tab", { hasText: "scopewise: explanation" });
+    const tabs = await panelTab.count();
+    check(tabs === 1, `${tabs} explanation panels: the previous one is not reused`);
+    await page.screenshot({ path: path.join(LOGS, "explanation-done.png") });
+    log(`  done: ${done.state}; screenshots explanation-streaming.png, explanation-done.png`);
+    // closed again: the steps after this one expect the editor layout they had
     while (await panelTab.count()) {
       await panelTab.first().hover();
       await panelTab.first().locator(".tab-actions .action-label").first().click();
     }
-    await page.screenshot({ path: path.join(LOGS, "explanation-done.png") });
   });
 }
 
