@@ -207,7 +207,8 @@ async function confirmWidePreview(page, files, shot) {
   for (let i = 0; i < 50; i++) { // ticking a file ticks its changes: look again after each
     const unticked = page.locator(".monaco-list-row .edit-checkbox:not([aria-checked='true'])");
     if (!(await unticked.count())) break;
-    await unticked.first().click();
+    // a file's tick may tick this row meanwhile: then it is gone, look again
+    await unticked.first().click({ timeout: 2000 }).catch(() => {});
   }
   await apply.click();
   await panelSize(page, "Restore Panel");
