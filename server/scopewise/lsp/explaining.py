@@ -123,7 +123,7 @@ class LiveExplanation:
     async def finish(self, result: ActionResult, root: Path) -> bool:
         """The whole answer arrived: the full document, the last batch; whether it is shown
         (by the client itself with `stream`)."""
-        self._stop_timer()
+        self.stop()
         write_atomic(self.path, explanation_markdown(result, root))
         self._send(self._pending, done=True, cut=False)
         self._pending = ""
@@ -132,14 +132,15 @@ class LiveExplanation:
     def cut(self, spent: float, why: str = "cancelled") -> Cut:
         """The run stopped before the end: what arrived stays, the last line says it was cut
         (`shown` then shows the document to a client without `stream`)."""
-        self._stop_timer()
+        self.stop()
         line = cut_line(len(self.text), spent, why)
         write_atomic(self.path, self._partial("cut at") + f"\n\n{line}\n")
         self._send(f"{self._pending}\n\n{line}\n", done=True, cut=True)
         self._pending = ""
         return Cut(line, self.uri)
 
-    def _stop_timer(self) -> None:
+    def stop(self) -> None:
+        """No more batches (the run ended without an answer)."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

@@ -382,6 +382,8 @@ async def _run(
         return refuse(host, exc.message, types.MessageType.Error, error=exc.kind)
     except ActionError as exc:
         status.end("failed")
+        if live is not None:
+            live.stop()
         return refuse(host, str(exc))
     finally:
         runs.finished(handle, msg_id)
