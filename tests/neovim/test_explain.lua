@@ -9,6 +9,14 @@ local function lines_of(buf)
   return table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), '\n')
 end
 
+--- The explanation streams into a buffer of its own first; its document replaces it at the end.
+local function document_of(win)
+  T.wait('the explanation document', function()
+    return vim.api.nvim_buf_get_name(vim.api.nvim_win_get_buf(win)):match('%.md$')
+  end)
+  return vim.api.nvim_win_get_buf(win)
+end
+
 local function check_document(buf, answer)
   local name = vim.api.nvim_buf_get_name(buf)
   local folder = vim.uv.fs_realpath(vim.env.SCOPEWISE_CACHE_DIR .. '/explanations')
@@ -43,7 +51,7 @@ T.run(function()
   local win = vim.api.nvim_get_current_win()
   T.ok(win ~= code_win, 'the explanation window has the focus')
   T.eq(vim.api.nvim_win_get_config(win).relative, '', 'a split, not a float')
-  local doc = vim.api.nvim_win_get_buf(win)
+  local doc = document_of(win)
   check_document(doc, '`apply_discount` takes a capped discount off a price.')
   T.eq(vim.api.nvim_win_get_buf(code_win), buf, 'the code stays in its window')
 
@@ -60,7 +68,7 @@ T.run(function()
     return vim.api.nvim_win_get_config(0).relative ~= ''
   end)
   local float = vim.api.nvim_get_current_win()
-  check_document(vim.api.nvim_win_get_buf(float), 'It clamps the rate first.')
+  check_document(document_of(float), 'It clamps the rate first.')
   T.ok(vim.api.nvim_win_get_buf(float) ~= doc, 'a new document')
   vim.api.nvim_feedkeys('q', 'x', false)
   T.ok(not vim.api.nvim_win_is_valid(float), '`q` closes the float')

@@ -208,6 +208,16 @@ def test_explain_opens_the_markdown_document(nvim: Neovim) -> None:
     nvim.run("test_explain.lua")
 
 
+def test_explanation_fills_as_it_is_written_and_a_cut_one_keeps_its_text(
+    nvim: Neovim,
+) -> None:
+    answer = "".join(f"Step {n}: every step is here. " for n in range(40))
+    nvim.api.push(
+        Reply(text=answer, chunks=40, delay=0.05), Reply(text=answer, chunks=40, delay=0.1)
+    )
+    nvim.run("test_stream.lua")
+
+
 def test_refactor_across_files(nvim: Neovim) -> None:
     def rename(path: str, old: str) -> tuple[str, str, str]:
         return path, old, old.replace("apply_discount", "discounted")

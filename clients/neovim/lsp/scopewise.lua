@@ -53,6 +53,16 @@ local function via_plugin(method, hook)
   end
 end
 
+--- What the helper shows itself (`capabilities.experimental.scopewise`, e.g. streamed
+--- explanations); nothing without it, and the server keeps to stock LSP.
+local function experimental()
+  local ok, scopewise = pcall(require, 'scopewise')
+  if ok and type(scopewise.experimental) == 'function' then
+    return { scopewise = scopewise.experimental() }
+  end
+  return nil
+end
+
 --- @type vim.lsp.Config
 return {
   cmd = { 'scopewise', 'serve' },
@@ -80,6 +90,7 @@ return {
       -- the new file an "extract function" may need
       workspaceEdit = { documentChanges = true },
     },
+    experimental = experimental(),
   },
   -- the `scopewise` section the server asks for (workspace/configuration); camelCase or
   -- snake_case keys, e.g. { scopewise = { contextBudget = 8000, force = { refactor = 'deep' } } }
@@ -87,5 +98,11 @@ return {
   handlers = {
     ['window/showDocument'] = via_plugin('window/showDocument', 'show_document'),
     ['$/progress'] = via_plugin('$/progress', 'on_progress'),
+    ['scopewise/explanation'] = function(err, result, ctx, config)
+      local ok, scopewise = pcall(require, 'scopewise')
+      if ok and type(scopewise.on_explanation) == 'function' then
+        return scopewise.on_explanation(err, result, ctx, config)
+      end
+    end,
   },
 }

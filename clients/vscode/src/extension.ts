@@ -14,6 +14,7 @@ import {
   ServerOptions,
   State,
 } from "vscode-languageclient/node";
+import { ExplanationNote, ExplanationPanels } from "./explanationPanel";
 import { locateServer } from "./locate";
 import { mayStart, RESTRICTED_MESSAGE, startWhenTrusted } from "./restricted";
 import { SECTION, serverKeys, serverSettings } from "./settings";
@@ -51,6 +52,7 @@ interface Totals {
 }
 
 let client: LanguageClient | undefined;
+let panels: ExplanationPanels | undefined;
 let output: vscode.LogOutputChannel;
 let status: vscode.StatusBarItem;
 let keys: string[] = [];
@@ -66,10 +68,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   status.command = "scopewise.showUsage";
   showStatus("$(loading~spin) scopewise", "scopewise: starting the language server");
   status.show();
+  panels = new ExplanationPanels(output);
 
   context.subscriptions.push(
     output,
     status,
+    panels,
     vscode.commands.registerCommand("scopewise.explain", () => runFromEditor("explain")),
     vscode.commands.registerCommand("scopewise.refactor", () => runFromEditor("refactor")),
     vscode.commands.registerCommand("scopewise.fix", () => runFromEditor("fix")),
@@ -174,6 +178,8 @@ async function startClient(): Promise<void> {
   };
   const lc = new LanguageClient("scopewise", "scopewise", serverOptions, clientOptions);
   client = lc;
+  advertise(lc, { stream: true });
+  lc.onNotification("scopewise/explanation", (n: ExplanationNote) => void panels?.note(n));
   lc.onDidChangeState((e) => {
     if (e.newState === State.Stopped && client === lc) {
       showStatus("$(error) scopewise: stopped", "scopewise: the language server stopped. Click to see usage; run “scopewise: Restart server”.");
@@ -194,6 +200,21 @@ async function startClient(): Promise<void> {
   // reaches the page console in code-server: the end-to-end test waits for this line
   console.log("scopewise: language client started");
   showIdle();
+}
+
+/** What this extension shows itself (`capabilities.experimental.scopewise`): merged with what
+ *  another part already advertised. */
+function advertise(lc: LanguageClient, shows: Record<string, boolean>): void {
+  lc.registerFeature({
+    fillClientCapabilities(caps) {
+      const experimental = (caps.experimental ??= {}) as Record<string, unknown>;
+      const ours = (experimental.scopewise ?? {}) as Record<string, unknown>;
+      experimental.scopewise = { ...ours, ...shows };
+    },
+    initialize() {},
+    getState: () => ({ kind: "static" }),
+    clear() {},
+  });
 }
 
 async function stop(): Promise<void> {

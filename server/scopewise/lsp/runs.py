@@ -40,7 +40,6 @@ from scopewise.actions.api import (
     usage_line,
     usd,
 )
-from scopewise.actions.explanation import explanation_markdown
 from scopewise.actions.model import ActionError, ActionResult, Plan
 from scopewise.actions.plan import Actions
 from scopewise.analysis.engine import Engine
@@ -48,6 +47,7 @@ from scopewise.vocab import PROPOSAL_NOTIFICATION, Action
 
 from .capabilities import ClientSupport
 from .documents import OpenDocuments
+from .explaining import LiveExplanation, progress_line
 from .proposals import Proposals, make, offer
 from .wire import ActionData, Applied, Cancelled, Proposal, Refused, RunOutcome, Shown, to_json
 
@@ -71,6 +71,7 @@ class Host(Protocol):
     def proposals(self) -> Proposals: ...
 
     def message(self, text: str, kind: types.MessageType = ...) -> None: ...
+    def notify(self, method: str, params: Any) -> None: ...
     def log(self, text: str, kind: types.MessageType = ...) -> None: ...
     def changed(self) -> None: ...
     def new_token(self, what: str) -> str: ...
@@ -85,7 +86,6 @@ class Host(Protocol):
     async def window_show_message_request_async(
         self, params: types.ShowMessageRequestParams
     ) -> types.MessageActionItem | None: ...
-    def notify(self, method: str, params: Any) -> None: ...
 
 
 def refuse(
@@ -391,9 +391,13 @@ async def _run(
     t0 = time.perf_counter()
     status = Status(host, None)
     on_stage: Callable[[str], Any] = lambda text: status.report(text, force=True)  # noqa: E731
+    assert handle.token is not None
+    live = None
+    if data.action == Action.EXPLAIN:
+        live = LiveExplanation(host, plan, handle.token, explanation_path(plan))
 
     def on_event(ev: StreamEvent) -> None:
-        _report(host, status, data.action, ev)
+        _report(host, status, data.action, ev, live)
 
     def log_unfinished(usage: Usage | None, outcome: str) -> float:
         """The run line of a run that did not finish (what it spent so far); its dollars."""
@@ -403,68 +407,76 @@ async def _run(
         host.log(run_line(data.action, route.tier, route.model, usage, spent, seconds, outcome))
         return spent
 
-    assert handle.token is not None
     try:
         status = await Status.begin(host, plan, handle.token)
         result = await actions.run(plan, client, on_event, read=host.read_text, on_stage=on_stage)
     except asyncio.CancelledError as exc:
         spent = log_unfinished(exc.usage if isinstance(exc, CallCancelled) else None, "cancelled")
         status.end(f"cancelled · {usd(spent, 4)}")
+        cut = live.cut(spent) if live is not None else None
         if handle.cancelled_by_user and not runs.request_cancelled(msg_id):
             handle.task.uncancel()
-            return Cancelled(usd=spent)
+            if live is not None:
+                await live.shown()  # what arrived, ending with the line saying it was cut
+            return Cancelled(usd=spent, document=cut.uri if cut else None)
         raise
     except ClaudeError as exc:
-        log_unfinished(exc.usage, f"error ({exc.kind})")
+        spent = log_unfinished(exc.usage, f"error ({exc.kind})")
         status.end("failed")
+        if live is not None and live.text:
+            live.cut(spent, f"failed ({exc.kind})")
         return refuse(host, exc.message, types.MessageType.Error, error=exc.kind)
     except ActionError as exc:
         status.end("failed")
+        if live is not None:
+            live.stop()
         return refuse(host, str(exc))
     finally:
         runs.finished(handle, msg_id)
+    return await _finished(host, result, status, live, start_versions)
+
+
+async def _finished(
+    host: Host,
+    result: ActionResult,
+    status: Status,
+    live: LiveExplanation | None,
+    start_versions: dict[str, int],
+) -> RunOutcome:
+    """The run line and notes; then the explanation finished, or the edit applied."""
     r = result
-    host.log(run_line(data.action, r.tier, r.model, r.usage, r.usd, r.duration_s, "ok"))
+    host.log(run_line(r.plan.request.action, r.tier, r.model, r.usage, r.usd, r.duration_s, "ok"))
     for note in result.notes:
         host.log(f"note: {note}")
     for left in result.leftovers:
         host.log(f"not verified: {left}")
-    if data.action == Action.EXPLAIN:
+    if live is not None:
         status.end(f"done · {usd(result.usd, 4)}")
-        return await _show_explanation(host, result)
+        assert host.engine is not None
+        shown = await live.finish(result, host.engine.root)
+        return Shown(document=live.uri, shown=shown, usd=result.usd, tier=result.tier)
     status.end(f"proposed · {usd(result.usd, 4)}")
     return await _propose(host, result, start_versions)
 
 
-def _report(host: Host, status: Status, action: Action, ev: StreamEvent) -> None:
-    """The model's progress, in the run's status (and a retry in the log too)."""
+def _report(
+    host: Host, status: Status, action: Action, ev: StreamEvent, live: LiveExplanation | None
+) -> None:
+    """The model's progress, in the run's status (and a retry in the log too); an
+    explanation's text as it is written."""
     if isinstance(ev, ThinkingProgress):
+        if live is not None:
+            live.thinking(ev.tokens_so_far)
         status.report(f"thinking… {_k(ev.tokens_so_far)} tokens")
+    elif isinstance(ev, TextProgress) and live is not None:
+        live.delta(ev.delta)
+        status.report(progress_line(str(live.plan.route.tier), live.tokens))
     elif isinstance(ev, TextProgress):
         word = "explanation" if action == Action.EXPLAIN else "edit"
         status.report(f"writing {word}… {ev.chars:,} chars")
     elif isinstance(ev, Retrying):
         status.report(ev.message(), force=True)
         host.log(f"{action}: {ev.message()}")
-
-
-async def _show_explanation(host: Host, result: ActionResult) -> Shown:
-    assert host.engine is not None
-    path = explanation_path(result.plan)
-    path.write_text(explanation_markdown(result, host.engine.root), encoding="utf-8")
-    uri = path.as_uri()
-    shown = False
-    if host.support.show_document:
-        try:
-            answer = await host.window_show_document_async(
-                types.ShowDocumentParams(uri=uri, take_focus=True)
-            )
-            shown = bool(answer and answer.success)
-        except JsonRpcException as exc:
-            log.info("showDocument failed: %s", exc)
-    if not shown:
-        host.message(f"the explanation is in {path}", types.MessageType.Info)
-    return Shown(document=uri, shown=shown, usd=result.usd, tier=result.tier)
 
 
 async def _propose(

@@ -106,6 +106,7 @@ class ScopewiseServer(LanguageServer):
         self.window_log_message(types.LogMessageParams(type=kind, message=f"scopewise: {text}"))
 
     def notify(self, method: str, params: Any) -> None:
+        """A notification of scopewise's own (e.g. `scopewise/explanation`)."""
         self.protocol.notify(method, params)
 
     def new_token(self, what: str) -> str:

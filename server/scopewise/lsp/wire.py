@@ -100,6 +100,7 @@ class Cancelled:
     applied: bool = False
     cancelled: bool = True
     usd: float
+    document: str | None = None  # a cut explanation's URI (it keeps what arrived)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -321,7 +322,7 @@ _AS_NAMED = (
     Discarded,
     DiffDocument,
 )
-_OMIT_NONE = (Refused,)  # optional facts are left out rather than sent as null
+_OMIT_NONE = (Refused, Cancelled)  # optional facts are left out rather than sent as null
 
 
 def _make_converter() -> cattrs.Converter:

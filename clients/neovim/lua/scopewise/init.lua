@@ -4,7 +4,8 @@
 --- `vim.lsp.buf.code_action()` are enough). This adds:
 ---   * `setup()`: enables the server (Neovim 0.11+) or starts it with `vim.lsp.start` (0.10);
 ---   * `:Scopewise explain|refactor|fix|usage|reindex|tests|cancel` and the same as Lua functions;
----   * explanations opened in a split, vertical split, tab or float (`window/showDocument`);
+---   * explanations opened in a split, vertical split, tab or float (`window/showDocument`),
+---     filling as they are written (`scopewise/explanation`);
 ---   * run and index progress echoed from Neovim's own LSP progress (`$/progress`).
 --- See `:help scopewise`.
 
@@ -552,15 +553,9 @@ end
 
 -- --------------------------------------------------------------------------- explanations
 
---- Open an explanation file per config.explain; returns its window.
-local function open_explanation(path, how)
-  local buf = vim.fn.bufadd(path)
-  vim.fn.bufload(buf)
-  vim.b[buf].scopewise_explanation = true
-  vim.bo[buf].buflisted = true
-  if vim.bo[buf].filetype == '' then
-    vim.bo[buf].filetype = 'markdown'
-  end
+--- Open a buffer per config.explain (a window already showing an explanation is reused);
+--- returns its window.
+local function open_window(buf, how)
   vim.keymap.set('n', 'q', '<Cmd>close<CR>', { buffer = buf, nowait = true, desc = 'close' })
   local win
   if how == 'float' then
@@ -605,6 +600,111 @@ local function open_explanation(path, how)
   vim.wo[win].linebreak = true
   api.nvim_win_set_cursor(win, { 1, 0 })
   return win
+end
+
+--- The buffer of an explanation file, loaded and marked.
+local function explanation_buffer(path)
+  local buf = vim.fn.bufadd(path)
+  vim.fn.bufload(buf)
+  vim.b[buf].scopewise_explanation = true
+  vim.bo[buf].buflisted = true
+  if vim.bo[buf].filetype == '' then
+    vim.bo[buf].filetype = 'markdown'
+  end
+  vim.keymap.set('n', 'q', '<Cmd>close<CR>', { buffer = buf, nowait = true, desc = 'close' })
+  return buf
+end
+
+--- Open an explanation file per config.explain; returns its window.
+local function open_explanation(path, how)
+  return open_window(explanation_buffer(path), how)
+end
+
+--- Explanations being written (`scopewise/explanation` notifications), by run:
+--- their scratch buffer and window.
+--- @type table<string, {buf: integer, win: integer}>
+M.streams = {}
+
+local function open_stream(run)
+  local buf = api.nvim_create_buf(false, true)
+  vim.bo[buf].bufhidden = 'wipe'
+  vim.bo[buf].filetype = 'markdown'
+  vim.b[buf].scopewise_explanation = true
+  vim.b[buf].scopewise_stream = run
+  pcall(api.nvim_buf_set_name, buf, 'scopewise://explanation/' .. run)
+  local how = M.config.explain == 'current' and 'split' or M.config.explain
+  local win = open_window(buf, how)
+  return { buf = buf, win = win }
+end
+
+--- Append text at the end of a buffer (the model's text is data: set as text, never run).
+local function append(buf, text)
+  local last = api.nvim_buf_line_count(buf) - 1
+  local col = #(api.nvim_buf_get_lines(buf, last, last + 1, false)[1] or '')
+  vim.bo[buf].modifiable = true
+  api.nvim_buf_set_text(buf, last, col, last, col, vim.split(text, '\n', { plain = true }))
+  vim.bo[buf].modifiable = false
+end
+
+--- The finished (or cut) explanation: its document replaces the streamed text in the same
+--- window (the cost at the top, the context it was given at the bottom).
+local function finish_stream(s, uri)
+  local path = type(uri) == 'string' and uri:match('^file:') and vim.uri_to_fname(uri)
+  if not path or vim.fn.filereadable(path) == 0 or not api.nvim_win_is_valid(s.win) then
+    return
+  end
+  local top = api.nvim_win_get_cursor(s.win)[1]
+  local ok, buf = pcall(explanation_buffer, path)
+  if ok and api.nvim_win_get_buf(s.win) == s.buf then
+    api.nvim_win_set_buf(s.win, buf)
+    pcall(api.nvim_win_set_cursor, s.win, { math.min(top, api.nvim_buf_line_count(buf)), 0 })
+  end
+end
+
+--- `scopewise/explanation` from the server (routed here by lsp/scopewise.lua): the first text
+--- opens the explanation per config.explain; the rest is appended as it arrives; at the end
+--- the document replaces it, ending with "(cut)" when the run was cancelled.
+function M.on_explanation(err, result)
+  if err or type(result) ~= 'table' or type(result.run) ~= 'string' then
+    return
+  end
+  local s = M.streams[result.run]
+  if s and not api.nvim_buf_is_valid(s.buf) then
+    return -- the user closed it: the rest is in the document
+  end
+  if not s then
+    local ok, opened = pcall(open_stream, result.run)
+    if not ok then
+      return
+    end
+    s = opened
+    M.streams[result.run] = s
+  end
+  if type(result.delta) == 'string' and result.delta ~= '' then
+    local follow = api.nvim_win_is_valid(s.win)
+      and api.nvim_win_get_cursor(s.win)[1] >= api.nvim_buf_line_count(s.buf)
+    append(s.buf, result.delta)
+    if follow then
+      api.nvim_win_set_cursor(s.win, { api.nvim_buf_line_count(s.buf), 0 })
+    end
+  end
+  if result.done then
+    M.streams[result.run] = nil
+    finish_stream(s, result.uri)
+  end
+  if api.nvim_win_is_valid(s.win) then
+    local state = result.cut and '(cut)'
+      or result.done and 'done'
+      or ('writing… %s · %d tokens'):format(tostring(result.tier), tonumber(result.tokens) or 0)
+    local bar = ('scopewise explanation %s'):format(state):gsub('%%', '%%%%')
+    vim.wo[s.win].winbar = bar
+  end
+end
+
+--- What this helper shows itself (`capabilities.experimental.scopewise`): streamed
+--- explanations.
+function M.experimental()
+  return { stream = true }
 end
 
 --- `window/showDocument` from the server (routed here by lsp/scopewise.lua): an explanation

@@ -207,7 +207,8 @@ async function confirmWidePreview(page, files, shot) {
   for (let i = 0; i < 50; i++) { // ticking a file ticks its changes: look again after each
     const unticked = page.locator(".monaco-list-row .edit-checkbox:not([aria-checked='true'])");
     if (!(await unticked.count())) break;
-    await unticked.first().click();
+    // a file's tick may tick this row meanwhile: then it is gone, look again
+    await unticked.first().click({ timeout: 2000 }).catch(() => {});
   }
   await apply.click();
   await panelSize(page, "Restore Panel");
@@ -230,6 +231,62 @@ async function notifications(page) {
 }
 
 // ---------------------------------------------------------------- main
+/** The explanation panel's text and its state line ("" when there is no panel). A webview's
+ *  page is a frame inside a frame: every frame is looked at. */
+async function explanationPanel(page) {
+  for (const frame of page.frames()) {
+    try {
+      const main = frame.locator("#explanation");
+      if ((await main.count()) === 0) continue;
+      return {
+        text: await main.innerText({ timeout: 1000 }),
+        state: await frame.locator("#state").innerText({ timeout: 1000 }),
+        scripts: await frame.locator("script").count(),
+        csp: await frame.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute("content"),
+      };
+    } catch {
+      /* a frame that went away meanwhile */
+    }
+  }
+  return { text: "", state: "", scripts: 0, csp: null };
+}
+
+/** Explain with a slow answer: its text shows in the panel beside the code before the answer
+ *  ends, then the finished document (and a screenshot of each). */
+async function streamedExplanationStep(page, api) {
+  await step(page, "a streamed explanation shows in the panel before the answer ends", async () => {
+    const answer = Array.from({ length: 40 }, (_, n) => `E2E-STREAM step ${n}: <b>clamped</b> **rate**.`).join(" ");
+    await api.send({ push: answer, chunks: 40, delay: 0.3 });
+    await openFile(page, "shop/pricing.py", "def apply_discount");
+    await goToLine(page, 30);
+    await palette(page, "scopewise: Explain");
+    const early = await waitUntil(async () => {
+      const p = await explanationPanel(page);
+      return p.text.includes("E2E-STREAM step 0:") && p.state.includes("writing") ? p : false;
+    }, "no streamed text in the explanation panel while it is written");
+    log(`  while written: ${early.state} · ${early.text.length} chars`);
+    check(!early.text.includes("E2E-STREAM step 39:"), "the whole answer was there at once: not streamed");
+    check(early.scripts === 0 && /default-src 'none'/.test(early.csp ?? ""), `scripts ${early.scripts}, CSP ${early.csp}`);
+    check(early.text.includes("<b>clamped</b>"), "the model's HTML is not shown as text");
+    await page.screenshot({ path: path.join(LOGS, "explanation-streaming.png") });
+    const done = await waitUntil(async () => {
+      const p = await explanationPanel(page);
+      return p.state.includes("done") && p.text.includes("E2E-STREAM step 39:") ? p : false;
+    }, "the explanation panel did not finish");
+    check(done.text.includes("Context sent"), "the finished document is not in the panel");
+    const panelTab = page.locator(".tabs-container .tab", { hasText: "scopewise: explanation" });
+    const tabs = await panelTab.count();
+    check(tabs === 1, `${tabs} explanation panels: the previous one is not reused`);
+    await page.screenshot({ path: path.join(LOGS, "explanation-done.png") });
+    log(`  done: ${done.state}; screenshots explanation-streaming.png, explanation-done.png`);
+    // closed again: the steps after this one expect the editor layout they had
+    while (await panelTab.count()) {
+      await panelTab.first().hover();
+      await panelTab.first().locator(".tab-actions .action-label").first().click();
+    }
+  });
+}
+
 async function main() {
   fs.mkdirSync(LOGS, { recursive: true });
   const ws = path.join(WORK, "ws");
@@ -372,22 +429,24 @@ async function main() {
       log(`  status bar: ${text}`);
     });
 
-    await step(page, "Explain (command palette) opens the Markdown document", async () => {
+    await step(page, "Explain (command palette) shows the explanation in the panel beside the code", async () => {
       const marker = "E2E-EXPLANATION: apply_discount clamps the rate before applying it.";
       await api.send({ push: marker });
       await openFile(page, "shop/pricing.py", "def apply_discount");
       await goToLine(page, 30);
       await palette(page, "scopewise: Explain");
       await waitUntil(async () => {
-        const tab = await page.locator(".tabs-container .tab.active").innerText();
-        return /\.md\b/.test(tab) && (await editorText(page)).includes("E2E-EXPLANATION");
-      }, "no Markdown document with the explanation became the active editor");
+        const { text, state } = await explanationPanel(page);
+        return text.includes("E2E-EXPLANATION") && state.includes("done");
+      }, "no explanation panel with the explanation");
       const status = await waitUntil(async () => {
         const t = await statusText(page);
         return /explain · (quick|standard|deep) · \$\d+\.\d{4} · session \$\d+\.\d{4} \(\d+ runs?\)/.test(t) ? t : false;
       }, "status bar did not move to the explain run");
       log(`  status bar: ${status}`);
     });
+
+    await streamedExplanationStep(page, api);
 
     await step(page, "Refactor (command palette) sends the instruction typed in the input box", async () => {
       const before = fs.readFileSync(pricing, "utf8");

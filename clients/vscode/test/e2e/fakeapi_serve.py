@@ -1,6 +1,6 @@
 """The fake Messages API (tests/fakeapi.py) for the VS Code end-to-end test, driven over
 stdin/stdout by the Node test: prints {"base_url": ...} once, then answers one JSON line per
-command: {"push": "<reply text>"} queues a reply, {"requests": true} counts message requests,
+command: {"push": "<reply text>"} queues a reply (with "chunks" and "delay": streamed slowly), {"requests": true} counts message requests,
 {"last": true} gives the last message request's body as text (to check what was sent),
 {"wide": {"old": name, "new": name}} answers every request the queue does not with the
 scripted wide model (tests/widemodel.py: a deep planner that lists every site it was shown, and
@@ -37,7 +37,8 @@ def main() -> None:
                 models = [r.body.get("model") for r in answered]
                 print(json.dumps({"wide_requests": asked, "models": models}), flush=True)
             elif "push" in cmd:
-                api.push(Reply(text=cmd["push"]))
+                slow = {k: cmd[k] for k in ("chunks", "delay") if k in cmd}
+                api.push(Reply(text=cmd["push"], **slow))
                 print(json.dumps({"pending": api.pending()}), flush=True)
             elif "requests" in cmd:
                 print(json.dumps({"requests": len(api.message_requests)}), flush=True)

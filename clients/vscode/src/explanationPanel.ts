@@ -1,0 +1,139 @@
+// The explanation panel: an explanation shown beside the code while it is written. The
+// server sends `scopewise/explanation` notifications (the extension advertises the `stream`
+// capability); the first opens a webview panel beside the active editor, each one adds its
+// text, the last one (done) shows the finished document (its cost at the top, the context it
+// was given at the bottom), marked "(cut)" when the run was cancelled. The model's text is
+// data: rendered by markdown.ts (everything escaped), in a page with no scripts and a strict
+// Content-Security-Policy.
+import * as vscode from "vscode";
+import { escapeHtml, renderMarkdown } from "./markdown";
+
+/** One `scopewise/explanation` notification (the server's protocol). */
+export interface ExplanationNote {
+  run: string;
+  uri: string;
+  delta: string;
+  chars: number;
+  tier: string;
+  tokens: number;
+  done: boolean;
+  cut: boolean;
+}
+
+interface Live {
+  panel: vscode.WebviewPanel;
+  text: string;
+  closed: boolean;
+}
+
+const TITLE = "scopewise: explanation";
+
+export class ExplanationPanels implements vscode.Disposable {
+  private readonly live = new Map<string, Live>();
+  private last: Live | undefined;
+
+  constructor(private readonly output: vscode.LogOutputChannel) {}
+
+  /** A notification: open the panel at the first, add the text, finish at the last. */
+  async note(n: ExplanationNote): Promise<void> {
+    if (typeof n?.run !== "string") return;
+    let live = this.live.get(n.run);
+    if (!live) {
+      live = this.open();
+      this.live.set(n.run, live);
+    }
+    if (live.closed) return; // the user closed it: the document has it all
+    if (typeof n.delta === "string") live.text += n.delta;
+    if (!n.done) {
+      this.show(live, `${TITLE} · writing…`, `writing… ${n.tier} · ~${n.tokens} tokens`, live.text);
+      return;
+    }
+    this.live.delete(n.run);
+    const state = n.cut ? "(cut)" : "done";
+    const document = await this.read(n.uri);
+    this.show(live, n.cut ? `${TITLE} (cut)` : TITLE, state, document ?? live.text);
+  }
+
+  dispose(): void {
+    for (const live of this.live.values()) live.panel.dispose();
+    this.last?.panel.dispose();
+    this.live.clear();
+  }
+
+  /** The panel of the previous explanation when it is still open (revealed, the focus left
+   *  in the code), else a new one beside the code. */
+  private open(): Live {
+    const previous = this.last;
+    if (previous && !previous.closed) {
+      previous.panel.reveal(undefined, true);
+      const live: Live = { panel: previous.panel, text: "", closed: false };
+      previous.closed = true; // the old run no longer writes to it
+      previous.panel.onDidDispose(() => (live.closed = true));
+      this.last = live;
+      return live;
+    }
+    const panel = vscode.window.createWebviewPanel(
+      "scopewise.explanation",
+      TITLE,
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      { enableScripts: false, enableCommandUris: false, localResourceRoots: [] },
+    );
+    const live: Live = { panel, text: "", closed: false };
+    panel.onDidDispose(() => (live.closed = true));
+    this.last = live;
+    return live;
+  }
+
+  private show(live: Live, title: string, state: string, markdown: string): void {
+    if (live.closed) return;
+    live.panel.title = title;
+    live.panel.webview.html = page(state, renderMarkdown(markdown));
+  }
+
+  /** The explanation document the server wrote (its own cache folder). */
+  private async read(uri: string): Promise<string | undefined> {
+    try {
+      const parsed = vscode.Uri.parse(uri, true);
+      if (parsed.scheme !== "file" || !parsed.path.endsWith(".md")) return undefined;
+      return new TextDecoder().decode(await vscode.workspace.fs.readFile(parsed));
+    } catch (err) {
+      this.output.warn(`could not read the explanation ${uri}: ${err instanceof Error ? err.message : String(err)}`);
+      return undefined;
+    }
+  }
+}
+
+function nonce(): string {
+  const bytes = new Uint8Array(16);
+  globalThis.crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The panel's page: no scripts, no requests; only its own (nonce'd) style. */
+function page(state: string, body: string): string {
+  const n = nonce();
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'nonce-${n}'; img-src 'none'; script-src 'none'; form-action 'none'; base-uri 'none'">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style nonce="${n}">
+body { font-family: var(--vscode-font-family); font-size: var(--vscode-font-size); color: var(--vscode-foreground); padding: 0 16px 24px; line-height: 1.5; }
+.state { position: sticky; top: 0; background: var(--vscode-editor-background); color: var(--vscode-descriptionForeground); padding: 6px 0; border-bottom: 1px solid var(--vscode-panel-border); margin: 0 0 8px; }
+code { font-family: var(--vscode-editor-font-family); background: var(--vscode-textCodeBlock-background); padding: 0 3px; }
+pre { background: var(--vscode-textCodeBlock-background); padding: 8px; overflow-x: auto; }
+pre code { padding: 0; }
+blockquote { margin: 0; padding-left: 10px; border-left: 3px solid var(--vscode-textBlockQuote-border); color: var(--vscode-descriptionForeground); }
+.link { text-decoration: underline; }
+.target { color: var(--vscode-descriptionForeground); font-size: 90%; }
+</style>
+</head>
+<body>
+<p class="state" id="state">scopewise explanation · ${escapeHtml(state)}</p>
+<main id="explanation">
+${body}
+</main>
+</body>
+</html>`;
+}
