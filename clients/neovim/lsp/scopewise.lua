@@ -53,6 +53,18 @@ local function via_plugin(method, hook)
   end
 end
 
+-- The review UI (lua/scopewise/review.lua) on the runtimepath: the client then shows proposed
+-- edits itself (`scopewise/proposal`); without it the server asks Apply / Show diff / Discard.
+local has_review = #vim.api.nvim_get_runtime_file('lua/scopewise/review.lua', false) > 0
+
+--- `scopewise/proposal`: to the review UI (only advertised when it is there).
+local function on_proposal(err, result, ctx, config)
+  local ok, review = pcall(require, 'scopewise.review')
+  if ok then
+    return review.on_proposal(err, result, ctx, config)
+  end
+end
+
 --- @type vim.lsp.Config
 return {
   cmd = { 'scopewise', 'serve' },
@@ -80,6 +92,9 @@ return {
       -- the new file an "extract function" may need
       workspaceEdit = { documentChanges = true },
     },
+    -- scopewise's own: `review` = this client shows proposals itself (set it to false with
+    -- vim.lsp.config('scopewise', ...) to get the server's Apply / Show diff / Discard instead)
+    experimental = { scopewise = { review = has_review } },
   },
   -- the `scopewise` section the server asks for (workspace/configuration); camelCase or
   -- snake_case keys, e.g. { scopewise = { contextBudget = 8000, force = { refactor = 'deep' } } }
@@ -87,5 +102,6 @@ return {
   handlers = {
     ['window/showDocument'] = via_plugin('window/showDocument', 'show_document'),
     ['$/progress'] = via_plugin('$/progress', 'on_progress'),
+    ['scopewise/proposal'] = on_proposal,
   },
 }
