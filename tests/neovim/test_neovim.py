@@ -270,3 +270,8 @@ def test_a_wide_rename_is_planned_written_and_applied_as_one_edit(nvim: Neovim) 
     assert is_plan(plan) and not any(is_plan(w) for w in writes)
     (writer_model,) = {w["model"] for w in writes}
     assert writer_model != plan["model"], "the writers are a cheaper tier than the planner"
+
+
+def test_review_ui_against_a_fake_server(nvim: Neovim) -> None:
+    # the helper's review of a proposal, against an in-process fake `scopewise` server
+    nvim.run("test_review_ui.lua")

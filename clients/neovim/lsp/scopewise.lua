@@ -65,6 +65,16 @@ local function on_proposal(err, result, ctx, config)
   end
 end
 
+--- `workspace/applyEdit`: Neovim's own handler, without echoing the edit's label when the
+--- review UI says what was applied (two messages would ask to press Enter).
+local function apply_edit(err, params, ctx, config)
+  if has_review and type(params) == 'table' and params.label ~= nil then
+    params = vim.deepcopy(params)
+    params.label = nil
+  end
+  return vim.lsp.handlers['workspace/applyEdit'](err, params, ctx, config)
+end
+
 --- @type vim.lsp.Config
 return {
   cmd = { 'scopewise', 'serve' },
@@ -103,5 +113,6 @@ return {
     ['window/showDocument'] = via_plugin('window/showDocument', 'show_document'),
     ['$/progress'] = via_plugin('$/progress', 'on_progress'),
     ['scopewise/proposal'] = on_proposal,
+    ['workspace/applyEdit'] = apply_edit,
   },
 }

@@ -226,10 +226,8 @@ end
 
 local function report(result, total)
   local applied = is_list(result.applied) and #result.applied or 0
+  -- what matters most first: a narrow command line cuts the end
   local msg = ('applied %d of %d hunks'):format(applied, total)
-  if is_list(result.files) and #result.files > 0 then
-    msg = msg .. ' to ' .. table.concat(result.files, ', ')
-  end
   local refused = is_list(result.refused) and result.refused or {}
   if #refused > 0 then
     local parts = {}
@@ -237,6 +235,9 @@ local function report(result, total)
       table.insert(parts, ('hunk %s: %s'):format(tostring(r.hunk), tostring(r.reason)))
     end
     msg = msg .. '; refused ' .. table.concat(parts, '; ')
+  end
+  if is_list(result.files) and #result.files > 0 then
+    msg = msg .. '; in ' .. table.concat(result.files, ', ')
   end
   msg = msg .. ' (:Scopewise revert takes it back)'
   notify(one_line(msg), #refused > 0 and vim.log.levels.WARN or vim.log.levels.INFO)
