@@ -32,6 +32,9 @@ M.default_keys = {
 --- @type table<string, table>
 M.reviews = {}
 
+--- Proposals shown already (a decided one never reopens).
+local seen = {}
+
 --- The last applied edit, for :Scopewise revert: { title, buffers = { {bufnr, before, after} } }
 --- @type table?
 M.last = nil
@@ -478,9 +481,10 @@ function M.show(proposal, client_id)
   if type(proposal) ~= 'table' or type(proposal.id) ~= 'string' or not is_list(proposal.files) then
     return nil
   end
-  if M.reviews[proposal.id] then
-    return M.reviews[proposal.id]
+  if M.reviews[proposal.id] or seen[proposal.id] then
+    return M.reviews[proposal.id] -- once: the notification and the run's result are the same
   end
+  seen[proposal.id] = true
   local review = { proposal = proposal, client_id = client_id, status = {} }
   local buf = api.nvim_create_buf(false, true)
   review.bufnr = buf
