@@ -154,6 +154,14 @@ T.run(function()
   T.eq(vim.fn.bufname(qf.items[2].bufnr), T.path('shop/cart.py'), 'the second entry\'s file')
   T.eq(qf.items[2].lnum, 18, 'the second entry\'s line')
 
+  -- <CR> opens the hunk's file at its line above the review, which stays open
+  local review_win = vim.api.nvim_get_current_win()
+  press('<CR>')
+  T.eq(vim.api.nvim_buf_get_name(0), T.path('shop/pricing.py'), '<CR> opens the hunk\'s file')
+  T.eq(vim.api.nvim_win_get_cursor(0)[1], 31, '<CR> goes to the hunk\'s line')
+  T.ok(vim.api.nvim_buf_is_valid(review.bufnr), 'the review stays open')
+  vim.api.nvim_set_current_win(review_win)
+
   -- accept hunk 1 (the cursor moves on to hunk 2), reject hunk 2, [h back and ]h on, accept 3
   press('a')
   T.ok(vim.api.nvim_get_current_line():find('hunk 2 [pending]', 1, true), 'on to hunk 2')

@@ -201,7 +201,11 @@ local function close(review)
   review.done = true
   M.reviews[review.proposal.id] = nil
   if api.nvim_buf_is_valid(review.bufnr) then
-    -- its windows (its tab) close, unless one is the last window
+    -- its own tab closes (with the files opened from it), else its windows
+    local tab = review.tab
+    if tab and api.nvim_tabpage_is_valid(tab) and #api.nvim_list_tabpages() > 1 then
+      pcall(vim.cmd.tabclose, api.nvim_tabpage_get_number(tab))
+    end
     for _, win in ipairs(vim.fn.win_findbuf(review.bufnr)) do
       if #api.nvim_list_wins() > 1 then
         pcall(api.nvim_win_close, win, true)
@@ -444,7 +448,19 @@ M.actions = {
     local id = current(review)
     local w = id and review.where[id]
     if w then
-      vim.cmd.wincmd('p')
+      -- another window of this tab, else a new split above (the review stays open)
+      local target
+      for _, win in ipairs(api.nvim_tabpage_list_wins(0)) do
+        if api.nvim_win_get_buf(win) ~= review.bufnr and api.nvim_win_get_config(win).relative == '' then
+          target = win
+          break
+        end
+      end
+      if target then
+        api.nvim_set_current_win(target)
+      else
+        vim.cmd('aboveleft split')
+      end
       vim.cmd.edit(vim.fn.fnameescape(fname(w.file)))
       local count = api.nvim_buf_line_count(0)
       api.nvim_win_set_cursor(0, { math.min(math.max(tonumber(w.hunk.start) or 1, 1), count), 0 })
@@ -457,10 +473,13 @@ M.actions = {
 
 -- --------------------------------------------------------------------------- showing
 
+--- Open the review buffer per config.review; the tab it opened, if any.
 local function open_window(buf)
   local how = config().review or 'tab'
+  local tab
   if how == 'tab' then
     vim.cmd.tabnew()
+    tab = api.nvim_get_current_tabpage()
     local scratch = api.nvim_get_current_buf()
     api.nvim_win_set_buf(0, buf)
     if scratch ~= buf and api.nvim_buf_is_valid(scratch) then
@@ -471,6 +490,7 @@ local function open_window(buf)
   else
     api.nvim_open_win(buf, true, { split = how == 'vsplit' and 'right' or 'below', win = -1 })
   end
+  return tab
 end
 
 --- Show a proposal for review (once per id).
@@ -514,7 +534,7 @@ function M.show(proposal, client_id)
     end,
   })
   M.quickfix(proposal)
-  open_window(buf)
+  review.tab = open_window(buf)
   local first = review.order[1] and line_of(review, review.order[1])
   if first then
     api.nvim_win_set_cursor(0, { first, 0 })
