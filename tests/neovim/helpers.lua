@@ -200,6 +200,18 @@ function T.record_edits()
   return edits
 end
 
+--- Wait for the review of a proposal (the helper's review buffer) and accept every hunk
+--- (its `A` key); the review.
+function T.accept()
+  local review
+  T.wait('a proposal to review', function()
+    review = require('scopewise.review').current()
+    return review ~= nil
+  end)
+  vim.api.nvim_feedkeys('A', 'x', false)
+  return review
+end
+
 --- Run the test body; any Lua error fails the test with its traceback. Quits on success.
 function T.run(body)
   local ok, err = xpcall(body, debug.traceback)

@@ -41,6 +41,7 @@ T.run(function()
   local expected = T.replace(T.text(buf), '    rate = clamp(rate, 0.0, MAX_DISCOUNT)\n',
     '    rate = max(0.0, min(MAX_DISCOUNT, rate))\n')
   vim.cmd('29,32Scopewise refactor')
+  T.accept()
   T.eq(choices, { 'simplify', 'extract function', 'improve names', 'add types',
     'make idiomatic', 'other instruction…' }, 'the refactor intents offered')
   T.ok(prompt and prompt:find('instruction', 1, true), 'the input prompt: ' .. tostring(prompt))
@@ -56,6 +57,7 @@ T.run(function()
   expected = T.replace(T.text(buf), 'def _helper() -> None:', 'def _helper() -> None:  # typed')
   vim.api.nvim_win_set_cursor(0, { 36, 4 })
   vim.cmd('Scopewise refactor add types')
+  T.accept()
   T.wait_text(buf, expected, ':Scopewise refactor add types')
 
   -- usage: two calls this session

@@ -272,28 +272,34 @@ function M.apply(review, on_done)
   if not client then
     return notify('the server is gone; the proposal cannot be applied', vim.log.levels.ERROR)
   end
-  -- every file's text before the edit (files not open yet are loaded, as the edit would)
+  -- every file's text before the edit: its buffer's, else the file's (the edit loads it)
   local before = {}
   for _, file in ipairs(review.proposal.files or {}) do
-    local buf = vim.fn.bufadd(fname(file))
-    vim.fn.bufload(buf)
-    vim.bo[buf].buflisted = true
-    before[buf] = lines_of(buf)
+    local name = fname(file)
+    local buf = vim.fn.bufnr(name)
+    if buf ~= -1 and api.nvim_buf_is_loaded(buf) then
+      before[name] = lines_of(buf)
+    elseif vim.fn.filereadable(name) == 1 then
+      before[name] = vim.fn.readfile(name)
+    end
   end
   local total = #review.order
   close(review)
+  M.last = { applying = true }
   request(client, 'workspace/executeCommand', {
     command = APPLY,
     arguments = { { id = review.proposal.id, hunks = accepted } },
   }, function(err, result)
+    M.last = nil
     if err then
       notify('apply: ' .. tostring(err.message), vim.log.levels.ERROR)
       return on_done and on_done(nil, err)
     end
     result = type(result) == 'table' and result or {}
     local buffers = {}
-    for buf, lines in pairs(before) do
-      if api.nvim_buf_is_valid(buf) then
+    for name, lines in pairs(before) do
+      local buf = vim.fn.bufnr(name)
+      if buf ~= -1 and api.nvim_buf_is_loaded(buf) then
         local after = lines_of(buf)
         if not vim.deep_equal(after, lines) then
           table.insert(buffers, { bufnr = buf, before = lines, after = after })
@@ -336,6 +342,9 @@ function M.revert()
   local last = M.last
   if not last then
     notify('no applied proposal to revert', vim.log.levels.WARN)
+    return 0
+  elseif last.applying then
+    notify('the edit is still being applied; revert it once it is', vim.log.levels.WARN)
     return 0
   end
   local done, skipped = {}, {}
