@@ -173,13 +173,20 @@ function T.wait_text(bufnr, want, what)
   end
 end
 
---- Wait for a server message containing `needle`.
+--- Wait for a server message (or the helper's own notification: an applied proposal is
+--- reported once, by the review) containing `needle`; { message = s }.
 function T.wait_message(needle)
   local found
   T.wait('a server message containing ' .. vim.inspect(needle), function()
     for _, m in ipairs(T.messages) do
       if m.message:find(needle, 1, true) then
         found = m
+        return true
+      end
+    end
+    for _, n in ipairs(T.notes) do
+      if n.msg:find(needle, 1, true) then
+        found = { type = n.level, message = n.msg }
         return true
       end
     end

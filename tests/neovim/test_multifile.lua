@@ -10,6 +10,7 @@ end
 
 T.run(function()
   T.setup()
+  vim.o.columns = 200 -- the applied message names every file
   local edits = T.record_edits()
   vim.lsp.enable('scopewise')
 

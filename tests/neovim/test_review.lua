@@ -74,9 +74,12 @@ T.run(function()
   press('a')
   T.wait_text(pricing, T.replace(disk.pricing, PRICING_OLD, PRICING_NEW), 'pricing.py: accepted')
   T.wait('the applied message', function()
-    return noted('applied 1 of 2 hunks') ~= nil
+    return noted('applied to shop/pricing.py (1 of 2 hunks)') ~= nil
   end)
   T.eq(T.text(cart), disk.cart, 'cart.py: rejected, byte-identical')
+  T.eq(vim.tbl_filter(function(m)
+    return m.message:find('applied', 1, true) ~= nil
+  end, T.messages), {}, 'one message: the server\'s own word on the apply held back')
   T.eq(#edits, 1, 'one workspace/applyEdit')
   T.eq(#edits[1].edit.documentChanges, 1, 'the edit touches pricing.py only')
   T.eq(#vim.api.nvim_list_tabpages(), tabs, 'the review tab closed')
@@ -107,7 +110,7 @@ T.run(function()
   T.eq(#edits, 2, 'one more workspace/applyEdit')
   T.eq(#edits[2].edit.documentChanges, 2, 'one edit over both files')
   T.wait('the applied message', function()
-    return noted('applied 2 of 2 hunks') ~= nil
+    return noted('(2 of 2 hunks)') ~= nil
   end)
   vim.cmd('Scopewise revert')
   T.eq(T.text(pricing), disk.pricing, 'pricing.py after :Scopewise revert')

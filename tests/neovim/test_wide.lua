@@ -30,6 +30,7 @@ end
 
 T.run(function()
   T.setup()
+  vim.o.columns = 200 -- the applied message names every file
   local progress = {}
   require('scopewise').setup({
     progress = function(line)

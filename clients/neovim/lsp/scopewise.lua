@@ -113,6 +113,7 @@ return {
     ['window/showDocument'] = via_plugin('window/showDocument', 'show_document'),
     ['$/progress'] = via_plugin('$/progress', 'on_progress'),
     ['scopewise/proposal'] = on_proposal,
+    ['window/showMessage'] = via_plugin('window/showMessage', 'show_message'),
     ['workspace/applyEdit'] = apply_edit,
   },
 }

@@ -691,6 +691,16 @@ function M.show_document(err, result, ctx, config)
   return { success = true }
 end
 
+--- `window/showMessage` from the server (routed here by lsp/scopewise.lua): Neovim's own
+--- handler, except the server's word on an apply the review reports itself (one message).
+function M.show_message(err, result, ctx, config)
+  local ok, review = pcall(require, 'scopewise.review')
+  if not err and ok and review.holds_message(result, ctx) then
+    return vim.NIL
+  end
+  return vim.lsp.handlers['window/showMessage'](err, result, ctx, config)
+end
+
 -- --------------------------------------------------------------------------- :Scopewise
 
 local subcommands =

@@ -216,38 +216,58 @@ local function close(review)
 end
 
 --- Discard the proposal: nothing is applied, the server forgets it.
-function M.discard(review, why)
+function M.discard(review)
   if review.done then
     return
   end
   close(review)
   local client = client_of(review)
   if client then
+    -- the server says it was discarded (one message)
     request(client, 'workspace/executeCommand', {
       command = DISCARD,
       arguments = { { id = review.proposal.id } },
     }, function() end)
+  else
+    notify('proposal discarded; nothing changed')
   end
-  notify(why or 'proposal discarded; nothing changed')
 end
 
-local function report(result, total)
+--- The one message of an apply (the server's own is held back meanwhile: two messages in a
+--- row would ask to press Enter). What matters most first: a narrow command line cuts the end.
+local function report(review, result, total)
+  -- "Refactor", "Fix": the title's action ("Fix: 1 change in 1 file (quick, <$0.01)")
+  local label = tostring(review.proposal.title or ''):match('^([^:]+):') or 'the edit'
   local applied = is_list(result.applied) and #result.applied or 0
-  -- what matters most first: a narrow command line cuts the end
-  local msg = ('applied %d of %d hunks'):format(applied, total)
+  local files = is_list(result.files) and table.concat(result.files, ', ') or ''
   local refused = is_list(result.refused) and result.refused or {}
-  if #refused > 0 then
-    local parts = {}
-    for _, r in ipairs(refused) do
-      table.insert(parts, ('hunk %s: %s'):format(tostring(r.hunk), tostring(r.reason)))
-    end
-    msg = msg .. '; refused ' .. table.concat(parts, '; ')
+  local parts = {}
+  for _, r in ipairs(refused) do
+    table.insert(parts, ('hunk %s: %s'):format(tostring(r.hunk), tostring(r.reason)))
   end
-  if is_list(result.files) and #result.files > 0 then
-    msg = msg .. '; in ' .. table.concat(result.files, ', ')
+  local msg
+  if applied == 0 then
+    msg = ('%s: nothing was applied; refused %s'):format(label, table.concat(parts, '; '))
+  elseif #refused > 0 then
+    msg = ('%s applied %d of %d hunks; refused %s; applied to %s'):format(
+      label, applied, total, table.concat(parts, '; '), files)
+  else
+    msg = ('%s applied to %s (%d of %d hunks)'):format(label, files, applied, total)
   end
-  msg = msg .. ' (:Scopewise revert takes it back)'
+  if applied > 0 then
+    msg = msg .. ' — :Scopewise revert takes it back'
+  end
   notify(one_line(msg), #refused > 0 and vim.log.levels.WARN or vim.log.levels.INFO)
+end
+
+--- Applies in flight, by client id: their server messages are held back (see report()).
+local applying = {}
+
+--- window/showMessage from the server (routed here by lsp/scopewise.lua): true when it is
+--- the server's own word on an apply in flight, which the apply's one message replaces.
+function M.holds_message(result, ctx)
+  local level = type(result) == 'table' and result.type or 1
+  return (applying[ctx.client_id] or 0) > 0 and level ~= vim.lsp.protocol.MessageType.Error
 end
 
 --- Apply the accepted hunks (undecided ones count as rejected) through scopewise.applyProposal;
@@ -265,7 +285,7 @@ function M.apply(review, on_done)
     end
   end
   if #accepted == 0 then
-    M.discard(review, 'no hunk accepted; nothing changed')
+    M.discard(review)
     return on_done and on_done(nil, nil)
   end
   local client = client_of(review)
@@ -286,10 +306,12 @@ function M.apply(review, on_done)
   local total = #review.order
   close(review)
   M.last = { applying = true }
+  applying[client.id] = (applying[client.id] or 0) + 1
   request(client, 'workspace/executeCommand', {
     command = APPLY,
     arguments = { { id = review.proposal.id, hunks = accepted } },
   }, function(err, result)
+    applying[client.id] = math.max((applying[client.id] or 1) - 1, 0)
     M.last = nil
     if err then
       notify('apply: ' .. tostring(err.message), vim.log.levels.ERROR)
@@ -309,7 +331,7 @@ function M.apply(review, on_done)
     if #buffers > 0 then
       M.last = { title = review.proposal.title, buffers = buffers }
     end
-    report(result, total)
+    report(review, result, total)
     if on_done then
       on_done(result, nil)
     end
