@@ -110,7 +110,7 @@ local function proposal(id)
           new_lines = { '        return apply_discount(base, rate=0.1)' } },
       } },
     },
-    leftovers = {},
+    leftovers = { 'shop/cart.py:24 not verified\r\nby the model' }, -- data: one line
     tests = {},
   }
   server.proposals[id] = p
@@ -146,7 +146,8 @@ T.run(function()
   T.eq(vim.bo.filetype, 'diff', 'the review buffer is a diff')
   local text = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), '\n')
   for _, want in ipairs({ '+++ b/shop/cart.py', '@@ -31,1 +31,1 @@ hunk 1 [pending]',
-    '+    rate = clamp(rate, 0.0, MAX_DISCOUNT)  # capped', '# and renamed' }) do
+    '+    rate = clamp(rate, 0.0, MAX_DISCOUNT)  # capped', '# and renamed',
+    '# left over: shop/cart.py:24 not verified  by the model' }) do
     T.ok(text:find(want, 1, true), 'the review shows ' .. want .. ':\n' .. text)
   end
   T.ok(vim.api.nvim_get_current_line():find('hunk 1', 1, true), 'the cursor starts on hunk 1')

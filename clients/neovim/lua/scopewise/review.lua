@@ -82,6 +82,11 @@ end
 
 -- --------------------------------------------------------------------------- rendering
 
+--- A buffer line from the model's or the repository's text: data, never more than one line.
+local function clean(text)
+  return (tostring(text):gsub('[\r\n]', ' '))
+end
+
 local function status_word(s)
   return s == 'accepted' and '[accepted]' or s == 'rejected' and '[rejected]' or '[pending]'
 end
@@ -98,12 +103,12 @@ end
 local function render(review)
   local p = review.proposal
   local k = keys()
-  local lines = { '# ' .. tostring(p.title or 'scopewise proposal') }
+  local lines = { '# ' .. clean(p.title or 'scopewise proposal') }
   for _, s in ipairs(vim.split(tostring(p.summary or ''), '\n', { trimempty = true })) do
-    table.insert(lines, '# ' .. s)
+    table.insert(lines, '# ' .. clean(s))
   end
   for _, s in ipairs(is_list(p.leftovers) and p.leftovers or {}) do
-    table.insert(lines, '# left over: ' .. tostring(s))
+    table.insert(lines, '# left over: ' .. clean(s))
   end
   table.insert(
     lines,
@@ -114,19 +119,20 @@ local function render(review)
   local headers, order, where = {}, {}, {}
   for _, file in ipairs(p.files or {}) do
     table.insert(lines, '')
-    table.insert(lines, 'diff --scopewise a/' .. file.path .. ' b/' .. file.path)
-    table.insert(lines, '--- a/' .. file.path)
-    table.insert(lines, '+++ b/' .. file.path)
+    local path = clean(file.path)
+    table.insert(lines, 'diff --scopewise a/' .. path .. ' b/' .. path)
+    table.insert(lines, '--- a/' .. path)
+    table.insert(lines, '+++ b/' .. path)
     for _, hunk in ipairs(file.hunks or {}) do
       table.insert(lines, header(hunk, review.status[hunk.id]))
       headers[#lines] = hunk.id
       table.insert(order, hunk.id)
       where[hunk.id] = { file = file, hunk = hunk }
       for _, l in ipairs(hunk.old_lines) do
-        table.insert(lines, '-' .. l)
+        table.insert(lines, '-' .. clean(l))
       end
       for _, l in ipairs(hunk.new_lines) do
-        table.insert(lines, '+' .. l)
+        table.insert(lines, '+' .. clean(l))
       end
     end
   end
