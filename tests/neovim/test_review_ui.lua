@@ -119,7 +119,11 @@ end
 
 T.run(function()
   T.setup()
-  require('scopewise').setup({ enable = false })
+  vim.g.mapleader = ','
+  require('scopewise').setup({ enable = false, keymaps = { fix = false }, review_keys = { close = 'Q', apply = false } })
+  T.ok(vim.fn.maparg(',se', 'n'):find('Scopewise explain', 1, true), 'keymaps: ,se in normal mode')
+  T.ok(vim.fn.maparg(',sr', 'x'):find('Scopewise refactor', 1, true), 'keymaps: ,sr in visual mode')
+  T.eq(vim.fn.maparg(',sf', 'n'), '', 'keymaps: fix = false maps nothing')
   vim.lsp.config('scopewise', { cmd = fake })
   vim.lsp.enable('scopewise')
   vim.o.hidden = true
@@ -151,6 +155,8 @@ T.run(function()
     T.ok(text:find(want, 1, true), 'the review shows ' .. want .. ':\n' .. text)
   end
   T.ok(vim.api.nvim_get_current_line():find('hunk 1', 1, true), 'the cursor starts on hunk 1')
+  T.eq(vim.fn.maparg('Q', 'n', false, true).desc, 'scopewise review: close', 'review_keys: Q closes')
+  T.eq(vim.fn.maparg('q', 'n'), '', 'review_keys: q no longer closes')
   local qf = vim.fn.getqflist({ title = 1, items = 1 })
   T.eq(#qf.items, 3, 'one quickfix entry per hunk')
   T.eq(vim.fn.bufname(qf.items[2].bufnr), T.path('shop/cart.py'), 'the second entry\'s file')

@@ -102,7 +102,9 @@ end
 --- The review buffer's lines; headers[line] = hunk id (1-based lines).
 local function render(review)
   local p = review.proposal
-  local k = keys()
+  local k = vim.tbl_map(function(lhs)
+    return lhs or '(none)'
+  end, keys())
   local lines = { '# ' .. clean(p.title or 'scopewise proposal') }
   for _, s in ipairs(vim.split(tostring(p.summary or ''), '\n', { trimempty = true })) do
     table.insert(lines, '# ' .. clean(s))
