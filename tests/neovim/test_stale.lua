@@ -1,6 +1,6 @@
 -- A stale buffer is never edited: an action listed before the buffer changed is refused
--- before any call; an edit whose buffer changed while Claude was answering is proposed, and
--- re-based on the buffer's text when it is accepted.
+-- before any call; an answer whose buffer changed (above it) while Claude was answering is
+-- placed on the text as it is now when the review accepts it: the typing stays, the answer lands.
 -- Reply queued by test_neovim.py: one slow answer (the second case).
 local T = dofile(vim.env.SCOPEWISE_NVIM_TESTS .. '/helpers.lua')
 
@@ -47,4 +47,6 @@ T.run(function()
   T.accept()
   T.wait_text(buf, T.replace(changed, '    rate = clamp(rate, 0.0, MAX_DISCOUNT)\n',
     '    rate = 0.0\n'), 'the hunk re-based on the changed buffer')
+  T.wait_message('applied to shop/pricing.py')
+  T.eq(#T.questions, 0, 'reviewed in the helper: no Apply / Show diff / Discard question')
 end)
