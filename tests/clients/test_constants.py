@@ -194,3 +194,12 @@ def test_sensitive_keys(package: dict[str, Any]) -> None:
     assert const(ts, "MODEL_REASON") == config.MODEL_REASON
     restricted = package["capabilities"]["untrustedWorkspaces"]["restrictedConfigurations"]
     assert {f"scopewise.{k}" for k in sensitive} | {"scopewise.tiers"} <= set(restricted)
+
+
+def test_neovim_review_protocol() -> None:
+    """The Neovim review UI's copies of the proposal protocol's names."""
+    review = read(CLIENTS / "neovim" / "lua" / "scopewise" / "review.lua")
+    assert const(review, "APPLY") == vocab.APPLY_PROPOSAL_COMMAND
+    assert const(review, "DISCARD") == vocab.DISCARD_PROPOSAL_COMMAND
+    config = read(NVIM_CONFIG)
+    assert f"['{vocab.PROPOSAL_NOTIFICATION}'] = on_proposal" in config

@@ -206,13 +206,20 @@ function T.wait_text(bufnr, want, what)
   end
 end
 
---- Wait for a server message containing `needle`.
+--- Wait for a server message (or the helper's own notification: an applied proposal is
+--- reported once, by the review) containing `needle`; { message = s }.
 function T.wait_message(needle)
   local found
   T.wait('a server message containing ' .. vim.inspect(needle), function()
     for _, m in ipairs(T.messages) do
       if m.message:find(needle, 1, true) then
         found = m
+        return true
+      end
+    end
+    for _, n in ipairs(T.notes) do
+      if n.msg:find(needle, 1, true) then
+        found = { type = n.level, message = n.msg }
         return true
       end
     end
@@ -231,6 +238,18 @@ function T.record_edits()
     return apply(err, params, ctx, config)
   end
   return edits
+end
+
+--- Wait for the review of a proposal (the helper's review buffer) and accept every hunk
+--- (its `A` key); the review.
+function T.accept()
+  local review
+  T.wait('a proposal to review', function()
+    review = require('scopewise.review').current()
+    return review ~= nil
+  end)
+  vim.api.nvim_feedkeys('A', 'x', false)
+  return review
 end
 
 --- Run the test body; any Lua error fails the test with its traceback. Quits on success.

@@ -1,4 +1,5 @@
--- :Scopewise — refactor with a free instruction asked through vim.ui.input, refactor with an
+-- :Scopewise — refactor with the intent picked with vim.ui.select (its last item: a free
+-- instruction asked through vim.ui.input), refactor with an
 -- intent given on the command line, usage, reindex, cancel of a running action; completion.
 -- Replies queued by test_neovim.py: two edits, then one slow explanation (cancelled).
 local T = dofile(vim.env.SCOPEWISE_NVIM_TESTS .. '/helpers.lua')
@@ -19,14 +20,20 @@ T.run(function()
   local client = T.client(buf)
 
   T.eq(vim.fn.getcompletion('Scopewise ', 'cmdline'),
-    { 'explain', 'refactor', 'fix', 'usage', 'reindex', 'tests', 'cancel' }, 'subcommands')
-  T.eq(vim.fn.getcompletion('Scopewise re', 'cmdline'), { 'refactor', 'reindex' }, 're<Tab>')
+    { 'explain', 'refactor', 'fix', 'revert', 'usage', 'reindex', 'tests', 'cancel' },
+    'subcommands')
+  T.eq(vim.fn.getcompletion('Scopewise re', 'cmdline'), { 'refactor', 'revert', 'reindex' },
+    're<Tab>')
   T.eq(vim.fn.getcompletion('Scopewise refactor add', 'cmdline'), { 'add types' }, 'an intent')
   T.eq(vim.fn.getcompletion('Scopewise refactor extract f', 'cmdline'), { 'function' },
     'the second word of an intent')
 
-  -- a free instruction, asked with vim.ui.input
-  local prompt
+  -- the intents picked with vim.ui.select; the last item: a free instruction (vim.ui.input)
+  local prompt, choices
+  vim.ui.select = function(items, _, on_choice)
+    choices = items
+    on_choice(items[#items])
+  end
   vim.ui.input = function(opts, on_confirm)
     prompt = opts.prompt
     on_confirm('inline the clamp call')
@@ -34,6 +41,9 @@ T.run(function()
   local expected = T.replace(T.text(buf), '    rate = clamp(rate, 0.0, MAX_DISCOUNT)\n',
     '    rate = max(0.0, min(MAX_DISCOUNT, rate))\n')
   vim.cmd('29,32Scopewise refactor')
+  T.accept()
+  T.eq(choices, { 'simplify', 'extract function', 'improve names', 'add types',
+    'make idiomatic', 'other instruction…' }, 'the refactor intents offered')
   T.ok(prompt and prompt:find('instruction', 1, true), 'the input prompt: ' .. tostring(prompt))
   T.wait_text(buf, expected, ':Scopewise refactor with an instruction')
 
@@ -41,9 +51,13 @@ T.run(function()
   vim.ui.input = function()
     T.fail('no question expected when the intent is given')
   end
+  vim.ui.select = function()
+    T.fail('no choice expected when the intent is given')
+  end
   expected = T.replace(T.text(buf), 'def _helper() -> None:', 'def _helper() -> None:  # typed')
   vim.api.nvim_win_set_cursor(0, { 36, 4 })
   vim.cmd('Scopewise refactor add types')
+  T.accept()
   T.wait_text(buf, expected, ':Scopewise refactor add types')
 
   -- usage: two calls this session

@@ -34,6 +34,7 @@ T.run(function()
     context = { only = { 'quickfix' }, diagnostics = { diagnostic } },
     filter = T.titled('Fix'),
   })
+  T.accept()
   T.wait_text(buf, expected, 'fix of a diagnostic through vim.lsp.buf.code_action')
   T.wait_message('Fix applied to shop/pricing.py')
 
@@ -55,6 +56,7 @@ T.run(function()
   )
   vim.api.nvim_win_set_cursor(0, { 26, 0 })
   vim.cmd('Scopewise fix')
+  T.accept()
   T.wait_text(buf, expected, ':Scopewise fix')
   vim.diagnostic.reset(linter, buf)
 
@@ -69,6 +71,7 @@ T.run(function()
   T.eq(T.text(buf), broken, 'the broken buffer')
   vim.api.nvim_win_set_cursor(0, { 19, 8 })
   vim.lsp.buf.code_action({ apply = true, filter = T.titled('Fix') })
+  T.accept()
   T.wait_text(buf, fixed, 'fix of a syntax error')
 
   -- nothing to fix: said so, nothing sent

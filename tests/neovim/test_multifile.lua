@@ -10,6 +10,7 @@ end
 
 T.run(function()
   T.setup()
+  vim.o.columns = 200 -- the applied message names every file
   local edits = T.record_edits()
   vim.lsp.enable('scopewise')
 
@@ -26,6 +27,7 @@ T.run(function()
   T.ok(vim.fn.bufnr(T.path('shop/__init__.py')) == -1, '__init__.py is not open')
 
   T.code_action(29, 32, T.titled('Refactor: improve names'))
+  T.accept()
   T.wait_text(pricing, want['shop/pricing.py'], 'shop/pricing.py')
   T.wait_text(cart, want['shop/cart.py'], 'shop/cart.py (hidden buffer)')
   local init = vim.fn.bufnr(T.path('shop/__init__.py'))

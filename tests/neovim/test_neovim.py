@@ -293,3 +293,46 @@ def test_a_wide_rename_is_planned_written_and_applied_as_one_edit(nvim: Neovim) 
     assert is_plan(plan) and not any(is_plan(w) for w in writes)
     (writer_model,) = {w["model"] for w in writes}
     assert writer_model != plan["model"], "the writers are a cheaper tier than the planner"
+
+
+def test_review_ui_against_a_fake_server(nvim: Neovim) -> None:
+    # the helper's review of a proposal, against an in-process fake `scopewise` server
+    nvim.run("test_review_ui.lua")
+
+
+REVIEWED = edits(
+    (
+        PRICING,
+        "    rate = clamp(rate, 0.0, MAX_DISCOUNT)\n",
+        "    rate = clamp(rate, 0.0, MAX_DISCOUNT)  # capped\n",
+    ),
+    (
+        CART,
+        "        return apply_discount(base, 0.1)\n",
+        "        return apply_discount(base, rate=0.1)\n",
+    ),
+    summary="documented the cap, named the rate",
+)
+
+
+def test_review_accept_reject_and_revert(nvim: Neovim) -> None:
+    nvim.api.push(*(Reply(text=REVIEWED) for _ in range(3)))
+    nvim.run("test_review.lua")
+    assert len(nvim.api.message_requests) == 3
+
+
+def test_another_server_does_not_change_the_action(nvim: Neovim) -> None:
+    nvim.api.push(
+        Reply(
+            text=edits(
+                (
+                    PRICING,
+                    "    rate = clamp(rate, 0.0, MAX_DISCOUNT)\n",
+                    "    rate = clamp(rate, 0.0, MAX_DISCOUNT)  # capped\n",
+                )
+            )
+        )
+    )
+    nvim.run("test_other_server.lua")
+    (request,) = nvim.api.message_requests
+    assert "Refactor the selected code, shop/pricing.py:29-32" in json.dumps(request.body)

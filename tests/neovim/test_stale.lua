@@ -1,6 +1,6 @@
 -- A stale buffer is never edited: an action listed before the buffer changed is refused
 -- before any call; an answer whose buffer changed (above it) while Claude was answering is
--- placed on the text as it is now: the typing stays, the paid answer lands (asked first).
+-- placed on the text as it is now when the review accepts it: the typing stays, the answer lands.
 -- Reply queued by test_neovim.py: one slow answer (the second case).
 local T = dofile(vim.env.SCOPEWISE_NVIM_TESTS .. '/helpers.lua')
 
@@ -41,12 +41,12 @@ T.run(function()
     return next(runs) ~= nil
   end)
   vim.api.nvim_buf_set_lines(buf, 0, 0, false, { '# typed while Claude was answering' })
-  local want = T.replace(
-    T.text(buf),
-    '    rate = clamp(rate, 0.0, MAX_DISCOUNT)\n',
-    '    rate = 0.0\n'
-  )
+  changed = T.text(buf)
+  -- proposed against the text the run started from; accepted, the hunk is re-based on the
+  -- buffer as it is now (the line typed above it kept)
+  T.accept()
+  T.wait_text(buf, T.replace(changed, '    rate = clamp(rate, 0.0, MAX_DISCOUNT)\n',
+    '    rate = 0.0\n'), 'the hunk re-based on the changed buffer')
   T.wait_message('applied to shop/pricing.py')
-  T.eq(T.text(buf), want, 'the buffer: the typing kept, the answer placed below it')
-  T.eq(#T.questions, 1, 'asked once (Apply / Show diff / Discard)')
+  T.eq(#T.questions, 0, 'reviewed in the helper: no Apply / Show diff / Discard question')
 end)

@@ -30,6 +30,7 @@ end
 
 T.run(function()
   T.setup()
+  vim.o.columns = 200 -- the applied message names every file
   local progress = {}
   require('scopewise').setup({
     progress = function(line)
@@ -73,6 +74,7 @@ T.run(function()
     'a "deep plan + quick write" entry in:\n' .. table.concat(T.titles(menu), '\n'))
 
   T.code_action(29, 32, T.titled('Refactor: improve names'))
+  local review = T.accept()
   local bufs = { ['shop/pricing.py'] = pricing, ['shop/cart.py'] = cart }
   for _, rel in ipairs(FILES) do
     T.wait(rel .. ' in a buffer', function()
@@ -82,11 +84,12 @@ T.run(function()
     end)
     T.wait_text(bufs[rel], want[rel], rel)
   end
-  local msg = T.wait_message(
+  T.wait_message(
     'applied to shop/__init__.py, shop/cart.py, shop/pricing.py, tests/test_pricing.py'
   )
-  T.ok(msg.message:find('verified: every site of the plan in 4 files', 1, true),
-    'verified in: ' .. msg.message)
+  local said = tostring(review.proposal.title) .. '\n' .. tostring(review.proposal.summary)
+  T.ok(said:find('verified: every site of the plan in 4 files', 1, true),
+    'verified in the proposal: ' .. said)
 
   -- one workspace/applyEdit for the four files, versioned for the open ones
   T.eq(#edits, 1, 'workspace/applyEdit requests')

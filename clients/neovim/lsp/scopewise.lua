@@ -53,14 +53,39 @@ local function via_plugin(method, hook)
   end
 end
 
---- What the helper shows itself (`capabilities.experimental.scopewise`, e.g. streamed
---- explanations); nothing without it, and the server keeps to stock LSP.
+-- The review UI (lua/scopewise/review.lua) on the runtimepath: the client then shows proposed
+-- edits itself (`scopewise/proposal`); without it the server asks Apply / Show diff / Discard.
+local has_review = #vim.api.nvim_get_runtime_file('lua/scopewise/review.lua', false) > 0
+
+--- `scopewise/proposal`: to the review UI (only advertised when it is there).
+local function on_proposal(err, result, ctx, config)
+  local ok, review = pcall(require, 'scopewise.review')
+  if ok then
+    return review.on_proposal(err, result, ctx, config)
+  end
+end
+
+--- `workspace/applyEdit`: Neovim's own handler, without echoing the edit's label when the
+--- review UI says what was applied (two messages would ask to press Enter).
+local function apply_edit(err, params, ctx, config)
+  if has_review and type(params) == 'table' and params.label ~= nil then
+    params = vim.deepcopy(params)
+    params.label = nil
+  end
+  return vim.lsp.handlers['workspace/applyEdit'](err, params, ctx, config)
+end
+
+--- What the helper shows itself (`capabilities.experimental.scopewise`): streamed
+--- explanations (the helper's `experimental()`), proposals (the review UI); without the helper
+--- the server keeps to stock LSP.
 local function experimental()
+  local ours = {}
   local ok, scopewise = pcall(require, 'scopewise')
   if ok and type(scopewise.experimental) == 'function' then
-    return { scopewise = scopewise.experimental() }
+    ours = scopewise.experimental() or {}
   end
-  return nil
+  ours.review = has_review
+  return { scopewise = ours }
 end
 
 --- @type vim.lsp.Config
@@ -90,6 +115,8 @@ return {
       -- the new file an "extract function" may need
       workspaceEdit = { documentChanges = true },
     },
+    -- scopewise's own (see experimental() above): set `review` to false with
+    -- vim.lsp.config('scopewise', ...) to get the server's Apply / Show diff / Discard instead
     experimental = experimental(),
   },
   -- the `scopewise` section the server asks for (workspace/configuration); camelCase or
@@ -104,5 +131,8 @@ return {
         return scopewise.on_explanation(err, result, ctx, config)
       end
     end,
+    ['scopewise/proposal'] = on_proposal,
+    ['window/showMessage'] = via_plugin('window/showMessage', 'show_message'),
+    ['workspace/applyEdit'] = apply_edit,
   },
 }

@@ -6,7 +6,10 @@
 ---   * `:Scopewise explain|refactor|fix|usage|reindex|tests|cancel` and the same as Lua functions;
 ---   * explanations opened in a split, vertical split, tab or float (`window/showDocument`),
 ---     filling as they are written (`scopewise/explanation`);
----   * run and index progress echoed from Neovim's own LSP progress (`$/progress`).
+---   * run and index progress echoed from Neovim's own LSP progress (`$/progress`);
+---   * proposed edits reviewed hunk by hunk before they land (lua/scopewise/review.lua),
+---     `:Scopewise revert` to take an applied one back;
+---   * opt-in keymaps for explain / refactor / fix (`keymaps = true`).
 --- See `:help scopewise`.
 
 local M = {}
@@ -27,11 +30,24 @@ M.intents = { 'simplify', 'extract function', 'improve names', 'add types', 'mak
 --- @field progress boolean|fun(line: string, value: table, client_id: integer) show progress
 --- @field enable boolean call vim.lsp.enable('scopewise') in setup() (Neovim 0.11+)
 --- @field lsp table fields for vim.lsp.config('scopewise', ...) (or vim.lsp.start on 0.10)
+--- @field review 'tab'|'split'|'vsplit'|'current' where a proposed edit's review opens
+--- @field review_keys table<string, string|false> keys of the review buffer (see review.lua)
+--- @field keymaps boolean|table<string, string|false> global keys for explain/refactor/fix
 local defaults = {
   explain = 'split',
   progress = true,
   enable = true,
   lsp = {},
+  review = 'tab',
+  review_keys = {},
+  keymaps = false,
+}
+
+--- The keys `keymaps = true` sets (normal and visual mode); a table overrides any of them.
+M.default_keymaps = {
+  explain = '<leader>se',
+  refactor = '<leader>sr',
+  fix = '<leader>sf',
 }
 
 --- @type scopewise.Config
@@ -125,6 +141,7 @@ end
 --- @param opts? scopewise.Config|table
 function M.setup(opts)
   M.config = vim.tbl_deep_extend('force', vim.deepcopy(defaults), opts or {})
+  M.set_keymaps(M.config.keymaps)
   local lsp = M.config.lsp or {}
   if has_011 then
     if next(lsp) ~= nil then
@@ -150,6 +167,23 @@ function M.setup(opts)
   for _, buf in ipairs(api.nvim_list_bufs()) do
     if api.nvim_buf_is_loaded(buf) then
       M.start(buf)
+    end
+  end
+end
+
+--- Global keys for :Scopewise explain|refactor|fix in normal and visual mode (a visual
+--- selection is the range): `true` for M.default_keymaps, a table to change or drop (`false`)
+--- any of them, `false` for none.
+--- @param spec boolean|table<string, string|false>
+function M.set_keymaps(spec)
+  if not spec then
+    return
+  end
+  local maps = vim.tbl_extend('force', M.default_keymaps, type(spec) == 'table' and spec or {})
+  for what, lhs in pairs(maps) do
+    if lhs and M.default_keymaps[what] then
+      vim.keymap.set('n', lhs, '<Cmd>Scopewise ' .. what .. '<CR>', { desc = 'scopewise: ' .. what })
+      vim.keymap.set('x', lhs, ':Scopewise ' .. what .. '<CR>', { desc = 'scopewise: ' .. what })
     end
   end
 end
@@ -252,6 +286,10 @@ function M.execute(client, bufnr, action, patch, on_done)
       -- the server tells the user itself (window/showMessage) what happened and why
       if err and err.code ~= vim.lsp.protocol.ErrorCodes.RequestCancelled then
         notify(action.title .. ': ' .. err.message, vim.log.levels.ERROR)
+      end
+      -- a refactor/fix answers with its proposal (also sent as scopewise/proposal: one review)
+      if not err and type(result) == 'table' and type(result.id) == 'string' and result.files then
+        require('scopewise.review').show(result, client.id)
       end
       if on_done then
         on_done(result, err)
@@ -369,8 +407,11 @@ function M.explain(opts)
   run_kind('explain', opts or {})
 end
 
+local OTHER = 'other instruction…'
+
 --- Refactor with an intent (`opts.intent`) or a free instruction (`opts.instruction`); with
---- neither, ask for the instruction with vim.ui.input (an intent's name picks that intent).
+--- neither, pick the intent with vim.ui.select (its last item asks for a free instruction
+--- with vim.ui.input; an intent's name typed there picks that intent).
 --- @param opts? scopewise.RunOpts
 function M.refactor(opts)
   opts = opts or {}
@@ -380,6 +421,21 @@ function M.refactor(opts)
     end
     return run_kind('refactor', opts)
   end
+  local items = vim.list_extend(vim.deepcopy(M.intents), { OTHER })
+  vim.ui.select(items, { prompt = 'scopewise refactor:', kind = 'scopewise.intent' }, function(choice)
+    if choice == nil then
+      return
+    elseif choice ~= OTHER then
+      return run_kind('refactor', vim.tbl_extend('force', opts, { intent = choice }))
+    end
+    M.refactor_instruction(opts)
+  end)
+end
+
+--- Ask for a free refactor instruction with vim.ui.input and run it.
+--- @param opts? scopewise.RunOpts
+function M.refactor_instruction(opts)
+  opts = opts or {}
   vim.ui.input({
     prompt = 'scopewise refactor (an instruction, or: ' .. table.concat(M.intents, ', ') .. '): ',
   }, function(text)
@@ -735,9 +791,26 @@ function M.show_document(err, result, ctx, config)
   return { success = true }
 end
 
+--- `window/showMessage` from the server (routed here by lsp/scopewise.lua): Neovim's own
+--- handler, except the server's word on an apply the review reports itself (one message).
+function M.show_message(err, result, ctx, config)
+  local ok, review = pcall(require, 'scopewise.review')
+  if not err and ok and review.holds_message(result, ctx) then
+    return vim.NIL
+  end
+  return vim.lsp.handlers['window/showMessage'](err, result, ctx, config)
+end
+
 -- --------------------------------------------------------------------------- :Scopewise
 
-local subcommands = { 'explain', 'refactor', 'fix', 'usage', 'reindex', 'tests', 'cancel' }
+local subcommands =
+  { 'explain', 'refactor', 'fix', 'revert', 'usage', 'reindex', 'tests', 'cancel' }
+
+--- Take the last applied proposal back in every buffer it changed (see review.lua).
+--- @return integer how many buffers were reverted
+function M.revert()
+  return require('scopewise.review').revert()
+end
 
 --- The :Scopewise command (defined by plugin/scopewise.lua).
 --- @param args table the user command's arguments
@@ -760,6 +833,8 @@ function M.command(args)
     M.refactor(range)
   elseif sub == 'fix' then
     M.fix(range)
+  elseif sub == 'revert' then
+    M.revert()
   elseif sub == 'usage' then
     M.usage()
   elseif sub == 'reindex' then
