@@ -23,8 +23,8 @@ T.run(function()
   require('scopewise').setup({ progress = false })
   local buf = T.open('shop/pricing.py')
   local client = T.client(buf)
-  T.eq(client.config.capabilities.experimental, { scopewise = { stream = true } },
-    'the helper advertises stream')
+  T.eq(client.config.capabilities.experimental, { scopewise = { stream = true, review = true } },
+    'the helper advertises stream (and review)')
 
   -- 1. text visible before the answer ends
   local done
