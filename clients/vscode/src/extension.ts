@@ -13,8 +13,11 @@ import {
   RevealOutputChannelOn,
   ServerOptions,
   State,
+  StaticFeature,
 } from "vscode-languageclient/node";
 import { locateServer } from "./locate";
+import { parseProposal } from "./proposal";
+import { ReviewController } from "./review";
 import { mayStart, RESTRICTED_MESSAGE, startWhenTrusted } from "./restricted";
 import { SECTION, serverKeys, serverSettings } from "./settings";
 import { ignoredMessage } from "./trust";
@@ -55,6 +58,7 @@ let output: vscode.LogOutputChannel;
 let status: vscode.StatusBarItem;
 let keys: string[] = [];
 let starting: Promise<void> | undefined;
+let review: ReviewController;
 const warnedIgnored = new Set<string>();
 const session = { usd: 0, runs: 0, last: "" };
 
@@ -67,9 +71,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   showStatus("$(loading~spin) scopewise", "scopewise: starting the language server");
   status.show();
 
+  review = new ReviewController(serverCommand, output);
   context.subscriptions.push(
     output,
     status,
+    review.register(),
     vscode.commands.registerCommand("scopewise.explain", () => runFromEditor("explain")),
     vscode.commands.registerCommand("scopewise.refactor", () => runFromEditor("refactor")),
     vscode.commands.registerCommand("scopewise.fix", () => runFromEditor("fix")),
@@ -167,13 +173,23 @@ async function startClient(): Promise<void> {
       },
       executeCommand: async (cmd, cmdArgs, next) => {
         const result: unknown = await next(cmd, cmdArgs);
-        if (cmd === RUN_COMMAND) noteRun(cmdArgs[0], result);
+        if (cmd === RUN_COMMAND) {
+          noteRun(cmdArgs[0], result);
+          const proposal = parseProposal(result);
+          if (proposal) void review.show(proposal);
+        }
         return result;
       },
     },
   };
   const lc = new LanguageClient("scopewise", "scopewise", serverOptions, clientOptions);
   client = lc;
+  lc.registerFeature(scopewiseCapabilities({ review: true }));
+  lc.onNotification("scopewise/proposal", (params: unknown) => {
+    const proposal = parseProposal(params);
+    if (proposal) void review.show(proposal);
+    else output.warn("scopewise/proposal: not a proposal; ignored");
+  });
   lc.onDidChangeState((e) => {
     if (e.newState === State.Stopped && client === lc) {
       showStatus("$(error) scopewise: stopped", "scopewise: the language server stopped. Click to see usage; run “scopewise: Restart server”.");
@@ -194,6 +210,28 @@ async function startClient(): Promise<void> {
   // reaches the page console in code-server: the end-to-end test waits for this line
   console.log("scopewise: language client started");
   showIdle();
+}
+
+/** Says to the server what this client shows itself (`experimental.scopewise`): merged with
+ *  what another feature says there. */
+function scopewiseCapabilities(flags: Record<string, boolean>): StaticFeature {
+  return {
+    fillClientCapabilities(capabilities) {
+      const experimental = (capabilities.experimental ??= {}) as Record<string, unknown>;
+      const mine = (experimental.scopewise ?? {}) as Record<string, boolean>;
+      experimental.scopewise = { ...mine, ...flags };
+    },
+    initialize() {},
+    getState: () => ({ kind: "static" }),
+    clear() {},
+  };
+}
+
+/** A command of the server's (the review's Apply / Reject all). */
+async function serverCommand(command: string, arg: object): Promise<unknown> {
+  const lc = await readyClient();
+  if (!lc) throw new Error("the language server is not running");
+  return lc.sendRequest(ExecuteCommandRequest.type, { command, arguments: [arg] });
 }
 
 async function stop(): Promise<void> {
