@@ -164,9 +164,26 @@ export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 
-/** "+2 −1" for a hunk. */
+/** The lines a hunk's old and new text share at its top and at its bottom (its context). */
+export function context(h: Hunk): { top: number; bottom: number } {
+  const o = h.old_lines;
+  const n = h.new_lines;
+  let top = 0;
+  while (top < o.length && top < n.length && o[top] === n[top]) top++;
+  let bottom = 0;
+  while (bottom < o.length - top && bottom < n.length - top && o[o.length - 1 - bottom] === n[n.length - 1 - bottom]) bottom++;
+  return { top, bottom };
+}
+
+/** "+2 −1" for a hunk: the lines it adds and removes, its context left out. */
 export function hunkStat(h: Hunk): string {
-  return `+${h.new_lines.length} −${h.old_lines.length}`;
+  const { top, bottom } = context(h);
+  return `+${h.new_lines.length - top - bottom} −${h.old_lines.length - top - bottom}`;
+}
+
+/** The 1-based line of a hunk's first change in the text the proposal was made against. */
+export function firstChanged(h: Hunk): number {
+  return h.start + context(h).top;
 }
 
 /** Text from the model or the repository made inert where VS Code would read markup: a

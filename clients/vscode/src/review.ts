@@ -6,6 +6,8 @@
 import * as vscode from "vscode";
 import {
   ApplyResult,
+  context,
+  firstChanged,
   Hunk,
   hunkStat,
   layOut,
@@ -143,7 +145,8 @@ export class ReviewController
     const { placed } = await this.layout(t.review, t.file);
     const id = t.review.proposal.id;
     return placed.flatMap(({ hunk, line }) => {
-      const at = new vscode.Range(line, 0, line, 0);
+      const first = line + context(hunk).top;
+      const at = new vscode.Range(first, 0, first, 0);
       const state = this.state(t.review, hunk.id);
       const lens = (title: string, command: string) =>
         new vscode.CodeLens(at, { title, command, arguments: [id, hunk.id] });
@@ -217,7 +220,7 @@ export class ReviewController
     }
     const h = node.hunk;
     const state = this.state(node.review, h.id);
-    const item = new vscode.TreeItem(`line ${h.start} (${hunkStat(h)})`, vscode.TreeItemCollapsibleState.None);
+    const item = new vscode.TreeItem(`line ${firstChanged(h)} (${hunkStat(h)})`, vscode.TreeItemCollapsibleState.None);
     item.id = `h:${node.review.proposal.id}:${h.id}`;
     item.description = state;
     item.tooltip = [...h.old_lines.map((l) => `- ${l}`), ...h.new_lines.map((l) => `+ ${l}`)].join("\n");
@@ -250,7 +253,8 @@ export class ReviewController
     let selection: vscode.Range | undefined;
     if (hunk) {
       const at = (await this.layout(review, file)).placed.find((p) => p.hunk.id === hunk.id);
-      if (at) selection = new vscode.Range(at.line, 0, at.line, 0);
+      const line = at && at.line + context(hunk).top;
+      if (line !== undefined) selection = new vscode.Range(line, 0, line, 0);
     }
     const name = file.path.split("/").pop() ?? file.path;
     await vscode.commands.executeCommand("vscode.diff", vscode.Uri.parse(file.uri), right, `${name} ↔ proposed`, {

@@ -85,3 +85,10 @@ test("model text shown in a notification or a CodeLens is inert", async () => {
   const s = plainText("see [here](command:workbench.action.terminal.new) $(alert)\nnext");
   assert.ok(!s.includes("](") && !s.includes("$(") && !s.includes("\n"), s);
 });
+
+test("a hunk with context: its stat and first line count the changed lines only", async () => {
+  const { hunkStat, firstChanged } = await import(pathToFileURL(out).href);
+  const h = { id: 1, start: 10, old_lines: ["a", "b", "old", "c"], new_lines: ["a", "b", "new", "new2", "c"] };
+  assert.equal(hunkStat(h), "+2 −1");
+  assert.equal(firstChanged(h), 12);
+});
