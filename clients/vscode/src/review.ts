@@ -21,6 +21,9 @@ import {
 
 export const SCHEME = "scopewise-proposal";
 export const VIEW = "scopewise.review";
+// the server's commands (scopewise.vocab)
+const APPLY_PROPOSAL_COMMAND = "scopewise.applyProposal";
+const DISCARD_PROPOSAL_COMMAND = "scopewise.discardProposal";
 const CONTEXT = "scopewise.reviewing";
 
 type Decision = "accepted" | "rejected";
@@ -58,8 +61,6 @@ export class ReviewController
 
   register(): vscode.Disposable {
     this.view = vscode.window.createTreeView(VIEW, { treeDataProvider: this, showCollapseAll: false });
-    const cmd = (name: string, fn: (node?: Node) => unknown) =>
-      vscode.commands.registerCommand(`scopewise.review.${name}`, fn);
     return vscode.Disposable.from(
       this.view,
       this.docChanged,
@@ -68,12 +69,12 @@ export class ReviewController
       vscode.workspace.registerTextDocumentContentProvider(SCHEME, this),
       vscode.languages.registerCodeLensProvider({ scheme: SCHEME }, this),
       vscode.workspace.onDidChangeTextDocument((e) => this.fileChanged(e.document.uri)),
-      cmd("open", (node) => this.open(node)),
-      cmd("accept", (node) => this.decide(node, "accepted")),
-      cmd("reject", (node) => this.decide(node, "rejected")),
-      cmd("acceptAll", (node) => this.acceptAll(node)),
-      cmd("rejectAll", (node) => this.rejectAll(node)),
-      cmd("apply", (node) => this.apply(node)),
+      vscode.commands.registerCommand("scopewise.review.open", (node?: Node) => this.open(node)),
+      vscode.commands.registerCommand("scopewise.review.accept", (node?: Node) => this.decide(node, "accepted")),
+      vscode.commands.registerCommand("scopewise.review.reject", (node?: Node) => this.decide(node, "rejected")),
+      vscode.commands.registerCommand("scopewise.review.acceptAll", (node?: Node) => this.acceptAll(node)),
+      vscode.commands.registerCommand("scopewise.review.rejectAll", (node?: Node) => this.rejectAll(node)),
+      vscode.commands.registerCommand("scopewise.review.apply", (node?: Node) => this.apply(node)),
       vscode.commands.registerCommand("scopewise.review.acceptHunk", (id: string, hunk: number) =>
         this.decideHunk(id, hunk, "accepted"),
       ),
@@ -296,7 +297,7 @@ export class ReviewController
   private async rejectAll(node?: Node): Promise<void> {
     const review = this.reviewOf(node);
     if (!review) return;
-    await this.server("scopewise.discardProposal", { id: review.proposal.id }).catch((err: unknown) =>
+    await this.server(DISCARD_PROPOSAL_COMMAND, { id: review.proposal.id }).catch((err: unknown) =>
       this.output.warn(`discarding ${review.proposal.id}: ${String(err)}`),
     );
     this.output.info(`proposal ${review.proposal.id} rejected: nothing applied`);
@@ -318,7 +319,7 @@ export class ReviewController
     }
     let result: ApplyResult;
     try {
-      result = parseApplyResult(await this.server("scopewise.applyProposal", { id: review.proposal.id, hunks: accepted }));
+      result = parseApplyResult(await this.server(APPLY_PROPOSAL_COMMAND, { id: review.proposal.id, hunks: accepted }));
     } catch (err) {
       void vscode.window.showErrorMessage(`scopewise: applying the proposal failed: ${err instanceof Error ? err.message : String(err)}`);
       return;
