@@ -46,6 +46,7 @@ export class ReviewController
   implements vscode.TextDocumentContentProvider, vscode.TreeDataProvider<Node>, vscode.CodeLensProvider
 {
   private readonly reviews = new Map<string, Review>();
+  private readonly seen = new Set<string>(); // the notification and the run's result: once
   private readonly docChanged = new vscode.EventEmitter<vscode.Uri>();
   private readonly treeChanged = new vscode.EventEmitter<Node | undefined>();
   private readonly lensChanged = new vscode.EventEmitter<void>();
@@ -86,7 +87,8 @@ export class ReviewController
 
   /** A proposal arrived: list it, open the first file's diff, and say what to do. */
   async show(proposal: Proposal): Promise<void> {
-    if (this.reviews.has(proposal.id)) return; // the notification and the run's result
+    if (this.seen.has(proposal.id)) return;
+    this.seen.add(proposal.id);
     const review: Review = { proposal, decisions: new Map(), refused: new Map() };
     this.reviews.set(proposal.id, review);
     this.output.info(`proposal ${proposal.id}: ${proposal.title}`);
