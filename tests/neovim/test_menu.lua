@@ -8,7 +8,10 @@ local TIERS = { quick = true, standard = true, deep = true }
 local function parse(title)
   local parts = vim.split(title, ' · ', { plain = true })
   T.ok(#parts == 4, 'a title with 4 parts (name · tier · tokens · cost): ' .. title)
-  local name, tier, tokens, cost = unpack(parts)
+  local name, way, tokens, cost = unpack(parts)
+  -- "deep", or a deep edit's way: "deep plan + quick write", "deep advisor + standard write"
+  local tier = way:match('^(%a+)$') or way:match('^(deep) plan %+ %a+ write$')
+    or way:match('^(deep) advisor %+ %a+ write$')
   T.ok(TIERS[tier], 'a tier in ' .. title)
   T.ok(tokens:match('^~[%d.,]+k? tok$'), 'estimated tokens in ' .. title)
   local usd, forced = cost:match('^([<~]%$%d+%.%d+)(.*)$')
@@ -63,10 +66,11 @@ T.run(function()
     local reason = entries[1].action.data.reason
     T.ok(reason:find(auto.tier, 1, true), name .. ': the reason names the tier: ' .. reason)
   end
-  -- the scope shows: explaining these 4 lines is cheap; rewriting a function that
-  -- shop/cart.py uses is not the smallest tier
+  -- the scope shows: explaining these 4 lines is cheap, and so is simplifying them (a body
+  -- behind its interface); renaming a function that shop/cart.py uses is not the smallest tier
   T.eq(by_name['Explain'][1].parsed.tier, 'quick', 'explain tier')
-  T.ok(by_name['Refactor: simplify'][1].parsed.tier ~= 'quick', 'refactor of a used function')
+  T.eq(by_name['Refactor: simplify'][1].parsed.tier, 'quick', 'simplify a short body')
+  T.ok(by_name['Refactor: improve names'][1].parsed.tier ~= 'quick', 'rename a used function')
 
   -- context.only is honoured
   local only = T.actions(buf, 29, 32, { only = { 'refactor' } })
