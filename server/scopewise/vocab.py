@@ -103,6 +103,10 @@ RUN_COMMAND = "scopewise.run"
 USAGE_COMMAND = "scopewise.usage"
 REINDEX_COMMAND = "scopewise.reindex"
 RUN_TESTS_COMMAND = "scopewise.runTests"  # the affected tests of the last applied edit
+APPLY_PROPOSAL_COMMAND = "scopewise.applyProposal"  # {"id", "hunks": [int] | null}
+DISCARD_PROPOSAL_COMMAND = "scopewise.discardProposal"  # {"id"}
+PROPOSAL_DIFF_COMMAND = "scopewise.proposalDiff"  # {"id"} -> {"uri"} of the unified diff
+PROPOSAL_NOTIFICATION = "scopewise/proposal"  # a proposal, to a client with `review`
 
 
 @dataclass(frozen=True)

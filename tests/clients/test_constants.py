@@ -98,6 +98,9 @@ def test_the_server_advertises_the_vocabulary(advertised: dict[str, Any]) -> Non
         vocab.USAGE_COMMAND,
         vocab.REINDEX_COMMAND,
         vocab.RUN_TESTS_COMMAND,
+        vocab.APPLY_PROPOSAL_COMMAND,
+        vocab.DISCARD_PROPOSAL_COMMAND,
+        vocab.PROPOSAL_DIFF_COMMAND,
     }
 
 
@@ -130,6 +133,9 @@ def test_extension_commands(package: dict[str, Any]) -> None:
         vocab.USAGE_COMMAND,
         vocab.REINDEX_COMMAND,
         vocab.RUN_TESTS_COMMAND,
+        vocab.APPLY_PROPOSAL_COMMAND,
+        vocab.DISCARD_PROPOSAL_COMMAND,
+        vocab.PROPOSAL_DIFF_COMMAND,
     }
     assert not contributed & server  # a client command never shadows the server's
 

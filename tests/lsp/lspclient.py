@@ -120,6 +120,11 @@ class Editor:
     accept: bool | Callable[[types.ApplyWorkspaceEditParams], bool] = True
     applied_elsewhere: dict[str, str] = field(default_factory=dict)  # edited files not open
     registrations: list[types.Registration] = field(default_factory=list)
+    # window/showMessageRequest: the questions asked, and what the user answers (a title, a
+    # list of titles answered in turn, or None: dismissed); Apply, as a user who wants it
+    questions: list[types.ShowMessageRequestParams] = field(default_factory=list)
+    answers: list[str | None] | str | None = "Apply"
+    proposals: list[dict[str, Any]] = field(default_factory=list)  # scopewise/proposal
 
     def uri(self, rel: str) -> str:
         return (self.root / rel).as_uri()
@@ -161,6 +166,18 @@ class Editor:
         self.applied_elsewhere.clear()
         self.edits.clear()
         self.accept = True
+        self.questions.clear()
+        self.answers = "Apply"
+        self.proposals.clear()
+
+    def answer(self, params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
+        """What a user answers the stock question (and every question is recorded)."""
+        self.questions.append(params)
+        if isinstance(self.answers, list):
+            title = self.answers.pop(0) if self.answers else None
+        else:
+            title = self.answers
+        return None if title is None else types.MessageActionItem(title=title)
 
     def replace(self, rel: str, old: str, new: str) -> None:
         """Type a change into an open document (one incremental didChange)."""
@@ -331,6 +348,17 @@ class Editor:
             await asyncio.sleep(0.05)
 
 
+def plain(value: Any) -> Any:
+    """A custom notification's params as JSON values (pygls makes named tuples of them)."""
+    if hasattr(value, "_asdict"):
+        return {k: plain(v) for k, v in value._asdict().items()}
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
 def server_env(home: Path, api: FakeAPI | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
     env["SCOPEWISE_CACHE_DIR"] = str(home / "cache")
@@ -361,6 +389,14 @@ async def start_editor(
     @client.feature(types.WORKSPACE_APPLY_EDIT)
     def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
         return editor.apply(params)
+
+    @client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
+    def ask(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
+        return editor.answer(params)
+
+    @client.feature("scopewise/proposal")
+    def proposal(params: Any) -> None:
+        editor.proposals.append(plain(params))
 
     if configuration is not None:
         client.set_configuration(configuration)

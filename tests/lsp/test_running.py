@@ -191,6 +191,8 @@ async def test_fix_sends_the_diagnostics_and_applies(ed: Editor, module_api: Fak
 async def test_an_edit_made_while_the_model_writes_is_never_overwritten(
     ed: Editor, module_api: FakeAPI
 ) -> None:
+    """The user types on the line above while the model writes: the paid answer is re-based
+    on the typed text (its own line did not change), and the typing stays."""
     module_api.push(
         Reply(text=edits((PRICING, "MAX_DISCOUNT = 0.5", "MAX_DISCOUNT = 0.3")), chunks=30,
               delay=0.03)
@@ -202,10 +204,28 @@ async def test_an_edit_made_while_the_model_writes_is_never_overwritten(
     await ed.wait_for(lambda: len(module_api.message_requests) > calls)
     ed.replace(PRICING, "TAX_RATE = 0.2", "TAX_RATE = 0.21")  # the user types meanwhile
     result = await running
-    assert result["applied"] is False and "changed while the action ran" in result["reason"]
+    assert result["applied"] is True, result
+    assert "TAX_RATE = 0.21\nMAX_DISCOUNT = 0.3\n" in ed.texts[uri]
+
+
+async def test_an_edit_made_inside_the_change_while_the_model_writes_is_never_overwritten(
+    ed: Editor, module_api: FakeAPI
+) -> None:
+    module_api.push(
+        Reply(text=edits((PRICING, "MAX_DISCOUNT = 0.5", "MAX_DISCOUNT = 0.3")), chunks=30,
+              delay=0.03)
+    )  # fmt: skip
+    uri = ed.open(PRICING)
+    action = pick(await ed.actions(PRICING, 8, 8, only=["refactor"]), "Refactor: simplify")
+    calls = len(module_api.message_requests)
+    running = asyncio.create_task(ed.run(action))
+    await ed.wait_for(lambda: len(module_api.message_requests) > calls)
+    ed.replace(PRICING, "MAX_DISCOUNT = 0.5", "MAX_DISCOUNT = 0.45")  # the user types meanwhile
+    result = await running
+    assert result["applied"] is False and "changed" in result["reason"], result
     assert ed.edits == []  # nothing stale was sent
-    assert "MAX_DISCOUNT = 0.5\n" in ed.texts[uri]
-    assert any("nothing was applied" in m for m in ed.shown_messages(types.MessageType.Warning))
+    assert "MAX_DISCOUNT = 0.45\n" in ed.texts[uri]
+    assert any("nothing was" in m for m in ed.shown_messages()), ed.shown_messages()
 
 
 async def test_a_document_changed_since_listing_is_refused_before_any_call(
@@ -359,7 +379,9 @@ async def test_plain_edits_in_utf16_without_annotations_or_show_document(
         assert isinstance(change, types.TextDocumentEdit)
         (text_edit,) = change.edits
         assert type(text_edit) is types.TextEdit
-        assert text_edit.range.start.character == len('MAX_DISCOUNT = 0.5; TAG = "💶💶"; ') + 2
+        # only what changes is replaced: "1" after "LIMIT = "
+        column = len('MAX_DISCOUNT = 0.5; TAG = "💶💶"; LIMIT = ') + 2
+        assert text_edit.range.start.character == column
         assert 'MAX_DISCOUNT = 0.5; TAG = "💶💶"; LIMIT = 2  # ☕\n' in ed.texts[uri]
 
         module_api.push(Reply(text="Short."))

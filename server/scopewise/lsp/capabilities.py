@@ -61,6 +61,8 @@ class ClientSupport:
     disabled: bool = False
     resolve: frozenset[str] = frozenset()  # CodeAction properties the client resolves lazily
     llm_tag: bool = False
+    review: bool = False  # experimental.scopewise.review: the client shows proposals itself
+    stream: bool = False  # experimental.scopewise.stream: it shows a streamed explanation
 
     @classmethod
     def of(cls, caps: types.ClientCapabilities) -> ClientSupport:
@@ -72,6 +74,7 @@ class ClientSupport:
         resolve = ca.resolve_support.properties if ca and ca.resolve_support else ()
         tags = ca.tag_support.value_set if ca and ca.tag_support else ()
         ops = edit.resource_operations if edit and edit.resource_operations else ()
+        ours = _scopewise_experimental(caps.experimental)
         return cls(
             work_done_progress=bool(win and win.work_done_progress),
             show_document=bool(win and win.show_document and win.show_document.support),
@@ -89,4 +92,12 @@ class ClientSupport:
             disabled=bool(ca and ca.disabled_support),
             resolve=frozenset(resolve),
             llm_tag=types.CodeActionTag.LlmGenerated in tags,
+            review=ours.get("review") is True,
+            stream=ours.get("stream") is True,
         )
+
+
+def _scopewise_experimental(experimental: object) -> dict[str, object]:
+    """`capabilities.experimental.scopewise`, when it is an object."""
+    ours = experimental.get("scopewise") if isinstance(experimental, dict) else None
+    return ours if isinstance(ours, dict) else {}

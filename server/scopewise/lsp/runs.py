@@ -1,8 +1,8 @@
 """Running an action (`workspace/executeCommand scopewise.run`): the run registry (by progress
 token and by request id, for cancellation), the Claude client of the current settings,
 server-created progress that streams the model's status and can be cancelled, then the
-explanation shown as a document or the edit sent as one `workspace/applyEdit` — never a stale
-one. Every run logs one line.
+explanation shown as a document or the edit made a proposal (proposals.py) that nothing
+applies until the user accepts it. Every run logs one line.
 
 It talks to the server through `Host` (messages, documents, the planner, the editor's
 requests) and never imports it."""
@@ -39,17 +39,16 @@ from scopewise.actions.api import (
     usage_line,
     usd,
 )
-from scopewise.actions.edits import EditError
 from scopewise.actions.explanation import explanation_markdown
 from scopewise.actions.model import ActionError, ActionResult, Plan
 from scopewise.actions.plan import Actions
 from scopewise.analysis.engine import Engine
-from scopewise.vocab import Action
+from scopewise.vocab import PROPOSAL_NOTIFICATION, Action
 
 from .capabilities import ClientSupport
 from .documents import OpenDocuments
-from .wire import ActionData, Applied, Cancelled, Refused, RunOutcome, Shown
-from .workspace_edit import StaleEdit, workspace_edit
+from .proposals import Proposals, make, offer
+from .wire import ActionData, Applied, Cancelled, Proposal, Refused, RunOutcome, Shown, to_json
 
 
 class Host(Protocol):
@@ -67,6 +66,8 @@ class Host(Protocol):
     def actions(self) -> Actions | None: ...
     @property
     def work_done_progress(self) -> Progress: ...
+    @property
+    def proposals(self) -> Proposals: ...
 
     def message(self, text: str, kind: types.MessageType = ...) -> None: ...
     def log(self, text: str, kind: types.MessageType = ...) -> None: ...
@@ -80,6 +81,10 @@ class Host(Protocol):
     async def workspace_apply_edit_async(
         self, params: types.ApplyWorkspaceEditParams
     ) -> types.ApplyWorkspaceEditResult: ...
+    async def window_show_message_request_async(
+        self, params: types.ShowMessageRequestParams
+    ) -> types.MessageActionItem | None: ...
+    def notify(self, method: str, params: Any) -> None: ...
 
 
 def refuse(
@@ -385,8 +390,8 @@ async def _run(
     if data.action == Action.EXPLAIN:
         status.end(f"done · {usd(result.usd, 4)}")
         return await _show_explanation(host, result)
-    status.end(f"applying · {usd(result.usd, 4)}")
-    return await _apply(host, result, start_versions)
+    status.end(f"proposed · {usd(result.usd, 4)}")
+    return await _propose(host, result, start_versions)
 
 
 def _report(host: Host, status: Status, action: Action, ev: StreamEvent) -> None:
@@ -420,54 +425,21 @@ async def _show_explanation(host: Host, result: ActionResult) -> Shown:
     return Shown(document=uri, shown=shown, usd=result.usd, tier=result.tier)
 
 
-async def _apply(
+async def _propose(
     host: Host, result: ActionResult, start_versions: dict[str, int]
-) -> Applied | Refused:
-    plan = result.plan
+) -> Proposal | Applied | Refused:
+    """The run's change as a proposal nothing applies yet: sent to a client that reviews it
+    itself, else offered with the stock question (Apply / Show diff / Discard)."""
     facts: dict[str, Any] = {"usd": result.usd, "tier": result.tier, "model": result.model}
     if not result.changes:
         host.message(f"no change proposed. {result.text}".strip(), types.MessageType.Info)
         return Refused(reason="no change proposed", **facts)
-    annotation = None
-    if host.support.change_annotations:
-        annotation = types.ChangeAnnotation(
-            label=change_label(result),
-            needs_confirmation=True,
-            description=result.text or None,
-        )
-    # check and send with no await in between: no didChange can slip in
-    try:
-        edit = workspace_edit(
-            result.changes,
-            host.docs,
-            host.read_disk,
-            start_versions,
-            host.support,
-            annotation,
-        )
-    except (StaleEdit, EditError) as exc:
-        return refuse(host, f"{exc}; nothing was applied", **facts)
-    name = plan.request.action.capitalize()
-    if plan.request.intent:
-        name += f": {plan.request.intent}"
-    params = types.ApplyWorkspaceEditParams(
-        edit=edit,
-        label=f"scopewise {name}",
-        metadata=types.WorkspaceEditMetadata(is_refactoring=True)
-        if host.support.edit_metadata
-        else None,
-    )
-    try:
-        answer = await host.workspace_apply_edit_async(params)
-    except JsonRpcException as exc:
-        return refuse(host, f"the editor refused the edit: {exc}", **facts)
-    if not answer.applied:
-        why = f": {answer.failure_reason}" if answer.failure_reason else ""
-        return refuse(host, f"the editor did not apply the edit{why}", **facts)
-    files = [c.path for c in result.changes]
-    summary = f" — {result.text}" if result.text else ""
-    host.message(
-        f"{name} applied to {', '.join(files)} · {result.tier} · {usd(result.usd, 4)}{summary}",
-        types.MessageType.Warning if result.leftovers else types.MessageType.Info,
-    )
-    return Applied(files=files, summary=result.text, tests=result.tests, **facts)
+    held = make(host.proposals.new_id(), result, change_label(result), host.docs, start_versions)
+    if not held.hunks:
+        host.message(f"no change proposed. {result.text}".strip(), types.MessageType.Info)
+        return Refused(reason="no change proposed", **facts)
+    host.proposals.add(held)
+    if host.support.review:
+        host.notify(PROPOSAL_NOTIFICATION, to_json(held.wire))
+        return held.wire
+    return await offer(host, held)

@@ -36,18 +36,37 @@ from scopewise.actions.model import ActionError
 from scopewise.actions.plan import Actions
 from scopewise.analysis.engine import EngineError
 from scopewise.index.files import is_secret_file
-from scopewise.vocab import REINDEX_COMMAND, RUN_COMMAND, RUN_TESTS_COMMAND, USAGE_COMMAND
+from scopewise.vocab import (
+    APPLY_PROPOSAL_COMMAND,
+    DISCARD_PROPOSAL_COMMAND,
+    PROPOSAL_DIFF_COMMAND,
+    REINDEX_COMMAND,
+    RUN_COMMAND,
+    RUN_TESTS_COMMAND,
+    USAGE_COMMAND,
+)
 
 from .capabilities import ClientSupport, code_action_options, watched_files
 from .documents import OpenDocuments
 from .listing import Listing, ServerEngine
+from .proposals import Proposals, apply, discard, show_diff
 from .protocol import ScopewiseProtocol
 from .runs import Runs, refuse
 from .settings import SettingsSources, section
 from .sync import Sync
 from .tests_run import AffectedTests
 from .timing import timed
-from .wire import ActionData, Reindexed, UsageTotals, to_json
+from .wire import (
+    ActionData,
+    Applied,
+    ApplyProposalArgs,
+    DiffDocument,
+    ProposalArgs,
+    Reindexed,
+    UsageTotals,
+    command_args,
+    to_json,
+)
 
 log = logging.getLogger("scopewise.lsp")
 
@@ -74,6 +93,7 @@ class ScopewiseServer(LanguageServer):
         self.sync = Sync(self)
         self.runs = Runs(self)
         self.tests = AffectedTests()
+        self.proposals = Proposals()
         self._shown_warnings: tuple[str, ...] = ()
         self._pending_warnings: list[str] = []
         self._tokens = itertools.count(1)
@@ -84,6 +104,9 @@ class ScopewiseServer(LanguageServer):
 
     def log(self, text: str, kind: types.MessageType = types.MessageType.Info) -> None:
         self.window_log_message(types.LogMessageParams(type=kind, message=f"scopewise: {text}"))
+
+    def notify(self, method: str, params: Any) -> None:
+        self.protocol.notify(method, params)
 
     def new_token(self, what: str) -> str:
         return f"scopewise-{what}-{next(self._tokens)}"
@@ -326,6 +349,43 @@ async def run_tests_command(ls: ScopewiseServer, *args: Any) -> dict[str, Any]:
     return to_json(await ls.tests.run(ls, args))
 
 
+async def apply_proposal_command(ls: ScopewiseServer, *args: Any) -> dict[str, Any]:
+    try:
+        given = command_args(ApplyProposalArgs, APPLY_PROPOSAL_COMMAND, args)
+        wire = ls.proposals.get(given.id).wire
+        out = await apply(ls, given.id, given.hunks)
+    except (KeyError, ValueError) as exc:
+        raise JsonRpcInvalidParams(str(exc.args[0] if exc.args else exc)) from None
+    if out.applied:  # its tests become the affected tests
+        applied = Applied(
+            files=out.files,
+            summary=wire.summary,
+            tests=wire.tests,
+            usd=wire.usd,
+            tier=wire.tier,
+            model=wire.model,
+        )
+        ls.tests.remember(ls, applied)
+    return to_json(out)
+
+
+def discard_proposal_command(ls: ScopewiseServer, *args: Any) -> dict[str, Any]:
+    try:
+        given = command_args(ProposalArgs, DISCARD_PROPOSAL_COMMAND, args)
+    except ValueError as exc:
+        raise JsonRpcInvalidParams(str(exc)) from None
+    return to_json(discard(ls, given.id))
+
+
+async def proposal_diff_command(ls: ScopewiseServer, *args: Any) -> dict[str, Any]:
+    try:
+        given = command_args(ProposalArgs, PROPOSAL_DIFF_COMMAND, args)
+        uri = await show_diff(ls, given.id)
+    except (KeyError, ValueError) as exc:
+        raise JsonRpcInvalidParams(str(exc.args[0] if exc.args else exc)) from None
+    return to_json(DiffDocument(uri=uri))
+
+
 def create_server() -> ScopewiseServer:
     ls = ScopewiseServer()
     ls.feature(types.INITIALIZE)(on_initialize)
@@ -340,6 +400,9 @@ def create_server() -> ScopewiseServer:
     ls.command(USAGE_COMMAND)(usage_command)
     ls.command(REINDEX_COMMAND)(reindex_command)
     ls.command(RUN_TESTS_COMMAND)(run_tests_command)
+    ls.command(APPLY_PROPOSAL_COMMAND)(apply_proposal_command)
+    ls.command(DISCARD_PROPOSAL_COMMAND)(discard_proposal_command)
+    ls.command(PROPOSAL_DIFF_COMMAND)(proposal_diff_command)
     return ls
 
 

@@ -12,7 +12,7 @@ import dataclasses
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
@@ -20,6 +20,8 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 from scopewise.actions.api import Totals
 from scopewise.actions.model import ActionRequest
 from scopewise.vocab import Action, DiagnosticInfo, Intent, Tier
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,80 @@ class Applied:
     tests: list[str] = field(default_factory=list)  # test files that use what changed
 
 
-RunOutcome = Refused | Cancelled | Shown | Applied
+# ---------------------------------------------------------------------------- proposals
+# The proposal's own keys are sent as named (snake_case: `old_lines`), the protocol of #15.
+@dataclass(frozen=True, kw_only=True)
+class WireHunk:
+    id: int
+    start: int  # 1-based first line in the text the proposal was made against
+    old_lines: list[str]
+    new_lines: list[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProposalFile:
+    path: str
+    uri: str
+    version: int | None  # the open document's version the hunks were made against
+    hunks: list[WireHunk]
+    created: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Proposal:
+    """A change nothing has applied yet: `scopewise/proposal`, and the run's result."""
+
+    id: str
+    title: str
+    label: str
+    summary: str
+    files: list[ProposalFile]
+    leftovers: list[str]
+    tests: list[str]
+    applied: bool = False
+    usd: float = 0.0
+    tier: str = ""
+    model: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class HunkRefused:
+    hunk: int
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProposalApplied:
+    """`scopewise.applyProposal`: the hunks applied (one edit), those refused and why."""
+
+    applied: list[int]
+    refused: list[HunkRefused]
+    files: list[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApplyProposalArgs:
+    id: str
+    hunks: list[int] | None = None  # None: all
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProposalArgs:
+    id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Discarded:
+    discarded: bool
+    id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DiffDocument:
+    uri: str
+
+
+RunOutcome = Refused | Cancelled | Shown | Applied | Proposal
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -161,9 +236,32 @@ class Reindexed:
     skipped: int
 
 
-def to_json(value: RunOutcome | UsageTotals | Reindexed | ActionData | TestsRan) -> dict[str, Any]:
+Answer = (
+    RunOutcome
+    | UsageTotals
+    | Reindexed
+    | ActionData
+    | TestsRan
+    | ProposalApplied
+    | Discarded
+    | DiffDocument
+)
+
+
+def to_json(value: Answer) -> dict[str, Any]:
     out: dict[str, Any] = converter.unstructure(value)
     return out
+
+
+def command_args(kind: type[T], command: str, args: tuple[Any, ...]) -> T:
+    """The one object argument of a command, typed; ValueError says what is wrong."""
+    if len(args) != 1 or not isinstance(args[0], dict):
+        raise ValueError(f"{command} takes one object argument")
+    try:
+        return converter.structure(args[0], kind)
+    except cattrs.BaseValidationError as exc:
+        why = "; ".join(cattrs.transform_error(exc, path=command)[:5])
+        raise ValueError(f"{command}: {why}") from None
 
 
 # ---------------------------------------------------------------------------- the converter
@@ -212,6 +310,17 @@ def _diagnostic(value: Any, _: Any) -> DiagnosticInfo:
 
 
 _CLASSES = (ActionData, Refused, Cancelled, Shown, Applied, UsageTotals, Reindexed, TestsRan)
+_AS_NAMED = (
+    WireHunk,
+    ProposalFile,
+    Proposal,
+    HunkRefused,
+    ProposalApplied,
+    ApplyProposalArgs,
+    ProposalArgs,
+    Discarded,
+    DiffDocument,
+)
 _OMIT_NONE = (Refused,)  # optional facts are left out rather than sent as null
 
 
@@ -225,6 +334,9 @@ def _make_converter() -> cattrs.Converter:
         conv.register_unstructure_hook(enum, lambda member: str(member.value))
     as_list = override(unstruct_hook=lambda ds: [dataclasses.asdict(d) for d in ds])
     conv.register_unstructure_hook(Totals, dataclasses.asdict)
+    for named in _AS_NAMED:
+        conv.register_unstructure_hook(named, make_dict_unstructure_fn(named, conv))
+        conv.register_structure_hook(named, make_dict_structure_fn(named, conv))
     for cls in _CLASSES:
         names = {
             f.name: override(rename=camel(f.name), omit_if_default=cls in _OMIT_NONE)
