@@ -114,6 +114,10 @@ def test_server_commands() -> None:
     ts = read(EXTENSION)
     assert const(ts, "RUN_COMMAND") == vocab.RUN_COMMAND
     assert const(ts, "USAGE_COMMAND") == vocab.USAGE_COMMAND
+    review = read(REVIEW)
+    assert const(review, "APPLY_PROPOSAL_COMMAND") == vocab.APPLY_PROPOSAL_COMMAND
+    assert const(review, "DISCARD_PROPOSAL_COMMAND") == vocab.DISCARD_PROPOSAL_COMMAND
+    assert const(review, "PROPOSAL_NOTIFICATION") == vocab.PROPOSAL_NOTIFICATION
     lua = read(NVIM_HELPER)
     assert const(lua, "RUN") == vocab.RUN_COMMAND
     called = set(re.findall(r"server_command\(\s*'([^']+)'", lua))

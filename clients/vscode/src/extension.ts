@@ -17,7 +17,7 @@ import {
 } from "vscode-languageclient/node";
 import { locateServer } from "./locate";
 import { parseProposal } from "./proposal";
-import { ReviewController } from "./review";
+import { PROPOSAL_NOTIFICATION, ReviewController } from "./review";
 import { mayStart, RESTRICTED_MESSAGE, startWhenTrusted } from "./restricted";
 import { SECTION, serverKeys, serverSettings } from "./settings";
 import { ignoredMessage } from "./trust";
@@ -185,7 +185,7 @@ async function startClient(): Promise<void> {
   const lc = new LanguageClient("scopewise", "scopewise", serverOptions, clientOptions);
   client = lc;
   lc.registerFeature(scopewiseCapabilities({ review: true }));
-  lc.onNotification("scopewise/proposal", (params: unknown) => {
+  lc.onNotification(PROPOSAL_NOTIFICATION, (params: unknown) => {
     const proposal = parseProposal(params);
     if (proposal) void review.show(proposal);
     else output.warn("scopewise/proposal: not a proposal; ignored");

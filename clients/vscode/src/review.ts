@@ -24,6 +24,7 @@ export const VIEW = "scopewise.review";
 // the server's commands (scopewise.vocab)
 const APPLY_PROPOSAL_COMMAND = "scopewise.applyProposal";
 const DISCARD_PROPOSAL_COMMAND = "scopewise.discardProposal";
+export const PROPOSAL_NOTIFICATION = "scopewise/proposal";
 const CONTEXT = "scopewise.reviewing";
 
 type Decision = "accepted" | "rejected";
