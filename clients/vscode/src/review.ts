@@ -347,6 +347,8 @@ export class ReviewController
 
   private async close(review: Review): Promise<void> {
     this.reviews.delete(review.proposal.id);
+    // the last review done: back to the files rather than an empty side bar
+    if (this.reviews.size === 0 && this.view?.visible) await vscode.commands.executeCommand("workbench.view.explorer");
     const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((tab) => {
       const input = tab.input;
       return input instanceof vscode.TabInputTextDiff && input.modified.scheme === SCHEME &&

@@ -199,6 +199,13 @@ async function reviewShown(page, files, shot) {
 async function acceptAll(page, files, shot) {
   await reviewShown(page, files, shot);
   await palette(page, "scopewise: Accept all and apply");
+  await reviewClosed(page);
+}
+
+/** The review is done: its diff closed, the view gone, the explorer back. */
+async function reviewClosed(page) {
+  await waitUntil(async () => !(await page.locator(".monaco-diff-editor").count()), "the review's diff stayed open");
+  await page.locator(".explorer-folders-view").first().waitFor({ state: "visible", timeout: STEP_TIMEOUT });
 }
 
 /** The nth hunk row under the file row of `rel` in the Review view: its start line and counts. */
@@ -482,7 +489,31 @@ async function main() {
       check(asked[0] === "plan" && asked.length > 1 && asked.slice(1).every((a) => a === "write"), `not one plan then writes: ${asked.join(", ")}`);
       check(models.slice(1).every((m) => m !== models[0]), `the writers are not a cheaper model than the planner: ${models.join(", ")}`);
       await palette(page, "scopewise: Reject all");
-      await waitUntil(async () => !(await page.locator(".monaco-diff-editor").count()), "the review's diff stayed open");
+      await reviewClosed(page);
+      await savedAs((_, text) => text);
+    });
+
+    await step(page, "Accept all applies one edit to every file and one undo reverts it in every file", async () => {
+      await proposeWide("review-wide-accept");
+      await palette(page, "scopewise: Accept all and apply");
+      const note = await appliedNote(page, wideRels);
+      await reviewClosed(page);
+      log(`  notification: ${note.split("\n").find((l) => l.includes("applied to"))}`);
+      await openFile(page, "shop/pricing.py", "def discounted");
+      await page.screenshot({ path: path.join(LOGS, "review-applied.png") });
+      await page.locator(".editor-group-container.active .monaco-editor .view-lines").click();
+      await page.keyboard.press("Control+Z");
+      // VS Code may ask whether to undo the workspace edit in every file it changed
+      const across = page.locator(".monaco-dialog-box .monaco-button", { hasText: /Undo in \d+ Files/ });
+      await waitUntil(async () => {
+        if (await across.count()) {
+          await page.screenshot({ path: path.join(LOGS, "review-undo-question.png") });
+          await across.first().click();
+        }
+        return (await editorText(page)).includes("def apply_discount");
+      }, "the undo did not revert shop/pricing.py");
+      await page.screenshot({ path: path.join(LOGS, "review-undone.png") });
+      // every file, the ones not in view too: saved, they are the text before the edit
       await savedAs((_, text) => text);
     });
 
@@ -494,6 +525,7 @@ async function main() {
       await page.screenshot({ path: path.join(LOGS, "review-hunks.png") });
       await palette(page, "scopewise: Apply accepted hunks");
       await appliedNote(page, ["shop/pricing.py"]);
+      await reviewClosed(page);
       const pricingFile = path.join(ws, "shop/pricing.py");
       await savedAs((file, text) => {
         if (file !== pricingFile) return text;
@@ -501,30 +533,6 @@ async function main() {
         for (let i = one.start - 1; i < one.start - 1 + one.removed; i++) lines[i] = lines[i].replace(/\bapply_discount\b/g, "discounted");
         return lines.join("\n");
       });
-      // back to the fixture for the next step
-      for (const [file, text] of Object.entries(wideBefore)) fs.writeFileSync(file, text);
-      await waitUntil(async () => {
-        await openFile(page, "shop/pricing.py", "def ");
-        return (await editorText(page)).includes("def apply_discount");
-      }, "the editor did not reload shop/pricing.py");
-    });
-
-    await step(page, "Accept all applies one edit to every file and one undo reverts it in every file", async () => {
-      await proposeWide("review-wide-accept");
-      await palette(page, "scopewise: Accept all and apply");
-      const note = await appliedNote(page, wideRels);
-      log(`  notification: ${note.split("\n").find((l) => l.includes("applied to"))}`);
-      await openFile(page, "shop/pricing.py", "def discounted");
-      await page.screenshot({ path: path.join(LOGS, "review-applied.png") });
-      await page.locator(".editor-group-container.active .monaco-editor .view-lines").click();
-      await page.keyboard.press("Control+Z");
-      // VS Code asks whether to undo the workspace edit in every file it changed
-      const across = page.locator(".monaco-dialog-box .monaco-button", { hasText: /Undo in \d+ Files/ });
-      await across.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
-      await page.screenshot({ path: path.join(LOGS, "review-undo.png") });
-      await across.click();
-      await waitUntil(async () => (await editorText(page)).includes("def apply_discount"), "the undo did not revert shop/pricing.py");
-      await savedAs((_, text) => text);
     });
 
     await step(page, "a missing server produces the clear notification", async () => {
