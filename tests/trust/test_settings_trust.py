@@ -309,7 +309,7 @@ def test_vscode_sends_only_user_values_for_sensitive_keys() -> None:
     """.vscode/settings.json is the repository's too: the extension's rule (src/trust.ts),
     unit-tested under node."""
     out = subprocess.run(
-        ["node", "--test", "test/unit/"],
+        ["node", "--test", "test/unit/trust.test.mjs"],
         cwd=VSCODE, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
