@@ -217,3 +217,32 @@ async def test_stock_discard_and_dismissal_change_nothing(ed: Editor, module_api
     result = await propose(ed, module_api)
     assert result["applied"] is False and "dismissed" in result["reason"]
     assert ed.edits == [] and files_on_disk(ed.root) == before
+
+
+# ---------------------------------------------------------------- over the daily cap
+async def test_an_over_cap_run_asks_before_anything_is_spent(
+    tmp_path: Path, poly: Path, module_api: FakeAPI
+) -> None:
+    ed = await start_editor(
+        poly, tmp_path / "home", api=module_api, init_options={"dailyCapUsd": 0.000001}
+    )
+    try:
+        listed = await ed.actions(PRICING, 29, 32, only=["source"])
+        over = next(a for a in listed if a.title.endswith("(over the daily cap)"))
+        calls = len(module_api.message_requests)
+        for answer in ("Cancel", None):
+            ed.answers = [answer]
+            result = await ed.run(over)
+            assert result["applied"] is False and "over the daily cap: not run" in result["reason"]
+            assert len(module_api.message_requests) == calls  # nothing was spent
+        question = ed.questions[-1]
+        assert question.message.startswith("scopewise: spent $0.00 of $0.0000 today; this run ~$")
+        assert question.message.split(" — ")[1].startswith("run anyway?")
+        assert [a.title for a in question.actions or []] == ["Run", "Cancel"]
+
+        module_api.push(Reply(text="It takes a rate off a price."))
+        ed.answers = ["Run"]
+        result = await ed.run(over)
+        assert "document" in result and len(module_api.message_requests) == calls + 1
+    finally:
+        await stop_editor(ed)

@@ -19,6 +19,7 @@ from scopewise.claude.ledger import Ledger, Totals
 from scopewise.lsp.capabilities import ClientSupport
 from scopewise.lsp.documents import OpenDocuments
 from scopewise.lsp.listing import Listing, ServerEngine
+from scopewise.lsp.proposals import Proposals
 from scopewise.lsp.runs import RunHandle, Runs
 from scopewise.lsp.wire import (
     ActionData,
@@ -46,6 +47,8 @@ class FakeHost:
         self.changes = 0
         self.messages: list[str] = []
         self.work_done_progress: Any = None
+        self.proposals = Proposals()
+        self.notified: list[tuple[str, Any]] = []
 
     def message(self, text: str, kind: types.MessageType = types.MessageType.Warning) -> None:
         self.messages.append(text)
@@ -74,6 +77,14 @@ class FakeHost:
         self, params: types.ApplyWorkspaceEditParams
     ) -> types.ApplyWorkspaceEditResult:
         return types.ApplyWorkspaceEditResult(applied=True)
+
+    async def window_show_message_request_async(
+        self, params: types.ShowMessageRequestParams
+    ) -> types.MessageActionItem | None:
+        return None
+
+    def notify(self, method: str, params: Any) -> None:
+        self.notified.append((method, params))
 
 
 async def test_cancelling_a_request_stops_that_run_only() -> None:

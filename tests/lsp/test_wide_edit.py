@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest_asyncio
-from lspclient import Editor, start_editor, stop_editor
+from lspclient import Editor, capabilities, start_editor, stop_editor
 from lsprotocol import types
 
 from fakeapi import FakeAPI
@@ -37,6 +37,9 @@ async def test_a_wide_rename_is_planned_written_verified_and_applied_as_one_edit
     assert names and "deep plan + quick write" in names[0].title, [a.title for a in actions]
     result = await ed.run(names[0])
 
+    # one proposal over every file, asked once, its title counting them; then applied
+    (question,) = ed.questions
+    assert re.match(r"scopewise: Refactor: \d+ changes in 14 files \(", question.message)
     assert result["applied"] is True
     assert len(result["files"]) == 14  # the definition, 12 modules, the test
     (params,) = ed.edits  # one WorkspaceEdit: one undo
@@ -62,3 +65,28 @@ async def test_a_wide_rename_is_planned_written_verified_and_applied_as_one_edit
     assert "planning the change (deep)…" in reports
     assert "writing 14 files in 14 calls (quick)…" in reports
     assert "verifying every site…" in reports
+
+
+async def test_a_wide_change_with_a_site_left_unverified_is_one_proposal_that_says_so(
+    wide: Path, tmp_path: Path
+) -> None:
+    """A reviewing client gets the wide change as one proposal over its files; the label
+    says it is incomplete, the leftovers are listed, and nothing changes until it is applied."""
+    caps = capabilities()
+    caps.experimental = {"scopewise": {"review": True}}
+    with FakeAPI() as api:
+        ed = await start_editor(wide, tmp_path / "home", api=api, caps=caps)
+        try:
+            api.responder = Model(skip={("app/mod3.py", 'a = norm("a2", h["a"])')}, skips=-1)
+            ed.open(TARGET)
+            actions = await ed.actions(TARGET, 1, 3, only=["refactor"])
+            names = [a for a in actions if a.title.startswith("Refactor: improve names")]
+            result = await ed.run(names[0])
+            assert result["applied"] is False and ed.edits == [] and ed.questions == []
+            assert len(result["files"]) >= 13
+            assert "incomplete" in result["label"] and result["leftovers"]
+            assert "not verified" in result["summary"]
+            await ed.wait_for(lambda: ed.proposals)
+            assert ed.proposals[-1]["id"] == result["id"]
+        finally:
+            await stop_editor(ed)

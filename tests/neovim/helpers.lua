@@ -14,6 +14,10 @@ T.timeout = 15000
 T.messages = {}
 --- vim.notify calls (the plugin's own messages): { msg = s, level = n }
 T.notes = {}
+--- window/showMessageRequest questions the server asked (their text), and the answers a user
+--- gives, in turn (a title; false: dismissed); when none are queued, "Apply".
+T.questions = {}
+T.answers = {}
 
 function T.log(...)
   local parts = {}
@@ -67,11 +71,40 @@ function T.setup()
     T.log('notify:', msg)
     return notify(msg, level, opts)
   end
+  T.answer_questions()
   local show = vim.lsp.handlers['window/showMessage']
   vim.lsp.handlers['window/showMessage'] = function(err, params, ctx, config)
     table.insert(T.messages, { type = params.type, message = params.message })
     T.log('server message:', params.message)
     return show(err, params, ctx, config)
+  end
+end
+
+--- Neovim asks window/showMessageRequest through vim.ui.select (kind "lsp_message"): answer
+--- it from T.answers (else "Apply"), as a user picking from the list would.
+function T.answer_questions()
+  local select = vim.ui.select
+  vim.ui.select = function(items, opts, on_choice)
+    if opts.kind ~= 'lsp_message' then
+      return select(items, opts, on_choice)
+    end
+    table.insert(T.questions, {
+      prompt = opts.prompt,
+      titles = vim.tbl_map(function(i)
+        return i.title
+      end, items),
+    })
+    local want = 'Apply'
+    if #T.answers > 0 then
+      want = table.remove(T.answers, 1)
+    end
+    T.log('question:', opts.prompt, '->', tostring(want))
+    for _, item in ipairs(items) do
+      if want and item.title == want then
+        return on_choice(item)
+      end
+    end
+    return on_choice(nil)
   end
 end
 

@@ -227,6 +227,19 @@ def test_refactor_across_files(nvim: Neovim) -> None:
     nvim.run("test_multifile.lua")
 
 
+def test_stock_neovim_is_asked_apply_show_diff_or_discard(nvim: Neovim) -> None:
+    """Without the helper: Discard changes nothing; Show diff opens it and asks again; Apply
+    applies both files as one edit."""
+    two = edits(
+        (PRICING, "    rate = clamp(rate, 0.0, MAX_DISCOUNT)\n",
+         "    rate = max(0.0, min(MAX_DISCOUNT, rate))\n"),
+        (CART, "self.discount = 0.0", "self.discount = 0.1"),
+        summary="inlined the clamp",
+    )  # fmt: skip
+    nvim.api.push(Reply(text=two), Reply(text=two))
+    nvim.run("test_stock_review.lua")
+
+
 def test_stale_buffer_refuses_the_edit(nvim: Neovim) -> None:
     cap = "    rate = clamp(rate, 0.0, MAX_DISCOUNT)\n"
     nvim.api.push(Reply(text=edits((PRICING, cap, "    rate = 0.0\n")), chunks=10, delay=0.25))

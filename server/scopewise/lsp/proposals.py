@@ -359,7 +359,10 @@ async def _apply(host: ReviewHost, pid: str, accepted: list[int] | None) -> Prop
 def _tell(host: ReviewHost, held: Held, out: ProposalApplied) -> None:
     refused = "; ".join(f"hunk {r.hunk}: {r.reason}" for r in out.refused if r.reason)
     if out.applied:
-        text = f"{held.name} applied to {', '.join(out.files)}"
+        wire = held.wire
+        text = f"{held.name} applied to {', '.join(out.files)} · {wire.tier} · {usd(wire.usd, 4)}"
+        if wire.summary:
+            text += f" — {wire.summary}"
         if out.refused:
             text += f"; not applied: {refused or len(out.refused)}"
         kind = types.MessageType.Warning if out.refused else types.MessageType.Info

@@ -29,6 +29,7 @@ from scopewise.actions.api import (
     CallCancelled,
     ClaudeClient,
     ClaudeError,
+    LedgerError,
     Retrying,
     StreamEvent,
     TextProgress,
@@ -260,6 +261,10 @@ class Runs:
         unrecorded = actions.ledger.warn_once()
         if unrecorded:
             host.message(unrecorded, types.MessageType.Warning)
+        if data.override_cap:
+            declined = await _confirm_override(host, actions, plan)
+            if declined is not None:
+                return declined
         task = asyncio.current_task()
         assert task is not None
         handle = RunHandle(task, host.new_token("run"), msg_id)
@@ -331,6 +336,43 @@ def _ready(host: Host, data: ActionData) -> tuple[Actions, Plan] | Refused:
     if plan.blocked:
         return refuse(host, f"{plan.blocked}; the “over the daily cap” action runs it anyway")
     return actions, plan
+
+
+RUN_ANYWAY, CANCEL = "Run", "Cancel"
+
+
+async def _confirm_override(host: Host, actions: Actions, plan: Plan) -> Refused | None:
+    """A run over the daily cap runs only when the user says so, asked before anything is
+    spent: "spent $X of $Y today; this run ~$Z — run anyway?" (Run / Cancel). No answer
+    (dismissed, or a client that cannot ask): refused."""
+    ledger = actions.ledger
+    cap = ledger.daily_cap_usd
+    if cap is None or ledger.check_cap(plan.estimate.usd) is None:
+        return None  # not over the cap (any more): nothing to ask
+    try:
+        spent = ledger.day_totals().usd
+    except LedgerError as exc:
+        return refuse(host, str(exc), types.MessageType.Error)
+    text = (
+        f"scopewise: spent {usd(spent)} of {usd(cap)} today; this run "
+        f"~{usd(plan.estimate.usd)} — run anyway? ({plan.title})"
+    )
+    params = types.ShowMessageRequestParams(
+        type=types.MessageType.Warning,
+        message=text,
+        actions=[types.MessageActionItem(title=RUN_ANYWAY), types.MessageActionItem(title=CANCEL)],
+    )
+    try:
+        answer = await host.window_show_message_request_async(params)
+    except JsonRpcException as exc:
+        log.info("showMessageRequest failed: %s", exc)
+        answer = None
+    if answer is not None and answer.title == RUN_ANYWAY:
+        return None
+    why = "over the daily cap: not run" + (
+        " (cancelled)" if answer is not None else " (no answer to the question)"
+    )
+    return refuse(host, why, types.MessageType.Info)
 
 
 async def _run(
