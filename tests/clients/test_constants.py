@@ -22,6 +22,7 @@ from scopewise.lsp.server import create_server
 
 CLIENTS = Path(__file__).resolve().parents[2] / "clients"
 EXTENSION = CLIENTS / "vscode" / "src" / "extension.ts"
+REVIEW = CLIENTS / "vscode" / "src" / "review.ts"
 PACKAGE = CLIENTS / "vscode" / "package.json"
 TRUST = CLIENTS / "vscode" / "src" / "trust.ts"
 SETTINGS_TS = CLIENTS / "vscode" / "src" / "settings.ts"
@@ -32,7 +33,11 @@ NVIM_HELPER = CLIENTS / "neovim" / "lua" / "scopewise" / "init.lua"
 # other id is the name of a language in index/languages.py.
 EDITOR_LANGUAGE = {"javascriptreact": "javascript", "typescriptreact": "tsx"}
 # Commands and settings the VS Code extension keeps to itself (never sent to the server).
-CLIENT_COMMANDS = {"scopewise.showUsage", "scopewise.restartServer"}
+# (the review of a proposal: src/review.ts)
+REVIEW_COMMANDS = ("open", "accept", "reject", "acceptAll", "rejectAll", "apply")
+CLIENT_COMMANDS = {"scopewise.showUsage", "scopewise.restartServer"} | {
+    f"scopewise.review.{c}" for c in (*REVIEW_COMMANDS, "acceptHunk", "rejectHunk")
+}
 CLIENT_SETTINGS = {"server.path", "python"}
 
 
@@ -109,6 +114,10 @@ def test_server_commands() -> None:
     ts = read(EXTENSION)
     assert const(ts, "RUN_COMMAND") == vocab.RUN_COMMAND
     assert const(ts, "USAGE_COMMAND") == vocab.USAGE_COMMAND
+    review = read(REVIEW)
+    assert const(review, "APPLY_PROPOSAL_COMMAND") == vocab.APPLY_PROPOSAL_COMMAND
+    assert const(review, "DISCARD_PROPOSAL_COMMAND") == vocab.DISCARD_PROPOSAL_COMMAND
+    assert const(review, "PROPOSAL_NOTIFICATION") == vocab.PROPOSAL_NOTIFICATION
     lua = read(NVIM_HELPER)
     assert const(lua, "RUN") == vocab.RUN_COMMAND
     called = set(re.findall(r"server_command\(\s*'([^']+)'", lua))
@@ -117,9 +126,10 @@ def test_server_commands() -> None:
 
 def test_extension_commands(package: dict[str, Any]) -> None:
     """One command per action (`scopewise.<action>`), plus the extension's own; each one
-    contributed in package.json is registered in extension.ts, and no more."""
+    contributed in package.json is registered in extension.ts or review.ts, and no more."""
     contributed = {c["command"] for c in package["contributes"]["commands"]}
-    registered = set(re.findall(r'registerCommand\(\s*"([^"]+)"', read(EXTENSION)))
+    ts = read(EXTENSION) + read(REVIEW)
+    registered = set(re.findall(r'registerCommand\(\s*"([^"]+)"', ts))
     assert contributed == registered
     assert contributed == {f"scopewise.{a}" for a in vocab.Action} | CLIENT_COMMANDS
     server = {

@@ -127,7 +127,7 @@ async def test_refactor_applies_one_versioned_annotated_edit(
     (text_edit,) = change.edits
     assert isinstance(text_edit, types.AnnotatedTextEdit)
     annotation = (params.edit.change_annotations or {})[text_edit.annotation_id]
-    assert annotation.needs_confirmation is True
+    assert annotation.needs_confirmation is False  # confirmed already: no refactor preview
     assert result["tier"] in annotation.label and "$" in annotation.label
     assert annotation.description == "documented the cap"
     assert ed.texts[uri] == expected  # exactly, after a multi-byte edit earlier in the file

@@ -13,9 +13,12 @@ import {
   RevealOutputChannelOn,
   ServerOptions,
   State,
+  StaticFeature,
 } from "vscode-languageclient/node";
 import { ExplanationNote, ExplanationPanels } from "./explanationPanel";
 import { locateServer } from "./locate";
+import { parseProposal } from "./proposal";
+import { PROPOSAL_NOTIFICATION, ReviewController } from "./review";
 import { mayStart, RESTRICTED_MESSAGE, startWhenTrusted } from "./restricted";
 import { SECTION, serverKeys, serverSettings } from "./settings";
 import { ignoredMessage } from "./trust";
@@ -57,6 +60,7 @@ let output: vscode.LogOutputChannel;
 let status: vscode.StatusBarItem;
 let keys: string[] = [];
 let starting: Promise<void> | undefined;
+let review: ReviewController;
 const warnedIgnored = new Set<string>();
 const session = { usd: 0, runs: 0, last: "" };
 
@@ -70,10 +74,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   status.show();
   panels = new ExplanationPanels(output);
 
+  review = new ReviewController(serverCommand, output);
   context.subscriptions.push(
     output,
     status,
     panels,
+    review.register(),
     vscode.commands.registerCommand("scopewise.explain", () => runFromEditor("explain")),
     vscode.commands.registerCommand("scopewise.refactor", () => runFromEditor("refactor")),
     vscode.commands.registerCommand("scopewise.fix", () => runFromEditor("fix")),
@@ -171,15 +177,24 @@ async function startClient(): Promise<void> {
       },
       executeCommand: async (cmd, cmdArgs, next) => {
         const result: unknown = await next(cmd, cmdArgs);
-        if (cmd === RUN_COMMAND) noteRun(cmdArgs[0], result);
+        if (cmd === RUN_COMMAND) {
+          noteRun(cmdArgs[0], result);
+          const proposal = parseProposal(result);
+          if (proposal) void review.show(proposal);
+        }
         return result;
       },
     },
   };
   const lc = new LanguageClient("scopewise", "scopewise", serverOptions, clientOptions);
   client = lc;
-  advertise(lc, { stream: true });
+  lc.registerFeature(scopewiseCapabilities({ review: true, stream: true }));
   lc.onNotification("scopewise/explanation", (n: ExplanationNote) => void panels?.note(n));
+  lc.onNotification(PROPOSAL_NOTIFICATION, (params: unknown) => {
+    const proposal = parseProposal(params);
+    if (proposal) void review.show(proposal);
+    else output.warn("scopewise/proposal: not a proposal; ignored");
+  });
   lc.onDidChangeState((e) => {
     if (e.newState === State.Stopped && client === lc) {
       showStatus("$(error) scopewise: stopped", "scopewise: the language server stopped. Click to see usage; run “scopewise: Restart server”.");
@@ -202,19 +217,26 @@ async function startClient(): Promise<void> {
   showIdle();
 }
 
-/** What this extension shows itself (`capabilities.experimental.scopewise`): merged with what
- *  another part already advertised. */
-function advertise(lc: LanguageClient, shows: Record<string, boolean>): void {
-  lc.registerFeature({
-    fillClientCapabilities(caps) {
-      const experimental = (caps.experimental ??= {}) as Record<string, unknown>;
-      const ours = (experimental.scopewise ?? {}) as Record<string, unknown>;
-      experimental.scopewise = { ...ours, ...shows };
+/** Says to the server what this client shows itself (`experimental.scopewise`): merged with
+ *  what another feature says there. */
+function scopewiseCapabilities(flags: Record<string, boolean>): StaticFeature {
+  return {
+    fillClientCapabilities(capabilities) {
+      const experimental = (capabilities.experimental ??= {}) as Record<string, unknown>;
+      const mine = (experimental.scopewise ?? {}) as Record<string, boolean>;
+      experimental.scopewise = { ...mine, ...flags };
     },
     initialize() {},
     getState: () => ({ kind: "static" }),
     clear() {},
-  });
+  };
+}
+
+/** A command of the server's (the review's Apply / Reject all). */
+async function serverCommand(command: string, arg: object): Promise<unknown> {
+  const lc = await readyClient();
+  if (!lc) throw new Error("the language server is not running");
+  return lc.sendRequest(ExecuteCommandRequest.type, { command, arguments: [arg] });
 }
 
 async function stop(): Promise<void> {

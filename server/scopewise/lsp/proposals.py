@@ -210,11 +210,13 @@ def edit_params(
     support: ClientSupport,
 ) -> types.ApplyWorkspaceEditParams:
     """The one versioned edit of the placed hunks, with the proposal's label (StaleEdit or
-    EditError when it cannot be made)."""
+    EditError when it cannot be made). The user has confirmed it already (the review, or
+    Apply): the annotation asks for nothing more — with `needsConfirmation` VS Code would open
+    its refactor preview with the change unticked."""
     annotation = None
     if support.change_annotations:
         annotation = types.ChangeAnnotation(
-            label=held.wire.label, needs_confirmation=True, description=held.description
+            label=held.wire.label, needs_confirmation=False, description=held.description
         )
     edit = workspace_edit(placed.changes, docs, read_disk, docs.versions(), support, annotation)
     return types.ApplyWorkspaceEditParams(

@@ -176,49 +176,63 @@ async function menuRows(page, command = "Quick Fix...") {
   throw new Error(`the ${command} menu never listed an action ("No code actions available"?)`);
 }
 
-/** The refactor preview of an edit with needsConfirmation: the change is listed unticked;
- *  confirming = tick it, then Apply. Checks the file on disk did not change before. */
-async function confirmPreview(page, file, before, shot) {
-  const apply = page.locator(".refactor-preview, .bulk-edit-panel, .pane-body").getByRole("button", { name: "Apply", exact: true }).first();
-  await apply.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
-  check(fs.readFileSync(file, "utf8") === before, "the file changed before the preview was confirmed");
-  await page.screenshot({ path: path.join(LOGS, `${shot}.png`) });
-  const box = page.locator(".monaco-list-row .edit-checkbox").first();
-  await box.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
-  if ((await box.getAttribute("aria-checked")) !== "true") await box.click();
-  await apply.click();
-}
+// ---------------------------------------------------------------- the review of a proposal
+const REVIEW_ROWS = ".part.sidebar .monaco-list-row";
 
-/** The refactor preview of a multi-file edit (one WorkspaceEdit, needsConfirmation): every
- *  file is listed; confirming = tick every unticked change, then Apply. Checks that no file on
- *  disk changed before. Returns the preview's rows as text. */
-async function confirmWidePreview(page, files, shot) {
-  const apply = page.locator(".refactor-preview, .bulk-edit-panel, .pane-body").getByRole("button", { name: "Apply", exact: true }).first();
-  await apply.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+/** A proposal under review: the "scopewise: Review" view lists its files and hunks and a diff
+ *  is open; nothing changed on disk, and no refactor preview opened (the edit is not applied
+ *  with a change annotation that asks for one). Screenshot `shot`; returns the view's rows. */
+async function reviewShown(page, files, shot) {
+  const rows = page.locator(REVIEW_ROWS);
+  await waitUntil(async () => (await rows.allInnerTexts()).some((t) => /^line \d+/.test(t)), "the Review view lists no hunk");
+  await page.locator(".monaco-diff-editor").first().waitFor({ state: "visible", timeout: STEP_TIMEOUT });
   for (const [file, before] of Object.entries(files)) {
-    check(fs.readFileSync(file, "utf8") === before, `${file} changed before the preview was confirmed`);
+    check(fs.readFileSync(file, "utf8") === before, `${file} changed before the review was confirmed`);
   }
-  const rows = page.locator(".monaco-list-row:has(.edit-checkbox)");
-  await rows.first().waitFor({ state: "visible", timeout: STEP_TIMEOUT });
-  // the panel maximized: the tree lists only the rows in view, every one of them here
-  await panelSize(page, "Maximize Panel");
-  const texts = (await rows.allInnerTexts()).map((t) => t.replace(/\s+/g, " ").trim());
+  const preview = page.locator(".part.panel").getByRole("button", { name: "Apply", exact: true });
+  check(!(await preview.count()) || !(await preview.first().isVisible()), "the refactor preview opened");
   await page.screenshot({ path: path.join(LOGS, `${shot}.png`) });
-  for (let i = 0; i < 50; i++) { // ticking a file ticks its changes: look again after each
-    const unticked = page.locator(".monaco-list-row .edit-checkbox:not([aria-checked='true'])");
-    if (!(await unticked.count())) break;
-    // a file's tick may tick this row meanwhile: then it is gone, look again
-    await unticked.first().click({ timeout: 2000 }).catch(() => {});
-  }
-  await apply.click();
-  await panelSize(page, "Restore Panel");
-  return texts;
+  return (await rows.allInnerTexts()).map((t) => t.replace(/\s+/g, " ").trim());
 }
 
-/** Click the panel's "Maximize Panel" / "Restore Panel" button when it shows. */
-async function panelSize(page, label) {
-  const button = page.locator(`.part.panel .action-label[aria-label^='${label}']`).first();
-  if ((await button.count()) && (await button.isVisible())) await button.click();
+/** Accept all the hunks of the newest proposal and apply them (the command palette). */
+async function acceptAll(page, files, shot) {
+  await reviewShown(page, files, shot);
+  await palette(page, "scopewise: Accept all and apply");
+  await reviewClosed(page);
+}
+
+/** The review is done: its diff closed, the view gone, the explorer back. */
+async function reviewClosed(page) {
+  await waitUntil(async () => !(await page.locator(".monaco-diff-editor").count()), "the review's diff stayed open");
+  await page.locator(".explorer-folders-view").first().waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+}
+
+/** The nth hunk row under the file row of `rel` in the Review view: its start line and counts. */
+async function hunkRow(page, rel, nth) {
+  const rows = page.locator(REVIEW_ROWS);
+  const texts = (await rows.allInnerTexts()).map((t) => t.replace(/\s+/g, " ").trim());
+  const file = texts.findIndex((t) => t.startsWith(rel));
+  check(file >= 0, `${rel} is not in the Review view: ${texts.join(" | ")}`);
+  const m = /^line (\d+) \(\+(\d+) −(\d+)\)/.exec(texts[file + 1 + nth] ?? "");
+  check(m, `${rel} has no hunk ${nth + 1} in the Review view: ${texts.join(" | ")}`);
+  return { row: rows.nth(file + 1 + nth), start: Number(m[1]), added: Number(m[2]), removed: Number(m[3]) };
+}
+
+/** Click a hunk row's inline action ("Accept hunk" / "Reject hunk"); waits for its new state. */
+async function decideHunk(page, rel, nth, action, state) {
+  const { row } = await hunkRow(page, rel, nth);
+  await row.hover();
+  await row.locator(`.action-label[aria-label="${action}"]`).click();
+  await waitUntil(async () => (await hunkRow(page, rel, nth).then((h) => h.row.innerText())).includes(state), `the hunk is not ${state}`);
+}
+
+/** The notification a finished review shows ("N hunks applied to a, b"). */
+async function appliedNote(page, rels) {
+  return waitUntil(async () => {
+    const n = await notifications(page);
+    return n.includes(`applied to ${rels.join(", ")}`) ? n : false;
+  }, `no '… applied to ${rels.join(", ")}' notification`);
 }
 
 async function statusText(page) {
@@ -401,7 +415,7 @@ async function main() {
       check(menu.texts.some((t) => /\((quick|deep)\)/.test(t)), "no sibling forcing the other tier ((quick)/(deep))");
     });
 
-    await step(page, "Refactor applies the exact text after the refactor preview is confirmed", async () => {
+    await step(page, "Refactor applies the exact text after the review is accepted", async () => {
       check(refactorRow >= 0, "no refactor row (previous check failed)");
       await api.send({
         push: JSON.stringify({
@@ -410,7 +424,7 @@ async function main() {
         }),
       });
       await menu.rows.nth(refactorRow).click();
-      await confirmPreview(page, pricing, original, "refactor-preview");
+      await acceptAll(page, { [pricing]: original }, "refactor-review");
       await waitUntil(async () => (await editorText(page)).includes("refactored by the e2e test"), "the edit did not reach the editor");
       await page.locator(".editor-group-container.active .monaco-editor .view-lines").click();
       await page.keyboard.press("Control+S");
@@ -462,7 +476,7 @@ async function main() {
       await input.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
       await input.fill(instruction);
       await page.keyboard.press("Enter");
-      await confirmPreview(page, pricing, before, "instruction-preview");
+      await acceptAll(page, { [pricing]: before }, "instruction-review");
       await waitUntil(async () => (await editorText(page)).includes("# by instruction"), "the instructed edit did not reach the editor");
       const { last } = await api.send({ last: true });
       check(last.includes("E2E-INSTRUCTION"), "the typed instruction is not in the request the API received");
@@ -485,7 +499,7 @@ async function main() {
       await waitUntil(() => fs.readFileSync(cart, "utf8") === broken, "the typed syntax error was not saved");
       await api.send({ push: JSON.stringify({ summary: "fix", edits: [{ path: "shop/cart.py", old_text: "self.discount = 0.0 +", new_text: "self.discount = 0.0  # fixed" }] }) });
       await palette(page, "scopewise: Fix");
-      await confirmPreview(page, cart, broken, "fix-preview");
+      await acceptAll(page, { [cart]: broken }, "fix-review");
       await waitUntil(async () => (await editorText(page)).includes("# fixed"), "the fix did not reach the editor");
       const { last } = await api.send({ last: true });
       check(/syntax error/i.test(last), "the syntax error is not in the fix request");
@@ -494,12 +508,10 @@ async function main() {
       await waitUntil(() => fs.readFileSync(cart, "utf8") === before.replace(GOOD, "        self.discount = 0.0  # fixed\n"), "the saved file is not the fixed text");
     });
 
-    await step(page, "a wide rename (deep) is planned, written, previewed with every file and applied as one edit", async () => {
-      const rels = ["shop/__init__.py", "shop/cart.py", "shop/pricing.py", "tests/test_pricing.py"];
-      const old = /\bapply_discount\b/;
-      const before = Object.fromEntries(rels.map((r) => [path.join(ws, r), fs.readFileSync(path.join(ws, r), "utf8")]));
-      for (const [file, text] of Object.entries(before)) check(old.test(text), `${file} does not use apply_discount`);
-      await api.send({ wide: { old: "apply_discount", new: "discounted" } });
+    const wideRels = ["shop/__init__.py", "shop/cart.py", "shop/pricing.py", "tests/test_pricing.py"];
+    const wideBefore = Object.fromEntries(wideRels.map((r) => [path.join(ws, r), fs.readFileSync(path.join(ws, r), "utf8")]));
+    /** The wide rename from the Quick Fix menu's "(deep)" sibling: a proposal for review. */
+    const proposeWide = async (shot) => {
       await openFile(page, "shop/pricing.py", "def apply_discount");
       await goToLine(page, 30);
       const wide = await menuRows(page);
@@ -509,30 +521,76 @@ async function main() {
       const row = wide.texts.findIndex((t) => /^Refactor: improve names · deep plan \+ quick write · ~[\d.]+k? tok · [~<]\$[\d.]+ \(deep\)$/.test(t));
       check(row >= 0, `no "Refactor: improve names · deep plan + quick write · … (deep)" row in: ${wide.texts.join(" | ")}`);
       await wide.rows.nth(row).click();
-      const shown = await confirmWidePreview(page, before, "wide-preview");
-      log(`  preview: ${shown.join(" | ")}`);
-      for (const r of rels) {
-        check(shown.some((t) => t.startsWith(path.basename(r))), `${r} is not in the refactor preview: ${shown.join(" | ")}`);
-      }
-      // one edit: the server's message names every file it applied in one workspace/applyEdit
-      const applied = await waitUntil(async () => {
-        const n = await notifications(page);
-        return n.includes(`applied to ${rels.join(", ")}`) ? n : false;
-      }, "no 'Refactor: improve names applied to <every file>' notification");
-      log(`  notification: ${applied.split("\n").find((l) => l.includes("applied to"))}`);
+      const shown = await reviewShown(page, wideBefore, shot);
+      log(`  review: ${shown.join(" | ")}`);
+      for (const r of wideRels) check(shown.some((t) => t.startsWith(r)), `${r} is not in the Review view: ${shown.join(" | ")}`);
+    };
+    /** Save every editor, then: each file on disk is `want(path, before)`. */
+    const savedAs = async (want) => {
       await palette(page, "File: Save All");
-      for (const [file, text] of Object.entries(before)) {
-        const want = text.replace(/\bapply_discount\b/g, "discounted");
-        await waitUntil(() => fs.readFileSync(file, "utf8") === want, `${file} on disk is not the renamed text`).catch((err) => {
+      for (const [file, text] of Object.entries(wideBefore)) {
+        const expect = want(file, text);
+        await waitUntil(() => fs.readFileSync(file, "utf8") === expect, `${file} on disk is not the expected text`).catch((err) => {
           fs.writeFileSync(path.join(LOGS, `${path.basename(file)}.actual`), fs.readFileSync(file, "utf8"));
-          fs.writeFileSync(path.join(LOGS, `${path.basename(file)}.expected`), want);
+          fs.writeFileSync(path.join(LOGS, `${path.basename(file)}.expected`), expect);
           throw err;
         });
       }
+    };
+
+    await step(page, "a wide rename (deep) is planned, written and proposed with every file; Reject all leaves every file byte-identical", async () => {
+      for (const [file, text] of Object.entries(wideBefore)) check(/\bapply_discount\b/.test(text), `${file} does not use apply_discount`);
+      await api.send({ wide: { old: "apply_discount", new: "discounted" } });
+      await proposeWide("review-wide");
       const { wide_requests: asked, models } = await api.send({ wide_requests: true });
       log(`  the model was asked: ${asked.join(", ")} (${[...new Set(models)].join(", ")})`);
       check(asked[0] === "plan" && asked.length > 1 && asked.slice(1).every((a) => a === "write"), `not one plan then writes: ${asked.join(", ")}`);
       check(models.slice(1).every((m) => m !== models[0]), `the writers are not a cheaper model than the planner: ${models.join(", ")}`);
+      await palette(page, "scopewise: Reject all");
+      await reviewClosed(page);
+      await savedAs((_, text) => text);
+    });
+
+    await step(page, "Accept all applies one edit to every file and one undo reverts it in every file", async () => {
+      await proposeWide("review-wide-accept");
+      await palette(page, "scopewise: Accept all and apply");
+      const note = await appliedNote(page, wideRels);
+      await reviewClosed(page);
+      log(`  notification: ${note.split("\n").find((l) => l.includes("applied to"))}`);
+      await openFile(page, "shop/pricing.py", "def discounted");
+      await page.screenshot({ path: path.join(LOGS, "review-applied.png") });
+      await page.locator(".editor-group-container.active .monaco-editor .view-lines").click();
+      await page.keyboard.press("Control+Z");
+      // VS Code may ask whether to undo the workspace edit in every file it changed
+      const across = page.locator(".monaco-dialog-box .monaco-button", { hasText: /Undo in \d+ Files/ });
+      await waitUntil(async () => {
+        if (await across.count()) {
+          await page.screenshot({ path: path.join(LOGS, "review-undo-question.png") });
+          await across.first().click();
+        }
+        return (await editorText(page)).includes("def apply_discount");
+      }, "the undo did not revert shop/pricing.py");
+      await page.screenshot({ path: path.join(LOGS, "review-undone.png") });
+      // every file, the ones not in view too: saved, they are the text before the edit
+      await savedAs((_, text) => text);
+    });
+
+    await step(page, "accept one hunk and reject another in a two-file proposal: the files hold exactly the accepted hunk", async () => {
+      await proposeWide("review-wide-again");
+      const one = await hunkRow(page, "shop/pricing.py", 0);
+      await decideHunk(page, "shop/pricing.py", 0, "Accept hunk", "accepted");
+      await decideHunk(page, "shop/cart.py", 0, "Reject hunk", "rejected");
+      await page.screenshot({ path: path.join(LOGS, "review-hunks.png") });
+      await palette(page, "scopewise: Apply accepted hunks");
+      await appliedNote(page, ["shop/pricing.py"]);
+      await reviewClosed(page);
+      const pricingFile = path.join(ws, "shop/pricing.py");
+      await savedAs((file, text) => {
+        if (file !== pricingFile) return text;
+        const lines = text.split("\n");
+        for (let i = one.start - 1; i < one.start - 1 + one.removed; i++) lines[i] = lines[i].replace(/\bapply_discount\b/g, "discounted");
+        return lines.join("\n");
+      });
     });
 
     await step(page, "a missing server produces the clear notification", async () => {

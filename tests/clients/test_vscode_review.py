@@ -1,0 +1,27 @@
+"""The VS Code review's pure part (clients/vscode/src/proposal.ts) unit-tested under node: a
+proposal checked as it arrives, the proposed text of a file with exactly the hunks not
+rejected laid over its current text (moved with its lines, a hunk whose text is gone named
+stale), the model's text made inert where VS Code reads markup."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+VSCODE = Path(__file__).resolve().parents[2] / "clients" / "vscode"
+
+
+@pytest.mark.skipif(
+    shutil.which("node") is None or not (VSCODE / "node_modules" / "esbuild").is_dir(),
+    reason="needs node and clients/vscode/node_modules (npm ci there)",
+)
+def test_the_proposed_text_holds_exactly_the_hunks_not_rejected() -> None:
+    out = subprocess.run(
+        ["node", "--test", "test/unit/proposal.test.mjs"],
+        cwd=VSCODE, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    assert "# fail 0" in out.stdout and "# pass 9" in out.stdout
