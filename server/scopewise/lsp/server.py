@@ -36,18 +36,24 @@ from scopewise.actions.model import ActionError
 from scopewise.actions.plan import Actions
 from scopewise.analysis.engine import EngineError
 from scopewise.index.files import is_secret_file
-from scopewise.vocab import REINDEX_COMMAND, RUN_COMMAND, RUN_TESTS_COMMAND, USAGE_COMMAND
+from scopewise.vocab import (
+    CHOOSE_INTENT_COMMAND,
+    REINDEX_COMMAND,
+    RUN_COMMAND,
+    RUN_TESTS_COMMAND,
+    USAGE_COMMAND,
+)
 
 from .capabilities import ClientSupport, code_action_options, watched_files
 from .documents import OpenDocuments
-from .listing import Listing, ServerEngine
+from .listing import Listing, ServerEngine, intent_choices
 from .protocol import ScopewiseProtocol
 from .runs import Runs, refuse
 from .settings import SettingsSources, section
 from .sync import Sync
 from .tests_run import AffectedTests
 from .timing import timed
-from .wire import ActionData, Reindexed, UsageTotals, to_json
+from .wire import ActionData, Refused, Reindexed, UsageTotals, to_json
 
 log = logging.getLogger("scopewise.lsp")
 
@@ -296,6 +302,36 @@ async def run_command(ls: ScopewiseServer, *args: Any) -> dict[str, Any]:
         return to_json(refuse(ls, f"internal error: {exc}", types.MessageType.Error))
 
 
+async def choose_intent_command(ls: ScopewiseServer, *args: Any) -> dict[str, Any]:
+    """ "Refactor…": which change, asked in stock LSP (each intent with its tier and cost),
+    then run as `scopewise.run` would; dismissed: nothing runs."""
+    if len(args) != 1:
+        raise JsonRpcInvalidParams("scopewise.chooseIntent takes exactly one argument")
+    try:
+        data = ActionData.from_json(args[0])
+    except ValueError as exc:
+        raise JsonRpcInvalidParams(str(exc)) from None
+    if ls.actions is None:
+        return to_json(refuse(ls, "no workspace folder is open"))
+    try:
+        choices = intent_choices(ls.actions, data)
+    except ActionError as exc:
+        return to_json(refuse(ls, str(exc)))
+    lines = f"{data.start_line}–{data.end_line}" if data.end_line > data.start_line else ""
+    where = f"lines {lines}" if lines else f"line {data.start_line}"
+    answer = await ls.window_show_message_request_async(
+        types.ShowMessageRequestParams(
+            type=types.MessageType.Info,
+            message=f"scopewise: Refactor {where} of {data.path}: which change?",
+            actions=[types.MessageActionItem(title=title) for title, _ in choices],
+        )
+    )
+    picked = [d for title, d in choices if answer is not None and answer.title == title]
+    if not picked:
+        return to_json(Refused(reason="no change chosen"))
+    return await run_command(ls, picked[0].to_json())
+
+
 def usage_command(ls: ScopewiseServer, *args: Any) -> dict[str, Any]:
     try:
         totals = UsageTotals(
@@ -337,6 +373,7 @@ def create_server() -> ScopewiseServer:
     ls.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)(on_did_change_watched_files)
     ls.feature(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)(on_progress_cancel)
     ls.command(RUN_COMMAND)(run_command)
+    ls.command(CHOOSE_INTENT_COMMAND)(choose_intent_command)
     ls.command(USAGE_COMMAND)(usage_command)
     ls.command(REINDEX_COMMAND)(reindex_command)
     ls.command(RUN_TESTS_COMMAND)(run_tests_command)
