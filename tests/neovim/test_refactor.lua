@@ -23,7 +23,7 @@ T.run(function()
   )
   local version = vim.lsp.util.buf_versions[buf]
 
-  T.code_action(29, 32, T.titled('Refactor: simplify'))
+  T.code_action(29, 32, T.titled('Refactor: simplify'), T.refactors)
   T.wait_text(buf, expected, 'refactor')
   local msg = T.wait_message('applied to shop/pricing.py')
   T.ok(msg.message:find('documented the cap', 1, true), 'the summary in: ' .. msg.message)
