@@ -19,7 +19,7 @@ T.run(function()
   local client = T.client(buf)
 
   T.eq(vim.fn.getcompletion('Scopewise ', 'cmdline'),
-    { 'explain', 'refactor', 'fix', 'usage', 'reindex', 'cancel' }, 'subcommands')
+    { 'explain', 'refactor', 'fix', 'usage', 'reindex', 'tests', 'cancel' }, 'subcommands')
   T.eq(vim.fn.getcompletion('Scopewise re', 'cmdline'), { 'refactor', 'reindex' }, 're<Tab>')
   T.eq(vim.fn.getcompletion('Scopewise refactor add', 'cmdline'), { 'add types' }, 'an intent')
   T.eq(vim.fn.getcompletion('Scopewise refactor extract f', 'cmdline'), { 'function' },

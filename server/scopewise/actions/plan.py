@@ -294,35 +294,22 @@ class Actions:
         if problem is not None:
             raise problem
         root = self.engine.root
-        reader = read or (lambda path: read_for_edit(root, path))
-        result = await (
-            WideRun(  # a wide change: plan, write, verify (actions/wide/)
-                plan,
-                client,
-                settings=self.settings,
-                catalog=self.catalog,
-                ledger=self.ledger,
-                root=root,
-                prefixes=self._prefixes,
-                read=reader,
-                helpers=helpers_for(self.engine, self.settings),
-                on_event=on_event,
-                on_stage=on_stage,
-            )
-            if plan.steps and not plan.route.advisor
-            else PlanRun(
-                plan,
-                client,
-                settings=self.settings,
-                catalog=self.catalog,
-                ledger=self.ledger,
-                root=root,
-                prefixes=self._prefixes,
-                read=reader,
-                on_event=on_event,
-                on_stage=on_stage,
-            )
-        ).go()
+        common: dict[str, Any] = {
+            "settings": self.settings,
+            "catalog": self.catalog,
+            "ledger": self.ledger,
+            "root": root,
+            "prefixes": self._prefixes,
+            "read": read or (lambda path: read_for_edit(root, path)),
+            "on_event": on_event,
+            "on_stage": on_stage,
+        }
+        runner: WideRun | PlanRun = (
+            WideRun(plan, client, helpers=helpers_for(self.engine, self.settings), **common)
+            if plan.steps and not plan.route.advisor  # a wide change: plan, write, verify
+            else PlanRun(plan, client, **common)
+        )
+        result = await runner.go()
         result.tests = affected_tests(self.engine, result.changes)
         return result
 
