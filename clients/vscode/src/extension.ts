@@ -20,6 +20,7 @@ import { SECTION, serverKeys, serverSettings } from "./settings";
 import { ignoredMessage } from "./trust";
 
 const RUN_COMMAND = "scopewise.run";
+const EXTENSION_ID = "scopewise.scopewise"; // publisher.name in package.json
 const USAGE_COMMAND = "scopewise.usage";
 const LANGUAGES = [
   "python", "javascript", "javascriptreact", "typescript", "typescriptreact",
@@ -33,9 +34,11 @@ const KINDS = {
 type Action = keyof typeof KINDS;
 
 export const INSTALL_HELP =
-  "Install it with `pip install scopewise` (into the workspace's Python environment or on " +
-  "PATH), or point `scopewise.server.path` at the `scopewise` executable or " +
-  "`scopewise.python` at a Python that has it.";
+  "Install it from a scopewise checkout (it is not on PyPI): " +
+  "`python3 -m pip install -e /path/to/scopewise` into the workspace's Python environment " +
+  "or one on PATH, or point " +
+  "`scopewise.server.path` at the `scopewise` executable or `scopewise.python` at a Python " +
+  "that has it.";
 
 interface RunResult {
   applied?: boolean;
@@ -75,6 +78,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand("scopewise.fix", () => runFromEditor("fix")),
     vscode.commands.registerCommand("scopewise.showUsage", showUsage),
     vscode.commands.registerCommand("scopewise.restartServer", restart),
+    vscode.commands.registerCommand("scopewise.openSettings", openSettings),
     startWhenTrusted(status, start),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(`${SECTION}.server.path`) || e.affectsConfiguration(`${SECTION}.python`)) {
@@ -117,6 +121,12 @@ function start(): Promise<void> {
   return starting;
 }
 
+/** The scopewise settings: the extension's own filter (`@ext:`), which lists them in VS Code
+ *  and code-server alike (a bare "scopewise.server" query found nothing in code-server). */
+export function openSettings(): void {
+  void vscode.commands.executeCommand("workbench.action.openSettings", `@ext:${EXTENSION_ID}`);
+}
+
 async function startClient(): Promise<void> {
   const found = await locateServer(folderUri());
   if (!found.server) {
@@ -131,7 +141,7 @@ async function startClient(): Promise<void> {
       .showErrorMessage(`${headline} ${INSTALL_HELP}`, "Open Settings", "Show Output")
       .then((pick) => {
         if (pick === "Open Settings") {
-          void vscode.commands.executeCommand("workbench.action.openSettings", "scopewise.server");
+          openSettings();
         } else if (pick === "Show Output") {
           output.show();
         }

@@ -150,7 +150,8 @@ local function check_binary(cfg)
   local exe = vim.fn.exepath(cmd[1])
   if exe == '' then
     health.error(('server binary %q not found'):format(cmd[1]), {
-      'install it: pip install scopewise (or pipx install scopewise)',
+      'install it from a scopewise checkout (not on PyPI): '
+        .. 'python3 -m pip install -e /path/to/scopewise',
       'or give its path: vim.lsp.config("scopewise", { cmd = { "/path/to/scopewise", "serve" } })',
     })
     return nil

@@ -489,8 +489,8 @@ async function main() {
       await page.keyboard.press("Control+S");
       const text = await waitUntil(async () => {
         const n = await notifications(page);
-        return /scopewise language server was not found/.test(n) && /pip install scopewise/.test(n) ? n : false;
-      }, "no 'not found … pip install scopewise' notification");
+        return /scopewise language server was not found/.test(n) && /pip install -e \/path\/to\/scopewise/.test(n) ? n : false;
+      }, "no 'not found … pip install -e /path/to/scopewise' notification");
       log(`  notification: ${text.split("\n")[0]}`);
       const s = await statusText(page);
       check(s.includes("no server"), `status bar does not say "no server": ${s}`);
