@@ -264,6 +264,8 @@ async function main() {
     "chat.disableAIFeatures": true,
     "editor.codeActionWidget.includeNearbyQuickFixes": false,
     "scopewise.server.path": SERVER,
+    // every intent in the Quick Fix menu (the default is one "Refactor…" entry that asks)
+    "scopewise.menuIntents": true,
   };
   fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2));
   fs.writeFileSync(path.join(WORK, "config.yaml"), `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
@@ -330,7 +332,8 @@ async function main() {
     let menu = { rows: null, texts: [] };
     await step(page, "Quick Fix menu lists the scopewise actions with tier and cost", async () => {
       await goToLine(page, 31);
-      const est = /· (quick|standard|deep) · ~[\d.]+k? tok · [~<]\$[\d.]+/;
+      // "· quick: a short read · <$0.01", a sibling: "· deep instead of quick · ~$0.02"
+      const est = /· (quick|standard|deep)(: [^·]+| instead of \w+) · [~<]\$[\d.]+/;
       // Explain is a source action: VS Code lists it under "Source Action...", not Quick Fix
       const source = await menuRows(page, "Source Action...");
       log(`  source actions: ${source.texts.join(" | ")}`);
@@ -339,9 +342,9 @@ async function main() {
       menu = await menuRows(page);
       fs.writeFileSync(path.join(LOGS, "quickfix-menu.txt"), menu.texts.join("\n") + "\n");
       log(`  quick fix menu: ${menu.texts.join(" | ")}`);
-      refactorRow = menu.texts.findIndex((t) => /^Refactor: /.test(t) && est.test(t) && !/\((quick|deep)\)/.test(t));
+      refactorRow = menu.texts.findIndex((t) => /^Refactor: /.test(t) && est.test(t) && !/ instead of /.test(t));
       check(refactorRow >= 0, `no "Refactor: … · tier · ~tok · ~$" row in: ${menu.texts.join(" | ")}`);
-      check(menu.texts.some((t) => /\((quick|deep)\)/.test(t)), "no sibling forcing the other tier ((quick)/(deep))");
+      check(menu.texts.some((t) => / instead of (quick|standard|deep) · /.test(t)), "no sibling forcing the other tier (… instead of …)");
     });
 
     await step(page, "Refactor applies the exact text after the refactor preview is confirmed", async () => {
@@ -447,8 +450,8 @@ async function main() {
       log(`  quick fix menu: ${wide.texts.join(" | ")}`);
       // the menu's sibling forced deep (the workspace keeps its thresholds, so the steps above
       // route as before): a deep edit is planned by the deep tier and written by the quick one
-      const row = wide.texts.findIndex((t) => /^Refactor: improve names · deep plan \+ quick write · ~[\d.]+k? tok · [~<]\$[\d.]+ \(deep\)$/.test(t));
-      check(row >= 0, `no "Refactor: improve names · deep plan + quick write · … (deep)" row in: ${wide.texts.join(" | ")}`);
+      const row = wide.texts.findIndex((t) => /^Refactor: improve names · deep plan \+ quick write instead of \w+ · [~<]\$[\d.]+$/.test(t));
+      check(row >= 0, `no "Refactor: improve names · deep plan + quick write instead of … · ~$" row in: ${wide.texts.join(" | ")}`);
       await wide.rows.nth(row).click();
       const shown = await confirmWidePreview(page, before, "wide-preview");
       log(`  preview: ${shown.join(" | ")}`);
