@@ -63,6 +63,7 @@ T.run(function()
   local line = 'OK client %d running: root %s, 1 buffer(s), positions in utf-8'
   has(text, line:format(id, workspace))
   has(text, 'OK index: Indexed 15 files')
+  has(text, 'Neovim does not watch files here; the server watches the workspace itself (watchfiles)')
   has(text, 'OK index cache for ' .. workspace .. ': 15 files, updated ')
   has(text, 'OK state folder (cost ledger): ' .. vim.env.SCOPEWISE_STATE_DIR)
 

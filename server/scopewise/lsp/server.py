@@ -53,6 +53,7 @@ from .settings import SettingsSources, section
 from .sync import Sync
 from .tests_run import AffectedTests
 from .timing import timed
+from .watch import Watcher
 from .wire import ActionData, Refused, Reindexed, UsageTotals, to_json
 
 log = logging.getLogger("scopewise.lsp")
@@ -77,6 +78,7 @@ class ScopewiseServer(LanguageServer):
         self.sources = SettingsSources()
         self.ledger = Ledger()
         self.listing = Listing(self.support)
+        self.watcher: Watcher | None = None  # the server's own, when the client cannot watch
         self.sync = Sync(self)
         self.runs = Runs(self)
         self.tests = AffectedTests()
@@ -157,9 +159,27 @@ class ScopewiseServer(LanguageServer):
             return
         if self.support.watched_files_registration:
             await self._watch_files()
+        else:
+            self._watch_itself()
         if self.support.configuration:
             await self.pull_configuration()
         self.sync.start_index()
+
+    def _watch_itself(self) -> None:
+        """The client offers no file watching: the server watches the workspace itself
+        (SCOPEWISE_WATCH=polling picks the fallback; the log says which)."""
+        assert self.engine is not None
+        polling = os.environ.get("SCOPEWISE_WATCH") == "polling"
+        self.watcher = Watcher(
+            self.engine.root,
+            lambda events: self.sync.did_change_watched_files(
+                types.DidChangeWatchedFilesParams(changes=events)
+            ),
+            asyncio.get_running_loop(),
+            polling=polling,
+        )
+        self.watcher.start()
+        self.log(f"watching files: the server itself ({self.watcher.how}); the client does not")
 
     async def _watch_files(self) -> None:
         registration = types.RegistrationParams(registrations=[watched_files()])
@@ -167,6 +187,7 @@ class ScopewiseServer(LanguageServer):
             await asyncio.wait_for(self.client_register_capability_async(registration), 10)
         except (JsonRpcException, TimeoutError) as exc:
             log.warning("could not register file watchers: %s", exc)
+            self._watch_itself()
 
     # ------------------------------------------------------------------ settings
     async def pull_configuration(self) -> None:
@@ -239,6 +260,8 @@ async def on_initialized(ls: ScopewiseServer, params: types.InitializedParams) -
 def on_shutdown(ls: ScopewiseServer, params: None) -> None:
     ls.runs.shutdown()
     ls.sync.shutdown()
+    if ls.watcher is not None:
+        ls.watcher.stop()
 
 
 async def on_did_change_configuration(
