@@ -32,7 +32,7 @@ NVIM_HELPER = CLIENTS / "neovim" / "lua" / "scopewise" / "init.lua"
 # other id is the name of a language in index/languages.py.
 EDITOR_LANGUAGE = {"javascriptreact": "javascript", "typescriptreact": "tsx"}
 # Commands and settings the VS Code extension keeps to itself (never sent to the server).
-CLIENT_COMMANDS = {"scopewise.showUsage", "scopewise.restartServer"}
+CLIENT_COMMANDS = {"scopewise.showUsage", "scopewise.restartServer", "scopewise.openSettings"}
 CLIENT_SETTINGS = {"server.path", "python"}
 
 
@@ -90,6 +90,7 @@ def test_the_server_advertises_the_vocabulary(advertised: dict[str, Any]) -> Non
     assert advertised["kinds"] == [vocab.CODE_ACTION_KINDS[a] for a in vocab.Action]
     assert advertised["commands"] == {
         vocab.RUN_COMMAND,
+        vocab.CHOOSE_INTENT_COMMAND,
         vocab.USAGE_COMMAND,
         vocab.REINDEX_COMMAND,
         vocab.RUN_TESTS_COMMAND,
@@ -121,6 +122,7 @@ def test_extension_commands(package: dict[str, Any]) -> None:
     assert contributed == {f"scopewise.{a}" for a in vocab.Action} | CLIENT_COMMANDS
     server = {
         vocab.RUN_COMMAND,
+        vocab.CHOOSE_INTENT_COMMAND,
         vocab.USAGE_COMMAND,
         vocab.REINDEX_COMMAND,
         vocab.RUN_TESTS_COMMAND,
