@@ -32,6 +32,7 @@ const KINDS = {
   fix: "quickfix",
 } as const;
 type Action = keyof typeof KINDS;
+const EXPLAIN_QUICK_FIX = vscode.CodeActionKind.QuickFix.append("scopewise.explain");
 
 export const INSTALL_HELP =
   "Install it from a scopewise checkout (it is not on PyPI): " +
@@ -174,6 +175,19 @@ async function startClient(): Promise<void> {
               : answer[i],
           );
         },
+      },
+      // Explain in the Quick Fix menu and behind the lightbulb on plain code: VS Code keeps
+      // source actions out of both, so when no kind was asked for (Ctrl+., the lightbulb)
+      // it is listed as a quick fix; "Source Action..." still finds it as the server lists it
+      provideCodeActions: async (document, range, context, token, next) => {
+        const actions = await next(document, range, context, token);
+        if (!actions || context.only) return actions;
+        for (const action of actions) {
+          if (action instanceof vscode.CodeAction && action.kind?.value === KINDS.explain) {
+            action.kind = EXPLAIN_QUICK_FIX;
+          }
+        }
+        return actions;
       },
       executeCommand: async (cmd, cmdArgs, next) => {
         const result: unknown = await next(cmd, cmdArgs);

@@ -334,7 +334,7 @@ async function main() {
       await goToLine(page, 31);
       // "· quick: a short read · <$0.01", a sibling: "· deep instead of quick · ~$0.02"
       const est = /· (quick|standard|deep)(: [^·]+| instead of \w+) · [~<]\$[\d.]+/;
-      // Explain is a source action: VS Code lists it under "Source Action...", not Quick Fix
+      // Explain is a source action: VS Code lists it under "Source Action..."
       const source = await menuRows(page, "Source Action...");
       log(`  source actions: ${source.texts.join(" | ")}`);
       check(source.texts.some((t) => /^Explain/.test(t) && est.test(t)), `no "Explain · tier · ~tok · ~$" row in: ${source.texts.join(" | ")}`);
@@ -342,6 +342,8 @@ async function main() {
       menu = await menuRows(page);
       fs.writeFileSync(path.join(LOGS, "quickfix-menu.txt"), menu.texts.join("\n") + "\n");
       log(`  quick fix menu: ${menu.texts.join(" | ")}`);
+      // ... and, for the lightbulb on plain code, in the Quick Fix menu too
+      check(menu.texts.some((t) => /^Explain/.test(t) && est.test(t)), `no "Explain · tier: why · ~$" row in the Quick Fix menu: ${menu.texts.join(" | ")}`);
       refactorRow = menu.texts.findIndex((t) => /^Refactor: /.test(t) && est.test(t) && !/ instead of /.test(t));
       check(refactorRow >= 0, `no "Refactor: … · tier · ~tok · ~$" row in: ${menu.texts.join(" | ")}`);
       check(menu.texts.some((t) => / instead of (quick|standard|deep) · /.test(t)), "no sibling forcing the other tier (… instead of …)");
