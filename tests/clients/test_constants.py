@@ -106,6 +106,7 @@ def test_code_action_kinds() -> None:
 def test_server_commands() -> None:
     ts = read(EXTENSION)
     assert const(ts, "RUN_COMMAND") == vocab.RUN_COMMAND
+    assert const(ts, "CHOOSE_INTENT_COMMAND") == vocab.CHOOSE_INTENT_COMMAND
     assert const(ts, "USAGE_COMMAND") == vocab.USAGE_COMMAND
     lua = read(NVIM_HELPER)
     assert const(lua, "RUN") == vocab.RUN_COMMAND

@@ -20,6 +20,7 @@ import { SECTION, serverKeys, serverSettings } from "./settings";
 import { ignoredMessage } from "./trust";
 
 const RUN_COMMAND = "scopewise.run";
+const CHOOSE_INTENT_COMMAND = "scopewise.chooseIntent"; // "Refactor…": asks which, then runs
 const EXTENSION_ID = "scopewise.scopewise"; // publisher.name in package.json
 const USAGE_COMMAND = "scopewise.usage";
 const LANGUAGES = [
@@ -191,7 +192,7 @@ async function startClient(): Promise<void> {
       },
       executeCommand: async (cmd, cmdArgs, next) => {
         const result: unknown = await next(cmd, cmdArgs);
-        if (cmd === RUN_COMMAND) noteRun(cmdArgs[0], result);
+        if (cmd === RUN_COMMAND || cmd === CHOOSE_INTENT_COMMAND) noteRun(cmdArgs[0], result);
         return result;
       },
     },
