@@ -3,6 +3,7 @@ diagnostics and syntax errors, resolve, and malformed requests. No network invol
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,7 +15,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import client_capabilities
 
-from fakeapi import FakeAPI
+from fakeapi import FakeAPI, Reply
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -66,11 +67,12 @@ async def test_the_default_menu_is_short_and_says_why(short: Editor) -> None:
 async def test_refactor_asks_which_change_first(short: Editor, module_api: FakeAPI) -> None:
     short.open(PRICING)
     asked: list[types.ShowMessageRequestParams] = []
+    answers: list[str] = []
 
     @short.client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
     def ask(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
         asked.append(params)
-        return None  # dismissed
+        return types.MessageActionItem(title=answers.pop()) if answers else None
 
     try:
         listed = await short.actions(PRICING, 29, 32)
@@ -83,7 +85,14 @@ async def test_refactor_asks_which_change_first(short: Editor, module_api: FakeA
         assert len(choices) == 5 and choices[0].startswith("simplify · quick: ")
         assert choices[2].startswith("improve names · standard: 7 sites in 3 files")
         assert all(c.endswith("$0.01") or "~$" in c for c in choices)
-        assert module_api.pending() == 0  # dismissed: nothing ran, no reply was wanted
+        assert module_api.message_requests == []  # dismissed: nothing ran
+
+        # picked: that intent runs, on the same range (whatever becomes of its answer)
+        module_api.push(Reply(text='{"summary": "nothing to change", "edits": []}'))
+        answers.append(choices[3])  # add types
+        await short.run(refactor)
+        (sent,) = module_api.message_requests
+        assert "Add precise type annotations" in json.dumps(sent.body)
     finally:
         short.close_all()
 
