@@ -264,6 +264,8 @@ async function main() {
     "chat.disableAIFeatures": true,
     "editor.codeActionWidget.includeNearbyQuickFixes": false,
     "scopewise.server.path": SERVER,
+    // every intent in the Quick Fix menu (the default is one "Refactor…" entry that asks)
+    "scopewise.menuIntents": true,
   };
   fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2));
   fs.writeFileSync(path.join(WORK, "config.yaml"), `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
@@ -324,34 +326,6 @@ async function main() {
       await openFile(page, "shop/pricing.py", "def apply_discount");
       await waitUntil(() => clientStarted, "no 'scopewise: language client started' in the page console", 45000);
       await waitUntil(async () => /scopewise/.test(await statusText(page)) && !(await statusText(page)).includes("no server"), "the scopewise status-bar item did not appear");
-    });
-
-    await step(page, "the default Quick Fix menu is short, and Refactor… asks which change", async () => {
-      await goToLine(page, 31);
-      const short = await menuRows(page);
-      fs.writeFileSync(path.join(LOGS, "quickfix-menu-default.txt"), short.texts.join("\n") + "\n");
-      log(`  default quick fix menu: ${short.texts.join(" | ")}`);
-      const entries = short.texts.filter((t) => / · [~<]\$[\d.]+$/.test(t));
-      check(entries.length >= 3 && entries.length <= 6, `not 3 to 6 entries: ${short.texts.join(" | ")}`);
-      check(!short.texts.some((t) => /^Refactor: /.test(t)), `intents in the default menu: ${short.texts.join(" | ")}`);
-      const row = short.texts.findIndex((t) => /^Refactor… · \w+: .+ · [~<]\$[\d.]+$/.test(t));
-      check(row >= 0, `no "Refactor… · tier: why · ~$" row in: ${short.texts.join(" | ")}`);
-      await short.rows.nth(row).click();
-      const text = await waitUntil(async () => {
-        const n = await notifications(page);
-        return /which change\?/.test(n) ? n : false;
-      }, "no 'which change?' question after Refactor…");
-      log(`  question: ${text.replace(/\s+/g, " ")}`);
-      check(/simplify · quick: /.test(text) && /improve names · standard: /.test(text), `the intents with their tier are not offered: ${text}`);
-      await page.screenshot({ path: path.join(LOGS, "refactor-asks-which.png") });
-      await palette(page, "Notifications: Clear All Notifications"); // dismissed: nothing runs
-      // the steps below pick an intent from the Quick Fix menu: every intent from here on
-      fs.writeFileSync(settingsFile, JSON.stringify({ ...settings, "scopewise.menuIntents": true }, null, 2));
-      await waitUntil(async () => {
-        const m = await menuRows(page);
-        await page.keyboard.press("Escape");
-        return m.texts.some((t) => /^Refactor: simplify/.test(t));
-      }, "the Quick Fix menu never listed every intent with scopewise.menuIntents");
     });
 
     let refactorRow = -1;
