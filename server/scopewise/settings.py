@@ -256,6 +256,9 @@ class Settings:
     lookup_max_tokens: int = setting(12_000, check=_between(0, 200_000))
     # run on request only, e.g. "pytest {tests}"; {tests}: the affected test files
     test_command: str | None = setting(None, check=_non_blank)
+    # the code-action menu lists every refactor intent (and each one's other tier) instead of
+    # one "Refactor…" entry that asks which
+    menu_intents: bool = False
 
 
 # ---------------------------------------------------------------------------- the converter
@@ -268,6 +271,13 @@ def _exactly(*kinds: type) -> Callable[[Any, Any], Any]:
         return kind(value)
 
     return structure
+
+
+def _boolean(value: Any, kind: Any) -> bool:
+    """true or false only (not 1, not "yes")."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{value!r} is not true or false")
+    return value
 
 
 def _tuple(value: Any, kind: Any) -> tuple[Any, ...]:
@@ -290,6 +300,7 @@ CONVERTER = cattrs.Converter()
 CONVERTER.register_structure_hook(str, _exactly(str))
 CONVERTER.register_structure_hook(int, _exactly(int))
 CONVERTER.register_structure_hook(float, _exactly(int, float))
+CONVERTER.register_structure_hook(bool, _boolean)
 CONVERTER.register_structure_hook_func(_is_tuple, _tuple)
 _INVALID = (cattrs.errors.CattrsError, TypeError, ValueError, AttributeError)
 

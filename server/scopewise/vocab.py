@@ -100,6 +100,8 @@ CODE_ACTION_KINDS: dict[Action, str] = {
     Action.FIX: "quickfix",
 }
 RUN_COMMAND = "scopewise.run"
+# "Refactor…": asks which intent (window/showMessageRequest), then runs it as RUN_COMMAND
+CHOOSE_INTENT_COMMAND = "scopewise.chooseIntent"
 USAGE_COMMAND = "scopewise.usage"
 REINDEX_COMMAND = "scopewise.reindex"
 RUN_TESTS_COMMAND = "scopewise.runTests"  # the affected tests of the last applied edit

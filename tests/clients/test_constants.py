@@ -35,7 +35,7 @@ EDITOR_LANGUAGE = {"javascriptreact": "javascript", "typescriptreact": "tsx"}
 # Commands and settings the VS Code extension keeps to itself (never sent to the server).
 # (the review of a proposal: src/review.ts)
 REVIEW_COMMANDS = ("open", "accept", "reject", "acceptAll", "rejectAll", "apply")
-CLIENT_COMMANDS = {"scopewise.showUsage", "scopewise.restartServer"} | {
+CLIENT_COMMANDS = {"scopewise.showUsage", "scopewise.restartServer", "scopewise.openSettings"} | {
     f"scopewise.review.{c}" for c in (*REVIEW_COMMANDS, "acceptHunk", "rejectHunk")
 }
 CLIENT_SETTINGS = {"server.path", "python"}
@@ -95,6 +95,7 @@ def test_the_server_advertises_the_vocabulary(advertised: dict[str, Any]) -> Non
     assert advertised["kinds"] == [vocab.CODE_ACTION_KINDS[a] for a in vocab.Action]
     assert advertised["commands"] == {
         vocab.RUN_COMMAND,
+        vocab.CHOOSE_INTENT_COMMAND,
         vocab.USAGE_COMMAND,
         vocab.REINDEX_COMMAND,
         vocab.RUN_TESTS_COMMAND,
@@ -113,6 +114,7 @@ def test_code_action_kinds() -> None:
 def test_server_commands() -> None:
     ts = read(EXTENSION)
     assert const(ts, "RUN_COMMAND") == vocab.RUN_COMMAND
+    assert const(ts, "CHOOSE_INTENT_COMMAND") == vocab.CHOOSE_INTENT_COMMAND
     assert const(ts, "USAGE_COMMAND") == vocab.USAGE_COMMAND
     review = read(REVIEW)
     assert const(review, "APPLY_PROPOSAL_COMMAND") == vocab.APPLY_PROPOSAL_COMMAND
@@ -134,6 +136,7 @@ def test_extension_commands(package: dict[str, Any]) -> None:
     assert contributed == {f"scopewise.{a}" for a in vocab.Action} | CLIENT_COMMANDS
     server = {
         vocab.RUN_COMMAND,
+        vocab.CHOOSE_INTENT_COMMAND,
         vocab.USAGE_COMMAND,
         vocab.REINDEX_COMMAND,
         vocab.RUN_TESTS_COMMAND,

@@ -370,6 +370,14 @@ def server_env(home: Path, api: FakeAPI | None) -> dict[str, str]:
     return env
 
 
+def with_menu_intents(options: Any) -> Any:
+    if options is None:
+        return {"menuIntents": True}
+    if isinstance(options, dict) and isinstance(options.get("scopewise"), dict):
+        return {**options, "scopewise": {"menuIntents": True, **options["scopewise"]}}
+    return {"menuIntents": True, **options} if isinstance(options, dict) else options
+
+
 async def start_editor(
     root: Path,
     home: Path,
@@ -379,8 +387,13 @@ async def start_editor(
     init_options: Any = None,
     configuration: dict[str, Any] | None = None,
     wait_index: bool = True,
+    menu_intents: bool = True,
 ) -> Editor:
+    """`menu_intents`: the menu lists every refactor intent (the tests that run one pick it
+    from there; test_listing checks the default short menu)."""
     client = make_test_lsp_client()
+    if menu_intents:
+        init_options = with_menu_intents(init_options)
     caps = caps or capabilities()
     offered = list(caps.general.position_encodings or []) if caps.general else []
     encoding = "utf-8" if "utf-8" in offered else (offered[0] if offered else "utf-16")

@@ -42,7 +42,7 @@ class Stage:
     name: str
     replies: list[Reply]
     reached: Callable[[list[str], int], bool]  # (progress messages, requests made) -> bool
-    sibling: str = ""  # "(quick)" / "(deep)": the action that forces that end of the scale
+    sibling: str | None = None  # "quick" / "deep": the action that forces that end of the scale
     stream_open: bool = True  # an HTTP response is in flight when we cancel
 
 
@@ -60,7 +60,7 @@ STAGES = [
         "thinking",
         [Reply(text=GOOD, thinking="weigh the callers. " * 80, chunks=80, delay=0.05)],
         says("thinking…"),
-        sibling="(deep)",  # the deep tier thinks
+        sibling="deep",  # the deep tier thinks
     ),
     Stage("writing the edit", [Reply(text=GOOD, chunks=80, delay=0.05)], says("writing edit…")),
     Stage("asking again after an edit that did not match", [Reply(text=NO_MATCH), HANGS],
@@ -91,12 +91,9 @@ def run_messages(ed: Editor, token: Any) -> list[str]:
     ]
 
 
-def pick(actions: list[types.CodeAction], sibling: str) -> types.CodeAction:
+def pick(actions: list[types.CodeAction], sibling: str | None) -> types.CodeAction:
     found = [
-        a
-        for a in actions
-        if a.title.startswith("Refactor: simplify")
-        and (a.title.endswith(sibling) if sibling else not a.title.endswith(")"))
+        a for a in actions if a.title.startswith("Refactor: simplify") and a.data["tier"] == sibling
     ]
     assert found, (sibling, [a.title for a in actions])
     return found[0]

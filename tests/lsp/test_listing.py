@@ -3,36 +3,114 @@ diagnostics and syntax errors, resolve, and malformed requests. No network invol
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 from lspclient import Editor, capabilities, start_editor, stop_editor
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import client_capabilities
 
-from fakeapi import FakeAPI
+from fakeapi import FakeAPI, Reply
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 PRICING = "shop/pricing.py"
 
 
-async def test_a_menu_on_the_sliding_scale(ed: Editor) -> None:
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def short(shared_poly: Path, module_home: Path, module_api: FakeAPI) -> AsyncIterator[Editor]:
+    """A server with the default menu (the module's `ed` lists every intent)."""
+    ed = await start_editor(shared_poly, module_home, api=module_api, menu_intents=False)
+    yield ed
+    await stop_editor(ed)
+
+
+async def test_the_default_menu_is_short_and_says_why(short: Editor) -> None:
+    short.open(PRICING)
+    try:
+        listed = await short.actions(PRICING, 31, cursor=True)
+        titles = [a.title for a in listed]
+        assert len(listed) <= 6, titles
+        assert titles == [
+            "Explain · quick: a short read · <$0.01",
+            "Refactor… · standard: a contained change · <$0.01",
+            "Explain · deep instead of quick · ~$0.02",
+        ]
+        assert not any("(deep)" in t or "(quick)" in t for t in titles)  # said once
+        explain, refactor, other = listed
+        assert "a short read (3 lines of code" in explain.data["reason"]  # the whole reason
+        assert (refactor.data["action"], refactor.data["intent"]) == ("refactor", None)
+        assert refactor.command is not None and refactor.command.command == "scopewise.chooseIntent"
+        assert other.data["tier"] == "deep" and other.command is not None
+        assert other.command.command == "scopewise.run"
+        # a refactor picker of the client's own (`only: refactor`) gets each intent
+        intents = await short.actions(PRICING, 31, cursor=True, only=["refactor"])
+        assert [a.title.split(" · ")[0] for a in intents[::2]] == [
+            "Refactor: simplify",
+            "Refactor: extract function",
+            "Refactor: improve names",
+            "Refactor: add types",
+            "Refactor: make idiomatic",
+        ]
+        # nothing on an import line but Explain
+        on_import = await short.actions(PRICING, 5, cursor=True)
+        assert [a.title.split(" ·")[0] for a in on_import] == ["Explain"]
+    finally:
+        short.close_all()
+
+
+async def test_refactor_asks_which_change_first(short: Editor, module_api: FakeAPI) -> None:
+    short.open(PRICING)
+    asked: list[types.ShowMessageRequestParams] = []
+    answers: list[str] = []
+
+    @short.client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
+    def ask(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
+        asked.append(params)
+        return types.MessageActionItem(title=answers.pop()) if answers else None
+
+    try:
+        listed = await short.actions(PRICING, 29, 32)
+        refactor = next(a for a in listed if a.title.startswith("Refactor…"))
+        assert refactor.command is not None
+        result = await short.run(refactor)
+        assert result["applied"] is False and result["reason"] == "no change chosen"
+        assert asked and "Refactor lines 29–32 of shop/pricing.py" in asked[0].message
+        choices = [a.title for a in asked[0].actions or []]
+        assert len(choices) == 5 and choices[0].startswith("simplify · quick: ")
+        assert choices[2].startswith("improve names · standard: 7 sites in 3 files")
+        assert all(c.endswith("$0.01") or "~$" in c for c in choices)
+        assert module_api.message_requests == []  # dismissed: nothing ran
+
+        # picked: that intent runs, on the same range (whatever becomes of its answer)
+        module_api.push(Reply(text='{"summary": "nothing to change", "edits": []}'))
+        answers.append(choices[3])  # add types
+        await short.run(refactor)
+        (sent,) = module_api.message_requests
+        assert "Add precise type annotations" in json.dumps(sent.body)
+    finally:
+        short.close_all()
+
+
+async def test_every_intent_with_menu_intents(ed: Editor) -> None:
     ed.open(PRICING)
     listed = await ed.actions(PRICING, 29, 32)
     titles = [a.title for a in listed]
-    assert titles[0].startswith("Explain · quick · ~") and titles[0].endswith("<$0.01")
-    assert titles[1].startswith("Explain · deep · ~") and titles[1].endswith(" (deep)")
+    assert titles[0].startswith("Explain · quick: a short read") and titles[0].endswith("<$0.01")
+    assert titles[1].startswith("Explain · deep instead of quick · ~")
     intents = ["simplify", "extract function", "improve names", "add types", "make idiomatic"]
     for i, intent in enumerate(intents):
         auto, sibling = titles[2 + 2 * i], titles[3 + 2 * i]
         # a body behind its interface is three lines (quick); renaming it follows its 7 uses
         tier = "standard" if intent == "improve names" else "quick"
-        assert auto.startswith(f"Refactor: {intent} · {tier} · ~"), auto
+        assert auto.startswith(f"Refactor: {intent} · {tier}: "), auto
         assert sibling.startswith(f"Refactor: {intent} · deep plan + ") and sibling.endswith(
-            "(deep)"
+            "instead of " + tier + " · ~" + sibling.rsplit("~", 1)[-1]
         )
     assert len(listed) == 12  # no diagnostics, no syntax error: no fix
     kinds = {a.title.split(" ·")[0]: a.kind for a in listed}
@@ -84,7 +162,7 @@ async def test_fix_for_diagnostics_comes_first(ed: Editor) -> None:
     listed = await ed.actions(PRICING, 29, 32, diagnostics=[diag])
     fix, sibling = listed[0], listed[1]
     assert fix.kind == sibling.kind == "quickfix"
-    assert fix.title.startswith("Fix · ") and sibling.title.endswith(")")
+    assert fix.title.startswith("Fix · ") and " instead of " in sibling.title
     assert fix.data["diagnostics"] == [
         {"line": 31, "message": "rate shadows a parameter", "severity": "error", "source": None}
     ]

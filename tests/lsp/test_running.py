@@ -48,8 +48,11 @@ def edits(*items: tuple[str, str, str], summary: str = "done") -> str:
     )
 
 
-def pick(actions: list[types.CodeAction], prefix: str, suffix: str = "") -> types.CodeAction:
-    found = [a for a in actions if a.title.startswith(prefix) and a.title.endswith(suffix)]
+def pick(
+    actions: list[types.CodeAction], prefix: str, forced: str | None = None
+) -> types.CodeAction:
+    """The entry titled so, on the sliding scale (or the sibling forced to that tier)."""
+    found = [a for a in actions if a.title.startswith(prefix) and a.data["tier"] == forced]
     assert found, [a.title for a in actions]
     return found[0]
 
@@ -89,7 +92,9 @@ async def test_explain_streams_progress_and_shows_a_document(
     begin, end = values[0], values[-1]
     assert isinstance(begin, types.WorkDoneProgressBegin) and begin.cancellable
     assert begin.title == f"scopewise {action.data['reason']}"  # why this tier
-    assert begin.message == f"{action.title} (estimated)"
+    # the plan's own title, tokens and all (the menu's says why instead)
+    assert begin.message and begin.message.startswith("Explain · quick · ~")
+    assert begin.message.endswith(" tok · <$0.01 (estimated)")
     reports = [v.message for v in values if isinstance(v, types.WorkDoneProgressReport)]
     assert any(m.startswith("thinking… ") and m.endswith(" tokens") for m in reports), reports
     assert isinstance(end, types.WorkDoneProgressEnd) and "$" in (end.message or "")
@@ -151,7 +156,7 @@ async def test_refactor_across_two_files_one_of_them_closed(
     )  # fmt: skip
     pricing_uri = ed.open(PRICING)
     before = {rel: ed.text(rel) for rel in (PRICING, CART)}
-    action = pick(await ed.actions(PRICING, 29, 32), "Refactor: improve names", "(deep)")
+    action = pick(await ed.actions(PRICING, 29, 32), "Refactor: improve names", "deep")
     result = await ed.run(action)
     assert result["applied"] is True and sorted(result["files"]) == [CART, PRICING]
     assert result["tier"] == "deep"

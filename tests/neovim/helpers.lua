@@ -185,12 +185,16 @@ function T.code_action(l1, l2, pred, context)
 end
 
 --- A predicate for code_action's filter: the title starts with `prefix` and is the one on the
---- sliding scale (not a `(quick)`/`(deep)` sibling).
+--- sliding scale (not a sibling forced to a tier).
 function T.titled(prefix)
   return function(a)
-    return vim.startswith(a.title, prefix) and not a.title:match('%)$')
+    local forced = type(a.data) == 'table' and a.data.tier ~= nil and a.data.tier ~= vim.NIL
+    return vim.startswith(a.title, prefix) and not forced
   end
 end
+
+--- The refactor intents are listed when the client asks for refactors (`only`).
+T.refactors = { only = { 'refactor' } }
 
 --- Wait until a buffer's text equals `want`; fail with both texts.
 function T.wait_text(bufnr, want, what)

@@ -1,23 +1,28 @@
--- The code-action menu as Neovim shows it: every action names its tier and its estimated
--- tokens and cost, with a sibling forced to the other end of the scale; listing is fast.
+-- The code-action menu as Neovim shows it: short (Explain, Refactor…, Fix only when there is
+-- something to fix, one other-tier entry), every entry naming its tier, why, and its estimated
+-- cost; the intents with `only = {'refactor'}`; listing is fast.
 local T = dofile(vim.env.SCOPEWISE_NVIM_TESTS .. '/helpers.lua')
 
 local TIERS = { quick = true, standard = true, deep = true }
 
---- "Refactor: simplify · standard · ~1.0k tok · <$0.01 (deep)" -> parts, or fail
+--- "Refactor… · standard: a contained change · <$0.01" -> parts; a sibling forced to the
+--- other end: "Explain · deep instead of quick · ~$0.02"
 local function parse(title)
   local parts = vim.split(title, ' · ', { plain = true })
-  T.ok(#parts == 4, 'a title with 4 parts (name · tier · tokens · cost): ' .. title)
-  local name, way, tokens, cost = unpack(parts)
+  T.ok(#parts == 3, 'a title with 3 parts (name · tier: why · cost): ' .. title)
+  local name, tiers, cost = unpack(parts)
+  local way, why = tiers:match('^([^:]+): (.+)$')
+  local forced_way, instead = tiers:match('^(.+) instead of (%a+)$')
   -- "deep", or a deep edit's way: "deep plan + quick write", "deep advisor + standard write"
-  local tier = way:match('^(%a+)$') or way:match('^(deep) plan %+ %a+ write$')
-    or way:match('^(deep) advisor %+ %a+ write$')
-  T.ok(TIERS[tier], 'a tier in ' .. title)
-  T.ok(tokens:match('^~[%d.,]+k? tok$'), 'estimated tokens in ' .. title)
-  local usd, forced = cost:match('^([<~]%$%d+%.%d+)(.*)$')
-  T.ok(usd, 'estimated dollars in ' .. title)
-  T.ok(forced == '' or forced == ' (quick)' or forced == ' (deep)', 'suffix of ' .. title)
-  return { name = name, tier = tier, forced = forced:match('%((%a+)%)') }
+  local function tier_of(w)
+    return w and (w:match('^(%a+)$') or w:match('^(deep) plan %+ %a+ write$')
+      or w:match('^(deep) advisor %+ %a+ write$'))
+  end
+  local tier, forced = tier_of(way), tier_of(forced_way)
+  T.ok((tier and TIERS[tier]) or (forced and TIERS[forced]), 'a tier in ' .. title)
+  T.ok(cost:match('^[<~]%$%d+%.%d+$'), 'estimated dollars in ' .. title)
+  T.ok(not title:match('%((%a+)%)$'), 'the tier said once: ' .. title)
+  return { name = name, tier = tier or forced, why = why, forced = forced, instead = instead }
 end
 
 T.run(function()
@@ -35,49 +40,39 @@ T.run(function()
     T.log('  ' .. a.kind .. '  ' .. a.title)
   end
 
-  local by_name = {}
+  -- a short menu: Explain, Refactor… (the intents asked next), Explain's other tier; no Fix
+  -- without a problem; each title says why its tier
+  T.ok(#actions <= 6, 'at most 6 entries: ' .. #actions)
+  local parsed = vim.tbl_map(function(a)
+    return parse(a.title)
+  end, actions)
+  T.eq(vim.tbl_map(function(p)
+    return p.name
+  end, parsed), { 'Explain', 'Refactor…', 'Explain' }, 'the entries')
+  T.eq(parsed[1].tier, 'quick', 'explaining these 4 lines is cheap')
+  T.ok(parsed[1].why == 'a short read', 'the reason in the title: ' .. actions[1].title)
+  T.eq({ parsed[3].forced, parsed[3].instead }, { 'deep', 'quick' }, 'the other tier')
+  local resolved = vim.lsp.buf_request_sync(buf, 'codeAction/resolve', actions[2], 5000)
+  local refactor = assert(resolved and select(2, next(resolved)).result, 'resolve Refactor…')
+  T.eq(refactor.command.command, 'scopewise.chooseIntent', 'Refactor… asks which change')
   for _, a in ipairs(actions) do
-    local p = parse(a.title)
-    T.ok(a.command == nil or a.command.command == 'scopewise.run', 'command of ' .. a.title)
     T.ok(type(a.data) == 'table' and a.data.startLine == 29, 'data of ' .. a.title)
-    by_name[p.name] = by_name[p.name] or {}
-    table.insert(by_name[p.name], { action = a, parsed = p })
+    T.ok(a.data.reason:find(parse(a.title).tier, 1, true), 'the whole reason: ' .. a.data.reason)
   end
-
-  local want = { 'Explain' }
-  for _, intent in ipairs(require('scopewise').intents) do
-    table.insert(want, 'Refactor: ' .. intent)
-  end
-  local names = vim.tbl_keys(by_name)
-  table.sort(names)
-  local sorted_want = vim.deepcopy(want)
-  table.sort(sorted_want)
-  T.eq(names, sorted_want, 'actions listed for a valid function (no Fix without a problem)')
-
-  for name, entries in pairs(by_name) do
-    T.eq(#entries, 2, 'entries for ' .. name)
-    local auto, sibling = entries[1].parsed, entries[2].parsed
-    T.ok(auto.forced == nil, name .. ': the first one is on the sliding scale')
-    local other = auto.tier == 'deep' and 'quick' or 'deep'
-    T.eq(sibling.forced, other, name .. ': the sibling forces the other end')
-    T.eq(sibling.tier, other, name .. ': the sibling title shows that tier')
-    local kind = name == 'Explain' and 'source.scopewise.explain' or 'refactor.rewrite'
-    T.eq(entries[1].action.kind, kind, 'kind of ' .. name)
-    local reason = entries[1].action.data.reason
-    T.ok(reason:find(auto.tier, 1, true), name .. ': the reason names the tier: ' .. reason)
-  end
-  -- the scope shows: explaining these 4 lines is cheap, and so is simplifying them (a body
-  -- behind its interface); renaming a function that shop/cart.py uses is not the smallest tier
-  T.eq(by_name['Explain'][1].parsed.tier, 'quick', 'explain tier')
-  T.eq(by_name['Refactor: simplify'][1].parsed.tier, 'quick', 'simplify a short body')
-  T.ok(by_name['Refactor: improve names'][1].parsed.tier ~= 'quick', 'rename a used function')
 
   -- context.only is honoured
   local only = T.actions(buf, 29, 32, { only = { 'refactor' } })
-  T.eq(#only, 10, 'refactor actions only')
+  T.eq(#only, 10, 'refactor actions only: each intent and its other tier')
+  local by_name = {}
   for _, a in ipairs(only) do
     T.eq(a.kind, 'refactor.rewrite', 'kind with only=refactor')
+    local p = parse(a.title)
+    by_name[p.name] = by_name[p.name] or p
   end
+  -- simplifying these lines is cheap (a body behind its interface); renaming a function
+  -- that shop/cart.py uses is not the smallest tier
+  T.eq(by_name['Refactor: simplify'].tier, 'quick', 'simplify a short body')
+  T.ok(by_name['Refactor: improve names'].tier ~= 'quick', 'rename a used function')
 
   -- the menu the user sees (vim.ui.select through the stock code_action)
   local shown

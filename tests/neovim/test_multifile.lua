@@ -26,7 +26,7 @@ T.run(function()
   T.client(pricing)
   T.ok(vim.fn.bufnr(T.path('shop/__init__.py')) == -1, '__init__.py is not open')
 
-  T.code_action(29, 32, T.titled('Refactor: improve names'))
+  T.code_action(29, 32, T.titled('Refactor: improve names'), T.refactors)
   T.accept()
   T.wait_text(pricing, want['shop/pricing.py'], 'shop/pricing.py')
   T.wait_text(cart, want['shop/cart.py'], 'shop/cart.py (hidden buffer)')

@@ -279,6 +279,24 @@ def test_checkhealth_and_help(nvim: Neovim) -> None:
     nvim.run("test_health.lua", SCOPEWISE_TEST_KEY="sk-test")
 
 
+def test_statusline_component(nvim: Neovim) -> None:
+    nvim.run("test_status.lua")
+
+
+def test_the_shipped_help_tags_are_current(tmp_path: Path) -> None:
+    """`:help scopewise` works as installed because doc/tags ships; this keeps it in step
+    with doc/scopewise.txt (regenerate: nvim --headless -c 'helptags clients/neovim/doc' -c q)."""
+    doc = Path(__file__).parents[2] / "clients/neovim/doc"
+    shutil.copy(doc / "scopewise.txt", tmp_path / "scopewise.txt")
+    assert NVIM is not None
+    subprocess.run(
+        [NVIM, "--headless", "--clean", "-c", f"helptags {tmp_path}", "-c", "q"],
+        check=True,
+        timeout=60,
+    )
+    assert (doc / "tags").read_text() == (tmp_path / "tags").read_text()
+
+
 def test_a_wide_rename_is_planned_written_and_applied_as_one_edit(nvim: Neovim) -> None:
     # apply_discount is used in 3 other files: with `thresholds.deep_files = 3` the router
     # sends a rename of it deep, planned by the deep tier and written by the quick one

@@ -23,7 +23,7 @@ T.run(function()
   )
   local version = vim.lsp.util.buf_versions[buf]
 
-  T.code_action(29, 32, T.titled('Refactor: simplify'))
+  T.code_action(29, 32, T.titled('Refactor: simplify'), T.refactors)
   local review = T.accept()
   T.ok(tostring(review.proposal.summary):find('documented the cap', 1, true),
     'the summary in the proposal: ' .. vim.inspect(review.proposal))

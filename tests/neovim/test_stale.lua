@@ -36,7 +36,7 @@ T.run(function()
 
   -- 2. the buffer changes while the answer streams in
   local runs = require('scopewise').progress[client.id].runs
-  T.code_action(29, 33, T.titled('Refactor: simplify'))
+  T.code_action(29, 33, T.titled('Refactor: simplify'), T.refactors)
   T.wait('the run to start', function()
     return next(runs) ~= nil
   end)

@@ -70,10 +70,10 @@ T.run(function()
   -- the menu names the split: the deep tier plans, the quick tier writes
   local menu = T.actions(pricing, 29, 32, { only = { 'refactor' } })
   local entry = vim.tbl_filter(T.titled('Refactor: improve names'), menu)[1]
-  T.ok(entry and entry.title:find(' · deep plan + quick write · ', 1, true),
+  T.ok(entry and entry.title:find(' · deep plan + quick write: ', 1, true),
     'a "deep plan + quick write" entry in:\n' .. table.concat(T.titles(menu), '\n'))
 
-  T.code_action(29, 32, T.titled('Refactor: improve names'))
+  T.code_action(29, 32, T.titled('Refactor: improve names'), T.refactors)
   local review = T.accept()
   local bufs = { ['shop/pricing.py'] = pricing, ['shop/cart.py'] = cart }
   for _, rel in ipairs(FILES) do

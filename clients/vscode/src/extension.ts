@@ -24,6 +24,8 @@ import { SECTION, serverKeys, serverSettings } from "./settings";
 import { ignoredMessage } from "./trust";
 
 const RUN_COMMAND = "scopewise.run";
+const CHOOSE_INTENT_COMMAND = "scopewise.chooseIntent"; // "Refactor…": asks which, then runs
+const EXTENSION_ID = "scopewise.scopewise"; // publisher.name in package.json
 const USAGE_COMMAND = "scopewise.usage";
 const LANGUAGES = [
   "python", "javascript", "javascriptreact", "typescript", "typescriptreact",
@@ -35,11 +37,14 @@ const KINDS = {
   fix: "quickfix",
 } as const;
 type Action = keyof typeof KINDS;
+const EXPLAIN_QUICK_FIX = vscode.CodeActionKind.QuickFix.append("scopewise.explain");
 
 export const INSTALL_HELP =
-  "Install it with `pip install scopewise` (into the workspace's Python environment or on " +
-  "PATH), or point `scopewise.server.path` at the `scopewise` executable or " +
-  "`scopewise.python` at a Python that has it.";
+  "Install it from a scopewise checkout (it is not on PyPI): " +
+  "`python3 -m pip install -e /path/to/scopewise` into the workspace's Python environment " +
+  "or one on PATH, or point " +
+  "`scopewise.server.path` at the `scopewise` executable or `scopewise.python` at a Python " +
+  "that has it.";
 
 interface RunResult {
   applied?: boolean;
@@ -85,6 +90,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand("scopewise.fix", () => runFromEditor("fix")),
     vscode.commands.registerCommand("scopewise.showUsage", showUsage),
     vscode.commands.registerCommand("scopewise.restartServer", restart),
+    vscode.commands.registerCommand("scopewise.openSettings", openSettings),
     startWhenTrusted(status, start),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(`${SECTION}.server.path`) || e.affectsConfiguration(`${SECTION}.python`)) {
@@ -127,6 +133,12 @@ function start(): Promise<void> {
   return starting;
 }
 
+/** The scopewise settings: the extension's own filter (`@ext:`), which lists them in VS Code
+ *  and code-server alike (a bare "scopewise.server" query found nothing in code-server). */
+export function openSettings(): void {
+  void vscode.commands.executeCommand("workbench.action.openSettings", `@ext:${EXTENSION_ID}`);
+}
+
 async function startClient(): Promise<void> {
   const found = await locateServer(folderUri());
   if (!found.server) {
@@ -141,7 +153,7 @@ async function startClient(): Promise<void> {
       .showErrorMessage(`${headline} ${INSTALL_HELP}`, "Open Settings", "Show Output")
       .then((pick) => {
         if (pick === "Open Settings") {
-          void vscode.commands.executeCommand("workbench.action.openSettings", "scopewise.server");
+          openSettings();
         } else if (pick === "Show Output") {
           output.show();
         }
@@ -175,9 +187,22 @@ async function startClient(): Promise<void> {
           );
         },
       },
+      // Explain in the Quick Fix menu and behind the lightbulb on plain code: VS Code keeps
+      // source actions out of both, so when no kind was asked for (Ctrl+., the lightbulb)
+      // it is listed as a quick fix; "Source Action..." still finds it as the server lists it
+      provideCodeActions: async (document, range, context, token, next) => {
+        const actions = await next(document, range, context, token);
+        if (!actions || context.only) return actions;
+        for (const action of actions) {
+          if (action instanceof vscode.CodeAction && action.kind?.value === KINDS.explain) {
+            action.kind = EXPLAIN_QUICK_FIX;
+          }
+        }
+        return actions;
+      },
       executeCommand: async (cmd, cmdArgs, next) => {
         const result: unknown = await next(cmd, cmdArgs);
-        if (cmd === RUN_COMMAND) {
+        if (cmd === RUN_COMMAND || cmd === CHOOSE_INTENT_COMMAND) {
           noteRun(cmdArgs[0], result);
           const proposal = parseProposal(result);
           if (proposal) void review.show(proposal);

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -27,7 +28,15 @@ from scopewise.analysis.scope import Analysis
 from scopewise.index import languages
 from scopewise.index.buffer import Document
 from scopewise.index.extract import digest
-from scopewise.vocab import CODE_ACTION_KINDS, RUN_COMMAND, Action, DiagnosticInfo, Intent, Tier
+from scopewise.vocab import (
+    CHOOSE_INTENT_COMMAND,
+    CODE_ACTION_KINDS,
+    RUN_COMMAND,
+    Action,
+    DiagnosticInfo,
+    Intent,
+    Tier,
+)
 
 from .capabilities import ClientSupport
 from .documents import OpenDocuments
@@ -37,6 +46,8 @@ log = logging.getLogger("scopewise.lsp")
 EXPLAIN_KIND = CODE_ACTION_KINDS[Action.EXPLAIN]
 REFACTOR_KIND = CODE_ACTION_KINDS[Action.REFACTOR]
 FIX_KIND = CODE_ACTION_KINDS[Action.FIX]
+MENU_MAX = 6  # entries at a cursor, unless the settings ask for every intent
+OTHER_ENDS = (Tier.QUICK, Tier.DEEP)
 LISTING_TTL_S = 30.0  # a menu is reused this long when nothing changed (estimates age)
 _SEVERITY = {1: "error", 2: "warning", 3: "info", 4: "hint"}
 
@@ -90,6 +101,20 @@ def kind_wanted(kind: str, only: Sequence[str] | None) -> bool:
 
 
 # ---------------------------------------------------------------------------- listing
+Entry = tuple[ActionData, str, tuple[types.Diagnostic, ...]]  # what to plan, its kind, diags
+# a planned entry: the plan, its data, kind, diagnostics, and the auto plan it is the sibling of
+Chosen = tuple[Plan, ActionData, str, tuple[types.Diagnostic, ...], Plan | None]
+
+
+def _on_imports(engine: Engine, target: Target) -> bool:
+    """Every line of the target is an import (nothing to refactor or fix there)."""
+    fi = engine.workspace.get(target.path)
+    if fi is None:
+        return False
+    imports = {i.line for i in fi.imports}
+    return all(line - 1 in imports for line in range(target.start_line, target.end_line + 1))
+
+
 @dataclass(frozen=True)
 class Target:
     """The range a listing is for, in 1-based lines, with the document's version."""
@@ -182,37 +207,52 @@ class Listing:
     def actions_for(
         self, actions: Actions, target: Target, only: Sequence[str] | None
     ) -> list[types.CodeAction]:
-        """Every action for the target the client asked for (`only`). Raises ActionError
-        when the range cannot be planned at all (unsupported file, bad range...)."""
-        out: list[types.CodeAction] = []
+        """The menu for the target, of the kinds the client asked for (`only`): Fix when there
+        is something to fix, Explain, "Refactor…" (the intents in a second step), and the
+        first entry's other tier: at most MENU_MAX entries. Every intent with its other tier
+        when the settings say `menu_intents` or the client asked for refactors only (its own
+        refactor picker). Nothing but Explain on import lines. Raises ActionError when the
+        range cannot be planned at all (unsupported file, bad range...)."""
         versions = {target.uri: target.version} if target.version is not None else {}
         base = ActionData(
             Action.EXPLAIN, target.uri, target.path, target.start_line, target.end_line
         )
         base = replace(base, versions=versions)
+        if _on_imports(actions.engine, target):
+            return (
+                self._menu(actions, [(base, EXPLAIN_KIND, ())], 0)
+                if kind_wanted(EXPLAIN_KIND, only)
+                else []
+            )
+        full = actions.settings.menu_intents or asks_refactors(only)
+        menu: list[Entry] = []
         if kind_wanted(FIX_KIND, only):
-            diags = tuple(diagnostic_info(d) for d in target.diagnostics)
-            if not diags:
-                diags = self._syntax_errors(actions.engine, target)
-            if diags:
-                lines = [d.line for d in diags]
-                fix = replace(
-                    base,
-                    action=Action.FIX,
-                    start_line=min(target.start_line, *lines),
-                    end_line=max(target.end_line, *lines),
-                    diagnostics=diags,
-                )
-                out += self._menu(actions, [(fix, FIX_KIND)], target.diagnostics)
-        menu: list[tuple[ActionData, str]] = []
+            menu += self._fix(actions.engine, target, base)
         if kind_wanted(EXPLAIN_KIND, only):
-            menu.append((base, EXPLAIN_KIND))
+            menu.append((base, EXPLAIN_KIND, ()))
         if kind_wanted(REFACTOR_KIND, only):
-            menu += [
-                (replace(base, action=Action.REFACTOR, intent=intent), REFACTOR_KIND)
-                for intent in Intent
-            ]
-        return out + self._menu(actions, menu)
+            refactor = replace(base, action=Action.REFACTOR)
+            intents: list[Intent | None] = list(Intent) if full else [None]
+            menu += [(replace(refactor, intent=i), REFACTOR_KIND, ()) for i in intents]
+        if full:
+            return self._menu(actions, menu, len(menu), interleave=True)
+        return self._menu(actions, menu, 1)[:MENU_MAX]
+
+    def _fix(self, engine: Engine, target: Target, base: ActionData) -> list[Entry]:
+        diags = tuple(diagnostic_info(d) for d in target.diagnostics)
+        if not diags:
+            diags = self._syntax_errors(engine, target)
+        if not diags:
+            return []
+        lines = [d.line for d in diags]
+        fix = replace(
+            base,
+            action=Action.FIX,
+            start_line=min(target.start_line, *lines),
+            end_line=max(target.end_line, *lines),
+            diagnostics=diags,
+        )
+        return [(fix, FIX_KIND, target.diagnostics)]
 
     @staticmethod
     def _syntax_errors(engine: Engine, target: Target) -> tuple[DiagnosticInfo, ...]:
@@ -229,44 +269,42 @@ class Listing:
         )
 
     def _menu(
-        self,
-        actions: Actions,
-        menu: list[tuple[ActionData, str]],
-        diagnostics: Sequence[types.Diagnostic] = (),
+        self, actions: Actions, menu: list[Entry], siblings: int, *, interleave: bool = False
     ) -> list[types.CodeAction]:
-        """Each action on the sliding scale, its sibling forced to the other end, and for
-        each one over the spending cap a sibling that overrides the cap. One range: one
+        """Each entry on the sliding scale; the first `siblings` of them with a sibling forced
+        to the other end of the scale (right after it with `interleave`, else at the end);
+        for each one over the spending cap a sibling that overrides the cap. One range: one
         analysis and one packed context for the whole menu."""
         if not menu:
             return []
-        variants = [replace(d, tier=t) for d, _ in menu for t in (None, Tier.QUICK, Tier.DEEP)]
-        plans = actions.plan_all([v.request() for v in variants])
-        chosen: list[tuple[Plan, ActionData, str, str]] = []
-        for i, (data, kind) in enumerate(menu):
-            auto, quick, deep = plans[3 * i : 3 * i + 3]
-            other, forced = (
-                (Tier.QUICK, quick) if auto.route.tier == Tier.DEEP else (Tier.DEEP, deep)
-            )
-            chosen.append((auto, data, kind, ""))
-            chosen.append((forced, replace(data, tier=other), kind, f" ({other})"))
-        blocked = [(p, d, k, s) for p, d, k, s in chosen if p.blocked]
+        autos = actions.plan_all([d.request() for d, _, _ in menu])
+        others = [
+            replace(d, tier=Tier.QUICK if auto.route.tier == Tier.DEEP else Tier.DEEP)
+            for (d, _, _), auto in zip(menu[:siblings], autos, strict=False)
+        ]
+        forced = actions.plan_all([o.request() for o in others])
+        chosen: list[Chosen] = []
+        extra: list[Chosen] = []
+        for i, ((data, kind, diags), auto) in enumerate(zip(menu, autos, strict=True)):
+            chosen.append((auto, data, kind, diags, None))
+            if i < siblings:
+                (chosen if interleave else extra).append((forced[i], others[i], kind, diags, auto))
+        chosen += extra
+        blocked = [c for c in chosen if c[0].blocked]
         overrides: dict[int, Plan] = {}
         if blocked:
-            over = actions.plan_all(
-                [replace(d, override_cap=True).request() for _, d, _, _ in blocked]
-            )
+            over = actions.plan_all([replace(c[1], override_cap=True).request() for c in blocked])
             overrides = {id(b[0]): o for b, o in zip(blocked, over, strict=True)}
         out: list[types.CodeAction] = []
-        for plan, data, kind, suffix in chosen:
-            out += self._entry(plan, data, kind, suffix, diagnostics)
+        for plan, data, kind, diags, sibling_of in chosen:
+            title = entry_title(plan, data, sibling_of)
+            out += self._entry(plan, data, kind, title, diags)
             if plan.blocked:
-                out += self._entry(
-                    overrides[id(plan)],
-                    replace(data, override_cap=True),
-                    kind,
-                    suffix + " (over the daily cap)",
-                    diagnostics,
+                over_data = replace(data, override_cap=True)
+                over_title = (
+                    entry_title(overrides[id(plan)], data, sibling_of) + " (over the daily cap)"
                 )
+                out += self._entry(overrides[id(plan)], over_data, kind, over_title, diags)
         return out
 
     def _entry(
@@ -274,12 +312,11 @@ class Listing:
         plan: Plan,
         data: ActionData,
         kind: str,
-        suffix: str,
+        title: str,
         diagnostics: Sequence[types.Diagnostic],
     ) -> list[types.CodeAction]:
         if plan.blocked and not self.support.disabled:
             return []  # a client that cannot grey it out gets only the override
-        title = plan.title + suffix
         data = replace(data, title=title, reason=plan.route.summary, plan_id=self.remember(plan))
         action = types.CodeAction(
             title=title,
@@ -304,10 +341,53 @@ class Listing:
         return action
 
 
+def asks_intent(data: ActionData) -> bool:
+    """ "Refactor…": a refactor that says neither intent nor instruction asks which first."""
+    return data.action == Action.REFACTOR and data.intent is None and not data.instruction
+
+
+def asks_refactors(only: Sequence[str] | None) -> bool:
+    """The client asked for refactors only (its own refactor picker): it gets each intent."""
+    return bool(only) and all(kind_wanted(REFACTOR_KIND, [f]) for f in only or ())
+
+
+def short_reason(plan: Plan) -> str:
+    """The tier's reason in a few words, for the title: "a short read", "52 sites in 10
+    files", "a short body of 3 lines, 0 branches" (the whole of it in the tooltip)."""
+    why = plan.route.reasons[0] if plan.route.reasons else ""
+    why = re.sub(r" \([^()]*\)", "", why).removeprefix("interface used at ")
+    return why if len(why) <= 48 else why[:47].rstrip(" ,") + "…"
+
+
+def entry_title(plan: Plan, data: ActionData, auto: Plan | None = None) -> str:
+    """ "Refactor… · deep plan + quick write: 52 sites in 10 files · ~$0.05"; a sibling forced
+    to the other tier says which tier it replaces: "Explain · deep instead of quick · ~$0.02"."""
+    name, tiers = plan.title.split(" · ")[:2]
+    if asks_intent(data):
+        name = "Refactor…"
+    cost = plan.estimate.label.rsplit(" · ", 1)[-1]
+    if auto is not None:
+        return f"{name} · {tiers} instead of {auto.route.tier} · {cost}"
+    return f"{name} · {tiers}: {short_reason(plan)} · {cost}"
+
+
+def intent_choices(actions: Actions, data: ActionData) -> list[tuple[str, ActionData]]:
+    """ "Refactor…"'s second step: each intent planned on the same range (and tier, when the
+    entry forced one), titled as the menu would title it (ActionError: it cannot be
+    planned)."""
+    variants = [replace(data, intent=i, title="", reason="", plan_id="") for i in Intent]
+    plans = actions.plan_all([v.request() for v in variants])
+    out = []
+    for v, plan in zip(variants, plans, strict=True):
+        title = entry_title(plan, v).removeprefix("Refactor: ")
+        out.append((title, replace(v, title=f"Refactor: {title}", reason=plan.route.summary)))
+    return out
+
+
 def command(plan: Plan, data: ActionData) -> types.Command:
     return types.Command(
         title=data.title or plan.title,
-        command=RUN_COMMAND,
+        command=CHOOSE_INTENT_COMMAND if asks_intent(data) else RUN_COMMAND,
         arguments=[data.to_json()],
         tooltip=tooltip(plan),
     )

@@ -38,6 +38,7 @@ from scopewise.analysis.engine import EngineError
 from scopewise.index.files import is_secret_file
 from scopewise.vocab import (
     APPLY_PROPOSAL_COMMAND,
+    CHOOSE_INTENT_COMMAND,
     DISCARD_PROPOSAL_COMMAND,
     PROPOSAL_DIFF_COMMAND,
     REINDEX_COMMAND,
@@ -48,7 +49,7 @@ from scopewise.vocab import (
 
 from .capabilities import ClientSupport, code_action_options, watched_files
 from .documents import OpenDocuments
-from .listing import Listing, ServerEngine
+from .listing import Listing, ServerEngine, intent_choices
 from .proposals import Proposals, apply, discard, show_diff
 from .protocol import ScopewiseProtocol
 from .runs import Runs, refuse
@@ -56,12 +57,14 @@ from .settings import SettingsSources, section
 from .sync import Sync
 from .tests_run import AffectedTests
 from .timing import timed
+from .watch import Watcher
 from .wire import (
     ActionData,
     Applied,
     ApplyProposalArgs,
     DiffDocument,
     ProposalArgs,
+    Refused,
     Reindexed,
     UsageTotals,
     command_args,
@@ -90,6 +93,7 @@ class ScopewiseServer(LanguageServer):
         self.sources = SettingsSources()
         self.ledger = Ledger()
         self.listing = Listing(self.support)
+        self.watcher: Watcher | None = None  # the server's own, when the client cannot watch
         self.sync = Sync(self)
         self.runs = Runs(self)
         self.tests = AffectedTests()
@@ -175,9 +179,27 @@ class ScopewiseServer(LanguageServer):
             return
         if self.support.watched_files_registration:
             await self._watch_files()
+        else:
+            self._watch_itself()
         if self.support.configuration:
             await self.pull_configuration()
         self.sync.start_index()
+
+    def _watch_itself(self) -> None:
+        """The client offers no file watching: the server watches the workspace itself
+        (SCOPEWISE_WATCH=polling picks the fallback; the log says which)."""
+        assert self.engine is not None
+        polling = os.environ.get("SCOPEWISE_WATCH") == "polling"
+        self.watcher = Watcher(
+            self.engine.root,
+            lambda events: self.sync.did_change_watched_files(
+                types.DidChangeWatchedFilesParams(changes=events)
+            ),
+            asyncio.get_running_loop(),
+            polling=polling,
+        )
+        self.watcher.start()
+        self.log(f"watching files: the server itself ({self.watcher.how}); the client does not")
 
     async def _watch_files(self) -> None:
         registration = types.RegistrationParams(registrations=[watched_files()])
@@ -185,6 +207,7 @@ class ScopewiseServer(LanguageServer):
             await asyncio.wait_for(self.client_register_capability_async(registration), 10)
         except (JsonRpcException, TimeoutError) as exc:
             log.warning("could not register file watchers: %s", exc)
+            self._watch_itself()
 
     # ------------------------------------------------------------------ settings
     async def pull_configuration(self) -> None:
@@ -257,6 +280,8 @@ async def on_initialized(ls: ScopewiseServer, params: types.InitializedParams) -
 def on_shutdown(ls: ScopewiseServer, params: None) -> None:
     ls.runs.shutdown()
     ls.sync.shutdown()
+    if ls.watcher is not None:
+        ls.watcher.stop()
 
 
 async def on_did_change_configuration(
@@ -318,6 +343,36 @@ async def run_command(ls: ScopewiseServer, *args: Any) -> dict[str, Any]:
     except Exception as exc:  # a bug: say so rather than leave the request dead
         log.exception("scopewise.run failed")
         return to_json(refuse(ls, f"internal error: {exc}", types.MessageType.Error))
+
+
+async def choose_intent_command(ls: ScopewiseServer, *args: Any) -> dict[str, Any]:
+    """ "Refactor…": which change, asked in stock LSP (each intent with its tier and cost),
+    then run as `scopewise.run` would; dismissed: nothing runs."""
+    if len(args) != 1:
+        raise JsonRpcInvalidParams("scopewise.chooseIntent takes exactly one argument")
+    try:
+        data = ActionData.from_json(args[0])
+    except ValueError as exc:
+        raise JsonRpcInvalidParams(str(exc)) from None
+    if ls.actions is None:
+        return to_json(refuse(ls, "no workspace folder is open"))
+    try:
+        choices = intent_choices(ls.actions, data)
+    except ActionError as exc:
+        return to_json(refuse(ls, str(exc)))
+    lines = f"{data.start_line}–{data.end_line}" if data.end_line > data.start_line else ""
+    where = f"lines {lines}" if lines else f"line {data.start_line}"
+    answer = await ls.window_show_message_request_async(
+        types.ShowMessageRequestParams(
+            type=types.MessageType.Info,
+            message=f"scopewise: Refactor {where} of {data.path}: which change?",
+            actions=[types.MessageActionItem(title=title) for title, _ in choices],
+        )
+    )
+    picked = [d for title, d in choices if answer is not None and answer.title == title]
+    if not picked:
+        return to_json(Refused(reason="no change chosen"))
+    return await run_command(ls, picked[0].to_json())
 
 
 def usage_command(ls: ScopewiseServer, *args: Any) -> dict[str, Any]:
@@ -398,6 +453,7 @@ def create_server() -> ScopewiseServer:
     ls.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)(on_did_change_watched_files)
     ls.feature(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)(on_progress_cancel)
     ls.command(RUN_COMMAND)(run_command)
+    ls.command(CHOOSE_INTENT_COMMAND)(choose_intent_command)
     ls.command(USAGE_COMMAND)(usage_command)
     ls.command(REINDEX_COMMAND)(reindex_command)
     ls.command(RUN_TESTS_COMMAND)(run_tests_command)

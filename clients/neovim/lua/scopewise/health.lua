@@ -8,9 +8,11 @@ local health = vim.health
 -- Run by the server's own Python: its version, scopewise's folders and each root's index
 -- cache (read-only; nothing is indexed).
 local PROBE = [[
-import json, pathlib, sqlite3, sys
+import importlib.util, json, os, pathlib, sqlite3, sys
 out = {"python": sys.version.split()[0], "executable": sys.executable,
        "supported": sys.version_info >= (3, 11)}
+polling = os.environ.get("SCOPEWISE_WATCH") == "polling"
+out["watch"] = "watchfiles" if importlib.util.find_spec("watchfiles") and not polling else "polling"
 try:
     from scopewise import paths
     from scopewise.index.cache import default_path
@@ -150,7 +152,8 @@ local function check_binary(cfg)
   local exe = vim.fn.exepath(cmd[1])
   if exe == '' then
     health.error(('server binary %q not found'):format(cmd[1]), {
-      'install it: pip install scopewise (or pipx install scopewise)',
+      'install it from a scopewise checkout (not on PyPI): '
+        .. 'python3 -m pip install -e /path/to/scopewise',
       'or give its path: vim.lsp.config("scopewise", { cmd = { "/path/to/scopewise", "serve" } })',
     })
     return nil
@@ -233,6 +236,24 @@ local function check_api_key(cfg)
   end
 end
 
+--- Who notices files changed outside Neovim: Neovim (its watcher, when the client offers it:
+--- macOS, Windows) or the server itself (Linux: watchfiles, else polling every 2 s).
+local function check_watching(client, probe)
+  local ws = client.capabilities and client.capabilities.workspace or {}
+  local offered = ws.didChangeWatchedFiles and ws.didChangeWatchedFiles.dynamicRegistration
+  if offered then
+    health.ok('files changed outside Neovim: watched by Neovim (workspace/didChangeWatchedFiles)')
+  elseif probe and probe.watch == 'watchfiles' then
+    health.ok('files changed outside Neovim: Neovim does not watch files here; the server '
+      .. 'watches the workspace itself (watchfiles)')
+  elseif probe and probe.watch then
+    health.warn('files changed outside Neovim: the server polls the workspace every 2 s '
+      .. '(watchfiles is not installed in its Python)', { 'pip install watchfiles' })
+  else
+    health.info('files changed outside Neovim: the server watches the workspace itself')
+  end
+end
+
 local function check_clients_and_index(probe)
   local progress = require('scopewise').progress
   local running = clients()
@@ -249,6 +270,7 @@ local function check_clients_and_index(probe)
       bufs,
       client.offset_encoding or '?'
     ))
+    check_watching(client, probe)
     local index = progress[client.id] and progress[client.id].index
     if not index then
       health.info('index: no progress reported yet')

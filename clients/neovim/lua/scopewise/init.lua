@@ -557,6 +557,8 @@ function M.on_progress(err, result, ctx, config)
     local entry = p.runs[token] or { title = value.title or NAME }
     if value.kind == 'begin' then
       entry = { title = value.title or NAME, cancellable = value.cancellable == true }
+      -- "Explain · quick · ~1.0k tok · <$0.01 (estimated)": the tier, for status()
+      entry.tier = (value.message or ''):match('^[^·]+· ([^·]-) ·')
     end
     entry.message = value.message or entry.message
     entry.percentage = value.percentage or entry.percentage
@@ -586,6 +588,29 @@ function M.on_progress(err, result, ctx, config)
     show_progress(line, value, ctx.client_id)
   end
   return vim.lsp.handlers['$/progress'](err, result, ctx, config)
+end
+
+--- A statusline component: the tier and tokens of a running action ("scopewise deep · 1.2k
+--- tok"), "" when none runs. E.g. `vim.o.statusline = "%f %{v:lua.require'scopewise'.status()}"`.
+--- @return string
+function M.status()
+  for _, p in pairs(M.progress) do
+    for token, entry in pairs(p.runs) do
+      if not is_index_token(token, entry) then
+        local tier = entry.tier or ''
+        local tokens = (entry.message or ''):match('([%d.,]+k?) tok')
+        local parts = { 'scopewise' }
+        if tier ~= '' then
+          parts[#parts + 1] = ' ' .. tier
+        end
+        if tokens then
+          parts[#parts + 1] = ' · ' .. tokens .. ' tok'
+        end
+        return table.concat(parts)
+      end
+    end
+  end
+  return ''
 end
 
 --- Cancel every running action (the server closes the API stream and logs what it cost).

@@ -335,6 +335,8 @@ async function main() {
     "chat.disableAIFeatures": true,
     "editor.codeActionWidget.includeNearbyQuickFixes": false,
     "scopewise.server.path": SERVER,
+    // every intent in the Quick Fix menu (the default is one "Refactor…" entry that asks)
+    "scopewise.menuIntents": true,
   };
   fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2));
   fs.writeFileSync(path.join(WORK, "config.yaml"), `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
@@ -401,8 +403,9 @@ async function main() {
     let menu = { rows: null, texts: [] };
     await step(page, "Quick Fix menu lists the scopewise actions with tier and cost", async () => {
       await goToLine(page, 31);
-      const est = /· (quick|standard|deep) · ~[\d.]+k? tok · [~<]\$[\d.]+/;
-      // Explain is a source action: VS Code lists it under "Source Action...", not Quick Fix
+      // "· quick: a short read · <$0.01", a sibling: "· deep instead of quick · ~$0.02"
+      const est = /· (quick|standard|deep)(: [^·]+| instead of \w+) · [~<]\$[\d.]+/;
+      // Explain is a source action: VS Code lists it under "Source Action..."
       const source = await menuRows(page, "Source Action...");
       log(`  source actions: ${source.texts.join(" | ")}`);
       check(source.texts.some((t) => /^Explain/.test(t) && est.test(t)), `no "Explain · tier · ~tok · ~$" row in: ${source.texts.join(" | ")}`);
@@ -410,9 +413,11 @@ async function main() {
       menu = await menuRows(page);
       fs.writeFileSync(path.join(LOGS, "quickfix-menu.txt"), menu.texts.join("\n") + "\n");
       log(`  quick fix menu: ${menu.texts.join(" | ")}`);
-      refactorRow = menu.texts.findIndex((t) => /^Refactor: /.test(t) && est.test(t) && !/\((quick|deep)\)/.test(t));
+      // ... and, for the lightbulb on plain code, in the Quick Fix menu too
+      check(menu.texts.some((t) => /^Explain/.test(t) && est.test(t)), `no "Explain · tier: why · ~$" row in the Quick Fix menu: ${menu.texts.join(" | ")}`);
+      refactorRow = menu.texts.findIndex((t) => /^Refactor: /.test(t) && est.test(t) && !/ instead of /.test(t));
       check(refactorRow >= 0, `no "Refactor: … · tier · ~tok · ~$" row in: ${menu.texts.join(" | ")}`);
-      check(menu.texts.some((t) => /\((quick|deep)\)/.test(t)), "no sibling forcing the other tier ((quick)/(deep))");
+      check(menu.texts.some((t) => / instead of (quick|standard|deep) · /.test(t)), "no sibling forcing the other tier (… instead of …)");
     });
 
     await step(page, "Refactor applies the exact text after the review is accepted", async () => {
@@ -518,8 +523,8 @@ async function main() {
       log(`  quick fix menu: ${wide.texts.join(" | ")}`);
       // the menu's sibling forced deep (the workspace keeps its thresholds, so the steps above
       // route as before): a deep edit is planned by the deep tier and written by the quick one
-      const row = wide.texts.findIndex((t) => /^Refactor: improve names · deep plan \+ quick write · ~[\d.]+k? tok · [~<]\$[\d.]+ \(deep\)$/.test(t));
-      check(row >= 0, `no "Refactor: improve names · deep plan + quick write · … (deep)" row in: ${wide.texts.join(" | ")}`);
+      const row = wide.texts.findIndex((t) => /^Refactor: improve names · deep plan \+ quick write instead of \w+ · [~<]\$[\d.]+$/.test(t));
+      check(row >= 0, `no "Refactor: improve names · deep plan + quick write instead of … · ~$" row in: ${wide.texts.join(" | ")}`);
       await wide.rows.nth(row).click();
       const shown = await reviewShown(page, wideBefore, shot);
       log(`  review: ${shown.join(" | ")}`);
@@ -606,8 +611,8 @@ async function main() {
       await page.keyboard.press("Control+S");
       const text = await waitUntil(async () => {
         const n = await notifications(page);
-        return /scopewise language server was not found/.test(n) && /pip install scopewise/.test(n) ? n : false;
-      }, "no 'not found … pip install scopewise' notification");
+        return /scopewise language server was not found/.test(n) && /pip install -e \/path\/to\/scopewise/.test(n) ? n : false;
+      }, "no 'not found … pip install -e /path/to/scopewise' notification");
       log(`  notification: ${text.split("\n")[0]}`);
       const s = await statusText(page);
       check(s.includes("no server"), `status bar does not say "no server": ${s}`);
