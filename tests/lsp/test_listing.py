@@ -66,14 +66,9 @@ async def test_the_default_menu_is_short_and_says_why(short: Editor) -> None:
 
 async def test_refactor_asks_which_change_first(short: Editor, module_api: FakeAPI) -> None:
     short.open(PRICING)
-    asked: list[types.ShowMessageRequestParams] = []
-    answers: list[str] = []
-
-    @short.client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
-    def ask(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
-        asked.append(params)
-        return types.MessageActionItem(title=answers.pop()) if answers else None
-
+    asked = short.questions  # the editor records every question and answers from `answers`
+    asked.clear()
+    short.answers = [None]  # dismissed
     try:
         listed = await short.actions(PRICING, 29, 32)
         refactor = next(a for a in listed if a.title.startswith("Refactor…"))
@@ -89,7 +84,7 @@ async def test_refactor_asks_which_change_first(short: Editor, module_api: FakeA
 
         # picked: that intent runs, on the same range (whatever becomes of its answer)
         module_api.push(Reply(text='{"summary": "nothing to change", "edits": []}'))
-        answers.append(choices[3])  # add types
+        short.answers = [choices[3]]  # add types
         await short.run(refactor)
         (sent,) = module_api.message_requests
         assert "Add precise type annotations" in json.dumps(sent.body)

@@ -50,7 +50,7 @@ T.run(function()
 
   -- 1. Discard
   T.answers = { 'Discard' }
-  T.code_action(29, 32, T.titled('Refactor: simplify'))
+  T.code_action(29, 32, T.titled('Refactor: simplify'), T.refactors)
   T.wait_message('discarded; nothing changed')
   T.eq(#T.questions, 1, 'questions asked')
   local q = T.questions[1]
@@ -63,7 +63,7 @@ T.run(function()
 
   -- 2. Show diff, then Apply
   T.answers = { 'Show diff', 'Apply' }
-  T.code_action(29, 32, T.titled('Refactor: simplify'))
+  T.code_action(29, 32, T.titled('Refactor: simplify'), T.refactors)
   T.wait_message('applied to shop/pricing.py, shop/cart.py')
   T.eq(#T.questions, 3, 'asked again after the diff')
   local diff
