@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -24,6 +23,7 @@ from scopewise.actions.api import usd
 from scopewise.actions.explanation import explanation_markdown
 from scopewise.actions.model import ActionResult, Plan
 
+from .cachedocs import write_atomic
 from .capabilities import ClientSupport
 
 log = logging.getLogger(__name__)
@@ -58,17 +58,6 @@ class Cut:
 def cut_line(chars: int, spent: float, why: str = "cancelled") -> str:
     """The line a cut explanation ends with."""
     return f"*(cut) {why} after {chars:,} characters · {usd(spent, 4)} so far*"
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Replace the file in one step: a reader sees the old document or the new one."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        log.info("could not write %s: %s", path, exc)
 
 
 class LiveExplanation:

@@ -22,12 +22,12 @@ from typing import Any, Protocol
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
-from scopewise import paths
 from scopewise.actions.api import usd
 from scopewise.actions.edits import EditError, FileChange, Replacement
 from scopewise.actions.model import ActionResult
 from scopewise.actions.proposal import Hunk, hunks, place, unified
 
+from . import cachedocs
 from .capabilities import ClientSupport
 from .documents import OpenDocuments
 from .wire import (
@@ -67,12 +67,9 @@ def _title(result: ActionResult, n_hunks: int, n_files: int) -> str:
 
 
 def _summary(result: ActionResult) -> str:
-    text = result.text.strip()
-    n = len(result.leftovers)
-    if n:
-        warn = f"incomplete: {n} site{'s' if n != 1 else ''} not verified"
-        text = f"{text} ({warn})" if text else warn
-    return text
+    """The run's own summary: a wide run's begins "verified" or "incomplete: N sites not
+    verified" and names the first leftovers (actions/wide/run.py), so it is not said twice."""
+    return result.text.strip()
 
 
 def _wire_hunk(h: Hunk) -> WireHunk:
@@ -240,23 +237,14 @@ def diff_text(held: Held) -> str:
 
 def diff_path(held: Held) -> Path:
     """Where the proposal's diff document is written (the newest few kept)."""
-    folder = paths.cache_dir() / "proposals"
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        docs = sorted(folder.glob("*.diff"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
-    except OSError:
-        docs = []
-    for old in docs[KEEP_DIFFS - 1 :]:
-        old.unlink(missing_ok=True)
-    return folder / f"proposal-{held.wire.id}.diff"
+    return cachedocs.slot("proposals", f"proposal-{held.wire.id}.diff", KEEP_DIFFS)
 
 
 def write_diff(held: Held) -> Path:
     """The diff document, written atomically."""
     path = diff_path(held)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(diff_text(held), encoding="utf-8")
-    tmp.replace(path)
+    if not cachedocs.write_atomic(path, diff_text(held)):
+        raise OSError(f"could not write {path}")
     return path
 
 

@@ -23,7 +23,6 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pygls.progress import Progress
 
-from scopewise import paths
 from scopewise import settings as config
 from scopewise.actions.api import (
     CallCancelled,
@@ -45,6 +44,7 @@ from scopewise.actions.plan import Actions
 from scopewise.analysis.engine import Engine
 from scopewise.vocab import PROPOSAL_NOTIFICATION, Action
 
+from . import cachedocs
 from .capabilities import ClientSupport
 from .documents import OpenDocuments
 from .explaining import LiveExplanation, progress_line
@@ -200,23 +200,10 @@ KEEP_EXPLANATIONS = 200  # the newest documents stay; older ones are removed as 
 
 
 def explanation_path(plan: Plan) -> Path:
-    folder = paths.cache_dir() / "explanations"
-    folder.mkdir(parents=True, exist_ok=True)
-    _prune(folder, KEEP_EXPLANATIONS - 1)
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", plan.path).strip("_") or "file"
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-    return folder / f"{slug}-L{plan.request.start_line}-{plan.scope.end_line}-{stamp}.md"
-
-
-def _prune(folder: Path, keep: int) -> None:
-    """Remove all but the newest `keep` explanation documents (the cache must not grow
-    without bound over months of use)."""
-    try:
-        docs = sorted(folder.glob("*.md"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
-    except OSError:
-        return
-    for old in docs[keep:]:
-        old.unlink(missing_ok=True)
+    name = f"{slug}-L{plan.request.start_line}-{plan.scope.end_line}-{stamp}.md"
+    return cachedocs.slot("explanations", name, KEEP_EXPLANATIONS)
 
 
 class Runs:

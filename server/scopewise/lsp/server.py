@@ -327,13 +327,18 @@ def on_progress_cancel(ls: ScopewiseServer, params: types.WorkDoneProgressCancel
     ls.runs.cancel_progress(str(params.token))
 
 
-async def run_command(ls: ScopewiseServer, *args: Any) -> dict[str, Any]:
+def _action_data(command: str, args: tuple[Any, ...]) -> ActionData:
+    """A command's one argument, the action's data; anything else is InvalidParams."""
     if len(args) != 1:
-        raise JsonRpcInvalidParams("scopewise.run takes exactly one argument")
+        raise JsonRpcInvalidParams(f"{command} takes exactly one argument")
     try:
-        data = ActionData.from_json(args[0])
+        return ActionData.from_json(args[0])
     except ValueError as exc:
         raise JsonRpcInvalidParams(str(exc)) from None
+
+
+async def run_command(ls: ScopewiseServer, *args: Any) -> dict[str, Any]:
+    data = _action_data(RUN_COMMAND, args)
     try:
         outcome = await ls.runs.run(data, ls.protocol.msg_id)
         ls.tests.remember(ls, outcome)
@@ -348,12 +353,7 @@ async def run_command(ls: ScopewiseServer, *args: Any) -> dict[str, Any]:
 async def choose_intent_command(ls: ScopewiseServer, *args: Any) -> dict[str, Any]:
     """ "Refactor…": which change, asked in stock LSP (each intent with its tier and cost),
     then run as `scopewise.run` would; dismissed: nothing runs."""
-    if len(args) != 1:
-        raise JsonRpcInvalidParams("scopewise.chooseIntent takes exactly one argument")
-    try:
-        data = ActionData.from_json(args[0])
-    except ValueError as exc:
-        raise JsonRpcInvalidParams(str(exc)) from None
+    data = _action_data(CHOOSE_INTENT_COMMAND, args)
     if ls.actions is None:
         return to_json(refuse(ls, "no workspace folder is open"))
     try:

@@ -20,7 +20,6 @@ from typing import Any, Protocol
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
-from scopewise import paths
 from scopewise import settings as config
 from scopewise.actions.affected import affected_line
 from scopewise.actions.testrun import HOW_TO_SET, TestRun, run_tests
@@ -28,6 +27,7 @@ from scopewise.analysis.engine import Engine
 from scopewise.analysis.resolve import is_test_path
 from scopewise.vocab import RUN_TESTS_COMMAND
 
+from . import cachedocs
 from .capabilities import ClientSupport
 from .wire import Applied, Refused, TestsRan
 
@@ -144,7 +144,8 @@ async def _show_output(host: TestsHost, run: TestRun) -> str | None:
     if host.support.show_document:
         try:
             path = _output_path()
-            path.write_text(text, encoding="utf-8")
+            if not cachedocs.write_atomic(path, text):
+                raise OSError(f"could not write {path}")
             uri = path.as_uri()
             answer = await host.window_show_document_async(
                 types.ShowDocumentParams(uri=uri, take_focus=False)
@@ -158,9 +159,5 @@ async def _show_output(host: TestsHost, run: TestRun) -> str | None:
 
 
 def _output_path() -> Path:
-    folder = paths.cache_dir() / "tests"
-    folder.mkdir(parents=True, exist_ok=True)
-    olds = sorted(folder.glob("*.log"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
-    for old in olds[KEEP_OUTPUTS - 1 :]:
-        old.unlink(missing_ok=True)
-    return folder / f"tests-{datetime.now().strftime('%Y%m%d-%H%M%S-%f')}.log"
+    name = f"tests-{datetime.now().strftime('%Y%m%d-%H%M%S-%f')}.log"
+    return cachedocs.slot("tests", name, KEEP_OUTPUTS)
