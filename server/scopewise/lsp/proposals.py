@@ -38,6 +38,7 @@ from .wire import (
     ProposalApplied,
     ProposalFile,
     Refused,
+    ReviseCost,
     WireHunk,
 )
 from .workspace_edit import StaleEdit, workspace_edit
@@ -57,6 +58,7 @@ class Held:
     description: str | None  # the model's summary, for the change annotation
     hunks: dict[str, list[Hunk]] = field(default_factory=dict)
     created: frozenset[str] = frozenset()
+    result: ActionResult | None = None  # the run, for a revise (its conversation)
 
 
 def _title(result: ActionResult, n_hunks: int, n_files: int) -> str:
@@ -83,9 +85,16 @@ def _wire_hunk(h: Hunk) -> WireHunk:
 
 
 def make(
-    pid: str, result: ActionResult, label: str, docs: OpenDocuments, versions: dict[str, int]
+    pid: str,
+    result: ActionResult,
+    label: str,
+    docs: OpenDocuments,
+    versions: dict[str, int],
+    revise: ReviseCost | None = None,
+    supersedes: str | None = None,
 ) -> Held:
-    """The proposal of a run's changes (hunk ids unique within it)."""
+    """The proposal of a run's changes (hunk ids unique within it); ``revise``: what a
+    revise would cost; ``supersedes``: the proposal it revises."""
     by_file: dict[str, list[Hunk]] = {}
     files: list[ProposalFile] = []
     next_id = 1
@@ -117,10 +126,12 @@ def make(
         usd=result.usd,
         tier=str(result.tier),
         model=result.model,
+        revise=revise,
+        supersedes=supersedes,
     )
     name = req.action.capitalize() + (f": {req.intent}" if req.intent else "")
     created = frozenset(c.path for c in result.changes if c.created)
-    return Held(wire, name, result.text or None, by_file, created)
+    return Held(wire, name, result.text or None, by_file, created, result)
 
 
 class Proposals:
