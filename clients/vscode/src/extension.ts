@@ -77,7 +77,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   status.command = "scopewise.showUsage";
   showStatus("$(loading~spin) scopewise", "scopewise: starting the language server");
   status.show();
-  panels = new ExplanationPanels(output);
+  panels = new ExplanationPanels(output, serverCommand);
 
   review = new ReviewController(serverCommand, output);
   context.subscriptions.push(
@@ -85,6 +85,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     status,
     panels,
     review.register(),
+    panels.register(),
     vscode.commands.registerCommand("scopewise.explain", () => runFromEditor("explain")),
     vscode.commands.registerCommand("scopewise.refactor", () => runFromEditor("refactor")),
     vscode.commands.registerCommand("scopewise.fix", () => runFromEditor("fix")),
