@@ -129,6 +129,7 @@ class PlanRun:
         action = self.plan.request.action
         self.prompt = revise_prompt(action, instruction, conv.request.output_schema is not None)
         self.what = "the revise"
+        self.result.notes.append(f"revised: {instruction}")
         self.cost = estimate_revise(
             conv, action, self.plan.scope, instruction, self.catalog, self.prefixes
         ).usd

@@ -358,7 +358,7 @@ async function reviseSteps(page, api, ws) {
     await input.fill("document the tax rate");
     await page.keyboard.press("Enter");
     await reviewShown(page, { [pricing]: before }, "revise-before");
-    const modified = page.locator(".monaco-diff-editor .editor.modified .view-lines");
+    const modified = page.locator(".monaco-diff-editor .editor.modified .view-lines:not(.line-delete)").first();
     await waitUntil(async () => (await modified.innerText()).includes("E2E-FIRST"), "the first proposal is not in the diff");
     const sent = await lastRequest(api);
     await api.send({ push: revised });
