@@ -317,7 +317,9 @@ class Actions:
         if conv is None:
             raise ActionError("this result cannot be revised (it kept no conversation)")
         common = self._common(client, read, on_event, on_stage)
-        result = await PlanRun(done.plan, client, revise=(conv, instruction), **common).go()
+        # an override of the daily cap was asked for the run, not for its revisions
+        plan = replace(done.plan, request=replace(done.plan.request, override_cap=False))
+        result = await PlanRun(plan, client, revise=(conv, instruction), **common).go()
         result.tests = affected_tests(self.engine, result.changes)
         return result
 

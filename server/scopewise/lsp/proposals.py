@@ -27,7 +27,7 @@ from scopewise.actions.edits import EditError, FileChange, Replacement
 from scopewise.actions.model import ActionResult
 from scopewise.actions.proposal import Hunk, hunks, place, unified
 
-from . import cachedocs
+from .cachedocs import slot, write_atomic
 from .capabilities import ClientSupport
 from .documents import OpenDocuments
 from .wire import (
@@ -248,13 +248,13 @@ def diff_text(held: Held) -> str:
 
 def diff_path(held: Held) -> Path:
     """Where the proposal's diff document is written (the newest few kept)."""
-    return cachedocs.slot("proposals", f"proposal-{held.wire.id}.diff", KEEP_DIFFS)
+    return slot("proposals", f"proposal-{held.wire.id}.diff", KEEP_DIFFS)
 
 
 def write_diff(held: Held) -> Path:
     """The diff document, written atomically."""
     path = diff_path(held)
-    if not cachedocs.write_atomic(path, diff_text(held)):
+    if not write_atomic(path, diff_text(held)):
         raise OSError(f"could not write {path}")
     return path
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
+from dataclasses import replace
 from typing import Any
 
 from lsprotocol import types
@@ -50,7 +51,8 @@ async def revise(host: Host, runs: Runs, args: tuple[Any, ...], msg_id: Any) -> 
     except (ValueError, KeyError) as exc:
         why = str(exc.args[0] if exc.args else exc)
         return refuse(host, why if why.startswith(REVISE_COMMAND) else f"{REVISE_COMMAND}: {why}")
-    if done.conversation is None:
+    conv, estimate = done.conversation, actions.revise_estimate(done, instruction)
+    if conv is None or estimate is None:
         return refuse(host, f"{REVISE_COMMAND}: this result kept no conversation to follow up on")
     client = runs.claude()
     problem = client.check()
@@ -60,7 +62,8 @@ async def revise(host: Host, runs: Runs, args: tuple[Any, ...], msg_id: Any) -> 
     assert task is not None
     handle = RunHandle(task, host.new_token("run"), msg_id)
     runs.started(handle, msg_id)
-    plan = done.plan
+    # the progress and the run line name the follow-up: its tier, its estimate, one call
+    plan = replace(done.plan, route=conv.route, steps=(), estimate=estimate)
 
     def go(on_event: Any, on_stage: Any) -> Awaitable[ActionResult]:
         return actions.revise(

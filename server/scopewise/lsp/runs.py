@@ -44,7 +44,7 @@ from scopewise.actions.plan import Actions
 from scopewise.analysis.engine import Engine
 from scopewise.vocab import PROPOSAL_NOTIFICATION, Action
 
-from . import cachedocs
+from .cachedocs import slot
 from .capabilities import ClientSupport
 from .documents import OpenDocuments
 from .explaining import Explained, LiveExplanation, progress_line
@@ -218,7 +218,7 @@ def explanation_path(plan: Plan) -> Path:
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", plan.path).strip("_") or "file"
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     name = f"{slug}-L{plan.request.start_line}-{plan.scope.end_line}-{stamp}.md"
-    return cachedocs.slot("explanations", name, KEEP_EXPLANATIONS)
+    return slot("explanations", name, KEEP_EXPLANATIONS)
 
 
 class Runs:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from fakeapi import FakeAPI, Reply
-from scopewise.actions.model import ActionRequest
+from scopewise.actions.model import ActionError, ActionRequest
 from scopewise.actions.plan import Actions
 from scopewise.analysis.engine import Engine
 from scopewise.claude.client import ClaudeClient
@@ -69,3 +69,18 @@ async def test_a_wide_change_is_revised_by_one_writer_call_on_the_whole_change(
     assert revised.calls == 1 and actions.ledger.session_totals().calls == calls + 1
     assert revised.conversation is not None  # revisable in turn
     assert len(revised.conversation.request.history) == 2
+
+
+async def test_a_revise_does_not_inherit_the_runs_cap_override(
+    wide: Path, client: ClaudeClient, fake_api: FakeAPI
+) -> None:
+    e = Engine(wide, use_cache=False)
+    e.index(workers=1)
+    actions = Actions(e, Settings(daily_cap_usd=1e-9))
+    req = ActionRequest("explain", "lib/textutil.py", 1, 3, override_cap=True)
+    fake_api.push(Reply(text="It normalises text."))
+    done = await actions.run(actions.plan(req), client)  # the user said: over the cap, run it
+    sent = len(fake_api.message_requests)
+    with pytest.raises(ActionError, match="cap"):
+        await actions.revise(done, "shorter", client)  # not said again: refused, not billed
+    assert len(fake_api.message_requests) == sent
