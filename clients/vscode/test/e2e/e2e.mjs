@@ -376,6 +376,11 @@ async function reviseSteps(page, api, ws) {
     check(follow.system === sent.system, "the follow-up did not send the same cached prefix");
     check(follow.turns[1] === `assistant: ${first}`, `the previous answer is not the assistant turn: ${follow.turns[1]}`);
     check(follow.turns[2]?.includes("E2E-REVISE"), "the instruction is not the new user turn");
+    const bar = await waitUntil(async () => {
+      const t = await statusText(page);
+      return /revise · (quick|standard|deep) · \$\d+\.\d{4}/.test(t) ? t : false;
+    }, "the status bar does not count the revise");
+    log(`  status bar: ${bar}`);
     await page.screenshot({ path: path.join(LOGS, "revise-after.png") });
     await palette(page, "scopewise: Accept all and apply");
     await reviewClosed(page);
