@@ -35,7 +35,12 @@ EDITOR_LANGUAGE = {"javascriptreact": "javascript", "typescriptreact": "tsx"}
 # Commands and settings the VS Code extension keeps to itself (never sent to the server).
 # (the review of a proposal: src/review.ts)
 REVIEW_COMMANDS = ("open", "accept", "reject", "acceptAll", "rejectAll", "apply")
-CLIENT_COMMANDS = {"scopewise.showUsage", "scopewise.restartServer", "scopewise.openSettings"} | {
+CLIENT_COMMANDS = {
+    "scopewise.showUsage",
+    "scopewise.restartServer",
+    "scopewise.openSettings",
+    "scopewise.runProjectAction",
+} | {
     f"scopewise.review.{c}" for c in (*REVIEW_COMMANDS, "acceptHunk", "rejectHunk")
 }
 CLIENT_SETTINGS = {"server.path", "python"}
@@ -102,6 +107,8 @@ def test_the_server_advertises_the_vocabulary(advertised: dict[str, Any]) -> Non
         vocab.APPLY_PROPOSAL_COMMAND,
         vocab.DISCARD_PROPOSAL_COMMAND,
         vocab.PROPOSAL_DIFF_COMMAND,
+        vocab.CHOOSE_PROJECT_ACTION_COMMAND,
+        vocab.PROJECT_ACTIONS_COMMAND,
     }
 
 
@@ -116,6 +123,9 @@ def test_server_commands() -> None:
     assert const(ts, "RUN_COMMAND") == vocab.RUN_COMMAND
     assert const(ts, "CHOOSE_INTENT_COMMAND") == vocab.CHOOSE_INTENT_COMMAND
     assert const(ts, "USAGE_COMMAND") == vocab.USAGE_COMMAND
+    assert const(ts, "CHOOSE_PROJECT_ACTION_COMMAND") == vocab.CHOOSE_PROJECT_ACTION_COMMAND
+    assert const(ts, "PROJECT_ACTIONS_COMMAND") == vocab.PROJECT_ACTIONS_COMMAND
+    assert const(ts, "PROJECT_EXPLAIN_KIND") == vocab.PROJECT_KIND_PREFIX["explain"]
     review = read(REVIEW)
     assert const(review, "APPLY_PROPOSAL_COMMAND") == vocab.APPLY_PROPOSAL_COMMAND
     assert const(review, "DISCARD_PROPOSAL_COMMAND") == vocab.DISCARD_PROPOSAL_COMMAND
@@ -143,6 +153,8 @@ def test_extension_commands(package: dict[str, Any]) -> None:
         vocab.APPLY_PROPOSAL_COMMAND,
         vocab.DISCARD_PROPOSAL_COMMAND,
         vocab.PROPOSAL_DIFF_COMMAND,
+        vocab.CHOOSE_PROJECT_ACTION_COMMAND,
+        vocab.PROJECT_ACTIONS_COMMAND,
     }
     assert not contributed & server  # a client command never shadows the server's
 
