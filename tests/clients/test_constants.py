@@ -40,9 +40,7 @@ CLIENT_COMMANDS = {
     "scopewise.restartServer",
     "scopewise.openSettings",
     "scopewise.runProjectAction",
-} | {
-    f"scopewise.review.{c}" for c in (*REVIEW_COMMANDS, "acceptHunk", "rejectHunk")
-}
+} | {f"scopewise.review.{c}" for c in (*REVIEW_COMMANDS, "acceptHunk", "rejectHunk")}
 CLIENT_SETTINGS = {"server.path", "python"}
 
 
@@ -132,6 +130,7 @@ def test_server_commands() -> None:
     assert const(review, "PROPOSAL_NOTIFICATION") == vocab.PROPOSAL_NOTIFICATION
     lua = read(NVIM_HELPER)
     assert const(lua, "RUN") == vocab.RUN_COMMAND
+    assert const(lua, "PROJECT_ACTIONS") == vocab.PROJECT_ACTIONS_COMMAND
     called = set(re.findall(r"server_command\(\s*'([^']+)'", lua))
     assert called == {vocab.USAGE_COMMAND, vocab.REINDEX_COMMAND, vocab.RUN_TESTS_COMMAND}
 
