@@ -78,3 +78,13 @@ def test_user_and_workspace_actions_together(tmp_path: Path) -> None:
     assert s.base_url is None and any("base_url is ignored" in w for w in warnings)
     assert s.api_key is None  # inside an action it is no setting at all
     assert "scopewise.actions 'Shared': api_key: unknown setting; ignored" in warnings
+
+
+def test_the_editors_actions_are_added_too(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / ".scopewise.toml").write_text('[[actions]]\nname = "Theirs"\nprompt = "p"\n')
+    user = config.read_user_config(tmp_path / "none.toml")
+    editor = {"actions": [{"name": "From the editor", "prompt": "q", "kind": "explain"}]}
+    s, warnings = config.load(root, editor, user=user)
+    assert [a.name for a in s.actions] == ["From the editor", "Theirs"] and warnings == []

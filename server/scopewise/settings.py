@@ -279,7 +279,7 @@ def _read_actions(node: Any, key: str, current: Any, warnings: list[str]) -> Any
     already taken) is named in one line and dropped, the rest kept; an unknown key in one is
     named and ignored."""
     if not isinstance(node, (list, tuple)):
-        warnings.append(f"scopewise.{key}: expected a list of tables ([[actions]]); ignored")
+        warnings.append(f"scopewise.{key}: {node!r} is not valid; using {_shown(current)}")
         return current
     out: list[ProjectAction] = []
     for i, entry in enumerate(node):
@@ -697,11 +697,14 @@ def workspace_layer(root: Path, user: UserConfig) -> tuple[dict[str, Any], list[
 
 
 def _with_user_actions(raw: dict[str, Any], mine: Any) -> dict[str, Any]:
-    """The user's `[[actions]]` and the workspace's together (not sensitive: an action
-    cannot change where keys, code or money go); the workspace's wins on a name."""
+    """The user's `[[actions]]` (config file or editor) and the workspace's together (not
+    sensitive: an action cannot change where keys, code or money go); the workspace's wins
+    on a name."""
     theirs = raw.get("actions")
-    if not (isinstance(mine, list) and isinstance(theirs, list)):
+    if not isinstance(mine, list):
         return raw
+    if not isinstance(theirs, list):
+        return raw | {"actions": mine}
 
     def slug(entry: Any) -> str | None:
         name = entry.get("name") if isinstance(entry, Mapping) else None
@@ -723,7 +726,9 @@ def load(
         warnings.append(
             f"scopewise.{key}: read only from the user config file ({shown(user.path)}); ignored"
         )
-    raw = merge(raw, {k: v for k, v in (editor or {}).items() if snake(str(k)) != TRUST_KEY})
+    theirs = {k: v for k, v in (editor or {}).items() if snake(str(k)) != TRUST_KEY}
+    raw = merge(raw, {k: v for k, v in theirs.items() if snake(str(k)) != "actions"})
+    raw = _with_user_actions(raw, _lookup(theirs, "actions"))  # added, as the user file's
     settings, more = build(raw)
     return settings, [*user.warnings, *warnings, *more]
 
