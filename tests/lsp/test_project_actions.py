@@ -66,11 +66,8 @@ async def test_a_matching_file_lists_them_with_tier_and_cost(ed: Editor) -> None
         listed = await ed.actions(PRICING, 31, cursor=True)
         assert len(listed) <= 6, titles(listed)
         docs = next(a for a in listed if a.title.startswith("Add docstrings · "))
-        # a fixed tier: quick, whatever the scale says; the cost like the built-ins'
-        assert docs.title.startswith("Add docstrings · quick (forced): ") or docs.title.startswith(
-            "Add docstrings · quick: "
-        ), docs.title
-        assert docs.title.endswith("<$0.01"), docs.title
+        # its fixed tier, said so, and the cost, like the built-ins' titles
+        assert docs.title == "Add docstrings · quick: the project's tier · <$0.01", docs.title
         assert docs.kind == "refactor.rewrite.scopewise.add-docstrings"
         assert docs.data["projectAction"] == "Add docstrings" and docs.data["action"] == "refactor"
         qa = next(a for a in listed if a.title.startswith("Explain for QA · "))

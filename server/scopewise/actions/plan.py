@@ -169,15 +169,18 @@ class Actions:
                 sites=sites,
             )
         named = project.named(self.settings.actions, req)
+        fixed = project.fixed_tier(named)
         chosen = route(
             req.action,
             scope,
             self.settings.routing,
             models,
-            req.tier or project.fixed_tier(named),
+            req.tier or fixed,
             sites=sites,
             scale=project.scale(named),
         )
+        if fixed and not req.tier:  # the project's tier: say so first (the menu's reason)
+            chosen = replace(chosen, reasons=["the project's tier", *chosen.reasons])
         return replace(chosen, label=named.name)
 
     def _ways(self, chosen: Route, models: dict[str, ModelInfo | None]) -> list[Route]:
