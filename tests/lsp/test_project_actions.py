@@ -164,6 +164,9 @@ async def test_many_fit_the_menu_as_one_entry_that_asks_which(
         assert chooser.title == "Project actions… (7)"
         assert chooser.command is not None
         assert chooser.command.command == "scopewise.chooseProjectAction"
+        resolved = await many.client.code_action_resolve_async(chooser)  # VS Code resolves it
+        assert resolved.command is not None
+        assert resolved.command.command == "scopewise.chooseProjectAction"
         many.answers = [None]  # dismissed: nothing runs
         result = await many.run(chooser)
         assert result["applied"] is False and result["reason"] == "no action chosen"
@@ -171,5 +174,12 @@ async def test_many_fit_the_menu_as_one_entry_that_asks_which(
         choices = [a.title for a in asked.actions or []]
         assert len(choices) == 7 and choices[0].startswith("Add docstrings · quick")
         assert all("$" in c for c in choices), choices
+        # picked: it runs as its menu entry would (here an edit: a proposal, discarded)
+        edit = {"path": PRICING, "old_text": "    pass\n", "new_text": '    """Nothing."""\n'}
+        module_api.push(Reply(text=json.dumps({"summary": "doc", "edits": [edit]})))
+        many.answers = [choices[0], "Discard"]
+        result = await many.run(chooser)
+        assert "PROJECT-PROMPT-EDIT" in json.dumps(module_api.message_requests[-1].body)
+        assert result["applied"] is False and "1 change in 1 file" in many.questions[-1].message
     finally:
         await stop_editor(many)

@@ -344,7 +344,10 @@ class Listing:
 
     def resolve(self, actions: Actions, action: types.CodeAction) -> types.CodeAction:
         """`codeAction/resolve`: fill in what was left for later, the command with the plan in
-        its tooltip (ValueError: the data is not ours; ActionError: it cannot be planned)."""
+        its tooltip (ValueError: the data is not ours; ActionError: it cannot be planned). An
+        entry that came with its command and no data ("Project actions…") is complete."""
+        if action.data is None and action.command is not None:
+            return action
         data = ActionData.from_json(action.data)
         plan = self.recall(data.plan_id)
         if plan is None or plan.request != data.request():
