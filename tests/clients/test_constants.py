@@ -95,7 +95,10 @@ def package() -> dict[str, Any]:
 
 
 def test_the_server_advertises_the_vocabulary(advertised: dict[str, Any]) -> None:
-    assert advertised["kinds"] == [vocab.CODE_ACTION_KINDS[a] for a in vocab.Action]
+    assert advertised["kinds"] == [
+        *(vocab.CODE_ACTION_KINDS[a] for a in vocab.Action),
+        vocab.PROJECT_KIND_PREFIX["explain"],  # a project's explain-like actions
+    ]
     assert advertised["commands"] == {
         vocab.RUN_COMMAND,
         vocab.CHOOSE_INTENT_COMMAND,
