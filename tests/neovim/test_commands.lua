@@ -20,7 +20,7 @@ T.run(function()
   local client = T.client(buf)
 
   T.eq(vim.fn.getcompletion('Scopewise ', 'cmdline'),
-    { 'explain', 'refactor', 'fix', 'revert', 'usage', 'reindex', 'tests', 'cancel' },
+    { 'explain', 'refactor', 'fix', 'action', 'revert', 'usage', 'reindex', 'tests', 'cancel' },
     'subcommands')
   T.eq(vim.fn.getcompletion('Scopewise re', 'cmdline'), { 'refactor', 'revert', 'reindex' },
     're<Tab>')
