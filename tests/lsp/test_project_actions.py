@@ -37,6 +37,9 @@ files = ["*.py"]
 MANY = "".join(
     f'\n[[actions]]\nname = "Check {i}"\nprompt = "Check thing {i}."\nfiles = ["shop/**"]\n'
     for i in range(5)
+) + "".join(
+    f'\n[[actions]]\nname = "Tell {i}"\nprompt = "Tell thing {i}."\nkind = "explain"\n'
+    for i in range(4)
 )
 
 
@@ -161,7 +164,8 @@ async def test_many_fit_the_menu_as_one_entry_that_asks_which(
         assert len(listed) <= 6, titles(listed)
         assert not any(t.startswith(("Check ", "Add docstrings")) for t in titles(listed))
         chooser = next(a for a in listed if a.title.startswith("Project actions…"))
-        assert chooser.title == "Project actions… (7)"
+        assert chooser.title == "Project actions… (11)"
+        assert chooser.kind == "refactor.rewrite.scopewise"
         assert chooser.command is not None
         assert chooser.command.command == "scopewise.chooseProjectAction"
         resolved = await many.client.code_action_resolve_async(chooser)  # VS Code resolves it
@@ -172,8 +176,16 @@ async def test_many_fit_the_menu_as_one_entry_that_asks_which(
         assert result["applied"] is False and result["reason"] == "no action chosen"
         (asked,) = many.questions[-1:]
         choices = [a.title for a in asked.actions or []]
-        assert len(choices) == 7 and choices[0].startswith("Add docstrings · quick")
+        assert len(choices) == 11 and choices[0].startswith("Add docstrings · quick")
         assert all("$" in c for c in choices), choices
+        # a source-action menu: the explanation-like ones, asked for with a source kind
+        source = await many.actions(PRICING, 31, cursor=True, only=["source"])
+        (asks,) = [a for a in source if a.title.startswith("Project actions…")]
+        assert asks.title == "Project actions… (5)" and asks.kind == "source.scopewise"
+        many.answers = [None]
+        await many.run(asks)
+        offered = [a.title for a in many.questions[-1].actions or []]
+        assert len(offered) == 5 and all(t.startswith(("Explain for QA", "Tell ")) for t in offered)
         # picked: it runs as its menu entry would (here an edit: a proposal, discarded)
         edit = {"path": PRICING, "old_text": "    pass\n", "new_text": '    """Nothing."""\n'}
         module_api.push(Reply(text=json.dumps({"summary": "doc", "edits": [edit]})))

@@ -248,7 +248,7 @@ class Listing:
         if not chooser:
             menu += [project_entry(base, a) for a in ours]
         listed = self._menu(actions, menu, 1)[: MENU_MAX - chooser]
-        return [*listed, choose_project_action(base, len(ours))] if chooser else listed
+        return [*listed, choose_project_action(base, ours, only)] if chooser else listed
 
     def _fix(self, engine: Engine, target: Target, base: ActionData) -> list[Entry]:
         diags = tuple(diagnostic_info(d) for d in target.diagnostics)
@@ -416,26 +416,33 @@ def project_entry(base: ActionData, action: ProjectAction) -> Entry:
     return (data, project_kind(action), ())
 
 
-CHOOSER_KIND = PROJECT_KIND_PREFIX["edit"]
-
-
-def choose_project_action(base: ActionData, count: int) -> types.CodeAction:
+def choose_project_action(
+    base: ActionData, ours: Sequence[ProjectAction], only: Sequence[str] | None
+) -> types.CodeAction:
     """ "Project actions…": one entry when they do not all fit the menu; its command asks
-    which (each with its tier and cost) and runs it. Nothing is planned until then."""
-    title = f"Project actions… ({count})"
+    which (each with its tier and cost) and runs it. Nothing is planned until then. Its kind:
+    an edit's prefix, unless the client asked for explanations' alone."""
+    title = f"Project actions… ({len(ours)})"
+    edit = PROJECT_KIND_PREFIX["edit"]
+    wanted = any(a.kind == "edit" for a in ours) and kind_wanted(edit, only)
+    # its data's action says what it offers: every kind (refactor), explanations' (explain)
+    data = replace(base, action=Action.REFACTOR if wanted else Action.EXPLAIN)
     return types.CodeAction(
         title=title,
-        kind=CHOOSER_KIND,
+        kind=edit if wanted else PROJECT_KIND_PREFIX["explain"],
         command=types.Command(
-            title=title, command=CHOOSE_PROJECT_ACTION_COMMAND, arguments=[base.to_json()]
+            title=title, command=CHOOSE_PROJECT_ACTION_COMMAND, arguments=[data.to_json()]
         ),
     )
 
 
 def project_choices(actions: Actions, data: ActionData) -> list[tuple[str, ActionData]]:
-    """ "Project actions…"'s second step: each project action for the file planned on the
-    range, titled as the menu would title it (ActionError: it cannot be planned)."""
+    """ "Project actions…"'s second step: each project action for the file (the explain-like
+    ones alone when the entry's action is explain) planned on the range, titled as the menu
+    would title it (ActionError: it cannot be planned)."""
     ours = project.for_file(actions.settings.actions, data.path)
+    if data.action == Action.EXPLAIN:  # asked from a menu of explanations
+        ours = [a for a in ours if a.kind == "explain"]
     if not ours:
         raise ActionError(f"no project action applies to {data.path}")
     bare = replace(data, title="", reason="", plan_id="", intent=None, instruction=None)
