@@ -32,6 +32,7 @@ def test_each_bad_entry_is_one_line_and_dropped() -> None:
         {"name": "Long", "prompt": "p" * 4001},
         {"name": "add docstrings", "prompt": "the same name again"},
         {"name": "Explain", "prompt": "a built-in's name"},
+        {"name": "Red\x1b[31m", "prompt": "a terminal escape in a name"},
         "not a table",
     ]
     s, warnings = config.build({"actions": [GOOD, *bad]})
@@ -47,6 +48,7 @@ def test_each_bad_entry_is_one_line_and_dropped() -> None:
     assert "the prompt must be 1 to 4000 characters" in warnings[5]
     assert "another action is already named 'add docstrings'" in warnings[6]
     assert "a built-in action's" in warnings[7]
+    assert "printable characters" in warnings[8] and "\x1b" not in warnings[8]
     # an unknown key is named; the action stays
     s, warnings = config.build({"actions": [GOOD | {"promt": "typo"}]})
     assert len(s.actions) == 1 and warnings == [

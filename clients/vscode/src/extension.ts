@@ -311,7 +311,8 @@ function noteRun(arg: unknown, result: unknown): void {
   if (typeof result !== "object" || result === null) return;
   const r = result as RunResult;
   if (typeof r.usd !== "number") return;
-  const action = typeof arg === "object" && arg !== null ? String((arg as { action?: unknown }).action ?? "run") : "run";
+  const given = typeof arg === "object" && arg !== null ? (arg as { action?: unknown; projectAction?: unknown }) : {};
+  const action = String(given.projectAction ?? given.action ?? "run"); // a project action by its name
   session.usd += r.usd;
   session.runs += 1;
   session.last = `${action} · ${r.tier ?? "?"} · ${money(r.usd)}`;
