@@ -135,6 +135,7 @@ async def test_an_explain_action_streams_an_explanation(ed: Editor, module_api: 
         doc = ed.client.shown_documents[-1].uri
         text = Path(doc.removeprefix("file://")).read_text(encoding="utf-8")
         assert "negative rate" in text
+        assert text.startswith("# Explain for QA · shop/pricing.py:29-32"), text[:80]
     finally:
         ed.close_all()
 
