@@ -197,8 +197,7 @@ def change_label(result: ActionResult) -> str:
     """The label of a change: the action and its tier and cost; for a wide change, the plan,
     each step's tier and cost and whether every site was verified, e.g. "scopewise refactor:
     improve names · deep plan $0.031 + quick write ×4 $0.004 · verified"."""
-    req = result.plan.request
-    name = f"{req.action}: {req.intent}" if req.intent else req.action
+    name = result.plan.request.label
     if not result.steps:
         return f"scopewise {name} · {result.tier} · {usd(result.usd, 4)}"
     parts = [

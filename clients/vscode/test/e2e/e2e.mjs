@@ -244,6 +244,86 @@ async function notifications(page) {
   return (await page.locator(".notifications-toasts .notification-list-item, .notifications-center .notification-list-item").allInnerTexts()).join("\n");
 }
 
+// ---------------------------------------------------------------- project actions
+const PROJECT_TOML = `# project actions for the e2e test ([[actions]], see the README)
+[[actions]]
+name = "Add docstrings"
+prompt = "Add a one-line docstring to every function that lacks one. E2E-PROJECT-PROMPT"
+files = ["shop/pricing.py"]
+route = "quick"
+
+[[actions]]
+name = "Explain for QA"
+prompt = "Say what a tester should try to break here. E2E-QA-PROMPT"
+kind = "explain"
+`;
+
+/** Walk a code-action menu with the arrow keys (its list draws only the rows in view) to the
+ *  first row whose text matches `re`; every row text seen. The menu stays open on that row. */
+async function focusMenuRow(page, re) {
+  const seen = [];
+  for (let i = 0; i < 60; i++) {
+    const focused = page.locator(".action-widget .monaco-list-row.focused").first();
+    const text = ((await focused.count()) ? await focused.innerText() : "").replace(/\s+/g, " ").trim();
+    if (text && !seen.includes(text)) seen.push(text);
+    if (re.test(text)) return { found: text, seen };
+    await page.keyboard.press("ArrowDown");
+    await new Promise((r) => setTimeout(r, 60));
+  }
+  return { found: null, seen };
+}
+
+/** A project action: the edit-like one in the Refactor menu with its tier and cost, run from
+ *  there and reviewed; the explain-like one from "scopewise: Run project action…" into the
+ *  explanation panel; each with the project's prompt in the request. */
+async function projectActionStep(page, api, pricing) {
+  await step(page, "a project action: in the menu with tier and cost, its edit proposed and accepted; run by name from the palette", async () => {
+    const before = fs.readFileSync(pricing, "utf8");
+    const CLAMP = "def clamp(value: float, low: float, high: float) -> float:\n";
+    const DOC = CLAMP + '    """E2E-PROJECT-ACTION: value kept between low and high."""\n';
+    check(before.includes(CLAMP), "the fixture's clamp is not as expected");
+    await openFile(page, "shop/pricing.py", "def clamp");
+    await goToLine(page, 26);
+    await menuRows(page, "Refactor...");
+    const est = /^Add docstrings · quick: [^·]+ · [~<]\$[\d.]+$/;
+    const { found, seen } = await focusMenuRow(page, est);
+    log(`  refactor menu: ${seen.join(" | ")}`);
+    check(found, `no "Add docstrings · quick: why · ~$" row in the Refactor menu: ${seen.join(" | ")}`);
+    await page.screenshot({ path: path.join(LOGS, "project-action-menu.png") });
+    await api.send({ push: JSON.stringify({ summary: "docstring", edits: [{ path: "shop/pricing.py", old_text: CLAMP, new_text: DOC }] }) });
+    await page.keyboard.press("Enter");
+    await acceptAll(page, { [pricing]: before }, "project-action-review");
+    await waitUntil(async () => (await editorText(page)).includes("E2E-PROJECT-ACTION"), "the project action's edit did not reach the editor");
+    const { last } = await api.send({ last: true });
+    check(last.includes("E2E-PROJECT-PROMPT"), "the project's prompt is not in the request the API received");
+    await page.locator(".editor-group-container.active .monaco-editor .view-lines").click();
+    await page.keyboard.press("Control+S");
+    await waitUntil(() => fs.readFileSync(pricing, "utf8") === before.replace(CLAMP, DOC), "the saved file is not the docstring edit");
+
+    const marker = "E2E-QA: try a negative rate and one above 1.";
+    await api.send({ push: marker });
+    await goToLine(page, 31);
+    await palette(page, "scopewise: Run project action");
+    const pick = page.locator(".quick-input-list .monaco-list-row", { hasText: "Explain for QA" }).first();
+    await pick.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+    const names = (await page.locator(".quick-input-list .monaco-list-row").allInnerTexts()).map((t) => t.replace(/\s+/g, " ").trim());
+    log(`  project actions offered: ${names.join(" | ")}`);
+    await pick.click();
+    await waitUntil(async () => {
+      const { text, state } = await explanationPanel(page);
+      return text.includes("E2E-QA") && state.includes("done");
+    }, "no explanation panel with the project action's explanation");
+    const asked = await api.send({ last: true });
+    check(asked.last.includes("E2E-QA-PROMPT"), "the explain-like action's prompt is not in the request");
+    await page.screenshot({ path: path.join(LOGS, "project-action-explanation.png") });
+    const panelTab = page.locator(".tabs-container .tab", { hasText: "scopewise: explanation" });
+    while (await panelTab.count()) {
+      await panelTab.first().hover();
+      await panelTab.first().locator(".tab-actions .action-label").first().click();
+    }
+  });
+}
+
 // ---------------------------------------------------------------- main
 /** The explanation panel's text and its state line ("" when there is no panel). A webview's
  *  page is a frame inside a frame: every frame is looked at. */
@@ -430,6 +510,7 @@ async function main() {
   const OLD = "    rate = clamp(rate, 0.0, MAX_DISCOUNT)\n";
   const NEW = "    rate = min(max(rate, 0.0), MAX_DISCOUNT)  # refactored by the e2e test\n";
   check(original.includes(OLD), "the fixture shop/pricing.py changed: apply_discount is not as expected");
+  fs.writeFileSync(path.join(ws, ".scopewise.toml"), PROJECT_TOML);
   const expected = original.replace(OLD, NEW);
 
   const api = new FakeApi();
@@ -609,6 +690,8 @@ async function main() {
       await page.keyboard.press("Control+S");
       await waitUntil(() => fs.readFileSync(pricing, "utf8") === before.replace(OLD2, NEW2), "the saved file is not the instructed text");
     });
+
+    await projectActionStep(page, api, pricing);
 
     await step(page, "Fix (command palette) repairs a syntax error the user typed", async () => {
       const cart = path.join(ws, "shop/cart.py");
