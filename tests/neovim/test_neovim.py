@@ -354,3 +354,11 @@ def test_another_server_does_not_change_the_action(nvim: Neovim) -> None:
     nvim.run("test_other_server.lua")
     (request,) = nvim.api.message_requests
     assert "Refactor the selected code, shop/pricing.py:29-32" in json.dumps(request.body)
+
+
+@pytest.mark.parametrize("how", ["watchfiles", "polling"])
+def test_a_file_changed_outside_neovim_is_noticed_without_reindex(nvim: Neovim, how: str) -> None:
+    extra = {"SCOPEWISE_WATCH": "polling"} if how == "polling" else {}
+    out = nvim.run("test_watch.lua", SCOPEWISE_TEST_WATCH=how, **extra)
+    assert "after" in out
+    assert nvim.api.message_requests == [], "noticing a change calls no model"
