@@ -48,6 +48,7 @@ from . import cachedocs
 from .capabilities import ClientSupport
 from .documents import OpenDocuments
 from .explaining import LiveExplanation, progress_line
+from .listing import run_title
 from .proposals import Proposals, make, offer
 from .wire import ActionData, Applied, Cancelled, Proposal, Refused, RunOutcome, Shown, to_json
 
@@ -136,8 +137,9 @@ class Status:
         host.work_done_progress.begin(
             token,
             types.WorkDoneProgressBegin(
-                title=f"scopewise {plan.route.summary}",  # why this tier, all the way through
-                message=f"{plan.title} (estimated)",
+                # as the menu titled it (the tier and why, the cost), all the way through
+                title=f"scopewise {run_title(plan)}",
+                message=f"{plan.estimate.label.rsplit(' · ', 1)[0]} (estimated)",
                 cancellable=True,
             ),
         )
