@@ -34,7 +34,7 @@ NVIM_HELPER = CLIENTS / "neovim" / "lua" / "scopewise" / "init.lua"
 EDITOR_LANGUAGE = {"javascriptreact": "javascript", "typescriptreact": "tsx"}
 # Commands and settings the VS Code extension keeps to itself (never sent to the server).
 # (the review of a proposal: src/review.ts)
-REVIEW_COMMANDS = ("open", "accept", "reject", "acceptAll", "rejectAll", "apply")
+REVIEW_COMMANDS = ("open", "accept", "reject", "acceptAll", "rejectAll", "apply", "showDiff")
 CLIENT_COMMANDS = {"scopewise.showUsage", "scopewise.restartServer", "scopewise.openSettings"} | {
     f"scopewise.review.{c}" for c in (*REVIEW_COMMANDS, "acceptHunk", "rejectHunk")
 }
@@ -119,6 +119,7 @@ def test_server_commands() -> None:
     review = read(REVIEW)
     assert const(review, "APPLY_PROPOSAL_COMMAND") == vocab.APPLY_PROPOSAL_COMMAND
     assert const(review, "DISCARD_PROPOSAL_COMMAND") == vocab.DISCARD_PROPOSAL_COMMAND
+    assert const(review, "PROPOSAL_DIFF_COMMAND") == vocab.PROPOSAL_DIFF_COMMAND
     assert const(review, "PROPOSAL_NOTIFICATION") == vocab.PROPOSAL_NOTIFICATION
     lua = read(NVIM_HELPER)
     assert const(lua, "RUN") == vocab.RUN_COMMAND

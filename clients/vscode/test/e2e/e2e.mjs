@@ -227,6 +227,21 @@ async function decideHunk(page, rel, nth, action, state) {
   await waitUntil(async () => (await hunkRow(page, rel, nth).then((h) => h.row.innerText())).includes(state), `the hunk is not ${state}`);
 }
 
+/** Click the inline action `label` of the Review view's row that starts with `start`. */
+async function rowAction(page, start, label) {
+  const rows = page.locator(REVIEW_ROWS);
+  const texts = (await rows.allInnerTexts()).map((t) => t.replace(/\s+/g, " ").trim());
+  const at = texts.findIndex((t) => t.startsWith(start));
+  check(at >= 0, `no row starting "${start}" in the Review view: ${texts.join(" | ")}`);
+  await rows.nth(at).hover();
+  await rows.nth(at).locator(`.action-label[aria-label="${label}"]`).click();
+}
+
+/** The CodeLens lines shown in the open diff editor (its proposed side). */
+async function diffLenses(page) {
+  return (await page.locator(".monaco-diff-editor .codelens-decoration").allInnerTexts()).map((t) => t.replace(/\s+/g, " ").trim());
+}
+
 /** The notification a finished review shows ("N hunks applied to a, b"). */
 async function appliedNote(page, rels) {
   return waitUntil(async () => {
@@ -243,6 +258,10 @@ async function statusText(page) {
 async function notifications(page) {
   return (await page.locator(".notifications-toasts .notification-list-item, .notifications-center .notification-list-item").allInnerTexts()).join("\n");
 }
+
+/** A module, written outside the editor, with 3 new callers of apply_discount. */
+const CALLERS = "from shop.pricing import apply_discount, Price\n\n\n" + ["one", "two", "three"].map((n, i) =>
+  `def ${n}(p: Price) -> Price:\n    return apply_discount(p, 0.${i + 1})\n`).join("\n\n");
 
 // ---------------------------------------------------------------- main
 /** The explanation panel's text and its state line ("" when there is no panel). A webview's
@@ -467,6 +486,28 @@ async function main() {
 
     await streamedExplanationStep(page, api);
 
+    await step(page, "a file written outside the editor gains callers: the menu counts them without reindex", async () => {
+      await openFile(page, "shop/pricing.py", "def apply_discount");
+      await goToLine(page, 30);
+      const rename = (texts) => texts.find((t) => /^Refactor: improve names · /.test(t) && !/ instead of /.test(t)) ?? "";
+      const before = rename((await menuRows(page)).texts);
+      await page.keyboard.press("Escape");
+      check(/\b7 sites in 3 files\b/.test(before), `the rename entry before: ${before}`);
+      fs.writeFileSync(path.join(ws, "shop/callers.py"), CALLERS); // not through the editor
+      const after = await waitUntil(async () => {
+        const t = rename((await menuRows(page)).texts);
+        await page.keyboard.press("Escape");
+        return /\b11 sites in 4 files\b/.test(t) ? t : false;
+      }, "the menu never counted the new callers", 45000);
+      log(`  before: ${before}\n  after:  ${after}`);
+      fs.rmSync(path.join(ws, "shop/callers.py")); // and gone again: the steps after this one count 7
+      await waitUntil(async () => {
+        const t = rename((await menuRows(page)).texts);
+        await page.keyboard.press("Escape");
+        return /\b7 sites in 3 files\b/.test(t);
+      }, "the menu never noticed the callers were deleted", 45000);
+    });
+
     await step(page, "Refactor (command palette) sends the instruction typed in the input box", async () => {
       const before = fs.readFileSync(pricing, "utf8");
       const OLD2 = "    return Price(int(price.cents * (1 - rate)), price.currency)\n";
@@ -581,11 +622,31 @@ async function main() {
     });
 
     await step(page, "accept one hunk and reject another in a two-file proposal: the files hold exactly the accepted hunk", async () => {
-      await proposeWide("review-wide-again");
+      await proposeWide("review-before-hunk-decisions");
       const one = await hunkRow(page, "shop/pricing.py", 0);
-      await decideHunk(page, "shop/pricing.py", 0, "Accept hunk", "accepted");
+      // the file row's "Show diff" opens that file's diff; its hunks carry CodeLens without
+      // the user turning on diffEditor.codeLens (the extension's configurationDefaults)
+      await rowAction(page, "shop/pricing.py", "Show diff");
+      await waitUntil(async () => (await page.locator(".tabs-container .tab.active").innerText()).includes("pricing.py ↔ proposed"), "Show diff did not open pricing.py's diff");
+      const lenses = await waitUntil(async () => {
+        const l = await diffLenses(page);
+        return l.some((t) => t.includes("✓ Accept")) ? l : false;
+      }, "no Accept/Reject CodeLens over the hunks in the diff");
+      log(`  CodeLens: ${lenses.join(" | ")}`);
+      await page.screenshot({ path: path.join(LOGS, "review-diff-codelens.png") });
+      await page.locator(".monaco-diff-editor .codelens-decoration a", { hasText: "✓ Accept" }).first().click();
+      await waitUntil(async () => (await hunkRow(page, "shop/pricing.py", 0).then((h) => h.row.innerText())).includes("accepted"), "the CodeLens did not accept the hunk");
       await decideHunk(page, "shop/cart.py", 0, "Reject hunk", "rejected");
       await page.screenshot({ path: path.join(LOGS, "review-hunks.png") });
+      // the proposal row's "Show diff": the whole proposal as one unified diff
+      await rowAction(page, "Refactor", "Show diff");
+      const unified = await waitUntil(async () => {
+        const t = await editorText(page);
+        // (the lines in view: the top of the document)
+        return t.includes("--- a/shop/__init__.py") && t.includes("+++ b/shop/cart.py") ? t : false;
+      }, "Show diff on the proposal did not open its unified diff");
+      check(unified.includes("+from .pricing import discounted"), "the unified diff lacks the rename");
+      await page.screenshot({ path: path.join(LOGS, "review-unified-diff.png") });
       await palette(page, "scopewise: Apply accepted hunks");
       await appliedNote(page, ["shop/pricing.py"]);
       await reviewClosed(page);
@@ -596,6 +657,14 @@ async function main() {
         for (let i = one.start - 1; i < one.start - 1 + one.removed; i++) lines[i] = lines[i].replace(/\bapply_discount\b/g, "discounted");
         return lines.join("\n");
       });
+    });
+
+    await step(page, "screenshots of the review and the streaming panel are in the log folder", async () => {
+      const shots = ["refactor-review", "review-wide", "review-before-hunk-decisions", "review-diff-codelens", "review-hunks",
+        "review-unified-diff", "review-applied", "review-undone", "explanation-streaming", "explanation-done"];
+      const missing = shots.filter((n) => !(fs.existsSync(path.join(LOGS, `${n}.png`)) && fs.statSync(path.join(LOGS, `${n}.png`)).size > 1000));
+      check(missing.length === 0, `missing in ${LOGS}: ${missing.join(", ")}`);
+      log(`  in ${LOGS}: ${shots.map((n) => n + ".png").join(", ")}`);
     });
 
     await step(page, "a missing server produces the clear notification", async () => {
