@@ -234,6 +234,22 @@ class Runs:
             self._claude_key = key
         return self._claude
 
+    def warm(self) -> None:
+        """Build the Claude client in the background (importing the SDK takes a second, many
+        on a busy machine), so that the first action does not wait for it."""
+        task = asyncio.ensure_future(self._warm())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _warm(self) -> None:
+        t0 = time.monotonic()
+        try:
+            await self.claude().warm()
+        except ClaudeError as exc:  # no key yet, say: the first run reports it
+            log.info("the Claude client is not built yet: %s", exc)
+            return
+        self.host.log(f"Claude client ready in {time.monotonic() - t0:.1f} s")
+
     async def run(self, data: ActionData, msg_id: Any) -> RunOutcome:
         """Plan again on the current text, call Claude, and show or apply the answer.
         Problems come back to the user as a message and in the result; cancellation is
