@@ -48,7 +48,8 @@ async function main() {
   const { base_url } = await api.next();
   await api.send({ push: CFG.explanation, chunks: CFG.chunks, delay: CFG.delay });
   await api.send({ push: CFG.refactor });
-  const wb = await launch(ws, base_url); // a new user's settings: none of scopewise's
+  // a new user's settings (none of scopewise's but the server's path) and scopewise on PATH
+  const wb = await launch(ws, base_url, {}, { serverOnPath: true });
   const { page, browser, consoleLines } = wb;
   try {
     await page.goto(url(wb, ws));
@@ -104,7 +105,7 @@ async function main() {
     const buttons = page.locator(".notifications-toasts .monaco-button");
     const intent = buttons.filter({ hasText: new RegExp(`^${CFG.intent}`) }).first();
     await intent.waitFor({ state: "visible", timeout: 60000 });
-    const asked = (await notifications(page)).split("\n")[0];
+    const asked = await page.locator(".notifications-toasts .notification-list-item-message").first().innerText();
     const choices = (await buttons.allInnerTexts()).map((x) => x.trim()).filter(Boolean);
     await walk(page, 5, "Refactor…: which change?", `${asked} — ${choices.join(" | ")}`, t);
 

@@ -245,8 +245,9 @@ export const BASE_SETTINGS = {
 /** code-server on a free port (its own folders under WORK) with the .vsix installed, opening
  *  `ws`, and a Chromium page for it (not navigated yet: `page.goto(url(wb, ws))`); the server
  *  calls the fake API at `baseUrl`. `wb.clientStarted` turns true once the extension logs that
- *  its language client started. */
-export async function launch(ws, baseUrl, extraSettings = {}) {
+ *  its language client started. `serverOnPath`: `scopewise` on PATH too, as a user who installed
+ *  it has it (else only `scopewise.server.path` finds it). */
+export async function launch(ws, baseUrl, extraSettings = {}, { serverOnPath = false } = {}) {
   const port = await freePort();
   const data = path.join(WORK, "data");
   const exts = path.join(WORK, "extensions");
@@ -261,8 +262,8 @@ export async function launch(ws, baseUrl, extraSettings = {}) {
   fs.writeFileSync(path.join(WORK, "config.yaml"), `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
   const csEnv = {
     ...process.env,
-    // no scopewise on PATH: the missing-server check relies on it
-    PATH: [path.dirname(process.execPath), "/usr/local/bin", "/usr/bin", "/bin"].join(":"),
+    // no scopewise on PATH unless asked: the missing-server check relies on it
+    PATH: [...(serverOnPath ? [path.dirname(SERVER)] : []), path.dirname(process.execPath), "/usr/local/bin", "/usr/bin", "/bin"].join(":"),
     EXTENSIONS_GALLERY: '{"serviceUrl":""}',
     XDG_CONFIG_HOME: path.join(xdg, "config"),
     XDG_DATA_HOME: path.join(xdg, "data"),
