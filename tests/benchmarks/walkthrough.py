@@ -172,7 +172,8 @@ def vscode(tmp: Path, logs: Path) -> list[list[str]]:
         proc = subprocess.run([str(run)], env=env, capture_output=True, text=True, check=False)
         if proc.returncode == 0:
             break
-        print(f"(VS Code walkthrough: one attempt failed; logs in {logs})", file=sys.stderr)
+        why = (proc.stderr.strip().splitlines() or ["?"])[0]
+        print(f"(VS Code walkthrough: one attempt failed: {why}; logs in {logs})", file=sys.stderr)
     if proc.returncode != 0:
         sys.exit(
             f"the VS Code walkthrough failed (logs in {logs}):\n{proc.stdout[-6000:]}"
