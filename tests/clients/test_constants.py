@@ -35,7 +35,7 @@ NVIM_HELPER = CLIENTS / "neovim" / "lua" / "scopewise" / "init.lua"
 EDITOR_LANGUAGE = {"javascriptreact": "javascript", "typescriptreact": "tsx"}
 # Commands and settings the VS Code extension keeps to itself (never sent to the server).
 # (the review of a proposal: src/review.ts)
-REVIEW_COMMANDS = ("open", "accept", "reject", "acceptAll", "rejectAll", "apply")
+REVIEW_COMMANDS = ("open", "accept", "reject", "acceptAll", "rejectAll", "apply", "showDiff")
 CLIENT_COMMANDS = (
     {
         "scopewise.showUsage",
@@ -136,6 +136,7 @@ def test_server_commands() -> None:
     review = read(REVIEW)
     assert const(review, "APPLY_PROPOSAL_COMMAND") == vocab.APPLY_PROPOSAL_COMMAND
     assert const(review, "DISCARD_PROPOSAL_COMMAND") == vocab.DISCARD_PROPOSAL_COMMAND
+    assert const(review, "PROPOSAL_DIFF_COMMAND") == vocab.PROPOSAL_DIFF_COMMAND
     assert const(review, "PROPOSAL_NOTIFICATION") == vocab.PROPOSAL_NOTIFICATION
     assert const(review, "REVISE_COMMAND") == vocab.REVISE_COMMAND
     lua = read(NVIM_HELPER)

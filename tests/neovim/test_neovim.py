@@ -408,3 +408,31 @@ def test_a_project_action(nvim: Neovim) -> None:
     nvim.run("test_project_action.lua")
     sent = [json.dumps(r.body["messages"]) for r in nvim.api.message_requests]
     assert "Add a one-line docstring" in sent[0] and "what a tester should try" in sent[1]
+
+
+@pytest.mark.parametrize("how", ["watchfiles", "polling"])
+def test_a_file_changed_outside_neovim_is_noticed_without_reindex(nvim: Neovim, how: str) -> None:
+    extra = {"SCOPEWISE_WATCH": "polling"} if how == "polling" else {}
+    out = nvim.run("test_watch.lua", SCOPEWISE_TEST_WATCH=how, **extra)
+    assert "after" in out
+    assert nvim.api.message_requests == [], "noticing a change calls no model"
+
+
+def test_revert_deletes_the_file_the_edit_created(nvim: Neovim) -> None:
+    module = "from shop.config import MAX_DISCOUNT\n\n\ndef capped(rate: float) -> float:\n"
+    module += "    return max(0.0, min(MAX_DISCOUNT, rate))\n"
+    nvim.api.push(
+        Reply(
+            text=edits(
+                ("shop/rates/capping.py", "", module),
+                (
+                    PRICING,
+                    "    rate = clamp(rate, 0.0, MAX_DISCOUNT)\n",
+                    "    rate = capped(rate)\n",
+                ),
+                summary="the clamp in a module of its own",
+            )
+        )
+    )
+    nvim.run("test_revert_created.lua")
+    assert not (nvim.workspace / "shop" / "rates").exists()

@@ -382,13 +382,22 @@ def short_reason(plan: Plan) -> str:
 def entry_title(plan: Plan, data: ActionData, auto: Plan | None = None) -> str:
     """ "Refactor… · deep plan + quick write: 52 sites in 10 files · ~$0.05"; a sibling forced
     to the other tier says which tier it replaces: "Explain · deep instead of quick · ~$0.02"."""
-    name, tiers = plan.title.split(" · ")[:2]
-    if asks_intent(data):
-        name = "Refactor…"
-    cost = plan.estimate.label.rsplit(" · ", 1)[-1]
     if auto is not None:
-        return f"{name} · {tiers} instead of {auto.route.tier} · {cost}"
-    return f"{name} · {tiers}: {short_reason(plan)} · {cost}"
+        name, tiers = plan.title.split(" · ")[:2]
+        return f"{name} · {tiers} instead of {auto.route.tier} · {plan_cost(plan)}"
+    title = run_title(plan)
+    return "Refactor…" + title[title.index(" · ") :] if asks_intent(data) else title
+
+
+def run_title(plan: Plan) -> str:
+    """A plan as the menu titles it: "Refactor: simplify · standard: a short body · <$0.01"
+    (the menu's entry, and a run's progress all the way through)."""
+    name, tiers = plan.title.split(" · ")[:2]
+    return f"{name} · {tiers}: {short_reason(plan)} · {plan_cost(plan)}"
+
+
+def plan_cost(plan: Plan) -> str:
+    return plan.estimate.label.rsplit(" · ", 1)[-1]
 
 
 def intent_choices(actions: Actions, data: ActionData) -> list[tuple[str, ActionData]]:

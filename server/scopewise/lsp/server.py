@@ -191,6 +191,7 @@ class ScopewiseServer(LanguageServer):
         if self.support.configuration:
             await self.pull_configuration()
         self.sync.start_index()
+        self.runs.warm()  # the SDK imported now, not at the first action
 
     def _watch_itself(self) -> None:
         """The client offers no file watching: the server watches the workspace itself

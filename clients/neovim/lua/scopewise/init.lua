@@ -621,8 +621,9 @@ function M.on_progress(err, result, ctx, config)
     local entry = p.runs[token] or { title = value.title or NAME }
     if value.kind == 'begin' then
       entry = { title = value.title or NAME, cancellable = value.cancellable == true }
-      -- "Explain · quick · ~1.0k tok · <$0.01 (estimated)": the tier, for status()
-      entry.tier = (value.message or ''):match('^[^·]+· ([^·]-) ·')
+      -- titled as the menu entry, "scopewise Explain · quick: a short read · <$0.01": the
+      -- tier ("quick", "deep plan + quick write"), for status()
+      entry.tier = (value.title or ''):match('^[^·]+· ([^·:]-)[:·]')
     end
     entry.message = value.message or entry.message
     entry.percentage = value.percentage or entry.percentage
