@@ -31,6 +31,7 @@ from scopewise.index.files import (
     list_files,
     listing_source,
     read_regular,
+    too_large,
 )
 from scopewise.index.model import FileIndex
 from scopewise.settings import FileSettings
@@ -107,7 +108,8 @@ def _parse_one(
     except OSError as exc:
         return _Parsed(rel, language, 0, 0, problem=f"unreadable: {exc.strerror or exc}")
     if len(data) > settings.max_file_bytes:
-        return _Parsed(rel, language, st.st_mtime_ns, st.st_size, problem="too large")
+        why = too_large(st.st_size, settings.max_file_bytes)
+        return _Parsed(rel, language, st.st_mtime_ns, st.st_size, problem=why)
     problem = content_problem(data, settings)
     if problem:
         return _Parsed(rel, language, st.st_mtime_ns, st.st_size, problem=problem)
@@ -176,10 +178,13 @@ class WorkspaceIndex:
         self._admits_under = self.settings  # ...or new settings
 
     # ------------------------------------------------------------------ building
-    def build(self, progress: Progress | None = None, workers: int | None = None) -> IndexStats:
-        """Index the whole workspace (cache first). Safe to call again: a rebuild."""
+    def build(
+        self, progress: Progress | None = None, workers: int | None = None, keep: Iterable[str] = ()
+    ) -> IndexStats:
+        """Index the whole workspace (cache first). Safe to call again: a rebuild. Past
+        `max_files`, the folders of the files in `keep` (the open ones) are left out last."""
         t0 = time.perf_counter()
-        listing = list_files(self.root, self.settings)
+        listing = list_files(self.root, self.settings, keep)
         self._git = listing.source == "git"
         self._admits = {}  # ignore files or settings may have changed: judge again
         stats = IndexStats(str(self.root), file_source=listing.source)
