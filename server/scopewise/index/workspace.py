@@ -15,9 +15,10 @@ import os
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing.synchronize import Event
 from pathlib import Path
 
 from scopewise.index import extract as _extract
@@ -33,6 +34,7 @@ from scopewise.index.files import (
     read_regular,
     too_large,
 )
+from scopewise.index.gate import GATE
 from scopewise.index.model import FileIndex
 from scopewise.settings import FileSettings
 
@@ -75,14 +77,15 @@ class _Parsed:
 
 
 _KNOWN: frozenset[str] = frozenset()
+_GO: Event | None = None  # set while the worker may parse (see index/gate.py)
 
 
-def _init_worker(known: frozenset[str], owner: int) -> None:
-    global _KNOWN
-    _KNOWN = known
-    # background work: let the editor's requests (and the editor) have the CPU first
-    with contextlib.suppress(OSError):
-        os.nice(10)
+def _init_worker(known: frozenset[str], owner: int, go: Event) -> None:
+    global _KNOWN, _GO
+    _KNOWN, _GO = known, go
+    # at the priority of the process that asked: a niced worker gets next to no CPU on a
+    # busy machine, and could never be raised again; it waits on `go` instead, between
+    # files, while that process answers a request
     # a worker must not outlive the process that asked for it (a language server killed
     # mid-index would otherwise leave its workers parsing, or waiting, forever)
     threading.Thread(target=_exit_with, args=(owner,), daemon=True).start()
@@ -124,13 +127,20 @@ def _parse_one(
 
 
 def _parse_batch(root: str, items: list[tuple[str, str]], settings: FileSettings) -> list[_Parsed]:
-    return [_parse_one(root, rel, lang, settings, _KNOWN) for rel, lang in items]
+    out = []
+    for rel, lang in items:
+        if _GO is not None:
+            _GO.wait()  # held while the process that asked answers a request
+        out.append(_parse_one(root, rel, lang, settings, _KNOWN))
+    return out
 
 
-def _pool(workers: int, known: frozenset[str], langs: set[str]) -> ProcessPoolExecutor:
+@contextlib.contextmanager
+def _pool(workers: int, known: frozenset[str], langs: set[str]) -> Iterator[ProcessPoolExecutor]:
     """Worker processes: forked when this process has a single thread (cheap, and the
     grammars and queries come along), from a fork server otherwise (the language server
-    runs threads, and forking a threaded process is unsafe)."""
+    runs threads, and forking a threaded process is unsafe). They run while `GATE` is
+    open."""
     ctx: multiprocessing.context.BaseContext
     if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("fork")
@@ -139,9 +149,14 @@ def _pool(workers: int, known: frozenset[str], langs: set[str]) -> ProcessPoolEx
     else:
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["scopewise.index.extract"])
-    return ProcessPoolExecutor(
-        workers, mp_context=ctx, initializer=_init_worker, initargs=(known, os.getpid())
-    )
+    go = GATE.event(ctx)
+    try:
+        with ProcessPoolExecutor(
+            workers, mp_context=ctx, initializer=_init_worker, initargs=(known, os.getpid(), go)
+        ) as pool:
+            yield pool
+    finally:
+        GATE.release(go)
 
 
 class WorkspaceIndex:
