@@ -133,7 +133,7 @@ def extract(path: str, language: str, source: bytes, tree: ts.Tree | None = None
     # one pass of one query over the tree: definitions, their names, imports and every use
     caps = ts.QueryCursor(languages.index_query(language)).captures(root)
 
-    for node in caps.get("import", ()):
+    for node in sorted(caps.get("import", ()), key=_span):
         imp = _parse_import(language, node)
         if imp is not None:
             out.imports.append(imp)
@@ -176,7 +176,7 @@ def _captured_definitions(
             continue
         kind = key[11:]
         prio = _KIND_PRIORITY.get(kind, 1)
-        for node in nodes:
+        for node in sorted(nodes, key=_span):  # see `_span`
             i = bisect.bisect_left(name_starts, node.start_byte)
             if i >= len(names) or names[i].end_byte > node.end_byte:
                 continue
@@ -236,6 +236,13 @@ def _refs(
 
 def _start(node: ts.Node) -> int:
     return node.start_byte
+
+
+def _span(node: ts.Node) -> tuple[int, int]:
+    """Where a node is, to order captures by: tree-sitter orders captures at the same place
+    by node address, which differs from one parse of a text to the next (two nodes found
+    for one definition's extent, or two includes, came in either order run to run)."""
+    return node.start_byte, node.end_byte
 
 
 def _def_order(item: tuple[int, ts.Node, ts.Node, str]) -> tuple[int, int]:
