@@ -1,6 +1,6 @@
 """The index's worker processes run at the priority of the process that asked (a niced
-worker gets next to no CPU on a busy machine, and can never be raised again), and wait,
-between files, while that process answers a request (`GATE.hold`)."""
+worker gets next to no CPU on a busy machine, and can never be raised again), and are
+stopped while that process answers a request (`GATE.hold`)."""
 
 from __future__ import annotations
 
@@ -55,21 +55,20 @@ def niceness(pid: int) -> int:
 
 
 def started(pids: set[int]) -> set[int]:
-    """The index's workers among pids: pool processes whose initializer ran (a second
-    thread, the watch on the process that asked)."""
+    """The index's workers among pids: the processes the fork server forked."""
     out = set()
     for p in pids:
         try:
             with open(f"/proc/{p}/cmdline", "rb") as fh:
                 forked = b"forkserver" in fh.read()
-            if forked and int(stat(p)[17]) >= 2:
+            if forked and int(stat(p)[1]) != os.getpid():
                 out.add(p)
         except OSError:
             continue
     return out
 
 
-def test_workers_run_at_normal_priority_and_wait_while_a_request_is_answered(
+def test_workers_run_at_normal_priority_and_stop_while_a_request_is_answered(
     tmp_path: Path,
 ) -> None:
     w = WorkspaceIndex(workspace(tmp_path / "w"), use_cache=False)
@@ -81,7 +80,6 @@ def test_workers_run_at_normal_priority_and_wait_while_a_request_is_answered(
     with GATE.hold():  # a request being answered
         build.start()
         deadline = time.monotonic() + 20
-        # a worker has started once its watch on this process runs (a second thread)
         while time.monotonic() < deadline and len(started(descendants(os.getpid()))) < 2:
             time.sleep(0.05)
         workers = started(descendants(os.getpid()))
@@ -89,5 +87,7 @@ def test_workers_run_at_normal_priority_and_wait_while_a_request_is_answered(
         time.sleep(1.0)
         assert {niceness(p) for p in workers} == {os.getpriority(os.PRIO_PROCESS, 0)}
         assert not any(progress), "a worker parsed while a request was being answered"
+        assert {stat(p)[0] for p in workers} == {"T"}  # stopped: the CPU is the request's
+    assert {stat(p)[0] for p in workers} <= {"R", "S", "D"}  # and running again
     build.join(60)
     assert result and result[0].files == FILES and result[0].parsed == FILES

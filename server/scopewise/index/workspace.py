@@ -34,7 +34,7 @@ from scopewise.index.files import (
     read_regular,
     too_large,
 )
-from scopewise.index.gate import GATE
+from scopewise.index.gate import GATE, die_with_parent
 from scopewise.index.model import FileIndex
 from scopewise.settings import FileSettings
 
@@ -83,6 +83,7 @@ _GO: Event | None = None  # set while the worker may parse (see index/gate.py)
 def _init_worker(known: frozenset[str], owner: int, go: Event) -> None:
     global _KNOWN, _GO
     _KNOWN, _GO = known, go
+    die_with_parent()  # stopped while a request is answered, it could not notice
     # at the priority of the process that asked: a niced worker gets next to no CPU on a
     # busy machine, and could never be raised again; it waits on `go` instead, between
     # files, while that process answers a request
@@ -150,13 +151,19 @@ def _pool(workers: int, known: frozenset[str], langs: set[str]) -> Iterator[Proc
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["scopewise.index.extract"])
     go = GATE.event(ctx)
+    pool = ProcessPoolExecutor(
+        workers, mp_context=ctx, initializer=_init_worker, initargs=(known, os.getpid(), go)
+    )
     try:
-        with ProcessPoolExecutor(
-            workers, mp_context=ctx, initializer=_init_worker, initargs=(known, os.getpid(), go)
-        ) as pool:
-            yield pool
+        yield pool
     finally:
-        GATE.release(go)
+        GATE.release(go, _workers_of(pool))  # before they exit: see WorkerGate.release
+        pool.shutdown(wait=True)
+
+
+def _workers_of(pool: ProcessPoolExecutor) -> list[int]:
+    """The pids of a pool's worker processes (started as work is submitted)."""
+    return list(pool._processes or ())
 
 
 class WorkspaceIndex:
@@ -287,6 +294,7 @@ class WorkspaceIndex:
             batches = [todo[i : i + _BATCH] for i in range(0, len(todo), _BATCH)]
             with _pool(n_workers, known, {lang for _, lang in todo}) as pool:
                 futures = [pool.submit(_parse_batch, root, b, self.settings) for b in batches]
+                GATE.stoppable(_workers_of(pool))
                 for fut in futures:
                     take(fut.result())
         else:
