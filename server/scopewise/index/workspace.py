@@ -83,10 +83,10 @@ _GO: Event | None = None  # set while the worker may parse (see index/gate.py)
 def _init_worker(known: frozenset[str], owner: int, go: Event) -> None:
     global _KNOWN, _GO
     _KNOWN, _GO = known, go
-    die_with_parent()  # stopped while a request is answered, it could not notice
     # at the priority of the process that asked: a niced worker gets next to no CPU on a
-    # busy machine, and could never be raised again; it waits on `go` instead, between
-    # files, while that process answers a request
+    # busy machine, and could never be raised again; it is stopped instead while that
+    # process answers a request (or, where it cannot be, waits on `go` between files)
+    die_with_parent()  # stopped, it could not notice its parent's end by itself
     # a worker must not outlive the process that asked for it (a language server killed
     # mid-index would otherwise leave its workers parsing, or waiting, forever)
     threading.Thread(target=_exit_with, args=(owner,), daemon=True).start()

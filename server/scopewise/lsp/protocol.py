@@ -2,7 +2,7 @@
 only by scopewise (pygls's own copy would double the work of every keystroke); `$/cancelRequest`
 reaching a running command; the finished steps of generator handlers let go (a leak in pygls
 2.1); a malformed request answered with InvalidParams instead of silence; and the index's
-worker processes held while a message is handled.
+worker processes stopped while a message is handled.
 
 It knows the server only as a `Receiver` of document notifications and cancellations."""
 
@@ -81,8 +81,8 @@ class ScopewiseProtocol(LanguageServerProtocol):
         its finished task, result and HTTP state behind (~2.5 KiB an action, found by the
         LSP soak). Finished futures are noted here and let go before the next message (not
         in the callback: pygls cancels futures while iterating over them at shutdown, and
-        thread-pool futures finish on other threads). The index's workers wait meanwhile
-        (after their current file): a message is handled before the background work."""
+        thread-pool futures finish on other threads). The index's workers are stopped
+        meanwhile: a message is handled before the background work."""
 
         def note(future: Any) -> None:
             self._finished_steps.append((msg_id, future))  # deque: safe from any thread
