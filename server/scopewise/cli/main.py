@@ -18,6 +18,7 @@ from scopewise.actions.budget import contexts_for
 from scopewise.analysis.context import Context
 from scopewise.analysis.engine import Engine, EngineError
 from scopewise.cli.actions import add_parsers, budget_arg, check_path, parse_range, setup
+from scopewise.cli.project import add_parsers as add_project_parsers
 from scopewise.cli.terminal import safe
 from scopewise.index.files import left_out
 from scopewise.settings import Settings
@@ -225,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_context)
 
     add_parsers(sub)
+    add_project_parsers(sub)
 
     p = sub.add_parser("serve", help="run the language server (stdio unless --tcp)")
     p.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")

@@ -244,6 +244,86 @@ async function notifications(page) {
   return (await page.locator(".notifications-toasts .notification-list-item, .notifications-center .notification-list-item").allInnerTexts()).join("\n");
 }
 
+// ---------------------------------------------------------------- project actions
+const PROJECT_TOML = `# project actions for the e2e test ([[actions]], see the README)
+[[actions]]
+name = "Add docstrings"
+prompt = "Add a one-line docstring to every function that lacks one. E2E-PROJECT-PROMPT"
+files = ["shop/pricing.py"]
+route = "quick"
+
+[[actions]]
+name = "Explain for QA"
+prompt = "Say what a tester should try to break here. E2E-QA-PROMPT"
+kind = "explain"
+`;
+
+/** Walk a code-action menu with the arrow keys (its list draws only the rows in view) to the
+ *  first row whose text matches `re`; every row text seen. The menu stays open on that row. */
+async function focusMenuRow(page, re) {
+  const seen = [];
+  for (let i = 0; i < 60; i++) {
+    const focused = page.locator(".action-widget .monaco-list-row.focused").first();
+    const text = ((await focused.count()) ? await focused.innerText() : "").replace(/\s+/g, " ").trim();
+    if (text && !seen.includes(text)) seen.push(text);
+    if (re.test(text)) return { found: text, seen };
+    await page.keyboard.press("ArrowDown");
+    await new Promise((r) => setTimeout(r, 60));
+  }
+  return { found: null, seen };
+}
+
+/** A project action: the edit-like one in the Refactor menu with its tier and cost, run from
+ *  there and reviewed; the explain-like one from "scopewise: Run project action…" into the
+ *  explanation panel; each with the project's prompt in the request. */
+async function projectActionStep(page, api, pricing) {
+  await step(page, "a project action: in the menu with tier and cost, its edit proposed and accepted; run by name from the palette", async () => {
+    const before = fs.readFileSync(pricing, "utf8");
+    const CLAMP = "def clamp(value: float, low: float, high: float) -> float:\n";
+    const DOC = CLAMP + '    """E2E-PROJECT-ACTION: value kept between low and high."""\n';
+    check(before.includes(CLAMP), "the fixture's clamp is not as expected");
+    await openFile(page, "shop/pricing.py", "def clamp");
+    await goToLine(page, 26);
+    await menuRows(page, "Refactor...");
+    const est = /^Add docstrings · quick: [^·]+ · [~<]\$[\d.]+$/;
+    const { found, seen } = await focusMenuRow(page, est);
+    log(`  refactor menu: ${seen.join(" | ")}`);
+    check(found, `no "Add docstrings · quick: why · ~$" row in the Refactor menu: ${seen.join(" | ")}`);
+    await page.screenshot({ path: path.join(LOGS, "project-action-menu.png") });
+    await api.send({ push: JSON.stringify({ summary: "docstring", edits: [{ path: "shop/pricing.py", old_text: CLAMP, new_text: DOC }] }) });
+    await page.keyboard.press("Enter");
+    await acceptAll(page, { [pricing]: before }, "project-action-review");
+    await waitUntil(async () => (await editorText(page)).includes("E2E-PROJECT-ACTION"), "the project action's edit did not reach the editor");
+    const { last } = await api.send({ last: true });
+    check(last.includes("E2E-PROJECT-PROMPT"), "the project's prompt is not in the request the API received");
+    await page.locator(".editor-group-container.active .monaco-editor .view-lines").click();
+    await page.keyboard.press("Control+S");
+    await waitUntil(() => fs.readFileSync(pricing, "utf8") === before.replace(CLAMP, DOC), "the saved file is not the docstring edit");
+
+    const marker = "E2E-QA: try a negative rate and one above 1.";
+    await api.send({ push: marker });
+    await goToLine(page, 31);
+    await palette(page, "scopewise: Run project action");
+    const pick = page.locator(".quick-input-list .monaco-list-row", { hasText: "Explain for QA" }).first();
+    await pick.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+    const names = (await page.locator(".quick-input-list .monaco-list-row").allInnerTexts()).map((t) => t.replace(/\s+/g, " ").trim());
+    log(`  project actions offered: ${names.join(" | ")}`);
+    await pick.click();
+    await waitUntil(async () => {
+      const { text, state } = await explanationPanel(page);
+      return text.includes("E2E-QA") && state.includes("done");
+    }, "no explanation panel with the project action's explanation");
+    const asked = await api.send({ last: true });
+    check(asked.last.includes("E2E-QA-PROMPT"), "the explain-like action's prompt is not in the request");
+    await page.screenshot({ path: path.join(LOGS, "project-action-explanation.png") });
+    const panelTab = page.locator(".tabs-container .tab", { hasText: "scopewise: explanation" });
+    while (await panelTab.count()) {
+      await panelTab.first().hover();
+      await panelTab.first().locator(".tab-actions .action-label").first().click();
+    }
+  });
+}
+
 // ---------------------------------------------------------------- main
 /** The explanation panel's text and its state line ("" when there is no panel). A webview's
  *  page is a frame inside a frame: every frame is looked at. */
@@ -301,6 +381,126 @@ async function streamedExplanationStep(page, api) {
   });
 }
 
+// ---------------------------------------------------------------- Revise…
+/** Click the visible title action labelled `label` (the Review view's, an editor's title
+ *  bar); false when there is none to click. */
+async function clickTitleAction(page, label) {
+  const button = page.locator(`.action-label[aria-label="${label}"]`);
+  for (let i = 0; i < (await button.count()); i++) {
+    if (await button.nth(i).isVisible()) {
+      await button.nth(i).click();
+      return true;
+    }
+  }
+  return false;
+}
+
+/** The Revise… input box: its prompt says the cost ("Revise… (tier, ~$x, cached)"); a
+ *  screenshot, then the instruction typed. Returns the prompt. */
+async function typeRevision(page, instruction, shot) {
+  const input = page.locator(".quick-input-widget input.input");
+  await input.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+  const prompt = await waitUntil(async () => {
+    const t = await page.locator(".quick-input-widget .quick-input-message").innerText();
+    return /Revise… \((quick|standard|deep), [~<]\$[\d.]+(, cached)?\)/.test(t) ? t : false;
+  }, "the Revise… input box does not say its tier and cost");
+  await input.fill(instruction);
+  await page.screenshot({ path: path.join(LOGS, `${shot}.png`) });
+  await page.keyboard.press("Enter");
+  return prompt;
+}
+
+/** The messages of the last request the API received, and its system blocks. */
+async function lastRequest(api) {
+  const { last } = await api.send({ last: true });
+  const body = JSON.parse(last);
+  const text = (m) => (typeof m.content === "string" ? m.content : m.content.map((b) => b.text ?? "").join(""));
+  return { system: JSON.stringify(body.system), turns: body.messages.map((m) => `${m.role}: ${text(m)}`) };
+}
+
+/** "Revise…" on a proposal (the Review view's title action) and on an explanation (the
+ *  panel's title action): the cost in the prompt, the follow-up on the same cached prefix
+ *  with the answer as the assistant turn, the new change or text in place of the old. */
+async function reviseSteps(page, api, ws) {
+  const pricing = path.join(ws, "shop/pricing.py");
+  await step(page, "Revise… a proposal: the cost in the prompt, the revised change replaces the old one", async () => {
+    const before = fs.readFileSync(pricing, "utf8");
+    const OLD = "TAX_RATE = 0.2\n";
+    check(before.includes(OLD), "shop/pricing.py has no TAX_RATE line");
+    const first = JSON.stringify({ summary: "first", edits: [{ path: "shop/pricing.py", old_text: OLD, new_text: "TAX_RATE = 0.20  # E2E-FIRST\n" }] });
+    const revised = JSON.stringify({ summary: "revised", edits: [{ path: "shop/pricing.py", old_text: OLD, new_text: "TAX_RATE = 0.2  # E2E-REVISED\n" }] });
+    await api.send({ push: first });
+    await openFile(page, "shop/pricing.py", "TAX_RATE");
+    await goToLine(page, 30);
+    await palette(page, "scopewise: Refactor");
+    const input = page.locator(".quick-input-widget input.input");
+    await input.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+    await input.fill("document the tax rate");
+    await page.keyboard.press("Enter");
+    await reviewShown(page, { [pricing]: before }, "revise-before");
+    const modified = page.locator(".monaco-diff-editor .editor.modified .view-lines:not(.line-delete)").first();
+    await waitUntil(async () => (await modified.innerText()).includes("E2E-FIRST"), "the first proposal is not in the diff");
+    const sent = await lastRequest(api);
+    await api.send({ push: revised });
+    const how = (await clickTitleAction(page, "Revise…")) ? "the Review view's title action" : "the command palette";
+    if (how === "the command palette") await palette(page, "scopewise: Revise…");
+    const prompt = await typeRevision(page, "keep the value as written E2E-REVISE", "revise-prompt");
+    log(`  Revise… from ${how}; prompt: ${prompt}`);
+    await waitUntil(async () => {
+      const t = await modified.innerText();
+      return t.includes("E2E-REVISED") && !t.includes("E2E-FIRST");
+    }, "the revised change is not in the diff in place of the old one");
+    const rows = (await page.locator(REVIEW_ROWS).allInnerTexts()).filter((t) => /^Refactor: /.test(t));
+    check(rows.length === 1, `the Review view still lists the old proposal: ${rows.join(" | ")}`);
+    const follow = await lastRequest(api);
+    check(follow.system === sent.system, "the follow-up did not send the same cached prefix");
+    check(follow.turns[1] === `assistant: ${first}`, `the previous answer is not the assistant turn: ${follow.turns[1]}`);
+    check(follow.turns[2]?.includes("E2E-REVISE"), "the instruction is not the new user turn");
+    const bar = await waitUntil(async () => {
+      const t = await statusText(page);
+      return /revise · (quick|standard|deep) · \$\d+\.\d{4}/.test(t) ? t : false;
+    }, "the status bar does not count the revise");
+    log(`  status bar: ${bar}`);
+    await page.screenshot({ path: path.join(LOGS, "revise-after.png") });
+    await palette(page, "scopewise: Accept all and apply");
+    await reviewClosed(page);
+    await palette(page, "File: Save All");
+    await waitUntil(() => fs.readFileSync(pricing, "utf8") === before.replace(OLD, "TAX_RATE = 0.2  # E2E-REVISED\n"), "the saved file is not the revised change");
+  });
+
+  await step(page, "Revise… an explanation: the revised text streams into the panel", async () => {
+    await api.send({ push: "E2E-LONG-EXPLANATION: " + "it clamps the rate, then applies it. ".repeat(20) });
+    await openFile(page, "shop/pricing.py", "TAX_RATE");
+    await goToLine(page, 30);
+    await palette(page, "scopewise: Explain");
+    await waitUntil(async () => {
+      const p = await explanationPanel(page);
+      return p.text.includes("E2E-LONG-EXPLANATION") && p.state.includes("done");
+    }, "no finished explanation in the panel");
+    await api.send({ push: "E2E-SHORT-EXPLANATION: clamps, then applies.", chunks: 10, delay: 0.2 });
+    const panelTab = page.locator(".tabs-container .tab", { hasText: "scopewise: explanation" }).first();
+    await panelTab.click();
+    const how = (await clickTitleAction(page, "Revise explanation…")) ? "the panel's title action" : "the command palette";
+    if (how === "the command palette") await palette(page, "scopewise: Revise explanation…");
+    const prompt = await typeRevision(page, "shorter E2E-SHORTER", "revise-explanation-prompt");
+    log(`  Revise… from ${how}; prompt: ${prompt}`);
+    const done = await waitUntil(async () => {
+      const p = await explanationPanel(page);
+      return p.text.includes("E2E-SHORT-EXPLANATION") && !p.text.includes("E2E-LONG-EXPLANATION") && p.state.includes("done") ? p : false;
+    }, "the revised explanation is not in the panel");
+    const follow = await lastRequest(api);
+    check(follow.turns[1]?.startsWith("assistant: E2E-LONG-EXPLANATION"), "the previous explanation is not the assistant turn");
+    check(follow.turns[2]?.includes("E2E-SHORTER"), "the instruction is not the new user turn");
+    await page.screenshot({ path: path.join(LOGS, "explanation-revised.png") });
+    log(`  revised: ${done.state}; screenshots revise-prompt.png, revise-after.png, explanation-revised.png`);
+    const tabs = page.locator(".tabs-container .tab", { hasText: "scopewise: explanation" });
+    while (await tabs.count()) {
+      await tabs.first().hover();
+      await tabs.first().locator(".tab-actions .action-label").first().click();
+    }
+  });
+}
+
 async function main() {
   fs.mkdirSync(LOGS, { recursive: true });
   const ws = path.join(WORK, "ws");
@@ -310,6 +510,7 @@ async function main() {
   const OLD = "    rate = clamp(rate, 0.0, MAX_DISCOUNT)\n";
   const NEW = "    rate = min(max(rate, 0.0), MAX_DISCOUNT)  # refactored by the e2e test\n";
   check(original.includes(OLD), "the fixture shop/pricing.py changed: apply_discount is not as expected");
+  fs.writeFileSync(path.join(ws, ".scopewise.toml"), PROJECT_TOML);
   const expected = original.replace(OLD, NEW);
 
   const api = new FakeApi();
@@ -490,6 +691,8 @@ async function main() {
       await waitUntil(() => fs.readFileSync(pricing, "utf8") === before.replace(OLD2, NEW2), "the saved file is not the instructed text");
     });
 
+    await projectActionStep(page, api, pricing);
+
     await step(page, "Fix (command palette) repairs a syntax error the user typed", async () => {
       const cart = path.join(ws, "shop/cart.py");
       const before = fs.readFileSync(cart, "utf8");
@@ -597,6 +800,8 @@ async function main() {
         return lines.join("\n");
       });
     });
+
+    await reviseSteps(page, api, ws);
 
     await step(page, "a missing server produces the clear notification", async () => {
       // no server.path, no scopewise.python, no venv in the folder, nothing on PATH
