@@ -20,6 +20,7 @@ from scopewise.analysis.engine import Engine, EngineError
 from scopewise.cli.actions import add_parsers, budget_arg, check_path, parse_range, setup
 from scopewise.cli.project import add_parsers as add_project_parsers
 from scopewise.cli.terminal import safe
+from scopewise.index.files import left_out
 from scopewise.settings import Settings
 from scopewise.vocab import Action
 
@@ -39,9 +40,11 @@ def _dump(obj: Any) -> str:
 def cmd_index(args: argparse.Namespace) -> int:
     engine = _engine_for(None, check_path(args.path or "."))
     stats = engine.index(workers=args.workers)
+    lo = left_out(stats.skipped, engine.workspace.settings.max_files)
     if args.json:
         d = asdict(stats)
         d["skipped"] = [asdict(s) for s in stats.skipped]
+        d["left_out"] = lo.to_dict() if lo else None
         print(_dump(d))
         return 0
     langs = ", ".join(f"{k} {v}" for k, v in stats.languages.items()) or "none"
@@ -56,6 +59,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         print(f"  {s.path}: {s.reason}")
     if len(stats.skipped) > 20:
         print(f"  … and {len(stats.skipped) - 20} more (--json lists all)")
+    if lo:
+        print(lo.message(), file=sys.stderr)
     return 0
 
 
