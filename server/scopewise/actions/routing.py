@@ -162,7 +162,7 @@ def _interface(scope: Scope, t: Thresholds, sites: int | None) -> Choice:
     public); the body's size only separates quick from standard, never deep."""
     uses, files = scope.fan_in, scope.fan_in_files
     depth = max(0.0, min(1.0, uses / t.full_reach))
-    where = f"interface used at {uses} sites in {files} files"
+    where = f"interface used at {uses} site{'s' * (uses != 1)} in {files} file{'s' * (files != 1)}"
     if sites is not None and sites > uses:
         where += f" ({sites - uses} more found by name)"
     if uses >= t.deep_reach or files >= t.deep_files:
