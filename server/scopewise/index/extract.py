@@ -136,6 +136,7 @@ def extract(path: str, language: str, source: bytes, tree: ts.Tree | None = None
         imp = _parse_import(language, node)
         if imp is not None:
             out.imports.append(imp)
+    out.imports.sort(key=_line)  # in the text's order (the captures come by pattern)
     found, def_names = _captured_definitions(spec, caps)
     typed_lang = language in typed.TYPED
     if language == "python" or typed_lang:
@@ -220,6 +221,10 @@ def _refs(
     return refs
 
 
+def _line(imp: Import) -> int:
+    return imp.line
+
+
 def _start(node: ts.Node) -> int:
     return node.start_byte
 
@@ -264,10 +269,15 @@ def _body(node: ts.Node, body_fields: tuple[str, ...]) -> ts.Node | None:
 
 
 def _definitions(
-    spec: languages.LanguageSpec, found: list[tuple[int, ts.Node, ts.Node, str]]
+    spec: languages.LanguageSpec,
+    found: list[tuple[int, ts.Node, ts.Node, str]],
+    outer: list[Definition] | None = None,
 ) -> list[Definition]:
-    out: list[Definition] = []
-    stack: list[int] = []  # indices of open enclosing definitions
+    """The definitions of `found`; with `outer` (the chain of definitions enclosing them, from
+    the outermost: index/incremental.py re-extracts part of a file) the parents are indices
+    into ``outer + result``."""
+    out: list[Definition] = list(outer or ())
+    stack: list[int] = list(range(len(out)))  # indices of open enclosing definitions
     for _, extent, name_node, kind in found:
         start, end = extent.start_point[0], extent.end_point[0]
         if extent.end_point[1] == 0 and end > start:
@@ -295,7 +305,7 @@ def _definitions(
         exported = _exported(spec.name, extent, name, parent, out)
         out.append(Definition(name, kind, start, end, name_line, header_end, parent, exported))
         stack.append(len(out) - 1)
-    return out
+    return out[len(outer or ()) :]
 
 
 def _exported(
