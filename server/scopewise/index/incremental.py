@@ -130,7 +130,7 @@ def find_region(root: ts.Node, source: bytes, span: Span, delta: int) -> Region 
     for depth, (body, i, j) in reversed(list(enumerate(levels))):
         found = _own_lines(body.children, i, j, source, span, depth > 0)
         if found is not None and _broken(body, found[0], found[1]):
-            return None  # error recovery reaches past what changed: only a full pass knows
+            return None  # only a full pass knows what error recovery made of the rest
         if found is not None:
             a, b, first, last = found
             old_last = last - delta
@@ -139,10 +139,12 @@ def find_region(root: ts.Node, source: bytes, span: Span, delta: int) -> Region 
 
 
 def _broken(body: ts.Node, start: int, end: int) -> bool:
-    """Whether a syntax error lies around the region (bytes [start, end) of `body`), in a
-    node enclosing it below the root: error recovery there may reach into the region."""
-    node, inside = body, (start, end)
-    while node.parent is not None:
+    """Whether a syntax error lies outside the region (bytes [start, end) of `body`): error
+    recovery may shape the text around it differently from one parse to the next, and
+    reach into the region."""
+    node: ts.Node | None = body
+    inside = start, end
+    while node is not None:
         if node.is_error or node.is_missing:
             return True
         for k in node.children:
