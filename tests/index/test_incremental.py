@@ -102,4 +102,33 @@ def test_incremental_matches_full(path: Path) -> None:
             assert facts(new) == facts(full)
         fi = new or full
         doc.mark_indexed(fi.digest)
-    assert spliced >= 8  # the splice is exercised, not only the fall-back  # most edits are spliced, not extracted again
+    assert spliced >= 8  # the splice is exercised, not only the fall-back
+
+
+def test_refresh_extracts_only_the_edited_statement(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An open document typed into: its index follows without a whole extraction, and says
+    what the new text says (a renamed function, the lines after it moved)."""
+    from scopewise.index.workspace import WorkspaceIndex
+
+    body = "".join(f"def f{i}(x):\n    return x + {i}\n\n\n" for i in range(400))
+    (tmp_path / "big.py").write_text(body)
+    ws = WorkspaceIndex(tmp_path, use_cache=False)
+    ws.build()
+    doc = Document("big.py", body, 1, "python")
+    assert incremental.refresh(ws, "big.py", doc) is ws.get("big.py")  # marks it indexed
+    line = 4 * 200
+    doc.apply([TextChange("def renamed(x):\n    y = 1\n", (line, 0), (line + 1, 0))], 2)
+
+    def whole(*_: object, **__: object) -> FileIndex:
+        raise AssertionError("extracted whole")
+
+    monkeypatch.setattr(extract, "extract", whole)
+    fi = incremental.refresh(ws, "big.py", doc)
+    monkeypatch.undo()
+    assert fi is not None and ws.get("big.py") is fi
+    names = {d.name: d.start_line for d in fi.definitions}
+    assert names["renamed"] == line and "f200" not in names
+    assert names["f201"] == line + 5  # one line more before it
+    assert facts(fi) == facts(extract.extract("big.py", "python", doc.source, doc.tree))

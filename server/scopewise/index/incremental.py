@@ -88,10 +88,11 @@ def update(old: FileIndex, tree: ts.Tree, source: bytes, span: Span) -> FileInde
     return _Splice(old, tree.root_node, source, region, line_count).run()
 
 
-def refresh(ws: WorkspaceIndex, rel: str, doc: Document) -> FileIndex | None:
+def refresh(ws: WorkspaceIndex, rel: str, doc: Document, *, whole: bool = True) -> FileIndex | None:
     """The index of an open document's current text, brought in line first when it is not:
-    spliced where the document knows what changed since its indexed text, else extracted
-    whole (as `WorkspaceIndex.update`). None when the document has no tree."""
+    spliced where the document knows what changed since its indexed text, else (with
+    `whole`) extracted whole as `WorkspaceIndex.update` does. None when the document has
+    no tree, or when only a whole extraction would do and `whole` is False."""
     fi = ws.get(rel)
     if doc.tree is None:
         return fi
@@ -102,10 +103,10 @@ def refresh(ws: WorkspaceIndex, rel: str, doc: Document) -> FileIndex | None:
         return fi
     span = doc.since(fi.digest) if fi is not None else None
     new = update(fi, doc.tree, doc.source, span) if fi is not None and span else None
-    if new is None:
-        new = ws.update(rel, doc.source, doc.tree)
-    else:
+    if new is not None:
         ws.install(rel, new)
+    elif whole:
+        new = ws.update(rel, doc.source, doc.tree)
     if new is not None:
         doc.mark_indexed(now)
     return new
@@ -261,7 +262,9 @@ class _Splice:
         old.return_key(0)  # unpacks what the cache packed
         caps = self._captures()
         found, def_names = _extract._captured_definitions(languages.spec(self.language), caps)
-        if any(not (region.start <= f[1].start_byte and f[1].end_byte <= region.end) for f in found):
+        if any(
+            not (region.start <= f[1].start_byte and f[1].end_byte <= region.end) for f in found
+        ):
             return None
         recv: dict[str, bytes] = {}
         keys: list[str] = []
@@ -315,23 +318,34 @@ class _Splice:
         chain.reverse()
         spec = languages.spec(self.language)
         made = _extract._definitions(spec, found, [before[c] for c in chain])
-        n = len(chain)
-        inside = [
-            d._replace(parent=None if d.parent is None else chain[d.parent] if d.parent < n
-                       else d.parent - n + k0)  # fmt: skip
-            for d in made
-        ]
+        inside = [d._replace(parent=_outer(d.parent, chain, k0)) for d in made]
         renumber = len(inside) - (k1 - k0)
         after = [
             Definition(
-                d.name, d.kind, mv(d.start_line), region.moved_end(d.end_line), mv(d.name_line),
-                mv(d.header_end), d.parent if d.parent is None or d.parent < k0
-                else d.parent + renumber, d.exported,
-            )  # fmt: skip
+                d.name,
+                d.kind,
+                mv(d.start_line),
+                region.moved_end(d.end_line),
+                mv(d.name_line),
+                mv(d.header_end),
+                d.parent if d.parent is None or d.parent < k0 else d.parent + renumber,
+                d.exported,
+            )
             for d in old[k1:]
         ]
         self.out.definitions = before + inside + after
         self.renumber = (k0, k1, renumber)
+
+    def _named_outside(self, name: str) -> bool:
+        """Whether `name` is written outside the region (bound or read: the references hold
+        both), where evidence on it may be kept or dropped as the file's names change."""
+        packed = self.old.refs.get(name)
+        if not packed:
+            return False
+        values = memoryview(packed).cast("q")
+        region = self.region
+        lo, hi = region.first * 4, (region.old_last + 1) * 4
+        return values[0] < lo or values[-1] >= hi
 
     def _index(self, i: int) -> int | None:
         """An old definition's index in the new list (None: it was in the region)."""
@@ -347,8 +361,7 @@ class _Splice:
         ]
         new.sort(key=lambda imp: imp.line)
         kept = [
-            imp if imp.line < region.first else Import(imp.module, imp.names, imp.aliases,
-                                                       region.moved(imp.line))  # fmt: skip
+            Import(imp.module, imp.names, imp.aliases, region.moved(imp.line))
             for imp in self.old.imports
             if not (region.first <= imp.line <= region.old_last)
         ]
@@ -370,8 +383,13 @@ class _Splice:
                 all_keys.append(k)
             remap.append(number[k])
         renumbered = {
-            name: array("q", [v >> RECV_BITS << RECV_BITS | remap[v & mask]
-                              for v in memoryview(packed).cast("q")]).tobytes()  # fmt: skip
+            name: array(
+                "q",
+                [
+                    v >> RECV_BITS << RECV_BITS | remap[v & mask]
+                    for v in memoryview(packed).cast("q")
+                ],
+            ).tobytes()
             for name, packed in recv.items()
         }
         shift = region.delta << RECV_BITS
@@ -391,10 +409,10 @@ class _Splice:
         """The region's evidence merged into the rest (moved), and the return types and Go
         receiver types renumbered. False when the names evidence is kept for changed."""
         old, out, region = self.old, self.out, self.region
-        if _wanted(out) != _wanted(old):
-            return False
-        def_at = {item[2].start_byte: k0 + i for i, item in enumerate(found)}
         wanted = _wanted(out)
+        if any(self._named_outside(n) for n in wanted ^ _wanted(old)):
+            return False  # the evidence kept elsewhere in the file would change
+        def_at = {item[2].start_byte: k0 + i for i, item in enumerate(found)}
         returns: dict[int, str]
         owners: dict[int, str] = {}
         if self.language in typed.TYPED:
@@ -424,6 +442,14 @@ class _Splice:
         return True
 
 
+def _outer(parent: int | None, chain: list[int], k0: int) -> int | None:
+    """A re-extracted definition's parent in the new list: `made` numbers the enclosing
+    `chain` first, then the region's own (which start at `k0`)."""
+    if parent is None:
+        return None
+    return chain[parent] if parent < len(chain) else parent - len(chain) + k0
+
+
 def _wanted(fi: FileIndex) -> set[str]:
     """The names a file's evidence is kept for (as extract.extract chooses them)."""
     wanted = {k.split(".", 1)[0] for k in fi.recv_keys if evidence.is_name(k)}
@@ -431,7 +457,9 @@ def _wanted(fi: FileIndex) -> set[str]:
     return wanted
 
 
-def _merge(before: list[Evidence], new: list[Evidence], after: list[Evidence]) -> list[Evidence] | None:
+def _merge(
+    before: list[Evidence], new: list[Evidence], after: list[Evidence]
+) -> list[Evidence] | None:
     """The evidence of the lines before the region, its own, and after it, as one list sorted
     by start. Among equal starts a full pass orders by the query's captures, which only it
     knows: None when that could change what one name's evidence reads (the same name on both
