@@ -161,7 +161,8 @@ class Sync:
             return
         ws = self.host.engine.workspace
         before = ws.get(rel)
-        now = incremental.refresh(ws, rel, doc, whole=False) if before is not None else None
+        splice = timed(f"index update (splice) {rel}")(incremental.refresh)
+        now = splice(ws, rel, doc, whole=False) if before is not None else None
         if now is not None:  # up to date, or the edited statements spliced in (on the loop)
             if now is not before:
                 self.host.changed()
