@@ -109,6 +109,8 @@ APPLY_PROPOSAL_COMMAND = "scopewise.applyProposal"  # {"id", "hunks": [int] | nu
 DISCARD_PROPOSAL_COMMAND = "scopewise.discardProposal"  # {"id"}
 PROPOSAL_DIFF_COMMAND = "scopewise.proposalDiff"  # {"id"} -> {"uri"} of the unified diff
 PROPOSAL_NOTIFICATION = "scopewise/proposal"  # a proposal, to a client with `review`
+# a follow-up on the cached prefix: {"proposal": id} or {"explanation": run id}, "instruction"
+REVISE_COMMAND = "scopewise.revise"
 
 
 @dataclass(frozen=True)

@@ -213,6 +213,8 @@ def test_command_answers_on_the_wire() -> None:
         "shown",
         "usd",
         "tier",
+        "run",  # for a revise: its run id, and what a revise would cost
+        "revise",
     ]
     applied = to_json(Applied(files=["a"], summary="", usd=0.1, tier="quick", model="m"))
     assert applied == {

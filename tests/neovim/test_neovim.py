@@ -313,6 +313,29 @@ def test_a_wide_rename_is_planned_written_and_applied_as_one_edit(nvim: Neovim) 
     assert writer_model != plan["model"], "the writers are a cheaper tier than the planner"
 
 
+def test_revise_a_proposal_and_an_explanation(nvim: Neovim) -> None:
+    first = edits((PRICING, "TAX_RATE = 0.2\n", "TAX_RATE = 0.25\n"), summary="raised")
+    revised = edits((PRICING, "TAX_RATE = 0.2\n", "TAX_RATE = 0.2  # revised\n"))
+    long = "NVIM-LONG: " + "it clamps the rate, then applies it. " * 10
+    nvim.api.push(
+        Reply(text=first),
+        Reply(text=revised),
+        Reply(text=long),
+        Reply(text="NVIM-SHORT: clamps, then applies.", chunks=5, delay=0.05),
+    )
+    nvim.run("test_revise.lua")
+    asked = nvim.api.message_requests
+    assert len(asked) == 4
+    for before, after, answer in ((asked[0], asked[1], first), (asked[2], asked[3], long)):
+        # the same cached prefix; the answer as the assistant turn, then the instruction
+        assert after.system_blocks == before.system_blocks
+        turns = after.body["messages"]
+        assert turns[0] == before.body["messages"][0]
+        assert turns[1] == {"role": "assistant", "content": [{"type": "text", "text": answer}]}
+    assert "NVIM-REVISE" in asked[1].body["messages"][2]["content"]
+    assert "NVIM-SHORTER" in asked[3].body["messages"][2]["content"]
+
+
 def test_review_ui_against_a_fake_server(nvim: Neovim) -> None:
     # the helper's review of a proposal, against an in-process fake `scopewise` server
     nvim.run("test_review_ui.lua")

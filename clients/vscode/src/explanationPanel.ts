@@ -7,6 +7,8 @@
 // Content-Security-Policy.
 import * as vscode from "vscode";
 import { escapeHtml, renderMarkdown } from "./markdown";
+import { parseRevise, ReviseCost } from "./proposal";
+import { askInstruction, REVISE_COMMAND, ServerCommand } from "./review";
 
 /** One `scopewise/explanation` notification (the server's protocol). */
 export interface ExplanationNote {
@@ -18,6 +20,8 @@ export interface ExplanationNote {
   tokens: number;
   done: boolean;
   cut: boolean;
+  /** the last one (done) of an explanation that can be revised: what a revise would cost */
+  revise?: unknown;
 }
 
 interface Live {
@@ -27,12 +31,40 @@ interface Live {
 }
 
 const TITLE = "scopewise: explanation";
+const CONTEXT = "scopewise.explained";
 
 export class ExplanationPanels implements vscode.Disposable {
   private readonly live = new Map<string, Live>();
   private last: Live | undefined;
+  /** the newest finished explanation that can be revised */
+  private revisable: { run: string; cost: ReviseCost } | undefined;
 
-  constructor(private readonly output: vscode.LogOutputChannel) {}
+  constructor(
+    private readonly output: vscode.LogOutputChannel,
+    private readonly server: ServerCommand,
+  ) {}
+
+  register(): vscode.Disposable {
+    return vscode.commands.registerCommand("scopewise.explanation.revise", () => this.revise());
+  }
+
+  /** "Revise explanation…": an instruction (the cost in the prompt), then `scopewise.revise`;
+   *  the revised text streams into the panel like any explanation. */
+  async revise(): Promise<void> {
+    const target = this.revisable;
+    if (!target) {
+      void vscode.window.showInformationMessage("scopewise: no explanation to revise yet.");
+      return;
+    }
+    const instruction = await askInstruction(target.cost);
+    if (instruction === undefined) return;
+    this.output.info(`explanation ${target.run}: revise: ${instruction}`);
+    try {
+      await this.server(REVISE_COMMAND, { explanation: target.run, instruction });
+    } catch (err) {
+      void vscode.window.showErrorMessage(`scopewise: revising failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
 
   /** A notification: open the panel at the first, add the text, finish at the last. */
   async note(n: ExplanationNote): Promise<void> {
@@ -49,6 +81,11 @@ export class ExplanationPanels implements vscode.Disposable {
       return;
     }
     this.live.delete(n.run);
+    const cost = parseRevise(n.revise);
+    if (cost && !n.cut) {
+      this.revisable = { run: n.run, cost };
+      void vscode.commands.executeCommand("setContext", CONTEXT, true);
+    }
     const state = n.cut ? "(cut)" : "done";
     const document = await this.read(n.uri);
     this.show(live, n.cut ? `${TITLE} (cut)` : TITLE, state, document ?? live.text);

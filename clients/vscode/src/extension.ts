@@ -18,7 +18,7 @@ import {
 import { ExplanationNote, ExplanationPanels } from "./explanationPanel";
 import { locateServer } from "./locate";
 import { parseProposal } from "./proposal";
-import { PROPOSAL_NOTIFICATION, ReviewController } from "./review";
+import { PROPOSAL_NOTIFICATION, REVISE_COMMAND, ReviewController } from "./review";
 import { mayStart, RESTRICTED_MESSAGE, startWhenTrusted } from "./restricted";
 import { SECTION, serverKeys, serverSettings } from "./settings";
 import { ignoredMessage } from "./trust";
@@ -77,7 +77,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   status.command = "scopewise.showUsage";
   showStatus("$(loading~spin) scopewise", "scopewise: starting the language server");
   status.show();
-  panels = new ExplanationPanels(output);
+  panels = new ExplanationPanels(output, serverCommand);
 
   review = new ReviewController(serverCommand, output);
   context.subscriptions.push(
@@ -85,6 +85,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     status,
     panels,
     review.register(),
+    panels.register(),
     vscode.commands.registerCommand("scopewise.explain", () => runFromEditor("explain")),
     vscode.commands.registerCommand("scopewise.refactor", () => runFromEditor("refactor")),
     vscode.commands.registerCommand("scopewise.fix", () => runFromEditor("fix")),
@@ -261,7 +262,9 @@ function scopewiseCapabilities(flags: Record<string, boolean>): StaticFeature {
 async function serverCommand(command: string, arg: object): Promise<unknown> {
   const lc = await readyClient();
   if (!lc) throw new Error("the language server is not running");
-  return lc.sendRequest(ExecuteCommandRequest.type, { command, arguments: [arg] });
+  const result: unknown = await lc.sendRequest(ExecuteCommandRequest.type, { command, arguments: [arg] });
+  if (command === REVISE_COMMAND) noteRun({ action: "revise" }, result); // its cost in the status bar
+  return result;
 }
 
 async function stop(): Promise<void> {

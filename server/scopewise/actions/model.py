@@ -10,6 +10,7 @@ from typing import Any
 from scopewise.actions.budget import describe
 from scopewise.actions.edits import FileChange
 from scopewise.actions.estimate import Estimate
+from scopewise.actions.followup import Conversation
 from scopewise.actions.routing import Route
 from scopewise.analysis.context import Context
 from scopewise.analysis.scope import Scope
@@ -195,6 +196,8 @@ class ActionResult:
     # what verification could not confirm, by site: "path:line: reason"
     leftovers: list[str] = field(default_factory=list)
     tests: list[str] = field(default_factory=list)  # test files using a changed definition
+    # the last call and its answer, for a revise (followup.py); None: cannot be revised
+    conversation: Conversation | None = None
 
     def diff(self) -> str:
         return "".join(c.diff() for c in self.changes)

@@ -18,6 +18,7 @@ from scopewise.actions.budget import contexts_for, planner_budget
 from scopewise.actions.edits import EditPolicy, read_for_edit
 from scopewise.actions.estimate import Estimate, estimate_call, prefix_key, price_of, total
 from scopewise.actions.explanation import explanation_markdown
+from scopewise.actions.followup import Conversation, estimate_revise, wide_conversation
 from scopewise.actions.model import ActionError, ActionRequest, ActionResult, Plan, StepPlan
 from scopewise.actions.routing import Route, advisor_route, route, tier_models, writer_route
 from scopewise.actions.run import PlanRun, edit_policy
@@ -290,11 +291,68 @@ class Actions:
         advisor rung's one step is one call (run.py, with the advisor on its request)."""
         if plan.blocked:
             raise ActionError(plan.blocked)
+        common = self._common(client, read, on_event, on_stage)
+        if plan.steps and not plan.route.advisor:  # a wide change: plan, write, verify
+            wide = WideRun(plan, client, helpers=helpers_for(self.engine, self.settings), **common)
+            result = await wide.go()
+            result.conversation = wide_follow_up(self.settings, self.catalog, plan, result)
+        else:
+            result = await PlanRun(plan, client, **common).go()
+        result.tests = affected_tests(self.engine, result.changes)
+        return result
+
+    async def revise(
+        self,
+        done: ActionResult,
+        instruction: str,
+        client: ClaudeClient,
+        on_event: OnEvent | None = None,
+        read: Callable[[str], str | None] | None = None,
+        on_stage: Callable[[str], Any] | None = None,
+    ) -> ActionResult:
+        """A follow-up on a finished run (followup.py): one metered call on its cached
+        prefix with its answer and ``instruction``; an edit's answer checked as the run's
+        was. A new result (revisable in turn); ActionError when ``done`` cannot be revised."""
+        conv = done.conversation
+        if conv is None:
+            raise ActionError("this result cannot be revised (it kept no conversation)")
+        common = self._common(client, read, on_event, on_stage)
+        # an override of the daily cap was asked for the run, not for its revisions
+        plan = replace(done.plan, request=replace(done.plan.request, override_cap=False))
+        result = await PlanRun(plan, client, revise=(conv, instruction), **common).go()
+        result.tests = affected_tests(self.engine, result.changes)
+        return result
+
+    def revise_estimate(self, done: ActionResult, instruction: str = "") -> Estimate | None:
+        """What a revise of ``done`` is expected to cost now (None: it cannot be revised)."""
+        conv = done.conversation
+        if conv is None:
+            return None
+        req = done.plan.request
+        structured = conv.request.output_schema is not None
+        return estimate_revise(
+            conv,
+            req.action,
+            done.plan.scope,
+            instruction,
+            self.catalog,
+            self._prefixes,
+            structured,
+        )
+
+    def _common(
+        self,
+        client: ClaudeClient,
+        read: Callable[[str], str | None] | None,
+        on_event: OnEvent | None,
+        on_stage: Callable[[str], Any] | None,
+    ) -> dict[str, Any]:
+        """What every run of this workspace shares (the client checked first)."""
         problem = client.check()
         if problem is not None:
             raise problem
         root = self.engine.root
-        common: dict[str, Any] = {
+        return {
             "settings": self.settings,
             "catalog": self.catalog,
             "ledger": self.ledger,
@@ -304,14 +362,19 @@ class Actions:
             "on_event": on_event,
             "on_stage": on_stage,
         }
-        runner: WideRun | PlanRun = (
-            WideRun(plan, client, helpers=helpers_for(self.engine, self.settings), **common)
-            if plan.steps and not plan.route.advisor  # a wide change: plan, write, verify
-            else PlanRun(plan, client, **common)
-        )
-        result = await runner.go()
-        result.tests = affected_tests(self.engine, result.changes)
-        return result
+
+
+def wide_follow_up(
+    settings: Settings, catalog: ModelCatalog, plan: Plan, result: ActionResult
+) -> Conversation | None:
+    """A wide change's follow-up: one call of its writer tier (followup.py)."""
+    writer = writer_route(plan.route, settings.routing, tier_models(catalog, settings.routing))
+    if writer is None or not result.changes:
+        return None
+    context = plan.context.render()
+    return wide_conversation(
+        writer, plan.system, context, plan.prompt, plan.structured, result.text, result.changes
+    )
 
 
 def way_name(plan: Plan) -> str:

@@ -42,6 +42,7 @@ from scopewise.vocab import (
     DISCARD_PROPOSAL_COMMAND,
     PROPOSAL_DIFF_COMMAND,
     REINDEX_COMMAND,
+    REVISE_COMMAND,
     RUN_COMMAND,
     RUN_TESTS_COMMAND,
     USAGE_COMMAND,
@@ -49,9 +50,11 @@ from scopewise.vocab import (
 
 from .capabilities import ClientSupport, code_action_options, watched_files
 from .documents import OpenDocuments
+from .explaining import Explained
 from .listing import Listing, ServerEngine, intent_choices
 from .proposals import Proposals, apply, discard, show_diff
 from .protocol import ScopewiseProtocol
+from .revising import revise
 from .runs import Runs, refuse
 from .settings import SettingsSources, section
 from .sync import Sync
@@ -98,6 +101,7 @@ class ScopewiseServer(LanguageServer):
         self.runs = Runs(self)
         self.tests = AffectedTests()
         self.proposals = Proposals()
+        self.explained = Explained()  # the newest explanations, for a revise
         self._shown_warnings: tuple[str, ...] = ()
         self._pending_warnings: list[str] = []
         self._tokens = itertools.count(1)
@@ -375,6 +379,17 @@ async def choose_intent_command(ls: ScopewiseServer, *args: Any) -> dict[str, An
     return await run_command(ls, picked[0].to_json())
 
 
+async def revise_command(ls: ScopewiseServer, *args: Any) -> dict[str, Any]:
+    """ "Revise…": a follow-up on a proposal or an explanation (revising.py)."""
+    try:
+        return to_json(await revise(ls, ls.runs, args, ls.protocol.msg_id))
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # a bug: say so rather than leave the request dead
+        log.exception("scopewise.revise failed")
+        return to_json(refuse(ls, f"internal error: {exc}", types.MessageType.Error))
+
+
 def usage_command(ls: ScopewiseServer, *args: Any) -> dict[str, Any]:
     try:
         totals = UsageTotals(
@@ -460,6 +475,7 @@ def create_server() -> ScopewiseServer:
     ls.command(APPLY_PROPOSAL_COMMAND)(apply_proposal_command)
     ls.command(DISCARD_PROPOSAL_COMMAND)(discard_proposal_command)
     ls.command(PROPOSAL_DIFF_COMMAND)(proposal_diff_command)
+    ls.command(REVISE_COMMAND)(revise_command)
     return ls
 
 

@@ -104,6 +104,16 @@ class Cancelled:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ReviseCost:
+    """What "Revise…" would cost: the follow-up's tier and estimate, and whether its prefix
+    is expected from the prompt cache (e.g. "Revise… (standard, ~$0.004, cached)")."""
+
+    tier: str
+    usd: float
+    cached: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
 class Shown:
     """An explanation, written to a document (and shown when the editor can)."""
 
@@ -111,6 +121,8 @@ class Shown:
     shown: bool
     usd: float
     tier: str
+    run: str | None = None  # its run id (`scopewise.revise` {"explanation": run})
+    revise: ReviseCost | None = None  # None: it cannot be revised
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -160,6 +172,8 @@ class Proposal:
     usd: float = 0.0
     tier: str = ""
     model: str = ""
+    revise: ReviseCost | None = None  # None: it cannot be revised
+    supersedes: str | None = None  # the proposal this one revised (now discarded)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -186,6 +200,15 @@ class ApplyProposalArgs:
 @dataclass(frozen=True, kw_only=True)
 class ProposalArgs:
     id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReviseArgs:
+    """`scopewise.revise`: a proposal's id or an explanation's run id, and the instruction."""
+
+    instruction: str
+    proposal: str | None = None
+    explanation: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -246,6 +269,7 @@ Answer = (
     | ProposalApplied
     | Discarded
     | DiffDocument
+    | ReviseCost
 )
 
 
@@ -321,6 +345,8 @@ _AS_NAMED = (
     ProposalArgs,
     Discarded,
     DiffDocument,
+    ReviseCost,
+    ReviseArgs,
 )
 _OMIT_NONE = (Refused, Cancelled)  # optional facts are left out rather than sent as null
 

@@ -745,9 +745,12 @@ end
 --- `scopewise/explanation` from the server (routed here by lsp/scopewise.lua): the first text
 --- opens the explanation per config.explain; the rest is appended as it arrives; at the end
 --- the document replaces it, ending with "(cut)" when the run was cancelled.
-function M.on_explanation(err, result)
+function M.on_explanation(err, result, ctx)
   if err or type(result) ~= 'table' or type(result.run) ~= 'string' then
     return
+  end
+  if result.done then -- kept for :Scopewise revise (revise.lua)
+    require('scopewise.revise').explained(result, ctx and ctx.client_id)
   end
   local s = M.streams[result.run]
   if s and not api.nvim_buf_is_valid(s.buf) then
@@ -829,7 +832,7 @@ end
 -- --------------------------------------------------------------------------- :Scopewise
 
 local subcommands =
-  { 'explain', 'refactor', 'fix', 'revert', 'usage', 'reindex', 'tests', 'cancel' }
+  { 'explain', 'refactor', 'fix', 'revise', 'revert', 'usage', 'reindex', 'tests', 'cancel' }
 
 --- Take the last applied proposal back in every buffer it changed (see review.lua).
 --- @return integer how many buffers were reverted
@@ -858,6 +861,8 @@ function M.command(args)
     M.refactor(range)
   elseif sub == 'fix' then
     M.fix(range)
+  elseif sub == 'revise' then
+    require('scopewise.revise').command(rest)
   elseif sub == 'revert' then
     M.revert()
   elseif sub == 'usage' then

@@ -25,6 +25,7 @@ M.default_keys = {
   apply = 's',
   jump = '<CR>',
   close = 'q',
+  revise = 'e', -- "Revise…": an instruction, then a revised proposal replaces this one
 }
 
 --- Open reviews by proposal id: { proposal, client_id, bufnr, status = {[hunk id] = 'accepted'
@@ -116,7 +117,7 @@ local function render(review)
     lines,
     ('# %s accept  %s reject  %s/%s next/previous  %s accept all  %s reject all  %s apply  %s discard'):format(
       k.accept, k.reject, k.next, k.prev, k.accept_all, k.reject_all, k.apply, k.close
-    )
+    ) .. (type(p.revise) == 'table' and ('  %s revise'):format(k.revise) or '')
   )
   local headers, order, where = {}, {}, {}
   for _, file in ipairs(p.files or {}) do
@@ -508,6 +509,9 @@ M.actions = {
   close = function(review)
     M.discard(review)
   end,
+  revise = function(review)
+    require('scopewise.revise').proposal(review)
+  end,
 }
 
 -- --------------------------------------------------------------------------- showing
@@ -544,7 +548,12 @@ function M.show(proposal, client_id)
     return M.reviews[proposal.id] -- once: the notification and the run's result are the same
   end
   seen[proposal.id] = true
-  local review = { proposal = proposal, client_id = client_id, status = {} }
+  -- a revised proposal replaces the one it revises (the server has discarded that one)
+  local old = type(proposal.supersedes) == 'string' and M.reviews[proposal.supersedes]
+  if old then
+    close(old)
+  end
+  local review = { proposal = proposal, client_id = client_id, status = {}, opened = vim.uv.hrtime() }
   local buf = api.nvim_create_buf(false, true)
   review.bufnr = buf
   M.reviews[proposal.id] = review

@@ -301,6 +301,126 @@ async function streamedExplanationStep(page, api) {
   });
 }
 
+// ---------------------------------------------------------------- Revise…
+/** Click the visible title action labelled `label` (the Review view's, an editor's title
+ *  bar); false when there is none to click. */
+async function clickTitleAction(page, label) {
+  const button = page.locator(`.action-label[aria-label="${label}"]`);
+  for (let i = 0; i < (await button.count()); i++) {
+    if (await button.nth(i).isVisible()) {
+      await button.nth(i).click();
+      return true;
+    }
+  }
+  return false;
+}
+
+/** The Revise… input box: its prompt says the cost ("Revise… (tier, ~$x, cached)"); a
+ *  screenshot, then the instruction typed. Returns the prompt. */
+async function typeRevision(page, instruction, shot) {
+  const input = page.locator(".quick-input-widget input.input");
+  await input.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+  const prompt = await waitUntil(async () => {
+    const t = await page.locator(".quick-input-widget .quick-input-message").innerText();
+    return /Revise… \((quick|standard|deep), [~<]\$[\d.]+(, cached)?\)/.test(t) ? t : false;
+  }, "the Revise… input box does not say its tier and cost");
+  await input.fill(instruction);
+  await page.screenshot({ path: path.join(LOGS, `${shot}.png`) });
+  await page.keyboard.press("Enter");
+  return prompt;
+}
+
+/** The messages of the last request the API received, and its system blocks. */
+async function lastRequest(api) {
+  const { last } = await api.send({ last: true });
+  const body = JSON.parse(last);
+  const text = (m) => (typeof m.content === "string" ? m.content : m.content.map((b) => b.text ?? "").join(""));
+  return { system: JSON.stringify(body.system), turns: body.messages.map((m) => `${m.role}: ${text(m)}`) };
+}
+
+/** "Revise…" on a proposal (the Review view's title action) and on an explanation (the
+ *  panel's title action): the cost in the prompt, the follow-up on the same cached prefix
+ *  with the answer as the assistant turn, the new change or text in place of the old. */
+async function reviseSteps(page, api, ws) {
+  const pricing = path.join(ws, "shop/pricing.py");
+  await step(page, "Revise… a proposal: the cost in the prompt, the revised change replaces the old one", async () => {
+    const before = fs.readFileSync(pricing, "utf8");
+    const OLD = "TAX_RATE = 0.2\n";
+    check(before.includes(OLD), "shop/pricing.py has no TAX_RATE line");
+    const first = JSON.stringify({ summary: "first", edits: [{ path: "shop/pricing.py", old_text: OLD, new_text: "TAX_RATE = 0.20  # E2E-FIRST\n" }] });
+    const revised = JSON.stringify({ summary: "revised", edits: [{ path: "shop/pricing.py", old_text: OLD, new_text: "TAX_RATE = 0.2  # E2E-REVISED\n" }] });
+    await api.send({ push: first });
+    await openFile(page, "shop/pricing.py", "TAX_RATE");
+    await goToLine(page, 30);
+    await palette(page, "scopewise: Refactor");
+    const input = page.locator(".quick-input-widget input.input");
+    await input.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+    await input.fill("document the tax rate");
+    await page.keyboard.press("Enter");
+    await reviewShown(page, { [pricing]: before }, "revise-before");
+    const modified = page.locator(".monaco-diff-editor .editor.modified .view-lines:not(.line-delete)").first();
+    await waitUntil(async () => (await modified.innerText()).includes("E2E-FIRST"), "the first proposal is not in the diff");
+    const sent = await lastRequest(api);
+    await api.send({ push: revised });
+    const how = (await clickTitleAction(page, "Revise…")) ? "the Review view's title action" : "the command palette";
+    if (how === "the command palette") await palette(page, "scopewise: Revise…");
+    const prompt = await typeRevision(page, "keep the value as written E2E-REVISE", "revise-prompt");
+    log(`  Revise… from ${how}; prompt: ${prompt}`);
+    await waitUntil(async () => {
+      const t = await modified.innerText();
+      return t.includes("E2E-REVISED") && !t.includes("E2E-FIRST");
+    }, "the revised change is not in the diff in place of the old one");
+    const rows = (await page.locator(REVIEW_ROWS).allInnerTexts()).filter((t) => /^Refactor: /.test(t));
+    check(rows.length === 1, `the Review view still lists the old proposal: ${rows.join(" | ")}`);
+    const follow = await lastRequest(api);
+    check(follow.system === sent.system, "the follow-up did not send the same cached prefix");
+    check(follow.turns[1] === `assistant: ${first}`, `the previous answer is not the assistant turn: ${follow.turns[1]}`);
+    check(follow.turns[2]?.includes("E2E-REVISE"), "the instruction is not the new user turn");
+    const bar = await waitUntil(async () => {
+      const t = await statusText(page);
+      return /revise · (quick|standard|deep) · \$\d+\.\d{4}/.test(t) ? t : false;
+    }, "the status bar does not count the revise");
+    log(`  status bar: ${bar}`);
+    await page.screenshot({ path: path.join(LOGS, "revise-after.png") });
+    await palette(page, "scopewise: Accept all and apply");
+    await reviewClosed(page);
+    await palette(page, "File: Save All");
+    await waitUntil(() => fs.readFileSync(pricing, "utf8") === before.replace(OLD, "TAX_RATE = 0.2  # E2E-REVISED\n"), "the saved file is not the revised change");
+  });
+
+  await step(page, "Revise… an explanation: the revised text streams into the panel", async () => {
+    await api.send({ push: "E2E-LONG-EXPLANATION: " + "it clamps the rate, then applies it. ".repeat(20) });
+    await openFile(page, "shop/pricing.py", "TAX_RATE");
+    await goToLine(page, 30);
+    await palette(page, "scopewise: Explain");
+    await waitUntil(async () => {
+      const p = await explanationPanel(page);
+      return p.text.includes("E2E-LONG-EXPLANATION") && p.state.includes("done");
+    }, "no finished explanation in the panel");
+    await api.send({ push: "E2E-SHORT-EXPLANATION: clamps, then applies.", chunks: 10, delay: 0.2 });
+    const panelTab = page.locator(".tabs-container .tab", { hasText: "scopewise: explanation" }).first();
+    await panelTab.click();
+    const how = (await clickTitleAction(page, "Revise explanation…")) ? "the panel's title action" : "the command palette";
+    if (how === "the command palette") await palette(page, "scopewise: Revise explanation…");
+    const prompt = await typeRevision(page, "shorter E2E-SHORTER", "revise-explanation-prompt");
+    log(`  Revise… from ${how}; prompt: ${prompt}`);
+    const done = await waitUntil(async () => {
+      const p = await explanationPanel(page);
+      return p.text.includes("E2E-SHORT-EXPLANATION") && !p.text.includes("E2E-LONG-EXPLANATION") && p.state.includes("done") ? p : false;
+    }, "the revised explanation is not in the panel");
+    const follow = await lastRequest(api);
+    check(follow.turns[1]?.startsWith("assistant: E2E-LONG-EXPLANATION"), "the previous explanation is not the assistant turn");
+    check(follow.turns[2]?.includes("E2E-SHORTER"), "the instruction is not the new user turn");
+    await page.screenshot({ path: path.join(LOGS, "explanation-revised.png") });
+    log(`  revised: ${done.state}; screenshots revise-prompt.png, revise-after.png, explanation-revised.png`);
+    const tabs = page.locator(".tabs-container .tab", { hasText: "scopewise: explanation" });
+    while (await tabs.count()) {
+      await tabs.first().hover();
+      await tabs.first().locator(".tab-actions .action-label").first().click();
+    }
+  });
+}
+
 async function main() {
   fs.mkdirSync(LOGS, { recursive: true });
   const ws = path.join(WORK, "ws");
@@ -597,6 +717,8 @@ async function main() {
         return lines.join("\n");
       });
     });
+
+    await reviseSteps(page, api, ws);
 
     await step(page, "a missing server produces the clear notification", async () => {
       // no server.path, no scopewise.python, no venv in the folder, nothing on PATH
