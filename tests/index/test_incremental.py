@@ -96,7 +96,8 @@ def test_incremental_matches_full(path: Path) -> None:
         assert doc.tree is not None
         span = doc.since(fi.digest)
         full = extract.extract(path.name, spec.name, doc.source, doc.tree)
-        new = incremental.update(fi, doc.tree, doc.source, span) if span else None
+        before = doc.indexed_source if step % 2 else None  # with the old text, and without
+        new = incremental.update(fi, doc.tree, doc.source, span, before) if span else None
         if new is not None:
             spliced += 1
             assert facts(new) == facts(full)

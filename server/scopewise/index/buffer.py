@@ -75,11 +75,13 @@ class Document:
         # bytes changed since (None: none)
         self.indexed: str | None = None
         self.changed: Span | None = None
+        self.indexed_source = self.source  # that text (while `indexed` is set)
         self._parse(None)
 
     def mark_indexed(self, digest: str) -> None:
         """The index is (being) made from the current text, whose digest is `digest`."""
         self.indexed, self.changed = digest, None
+        self.indexed_source = self.source
 
     def since(self, digest: str) -> Span | None:
         """The bytes changed since the text of `digest`; None when that is not known (the

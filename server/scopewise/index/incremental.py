@@ -78,14 +78,27 @@ class Region:
         return line + self.delta if line >= self.first else line
 
 
-def update(old: FileIndex, tree: ts.Tree, source: bytes, span: Span) -> FileIndex | None:
+def update(
+    old: FileIndex, tree: ts.Tree, source: bytes, span: Span, before: bytes | None = None
+) -> FileIndex | None:
     """The index of `source` (parsed as `tree`) from `old`, the index of the text before the
-    edits that changed the bytes `span`; None when only a full extraction can tell."""
-    line_count = source.count(b"\n") + 1
+    edits that changed the bytes `span` (that text, `before`, when known: then only the
+    names written in the region before or after are looked at); None when only a full
+    extraction can tell."""
+    if before is not None:  # newlines counted where the text changed, not in the whole file
+        grow = len(source) - len(before)
+        gained = source[span[0] : span[1]].count(b"\n")
+        line_count = old.line_count + gained - before[span[0] : span[1] - grow].count(b"\n")
+    else:
+        line_count = source.count(b"\n") + 1
     region = find_region(tree.root_node, source, span, line_count - old.line_count)
     if region is None or region.end - region.start > MAX_SHARE * len(source):
         return None
-    return _Splice(old, tree.root_node, source, region, line_count).run()
+    was: str | None = None
+    if before is not None:  # all changes lie in the region: the rest of the text is the same
+        end = region.end - (len(source) - len(before))
+        was = before[region.start : end].decode("utf-8", "replace")
+    return _Splice(old, tree.root_node, source, region, line_count, was).run()
 
 
 def refresh(ws: WorkspaceIndex, rel: str, doc: Document, *, whole: bool = True) -> FileIndex | None:
@@ -102,7 +115,11 @@ def refresh(ws: WorkspaceIndex, rel: str, doc: Document, *, whole: bool = True) 
             doc.mark_indexed(now)
         return fi
     span = doc.since(fi.digest) if fi is not None else None
-    new = update(fi, doc.tree, doc.source, span) if fi is not None and span else None
+    new = (
+        update(fi, doc.tree, doc.source, span, doc.indexed_source)
+        if fi is not None and span
+        else None
+    )
     if new is not None:
         ws.install(rel, new)
     elif whole:
@@ -214,14 +231,19 @@ def _splice_packed(
     shift: int,
     *,
     ordered: bool = True,
+    was: str | None = None,
 ) -> tuple[dict[str, bytes], dict[str, bytes]]:
     """Each name's int64s (the line in the high bits): those in [lo, hi) replaced by `new`'s,
     those past it plus `shift`. References are stored sorted; receivers in the order of the
     query's matches (not `ordered`): they are sorted first, and come out sorted. Returns the
-    result and what was cut."""
+    result and what was cut. With nothing to shift and the region's old text `was`, a name
+    not written there (nor in `new`) is kept as it is without a look."""
     out: dict[str, bytes] = {}
     cut: dict[str, bytes] = {}
     for name, packed in old.items():
+        if not shift and was is not None and name not in was and name not in new:
+            out[name] = packed
+            continue
         if not ordered:
             packed = array("q", sorted(memoryview(packed).cast("q"))).tobytes()
         values = memoryview(packed).cast("q")
@@ -250,9 +272,16 @@ class _Splice:
     """One incremental update: the region's facts extracted, the old ones around them moved."""
 
     def __init__(
-        self, old: FileIndex, root: ts.Node, source: bytes, region: Region, line_count: int
+        self,
+        old: FileIndex,
+        root: ts.Node,
+        source: bytes,
+        region: Region,
+        line_count: int,
+        was: str | None,
     ) -> None:
         self.old, self.root, self.source, self.region = old, root, source, region
+        self.was = was  # the region's text before the edits, when known
         self.language = old.language
         self.evidenced = old.language == "python" or old.language in typed.TYPED
         self.out = FileIndex(old.path, old.language, _extract.digest(source), line_count)
@@ -276,7 +305,12 @@ class _Splice:
         k0, k1 = self._old_block()
         self._definitions(found, k0, k1)
         out.refs = _splice_packed(
-            old.refs, refs, region.first * 4, (region.old_last + 1) * 4, region.delta * 4
+            old.refs,
+            refs,
+            region.first * 4,
+            (region.old_last + 1) * 4,
+            region.delta * 4,
+            was=self.was,
         )[0]
         out.imports = self._imports(caps)
         root = self.root
@@ -307,8 +341,12 @@ class _Splice:
         """Before the region as they were (the enclosing ones longer), the region's new ones,
         after it moved (and their parents renumbered)."""
         old, region = self.old.definitions, self.region
-        mv = region.moved
-        before = [d._replace(end_line=region.moved_end(d.end_line)) for d in old[:k0]]
+        still = not region.delta  # the same lines: the definitions around are as they were
+        before = (
+            old[:k0]
+            if still
+            else [d._replace(end_line=region.moved_end(d.end_line)) for d in old[:k0]]
+        )
         chain: list[int] = []
         i = self.old.enclosing(region.first, region.old_last)
         while i is not None:
@@ -317,10 +355,21 @@ class _Splice:
             i = old[i].parent
         chain.reverse()
         spec = languages.spec(self.language)
+        self.top = not chain  # the region's definitions are top-level ones
         made = _extract._definitions(spec, found, [before[c] for c in chain])
+        self.renumber_from = k0
         inside = [d._replace(parent=_outer(d.parent, chain, k0)) for d in made]
         renumber = len(inside) - (k1 - k0)
-        after = [
+        self.out.definitions = before + inside + self._after(k1, renumber)
+        self.renumber = (k0, k1, renumber)
+
+    def _after(self, k1: int, renumber: int) -> list[Definition]:
+        """The definitions after the region, moved and their parents renumbered."""
+        old, region, mv = self.old.definitions, self.region, self.region.moved
+        k0 = self.renumber_from
+        if not region.delta and not renumber:
+            return old[k1:]
+        return [
             Definition(
                 d.name,
                 d.kind,
@@ -333,8 +382,19 @@ class _Splice:
             )
             for d in old[k1:]
         ]
-        self.out.definitions = before + inside + after
-        self.renumber = (k0, k1, renumber)
+
+    def _evidence_around(self) -> tuple[list[Evidence], list[Evidence]]:
+        """The evidence said before the region and after it (moved)."""
+        region, first, last = self.region, self.region.first, self.region.old_last
+        ev = self.old.evidence
+        if not region.delta:
+            return [e for e in ev if e.line < first], [e for e in ev if e.line > last]
+        mv, mv_end = region.moved, region.moved_end
+        return (
+            [e._replace(end=mv_end(e.end)) for e in ev if e.line < first],
+            [Evidence(e.name, mv(e.start), mv_end(e.end), e.value, mv(e.line))
+             for e in ev if e.line > last],
+        )  # fmt: skip
 
     def _named_outside(self, name: str) -> bool:
         """Whether `name` is written outside the region (bound or read: the references hold
@@ -395,7 +455,7 @@ class _Splice:
         shift = region.delta << RECV_BITS
         lo, hi = region.first << RECV_BITS, (region.old_last + 1) << RECV_BITS
         self.out.receivers, cut = _splice_packed(
-            old.receivers, renumbered, lo, hi, shift, ordered=False
+            old.receivers, renumbered, lo, hi, shift, ordered=False, was=self.was
         )
         self.out.recv_keys = all_keys
         read_before = {
@@ -408,10 +468,12 @@ class _Splice:
     ) -> bool:
         """The region's evidence merged into the rest (moved), and the return types and Go
         receiver types renumbered. False when the names evidence is kept for changed."""
-        old, out, region = self.old, self.out, self.region
-        wanted = _wanted(out)
-        if any(self._named_outside(n) for n in wanted ^ _wanted(old)):
-            return False  # the evidence kept elsewhere in the file would change
+        old, out = self.old, self.out
+        wanted = _wanted(old)
+        if self.top or len(out.recv_keys) != len(old.recv_keys):  # the names may change
+            wanted, was = _wanted(out), wanted
+            if any(self._named_outside(n) for n in wanted ^ was):
+                return False  # the evidence kept elsewhere in the file would change
         def_at = {item[2].start_byte: k0 + i for i, item in enumerate(found)}
         returns: dict[int, str]
         owners: dict[int, str] = {}
@@ -419,16 +481,7 @@ class _Splice:
             new, returns, owners = typed.collect(self.language, caps, def_at, wanted)
         else:
             new, returns = evidence.collect(caps, def_at, wanted)
-        mv = region.moved
-        before = [
-            e._replace(end=region.moved_end(e.end)) for e in old.evidence if e.line < region.first
-        ]
-        after = [
-            Evidence(e.name, mv(e.start), region.moved_end(e.end), e.value, mv(e.line))
-            for e in old.evidence
-            if e.line > region.old_last
-        ]
-        merged = _merge(before, new, after)
+        merged = _merge(*self._evidence_around(), new)
         if merged is None:
             return False
         out.evidence = merged
@@ -458,7 +511,7 @@ def _wanted(fi: FileIndex) -> set[str]:
 
 
 def _merge(
-    before: list[Evidence], new: list[Evidence], after: list[Evidence]
+    before: list[Evidence], after: list[Evidence], new: list[Evidence]
 ) -> list[Evidence] | None:
     """The evidence of the lines before the region, its own, and after it, as one list sorted
     by start. Among equal starts a full pass orders by the query's captures, which only it
