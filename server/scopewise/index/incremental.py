@@ -79,12 +79,17 @@ class Region:
 
 
 def update(
-    old: FileIndex, tree: ts.Tree, source: bytes, span: Span, before: bytes | None = None
+    old: FileIndex,
+    tree: ts.Tree,
+    source: bytes,
+    span: Span,
+    before: bytes | None = None,
+    digest: str | None = None,
 ) -> FileIndex | None:
     """The index of `source` (parsed as `tree`) from `old`, the index of the text before the
     edits that changed the bytes `span` (that text, `before`, when known: then only the
     names written in the region before or after are looked at); None when only a full
-    extraction can tell."""
+    extraction can tell. `digest`: the new text's, when the caller has it."""
     if before is not None:  # newlines counted where the text changed, not in the whole file
         grow = len(source) - len(before)
         gained = source[span[0] : span[1]].count(b"\n")
@@ -98,7 +103,9 @@ def update(
     if before is not None:  # all changes lie in the region: the rest of the text is the same
         end = region.end - (len(source) - len(before))
         was = before[region.start : end].decode("utf-8", "replace")
-    return _Splice(old, tree.root_node, source, region, line_count, was).run()
+    splice = _Splice(old, tree.root_node, source, region, line_count, was)
+    splice.out.digest = digest or _extract.digest(source)
+    return splice.run()
 
 
 def refresh(ws: WorkspaceIndex, rel: str, doc: Document, *, whole: bool = True) -> FileIndex | None:
@@ -116,7 +123,7 @@ def refresh(ws: WorkspaceIndex, rel: str, doc: Document, *, whole: bool = True) 
         return fi
     span = doc.since(fi.digest) if fi is not None else None
     new = (
-        update(fi, doc.tree, doc.source, span, doc.indexed_source)
+        update(fi, doc.tree, doc.source, span, doc.indexed_source, now)
         if fi is not None and span
         else None
     )
@@ -284,7 +291,7 @@ class _Splice:
         self.was = was  # the region's text before the edits, when known
         self.language = old.language
         self.evidenced = old.language == "python" or old.language in typed.TYPED
-        self.out = FileIndex(old.path, old.language, _extract.digest(source), line_count)
+        self.out = FileIndex(old.path, old.language, "", line_count)
 
     def run(self) -> FileIndex | None:
         old, out, region = self.old, self.out, self.region
