@@ -238,6 +238,8 @@ class Sync:
         self.host.changed()
         doc = self.host.docs.open(td.uri, td.text, td.version)
         self._parse_later(td.uri)
+        if doc.language is not None:  # compiled now, not on the first edit's splice (~70 ms)
+            self._updates.submit(languages.index_query, doc.language)
         rel = self.host.docs.rel(td.uri)
         if rel is not None and doc.language is not None and self.host.engine is not None:
             if self.host.engine.workspace.get(rel) is None and not self._may_index(rel):
