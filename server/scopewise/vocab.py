@@ -100,6 +100,14 @@ CODE_ACTION_KINDS: dict[Action, str] = {
     Action.FIX: "quickfix",
 }
 RUN_COMMAND = "scopewise.run"
+# A project action's code-action kind (`[[actions]]`): this prefix by its kind, then its slug
+PROJECT_KIND_PREFIX: dict[str, str] = {
+    "edit": "refactor.rewrite.scopewise",
+    "explain": "source.scopewise",
+}
+# "Project actions…": asks which project action (window/showMessageRequest), then runs it
+CHOOSE_PROJECT_ACTION_COMMAND = "scopewise.chooseProjectAction"
+PROJECT_ACTIONS_COMMAND = "scopewise.projectActions"  # {"uri"?} -> the project's actions
 # "Refactor…": asks which intent (window/showMessageRequest), then runs it as RUN_COMMAND
 CHOOSE_INTENT_COMMAND = "scopewise.chooseIntent"
 USAGE_COMMAND = "scopewise.usage"

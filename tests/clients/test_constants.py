@@ -35,9 +35,14 @@ NVIM_HELPER = CLIENTS / "neovim" / "lua" / "scopewise" / "init.lua"
 EDITOR_LANGUAGE = {"javascriptreact": "javascript", "typescriptreact": "tsx"}
 # Commands and settings the VS Code extension keeps to itself (never sent to the server).
 # (the review of a proposal: src/review.ts)
-REVIEW_COMMANDS = ("open", "accept", "reject", "acceptAll", "rejectAll", "apply")
+REVIEW_COMMANDS = ("open", "accept", "reject", "acceptAll", "rejectAll", "apply", "showDiff")
 CLIENT_COMMANDS = (
-    {"scopewise.showUsage", "scopewise.restartServer", "scopewise.openSettings"}
+    {
+        "scopewise.showUsage",
+        "scopewise.restartServer",
+        "scopewise.openSettings",
+        "scopewise.runProjectAction",
+    }
     | {f"scopewise.review.{c}" for c in (*REVIEW_COMMANDS, "acceptHunk", "rejectHunk", "revise")}
     | {"scopewise.explanation.revise"}
 )
@@ -95,7 +100,10 @@ def package() -> dict[str, Any]:
 
 
 def test_the_server_advertises_the_vocabulary(advertised: dict[str, Any]) -> None:
-    assert advertised["kinds"] == [vocab.CODE_ACTION_KINDS[a] for a in vocab.Action]
+    assert advertised["kinds"] == [
+        *(vocab.CODE_ACTION_KINDS[a] for a in vocab.Action),
+        vocab.PROJECT_KIND_PREFIX["explain"],  # a project's explain-like actions
+    ]
     assert advertised["commands"] == {
         vocab.RUN_COMMAND,
         vocab.CHOOSE_INTENT_COMMAND,
@@ -106,6 +114,8 @@ def test_the_server_advertises_the_vocabulary(advertised: dict[str, Any]) -> Non
         vocab.DISCARD_PROPOSAL_COMMAND,
         vocab.PROPOSAL_DIFF_COMMAND,
         vocab.REVISE_COMMAND,
+        vocab.CHOOSE_PROJECT_ACTION_COMMAND,
+        vocab.PROJECT_ACTIONS_COMMAND,
     }
 
 
@@ -120,13 +130,18 @@ def test_server_commands() -> None:
     assert const(ts, "RUN_COMMAND") == vocab.RUN_COMMAND
     assert const(ts, "CHOOSE_INTENT_COMMAND") == vocab.CHOOSE_INTENT_COMMAND
     assert const(ts, "USAGE_COMMAND") == vocab.USAGE_COMMAND
+    assert const(ts, "CHOOSE_PROJECT_ACTION_COMMAND") == vocab.CHOOSE_PROJECT_ACTION_COMMAND
+    assert const(ts, "PROJECT_ACTIONS_COMMAND") == vocab.PROJECT_ACTIONS_COMMAND
+    assert const(ts, "PROJECT_EXPLAIN_KIND") == vocab.PROJECT_KIND_PREFIX["explain"]
     review = read(REVIEW)
     assert const(review, "APPLY_PROPOSAL_COMMAND") == vocab.APPLY_PROPOSAL_COMMAND
     assert const(review, "DISCARD_PROPOSAL_COMMAND") == vocab.DISCARD_PROPOSAL_COMMAND
+    assert const(review, "PROPOSAL_DIFF_COMMAND") == vocab.PROPOSAL_DIFF_COMMAND
     assert const(review, "PROPOSAL_NOTIFICATION") == vocab.PROPOSAL_NOTIFICATION
     assert const(review, "REVISE_COMMAND") == vocab.REVISE_COMMAND
     lua = read(NVIM_HELPER)
     assert const(lua, "RUN") == vocab.RUN_COMMAND
+    assert const(lua, "PROJECT_ACTIONS") == vocab.PROJECT_ACTIONS_COMMAND
     called = set(re.findall(r"server_command\(\s*'([^']+)'", lua))
     assert called == {vocab.USAGE_COMMAND, vocab.REINDEX_COMMAND, vocab.RUN_TESTS_COMMAND}
 
@@ -149,6 +164,8 @@ def test_extension_commands(package: dict[str, Any]) -> None:
         vocab.DISCARD_PROPOSAL_COMMAND,
         vocab.PROPOSAL_DIFF_COMMAND,
         vocab.REVISE_COMMAND,
+        vocab.CHOOSE_PROJECT_ACTION_COMMAND,
+        vocab.PROJECT_ACTIONS_COMMAND,
     }
     assert not contributed & server  # a client command never shadows the server's
 

@@ -178,6 +178,7 @@ def test_action_data_on_the_wire() -> None:
         "title": "Refactor: simplify",
         "reason": "a contained change",
         "planId": "7",
+        "projectAction": None,
     }
     data = ActionData.from_json(raw)
     assert data.to_json() == raw and list(data.to_json()) == list(raw)  # keys in order

@@ -20,7 +20,7 @@ T.run(function()
   local client = T.client(buf)
 
   T.eq(vim.fn.getcompletion('Scopewise ', 'cmdline'),
-    { 'explain', 'refactor', 'fix', 'revise', 'revert', 'usage', 'reindex', 'tests', 'cancel' },
+    { 'explain', 'refactor', 'fix', 'action', 'revise', 'revert', 'usage', 'reindex', 'tests', 'cancel' },
     'subcommands')
   T.eq(vim.fn.getcompletion('Scopewise re', 'cmdline'), { 'refactor', 'revise', 'revert', 'reindex' },
     're<Tab>')

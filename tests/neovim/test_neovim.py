@@ -377,3 +377,62 @@ def test_another_server_does_not_change_the_action(nvim: Neovim) -> None:
     nvim.run("test_other_server.lua")
     (request,) = nvim.api.message_requests
     assert "Refactor the selected code, shop/pricing.py:29-32" in json.dumps(request.body)
+
+
+PROJECT_ACTIONS = """\
+max_retries = 0
+
+[[actions]]
+name = "Add docstrings"
+prompt = "Add a one-line docstring to every function that lacks one."
+files = ["shop/pricing.py"]
+route = "quick"
+
+[[actions]]
+name = "Explain for QA"
+prompt = "Say what a tester should try to break here."
+kind = "explain"
+"""
+
+
+def test_a_project_action(nvim: Neovim) -> None:
+    """In the menu with tier and cost, `:Scopewise action` completes and runs an edit-like one
+    (a proposal, accepted) and an explain-like one (an explanation)."""
+    (nvim.workspace / ".scopewise.toml").write_text(PROJECT_ACTIONS, encoding="utf-8")
+    old = "def clamp(value: float, low: float, high: float) -> float:\n"
+    new = old + '    """`value` kept between `low` and `high`."""\n'
+    nvim.api.push(
+        Reply(text=edits((PRICING, old, new), summary="a docstring")),
+        Reply(text="Try a negative rate, and one above 1."),
+    )
+    nvim.run("test_project_action.lua")
+    sent = [json.dumps(r.body["messages"]) for r in nvim.api.message_requests]
+    assert "Add a one-line docstring" in sent[0] and "what a tester should try" in sent[1]
+
+
+@pytest.mark.parametrize("how", ["watchfiles", "polling"])
+def test_a_file_changed_outside_neovim_is_noticed_without_reindex(nvim: Neovim, how: str) -> None:
+    extra = {"SCOPEWISE_WATCH": "polling"} if how == "polling" else {}
+    out = nvim.run("test_watch.lua", SCOPEWISE_TEST_WATCH=how, **extra)
+    assert "after" in out
+    assert nvim.api.message_requests == [], "noticing a change calls no model"
+
+
+def test_revert_deletes_the_file_the_edit_created(nvim: Neovim) -> None:
+    module = "from shop.config import MAX_DISCOUNT\n\n\ndef capped(rate: float) -> float:\n"
+    module += "    return max(0.0, min(MAX_DISCOUNT, rate))\n"
+    nvim.api.push(
+        Reply(
+            text=edits(
+                ("shop/rates/capping.py", "", module),
+                (
+                    PRICING,
+                    "    rate = clamp(rate, 0.0, MAX_DISCOUNT)\n",
+                    "    rate = capped(rate)\n",
+                ),
+                summary="the clamp in a module of its own",
+            )
+        )
+    )
+    nvim.run("test_revert_created.lua")
+    assert not (nvim.workspace / "shop" / "rates").exists()

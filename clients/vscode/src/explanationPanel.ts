@@ -28,10 +28,16 @@ interface Live {
   panel: vscode.WebviewPanel;
   text: string;
   closed: boolean;
+  state: string; // "writing… standard · ~40 tokens"
+  shownAt: number; // when the page was last replaced (0: never)
+  pending?: ReturnType<typeof setTimeout>; // the next replacement, when one waits
 }
 
 const TITLE = "scopewise: explanation";
 const CONTEXT = "scopewise.explained";
+// Each update replaces the page, which the webview loads again: faster than this, a busy
+// machine would show no text until the answer ends (the walkthrough saw it at 10 s).
+const REPLACE_EVERY_MS = 1000;
 
 export class ExplanationPanels implements vscode.Disposable {
   private readonly live = new Map<string, Live>();
@@ -77,10 +83,12 @@ export class ExplanationPanels implements vscode.Disposable {
     if (live.closed) return; // the user closed it: the document has it all
     if (typeof n.delta === "string") live.text += n.delta;
     if (!n.done) {
-      this.show(live, `${TITLE} · writing…`, `writing… ${n.tier} · ~${n.tokens} tokens`, live.text);
+      live.state = `writing… ${n.tier} · ~${n.tokens} tokens`;
+      this.writing(live);
       return;
     }
     this.live.delete(n.run);
+    clearTimeout(live.pending);
     const cost = parseRevise(n.revise);
     if (cost && !n.cut) {
       this.revisable = { run: n.run, cost };
@@ -89,6 +97,19 @@ export class ExplanationPanels implements vscode.Disposable {
     const state = n.cut ? "(cut)" : "done";
     const document = await this.read(n.uri);
     this.show(live, n.cut ? `${TITLE} (cut)` : TITLE, state, document ?? live.text);
+  }
+
+  /** The text so far: shown now, or at most once a REPLACE_EVERY_MS (the newest text then). */
+  private writing(live: Live): void {
+    const wait = live.shownAt + REPLACE_EVERY_MS - Date.now();
+    if (live.pending !== undefined) return;
+    const show = () => {
+      live.pending = undefined;
+      live.shownAt = Date.now();
+      this.show(live, `${TITLE} · writing…`, live.state, live.text);
+    };
+    if (wait <= 0) show();
+    else live.pending = setTimeout(show, wait);
   }
 
   dispose(): void {
@@ -103,7 +124,7 @@ export class ExplanationPanels implements vscode.Disposable {
     const previous = this.last;
     if (previous && !previous.closed) {
       previous.panel.reveal(undefined, true);
-      const live: Live = { panel: previous.panel, text: "", closed: false };
+      const live: Live = { panel: previous.panel, text: "", closed: false, state: "", shownAt: 0 };
       previous.closed = true; // the old run no longer writes to it
       previous.panel.onDidDispose(() => (live.closed = true));
       this.last = live;
@@ -115,7 +136,7 @@ export class ExplanationPanels implements vscode.Disposable {
       { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
       { enableScripts: false, enableCommandUris: false, localResourceRoots: [] },
     );
-    const live: Live = { panel, text: "", closed: false };
+    const live: Live = { panel, text: "", closed: false, state: "", shownAt: 0 };
     panel.onDidDispose(() => (live.closed = true));
     this.last = live;
     return live;

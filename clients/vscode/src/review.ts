@@ -28,6 +28,7 @@ export const VIEW = "scopewise.review";
 // the server's commands (scopewise.vocab)
 const APPLY_PROPOSAL_COMMAND = "scopewise.applyProposal";
 const DISCARD_PROPOSAL_COMMAND = "scopewise.discardProposal";
+const PROPOSAL_DIFF_COMMAND = "scopewise.proposalDiff";
 export const REVISE_COMMAND = "scopewise.revise";
 export const PROPOSAL_NOTIFICATION = "scopewise/proposal";
 const CONTEXT = "scopewise.reviewing";
@@ -77,6 +78,7 @@ export class ReviewController
       vscode.languages.registerCodeLensProvider({ scheme: SCHEME }, this),
       vscode.workspace.onDidChangeTextDocument((e) => this.fileChanged(e.document.uri)),
       vscode.commands.registerCommand("scopewise.review.open", (node?: Node) => this.open(node)),
+      vscode.commands.registerCommand("scopewise.review.showDiff", (node?: Node) => this.showDiff(node)),
       vscode.commands.registerCommand("scopewise.review.accept", (node?: Node) => this.decide(node, "accepted")),
       vscode.commands.registerCommand("scopewise.review.reject", (node?: Node) => this.decide(node, "rejected")),
       vscode.commands.registerCommand("scopewise.review.acceptAll", (node?: Node) => this.acceptAll(node)),
@@ -262,6 +264,23 @@ export class ReviewController
   private async open(node?: Node): Promise<void> {
     if (!node || node.kind === "proposal") return;
     await this.openDiff(node.review, node.file, node.index, node.kind === "hunk" ? node.hunk : undefined);
+  }
+
+  /** "Show diff": a file's row opens its diff (current ↔ proposed); the proposal's row, the
+   *  view's title or the palette open the whole proposal as one unified diff (the server
+   *  writes it: scopewise.proposalDiff). */
+  private async showDiff(node?: Node): Promise<void> {
+    if (node && node.kind !== "proposal") return this.open({ ...node, kind: "file" });
+    const review = this.reviewOf(node);
+    if (!review) return;
+    try {
+      const shown = await this.server(PROPOSAL_DIFF_COMMAND, { id: review.proposal.id });
+      const uri = (shown as { uri?: unknown } | undefined)?.uri;
+      if (typeof uri !== "string") throw new Error("the server sent no diff");
+      await vscode.window.showTextDocument(vscode.Uri.parse(uri), { preview: false });
+    } catch (err) {
+      void vscode.window.showErrorMessage(`scopewise: the proposal's diff: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   private async openDiff(review: Review, file: ProposalFile, index: number, hunk?: Hunk): Promise<void> {

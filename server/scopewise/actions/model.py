@@ -34,6 +34,15 @@ class ActionRequest:
     diagnostics: tuple[DiagnosticInfo, ...] = ()
     tier: str | None = None  # a Tier; None or "auto": the sliding scale decides
     override_cap: bool = False
+    # a project action's name (`[[actions]]`): its prompt is the task, `action` its kind's
+    project_action: str | None = None
+
+    @property
+    def label(self) -> str:
+        """What was asked, in words: "refactor: simplify", "Add docstrings", "explain"."""
+        if self.project_action:
+            return self.project_action
+        return f"{self.action}: {self.intent}" if self.intent else self.action
 
 
 @dataclass(frozen=True)
@@ -131,7 +140,9 @@ class Plan:
         ~$0.06"; the advisor rung's: "Refactor: simplify · deep advisor + standard write ·
         ..."."""
         name = self.request.action.capitalize()
-        if self.request.intent:
+        if self.request.project_action:
+            name = self.request.project_action
+        elif self.request.intent:
             name += f": {self.request.intent}"
         tiers = self.route.tier
         if self.steps:
@@ -143,6 +154,7 @@ class Plan:
     def to_dict(self) -> dict[str, Any]:
         return {
             "action": self.request.action,
+            "project_action": self.request.project_action,
             "path": self.path,
             "start_line": self.request.start_line,
             "end_line": self.request.end_line,

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from scopewise.actions import prompts
+from scopewise.actions import project, prompts
 from scopewise.actions.affected import affected_tests
 from scopewise.actions.budget import contexts_for, planner_budget
 from scopewise.actions.edits import EditPolicy, read_for_edit
@@ -73,6 +73,7 @@ class Actions:
         and its context packed once, then each action is routed and estimated."""
         if not reqs:
             return []
+        reqs = [project.resolve(self.settings.actions, r) for r in reqs]
         first = reqs[0]
         for req in reqs:
             _check(req, first)
@@ -100,6 +101,10 @@ class Actions:
             contexts = contexts_for([r.action for r in reqs], pack, floor, ceiling)
         except EngineError as exc:
             raise ActionError(str(exc)) from None
+        for req in reqs:
+            if req.project_action:
+                named = project.named(self.settings.actions, req)
+                project.check_file(named, analysis.file.path)
 
         def planner_context() -> Context:
             """What a wide change's plan step reads: an explanation's context packed at
@@ -137,16 +142,7 @@ class Actions:
         scope = analysis.scope
         if req.diagnostics and scope.diagnostics != len(req.diagnostics):
             scope = replace(scope, diagnostics=len(req.diagnostics))
-        chosen = route(
-            req.action,
-            scope,
-            self.settings.routing,
-            models,
-            req.tier,
-            intent=req.intent,
-            instruction=req.instruction,
-            sites=len(ctx.sites),
-        )
+        chosen = self._route(req, scope, models, len(ctx.sites))
         shaped = [
             self._shape(req, analysis, scope, ctx, context_text, models, way, planner_context)
             for way in self._ways(chosen, models)
@@ -156,6 +152,37 @@ class Actions:
             best.route = replace(best.route, reasons=[*best.route.reasons, _cheapest(shaped)])
         best.context_max = context_max
         return best
+
+    def _route(
+        self, req: ActionRequest, scope: Scope, models: dict[str, ModelInfo | None], sites: int
+    ) -> Route:
+        """The request's route on the sliding scale; a project action's on its route's scale
+        (explain's or refactor's), or at its fixed tier, named by its name."""
+        if not req.project_action:
+            return route(
+                req.action,
+                scope,
+                self.settings.routing,
+                models,
+                req.tier,
+                intent=req.intent,
+                instruction=req.instruction,
+                sites=sites,
+            )
+        named = project.named(self.settings.actions, req)
+        fixed = project.fixed_tier(named)
+        chosen = route(
+            req.action,
+            scope,
+            self.settings.routing,
+            models,
+            req.tier or fixed,
+            sites=sites,
+            scale=project.scale(named),
+        )
+        if fixed and not req.tier:  # the project's tier: say so first (the menu's reason)
+            chosen = replace(chosen, reasons=["the project's tier", *chosen.reasons])
+        return replace(chosen, label=named.name)
 
     def _ways(self, chosen: Route, models: dict[str, ModelInfo | None]) -> list[Route]:
         """The ways to carry out a route: a deep edit of a body (its interface stays) may be
@@ -186,16 +213,7 @@ class Actions:
         """The plan of one way: its prompt, its steps (if any) and their estimate."""
         model = models.get(chosen.model)
         structured = model.structured_outputs if model is not None else True
-        prompt = prompts.action_prompt(
-            req.action,
-            analysis.file.path,
-            req.start_line,
-            scope.end_line,
-            instruction=req.instruction,
-            intent=req.intent,
-            diagnostics=req.diagnostics,
-            structured=structured,
-        )
+        prompt = self._prompt(req, analysis.file.path, scope.end_line, structured)
         prompt += prompts.ADVISOR_NOTE if chosen.advisor else ""
         splits = writer_route(chosen, self.settings.routing, models) is not None
         plan_ctx = planner_context() if splits else None
@@ -221,6 +239,24 @@ class Actions:
             0,
             steps,
             plan_ctx,
+        )
+
+    def _prompt(self, req: ActionRequest, path: str, end_line: int, structured: bool) -> str:
+        """What is asked: a built-in action's prompt, or a project action's own as the task."""
+        if req.project_action:
+            named = project.named(self.settings.actions, req)
+            return prompts.project_prompt(
+                named.name, named.prompt, req.action, path, req.start_line, end_line, structured
+            )
+        return prompts.action_prompt(
+            req.action,
+            path,
+            req.start_line,
+            end_line,
+            instruction=req.instruction,
+            intent=req.intent,
+            diagnostics=req.diagnostics,
+            structured=structured,
         )
 
     def _single(

@@ -113,20 +113,26 @@ class Sources:
             hit = self._cache.get(path)
             if hit is not None and hit[0] == key:
                 return hit[1]
-            src = Source(path, doc.source, _split(doc.source), doc.tree, doc.language)
+            # a buffer over max_file_bytes is never parsed (no language there), yet it is code
+            spec = languages.language_for_path(path)
+            language = doc.language or (spec.name if spec else None)
+            src = Source(path, doc.source, _split(doc.source), doc.tree, language)
             self._put(path, key, src)
             return src
         full = os.path.join(self.workspace.root, path)
         st = os.stat(full)
         key = (st.st_mtime_ns, st.st_size)
         hit = self._cache.get(path)
-        if hit is not None and hit[0] == key and (hit[1].tree is not None or not with_tree):
+        limit = self.workspace.settings.max_file_bytes
+        whole = hit is not None and (hit[1].tree is not None or len(hit[1].data) > limit)
+        if hit is not None and hit[0] == key and (whole or not with_tree):
             self._cache.move_to_end(path)
             return hit[1]
         data, _ = read_regular(full)
         spec = languages.language_for_path(path)
         tree = None
-        if with_tree and spec:  # too slow to parse: followed as text, like such a buffer
+        # too slow to parse, or over max_file_bytes: followed as text, like such a buffer
+        if with_tree and spec and len(data) <= limit:
             with contextlib.suppress(_extract.ParseTimeout):
                 tree = _extract.parse(spec.name, data)
         src = Source(path, data, _split(data), tree, spec.name if spec else None)

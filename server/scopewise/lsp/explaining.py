@@ -140,9 +140,9 @@ class LiveExplanation:
 
     def _partial(self, state: str) -> str:
         plan, req = self.plan, self.plan.request
-        route = plan.route
+        route, name = plan.route, req.project_action or "Explain"
         return (
-            f"# Explain · {plan.path}:{req.start_line}-{plan.scope.end_line}\n\n"
+            f"# {name} · {plan.path}:{req.start_line}-{plan.scope.end_line}\n\n"
             f"*{route.tier} · {route.model} · {state} {self.tokens:,} tokens*\n\n"
             f"> {route.summary}\n\n{self.text.strip()}\n"
         )

@@ -62,7 +62,8 @@ class Held:
 
 
 def _title(result: ActionResult, n_hunks: int, n_files: int) -> str:
-    action = result.plan.request.action.capitalize()
+    req = result.plan.request
+    action = req.project_action or req.action.capitalize()
     changes = f"{n_hunks} change{'s' if n_hunks != 1 else ''}"
     files = f"{n_files} file{'s' if n_files != 1 else ''}"
     return f"{action}: {changes} in {files} ({result.tier}, {usd(result.usd, 2)})"
@@ -129,7 +130,7 @@ def make(
         revise=revise,
         supersedes=supersedes,
     )
-    name = req.action.capitalize() + (f": {req.intent}" if req.intent else "")
+    name = req.project_action or req.action.capitalize() + (f": {req.intent}" if req.intent else "")
     created = frozenset(c.path for c in result.changes if c.created)
     return Held(wire, name, result.text or None, by_file, created, result)
 

@@ -48,6 +48,7 @@ from .cachedocs import slot
 from .capabilities import ClientSupport
 from .documents import OpenDocuments
 from .explaining import Explained, LiveExplanation, progress_line
+from .listing import run_title
 from .proposals import Proposals, make, offer
 from .wire import (
     ActionData,
@@ -151,8 +152,9 @@ class Status:
         host.work_done_progress.begin(
             token,
             types.WorkDoneProgressBegin(
-                title=f"scopewise {plan.route.summary}",  # why this tier, all the way through
-                message=f"{plan.title} (estimated)",
+                # as the menu titled it (the tier and why, the cost), all the way through
+                title=f"scopewise {run_title(plan)}",
+                message=f"{plan.estimate.label.rsplit(' · ', 1)[0]} (estimated)",
                 cancellable=True,
             ),
         )
@@ -197,8 +199,7 @@ def change_label(result: ActionResult) -> str:
     """The label of a change: the action and its tier and cost; for a wide change, the plan,
     each step's tier and cost and whether every site was verified, e.g. "scopewise refactor:
     improve names · deep plan $0.031 + quick write ×4 $0.004 · verified"."""
-    req = result.plan.request
-    name = f"{req.action}: {req.intent}" if req.intent else req.action
+    name = result.plan.request.label
     if not result.steps:
         return f"scopewise {name} · {result.tier} · {usd(result.usd, 4)}"
     parts = [
@@ -246,6 +247,22 @@ class Runs:
             self._claude = from_settings(s, api_key=key[0])
             self._claude_key = key
         return self._claude
+
+    def warm(self) -> None:
+        """Build the Claude client in the background (importing the SDK takes a second, many
+        on a busy machine), so that the first action does not wait for it."""
+        task = asyncio.ensure_future(self._warm())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _warm(self) -> None:
+        t0 = time.monotonic()
+        try:
+            await self.claude().warm()
+        except ClaudeError as exc:  # no key yet, say: the first run reports it
+            log.info("the Claude client is not built yet: %s", exc)
+            return
+        self.host.log(f"Claude client ready in {time.monotonic() - t0:.1f} s")
 
     async def run(self, data: ActionData, msg_id: Any) -> RunOutcome:
         """Plan again on the current text, call Claude, and show or apply the answer.

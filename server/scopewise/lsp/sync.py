@@ -26,6 +26,7 @@ from scopewise.analysis.engine import Engine
 from scopewise.index import extract as _extract
 from scopewise.index import incremental, languages
 from scopewise.index.buffer import ParseOutcome, PositionError
+from scopewise.index.files import LeftOut, left_out
 from scopewise.index.workspace import IndexStats
 
 from .capabilities import IGNORE_FILES, PROJECT_FILES, ClientSupport
@@ -72,6 +73,7 @@ class Sync:
         self._parsing: set[str] = set()  # uris with a parse there
         self._indexing: asyncio.Future[IndexStats] | None = None
         self._index_again = False
+        self._left_out_said: LeftOut | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
     @property
@@ -105,7 +107,8 @@ class Sync:
 
     async def _index(self, fut: asyncio.Future[IndexStats]) -> None:
         progress = await _IndexProgress.begin(self.host)
-        result = await _build_in_thread(self.host.engine, progress.report)
+        keep = self.host.docs.relpaths()  # past max_files, their folders are left out last
+        result = await _build_in_thread(self.host.engine, progress.report, keep)
         if isinstance(result, BaseException):
             text = f"indexing failed: {result}"
             log.error(text, exc_info=result)
@@ -120,6 +123,7 @@ class Sync:
             )
             self.host.log(text)
             progress.end(text)
+            self._say_left_out(result)
             self._judge_open_buffers()
             self.host.changed()
             fut.set_result(result)
@@ -127,6 +131,15 @@ class Sync:
             self._index_again = False
             self._indexing = None
             self.start_index()
+
+    def _say_left_out(self, stats: IndexStats) -> None:
+        """Files left out past `max_files`: which and how to change it, in a message (once
+        per different answer: a rebuild that leaves out the same files says nothing)."""
+        engine = self.host.engine
+        lo = left_out(stats.skipped, engine.workspace.settings.max_files) if engine else None
+        said, self._left_out_said = self._left_out_said, lo
+        if lo is not None and lo != said:
+            self.host.message(lo.message(), types.MessageType.Warning)
 
     def _judge_open_buffers(self) -> None:
         """The build replaced what open buffers said; ignore files or excludes may have
@@ -363,7 +376,7 @@ class _IndexProgress:
 
 
 async def _build_in_thread(
-    engine: Engine | None, report: Callable[[int, int], None]
+    engine: Engine | None, report: Callable[[int, int], None], keep: list[str]
 ) -> IndexStats | BaseException:
     """Build the index in a thread of its own (and its worker processes); the loop keeps
     answering meanwhile. An exception comes back as the result."""
@@ -380,7 +393,7 @@ async def _build_in_thread(
         # of all later ones.
         gc.disable()
         try:
-            outcome.append(engine.index(report))
+            outcome.append(engine.index(report, keep=keep))
         except BaseException as exc:  # reported on the loop
             outcome.append(exc)
         finally:

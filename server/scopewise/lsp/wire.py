@@ -43,6 +43,7 @@ class ActionData:
     title: str = ""
     reason: str = ""
     plan_id: str = ""
+    project_action: str | None = None  # a project action's name (`[[actions]]`)
 
     def request(self) -> ActionRequest:
         return ActionRequest(
@@ -55,6 +56,7 @@ class ActionData:
             diagnostics=self.diagnostics,
             tier=self.tier,
             override_cap=self.override_cap,
+            project_action=self.project_action,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -226,6 +228,30 @@ RunOutcome = Refused | Cancelled | Shown | Applied | Proposal
 
 
 @dataclass(frozen=True, kw_only=True)
+class ProjectActionInfo:
+    """One project action (`[[actions]]`), as `scopewise.projectActions` lists it."""
+
+    name: str
+    kind: str  # "explain" | "edit"
+    route: str  # "explain" | "refactor" | a tier
+    files: list[str]  # globs; empty: every file
+    code_action_kind: str  # refactor.rewrite.scopewise.<slug> | source.scopewise.<slug>
+    applies: bool  # to the file asked about (true when none was)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectActions:
+    """`scopewise.projectActions`: the project's actions, in the settings' order."""
+
+    actions: list[ProjectActionInfo]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectActionsArgs:
+    uri: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class TestsRan:
     """`scopewise.runTests`: the test command's verdict, and where its output is."""
 
@@ -270,6 +296,7 @@ Answer = (
     | Discarded
     | DiffDocument
     | ReviseCost
+    | ProjectActions
 )
 
 
@@ -334,7 +361,19 @@ def _diagnostic(value: Any, _: Any) -> DiagnosticInfo:
     )
 
 
-_CLASSES = (ActionData, Refused, Cancelled, Shown, Applied, UsageTotals, Reindexed, TestsRan)
+_CLASSES = (
+    ActionData,
+    Refused,
+    Cancelled,
+    Shown,
+    Applied,
+    UsageTotals,
+    Reindexed,
+    TestsRan,
+    ProjectActionInfo,
+    ProjectActions,
+    ProjectActionsArgs,
+)
 _AS_NAMED = (
     WireHunk,
     ProposalFile,
