@@ -137,7 +137,6 @@ def extract(path: str, language: str, source: bytes, tree: ts.Tree | None = None
         imp = _parse_import(language, node)
         if imp is not None:
             out.imports.append(imp)
-    out.imports.sort(key=_line)  # in the text's order (the captures come by pattern)
     found, def_names = _captured_definitions(spec, caps)
     typed_lang = language in typed.TYPED
     if language == "python" or typed_lang:
@@ -233,10 +232,6 @@ def _refs(
             packed.sort()
             refs[sys.intern(text)] = array("q", packed).tobytes()
     return refs
-
-
-def _line(imp: Import) -> int:
-    return imp.line
 
 
 def _start(node: ts.Node) -> int:

@@ -307,7 +307,8 @@ class _Splice:
         if self.evidenced:
             take = evidence.receivers if self.language == "python" else typed.receivers
             recv, keys = take(caps.get("evidence.attribute", []), def_names)
-        refs = _extract._refs(caps, def_names, _extract._SKIP_NAMES.get(self.language, set()))
+        skip = _extract._SKIP_NAMES.get(self.language, set())
+        refs = _extract._refs(caps, def_names, skip, self.source)  # the tree's own text
         found.sort(key=_extract._def_order)
         k0, k1 = self._old_block()
         self._definitions(found, k0, k1)
@@ -423,10 +424,9 @@ class _Splice:
         region = self.region
         new = [
             imp
-            for node in caps.get("import", ())
+            for node in sorted(caps.get("import", ()), key=_extract._span)
             if (imp := _extract._parse_import(self.language, node)) is not None
         ]
-        new.sort(key=lambda imp: imp.line)
         kept = [
             Import(imp.module, imp.names, imp.aliases, region.moved(imp.line))
             for imp in self.old.imports
