@@ -44,9 +44,10 @@ class LineCosts(Sequence[float]):
             cost = self._costs[i] = tokens.line_cost(self._lines[i])
         return cost
 
-    def total(self, lines: Iterable[int], each: float = 0.0) -> float:
+    def total(self, lines: Iterable[int], each: float = 0.0, cap: float | None = None) -> float:
         """The cost of some lines (those past the end count nothing), plus `each` per line
-        counted: one call where packing would index line by line."""
+        counted: one call where packing would index line by line. With `cap`, counting
+        stops once past it (a 40,000-line function is not read to learn it is too big)."""
         costs, src, n = self._costs, self._lines, len(self._lines)
         total = 0.0
         for i in lines:
@@ -55,6 +56,8 @@ class LineCosts(Sequence[float]):
                 if cost is None:
                     cost = costs[i] = tokens.line_cost(src[i])
                 total += cost + each
+                if cap is not None and total > cap:
+                    break
         return total
 
 

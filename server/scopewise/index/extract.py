@@ -293,10 +293,15 @@ def _field(node: ts.Node, names: tuple[str, ...]) -> ts.Node | None:
 
 
 def _definitions(
-    spec: languages.LanguageSpec, found: list[tuple[int, ts.Node, ts.Node, str]]
+    spec: languages.LanguageSpec,
+    found: list[tuple[int, ts.Node, ts.Node, str]],
+    outer: list[Definition] | None = None,
 ) -> list[Definition]:
-    out: list[Definition] = []
-    stack: list[int] = []  # indices of open enclosing definitions
+    """The definitions of `found`; with `outer` (the chain of definitions enclosing them, from
+    the outermost: index/incremental.py re-extracts part of a file) the parents are indices
+    into ``outer + result``."""
+    out: list[Definition] = list(outer or ())
+    stack: list[int] = list(range(len(out)))  # indices of open enclosing definitions
     for _, extent, name_node, kind in found:
         start, end = extent.start_point[0], extent.end_point[0]
         if extent.end_point[1] == 0 and end > start:
@@ -324,7 +329,7 @@ def _definitions(
         exported = _exported(spec.name, extent, name, parent, out)
         out.append(Definition(name, kind, start, end, name_line, header_end, parent, exported))
         stack.append(len(out) - 1)
-    return out
+    return out[len(outer or ()) :]
 
 
 def _exported(

@@ -365,6 +365,10 @@ class WorkspaceIndex:
         self._put(rel, fi)
         return fi
 
+    def install(self, rel: str, fi: FileIndex) -> None:
+        """Install an index made elsewhere from the file's current text (index/incremental)."""
+        self._put(rel, fi)
+
     def _put(self, rel: str, fi: FileIndex) -> None:
         """Install a file's new index (in the tables too); it is no longer skipped."""
         with self._lock:

@@ -26,7 +26,7 @@ from scopewise.actions.model import ActionError, Plan
 from scopewise.actions.plan import Actions
 from scopewise.analysis.engine import Engine, EngineError
 from scopewise.analysis.scope import Analysis
-from scopewise.index import languages
+from scopewise.index import incremental, languages
 from scopewise.index.buffer import Document
 from scopewise.index.extract import digest
 from scopewise.settings import ProjectAction
@@ -168,6 +168,7 @@ class Listing:
         diagnostics = tuple(params.context.diagnostics)
         with engine.memo():
             try:
+                up_to_date(engine, doc, rel)
                 if params.range.start == params.range.end:
                     start, end = expand_cursor(engine, doc, rel, start)
                 only = params.context.only
@@ -516,6 +517,14 @@ def target_lines(rng: types.Range, line_count: int | None) -> tuple[int, int]:
         end = min(end, max(line_count - 1, 0))
         start = min(start, end)
     return start + 1, end + 1
+
+
+def up_to_date(engine: Engine, doc: Document | None, path: str) -> None:
+    """The index of an open document in line with its text before anything reads it: only
+    the statements edited since are extracted again (index/incremental.py). A file the
+    index does not hold stays out of it."""
+    if doc is not None and engine.workspace.get(path) is not None:
+        incremental.refresh(engine.workspace, path, doc)
 
 
 def expand_cursor(engine: Engine, doc: Document | None, path: str, line: int) -> tuple[int, int]:

@@ -24,7 +24,7 @@ from pygls.progress import Progress
 
 from scopewise.analysis.engine import Engine
 from scopewise.index import extract as _extract
-from scopewise.index import languages
+from scopewise.index import incremental, languages
 from scopewise.index.buffer import ParseOutcome, PositionError
 from scopewise.index.files import LeftOut, left_out
 from scopewise.index.workspace import IndexStats
@@ -172,11 +172,17 @@ class Sync:
         if rel in self._updating:
             self._update_again.add(rel)
             return
-        fi = self.host.engine.workspace.get(rel)
-        source = doc.source
-        if fi is not None and fi.digest == _extract.digest(source):
+        ws = self.host.engine.workspace
+        before = ws.get(rel)
+        splice = timed(f"index update (splice) {rel}")(incremental.refresh)
+        now = splice(ws, rel, doc, whole=False) if before is not None else None
+        if now is not None:  # up to date, or the edited statements spliced in (on the loop)
+            if now is not before:
+                self.host.changed()
             return
+        source = doc.source
         tree = doc.tree.copy() if doc.tree is not None else None  # the buffer's tree moves on
+        doc.mark_indexed(_extract.digest(source))  # what the index will be made from
         self._updating.add(rel)
         update = timed(f"index update {rel}")(self.host.engine.workspace.update)
         fut = asyncio.get_running_loop().run_in_executor(self._updates, update, rel, source, tree)
@@ -187,7 +193,11 @@ class Sync:
         self.host.changed()
         if not fut.cancelled() and fut.exception() is not None:
             log.warning("re-indexing %s failed: %s", rel, fut.exception())
-        if rel in self._update_again:
+        doc = self.host.docs.by_rel(rel)
+        fi = self.host.engine.workspace.get(rel) if self.host.engine is not None else None
+        if rel in self._update_again or (
+            doc is not None and fi is not None and doc.indexed != fi.digest
+        ):  # typed meanwhile, or a newer text indexed meanwhile was overwritten
             self._update_again.discard(rel)
             self.schedule_update(rel, 0.0)
 
@@ -241,6 +251,8 @@ class Sync:
         self.host.changed()
         doc = self.host.docs.open(td.uri, td.text, td.version)
         self._parse_later(td.uri)
+        if doc.language is not None:  # compiled now, not on the first edit's splice (~70 ms)
+            self._updates.submit(languages.index_query, doc.language)
         rel = self.host.docs.rel(td.uri)
         if rel is not None and doc.language is not None and self.host.engine is not None:
             if self.host.engine.workspace.get(rel) is None and not self._may_index(rel):
