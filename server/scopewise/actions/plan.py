@@ -142,7 +142,7 @@ class Actions:
         scope = analysis.scope
         if req.diagnostics and scope.diagnostics != len(req.diagnostics):
             scope = replace(scope, diagnostics=len(req.diagnostics))
-        chosen = self._route(req, scope, models, len(ctx.sites))
+        chosen = _route(self.settings, req, scope, models, len(ctx.sites))
         shaped = [
             self._shape(req, analysis, scope, ctx, context_text, models, way, planner_context)
             for way in self._ways(chosen, models)
@@ -152,37 +152,6 @@ class Actions:
             best.route = replace(best.route, reasons=[*best.route.reasons, _cheapest(shaped)])
         best.context_max = context_max
         return best
-
-    def _route(
-        self, req: ActionRequest, scope: Scope, models: dict[str, ModelInfo | None], sites: int
-    ) -> Route:
-        """The request's route on the sliding scale; a project action's on its route's scale
-        (explain's or refactor's), or at its fixed tier, named by its name."""
-        if not req.project_action:
-            return route(
-                req.action,
-                scope,
-                self.settings.routing,
-                models,
-                req.tier,
-                intent=req.intent,
-                instruction=req.instruction,
-                sites=sites,
-            )
-        named = project.named(self.settings.actions, req)
-        fixed = project.fixed_tier(named)
-        chosen = route(
-            req.action,
-            scope,
-            self.settings.routing,
-            models,
-            req.tier or fixed,
-            sites=sites,
-            scale=project.scale(named),
-        )
-        if fixed and not req.tier:  # the project's tier: say so first (the menu's reason)
-            chosen = replace(chosen, reasons=["the project's tier", *chosen.reasons])
-        return replace(chosen, label=named.name)
 
     def _ways(self, chosen: Route, models: dict[str, ModelInfo | None]) -> list[Route]:
         """The ways to carry out a route: a deep edit of a body (its interface stays) may be
@@ -213,7 +182,7 @@ class Actions:
         """The plan of one way: its prompt, its steps (if any) and their estimate."""
         model = models.get(chosen.model)
         structured = model.structured_outputs if model is not None else True
-        prompt = self._prompt(req, analysis.file.path, scope.end_line, structured)
+        prompt = _prompt(self.settings, req, analysis.file.path, scope.end_line, structured)
         prompt += prompts.ADVISOR_NOTE if chosen.advisor else ""
         splits = writer_route(chosen, self.settings.routing, models) is not None
         plan_ctx = planner_context() if splits else None
@@ -239,24 +208,6 @@ class Actions:
             0,
             steps,
             plan_ctx,
-        )
-
-    def _prompt(self, req: ActionRequest, path: str, end_line: int, structured: bool) -> str:
-        """What is asked: a built-in action's prompt, or a project action's own as the task."""
-        if req.project_action:
-            named = project.named(self.settings.actions, req)
-            return prompts.project_prompt(
-                named.name, named.prompt, req.action, path, req.start_line, end_line, structured
-            )
-        return prompts.action_prompt(
-            req.action,
-            path,
-            req.start_line,
-            end_line,
-            instruction=req.instruction,
-            intent=req.intent,
-            diagnostics=req.diagnostics,
-            structured=structured,
         )
 
     def _single(
@@ -437,3 +388,60 @@ def _check(req: ActionRequest, first: ActionRequest) -> None:
         raise ActionError(f"unknown tier {req.tier!r} (auto, quick, standard or deep)")
     if (req.path, req.start_line, req.end_line) != (first.path, first.start_line, first.end_line):
         raise ActionError("plan_all takes actions on one range")
+
+
+def _route(
+    settings: Settings,
+    req: ActionRequest,
+    scope: Scope,
+    models: dict[str, ModelInfo | None],
+    sites: int,
+) -> Route:
+    """The request's route on the sliding scale; a project action's on its route's scale
+    (explain's or refactor's), or at its fixed tier, named by its name."""
+    if not req.project_action:
+        return route(
+            req.action,
+            scope,
+            settings.routing,
+            models,
+            req.tier,
+            intent=req.intent,
+            instruction=req.instruction,
+            sites=sites,
+        )
+    named = project.named(settings.actions, req)
+    fixed = project.fixed_tier(named)
+    chosen = route(
+        req.action,
+        scope,
+        settings.routing,
+        models,
+        req.tier or fixed,
+        sites=sites,
+        scale=project.scale(named),
+    )
+    if fixed and not req.tier:  # the project's tier: say so first (the menu's reason)
+        chosen = replace(chosen, reasons=["the project's tier", *chosen.reasons])
+    return replace(chosen, label=named.name)
+
+
+def _prompt(
+    settings: Settings, req: ActionRequest, path: str, end_line: int, structured: bool
+) -> str:
+    """What is asked: a built-in action's prompt, or a project action's own as the task."""
+    if req.project_action:
+        named = project.named(settings.actions, req)
+        return prompts.project_prompt(
+            named.name, named.prompt, req.action, path, req.start_line, end_line, structured
+        )
+    return prompts.action_prompt(
+        req.action,
+        path,
+        req.start_line,
+        end_line,
+        instruction=req.instruction,
+        intent=req.intent,
+        diagnostics=req.diagnostics,
+        structured=structured,
+    )
