@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -141,10 +140,17 @@ def _absent(git: list[str], commit: str) -> list[str]:
     ).stdout.splitlines()
     objects = "\n".join(t.split(" ", 1)[0] for t in tree) + "\n"
     check = subprocess.run(
-        [*git, "cat-file", "--batch-check"], input=objects, check=True, capture_output=True,
+        [*git, "cat-file", "--batch-check"],
+        input=objects,
+        check=True,
+        capture_output=True,
         text=True,
     ).stdout.splitlines()
-    return [f":(exclude){t.split(' ', 1)[1]}" for t, c in zip(tree, check) if c.endswith("missing")]
+    return [
+        f":(exclude){t.split(' ', 1)[1]}"
+        for t, c in zip(tree, check, strict=True)
+        if c.endswith("missing")
+    ]
 
 
 def _unpack_tar(archive: Path, out: Path) -> None:
@@ -171,7 +177,7 @@ def fetch(src: Source, root: Path) -> Path | None:
             dl.mkdir(parents=True, exist_ok=True)
             get = _download_pypi if src.kind == "pypi" else _download_npm
             _unpack_tar(get(src, dl), out)
-    except Exception as exc:  # noqa: BLE001 - any failure: one line, build from the rest
+    except Exception as exc:  # any failure: one line, build from the rest
         shutil.rmtree(out, ignore_errors=True)
         say(f"skipped {src.kind}:{src.name}=={src.version}: {type(exc).__name__}: {exc}")
         return None
@@ -183,7 +189,7 @@ def indexable(folder: Path) -> Counter[str]:
     from scopewise.index import files, languages
 
     counts: Counter[str] = Counter()
-    for dirpath, dirnames, names in os.walk(folder):
+    for _, dirnames, names in os.walk(folder):
         dirnames[:] = [d for d in dirnames if d not in files.ALWAYS_PRUNED]
         for name in names:
             lang = languages.language_for_path(name)
@@ -241,7 +247,6 @@ def build(root: Path, size: str, have: list[tuple[str, Path, int]]) -> Path:
     subprocess.run([*git, "commit", "-q", "-m", f"ws{size}"], check=True)
     tmp.rename(ws)
     return ws
-
 
 
 @dataclass(frozen=True)
@@ -316,14 +321,16 @@ def write_notes(root: Path, built: dict[str, Path], have: dict[str, Path]) -> No
     lines.append("built by tests/benchmarks/scale_workspaces.py (scopewise repository)")
     (root / "SOURCES").write_text("\n".join(lines) + "\n")
     ready = []
-    for size, ws in built.items():
+    for ws in built.values():
         counts = listing(ws)
         langs = ", ".join(f"{k} {v}" for k, v in counts.most_common())
         total = sum(counts.values())
         cut = f"; max_files (50,000) leaves out {total - 50_000:,}" if total > 50_000 else ""
         ready.append(f"{ws}  git repo  {total:,} indexable files{cut}  ({langs})")
         ready.append("    folders: " + " ".join(sorted(p.name for p in ws.iterdir())))
-    ready.append(f"each has .scopewise.toml: {SETTINGS.strip()} (the giant function's file is 2.0 MB)")
+    ready.append(
+        f"each has .scopewise.toml: {SETTINGS.strip()} (the giant function's file is 2.0 MB)"
+    )
     ready.append(f"code actions: {ACTION_FILE}; keystrokes: {KEYS_5K}, {KEYS_30K}")
     ready.append(f"giant function: {GIANT} lines {GIANT_FUNCTION[0]}-{GIANT_FUNCTION[1]} (0-based)")
     tmp = root / "READY.tmp"
