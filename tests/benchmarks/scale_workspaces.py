@@ -26,6 +26,7 @@ import subprocess
 import sys
 import sysconfig
 import tarfile
+import urllib.parse
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass
@@ -98,8 +99,8 @@ def _download_pypi(src: Source, dest: Path) -> Path:
     with urllib.request.urlopen(meta_url, timeout=60) as fh:
         meta = json.load(fh)
     sdist = next(u for u in meta["releases"][src.version] if u["packagetype"] == "sdist")
-    url = urllib.request.urljoin(meta_url, sdist["url"])
-    out = dest / sdist["filename"]
+    url = urllib.parse.urljoin(meta_url, str(sdist["url"]))
+    out = dest / str(sdist["filename"])
     if not out.exists():
         part = out.with_suffix(".part")
         with urllib.request.urlopen(url, timeout=300) as fh, part.open("wb") as w:
