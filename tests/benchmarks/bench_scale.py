@@ -332,6 +332,7 @@ def main() -> None:
     ap.add_argument("--keys", type=int, default=201, help="keystrokes into each big file")
     ap.add_argument("--after", type=int, default=40, help="code actions after a keystroke")
     ap.add_argument("--giant", type=int, default=40, help="ranges inside the giant function")
+    ap.add_argument("--save", type=Path, help="JSON of the figures per size, kept across runs")
     args = ap.parse_args()
     sizes = args.sizes.split(",")
     built = sw.prepare(args.root or sw.default_root(), sizes)
@@ -342,14 +343,18 @@ def main() -> None:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load average {load}")
     results: dict[str, Figures] = {}
+    saved = json.loads(args.save.read_text()) if args.save and args.save.exists() else {}
     for size, ws in built.items():
         figs, langs = bench_size(ws, args)
-        results[size] = figs
+        results[size] = saved[size] = figs
+        if args.save:
+            args.save.write_text(json.dumps(saved, indent=1))
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         print(f"\n## ws{size}: {ws}\n\n{langs}\nload average after: {load}\n")
         print(table([size], {size: figs}), flush=True)
-    if len(sizes) > 1:
-        print(f"\n## summary\n\n{table(sizes, results)}")
+    order = [s for s in sw.SIZES if s in saved or s in results]
+    if len(order) > 1:
+        print(f"\n## summary\n\n{table(order, {**saved, **results})}")
 
 
 if __name__ == "__main__":

@@ -322,7 +322,8 @@ def write_notes(root: Path, built: dict[str, Path], have: dict[str, Path]) -> No
     lines.append("built by tests/benchmarks/scale_workspaces.py (scopewise repository)")
     (root / "SOURCES").write_text("\n".join(lines) + "\n")
     ready = []
-    for ws in built.values():
+    every = {**{s: root / f"ws{s}" for s in SIZES if (root / f"ws{s}" / ".git").is_dir()}, **built}
+    for ws in every.values():
         counts = listing(ws)
         langs = ", ".join(f"{k} {v}" for k, v in counts.most_common())
         total = sum(counts.values())
