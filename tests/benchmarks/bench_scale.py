@@ -119,10 +119,11 @@ def bench_env(home: Path) -> dict[str, str]:
     return env
 
 
-def index_figures(ws: Path, env: dict[str, str]) -> tuple[Figures, str]:
+def index_figures(ws: Path, env: dict[str, str], workers: int | None) -> tuple[Figures, str]:
     """The parse floor, a cold and a warm index; and the languages, as one line."""
     floor = json.loads(measure([PY, "-c", _PARSE, str(ws)], env).out)
     index = [PY, "-m", "scopewise.cli", "index", "--json", str(ws)]
+    index += [] if workers is None else ["--workers", str(workers)]
     cold = measure(index, env)
     warm = measure(index, env)
     stats = json.loads(cold.out)
@@ -293,7 +294,7 @@ async def null_figures(ws: Path, home: Path, args: argparse.Namespace) -> Figure
 def bench_size(ws: Path, args: argparse.Namespace) -> tuple[Figures, str]:
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         env = bench_env(Path(tmp))
-        figs, langs = index_figures(ws, env)
+        figs, langs = index_figures(ws, env, args.workers)
         figs |= cli_figures(ws, env)
         figs |= asyncio.run(server_figures(ws, Path(tmp), args))
         figs |= asyncio.run(null_figures(ws, Path(tmp) / "null", args))
@@ -332,8 +333,16 @@ def main() -> None:
     ap.add_argument("--keys", type=int, default=201, help="keystrokes into each big file")
     ap.add_argument("--after", type=int, default=40, help="code actions after a keystroke")
     ap.add_argument("--giant", type=int, default=40, help="ranges inside the giant function")
+    ap.add_argument(
+        "--workers", type=int, help="`scopewise index --workers N` (default: the index's own)"
+    )
     ap.add_argument("--save", type=Path, help="JSON of the figures per size, kept across runs")
+    ap.add_argument("--summary", type=Path, nargs="+", help="only the summary of --save files")
     args = ap.parse_args()
+    if args.summary:
+        saved = {k: v for f in args.summary for k, v in json.loads(f.read_text()).items()}
+        print(table([s for s in sw.SIZES if s in saved], saved))
+        return
     sizes = args.sizes.split(",")
     built = sw.prepare(args.root or sw.default_root(), sizes)
     if args.build_only:
