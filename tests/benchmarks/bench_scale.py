@@ -2,6 +2,7 @@
 
     python tests/benchmarks/bench_scale.py [--sizes 2k,10k,50k] [--build-only] [--root DIR]
                                            [--actions N] [--keys N] [--after N] [--giant N]
+                                           [--workers N] [--save FILE] [--summary FILE...]
 
 Builds (or reuses) the workspaces of scale_workspaces.py (real packages: the stdlib, PyPI
 sdists, npm tarballs, a few GitHub projects; ws2k, ws10k, ws50k) under --root (default: the
@@ -19,7 +20,9 @@ with its own cache folder:
   code action right after each keystroke, against the same round trip to a null pygls server
   (null_server.py); code actions on ranges inside TypeScript's 42,846-line checker function.
 One table per size, then a summary (markdown) of how each figure grows. Never fails on time;
-prints numbers only.
+prints numbers only. `--save FILE` keeps each size's figures (sizes run apart, e.g. in
+parallel, are summed up with `--summary FILE...`). On a busy machine the index's niced workers
+get little CPU: `--workers 1` parses in the (un-niced) index process, and CPU figures compare.
 """
 
 from __future__ import annotations
