@@ -122,29 +122,35 @@ def bench_env(home: Path) -> dict[str, str]:
     return env
 
 
-def index_figures(ws: Path, env: dict[str, str], workers: int | None) -> tuple[Figures, str]:
-    """The parse floor, a cold and a warm index; and the languages, as one line."""
-    floor = json.loads(measure([PY, "-c", _PARSE, str(ws)], env).out)
+def index_figures(ws: Path, env: dict[str, str], workers: int | None) -> Figures:
+    """A cold and a warm index."""
     index = [PY, "-m", "scopewise.cli", "index", "--json", str(ws)]
     index += [] if workers is None else ["--workers", str(workers)]
     cold = measure(index, env)
     warm = measure(index, env)
     stats = json.loads(cold.out)
-    langs = ", ".join(f"{k} {v:,}" for k, v in floor["languages"].items())
-    figs = {
+    return {
         "files indexed": stats["files"],
-        "lines": floor["lines"],
         "symbols": stats["symbols"],
         "references": stats["references"],
-        "parse floor CPU (s)": floor["cpu"],
         "cold index wall (s)": cold.wall,
         "cold index CPU (s)": cold.cpu,
-        "cold CPU / parse floor (x)": cold.cpu / floor["cpu"],
         "cold index peak RSS (MiB)": cold.peak_mib,
         "warm index wall (s)": warm.wall,
         "warm index CPU (s)": warm.cpu,
         "warm / cold wall (%)": 100 * warm.wall / cold.wall,
         "warm index peak RSS (MiB)": warm.peak_mib,
+    }
+
+
+def floor_figures(ws: Path, env: dict[str, str], cold_cpu: float) -> tuple[Figures, str]:
+    """The single-process parse floor; and the languages, as one line."""
+    floor = json.loads(measure([PY, "-c", _PARSE, str(ws)], env).out)
+    langs = ", ".join(f"{k} {v:,}" for k, v in floor["languages"].items())
+    figs = {
+        "lines": floor["lines"],
+        "parse floor CPU (s)": floor["cpu"],
+        "cold CPU / parse floor (x)": cold_cpu / floor["cpu"],
     }
     return figs, langs
 
@@ -295,12 +301,24 @@ async def null_figures(ws: Path, home: Path, args: argparse.Namespace) -> Figure
 
 
 def bench_size(ws: Path, args: argparse.Namespace) -> tuple[Figures, str]:
+    """Every figure of one workspace; each printed as soon as it is measured (a row of the
+    size's table), the most wanted first, so a run stopped midway still says something."""
+    figs: Figures = {}
+
+    def add(new: Figures) -> None:
+        for name, value in new.items():
+            print(f"| {name} | {shown(value)} |", flush=True)
+        figs.update(new)
+
+    print("| figure | value |\n|---|---|", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         env = bench_env(Path(tmp))
-        figs, langs = index_figures(ws, env, args.workers)
-        figs |= cli_figures(ws, env)
-        figs |= asyncio.run(server_figures(ws, Path(tmp), args))
-        figs |= asyncio.run(null_figures(ws, Path(tmp) / "null", args))
+        add(index_figures(ws, env, args.workers))
+        add(cli_figures(ws, env))
+        add(asyncio.run(server_figures(ws, Path(tmp), args)))
+        add(asyncio.run(null_figures(ws, Path(tmp) / "null", args)))
+        floor, langs = floor_figures(ws, env, figs["cold index CPU (s)"])
+        add(floor)
     return figs, langs
 
 
@@ -357,13 +375,13 @@ def main() -> None:
     results: dict[str, Figures] = {}
     saved = json.loads(args.save.read_text()) if args.save and args.save.exists() else {}
     for size, ws in built.items():
+        print(f"\n## ws{size}: {ws}\n", flush=True)
         figs, langs = bench_size(ws, args)
         results[size] = saved[size] = figs
         if args.save:
             args.save.write_text(json.dumps(saved, indent=1))
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-        print(f"\n## ws{size}: {ws}\n\n{langs}\nload average after: {load}\n")
-        print(table([size], {size: figs}), flush=True)
+        print(f"\n{langs}; load average after: {load}", flush=True)
     order = [s for s in sw.SIZES if s in saved or s in results]
     if len(order) > 1:
         print(f"\n## summary\n\n{table(order, {**saved, **results})}")
