@@ -41,6 +41,7 @@ import tempfile
 import textwrap
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,6 +76,7 @@ _PARSE = textwrap.dedent(
     """
 )
 Figures = dict[str, float]
+Add = Callable[[Figures], None]  # prints figures as they come and keeps them
 
 
 @dataclass
@@ -285,25 +287,24 @@ async def keystrokes(s: Session, rel: str, name: str, keys: int, after: int) -> 
     return figs
 
 
-async def server_figures(ws: Path, home: Path, args: argparse.Namespace) -> Figures:
+async def server_figures(ws: Path, home: Path, args: argparse.Namespace, add: Add) -> None:
     s = Session(ws, home)
     await s.start()
     assert s.client._server is not None
     pid = s.client._server.pid
-    figs: Figures = {"server index, warm cache (s)": await s.wait_indexed(timeout=7200)}
+    add({"server index, warm cache (s)": await s.wait_indexed(timeout=7200)})
     await asyncio.sleep(1.0)
-    figs["server RSS after indexing (MiB)"] = _tree_rss_kb(pid) / 1024
+    add({"server RSS after indexing (MiB)": _tree_rss_kb(pid) / 1024})
     uri, text = await open_file(s, sw.ACTION_FILE)
-    figs |= await actions(s, uri, ranges(text, args.actions, 7), "code action")
-    figs |= await keystrokes(s, sw.KEYS_5K, "5k-line file", args.keys, args.after)
-    figs |= await keystrokes(s, sw.KEYS_30K, "30k-line file", args.keys, args.after)
+    add(await actions(s, uri, ranges(text, args.actions, 7), "code action"))
+    add(await keystrokes(s, sw.KEYS_5K, "5k-line file", args.keys, args.after))
+    add(await keystrokes(s, sw.KEYS_30K, "30k-line file", args.keys, args.after))
     uri, text = await open_file(s, sw.GIANT)
-    figs |= await actions(s, uri, body_ranges(text, args.giant, 17), "giant function body")
+    add(await actions(s, uri, body_ranges(text, args.giant, 17), "giant function body"))
     inside = ranges(text, args.giant, 13, *sw.GIANT_FUNCTION)
-    figs |= await actions(s, uri, inside, "giant function, nested definitions")
-    figs["server RSS at the end (MiB)"] = _tree_rss_kb(pid) / 1024
+    add(await actions(s, uri, inside, "giant function, nested definitions"))
+    add({"server RSS at the end (MiB)": _tree_rss_kb(pid) / 1024})
     await s.stop()
-    return figs
 
 
 async def null_figures(ws: Path, home: Path, args: argparse.Namespace) -> Figures:
@@ -333,7 +334,7 @@ def bench_size(ws: Path, args: argparse.Namespace) -> tuple[Figures, str]:
         env = bench_env(Path(tmp))
         add(index_figures(ws, env, args.workers))
         add(cli_figures(ws, env))
-        add(asyncio.run(server_figures(ws, Path(tmp), args)))
+        asyncio.run(server_figures(ws, Path(tmp), args, add))
         add(asyncio.run(null_figures(ws, Path(tmp) / "null", args)))
         floor, langs = floor_figures(ws, env, figs["cold index CPU (s)"])
         add(floor)
