@@ -359,7 +359,8 @@ def table(sizes: list[str], results: dict[str, Figures]) -> str:
         vals = [results[s].get(name, float("nan")) for s in sizes]
         cells = [shown(v) for v in vals]
         if growth:
-            cells.append(f"{vals[-1] / vals[0]:.2f}x" if vals[0] else "—")
+            known = vals[0] and vals[0] == vals[0] and vals[-1] == vals[-1]  # not 0, not NaN
+            cells.append(f"{vals[-1] / vals[0]:.2f}x" if known else "—")
         rows.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
