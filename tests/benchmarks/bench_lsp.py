@@ -86,9 +86,10 @@ def big_file(lib: Path) -> str:
 class Session:
     """The server under test, and what it said about itself."""
 
-    def __init__(self, root: Path, home: Path) -> None:
+    def __init__(self, root: Path, home: Path, command: tuple[str, ...] | None = None) -> None:
         self.root = root
         self.home = home
+        self.command = command or (sys.executable, "-m", "scopewise.cli", "-v", "serve")
         self.client = LanguageClient("bench", "1")
         self.client.protocol.get_result_type = lambda method: None  # type: ignore[method-assign]
         self.timings: list[tuple[str, float]] = []
@@ -117,9 +118,8 @@ class Session:
         env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
         env["SCOPEWISE_CACHE_DIR"] = str(self.home / "cache")
         env["SCOPEWISE_STATE_DIR"] = str(self.home / "state")
-        await self.client.start_io(
-            sys.executable, "-m", "scopewise.cli", "-v", "serve", env=env, cwd=str(self.root)
-        )
+        env["SCOPEWISE_CONFIG_DIR"] = str(self.home / "config")
+        await self.client.start_io(*self.command, env=env, cwd=str(self.root))
         server = self.client._server
         assert server is not None and server.stderr is not None
         self._stderr = asyncio.create_task(self._read_stderr(server.stderr))
@@ -161,14 +161,14 @@ class Session:
             await asyncio.sleep(0.05)
         return time.perf_counter() - t0
 
-    def open(self, rel: str) -> str:
+    def open(self, rel: str, language_id: str = "python") -> str:
         uri = (self.root / rel).as_uri()
         self.version[uri] = 1
         self.client.text_document_did_open(
             types.DidOpenTextDocumentParams(
                 text_document=types.TextDocumentItem(
                     uri=uri,
-                    language_id="python",
+                    language_id=language_id,
                     version=1,
                     text=(self.root / rel).read_text(encoding="utf-8"),
                 )
