@@ -255,3 +255,17 @@ class FileIndex:
         out.imports = [Import(m, tuple(n), tuple(a), ln) for m, n, a, ln in imports]
         out.errors = list(errors)
         return out
+
+
+def graph_of(blob: bytes) -> tuple[list[str], list[str], int] | None:
+    """What the reference graph keeps of a stored FileIndex: its definitions' names (in file
+    order, so a name's position is the definition's index), the names it uses, and how many
+    uses in all. None when the blob is not this schema's."""
+    try:
+        data = marshal.loads(blob)
+    except (EOFError, ValueError, TypeError):
+        return None
+    if not isinstance(data, tuple) or len(data) != 8 or data[0] != SCHEMA:
+        return None
+    defs, refs = data[3], data[4]
+    return [d[0] for d in defs], list(refs), sum(len(v) for v in refs.values()) // 8
