@@ -115,3 +115,13 @@ def test_forgotten_entries_rows_are_swept(poly: Path, tmp_path: Path) -> None:
     ws.build(workers=1)
     assert [fi.path for fi, _ in ws.definitions_named("v99")] == ["shop/churn.py"]
     assert ws.definitions_named("v3") == []
+
+
+def test_a_cache_lost_mid_session_leaves_the_answers_whole(poly: Path, tmp_path: Path) -> None:
+    warm = _warm(poly, tmp_path / "c.sqlite3")
+    before = _answers(warm)
+    assert warm._cache is not None
+    warm._cache.close()  # unreadable from now on (as after a storage error)
+    assert _answers(warm) == before
+    fi = warm.get("shop/cart.py")
+    assert fi is not None and "Cart" in [d.name for d in fi.definitions]

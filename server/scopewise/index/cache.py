@@ -162,6 +162,7 @@ class IndexCache:
         self.problem: str | None = None  # why the cache is off
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
+        self._writable = True  # a write failed (a full disk): what is stored is still read
         self._ino = 0  # the file opened (a file moved aside meanwhile is not ours to move)
         try:
             with _locked(db_path):
@@ -242,6 +243,26 @@ class IndexCache:
                 if os.stat(self.path).st_ino == ino:
                     self._move_aside(f"unreadable ({exc})")
 
+    def _write_failed(self, exc: sqlite3.Error) -> None:
+        """A write failed (lock held): an unreadable file turns the cache off; otherwise (a
+        full disk, a read-only folder) nothing more is written, and what is stored is still
+        read — the reference graph of the stored files lives there."""
+        if exc.sqlite_errorname in _UNREADABLE:
+            self._failed(exc)
+            return
+        self._writable = False
+        if self.problem is None:
+            self.problem = str(exc) or type(exc).__name__
+            log.warning(
+                "index cache %s: %s; indexing without a cache (what it holds is still read)",
+                self.path,
+                self.problem,
+            )
+
+    @property
+    def readable(self) -> bool:
+        return self._db is not None
+
     @staticmethod
     def _key(digest: str, language: str) -> str:
         return f"{digest}:{language}"
@@ -302,7 +323,7 @@ class IndexCache:
         off (see `_failed`) instead of reaching the caller."""
         with self._lock:
             db = self._db
-            if db is None:
+            if db is None or not self._writable:
                 yield None
                 return
             try:
@@ -315,7 +336,7 @@ class IndexCache:
                         db.execute("ROLLBACK")
                     raise
             except sqlite3.Error as exc:
-                self._failed(exc)
+                self._write_failed(exc)
 
     def put_many(self, rows: Iterable[Row]) -> dict[str, tuple[int, int, int]]:
         """(path, mtime_ns, size, digest, language, data or None when already stored), with
@@ -339,7 +360,7 @@ class IndexCache:
                     "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
                     (path, mtime_ns, size, digest, language),
                 )
-        return ids if self._db is not None else {}
+        return ids if (self._db is not None and self._writable) else {}
 
     @staticmethod
     def _put_entry(db: sqlite3.Connection, key: str, data: bytes) -> None:

@@ -162,9 +162,24 @@ class FileTable(Mapping[str, FileIndex]):
         with self._lock:
             return [p for e in entries for p in self._by_entry.get(e, ())]
 
+    def _rows(self) -> IndexCache | None:
+        """The cache to ask for the stored files' rows; None when there are none. A cache
+        that became unreadable cannot answer: its files are parsed again and pinned (slow,
+        once, and the answers stay whole)."""
+        if not self._stored:
+            return None
+        if self._cache is not None and self._cache.readable:
+            return self._cache
+        with self._lock:
+            for path in list(self._stored):
+                if self._reload(path) is None:
+                    self._forget(path)
+        return None
+
     def definitions_named(self, name: str) -> list[tuple[str, int]]:
         """(path, index) of every definition called `name`, in (path, index) order."""
-        rows = self._cache.defs_named(name) if self._cache and self._stored else []
+        cache = self._rows()
+        rows = cache.defs_named(name) if cache else []
         with self._lock:
             out = [(p, i) for e, i in rows for p in self._by_entry.get(e, ())]
             out += self._defs.get(name, ())
@@ -172,7 +187,8 @@ class FileTable(Mapping[str, FileIndex]):
 
     def files_using(self, name: str) -> list[str]:
         """The files that use `name`, sorted."""
-        entries = self._cache.entries_using(name) if self._cache and self._stored else []
+        cache = self._rows()
+        entries = cache.entries_using(name) if cache else []
         found = self._stored_paths(entries)
         with self._lock:
             pinned = list(self._pinned.items())
