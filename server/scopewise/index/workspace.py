@@ -206,7 +206,7 @@ class WorkspaceIndex:
         with self._lock:
             self.files.replace(found.pinned, found.stored)
             self.skipped = {s.path: s.reason for s in stats.skipped}
-        if self._cache:
+        if self._cache and (todo or cached.keys() - found.stored.keys()):  # else: no write
             self._cache.retain(found.stored)
         stats.cache_problem = self._cache.problem if self._cache else self._cache_problem
         stats.seconds = time.perf_counter() - t0
