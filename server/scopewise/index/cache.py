@@ -204,6 +204,12 @@ class IndexCache:
     def _check(db: sqlite3.Connection) -> None:
         """Raise _NotOurs when the database holds tables this cache does not write."""
         tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        if "meta" in tables and _TABLES["meta"] == tuple(
+            r[0] for r in db.execute("SELECT name FROM pragma_table_info('meta')")
+        ):
+            row = db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
+            if row is not None and row[0] != _version_key():  # an older scopewise's tables
+                raise _NotOurs("written by another version of scopewise or its grammars")
         for name in tables:
             columns = tuple(
                 r[0] for r in db.execute("SELECT name FROM pragma_table_info(?)", (name,))
