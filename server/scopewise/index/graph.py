@@ -20,6 +20,7 @@ from scopewise.index.cache import IndexCache
 from scopewise.index.model import FileIndex
 
 RECENT = 2048  # stored files kept loaded (~20 KB each): the hot path's neighbourhood
+ROWS = 8192  # names whose rows are remembered (a request asks about the same names again)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,9 @@ class FileTable(Mapping[str, FileIndex]):
         self._by_entry: dict[int, list[str]] = {}
         self._recent: OrderedDict[str, FileIndex] = OrderedDict()
         self._defs: dict[str, list[tuple[str, int]]] = {}  # the pinned files' definitions
+        # the cache's rows by name, kept until an entry is added: entries are content, so a
+        # name's rows change only then (a path's entry is looked up afresh in `_by_entry`)
+        self._rows_of: dict[tuple[bool, str], list[tuple[int, int]]] = {}
 
     # ------------------------------------------------------------------ Mapping
     def __getitem__(self, path: str) -> FileIndex:
@@ -117,6 +121,7 @@ class FileTable(Mapping[str, FileIndex]):
             self._forget(path)
             self._stored[path] = st
             self._by_entry.setdefault(st.entry, []).append(path)
+            self._rows_of.clear()
             if fi is not None:
                 self._remember(path, fi)
 
@@ -137,6 +142,7 @@ class FileTable(Mapping[str, FileIndex]):
             self._pinned, self._stored, self._by_entry = pinned, stored, by_entry
             self._defs = defs
             self._recent.clear()
+            self._rows_of.clear()
 
     def _forget(self, path: str) -> None:
         old = self._pinned.pop(path, None)
@@ -176,10 +182,25 @@ class FileTable(Mapping[str, FileIndex]):
                     self._forget(path)
         return None
 
+    def _remembered(self, defs: bool, name: str) -> list[tuple[int, int]]:
+        """The cache's (entry, index) rows defining `name`, or (entry, 0) rows using it."""
+        rows = self._rows_of.get((defs, name))
+        if rows is None:
+            cache = self._rows()
+            if cache is None:
+                return []
+            rows = cache.defs_named(name) if defs else [(e, 0) for e in cache.entries_using(name)]
+            if not cache.readable:  # failed while asked: not an answer to keep
+                return rows
+            with self._lock:
+                if len(self._rows_of) >= ROWS:
+                    self._rows_of.clear()
+                self._rows_of[(defs, name)] = rows
+        return rows
+
     def definitions_named(self, name: str) -> list[tuple[str, int]]:
         """(path, index) of every definition called `name`, in (path, index) order."""
-        cache = self._rows()
-        rows = cache.defs_named(name) if cache else []
+        rows = self._remembered(True, name)
         with self._lock:
             out = [(p, i) for e, i in rows for p in self._by_entry.get(e, ())]
             out += self._defs.get(name, ())
@@ -187,9 +208,7 @@ class FileTable(Mapping[str, FileIndex]):
 
     def files_using(self, name: str) -> list[str]:
         """The files that use `name`, sorted."""
-        cache = self._rows()
-        entries = cache.entries_using(name) if cache else []
-        found = self._stored_paths(entries)
+        found = self._stored_paths([e for e, _ in self._remembered(False, name)])
         with self._lock:
             pinned = list(self._pinned.items())
         found += (p for p, fi in pinned if name in fi.refs)
