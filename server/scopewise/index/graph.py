@@ -13,7 +13,7 @@ from __future__ import annotations
 import bisect
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from scopewise.index.cache import IndexCache
@@ -61,6 +61,7 @@ class FileTable(Mapping[str, FileIndex]):
         # the cache's rows by name, kept until an entry is added: entries are content, so a
         # name's rows change only then (a path's entry is looked up afresh in `_by_entry`)
         self._rows_of: dict[tuple[bool, str], list[tuple[int, int]]] = {}
+        self._tails: dict[str, list[str]] | None = None  # see `ending`, made when first asked
 
     # ------------------------------------------------------------------ Mapping
     def __getitem__(self, path: str) -> FileIndex:
@@ -112,6 +113,7 @@ class FileTable(Mapping[str, FileIndex]):
         with self._lock:
             self._forget(path)
             self._pinned[path] = fi
+            self._add_tail(path)
             for i, d in enumerate(fi.definitions):  # kept in (path, index) order
                 bisect.insort(self._defs.setdefault(d.name, []), (path, i))
 
@@ -122,6 +124,7 @@ class FileTable(Mapping[str, FileIndex]):
             self._stored[path] = st
             self._by_entry.setdefault(st.entry, []).append(path)
             self._rows_of.clear()
+            self._add_tail(path)
             if fi is not None:
                 self._remember(path, fi)
 
@@ -143,6 +146,7 @@ class FileTable(Mapping[str, FileIndex]):
             self._defs = defs
             self._recent.clear()
             self._rows_of.clear()
+            self._tails = None
 
     def _forget(self, path: str) -> None:
         old = self._pinned.pop(path, None)
@@ -161,8 +165,34 @@ class FileTable(Mapping[str, FileIndex]):
             if not paths:
                 self._by_entry.pop(st.entry, None)
         self._recent.pop(path, None)
+        if self._tails is not None:
+            for key in _tail_keys(path):
+                paths = self._tails.get(key, [])
+                if path in paths:
+                    paths.remove(path)
+
+    def _add_tail(self, path: str) -> None:
+        if self._tails is not None:
+            for key in _tail_keys(path):
+                self._tails.setdefault(key, []).append(path)
 
     # ------------------------------------------------------------------ queries
+    def ending(self, tails: Iterable[str]) -> list[str]:
+        """The paths that end with ``/`` + one of `tails`, sorted: looked up by their last
+        two components (and their last one), not by a scan of every path."""
+        with self._lock:
+            if self._tails is None:
+                self._tails = {}
+                for path in [*self._pinned, *self._stored]:
+                    self._add_tail(path)
+            found = {
+                p
+                for tail in tails
+                for p in self._tails.get("/".join(tail.split("/")[-2:]), ())
+                if p.endswith("/" + tail)
+            }
+        return sorted(found)
+
     def _stored_paths(self, entries: list[int]) -> list[str]:
         """The stored paths of these entries (a file pinned since is the pinned one's)."""
         with self._lock:
@@ -227,3 +257,9 @@ class FileTable(Mapping[str, FileIndex]):
             sum(f.ref_count for f in pinned) + sum(s.refs for s in stored),
             dict(sorted(langs.items())),
         )
+
+
+def _tail_keys(path: str) -> set[str]:
+    """The keys `ending` finds a path by: its last component and its last two."""
+    parts = path.split("/")
+    return {parts[-1], "/".join(parts[-2:])}

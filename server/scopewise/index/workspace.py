@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -247,9 +248,9 @@ class WorkspaceIndex:
         if n_workers > 1 and len(todo) >= _PARALLEL_MIN:
             batches = [todo[i : i + _BATCH] for i in range(0, len(todo), _BATCH)]
             with _pool(n_workers, known, {lang for _, lang in todo}) as pool:
-                futures = [pool.submit(_parse_batch, root, b, self.settings) for b in batches]
-                for fut in futures:
-                    take(fut.result())
+                futures = deque(pool.submit(_parse_batch, root, b, self.settings) for b in batches)
+                while futures:  # a batch taken is let go: its blobs are stored by then
+                    take(futures.popleft().result())
         else:
             for i in range(0, len(todo), _BATCH):
                 take(
