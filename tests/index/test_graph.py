@@ -125,3 +125,20 @@ def test_a_cache_lost_mid_session_leaves_the_answers_whole(poly: Path, tmp_path:
     assert _answers(warm) == before
     fi = warm.get("shop/cart.py")
     assert fi is not None and "Cart" in [d.name for d in fi.definitions]
+
+
+def test_files_are_found_by_their_ending_as_a_scan_would(poly: Path, tmp_path: Path) -> None:
+    warm = _warm(poly, tmp_path / "c.sqlite3")
+
+    def scan(tails: tuple[str, ...]) -> list[str]:
+        return sorted(p for p in warm.files if p.endswith(tuple("/" + t for t in tails)))
+
+    asks = [("pricing.py",), ("shop/pricing.py",), ("__init__.py", "cart.py"), ("a/b.py",)]
+    for tails in asks:
+        assert warm.files.ending(tails) == scan(tails), tails
+    assert warm.files.ending(("pricing.py",))
+    warm.update("shop/sub/pricing.py", b"x = 1\n")  # a new buffer, then one gone
+    warm.remove("shop/pricing.py")
+    for tails in asks:
+        assert warm.files.ending(tails) == scan(tails), tails
+    assert "shop/sub/pricing.py" in warm.files.ending(("pricing.py",))
