@@ -230,6 +230,109 @@ def _read_prices(
     return prices
 
 
+# ---------------------------------------------------------------------------- project actions
+ActionKind = Literal["explain", "edit"]
+ActionRoute = Literal["explain", "refactor", "quick", "standard", "deep"]
+ACTION_NAME_MAX = 40
+ACTION_PROMPT_MAX = 4000
+# a name whose slug is a built-in action's would share its code-action kind
+_RESERVED_SLUGS = frozenset(a.value for a in Action)
+
+
+def action_slug(name: str) -> str:
+    """A project action's name as a code-action kind's last part: "Add docstrings" →
+    "add-docstrings"."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def _action_name(v: str) -> bool:
+    fits = 0 < len(v.strip()) <= ACTION_NAME_MAX and v == v.strip()
+    return fits and v.isprintable() and "·" not in v
+
+
+@dataclass(frozen=True)
+class ProjectAction:
+    """One `[[actions]]` entry: a project's own action. `kind`: answered like Explain (text)
+    or like Refactor (edits, a proposal); `files`: the globs (gitignore style, relative to
+    the root) it applies to, all files when empty; `route`: the sliding scale of explain or
+    refactor, or a fixed tier (default: its kind's scale). Its prompt is the repository's
+    text: it goes to the model as the task, never as the system prompt."""
+
+    name: str = setting(check=_action_name)
+    prompt: str = setting(check=lambda v: len(v.strip()) > 0 and len(v) <= ACTION_PROMPT_MAX)
+    kind: ActionKind = "edit"
+    files: tuple[str, ...] = setting((), check=lambda v: all(_non_blank(g) for g in v))
+    route: ActionRoute | None = None
+
+    @property
+    def slug(self) -> str:
+        return action_slug(self.name)
+
+    @property
+    def scale(self) -> str:
+        """Its route as written, else its kind's: explain's scale or refactor's."""
+        return self.route or ("explain" if self.kind == "explain" else "refactor")
+
+
+def _read_actions(node: Any, key: str, current: Any, warnings: list[str]) -> Any:
+    """`[[actions]]`: each entry read on its own; a bad one (a missing or bad field, a name
+    already taken) is named in one line and dropped, the rest kept; an unknown key in one is
+    named and ignored."""
+    if not isinstance(node, (list, tuple)):
+        warnings.append(f"scopewise.{key}: {node!r} is not valid; using {_shown(current)}")
+        return current
+    out: list[ProjectAction] = []
+    for i, entry in enumerate(node):
+        raw = _normalise(entry) if isinstance(entry, Mapping) else None
+        name = raw.get("name") if raw is not None else None
+        shown_name = (name if len(name) <= 48 else name[:47] + "…") if isinstance(name, str) else ""
+        label = f"scopewise.{key} {shown_name!r}" if shown_name else f"scopewise.{key}[{i}]"
+        found: list[str] = []
+        action = _read(ProjectAction, raw, _ACTION_BASE, "", found) if raw is not None else None
+        why = _action_problem(raw, action, found, out)
+        if why is not None or action is None:
+            warnings.append(f"{label}: {why}; this action is left out")
+            continue
+        warnings += [f"{label}: {w.removeprefix('scopewise.')}" for w in found]
+        out.append(action)
+    return tuple(out)
+
+
+_ACTION_HINTS = {
+    "name": f"the name must be 1 to {ACTION_NAME_MAX} printable characters (no '·')",
+    "prompt": f"the prompt must be 1 to {ACTION_PROMPT_MAX} characters",
+    "kind": "kind must be 'explain' or 'edit'",
+    "files": "files must be a list of globs",
+    "route": "route must be 'explain', 'refactor', 'quick', 'standard' or 'deep'",
+}
+
+
+def _action_problem(
+    raw: Mapping[str, Any] | None,
+    action: ProjectAction | None,
+    found: list[str],
+    taken: list[ProjectAction],
+) -> str | None:
+    """Why an `[[actions]]` entry cannot be used (its first problem), or None."""
+    if raw is None or action is None:
+        return "not a table"
+    for need in ("name", "prompt"):
+        if raw.get(need) is None:
+            return f"{need} is missing"
+    for warning in found:
+        field_name = warning.removeprefix("scopewise.").split(":", 1)[0]
+        if field_name in _ACTION_HINTS:
+            return _ACTION_HINTS[field_name]
+    if not action.slug or action.slug in _RESERVED_SLUGS:
+        return f"the name {action.name!r} is a built-in action's (explain, refactor, fix)"
+    if any(a.slug == action.slug for a in taken):
+        return f"another action is already named {action.name!r}"
+    return None
+
+
+_ACTION_BASE = ProjectAction(name="", prompt="")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything scopewise can be told; the index's and the scale's keys sit at the top."""
@@ -259,6 +362,8 @@ class Settings:
     # the code-action menu lists every refactor intent (and each one's other tier) instead of
     # one "Refactor…" entry that asks which
     menu_intents: bool = False
+    # the project's own actions (`[[actions]]`; see ProjectAction)
+    actions: tuple[ProjectAction, ...] = setting(factory=tuple, reader=_read_actions)
 
 
 # ---------------------------------------------------------------------------- the converter
@@ -587,7 +692,26 @@ def workspace_layer(root: Path, user: UserConfig) -> tuple[dict[str, Any], list[
     mine, theirs = user.raw.get("exclude"), raw.get("exclude")
     if isinstance(mine, list) and isinstance(theirs, list):
         raw["exclude"] = mine + [p for p in theirs if p not in mine]
+    raw = _with_user_actions(raw, user.raw.get("actions"))
     return raw, warnings
+
+
+def _with_user_actions(raw: dict[str, Any], mine: Any) -> dict[str, Any]:
+    """The user's `[[actions]]` (config file or editor) and the workspace's together (not
+    sensitive: an action cannot change where keys, code or money go); the workspace's wins
+    on a name."""
+    theirs = raw.get("actions")
+    if not isinstance(mine, list):
+        return raw
+    if not isinstance(theirs, list):
+        return raw | {"actions": mine}
+
+    def slug(entry: Any) -> str | None:
+        name = entry.get("name") if isinstance(entry, Mapping) else None
+        return action_slug(name) if isinstance(name, str) else None
+
+    named = {slug(e) for e in theirs} - {None}
+    return raw | {"actions": [e for e in mine if slug(e) not in named] + theirs}
 
 
 def load(
@@ -602,7 +726,9 @@ def load(
         warnings.append(
             f"scopewise.{key}: read only from the user config file ({shown(user.path)}); ignored"
         )
-    raw = merge(raw, {k: v for k, v in (editor or {}).items() if snake(str(k)) != TRUST_KEY})
+    theirs = {k: v for k, v in (editor or {}).items() if snake(str(k)) != TRUST_KEY}
+    raw = merge(raw, {k: v for k, v in theirs.items() if snake(str(k)) != "actions"})
+    raw = _with_user_actions(raw, _lookup(theirs, "actions"))  # added, as the user file's
     settings, more = build(raw)
     return settings, [*user.warnings, *warnings, *more]
 

@@ -100,6 +100,14 @@ CODE_ACTION_KINDS: dict[Action, str] = {
     Action.FIX: "quickfix",
 }
 RUN_COMMAND = "scopewise.run"
+# A project action's code-action kind (`[[actions]]`): this prefix by its kind, then its slug
+PROJECT_KIND_PREFIX: dict[str, str] = {
+    "edit": "refactor.rewrite.scopewise",
+    "explain": "source.scopewise",
+}
+# "Project actions…": asks which project action (window/showMessageRequest), then runs it
+CHOOSE_PROJECT_ACTION_COMMAND = "scopewise.chooseProjectAction"
+PROJECT_ACTIONS_COMMAND = "scopewise.projectActions"  # {"uri"?} -> the project's actions
 # "Refactor…": asks which intent (window/showMessageRequest), then runs it as RUN_COMMAND
 CHOOSE_INTENT_COMMAND = "scopewise.chooseIntent"
 USAGE_COMMAND = "scopewise.usage"
@@ -109,6 +117,8 @@ APPLY_PROPOSAL_COMMAND = "scopewise.applyProposal"  # {"id", "hunks": [int] | nu
 DISCARD_PROPOSAL_COMMAND = "scopewise.discardProposal"  # {"id"}
 PROPOSAL_DIFF_COMMAND = "scopewise.proposalDiff"  # {"id"} -> {"uri"} of the unified diff
 PROPOSAL_NOTIFICATION = "scopewise/proposal"  # a proposal, to a client with `review`
+# a follow-up on the cached prefix: {"proposal": id} or {"explanation": run id}, "instruction"
+REVISE_COMMAND = "scopewise.revise"
 
 
 @dataclass(frozen=True)

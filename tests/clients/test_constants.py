@@ -23,6 +23,7 @@ from scopewise.lsp.server import create_server
 CLIENTS = Path(__file__).resolve().parents[2] / "clients"
 EXTENSION = CLIENTS / "vscode" / "src" / "extension.ts"
 REVIEW = CLIENTS / "vscode" / "src" / "review.ts"
+PANEL = CLIENTS / "vscode" / "src" / "explanationPanel.ts"
 PACKAGE = CLIENTS / "vscode" / "package.json"
 TRUST = CLIENTS / "vscode" / "src" / "trust.ts"
 SETTINGS_TS = CLIENTS / "vscode" / "src" / "settings.ts"
@@ -34,10 +35,17 @@ NVIM_HELPER = CLIENTS / "neovim" / "lua" / "scopewise" / "init.lua"
 EDITOR_LANGUAGE = {"javascriptreact": "javascript", "typescriptreact": "tsx"}
 # Commands and settings the VS Code extension keeps to itself (never sent to the server).
 # (the review of a proposal: src/review.ts)
-REVIEW_COMMANDS = ("open", "accept", "reject", "acceptAll", "rejectAll", "apply")
-CLIENT_COMMANDS = {"scopewise.showUsage", "scopewise.restartServer", "scopewise.openSettings"} | {
-    f"scopewise.review.{c}" for c in (*REVIEW_COMMANDS, "acceptHunk", "rejectHunk")
-}
+REVIEW_COMMANDS = ("open", "accept", "reject", "acceptAll", "rejectAll", "apply", "showDiff")
+CLIENT_COMMANDS = (
+    {
+        "scopewise.showUsage",
+        "scopewise.restartServer",
+        "scopewise.openSettings",
+        "scopewise.runProjectAction",
+    }
+    | {f"scopewise.review.{c}" for c in (*REVIEW_COMMANDS, "acceptHunk", "rejectHunk", "revise")}
+    | {"scopewise.explanation.revise"}
+)
 CLIENT_SETTINGS = {"server.path", "python"}
 
 
@@ -92,7 +100,10 @@ def package() -> dict[str, Any]:
 
 
 def test_the_server_advertises_the_vocabulary(advertised: dict[str, Any]) -> None:
-    assert advertised["kinds"] == [vocab.CODE_ACTION_KINDS[a] for a in vocab.Action]
+    assert advertised["kinds"] == [
+        *(vocab.CODE_ACTION_KINDS[a] for a in vocab.Action),
+        vocab.PROJECT_KIND_PREFIX["explain"],  # a project's explain-like actions
+    ]
     assert advertised["commands"] == {
         vocab.RUN_COMMAND,
         vocab.CHOOSE_INTENT_COMMAND,
@@ -102,6 +113,9 @@ def test_the_server_advertises_the_vocabulary(advertised: dict[str, Any]) -> Non
         vocab.APPLY_PROPOSAL_COMMAND,
         vocab.DISCARD_PROPOSAL_COMMAND,
         vocab.PROPOSAL_DIFF_COMMAND,
+        vocab.REVISE_COMMAND,
+        vocab.CHOOSE_PROJECT_ACTION_COMMAND,
+        vocab.PROJECT_ACTIONS_COMMAND,
     }
 
 
@@ -116,12 +130,18 @@ def test_server_commands() -> None:
     assert const(ts, "RUN_COMMAND") == vocab.RUN_COMMAND
     assert const(ts, "CHOOSE_INTENT_COMMAND") == vocab.CHOOSE_INTENT_COMMAND
     assert const(ts, "USAGE_COMMAND") == vocab.USAGE_COMMAND
+    assert const(ts, "CHOOSE_PROJECT_ACTION_COMMAND") == vocab.CHOOSE_PROJECT_ACTION_COMMAND
+    assert const(ts, "PROJECT_ACTIONS_COMMAND") == vocab.PROJECT_ACTIONS_COMMAND
+    assert const(ts, "PROJECT_EXPLAIN_KIND") == vocab.PROJECT_KIND_PREFIX["explain"]
     review = read(REVIEW)
     assert const(review, "APPLY_PROPOSAL_COMMAND") == vocab.APPLY_PROPOSAL_COMMAND
     assert const(review, "DISCARD_PROPOSAL_COMMAND") == vocab.DISCARD_PROPOSAL_COMMAND
+    assert const(review, "PROPOSAL_DIFF_COMMAND") == vocab.PROPOSAL_DIFF_COMMAND
     assert const(review, "PROPOSAL_NOTIFICATION") == vocab.PROPOSAL_NOTIFICATION
+    assert const(review, "REVISE_COMMAND") == vocab.REVISE_COMMAND
     lua = read(NVIM_HELPER)
     assert const(lua, "RUN") == vocab.RUN_COMMAND
+    assert const(lua, "PROJECT_ACTIONS") == vocab.PROJECT_ACTIONS_COMMAND
     called = set(re.findall(r"server_command\(\s*'([^']+)'", lua))
     assert called == {vocab.USAGE_COMMAND, vocab.REINDEX_COMMAND, vocab.RUN_TESTS_COMMAND}
 
@@ -130,7 +150,7 @@ def test_extension_commands(package: dict[str, Any]) -> None:
     """One command per action (`scopewise.<action>`), plus the extension's own; each one
     contributed in package.json is registered in extension.ts or review.ts, and no more."""
     contributed = {c["command"] for c in package["contributes"]["commands"]}
-    ts = read(EXTENSION) + read(REVIEW)
+    ts = read(EXTENSION) + read(REVIEW) + read(PANEL)
     registered = set(re.findall(r'registerCommand\(\s*"([^"]+)"', ts))
     assert contributed == registered
     assert contributed == {f"scopewise.{a}" for a in vocab.Action} | CLIENT_COMMANDS
@@ -143,6 +163,9 @@ def test_extension_commands(package: dict[str, Any]) -> None:
         vocab.APPLY_PROPOSAL_COMMAND,
         vocab.DISCARD_PROPOSAL_COMMAND,
         vocab.PROPOSAL_DIFF_COMMAND,
+        vocab.REVISE_COMMAND,
+        vocab.CHOOSE_PROJECT_ACTION_COMMAND,
+        vocab.PROJECT_ACTIONS_COMMAND,
     }
     assert not contributed & server  # a client command never shadows the server's
 
@@ -214,5 +237,7 @@ def test_neovim_review_protocol() -> None:
     review = read(CLIENTS / "neovim" / "lua" / "scopewise" / "review.lua")
     assert const(review, "APPLY") == vocab.APPLY_PROPOSAL_COMMAND
     assert const(review, "DISCARD") == vocab.DISCARD_PROPOSAL_COMMAND
+    revise = read(CLIENTS / "neovim" / "lua" / "scopewise" / "revise.lua")
+    assert const(revise, "COMMAND") == vocab.REVISE_COMMAND
     config = read(NVIM_CONFIG)
     assert f"['{vocab.PROPOSAL_NOTIFICATION}'] = on_proposal" in config

@@ -24,4 +24,4 @@ def test_the_proposed_text_holds_exactly_the_hunks_not_rejected() -> None:
         cwd=VSCODE, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
-    assert "# fail 0" in out.stdout and "# pass 9" in out.stdout
+    assert "# fail 0" in out.stdout and "# pass 10" in out.stdout

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -91,10 +92,10 @@ async def test_explain_streams_progress_and_shows_a_document(
     values = progress_of(ed, token)
     begin, end = values[0], values[-1]
     assert isinstance(begin, types.WorkDoneProgressBegin) and begin.cancellable
-    assert begin.title == f"scopewise {action.data['reason']}"  # why this tier
-    # the plan's own title, tokens and all (the menu's says why instead)
-    assert begin.message and begin.message.startswith("Explain · quick · ~")
-    assert begin.message.endswith(" tok · <$0.01 (estimated)")
+    # titled as the menu entry the user picked: the tier, why, the cost
+    assert begin.title == f"scopewise {action.title}"
+    assert begin.title.startswith("scopewise Explain · quick: a short read · <$0.01")
+    assert begin.message and re.fullmatch(r"~[\d.]+k? tok \(estimated\)", begin.message)
     reports = [v.message for v in values if isinstance(v, types.WorkDoneProgressReport)]
     assert any(m.startswith("thinking… ") and m.endswith(" tokens") for m in reports), reports
     assert isinstance(end, types.WorkDoneProgressEnd) and "$" in (end.message or "")

@@ -178,6 +178,7 @@ def test_action_data_on_the_wire() -> None:
         "title": "Refactor: simplify",
         "reason": "a contained change",
         "planId": "7",
+        "projectAction": None,
     }
     data = ActionData.from_json(raw)
     assert data.to_json() == raw and list(data.to_json()) == list(raw)  # keys in order
@@ -213,6 +214,8 @@ def test_command_answers_on_the_wire() -> None:
         "shown",
         "usd",
         "tier",
+        "run",  # for a revise: its run id, and what a revise would cost
+        "revise",
     ]
     applied = to_json(Applied(files=["a"], summary="", usd=0.1, tier="quick", model="m"))
     assert applied == {

@@ -20,9 +20,9 @@ T.run(function()
   local client = T.client(buf)
 
   T.eq(vim.fn.getcompletion('Scopewise ', 'cmdline'),
-    { 'explain', 'refactor', 'fix', 'revert', 'usage', 'reindex', 'tests', 'cancel' },
+    { 'explain', 'refactor', 'fix', 'action', 'revise', 'revert', 'usage', 'reindex', 'tests', 'cancel' },
     'subcommands')
-  T.eq(vim.fn.getcompletion('Scopewise re', 'cmdline'), { 'refactor', 'revert', 'reindex' },
+  T.eq(vim.fn.getcompletion('Scopewise re', 'cmdline'), { 'refactor', 'revise', 'revert', 'reindex' },
     're<Tab>')
   T.eq(vim.fn.getcompletion('Scopewise refactor add', 'cmdline'), { 'add types' }, 'an intent')
   T.eq(vim.fn.getcompletion('Scopewise refactor extract f', 'cmdline'), { 'function' },

@@ -58,7 +58,9 @@ T.run(function()
   local joined = table.concat(progress, '\n')
   T.ok(joined:find('scopewise: thinking… ', 1, true), 'thinking progress in:\n' .. joined)
   T.ok(joined:find('scopewise: done · %$%d'), 'the cost at the end in:\n' .. joined)
-  T.ok(joined:find(' — explain · ', 1, true), 'the reason for the tier in:\n' .. joined)
+  -- titled as the menu entry: the tier, why, the cost
+  T.ok(joined:find(' — Explain · quick: a short read · <%$0%.01'), 'the reason for the tier in:\n'
+    .. joined)
 
   -- 2. :Scopewise explain on a range, in a float
   require('scopewise').setup({ explain = 'float' })

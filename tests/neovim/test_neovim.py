@@ -313,6 +313,29 @@ def test_a_wide_rename_is_planned_written_and_applied_as_one_edit(nvim: Neovim) 
     assert writer_model != plan["model"], "the writers are a cheaper tier than the planner"
 
 
+def test_revise_a_proposal_and_an_explanation(nvim: Neovim) -> None:
+    first = edits((PRICING, "TAX_RATE = 0.2\n", "TAX_RATE = 0.25\n"), summary="raised")
+    revised = edits((PRICING, "TAX_RATE = 0.2\n", "TAX_RATE = 0.2  # revised\n"))
+    long = "NVIM-LONG: " + "it clamps the rate, then applies it. " * 10
+    nvim.api.push(
+        Reply(text=first),
+        Reply(text=revised),
+        Reply(text=long),
+        Reply(text="NVIM-SHORT: clamps, then applies.", chunks=5, delay=0.05),
+    )
+    nvim.run("test_revise.lua")
+    asked = nvim.api.message_requests
+    assert len(asked) == 4
+    for before, after, answer in ((asked[0], asked[1], first), (asked[2], asked[3], long)):
+        # the same cached prefix; the answer as the assistant turn, then the instruction
+        assert after.system_blocks == before.system_blocks
+        turns = after.body["messages"]
+        assert turns[0] == before.body["messages"][0]
+        assert turns[1] == {"role": "assistant", "content": [{"type": "text", "text": answer}]}
+    assert "NVIM-REVISE" in asked[1].body["messages"][2]["content"]
+    assert "NVIM-SHORTER" in asked[3].body["messages"][2]["content"]
+
+
 def test_review_ui_against_a_fake_server(nvim: Neovim) -> None:
     # the helper's review of a proposal, against an in-process fake `scopewise` server
     nvim.run("test_review_ui.lua")
@@ -354,3 +377,62 @@ def test_another_server_does_not_change_the_action(nvim: Neovim) -> None:
     nvim.run("test_other_server.lua")
     (request,) = nvim.api.message_requests
     assert "Refactor the selected code, shop/pricing.py:29-32" in json.dumps(request.body)
+
+
+PROJECT_ACTIONS = """\
+max_retries = 0
+
+[[actions]]
+name = "Add docstrings"
+prompt = "Add a one-line docstring to every function that lacks one."
+files = ["shop/pricing.py"]
+route = "quick"
+
+[[actions]]
+name = "Explain for QA"
+prompt = "Say what a tester should try to break here."
+kind = "explain"
+"""
+
+
+def test_a_project_action(nvim: Neovim) -> None:
+    """In the menu with tier and cost, `:Scopewise action` completes and runs an edit-like one
+    (a proposal, accepted) and an explain-like one (an explanation)."""
+    (nvim.workspace / ".scopewise.toml").write_text(PROJECT_ACTIONS, encoding="utf-8")
+    old = "def clamp(value: float, low: float, high: float) -> float:\n"
+    new = old + '    """`value` kept between `low` and `high`."""\n'
+    nvim.api.push(
+        Reply(text=edits((PRICING, old, new), summary="a docstring")),
+        Reply(text="Try a negative rate, and one above 1."),
+    )
+    nvim.run("test_project_action.lua")
+    sent = [json.dumps(r.body["messages"]) for r in nvim.api.message_requests]
+    assert "Add a one-line docstring" in sent[0] and "what a tester should try" in sent[1]
+
+
+@pytest.mark.parametrize("how", ["watchfiles", "polling"])
+def test_a_file_changed_outside_neovim_is_noticed_without_reindex(nvim: Neovim, how: str) -> None:
+    extra = {"SCOPEWISE_WATCH": "polling"} if how == "polling" else {}
+    out = nvim.run("test_watch.lua", SCOPEWISE_TEST_WATCH=how, **extra)
+    assert "after" in out
+    assert nvim.api.message_requests == [], "noticing a change calls no model"
+
+
+def test_revert_deletes_the_file_the_edit_created(nvim: Neovim) -> None:
+    module = "from shop.config import MAX_DISCOUNT\n\n\ndef capped(rate: float) -> float:\n"
+    module += "    return max(0.0, min(MAX_DISCOUNT, rate))\n"
+    nvim.api.push(
+        Reply(
+            text=edits(
+                ("shop/rates/capping.py", "", module),
+                (
+                    PRICING,
+                    "    rate = clamp(rate, 0.0, MAX_DISCOUNT)\n",
+                    "    rate = capped(rate)\n",
+                ),
+                summary="the clamp in a module of its own",
+            )
+        )
+    )
+    nvim.run("test_revert_created.lua")
+    assert not (nvim.workspace / "shop" / "rates").exists()

@@ -7,10 +7,10 @@ vim.lsp.handlers['$/progress'] = function() end
 local ctx = { client_id = 1 }
 local function progress(kind, message)
   sw.on_progress(nil, { token = 'run-1', value = { kind = kind, message = message,
-    title = 'scopewise explain · a short read → deep' } }, ctx, {})
+    title = 'scopewise Explain · deep: a long read · ~$0.02' } }, ctx, {})
 end
 T.eq(sw.status(), '', 'idle')
-progress('begin', 'Explain · deep · ~2.1k tok · ~$0.02 (estimated)')
+progress('begin', '~2.1k tok (estimated)')
 T.eq(sw.status(), 'scopewise deep · 2.1k tok', 'at the start')
 progress('report', 'thinking… 1.4k tokens')
 T.eq(sw.status(), 'scopewise deep · 1.4k tok', 'while thinking')

@@ -7,6 +7,8 @@
 // Content-Security-Policy.
 import * as vscode from "vscode";
 import { escapeHtml, renderMarkdown } from "./markdown";
+import { parseRevise, ReviseCost } from "./proposal";
+import { askInstruction, REVISE_COMMAND, ServerCommand } from "./review";
 
 /** One `scopewise/explanation` notification (the server's protocol). */
 export interface ExplanationNote {
@@ -18,21 +20,57 @@ export interface ExplanationNote {
   tokens: number;
   done: boolean;
   cut: boolean;
+  /** the last one (done) of an explanation that can be revised: what a revise would cost */
+  revise?: unknown;
 }
 
 interface Live {
   panel: vscode.WebviewPanel;
   text: string;
   closed: boolean;
+  state: string; // "writing… standard · ~40 tokens"
+  shownAt: number; // when the page was last replaced (0: never)
+  pending?: ReturnType<typeof setTimeout>; // the next replacement, when one waits
 }
 
 const TITLE = "scopewise: explanation";
+const CONTEXT = "scopewise.explained";
+// Each update replaces the page, which the webview loads again: faster than this, a busy
+// machine would show no text until the answer ends (the walkthrough saw it at 10 s).
+const REPLACE_EVERY_MS = 1000;
 
 export class ExplanationPanels implements vscode.Disposable {
   private readonly live = new Map<string, Live>();
   private last: Live | undefined;
+  /** the newest finished explanation that can be revised */
+  private revisable: { run: string; cost: ReviseCost } | undefined;
 
-  constructor(private readonly output: vscode.LogOutputChannel) {}
+  constructor(
+    private readonly output: vscode.LogOutputChannel,
+    private readonly server: ServerCommand,
+  ) {}
+
+  register(): vscode.Disposable {
+    return vscode.commands.registerCommand("scopewise.explanation.revise", () => this.revise());
+  }
+
+  /** "Revise explanation…": an instruction (the cost in the prompt), then `scopewise.revise`;
+   *  the revised text streams into the panel like any explanation. */
+  async revise(): Promise<void> {
+    const target = this.revisable;
+    if (!target) {
+      void vscode.window.showInformationMessage("scopewise: no explanation to revise yet.");
+      return;
+    }
+    const instruction = await askInstruction(target.cost);
+    if (instruction === undefined) return;
+    this.output.info(`explanation ${target.run}: revise: ${instruction}`);
+    try {
+      await this.server(REVISE_COMMAND, { explanation: target.run, instruction });
+    } catch (err) {
+      void vscode.window.showErrorMessage(`scopewise: revising failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
 
   /** A notification: open the panel at the first, add the text, finish at the last. */
   async note(n: ExplanationNote): Promise<void> {
@@ -45,13 +83,33 @@ export class ExplanationPanels implements vscode.Disposable {
     if (live.closed) return; // the user closed it: the document has it all
     if (typeof n.delta === "string") live.text += n.delta;
     if (!n.done) {
-      this.show(live, `${TITLE} · writing…`, `writing… ${n.tier} · ~${n.tokens} tokens`, live.text);
+      live.state = `writing… ${n.tier} · ~${n.tokens} tokens`;
+      this.writing(live);
       return;
     }
     this.live.delete(n.run);
+    clearTimeout(live.pending);
+    const cost = parseRevise(n.revise);
+    if (cost && !n.cut) {
+      this.revisable = { run: n.run, cost };
+      void vscode.commands.executeCommand("setContext", CONTEXT, true);
+    }
     const state = n.cut ? "(cut)" : "done";
     const document = await this.read(n.uri);
     this.show(live, n.cut ? `${TITLE} (cut)` : TITLE, state, document ?? live.text);
+  }
+
+  /** The text so far: shown now, or at most once a REPLACE_EVERY_MS (the newest text then). */
+  private writing(live: Live): void {
+    const wait = live.shownAt + REPLACE_EVERY_MS - Date.now();
+    if (live.pending !== undefined) return;
+    const show = () => {
+      live.pending = undefined;
+      live.shownAt = Date.now();
+      this.show(live, `${TITLE} · writing…`, live.state, live.text);
+    };
+    if (wait <= 0) show();
+    else live.pending = setTimeout(show, wait);
   }
 
   dispose(): void {
@@ -66,7 +124,7 @@ export class ExplanationPanels implements vscode.Disposable {
     const previous = this.last;
     if (previous && !previous.closed) {
       previous.panel.reveal(undefined, true);
-      const live: Live = { panel: previous.panel, text: "", closed: false };
+      const live: Live = { panel: previous.panel, text: "", closed: false, state: "", shownAt: 0 };
       previous.closed = true; // the old run no longer writes to it
       previous.panel.onDidDispose(() => (live.closed = true));
       this.last = live;
@@ -78,7 +136,7 @@ export class ExplanationPanels implements vscode.Disposable {
       { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
       { enableScripts: false, enableCommandUris: false, localResourceRoots: [] },
     );
-    const live: Live = { panel, text: "", closed: false };
+    const live: Live = { panel, text: "", closed: false, state: "", shownAt: 0 };
     panel.onDidDispose(() => (live.closed = true));
     this.last = live;
     return live;

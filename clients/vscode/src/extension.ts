@@ -18,15 +18,17 @@ import {
 import { ExplanationNote, ExplanationPanels } from "./explanationPanel";
 import { locateServer } from "./locate";
 import { parseProposal } from "./proposal";
-import { PROPOSAL_NOTIFICATION, ReviewController } from "./review";
+import { PROPOSAL_NOTIFICATION, REVISE_COMMAND, ReviewController } from "./review";
 import { mayStart, RESTRICTED_MESSAGE, startWhenTrusted } from "./restricted";
 import { SECTION, serverKeys, serverSettings } from "./settings";
 import { ignoredMessage } from "./trust";
 
 const RUN_COMMAND = "scopewise.run";
 const CHOOSE_INTENT_COMMAND = "scopewise.chooseIntent"; // "Refactor…": asks which, then runs
+const CHOOSE_PROJECT_ACTION_COMMAND = "scopewise.chooseProjectAction"; // "Project actions…"
 const EXTENSION_ID = "scopewise.scopewise"; // publisher.name in package.json
 const USAGE_COMMAND = "scopewise.usage";
+const PROJECT_ACTIONS_COMMAND = "scopewise.projectActions"; // the project's [[actions]]
 const LANGUAGES = [
   "python", "javascript", "javascriptreact", "typescript", "typescriptreact",
   "go", "rust", "java", "c", "cpp", "ruby",
@@ -38,6 +40,7 @@ const KINDS = {
 } as const;
 type Action = keyof typeof KINDS;
 const EXPLAIN_QUICK_FIX = vscode.CodeActionKind.QuickFix.append("scopewise.explain");
+const PROJECT_EXPLAIN_KIND = "source.scopewise"; // + ".<name>": a project's explain-like action
 
 export const INSTALL_HELP =
   "Install it from a scopewise checkout (it is not on PyPI): " +
@@ -77,7 +80,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   status.command = "scopewise.showUsage";
   showStatus("$(loading~spin) scopewise", "scopewise: starting the language server");
   status.show();
-  panels = new ExplanationPanels(output);
+  panels = new ExplanationPanels(output, serverCommand);
 
   review = new ReviewController(serverCommand, output);
   context.subscriptions.push(
@@ -85,9 +88,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     status,
     panels,
     review.register(),
+    panels.register(),
     vscode.commands.registerCommand("scopewise.explain", () => runFromEditor("explain")),
     vscode.commands.registerCommand("scopewise.refactor", () => runFromEditor("refactor")),
     vscode.commands.registerCommand("scopewise.fix", () => runFromEditor("fix")),
+    vscode.commands.registerCommand("scopewise.runProjectAction", runProjectAction),
     vscode.commands.registerCommand("scopewise.showUsage", showUsage),
     vscode.commands.registerCommand("scopewise.restartServer", restart),
     vscode.commands.registerCommand("scopewise.openSettings", openSettings),
@@ -187,22 +192,26 @@ async function startClient(): Promise<void> {
           );
         },
       },
-      // Explain in the Quick Fix menu and behind the lightbulb on plain code: VS Code keeps
-      // source actions out of both, so when no kind was asked for (Ctrl+., the lightbulb)
-      // it is listed as a quick fix; "Source Action..." still finds it as the server lists it
+      // Explain (and a project's explain-like actions, source.scopewise.<name>) in the Quick
+      // Fix menu and behind the lightbulb on plain code: VS Code keeps source actions out of
+      // both, so when no kind was asked for (Ctrl+., the lightbulb) they are listed as quick
+      // fixes; "Source Action..." still finds them as the server lists them
       provideCodeActions: async (document, range, context, token, next) => {
         const actions = await next(document, range, context, token);
         if (!actions || context.only) return actions;
         for (const action of actions) {
-          if (action instanceof vscode.CodeAction && action.kind?.value === KINDS.explain) {
-            action.kind = EXPLAIN_QUICK_FIX;
+          const kind = action instanceof vscode.CodeAction ? action.kind?.value : undefined;
+          if (kind === KINDS.explain) {
+            (action as vscode.CodeAction).kind = EXPLAIN_QUICK_FIX;
+          } else if (kind?.startsWith(`${PROJECT_EXPLAIN_KIND}.`)) {
+            (action as vscode.CodeAction).kind = vscode.CodeActionKind.QuickFix.append(kind.slice("source.".length));
           }
         }
         return actions;
       },
       executeCommand: async (cmd, cmdArgs, next) => {
         const result: unknown = await next(cmd, cmdArgs);
-        if (cmd === RUN_COMMAND || cmd === CHOOSE_INTENT_COMMAND) {
+        if (cmd === RUN_COMMAND || cmd === CHOOSE_INTENT_COMMAND || cmd === CHOOSE_PROJECT_ACTION_COMMAND) {
           noteRun(cmdArgs[0], result);
           const proposal = parseProposal(result);
           if (proposal) void review.show(proposal);
@@ -261,7 +270,9 @@ function scopewiseCapabilities(flags: Record<string, boolean>): StaticFeature {
 async function serverCommand(command: string, arg: object): Promise<unknown> {
   const lc = await readyClient();
   if (!lc) throw new Error("the language server is not running");
-  return lc.sendRequest(ExecuteCommandRequest.type, { command, arguments: [arg] });
+  const result: unknown = await lc.sendRequest(ExecuteCommandRequest.type, { command, arguments: [arg] });
+  if (command === REVISE_COMMAND) noteRun({ action: "revise" }, result); // its cost in the status bar
+  return result;
 }
 
 async function stop(): Promise<void> {
@@ -303,7 +314,8 @@ function noteRun(arg: unknown, result: unknown): void {
   if (typeof result !== "object" || result === null) return;
   const r = result as RunResult;
   if (typeof r.usd !== "number") return;
-  const action = typeof arg === "object" && arg !== null ? String((arg as { action?: unknown }).action ?? "run") : "run";
+  const given = typeof arg === "object" && arg !== null ? (arg as { action?: unknown; projectAction?: unknown }) : {};
+  const action = String(given.projectAction ?? given.action ?? "run"); // a project action by its name
   session.usd += r.usd;
   session.runs += 1;
   session.last = `${action} · ${r.tier ?? "?"} · ${money(r.usd)}`;
@@ -390,7 +402,7 @@ async function runFromEditor(action: Action): Promise<void> {
   );
   const mine = candidates.filter((a) => {
     const d = a.data as ActionData | undefined;
-    return d?.action === action && !d.tier && !d.overrideCap;
+    return d?.action === action && !d.tier && !d.overrideCap && !d.projectAction;
   });
   const usable = mine.find((a) => !a.disabled);
   if (!usable) {
@@ -411,4 +423,63 @@ async function runFromEditor(action: Action): Promise<void> {
       : { ...arg, intent: null, instruction: instruction.trim(), title: `Refactor: ${instruction.trim()}` };
   output.info(`running ${action}: ${chosen.title}`);
   await vscode.commands.executeCommand(RUN_COMMAND, data);
+}
+
+interface ProjectActionInfo {
+  name: string;
+  kind: string;
+  route: string;
+  files: string[];
+  codeActionKind: string;
+  applies: boolean;
+}
+
+/** "Run project action…": a quick pick of the project's actions for this file (from the
+ *  server), then that action's code action on the selection, run as the menu runs it. */
+async function runProjectAction(): Promise<void> {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor) {
+    void vscode.window.showInformationMessage("scopewise: open a file and select code first.");
+    return;
+  }
+  const lc = await readyClient();
+  if (!lc) return;
+  const uri = lc.code2ProtocolConverter.asUri(editor.document.uri);
+  const answer = (await serverCommand(PROJECT_ACTIONS_COMMAND, { uri })) as { actions?: ProjectActionInfo[] } | null;
+  const usable = (answer?.actions ?? []).filter((a) => a.applies);
+  if (usable.length === 0) {
+    void vscode.window.showInformationMessage(
+      "scopewise: no project action applies to this file ([[actions]] in .scopewise.toml).",
+    );
+    return;
+  }
+  const picked = await vscode.window.showQuickPick(
+    usable.map((a) => ({
+      label: a.name,
+      description: `${a.kind} · ${a.route}`,
+      detail: a.files.length ? a.files.join(", ") : "all files",
+      action: a,
+    })),
+    { title: "scopewise: Run project action", placeHolder: "Which project action?" },
+  );
+  if (!picked) return;
+  const range = editor.selection;
+  const c2p = lc.code2ProtocolConverter;
+  const listed = await lc.sendRequest(CodeActionRequest.type, {
+    textDocument: { uri },
+    range: c2p.asRange(range),
+    context: { diagnostics: [], only: [picked.action.codeActionKind], triggerKind: CodeActionTriggerKind.Invoked },
+  });
+  const found = (listed ?? []).find((a): a is CodeAction => {
+    const d = (a as CodeAction).data as ActionData | undefined;
+    return d?.projectAction === picked.action.name && !d.tier && !d.overrideCap;
+  });
+  if (!found || found.disabled) {
+    const why = found?.disabled?.reason ?? "it cannot run on this selection";
+    void vscode.window.showWarningMessage(`scopewise: ${picked.action.name}: ${why}`);
+    return;
+  }
+  const chosen = found.command ? found : await lc.sendRequest(CodeActionResolveRequest.type, found);
+  output.info(`running project action: ${chosen.title}`);
+  await vscode.commands.executeCommand(RUN_COMMAND, chosen.command?.arguments?.[0] ?? chosen.data);
 }

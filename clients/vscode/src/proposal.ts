@@ -18,6 +18,13 @@ export interface ProposalFile {
   hunks: Hunk[];
 }
 
+/** What "Revise…" would cost (the server's estimate of the follow-up call). */
+export interface ReviseCost {
+  tier: string;
+  usd: number;
+  cached: boolean;
+}
+
 export interface Proposal {
   id: string;
   title: string;
@@ -26,6 +33,10 @@ export interface Proposal {
   files: ProposalFile[];
   leftovers: string[];
   tests: string[];
+  /** absent: this proposal cannot be revised */
+  revise?: ReviseCost;
+  /** the proposal this one revised (the server has discarded it) */
+  supersedes?: string;
 }
 
 /** What `scopewise.applyProposal` answers. */
@@ -79,7 +90,32 @@ export function parseProposal(v: unknown): Proposal | undefined {
     files: files as ProposalFile[],
     leftovers: strings(v.leftovers),
     tests: strings(v.tests),
+    revise: parseRevise(v.revise),
+    supersedes: typeof v.supersedes === "string" && v.supersedes ? v.supersedes : undefined,
   };
+}
+
+/** A proposal's or an explanation's `revise`, or undefined when it is not one. */
+export function parseRevise(v: unknown): ReviseCost | undefined {
+  if (!isObject(v) || typeof v.usd !== "number" || !Number.isFinite(v.usd) || v.usd < 0) return undefined;
+  return { tier: text(v.tier) || "?", usd: v.usd, cached: v.cached === true };
+}
+
+export const MAX_INSTRUCTION = 500;
+
+/** The input box's prompt: "Revise… (standard, ~$0.004, cached)". */
+export function revisePrompt(cost: ReviseCost): string {
+  const usd =
+    cost.usd >= 0.01 ? `~$${cost.usd.toFixed(2)}` : cost.usd < 0.0001 ? "<$0.0001" : `~$${Number(cost.usd.toPrecision(1))}`;
+  return `Revise… (${plainText(cost.tier)}, ${usd}${cost.cached ? ", cached" : ""})`;
+}
+
+/** Why an instruction cannot be sent (the server says the same), or undefined when it can. */
+export function instructionProblem(value: string): string | undefined {
+  const line = value.trim();
+  if (!line) return "say how to revise it (e.g. “keep the old name”, “shorter”)";
+  if (line.length > MAX_INSTRUCTION) return `at most ${MAX_INSTRUCTION} characters, in one line`;
+  return undefined;
 }
 
 export function parseApplyResult(v: unknown): ApplyResult {

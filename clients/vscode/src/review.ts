@@ -10,13 +10,17 @@ import {
   firstChanged,
   Hunk,
   hunkStat,
+  instructionProblem,
   layOut,
   Layout,
   parseApplyResult,
+  parseProposal,
   plainText,
   plural,
   Proposal,
   ProposalFile,
+  revisePrompt,
+  ReviseCost,
 } from "./proposal";
 
 export const SCHEME = "scopewise-proposal";
@@ -24,6 +28,8 @@ export const VIEW = "scopewise.review";
 // the server's commands (scopewise.vocab)
 const APPLY_PROPOSAL_COMMAND = "scopewise.applyProposal";
 const DISCARD_PROPOSAL_COMMAND = "scopewise.discardProposal";
+const PROPOSAL_DIFF_COMMAND = "scopewise.proposalDiff";
+export const REVISE_COMMAND = "scopewise.revise";
 export const PROPOSAL_NOTIFICATION = "scopewise/proposal";
 const CONTEXT = "scopewise.reviewing";
 
@@ -72,11 +78,13 @@ export class ReviewController
       vscode.languages.registerCodeLensProvider({ scheme: SCHEME }, this),
       vscode.workspace.onDidChangeTextDocument((e) => this.fileChanged(e.document.uri)),
       vscode.commands.registerCommand("scopewise.review.open", (node?: Node) => this.open(node)),
+      vscode.commands.registerCommand("scopewise.review.showDiff", (node?: Node) => this.showDiff(node)),
       vscode.commands.registerCommand("scopewise.review.accept", (node?: Node) => this.decide(node, "accepted")),
       vscode.commands.registerCommand("scopewise.review.reject", (node?: Node) => this.decide(node, "rejected")),
       vscode.commands.registerCommand("scopewise.review.acceptAll", (node?: Node) => this.acceptAll(node)),
       vscode.commands.registerCommand("scopewise.review.rejectAll", (node?: Node) => this.rejectAll(node)),
       vscode.commands.registerCommand("scopewise.review.apply", (node?: Node) => this.apply(node)),
+      vscode.commands.registerCommand("scopewise.review.revise", (node?: Node) => this.revise(node)),
       vscode.commands.registerCommand("scopewise.review.acceptHunk", (id: string, hunk: number) =>
         this.decideHunk(id, hunk, "accepted"),
       ),
@@ -93,6 +101,12 @@ export class ReviewController
     const review: Review = { proposal, decisions: new Map(), refused: new Map() };
     this.reviews.set(proposal.id, review);
     this.output.info(`proposal ${proposal.id}: ${proposal.title}`);
+    const old = proposal.supersedes && this.reviews.get(proposal.supersedes);
+    if (old) {
+      // a revise: the new proposal replaces the old one (the server has discarded it)
+      this.output.info(`proposal ${proposal.id} replaces ${old.proposal.id}`);
+      await this.close(old);
+    }
     await this.refresh();
     await vscode.commands.executeCommand(`${VIEW}.focus`);
     const first = proposal.files[0];
@@ -252,6 +266,23 @@ export class ReviewController
     await this.openDiff(node.review, node.file, node.index, node.kind === "hunk" ? node.hunk : undefined);
   }
 
+  /** "Show diff": a file's row opens its diff (current ↔ proposed); the proposal's row, the
+   *  view's title or the palette open the whole proposal as one unified diff (the server
+   *  writes it: scopewise.proposalDiff). */
+  private async showDiff(node?: Node): Promise<void> {
+    if (node && node.kind !== "proposal") return this.open({ ...node, kind: "file" });
+    const review = this.reviewOf(node);
+    if (!review) return;
+    try {
+      const shown = await this.server(PROPOSAL_DIFF_COMMAND, { id: review.proposal.id });
+      const uri = (shown as { uri?: unknown } | undefined)?.uri;
+      if (typeof uri !== "string") throw new Error("the server sent no diff");
+      await vscode.window.showTextDocument(vscode.Uri.parse(uri), { preview: false });
+    } catch (err) {
+      void vscode.window.showErrorMessage(`scopewise: the proposal's diff: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
   private async openDiff(review: Review, file: ProposalFile, index: number, hunk?: Hunk): Promise<void> {
     const right = this.proposedUri(review, index);
     let selection: vscode.Range | undefined;
@@ -345,6 +376,30 @@ export class ReviewController
     await this.close(review);
   }
 
+  /** "Revise…": an instruction (the follow-up's cost in the prompt), then `scopewise.revise`;
+   *  the new proposal (its notification, or the answer) replaces this one. */
+  private async revise(node?: Node): Promise<void> {
+    const review = this.reviewOf(node);
+    if (!review) return;
+    const cost = review.proposal.revise;
+    if (!cost) {
+      void vscode.window.showInformationMessage("scopewise: this proposal cannot be revised.");
+      return;
+    }
+    const instruction = await askInstruction(cost);
+    if (instruction === undefined) return;
+    this.output.info(`proposal ${review.proposal.id}: revise: ${instruction}`);
+    let answer: unknown;
+    try {
+      answer = await this.server(REVISE_COMMAND, { proposal: review.proposal.id, instruction });
+    } catch (err) {
+      void vscode.window.showErrorMessage(`scopewise: revising failed: ${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
+    const revised = parseProposal(answer);
+    if (revised) await this.show(revised); // else the server said why (its message)
+  }
+
   private async close(review: Review): Promise<void> {
     this.reviews.delete(review.proposal.id);
     // the last review done: back to the files rather than an empty side bar
@@ -357,4 +412,16 @@ export class ReviewController
     if (tabs.length) await vscode.window.tabGroups.close(tabs);
     await this.refresh();
   }
+}
+
+/** The user's instruction for a revise, asked with its cost; undefined: cancelled. */
+export async function askInstruction(cost: ReviseCost): Promise<string | undefined> {
+  const value = await vscode.window.showInputBox({
+    title: "scopewise: Revise…",
+    prompt: revisePrompt(cost),
+    placeHolder: "e.g. keep the old name · shorter",
+    ignoreFocusOut: true,
+    validateInput: (v) => instructionProblem(v),
+  });
+  return value === undefined ? undefined : value.trim();
 }

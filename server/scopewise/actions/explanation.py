@@ -19,7 +19,7 @@ def explanation_markdown(result: ActionResult, root: Path) -> str:
     req = plan.request
     u = result.usage
     lines = [
-        f"# Explain · {plan.path}:{req.start_line}-{plan.scope.end_line}",
+        f"# {req.project_action or 'Explain'} · {plan.path}:{req.start_line}-{plan.scope.end_line}",
         "",
         f"*{result.tier} · {result.model} · {plan.route.reasoning.describe()} · "
         f"{u.total_input_tokens:,} tokens in ({u.cache_read_tokens:,} from cache) · "

@@ -10,6 +10,7 @@ from typing import Any
 from scopewise.actions.budget import describe
 from scopewise.actions.edits import FileChange
 from scopewise.actions.estimate import Estimate
+from scopewise.actions.followup import Conversation
 from scopewise.actions.routing import Route
 from scopewise.analysis.context import Context
 from scopewise.analysis.scope import Scope
@@ -33,6 +34,15 @@ class ActionRequest:
     diagnostics: tuple[DiagnosticInfo, ...] = ()
     tier: str | None = None  # a Tier; None or "auto": the sliding scale decides
     override_cap: bool = False
+    # a project action's name (`[[actions]]`): its prompt is the task, `action` its kind's
+    project_action: str | None = None
+
+    @property
+    def label(self) -> str:
+        """What was asked, in words: "refactor: simplify", "Add docstrings", "explain"."""
+        if self.project_action:
+            return self.project_action
+        return f"{self.action}: {self.intent}" if self.intent else self.action
 
 
 @dataclass(frozen=True)
@@ -130,7 +140,9 @@ class Plan:
         ~$0.06"; the advisor rung's: "Refactor: simplify · deep advisor + standard write ·
         ..."."""
         name = self.request.action.capitalize()
-        if self.request.intent:
+        if self.request.project_action:
+            name = self.request.project_action
+        elif self.request.intent:
             name += f": {self.request.intent}"
         tiers = self.route.tier
         if self.steps:
@@ -142,6 +154,7 @@ class Plan:
     def to_dict(self) -> dict[str, Any]:
         return {
             "action": self.request.action,
+            "project_action": self.request.project_action,
             "path": self.path,
             "start_line": self.request.start_line,
             "end_line": self.request.end_line,
@@ -195,6 +208,8 @@ class ActionResult:
     # what verification could not confirm, by site: "path:line: reason"
     leftovers: list[str] = field(default_factory=list)
     tests: list[str] = field(default_factory=list)  # test files using a changed definition
+    # the last call and its answer, for a revise (followup.py); None: cannot be revised
+    conversation: Conversation | None = None
 
     def diff(self) -> str:
         return "".join(c.diff() for c in self.changes)

@@ -12,12 +12,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from scopewise.actions import prompts
+from scopewise.actions import project, prompts
 from scopewise.actions.affected import affected_tests
 from scopewise.actions.budget import contexts_for, planner_budget
 from scopewise.actions.edits import EditPolicy, read_for_edit
 from scopewise.actions.estimate import Estimate, estimate_call, prefix_key, price_of, total
 from scopewise.actions.explanation import explanation_markdown
+from scopewise.actions.followup import Conversation, estimate_revise, wide_conversation
 from scopewise.actions.model import ActionError, ActionRequest, ActionResult, Plan, StepPlan
 from scopewise.actions.routing import Route, advisor_route, route, tier_models, writer_route
 from scopewise.actions.run import PlanRun, edit_policy
@@ -72,6 +73,7 @@ class Actions:
         and its context packed once, then each action is routed and estimated."""
         if not reqs:
             return []
+        reqs = [project.resolve(self.settings.actions, r) for r in reqs]
         first = reqs[0]
         for req in reqs:
             _check(req, first)
@@ -99,6 +101,10 @@ class Actions:
             contexts = contexts_for([r.action for r in reqs], pack, floor, ceiling)
         except EngineError as exc:
             raise ActionError(str(exc)) from None
+        for req in reqs:
+            if req.project_action:
+                named = project.named(self.settings.actions, req)
+                project.check_file(named, analysis.file.path)
 
         def planner_context() -> Context:
             """What a wide change's plan step reads: an explanation's context packed at
@@ -136,16 +142,7 @@ class Actions:
         scope = analysis.scope
         if req.diagnostics and scope.diagnostics != len(req.diagnostics):
             scope = replace(scope, diagnostics=len(req.diagnostics))
-        chosen = route(
-            req.action,
-            scope,
-            self.settings.routing,
-            models,
-            req.tier,
-            intent=req.intent,
-            instruction=req.instruction,
-            sites=len(ctx.sites),
-        )
+        chosen = _route(self.settings, req, scope, models, len(ctx.sites))
         shaped = [
             self._shape(req, analysis, scope, ctx, context_text, models, way, planner_context)
             for way in self._ways(chosen, models)
@@ -185,16 +182,7 @@ class Actions:
         """The plan of one way: its prompt, its steps (if any) and their estimate."""
         model = models.get(chosen.model)
         structured = model.structured_outputs if model is not None else True
-        prompt = prompts.action_prompt(
-            req.action,
-            analysis.file.path,
-            req.start_line,
-            scope.end_line,
-            instruction=req.instruction,
-            intent=req.intent,
-            diagnostics=req.diagnostics,
-            structured=structured,
-        )
+        prompt = _prompt(self.settings, req, analysis.file.path, scope.end_line, structured)
         prompt += prompts.ADVISOR_NOTE if chosen.advisor else ""
         splits = writer_route(chosen, self.settings.routing, models) is not None
         plan_ctx = planner_context() if splits else None
@@ -290,11 +278,68 @@ class Actions:
         advisor rung's one step is one call (run.py, with the advisor on its request)."""
         if plan.blocked:
             raise ActionError(plan.blocked)
+        common = self._common(client, read, on_event, on_stage)
+        if plan.steps and not plan.route.advisor:  # a wide change: plan, write, verify
+            wide = WideRun(plan, client, helpers=helpers_for(self.engine, self.settings), **common)
+            result = await wide.go()
+            result.conversation = wide_follow_up(self.settings, self.catalog, plan, result)
+        else:
+            result = await PlanRun(plan, client, **common).go()
+        result.tests = affected_tests(self.engine, result.changes)
+        return result
+
+    async def revise(
+        self,
+        done: ActionResult,
+        instruction: str,
+        client: ClaudeClient,
+        on_event: OnEvent | None = None,
+        read: Callable[[str], str | None] | None = None,
+        on_stage: Callable[[str], Any] | None = None,
+    ) -> ActionResult:
+        """A follow-up on a finished run (followup.py): one metered call on its cached
+        prefix with its answer and ``instruction``; an edit's answer checked as the run's
+        was. A new result (revisable in turn); ActionError when ``done`` cannot be revised."""
+        conv = done.conversation
+        if conv is None:
+            raise ActionError("this result cannot be revised (it kept no conversation)")
+        common = self._common(client, read, on_event, on_stage)
+        # an override of the daily cap was asked for the run, not for its revisions
+        plan = replace(done.plan, request=replace(done.plan.request, override_cap=False))
+        result = await PlanRun(plan, client, revise=(conv, instruction), **common).go()
+        result.tests = affected_tests(self.engine, result.changes)
+        return result
+
+    def revise_estimate(self, done: ActionResult, instruction: str = "") -> Estimate | None:
+        """What a revise of ``done`` is expected to cost now (None: it cannot be revised)."""
+        conv = done.conversation
+        if conv is None:
+            return None
+        req = done.plan.request
+        structured = conv.request.output_schema is not None
+        return estimate_revise(
+            conv,
+            req.action,
+            done.plan.scope,
+            instruction,
+            self.catalog,
+            self._prefixes,
+            structured,
+        )
+
+    def _common(
+        self,
+        client: ClaudeClient,
+        read: Callable[[str], str | None] | None,
+        on_event: OnEvent | None,
+        on_stage: Callable[[str], Any] | None,
+    ) -> dict[str, Any]:
+        """What every run of this workspace shares (the client checked first)."""
         problem = client.check()
         if problem is not None:
             raise problem
         root = self.engine.root
-        common: dict[str, Any] = {
+        return {
             "settings": self.settings,
             "catalog": self.catalog,
             "ledger": self.ledger,
@@ -304,14 +349,19 @@ class Actions:
             "on_event": on_event,
             "on_stage": on_stage,
         }
-        runner: WideRun | PlanRun = (
-            WideRun(plan, client, helpers=helpers_for(self.engine, self.settings), **common)
-            if plan.steps and not plan.route.advisor  # a wide change: plan, write, verify
-            else PlanRun(plan, client, **common)
-        )
-        result = await runner.go()
-        result.tests = affected_tests(self.engine, result.changes)
-        return result
+
+
+def wide_follow_up(
+    settings: Settings, catalog: ModelCatalog, plan: Plan, result: ActionResult
+) -> Conversation | None:
+    """A wide change's follow-up: one call of its writer tier (followup.py)."""
+    writer = writer_route(plan.route, settings.routing, tier_models(catalog, settings.routing))
+    if writer is None or not result.changes:
+        return None
+    context = plan.context.render()
+    return wide_conversation(
+        writer, plan.system, context, plan.prompt, plan.structured, result.text, result.changes
+    )
 
 
 def way_name(plan: Plan) -> str:
@@ -338,3 +388,60 @@ def _check(req: ActionRequest, first: ActionRequest) -> None:
         raise ActionError(f"unknown tier {req.tier!r} (auto, quick, standard or deep)")
     if (req.path, req.start_line, req.end_line) != (first.path, first.start_line, first.end_line):
         raise ActionError("plan_all takes actions on one range")
+
+
+def _route(
+    settings: Settings,
+    req: ActionRequest,
+    scope: Scope,
+    models: dict[str, ModelInfo | None],
+    sites: int,
+) -> Route:
+    """The request's route on the sliding scale; a project action's on its route's scale
+    (explain's or refactor's), or at its fixed tier, named by its name."""
+    if not req.project_action:
+        return route(
+            req.action,
+            scope,
+            settings.routing,
+            models,
+            req.tier,
+            intent=req.intent,
+            instruction=req.instruction,
+            sites=sites,
+        )
+    named = project.named(settings.actions, req)
+    fixed = project.fixed_tier(named)
+    chosen = route(
+        req.action,
+        scope,
+        settings.routing,
+        models,
+        req.tier or fixed,
+        sites=sites,
+        scale=project.scale(named),
+    )
+    if fixed and not req.tier:  # the project's tier: say so first (the menu's reason)
+        chosen = replace(chosen, reasons=["the project's tier", *chosen.reasons])
+    return replace(chosen, label=named.name)
+
+
+def _prompt(
+    settings: Settings, req: ActionRequest, path: str, end_line: int, structured: bool
+) -> str:
+    """What is asked: a built-in action's prompt, or a project action's own as the task."""
+    if req.project_action:
+        named = project.named(settings.actions, req)
+        return prompts.project_prompt(
+            named.name, named.prompt, req.action, path, req.start_line, end_line, structured
+        )
+    return prompts.action_prompt(
+        req.action,
+        path,
+        req.start_line,
+        end_line,
+        instruction=req.instruction,
+        intent=req.intent,
+        diagnostics=req.diagnostics,
+        structured=structured,
+    )

@@ -67,7 +67,8 @@ class Route:
         """e.g. "refactor · ripples: 38 uses in 7 files; public API → deep, effort high";
         "improve names · interface used at 52 sites in 10 files → deep (plan) + quick (write),
         effort high"."""
-        extra = [r for r in self.reasons[1:] if r.startswith(("public", "auto would", "advisor"))]
+        shown = ("public", "auto would", "advisor", "no workspace context")
+        extra = [r for r in self.reasons[1:] if r.startswith(shown)]
         why = "; ".join([self.reasons[0], *extra])
         forced = " (forced)" if self.forced else ""
         tiers = f"{self.tier}{forced}"
@@ -161,7 +162,7 @@ def _interface(scope: Scope, t: Thresholds, sites: int | None) -> Choice:
     public); the body's size only separates quick from standard, never deep."""
     uses, files = scope.fan_in, scope.fan_in_files
     depth = max(0.0, min(1.0, uses / t.full_reach))
-    where = f"interface used at {uses} sites in {files} files"
+    where = f"interface used at {uses} site{'s' * (uses != 1)} in {files} file{'s' * (files != 1)}"
     if sites is not None and sites > uses:
         where += f" ({sites - uses} more found by name)"
     if uses >= t.deep_reach or files >= t.deep_files:
@@ -259,14 +260,18 @@ def route(
     intent: str | None = None,
     instruction: str | None = None,
     sites: int | None = None,
+    scale: str | None = None,
 ) -> Route:
     """Map (action, scope) to a tier and its reasoning, with the reasons in words. The intent
     and instruction say whether the interface may move (see `moves_interface`); ``sites`` is
     the site list's size. A deep edit is planned by the deep tier and written by a cheaper one
-    (`writer`): quick for an interface's mechanical site edits, standard for a body."""
-    moves = moves_interface(action, intent, instruction)
-    chosen = choose_tier(action, scope, settings, moves, sites)
-    forced = forced_tier or settings.forced.get(action)
+    (`writer`): quick for an interface's mechanical site edits, standard for a body.
+    ``scale``: the action whose scale picks the tier, when not the action's own (a project
+    action routed as explain or refactor)."""
+    scaled = scale or action
+    moves = moves_interface(scaled, intent, instruction)
+    chosen = choose_tier(scaled, scope, settings, moves, sites)
+    forced = forced_tier or settings.forced.get(scaled)
     is_forced = bool(forced and forced != "auto")
     tier = forced if (forced and forced != "auto") else chosen.tier
     if tier not in TIERS:

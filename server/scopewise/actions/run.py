@@ -23,6 +23,7 @@ from scopewise.actions.edits import (
     resolve,
 )
 from scopewise.actions.estimate import advised_call, estimate_call, prefix_key, price_of
+from scopewise.actions.followup import Conversation, estimate_revise, revise_prompt
 from scopewise.actions.meter import Meter
 from scopewise.actions.model import ActionError, ActionResult, Plan
 from scopewise.actions.routing import Route, route, tier_models
@@ -84,6 +85,7 @@ class PlanRun:
         read: Reader,
         on_event: OnEvent | None = None,
         on_stage: Callable[[str], Any] | None = None,
+        revise: tuple[Conversation, str] | None = None,
     ) -> None:
         self.plan = plan
         self.client = client
@@ -101,6 +103,11 @@ class PlanRun:
         self.route = plan.route
         # every call reserves its own estimate against the daily cap before it is made
         self.what, self.cost = "this call", plan.estimate.usd
+        # a revise: the earlier run's conversation, continued with the user's instruction
+        self.before: Conversation | None = None
+        if revise is not None:
+            self._revising(*revise)
+        self.asked = self.prompt  # the user turn being answered (a retry repeats it)
         self.meter = Meter(
             client,
             ledger,
@@ -111,6 +118,21 @@ class PlanRun:
             edits=plan.request.action in EDIT_ACTIONS,
             prefixes=prefixes,
         )
+
+    def _revising(self, conv: Conversation, instruction: str) -> None:
+        """Start from a finished run's last call: the same prefix, its route, the answer as
+        the assistant turn and the instruction as the user's."""
+        self.before = conv
+        self.context_text = conv.request.context
+        self.route = conv.route
+        self.result.model, self.result.tier = conv.route.model, conv.route.tier
+        action = self.plan.request.action
+        self.prompt = revise_prompt(action, instruction, conv.request.output_schema is not None)
+        self.what = "the revise"
+        self.result.notes.append(f"revised: {instruction}")
+        self.cost = estimate_revise(
+            conv, action, self.plan.scope, instruction, self.catalog, self.prefixes
+        ).usd
 
     async def go(self) -> ActionResult:
         """Call until the answer is an explanation or edits that apply cleanly. Raises
@@ -155,7 +177,7 @@ class PlanRun:
     def _ask_again(self, answer: str, exc: EditError) -> None:
         """The answer did not match the files: ask once more, showing it and why."""
         self.result.notes.append(f"asked again after: {exc}")
-        self.prompt = prompts.retry_prompt(self.plan.prompt, answer[:4000], str(exc))
+        self.prompt = prompts.retry_prompt(self.asked, answer[:4000], str(exc))
         self.what = "the retry"
         self.cost = self._follow_up_cost()
 
@@ -170,7 +192,7 @@ class PlanRun:
         )
         self.route = await self._refresh(self._route(nxt))
         self.result.tier, self.result.model = self.route.tier, self.route.model
-        self.prompt = prompts.syntax_retry_prompt(self.plan.prompt, where)
+        self.prompt = prompts.syntax_retry_prompt(self.asked, where)
         self.what = f"the escalation to {nxt}"
         self.cost = self._follow_up_cost()
 
@@ -196,12 +218,13 @@ class PlanRun:
         the tier is expected to write as output, at that tier's model's price."""
         chosen = self.route
         price = price_of(self.catalog, chosen.model)
+        earlier = self.before.volatile() + "\n" if self.before is not None else ""
         call = estimate_call(
             self.plan.request.action,
             chosen,
             self.plan.scope,
             self.context_text,
-            self.prompt,
+            earlier + self.prompt,
             price,
             self.prefixes.get(prefix_key(chosen.model, self.context_text)),
         )
@@ -210,6 +233,8 @@ class PlanRun:
         return call.usd
 
     def _request(self) -> CallRequest:
+        if self.before is not None:
+            return self.before.follow_up(self.prompt, self.route)
         plan, r = self.plan, self.route.reasoning
         edits = plan.request.action in EDIT_ACTIONS
         return CallRequest(
@@ -228,8 +253,9 @@ class PlanRun:
         """One metered call (meter.py): reserved, made, settled in the ledger (the advisor's
         tokens at its own price), added up."""
         chosen = self.route
+        req = self._request()
         answer = await self.meter.call(
-            self._request(),
+            req,
             tier=chosen.tier,
             cost=self.cost,
             what=self.what,
@@ -239,6 +265,8 @@ class PlanRun:
         )
         if answer.advisor_usage is not None:
             self.result.notes.append(advice_note(answer, chosen.advisor or ""))
+        # what a revise of this result continues from
+        self.result.conversation = Conversation(req, answer.text, chosen)
         return answer
 
     async def _on_event(self, event: StreamEvent) -> None:

@@ -71,6 +71,10 @@ def full(d: Definition) -> frozenset[int]:
     return frozenset(range(d.start_line, d.end_line + 1))
 
 
+def _lines(d: Definition) -> range:
+    return range(d.start_line, d.end_line + 1)
+
+
 def skeleton(fi: FileIndex, index: int) -> frozenset[int]:
     """The class without the bodies of its methods and nested classes: its header, docstring,
     fields and every member's signature."""
@@ -89,14 +93,15 @@ def forms(fi: FileIndex, index: int, budget: int, costs: FileCosts) -> list[Form
     head = header(d)
     if d.kind in SKELETON_KINDS:
         return [("skeleton", skeleton(fi, index)), ("signature", head)]
-    whole = full(d)
-    whole_cost = costs.total(whole)
     if d.kind in VALUE_KINDS:
+        whole = full(d)
         if d.line_count <= SHORT_VALUE_LINES:
             return [("body", whole)]
         return [("body", whole), ("signature", head)]
-    if whole_cost > budget * BODY_SHARE:
+    lines = range(d.start_line, d.end_line + 1)
+    if costs.total(lines, cap=budget * BODY_SHARE) > budget * BODY_SHARE:
         return [("signature", head)]
+    whole = full(d)
     if whole == head:
         return [("body", whole)]
     return [("body", whole), ("signature", head)]
@@ -136,12 +141,14 @@ def _enclosing(analysis: Analysis, line_costs: LineCosts, budget: int) -> list[C
     fi = analysis.file
     out: list[Candidate] = []
     enc = analysis.enclosing
-    target = frozenset(range(analysis.start, analysis.end + 1))
     if enc is not None:
         d = fi.definitions[enc]
         if not (d.start_line >= analysis.start and d.end_line <= analysis.end):
             fs = forms(fi, enc, budget, line_costs(fi.path))
-            if d.kind not in SKELETON_KINDS and full(d) == target:
+            if d.kind not in SKELETON_KINDS and (d.start_line, d.end_line) == (
+                analysis.start,
+                analysis.end,
+            ):
                 fs = [f for f in fs if f[0] != "body"]
             out.append(
                 Candidate(
@@ -266,20 +273,20 @@ def uses_need(analysis: Analysis, files: Lookup, line_costs: LineCosts) -> float
     each definition counted whole up to USE_CLIP: what the site list leaves room for. It does
     not depend on the budget, so neither does the share of it the site list may take."""
     fi = analysis.file
-    wanted: list[tuple[str, frozenset[int]]] = []
+    wanted: list[tuple[str, range]] = []
     if analysis.enclosing is not None:
-        wanted.append((fi.path, full(fi.definitions[analysis.enclosing])))
+        wanted.append((fi.path, _lines(fi.definitions[analysis.enclosing])))
     for r in analysis.uses:
         rfi = files(r.path)
         if rfi is not None and r.index < len(rfi.definitions) and r.confidence >= MIN_VALUE:
-            wanted.append((r.path, full(rfi.definitions[r.index])))
+            wanted.append((r.path, _lines(rfi.definitions[r.index])))
     total = 0.0
     for path, lines in wanted:
         try:
             costs = line_costs(path)
         except OSError:
             continue
-        total += min(USE_CLIP, costs.total(lines) + USE_RUN)
+        total += min(USE_CLIP, costs.total(lines, cap=USE_CLIP) + USE_RUN)
     return total
 
 

@@ -7,7 +7,7 @@ roots (`find_root`) and the checks on a requested path (`relpath`) live here too
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from scopewise.analysis import context as _context
@@ -17,7 +17,7 @@ from scopewise.analysis.sources import Source, Sources
 from scopewise.index import extract as _extract
 from scopewise.index import languages
 from scopewise.index.buffer import Document
-from scopewise.index.files import is_secret_file
+from scopewise.index.files import is_secret_file, is_too_large, no_context_note
 from scopewise.index.model import FileIndex
 from scopewise.index.workspace import IndexStats, NotAWorkspace, Progress, WorkspaceIndex
 from scopewise.settings import FileSettings
@@ -78,11 +78,13 @@ class PrivateIndexes:
         self.capacity = capacity
         self._by_path: dict[str, FileIndex] = {}
 
-    def get(self, rel: str, src: Source) -> FileIndex:
-        """The index of a file's current text (EngineError for a file never indexed)."""
+    def get(self, rel: str, src: Source, text_only: bool = False) -> FileIndex:
+        """The index of a file's current text (EngineError for a file never indexed). With
+        `text_only` (a file over `max_file_bytes`), or without a tree (too slow to parse):
+        the range's own text, nothing resolved."""
         if src.language is None:
             raise EngineError(f"{rel}: not indexed")
-        if src.tree is None:  # too slow to parse: the range's own text, nothing resolved
+        if src.tree is None or text_only:
             return FileIndex(rel, src.language, src.digest, src.data.count(b"\n") + 1)
         hit = self._by_path.get(rel)
         if hit is not None and hit.digest == src.digest:
@@ -117,8 +119,11 @@ class Engine:
     def root(self) -> Path:
         return self.workspace.root
 
-    def index(self, progress: Progress | None = None, workers: int | None = None) -> IndexStats:
-        return self.workspace.build(progress, workers)
+    def index(
+        self, progress: Progress | None = None, workers: int | None = None, keep: Iterable[str] = ()
+    ) -> IndexStats:
+        """Build the index; past `max_files` the folders of the files in `keep` go last."""
+        return self.workspace.build(progress, workers, keep)
 
     def relpath(self, file: str | Path) -> str:
         """The workspace-relative path of a file, or EngineError saying what is wrong with it."""
@@ -167,26 +172,32 @@ class Engine:
         """Analyse 1-based inclusive lines of a file. A query: it never writes to the index
         (`sync` first to bring the index in line with the file). A file the index leaves out,
         or whose indexed version is not the text read now, is analysed on its own, from its
-        private index (`PrivateIndexes`)."""
+        private index (`PrivateIndexes`); a file over `max_file_bytes` has its own text
+        alone, and its scope's reasons say so."""
         rel = self.relpath(file)
         fi = self.workspace.get(rel)
         if fi is None:
             reason = self.workspace.skipped.get(rel)
-            if reason and not _extract.is_time_limit(reason):
+            if reason and not _extract.is_time_limit(reason) and not is_too_large(reason):
                 raise EngineError(f"{rel}: not indexed ({reason})")
         try:
             src = self.sources.get(rel, with_tree=True)
         except OSError as exc:
             raise EngineError(f"{rel}: cannot read ({exc.strerror or exc})") from None
-        if fi is None or (src.tree is not None and fi.digest != src.digest):
-            fi = self.private.get(rel, src)
+        limit = self.workspace.settings.max_file_bytes
+        oversize = len(src.data) > limit
+        if fi is None or oversize or (src.tree is not None and fi.digest != src.digest):
+            fi = self.private.get(rel, src, text_only=oversize)
         n = len(src.lines)
         if start_line < 1 or end_line < start_line:
             raise EngineError(f"{rel}: bad range {start_line}-{end_line} (lines are 1-based)")
         if start_line > n:
             raise EngineError(f"{rel}: line {start_line} is past the end ({n} lines)")
         end_line = min(end_line, n)
-        return analyze(self.resolver, fi, src, start_line - 1, end_line - 1, diagnostics)
+        analysis = analyze(self.resolver, fi, src, start_line - 1, end_line - 1, diagnostics)
+        if oversize:
+            analysis.scope.reasons.append(no_context_note(limit))
+        return analysis
 
     def scope(
         self, file: str | Path, start_line: int, end_line: int, diagnostics: int = 0

@@ -22,6 +22,11 @@ from scopewise.index.model import FileIndex
 from scopewise.vocab import CLASS_LIKE, CONTAINER_KINDS
 
 CONFIDENT = 0.5  # resolutions at or above this count in fan-in / fan-out
+# the names bound in the callable around a range are its locals too: read from the whole
+# callable up to this many lines; in a longer one (a 40,000-line checker) from its header
+# and the lines around the range alone, so the work follows the range, not the callable
+WHOLE_CALLABLE_LINES = 3000
+NEAR_LINES = 100
 
 
 @dataclass(frozen=True)
@@ -108,8 +113,9 @@ def analyze(
         else (start, end)
     )
     uses, bound = uses_in(src, start, end)
-    if (b_start, b_end) != (start, end):
-        bound |= uses_in(src, b_start, b_end)[1]
+    header = fi.definitions[outer].header_end if outer is not None else b_start
+    for lo, hi in bound_lines(start, end, b_start, b_end, header):
+        bound |= uses_in(src, lo, hi)[1]
     cls = enclosing_class(fi, targets[0]) if targets else None
     if targets and fi.definitions[targets[0]].kind in CLASS_LIKE:
         cls = targets[0]
@@ -135,6 +141,21 @@ def analyze(
     scope.code_lines, scope.branches = measure(src, start, end)
     names = {u.name for u in uses} | {u.receiver for u in uses if u.receiver}
     return Analysis(scope, fi, src, start, end, enclosing, targets, resolved, callers, names)
+
+
+def bound_lines(
+    start: int, end: int, b_start: int, b_end: int, header: int
+) -> list[tuple[int, int]]:
+    """The lines of the callable [b_start, b_end] (its header ending at `header`) whose
+    bindings count for lines [start, end]: all of them up to WHOLE_CALLABLE_LINES, else the
+    header and NEAR_LINES either side of the range."""
+    if (b_start, b_end) == (start, end):
+        return []
+    if b_end - b_start < WHOLE_CALLABLE_LINES:
+        return [(b_start, b_end)]
+    near = (max(b_start, start - NEAR_LINES), min(b_end, end + NEAR_LINES))
+    head = (b_start, min(header, near[0] - 1))
+    return [head, near] if head[0] <= head[1] else [near]
 
 
 _DECISIONS = re.compile(
@@ -166,11 +187,16 @@ def measure(src: Source, start: int, end: int) -> tuple[int, int]:
                 decisions += 1
             if n.child_count == 0 and not skip:
                 rows.add(row)
-        if not skip and n.end_point[0] >= start and row <= end and cursor.goto_first_child():
+        # into the children from the first that reaches the range (a range in a body of
+        # thousands of statements does not walk past them all)
+        inside = not skip and n.end_point[0] >= start and row <= end
+        if inside and cursor.goto_first_child_for_point((start, 0)) is not None:
             continue
-        while not cursor.goto_next_sibling():
+        # the next sibling, unless this node starts past the range (so do the rest)
+        while row > end or not cursor.goto_next_sibling():
             if not cursor.goto_parent() or cursor.node == node:
                 return len(rows), decisions
+            row = -1
     return len(rows), decisions
 
 

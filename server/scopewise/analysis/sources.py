@@ -44,9 +44,10 @@ class LineCosts(Sequence[float]):
             cost = self._costs[i] = tokens.line_cost(self._lines[i])
         return cost
 
-    def total(self, lines: Iterable[int], each: float = 0.0) -> float:
+    def total(self, lines: Iterable[int], each: float = 0.0, cap: float | None = None) -> float:
         """The cost of some lines (those past the end count nothing), plus `each` per line
-        counted: one call where packing would index line by line."""
+        counted: one call where packing would index line by line. With `cap`, counting
+        stops once past it (a 40,000-line function is not read to learn it is too big)."""
         costs, src, n = self._costs, self._lines, len(self._lines)
         total = 0.0
         for i in lines:
@@ -55,6 +56,8 @@ class LineCosts(Sequence[float]):
                 if cost is None:
                     cost = costs[i] = tokens.line_cost(src[i])
                 total += cost + each
+                if cap is not None and total > cap:
+                    break
         return total
 
 
@@ -110,20 +113,26 @@ class Sources:
             hit = self._cache.get(path)
             if hit is not None and hit[0] == key:
                 return hit[1]
-            src = Source(path, doc.source, _split(doc.source), doc.tree, doc.language)
+            # a buffer over max_file_bytes is never parsed (no language there), yet it is code
+            spec = languages.language_for_path(path)
+            language = doc.language or (spec.name if spec else None)
+            src = Source(path, doc.source, _split(doc.source), doc.tree, language)
             self._put(path, key, src)
             return src
         full = os.path.join(self.workspace.root, path)
         st = os.stat(full)
         key = (st.st_mtime_ns, st.st_size)
         hit = self._cache.get(path)
-        if hit is not None and hit[0] == key and (hit[1].tree is not None or not with_tree):
+        limit = self.workspace.settings.max_file_bytes
+        whole = hit is not None and (hit[1].tree is not None or len(hit[1].data) > limit)
+        if hit is not None and hit[0] == key and (whole or not with_tree):
             self._cache.move_to_end(path)
             return hit[1]
         data, _ = read_regular(full)
         spec = languages.language_for_path(path)
         tree = None
-        if with_tree and spec:  # too slow to parse: followed as text, like such a buffer
+        # too slow to parse, or over max_file_bytes: followed as text, like such a buffer
+        if with_tree and spec and len(data) <= limit:
             with contextlib.suppress(_extract.ParseTimeout):
                 tree = _extract.parse(spec.name, data)
         src = Source(path, data, _split(data), tree, spec.name if spec else None)

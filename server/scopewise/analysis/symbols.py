@@ -137,10 +137,11 @@ def same_scope(fi: FileIndex, index: int) -> list[Decl]:
         return []
     if d.parent is not None and fi.definitions[d.parent].kind in DATA_KINDS:
         return []  # the entries of an object literal: one per key, each its own
+    defs = fi.definitions
     return [
         (fi, i)
-        for i, o in enumerate(fi.definitions)
-        if i != index and o.name == d.name and o.parent == d.parent and o.kind in _MERGING
+        for i in fi.named(d.name)  # the namesakes alone, not every definition of the file
+        if i != index and defs[i].parent == d.parent and defs[i].kind in _MERGING
     ]
 
 

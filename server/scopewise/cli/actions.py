@@ -134,6 +134,9 @@ def _request(args: argparse.Namespace, action: str) -> tuple[str, ActionRequest]
             raise EngineError(f"--diagnostic {d!r}: expected LINE:MESSAGE")
         diags.append(DiagnosticInfo(int(m.group("line")), m.group("msg").strip()))
     intent = getattr(args, "intent", None)
+    project_action = getattr(args, "name", None)  # `scopewise action NAME`
+    if project_action is not None:
+        action = Action.REFACTOR  # until the plan reads the action's kind
     if intent and intent not in tuple(Intent):
         raise EngineError(f"unknown intent {intent!r} ({', '.join(Intent)})")
     req = ActionRequest(
@@ -146,6 +149,7 @@ def _request(args: argparse.Namespace, action: str) -> tuple[str, ActionRequest]
         diagnostics=tuple(diags),
         tier=None if args.tier == "auto" else args.tier,
         override_cap=getattr(args, "over_cap", False),
+        project_action=project_action,
     )
     return file, req
 

@@ -18,7 +18,9 @@ from scopewise.actions.budget import contexts_for
 from scopewise.analysis.context import Context
 from scopewise.analysis.engine import Engine, EngineError
 from scopewise.cli.actions import add_parsers, budget_arg, check_path, parse_range, setup
+from scopewise.cli.project import add_parsers as add_project_parsers
 from scopewise.cli.terminal import safe
+from scopewise.index.files import left_out
 from scopewise.settings import Settings
 from scopewise.vocab import Action
 
@@ -38,9 +40,11 @@ def _dump(obj: Any) -> str:
 def cmd_index(args: argparse.Namespace) -> int:
     engine = _engine_for(None, check_path(args.path or "."))
     stats = engine.index(workers=args.workers)
+    lo = left_out(stats.skipped, engine.workspace.settings.max_files)
     if args.json:
         d = asdict(stats)
         d["skipped"] = [asdict(s) for s in stats.skipped]
+        d["left_out"] = lo.to_dict() if lo else None
         print(_dump(d))
         return 0
     langs = ", ".join(f"{k} {v}" for k, v in stats.languages.items()) or "none"
@@ -55,6 +59,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         print(f"  {s.path}: {s.reason}")
     if len(stats.skipped) > 20:
         print(f"  … and {len(stats.skipped) - 20} more (--json lists all)")
+    if lo:
+        print(lo.message(), file=sys.stderr)
     return 0
 
 
@@ -220,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_context)
 
     add_parsers(sub)
+    add_project_parsers(sub)
 
     p = sub.add_parser("serve", help="run the language server (stdio unless --tcp)")
     p.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")

@@ -6,6 +6,10 @@ short one: these parses run on its event loop). A text whose parse runs past it 
 and ``needs_parse``: a full parse (``background_parse``, within the normal limit) runs off
 the loop and ``adopt`` installs it; one past that limit too leaves the document followed as
 text only (``parse_problem`` says why) until its whole text is replaced.
+
+A document also knows which bytes changed since the text its index was made from
+(`mark_indexed`): the edits and the ranges whose syntax the reparses changed
+(``Tree.changed_ranges``), as one span; index/incremental.py re-extracts only there.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from scopewise.index import extract as _extract
 from scopewise.index.lines import line_starts, newline_ends, units
 
 Encoding = str  # "utf-8" | "utf-16" | "utf-32": how LSP positions count characters
+Span = tuple[int, int]  # bytes [start, end) of the current text
 
 
 class PositionError(ValueError):
@@ -66,11 +71,35 @@ class Document:
         self.tree: ts.Tree | None = None
         self.needs_parse = False  # the parse here ran out of time: a full one is due off-loop
         self.parse_problem: str | None = None  # not parsed at all: followed as text only
+        # the digest of the text the index was last made from (None: not known), and the
+        # bytes changed since (None: none)
+        self.indexed: str | None = None
+        self.changed: Span | None = None
+        self.indexed_source = self.source  # that text (while `indexed` is set)
         self._parse(None)
+
+    def mark_indexed(self, digest: str) -> None:
+        """The index is (being) made from the current text, whose digest is `digest`."""
+        self.indexed, self.changed = digest, None
+        self.indexed_source = self.source
+
+    def since(self, digest: str) -> Span | None:
+        """The bytes changed since the text of `digest`; None when that is not known (the
+        text was never that, or was replaced or parsed afresh since)."""
+        if self.indexed != digest or self.tree is None:
+            return None
+        return self.changed if self.changed is not None else (0, 0)
+
+    def _widen(self, start: int, end: int) -> None:
+        if self.changed is not None:
+            start, end = min(start, self.changed[0]), max(end, self.changed[1])
+        self.changed = start, end
 
     def _parse(self, old_tree: ts.Tree | None) -> None:
         """Parse the current text (from the edited old tree), within `parse_limit`."""
         self.tree = None
+        if old_tree is None:
+            self.indexed = None  # parsed afresh: what changed since is not known
         if self.language is None or self.parse_problem is not None:
             return
         try:
@@ -78,6 +107,11 @@ class Document:
             self.needs_parse = False
         except _extract.ParseTimeout:
             self.needs_parse = True
+            self.indexed = None
+            return
+        if old_tree is not None and self.indexed is not None:
+            for r in old_tree.changed_ranges(self.tree):
+                self._widen(r.start_byte, r.end_byte)
 
     def background_parse(self) -> Callable[[], ParseOutcome]:
         """A full parse of the current text, within the normal limit, to run on another
@@ -105,6 +139,7 @@ class Document:
         self.needs_parse = False
         self.tree = outcome.tree
         self.parse_problem = outcome.problem
+        self.indexed = None
         return True
 
     @property
@@ -163,6 +198,7 @@ class Document:
             replaced = self._apply(changes)
         except PositionError:
             self.source, self._lines, self.parse_problem = saved
+            self.indexed = None
             if had_tree:  # edited in place: parse the restored text again
                 self._parse(None)
             raise
@@ -184,6 +220,7 @@ class Document:
                 self.source = change.text.encode("utf-8", "surrogatepass")
                 self._lines = line_starts(self.source)
                 self.tree = None
+                self.indexed = None
                 replaced = True
                 continue
             start = self.offset(*change.start)
@@ -200,6 +237,7 @@ class Document:
             inserted = newline_ends(new, base=start)
             tail_from = bisect.bisect_right(self._lines, end)
             self._lines = keep + inserted + [s + delta for s in self._lines[tail_from:]]
+            self._moved(start, end, start + len(new))
             if self.tree is not None:
                 self.tree.edit(
                     start_byte=start,
@@ -210,3 +248,17 @@ class Document:
                     new_end_point=self._point(start + len(new)),
                 )
         return replaced
+
+    def _moved(self, start: int, old_end: int, new_end: int) -> None:
+        """One more edit (bytes [start, old_end) became [start, new_end)): the changed span
+        moves with the text after it and takes in the edit."""
+        if self.changed is None:
+            self.changed = start, new_end
+            return
+        shift = new_end - old_end
+
+        def moved(pos: int, inside: int) -> int:
+            return pos if pos <= start else pos + shift if pos >= old_end else inside
+
+        lo, hi = self.changed
+        self.changed = min(moved(lo, start), start), max(moved(hi, new_end), new_end)

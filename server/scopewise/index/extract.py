@@ -123,6 +123,7 @@ def parse(
 def extract(path: str, language: str, source: bytes, tree: ts.Tree | None = None) -> FileIndex:
     """Index one file's source. Never raises on broken syntax: errors are recorded.
     Without a tree the source is parsed within its time limit (ParseTimeout past it)."""
+    own = tree is None  # parsed here: the tree's text is `source` byte for byte
     if tree is None:
         tree = parse(language, source)
     spec = languages.spec(language)
@@ -132,7 +133,7 @@ def extract(path: str, language: str, source: bytes, tree: ts.Tree | None = None
     # one pass of one query over the tree: definitions, their names, imports and every use
     caps = ts.QueryCursor(languages.index_query(language)).captures(root)
 
-    for node in caps.get("import", ()):
+    for node in sorted(caps.get("import", ()), key=_span):
         imp = _parse_import(language, node)
         if imp is not None:
             out.imports.append(imp)
@@ -141,7 +142,7 @@ def extract(path: str, language: str, source: bytes, tree: ts.Tree | None = None
     if language == "python" or typed_lang:
         receivers = evidence.receivers if language == "python" else typed.receivers
         out.receivers, out.recv_keys = receivers(caps.get("evidence.attribute", []), def_names)
-    out.refs = _refs(caps, def_names, _SKIP_NAMES.get(language, set()))
+    out.refs = _refs(caps, def_names, _SKIP_NAMES.get(language, set()), source if own else None)
     found.sort(key=_def_order)
     out.definitions = _definitions(spec, found)
     if language == "python" or typed_lang:
@@ -175,7 +176,7 @@ def _captured_definitions(
             continue
         kind = key[11:]
         prio = _KIND_PRIORITY.get(kind, 1)
-        for node in nodes:
+        for node in sorted(nodes, key=_span):  # see `_span`
             i = bisect.bisect_left(name_starts, node.start_byte)
             if i >= len(names) or names[i].end_byte > node.end_byte:
                 continue
@@ -190,27 +191,40 @@ def _captured_definitions(
 
 
 def _refs(
-    caps: dict[str, list[ts.Node]], seen: set[int], skip: set[str] | frozenset[str]
+    caps: dict[str, list[ts.Node]],
+    seen: set[int],
+    skip: set[str] | frozenset[str],
+    source: bytes | None = None,
 ) -> dict[str, bytes]:
     """name -> its uses packed as int64 ``line * 4 + kind``; `seen` (start bytes of the
-    definitions' names, not uses) grows as uses are taken."""
+    definitions' names, not uses) grows as uses are taken. With `source` (the text the tree
+    was parsed from) a name is sliced from it: `Node.text` costs twice as much, and this
+    loop runs once per identifier of the file."""
     by_raw: dict[bytes, list[int]] = {}
+    lists, taken = by_raw.get, seen.add
     for key in _REF_KEYS:  # members first: a member use is not also a plain name
         ref_nodes = caps.get(key)
         if not ref_nodes:
             continue
         code = _REF_CODES[key]
         for node in ref_nodes:
-            sb = node.start_byte
-            if sb in seen:
-                continue
-            seen.add(sb)
-            raw = node.text
+            if source is None:
+                sb = node.start_byte
+                if sb in seen:
+                    continue
+                raw = node.text
+            else:
+                sb, eb = node.byte_range
+                if sb in seen:
+                    continue
+                raw = source[sb:eb]
+            taken(sb)
             if raw:
-                lst = by_raw.get(raw)
+                lst = lists(raw)
                 if lst is None:
-                    by_raw[raw] = lst = []
-                lst.append(node.start_point.row * 4 + code)
+                    by_raw[raw] = [node.start_point[0] * 4 + code]
+                else:
+                    lst.append(node.start_point[0] * 4 + code)
     refs: dict[str, bytes] = {}
     for raw, packed in by_raw.items():
         text = raw.decode("utf-8", "replace")
@@ -222,6 +236,13 @@ def _refs(
 
 def _start(node: ts.Node) -> int:
     return node.start_byte
+
+
+def _span(node: ts.Node) -> tuple[int, int]:
+    """Where a node is, to order captures by: tree-sitter orders captures at the same place
+    by node address, which differs from one parse of a text to the next (two nodes found
+    for one definition's extent, or two includes, came in either order run to run)."""
+    return node.start_byte, node.end_byte
 
 
 def _def_order(item: tuple[int, ts.Node, ts.Node, str]) -> tuple[int, int]:
@@ -244,30 +265,43 @@ def _extent(spec: languages.LanguageSpec, node: ts.Node) -> ts.Node:
 
 
 def _body(node: ts.Node, body_fields: tuple[str, ...]) -> ts.Node | None:
-    for candidate in (node, *node.named_children):
-        for f in body_fields:
-            body = candidate.child_by_field_name(f)
+    """The body of a definition's extent: its own body field, else a child's (a decorated
+    Python definition), else a grandchild's (`export` / declarator wrappers). The children
+    are only listed when the extent has no body of its own (most have)."""
+    body = _field(node, body_fields)
+    if body is not None:
+        return body
+    children = node.named_children
+    for child in children:
+        body = _field(child, body_fields)
+        if body is not None:
+            return body
+    for child in children:
+        for grand in child.named_children:
+            body = _field(grand, body_fields)
             if body is not None:
                 return body
-        if candidate.type in ("function_definition", "class_definition"):  # decorated python
-            for f in body_fields:
-                body = candidate.child_by_field_name(f)
-                if body is not None:
-                    return body
-    for child in node.named_children:  # `export` / declarator wrappers: one level further
-        for grand in child.named_children:
-            for f in body_fields:
-                body = grand.child_by_field_name(f)
-                if body is not None:
-                    return body
+    return None
+
+
+def _field(node: ts.Node, names: tuple[str, ...]) -> ts.Node | None:
+    for f in names:
+        found = node.child_by_field_name(f)
+        if found is not None:
+            return found
     return None
 
 
 def _definitions(
-    spec: languages.LanguageSpec, found: list[tuple[int, ts.Node, ts.Node, str]]
+    spec: languages.LanguageSpec,
+    found: list[tuple[int, ts.Node, ts.Node, str]],
+    outer: list[Definition] | None = None,
 ) -> list[Definition]:
-    out: list[Definition] = []
-    stack: list[int] = []  # indices of open enclosing definitions
+    """The definitions of `found`; with `outer` (the chain of definitions enclosing them, from
+    the outermost: index/incremental.py re-extracts part of a file) the parents are indices
+    into ``outer + result``."""
+    out: list[Definition] = list(outer or ())
+    stack: list[int] = list(range(len(out)))  # indices of open enclosing definitions
     for _, extent, name_node, kind in found:
         start, end = extent.start_point[0], extent.end_point[0]
         if extent.end_point[1] == 0 and end > start:
@@ -295,7 +329,7 @@ def _definitions(
         exported = _exported(spec.name, extent, name, parent, out)
         out.append(Definition(name, kind, start, end, name_line, header_end, parent, exported))
         stack.append(len(out) - 1)
-    return out
+    return out[len(outer or ()) :]
 
 
 def _exported(

@@ -45,6 +45,9 @@ SECRET_PATTERNS = (
 )  # fmt: skip
 
 
+_TOO_LARGE = "too large"
+
+
 @dataclass(frozen=True)
 class Skipped:
     path: str
@@ -245,8 +248,12 @@ def _ignored_on_the_way(root: Path, rel: str) -> bool:
     return _ignored(specs, rel)
 
 
-def list_files(root: Path, settings: FileSettings | None = None) -> FileList:
-    """The indexable files of a workspace, with the reason for each one left out."""
+def list_files(
+    root: Path, settings: FileSettings | None = None, keep: Iterable[str] = ()
+) -> FileList:
+    """The indexable files of a workspace, with the reason for each one left out. Past
+    `max_files` the user's own code is kept first (see `drop_rank`); `keep` names files
+    (the open ones) whose folders are kept last of all."""
     settings = settings or FileSettings()
     root = root.resolve()
     result = FileList(root)
@@ -287,18 +294,30 @@ def list_files(root: Path, settings: FileSettings | None = None) -> FileList:
         if not stat.S_ISREG(st.st_mode):
             continue
         if st.st_size > settings.max_file_bytes:
-            result.skipped.append(
-                Skipped(rel, f"too large ({st.st_size:,} bytes > {settings.max_file_bytes:,})")
-            )
-            continue
-        if len(result.files) >= settings.max_files:
-            result.skipped.append(Skipped(rel, f"over the limit of {settings.max_files:,} files"))
+            result.skipped.append(Skipped(rel, too_large(st.st_size, settings.max_file_bytes)))
             continue
         result.files.append(rel)
         result.stats[rel] = (st.st_mtime_ns, st.st_size)
+    if len(result.files) > settings.max_files:
+        _keep_within(result, settings.max_files, keep)
     for s in result.skipped:
         log.info("not indexed: %s (%s)", s.path, s.reason)
     return result
+
+
+def too_large(size: int, limit: int) -> str:
+    """Why a file over `max_file_bytes` is not indexed (`is_too_large` knows it again)."""
+    return f"{_TOO_LARGE} ({size:,} bytes > {limit:,})"
+
+
+def is_too_large(reason: str | None) -> bool:
+    return reason is not None and reason.startswith(_TOO_LARGE)
+
+
+def no_context_note(limit: int) -> str:
+    """What a range of a file over `max_file_bytes` is told: its own text, no workspace."""
+    size = f"{limit / 1e6:g} MB" if limit >= 1_000_000 else f"{limit / 1e3:g} KB"
+    return f"no workspace context: file over max_file_bytes ({size})"
 
 
 def content_problem(data: bytes, settings: FileSettings) -> str | None:
@@ -314,3 +333,123 @@ def content_problem(data: bytes, settings: FileSettings) -> str | None:
             if len(head) / lines > 200 or longest > 10 * settings.minified_line_chars:
                 return "minified or generated (very long lines)"
     return None
+
+
+# ---------------------------------------------------------------------------- max_files
+# Past `max_files` these go first (folder names, case-insensitive): other people's code,
+# code a tool wrote, and data for tests; then the rest; the open files' folders last.
+_THIRD_PARTY = frozenset(
+    {"vendor", "vendors", "vendored", "_vendor", "third_party", "third-party", "thirdparty",
+     "3rdparty", "external", "externals", "extern", "deps", "bower_components",
+     "jspm_packages", "pods", "godeps", "packages-cache"}
+)  # fmt: skip
+_GENERATED = frozenset(
+    {"generated", "__generated__", "gen", "build", "dist", "out", "target", ".next", ".nuxt",
+     "coverage", "htmlcov", "autogen"}
+)  # fmt: skip
+_TEST_DATA = frozenset(
+    {"testdata", "test_data", "test-data", "fixtures", "__fixtures__", "__snapshots__",
+     "snapshots", "test_files", "testfiles"}
+)  # fmt: skip
+_GENERATED_NAMES = re.compile(
+    "|".join(
+        fnmatch.translate(p)
+        for p in ("*_pb2.py", "*_pb2_grpc.py", "*.pb.go", "*.pb.cc", "*.pb.h", "*.pb.ts",
+                  "*.generated.*", "*_generated.*", "*.gen.go", "*.g.dart", "*.min.js")
+    ),
+    re.IGNORECASE,
+)  # fmt: skip
+OVER_LIMIT = "over the limit of"  # how every reason for a file dropped past max_files starts
+
+
+def drop_kind(rel: str) -> tuple[str, str] | None:
+    """What kind of code a path is when it goes first past `max_files` — ("vendored", the
+    folder), ("generated", the folder or the file) or ("test data", the folder) — or None
+    for the user's own code."""
+    parts = rel.split("/")
+    for i, part in enumerate(parts[:-1]):
+        low = part.lower()
+        for kind, names in (
+            ("vendored", _THIRD_PARTY),
+            ("generated", _GENERATED),
+            ("test data", _TEST_DATA),
+        ):
+            if low in names:
+                return kind, "/".join(parts[: i + 1]) + "/"
+    if _GENERATED_NAMES.match(parts[-1]):
+        return "generated", rel
+    return None
+
+
+def drop_rank(rel: str, open_folders: frozenset[str] = frozenset()) -> int:
+    """The order files are left out in past `max_files`: 0 first (vendored, generated, test
+    data), 1 the user's own code, 2 last (a file in the folder of an open file)."""
+    if rel.rpartition("/")[0] in open_folders:
+        return 2
+    return 0 if drop_kind(rel) is not None else 1
+
+
+def _keep_within(result: FileList, max_files: int, keep: Iterable[str]) -> None:
+    """Leave out all but `max_files` files, by `drop_rank` (in path order within a rank)."""
+    folders = frozenset(k.rpartition("/")[0] for k in keep)
+    ranked = sorted(result.files, key=lambda rel: (-drop_rank(rel, folders), rel))
+    kept = set(ranked[:max_files])
+    why = f"{OVER_LIMIT} {max_files:,} files (max_files)"
+    for rel in ranked[max_files:]:
+        kind = drop_kind(rel) if drop_rank(rel, folders) == 0 else None
+        reason = f"{why}: {kind[0]}, left out first" if kind else why
+        result.skipped.append(Skipped(rel, reason))
+        del result.stats[rel]
+    result.files = [rel for rel in result.files if rel in kept]
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """The files a build left out past `max_files`, by folder, and how to change that."""
+
+    count: int
+    max_files: int
+    folders: list[tuple[str, int]]  # (folder, files left out), most first
+
+    HOW = (
+        "raise max_files in .scopewise.toml (or the editor's scopewise settings), or exclude "
+        "folders you do not need in .scopewiseignore"
+    )
+
+    def message(self, shown: int = 5) -> str:
+        where = ", ".join(f"{f} ({n:,})" for f, n in self.folders[:shown])
+        more = len(self.folders) - shown
+        if more > 0:
+            where += f" and {more:,} more folder{'s' if more > 1 else ''}"
+        return (
+            f"Left out {self.count:,} files past max_files ({self.max_files:,}), "
+            f"your own code kept first: {where}. To index them, {self.HOW}."
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "count": self.count,
+            "max_files": self.max_files,
+            "folders": [{"folder": f, "files": n} for f, n in self.folders],
+            "how": self.HOW,
+        }
+
+
+def left_out(skipped: Iterable[Skipped], max_files: int) -> LeftOut | None:
+    """What a build left out past `max_files` (None when nothing): grouped by the vendored,
+    generated or test-data folder a file is in, else by its top folder."""
+    counts: dict[str, int] = {}
+    for s in skipped:
+        if not s.reason.startswith(OVER_LIMIT):
+            continue
+        kind = drop_kind(s.path)
+        if kind is not None and kind[1] != s.path:
+            folder = kind[1]
+        else:
+            top, sep, _ = s.path.partition("/")
+            folder = top + "/" if sep else "./"
+        counts[folder] = counts.get(folder, 0) + 1
+    if not counts:
+        return None
+    folders = sorted(counts.items(), key=lambda fc: (-fc[1], fc[0]))
+    return LeftOut(sum(counts.values()), max_files, folders)

@@ -16,9 +16,10 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing.synchronize import Event
 from pathlib import Path
 
 from scopewise.index import extract as _extract
@@ -32,7 +33,9 @@ from scopewise.index.files import (
     list_files,
     listing_source,
     read_regular,
+    too_large,
 )
+from scopewise.index.gate import GATE, die_with_parent
 from scopewise.index.graph import FileTable, Stored
 from scopewise.index.model import FileIndex
 from scopewise.settings import FileSettings
@@ -77,14 +80,16 @@ class _Parsed:
 
 
 _KNOWN: frozenset[str] = frozenset()
+_GO: Event | None = None  # set while the worker may parse (see index/gate.py)
 
 
-def _init_worker(known: frozenset[str], owner: int) -> None:
-    global _KNOWN
-    _KNOWN = known
-    # background work: let the editor's requests (and the editor) have the CPU first
-    with contextlib.suppress(OSError):
-        os.nice(10)
+def _init_worker(known: frozenset[str], owner: int, go: Event) -> None:
+    global _KNOWN, _GO
+    _KNOWN, _GO = known, go
+    # at the priority of the process that asked: a niced worker gets next to no CPU on a
+    # busy machine, and could never be raised again; it is stopped instead while that
+    # process answers a request (or, where it cannot be, waits on `go` between files)
+    die_with_parent()  # stopped, it could not notice its parent's end by itself
     # a worker must not outlive the process that asked for it (a language server killed
     # mid-index would otherwise leave its workers parsing, or waiting, forever)
     threading.Thread(target=_exit_with, args=(owner,), daemon=True).start()
@@ -110,7 +115,8 @@ def _parse_one(
     except OSError as exc:
         return _Parsed(rel, language, 0, 0, problem=f"unreadable: {exc.strerror or exc}")
     if len(data) > settings.max_file_bytes:
-        return _Parsed(rel, language, st.st_mtime_ns, st.st_size, problem="too large")
+        why = too_large(st.st_size, settings.max_file_bytes)
+        return _Parsed(rel, language, st.st_mtime_ns, st.st_size, problem=why)
     problem = content_problem(data, settings)
     if problem:
         return _Parsed(rel, language, st.st_mtime_ns, st.st_size, problem=problem)
@@ -125,13 +131,20 @@ def _parse_one(
 
 
 def _parse_batch(root: str, items: list[tuple[str, str]], settings: FileSettings) -> list[_Parsed]:
-    return [_parse_one(root, rel, lang, settings, _KNOWN) for rel, lang in items]
+    out = []
+    for rel, lang in items:
+        if _GO is not None:
+            _GO.wait()  # held while the process that asked answers a request
+        out.append(_parse_one(root, rel, lang, settings, _KNOWN))
+    return out
 
 
-def _pool(workers: int, known: frozenset[str], langs: set[str]) -> ProcessPoolExecutor:
+@contextlib.contextmanager
+def _pool(workers: int, known: frozenset[str], langs: set[str]) -> Iterator[ProcessPoolExecutor]:
     """Worker processes: forked when this process has a single thread (cheap, and the
     grammars and queries come along), from a fork server otherwise (the language server
-    runs threads, and forking a threaded process is unsafe)."""
+    runs threads, and forking a threaded process is unsafe). They run while `GATE` is
+    open."""
     ctx: multiprocessing.context.BaseContext
     if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("fork")
@@ -140,9 +153,20 @@ def _pool(workers: int, known: frozenset[str], langs: set[str]) -> ProcessPoolEx
     else:
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["scopewise.index.extract"])
-    return ProcessPoolExecutor(
-        workers, mp_context=ctx, initializer=_init_worker, initargs=(known, os.getpid())
+    go = GATE.event(ctx)
+    pool = ProcessPoolExecutor(
+        workers, mp_context=ctx, initializer=_init_worker, initargs=(known, os.getpid(), go)
     )
+    try:
+        yield pool
+    finally:
+        GATE.release(go, _workers_of(pool))  # before they exit: see WorkerGate.release
+        pool.shutdown(wait=True)
+
+
+def _workers_of(pool: ProcessPoolExecutor) -> list[int]:
+    """The pids of a pool's worker processes (started as work is submitted)."""
+    return list(pool._processes or ())
 
 
 class WorkspaceIndex:
@@ -178,11 +202,14 @@ class WorkspaceIndex:
         self._admits_under = self.settings  # ...or new settings
 
     # ------------------------------------------------------------------ building
-    def build(self, progress: Progress | None = None, workers: int | None = None) -> IndexStats:
-        """Index the whole workspace (cache first). Safe to call again: a rebuild. A file
-        whose stat matches the cache's is taken as stored, without reading its index."""
+    def build(
+        self, progress: Progress | None = None, workers: int | None = None, keep: Iterable[str] = ()
+    ) -> IndexStats:
+        """Index the whole workspace (cache first). Safe to call again: a rebuild. Past
+        `max_files`, the folders of the files in `keep` (the open ones) are left out last. A
+        file whose stat matches the cache's is taken as stored, without reading its index."""
         t0 = time.perf_counter()
-        listing = list_files(self.root, self.settings)
+        listing = list_files(self.root, self.settings, keep)
         self._git = listing.source == "git"
         self._admits = {}  # ignore files or settings may have changed: judge again
         stats = IndexStats(str(self.root), file_source=listing.source)
@@ -249,6 +276,7 @@ class WorkspaceIndex:
             batches = [todo[i : i + _BATCH] for i in range(0, len(todo), _BATCH)]
             with _pool(n_workers, known, {lang for _, lang in todo}) as pool:
                 futures = deque(pool.submit(_parse_batch, root, b, self.settings) for b in batches)
+                GATE.stoppable(_workers_of(pool))
                 while futures:  # a batch taken is let go: its blobs are stored by then
                     take(futures.popleft().result())
         else:
@@ -322,6 +350,10 @@ class WorkspaceIndex:
             return None
         self._put(rel, fi)
         return fi
+
+    def install(self, rel: str, fi: FileIndex) -> None:
+        """Install an index made elsewhere from the file's current text (index/incremental)."""
+        self._put(rel, fi)
 
     def _put(self, rel: str, fi: FileIndex) -> None:
         """Install a file's new index, held in memory; it is no longer skipped."""

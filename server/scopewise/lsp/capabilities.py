@@ -8,16 +8,17 @@ from dataclasses import dataclass
 from lsprotocol import types
 
 from scopewise.index import languages
-from scopewise.vocab import CODE_ACTION_KINDS
+from scopewise.vocab import CODE_ACTION_KINDS, PROJECT_KIND_PREFIX
 
 PROJECT_FILES = (".scopewise.toml", "pyproject.toml")  # a change reloads settings
 IGNORE_FILES = (".gitignore", ".scopewiseignore")  # a change rebuilds the index
 
 
 def code_action_options() -> types.CodeActionOptions:
-    return types.CodeActionOptions(
-        code_action_kinds=list(CODE_ACTION_KINDS.values()), resolve_provider=True
-    )
+    """The kinds listed: the three actions', and the prefix of a project's explain-like
+    actions (`source.scopewise.<name>`; an edit-like one's is under `refactor.rewrite`)."""
+    kinds = [*CODE_ACTION_KINDS.values(), PROJECT_KIND_PREFIX["explain"]]
+    return types.CodeActionOptions(code_action_kinds=kinds, resolve_provider=True)
 
 
 def prefer_utf8(params: types.InitializeParams) -> None:

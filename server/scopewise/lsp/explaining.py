@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,6 +28,7 @@ from .cachedocs import write_atomic
 from .capabilities import ClientSupport
 
 log = logging.getLogger(__name__)
+KEEP_EXPLAINED = 20  # the newest explanations may be revised; older ones are forgotten
 
 EXPLANATION = "scopewise/explanation"  # the notification's method
 BATCH_S = 0.1  # a batch goes out this long after its first delta …
@@ -109,12 +111,14 @@ class LiveExplanation:
         if not self.stream and self._show is None:
             self._show = asyncio.get_running_loop().create_task(self._show_document())
 
-    async def finish(self, result: ActionResult, root: Path) -> bool:
-        """The whole answer arrived: the full document, the last batch; whether it is shown
-        (by the client itself with `stream`)."""
+    async def finish(
+        self, result: ActionResult, root: Path, revise: dict[str, Any] | None = None
+    ) -> bool:
+        """The whole answer arrived: the full document, the last batch (with what a revise
+        would cost: ``revise``); whether it is shown (by the client itself with `stream`)."""
         self.stop()
         write_atomic(self.path, explanation_markdown(result, root))
-        self._send(self._pending, done=True, cut=False)
+        self._send(self._pending, done=True, cut=False, revise=revise)
         self._pending = ""
         return await self.shown()
 
@@ -136,19 +140,23 @@ class LiveExplanation:
 
     def _partial(self, state: str) -> str:
         plan, req = self.plan, self.plan.request
-        route = plan.route
+        route, name = plan.route, req.project_action or "Explain"
         return (
-            f"# Explain · {plan.path}:{req.start_line}-{plan.scope.end_line}\n\n"
+            f"# {name} · {plan.path}:{req.start_line}-{plan.scope.end_line}\n\n"
             f"*{route.tier} · {route.model} · {state} {self.tokens:,} tokens*\n\n"
             f"> {route.summary}\n\n{self.text.strip()}\n"
         )
 
-    def _send(self, delta: str, *, done: bool, cut: bool) -> None:
+    def _send(
+        self, delta: str, *, done: bool, cut: bool, revise: dict[str, Any] | None = None
+    ) -> None:
         if not self.stream:
             return
+        extra = {"revise": revise} if revise is not None else {}
         self.host.notify(
             EXPLANATION,
             {
+                **extra,
                 "run": self.run,
                 "uri": self.uri,
                 "delta": delta,
@@ -183,6 +191,25 @@ class LiveExplanation:
             log.info("showDocument failed: %s", exc)
             return False
         return bool(answer and answer.success)
+
+
+class Explained:
+    """The newest finished explanations by run id, for `scopewise.revise`."""
+
+    def __init__(self, keep: int = KEEP_EXPLAINED) -> None:
+        self.keep = keep
+        self._held: OrderedDict[str, ActionResult] = OrderedDict()
+
+    def add(self, run: str, result: ActionResult) -> None:
+        self._held[run] = result
+        while len(self._held) > self.keep:
+            self._held.popitem(last=False)
+
+    def get(self, run: str) -> ActionResult:
+        held = self._held.get(run)
+        if held is None:
+            raise KeyError(f"no explanation {run!r} (too old, or the server restarted)")
+        return held
 
 
 def progress_line(tier: str, tokens: int) -> str:

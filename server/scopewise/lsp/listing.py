@@ -20,17 +20,21 @@ from typing import Any
 
 from lsprotocol import types
 
+from scopewise.actions import project
 from scopewise.actions.api import usd
 from scopewise.actions.model import ActionError, Plan
 from scopewise.actions.plan import Actions
 from scopewise.analysis.engine import Engine, EngineError
 from scopewise.analysis.scope import Analysis
-from scopewise.index import languages
+from scopewise.index import incremental, languages
 from scopewise.index.buffer import Document
 from scopewise.index.extract import digest
+from scopewise.settings import ProjectAction
 from scopewise.vocab import (
     CHOOSE_INTENT_COMMAND,
+    CHOOSE_PROJECT_ACTION_COMMAND,
     CODE_ACTION_KINDS,
+    PROJECT_KIND_PREFIX,
     RUN_COMMAND,
     Action,
     DiagnosticInfo,
@@ -40,7 +44,7 @@ from scopewise.vocab import (
 
 from .capabilities import ClientSupport
 from .documents import OpenDocuments
-from .wire import ActionData
+from .wire import ActionData, ProjectActionInfo, ProjectActions
 
 log = logging.getLogger("scopewise.lsp")
 EXPLAIN_KIND = CODE_ACTION_KINDS[Action.EXPLAIN]
@@ -164,6 +168,7 @@ class Listing:
         diagnostics = tuple(params.context.diagnostics)
         with engine.memo():
             try:
+                up_to_date(engine, doc, rel)
                 if params.range.start == params.range.end:
                     start, end = expand_cursor(engine, doc, rel, start)
                 only = params.context.only
@@ -234,9 +239,17 @@ class Listing:
             refactor = replace(base, action=Action.REFACTOR)
             intents: list[Intent | None] = list(Intent) if full else [None]
             menu += [(replace(refactor, intent=i), REFACTOR_KIND, ()) for i in intents]
-        if full:
-            return self._menu(actions, menu, len(menu), interleave=True)
-        return self._menu(actions, menu, 1)[:MENU_MAX]
+        ours = project.for_file(actions.settings.actions, target.path)
+        ours = [a for a in ours if kind_wanted(project_kind(a), only)]
+        if full or not menu:  # every one: asked for by kind, or the full menu
+            menu += [project_entry(base, a) for a in ours]
+            return self._menu(actions, menu, len(menu) if full else 0, interleave=True)
+        room = MENU_MAX - len(menu) - 1  # the first entry's other tier comes last
+        chooser = len(ours) > room
+        if not chooser:
+            menu += [project_entry(base, a) for a in ours]
+        listed = self._menu(actions, menu, 1)[: MENU_MAX - chooser]
+        return [*listed, choose_project_action(base, ours, only)] if chooser else listed
 
     def _fix(self, engine: Engine, target: Target, base: ActionData) -> list[Entry]:
         diags = tuple(diagnostic_info(d) for d in target.diagnostics)
@@ -332,7 +345,10 @@ class Listing:
 
     def resolve(self, actions: Actions, action: types.CodeAction) -> types.CodeAction:
         """`codeAction/resolve`: fill in what was left for later, the command with the plan in
-        its tooltip (ValueError: the data is not ours; ActionError: it cannot be planned)."""
+        its tooltip (ValueError: the data is not ours; ActionError: it cannot be planned). An
+        entry that came with its command and no data ("Project actions…") is complete."""
+        if action.data is None and action.command is not None:
+            return action
         data = ActionData.from_json(action.data)
         plan = self.recall(data.plan_id)
         if plan is None or plan.request != data.request():
@@ -343,7 +359,12 @@ class Listing:
 
 def asks_intent(data: ActionData) -> bool:
     """ "Refactor…": a refactor that says neither intent nor instruction asks which first."""
-    return data.action == Action.REFACTOR and data.intent is None and not data.instruction
+    return (
+        data.action == Action.REFACTOR
+        and data.intent is None
+        and not data.instruction
+        and not data.project_action
+    )
 
 
 def asks_refactors(only: Sequence[str] | None) -> bool:
@@ -362,13 +383,22 @@ def short_reason(plan: Plan) -> str:
 def entry_title(plan: Plan, data: ActionData, auto: Plan | None = None) -> str:
     """ "Refactor… · deep plan + quick write: 52 sites in 10 files · ~$0.05"; a sibling forced
     to the other tier says which tier it replaces: "Explain · deep instead of quick · ~$0.02"."""
-    name, tiers = plan.title.split(" · ")[:2]
-    if asks_intent(data):
-        name = "Refactor…"
-    cost = plan.estimate.label.rsplit(" · ", 1)[-1]
     if auto is not None:
-        return f"{name} · {tiers} instead of {auto.route.tier} · {cost}"
-    return f"{name} · {tiers}: {short_reason(plan)} · {cost}"
+        name, tiers = plan.title.split(" · ")[:2]
+        return f"{name} · {tiers} instead of {auto.route.tier} · {plan_cost(plan)}"
+    title = run_title(plan)
+    return "Refactor…" + title[title.index(" · ") :] if asks_intent(data) else title
+
+
+def run_title(plan: Plan) -> str:
+    """A plan as the menu titles it: "Refactor: simplify · standard: a short body · <$0.01"
+    (the menu's entry, and a run's progress all the way through)."""
+    name, tiers = plan.title.split(" · ")[:2]
+    return f"{name} · {tiers}: {short_reason(plan)} · {plan_cost(plan)}"
+
+
+def plan_cost(plan: Plan) -> str:
+    return plan.estimate.label.rsplit(" · ", 1)[-1]
 
 
 def intent_choices(actions: Actions, data: ActionData) -> list[tuple[str, ActionData]]:
@@ -382,6 +412,74 @@ def intent_choices(actions: Actions, data: ActionData) -> list[tuple[str, Action
         title = entry_title(plan, v).removeprefix("Refactor: ")
         out.append((title, replace(v, title=f"Refactor: {title}", reason=plan.route.summary)))
     return out
+
+
+def project_kind(action: ProjectAction) -> str:
+    """A project action's code-action kind: `refactor.rewrite.scopewise.<slug>` (an edit),
+    `source.scopewise.<slug>` (an explanation)."""
+    return f"{PROJECT_KIND_PREFIX[action.kind]}.{action.slug}"
+
+
+def project_entry(base: ActionData, action: ProjectAction) -> Entry:
+    """A project action's menu entry on the base's range."""
+    data = replace(base, action=project.effective_action(action), project_action=action.name)
+    return (data, project_kind(action), ())
+
+
+def choose_project_action(
+    base: ActionData, ours: Sequence[ProjectAction], only: Sequence[str] | None
+) -> types.CodeAction:
+    """ "Project actions…": one entry when they do not all fit the menu; its command asks
+    which (each with its tier and cost) and runs it. Nothing is planned until then. Its kind:
+    an edit's prefix, unless the client asked for explanations' alone."""
+    title = f"Project actions… ({len(ours)})"
+    edit = PROJECT_KIND_PREFIX["edit"]
+    wanted = any(a.kind == "edit" for a in ours) and kind_wanted(edit, only)
+    # its data's action says what it offers: every kind (refactor), explanations' (explain)
+    data = replace(base, action=Action.REFACTOR if wanted else Action.EXPLAIN)
+    return types.CodeAction(
+        title=title,
+        kind=edit if wanted else PROJECT_KIND_PREFIX["explain"],
+        command=types.Command(
+            title=title, command=CHOOSE_PROJECT_ACTION_COMMAND, arguments=[data.to_json()]
+        ),
+    )
+
+
+def project_choices(actions: Actions, data: ActionData) -> list[tuple[str, ActionData]]:
+    """ "Project actions…"'s second step: each project action for the file (the explain-like
+    ones alone when the entry's action is explain) planned on the range, titled as the menu
+    would title it (ActionError: it cannot be planned)."""
+    ours = project.for_file(actions.settings.actions, data.path)
+    if data.action == Action.EXPLAIN:  # asked from a menu of explanations
+        ours = [a for a in ours if a.kind == "explain"]
+    if not ours:
+        raise ActionError(f"no project action applies to {data.path}")
+    bare = replace(data, title="", reason="", plan_id="", intent=None, instruction=None)
+    variants = [project_entry(bare, a)[0] for a in ours]
+    plans = actions.plan_all([v.request() for v in variants])
+    out = []
+    for v, plan in zip(variants, plans, strict=True):
+        title = entry_title(plan, v)
+        out.append((title, replace(v, title=title, reason=plan.route.summary)))
+    return out
+
+
+def project_actions(defined: Sequence[ProjectAction], path: str | None) -> ProjectActions:
+    """`scopewise.projectActions`: every project action, and whether it applies to `path`."""
+    return ProjectActions(
+        actions=[
+            ProjectActionInfo(
+                name=a.name,
+                kind=a.kind,
+                route=a.scale,
+                files=list(a.files),
+                code_action_kind=project_kind(a),
+                applies=path is None or project.applies(a, path),
+            )
+            for a in defined
+        ]
+    )
 
 
 def command(plan: Plan, data: ActionData) -> types.Command:
@@ -419,6 +517,14 @@ def target_lines(rng: types.Range, line_count: int | None) -> tuple[int, int]:
         end = min(end, max(line_count - 1, 0))
         start = min(start, end)
     return start + 1, end + 1
+
+
+def up_to_date(engine: Engine, doc: Document | None, path: str) -> None:
+    """The index of an open document in line with its text before anything reads it: only
+    the statements edited since are extracted again (index/incremental.py). A file the
+    index does not hold stays out of it."""
+    if doc is not None and engine.workspace.get(path) is not None:
+        incremental.refresh(engine.workspace, path, doc)
 
 
 def expand_cursor(engine: Engine, doc: Document | None, path: str, line: int) -> tuple[int, int]:

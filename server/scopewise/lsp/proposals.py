@@ -27,7 +27,7 @@ from scopewise.actions.edits import EditError, FileChange, Replacement
 from scopewise.actions.model import ActionResult
 from scopewise.actions.proposal import Hunk, hunks, place, unified
 
-from . import cachedocs
+from .cachedocs import slot, write_atomic
 from .capabilities import ClientSupport
 from .documents import OpenDocuments
 from .wire import (
@@ -38,6 +38,7 @@ from .wire import (
     ProposalApplied,
     ProposalFile,
     Refused,
+    ReviseCost,
     WireHunk,
 )
 from .workspace_edit import StaleEdit, workspace_edit
@@ -57,10 +58,12 @@ class Held:
     description: str | None  # the model's summary, for the change annotation
     hunks: dict[str, list[Hunk]] = field(default_factory=dict)
     created: frozenset[str] = frozenset()
+    result: ActionResult | None = None  # the run, for a revise (its conversation)
 
 
 def _title(result: ActionResult, n_hunks: int, n_files: int) -> str:
-    action = result.plan.request.action.capitalize()
+    req = result.plan.request
+    action = req.project_action or req.action.capitalize()
     changes = f"{n_hunks} change{'s' if n_hunks != 1 else ''}"
     files = f"{n_files} file{'s' if n_files != 1 else ''}"
     return f"{action}: {changes} in {files} ({result.tier}, {usd(result.usd, 2)})"
@@ -83,9 +86,16 @@ def _wire_hunk(h: Hunk) -> WireHunk:
 
 
 def make(
-    pid: str, result: ActionResult, label: str, docs: OpenDocuments, versions: dict[str, int]
+    pid: str,
+    result: ActionResult,
+    label: str,
+    docs: OpenDocuments,
+    versions: dict[str, int],
+    revise: ReviseCost | None = None,
+    supersedes: str | None = None,
 ) -> Held:
-    """The proposal of a run's changes (hunk ids unique within it)."""
+    """The proposal of a run's changes (hunk ids unique within it); ``revise``: what a
+    revise would cost; ``supersedes``: the proposal it revises."""
     by_file: dict[str, list[Hunk]] = {}
     files: list[ProposalFile] = []
     next_id = 1
@@ -117,10 +127,12 @@ def make(
         usd=result.usd,
         tier=str(result.tier),
         model=result.model,
+        revise=revise,
+        supersedes=supersedes,
     )
-    name = req.action.capitalize() + (f": {req.intent}" if req.intent else "")
+    name = req.project_action or req.action.capitalize() + (f": {req.intent}" if req.intent else "")
     created = frozenset(c.path for c in result.changes if c.created)
-    return Held(wire, name, result.text or None, by_file, created)
+    return Held(wire, name, result.text or None, by_file, created, result)
 
 
 class Proposals:
@@ -237,13 +249,13 @@ def diff_text(held: Held) -> str:
 
 def diff_path(held: Held) -> Path:
     """Where the proposal's diff document is written (the newest few kept)."""
-    return cachedocs.slot("proposals", f"proposal-{held.wire.id}.diff", KEEP_DIFFS)
+    return slot("proposals", f"proposal-{held.wire.id}.diff", KEEP_DIFFS)
 
 
 def write_diff(held: Held) -> Path:
     """The diff document, written atomically."""
     path = diff_path(held)
-    if not cachedocs.write_atomic(path, diff_text(held)):
+    if not write_atomic(path, diff_text(held)):
         raise OSError(f"could not write {path}")
     return path
 

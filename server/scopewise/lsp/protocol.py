@@ -1,7 +1,8 @@
 """pygls's protocol, patched: UTF-8 positions whenever the client offers them; documents kept
 only by scopewise (pygls's own copy would double the work of every keystroke); `$/cancelRequest`
 reaching a running command; the finished steps of generator handlers let go (a leak in pygls
-2.1); and a malformed request answered with InvalidParams instead of silence.
+2.1); a malformed request answered with InvalidParams instead of silence; and the index's
+worker processes stopped while a message is handled.
 
 It knows the server only as a `Receiver` of document notifications and cancellations."""
 
@@ -16,6 +17,8 @@ import cattrs
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.protocol import LanguageServerProtocol, lsp_method
+
+from scopewise.index.gate import GATE
 
 from .capabilities import prefer_utf8
 
@@ -78,13 +81,15 @@ class ScopewiseProtocol(LanguageServerProtocol):
         its finished task, result and HTTP state behind (~2.5 KiB an action, found by the
         LSP soak). Finished futures are noted here and let go before the next message (not
         in the callback: pygls cancels futures while iterating over them at shutdown, and
-        thread-pool futures finish on other threads)."""
+        thread-pool futures finish on other threads). The index's workers are stopped
+        meanwhile: a message is handled before the background work."""
 
         def note(future: Any) -> None:
             self._finished_steps.append((msg_id, future))  # deque: safe from any thread
             callback(future)
 
-        super()._execute_handler(msg_id, handler, note, args, kwargs)
+        with GATE.hold():
+            super()._execute_handler(msg_id, handler, note, args, kwargs)
 
     def _let_go(self) -> None:
         while self._finished_steps:

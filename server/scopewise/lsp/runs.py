@@ -13,7 +13,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -44,12 +44,26 @@ from scopewise.actions.plan import Actions
 from scopewise.analysis.engine import Engine
 from scopewise.vocab import PROPOSAL_NOTIFICATION, Action
 
-from . import cachedocs
+from .cachedocs import slot
 from .capabilities import ClientSupport
 from .documents import OpenDocuments
-from .explaining import LiveExplanation, progress_line
+from .explaining import Explained, LiveExplanation, progress_line
+from .listing import run_title
 from .proposals import Proposals, make, offer
-from .wire import ActionData, Applied, Cancelled, Proposal, Refused, RunOutcome, Shown, to_json
+from .wire import (
+    ActionData,
+    Applied,
+    Cancelled,
+    Proposal,
+    Refused,
+    ReviseCost,
+    RunOutcome,
+    Shown,
+    to_json,
+)
+
+# how a run calls Claude (default: `Actions.run` of its plan; a revise: `Actions.revise`)
+Go = Callable[[Callable[[StreamEvent], None], Callable[[str], Any]], Awaitable[ActionResult]]
 
 
 class Host(Protocol):
@@ -69,6 +83,8 @@ class Host(Protocol):
     def work_done_progress(self) -> Progress: ...
     @property
     def proposals(self) -> Proposals: ...
+    @property
+    def explained(self) -> Explained: ...
 
     def message(self, text: str, kind: types.MessageType = ...) -> None: ...
     def notify(self, method: str, params: Any) -> None: ...
@@ -136,8 +152,9 @@ class Status:
         host.work_done_progress.begin(
             token,
             types.WorkDoneProgressBegin(
-                title=f"scopewise {plan.route.summary}",  # why this tier, all the way through
-                message=f"{plan.title} (estimated)",
+                # as the menu titled it (the tier and why, the cost), all the way through
+                title=f"scopewise {run_title(plan)}",
+                message=f"{plan.estimate.label.rsplit(' · ', 1)[0]} (estimated)",
                 cancellable=True,
             ),
         )
@@ -182,8 +199,7 @@ def change_label(result: ActionResult) -> str:
     """The label of a change: the action and its tier and cost; for a wide change, the plan,
     each step's tier and cost and whether every site was verified, e.g. "scopewise refactor:
     improve names · deep plan $0.031 + quick write ×4 $0.004 · verified"."""
-    req = result.plan.request
-    name = f"{req.action}: {req.intent}" if req.intent else req.action
+    name = result.plan.request.label
     if not result.steps:
         return f"scopewise {name} · {result.tier} · {usd(result.usd, 4)}"
     parts = [
@@ -203,7 +219,7 @@ def explanation_path(plan: Plan) -> Path:
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", plan.path).strip("_") or "file"
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     name = f"{slug}-L{plan.request.start_line}-{plan.scope.end_line}-{stamp}.md"
-    return cachedocs.slot("explanations", name, KEEP_EXPLANATIONS)
+    return slot("explanations", name, KEEP_EXPLANATIONS)
 
 
 class Runs:
@@ -232,6 +248,22 @@ class Runs:
             self._claude_key = key
         return self._claude
 
+    def warm(self) -> None:
+        """Build the Claude client in the background (importing the SDK takes a second, many
+        on a busy machine), so that the first action does not wait for it."""
+        task = asyncio.ensure_future(self._warm())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _warm(self) -> None:
+        t0 = time.monotonic()
+        try:
+            await self.claude().warm()
+        except ClaudeError as exc:  # no key yet, say: the first run reports it
+            log.info("the Claude client is not built yet: %s", exc)
+            return
+        self.host.log(f"Claude client ready in {time.monotonic() - t0:.1f} s")
+
     async def run(self, data: ActionData, msg_id: Any) -> RunOutcome:
         """Plan again on the current text, call Claude, and show or apply the answer.
         Problems come back to the user as a message and in the result; cancellation is
@@ -256,7 +288,7 @@ class Runs:
         assert task is not None
         handle = RunHandle(task, host.new_token("run"), msg_id)
         self.started(handle, msg_id)
-        return await _run(host, actions, plan, data, client, handle, self)
+        return await run_with_progress(host, actions, plan, client, handle, self)
 
     def started(self, handle: RunHandle, msg_id: Any) -> None:
         if handle.token is not None:
@@ -362,41 +394,42 @@ async def _confirm_override(host: Host, actions: Actions, plan: Plan) -> Refused
     return refuse(host, why, types.MessageType.Info)
 
 
-async def _run(
+async def run_with_progress(
     host: Host,
     actions: Actions,
     plan: Plan,
-    data: ActionData,
     client: ClaudeClient,
     handle: RunHandle,
     runs: Runs,
+    go: Go | None = None,
+    supersedes: str | None = None,
 ) -> RunOutcome:
-    """Call Claude with progress, then show or apply; cancelled by the user's progress
-    button: the cost so far; cancelled by `$/cancelRequest`: CancelledError goes on up."""
-    msg_id = handle.msg_id
+    """Call Claude with progress (``go``: a revise's call), then show or propose (a revised
+    proposal ``supersedes`` the old one); cancelled by the user: the cost so far."""
+    msg_id, action = handle.msg_id, plan.request.action
     start_versions = host.docs.versions()
     t0 = time.perf_counter()
     status = Status(host, None)
     on_stage: Callable[[str], Any] = lambda text: status.report(text, force=True)  # noqa: E731
     assert handle.token is not None
     live = None
-    if data.action == Action.EXPLAIN:
+    if action == Action.EXPLAIN:
         live = LiveExplanation(host, plan, handle.token, explanation_path(plan))
 
     def on_event(ev: StreamEvent) -> None:
-        _report(host, status, data.action, ev, live)
+        _report(host, status, action, ev, live)
 
     def log_unfinished(usage: Usage | None, outcome: str) -> float:
         """The run line of a run that did not finish (what it spent so far); its dollars."""
         usage = usage or Usage()
         spent = cost_usd(usage, actions.price(plan.route.model))
         route, seconds = plan.route, time.perf_counter() - t0
-        host.log(run_line(data.action, route.tier, route.model, usage, spent, seconds, outcome))
+        host.log(run_line(action, route.tier, route.model, usage, spent, seconds, outcome))
         return spent
 
     try:
         status = await Status.begin(host, plan, handle.token)
-        result = await actions.run(plan, client, on_event, read=host.read_text, on_stage=on_stage)
+        result = await (go or _plain(actions, plan, client, host))(on_event, on_stage)
     except asyncio.CancelledError as exc:
         spent = log_unfinished(exc.usage if isinstance(exc, CallCancelled) else None, "cancelled")
         status.end(f"cancelled · {usd(spent, 4)}")
@@ -420,7 +453,24 @@ async def _run(
         return refuse(host, str(exc))
     finally:
         runs.finished(handle, msg_id)
-    return await _finished(host, result, status, live, start_versions)
+    return await _finished(host, result, status, live, start_versions, supersedes)
+
+
+def _plain(actions: Actions, plan: Plan, client: ClaudeClient, host: Host) -> Go:
+    """A run's call: the plan's, on the current text."""
+    return lambda on_event, on_stage: actions.run(
+        plan, client, on_event, read=host.read_text, on_stage=on_stage
+    )
+
+
+def revise_cost(host: Host, result: ActionResult) -> ReviseCost | None:
+    """What a revise of ``result`` would cost now (None: it cannot be revised)."""
+    conv = result.conversation
+    estimate = host.actions.revise_estimate(result) if host.actions is not None else None
+    if conv is None or estimate is None:
+        return None
+    cached = estimate.cached_tokens > 0
+    return ReviseCost(tier=str(conv.route.tier), usd=round(estimate.usd, 6), cached=cached)
 
 
 async def _finished(
@@ -429,8 +479,10 @@ async def _finished(
     status: Status,
     live: LiveExplanation | None,
     start_versions: dict[str, int],
+    supersedes: str | None = None,
 ) -> RunOutcome:
-    """The run line and notes; then the explanation finished, or the edit applied."""
+    """The run line and notes; then the explanation finished (kept for a revise), or the
+    edit proposed."""
     r = result
     host.log(run_line(r.plan.request.action, r.tier, r.model, r.usage, r.usd, r.duration_s, "ok"))
     for note in result.notes:
@@ -440,14 +492,23 @@ async def _finished(
     if live is not None:
         status.end(f"done · {usd(result.usd, 4)}")
         assert host.engine is not None
-        shown = await live.finish(result, host.engine.root)
-        return Shown(document=live.uri, shown=shown, usd=result.usd, tier=result.tier)
+        cost = revise_cost(host, result)
+        host.explained.add(live.run, result)
+        shown = await live.finish(result, host.engine.root, to_json(cost) if cost else None)
+        return Shown(
+            document=live.uri,
+            shown=shown,
+            usd=result.usd,
+            tier=result.tier,
+            run=live.run,
+            revise=cost,
+        )
     status.end(f"proposed · {usd(result.usd, 4)}")
-    return await _propose(host, result, start_versions)
+    return await _propose(host, result, start_versions, supersedes)
 
 
 def _report(
-    host: Host, status: Status, action: Action, ev: StreamEvent, live: LiveExplanation | None
+    host: Host, status: Status, action: str, ev: StreamEvent, live: LiveExplanation | None
 ) -> None:
     """The model's progress, in the run's status (and a retry in the log too); an
     explanation's text as it is written."""
@@ -467,19 +528,24 @@ def _report(
 
 
 async def _propose(
-    host: Host, result: ActionResult, start_versions: dict[str, int]
+    host: Host, result: ActionResult, start_versions: dict[str, int], supersedes: str | None
 ) -> Proposal | Applied | Refused:
     """The run's change as a proposal nothing applies yet: sent to a client that reviews it
-    itself, else offered with the stock question (Apply / Show diff / Discard)."""
+    itself, else offered with the stock question (Apply / Show diff / Discard). A revised
+    one replaces the proposal it revises (which is discarded)."""
     facts: dict[str, Any] = {"usd": result.usd, "tier": result.tier, "model": result.model}
     if not result.changes:
         host.message(f"no change proposed. {result.text}".strip(), types.MessageType.Info)
         return Refused(reason="no change proposed", **facts)
-    held = make(host.proposals.new_id(), result, change_label(result), host.docs, start_versions)
+    pid, label = host.proposals.new_id(), change_label(result)
+    cost = revise_cost(host, result)
+    held = make(pid, result, label, host.docs, start_versions, cost, supersedes)
     if not held.hunks:
         host.message(f"no change proposed. {result.text}".strip(), types.MessageType.Info)
         return Refused(reason="no change proposed", **facts)
     host.proposals.add(held)
+    if supersedes is not None:
+        host.proposals.pop(supersedes)
     if host.support.review:
         host.notify(PROPOSAL_NOTIFICATION, to_json(held.wire))
         return held.wire

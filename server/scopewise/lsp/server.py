@@ -39,9 +39,12 @@ from scopewise.index.files import is_secret_file
 from scopewise.vocab import (
     APPLY_PROPOSAL_COMMAND,
     CHOOSE_INTENT_COMMAND,
+    CHOOSE_PROJECT_ACTION_COMMAND,
     DISCARD_PROPOSAL_COMMAND,
+    PROJECT_ACTIONS_COMMAND,
     PROPOSAL_DIFF_COMMAND,
     REINDEX_COMMAND,
+    REVISE_COMMAND,
     RUN_COMMAND,
     RUN_TESTS_COMMAND,
     USAGE_COMMAND,
@@ -49,9 +52,11 @@ from scopewise.vocab import (
 
 from .capabilities import ClientSupport, code_action_options, watched_files
 from .documents import OpenDocuments
-from .listing import Listing, ServerEngine, intent_choices
+from .explaining import Explained
+from .listing import Listing, ServerEngine, intent_choices, project_actions, project_choices
 from .proposals import Proposals, apply, discard, show_diff
 from .protocol import ScopewiseProtocol
+from .revising import revise
 from .runs import Runs, refuse
 from .settings import SettingsSources, section
 from .sync import Sync
@@ -63,6 +68,7 @@ from .wire import (
     Applied,
     ApplyProposalArgs,
     DiffDocument,
+    ProjectActionsArgs,
     ProposalArgs,
     Refused,
     Reindexed,
@@ -98,6 +104,7 @@ class ScopewiseServer(LanguageServer):
         self.runs = Runs(self)
         self.tests = AffectedTests()
         self.proposals = Proposals()
+        self.explained = Explained()  # the newest explanations, for a revise
         self._shown_warnings: tuple[str, ...] = ()
         self._pending_warnings: list[str] = []
         self._tokens = itertools.count(1)
@@ -184,6 +191,7 @@ class ScopewiseServer(LanguageServer):
         if self.support.configuration:
             await self.pull_configuration()
         self.sync.start_index()
+        self.runs.warm()  # the SDK imported now, not at the first action
 
     def _watch_itself(self) -> None:
         """The client offers no file watching: the server watches the workspace itself
@@ -353,11 +361,27 @@ async def run_command(ls: ScopewiseServer, *args: Any) -> dict[str, Any]:
 async def choose_intent_command(ls: ScopewiseServer, *args: Any) -> dict[str, Any]:
     """ "Refactor…": which change, asked in stock LSP (each intent with its tier and cost),
     then run as `scopewise.run` would; dismissed: nothing runs."""
-    data = _action_data(CHOOSE_INTENT_COMMAND, args)
+    return await _choose_and_run(ls, CHOOSE_INTENT_COMMAND, args, "Refactor", "which change?")
+
+
+async def choose_project_action_command(ls: ScopewiseServer, *args: Any) -> dict[str, Any]:
+    """ "Project actions…": which project action, asked as "Refactor…" asks its change."""
+    return await _choose_and_run(
+        ls, CHOOSE_PROJECT_ACTION_COMMAND, args, "Project action on", "which one?"
+    )
+
+
+async def _choose_and_run(
+    ls: ScopewiseServer, command: str, args: tuple[Any, ...], what: str, question: str
+) -> dict[str, Any]:
+    """Ask which of the choices (each with its tier and cost) with window/showMessageRequest,
+    then run the one picked as `scopewise.run` would; dismissed: nothing runs."""
+    data = _action_data(command, args)
     if ls.actions is None:
         return to_json(refuse(ls, "no workspace folder is open"))
+    pick = intent_choices if command == CHOOSE_INTENT_COMMAND else project_choices
     try:
-        choices = intent_choices(ls.actions, data)
+        choices = pick(ls.actions, data)
     except ActionError as exc:
         return to_json(refuse(ls, str(exc)))
     lines = f"{data.start_line}–{data.end_line}" if data.end_line > data.start_line else ""
@@ -365,14 +389,37 @@ async def choose_intent_command(ls: ScopewiseServer, *args: Any) -> dict[str, An
     answer = await ls.window_show_message_request_async(
         types.ShowMessageRequestParams(
             type=types.MessageType.Info,
-            message=f"scopewise: Refactor {where} of {data.path}: which change?",
+            message=f"scopewise: {what} {where} of {data.path}: {question}",
             actions=[types.MessageActionItem(title=title) for title, _ in choices],
         )
     )
     picked = [d for title, d in choices if answer is not None and answer.title == title]
     if not picked:
-        return to_json(Refused(reason="no change chosen"))
+        thing = "change" if command == CHOOSE_INTENT_COMMAND else "action"
+        return to_json(Refused(reason=f"no {thing} chosen"))
     return await run_command(ls, picked[0].to_json())
+
+
+async def revise_command(ls: ScopewiseServer, *args: Any) -> dict[str, Any]:
+    """ "Revise…": a follow-up on a proposal or an explanation (revising.py)."""
+    try:
+        return to_json(await revise(ls, ls.runs, args, ls.protocol.msg_id))
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # a bug: say so rather than leave the request dead
+        log.exception("scopewise.revise failed")
+        return to_json(refuse(ls, f"internal error: {exc}", types.MessageType.Error))
+
+
+def project_actions_command(ls: ScopewiseServer, *args: Any) -> dict[str, Any]:
+    """The project's actions (for a client's picker), each saying whether it applies to the
+    file of `uri` when one is given."""
+    try:
+        given = command_args(ProjectActionsArgs, PROJECT_ACTIONS_COMMAND, args or ({},))
+    except ValueError as exc:
+        raise JsonRpcInvalidParams(str(exc)) from None
+    rel = ls.docs.rel(given.uri) if given.uri else None
+    return to_json(project_actions(ls.settings.actions, rel))
 
 
 def usage_command(ls: ScopewiseServer, *args: Any) -> dict[str, Any]:
@@ -454,12 +501,15 @@ def create_server() -> ScopewiseServer:
     ls.feature(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)(on_progress_cancel)
     ls.command(RUN_COMMAND)(run_command)
     ls.command(CHOOSE_INTENT_COMMAND)(choose_intent_command)
+    ls.command(CHOOSE_PROJECT_ACTION_COMMAND)(choose_project_action_command)
+    ls.command(PROJECT_ACTIONS_COMMAND)(project_actions_command)
     ls.command(USAGE_COMMAND)(usage_command)
     ls.command(REINDEX_COMMAND)(reindex_command)
     ls.command(RUN_TESTS_COMMAND)(run_tests_command)
     ls.command(APPLY_PROPOSAL_COMMAND)(apply_proposal_command)
     ls.command(DISCARD_PROPOSAL_COMMAND)(discard_proposal_command)
     ls.command(PROPOSAL_DIFF_COMMAND)(proposal_diff_command)
+    ls.command(REVISE_COMMAND)(revise_command)
     return ls
 
 

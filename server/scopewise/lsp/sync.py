@@ -24,8 +24,9 @@ from pygls.progress import Progress
 
 from scopewise.analysis.engine import Engine
 from scopewise.index import extract as _extract
-from scopewise.index import languages
+from scopewise.index import incremental, languages
 from scopewise.index.buffer import ParseOutcome, PositionError
+from scopewise.index.files import LeftOut, left_out
 from scopewise.index.workspace import IndexStats
 
 from .capabilities import IGNORE_FILES, PROJECT_FILES, ClientSupport
@@ -72,6 +73,7 @@ class Sync:
         self._parsing: set[str] = set()  # uris with a parse there
         self._indexing: asyncio.Future[IndexStats] | None = None
         self._index_again = False
+        self._left_out_said: LeftOut | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
     @property
@@ -105,7 +107,8 @@ class Sync:
 
     async def _index(self, fut: asyncio.Future[IndexStats]) -> None:
         progress = await _IndexProgress.begin(self.host)
-        result = await _build_in_thread(self.host.engine, progress.report)
+        keep = self.host.docs.relpaths()  # past max_files, their folders are left out last
+        result = await _build_in_thread(self.host.engine, progress.report, keep)
         if isinstance(result, BaseException):
             text = f"indexing failed: {result}"
             log.error(text, exc_info=result)
@@ -120,6 +123,7 @@ class Sync:
             )
             self.host.log(text)
             progress.end(text)
+            self._say_left_out(result)
             self._judge_open_buffers()
             self.host.changed()
             fut.set_result(result)
@@ -127,6 +131,15 @@ class Sync:
             self._index_again = False
             self._indexing = None
             self.start_index()
+
+    def _say_left_out(self, stats: IndexStats) -> None:
+        """Files left out past `max_files`: which and how to change it, in a message (once
+        per different answer: a rebuild that leaves out the same files says nothing)."""
+        engine = self.host.engine
+        lo = left_out(stats.skipped, engine.workspace.settings.max_files) if engine else None
+        said, self._left_out_said = self._left_out_said, lo
+        if lo is not None and lo != said:
+            self.host.message(lo.message(), types.MessageType.Warning)
 
     def _judge_open_buffers(self) -> None:
         """The build replaced what open buffers said; ignore files or excludes may have
@@ -159,11 +172,17 @@ class Sync:
         if rel in self._updating:
             self._update_again.add(rel)
             return
-        fi = self.host.engine.workspace.get(rel)
-        source = doc.source
-        if fi is not None and fi.digest == _extract.digest(source):
+        ws = self.host.engine.workspace
+        before = ws.get(rel)
+        splice = timed(f"index update (splice) {rel}")(incremental.refresh)
+        now = splice(ws, rel, doc, whole=False) if before is not None else None
+        if now is not None:  # up to date, or the edited statements spliced in (on the loop)
+            if now is not before:
+                self.host.changed()
             return
+        source = doc.source
         tree = doc.tree.copy() if doc.tree is not None else None  # the buffer's tree moves on
+        doc.mark_indexed(_extract.digest(source))  # what the index will be made from
         self._updating.add(rel)
         update = timed(f"index update {rel}")(self.host.engine.workspace.update)
         fut = asyncio.get_running_loop().run_in_executor(self._updates, update, rel, source, tree)
@@ -174,7 +193,11 @@ class Sync:
         self.host.changed()
         if not fut.cancelled() and fut.exception() is not None:
             log.warning("re-indexing %s failed: %s", rel, fut.exception())
-        if rel in self._update_again:
+        doc = self.host.docs.by_rel(rel)
+        fi = self.host.engine.workspace.get(rel) if self.host.engine is not None else None
+        if rel in self._update_again or (
+            doc is not None and fi is not None and doc.indexed != fi.digest
+        ):  # typed meanwhile, or a newer text indexed meanwhile was overwritten
             self._update_again.discard(rel)
             self.schedule_update(rel, 0.0)
 
@@ -228,6 +251,8 @@ class Sync:
         self.host.changed()
         doc = self.host.docs.open(td.uri, td.text, td.version)
         self._parse_later(td.uri)
+        if doc.language is not None:  # compiled now, not on the first edit's splice (~70 ms)
+            self._updates.submit(languages.index_query, doc.language)
         rel = self.host.docs.rel(td.uri)
         if rel is not None and doc.language is not None and self.host.engine is not None:
             if self.host.engine.workspace.get(rel) is None and not self._may_index(rel):
@@ -351,7 +376,7 @@ class _IndexProgress:
 
 
 async def _build_in_thread(
-    engine: Engine | None, report: Callable[[int, int], None]
+    engine: Engine | None, report: Callable[[int, int], None], keep: list[str]
 ) -> IndexStats | BaseException:
     """Build the index in a thread of its own (and its worker processes); the loop keeps
     answering meanwhile. An exception comes back as the result."""
@@ -368,7 +393,7 @@ async def _build_in_thread(
         # of all later ones.
         gc.disable()
         try:
-            outcome.append(engine.index(report))
+            outcome.append(engine.index(report, keep=keep))
         except BaseException as exc:  # reported on the loop
             outcome.append(exc)
         finally:

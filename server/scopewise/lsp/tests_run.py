@@ -27,7 +27,7 @@ from scopewise.analysis.engine import Engine
 from scopewise.analysis.resolve import is_test_path
 from scopewise.vocab import RUN_TESTS_COMMAND
 
-from . import cachedocs
+from .cachedocs import slot, write_atomic
 from .capabilities import ClientSupport
 from .wire import Applied, Refused, TestsRan
 
@@ -144,7 +144,7 @@ async def _show_output(host: TestsHost, run: TestRun) -> str | None:
     if host.support.show_document:
         try:
             path = _output_path()
-            if not cachedocs.write_atomic(path, text):
+            if not write_atomic(path, text):
                 raise OSError(f"could not write {path}")
             uri = path.as_uri()
             answer = await host.window_show_document_async(
@@ -160,4 +160,4 @@ async def _show_output(host: TestsHost, run: TestRun) -> str | None:
 
 def _output_path() -> Path:
     name = f"tests-{datetime.now().strftime('%Y%m%d-%H%M%S-%f')}.log"
-    return cachedocs.slot("tests", name, KEEP_OUTPUTS)
+    return slot("tests", name, KEEP_OUTPUTS)

@@ -43,6 +43,7 @@ class ActionData:
     title: str = ""
     reason: str = ""
     plan_id: str = ""
+    project_action: str | None = None  # a project action's name (`[[actions]]`)
 
     def request(self) -> ActionRequest:
         return ActionRequest(
@@ -55,6 +56,7 @@ class ActionData:
             diagnostics=self.diagnostics,
             tier=self.tier,
             override_cap=self.override_cap,
+            project_action=self.project_action,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -104,6 +106,16 @@ class Cancelled:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ReviseCost:
+    """What "Revise…" would cost: the follow-up's tier and estimate, and whether its prefix
+    is expected from the prompt cache (e.g. "Revise… (standard, ~$0.004, cached)")."""
+
+    tier: str
+    usd: float
+    cached: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
 class Shown:
     """An explanation, written to a document (and shown when the editor can)."""
 
@@ -111,6 +123,8 @@ class Shown:
     shown: bool
     usd: float
     tier: str
+    run: str | None = None  # its run id (`scopewise.revise` {"explanation": run})
+    revise: ReviseCost | None = None  # None: it cannot be revised
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -160,6 +174,8 @@ class Proposal:
     usd: float = 0.0
     tier: str = ""
     model: str = ""
+    revise: ReviseCost | None = None  # None: it cannot be revised
+    supersedes: str | None = None  # the proposal this one revised (now discarded)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -189,6 +205,15 @@ class ProposalArgs:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ReviseArgs:
+    """`scopewise.revise`: a proposal's id or an explanation's run id, and the instruction."""
+
+    instruction: str
+    proposal: str | None = None
+    explanation: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class Discarded:
     discarded: bool
     id: str
@@ -200,6 +225,30 @@ class DiffDocument:
 
 
 RunOutcome = Refused | Cancelled | Shown | Applied | Proposal
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectActionInfo:
+    """One project action (`[[actions]]`), as `scopewise.projectActions` lists it."""
+
+    name: str
+    kind: str  # "explain" | "edit"
+    route: str  # "explain" | "refactor" | a tier
+    files: list[str]  # globs; empty: every file
+    code_action_kind: str  # refactor.rewrite.scopewise.<slug> | source.scopewise.<slug>
+    applies: bool  # to the file asked about (true when none was)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectActions:
+    """`scopewise.projectActions`: the project's actions, in the settings' order."""
+
+    actions: list[ProjectActionInfo]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectActionsArgs:
+    uri: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -246,6 +295,8 @@ Answer = (
     | ProposalApplied
     | Discarded
     | DiffDocument
+    | ReviseCost
+    | ProjectActions
 )
 
 
@@ -310,7 +361,19 @@ def _diagnostic(value: Any, _: Any) -> DiagnosticInfo:
     )
 
 
-_CLASSES = (ActionData, Refused, Cancelled, Shown, Applied, UsageTotals, Reindexed, TestsRan)
+_CLASSES = (
+    ActionData,
+    Refused,
+    Cancelled,
+    Shown,
+    Applied,
+    UsageTotals,
+    Reindexed,
+    TestsRan,
+    ProjectActionInfo,
+    ProjectActions,
+    ProjectActionsArgs,
+)
 _AS_NAMED = (
     WireHunk,
     ProposalFile,
@@ -321,6 +384,8 @@ _AS_NAMED = (
     ProposalArgs,
     Discarded,
     DiffDocument,
+    ReviseCost,
+    ReviseArgs,
 )
 _OMIT_NONE = (Refused, Cancelled)  # optional facts are left out rather than sent as null
 

@@ -4,6 +4,7 @@
 --- `vim.lsp.buf.code_action()` are enough). This adds:
 ---   * `setup()`: enables the server (Neovim 0.11+) or starts it with `vim.lsp.start` (0.10);
 ---   * `:Scopewise explain|refactor|fix|usage|reindex|tests|cancel` and the same as Lua functions;
+---   * `:Scopewise action {name}`: one of the project's own actions (`[[actions]]`);
 ---   * explanations opened in a split, vertical split, tab or float (`window/showDocument`),
 ---     filling as they are written (`scopewise/explanation`);
 ---   * run and index progress echoed from Neovim's own LSP progress (`$/progress`);
@@ -17,6 +18,7 @@ local M = {}
 local api = vim.api
 local NAME = 'scopewise'
 local RUN = 'scopewise.run'
+local PROJECT_ACTIONS = 'scopewise.projectActions' -- the project's [[actions]]
 local KIND = {
   explain = 'source.scopewise.explain',
   refactor = 'refactor.rewrite',
@@ -317,9 +319,10 @@ end
 --- @field on_done? fun(result: table?, err: table?) called with the server's answer
 
 --- List the actions of one kind for a range, pick the one on the sliding scale (or let the user
---- choose when only forced ones exist) and run it.
---- @param what 'explain'|'refactor'|'fix'
---- @param opts scopewise.RunOpts
+--- choose when only forced ones exist) and run it. `action`: a project action, opts.name of
+--- code-action kind opts.kind.
+--- @param what 'explain'|'refactor'|'fix'|'action'
+--- @param opts scopewise.RunOpts|table
 local function run_kind(what, opts)
   local bufnr = (opts.bufnr == nil or opts.bufnr == 0) and api.nvim_get_current_buf() or opts.bufnr
   local client = M.client(bufnr)
@@ -344,7 +347,7 @@ local function run_kind(what, opts)
     textDocument = { uri = vim.uri_from_bufnr(bufnr) },
     range = range,
     context = {
-      only = { KIND[what] },
+      only = { what == 'action' and opts.kind or KIND[what] },
       diagnostics = diagnostics,
       triggerKind = vim.lsp.protocol.CodeActionTriggerKind.Invoked,
     },
@@ -357,8 +360,10 @@ local function run_kind(what, opts)
     local candidates = {}
     for _, a in ipairs(actions or {}) do
       local data = type(a.data) == 'table' and a.data or {}
-      local wanted = a.kind == KIND[what]
-      if what == 'refactor' and opts.intent then
+      local wanted = a.kind == (what == 'action' and opts.kind or KIND[what])
+      if what == 'action' then
+        wanted = wanted and data.projectAction == opts.name
+      elseif what == 'refactor' and opts.intent then
         wanted = wanted and data.intent == opts.intent
       elseif what == 'refactor' then
         wanted = wanted and data.intent == 'simplify' -- any intent: the instruction replaces it
@@ -369,6 +374,7 @@ local function run_kind(what, opts)
     end
     if #candidates == 0 then
       local why = what == 'fix' and 'nothing to fix here (no diagnostics or syntax errors)'
+        or what == 'action' and ('the project action ' .. opts.name .. ' cannot run here')
         or ('no ' .. what .. ' action here')
       notify(why, vim.log.levels.WARN)
       return opts.on_done and opts.on_done(nil, { message = why })
@@ -457,6 +463,64 @@ end
 --- @param opts? scopewise.RunOpts
 function M.fix(opts)
   run_kind('fix', opts or {})
+end
+
+--- The project's actions (`[[actions]]` in .scopewise.toml), each with `name`, `kind`
+--- ('explain'|'edit'), `route`, `files`, `codeActionKind` and whether it `applies` to the
+--- buffer's file. Synchronous (for completion): {} when the server does not answer in time.
+--- @param bufnr? integer
+--- @param timeout_ms? integer
+--- @return table[]
+function M.project_actions(bufnr, timeout_ms)
+  bufnr = (bufnr == nil or bufnr == 0) and api.nvim_get_current_buf() or bufnr
+  local client = M.client(bufnr, true)
+  if not client or not client.initialized then
+    return {}
+  end
+  local params = { command = PROJECT_ACTIONS, arguments = { { uri = vim.uri_from_bufnr(bufnr) } } }
+  local resp
+  if has_011 then
+    resp = client:request_sync('workspace/executeCommand', params, timeout_ms or 1000, bufnr)
+  else
+    resp = client.request_sync('workspace/executeCommand', params, timeout_ms or 1000, bufnr)
+  end
+  local result = resp and not resp.err and resp.result
+  return type(result) == 'table' and type(result.actions) == 'table' and result.actions or {}
+end
+
+--- Run a project action by name (as `scopewise actions` lists it) on a range or the
+--- definition around the cursor: its entry of the code-action menu, on the sliding scale or
+--- at its fixed tier; an edit becomes a proposal to review, a text an explanation.
+--- @param name string
+--- @param opts? scopewise.RunOpts
+function M.action(name, opts)
+  opts = vim.deepcopy(opts or {})
+  local bufnr = (opts.bufnr == nil or opts.bufnr == 0) and api.nvim_get_current_buf() or opts.bufnr
+  if not M.client(bufnr) then
+    return
+  end
+  local found
+  local names = {}
+  for _, a in ipairs(M.project_actions(bufnr)) do
+    table.insert(names, a.name)
+    if a.name == name or a.name:lower() == (name or ''):lower() then
+      found = a
+    end
+  end
+  if not found then
+    local known = #names > 0 and table.concat(names, ', ') or 'none in .scopewise.toml'
+    notify(('no project action named %q (%s)'):format(name or '', known), vim.log.levels.ERROR)
+    return opts.on_done and opts.on_done(nil, { message = 'unknown project action' })
+  end
+  if not found.applies then
+    local globs = table.concat(found.files or {}, ', ')
+    notify(('%s applies to %s only'):format(found.name, globs), vim.log.levels.WARN)
+    return opts.on_done and opts.on_done(nil, { message = 'not for this file' })
+  end
+  opts.name = found.name
+  opts.kind = found.codeActionKind
+  opts.bufnr = bufnr
+  run_kind('action', opts)
 end
 
 --- Run one of the server's own commands (scopewise.usage, scopewise.reindex, scopewise.runTests).
@@ -557,8 +621,9 @@ function M.on_progress(err, result, ctx, config)
     local entry = p.runs[token] or { title = value.title or NAME }
     if value.kind == 'begin' then
       entry = { title = value.title or NAME, cancellable = value.cancellable == true }
-      -- "Explain · quick · ~1.0k tok · <$0.01 (estimated)": the tier, for status()
-      entry.tier = (value.message or ''):match('^[^·]+· ([^·]-) ·')
+      -- titled as the menu entry, "scopewise Explain · quick: a short read · <$0.01": the
+      -- tier ("quick", "deep plan + quick write"), for status()
+      entry.tier = (value.title or ''):match('^[^·]+· ([^·:]-)[:·]')
     end
     entry.message = value.message or entry.message
     entry.percentage = value.percentage or entry.percentage
@@ -745,9 +810,12 @@ end
 --- `scopewise/explanation` from the server (routed here by lsp/scopewise.lua): the first text
 --- opens the explanation per config.explain; the rest is appended as it arrives; at the end
 --- the document replaces it, ending with "(cut)" when the run was cancelled.
-function M.on_explanation(err, result)
+function M.on_explanation(err, result, ctx)
   if err or type(result) ~= 'table' or type(result.run) ~= 'string' then
     return
+  end
+  if result.done then -- kept for :Scopewise revise (revise.lua)
+    require('scopewise.revise').explained(result, ctx and ctx.client_id)
   end
   local s = M.streams[result.run]
   if s and not api.nvim_buf_is_valid(s.buf) then
@@ -829,7 +897,7 @@ end
 -- --------------------------------------------------------------------------- :Scopewise
 
 local subcommands =
-  { 'explain', 'refactor', 'fix', 'revert', 'usage', 'reindex', 'tests', 'cancel' }
+  { 'explain', 'refactor', 'fix', 'action', 'revise', 'revert', 'usage', 'reindex', 'tests', 'cancel' }
 
 --- Take the last applied proposal back in every buffer it changed (see review.lua).
 --- @return integer how many buffers were reverted
@@ -858,6 +926,13 @@ function M.command(args)
     M.refactor(range)
   elseif sub == 'fix' then
     M.fix(range)
+  elseif sub == 'revise' then
+    require('scopewise.revise').command(rest)
+  elseif sub == 'action' then
+    if rest == '' then
+      return notify('usage: :Scopewise action {name} (Tab completes the names)', vim.log.levels.ERROR)
+    end
+    M.action(rest, range)
   elseif sub == 'revert' then
     M.revert()
   elseif sub == 'usage' then
@@ -888,13 +963,23 @@ function M.complete(arglead, cmdline)
   if after == nil or #words == 0 or (#words == 1 and arglead ~= '') then
     return starting(subcommands, arglead)
   end
-  if words[1] ~= 'refactor' then
+  local choices
+  if words[1] == 'refactor' then
+    choices = M.intents
+  elseif words[1] == 'action' then
+    choices = {}
+    for _, a in ipairs(M.project_actions(0, 500)) do
+      if a.applies then
+        table.insert(choices, a.name)
+      end
+    end
+  else
     return {}
   end
-  -- a multi-word intent: complete from the word being typed
-  local typed = after:gsub('^refactor%s*', '')
+  -- a multi-word intent or name: complete from the word being typed
+  local typed = after:gsub('^%S+%s*', '')
   local items = {}
-  for _, intent in ipairs(starting(M.intents, typed)) do
+  for _, intent in ipairs(starting(choices, typed)) do
     table.insert(items, intent:sub(#typed - #arglead + 1))
   end
   return items

@@ -25,6 +25,7 @@ M.default_keys = {
   apply = 's',
   jump = '<CR>',
   close = 'q',
+  revise = 'e', -- "Revise…": an instruction, then a revised proposal replaces this one
 }
 
 --- Open reviews by proposal id: { proposal, client_id, bufnr, status = {[hunk id] = 'accepted'
@@ -35,7 +36,8 @@ M.reviews = {}
 --- Proposals shown already (a decided one never reopens).
 local seen = {}
 
---- The last applied edit, for :Scopewise revert: { title, buffers = { {bufnr, before, after} } }
+--- The last applied edit, for :Scopewise revert: { title, buffers = { {bufnr, before, after,
+--- created = {name, dirs}?} } } (`before` is nil for a file the edit created)
 --- @type table?
 M.last = nil
 
@@ -116,7 +118,7 @@ local function render(review)
     lines,
     ('# %s accept  %s reject  %s/%s next/previous  %s accept all  %s reject all  %s apply  %s discard'):format(
       k.accept, k.reject, k.next, k.prev, k.accept_all, k.reject_all, k.apply, k.close
-    )
+    ) .. (type(p.revise) == 'table' and ('  %s revise'):format(k.revise) or '')
   )
   local headers, order, where = {}, {}, {}
   for _, file in ipairs(p.files or {}) do
@@ -199,6 +201,18 @@ end
 
 local function client_of(review)
   return vim.lsp.get_client_by_id(review.client_id)
+end
+
+--- The folders above `name` that do not exist yet, innermost first.
+local function missing_dirs(name)
+  local dirs = {}
+  local dir = vim.fs.dirname(name)
+  while dir and not vim.uv.fs_stat(dir) do
+    table.insert(dirs, dir)
+    local up = vim.fs.dirname(dir)
+    dir = up ~= dir and up or nil
+  end
+  return dirs
 end
 
 local function lines_of(buf)
@@ -300,8 +314,9 @@ function M.apply(review, on_done)
   if not client then
     return notify('the server is gone; the proposal cannot be applied', vim.log.levels.ERROR)
   end
-  -- every file's text before the edit: its buffer's, else the file's (the edit loads it)
-  local before = {}
+  -- every file's text before the edit: its buffer's, else the file's (the edit loads it);
+  -- the files it creates, with the folders made for them
+  local before, created = {}, {}
   for _, file in ipairs(review.proposal.files or {}) do
     local name = fname(file)
     local buf = vim.fn.bufnr(name)
@@ -309,6 +324,8 @@ function M.apply(review, on_done)
       before[name] = lines_of(buf)
     elseif vim.fn.filereadable(name) == 1 then
       before[name] = vim.fn.readfile(name)
+    elseif file.created == true and not vim.uv.fs_stat(name) then
+      created[name] = missing_dirs(name)
     end
   end
   local total = #review.order
@@ -334,6 +351,13 @@ function M.apply(review, on_done)
         if not vim.deep_equal(after, lines) then
           table.insert(buffers, { bufnr = buf, before = lines, after = after })
         end
+      end
+    end
+    for name, dirs in pairs(created) do
+      local buf = vim.fn.bufnr(name)
+      if buf ~= -1 and api.nvim_buf_is_loaded(buf) and vim.uv.fs_stat(name) then
+        local entry = { name = name, dirs = dirs }
+        table.insert(buffers, { bufnr = buf, after = lines_of(buf), created = entry })
       end
     end
     if #buffers > 0 then
@@ -365,8 +389,21 @@ local function set_minimal(buf, from, to)
   end
 end
 
---- Take the last applied edit back in every buffer it changed. A buffer edited since is left
---- alone (and named): its own undo history has both.
+--- A file the edit created: its buffer wiped, the file and the folders made for it deleted
+--- (a folder only while empty). Proposals never delete files, so none is restored.
+local function uncreate(b)
+  api.nvim_buf_delete(b.bufnr, { force = true })
+  local ok, err = os.remove(b.created.name)
+  if not ok and vim.uv.fs_stat(b.created.name) then
+    notify('could not delete ' .. b.created.name .. ': ' .. tostring(err), vim.log.levels.WARN)
+  end
+  for _, dir in ipairs(b.created.dirs) do
+    vim.uv.fs_rmdir(dir)
+  end
+end
+
+--- Take the last applied edit back in every buffer it changed, and delete the files it
+--- created. A buffer edited since is left alone (and named): its own undo history has both.
 --- @return integer how many buffers were reverted
 function M.revert()
   local last = M.last
@@ -381,7 +418,12 @@ function M.revert()
   for _, b in ipairs(last.buffers) do
     local name = api.nvim_buf_is_valid(b.bufnr) and vim.fn.fnamemodify(api.nvim_buf_get_name(b.bufnr), ':~:.') or ('buffer ' .. b.bufnr)
     if api.nvim_buf_is_valid(b.bufnr) and vim.deep_equal(lines_of(b.bufnr), b.after) then
-      set_minimal(b.bufnr, b.after, b.before)
+      if b.created then
+        uncreate(b)
+        name = name .. ' (deleted)'
+      else
+        set_minimal(b.bufnr, b.after, b.before)
+      end
       table.insert(done, name)
     else
       table.insert(skipped, name)
@@ -508,6 +550,9 @@ M.actions = {
   close = function(review)
     M.discard(review)
   end,
+  revise = function(review)
+    require('scopewise.revise').proposal(review)
+  end,
 }
 
 -- --------------------------------------------------------------------------- showing
@@ -544,7 +589,12 @@ function M.show(proposal, client_id)
     return M.reviews[proposal.id] -- once: the notification and the run's result are the same
   end
   seen[proposal.id] = true
-  local review = { proposal = proposal, client_id = client_id, status = {} }
+  -- a revised proposal replaces the one it revises (the server has discarded that one)
+  local old = type(proposal.supersedes) == 'string' and M.reviews[proposal.supersedes]
+  if old then
+    close(old)
+  end
+  local review = { proposal = proposal, client_id = client_id, status = {}, opened = vim.uv.hrtime() }
   local buf = api.nvim_create_buf(false, true)
   review.bufnr = buf
   M.reviews[proposal.id] = review

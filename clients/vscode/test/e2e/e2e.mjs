@@ -2,82 +2,15 @@
 // Chromium through playwright-core, against the real scopewise server and the fake Messages
 // API. Run by run.sh, which installs the tools and builds the .vsix. Each failed check leaves
 // a screenshot in the log folder; exit code 1 when any check failed.
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as path from "node:path";
-import { createInterface } from "node:readline";
-import { createRequire } from "node:module";
+import {
+  REPO, LOGS, WORK, STEP_TIMEOUT, secs, log, FakeApi, check, palette, editorText, openFile,
+  goToLine, waitUntil, menuRows, REVIEW_ROWS, hunkRow, decideHunk, rowAction, diffLenses,
+  statusText, notifications, explanationPanel, launch, url, cleanup,
+} from "./workbench.mjs";
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set (run through run.sh)`);
-  return v;
-};
-const TOOLS = env("E2E_TOOLS"); // folder with node_modules/{code-server,playwright-core}
-const VSIX = env("E2E_VSIX");
-const SERVER = env("E2E_SERVER"); // the scopewise executable
-const PYTHON = env("E2E_PYTHON"); // a Python that can import tests/fakeapi.py's needs
-const REPO = env("E2E_REPO");
-const LOGS = env("E2E_LOGS");
-const WORK = env("E2E_WORK"); // a fresh temp folder
-const CHROMIUM = env("E2E_CHROMIUM");
-const STEP_TIMEOUT = Number(process.env.E2E_STEP_TIMEOUT ?? 30000);
-
-const require = createRequire(path.join(TOOLS, "package.json"));
-const { chromium } = require("playwright-core");
-const CODE_SERVER = path.join(TOOLS, "node_modules", ".bin", "code-server");
-
-const t0 = Date.now();
-const secs = () => ((Date.now() - t0) / 1000).toFixed(1);
-const log = (msg) => console.log(`[${secs()}s] ${msg}`);
 const results = [];
-const children = [];
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
-
-async function waitForPort(port, ms) {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    const ok = await new Promise((resolve) => {
-      const sock = net.connect(port, "127.0.0.1", () => { sock.end(); resolve(true); });
-      sock.on("error", () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`nothing listens on 127.0.0.1:${port} after ${ms} ms`);
-}
-
-// ---------------------------------------------------------------- the fake Messages API
-class FakeApi {
-  constructor() {
-    this.proc = spawn(PYTHON, [path.join(REPO, "clients/vscode/test/e2e/fakeapi_serve.py")], {
-      stdio: ["pipe", "pipe", fs.openSync(path.join(LOGS, "fakeapi.log"), "w")],
-    });
-    children.push(this.proc);
-    this.lines = createInterface({ input: this.proc.stdout })[Symbol.asyncIterator]();
-  }
-  async next() {
-    const { value, done } = await this.lines.next();
-    if (done) throw new Error("the fake API exited (see fakeapi.log)");
-    return JSON.parse(value);
-  }
-  async send(cmd) {
-    this.proc.stdin.write(JSON.stringify(cmd) + "\n");
-    return this.next();
-  }
-}
 
 // ---------------------------------------------------------------- checks
 async function step(page, name, fn) {
@@ -96,88 +29,7 @@ async function step(page, name, fn) {
   }
 }
 
-function check(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
-async function palette(page, command) {
-  await page.keyboard.press("Escape");
-  await page.keyboard.press("F1");
-  const input = page.locator(".quick-input-widget input");
-  await input.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
-  await input.fill(">" + command);
-  const row = page.locator(".quick-input-list .monaco-list-row", { hasText: command }).first();
-  await row.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
-  await page.keyboard.press("Enter");
-}
-
-async function editorText(page) {
-  const lines = await page.locator(".editor-group-container.active .monaco-editor .view-lines .view-line").allInnerTexts();
-  return lines.join("\n").replace(/\u00a0/g, " ");
-}
-
-async function openFile(page, rel, waitFor) {
-  await page.keyboard.press("Escape");
-  const name = path.basename(rel);
-  // an open tab, else the row in the explorer (after a shown document took the focus, the
-  // quick-open keybinding does not always reach the workbench), else quick open
-  const tab = page.locator(".tabs-container .tab", { hasText: name }).filter({ hasNotText: ".md" }).first();
-  const row = page.locator(".explorer-folders-view .monaco-list-row", { hasText: new RegExp(`^${name}$`) }).first();
-  if (await tab.count()) {
-    await tab.click();
-  } else if (await row.count()) {
-    await row.dblclick();
-  } else {
-    await page.keyboard.press("Control+P");
-    const input = page.locator(".quick-input-widget input");
-    await input.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
-    await input.fill(rel);
-    await page.locator(".quick-input-list .monaco-list-row").first().waitFor({ timeout: STEP_TIMEOUT });
-    await page.keyboard.press("Enter");
-  }
-  await waitUntil(async () => (await editorText(page)).includes(waitFor), `${rel} did not open`);
-}
-
-async function goToLine(page, line) {
-  await page.keyboard.press("Control+G");
-  const input = page.locator(".quick-input-widget input");
-  await input.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
-  await input.fill(`:${line}`);
-  await page.keyboard.press("Enter");
-}
-
-async function waitUntil(fn, message, ms = STEP_TIMEOUT) {
-  const until = Date.now() + ms;
-  let last;
-  while (Date.now() < until) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (err) { last = err; }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${message} (after ${ms} ms${last instanceof Error ? `: ${last.message}` : ""})`);
-}
-
-/** The Quick Fix menu's rows; retried while the client is still coming up. */
-async function menuRows(page, command = "Quick Fix...") {
-  for (let attempt = 1; attempt <= 6; attempt++) {
-    await palette(page, command);
-    const rows = page.locator(".action-widget .monaco-list-row");
-    try {
-      await rows.first().waitFor({ state: "visible", timeout: 8000 });
-      return { rows, texts: (await rows.allInnerTexts()).map((t) => t.replace(/\s+/g, " ").trim()) };
-    } catch {
-      log(`  ${command} menu empty (attempt ${attempt}); retrying`);
-      await page.keyboard.press("Escape");
-      await new Promise((r) => setTimeout(r, 1500));
-    }
-  }
-  throw new Error(`the ${command} menu never listed an action ("No code actions available"?)`);
-}
-
 // ---------------------------------------------------------------- the review of a proposal
-const REVIEW_ROWS = ".part.sidebar .monaco-list-row";
 
 /** A proposal under review: the "scopewise: Review" view lists its files and hunks and a diff
  *  is open; nothing changed on disk, and no refactor preview opened (the edit is not applied
@@ -208,25 +60,6 @@ async function reviewClosed(page) {
   await page.locator(".explorer-folders-view").first().waitFor({ state: "visible", timeout: STEP_TIMEOUT });
 }
 
-/** The nth hunk row under the file row of `rel` in the Review view: its start line and counts. */
-async function hunkRow(page, rel, nth) {
-  const rows = page.locator(REVIEW_ROWS);
-  const texts = (await rows.allInnerTexts()).map((t) => t.replace(/\s+/g, " ").trim());
-  const file = texts.findIndex((t) => t.startsWith(rel));
-  check(file >= 0, `${rel} is not in the Review view: ${texts.join(" | ")}`);
-  const m = /^line (\d+) \(\+(\d+) −(\d+)\)/.exec(texts[file + 1 + nth] ?? "");
-  check(m, `${rel} has no hunk ${nth + 1} in the Review view: ${texts.join(" | ")}`);
-  return { row: rows.nth(file + 1 + nth), start: Number(m[1]), added: Number(m[2]), removed: Number(m[3]) };
-}
-
-/** Click a hunk row's inline action ("Accept hunk" / "Reject hunk"); waits for its new state. */
-async function decideHunk(page, rel, nth, action, state) {
-  const { row } = await hunkRow(page, rel, nth);
-  await row.hover();
-  await row.locator(`.action-label[aria-label="${action}"]`).click();
-  await waitUntil(async () => (await hunkRow(page, rel, nth).then((h) => h.row.innerText())).includes(state), `the hunk is not ${state}`);
-}
-
 /** The notification a finished review shows ("N hunks applied to a, b"). */
 async function appliedNote(page, rels) {
   return waitUntil(async () => {
@@ -235,36 +68,91 @@ async function appliedNote(page, rels) {
   }, `no '… applied to ${rels.join(", ")}' notification`);
 }
 
-async function statusText(page) {
-  const items = await page.locator(".statusbar-item").allInnerTexts();
-  return items.find((t) => t.includes("session $") || t.includes("scopewise")) ?? "";
+/** A module, written outside the editor, with 3 new callers of apply_discount. */
+const CALLERS = "from shop.pricing import apply_discount, Price\n\n\n" + ["one", "two", "three"].map((n, i) =>
+  `def ${n}(p: Price) -> Price:\n    return apply_discount(p, 0.${i + 1})\n`).join("\n\n");
+
+// ---------------------------------------------------------------- project actions
+const PROJECT_TOML = `# project actions for the e2e test ([[actions]], see the README)
+[[actions]]
+name = "Add docstrings"
+prompt = "Add a one-line docstring to every function that lacks one. E2E-PROJECT-PROMPT"
+files = ["shop/pricing.py"]
+route = "quick"
+
+[[actions]]
+name = "Explain for QA"
+prompt = "Say what a tester should try to break here. E2E-QA-PROMPT"
+kind = "explain"
+`;
+
+/** Walk a code-action menu with the arrow keys (its list draws only the rows in view) to the
+ *  first row whose text matches `re`; every row text seen. The menu stays open on that row. */
+async function focusMenuRow(page, re) {
+  const seen = [];
+  for (let i = 0; i < 60; i++) {
+    const focused = page.locator(".action-widget .monaco-list-row.focused").first();
+    const text = ((await focused.count()) ? await focused.innerText() : "").replace(/\s+/g, " ").trim();
+    if (text && !seen.includes(text)) seen.push(text);
+    if (re.test(text)) return { found: text, seen };
+    await page.keyboard.press("ArrowDown");
+    await new Promise((r) => setTimeout(r, 60));
+  }
+  return { found: null, seen };
 }
 
-async function notifications(page) {
-  return (await page.locator(".notifications-toasts .notification-list-item, .notifications-center .notification-list-item").allInnerTexts()).join("\n");
+/** A project action: the edit-like one in the Refactor menu with its tier and cost, run from
+ *  there and reviewed; the explain-like one from "scopewise: Run project action…" into the
+ *  explanation panel; each with the project's prompt in the request. */
+async function projectActionStep(page, api, pricing) {
+  await step(page, "a project action: in the menu with tier and cost, its edit proposed and accepted; run by name from the palette", async () => {
+    const before = fs.readFileSync(pricing, "utf8");
+    const CLAMP = "def clamp(value: float, low: float, high: float) -> float:\n";
+    const DOC = CLAMP + '    """E2E-PROJECT-ACTION: value kept between low and high."""\n';
+    check(before.includes(CLAMP), "the fixture's clamp is not as expected");
+    await openFile(page, "shop/pricing.py", "def clamp");
+    await goToLine(page, 26);
+    await menuRows(page, "Refactor...");
+    const est = /^Add docstrings · quick: [^·]+ · [~<]\$[\d.]+$/;
+    const { found, seen } = await focusMenuRow(page, est);
+    log(`  refactor menu: ${seen.join(" | ")}`);
+    check(found, `no "Add docstrings · quick: why · ~$" row in the Refactor menu: ${seen.join(" | ")}`);
+    await page.screenshot({ path: path.join(LOGS, "project-action-menu.png") });
+    await api.send({ push: JSON.stringify({ summary: "docstring", edits: [{ path: "shop/pricing.py", old_text: CLAMP, new_text: DOC }] }) });
+    await page.keyboard.press("Enter");
+    await acceptAll(page, { [pricing]: before }, "project-action-review");
+    await waitUntil(async () => (await editorText(page)).includes("E2E-PROJECT-ACTION"), "the project action's edit did not reach the editor");
+    const { last } = await api.send({ last: true });
+    check(last.includes("E2E-PROJECT-PROMPT"), "the project's prompt is not in the request the API received");
+    await page.locator(".editor-group-container.active .monaco-editor .view-lines").click();
+    await page.keyboard.press("Control+S");
+    await waitUntil(() => fs.readFileSync(pricing, "utf8") === before.replace(CLAMP, DOC), "the saved file is not the docstring edit");
+
+    const marker = "E2E-QA: try a negative rate and one above 1.";
+    await api.send({ push: marker });
+    await goToLine(page, 31);
+    await palette(page, "scopewise: Run project action");
+    const pick = page.locator(".quick-input-list .monaco-list-row", { hasText: "Explain for QA" }).first();
+    await pick.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+    const names = (await page.locator(".quick-input-list .monaco-list-row").allInnerTexts()).map((t) => t.replace(/\s+/g, " ").trim());
+    log(`  project actions offered: ${names.join(" | ")}`);
+    await pick.click();
+    await waitUntil(async () => {
+      const { text, state } = await explanationPanel(page);
+      return text.includes("E2E-QA") && state.includes("done");
+    }, "no explanation panel with the project action's explanation");
+    const asked = await api.send({ last: true });
+    check(asked.last.includes("E2E-QA-PROMPT"), "the explain-like action's prompt is not in the request");
+    await page.screenshot({ path: path.join(LOGS, "project-action-explanation.png") });
+    const panelTab = page.locator(".tabs-container .tab", { hasText: "scopewise: explanation" });
+    while (await panelTab.count()) {
+      await panelTab.first().hover();
+      await panelTab.first().locator(".tab-actions .action-label").first().click();
+    }
+  });
 }
 
 // ---------------------------------------------------------------- main
-/** The explanation panel's text and its state line ("" when there is no panel). A webview's
- *  page is a frame inside a frame: every frame is looked at. */
-async function explanationPanel(page) {
-  for (const frame of page.frames()) {
-    try {
-      const main = frame.locator("#explanation");
-      if ((await main.count()) === 0) continue;
-      return {
-        text: await main.innerText({ timeout: 1000 }),
-        state: await frame.locator("#state").innerText({ timeout: 1000 }),
-        scripts: await frame.locator("script").count(),
-        csp: await frame.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute("content"),
-      };
-    } catch {
-      /* a frame that went away meanwhile */
-    }
-  }
-  return { text: "", state: "", scripts: 0, csp: null };
-}
-
 /** Explain with a slow answer: its text shows in the panel beside the code before the answer
  *  ends, then the finished document (and a screenshot of each). */
 async function streamedExplanationStep(page, api) {
@@ -301,6 +189,126 @@ async function streamedExplanationStep(page, api) {
   });
 }
 
+// ---------------------------------------------------------------- Revise…
+/** Click the visible title action labelled `label` (the Review view's, an editor's title
+ *  bar); false when there is none to click. */
+async function clickTitleAction(page, label) {
+  const button = page.locator(`.action-label[aria-label="${label}"]`);
+  for (let i = 0; i < (await button.count()); i++) {
+    if (await button.nth(i).isVisible()) {
+      await button.nth(i).click();
+      return true;
+    }
+  }
+  return false;
+}
+
+/** The Revise… input box: its prompt says the cost ("Revise… (tier, ~$x, cached)"); a
+ *  screenshot, then the instruction typed. Returns the prompt. */
+async function typeRevision(page, instruction, shot) {
+  const input = page.locator(".quick-input-widget input.input");
+  await input.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+  const prompt = await waitUntil(async () => {
+    const t = await page.locator(".quick-input-widget .quick-input-message").innerText();
+    return /Revise… \((quick|standard|deep), [~<]\$[\d.]+(, cached)?\)/.test(t) ? t : false;
+  }, "the Revise… input box does not say its tier and cost");
+  await input.fill(instruction);
+  await page.screenshot({ path: path.join(LOGS, `${shot}.png`) });
+  await page.keyboard.press("Enter");
+  return prompt;
+}
+
+/** The messages of the last request the API received, and its system blocks. */
+async function lastRequest(api) {
+  const { last } = await api.send({ last: true });
+  const body = JSON.parse(last);
+  const text = (m) => (typeof m.content === "string" ? m.content : m.content.map((b) => b.text ?? "").join(""));
+  return { system: JSON.stringify(body.system), turns: body.messages.map((m) => `${m.role}: ${text(m)}`) };
+}
+
+/** "Revise…" on a proposal (the Review view's title action) and on an explanation (the
+ *  panel's title action): the cost in the prompt, the follow-up on the same cached prefix
+ *  with the answer as the assistant turn, the new change or text in place of the old. */
+async function reviseSteps(page, api, ws) {
+  const pricing = path.join(ws, "shop/pricing.py");
+  await step(page, "Revise… a proposal: the cost in the prompt, the revised change replaces the old one", async () => {
+    const before = fs.readFileSync(pricing, "utf8");
+    const OLD = "TAX_RATE = 0.2\n";
+    check(before.includes(OLD), "shop/pricing.py has no TAX_RATE line");
+    const first = JSON.stringify({ summary: "first", edits: [{ path: "shop/pricing.py", old_text: OLD, new_text: "TAX_RATE = 0.20  # E2E-FIRST\n" }] });
+    const revised = JSON.stringify({ summary: "revised", edits: [{ path: "shop/pricing.py", old_text: OLD, new_text: "TAX_RATE = 0.2  # E2E-REVISED\n" }] });
+    await api.send({ push: first });
+    await openFile(page, "shop/pricing.py", "TAX_RATE");
+    await goToLine(page, 30);
+    await palette(page, "scopewise: Refactor");
+    const input = page.locator(".quick-input-widget input.input");
+    await input.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+    await input.fill("document the tax rate");
+    await page.keyboard.press("Enter");
+    await reviewShown(page, { [pricing]: before }, "revise-before");
+    const modified = page.locator(".monaco-diff-editor .editor.modified .view-lines:not(.line-delete)").first();
+    await waitUntil(async () => (await modified.innerText()).includes("E2E-FIRST"), "the first proposal is not in the diff");
+    const sent = await lastRequest(api);
+    await api.send({ push: revised });
+    const how = (await clickTitleAction(page, "Revise…")) ? "the Review view's title action" : "the command palette";
+    if (how === "the command palette") await palette(page, "scopewise: Revise…");
+    const prompt = await typeRevision(page, "keep the value as written E2E-REVISE", "revise-prompt");
+    log(`  Revise… from ${how}; prompt: ${prompt}`);
+    await waitUntil(async () => {
+      const t = await modified.innerText();
+      return t.includes("E2E-REVISED") && !t.includes("E2E-FIRST");
+    }, "the revised change is not in the diff in place of the old one");
+    const rows = (await page.locator(REVIEW_ROWS).allInnerTexts()).filter((t) => /^Refactor: /.test(t));
+    check(rows.length === 1, `the Review view still lists the old proposal: ${rows.join(" | ")}`);
+    const follow = await lastRequest(api);
+    check(follow.system === sent.system, "the follow-up did not send the same cached prefix");
+    check(follow.turns[1] === `assistant: ${first}`, `the previous answer is not the assistant turn: ${follow.turns[1]}`);
+    check(follow.turns[2]?.includes("E2E-REVISE"), "the instruction is not the new user turn");
+    const bar = await waitUntil(async () => {
+      const t = await statusText(page);
+      return /revise · (quick|standard|deep) · \$\d+\.\d{4}/.test(t) ? t : false;
+    }, "the status bar does not count the revise");
+    log(`  status bar: ${bar}`);
+    await page.screenshot({ path: path.join(LOGS, "revise-after.png") });
+    await palette(page, "scopewise: Accept all and apply");
+    await reviewClosed(page);
+    await palette(page, "File: Save All");
+    await waitUntil(() => fs.readFileSync(pricing, "utf8") === before.replace(OLD, "TAX_RATE = 0.2  # E2E-REVISED\n"), "the saved file is not the revised change");
+  });
+
+  await step(page, "Revise… an explanation: the revised text streams into the panel", async () => {
+    await api.send({ push: "E2E-LONG-EXPLANATION: " + "it clamps the rate, then applies it. ".repeat(20) });
+    await openFile(page, "shop/pricing.py", "TAX_RATE");
+    await goToLine(page, 30);
+    await palette(page, "scopewise: Explain");
+    await waitUntil(async () => {
+      const p = await explanationPanel(page);
+      return p.text.includes("E2E-LONG-EXPLANATION") && p.state.includes("done");
+    }, "no finished explanation in the panel");
+    await api.send({ push: "E2E-SHORT-EXPLANATION: clamps, then applies.", chunks: 10, delay: 0.2 });
+    const panelTab = page.locator(".tabs-container .tab", { hasText: "scopewise: explanation" }).first();
+    await panelTab.click();
+    const how = (await clickTitleAction(page, "Revise explanation…")) ? "the panel's title action" : "the command palette";
+    if (how === "the command palette") await palette(page, "scopewise: Revise explanation…");
+    const prompt = await typeRevision(page, "shorter E2E-SHORTER", "revise-explanation-prompt");
+    log(`  Revise… from ${how}; prompt: ${prompt}`);
+    const done = await waitUntil(async () => {
+      const p = await explanationPanel(page);
+      return p.text.includes("E2E-SHORT-EXPLANATION") && !p.text.includes("E2E-LONG-EXPLANATION") && p.state.includes("done") ? p : false;
+    }, "the revised explanation is not in the panel");
+    const follow = await lastRequest(api);
+    check(follow.turns[1]?.startsWith("assistant: E2E-LONG-EXPLANATION"), "the previous explanation is not the assistant turn");
+    check(follow.turns[2]?.includes("E2E-SHORTER"), "the instruction is not the new user turn");
+    await page.screenshot({ path: path.join(LOGS, "explanation-revised.png") });
+    log(`  revised: ${done.state}; screenshots revise-prompt.png, revise-after.png, explanation-revised.png`);
+    const tabs = page.locator(".tabs-container .tab", { hasText: "scopewise: explanation" });
+    while (await tabs.count()) {
+      await tabs.first().hover();
+      await tabs.first().locator(".tab-actions .action-label").first().click();
+    }
+  });
+}
+
 async function main() {
   fs.mkdirSync(LOGS, { recursive: true });
   const ws = path.join(WORK, "ws");
@@ -310,92 +318,27 @@ async function main() {
   const OLD = "    rate = clamp(rate, 0.0, MAX_DISCOUNT)\n";
   const NEW = "    rate = min(max(rate, 0.0), MAX_DISCOUNT)  # refactored by the e2e test\n";
   check(original.includes(OLD), "the fixture shop/pricing.py changed: apply_discount is not as expected");
+  fs.writeFileSync(path.join(ws, ".scopewise.toml"), PROJECT_TOML);
   const expected = original.replace(OLD, NEW);
 
   const api = new FakeApi();
   const { base_url } = await api.next();
   log(`fake API at ${base_url}`);
 
-  // code-server, isolated in WORK
-  const port = await freePort();
-  const data = path.join(WORK, "data");
-  const exts = path.join(WORK, "extensions");
-  const xdg = path.join(WORK, "xdg");
-  fs.mkdirSync(path.join(data, "User"), { recursive: true });
-  const settingsFile = path.join(data, "User", "settings.json");
-  const settings = {
-    "telemetry.telemetryLevel": "off",
-    "update.mode": "none",
-    "extensions.autoUpdate": false,
-    "extensions.autoCheckUpdates": false,
-    "security.workspace.trust.enabled": false,
-    "workbench.startupEditor": "none",
-    "workbench.tips.enabled": false,
-    "workbench.welcomePage.walkthroughs.openOnInstall": false,
-    "chat.disableAIFeatures": true,
-    "editor.codeActionWidget.includeNearbyQuickFixes": false,
-    "scopewise.server.path": SERVER,
+  const wb = await launch(ws, base_url, {
     // every intent in the Quick Fix menu (the default is one "Refactor…" entry that asks)
     "scopewise.menuIntents": true,
-  };
-  fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2));
-  fs.writeFileSync(path.join(WORK, "config.yaml"), `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
-  const csEnv = {
-    ...process.env,
-    // no scopewise on PATH: the missing-server check relies on it
-    PATH: [path.dirname(process.execPath), "/usr/local/bin", "/usr/bin", "/bin"].join(":"),
-    EXTENSIONS_GALLERY: '{"serviceUrl":""}',
-    XDG_CONFIG_HOME: path.join(xdg, "config"),
-    XDG_DATA_HOME: path.join(xdg, "data"),
-    XDG_CACHE_HOME: path.join(xdg, "cache"),
-    XDG_STATE_HOME: path.join(xdg, "state"),
-    ANTHROPIC_BASE_URL: base_url,
-    ANTHROPIC_API_KEY: "sk-test",
-    SCOPEWISE_CACHE_DIR: path.join(WORK, "sw-cache"),
-    SCOPEWISE_STATE_DIR: path.join(WORK, "sw-state"),
-    SCOPEWISE_CONFIG_DIR: path.join(WORK, "sw-config"), // no user config.toml
-  };
-  delete csEnv.VIRTUAL_ENV;
-  const common = ["--config", path.join(WORK, "config.yaml"), "--user-data-dir", data, "--extensions-dir", exts];
-  const install = spawn(CODE_SERVER, [...common, "--install-extension", VSIX], { env: csEnv, stdio: ["ignore", "pipe", "pipe"] });
-  let installOut = "";
-  install.stdout.on("data", (d) => (installOut += d));
-  install.stderr.on("data", (d) => (installOut += d));
-  const [code] = await once(install, "exit");
-  fs.writeFileSync(path.join(LOGS, "install-extension.log"), installOut);
-  check(code === 0, `code-server --install-extension failed (${code}): ${installOut.slice(-500)}`);
-  log("extension installed");
-
-  const csLog = fs.openSync(path.join(LOGS, "code-server.log"), "w");
-  const cs = spawn(CODE_SERVER, [...common, "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust", ws], {
-    env: csEnv, stdio: ["ignore", csLog, csLog], detached: true, // its own process group: killed whole
   });
-  children.push(cs);
-  await waitForPort(port, 60000);
-  log(`code-server on 127.0.0.1:${port}`);
-
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-  });
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  const consoleLines = [];
-  let clientStarted = false;
-  page.on("console", (m) => {
-    const text = m.text();
-    consoleLines.push(`[${secs()}s] ${m.type()}: ${text}`);
-    if (text.includes("scopewise: language client started")) clientStarted = true;
-  });
-  page.setDefaultTimeout(STEP_TIMEOUT);
+  const { page, browser, data, settings, consoleLines } = wb;
 
   try {
-    await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(ws)}`);
+    await page.goto(url(wb, ws));
     await page.locator(".monaco-workbench").waitFor({ timeout: 60000 });
     log("workbench loaded");
 
     await step(page, "extension activates and the server starts", async () => {
       await openFile(page, "shop/pricing.py", "def apply_discount");
-      await waitUntil(() => clientStarted, "no 'scopewise: language client started' in the page console", 45000);
+      await waitUntil(() => wb.clientStarted, "no 'scopewise: language client started' in the page console", 45000);
       await waitUntil(async () => /scopewise/.test(await statusText(page)) && !(await statusText(page)).includes("no server"), "the scopewise status-bar item did not appear");
     });
 
@@ -467,6 +410,28 @@ async function main() {
 
     await streamedExplanationStep(page, api);
 
+    await step(page, "a file written outside the editor gains callers: the menu counts them without reindex", async () => {
+      await openFile(page, "shop/pricing.py", "def apply_discount");
+      await goToLine(page, 30);
+      const rename = (texts) => texts.find((t) => /^Refactor: improve names · /.test(t) && !/ instead of /.test(t)) ?? "";
+      const before = rename((await menuRows(page)).texts);
+      await page.keyboard.press("Escape");
+      check(/\b7 sites in 3 files\b/.test(before), `the rename entry before: ${before}`);
+      fs.writeFileSync(path.join(ws, "shop/callers.py"), CALLERS); // not through the editor
+      const after = await waitUntil(async () => {
+        const t = rename((await menuRows(page)).texts);
+        await page.keyboard.press("Escape");
+        return /\b11 sites in 4 files\b/.test(t) ? t : false;
+      }, "the menu never counted the new callers", 45000);
+      log(`  before: ${before}\n  after:  ${after}`);
+      fs.rmSync(path.join(ws, "shop/callers.py")); // and gone again: the steps after this one count 7
+      await waitUntil(async () => {
+        const t = rename((await menuRows(page)).texts);
+        await page.keyboard.press("Escape");
+        return /\b7 sites in 3 files\b/.test(t);
+      }, "the menu never noticed the callers were deleted", 45000);
+    });
+
     await step(page, "Refactor (command palette) sends the instruction typed in the input box", async () => {
       const before = fs.readFileSync(pricing, "utf8");
       const OLD2 = "    return Price(int(price.cents * (1 - rate)), price.currency)\n";
@@ -489,6 +454,8 @@ async function main() {
       await page.keyboard.press("Control+S");
       await waitUntil(() => fs.readFileSync(pricing, "utf8") === before.replace(OLD2, NEW2), "the saved file is not the instructed text");
     });
+
+    await projectActionStep(page, api, pricing);
 
     await step(page, "Fix (command palette) repairs a syntax error the user typed", async () => {
       const cart = path.join(ws, "shop/cart.py");
@@ -581,11 +548,31 @@ async function main() {
     });
 
     await step(page, "accept one hunk and reject another in a two-file proposal: the files hold exactly the accepted hunk", async () => {
-      await proposeWide("review-wide-again");
+      await proposeWide("review-before-hunk-decisions");
       const one = await hunkRow(page, "shop/pricing.py", 0);
-      await decideHunk(page, "shop/pricing.py", 0, "Accept hunk", "accepted");
+      // the file row's "Show diff" opens that file's diff; its hunks carry CodeLens without
+      // the user turning on diffEditor.codeLens (the extension's configurationDefaults)
+      await rowAction(page, "shop/pricing.py", "Show diff");
+      await waitUntil(async () => (await page.locator(".tabs-container .tab.active").innerText()).includes("pricing.py ↔ proposed"), "Show diff did not open pricing.py's diff");
+      const lenses = await waitUntil(async () => {
+        const l = await diffLenses(page);
+        return l.some((t) => t.includes("✓ Accept")) ? l : false;
+      }, "no Accept/Reject CodeLens over the hunks in the diff");
+      log(`  CodeLens: ${lenses.join(" | ")}`);
+      await page.screenshot({ path: path.join(LOGS, "review-diff-codelens.png") });
+      await page.locator(".monaco-diff-editor .codelens-decoration a", { hasText: "✓ Accept" }).first().click();
+      await waitUntil(async () => (await hunkRow(page, "shop/pricing.py", 0).then((h) => h.row.innerText())).includes("accepted"), "the CodeLens did not accept the hunk");
       await decideHunk(page, "shop/cart.py", 0, "Reject hunk", "rejected");
       await page.screenshot({ path: path.join(LOGS, "review-hunks.png") });
+      // the proposal row's "Show diff": the whole proposal as one unified diff
+      await rowAction(page, "Refactor", "Show diff");
+      const unified = await waitUntil(async () => {
+        const t = await editorText(page);
+        // (the lines in view: the top of the document)
+        return t.includes("--- a/shop/__init__.py") && t.includes("+++ b/shop/cart.py") ? t : false;
+      }, "Show diff on the proposal did not open its unified diff");
+      check(unified.includes("+from .pricing import discounted"), "the unified diff lacks the rename");
+      await page.screenshot({ path: path.join(LOGS, "review-unified-diff.png") });
       await palette(page, "scopewise: Apply accepted hunks");
       await appliedNote(page, ["shop/pricing.py"]);
       await reviewClosed(page);
@@ -596,6 +583,16 @@ async function main() {
         for (let i = one.start - 1; i < one.start - 1 + one.removed; i++) lines[i] = lines[i].replace(/\bapply_discount\b/g, "discounted");
         return lines.join("\n");
       });
+    });
+
+    await reviseSteps(page, api, ws);
+
+    await step(page, "screenshots of the review and the streaming panel are in the log folder", async () => {
+      const shots = ["refactor-review", "review-wide", "review-before-hunk-decisions", "review-diff-codelens", "review-hunks",
+        "review-unified-diff", "review-applied", "review-undone", "explanation-streaming", "explanation-done"];
+      const missing = shots.filter((n) => !(fs.existsSync(path.join(LOGS, `${n}.png`)) && fs.statSync(path.join(LOGS, `${n}.png`)).size > 1000));
+      check(missing.length === 0, `missing in ${LOGS}: ${missing.join(", ")}`);
+      log(`  in ${LOGS}: ${shots.map((n) => n + ".png").join(", ")}`);
     });
 
     await step(page, "a missing server produces the clear notification", async () => {
@@ -626,12 +623,6 @@ async function main() {
   }
 }
 
-function cleanup() {
-  for (const c of children) {
-    if (c.exitCode !== null || c.pid === undefined) continue;
-    try { process.kill(c.spawnargs.includes("--user-data-dir") ? -c.pid : c.pid, "SIGTERM"); } catch { /* gone */ }
-  }
-}
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => { cleanup(); process.exit(130); });
 
 let fatal;

@@ -3,6 +3,7 @@
 # ~/.cache/scopewise-e2e, see setup.sh), builds and packages the extension, then runs e2e.mjs
 # (code-server + headless Chromium + the real server + the fake Messages API).
 # Env: SCOPEWISE_E2E_LOGS (log folder; default clients/vscode/test/e2e/logs/<time>),
+#      E2E_SCRIPT (default e2e.mjs; walkthrough.mjs: tests/benchmarks/walkthrough.py runs it),
 #      SCOPEWISE_E2E_CACHE, SCOPEWISE_SERVER (the scopewise executable; default the repo's .venv).
 # Exit 0 all checks passed, 1 a check failed, 3 an install step is impossible here.
 set -euo pipefail
@@ -36,4 +37,4 @@ trap 'rm -rf "$WORK"' EXIT
 echo "== running (logs: $LOGS; setup and build took $(( $(date +%s) - T_START )) s)"
 E2E_TOOLS="$TOOLS" E2E_VSIX="$EXT/scopewise.vsix" E2E_SERVER="$SERVER" E2E_PYTHON="$PYTHON" \
 E2E_REPO="$REPO" E2E_LOGS="$LOGS" E2E_WORK="$WORK" E2E_CHROMIUM="$(command -v chromium)" \
-  node "$HERE/e2e.mjs"
+  node "$HERE/${E2E_SCRIPT:-e2e.mjs}"

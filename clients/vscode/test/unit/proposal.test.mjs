@@ -20,7 +20,9 @@ await esbuild.build({
   platform: "node",
   logLevel: "warning",
 });
-const { layOut, parseProposal, parseApplyResult } = await import(pathToFileURL(out).href);
+const { layOut, parseProposal, parseApplyResult, revisePrompt, instructionProblem } = await import(
+  pathToFileURL(out).href
+);
 
 const FILE = "def f(x):\n    a = 1\n    b = 2\n    return a + b\n\n\ndef g():\n    return 3\n";
 const hunks = [
@@ -91,4 +93,16 @@ test("a hunk with context: its stat and first line count the changed lines only"
   const h = { id: 1, start: 10, old_lines: ["a", "b", "old", "c"], new_lines: ["a", "b", "new", "new2", "c"] };
   assert.equal(hunkStat(h), "+2 −1");
   assert.equal(firstChanged(h), 12);
+});
+
+test("Revise…: the cost in the prompt, what it supersedes, a bad instruction named", () => {
+  const revised = parseProposal({ ...proposal, id: "p2", supersedes: "p1", revise: { tier: "standard", usd: 0.0042, cached: true } });
+  assert.equal(revised.supersedes, "p1");
+  assert.equal(revisePrompt(revised.revise), "Revise… (standard, ~$0.004, cached)");
+  assert.equal(revisePrompt({ tier: "deep", usd: 0.031, cached: false }), "Revise… (deep, ~$0.03)");
+  assert.equal(parseProposal(proposal).revise, undefined); // not revisable: no button
+  assert.equal(parseProposal({ ...proposal, revise: { tier: "quick", usd: -1 } }).revise, undefined);
+  assert.equal(instructionProblem("keep the old name"), undefined);
+  assert.match(instructionProblem("   "), /say how to revise/);
+  assert.match(instructionProblem("x".repeat(501)), /at most 500/);
 });
