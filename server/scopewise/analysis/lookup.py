@@ -455,7 +455,7 @@ class Lookups:
         pattern = _str_arg(args, "pattern", MAX_PATTERN)
         is_regex = _bool_arg(args, "regex", False)
         found = _Search(self, _matcher(pattern, is_regex))
-        found.run(sorted(self.engine.workspace.files.copy()))
+        found.run(self.engine.workspace.paths())
         return found.render(pattern, self.max_tokens)
 
 

@@ -143,7 +143,7 @@ class Types:
             return Value(CLASS, classes, how="import" if bound else "")
         if seen:
             return self._definition(seen[0], depth, "import" if bound else "")
-        if bound and not self.ws.definitions_named(name):
+        if bound and not self.ws.count_definitions(name):
             return Value(OTHER, name=name, how="import")  # from a package outside
         js = fi.language in declared.JS
         java_class = fi.language == "java" and name[:1].isupper()  # java.lang's, nested ones

@@ -17,7 +17,7 @@ from __future__ import annotations
 import builtins
 import posixpath
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import tree_sitter as ts
@@ -179,7 +179,7 @@ class Resolver:
         key = (module, from_path)
         if key in self._module_cache:
             return self._module_cache[key]
-        result = _module_file(self.ws.files, module, from_path)
+        result = _module_file(self.ws.files, module, from_path, self.ws.files.ending)
         if len(self._module_cache) > 20000:
             self._module_cache.clear()
         self._module_cache[key] = result
@@ -461,9 +461,14 @@ class Resolver:
         return None
 
 
-def _module_file(files: Collection[str], module: str, from_path: str) -> str | None:
+def _module_file(
+    files: Collection[str],
+    module: str,
+    from_path: str,
+    ending: Callable[[Iterable[str]], list[str]],
+) -> str | None:
     """The file of `module` among `files`, seen from `from_path` (Python, JS/TS, C, Go, Ruby,
-    Java spellings)."""
+    Java spellings); `ending(tails)`: the files ending with ``/`` + one of them, sorted."""
     if module.startswith(".") and not module.startswith(("./", "../")):  # python relative
         dots = len(module) - len(module.lstrip("."))
         base = posixpath.dirname(from_path)
@@ -485,16 +490,14 @@ def _module_file(files: Collection[str], module: str, from_path: str) -> str | N
         for cand in (module, posixpath.join(posixpath.dirname(from_path), module)):
             if cand in files:
                 return cand
-        suffix = "/" + module
-        hits = [f for f in files if f.endswith(suffix)]
+        hits = ending((module,))
         return hits[0] if len(hits) == 1 else None
     dotted = module.replace(".", "/").replace("::", "/")
     suffixes = (f"{dotted}.py", f"{dotted}/__init__.py", f"{dotted}.rb", f"{dotted}.java")
     for suffix in suffixes:
         if suffix in files:
             return suffix
-    ends = tuple("/" + s for s in suffixes)
-    hits = [f for f in files if f.endswith(ends)]
+    hits = ending(suffixes)
     if not hits:
         return None
     # as an import path would find it: next to the importer, then the project's own code

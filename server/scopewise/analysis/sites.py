@@ -113,7 +113,7 @@ def _target(ws: WorkspaceIndex, fi: FileIndex, index: int, sym: symbols.Symbol) 
             (f.definitions[i].start_line, f.definitions[i].end_line)
         )
     keys = frozenset((f.path, i) for f, i in decls)
-    n = max(1, len(ws.definitions_named(d.name)) - len(keys) + 1)
+    n = max(1, ws.count_definitions(d.name) - len(keys) + 1)
     if n != sym.namesakes:
         sym = replace(sym, namesakes=min(n, sym.namesakes))
     owner = (fi, cls) if cls is not None else declared.go_owner(ws, fi, index)

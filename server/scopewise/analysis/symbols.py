@@ -110,7 +110,7 @@ def symbol_of(ws: WorkspaceIndex, fi: FileIndex, index: int, module_file: Module
         found += go_family(ws, fi, index)
     decls = tuple(_unique(found)[:MAX_DECLARATIONS])
     name = fi.definitions[index].name
-    namesakes = max(1, len(ws.definitions_named(name)) - len(decls) + 1)
+    namesakes = max(1, ws.count_definitions(name) - len(decls) + 1)
     owner = fi.definitions[index].parent
     if lang == "ruby" and owner is not None and fi.definitions[owner].kind == Kind.MODULE:
         return Symbol(ws, decls, namesakes, True, fi.definitions[owner].name)

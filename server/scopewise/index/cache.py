@@ -3,8 +3,12 @@
 One database per workspace root (never inside the workspace). ``files`` maps a path to the
 (mtime, size, digest) it had when indexed, so a warm start re-reads only files whose stat
 changed; ``entries`` holds the extracted index of a content digest, so a file whose stat
-changed but whose bytes did not is not parsed again. Storage faults heal or explain: see
-``IndexCache``.
+changed but whose bytes did not is not parsed again. ``defs`` and ``refs`` are the reference
+graph by content (an entry's definitions by name and index, the names it uses), so "which
+files define X" and "which files use X" read the rows of their answer, not every file; the
+workspace maps entries to paths (index/workspace.py). Entry ids are never reused, so rows of
+an entry since forgotten match nothing and are swept in bulk now and then. Storage faults
+heal or explain: see ``IndexCache``.
 """
 
 from __future__ import annotations
@@ -20,10 +24,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from scopewise import __version__, paths
 from scopewise.index import languages
-from scopewise.index.model import SCHEMA
+from scopewise.index.model import SCHEMA, graph_of
 
 try:
     import fcntl
@@ -39,6 +44,12 @@ class Stat:
     size: int
     digest: str
     language: str
+    entry: int | None = None  # the id of its entry (None: the cache does not hold it)
+    defs: int = 0  # how many definitions and references the entry has
+    refs: int = 0
+
+
+Row = tuple[str, int, int, str, str, bytes | None]  # path, mtime_ns, size, digest, language, data
 
 
 def _version_key() -> str:
@@ -76,15 +87,26 @@ def default_path(root: Path) -> Path:
 _TABLES = {
     "meta": ("key", "value"),
     "files": ("path", "mtime_ns", "size", "digest", "language"),
-    "entries": ("key", "data"),
+    "entries": ("id", "key", "ndefs", "nrefs", "data"),
+    "defs": ("name", "entry", "idx"),
+    "refs": ("name", "entry"),
+    "sqlite_sequence": ("name", "seq"),
 }
 _CREATE = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL,
     digest TEXT NOT NULL, language TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS entries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE,
+    ndefs INTEGER NOT NULL, nrefs INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS defs (
+    name TEXT NOT NULL, entry INTEGER NOT NULL, idx INTEGER NOT NULL,
+    PRIMARY KEY (name, entry, idx)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS refs (
+    name TEXT NOT NULL, entry INTEGER NOT NULL, PRIMARY KEY (name, entry)) WITHOUT ROWID;
 """
+_SWEEP_SHARE = 4  # sweep the graph rows of forgotten entries past 1/4 of the live ones
 _BUSY_S = 60.0  # how long a writer waits for another process's transaction
 _UNREADABLE = {"SQLITE_NOTADB", "SQLITE_CORRUPT"}  # errors that mean the file is not a cache
 
@@ -140,6 +162,7 @@ class IndexCache:
         self.problem: str | None = None  # why the cache is off
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
+        self._writable = True  # a write failed (a full disk): what is stored is still read
         self._ino = 0  # the file opened (a file moved aside meanwhile is not ours to move)
         try:
             with _locked(db_path):
@@ -181,6 +204,12 @@ class IndexCache:
     def _check(db: sqlite3.Connection) -> None:
         """Raise _NotOurs when the database holds tables this cache does not write."""
         tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        if "meta" in tables and _TABLES["meta"] == tuple(
+            r[0] for r in db.execute("SELECT name FROM pragma_table_info('meta')")
+        ):
+            row = db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
+            if row is not None and row[0] != _version_key():  # an older scopewise's tables
+                raise _NotOurs("written by another version of scopewise or its grammars")
         for name in tables:
             columns = tuple(
                 r[0] for r in db.execute("SELECT name FROM pragma_table_info(?)", (name,))
@@ -220,50 +249,78 @@ class IndexCache:
                 if os.stat(self.path).st_ino == ino:
                     self._move_aside(f"unreadable ({exc})")
 
+    def _write_failed(self, exc: sqlite3.Error) -> None:
+        """A write failed (lock held): an unreadable file turns the cache off; otherwise (a
+        full disk, a read-only folder) nothing more is written, and what is stored is still
+        read — the reference graph of the stored files lives there."""
+        if exc.sqlite_errorname in _UNREADABLE:
+            self._failed(exc)
+            return
+        self._writable = False
+        if self.problem is None:
+            self.problem = str(exc) or type(exc).__name__
+            log.warning(
+                "index cache %s: %s; indexing without a cache (what it holds is still read)",
+                self.path,
+                self.problem,
+            )
+
+    @property
+    def readable(self) -> bool:
+        return self._db is not None
+
     @staticmethod
     def _key(digest: str, language: str) -> str:
         return f"{digest}:{language}"
 
-    def stats(self) -> dict[str, Stat]:
+    def _read(self, query: str, args: Iterable[object] = ()) -> list[Any]:
+        """All rows of one read ([] when the cache is off or fails: see `_failed`)."""
         with self._lock:
             if self._db is None:
-                return {}
+                return []
             try:
-                rows = self._db.execute("SELECT path, mtime_ns, size, digest, language FROM files")
-                return {r[0]: Stat(r[1], r[2], r[3], r[4]) for r in rows}
+                return self._db.execute(query, tuple(args)).fetchall()
             except sqlite3.Error as exc:
                 self._failed(exc)
-                return {}
+                return []
+
+    def stats(self) -> dict[str, Stat]:
+        """Every stored path: its stat when indexed, and its entry (id and counts)."""
+        rows = self._read(
+            "SELECT f.path, f.mtime_ns, f.size, f.digest, f.language, e.id, e.ndefs, e.nrefs"
+            " FROM files f LEFT JOIN entries e ON e.key = f.digest || ':' || f.language"
+        )
+        return {str(r[0]): Stat(r[1], r[2], r[3], r[4], r[5], r[6] or 0, r[7] or 0) for r in rows}
 
     def entry_keys(self) -> set[str]:
-        with self._lock:
-            if self._db is None:
-                return set()
-            try:
-                return {r[0] for r in self._db.execute("SELECT key FROM entries")}
-            except sqlite3.Error as exc:
-                self._failed(exc)
-                return set()
+        return {str(r[0]) for r in self._read("SELECT key FROM entries")}
 
     def entries(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], bytes]:
         wanted = {self._key(d, lang): (d, lang) for d, lang in keys}
         out: dict[tuple[str, str], bytes] = {}
         items = list(wanted)
-        with self._lock:
-            if self._db is None:
-                return out
-            try:
-                for i in range(0, len(items), 500):
-                    chunk = items[i : i + 500]
-                    marks = ",".join("?" * len(chunk))
-                    for key, data in self._db.execute(
-                        f"SELECT key, data FROM entries WHERE key IN ({marks})", chunk
-                    ):
-                        out[wanted[key]] = data
-            except sqlite3.Error as exc:
-                self._failed(exc)
-                return {}
+        for i in range(0, len(items), 500):
+            chunk = items[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, data in self._read(
+                f"SELECT key, data FROM entries WHERE key IN ({marks})", chunk
+            ):
+                out[wanted[str(key)]] = bytes(data)
         return out
+
+    def blob(self, entry: int) -> bytes | None:
+        """The stored index of one entry (None: forgotten since, or the cache is off)."""
+        rows = self._read("SELECT data FROM entries WHERE id=?", (entry,))
+        return bytes(rows[0][0]) if rows else None
+
+    def defs_named(self, name: str) -> list[tuple[int, int]]:
+        """(entry, index) of every stored definition called `name`."""
+        rows = self._read("SELECT entry, idx FROM defs WHERE name=?", (name,))
+        return [(int(e), int(i)) for e, i in rows]
+
+    def entries_using(self, name: str) -> list[int]:
+        """The entries that use `name`."""
+        return [int(r[0]) for r in self._read("SELECT entry FROM refs WHERE name=?", (name,))]
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection | None]:
@@ -272,7 +329,7 @@ class IndexCache:
         off (see `_failed`) instead of reaching the caller."""
         with self._lock:
             db = self._db
-            if db is None:
+            if db is None or not self._writable:
                 yield None
                 return
             try:
@@ -285,26 +342,52 @@ class IndexCache:
                         db.execute("ROLLBACK")
                     raise
             except sqlite3.Error as exc:
-                self._failed(exc)
+                self._write_failed(exc)
 
-    def put_many(self, rows: Iterable[tuple[str, int, int, str, str, bytes | None]]) -> None:
-        """(path, mtime_ns, size, digest, language, data or None when already stored)."""
+    def put_many(self, rows: Iterable[Row]) -> dict[str, tuple[int, int, int]]:
+        """(path, mtime_ns, size, digest, language, data or None when already stored), with
+        the graph rows of each new entry, in one transaction. Returns (entry id, definitions,
+        references) of each stored ``digest:language`` key (none when the cache is off or
+        failed)."""
+        ids: dict[str, tuple[int, int, int]] = {}
         with self._transaction() as db:
             if db is None:
-                return
+                return {}
             for path, mtime_ns, size, digest, language, data in rows:
-                if data is not None:
-                    db.execute(
-                        "INSERT OR REPLACE INTO entries VALUES (?, ?)",
-                        (self._key(digest, language), data),
-                    )
+                key = self._key(digest, language)
+                if data is not None and key not in ids:
+                    self._put_entry(db, key, data)
+                row = db.execute(
+                    "SELECT id, ndefs, nrefs FROM entries WHERE key=?", (key,)
+                ).fetchone()
+                if row is not None:
+                    ids[key] = (int(row[0]), int(row[1]), int(row[2]))
                 db.execute(
                     "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
                     (path, mtime_ns, size, digest, language),
                 )
+        return ids if (self._db is not None and self._writable) else {}
+
+    @staticmethod
+    def _put_entry(db: sqlite3.Connection, key: str, data: bytes) -> None:
+        """One entry and its graph rows, unless the key is stored already (same content, same
+        rows: a new id would only orphan the old rows)."""
+        if db.execute("SELECT 1 FROM entries WHERE key=?", (key,)).fetchone() is not None:
+            return
+        defs, refs, nrefs = graph_of(data) or ([], [], 0)
+        cur = db.execute(
+            "INSERT INTO entries (key, ndefs, nrefs, data) VALUES (?, ?, ?, ?)",
+            (key, len(defs), nrefs, data),
+        )
+        entry = cur.lastrowid
+        db.executemany(
+            "INSERT INTO defs VALUES (?, ?, ?)", [(n, entry, i) for i, n in enumerate(defs)]
+        )
+        db.executemany("INSERT INTO refs VALUES (?, ?)", [(n, entry) for n in refs])
 
     def retain(self, paths_kept: Iterable[str]) -> None:
-        """Forget files no longer in the workspace and entries no file uses."""
+        """Forget files no longer in the workspace and entries no file uses; their graph rows
+        go in bulk once they are a fair share of the table (until then they match no file)."""
         kept = set(paths_kept)
         with self._transaction() as db:
             if db is None:
@@ -314,6 +397,16 @@ class IndexCache:
             db.execute(
                 "DELETE FROM entries WHERE key NOT IN (SELECT digest || ':' || language FROM files)"
             )
+            live = db.execute("SELECT count(*) FROM entries").fetchone()[0]
+            seq = db.execute("SELECT seq FROM sqlite_sequence WHERE name='entries'").fetchone()
+            swept = db.execute("SELECT value FROM meta WHERE key='swept'").fetchone()
+            # ids are never reused: of the `seq` entries ever made, `seq - live` are forgotten,
+            # and `swept` of those had their rows deleted at the last sweep
+            dead = (int(seq[0]) if seq else 0) - live
+            if (dead - (int(swept[0]) if swept else 0)) * _SWEEP_SHARE > max(live, 64):
+                for table in ("defs", "refs"):
+                    db.execute(f"DELETE FROM {table} WHERE entry NOT IN (SELECT id FROM entries)")
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('swept', ?)", (str(dead),))
 
     def close(self) -> None:
         with self._lock:

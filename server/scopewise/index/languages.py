@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import tree_sitter as ts
 
@@ -171,7 +171,10 @@ class UnsupportedLanguage(ValueError):
 
 def language_for_path(path: str | Path) -> LanguageSpec | None:
     """The language of a file by its name, or None when scopewise does not index it."""
-    return _BY_EXT.get(PurePosixPath(str(path)).suffix.lower())
+    # PurePosixPath(path).suffix without making a path (called for every file of a listing)
+    name = str(path).rpartition("/")[2]
+    i = name.rfind(".")
+    return _BY_EXT.get(name[i:].lower()) if 0 < i < len(name) - 1 else None
 
 
 def spec(name: str) -> LanguageSpec:

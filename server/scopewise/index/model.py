@@ -13,12 +13,13 @@ from typing import NamedTuple
 # a type, or the member part of ``obj.member``.
 REF_NAME, REF_TYPE, REF_MEMBER = 0, 2, 3
 
-SCHEMA = 9  # bump when what extraction produces changes: cached entries are re-made
+SCHEMA = 10  # bump when what extraction produces changes: cached entries are re-made
 # 6: a top-level definition's parent is stored as None (it was -1)
 # 7: member references carry a receiver key; type evidence and return annotations
 # 8: Go interfaces and their methods, TypeScript namespaces are definitions
 # 9: receivers, type evidence and return types in TypeScript/JavaScript, Java and Go; Go
 #    methods' receiver types
+# 10: the cache holds the reference graph (index/cache.py); an older cache is another version's
 
 # A receiver key says what stands before the dot of ``obj.member`` (and an evidence value what
 # a name is bound to), as plain text: a name or dotted name (``self``, ``url``, ``self.client``,
@@ -255,3 +256,17 @@ class FileIndex:
         out.imports = [Import(m, tuple(n), tuple(a), ln) for m, n, a, ln in imports]
         out.errors = list(errors)
         return out
+
+
+def graph_of(blob: bytes) -> tuple[list[str], list[str], int] | None:
+    """What the reference graph keeps of a stored FileIndex: its definitions' names (in file
+    order, so a name's position is the definition's index), the names it uses, and how many
+    uses in all. None when the blob is not this schema's."""
+    try:
+        data = marshal.loads(blob)
+    except (EOFError, ValueError, TypeError):
+        return None
+    if not isinstance(data, tuple) or len(data) != 8 or data[0] != SCHEMA:
+        return None
+    defs, refs = data[3], data[4]
+    return [d[0] for d in defs], list(refs), sum(len(v) for v in refs.values()) // 8

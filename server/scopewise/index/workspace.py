@@ -1,5 +1,7 @@
 """The workspace index: every file's FileIndex plus the workspace-wide symbol table and
-reference graph, built in parallel, cached in SQLite and kept current as files change.
+reference graph, built in parallel, cached in SQLite and kept current as files change. The
+files live in a `FileTable` (index/graph.py): stored in the cache and loaded on demand, or
+pinned in memory; a warm start lists and stats the files and loads none.
 
 Writers: `build` (the whole workspace) and, per file, `update` (a text), `refresh_from_disk`,
 `leave_out` and `remove`. Their callers are `Engine.index` and `Engine.sync`
@@ -7,14 +9,13 @@ Writers: `build` (the whole workspace) and, per file, `update` (a text), `refres
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import logging
 import multiprocessing
 import os
 import threading
 import time
-from collections import defaultdict
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from scopewise.index import extract as _extract
 from scopewise.index import languages
-from scopewise.index.cache import IndexCache, default_path
+from scopewise.index.cache import IndexCache, Row, Stat, default_path
 from scopewise.index.files import (
     Skipped,
     admits,
@@ -35,6 +36,7 @@ from scopewise.index.files import (
     too_large,
 )
 from scopewise.index.gate import GATE, die_with_parent
+from scopewise.index.graph import FileTable, Stored
 from scopewise.index.model import FileIndex
 from scopewise.settings import FileSettings
 
@@ -43,6 +45,7 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 _PARALLEL_MIN = 48  # fewer files than this to parse: no worker processes
 _BATCH = 24
+_STORE_EVERY = 256  # parsed files written to the cache at a time (memory stays bounded)
 
 
 class NotAWorkspace(ValueError):
@@ -190,9 +193,8 @@ class WorkspaceIndex:
             except OSError as exc:  # the cache folder cannot be made: no cache, said once
                 self._cache_problem = f"{exc.filename}: {exc.strerror or exc}"
                 log.warning("index cache: %s; indexing without a cache", self._cache_problem)
-        self.files: dict[str, FileIndex] = {}
+        self.files = FileTable(self._cache, self._reload)
         self.skipped: dict[str, str] = {}
-        self._defs: dict[str, list[tuple[str, int]]] = {}
         self._lock = threading.RLock()
         self.ready = threading.Event()
         self._git: bool | None = None
@@ -204,7 +206,8 @@ class WorkspaceIndex:
         self, progress: Progress | None = None, workers: int | None = None, keep: Iterable[str] = ()
     ) -> IndexStats:
         """Index the whole workspace (cache first). Safe to call again: a rebuild. Past
-        `max_files`, the folders of the files in `keep` (the open ones) are left out last."""
+        `max_files`, the folders of the files in `keep` (the open ones) are left out last. A
+        file whose stat matches the cache's is taken as stored, without reading its index."""
         t0 = time.perf_counter()
         listing = list_files(self.root, self.settings, keep)
         self._git = listing.source == "git"
@@ -214,41 +217,25 @@ class WorkspaceIndex:
         stats.skipped = list(listing.skipped)
         cached = self._cache.stats() if self._cache else {}
         todo: list[tuple[str, str]] = []
-        reuse: list[tuple[str, str, str]] = []  # (path, digest, language)
+        found = _Found()
         for rel in listing.files:
             spec = languages.language_for_path(rel)
             assert spec is not None
             c = cached.get(rel)
-            unchanged = c is not None and listing.stats.get(rel) == (c.mtime_ns, c.size)
-            if c is not None and unchanged and c.language == spec.name:
-                reuse.append((rel, c.digest, spec.name))
+            if c is not None and _unchanged(c, listing.stats.get(rel), spec.name):
+                found.stored[rel] = Stored(c.entry or 0, c.digest, c.language, c.defs, c.refs)
                 continue
             todo.append((rel, spec.name))
-        total = len(reuse) + len(todo)
-        done = 0
-        loaded: dict[str, FileIndex] = {}
-        if reuse and self._cache:
-            blobs = self._cache.entries((d, lang) for _, d, lang in reuse)
-            for rel, d, lang in reuse:
-                blob = blobs.get((d, lang))
-                fi = FileIndex.loads(rel, d, blob) if blob is not None else None
-                if fi is None:
-                    todo.append((rel, lang))
-                    continue
-                loaded[rel] = fi
-                stats.cache_hits += 1
-            done = len(loaded)
-            if progress:
-                progress(done, total)
-        parsed = self._parse_all(todo, stats, loaded, progress, done, total, workers)
-        defs = _defs_table(loaded.values())  # built outside the lock: requests go on meanwhile
+        stats.cache_hits = len(found.stored)
+        total = len(found.stored) + len(todo)
+        if progress and found.stored:
+            progress(len(found.stored), total)
+        self._parse_all(todo, stats, found, progress, len(found.stored), total, workers)
         with self._lock:
-            self.files = loaded
+            self.files.replace(found.pinned, found.stored)
             self.skipped = {s.path: s.reason for s in stats.skipped}
-            self._defs = defs
-        if self._cache:
-            self._cache.put_many(parsed)
-            self._cache.retain(loaded)
+        if self._cache and (todo or cached.keys() - found.stored.keys()):  # else: no write
+            self._cache.retain(found.stored)
         stats.cache_problem = self._cache.problem if self._cache else self._cache_problem
         stats.seconds = time.perf_counter() - t0
         self._fill_counts(stats)
@@ -259,15 +246,14 @@ class WorkspaceIndex:
         self,
         todo: list[tuple[str, str]],
         stats: IndexStats,
-        loaded: dict[str, FileIndex],
+        found: _Found,
         progress: Progress | None,
         done: int,
         total: int,
         workers: int | None,
-    ) -> list[tuple[str, int, int, str, str, bytes | None]]:
+    ) -> None:
         known = frozenset(self._cache.entry_keys()) if (self._cache and todo) else frozenset()
-        rows: list[tuple[str, int, int, str, str, bytes | None]] = []
-        fetch: list[_Parsed] = []
+        rows: list[Row] = []
 
         def take(results: Iterable[_Parsed]) -> None:
             nonlocal done
@@ -277,14 +263,10 @@ class WorkspaceIndex:
                     stats.skipped.append(Skipped(r.path, r.problem))
                     log.info("not indexed: %s (%s)", r.path, r.problem)
                     continue
-                if r.data is None:
-                    fetch.append(r)
-                    continue
-                fi = FileIndex.loads(r.path, r.digest, r.data)
-                if fi is not None:
-                    loaded[r.path] = fi
-                    stats.parsed += 1
                 rows.append((r.path, r.mtime_ns, r.size, r.digest, r.language, r.data))
+            if len(rows) >= _STORE_EVERY:
+                self._store(rows, stats, found)
+                rows.clear()
             if progress:
                 progress(done, total)
 
@@ -293,50 +275,54 @@ class WorkspaceIndex:
         if n_workers > 1 and len(todo) >= _PARALLEL_MIN:
             batches = [todo[i : i + _BATCH] for i in range(0, len(todo), _BATCH)]
             with _pool(n_workers, known, {lang for _, lang in todo}) as pool:
-                futures = [pool.submit(_parse_batch, root, b, self.settings) for b in batches]
+                futures = deque(pool.submit(_parse_batch, root, b, self.settings) for b in batches)
                 GATE.stoppable(_workers_of(pool))
-                for fut in futures:
-                    take(fut.result())
+                while futures:  # a batch taken is let go: its blobs are stored by then
+                    take(futures.popleft().result())
         else:
             for i in range(0, len(todo), _BATCH):
                 take(
                     _parse_one(root, rel, lang, self.settings, known)
                     for rel, lang in todo[i : i + _BATCH]
                 )
-        if fetch and self._cache:  # same content under another path or a touched file
-            blobs = self._cache.entries((r.digest, r.language) for r in fetch)
-            for r in fetch:
-                blob = blobs.get((r.digest, r.language))
-                fi = FileIndex.loads(r.path, r.digest, blob) if blob is not None else None
-                if fi is None:
-                    continue
-                loaded[r.path] = fi
+        self._store(rows, stats, found)
+
+    def _store(self, rows: list[Row], stats: IndexStats, found: _Found) -> None:
+        """Parsed files (or files whose content the cache already holds: data None) into the
+        cache, and each into `found`: stored when the cache took it, else pinned."""
+        ids = self._cache.put_many(rows) if (self._cache and rows) else {}
+        for path, _, _, digest, language, data in rows:
+            got = ids.get(f"{digest}:{language}")
+            if data is None:
                 stats.cache_hits += 1
-                rows.append((r.path, r.mtime_ns, r.size, r.digest, r.language, None))
-        return rows
+            else:
+                stats.parsed += 1
+            if got is not None:
+                found.stored[path] = Stored(got[0], digest, language, got[1], got[2])
+                continue
+            fi = FileIndex.loads(path, digest, data) if data is not None else None
+            fi = fi or self._parse_fresh(path, language)
+            if fi is not None:
+                found.pinned[path] = fi
 
-    def _add_tables(self, fi: FileIndex) -> None:
-        for i, d in enumerate(fi.definitions):  # kept in (path, index) order
-            bisect.insort(self._defs.setdefault(d.name, []), (fi.path, i))
+    def _parse_fresh(self, rel: str, language: str) -> FileIndex | None:
+        """Parse one file from the disk, whatever the cache holds (None: it cannot be)."""
+        r = _parse_one(str(self.root), rel, language, self.settings, frozenset())
+        return FileIndex.loads(rel, r.digest, r.data) if r.data is not None else None
 
-    def _remove_tables(self, fi: FileIndex) -> None:
-        for d in fi.definitions:
-            lst = self._defs.get(d.name)
-            if lst:
-                lst[:] = [e for e in lst if e[0] != fi.path]
-                if not lst:
-                    del self._defs[d.name]
+    def _reload(self, rel: str) -> FileIndex | None:
+        """A stored file whose entry is gone (another process forgot it, or the cache
+        failed): parsed again and held in memory."""
+        spec = languages.language_for_path(rel)
+        fi = self._parse_fresh(rel, spec.name) if spec is not None else None
+        if fi is not None:
+            self.files.pin(rel, fi)
+        return fi
 
     def _fill_counts(self, stats: IndexStats) -> None:
-        with self._lock:
-            files = list(self.files.values())  # counted outside the lock
-        stats.files = len(files)
-        stats.symbols = sum(len(f.definitions) for f in files)
-        stats.references = sum(f.ref_count for f in files)
-        langs: dict[str, int] = {}
-        for f in files:
-            langs[f.language] = langs.get(f.language, 0) + 1
-        stats.languages = dict(sorted(langs.items()))
+        counts = self.files.counts()
+        stats.files, stats.symbols = counts.files, counts.symbols
+        stats.references, stats.languages = counts.references, counts.languages
 
     def stats(self) -> IndexStats:
         s = IndexStats(str(self.root))
@@ -370,14 +356,10 @@ class WorkspaceIndex:
         self._put(rel, fi)
 
     def _put(self, rel: str, fi: FileIndex) -> None:
-        """Install a file's new index (in the tables too); it is no longer skipped."""
+        """Install a file's new index, held in memory; it is no longer skipped."""
         with self._lock:
-            old = self.files.get(rel)
-            if old is not None:
-                self._remove_tables(old)
-            self.files[rel] = fi
+            self.files.pin(rel, fi)
             self.skipped.pop(rel, None)
-            self._add_tables(fi)
 
     def leave_out(self, rel: str, reason: str) -> None:
         """Drop a file from the index, skipped with the reason (an open buffer too slow to
@@ -421,36 +403,46 @@ class WorkspaceIndex:
         fi = FileIndex.loads(rel, r.digest, r.data)
         if fi is None:
             return None
-        self._put(rel, fi)
-        if self._cache:
-            self._cache.put_many([(rel, r.mtime_ns, r.size, r.digest, r.language, r.data)])
+        row = (rel, r.mtime_ns, r.size, r.digest, r.language, r.data)
+        got = self._cache.put_many([row]).get(f"{r.digest}:{r.language}") if self._cache else None
+        if got is None:
+            self._put(rel, fi)
+            return fi
+        with self._lock:
+            self.files.store(rel, Stored(got[0], r.digest, r.language, got[1], got[2]), fi)
+            self.skipped.pop(rel, None)
         return fi
 
     def remove(self, rel: str) -> None:
         with self._lock:
-            old = self.files.pop(rel, None)
-            if old is not None:
-                self._remove_tables(old)
+            self.files.drop(rel)
 
     # ------------------------------------------------------------------ queries
     def get(self, rel: str) -> FileIndex | None:
         return self.files.get(rel)
 
+    def paths(self) -> list[str]:
+        """Every indexed path, sorted (no index loaded)."""
+        return sorted(self.files)
+
     def definitions_named(self, name: str) -> list[tuple[FileIndex, int]]:
-        with self._lock:
-            entries = list(self._defs.get(name, ()))
+        """Every definition called `name`: (its file's index, its index), in (path, index)
+        order. Loads the files it names (a bounded cache keeps the recent ones)."""
         out = []
-        for path, i in entries:
+        for path, i in self.files.definitions_named(name):
             fi = self.files.get(path)
             if fi is not None and i < len(fi.definitions):
                 out.append((fi, i))
         return out
 
+    def count_definitions(self, name: str) -> int:
+        """How many definitions are called `name` (no file loaded)."""
+        return len(self.files.definitions_named(name))
+
     def files_using(self, name: str) -> list[str]:
-        """Files that use `name` (a scan of per-file tables: ~0.1 ms per thousand files, and
-        nothing to build or keep in step at start-up or on each keystroke)."""
-        with self._lock:
-            return sorted(p for p, fi in self.files.items() if name in fi.refs)
+        """Files that use `name`, sorted: the cache's rows for that name and the in-memory
+        files' own tables (no file loaded)."""
+        return self.files.files_using(name)
 
     def close(self) -> None:
         if self._cache:
@@ -458,12 +450,14 @@ class WorkspaceIndex:
             self._cache = None
 
 
-def _defs_table(files: Iterable[FileIndex]) -> dict[str, list[tuple[str, int]]]:
-    """name -> (path, index) of every definition of that name, in (path, index) order:
-    whatever order the workers indexed the files in, a query answers the same."""
-    defs: defaultdict[str, list[tuple[str, int]]] = defaultdict(list)
-    for fi in sorted(files, key=lambda f: f.path):
-        path = fi.path
-        for i, d in enumerate(fi.definitions):
-            defs[d.name].append((path, i))
-    return dict(defs)
+@dataclass
+class _Found:
+    """What a build found: files the cache stores and files held in memory."""
+
+    stored: dict[str, Stored] = field(default_factory=dict)
+    pinned: dict[str, FileIndex] = field(default_factory=dict)
+
+
+def _unchanged(c: Stat, stat: tuple[int, int] | None, language: str) -> bool:
+    """Whether a stored file is as the cache has it: same stat, same language, entry kept."""
+    return c.entry is not None and stat == (c.mtime_ns, c.size) and c.language == language

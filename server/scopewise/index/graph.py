@@ -1,0 +1,265 @@
+"""Every indexed file of a workspace, held where it costs least: the files the cache stores
+are known by their entry (a row per file, no index in memory) and loaded on demand into a
+bounded cache of recent files; the others (an open buffer's text, every file when there is
+no cache) are pinned in memory. The name queries ("which files define X", "which use X")
+read the cache's graph rows for the stored files and the pinned files' own tables, so they
+touch rows in proportion to their answer, not to the workspace.
+
+`FileTable` is a read-only Mapping of path -> FileIndex for the analysis layer; its writers
+(`pin`, `store`, `drop`, `replace`) belong to `WorkspaceIndex` (index/workspace.py)."""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+from scopewise.index.cache import IndexCache
+from scopewise.index.model import FileIndex
+
+RECENT = 2048  # stored files kept loaded (~20 KB each): the hot path's neighbourhood
+ROWS = 8192  # names whose rows are remembered (a request asks about the same names again)
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A file the cache holds: its entry and what the counts need."""
+
+    entry: int
+    digest: str
+    language: str
+    defs: int
+    refs: int
+
+
+@dataclass
+class Counts:
+    files: int
+    symbols: int
+    references: int
+    languages: dict[str, int]
+
+
+Reload = Callable[[str], "FileIndex | None"]  # a stored file whose entry is gone: parse again
+
+
+class FileTable(Mapping[str, FileIndex]):
+    """path -> FileIndex over the pinned files and the stored ones (see the module)."""
+
+    def __init__(self, cache: IndexCache | None, reload: Reload) -> None:
+        self._cache = cache
+        self._reload = reload
+        self._capacity = RECENT
+        self._lock = threading.RLock()
+        self._pinned: dict[str, FileIndex] = {}
+        self._stored: dict[str, Stored] = {}
+        self._by_entry: dict[int, list[str]] = {}
+        self._recent: OrderedDict[str, FileIndex] = OrderedDict()
+        self._defs: dict[str, list[tuple[str, int]]] = {}  # the pinned files' definitions
+        # the cache's rows by name, kept until an entry is added: entries are content, so a
+        # name's rows change only then (a path's entry is looked up afresh in `_by_entry`)
+        self._rows_of: dict[tuple[bool, str], list[tuple[int, int]]] = {}
+        self._tails: dict[str, list[str]] | None = None  # see `ending`, made when first asked
+
+    # ------------------------------------------------------------------ Mapping
+    def __getitem__(self, path: str) -> FileIndex:
+        with self._lock:
+            fi = self._pinned.get(path) or self._recent.get(path)
+            if fi is not None:
+                if path in self._recent:
+                    self._recent.move_to_end(path)
+                return fi
+            st = self._stored.get(path)
+            if st is None:
+                raise KeyError(path)
+            fi = self._load(path, st)
+            if fi is None:
+                raise KeyError(path)
+            return fi
+
+    def _load(self, path: str, st: Stored) -> FileIndex | None:
+        blob = self._cache.blob(st.entry) if self._cache else None
+        fi = FileIndex.loads(path, st.digest, blob) if blob is not None else None
+        if fi is None:  # forgotten by another process, or the cache failed: parse again
+            return self._reload(path)
+        self._remember(path, fi)
+        return fi
+
+    def _remember(self, path: str, fi: FileIndex) -> None:
+        self._recent[path] = fi
+        while len(self._recent) > self._capacity:
+            self._recent.popitem(last=False)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._pinned or path in self._stored
+
+    def __iter__(self) -> Iterator[str]:
+        with self._lock:
+            paths = [*self._pinned, *self._stored]
+        return iter(paths)
+
+    def __len__(self) -> int:
+        return len(self._pinned) + len(self._stored)
+
+    def loaded(self) -> int:
+        """How many file indexes are in memory (pinned and recent)."""
+        return len(self._pinned) + len(self._recent)
+
+    # ------------------------------------------------------------------ writers
+    def pin(self, path: str, fi: FileIndex) -> None:
+        """Hold `fi` in memory as the index of `path` (whatever the cache says of it)."""
+        with self._lock:
+            self._forget(path)
+            self._pinned[path] = fi
+            self._add_tail(path)
+            for i, d in enumerate(fi.definitions):  # kept in (path, index) order
+                bisect.insort(self._defs.setdefault(d.name, []), (path, i))
+
+    def store(self, path: str, st: Stored, fi: FileIndex | None = None) -> None:
+        """`path` is the cache's entry `st` (its FileIndex `fi`, else loaded when asked)."""
+        with self._lock:
+            self._forget(path)
+            self._stored[path] = st
+            self._by_entry.setdefault(st.entry, []).append(path)
+            self._rows_of.clear()
+            self._add_tail(path)
+            if fi is not None:
+                self._remember(path, fi)
+
+    def drop(self, path: str) -> None:
+        with self._lock:
+            self._forget(path)
+
+    def replace(self, pinned: dict[str, FileIndex], stored: dict[str, Stored]) -> None:
+        """The whole table at once (a build)."""
+        by_entry: dict[int, list[str]] = {}
+        for path, st in stored.items():
+            by_entry.setdefault(st.entry, []).append(path)
+        defs: dict[str, list[tuple[str, int]]] = {}
+        for path in sorted(pinned):
+            for i, d in enumerate(pinned[path].definitions):
+                defs.setdefault(d.name, []).append((path, i))
+        with self._lock:
+            self._pinned, self._stored, self._by_entry = pinned, stored, by_entry
+            self._defs = defs
+            self._recent.clear()
+            self._rows_of.clear()
+            self._tails = None
+
+    def _forget(self, path: str) -> None:
+        old = self._pinned.pop(path, None)
+        if old is not None:
+            for d in old.definitions:
+                lst = self._defs.get(d.name)
+                if lst:
+                    lst[:] = [e for e in lst if e[0] != path]
+                    if not lst:
+                        del self._defs[d.name]
+        st = self._stored.pop(path, None)
+        if st is not None:
+            paths = self._by_entry.get(st.entry, [])
+            if path in paths:
+                paths.remove(path)
+            if not paths:
+                self._by_entry.pop(st.entry, None)
+        self._recent.pop(path, None)
+        if self._tails is not None:
+            for key in _tail_keys(path):
+                paths = self._tails.get(key, [])
+                if path in paths:
+                    paths.remove(path)
+
+    def _add_tail(self, path: str) -> None:
+        if self._tails is not None:
+            for key in _tail_keys(path):
+                self._tails.setdefault(key, []).append(path)
+
+    # ------------------------------------------------------------------ queries
+    def ending(self, tails: Iterable[str]) -> list[str]:
+        """The paths that end with ``/`` + one of `tails`, sorted: looked up by their last
+        two components (and their last one), not by a scan of every path."""
+        with self._lock:
+            if self._tails is None:
+                self._tails = {}
+                for path in [*self._pinned, *self._stored]:
+                    self._add_tail(path)
+            found = {
+                p
+                for tail in tails
+                for p in self._tails.get("/".join(tail.split("/")[-2:]), ())
+                if p.endswith("/" + tail)
+            }
+        return sorted(found)
+
+    def _stored_paths(self, entries: list[int]) -> list[str]:
+        """The stored paths of these entries (a file pinned since is the pinned one's)."""
+        with self._lock:
+            return [p for e in entries for p in self._by_entry.get(e, ())]
+
+    def _rows(self) -> IndexCache | None:
+        """The cache to ask for the stored files' rows; None when there are none. A cache
+        that became unreadable cannot answer: its files are parsed again and pinned (slow,
+        once, and the answers stay whole)."""
+        if not self._stored:
+            return None
+        if self._cache is not None and self._cache.readable:
+            return self._cache
+        with self._lock:
+            for path in list(self._stored):
+                if self._reload(path) is None:
+                    self._forget(path)
+        return None
+
+    def _remembered(self, defs: bool, name: str) -> list[tuple[int, int]]:
+        """The cache's (entry, index) rows defining `name`, or (entry, 0) rows using it."""
+        rows = self._rows_of.get((defs, name))
+        if rows is None:
+            cache = self._rows()
+            if cache is None:
+                return []
+            rows = cache.defs_named(name) if defs else [(e, 0) for e in cache.entries_using(name)]
+            if not cache.readable:  # failed while asked: not an answer to keep
+                return rows
+            with self._lock:
+                if len(self._rows_of) >= ROWS:
+                    self._rows_of.clear()
+                self._rows_of[(defs, name)] = rows
+        return rows
+
+    def definitions_named(self, name: str) -> list[tuple[str, int]]:
+        """(path, index) of every definition called `name`, in (path, index) order."""
+        rows = self._remembered(True, name)
+        with self._lock:
+            out = [(p, i) for e, i in rows for p in self._by_entry.get(e, ())]
+            out += self._defs.get(name, ())
+        return sorted(out)
+
+    def files_using(self, name: str) -> list[str]:
+        """The files that use `name`, sorted."""
+        found = self._stored_paths([e for e, _ in self._remembered(False, name)])
+        with self._lock:
+            pinned = list(self._pinned.items())
+        found += (p for p, fi in pinned if name in fi.refs)
+        return sorted(found)
+
+    def counts(self) -> Counts:
+        with self._lock:
+            pinned = list(self._pinned.values())
+            stored = list(self._stored.values())
+        langs: dict[str, int] = {}
+        for lang in [f.language for f in pinned] + [s.language for s in stored]:
+            langs[lang] = langs.get(lang, 0) + 1
+        return Counts(
+            len(pinned) + len(stored),
+            sum(len(f.definitions) for f in pinned) + sum(s.defs for s in stored),
+            sum(f.ref_count for f in pinned) + sum(s.refs for s in stored),
+            dict(sorted(langs.items())),
+        )
+
+
+def _tail_keys(path: str) -> set[str]:
+    """The keys `ending` finds a path by: its last component and its last two."""
+    parts = path.split("/")
+    return {parts[-1], "/".join(parts[-2:])}

@@ -1,0 +1,144 @@
+"""The reference graph on disk (index/graph.py, index/cache.py): a warm workspace answers
+"who defines X" and "who uses X" from the cache's rows without loading a file, keeps a bounded
+number of file indexes in memory, lets an edited buffer's text win over the stored rows, and
+parses again a file whose stored entry another process has forgotten."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from scopewise.index import graph
+from scopewise.index.workspace import WorkspaceIndex
+
+NAMES = ("apply_discount", "Cart", "Price", "format", "greet", "__init__", "helper", "nothing")
+
+
+def _warm(root: Path, cache: Path) -> WorkspaceIndex:
+    cold = WorkspaceIndex(root, cache_path=cache)
+    cold.build(workers=1)
+    cold.close()
+    warm = WorkspaceIndex(root, cache_path=cache)
+    stats = warm.build(workers=1)
+    assert stats.parsed == 0 and stats.cache_hits == stats.files > 0
+    return warm
+
+
+def _answers(ws: WorkspaceIndex) -> dict[str, tuple[list[str], list[tuple[str, int, str]]]]:
+    return {
+        name: (
+            ws.files_using(name),
+            [(fi.path, i, fi.definitions[i].kind) for fi, i in ws.definitions_named(name)],
+        )
+        for name in NAMES
+    }
+
+
+def test_a_warm_start_loads_no_file_and_answers_as_the_memory_index_does(
+    poly: Path, tmp_path: Path
+) -> None:
+    warm = _warm(poly, tmp_path / "c.sqlite3")
+    assert warm.files.loaded() == 0, "a warm start read file indexes"
+    assert "shop/cart.py" in warm.files and len(warm.files) == len(warm.paths())
+    assert warm.files_using("apply_discount")
+    assert warm.count_definitions("Cart") == 1
+    assert warm.files.loaded() == 0, "a name query read file indexes"
+    memory = WorkspaceIndex(poly, use_cache=False)
+    memory.build(workers=1)
+    assert _answers(warm) == _answers(memory)
+    w, m = warm.stats(), memory.stats()
+    assert (w.files, w.symbols, w.references, w.languages) == (
+        m.files,
+        m.symbols,
+        m.references,
+        m.languages,
+    )
+
+
+def test_memory_holds_a_bounded_number_of_files(
+    poly: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(graph, "RECENT", 8)
+    for i in range(30):
+        (poly / "shop" / f"gen_{i}.py").write_text(f"def f{i}(x):\n    return helper(x) + {i}\n")
+    warm = _warm(poly, tmp_path / "c.sqlite3")
+    users = warm.files_using("helper")
+    assert len(users) >= 30
+    for path in users:
+        fi = warm.get(path)
+        assert fi is not None and fi.path == path and "helper" in fi.refs
+    assert warm.files.loaded() <= 8
+
+
+def test_an_edited_buffer_wins_over_the_stored_rows(poly: Path, tmp_path: Path) -> None:
+    warm = _warm(poly, tmp_path / "c.sqlite3")
+    warm.update("shop/cart.py", b"def renamed():\n    return 1\n")
+    assert warm.definitions_named("Cart") == []
+    assert [fi.path for fi, _ in warm.definitions_named("renamed")] == ["shop/cart.py"]
+    assert "shop/cart.py" not in warm.files_using("apply_discount")
+    warm.refresh_from_disk("shop/cart.py")  # the buffer closed: the disk's text again
+    assert [fi.path for fi, _ in warm.definitions_named("Cart")] == ["shop/cart.py"]
+    assert "shop/cart.py" in warm.files_using("apply_discount")
+    assert warm.definitions_named("renamed") == []
+    warm.remove("shop/cart.py")
+    assert warm.definitions_named("Cart") == [] and "shop/cart.py" not in warm.files
+
+
+def test_a_file_forgotten_by_another_process_is_parsed_again(poly: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "c.sqlite3"
+    first = _warm(poly, cache)
+    (poly / "shop" / "cart.py").write_text("class Basket:\n    pass\n")
+    other = WorkspaceIndex(poly, cache_path=cache)
+    other.build(workers=1)  # stores the new text and forgets the old entry
+    other.close()
+    fi = first.get("shop/cart.py")
+    assert fi is not None and [d.name for d in fi.definitions] == ["Basket"]
+    assert [f.path for f, _ in first.definitions_named("Basket")] == ["shop/cart.py"]
+
+
+def test_forgotten_entries_rows_are_swept(poly: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "c.sqlite3"
+    target = poly / "shop" / "churn.py"
+    for i in range(100):  # each version of the file is a new entry, the last one forgets it
+        target.write_text(f"def v{i}():\n    return {i}\n")
+        ws = WorkspaceIndex(poly, cache_path=cache)
+        ws.build(workers=1)
+        ws.close()
+    db = sqlite3.connect(cache)
+    live = {r[0] for r in db.execute("SELECT id FROM entries")}
+    rows = {r[0] for r in db.execute("SELECT entry FROM defs")}
+    db.close()
+    assert len(rows - live) * 4 <= max(len(live), 64), "the rows of forgotten entries stay"
+    ws = WorkspaceIndex(poly, cache_path=cache)
+    ws.build(workers=1)
+    assert [fi.path for fi, _ in ws.definitions_named("v99")] == ["shop/churn.py"]
+    assert ws.definitions_named("v3") == []
+
+
+def test_a_cache_lost_mid_session_leaves_the_answers_whole(poly: Path, tmp_path: Path) -> None:
+    warm = _warm(poly, tmp_path / "c.sqlite3")
+    before = _answers(warm)
+    assert warm._cache is not None
+    warm._cache.close()  # unreadable from now on (as after a storage error)
+    assert _answers(warm) == before
+    fi = warm.get("shop/cart.py")
+    assert fi is not None and "Cart" in [d.name for d in fi.definitions]
+
+
+def test_files_are_found_by_their_ending_as_a_scan_would(poly: Path, tmp_path: Path) -> None:
+    warm = _warm(poly, tmp_path / "c.sqlite3")
+
+    def scan(tails: tuple[str, ...]) -> list[str]:
+        return sorted(p for p in warm.files if p.endswith(tuple("/" + t for t in tails)))
+
+    asks = [("pricing.py",), ("shop/pricing.py",), ("__init__.py", "cart.py"), ("a/b.py",)]
+    for tails in asks:
+        assert warm.files.ending(tails) == scan(tails), tails
+    assert warm.files.ending(("pricing.py",))
+    warm.update("shop/sub/pricing.py", b"x = 1\n")  # a new buffer, then one gone
+    warm.remove("shop/pricing.py")
+    for tails in asks:
+        assert warm.files.ending(tails) == scan(tails), tails
+    assert "shop/sub/pricing.py" in warm.files.ending(("pricing.py",))
