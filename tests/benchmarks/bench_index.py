@@ -96,6 +96,17 @@ def run(code: str, root: str, env: dict[str, str]) -> tuple[dict[str, float], fl
     proc = subprocess.Popen(
         [sys.executable, "-c", code, root], stdout=subprocess.PIPE, env=env, text=True
     )
+    out, _, peak = communicate_sampled(proc)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"benchmark step failed ({proc.returncode})")
+    data: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    return data, wall, peak / 1024
+
+
+def communicate_sampled(proc: subprocess.Popen[str]) -> tuple[str, str, int]:
+    """The process's stdout and stderr at its end, and the largest resident set (KiB) of its
+    process tree, sampled from /proc every 20 ms meanwhile."""
     peak = 0
     done = threading.Event()
 
@@ -107,14 +118,10 @@ def run(code: str, root: str, env: dict[str, str]) -> tuple[dict[str, float], fl
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    out, _ = proc.communicate()
+    out, err = proc.communicate()
     done.set()
     sampler.join()
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise SystemExit(f"benchmark step failed ({proc.returncode})")
-    data: dict[str, float] = json.loads(out.strip().splitlines()[-1])
-    return data, wall, peak / 1024
+    return out, err or "", peak
 
 
 def main() -> None:

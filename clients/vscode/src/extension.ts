@@ -361,16 +361,24 @@ interface ActionData {
   [key: string]: unknown;
 }
 
-/** Ask the server for its actions on the selection, pick the automatic-tier one of this
- *  kind and run it through the same command the Quick Fix menu uses. */
-async function runFromEditor(action: Action): Promise<void> {
+/** The active editor and the running client, or undefined (with a word to the user when
+ *  no file is open). */
+async function editorAndClient(): Promise<[vscode.TextEditor, LanguageClient] | undefined> {
   const editor = vscode.window.activeTextEditor;
   if (!editor) {
     void vscode.window.showInformationMessage("scopewise: open a file and select code first.");
-    return;
+    return undefined;
   }
   const lc = await readyClient();
-  if (!lc) return;
+  return lc ? [editor, lc] : undefined;
+}
+
+/** Ask the server for its actions on the selection, pick the automatic-tier one of this
+ *  kind and run it through the same command the Quick Fix menu uses. */
+async function runFromEditor(action: Action): Promise<void> {
+  const ready = await editorAndClient();
+  if (!ready) return;
+  const [editor, lc] = ready;
   let instruction: string | undefined;
   if (action === "refactor") {
     instruction = await vscode.window.showInputBox({
@@ -437,13 +445,9 @@ interface ProjectActionInfo {
 /** "Run project action…": a quick pick of the project's actions for this file (from the
  *  server), then that action's code action on the selection, run as the menu runs it. */
 async function runProjectAction(): Promise<void> {
-  const editor = vscode.window.activeTextEditor;
-  if (!editor) {
-    void vscode.window.showInformationMessage("scopewise: open a file and select code first.");
-    return;
-  }
-  const lc = await readyClient();
-  if (!lc) return;
+  const ready = await editorAndClient();
+  if (!ready) return;
+  const [editor, lc] = ready;
   const uri = lc.code2ProtocolConverter.asUri(editor.document.uri);
   const answer = (await serverCommand(PROJECT_ACTIONS_COMMAND, { uri })) as { actions?: ProjectActionInfo[] } | null;
   const usable = (answer?.actions ?? []).filter((a) => a.applies);
