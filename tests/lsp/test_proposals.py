@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote, urlparse
 
 import pytest
@@ -19,6 +19,11 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 from fakeapi import FakeAPI, Reply
+from scopewise.actions.model import ActionRequest, Plan
+from scopewise.actions.plan import Actions
+from scopewise.analysis.engine import Engine
+from scopewise.lsp.runs import Host, _confirm_override
+from scopewise.settings import Settings
 from scopewise.vocab import (
     APPLY_PROPOSAL_COMMAND,
     DISCARD_PROPOSAL_COMMAND,
@@ -246,3 +251,17 @@ async def test_an_over_cap_run_asks_before_anything_is_spent(
         assert "document" in result and len(module_api.message_requests) == calls + 1
     finally:
         await stop_editor(ed)
+
+
+async def test_an_override_no_longer_needed_does_not_lift_the_cap(poly: Path) -> None:
+    """The "(over the daily cap)" entry picked once the run fits again (another run's
+    reservation ended, a new day): nothing is asked, and the run goes on WITHOUT the
+    override, so nothing it later spends (a retry, a wide change's writers) passes the cap
+    unasked."""
+    engine = Engine(poly, use_cache=False)
+    engine.index(workers=1)
+    actions = Actions(engine, Settings(daily_cap_usd=100.0))
+    over = actions.plan(ActionRequest("explain", PRICING, 29, 32, override_cap=True))
+    assert over.request.override_cap and actions.ledger.check_cap(over.estimate.usd) is None
+    kept = await _confirm_override(cast(Host, None), actions, over)  # nothing to ask: no host
+    assert isinstance(kept, Plan) and kept.request.override_cap is False

@@ -14,7 +14,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -281,9 +281,10 @@ class Runs:
         if unrecorded:
             host.message(unrecorded, types.MessageType.Warning)
         if data.override_cap:
-            declined = await _confirm_override(host, actions, plan)
-            if declined is not None:
-                return declined
+            confirmed = await _confirm_override(host, actions, plan)
+            if isinstance(confirmed, Refused):
+                return confirmed
+            plan = confirmed
         task = asyncio.current_task()
         assert task is not None
         handle = RunHandle(task, host.new_token("run"), msg_id)
@@ -360,14 +361,16 @@ def _ready(host: Host, data: ActionData) -> tuple[Actions, Plan] | Refused:
 RUN_ANYWAY, CANCEL = "Run", "Cancel"
 
 
-async def _confirm_override(host: Host, actions: Actions, plan: Plan) -> Refused | None:
+async def _confirm_override(host: Host, actions: Actions, plan: Plan) -> Refused | Plan:
     """A run over the daily cap runs only when the user says so, asked before anything is
     spent: "spent $X of $Y today; this run ~$Z — run anyway?" (Run / Cancel). No answer
-    (dismissed, or a client that cannot ask): refused."""
+    (dismissed, or a client that cannot ask): refused. The plan to run: as it is when the
+    user said Run; without the override when the run is no longer over the cap (nothing to
+    ask, and nothing it later spends may pass the cap unasked)."""
     ledger = actions.ledger
     cap = ledger.daily_cap_usd
     if cap is None or ledger.check_cap(plan.estimate.usd) is None:
-        return None  # not over the cap (any more): nothing to ask
+        return replace(plan, request=replace(plan.request, override_cap=False))
     try:
         spent = ledger.day_totals().usd
     except LedgerError as exc:
@@ -387,7 +390,7 @@ async def _confirm_override(host: Host, actions: Actions, plan: Plan) -> Refused
         log.info("showMessageRequest failed: %s", exc)
         answer = None
     if answer is not None and answer.title == RUN_ANYWAY:
-        return None
+        return plan
     why = "over the daily cap: not run" + (
         " (cancelled)" if answer is not None else " (no answer to the question)"
     )
