@@ -4,12 +4,14 @@ stopped while that process answers a request (`GATE.hold`)."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import signal
 import threading
 import time
 from pathlib import Path
 
-from scopewise.index.gate import GATE
+from scopewise.index.gate import GATE, WorkerGate
 from scopewise.index.workspace import IndexStats, WorkspaceIndex
 
 FILES = 96
@@ -91,3 +93,32 @@ def test_workers_run_at_normal_priority_and_stop_while_a_request_is_answered(
     assert {stat(p)[0] for p in workers} <= {"R", "S", "D"}  # and running again
     build.join(60)
     assert result and result[0].files == FILES and result[0].parsed == FILES
+
+
+def test_a_pool_released_while_a_stopped_worker_waits_on_the_gate_does_not_hang() -> None:
+    """A worker asleep on the pool's event, stopped while a request holds the gate, and the
+    pool released (a build that ended early): the release returns at once, and the request's
+    hold ends (the worker is continued before the event is set, or set() would wait for
+    a sleeper that cannot wake, the gate's lock held)."""
+    ctx = multiprocessing.get_context("fork")
+    gate = WorkerGate()
+    with gate.hold():
+        ev = gate.event(ctx)  # cleared: the gate is held
+        worker = ctx.Process(target=ev.wait)
+        worker.start()
+        try:
+            time.sleep(0.3)  # asleep on the event
+            gate.stoppable([worker.pid or 0])  # and stopped, as a registered worker is
+            releasing = threading.Thread(target=gate.release, args=(ev, [worker.pid or 0]))
+            releasing.start()
+            releasing.join(5)
+            hung = releasing.is_alive()
+            if hung:  # let it go, so that the test fails rather than hangs
+                os.kill(worker.pid or 0, signal.SIGCONT)
+                releasing.join(5)
+            assert not hung, "release waited on a stopped worker"
+        finally:
+            worker.join(5)
+            if worker.is_alive():
+                worker.kill()
+    assert worker.exitcode == 0

@@ -77,8 +77,8 @@ class WorkerGate:
                 self._events.remove(ev)
             gone = self._pids & set(pids)
             self._pids -= gone
-            ev.set()
-            _signal(gone, _CONT)
+            _signal(gone, _CONT)  # first: a stopped worker asleep on `ev` must wake to let
+            ev.set()  # set() return (it waits for every sleeper to acknowledge)
 
     @property
     def held(self) -> bool:

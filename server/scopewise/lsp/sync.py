@@ -191,13 +191,15 @@ class Sync:
     def _updated(self, rel: str, fut: asyncio.Future[Any]) -> None:
         self._updating.discard(rel)
         self.host.changed()
-        if not fut.cancelled() and fut.exception() is not None:
+        failed = not fut.cancelled() and fut.exception() is not None
+        if failed:
             log.warning("re-indexing %s failed: %s", rel, fut.exception())
         doc = self.host.docs.by_rel(rel)
         fi = self.host.engine.workspace.get(rel) if self.host.engine is not None else None
         if rel in self._update_again or (
-            doc is not None and fi is not None and doc.indexed != fi.digest
-        ):  # typed meanwhile, or a newer text indexed meanwhile was overwritten
+            not failed and doc is not None and fi is not None and doc.indexed != fi.digest
+        ):  # typed meanwhile, or a newer text indexed meanwhile was overwritten (a failed
+            # update is not retried until the text changes: it would fail the same way)
             self._update_again.discard(rel)
             self.schedule_update(rel, 0.0)
 
