@@ -142,3 +142,25 @@ def test_files_are_found_by_their_ending_as_a_scan_would(poly: Path, tmp_path: P
     for tails in asks:
         assert warm.files.ending(tails) == scan(tails), tails
     assert "shop/sub/pricing.py" in warm.files.ending(("pricing.py",))
+
+
+def test_a_file_stored_while_its_name_is_asked_is_not_left_out(
+    poly: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file saved (the watcher's thread) while another thread reads the rows for a name:
+    the rows read before it existed answer that one question, and are not remembered."""
+    warm = _warm(poly, tmp_path / "c.sqlite3")
+    assert warm._cache is not None
+    real, raced = warm._cache.entries_using, []
+
+    def racing(name: str) -> list[int]:
+        rows = real(name)
+        if not raced:
+            raced.append(name)
+            (poly / "shop" / "extra.py").write_text("from shop.cart import Cart\n\nc = Cart()\n")
+            warm.refresh_from_disk("shop/extra.py")
+        return rows
+
+    monkeypatch.setattr(warm._cache, "entries_using", racing)
+    assert "shop/extra.py" not in warm.files_using("Cart")  # asked before it was stored
+    assert raced and "shop/extra.py" in warm.files_using("Cart")

@@ -61,6 +61,7 @@ class FileTable(Mapping[str, FileIndex]):
         # the cache's rows by name, kept until an entry is added: entries are content, so a
         # name's rows change only then (a path's entry is looked up afresh in `_by_entry`)
         self._rows_of: dict[tuple[bool, str], list[tuple[int, int]]] = {}
+        self._stores = 0  # entries added so far: rows read before one was are not kept
         self._tails: dict[str, list[str]] | None = None  # see `ending`, made when first asked
 
     # ------------------------------------------------------------------ Mapping
@@ -124,6 +125,7 @@ class FileTable(Mapping[str, FileIndex]):
             self._stored[path] = st
             self._by_entry.setdefault(st.entry, []).append(path)
             self._rows_of.clear()
+            self._stores += 1
             self._add_tail(path)
             if fi is not None:
                 self._remember(path, fi)
@@ -146,6 +148,7 @@ class FileTable(Mapping[str, FileIndex]):
             self._defs = defs
             self._recent.clear()
             self._rows_of.clear()
+            self._stores += 1
             self._tails = None
 
     def _forget(self, path: str) -> None:
@@ -216,6 +219,7 @@ class FileTable(Mapping[str, FileIndex]):
         """The cache's (entry, index) rows defining `name`, or (entry, 0) rows using it."""
         rows = self._rows_of.get((defs, name))
         if rows is None:
+            stores = self._stores
             cache = self._rows()
             if cache is None:
                 return []
@@ -223,6 +227,8 @@ class FileTable(Mapping[str, FileIndex]):
             if not cache.readable:  # failed while asked: not an answer to keep
                 return rows
             with self._lock:
+                if self._stores != stores:  # a file stored meanwhile may be missing from them
+                    return rows
                 if len(self._rows_of) >= ROWS:
                     self._rows_of.clear()
                 self._rows_of[(defs, name)] = rows
