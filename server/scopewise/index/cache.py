@@ -190,10 +190,8 @@ class IndexCache:
             _patiently(lambda: db.executescript(_CREATE))
             version = _version_key()
             row = db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
-            if row is None:
+            if row is None:  # (another version's is refused by _check)
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (version,))
-            elif row[0] != version:
-                raise _NotOurs("written by another version of scopewise or its grammars")
         except BaseException:
             db.close()
             raise
@@ -355,13 +353,14 @@ class IndexCache:
                 return {}
             for path, mtime_ns, size, digest, language, data in rows:
                 key = self._key(digest, language)
-                if data is not None and key not in ids:
-                    self._put_entry(db, key, data)
-                row = db.execute(
-                    "SELECT id, ndefs, nrefs FROM entries WHERE key=?", (key,)
-                ).fetchone()
-                if row is not None:
-                    ids[key] = (int(row[0]), int(row[1]), int(row[2]))
+                if key not in ids:
+                    row = db.execute(
+                        "SELECT id, ndefs, nrefs FROM entries WHERE key=?", (key,)
+                    ).fetchone()
+                    if row is not None:
+                        ids[key] = (int(row[0]), int(row[1]), int(row[2]))
+                    elif data is not None:
+                        ids[key] = self._put_entry(db, key, data)
                 db.execute(
                     "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
                     (path, mtime_ns, size, digest, language),
@@ -369,21 +368,20 @@ class IndexCache:
         return ids if (self._db is not None and self._writable) else {}
 
     @staticmethod
-    def _put_entry(db: sqlite3.Connection, key: str, data: bytes) -> None:
-        """One entry and its graph rows, unless the key is stored already (same content, same
-        rows: a new id would only orphan the old rows)."""
-        if db.execute("SELECT 1 FROM entries WHERE key=?", (key,)).fetchone() is not None:
-            return
+    def _put_entry(db: sqlite3.Connection, key: str, data: bytes) -> tuple[int, int, int]:
+        """A new entry (its key not stored yet) and its graph rows: (id, definitions,
+        references)."""
         defs, refs, nrefs = graph_of(data) or ([], [], 0)
         cur = db.execute(
             "INSERT INTO entries (key, ndefs, nrefs, data) VALUES (?, ?, ?, ?)",
             (key, len(defs), nrefs, data),
         )
-        entry = cur.lastrowid
+        entry = int(cur.lastrowid or 0)
         db.executemany(
             "INSERT INTO defs VALUES (?, ?, ?)", [(n, entry, i) for i, n in enumerate(defs)]
         )
         db.executemany("INSERT INTO refs VALUES (?, ?)", [(n, entry) for n in refs])
+        return entry, len(defs), nrefs
 
     def retain(self, paths_kept: Iterable[str]) -> None:
         """Forget files no longer in the workspace and entries no file uses; their graph rows
