@@ -34,6 +34,7 @@ def test_each_bad_entry_is_one_line_and_dropped() -> None:
         {"name": "Explain", "prompt": "a built-in's name"},
         {"name": "Red\x1b[31m", "prompt": "a terminal escape in a name"},
         "not a table",
+        {"name": "Bad glob", "prompt": "p", "files": ["!"]},  # pathspec rejects it
     ]
     s, warnings = config.build({"actions": [GOOD, *bad]})
     assert [a.name for a in s.actions] == ["Add docstrings"]
@@ -49,6 +50,7 @@ def test_each_bad_entry_is_one_line_and_dropped() -> None:
     assert "another action is already named 'add docstrings'" in warnings[6]
     assert "a built-in action's" in warnings[7]
     assert "printable characters" in warnings[8] and "\x1b" not in warnings[8]
+    assert warnings[10].startswith("scopewise.actions 'Bad glob': files must be a list of globs")
     # an unknown key is named; the action stays
     s, warnings = config.build({"actions": [GOOD | {"promt": "typo"}]})
     assert len(s.actions) == 1 and warnings == [
@@ -80,6 +82,10 @@ def test_user_and_workspace_actions_together(tmp_path: Path) -> None:
     assert s.base_url is None and any("base_url is ignored" in w for w in warnings)
     assert s.api_key is None  # inside an action it is no setting at all
     assert "scopewise.actions 'Shared': api_key: unknown setting; ignored" in warnings
+    # the user's own entry of that name is replaced: said, not silent
+    assert (
+        "scopewise.actions 'Shared': the workspace's action of that name replaces yours" in warnings
+    )
 
 
 def test_the_editors_actions_are_added_too(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import cattrs
+import pathspec
 
 from scopewise import paths
 from scopewise.vocab import EFFORT_LEVELS, TIERS, Action, Provider, Thinking
@@ -84,6 +85,18 @@ def _between(low: float, high: float) -> Check:
 
 def _non_blank(v: str) -> bool:
     return v.strip() != ""
+
+
+def _globs(v: tuple[str, ...]) -> bool:
+    """Gitignore-style globs pathspec compiles (a pattern it rejects, such as "!", would
+    fail every listing of the menu, not just this setting)."""
+    if not all(_non_blank(g) for g in v):
+        return False
+    try:
+        pathspec.GitIgnoreSpec.from_lines(list(v))
+    except (ValueError, TypeError):
+        return False
+    return True
 
 
 def _effort_range(v: tuple[str, str]) -> bool:
@@ -261,7 +274,7 @@ class ProjectAction:
     name: str = setting(check=_action_name)
     prompt: str = setting(check=lambda v: len(v.strip()) > 0 and len(v) <= ACTION_PROMPT_MAX)
     kind: ActionKind = "edit"
-    files: tuple[str, ...] = setting((), check=lambda v: all(_non_blank(g) for g in v))
+    files: tuple[str, ...] = setting((), check=_globs)
     route: ActionRoute | None = None
 
     @property
@@ -692,26 +705,37 @@ def workspace_layer(root: Path, user: UserConfig) -> tuple[dict[str, Any], list[
     mine, theirs = user.raw.get("exclude"), raw.get("exclude")
     if isinstance(mine, list) and isinstance(theirs, list):
         raw["exclude"] = mine + [p for p in theirs if p not in mine]
-    raw = _with_user_actions(raw, user.raw.get("actions"))
+    raw = _with_user_actions(raw, user.raw.get("actions"), warnings)
     return raw, warnings
 
 
-def _with_user_actions(raw: dict[str, Any], mine: Any) -> dict[str, Any]:
+def _with_user_actions(
+    raw: dict[str, Any], mine: Any, warnings: list[str], theirs_are: str = "the workspace's"
+) -> dict[str, Any]:
     """The user's `[[actions]]` (config file or editor) and the workspace's together (not
     sensitive: an action cannot change where keys, code or money go); the workspace's wins
-    on a name."""
+    on a name, and says so: the user's own menu entry now runs the workspace's prompt."""
     theirs = raw.get("actions")
     if not isinstance(mine, list):
         return raw
     if not isinstance(theirs, list):
         return raw | {"actions": mine}
 
-    def slug(entry: Any) -> str | None:
+    def name_of(entry: Any) -> str | None:
         name = entry.get("name") if isinstance(entry, Mapping) else None
-        return action_slug(name) if isinstance(name, str) else None
+        return name if isinstance(name, str) else None
 
-    named = {slug(e) for e in theirs} - {None}
-    return raw | {"actions": [e for e in mine if slug(e) not in named] + theirs}
+    named = {action_slug(n) for n in map(name_of, theirs) if n is not None}
+    kept = []
+    for entry in mine:
+        name = name_of(entry)
+        if name is not None and action_slug(name) in named:
+            warnings.append(
+                f"scopewise.actions {name!r}: {theirs_are} action of that name replaces yours"
+            )
+        else:
+            kept.append(entry)
+    return raw | {"actions": kept + theirs}
 
 
 def load(
@@ -728,7 +752,9 @@ def load(
         )
     theirs = {k: v for k, v in (editor or {}).items() if snake(str(k)) != TRUST_KEY}
     raw = merge(raw, {k: v for k, v in theirs.items() if snake(str(k)) != "actions"})
-    raw = _with_user_actions(raw, _lookup(theirs, "actions"))  # added, as the user file's
+    raw = _with_user_actions(  # added as the user file's are
+        raw, _lookup(theirs, "actions"), warnings, "the workspace's (or your config file's)"
+    )
     settings, more = build(raw)
     return settings, [*user.warnings, *warnings, *more]
 
