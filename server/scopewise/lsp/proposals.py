@@ -239,10 +239,10 @@ def edit_params(
 
 def diff_text(held: Held) -> str:
     """The proposal as one unified diff, its title and summary first."""
-    head = [f"# {held.wire.title}", f"# {held.wire.label}"]
-    if held.wire.summary:
-        head.append(f"# {held.wire.summary}")
-    head += [f"# not verified: {left}" for left in held.wire.leftovers]
+    said = [held.wire.title, held.wire.label, held.wire.summary]
+    said += [f"not verified: {left}" for left in held.wire.leftovers]
+    # every line a comment: the model's summary cannot write diff lines of its own
+    head = [f"# {line}" for text in said if text for line in text.splitlines()]
     body = [unified(rel, cut, rel in held.created) for rel, cut in held.hunks.items()]
     return "\n".join(head) + "\n" + "".join(body)
 
