@@ -133,3 +133,28 @@ def test_refresh_extracts_only_the_edited_statement(
     assert names["renamed"] == line and "f200" not in names
     assert names["f201"] == line + 5  # one line more before it
     assert facts(fi) == facts(extract.extract("big.py", "python", doc.source, doc.tree))
+
+
+def test_a_request_brings_an_edited_buffer_in_by_the_splice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`Engine.sync` (what a code action or a run calls first) splices an open buffer's
+    edited statements in as the debounced update does, rather than extracting it whole."""
+    from scopewise.analysis.engine import Engine
+
+    body = "".join(f"def f{i}(x):\n    return x + {i}\n\n\n" for i in range(400))
+    (tmp_path / "big.py").write_text(body)
+    doc = Document("big.py", body, 1, "python")
+    engine = Engine(tmp_path, use_cache=False, documents={"big.py": doc}.get)
+    engine.index(workers=1)
+    engine.sync("big.py")
+    doc.apply([TextChange("def renamed(x):\n", (800, 0), (801, 0))], 2)
+
+    def whole(*_: object, **__: object) -> FileIndex:
+        raise AssertionError("extracted whole")
+
+    monkeypatch.setattr(extract, "extract", whole)
+    engine.sync("big.py")
+    monkeypatch.undo()
+    fi = engine.workspace.get("big.py")
+    assert fi is not None and "renamed" in [d.name for d in fi.definitions]

@@ -153,6 +153,8 @@ async def test_an_open_buffer_the_index_excludes_stays_private(
     ed.open("node_modules/vendored/private_use.py", body)
     own = await ed.actions("node_modules/vendored/private_use.py", 4, 5)
     assert own and own[0].title.startswith("Explain")  # actions on it still work
+    at = await ed.actions("node_modules/vendored/private_use.py", 5, cursor=True)
+    assert at and at[0].title.startswith("Explain")  # at a cursor too, still left out:
     ed.open("shop/visible_use.py", body)  # the same text where the index looks
     await ed.wait_for_menu(lambda m: uses(m) == base + 2, explain_apply_discount)
     ed.close("shop/visible_use.py")

@@ -15,7 +15,7 @@ from scopewise.analysis.resolve import Resolver
 from scopewise.analysis.scope import Analysis, Scope, analyze
 from scopewise.analysis.sources import Source, Sources
 from scopewise.index import extract as _extract
-from scopewise.index import languages
+from scopewise.index import incremental, languages
 from scopewise.index.buffer import Document
 from scopewise.index.files import is_secret_file, is_too_large, no_context_note
 from scopewise.index.model import FileIndex
@@ -162,7 +162,12 @@ class Engine:
             src = self.sources.get(rel, with_tree=True)
         except OSError:
             return rel  # the query that follows says why
-        if src.tree is not None and fi.digest != src.digest:
+        if src.tree is None:
+            return rel
+        doc = self.sources.document(rel)
+        if doc is not None:  # a buffer: only the statements edited since are extracted again
+            incremental.refresh(self.workspace, rel, doc, now=src.digest)
+        elif fi.digest != src.digest:
             self.workspace.update(rel, src.data, src.tree)
         return rel
 

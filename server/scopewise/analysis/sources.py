@@ -105,6 +105,10 @@ class Sources:
         """Whether an editor buffer holds the file (it may not be on disk yet)."""
         return self._documents is not None and self._documents(path) is not None
 
+    def document(self, path: str) -> Document | None:
+        """The editor's buffer of the file, when one is open."""
+        return self._documents(path) if self._documents else None
+
     def get(self, path: str, with_tree: bool = False) -> Source:
         """The file's current text (raises OSError when it cannot be read)."""
         doc = self._documents(path) if self._documents else None

@@ -108,15 +108,18 @@ def update(
     return splice.run()
 
 
-def refresh(ws: WorkspaceIndex, rel: str, doc: Document, *, whole: bool = True) -> FileIndex | None:
+def refresh(
+    ws: WorkspaceIndex, rel: str, doc: Document, *, whole: bool = True, now: str | None = None
+) -> FileIndex | None:
     """The index of an open document's current text, brought in line first when it is not:
     spliced where the document knows what changed since its indexed text, else (with
     `whole`) extracted whole as `WorkspaceIndex.update` does. None when the document has
-    no tree, or when only a whole extraction would do and `whole` is False."""
+    no tree, or when only a whole extraction would do and `whole` is False. `now`: the
+    document's digest when the caller has it (hashing the text again costs ~1 ms/MB)."""
     fi = ws.get(rel)
     if doc.tree is None:
         return fi
-    now = _extract.digest(doc.source)
+    now = now or _extract.digest(doc.source)
     if fi is not None and fi.digest == now:
         if doc.indexed != now:
             doc.mark_indexed(now)

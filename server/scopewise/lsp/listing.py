@@ -26,9 +26,7 @@ from scopewise.actions.model import ActionError, Plan
 from scopewise.actions.plan import Actions
 from scopewise.analysis.engine import Engine, EngineError
 from scopewise.analysis.scope import Analysis
-from scopewise.index import incremental, languages
-from scopewise.index.buffer import Document
-from scopewise.index.extract import digest
+from scopewise.index import languages
 from scopewise.settings import ProjectAction
 from scopewise.vocab import (
     CHOOSE_INTENT_COMMAND,
@@ -168,9 +166,9 @@ class Listing:
         diagnostics = tuple(params.context.diagnostics)
         with engine.memo():
             try:
-                up_to_date(engine, doc, rel)
+                engine.sync(rel)  # an edited buffer: only its edited statements re-extracted
                 if params.range.start == params.range.end:
-                    start, end = expand_cursor(engine, doc, rel, start)
+                    start, end = expand_cursor(engine, rel, start)
                 only = params.context.only
                 key = (uri, start, end, tuple(only or ()), repr(diagnostics), self.generation)
                 listed = self._listed(key)
@@ -519,19 +517,9 @@ def target_lines(rng: types.Range, line_count: int | None) -> tuple[int, int]:
     return start + 1, end + 1
 
 
-def up_to_date(engine: Engine, doc: Document | None, path: str) -> None:
-    """The index of an open document in line with its text before anything reads it: only
-    the statements edited since are extracted again (index/incremental.py). A file the
-    index does not hold stays out of it."""
-    if doc is not None and engine.workspace.get(path) is not None:
-        incremental.refresh(engine.workspace, path, doc)
-
-
-def expand_cursor(engine: Engine, doc: Document | None, path: str, line: int) -> tuple[int, int]:
+def expand_cursor(engine: Engine, path: str, line: int) -> tuple[int, int]:
     """An empty selection means the innermost definition around the cursor (1-based)."""
-    fi = engine.workspace.get(path)
-    if doc is not None and doc.tree is not None and (fi is None or fi.digest != digest(doc.source)):
-        fi = engine.workspace.update(path, doc.source, doc.tree)  # as engine.sync would
+    fi = engine.workspace.get(path)  # brought up to the buffer by engine.sync first
     if fi is None:
         try:
             engine.sync(path)
