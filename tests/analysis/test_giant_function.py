@@ -55,3 +55,13 @@ def test_a_normal_function_still_reads_all_its_bindings(tmp_path: Path) -> None:
     # the last line reads `total`, bound 200 lines above: still a local
     analysis = engine.analyze("giant.py", len(text), len(text))
     assert "total" not in {analysis.file.definitions[r.index].name for r in analysis.uses}
+
+
+def test_which_lines_of_the_callable_bind_names_for_a_range() -> None:
+    """The callable itself asked about: nothing around it; a short one: all of it; a long
+    one: its header, and the lines near the range (the header clipped where they meet)."""
+    assert scope.bound_lines(10, 400, 10, 400, 12) == []
+    assert scope.bound_lines(50, 60, 10, 400, 12) == [(10, 400)]
+    assert scope.bound_lines(5000, 5001, 0, 9000, 3) == [(0, 3), (4900, 5101)]
+    assert scope.bound_lines(150, 151, 0, 9000, 80) == [(0, 49), (50, 251)]
+    assert scope.bound_lines(20, 21, 0, 9000, 5) == [(0, 121)]

@@ -82,7 +82,9 @@ class ScopewiseProtocol(LanguageServerProtocol):
         LSP soak). Finished futures are noted here and let go before the next message (not
         in the callback: pygls cancels futures while iterating over them at shutdown, and
         thread-pool futures finish on other threads). The index's workers are stopped
-        meanwhile: a message is handled before the background work."""
+        while the handler runs here (a request is answered before the background work);
+        a coroutine or thread handler is only started here, so its later work (a Claude
+        call, waiting on the network) does not stop them."""
 
         def note(future: Any) -> None:
             self._finished_steps.append((msg_id, future))  # deque: safe from any thread
