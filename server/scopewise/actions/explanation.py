@@ -7,19 +7,25 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from scopewise.actions.model import ActionResult
+from scopewise.actions.model import ActionResult, Plan
 from scopewise.analysis.context import Context
 from scopewise.claude.costs import usd
+
+
+def heading(plan: Plan) -> str:
+    """The document's first line: "# Explain · shop/pricing.py:29-32" (a project action's
+    name for "Explain")."""
+    req, name = plan.request, plan.request.project_action or "Explain"
+    return f"# {name} · {plan.path}:{req.start_line}-{plan.scope.end_line}"
 
 
 def explanation_markdown(result: ActionResult, root: Path) -> str:
     """The explanation as a document: cost at the top, links to the symbols it mentions, the
     context manifest at the bottom."""
     plan = result.plan
-    req = plan.request
     u = result.usage
     lines = [
-        f"# {req.project_action or 'Explain'} · {plan.path}:{req.start_line}-{plan.scope.end_line}",
+        heading(plan),
         "",
         f"*{result.tier} · {result.model} · {plan.route.reasoning.describe()} · "
         f"{u.total_input_tokens:,} tokens in ({u.cache_read_tokens:,} from cache) · "

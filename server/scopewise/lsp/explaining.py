@@ -21,7 +21,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 from scopewise.actions.api import usd
-from scopewise.actions.explanation import explanation_markdown
+from scopewise.actions.explanation import explanation_markdown, heading
 from scopewise.actions.model import ActionResult, Plan
 
 from .cachedocs import write_atomic
@@ -139,10 +139,9 @@ class LiveExplanation:
             self._timer = None
 
     def _partial(self, state: str) -> str:
-        plan, req = self.plan, self.plan.request
-        route, name = plan.route, req.project_action or "Explain"
+        route = self.plan.route
         return (
-            f"# {name} · {plan.path}:{req.start_line}-{plan.scope.end_line}\n\n"
+            f"{heading(self.plan)}\n\n"
             f"*{route.tier} · {route.model} · {state} {self.tokens:,} tokens*\n\n"
             f"> {route.summary}\n\n{self.text.strip()}\n"
         )

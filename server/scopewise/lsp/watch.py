@@ -33,7 +33,6 @@ def matters(path: str) -> bool:
     return (
         name in PROJECT_FILES
         or name in IGNORE_FILES
-        or name == ".gitignore"
         or languages.language_for_path(path) is not None
     )
 
