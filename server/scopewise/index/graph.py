@@ -75,17 +75,19 @@ class FileTable(Mapping[str, FileIndex]):
             st = self._stored.get(path)
             if st is None:
                 raise KeyError(path)
-            fi = self._load(path, st)
-            if fi is None:
-                raise KeyError(path)
-            return fi
+        fi = self._load(path, st)  # outside the lock: a keystroke's pin need not wait on it
+        if fi is None:
+            raise KeyError(path)
+        return fi
 
     def _load(self, path: str, st: Stored) -> FileIndex | None:
         blob = self._cache.blob(st.entry) if self._cache else None
         fi = FileIndex.loads(path, st.digest, blob) if blob is not None else None
         if fi is None:  # forgotten by another process, or the cache failed: parse again
             return self._reload(path)
-        self._remember(path, fi)
+        with self._lock:
+            if self._stored.get(path) is st:  # not stored anew or pinned meanwhile
+                self._remember(path, fi)
         return fi
 
     def _remember(self, path: str, fi: FileIndex) -> None:
