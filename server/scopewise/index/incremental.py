@@ -27,6 +27,7 @@ import tree_sitter as ts
 from scopewise.index import evidence, languages, typed
 from scopewise.index import extract as _extract
 from scopewise.index.buffer import Document
+from scopewise.index.lines import shift_int64s
 from scopewise.index.model import RECV_BITS, Definition, Evidence, FileIndex, Import
 from scopewise.index.workspace import WorkspaceIndex
 
@@ -223,16 +224,6 @@ def _line_ends_at(source: bytes, offset: int) -> bool:
 
 
 # ---------------------------------------------------------------------------- the splice
-def _shift(packed: bytes, amount: int) -> bytes:
-    """`packed` int64s (non-negative, staying so) each plus `amount`: one big-integer add,
-    lane by lane (no lane carries into the next)."""
-    if not amount or not packed:
-        return packed
-    lanes = abs(amount).to_bytes(8, "little") * (len(packed) // 8)
-    x, y = int.from_bytes(packed, "little"), int.from_bytes(lanes, "little")
-    return (x + y if amount > 0 else x - y).to_bytes(len(packed), "little")
-
-
 def _splice_packed(
     old: dict[str, bytes],
     new: dict[str, bytes],
@@ -267,7 +258,7 @@ def _splice_packed(
         mine = new.get(name, b"")
         if not ordered and mine:
             mine = array("q", sorted(memoryview(mine).cast("q"))).tobytes()
-        joined = packed[: i * 8] + mine + _shift(packed[j * 8 :], shift)
+        joined = packed[: i * 8] + mine + shift_int64s(packed[j * 8 :], shift)
         if joined:
             out[name] = joined
     for name, packed in new.items():
