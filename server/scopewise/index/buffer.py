@@ -249,17 +249,12 @@ class Document:
             lines.frombytes(shift_int64s(tail, len(new) - (end - start)))
             self._lines = lines
             self._moved(start, end, start + len(new))
-            edit = {
-                "start_byte": start,
-                "old_end_byte": end,
-                "new_end_byte": start + len(new),
-                "start_point": start_point,
-                "old_end_point": old_end_point,
-                "new_end_point": self._point(start + len(new)),
-            }
+            new_end_point = self._point(start + len(new))
             for tree in (self.tree, self._base):
                 if tree is not None:
-                    tree.edit(**edit)
+                    tree.edit(
+                        start, end, start + len(new), start_point, old_end_point, new_end_point
+                    )
         return replaced
 
     def _moved(self, start: int, old_end: int, new_end: int) -> None:
