@@ -71,3 +71,16 @@ async def test_a_busy_server_collects_when_overdue(collector: IdleCollector) -> 
         busy(collector, 100, kept)
         await asyncio.sleep(0.02)
     assert collector.collections >= 1
+
+
+async def test_nothing_while_an_index_is_built(collector: IdleCollector) -> None:
+    """The build disables the collector (lsp/sync.py) and collects at its end: an idle
+    moment meanwhile does not walk the half-built index."""
+    collector.start()
+    gc.disable()
+    try:
+        busy(collector, 100, [])
+        await asyncio.sleep(0.4)
+        assert collector.collections == 0
+    finally:
+        gc.enable()

@@ -8,7 +8,8 @@ off (the young generations are collected as usual, in a few ms); the server coll
 everything once it has been idle for `IDLE_S`, then freezes what survived, so the next
 idle collection walks only what is newer. Every `UNFREEZE_EVERY`-th one walks all of it
 (what was frozen and has since become a cycle of garbage is found there), and a server
-busy for `OVERDUE_S` without a pause collects anyway.
+busy for `OVERDUE_S` without a pause collects anyway. Nothing is collected while the
+collector is disabled (the index's build turns it off, and collects and freezes at its end).
 
 Process-wide (the interpreter's collector): the language server's `serve` turns it on."""
 
@@ -58,7 +59,9 @@ class IdleCollector:
         now = time.monotonic()
         quiet = now - self._last
         due = self._due_since
-        if quiet >= self.idle_s or (due is not None and now - due >= self.overdue_s):
+        if not gc.isenabled():  # an index being built (lsp/sync.py): it collects at its end
+            self._due_since = None
+        elif quiet >= self.idle_s or (due is not None and now - due >= self.overdue_s):
             self.collect()
         else:
             loop = asyncio.get_running_loop()
