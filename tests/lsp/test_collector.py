@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -84,3 +85,15 @@ async def test_nothing_while_an_index_is_built(collector: IdleCollector) -> None
         assert collector.collections == 0
     finally:
         gc.enable()
+
+
+async def test_a_long_handler_is_not_an_idle_moment(collector: IdleCollector) -> None:
+    """A request handled for longer than the idle time: the collection waits for a quiet
+    moment after it (the client's next request may be on its way), not right after it."""
+    collector.start()
+    busy(collector, 100, [])
+    time.sleep(0.5)  # the handler, on the loop
+    await asyncio.sleep(0.1)
+    assert collector.collections == 0
+    await asyncio.sleep(0.3)
+    assert collector.collections == 1

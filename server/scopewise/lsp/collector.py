@@ -26,6 +26,7 @@ IDLE_S = 1.0  # no message for this long: idle
 OVERDUE_S = 30.0  # collect anyway when nothing was collected this long while objects pile up
 UNFREEZE_EVERY = 16  # every how many idle collections walk the frozen objects too
 NEVER = 1 << 30  # a threshold the full generation's count does not reach
+LATE_S = 0.05  # a check this late found the loop busy (a long handler): not idle
 
 
 class IdleCollector:
@@ -38,6 +39,7 @@ class IdleCollector:
         self._last = 0.0  # when the last message came
         self._due_since: float | None = None  # first message since the last collection
         self._timer: asyncio.TimerHandle | None = None
+        self._at = 0.0  # when the timer is due (the loop's clock)
 
     def start(self) -> None:
         young, middle, _ = gc.get_threshold()
@@ -52,11 +54,18 @@ class IdleCollector:
         if self._due_since is None:
             self._due_since = now
         if self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(self.idle_s, self._check)
+            self._later(self.idle_s)
+
+    def _later(self, delay: float) -> None:
+        loop = asyncio.get_running_loop()
+        self._at = loop.time() + delay
+        self._timer = loop.call_at(self._at, self._check)
 
     def _check(self) -> None:
         self._timer = None
         now = time.monotonic()
+        if asyncio.get_running_loop().time() - self._at > LATE_S:
+            self._last = now  # a handler ran long, to now: the next one may be waiting
         quiet = now - self._last
         due = self._due_since
         if not gc.isenabled():  # an index being built (lsp/sync.py): it collects at its end
@@ -64,8 +73,7 @@ class IdleCollector:
         elif quiet >= self.idle_s or (due is not None and now - due >= self.overdue_s):
             self.collect()
         else:
-            loop = asyncio.get_running_loop()
-            self._timer = loop.call_later(self.idle_s - quiet, self._check)
+            self._later(self.idle_s - quiet)
 
     def collect(self) -> None:
         """Collect now: the objects made since the last freeze (all of them every
