@@ -90,6 +90,7 @@ _TABLES = {
     "entries": ("id", "key", "ndefs", "nrefs", "data"),
     "defs": ("name", "entry", "idx"),
     "refs": ("name", "entry"),
+    "listings": ("key", "data"),
     "sqlite_sequence": ("name", "seq"),
 }
 _CREATE = """
@@ -105,7 +106,9 @@ CREATE TABLE IF NOT EXISTS defs (
     PRIMARY KEY (name, entry, idx)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS refs (
     name TEXT NOT NULL, entry INTEGER NOT NULL, PRIMARY KEY (name, entry)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS listings (key TEXT PRIMARY KEY, data BLOB NOT NULL);
 """
+_LISTINGS = 4  # stored listings kept (one per settings and open folders), the newest
 _SWEEP_SHARE = 4  # sweep the graph rows of forgotten entries past 1/4 of the live ones
 _BUSY_S = 60.0  # how long a writer waits for another process's transaction
 _UNREADABLE = {"SQLITE_NOTADB", "SQLITE_CORRUPT"}  # errors that mean the file is not a cache
@@ -306,10 +309,43 @@ class IndexCache:
                 out[wanted[str(key)]] = bytes(data)
         return out
 
-    def blob(self, entry: int) -> bytes | None:
-        """The stored index of one entry (None: forgotten since, or the cache is off)."""
-        rows = self._read("SELECT data FROM entries WHERE id=?", (entry,))
+    def blob(self, entry: int) -> tuple[str, bytes] | None:
+        """The content digest and stored index of one entry (None: forgotten since, or the
+        cache is off)."""
+        rows = self._read("SELECT key, data FROM entries WHERE id=?", (entry,))
+        return (str(rows[0][0]).rpartition(":")[0], bytes(rows[0][1])) if rows else None
+
+    def entry_counts(self) -> dict[int, tuple[str, int, int]]:
+        """Every entry's language and how many definitions and references it has."""
+        rows = self._read("SELECT id, key, ndefs, nrefs FROM entries")
+        return {int(i): (str(k).rpartition(":")[2], int(d), int(r)) for i, k, d, r in rows}
+
+    def live_entries(self) -> set[int]:
+        return {int(r[0]) for r in self._read("SELECT id FROM entries")}
+
+    def forgotten(self) -> int:
+        """How many times entries were forgotten (`retain`): a stored listing written at
+        another count may name entries that are gone."""
+        rows = self._read("SELECT value FROM meta WHERE key='forgot'")
+        return int(rows[0][0]) if rows else 0
+
+    def listing(self, key: str) -> bytes | None:
+        """The stored listing under `key` (see index/listing.py), or None."""
+        rows = self._read("SELECT data FROM listings WHERE key=?", (key,))
         return bytes(rows[0][0]) if rows else None
+
+    def put_listing(self, key: str, data: bytes) -> None:
+        """Store a listing under `key`, keeping the newest few."""
+        with self._transaction() as db:
+            if db is None:
+                return
+            db.execute("DELETE FROM listings WHERE key=?", (key,))
+            db.execute("INSERT INTO listings VALUES (?, ?)", (key, data))
+            db.execute(
+                "DELETE FROM listings WHERE rowid NOT IN"
+                " (SELECT rowid FROM listings ORDER BY rowid DESC LIMIT ?)",
+                (_LISTINGS,),
+            )
 
     def defs_named(self, name: str) -> list[tuple[int, int]]:
         """(entry, index) of every stored definition called `name`."""
@@ -392,9 +428,14 @@ class IndexCache:
                 return
             gone = [r[0] for r in db.execute("SELECT path FROM files") if r[0] not in kept]
             db.executemany("DELETE FROM files WHERE path=?", [(p,) for p in gone])
-            db.execute(
+            cur = db.execute(
                 "DELETE FROM entries WHERE key NOT IN (SELECT digest || ':' || language FROM files)"
             )
+            if cur.rowcount:  # a stored listing may name them (see `forgotten`)
+                db.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('forgot', ?)",
+                    (str(self._forgotten(db) + 1),),
+                )
             live = db.execute("SELECT count(*) FROM entries").fetchone()[0]
             seq = db.execute("SELECT seq FROM sqlite_sequence WHERE name='entries'").fetchone()
             swept = db.execute("SELECT value FROM meta WHERE key='swept'").fetchone()
@@ -405,6 +446,11 @@ class IndexCache:
                 for table in ("defs", "refs"):
                     db.execute(f"DELETE FROM {table} WHERE entry NOT IN (SELECT id FROM entries)")
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('swept', ?)", (str(dead),))
+
+    @staticmethod
+    def _forgotten(db: sqlite3.Connection) -> int:
+        row = db.execute("SELECT value FROM meta WHERE key='forgot'").fetchone()
+        return int(row[0]) if row else 0
 
     def close(self) -> None:
         with self._lock:

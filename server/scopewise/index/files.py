@@ -60,7 +60,13 @@ class FileList:
     files: list[str] = field(default_factory=list)  # relative POSIX paths of indexable files
     skipped: list[Skipped] = field(default_factory=list)
     source: str = "walk"  # "git" or "walk"
-    stats: dict[str, tuple[int, int]] = field(default_factory=dict)  # path -> (mtime_ns, size)
+    # path -> (mtime_ns, size) of every file judged by its content or size
+    stats: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # what the listing depends on besides the files (index/listing.py), stat'ed before it was
+    # made: every folder not pruned or ignored (a folder's mtime moves when a file in it is
+    # added, removed or renamed) and the files that decide what is ignored (None: absent)
+    folders: dict[str, int] = field(default_factory=dict)
+    watched: dict[str, tuple[int, int] | None] = field(default_factory=dict)
 
 
 def read_regular(path: str | Path, limit: int = -1) -> tuple[bytes, os.stat_result]:
@@ -159,18 +165,23 @@ def _git_files(root: Path) -> list[str] | None:
     return sorted({n for n in names if n})
 
 
-def _walk(root: Path) -> Iterator[str]:
-    """Every file below root that no .gitignore on its way ignores (symlinks not followed)."""
+def _walk(root: Path, found: FileList | None = None) -> Iterator[str]:
+    """Every file below root that no .gitignore on its way ignores (symlinks not followed);
+    each folder visited and .gitignore read go into `found`'s `folders` and `watched`."""
     stack: list[tuple[str, list[tuple[str, pathspec.GitIgnoreSpec]]]] = [("", [])]
     while stack:
         rel_dir, specs = stack.pop()
         abs_dir = root / rel_dir if rel_dir else root
         try:
+            if found is not None:  # before its entries are read: a later change moves it
+                found.folders[rel_dir] = os.stat(abs_dir).st_mtime_ns
             entries = sorted(os.scandir(abs_dir), key=lambda e: e.name)
         except OSError as exc:  # unreadable: its .gitignore cannot be read either
             log.info("skipped folder %s: %s", rel_dir or ".", exc.strerror)
             continue
         if any(e.name == ".gitignore" for e in entries):
+            if found is not None:
+                watch(found, abs_dir / ".gitignore")
             specs = [*specs, (rel_dir, _spec(_read_ignore(abs_dir / ".gitignore")))]
         subdirs: list[str] = []
         for entry in entries:
@@ -184,9 +195,46 @@ def _walk(root: Path) -> Iterator[str]:
                 if entry.name in ALWAYS_PRUNED or _ignored(specs, rel + "/"):
                     continue
                 subdirs.append(rel)
+            elif is_file and found is not None and found.source == "git":
+                continue  # git lists the files: only the folders are walked
             elif is_file and not _ignored(specs, rel):
                 yield rel
         stack.extend((d, specs) for d in reversed(subdirs))
+
+
+def watch(found: FileList, path: Path) -> None:
+    """Record a file the listing depends on: its (mtime_ns, size), None when absent."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        found.watched[str(path)] = None
+        return
+    found.watched[str(path)] = (st.st_mtime_ns, st.st_size)
+
+
+def _git_paths(root: Path) -> list[Path]:
+    """The files besides .gitignores that decide what git lists: its index, its exclude
+    file, its config and the user's (core.excludesFile may be set there), the user's
+    global ignore file."""
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--path-format=absolute",
+             "--git-path", "index", "--git-path", "info/exclude", "--git-path", "config"],
+            capture_output=True, text=True, timeout=10, check=False,
+        )  # fmt: skip
+        excludes = subprocess.run(
+            ["git", "-C", str(root), "config", "--path", "core.excludesFile"],
+            capture_output=True, text=True, timeout=10, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    found = [Path(line) for line in out.stdout.splitlines() if line]
+    home = Path.home()
+    xdg = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
+    found += [home / ".gitconfig", xdg / "git" / "config", xdg / "git" / "ignore"]
+    if excludes.stdout.strip():
+        found.append(Path(excludes.stdout.strip()))
+    return found
 
 
 def _ignored(specs: list[tuple[str, pathspec.GitIgnoreSpec]], rel: str) -> bool:
@@ -257,12 +305,19 @@ def list_files(
     settings = settings or FileSettings()
     root = root.resolve()
     result = FileList(root)
-    names = _git_names(root)
-    if names:
+    watch(result, root / ".scopewiseignore")
+    names: list[str] | None = None
+    if is_git_worktree(root):
+        for path in _git_paths(root):
+            watch(result, path)
         result.source = "git"
-        candidates: Iterable[str] = names
-    else:
-        candidates = _walk(root)
+        for _ in _walk(root, result):  # the folders, before git lists their files
+            pass
+        names = _git_files(root) or None
+    candidates: Iterable[str] = names or ()
+    if not names:  # not a work tree, or a folder git ignores as a whole: walked
+        result.source, result.folders = "walk", {}
+        candidates = _walk(root, result)
     excludes = user_excludes(root, settings)
     root_s = str(root)
     for rel in candidates:
@@ -293,11 +348,11 @@ def list_files(
             continue
         if not stat.S_ISREG(st.st_mode):
             continue
+        result.stats[rel] = (st.st_mtime_ns, st.st_size)
         if st.st_size > settings.max_file_bytes:
             result.skipped.append(Skipped(rel, too_large(st.st_size, settings.max_file_bytes)))
             continue
         result.files.append(rel)
-        result.stats[rel] = (st.st_mtime_ns, st.st_size)
     if len(result.files) > settings.max_files:
         _keep_within(result, settings.max_files, keep)
     for s in result.skipped:

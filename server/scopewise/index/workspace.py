@@ -24,8 +24,10 @@ from pathlib import Path
 
 from scopewise.index import extract as _extract
 from scopewise.index import languages
+from scopewise.index import listing as _listing
 from scopewise.index.cache import IndexCache, Row, Stat, default_path
 from scopewise.index.files import (
+    FileList,
     Skipped,
     admits,
     content_problem,
@@ -36,7 +38,7 @@ from scopewise.index.files import (
     too_large,
 )
 from scopewise.index.gate import GATE, die_with_parent
-from scopewise.index.graph import FileTable, Stored
+from scopewise.index.graph import FileTable
 from scopewise.index.model import FileIndex
 from scopewise.settings import FileSettings
 
@@ -207,40 +209,97 @@ class WorkspaceIndex:
     ) -> IndexStats:
         """Index the whole workspace (cache first). Safe to call again: a rebuild. Past
         `max_files`, the folders of the files in `keep` (the open ones) are left out last. A
-        file whose stat matches the cache's is taken as stored, without reading its index."""
+        file whose stat matches the cache's is taken as stored, without reading its index;
+        the listing itself is the stored one while it is still true (index/listing.py)."""
         t0 = time.perf_counter()
-        listing = list_files(self.root, self.settings, keep)
-        self._git = listing.source == "git"
         self._admits = {}  # ignore files or settings may have changed: judge again
-        stats = IndexStats(str(self.root), file_source=listing.source)
+        lkey = _listing.key(str(self.root), self.settings, (k.rpartition("/")[0] for k in keep))
+        found = self._from_stored(lkey) or self._from_listing(keep)
+        stats = found.stats
         stats.cache_path = str(self._cache.path) if self._cache else None
-        stats.skipped = list(listing.skipped)
-        cached = self._cache.stats() if self._cache else {}
-        todo: list[tuple[str, str]] = []
-        found = _Found()
-        for rel in listing.files:
-            spec = languages.language_for_path(rel)
-            assert spec is not None
-            c = cached.get(rel)
-            if c is not None and _unchanged(c, listing.stats.get(rel), spec.name):
-                found.stored[rel] = Stored(c.entry or 0, c.digest, c.language, c.defs, c.refs)
-                continue
-            todo.append((rel, spec.name))
         stats.cache_hits = len(found.stored)
-        total = len(found.stored) + len(todo)
+        total = len(found.stored) + len(found.todo)
         if progress and found.stored:
             progress(len(found.stored), total)
-        self._parse_all(todo, stats, found, progress, len(found.stored), total, workers)
+        self._parse_all(found.todo, stats, found, progress, len(found.stored), total, workers)
         with self._lock:
             self.files.replace(found.pinned, found.stored)
             self.skipped = {s.path: s.reason for s in stats.skipped}
-        if self._cache and (todo or cached.keys() - found.stored.keys()):  # else: no write
+        if self._cache and (found.todo or found.retain):  # else: nothing to write
             self._cache.retain(found.stored)
         stats.cache_problem = self._cache.problem if self._cache else self._cache_problem
+        if found.counts is not None and not found.todo:
+            stats.files, stats.symbols, stats.references, stats.languages = found.counts
+        else:
+            self._fill_counts(stats)
+        self._store_listing(lkey, found, stats)
         stats.seconds = time.perf_counter() - t0
-        self._fill_counts(stats)
         self.ready.set()
         return stats
+
+    def _from_stored(self, lkey: str) -> _Found | None:
+        """What the stored listing says, when it is still true: the files unchanged since,
+        the ones to judge again (None: list the files)."""
+        data = self._cache.listing(lkey) if self._cache else None
+        stored = _listing.StoredListing.loads(data) if data is not None else None
+        if stored is None or self._cache is None:
+            return None
+        started = time.time_ns()
+        again = _listing.recheck(str(self.root), stored)
+        if again is None:
+            return None
+        stats = dict(zip(stored.paths, zip(stored.mtimes, stored.sizes, strict=True), strict=True))
+        if stored.forgotten != self._cache.forgotten():  # entries may be gone since
+            live = self._cache.live_entries()
+            for path in [p for p, e in again.unchanged.items() if e not in live]:
+                again.again[path] = stats[path]  # as checked: read again
+                del again.unchanged[path]
+        stats.update((p, (m, z)) for p, _, m, z in stored.skipped if m != -2)
+        stats.update(again.again)
+        self._git = stored.source == "git"
+        found = _Found(IndexStats(str(self.root), file_source=stored.source))
+        found.stats.skipped = again.skipped
+        found.stored, found.counts = again.unchanged, stored.counts
+        found.todo = [(p, _language(p)) for p in sorted(again.again)]
+        found.listing = FileList(self.root, [], [], stored.source, stats)
+        found.listing.folders, found.listing.watched = stored.folders, stored.watched
+        found.started, found.write = started, bool(found.todo)
+        return found
+
+    def _from_listing(self, keep: Iterable[str]) -> _Found:
+        """The files listed (git or a walk) and checked against the cache's stats."""
+        started = time.time_ns()
+        listing = list_files(self.root, self.settings, keep)
+        self._git = listing.source == "git"
+        found = _Found(IndexStats(str(self.root), file_source=listing.source))
+        found.stats.skipped = list(listing.skipped)
+        cached = self._cache.stats() if self._cache else {}
+        for rel in listing.files:
+            lang = _language(rel)
+            c = cached.get(rel)
+            if c is not None and _unchanged(c, listing.stats.get(rel), lang):
+                found.stored[rel] = c.entry or 0
+            else:
+                found.todo.append((rel, lang))
+        found.retain = bool(cached.keys() - found.stored.keys())
+        found.listing, found.started, found.write = listing, started, True
+        return found
+
+    def _store_listing(self, lkey: str, found: _Found, stats: IndexStats) -> None:
+        """Keep what this build listed for the next start (not when a file is held in memory
+        only: the cache did not take it)."""
+        if not (self._cache and found.write and found.listing) or found.pinned:
+            return
+        counts = (stats.files, stats.symbols, stats.references, stats.languages)
+        made = _listing.make(
+            found.listing,
+            found.started,
+            found.stored,
+            stats.skipped,
+            counts,
+            self._cache.forgotten(),
+        )
+        self._cache.put_listing(lkey, made.dumps())
 
     def _parse_all(
         self,
@@ -298,7 +357,7 @@ class WorkspaceIndex:
             else:
                 stats.parsed += 1
             if got is not None:
-                found.stored[path] = Stored(got[0], digest, language, got[1], got[2])
+                found.stored[path] = got[0]
                 continue
             fi = FileIndex.loads(path, digest, data) if data is not None else None
             fi = fi or self._parse_fresh(path, language)
@@ -409,7 +468,7 @@ class WorkspaceIndex:
             self._put(rel, fi)
             return fi
         with self._lock:
-            self.files.store(rel, Stored(got[0], r.digest, r.language, got[1], got[2]), fi)
+            self.files.store(rel, got[0], fi)
             self.skipped.pop(rel, None)
         return fi
 
@@ -452,10 +511,24 @@ class WorkspaceIndex:
 
 @dataclass
 class _Found:
-    """What a build found: files the cache stores and files held in memory."""
+    """What a build found: files the cache stores (path -> entry), files held in memory,
+    files to read; and what the next start needs of the listing."""
 
-    stored: dict[str, Stored] = field(default_factory=dict)
+    stats: IndexStats
+    stored: dict[str, int] = field(default_factory=dict)
     pinned: dict[str, FileIndex] = field(default_factory=dict)
+    todo: list[tuple[str, str]] = field(default_factory=list)
+    retain: bool = False  # the cache holds files no longer listed
+    counts: tuple[int, int, int, dict[str, int]] | None = None  # the stored listing's
+    listing: FileList | None = None
+    started: int = 0  # time.time_ns() before the listing was made
+    write: bool = False  # store the listing again
+
+
+def _language(rel: str) -> str:
+    spec = languages.language_for_path(rel)
+    assert spec is not None
+    return spec.name
 
 
 def _unchanged(c: Stat, stat: tuple[int, int] | None, language: str) -> bool:
