@@ -28,7 +28,9 @@ from typing import Any
 
 from scopewise import __version__, paths
 from scopewise.index import languages
-from scopewise.index.model import SCHEMA, graph_of
+from scopewise.index.model import SCHEMA, Graph, graph_of
+
+STORAGE = 2  # bump when the tables change: a cache of another layout is made again
 
 try:
     import fcntl
@@ -71,7 +73,7 @@ def _version_key() -> str:
         ).encode("utf-8")
     ).hexdigest()[:12]
     return (
-        f"{SCHEMA}|{__version__}|tree-sitter={ts_version}|{','.join(sorted(set(grammars)))}"
+        f"{SCHEMA}.{STORAGE}|{__version__}|tree-sitter={ts_version}|{','.join(sorted(set(grammars)))}"
         f"|queries={queries}"
     )
 
@@ -88,8 +90,9 @@ _TABLES = {
     "meta": ("key", "value"),
     "files": ("path", "mtime_ns", "size", "digest", "language"),
     "entries": ("id", "key", "ndefs", "nrefs", "data"),
-    "defs": ("name", "entry", "idx"),
+    "defs": ("name", "entry", "idx", "kind", "top"),
     "refs": ("name", "entry"),
+    "imports": ("module", "name", "entry"),
     "listings": ("key", "data"),
     "sqlite_sequence": ("name", "seq"),
 }
@@ -102,8 +105,12 @@ CREATE TABLE IF NOT EXISTS entries (
     id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE,
     ndefs INTEGER NOT NULL, nrefs INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS defs (
-    name TEXT NOT NULL, entry INTEGER NOT NULL, idx INTEGER NOT NULL,
-    PRIMARY KEY (name, entry, idx)) WITHOUT ROWID;
+    name TEXT NOT NULL, entry INTEGER NOT NULL, idx INTEGER NOT NULL, kind TEXT NOT NULL,
+    top INTEGER NOT NULL, PRIMARY KEY (name, entry, idx)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS imports (
+    module TEXT NOT NULL, name TEXT NOT NULL, entry INTEGER NOT NULL,
+    PRIMARY KEY (module, name, entry)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS imports_of ON imports (entry);
 CREATE TABLE IF NOT EXISTS refs (
     name TEXT NOT NULL, entry INTEGER NOT NULL, PRIMARY KEY (name, entry)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS listings (key TEXT PRIMARY KEY, data BLOB NOT NULL);
@@ -347,10 +354,22 @@ class IndexCache:
                 (_LISTINGS,),
             )
 
-    def defs_named(self, name: str) -> list[tuple[int, int]]:
-        """(entry, index) of every stored definition called `name`."""
-        rows = self._read("SELECT entry, idx FROM defs WHERE name=?", (name,))
-        return [(int(e), int(i)) for e, i in rows]
+    def defs_named(self, name: str) -> list[tuple[int, int, str, bool]]:
+        """(entry, index, kind, top level) of every stored definition called `name`."""
+        rows = self._read("SELECT entry, idx, kind, top FROM defs WHERE name=?", (name,))
+        return [(int(e), int(i), str(k), bool(t)) for e, i, k, t in rows]
+
+    def entries_importing(self, module: str) -> list[tuple[int, str]]:
+        """(entry, name taken or "") of every stored import of `module`."""
+        rows = self._read("SELECT entry, name FROM imports WHERE module=?", (module,))
+        return [(int(e), str(n)) for e, n in rows]
+
+    def imports_of(self, entry: int) -> list[tuple[str, str]]:
+        """(module, name taken or "") of what one entry imports, sorted."""
+        rows = self._read(
+            "SELECT module, name FROM imports WHERE entry=? ORDER BY module, name", (entry,)
+        )
+        return [(str(m), str(n)) for m, n in rows]
 
     def entries_using(self, name: str) -> list[int]:
         """The entries that use `name`."""
@@ -407,17 +426,19 @@ class IndexCache:
     def _put_entry(db: sqlite3.Connection, key: str, data: bytes) -> tuple[int, int, int]:
         """A new entry (its key not stored yet) and its graph rows: (id, definitions,
         references)."""
-        defs, refs, nrefs = graph_of(data) or ([], [], 0)
+        g = graph_of(data) or Graph([], [], 0, [])
         cur = db.execute(
             "INSERT INTO entries (key, ndefs, nrefs, data) VALUES (?, ?, ?, ?)",
-            (key, len(defs), nrefs, data),
+            (key, len(g.defs), g.uses, data),
         )
         entry = int(cur.lastrowid or 0)
         db.executemany(
-            "INSERT INTO defs VALUES (?, ?, ?)", [(n, entry, i) for i, n in enumerate(defs)]
+            "INSERT INTO defs VALUES (?, ?, ?, ?, ?)",
+            [(n, entry, i, k, int(top)) for i, (n, k, top) in enumerate(g.defs)],
         )
-        db.executemany("INSERT INTO refs VALUES (?, ?)", [(n, entry) for n in refs])
-        return entry, len(defs), nrefs
+        db.executemany("INSERT INTO refs VALUES (?, ?)", [(n, entry) for n in g.refs])
+        db.executemany("INSERT INTO imports VALUES (?, ?, ?)", [(*m, entry) for m in g.imports])
+        return entry, len(g.defs), g.uses
 
     def retain(self, paths_kept: Iterable[str]) -> None:
         """Forget files no longer in the workspace and entries no file uses; their graph rows
@@ -443,7 +464,7 @@ class IndexCache:
             # and `swept` of those had their rows deleted at the last sweep
             dead = (int(seq[0]) if seq else 0) - live
             if (dead - (int(swept[0]) if swept else 0)) * _SWEEP_SHARE > max(live, 64):
-                for table in ("defs", "refs"):
+                for table in ("defs", "refs", "imports"):
                     db.execute(f"DELETE FROM {table} WHERE entry NOT IN (SELECT id FROM entries)")
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('swept', ?)", (str(dead),))
 

@@ -32,6 +32,7 @@ class Counts:
 
 
 Reload = Callable[[str], "FileIndex | None"]  # a stored file whose entry is gone: parse again
+Row = tuple[int, int, str, bool]  # a cache row for a name: entry, index, kind or name, top
 
 
 class FileTable(Mapping[str, FileIndex]):
@@ -50,7 +51,7 @@ class FileTable(Mapping[str, FileIndex]):
         self._defs: dict[str, list[tuple[str, int]]] = {}  # the pinned files' definitions
         # the cache's rows by name, kept until an entry is added: entries are content, so a
         # name's rows change only then (a path's entry is looked up afresh in `_by_entry`)
-        self._rows_of: dict[tuple[bool, str], list[tuple[int, int]]] = {}
+        self._rows_of: dict[tuple[str, str], list[Row]] = {}
         self._stores = 0  # entries added so far: rows read before one was are not kept
         self._tails: dict[str, list[str]] | None = None  # see `ending`, made when first asked
 
@@ -213,15 +214,22 @@ class FileTable(Mapping[str, FileIndex]):
                     self._forget(path)
         return None
 
-    def _remembered(self, defs: bool, name: str) -> list[tuple[int, int]]:
-        """The cache's (entry, index) rows defining `name`, or (entry, 0) rows using it."""
-        rows = self._rows_of.get((defs, name))
+    def _remembered(self, table: str, name: str) -> list[Row]:
+        """The cache's rows for `name`: (entry, index, kind, top level) of its definitions
+        ("defs"), (entry, 0, "", False) of its users ("refs"), (entry, 0, name taken, False)
+        of its importers ("imports")."""
+        rows = self._rows_of.get((table, name))
         if rows is None:
             stores = self._stores
             cache = self._rows()
             if cache is None:
                 return []
-            rows = cache.defs_named(name) if defs else [(e, 0) for e in cache.entries_using(name)]
+            if table == "defs":
+                rows = cache.defs_named(name)
+            elif table == "refs":
+                rows = [(e, 0, "", False) for e in cache.entries_using(name)]
+            else:
+                rows = [(e, 0, n, False) for e, n in cache.entries_importing(name)]
             if not cache.readable:  # failed while asked: not an answer to keep
                 return rows
             with self._lock:
@@ -229,25 +237,56 @@ class FileTable(Mapping[str, FileIndex]):
                     return rows
                 if len(self._rows_of) >= ROWS:
                     self._rows_of.clear()
-                self._rows_of[(defs, name)] = rows
+                self._rows_of[(table, name)] = rows
         return rows
 
     def definitions_named(self, name: str) -> list[tuple[str, int]]:
         """(path, index) of every definition called `name`, in (path, index) order."""
-        rows = self._remembered(True, name)
+        return [(p, i) for p, i, _, _ in self.definition_rows(name)]
+
+    def definition_rows(self, name: str) -> list[tuple[str, int, str, bool]]:
+        """(path, index, kind, top level) of every definition called `name`, in (path, index)
+        order: what a caller can filter on before it loads a file."""
+        rows = self._remembered("defs", name)
         with self._lock:
             by_entry = self._entries()
-            out = [(p, i) for e, i in rows for p in by_entry.get(e, ())]
-            out += self._defs.get(name, ())
+            out = [(p, i, k, t) for e, i, k, t in rows for p in by_entry.get(e, ())]
+            for p, i in self._defs.get(name, ()):
+                d = self._pinned[p].definitions[i]
+                out.append((p, i, d.kind, d.parent is None))
         return sorted(out)
 
     def files_using(self, name: str) -> list[str]:
         """The files that use `name`, sorted."""
-        found = self._stored_paths([e for e, _ in self._remembered(False, name)])
+        found = self._stored_paths([e for e, *_ in self._remembered("refs", name)])
         with self._lock:
             pinned = list(self._pinned.items())
         found += (p for p, fi in pinned if name in fi.refs)
         return sorted(found)
+
+    def files_importing(self, module: str) -> list[tuple[str, str]]:
+        """(path, name taken or "" for the module itself) of every import of `module` as
+        written (``from a.b import c``: module "a.b", name "c"), sorted."""
+        rows = self._remembered("imports", module)
+        with self._lock:
+            by_entry = self._entries()
+            out = [(p, n) for e, _, n, _ in rows for p in by_entry.get(e, ())]
+            pinned = list(self._pinned.items())
+        for p, fi in pinned:
+            out += ((p, n) for i in fi.imports if i.module == module for n in (i.names or ("",)))
+        return sorted(set(out))
+
+    def imports_of(self, path: str) -> list[tuple[str, str]]:
+        """(module, name taken or "") of what one file imports, sorted (no file loaded)."""
+        with self._lock:
+            fi = self._pinned.get(path)
+            entry = self._stored.get(path)
+        if fi is not None:
+            return sorted({(i.module, n) for i in fi.imports for n in (i.names or ("",))})
+        cache = self._rows() if entry is not None else None
+        if cache is None or entry is None:
+            return []
+        return cache.imports_of(entry)
 
     def counts(self) -> Counts:
         """Files, definitions, references and files by language (the stored files' from the

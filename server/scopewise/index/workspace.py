@@ -494,6 +494,34 @@ class WorkspaceIndex:
                 out.append((fi, i))
         return out
 
+    def definitions_where(
+        self, name: str, keep: Callable[[str, str, bool], bool], limit: int
+    ) -> list[tuple[FileIndex, int]] | None:
+        """The definitions called `name` that `keep(language, kind, top level)` keeps, in
+        (path, index) order, judged from the rows before any file is loaded; None when more
+        than `limit` are kept (then none is loaded)."""
+        rows = []
+        for path, i, kind, top in self.files.definition_rows(name):
+            spec = languages.language_for_path(path)
+            if spec is not None and keep(spec.name, kind, top):
+                rows.append((path, i))
+                if len(rows) > limit:
+                    return None
+        out = []
+        for path, i in rows:
+            fi = self.files.get(path)
+            if fi is not None and i < len(fi.definitions):
+                out.append((fi, i))
+        return out
+
+    def files_importing(self, module: str) -> list[tuple[str, str]]:
+        """(path, name taken or "") of every import of `module` as written (no file loaded)."""
+        return self.files.files_importing(module)
+
+    def imports_of(self, rel: str) -> list[tuple[str, str]]:
+        """(module, name taken or "") of what a file imports (no file loaded)."""
+        return self.files.imports_of(rel)
+
     def count_definitions(self, name: str) -> int:
         """How many definitions are called `name` (no file loaded)."""
         return len(self.files.definitions_named(name))
