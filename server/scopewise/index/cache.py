@@ -31,6 +31,10 @@ from scopewise.index import languages
 from scopewise.index.model import SCHEMA, Graph, graph_of
 
 STORAGE = 2  # bump when the tables change: a cache of another layout is made again
+# a stat taken this close to a change is not trusted: a file system's clock may tick coarsely
+# (jiffies, whole seconds), so a later change could keep the same mtime; stored as -1, such a
+# file is read (and hashed) again at the next start
+RACY_NS = 2_000_000_000
 
 try:
     import fcntl
@@ -403,6 +407,7 @@ class IndexCache:
         references) of each stored ``digest:language`` key (none when the cache is off or
         failed)."""
         ids: dict[str, tuple[int, int, int]] = {}
+        recent = time.time_ns() - RACY_NS
         with self._transaction() as db:
             if db is None:
                 return {}
@@ -418,7 +423,7 @@ class IndexCache:
                         ids[key] = self._put_entry(db, key, data)
                 db.execute(
                     "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
-                    (path, mtime_ns, size, digest, language),
+                    (path, mtime_ns if mtime_ns < recent else -1, size, digest, language),
                 )
         return ids if (self._db is not None and self._writable) else {}
 

@@ -11,7 +11,8 @@ made; the settings and the open folders are the ones the listing was made under 
 Then the listing is the one `list_files` would make again, except for the files whose own
 (mtime, size) moved, which are judged again (read, hashed, parsed when their content is new).
 A stat taken within `RACY_NS` of the listing is not trusted (a coarse clock could give a
-later change the same mtime): it never matches, so the next start looks again."""
+later change the same mtime): it never matches, so the next start looks again (the cache's
+own stats follow the same rule)."""
 
 from __future__ import annotations
 
@@ -21,10 +22,10 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from scopewise.index.cache import RACY_NS
 from scopewise.index.files import FileList, Skipped
 
 VERSION = 1
-RACY_NS = 2_000_000_000
 _NEVER = -1  # a stat that matches nothing: looked at again on the next start
 _UNREADABLE = "unreadable"  # a reason judged again on every start (a chmod moves no mtime)
 
