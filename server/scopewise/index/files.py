@@ -296,6 +296,24 @@ def _ignored_on_the_way(root: Path, rel: str) -> bool:
     return _ignored(specs, rel)
 
 
+def _candidates(root: Path, result: FileList) -> Iterable[str]:
+    """The paths to judge: git's list, else a walk's; what the listing depends on (the
+    folders' mtimes, the ignore files' stats) recorded in `result` before the list is made."""
+    watch(result, root / ".scopewiseignore")
+    if is_git_worktree(root):
+        for path in _git_paths(root):
+            watch(result, path)
+        result.source = "git"
+        for _ in _walk(root, result):  # the folders, before git lists their files
+            pass
+        names = _git_files(root)
+        if names:
+            return names
+    # not a work tree, or a folder git ignores as a whole: walked
+    result.source, result.folders = "walk", {}
+    return _walk(root, result)
+
+
 def list_files(
     root: Path, settings: FileSettings | None = None, keep: Iterable[str] = ()
 ) -> FileList:
@@ -305,19 +323,7 @@ def list_files(
     settings = settings or FileSettings()
     root = root.resolve()
     result = FileList(root)
-    watch(result, root / ".scopewiseignore")
-    names: list[str] | None = None
-    if is_git_worktree(root):
-        for path in _git_paths(root):
-            watch(result, path)
-        result.source = "git"
-        for _ in _walk(root, result):  # the folders, before git lists their files
-            pass
-        names = _git_files(root) or None
-    candidates: Iterable[str] = names or ()
-    if not names:  # not a work tree, or a folder git ignores as a whole: walked
-        result.source, result.folders = "walk", {}
-        candidates = _walk(root, result)
+    candidates = _candidates(root, result)
     excludes = user_excludes(root, settings)
     root_s = str(root)
     for rel in candidates:

@@ -214,8 +214,11 @@ class WorkspaceIndex:
         t0 = time.perf_counter()
         self._admits = {}  # ignore files or settings may have changed: judge again
         lkey = _listing.key(str(self.root), self.settings, (k.rpartition("/")[0] for k in keep))
-        found = self._from_stored(lkey) or self._from_listing(keep)
+        found = _from_stored(self.root, self._cache, lkey) or _from_listing(
+            self.root, self.settings, self._cache, keep
+        )
         stats = found.stats
+        self._git = stats.file_source == "git"
         stats.cache_path = str(self._cache.path) if self._cache else None
         stats.cache_hits = len(found.stored)
         total = len(found.stored) + len(found.todo)
@@ -232,74 +235,10 @@ class WorkspaceIndex:
             stats.files, stats.symbols, stats.references, stats.languages = found.counts
         else:
             self._fill_counts(stats)
-        self._store_listing(lkey, found, stats)
+        _store_listing(self._cache, lkey, found, stats)
         stats.seconds = time.perf_counter() - t0
         self.ready.set()
         return stats
-
-    def _from_stored(self, lkey: str) -> _Found | None:
-        """What the stored listing says, when it is still true: the files unchanged since,
-        the ones to judge again (None: list the files)."""
-        data = self._cache.listing(lkey) if self._cache else None
-        stored = _listing.StoredListing.loads(data) if data is not None else None
-        if stored is None or self._cache is None:
-            return None
-        started = time.time_ns()
-        again = _listing.recheck(str(self.root), stored)
-        if again is None:
-            return None
-        stats = dict(zip(stored.paths, zip(stored.mtimes, stored.sizes, strict=True), strict=True))
-        if stored.forgotten != self._cache.forgotten():  # entries may be gone since
-            live = self._cache.live_entries()
-            for path in [p for p, e in again.unchanged.items() if e not in live]:
-                again.again[path] = stats[path]  # as checked: read again
-                del again.unchanged[path]
-        stats.update((p, (m, z)) for p, _, m, z in stored.skipped if m != -2)
-        stats.update(again.again)
-        self._git = stored.source == "git"
-        found = _Found(IndexStats(str(self.root), file_source=stored.source))
-        found.stats.skipped = again.skipped
-        found.stored, found.counts = again.unchanged, stored.counts
-        found.todo = [(p, _language(p)) for p in sorted(again.again)]
-        found.listing = FileList(self.root, [], [], stored.source, stats)
-        found.listing.folders, found.listing.watched = stored.folders, stored.watched
-        found.started, found.write = started, bool(found.todo)
-        return found
-
-    def _from_listing(self, keep: Iterable[str]) -> _Found:
-        """The files listed (git or a walk) and checked against the cache's stats."""
-        started = time.time_ns()
-        listing = list_files(self.root, self.settings, keep)
-        self._git = listing.source == "git"
-        found = _Found(IndexStats(str(self.root), file_source=listing.source))
-        found.stats.skipped = list(listing.skipped)
-        cached = self._cache.stats() if self._cache else {}
-        for rel in listing.files:
-            lang = _language(rel)
-            c = cached.get(rel)
-            if c is not None and _unchanged(c, listing.stats.get(rel), lang):
-                found.stored[rel] = c.entry or 0
-            else:
-                found.todo.append((rel, lang))
-        found.retain = bool(cached.keys() - found.stored.keys())
-        found.listing, found.started, found.write = listing, started, True
-        return found
-
-    def _store_listing(self, lkey: str, found: _Found, stats: IndexStats) -> None:
-        """Keep what this build listed for the next start (not when a file is held in memory
-        only: the cache did not take it)."""
-        if not (self._cache and found.write and found.listing) or found.pinned:
-            return
-        counts = (stats.files, stats.symbols, stats.references, stats.languages)
-        made = _listing.make(
-            found.listing,
-            found.started,
-            found.stored,
-            stats.skipped,
-            counts,
-            self._cache.forgotten(),
-        )
-        self._cache.put_listing(lkey, made.dumps())
 
     def _parse_all(
         self,
@@ -562,3 +501,70 @@ def _language(rel: str) -> str:
 def _unchanged(c: Stat, stat: tuple[int, int] | None, language: str) -> bool:
     """Whether a stored file is as the cache has it: same stat, same language, entry kept."""
     return c.entry is not None and stat == (c.mtime_ns, c.size) and c.language == language
+
+
+def _from_stored(root: Path, cache: IndexCache | None, lkey: str) -> _Found | None:
+    """What the stored listing says, when it is still true: the files unchanged since, the
+    ones to judge again (None: list the files)."""
+    data = cache.listing(lkey) if cache else None
+    stored = _listing.StoredListing.loads(data) if data is not None else None
+    if stored is None or cache is None:
+        return None
+    started = time.time_ns()
+    again = _listing.recheck(str(root), stored)
+    if again is None:
+        return None
+    stats = dict(zip(stored.paths, zip(stored.mtimes, stored.sizes, strict=True), strict=True))
+    if stored.forgotten != cache.forgotten():  # entries may be gone since
+        live = cache.live_entries()
+        for path in [p for p, e in again.unchanged.items() if e not in live]:
+            again.again[path] = stats[path]  # as checked: read again
+            del again.unchanged[path]
+    stats.update((p, (m, z)) for p, _, m, z in stored.skipped if m != -2)
+    stats.update(again.again)
+    found = _Found(IndexStats(str(root), file_source=stored.source))
+    found.stats.skipped = again.skipped
+    found.stored, found.counts = again.unchanged, stored.counts
+    found.todo = [(p, _language(p)) for p in sorted(again.again)]
+    found.listing = FileList(root, [], [], stored.source, stats)
+    found.listing.folders, found.listing.watched = stored.folders, stored.watched
+    found.started, found.write = started, bool(found.todo)
+    return found
+
+
+def _from_listing(
+    root: Path, settings: FileSettings, cache: IndexCache | None, keep: Iterable[str]
+) -> _Found:
+    """The files listed (git or a walk) and checked against the cache's stats."""
+    started = time.time_ns()
+    listing = list_files(root, settings, keep)
+    found = _Found(IndexStats(str(root), file_source=listing.source))
+    found.stats.skipped = list(listing.skipped)
+    cached = cache.stats() if cache else {}
+    for rel in listing.files:
+        lang = _language(rel)
+        c = cached.get(rel)
+        if c is not None and _unchanged(c, listing.stats.get(rel), lang):
+            found.stored[rel] = c.entry or 0
+        else:
+            found.todo.append((rel, lang))
+    found.retain = bool(cached.keys() - found.stored.keys())
+    found.listing, found.started, found.write = listing, started, True
+    return found
+
+
+def _store_listing(cache: IndexCache | None, lkey: str, found: _Found, stats: IndexStats) -> None:
+    """Keep what this build listed for the next start (not when a file is held in memory
+    only: the cache did not take it)."""
+    if not (cache and found.write and found.listing) or found.pinned:
+        return
+    counts = (stats.files, stats.symbols, stats.references, stats.languages)
+    made = _listing.make(
+        found.listing,
+        found.started,
+        found.stored,
+        stats.skipped,
+        counts,
+        cache.forgotten(),
+    )
+    cache.put_listing(lkey, made.dumps())
