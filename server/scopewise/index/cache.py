@@ -14,6 +14,7 @@ heal or explain: see ``IndexCache``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 import os
@@ -58,6 +59,7 @@ class Stat:
 Row = tuple[str, int, int, str, str, bytes | None]  # path, mtime_ns, size, digest, language, data
 
 
+@functools.cache
 def _version_key() -> str:
     grammars = []
     for spec in languages.LANGUAGES:

@@ -18,11 +18,13 @@ import subprocess
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from scopewise.index import languages
 from scopewise.settings import FileSettings
+
+if TYPE_CHECKING:
+    import pathspec  # imported when a listing is made: a warm start re-uses a stored one
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +94,8 @@ def inside(root: Path, rel: str) -> bool:
 
 
 def _spec(lines: Iterable[str]) -> pathspec.GitIgnoreSpec:
+    import pathspec
+
     return pathspec.GitIgnoreSpec.from_lines(list(lines))
 
 
