@@ -173,9 +173,13 @@ def test_a_file_left_out_by_its_content_is_not_read_again(
     assert read == [], "a warm start read files again"
     assert {s.path: s.reason for s in s2.skipped} == {s.path: s.reason for s in s1.skipped}
     assert "minified" in again.skipped["web/bundle.min.js"]
+    (ws / "shop" / "added.py").write_text("x = 1\n")  # a folder moved: listed again...
+    _build(ws, cache)[0].close()
+    assert read == ["shop/added.py"], "a verdict on content was not kept across a listing"
+    read.clear()
     (ws / "web" / "bundle.min.js").write_text("function small() { return 1; }\n")
     third, _ = _build(ws, cache)
-    assert read == ["web/bundle.min.js"] and "web/bundle.min.js" in third.files
+    assert "web/bundle.min.js" in read and "web/bundle.min.js" in third.files
 
 
 def test_a_file_changed_within_seconds_of_a_listing_is_looked_at_again(

@@ -214,8 +214,10 @@ class WorkspaceIndex:
         t0 = time.perf_counter()
         self._admits = {}  # ignore files or settings may have changed: judge again
         lkey = _listing.key(str(self.root), self.settings, (k.rpartition("/")[0] for k in keep))
-        found = _from_stored(self.root, self._cache, lkey) or _from_listing(
-            self.root, self.settings, self._cache, keep
+        data = self._cache.listing(lkey) if self._cache else None
+        stored = _listing.StoredListing.loads(data) if data is not None else None
+        found = _from_stored(self.root, self._cache, stored) or _from_listing(
+            self.root, self.settings, self._cache, keep, stored
         )
         stats = found.stats
         self._git = stats.file_source == "git"
@@ -503,11 +505,11 @@ def _unchanged(c: Stat, stat: tuple[int, int] | None, language: str) -> bool:
     return c.entry is not None and stat == (c.mtime_ns, c.size) and c.language == language
 
 
-def _from_stored(root: Path, cache: IndexCache | None, lkey: str) -> _Found | None:
+def _from_stored(
+    root: Path, cache: IndexCache | None, stored: _listing.StoredListing | None
+) -> _Found | None:
     """What the stored listing says, when it is still true: the files unchanged since, the
     ones to judge again (None: list the files)."""
-    data = cache.listing(lkey) if cache else None
-    stored = _listing.StoredListing.loads(data) if data is not None else None
     if stored is None or cache is None:
         return None
     started = time.time_ns()
@@ -533,9 +535,15 @@ def _from_stored(root: Path, cache: IndexCache | None, lkey: str) -> _Found | No
 
 
 def _from_listing(
-    root: Path, settings: FileSettings, cache: IndexCache | None, keep: Iterable[str]
+    root: Path,
+    settings: FileSettings,
+    cache: IndexCache | None,
+    keep: Iterable[str],
+    before: _listing.StoredListing | None,
 ) -> _Found:
-    """The files listed (git or a walk) and checked against the cache's stats."""
+    """The files listed (git or a walk) and checked against the cache's stats; a file the
+    last listing (`before`) left out by its content keeps its verdict while its stat holds."""
+    judged = {p: (why, (m, z)) for p, why, m, z in (before.skipped if before else ()) if m >= 0}
     started = time.time_ns()
     listing = list_files(root, settings, keep)
     found = _Found(IndexStats(str(root), file_source=listing.source))
@@ -546,6 +554,8 @@ def _from_listing(
         c = cached.get(rel)
         if c is not None and _unchanged(c, listing.stats.get(rel), lang):
             found.stored[rel] = c.entry or 0
+        elif rel in judged and judged[rel][1] == listing.stats.get(rel):
+            found.stats.skipped.append(Skipped(rel, judged[rel][0]))
         else:
             found.todo.append((rel, lang))
     found.retain = bool(cached.keys() - found.stored.keys())
