@@ -103,24 +103,55 @@ def test_an_edited_file_is_seen(ws: Path, tmp_path: Path, monkeypatch: pytest.Mo
 
 
 @pytest.mark.parametrize("where", ["shop/added.py", "shop/new/deeper/added.py"])
-def test_an_added_file_is_seen(ws: Path, tmp_path: Path, where: str) -> None:
+def test_an_added_file_is_seen(
+    ws: Path, tmp_path: Path, where: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file in a folder already listed: that folder alone is read again; a new folder:
+    everything is listed again."""
     cache = tmp_path / "c.sqlite3"
     _build(ws, cache)[0].close()
     (ws / where).parent.mkdir(parents=True, exist_ok=True)
     (ws / where).write_text("def added_since():\n    return 2\n")
-    again, _ = _build(ws, cache)
-    assert where in again.files
+    (ws / "shop" / "ignored.pyc").write_text("not code\n")
+    calls = _listings(monkeypatch)
+    again, stats = _build(ws, cache)
+    assert where in again.files and "shop/ignored.pyc" not in again.files
     assert [fi.path for fi, _ in again.definitions_named("added_since")] == [where]
+    assert stats.files == len(again.paths()) and stats.parsed == 1
+    assert len(calls) == (0 if where == "shop/added.py" else 1)
 
 
-def test_a_deleted_or_renamed_file_is_seen(ws: Path, tmp_path: Path) -> None:
+def test_a_deleted_or_renamed_file_is_seen(
+    ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cache = tmp_path / "c.sqlite3"
     _build(ws, cache)[0].close()
     (ws / "go" / "shapes.go").unlink()
     (ws / "shop" / "pricing.py").rename(ws / "shop" / "prices.py")
-    again, _ = _build(ws, cache)
-    assert "go/shapes.go" not in again.files
+    calls = _listings(monkeypatch)
+    again, stats = _build(ws, cache)
+    git = (ws / ".git").exists()  # git lists a tracked file gone (unreadable): listed again
+    assert len(calls) == (1 if git else 0), "two folders moved: only they are read again"
+    assert "go/shapes.go" not in again.files and again.definitions_named("Circle") == []
     assert "shop/pricing.py" not in again.files and "shop/prices.py" in again.files
+    assert stats.files == len(again.paths())
+    again.close()
+    memory = WorkspaceIndex(ws, use_cache=False)
+    memory.build(workers=1)
+    third, _ = _build(ws, cache)
+    assert third.paths() == memory.paths() and third.skipped == memory.skipped
+
+
+def test_a_new_ignore_file_in_a_folder_is_seen(ws: Path, tmp_path: Path) -> None:
+    (ws / "web" / "scratch.js").write_text("function scratch() { return 1; }\n")
+    _age(ws)
+    cache = tmp_path / "c.sqlite3"
+    first, _ = _build(ws, cache)
+    assert "web/scratch.js" in first.files
+    first.close()
+    (ws / "web" / ".gitignore").write_text("scratch.js\n")
+    again, _ = _build(ws, cache)
+    assert "web/scratch.js" not in again.files
 
 
 @pytest.mark.parametrize("how", [".gitignore", "nested .gitignore", ".scopewiseignore"])
@@ -211,3 +242,21 @@ def test_git_tracking_an_ignored_file_is_seen(poly: Path, tmp_path: Path) -> Non
     _git(poly, "add", "-f", "shop/pricing.py")  # tracked now, though ignored: listed
     again, _ = _build(poly, cache)
     assert "shop/pricing.py" in again.files
+
+
+@pytest.mark.parametrize("room", [-1, 0, 1])
+def test_a_file_added_near_max_files_keeps_what_a_listing_keeps(
+    ws: Path, tmp_path: Path, room: int
+) -> None:
+    """Past `max_files` (or at it) which files are kept depends on every file: an added one
+    is judged as a whole listing would."""
+    memory = WorkspaceIndex(ws, use_cache=False)
+    memory.build(workers=1)
+    settings = FileSettings(max_files=len(memory.paths()) + room)
+    cache = tmp_path / "c.sqlite3"
+    _build(ws, cache, settings)[0].close()
+    (ws / "shop" / "zz_added.py").write_text("def added_late():\n    return 1\n")
+    again, _ = _build(ws, cache, settings)
+    expect = WorkspaceIndex(ws, settings, use_cache=False)
+    expect.build(workers=1)
+    assert again.paths() == expect.paths() and again.skipped == expect.skipped

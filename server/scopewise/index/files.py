@@ -329,45 +329,102 @@ def list_files(
     result = FileList(root)
     candidates = _candidates(root, result)
     excludes = user_excludes(root, settings)
-    root_s = str(root)
     for rel in candidates:
         if languages.language_for_path(rel) is None:
             continue
-        parts = rel.split("/")
-        if any(p in ALWAYS_PRUNED for p in parts[:-1]):
+        if any(p in ALWAYS_PRUNED for p in rel.split("/")[:-1]):
             continue
-        if is_secret_path(rel):
-            result.skipped.append(Skipped(rel, "secrets file"))
-            continue
-        if excludes.match_file(rel):
-            result.skipped.append(Skipped(rel, "excluded by .scopewiseignore or settings"))
-            continue
-        full = os.path.join(root_s, rel)
-        try:
-            st = os.lstat(full)
-            if stat.S_ISLNK(st.st_mode):  # git lists links; the walk never follows them
-                if is_secret_file(root, rel):
-                    result.skipped.append(Skipped(rel, "a symlink to a secrets file"))
-                    continue
-                if not inside(root, rel):
-                    result.skipped.append(Skipped(rel, "a symlink to outside the workspace"))
-                    continue
-                st = os.stat(full)
-        except OSError as exc:
-            result.skipped.append(Skipped(rel, f"unreadable: {exc.strerror or exc}"))
-            continue
-        if not stat.S_ISREG(st.st_mode):
-            continue
-        result.stats[rel] = (st.st_mtime_ns, st.st_size)
-        if st.st_size > settings.max_file_bytes:
-            result.skipped.append(Skipped(rel, too_large(st.st_size, settings.max_file_bytes)))
-            continue
-        result.files.append(rel)
+        why, st = judge(root, rel, settings, excludes)
+        if st is not None:
+            result.stats[rel] = st
+        if why is not None:
+            result.skipped.append(why)
+        elif st is not None:
+            result.files.append(rel)
     if len(result.files) > settings.max_files:
         _keep_within(result, settings.max_files, keep)
     for s in result.skipped:
         log.info("not indexed: %s (%s)", s.path, s.reason)
     return result
+
+
+def judge(
+    root: Path, rel: str, settings: FileSettings, excludes: pathspec.GitIgnoreSpec
+) -> tuple[Skipped | None, tuple[int, int] | None]:
+    """One listed path (git's or the walk's) judged: why it is left out (None: indexed) and
+    its (mtime_ns, size) when it is judged by its size or content; (None, None) for a path
+    that is not a regular file (nothing to index, nothing to say)."""
+    if is_secret_path(rel):
+        return Skipped(rel, "secrets file"), None
+    if excludes.match_file(rel):
+        return Skipped(rel, "excluded by .scopewiseignore or settings"), None
+    full = os.path.join(root, rel)
+    try:
+        st = os.lstat(full)
+        if stat.S_ISLNK(st.st_mode):  # git lists links; the walk never follows them
+            if is_secret_file(root, rel):
+                return Skipped(rel, "a symlink to a secrets file"), None
+            if not inside(root, rel):
+                return Skipped(rel, "a symlink to outside the workspace"), None
+            st = os.stat(full)
+    except OSError as exc:
+        return Skipped(rel, f"unreadable: {exc.strerror or exc}"), None
+    if not stat.S_ISREG(st.st_mode):
+        return None, None
+    if st.st_size > settings.max_file_bytes:
+        return Skipped(rel, too_large(st.st_size, settings.max_file_bytes)), (
+            st.st_mtime_ns,
+            st.st_size,
+        )
+    return None, (st.st_mtime_ns, st.st_size)
+
+
+def folder_now(root: Path, folder: str, git: bool) -> tuple[int, list[str], list[str]] | None:
+    """A folder's mtime (taken before its entries are read) and the files a listing could
+    name in it (regular files; links too where git lists) and its subfolders, as workspace
+    paths (None: gone or unreadable)."""
+    full = os.path.join(root, folder) if folder else str(root)
+    try:
+        mtime = os.stat(full).st_mtime_ns
+        entries = list(os.scandir(full))
+    except OSError:
+        return None
+    files, folders = [], []
+    for e in entries:
+        rel = f"{folder}/{e.name}" if folder else e.name
+        try:
+            if e.is_dir(follow_symlinks=False):
+                folders.append(rel)
+            elif e.is_file(follow_symlinks=False) or (git and e.is_symlink()):
+                files.append(rel)
+        except OSError:
+            continue
+    return mtime, files, folders
+
+
+def new_file(
+    root: Path, rel: str, settings: FileSettings, git: bool
+) -> tuple[Skipped | None, tuple[int, int] | None] | None:
+    """A file that appeared in a listed folder, judged as a whole listing would judge it
+    (None: not listed at all — not code, or ignored by git or a .gitignore). OSError when
+    git cannot say."""
+    if languages.language_for_path(rel) is None or rel.rsplit("/", 1)[-1] in ALWAYS_PRUNED:
+        return None
+    if git:
+        try:
+            out = subprocess.run(
+                ["git", "-C", str(root), "check-ignore", "-q", "--", rel],
+                capture_output=True,
+                timeout=10,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise OSError(f"git check-ignore: {exc}") from None  # the caller lists again
+        if out.returncode == 0:
+            return None
+    elif _ignored_on_the_way(root, rel):
+        return None
+    return judge(root, rel, settings, user_excludes(root, settings))
 
 
 def too_large(size: int, limit: int) -> str:

@@ -216,7 +216,7 @@ class WorkspaceIndex:
         lkey = _listing.key(str(self.root), self.settings, (k.rpartition("/")[0] for k in keep))
         data = self._cache.listing(lkey) if self._cache else None
         stored = _listing.StoredListing.loads(data) if data is not None else None
-        found = _from_stored(self.root, self._cache, stored) or _from_listing(
+        found = _from_stored(self.root, self.settings, self._cache, stored) or _from_listing(
             self.root, self.settings, self._cache, keep, stored
         )
         stats = found.stats
@@ -506,15 +506,18 @@ def _unchanged(c: Stat, stat: tuple[int, int] | None, language: str) -> bool:
 
 
 def _from_stored(
-    root: Path, cache: IndexCache | None, stored: _listing.StoredListing | None
+    root: Path,
+    settings: FileSettings,
+    cache: IndexCache | None,
+    stored: _listing.StoredListing | None,
 ) -> _Found | None:
-    """What the stored listing says, when it is still true: the files unchanged since, the
-    ones to judge again (None: list the files)."""
+    """What the stored listing says, when it is still true (the folders that moved listed
+    again): the files unchanged since, the ones to judge again (None: list every file)."""
     if stored is None or cache is None:
         return None
     started = time.time_ns()
     again = _listing.recheck(str(root), stored)
-    if again is None:
+    if again is None or (again.moved and not _listing.relist(root, stored, again, settings)):
         return None
     stats = dict(zip(stored.paths, zip(stored.mtimes, stored.sizes, strict=True), strict=True))
     if stored.forgotten != cache.forgotten():  # entries may be gone since
@@ -524,13 +527,17 @@ def _from_stored(
             del again.unchanged[path]
     stats.update((p, (m, z)) for p, _, m, z in stored.skipped if m != -2)
     stats.update(again.again)
+    stats.update(again.judged)
     found = _Found(IndexStats(str(root), file_source=stored.source))
     found.stats.skipped = again.skipped
-    found.stored, found.counts = again.unchanged, stored.counts
+    found.stored = again.unchanged
+    found.counts = None if (again.moved or again.gone) else stored.counts
     found.todo = [(p, _language(p)) for p in sorted(again.again)]
     found.listing = FileList(root, [], [], stored.source, stats)
-    found.listing.folders, found.listing.watched = stored.folders, stored.watched
-    found.started, found.write = started, bool(found.todo)
+    found.listing.folders = {**stored.folders, **again.moved}
+    found.listing.watched = stored.watched
+    found.started, found.retain = started, again.gone
+    found.write = bool(found.todo or again.moved or again.gone)
     return found
 
 
