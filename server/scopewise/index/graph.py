@@ -173,15 +173,14 @@ class FileTable(Mapping[str, FileIndex]):
         """The paths that end with ``/`` + one of `tails`, sorted: looked up by their last
         component, not by a scan of every path."""
         with self._lock:
-            if self._tails is None:
-                self._tails = {}
+            if self._tails is None:  # inline: 50k paths at a CLI's start
+                by_tail: dict[str, list[str]] = {}
                 for path in [*self._pinned, *self._stored]:
-                    self._add_tail(path)
+                    by_tail.setdefault(path[path.rfind("/") + 1 :], []).append(path)
+                self._tails = by_tail
+            known = self._tails
             found = {
-                p
-                for tail in tails
-                for p in self._tails.get(_tail(tail), ())
-                if p.endswith("/" + tail)
+                p for tail in tails for p in known.get(_tail(tail), ()) if p.endswith("/" + tail)
             }
         return sorted(found)
 
