@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import cattrs
-import pathspec
 
 from scopewise import paths
 from scopewise.vocab import EFFORT_LEVELS, TIERS, Action, Provider, Thinking
@@ -92,6 +91,8 @@ def _globs(v: tuple[str, ...]) -> bool:
     fail every listing of the menu, not just this setting)."""
     if not all(_non_blank(g) for g in v):
         return False
+    import pathspec  # only where a project names globs (the CLI's start need not pay it)
+
     try:
         pathspec.GitIgnoreSpec.from_lines(list(v))
     except (ValueError, TypeError):

@@ -164,3 +164,54 @@ def test_a_file_stored_while_its_name_is_asked_is_not_left_out(
     monkeypatch.setattr(warm._cache, "entries_using", racing)
     assert "shop/extra.py" not in warm.files_using("Cart")  # asked before it was stored
     assert raced and "shop/extra.py" in warm.files_using("Cart")
+
+
+def test_a_name_asked_by_name_loads_only_the_files_that_can_answer(
+    poly: Path, tmp_path: Path
+) -> None:
+    """A common method name defined in many classes: a top-level look-up (a bare call) and
+    a look-up past its limit are judged from the rows (kind, level), loading no file."""
+    for i in range(40):
+        (poly / "shop" / f"model_{i}.py").write_text(
+            f"class Model{i}:\n    def describe(self):\n        return {i}\n"
+        )
+    (poly / "shop" / "free.py").write_text("def describe():\n    return 0\n")
+    warm = _warm(poly, tmp_path / "c.sqlite3")
+    memory = WorkspaceIndex(poly, use_cache=False)
+    memory.build(workers=1)
+
+    def top(lang: str, kind: str, top: bool) -> bool:
+        return top and kind != "attribute"
+
+    def member(lang: str, kind: str, top: bool) -> bool:
+        return not top
+
+    found = warm.definitions_where("describe", top, 12)
+    assert found is not None and [(fi.path, i) for fi, i in found] == [("shop/free.py", 0)]
+    assert warm.files.loaded() == 1, "files that cannot answer were loaded"
+    assert warm.definitions_where("describe", member, 12) is None  # 40 > 12: none named
+    assert warm.files.loaded() == 1
+    expect = memory.definitions_where("describe", member, 100)
+    got = warm.definitions_where("describe", member, 100)
+    assert expect is not None and got is not None
+    assert [(fi.path, i) for fi, i in got] == [(fi.path, i) for fi, i in expect]
+    assert len(got) == 40
+
+
+def test_imports_are_rows_by_module_and_by_file(poly: Path, tmp_path: Path) -> None:
+    warm = _warm(poly, tmp_path / "c.sqlite3")
+    memory = WorkspaceIndex(poly, use_cache=False)
+    memory.build(workers=1)
+    importers = warm.files_importing("shop.pricing")
+    assert ("shop/cart.py", "apply_discount") in importers
+    assert ("tests/test_pricing.py", "Price") in importers
+    assert ("shop/__init__.py", "apply_discount") in warm.files_importing(".pricing")
+    assert warm.imports_of("shop/cart.py") == memory.imports_of("shop/cart.py")
+    assert ("shop.pricing", "Price") in warm.imports_of("shop/cart.py")
+    assert warm.files.loaded() == 0, "an import question loaded a file"
+    for module in ("shop.pricing", ".pricing", "dataclasses", "__future__", "nothing"):
+        assert warm.files_importing(module) == memory.files_importing(module), module
+    warm.update("shop/cart.py", b"import json\n")  # an edited buffer wins over its rows
+    assert ("shop/cart.py", "") in warm.files_importing("json")
+    assert not any(p == "shop/cart.py" for p, _ in warm.files_importing("shop.pricing"))
+    assert warm.imports_of("shop/cart.py") == [("json", "")]

@@ -402,15 +402,17 @@ class Resolver:
     ) -> list[tuple[str, int, float, str]]:
         """Candidates found by name alone; confidence shrinks with their number."""
         family = _FAMILY.get(fi.language, fi.language)
-        cands = [
-            (c, i)
-            for c, i in self.ws.definitions_named(name)
-            if _FAMILY.get(c.language, c.language) == family
-            and (not members_only or c.definitions[i].parent is not None)
-            and (not top_level_only or c.definitions[i].parent is None)
-            and c.definitions[i].kind != Kind.ATTRIBUTE
-        ]
-        if not cands or len(cands) > 12:
+
+        def keep(language: str, kind: str, top: bool) -> bool:  # judged before any load
+            return (
+                _FAMILY.get(language, language) == family
+                and (not members_only or not top)
+                and (not top_level_only or top)
+                and kind != Kind.ATTRIBUTE
+            )
+
+        cands = self.ws.definitions_where(name, keep, 12)
+        if not cands:
             return []
         conf = base / len(cands)
         here = posixpath.dirname(fi.path)

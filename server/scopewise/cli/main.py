@@ -11,18 +11,25 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from scopewise import __version__
-from scopewise.actions.budget import contexts_for
-from scopewise.analysis.context import Context
 from scopewise.analysis.engine import Engine, EngineError
-from scopewise.cli.actions import add_parsers, budget_arg, check_path, parse_range, setup
-from scopewise.cli.project import add_parsers as add_project_parsers
+from scopewise.cli.args import (
+    add_action_parsers,
+    add_project_parsers,
+    budget_arg,
+    check_path,
+    parse_range,
+    setup,
+)
 from scopewise.cli.terminal import safe
 from scopewise.index.files import left_out
 from scopewise.settings import Settings
 from scopewise.vocab import Action
+
+if TYPE_CHECKING:
+    from scopewise.analysis.context import Context
 
 EXIT_ERROR = 2
 
@@ -168,6 +175,8 @@ def _jsonl_context(eng: Engine, req: dict[str, Any], default_budget: int) -> Con
         return eng.context(file, start, end, cap)
     if action not in tuple(Action):
         raise EngineError(f"unknown action {action!r} (explain, refactor or fix)")
+    from scopewise.actions.budget import contexts_for  # the actions only where one is asked
+
     eng.sync(file)
     analysis = eng.analyze(file, start, end)
     floor = min(Settings().context_budget, cap)
@@ -225,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jsonl", action="store_true", help="serve JSON-lines requests on stdin")
     p.set_defaults(func=cmd_context)
 
-    add_parsers(sub)
+    add_action_parsers(sub)
     add_project_parsers(sub)
 
     p = sub.add_parser("serve", help="run the language server (stdio unless --tcp)")

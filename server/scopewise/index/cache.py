@@ -14,6 +14,7 @@ heal or explain: see ``IndexCache``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 import os
@@ -28,7 +29,13 @@ from typing import Any
 
 from scopewise import __version__, paths
 from scopewise.index import languages
-from scopewise.index.model import SCHEMA, graph_of
+from scopewise.index.model import SCHEMA, Graph, graph_of
+
+STORAGE = 2  # bump when the tables change: a cache of another layout is made again
+# a stat taken this close to a change is not trusted: a file system's clock may tick coarsely
+# (jiffies, whole seconds), so a later change could keep the same mtime; stored as -1, such a
+# file is read (and hashed) again at the next start
+RACY_NS = 2_000_000_000
 
 try:
     import fcntl
@@ -52,6 +59,7 @@ class Stat:
 Row = tuple[str, int, int, str, str, bytes | None]  # path, mtime_ns, size, digest, language, data
 
 
+@functools.cache
 def _version_key() -> str:
     grammars = []
     for spec in languages.LANGUAGES:
@@ -71,7 +79,7 @@ def _version_key() -> str:
         ).encode("utf-8")
     ).hexdigest()[:12]
     return (
-        f"{SCHEMA}|{__version__}|tree-sitter={ts_version}|{','.join(sorted(set(grammars)))}"
+        f"{SCHEMA}.{STORAGE}|{__version__}|tree-sitter={ts_version}|{','.join(sorted(set(grammars)))}"
         f"|queries={queries}"
     )
 
@@ -88,8 +96,10 @@ _TABLES = {
     "meta": ("key", "value"),
     "files": ("path", "mtime_ns", "size", "digest", "language"),
     "entries": ("id", "key", "ndefs", "nrefs", "data"),
-    "defs": ("name", "entry", "idx"),
+    "defs": ("name", "entry", "idx", "kind", "top"),
     "refs": ("name", "entry"),
+    "imports": ("module", "name", "entry"),
+    "listings": ("key", "data"),
     "sqlite_sequence": ("name", "seq"),
 }
 _CREATE = """
@@ -101,11 +111,17 @@ CREATE TABLE IF NOT EXISTS entries (
     id INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE,
     ndefs INTEGER NOT NULL, nrefs INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS defs (
-    name TEXT NOT NULL, entry INTEGER NOT NULL, idx INTEGER NOT NULL,
-    PRIMARY KEY (name, entry, idx)) WITHOUT ROWID;
+    name TEXT NOT NULL, entry INTEGER NOT NULL, idx INTEGER NOT NULL, kind TEXT NOT NULL,
+    top INTEGER NOT NULL, PRIMARY KEY (name, entry, idx)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS imports (
+    module TEXT NOT NULL, name TEXT NOT NULL, entry INTEGER NOT NULL,
+    PRIMARY KEY (module, name, entry)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS imports_of ON imports (entry);
 CREATE TABLE IF NOT EXISTS refs (
     name TEXT NOT NULL, entry INTEGER NOT NULL, PRIMARY KEY (name, entry)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS listings (key TEXT PRIMARY KEY, data BLOB NOT NULL);
 """
+_LISTINGS = 4  # stored listings kept (one per settings and open folders), the newest
 _SWEEP_SHARE = 4  # sweep the graph rows of forgotten entries past 1/4 of the live ones
 _BUSY_S = 60.0  # how long a writer waits for another process's transaction
 _UNREADABLE = {"SQLITE_NOTADB", "SQLITE_CORRUPT"}  # errors that mean the file is not a cache
@@ -306,15 +322,60 @@ class IndexCache:
                 out[wanted[str(key)]] = bytes(data)
         return out
 
-    def blob(self, entry: int) -> bytes | None:
-        """The stored index of one entry (None: forgotten since, or the cache is off)."""
-        rows = self._read("SELECT data FROM entries WHERE id=?", (entry,))
+    def blob(self, entry: int) -> tuple[str, bytes] | None:
+        """The content digest and stored index of one entry (None: forgotten since, or the
+        cache is off)."""
+        rows = self._read("SELECT key, data FROM entries WHERE id=?", (entry,))
+        return (str(rows[0][0]).rpartition(":")[0], bytes(rows[0][1])) if rows else None
+
+    def entry_counts(self) -> dict[int, tuple[str, int, int]]:
+        """Every entry's language and how many definitions and references it has."""
+        rows = self._read("SELECT id, key, ndefs, nrefs FROM entries")
+        return {int(i): (str(k).rpartition(":")[2], int(d), int(r)) for i, k, d, r in rows}
+
+    def live_entries(self) -> set[int]:
+        return {int(r[0]) for r in self._read("SELECT id FROM entries")}
+
+    def forgotten(self) -> int:
+        """How many times entries were forgotten (`retain`): a stored listing written at
+        another count may name entries that are gone."""
+        rows = self._read("SELECT value FROM meta WHERE key='forgot'")
+        return int(rows[0][0]) if rows else 0
+
+    def listing(self, key: str) -> bytes | None:
+        """The stored listing under `key` (see index/listing.py), or None."""
+        rows = self._read("SELECT data FROM listings WHERE key=?", (key,))
         return bytes(rows[0][0]) if rows else None
 
-    def defs_named(self, name: str) -> list[tuple[int, int]]:
-        """(entry, index) of every stored definition called `name`."""
-        rows = self._read("SELECT entry, idx FROM defs WHERE name=?", (name,))
-        return [(int(e), int(i)) for e, i in rows]
+    def put_listing(self, key: str, data: bytes) -> None:
+        """Store a listing under `key`, keeping the newest few."""
+        with self._transaction() as db:
+            if db is None:
+                return
+            db.execute("DELETE FROM listings WHERE key=?", (key,))
+            db.execute("INSERT INTO listings VALUES (?, ?)", (key, data))
+            db.execute(
+                "DELETE FROM listings WHERE rowid NOT IN"
+                " (SELECT rowid FROM listings ORDER BY rowid DESC LIMIT ?)",
+                (_LISTINGS,),
+            )
+
+    def defs_named(self, name: str) -> list[tuple[int, int, str, bool]]:
+        """(entry, index, kind, top level) of every stored definition called `name`."""
+        rows = self._read("SELECT entry, idx, kind, top FROM defs WHERE name=?", (name,))
+        return [(int(e), int(i), str(k), bool(t)) for e, i, k, t in rows]
+
+    def entries_importing(self, module: str) -> list[tuple[int, str]]:
+        """(entry, name taken or "") of every stored import of `module`."""
+        rows = self._read("SELECT entry, name FROM imports WHERE module=?", (module,))
+        return [(int(e), str(n)) for e, n in rows]
+
+    def imports_of(self, entry: int) -> list[tuple[str, str]]:
+        """(module, name taken or "") of what one entry imports, sorted."""
+        rows = self._read(
+            "SELECT module, name FROM imports WHERE entry=? ORDER BY module, name", (entry,)
+        )
+        return [(str(m), str(n)) for m, n in rows]
 
     def entries_using(self, name: str) -> list[int]:
         """The entries that use `name`."""
@@ -348,6 +409,7 @@ class IndexCache:
         references) of each stored ``digest:language`` key (none when the cache is off or
         failed)."""
         ids: dict[str, tuple[int, int, int]] = {}
+        recent = time.time_ns() - RACY_NS
         with self._transaction() as db:
             if db is None:
                 return {}
@@ -363,7 +425,7 @@ class IndexCache:
                         ids[key] = self._put_entry(db, key, data)
                 db.execute(
                     "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
-                    (path, mtime_ns, size, digest, language),
+                    (path, mtime_ns if mtime_ns < recent else -1, size, digest, language),
                 )
         return ids if (self._db is not None and self._writable) else {}
 
@@ -371,17 +433,19 @@ class IndexCache:
     def _put_entry(db: sqlite3.Connection, key: str, data: bytes) -> tuple[int, int, int]:
         """A new entry (its key not stored yet) and its graph rows: (id, definitions,
         references)."""
-        defs, refs, nrefs = graph_of(data) or ([], [], 0)
+        g = graph_of(data) or Graph([], [], 0, [])
         cur = db.execute(
             "INSERT INTO entries (key, ndefs, nrefs, data) VALUES (?, ?, ?, ?)",
-            (key, len(defs), nrefs, data),
+            (key, len(g.defs), g.uses, data),
         )
         entry = int(cur.lastrowid or 0)
         db.executemany(
-            "INSERT INTO defs VALUES (?, ?, ?)", [(n, entry, i) for i, n in enumerate(defs)]
+            "INSERT INTO defs VALUES (?, ?, ?, ?, ?)",
+            [(n, entry, i, k, int(top)) for i, (n, k, top) in enumerate(g.defs)],
         )
-        db.executemany("INSERT INTO refs VALUES (?, ?)", [(n, entry) for n in refs])
-        return entry, len(defs), nrefs
+        db.executemany("INSERT INTO refs VALUES (?, ?)", [(n, entry) for n in g.refs])
+        db.executemany("INSERT INTO imports VALUES (?, ?, ?)", [(*m, entry) for m in g.imports])
+        return entry, len(g.defs), g.uses
 
     def retain(self, paths_kept: Iterable[str]) -> None:
         """Forget files no longer in the workspace and entries no file uses; their graph rows
@@ -392,9 +456,14 @@ class IndexCache:
                 return
             gone = [r[0] for r in db.execute("SELECT path FROM files") if r[0] not in kept]
             db.executemany("DELETE FROM files WHERE path=?", [(p,) for p in gone])
-            db.execute(
+            cur = db.execute(
                 "DELETE FROM entries WHERE key NOT IN (SELECT digest || ':' || language FROM files)"
             )
+            if cur.rowcount:  # a stored listing may name them (see `forgotten`)
+                db.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('forgot', ?)",
+                    (str(self._forgotten(db) + 1),),
+                )
             live = db.execute("SELECT count(*) FROM entries").fetchone()[0]
             seq = db.execute("SELECT seq FROM sqlite_sequence WHERE name='entries'").fetchone()
             swept = db.execute("SELECT value FROM meta WHERE key='swept'").fetchone()
@@ -402,9 +471,14 @@ class IndexCache:
             # and `swept` of those had their rows deleted at the last sweep
             dead = (int(seq[0]) if seq else 0) - live
             if (dead - (int(swept[0]) if swept else 0)) * _SWEEP_SHARE > max(live, 64):
-                for table in ("defs", "refs"):
+                for table in ("defs", "refs", "imports"):
                     db.execute(f"DELETE FROM {table} WHERE entry NOT IN (SELECT id FROM entries)")
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('swept', ?)", (str(dead),))
+
+    @staticmethod
+    def _forgotten(db: sqlite3.Connection) -> int:
+        row = db.execute("SELECT value FROM meta WHERE key='forgot'").fetchone()
+        return int(row[0]) if row else 0
 
     def close(self) -> None:
         with self._lock:

@@ -18,11 +18,13 @@ import subprocess
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from scopewise.index import languages
 from scopewise.settings import FileSettings
+
+if TYPE_CHECKING:
+    import pathspec  # imported when a listing is made: a warm start re-uses a stored one
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +62,13 @@ class FileList:
     files: list[str] = field(default_factory=list)  # relative POSIX paths of indexable files
     skipped: list[Skipped] = field(default_factory=list)
     source: str = "walk"  # "git" or "walk"
-    stats: dict[str, tuple[int, int]] = field(default_factory=dict)  # path -> (mtime_ns, size)
+    # path -> (mtime_ns, size) of every file judged by its content or size
+    stats: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # what the listing depends on besides the files (index/listing.py), stat'ed before it was
+    # made: every folder not pruned or ignored (a folder's mtime moves when a file in it is
+    # added, removed or renamed) and the files that decide what is ignored (None: absent)
+    folders: dict[str, int] = field(default_factory=dict)
+    watched: dict[str, tuple[int, int] | None] = field(default_factory=dict)
 
 
 def read_regular(path: str | Path, limit: int = -1) -> tuple[bytes, os.stat_result]:
@@ -86,6 +94,8 @@ def inside(root: Path, rel: str) -> bool:
 
 
 def _spec(lines: Iterable[str]) -> pathspec.GitIgnoreSpec:
+    import pathspec
+
     return pathspec.GitIgnoreSpec.from_lines(list(lines))
 
 
@@ -159,18 +169,23 @@ def _git_files(root: Path) -> list[str] | None:
     return sorted({n for n in names if n})
 
 
-def _walk(root: Path) -> Iterator[str]:
-    """Every file below root that no .gitignore on its way ignores (symlinks not followed)."""
+def _walk(root: Path, found: FileList | None = None) -> Iterator[str]:
+    """Every file below root that no .gitignore on its way ignores (symlinks not followed);
+    each folder visited and .gitignore read go into `found`'s `folders` and `watched`."""
     stack: list[tuple[str, list[tuple[str, pathspec.GitIgnoreSpec]]]] = [("", [])]
     while stack:
         rel_dir, specs = stack.pop()
         abs_dir = root / rel_dir if rel_dir else root
         try:
+            if found is not None:  # before its entries are read: a later change moves it
+                found.folders[rel_dir] = os.stat(abs_dir).st_mtime_ns
             entries = sorted(os.scandir(abs_dir), key=lambda e: e.name)
         except OSError as exc:  # unreadable: its .gitignore cannot be read either
             log.info("skipped folder %s: %s", rel_dir or ".", exc.strerror)
             continue
         if any(e.name == ".gitignore" for e in entries):
+            if found is not None:
+                watch(found, abs_dir / ".gitignore")
             specs = [*specs, (rel_dir, _spec(_read_ignore(abs_dir / ".gitignore")))]
         subdirs: list[str] = []
         for entry in entries:
@@ -184,9 +199,46 @@ def _walk(root: Path) -> Iterator[str]:
                 if entry.name in ALWAYS_PRUNED or _ignored(specs, rel + "/"):
                     continue
                 subdirs.append(rel)
+            elif is_file and found is not None and found.source == "git":
+                continue  # git lists the files: only the folders are walked
             elif is_file and not _ignored(specs, rel):
                 yield rel
         stack.extend((d, specs) for d in reversed(subdirs))
+
+
+def watch(found: FileList, path: Path) -> None:
+    """Record a file the listing depends on: its (mtime_ns, size), None when absent."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        found.watched[str(path)] = None
+        return
+    found.watched[str(path)] = (st.st_mtime_ns, st.st_size)
+
+
+def _git_paths(root: Path) -> list[Path]:
+    """The files besides .gitignores that decide what git lists: its index, its exclude
+    file, its config and the user's (core.excludesFile may be set there), the user's
+    global ignore file."""
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--path-format=absolute",
+             "--git-path", "index", "--git-path", "info/exclude", "--git-path", "config"],
+            capture_output=True, text=True, timeout=10, check=False,
+        )  # fmt: skip
+        excludes = subprocess.run(
+            ["git", "-C", str(root), "config", "--path", "core.excludesFile"],
+            capture_output=True, text=True, timeout=10, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    found = [Path(line) for line in out.stdout.splitlines() if line]
+    home = Path.home()
+    xdg = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
+    found += [home / ".gitconfig", xdg / "git" / "config", xdg / "git" / "ignore"]
+    if excludes.stdout.strip():
+        found.append(Path(excludes.stdout.strip()))
+    return found
 
 
 def _ignored(specs: list[tuple[str, pathspec.GitIgnoreSpec]], rel: str) -> bool:
@@ -248,6 +300,24 @@ def _ignored_on_the_way(root: Path, rel: str) -> bool:
     return _ignored(specs, rel)
 
 
+def _candidates(root: Path, result: FileList) -> Iterable[str]:
+    """The paths to judge: git's list, else a walk's; what the listing depends on (the
+    folders' mtimes, the ignore files' stats) recorded in `result` before the list is made."""
+    watch(result, root / ".scopewiseignore")
+    if is_git_worktree(root):
+        for path in _git_paths(root):
+            watch(result, path)
+        result.source = "git"
+        for _ in _walk(root, result):  # the folders, before git lists their files
+            pass
+        names = _git_files(root)
+        if names:
+            return names
+    # not a work tree, or a folder git ignores as a whole: walked
+    result.source, result.folders = "walk", {}
+    return _walk(root, result)
+
+
 def list_files(
     root: Path, settings: FileSettings | None = None, keep: Iterable[str] = ()
 ) -> FileList:
@@ -257,52 +327,104 @@ def list_files(
     settings = settings or FileSettings()
     root = root.resolve()
     result = FileList(root)
-    names = _git_names(root)
-    if names:
-        result.source = "git"
-        candidates: Iterable[str] = names
-    else:
-        candidates = _walk(root)
+    candidates = _candidates(root, result)
     excludes = user_excludes(root, settings)
-    root_s = str(root)
     for rel in candidates:
         if languages.language_for_path(rel) is None:
             continue
-        parts = rel.split("/")
-        if any(p in ALWAYS_PRUNED for p in parts[:-1]):
+        if any(p in ALWAYS_PRUNED for p in rel.split("/")[:-1]):
             continue
-        if is_secret_path(rel):
-            result.skipped.append(Skipped(rel, "secrets file"))
-            continue
-        if excludes.match_file(rel):
-            result.skipped.append(Skipped(rel, "excluded by .scopewiseignore or settings"))
-            continue
-        full = os.path.join(root_s, rel)
-        try:
-            st = os.lstat(full)
-            if stat.S_ISLNK(st.st_mode):  # git lists links; the walk never follows them
-                if is_secret_file(root, rel):
-                    result.skipped.append(Skipped(rel, "a symlink to a secrets file"))
-                    continue
-                if not inside(root, rel):
-                    result.skipped.append(Skipped(rel, "a symlink to outside the workspace"))
-                    continue
-                st = os.stat(full)
-        except OSError as exc:
-            result.skipped.append(Skipped(rel, f"unreadable: {exc.strerror or exc}"))
-            continue
-        if not stat.S_ISREG(st.st_mode):
-            continue
-        if st.st_size > settings.max_file_bytes:
-            result.skipped.append(Skipped(rel, too_large(st.st_size, settings.max_file_bytes)))
-            continue
-        result.files.append(rel)
-        result.stats[rel] = (st.st_mtime_ns, st.st_size)
+        why, st = judge(root, rel, settings, excludes)
+        if st is not None:
+            result.stats[rel] = st
+        if why is not None:
+            result.skipped.append(why)
+        elif st is not None:
+            result.files.append(rel)
     if len(result.files) > settings.max_files:
         _keep_within(result, settings.max_files, keep)
     for s in result.skipped:
         log.info("not indexed: %s (%s)", s.path, s.reason)
     return result
+
+
+def judge(
+    root: Path, rel: str, settings: FileSettings, excludes: pathspec.GitIgnoreSpec
+) -> tuple[Skipped | None, tuple[int, int] | None]:
+    """One listed path (git's or the walk's) judged: why it is left out (None: indexed) and
+    its (mtime_ns, size) when it is judged by its size or content; (None, None) for a path
+    that is not a regular file (nothing to index, nothing to say)."""
+    if is_secret_path(rel):
+        return Skipped(rel, "secrets file"), None
+    if excludes.match_file(rel):
+        return Skipped(rel, "excluded by .scopewiseignore or settings"), None
+    full = os.path.join(root, rel)
+    try:
+        st = os.lstat(full)
+        if stat.S_ISLNK(st.st_mode):  # git lists links; the walk never follows them
+            if is_secret_file(root, rel):
+                return Skipped(rel, "a symlink to a secrets file"), None
+            if not inside(root, rel):
+                return Skipped(rel, "a symlink to outside the workspace"), None
+            st = os.stat(full)
+    except OSError as exc:
+        return Skipped(rel, f"unreadable: {exc.strerror or exc}"), None
+    if not stat.S_ISREG(st.st_mode):
+        return None, None
+    if st.st_size > settings.max_file_bytes:
+        return Skipped(rel, too_large(st.st_size, settings.max_file_bytes)), (
+            st.st_mtime_ns,
+            st.st_size,
+        )
+    return None, (st.st_mtime_ns, st.st_size)
+
+
+def folder_now(root: Path, folder: str, git: bool) -> tuple[int, list[str], list[str]] | None:
+    """A folder's mtime (taken before its entries are read) and the files a listing could
+    name in it (regular files; links too where git lists) and its subfolders, as workspace
+    paths (None: gone or unreadable)."""
+    full = os.path.join(root, folder) if folder else str(root)
+    try:
+        mtime = os.stat(full).st_mtime_ns
+        entries = list(os.scandir(full))
+    except OSError:
+        return None
+    files, folders = [], []
+    for e in entries:
+        rel = f"{folder}/{e.name}" if folder else e.name
+        try:
+            if e.is_dir(follow_symlinks=False):
+                folders.append(rel)
+            elif e.is_file(follow_symlinks=False) or (git and e.is_symlink()):
+                files.append(rel)
+        except OSError:
+            continue
+    return mtime, files, folders
+
+
+def new_file(
+    root: Path, rel: str, settings: FileSettings, git: bool
+) -> tuple[Skipped | None, tuple[int, int] | None] | None:
+    """A file that appeared in a listed folder, judged as a whole listing would judge it
+    (None: not listed at all — not code, or ignored by git or a .gitignore). OSError when
+    git cannot say."""
+    if languages.language_for_path(rel) is None or rel.rsplit("/", 1)[-1] in ALWAYS_PRUNED:
+        return None
+    if git:
+        try:
+            out = subprocess.run(
+                ["git", "-C", str(root), "check-ignore", "-q", "--", rel],
+                capture_output=True,
+                timeout=10,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise OSError(f"git check-ignore: {exc}") from None  # the caller lists again
+        if out.returncode == 0:
+            return None
+    elif _ignored_on_the_way(root, rel):
+        return None
+    return judge(root, rel, settings, user_excludes(root, settings))
 
 
 def too_large(size: int, limit: int) -> str:

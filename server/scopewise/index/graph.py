@@ -23,17 +23,6 @@ RECENT = 2048  # stored files kept loaded (~20 KB each): the hot path's neighbou
 ROWS = 8192  # names whose rows are remembered (a request asks about the same names again)
 
 
-@dataclass(frozen=True, slots=True)
-class Stored:
-    """A file the cache holds: its entry and what the counts need."""
-
-    entry: int
-    digest: str
-    language: str
-    defs: int
-    refs: int
-
-
 @dataclass
 class Counts:
     files: int
@@ -43,10 +32,12 @@ class Counts:
 
 
 Reload = Callable[[str], "FileIndex | None"]  # a stored file whose entry is gone: parse again
+Row = tuple[int, int, str, bool]  # a cache row for a name: entry, index, kind or name, top
 
 
 class FileTable(Mapping[str, FileIndex]):
-    """path -> FileIndex over the pinned files and the stored ones (see the module)."""
+    """path -> FileIndex over the pinned files and the stored ones (see the module). A stored
+    file is its entry id alone: a warm start of 50k files makes no object per file."""
 
     def __init__(self, cache: IndexCache | None, reload: Reload) -> None:
         self._cache = cache
@@ -54,13 +45,13 @@ class FileTable(Mapping[str, FileIndex]):
         self._capacity = RECENT
         self._lock = threading.RLock()
         self._pinned: dict[str, FileIndex] = {}
-        self._stored: dict[str, Stored] = {}
-        self._by_entry: dict[int, list[str]] = {}
+        self._stored: dict[str, int] = {}  # path -> entry
+        self._by_entry: dict[int, list[str]] | None = None  # made when first asked
         self._recent: OrderedDict[str, FileIndex] = OrderedDict()
         self._defs: dict[str, list[tuple[str, int]]] = {}  # the pinned files' definitions
         # the cache's rows by name, kept until an entry is added: entries are content, so a
         # name's rows change only then (a path's entry is looked up afresh in `_by_entry`)
-        self._rows_of: dict[tuple[bool, str], list[tuple[int, int]]] = {}
+        self._rows_of: dict[tuple[str, str], list[Row]] = {}
         self._stores = 0  # entries added so far: rows read before one was are not kept
         self._tails: dict[str, list[str]] | None = None  # see `ending`, made when first asked
 
@@ -72,21 +63,21 @@ class FileTable(Mapping[str, FileIndex]):
                 if path in self._recent:
                     self._recent.move_to_end(path)
                 return fi
-            st = self._stored.get(path)
-            if st is None:
+            entry = self._stored.get(path)
+            if entry is None:
                 raise KeyError(path)
-        fi = self._load(path, st)  # outside the lock: a keystroke's pin need not wait on it
+        fi = self._load(path, entry)  # outside the lock: a keystroke's pin need not wait on it
         if fi is None:
             raise KeyError(path)
         return fi
 
-    def _load(self, path: str, st: Stored) -> FileIndex | None:
-        blob = self._cache.blob(st.entry) if self._cache else None
-        fi = FileIndex.loads(path, st.digest, blob) if blob is not None else None
+    def _load(self, path: str, entry: int) -> FileIndex | None:
+        got = self._cache.blob(entry) if self._cache else None
+        fi = FileIndex.loads(path, got[0], got[1]) if got is not None else None
         if fi is None:  # forgotten by another process, or the cache failed: parse again
             return self._reload(path)
         with self._lock:
-            if self._stored.get(path) is st:  # not stored anew or pinned meanwhile
+            if self._stored.get(path) == entry:  # not stored anew or pinned meanwhile
                 self._remember(path, fi)
         return fi
 
@@ -120,12 +111,13 @@ class FileTable(Mapping[str, FileIndex]):
             for i, d in enumerate(fi.definitions):  # kept in (path, index) order
                 bisect.insort(self._defs.setdefault(d.name, []), (path, i))
 
-    def store(self, path: str, st: Stored, fi: FileIndex | None = None) -> None:
-        """`path` is the cache's entry `st` (its FileIndex `fi`, else loaded when asked)."""
+    def store(self, path: str, entry: int, fi: FileIndex | None = None) -> None:
+        """`path` is the cache's `entry` (its FileIndex `fi`, else loaded when asked)."""
         with self._lock:
             self._forget(path)
-            self._stored[path] = st
-            self._by_entry.setdefault(st.entry, []).append(path)
+            self._stored[path] = entry
+            if self._by_entry is not None:
+                self._by_entry.setdefault(entry, []).append(path)
             self._rows_of.clear()
             self._stores += 1
             self._add_tail(path)
@@ -136,17 +128,14 @@ class FileTable(Mapping[str, FileIndex]):
         with self._lock:
             self._forget(path)
 
-    def replace(self, pinned: dict[str, FileIndex], stored: dict[str, Stored]) -> None:
-        """The whole table at once (a build)."""
-        by_entry: dict[int, list[str]] = {}
-        for path, st in stored.items():
-            by_entry.setdefault(st.entry, []).append(path)
+    def replace(self, pinned: dict[str, FileIndex], stored: dict[str, int]) -> None:
+        """The whole table at once (a build): the pinned files, the stored ones' entries."""
         defs: dict[str, list[tuple[str, int]]] = {}
         for path in sorted(pinned):
             for i, d in enumerate(pinned[path].definitions):
                 defs.setdefault(d.name, []).append((path, i))
         with self._lock:
-            self._pinned, self._stored, self._by_entry = pinned, stored, by_entry
+            self._pinned, self._stored, self._by_entry = pinned, stored, None
             self._defs = defs
             self._recent.clear()
             self._rows_of.clear()
@@ -162,46 +151,53 @@ class FileTable(Mapping[str, FileIndex]):
                     lst[:] = [e for e in lst if e[0] != path]
                     if not lst:
                         del self._defs[d.name]
-        st = self._stored.pop(path, None)
-        if st is not None:
-            paths = self._by_entry.get(st.entry, [])
+        entry = self._stored.pop(path, None)
+        if entry is not None and self._by_entry is not None:
+            paths = self._by_entry.get(entry, [])
             if path in paths:
                 paths.remove(path)
             if not paths:
-                self._by_entry.pop(st.entry, None)
+                self._by_entry.pop(entry, None)
         self._recent.pop(path, None)
         if self._tails is not None:
-            for key in _tail_keys(path):
-                paths = self._tails.get(key, [])
-                if path in paths:
-                    paths.remove(path)
+            paths = self._tails.get(_tail(path), [])
+            if path in paths:
+                paths.remove(path)
 
     def _add_tail(self, path: str) -> None:
         if self._tails is not None:
-            for key in _tail_keys(path):
-                self._tails.setdefault(key, []).append(path)
+            self._tails.setdefault(_tail(path), []).append(path)
 
     # ------------------------------------------------------------------ queries
     def ending(self, tails: Iterable[str]) -> list[str]:
         """The paths that end with ``/`` + one of `tails`, sorted: looked up by their last
-        two components (and their last one), not by a scan of every path."""
+        component, not by a scan of every path."""
         with self._lock:
-            if self._tails is None:
-                self._tails = {}
+            if self._tails is None:  # inline: 50k paths at a CLI's start
+                by_tail: dict[str, list[str]] = {}
                 for path in [*self._pinned, *self._stored]:
-                    self._add_tail(path)
+                    by_tail.setdefault(path[path.rfind("/") + 1 :], []).append(path)
+                self._tails = by_tail
+            known = self._tails
             found = {
-                p
-                for tail in tails
-                for p in self._tails.get("/".join(tail.split("/")[-2:]), ())
-                if p.endswith("/" + tail)
+                p for tail in tails for p in known.get(_tail(tail), ()) if p.endswith("/" + tail)
             }
         return sorted(found)
+
+    def _entries(self) -> dict[int, list[str]]:
+        """entry -> its stored paths (lock held), made when first asked."""
+        if self._by_entry is None:
+            by_entry: dict[int, list[str]] = {}
+            for path, entry in self._stored.items():
+                by_entry.setdefault(entry, []).append(path)
+            self._by_entry = by_entry
+        return self._by_entry
 
     def _stored_paths(self, entries: list[int]) -> list[str]:
         """The stored paths of these entries (a file pinned since is the pinned one's)."""
         with self._lock:
-            return [p for e in entries for p in self._by_entry.get(e, ())]
+            by_entry = self._entries()
+            return [p for e in entries for p in by_entry.get(e, ())]
 
     def _rows(self) -> IndexCache | None:
         """The cache to ask for the stored files' rows; None when there are none. A cache
@@ -217,15 +213,22 @@ class FileTable(Mapping[str, FileIndex]):
                     self._forget(path)
         return None
 
-    def _remembered(self, defs: bool, name: str) -> list[tuple[int, int]]:
-        """The cache's (entry, index) rows defining `name`, or (entry, 0) rows using it."""
-        rows = self._rows_of.get((defs, name))
+    def _remembered(self, table: str, name: str) -> list[Row]:
+        """The cache's rows for `name`: (entry, index, kind, top level) of its definitions
+        ("defs"), (entry, 0, "", False) of its users ("refs"), (entry, 0, name taken, False)
+        of its importers ("imports")."""
+        rows = self._rows_of.get((table, name))
         if rows is None:
             stores = self._stores
             cache = self._rows()
             if cache is None:
                 return []
-            rows = cache.defs_named(name) if defs else [(e, 0) for e in cache.entries_using(name)]
+            if table == "defs":
+                rows = cache.defs_named(name)
+            elif table == "refs":
+                rows = [(e, 0, "", False) for e in cache.entries_using(name)]
+            else:
+                rows = [(e, 0, n, False) for e, n in cache.entries_importing(name)]
             if not cache.readable:  # failed while asked: not an answer to keep
                 return rows
             with self._lock:
@@ -233,41 +236,76 @@ class FileTable(Mapping[str, FileIndex]):
                     return rows
                 if len(self._rows_of) >= ROWS:
                     self._rows_of.clear()
-                self._rows_of[(defs, name)] = rows
+                self._rows_of[(table, name)] = rows
         return rows
 
     def definitions_named(self, name: str) -> list[tuple[str, int]]:
         """(path, index) of every definition called `name`, in (path, index) order."""
-        rows = self._remembered(True, name)
+        return [(p, i) for p, i, _, _ in self.definition_rows(name)]
+
+    def definition_rows(self, name: str) -> list[tuple[str, int, str, bool]]:
+        """(path, index, kind, top level) of every definition called `name`, in (path, index)
+        order: what a caller can filter on before it loads a file."""
+        rows = self._remembered("defs", name)
         with self._lock:
-            out = [(p, i) for e, i in rows for p in self._by_entry.get(e, ())]
-            out += self._defs.get(name, ())
+            by_entry = self._entries()
+            out = [(p, i, k, t) for e, i, k, t in rows for p in by_entry.get(e, ())]
+            for p, i in self._defs.get(name, ()):
+                d = self._pinned[p].definitions[i]
+                out.append((p, i, d.kind, d.parent is None))
         return sorted(out)
 
     def files_using(self, name: str) -> list[str]:
         """The files that use `name`, sorted."""
-        found = self._stored_paths([e for e, _ in self._remembered(False, name)])
+        found = self._stored_paths([e for e, *_ in self._remembered("refs", name)])
         with self._lock:
             pinned = list(self._pinned.items())
         found += (p for p, fi in pinned if name in fi.refs)
         return sorted(found)
 
+    def files_importing(self, module: str) -> list[tuple[str, str]]:
+        """(path, name taken or "" for the module itself) of every import of `module` as
+        written (``from a.b import c``: module "a.b", name "c"), sorted."""
+        rows = self._remembered("imports", module)
+        with self._lock:
+            by_entry = self._entries()
+            out = [(p, n) for e, _, n, _ in rows for p in by_entry.get(e, ())]
+            pinned = list(self._pinned.items())
+        for p, fi in pinned:
+            out += ((p, n) for i in fi.imports if i.module == module for n in (i.names or ("",)))
+        return sorted(set(out))
+
+    def imports_of(self, path: str) -> list[tuple[str, str]]:
+        """(module, name taken or "") of what one file imports, sorted (no file loaded)."""
+        with self._lock:
+            fi = self._pinned.get(path)
+            entry = self._stored.get(path)
+        if fi is not None:
+            return sorted({(i.module, n) for i in fi.imports for n in (i.names or ("",))})
+        cache = self._rows() if entry is not None else None
+        if cache is None or entry is None:
+            return []
+        return cache.imports_of(entry)
+
     def counts(self) -> Counts:
+        """Files, definitions, references and files by language (the stored files' from the
+        cache's entries)."""
         with self._lock:
             pinned = list(self._pinned.values())
             stored = list(self._stored.values())
+        facts = self._cache.entry_counts() if (self._cache and stored) else {}
         langs: dict[str, int] = {}
-        for lang in [f.language for f in pinned] + [s.language for s in stored]:
+        symbols = sum(len(f.definitions) for f in pinned)
+        refs = sum(f.ref_count for f in pinned)
+        for f in pinned:
+            langs[f.language] = langs.get(f.language, 0) + 1
+        for entry in stored:
+            lang, ndefs, nrefs = facts.get(entry, ("?", 0, 0))
             langs[lang] = langs.get(lang, 0) + 1
-        return Counts(
-            len(pinned) + len(stored),
-            sum(len(f.definitions) for f in pinned) + sum(s.defs for s in stored),
-            sum(f.ref_count for f in pinned) + sum(s.refs for s in stored),
-            dict(sorted(langs.items())),
-        )
+            symbols, refs = symbols + ndefs, refs + nrefs
+        return Counts(len(pinned) + len(stored), symbols, refs, dict(sorted(langs.items())))
 
 
-def _tail_keys(path: str) -> set[str]:
-    """The keys `ending` finds a path by: its last component and its last two."""
-    parts = path.split("/")
-    return {parts[-1], "/".join(parts[-2:])}
+def _tail(path: str) -> str:
+    """The key `ending` finds a path by: its last component."""
+    return path.rpartition("/")[2]

@@ -258,15 +258,30 @@ class FileIndex:
         return out
 
 
-def graph_of(blob: bytes) -> tuple[list[str], list[str], int] | None:
-    """What the reference graph keeps of a stored FileIndex: its definitions' names (in file
-    order, so a name's position is the definition's index), the names it uses, and how many
-    uses in all. None when the blob is not this schema's."""
+class Graph(NamedTuple):
+    """What the reference graph keeps of a stored FileIndex (see `graph_of`)."""
+
+    defs: list[tuple[str, str, bool]]  # (name, kind, top level), in file order
+    refs: list[str]  # the names it uses
+    uses: int  # how many uses in all
+    imports: list[tuple[str, str]]  # (module, name taken or "")
+
+
+def graph_of(blob: bytes) -> Graph | None:
+    """What the reference graph keeps of a stored FileIndex: its definitions (in file order,
+    so a name's position is the definition's index) with their kind and whether they are at
+    the top level, the names it uses, how many uses in all, and what it imports. None when
+    the blob is not this schema's."""
     try:
         data = marshal.loads(blob)
     except (EOFError, ValueError, TypeError):
         return None
     if not isinstance(data, tuple) or len(data) != 8 or data[0] != SCHEMA:
         return None
-    defs, refs = data[3], data[4]
-    return [d[0] for d in defs], list(refs), sum(len(v) for v in refs.values()) // 8
+    defs, refs, imports = data[3], data[4], data[5]
+    return Graph(
+        [(d[0], d[1], d[6] is None) for d in defs],
+        list(refs),
+        sum(len(v) for v in refs.values()) // 8,
+        sorted({(m, n) for m, names, _, _ in imports for n in (names or ("",))}),
+    )

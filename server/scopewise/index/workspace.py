@@ -24,8 +24,10 @@ from pathlib import Path
 
 from scopewise.index import extract as _extract
 from scopewise.index import languages
+from scopewise.index import listing as _listing
 from scopewise.index.cache import IndexCache, Row, Stat, default_path
 from scopewise.index.files import (
+    FileList,
     Skipped,
     admits,
     content_problem,
@@ -36,7 +38,7 @@ from scopewise.index.files import (
     too_large,
 )
 from scopewise.index.gate import GATE, die_with_parent
-from scopewise.index.graph import FileTable, Stored
+from scopewise.index.graph import FileTable
 from scopewise.index.model import FileIndex
 from scopewise.settings import FileSettings
 
@@ -207,38 +209,36 @@ class WorkspaceIndex:
     ) -> IndexStats:
         """Index the whole workspace (cache first). Safe to call again: a rebuild. Past
         `max_files`, the folders of the files in `keep` (the open ones) are left out last. A
-        file whose stat matches the cache's is taken as stored, without reading its index."""
+        file whose stat matches the cache's is taken as stored, without reading its index;
+        the listing itself is the stored one while it is still true (index/listing.py)."""
         t0 = time.perf_counter()
-        listing = list_files(self.root, self.settings, keep)
-        self._git = listing.source == "git"
         self._admits = {}  # ignore files or settings may have changed: judge again
-        stats = IndexStats(str(self.root), file_source=listing.source)
+        lkey = _listing.key(str(self.root), self.settings, (k.rpartition("/")[0] for k in keep))
+        data = self._cache.listing(lkey) if self._cache else None
+        stored = _listing.StoredListing.loads(data) if data is not None else None
+        found = _from_stored(self.root, self.settings, self._cache, stored) or _from_listing(
+            self.root, self.settings, self._cache, keep, stored
+        )
+        stats = found.stats
+        self._git = stats.file_source == "git"
         stats.cache_path = str(self._cache.path) if self._cache else None
-        stats.skipped = list(listing.skipped)
-        cached = self._cache.stats() if self._cache else {}
-        todo: list[tuple[str, str]] = []
-        found = _Found()
-        for rel in listing.files:
-            spec = languages.language_for_path(rel)
-            assert spec is not None
-            c = cached.get(rel)
-            if c is not None and _unchanged(c, listing.stats.get(rel), spec.name):
-                found.stored[rel] = Stored(c.entry or 0, c.digest, c.language, c.defs, c.refs)
-                continue
-            todo.append((rel, spec.name))
         stats.cache_hits = len(found.stored)
-        total = len(found.stored) + len(todo)
+        total = len(found.stored) + len(found.todo)
         if progress and found.stored:
             progress(len(found.stored), total)
-        self._parse_all(todo, stats, found, progress, len(found.stored), total, workers)
+        self._parse_all(found.todo, stats, found, progress, len(found.stored), total, workers)
         with self._lock:
             self.files.replace(found.pinned, found.stored)
             self.skipped = {s.path: s.reason for s in stats.skipped}
-        if self._cache and (todo or cached.keys() - found.stored.keys()):  # else: no write
+        if self._cache and (found.todo or found.retain):  # else: nothing to write
             self._cache.retain(found.stored)
         stats.cache_problem = self._cache.problem if self._cache else self._cache_problem
+        if found.counts is not None and not found.todo:
+            stats.files, stats.symbols, stats.references, stats.languages = found.counts
+        else:
+            self._fill_counts(stats)
+        _store_listing(self._cache, lkey, found, stats)
         stats.seconds = time.perf_counter() - t0
-        self._fill_counts(stats)
         self.ready.set()
         return stats
 
@@ -298,7 +298,7 @@ class WorkspaceIndex:
             else:
                 stats.parsed += 1
             if got is not None:
-                found.stored[path] = Stored(got[0], digest, language, got[1], got[2])
+                found.stored[path] = got[0]
                 continue
             fi = FileIndex.loads(path, digest, data) if data is not None else None
             fi = fi or self._parse_fresh(path, language)
@@ -409,7 +409,7 @@ class WorkspaceIndex:
             self._put(rel, fi)
             return fi
         with self._lock:
-            self.files.store(rel, Stored(got[0], r.digest, r.language, got[1], got[2]), fi)
+            self.files.store(rel, got[0], fi)
             self.skipped.pop(rel, None)
         return fi
 
@@ -435,6 +435,34 @@ class WorkspaceIndex:
                 out.append((fi, i))
         return out
 
+    def definitions_where(
+        self, name: str, keep: Callable[[str, str, bool], bool], limit: int
+    ) -> list[tuple[FileIndex, int]] | None:
+        """The definitions called `name` that `keep(language, kind, top level)` keeps, in
+        (path, index) order, judged from the rows before any file is loaded; None when more
+        than `limit` are kept (then none is loaded)."""
+        rows = []
+        for path, i, kind, top in self.files.definition_rows(name):
+            spec = languages.language_for_path(path)
+            if spec is not None and keep(spec.name, kind, top):
+                rows.append((path, i))
+                if len(rows) > limit:
+                    return None
+        out = []
+        for path, i in rows:
+            fi = self.files.get(path)
+            if fi is not None and i < len(fi.definitions):
+                out.append((fi, i))
+        return out
+
+    def files_importing(self, module: str) -> list[tuple[str, str]]:
+        """(path, name taken or "") of every import of `module` as written (no file loaded)."""
+        return self.files.files_importing(module)
+
+    def imports_of(self, rel: str) -> list[tuple[str, str]]:
+        """(module, name taken or "") of what a file imports (no file loaded)."""
+        return self.files.imports_of(rel)
+
     def count_definitions(self, name: str) -> int:
         """How many definitions are called `name` (no file loaded)."""
         return len(self.files.definitions_named(name))
@@ -452,12 +480,108 @@ class WorkspaceIndex:
 
 @dataclass
 class _Found:
-    """What a build found: files the cache stores and files held in memory."""
+    """What a build found: files the cache stores (path -> entry), files held in memory,
+    files to read; and what the next start needs of the listing."""
 
-    stored: dict[str, Stored] = field(default_factory=dict)
+    stats: IndexStats
+    stored: dict[str, int] = field(default_factory=dict)
     pinned: dict[str, FileIndex] = field(default_factory=dict)
+    todo: list[tuple[str, str]] = field(default_factory=list)
+    retain: bool = False  # the cache holds files no longer listed
+    counts: tuple[int, int, int, dict[str, int]] | None = None  # the stored listing's
+    listing: FileList | None = None
+    started: int = 0  # time.time_ns() before the listing was made
+    write: bool = False  # store the listing again
+
+
+def _language(rel: str) -> str:
+    spec = languages.language_for_path(rel)
+    assert spec is not None
+    return spec.name
 
 
 def _unchanged(c: Stat, stat: tuple[int, int] | None, language: str) -> bool:
     """Whether a stored file is as the cache has it: same stat, same language, entry kept."""
     return c.entry is not None and stat == (c.mtime_ns, c.size) and c.language == language
+
+
+def _from_stored(
+    root: Path,
+    settings: FileSettings,
+    cache: IndexCache | None,
+    stored: _listing.StoredListing | None,
+) -> _Found | None:
+    """What the stored listing says, when it is still true (the folders that moved listed
+    again): the files unchanged since, the ones to judge again (None: list every file)."""
+    if stored is None or cache is None:
+        return None
+    started = time.time_ns()
+    again = _listing.recheck(str(root), stored)
+    if again is None or (again.moved and not _listing.relist(root, stored, again, settings)):
+        return None
+    stats = dict(zip(stored.paths, zip(stored.mtimes, stored.sizes, strict=True), strict=True))
+    if stored.forgotten != cache.forgotten():  # entries may be gone since
+        live = cache.live_entries()
+        for path in [p for p, e in again.unchanged.items() if e not in live]:
+            again.again[path] = stats[path]  # as checked: read again
+            del again.unchanged[path]
+    stats.update((p, (m, z)) for p, _, m, z in stored.skipped if m != -2)
+    stats.update(again.again)
+    stats.update(again.judged)
+    found = _Found(IndexStats(str(root), file_source=stored.source))
+    found.stats.skipped = again.skipped
+    found.stored = again.unchanged
+    found.counts = None if (again.moved or again.gone) else stored.counts
+    found.todo = [(p, _language(p)) for p in sorted(again.again)]
+    found.listing = FileList(root, [], [], stored.source, stats)
+    found.listing.folders = {**stored.folders, **again.moved}
+    found.listing.watched = stored.watched
+    found.started, found.retain = started, again.gone
+    found.write = bool(found.todo or again.moved or again.gone)
+    return found
+
+
+def _from_listing(
+    root: Path,
+    settings: FileSettings,
+    cache: IndexCache | None,
+    keep: Iterable[str],
+    before: _listing.StoredListing | None,
+) -> _Found:
+    """The files listed (git or a walk) and checked against the cache's stats; a file the
+    last listing (`before`) left out by its content keeps its verdict while its stat holds."""
+    judged = {p: (why, (m, z)) for p, why, m, z in (before.skipped if before else ()) if m >= 0}
+    started = time.time_ns()
+    listing = list_files(root, settings, keep)
+    found = _Found(IndexStats(str(root), file_source=listing.source))
+    found.stats.skipped = list(listing.skipped)
+    cached = cache.stats() if cache else {}
+    for rel in listing.files:
+        lang = _language(rel)
+        c = cached.get(rel)
+        if c is not None and _unchanged(c, listing.stats.get(rel), lang):
+            found.stored[rel] = c.entry or 0
+        elif rel in judged and judged[rel][1] == listing.stats.get(rel):
+            found.stats.skipped.append(Skipped(rel, judged[rel][0]))
+        else:
+            found.todo.append((rel, lang))
+    found.retain = bool(cached.keys() - found.stored.keys())
+    found.listing, found.started, found.write = listing, started, True
+    return found
+
+
+def _store_listing(cache: IndexCache | None, lkey: str, found: _Found, stats: IndexStats) -> None:
+    """Keep what this build listed for the next start (not when a file is held in memory
+    only: the cache did not take it)."""
+    if not (cache and found.write and found.listing) or found.pinned:
+        return
+    counts = (stats.files, stats.symbols, stats.references, stats.languages)
+    made = _listing.make(
+        found.listing,
+        found.started,
+        found.stored,
+        stats.skipped,
+        counts,
+        cache.forgotten(),
+    )
+    cache.put_listing(lkey, made.dumps())

@@ -1,0 +1,269 @@
+"""The stored listing: what a build found (the files indexed with their stat and entry, the
+files left out and why) and what it depended on, kept in the index cache and re-used while it
+is still true. A warm start then neither asks git nor judges every path: it checks the stored
+listing against the disk and parses only the files whose stat moved.
+
+Still true means: every file that decides what is ignored (each `.gitignore` of the walked
+folders, `.scopewiseignore`, git's index, exclude file and configs, the global ignore file)
+has the stat it had; every folder walked (all but the pruned and ignored ones) has the mtime
+it had — a folder's mtime moves when a file in it is added, removed or renamed, or a folder
+made; the settings and the open folders are the ones the listing was made under (its key).
+Then the listing is the one `list_files` would make again, except for the files whose own
+(mtime, size) moved, which are judged again (read, hashed, parsed when their content is new).
+A stat taken within `RACY_NS` of the listing is not trusted (a coarse clock could give a
+later change the same mtime): it never matches, so the next start looks again (the cache's
+own stats follow the same rule)."""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scopewise.index.cache import RACY_NS
+from scopewise.index.files import ALWAYS_PRUNED, OVER_LIMIT, FileList, Skipped, folder_now, new_file
+from scopewise.settings import FileSettings
+
+VERSION = 1
+_NEVER = -1  # a stat that matches nothing: looked at again on the next start
+_UNREADABLE = "unreadable"  # a reason judged again on every start (a chmod moves no mtime)
+
+
+def key(root: str, settings: object, keep_folders: Iterable[str]) -> str:
+    """The key a listing is stored under: the root, the settings (frozen dataclasses; their
+    repr is all they say) and the open files' folders (past `max_files` they go last)."""
+    text = "\0".join([str(VERSION), root, repr(settings), *sorted(set(keep_folders))])
+    return hashlib.sha1(text.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+@dataclass
+class StoredListing:
+    source: str
+    paths: list[str]  # the files indexed, with their stat when listed and their entry
+    mtimes: list[int]
+    sizes: list[int]
+    entries: list[int]
+    skipped: list[tuple[str, str, int, int]]  # path, reason, mtime, size (-2: by its path)
+    folders: dict[str, int]
+    watched: dict[str, tuple[int, int] | None]
+    counts: tuple[int, int, int, dict[str, int]]  # files, symbols, references, languages
+    forgotten: int  # the cache's `forgotten()` when written
+
+    def dumps(self) -> bytes:
+        return marshal.dumps(
+            (
+                VERSION, self.source, self.paths, self.mtimes, self.sizes, self.entries,
+                self.skipped, self.folders, self.watched, self.counts, self.forgotten,
+            )
+        )  # fmt: skip
+
+    @classmethod
+    def loads(cls, data: bytes) -> StoredListing | None:
+        try:
+            t = marshal.loads(data)
+        except (EOFError, ValueError, TypeError):
+            return None
+        if not isinstance(t, tuple) or len(t) != 11 or t[0] != VERSION:
+            return None
+        return cls(*t[1:])
+
+
+def _trusted(mtime_ns: int, started_ns: int) -> int:
+    return mtime_ns if mtime_ns < started_ns - RACY_NS else _NEVER
+
+
+def make(
+    listing: FileList,
+    started_ns: int,
+    stored: Mapping[str, int],
+    skipped: Iterable[Skipped],
+    counts: tuple[int, int, int, dict[str, int]],
+    forgotten: int,
+) -> StoredListing:
+    """The listing to store after a build: `listing` as made (its stats taken before the
+    files were read, `started_ns` before it was made), the entries the files were stored
+    as, every file left out and why."""
+    paths = sorted(stored)
+    stats = [listing.stats[p] for p in paths]
+    out = StoredListing(
+        listing.source,
+        paths,
+        [_trusted(m, started_ns) for m, _ in stats],
+        [s for _, s in stats],
+        [stored[p] for p in paths],
+        [],
+        {d: _trusted(m, started_ns) for d, m in listing.folders.items()},
+        {
+            p: None if st is None else (_trusted(st[0], started_ns), st[1])
+            for p, st in listing.watched.items()
+        },
+        counts,
+        forgotten,
+    )
+    for s in skipped:
+        st = listing.stats.get(s.path)
+        if st is None or s.reason.startswith(_UNREADABLE):
+            out.skipped.append((s.path, s.reason, -2, -2))
+        else:
+            out.skipped.append((s.path, s.reason, _trusted(st[0], started_ns), st[1]))
+    return out
+
+
+@dataclass
+class Recheck:
+    """A stored listing still true: the files whose stat is as stored (path -> entry), and
+    the files to judge again with their stat now (their own stat moved, or they were left
+    out by their content or size and that moved); the folders whose mtime moved (files
+    added, removed or renamed in them: see `relist`) and their mtime now."""
+
+    unchanged: dict[str, int]
+    again: dict[str, tuple[int, int]]
+    skipped: list[Skipped] = field(default_factory=list)  # still left out, and why
+    moved: dict[str, int] = field(default_factory=dict)
+    gone: bool = False  # a file listed before is gone
+    judged: dict[str, tuple[int, int]] = field(default_factory=dict)  # new, left out by size
+
+
+def _same(path: str, stat: tuple[int, int] | None) -> bool:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return stat is None
+    return stat is not None and (st.st_mtime_ns, st.st_size) == stat
+
+
+MOVED_MAX = 64  # more folders moved than this (a checkout, a build): list everything again
+
+
+def recheck(root: str, stored: StoredListing) -> Recheck | None:
+    """The stored listing checked against the disk (see the module): None when it is no
+    longer true, else what is unchanged, what must be judged again and which folders moved."""
+    base = root.rstrip("/") + "/"
+    if not all(_same(p, st) for p, st in stored.watched.items()):
+        return None
+    stat = os.stat
+    out = Recheck({}, {})
+    for folder, mtime in stored.folders.items():
+        try:
+            now = stat(base + folder if folder else root).st_mtime_ns
+        except OSError:
+            return None
+        if now != mtime:
+            out.moved[folder] = now
+    if len(out.moved) > MOVED_MAX:
+        return None
+    unchanged, moved = out.unchanged, out.moved
+    for path, mtime, size, entry in zip(
+        stored.paths, stored.mtimes, stored.sizes, stored.entries, strict=True
+    ):
+        try:
+            st = stat(base + path)
+        except OSError:
+            if path.rpartition("/")[0] not in moved:
+                return None  # gone, though its folder did not move: list again
+            continue  # removed or renamed: `relist` says so
+        if st.st_mtime_ns == mtime and st.st_size == size:
+            unchanged[path] = entry
+        else:
+            out.again[path] = (st.st_mtime_ns, st.st_size)
+    return out if _recheck_skipped(base, stored, out) else None
+
+
+def _recheck_skipped(base: str, stored: StoredListing, out: Recheck) -> bool:
+    """The files left out: kept while their stat holds, else judged again (False: one is
+    gone though its folder did not move)."""
+    for path, reason, mtime, size in stored.skipped:
+        unreadable = reason.startswith(_UNREADABLE)
+        if mtime == -2 and not unreadable:
+            out.skipped.append(Skipped(path, reason))
+            continue
+        try:
+            st = os.stat(base + path)
+        except OSError:
+            if path.rpartition("/")[0] in out.moved:
+                continue
+            if not unreadable:
+                return False
+            out.skipped.append(Skipped(path, reason))  # still (a dangling link, say)
+            continue
+        if (st.st_mtime_ns, st.st_size) == (mtime, size):
+            out.skipped.append(Skipped(path, reason))
+        else:
+            out.again[path] = (st.st_mtime_ns, st.st_size)
+    return True
+
+
+def relist(root: Path, stored: StoredListing, out: Recheck, settings: FileSettings) -> bool:
+    """Bring `out` in line with the folders that moved: files gone are dropped, files new
+    are judged as `list_files` would (git or the walk's ignore files, then `judge`). False
+    when only a whole listing can say (a new or gone subfolder, a new .gitignore, a tracked
+    file gone, git cannot say, or a change past `max_files`, where what is kept depends on
+    every file)."""
+    known: dict[str, set[str]] = {d: set() for d in out.moved}
+    for path in [*stored.paths, *(s[0] for s in stored.skipped)]:
+        folder = path.rpartition("/")[0]
+        if folder in known:
+            known[folder].add(path)
+    changed = False
+    for folder in out.moved:
+        here = _folder_again(root, stored, folder, out)
+        if here is None:
+            return False
+        gone, new = known[folder] - here, sorted(here - known[folder])
+        if gone and stored.source == "git":
+            return False  # git still lists a tracked file gone from the disk (unreadable)
+        for path in gone:
+            out.unchanged.pop(path, None)
+            out.again.pop(path, None)
+        out.skipped = [s for s in out.skipped if s.path not in gone]
+        out.gone = out.gone or bool(gone)
+        try:
+            added = [_judge_new(root, path, settings, stored.source == "git", out) for path in new]
+        except OSError:
+            return False
+        changed = changed or bool(gone) or any(added)
+    return not changed or _within(stored, out, settings)
+
+
+def _folder_again(root: Path, stored: StoredListing, folder: str, out: Recheck) -> set[str] | None:
+    """The files in a moved folder now (its new mtime into `out.moved`); None when only a
+    whole listing can say: gone, a new subfolder, a new .gitignore."""
+    now = folder_now(root, folder, stored.source == "git")
+    if now is None:
+        return None
+    mtime, files, folders = now
+    if any(f not in stored.folders and f.rpartition("/")[2] not in ALWAYS_PRUNED for f in folders):
+        return None
+    ignore = f"{folder}/.gitignore" if folder else ".gitignore"
+    if ignore in files and str(root / ignore) not in stored.watched:
+        return None  # what it ignores below is anyone's guess
+    out.moved[folder] = mtime  # taken before its files were read
+    return set(files)
+
+
+def _judge_new(root: Path, path: str, settings: FileSettings, git: bool, out: Recheck) -> bool:
+    """A file new in a moved folder into `out`: listed, or left out and why. Whether the
+    listing has it at all."""
+    verdict = new_file(root, path, settings, git)
+    if verdict is None:
+        return False
+    why, st = verdict
+    if why is not None:
+        out.skipped.append(why)
+        if st is not None:
+            out.judged[path] = st
+    elif st is not None:
+        out.again[path] = st
+    return why is not None or st is not None
+
+
+def _within(stored: StoredListing, out: Recheck, settings: FileSettings) -> bool:
+    """Whether `max_files` keeps what the moved folders changed as it is: not when the
+    listing was past it (a file added or gone changes which others are kept), nor near it
+    (counted high: every file left out as if it were listed)."""
+    if any(reason.startswith(OVER_LIMIT) for _, reason, _, _ in stored.skipped):
+        return False
+    return len(out.unchanged) + len(out.again) + len(out.skipped) <= settings.max_files

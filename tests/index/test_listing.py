@@ -1,0 +1,262 @@
+"""The stored listing (index/listing.py): a warm start re-uses what the last build listed,
+without asking git or judging every path, while it is still true — and sees every file
+edited, added, deleted, renamed or newly ignored since, in a git work tree and in a plain
+folder. Files are dated an hour back before the first build, as a workspace on disk is: a
+stat taken within seconds of a listing is not trusted (a coarse clock)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from scopewise.index import workspace
+from scopewise.index.workspace import WorkspaceIndex
+from scopewise.settings import FileSettings
+
+HOUR_NS = 3600 * 1_000_000_000
+
+
+def _age(root: Path) -> None:
+    """Date every file and folder of the workspace (and its .git) an hour back."""
+    then = time.time_ns() - HOUR_NS
+    for folder, dirs, files in os.walk(root):
+        for name in [*dirs, *files]:
+            os.utime(os.path.join(folder, name), ns=(then, then), follow_symlinks=False)
+    os.utime(root, ns=(then, then))
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.fixture(params=["git", "walk"])
+def ws(request: pytest.FixtureRequest, poly: Path) -> Path:
+    if request.param == "git":
+        _git(poly, "init", "-q")
+        _git(poly, "add", ".")
+        _git(poly, "commit", "-qm", "init")
+    _age(poly)
+    return poly
+
+
+def _build(
+    root: Path, cache: Path, settings: FileSettings | None = None
+) -> tuple[WorkspaceIndex, workspace.IndexStats]:
+    ws = WorkspaceIndex(root, settings, cache_path=cache)
+    return ws, ws.build(workers=1)
+
+
+def _listings(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Count the builds that list the files (git or a walk) rather than re-use a listing."""
+    calls: list[Path] = []
+    real = workspace.list_files
+
+    def counted(root: Path, *args: object, **kw: object) -> object:
+        calls.append(root)
+        return real(root, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(workspace, "list_files", counted)
+    return calls
+
+
+def _names(ws: WorkspaceIndex) -> set[str]:
+    return {d.name for p in ws.paths() if (fi := ws.get(p)) for d in fi.definitions}
+
+
+def test_a_warm_start_lists_nothing_and_answers_as_a_listing_would(
+    ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "c.sqlite3"
+    first, s1 = _build(ws, cache)
+    first.close()
+    calls = _listings(monkeypatch)
+    second, s2 = _build(ws, cache)
+    assert calls == [], "a warm start listed the files again"
+    assert s2.parsed == 0 and s2.cache_hits == s2.files == s1.files
+    assert (s2.symbols, s2.references, s2.languages) == (s1.symbols, s1.references, s1.languages)
+    assert second.paths() == first.paths() and second.skipped == first.skipped
+    assert s2.file_source == s1.file_source == ("git" if (ws / ".git").exists() else "walk")
+
+
+def test_an_edited_file_is_seen(ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "c.sqlite3"
+    _build(ws, cache)[0].close()
+    (ws / "shop" / "pricing.py").write_text("def edited_since():\n    return 1\n")
+    calls = _listings(monkeypatch)
+    again, stats = _build(ws, cache)
+    assert calls == [], "an edit in place moves no folder: the listing still holds"
+    assert stats.parsed == 1
+    assert [fi.path for fi, _ in again.definitions_named("edited_since")] == ["shop/pricing.py"]
+    again.close()
+    third, stats = _build(ws, cache)  # and the next start knows it too
+    assert stats.parsed == 0
+    assert [fi.path for fi, _ in third.definitions_named("edited_since")] == ["shop/pricing.py"]
+
+
+@pytest.mark.parametrize("where", ["shop/added.py", "shop/new/deeper/added.py"])
+def test_an_added_file_is_seen(
+    ws: Path, tmp_path: Path, where: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file in a folder already listed: that folder alone is read again; a new folder:
+    everything is listed again."""
+    cache = tmp_path / "c.sqlite3"
+    _build(ws, cache)[0].close()
+    (ws / where).parent.mkdir(parents=True, exist_ok=True)
+    (ws / where).write_text("def added_since():\n    return 2\n")
+    (ws / "shop" / "ignored.pyc").write_text("not code\n")
+    calls = _listings(monkeypatch)
+    again, stats = _build(ws, cache)
+    assert where in again.files and "shop/ignored.pyc" not in again.files
+    assert [fi.path for fi, _ in again.definitions_named("added_since")] == [where]
+    assert stats.files == len(again.paths()) and stats.parsed == 1
+    assert len(calls) == (0 if where == "shop/added.py" else 1)
+
+
+def test_a_deleted_or_renamed_file_is_seen(
+    ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "c.sqlite3"
+    _build(ws, cache)[0].close()
+    (ws / "go" / "shapes.go").unlink()
+    (ws / "shop" / "pricing.py").rename(ws / "shop" / "prices.py")
+    calls = _listings(monkeypatch)
+    again, stats = _build(ws, cache)
+    git = (ws / ".git").exists()  # git lists a tracked file gone (unreadable): listed again
+    assert len(calls) == (1 if git else 0), "two folders moved: only they are read again"
+    assert "go/shapes.go" not in again.files and again.definitions_named("Circle") == []
+    assert "shop/pricing.py" not in again.files and "shop/prices.py" in again.files
+    assert stats.files == len(again.paths())
+    again.close()
+    memory = WorkspaceIndex(ws, use_cache=False)
+    memory.build(workers=1)
+    third, _ = _build(ws, cache)
+    assert third.paths() == memory.paths() and third.skipped == memory.skipped
+
+
+def test_a_new_ignore_file_in_a_folder_is_seen(ws: Path, tmp_path: Path) -> None:
+    (ws / "web" / "scratch.js").write_text("function scratch() { return 1; }\n")
+    _age(ws)
+    cache = tmp_path / "c.sqlite3"
+    first, _ = _build(ws, cache)
+    assert "web/scratch.js" in first.files
+    first.close()
+    (ws / "web" / ".gitignore").write_text("scratch.js\n")
+    again, _ = _build(ws, cache)
+    assert "web/scratch.js" not in again.files
+
+
+@pytest.mark.parametrize("how", [".gitignore", "nested .gitignore", ".scopewiseignore"])
+def test_a_newly_ignored_file_leaves(ws: Path, tmp_path: Path, how: str) -> None:
+    """(Untracked: git lists a tracked file whatever its ignore files say.)"""
+    for name in (".gitignore", ".scopewiseignore"):  # present, so only their content moves
+        (ws / name).write_text("# nothing yet\n")
+    (ws / "shop" / ".gitignore").write_text("# nothing yet\n")
+    (ws / "shop" / "scratch.py").write_text("def scratch():\n    return 3\n")
+    _age(ws)
+    cache = tmp_path / "c.sqlite3"
+    first, _ = _build(ws, cache)
+    assert "shop/scratch.py" in first.files
+    first.close()
+    target = {"nested .gitignore": ws / "shop" / ".gitignore"}.get(how, ws / how.split()[-1])
+    line = "scratch.py" if how == "nested .gitignore" else "shop/scratch.py"
+    target.write_text(f"# nothing yet\n{line}\n")
+    again, _ = _build(ws, cache)
+    assert "shop/scratch.py" not in again.files
+    assert "shop/cart.py" in again.files and again.definitions_named("scratch") == []
+
+
+def test_new_settings_list_again(ws: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "c.sqlite3"
+    _build(ws, cache)[0].close()
+    again, _ = _build(ws, cache, FileSettings(exclude=("go/",)))
+    assert not any(p.startswith("go/") for p in again.files)
+    again.close()
+    back, _ = _build(ws, cache)
+    assert "go/shapes.go" in back.files
+
+
+def test_a_file_left_out_by_its_content_is_not_read_again(
+    ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (ws / "web" / "bundle.min.js").write_text("var a=1;" * 5000)
+    _age(ws)
+    cache = tmp_path / "c.sqlite3"
+    first, s1 = _build(ws, cache)
+    first.close()
+    read: list[str] = []
+    real = workspace._parse_one
+
+    def counted(root: str, rel: str, *args: object) -> object:
+        read.append(rel)
+        return real(root, rel, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(workspace, "_parse_one", counted)
+    again, s2 = _build(ws, cache)
+    assert read == [], "a warm start read files again"
+    assert {s.path: s.reason for s in s2.skipped} == {s.path: s.reason for s in s1.skipped}
+    assert "minified" in again.skipped["web/bundle.min.js"]
+    (ws / "shop" / "added.py").write_text("x = 1\n")  # a folder moved: listed again...
+    _build(ws, cache)[0].close()
+    assert read == ["shop/added.py"], "a verdict on content was not kept across a listing"
+    read.clear()
+    (ws / "web" / "bundle.min.js").write_text("function small() { return 1; }\n")
+    third, _ = _build(ws, cache)
+    assert "web/bundle.min.js" in read and "web/bundle.min.js" in third.files
+
+
+def test_a_file_changed_within_seconds_of_a_listing_is_looked_at_again(
+    poly: Path, tmp_path: Path
+) -> None:
+    """A stat taken just after a change is not trusted: a clock that ticks coarsely could
+    give the next change the same mtime."""
+    cache = tmp_path / "c.sqlite3"
+    (poly / "shop" / "fresh.py").write_text("def v1():\n    return 1\n")  # not aged
+    _build(poly, cache)[0].close()
+    target = poly / "shop" / "fresh.py"
+    st = target.stat()
+    target.write_text("def v2():\n    return 2\n")  # same size...
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))  # ...and the same mtime
+    again, _ = _build(poly, cache)
+    assert [fi.path for fi, _ in again.definitions_named("v2")] == ["shop/fresh.py"]
+
+
+def test_git_tracking_an_ignored_file_is_seen(poly: Path, tmp_path: Path) -> None:
+    _git(poly, "init", "-q")
+    (poly / ".gitignore").write_text("shop/pricing.py\n")
+    _git(poly, "add", ".")
+    _git(poly, "commit", "-qm", "init")
+    _age(poly)
+    cache = tmp_path / "c.sqlite3"
+    first, _ = _build(poly, cache)
+    assert "shop/pricing.py" not in first.files
+    first.close()
+    _git(poly, "add", "-f", "shop/pricing.py")  # tracked now, though ignored: listed
+    again, _ = _build(poly, cache)
+    assert "shop/pricing.py" in again.files
+
+
+@pytest.mark.parametrize("room", [-1, 0, 1])
+def test_a_file_added_near_max_files_keeps_what_a_listing_keeps(
+    ws: Path, tmp_path: Path, room: int
+) -> None:
+    """Past `max_files` (or at it) which files are kept depends on every file: an added one
+    is judged as a whole listing would."""
+    memory = WorkspaceIndex(ws, use_cache=False)
+    memory.build(workers=1)
+    settings = FileSettings(max_files=len(memory.paths()) + room)
+    cache = tmp_path / "c.sqlite3"
+    _build(ws, cache, settings)[0].close()
+    (ws / "shop" / "zz_added.py").write_text("def added_late():\n    return 1\n")
+    again, _ = _build(ws, cache, settings)
+    expect = WorkspaceIndex(ws, settings, use_cache=False)
+    expect.build(workers=1)
+    assert again.paths() == expect.paths() and again.skipped == expect.skipped
