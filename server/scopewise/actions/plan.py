@@ -14,7 +14,7 @@ from typing import Any
 
 from scopewise.actions import project, prompts
 from scopewise.actions.affected import affected_tests
-from scopewise.actions.budget import contexts_for, planner_budget
+from scopewise.actions.budget import contexts_for, planner_budget, wants_siblings
 from scopewise.actions.edits import EditPolicy, read_for_edit
 from scopewise.actions.estimate import Estimate, estimate_call, prefix_key, price_of, total
 from scopewise.actions.explanation import explanation_markdown
@@ -26,6 +26,7 @@ from scopewise.actions.steps import Wide, advisor_steps, plan_steps
 from scopewise.actions.wide.run import WideRun, helpers_for
 from scopewise.analysis.context import Context
 from scopewise.analysis.engine import Engine, EngineError
+from scopewise.analysis.measure import estimated
 from scopewise.analysis.scope import Analysis, Scope
 from scopewise.claude.call import OnEvent
 from scopewise.claude.client import ClaudeClient
@@ -45,6 +46,7 @@ __all__ = [
 ]
 
 MIN_BUDGET = 64  # tokens: a context budget below this is an error, not the default
+TEXTS_KEPT = 64  # contexts packed, remembered for the menu's cache estimates
 
 
 class Actions:
@@ -62,15 +64,25 @@ class Actions:
         self.catalog = catalog or ModelCatalog(price_overrides=settings.prices or None)
         self.ledger = ledger or Ledger(daily_cap_usd=settings.daily_cap_usd)
         self._prefixes: dict[str, float] = {}  # prompt prefixes sent, for cache estimates
+        self._texts: dict[tuple[object, ...], str] = {}  # the last contexts packed (_sent_text)
 
     # ------------------------------------------------------------------ planning (offline)
     def plan(self, req: ActionRequest, *, budget: int | None = None) -> Plan:
         """Everything about the action but the call: fast, offline, no key needed."""
         return self.plan_all([req], budget=budget)[0]
 
-    def plan_all(self, reqs: Sequence[ActionRequest], *, budget: int | None = None) -> list[Plan]:
+    def plan_all(
+        self,
+        reqs: Sequence[ActionRequest],
+        *,
+        budget: int | None = None,
+        estimate: bool = False,
+    ) -> list[Plan]:
         """Plans for several actions on one range (a code-action menu): the range is analysed
-        and its context packed once, then each action is routed and estimated."""
+        and its context packed once, then each action is routed and estimated. With
+        `estimate` (the menu's), contexts are measured, not packed (analysis/measure.py):
+        the same routes, costs estimated from the measures, contexts without text — a run
+        plans again."""
         if not reqs:
             return []
         reqs = [project.resolve(self.settings.actions, r) for r in reqs]
@@ -92,10 +104,15 @@ class Actions:
             floor = self.settings.context_budget if budget is None else budget
             ceiling = floor if budget is not None else self.settings.context_budget_max
             packed: dict[tuple[int, bool], Context] = {}
+            cap = max(floor, ceiling)
 
             def pack(b: int, wide: bool) -> Context:
                 if (b, wide) not in packed:
-                    packed[(b, wide)] = self.engine.context_for(analysis, b, wide)
+                    packed[(b, wide)] = (
+                        estimated(analysis, self.engine.needs_for(analysis, cap), b)
+                        if estimate
+                        else self.engine.context_for(analysis, b, wide)
+                    )
                 return packed[(b, wide)]
 
             contexts = contexts_for([r.action for r in reqs], pack, floor, ceiling)
@@ -121,13 +138,26 @@ class Actions:
         plans = []
         for req in reqs:
             ctx = contexts[req.action]
-            text = texts.setdefault(id(ctx), ctx.render())
+            text = texts.setdefault(id(ctx), self._sent_text(analysis, req.action, ctx))
             plans.append(
                 self._plan_one(
                     req, analysis, ctx, text, models, max(floor, ceiling), planner_context
                 )
             )
         return plans
+
+    def _sent_text(self, analysis: Analysis, action: str, ctx: Context) -> str:
+        """A context's text, remembered by range, budget and kind for the file's version;
+        a measured context's is the one last packed for the same (the menu's estimate knows
+        whether its prefix is in the prompt cache), else none."""
+        wide = wants_siblings(action)
+        key = (analysis.file.digest, ctx.start_line, ctx.end_line, ctx.budget, wide)
+        if ctx.measured:
+            return self._texts.get(key, "")
+        text = self._texts[key] = ctx.render()
+        while len(self._texts) > TEXTS_KEPT:
+            self._texts.pop(next(iter(self._texts)))
+        return text
 
     def _plan_one(
         self,
@@ -191,7 +221,7 @@ class Actions:
         estimate = (
             total([s.estimate for s in steps])
             if steps
-            else self._single(chosen, scope, context_text, prompt, site_edits)
+            else self._single(chosen, scope, ctx, context_text, prompt, site_edits)
         )
         blocked = None if req.override_cap else self.ledger.check_cap(estimate.usd)
         return Plan(
@@ -211,7 +241,13 @@ class Actions:
         )
 
     def _single(
-        self, chosen: Route, scope: Scope, context_text: str, prompt: str, site_edits: int
+        self,
+        chosen: Route,
+        scope: Scope,
+        ctx: Context,
+        context_text: str,
+        prompt: str,
+        site_edits: int,
     ) -> Estimate:
         """One call's estimate (a small change, or any change as one call)."""
         return estimate_call(
@@ -221,9 +257,15 @@ class Actions:
             context_text,
             prompt,
             self.price(chosen.model),
-            self._prefixes.get(prefix_key(chosen.model, context_text)),
+            self._sent_at(chosen.model, context_text),
             site_edits,
+            ctx.tokens if ctx.measured else None,
         )
+
+    def _sent_at(self, model: str, context_text: str) -> float | None:
+        """When a call with this context's prefix was last sent to the model (None: never,
+        or no text to tell)."""
+        return self._prefixes.get(prefix_key(model, context_text)) if context_text else None
 
     def _steps(
         self,
@@ -241,16 +283,19 @@ class Actions:
         writer = writer_route(chosen, self.settings.routing, models)
         if writer is None and chosen.advisor is None:
             return ()
-        if writer is not None and plan_ctx is not None:  # the plan step reads its own
-            context_text = plan_ctx.render(sites=False)
+        read = ctx  # what the call reads (the plan step its own)
+        if writer is not None and plan_ctx is not None:
+            read = plan_ctx
+            context_text = "" if read.measured else read.render(sites=False)
         ws = self.engine.workspace
 
         def line_count(path: str) -> int | None:
             fi = analysis.file if path == analysis.file.path else ws.get(path)
             return fi.line_count if fi is not None else None
 
-        wide = Wide(scope, analysis.file.path, ctx.sites, line_count, context_text, prompt)
-        sent = self._prefixes.get(prefix_key(chosen.model, context_text))
+        size = read.tokens if read.measured else None
+        wide = Wide(scope, analysis.file.path, ctx.sites, line_count, context_text, prompt, size)
+        sent = self._sent_at(chosen.model, context_text)
         if writer is None:
             return advisor_steps(wide, chosen, self.price, sent)
         return plan_steps(wide, chosen, writer, self.price, sent, time.time())

@@ -290,7 +290,7 @@ def uses_need(analysis: Analysis, files: Lookup, line_costs: LineCosts) -> float
     return total
 
 
-def _caller_value(confidence: float, test: bool) -> float:
+def caller_value(confidence: float, test: bool) -> float:
     """The value of a caller (its body's rank) found with a confidence."""
     if confidence < UNSURE_CALLER:
         return confidence
@@ -316,7 +316,7 @@ def _callers(site_list: list[Site], files: Lookup, line_costs: LineCosts) -> lis
         test = is_test_path(path)
         listed: frozenset[int] = frozenset().union(*(s.lines for s in group))
         fs: list[Form] = [("test" if test else "caller", listed)]
-        value = _caller_value(max(s.confidence for s in group), test)
+        value = caller_value(max(s.confidence for s in group), test)
         if (
             value >= MIN_VALUE
             and caller is not None
