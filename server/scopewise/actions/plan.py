@@ -109,7 +109,7 @@ class Actions:
             def pack(b: int, wide: bool) -> Context:
                 if (b, wide) not in packed:
                     packed[(b, wide)] = (
-                        estimated(analysis, self.engine.needs_for(analysis, cap), b)
+                        estimated(analysis, self.engine.needs_for(analysis, cap, wide), b)
                         if estimate
                         else self.engine.context_for(analysis, b, wide)
                     )

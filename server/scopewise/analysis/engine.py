@@ -230,10 +230,11 @@ class Engine:
         callers_of = self.resolver.callers if siblings else None
         return _context.build(analysis, self.sources, budget, callers_of)
 
-    def needs_for(self, analysis: Analysis, cap: int) -> _measure.Needs:
+    def needs_for(self, analysis: Analysis, cap: int, siblings: bool = False) -> _measure.Needs:
         """What the context of an analysed range would need, measured (not packed) up to
-        `cap` tokens: the menu's estimate (a query)."""
-        return _measure.measure(analysis, self.sources, cap)
+        `cap` tokens, with its siblings' (a change's) or not: the menu's estimate (a query)."""
+        callers_of = self.resolver.callers if siblings else None
+        return _measure.measure(analysis, self.sources, cap, callers_of)
 
     def close(self) -> None:
         self.workspace.close()

@@ -6,10 +6,11 @@ packs it, what it uses (`candidates.uses_need`), the site list a line each, and 
 around the sites (the callers' bodies a change's context takes first). The work is bounded
 by a token cap: past it the budget is the ceiling whatever more there is, so reading stops —
 a name with thousands of uses costs what the cap lets in, not a file per use. A context at a
-budget is then `estimated`: as many tokens as it needs, at most the budget. Siblings are not
-searched (a change's context may hold more than the estimate says) and overlaps between the
-parts are counted twice; `tests/benchmarks/menu_estimates.py` says how far this is from the
-packed context's figures."""
+budget is then `estimated`: as many tokens as it needs, at most the budget. A change's
+context counts its siblings too (their search is capped: siblings.MAX_REFS). Overlaps between
+the parts are counted twice, and what packing adds at the floor beyond these is not
+counted; `tests/benchmarks/menu_estimates.py` says how far this is from the packed
+context's figures."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scopewise.analysis import candidates, packing
+from scopewise.analysis import candidates, packing, siblings
 from scopewise.analysis.context import Context, SiteEntry
 from scopewise.analysis.resolve import is_test_path
 from scopewise.analysis.scope import Analysis
@@ -37,12 +38,20 @@ class Needs:
     core: int
     ripple: int
     sites: tuple[SiteEntry, ...]
+    siblings: int = 0  # the siblings' lines and bodies (a change's context), when searched
 
 
-def measure(analysis: Analysis, sources: Sources, cap: int) -> Needs:
+def measure(
+    analysis: Analysis,
+    sources: Sources,
+    cap: int,
+    callers_of: siblings.CallersOf | None = None,
+) -> Needs:
     """The needs of an analysed range, reading files only while the total stays under `cap`
-    tokens (remembered on the analysis: a menu measures one range once)."""
-    hit = analysis.memo.get(f"needs@{cap}")
+    tokens; with `callers_of`, its siblings' too (their search has its own work cap).
+    Remembered on the analysis: a menu measures one range once."""
+    key = f"needs@{cap}:{callers_of is not None}"
+    hit = analysis.memo.get(key)
     if isinstance(hit, Needs):
         return hit
     ws = sources.workspace
@@ -50,16 +59,43 @@ def measure(analysis: Analysis, sources: Sources, cap: int) -> Needs:
     packing.pack_target(packer, analysis.file.path, analysis.start, analysis.end)
     site_list = candidates.sites(analysis, ws.get)
     own = packer.cost + candidates.uses_need(analysis, ws.get, packer.line_costs)
+    own += _skeletons(analysis, packer, cap)
     plan = own + packing.listing_cost(packer, site_list, cap=max(0.0, cap - own))
     bodies = _bodies(packer, site_list, cap - plan) if plan < cap else 0.0
+    sibs = 0.0
+    if callers_of is not None and plan + bodies < cap:
+        sibs = _siblings(analysis, packer, callers_of)
     entries = tuple(
         SiteEntry(s.path, s.line + 1, s.symbol, s.confidence, s.note, "listed", s.certain)
         for s in site_list
     )
     core = math.ceil(plan)
-    needs = Needs(core, core, math.ceil(plan + bodies), entries)
-    analysis.memo[f"needs@{cap}"] = needs
+    needs = Needs(core, core, math.ceil(plan + bodies), entries, math.ceil(sibs))
+    analysis.memo[key] = needs
     return needs
+
+
+def _skeletons(analysis: Analysis, packer: packing.Packer, budget: int) -> float:
+    """The class skeletons around the range's definitions (the range's own file alone)."""
+    fi = analysis.file
+    enclosing = fi.qualified_name(analysis.enclosing) if analysis.enclosing is not None else None
+    found = candidates.enclosing(analysis, packer.line_costs, budget)
+    costs = packer.line_costs(fi.path)
+    shown = {c.symbol: c.forms[0][1] for c in found if c.forms[0][0] == "skeleton"}
+    shown.pop(enclosing or "", None)  # counted with what the range uses
+    return sum(costs.total(lines) + packing.RUN_TOKENS for lines in shown.values())
+
+
+def _siblings(analysis: Analysis, packer: packing.Packer, callers_of: siblings.CallersOf) -> float:
+    """The siblings as a change's context shows them: a line each, the strongest bodies."""
+    ws = packer.sources.workspace
+    found = analysis.memo.get("siblings")
+    if not isinstance(found, siblings.Siblings):
+        found = analysis.memo["siblings"] = siblings.find(analysis, ws, callers_of)
+    total = 0.0
+    for c in candidates.sibling_candidates(found.found, ws.get, packer.line_costs):
+        total += packer.line_costs(c.path).total(c.forms[0][1]) + packing.RUN_TOKENS
+    return total
 
 
 def _bodies(packer: packing.Packer, site_list: Sequence[candidates.Site], cap: float) -> float:
@@ -101,11 +137,11 @@ def estimated(analysis: Analysis, needs: Needs, budget: int) -> Context:
         analysis.start + 1,
         analysis.end + 1,
         budget,
-        min(budget, needs.ripple),
+        min(budget, needs.ripple + needs.siblings),
         analysis.scope,
         sites=list(needs.sites),
         need_core=needs.core,
-        need_ripple=needs.ripple,
+        need_ripple=needs.ripple + needs.siblings,
         need_plan=needs.plan,
         measured=True,
     )

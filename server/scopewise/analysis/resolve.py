@@ -17,6 +17,7 @@ from __future__ import annotations
 import builtins
 import posixpath
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -37,6 +38,7 @@ from scopewise.index.workspace import WorkspaceIndex
 from scopewise.vocab import CLASS_LIKE, TYPE_KINDS, Kind
 
 _BUILTINS = frozenset(dir(builtins))
+CALLERS_KEPT = 4096  # definitions whose sites are remembered (Resolver.callers)
 _SELF = frozenset({"self", "cls", "this", "super"})
 _TYPED = 0.9  # `x.m` where evidence says `x` is an instance of a class that has `m`
 _VARIANT = 0.4  # an earlier namesake's share of a use's confidence (see _namesakes)
@@ -172,6 +174,9 @@ class Resolver:
         self.hierarchy = Hierarchy(workspace, self)
         self.types = Types(workspace, self.hierarchy)
         self._sites = SiteFinder(workspace, self.hierarchy, self.types)
+        # the sites of a definition (path, file version, index), while the index is as it was
+        self._callers: OrderedDict[tuple[str, str, int], tuple[CallerSite, ...]] = OrderedDict()
+        self._callers_at = workspace.version
 
     # ------------------------------------------------------------------ modules
     def module_file(self, module: str, from_path: str) -> str | None:
@@ -423,8 +428,21 @@ class Resolver:
     def callers(self, fi: FileIndex, index: int) -> list[CallerSite]:
         """Every use of definition `index` of `fi` outside its own body, and the overrides
         of a method, classed by evidence (analysis/sites.py): certain first, then by
-        confidence; uses that evidence says are of something else are left out."""
-        return self._sites.sites(fi, index)
+        confidence; uses that evidence says are of something else are left out.
+        Remembered across requests until any file's index changes (a cursor moving inside a
+        definition, the menu asked again, the ripple's siblings)."""
+        if self._callers_at != self.ws.version:
+            self._callers.clear()
+            self._callers_at = self.ws.version
+        key = (fi.path, fi.digest, index)
+        hit = self._callers.get(key)
+        if hit is None:
+            hit = self._callers[key] = tuple(self._sites.sites(fi, index))
+            while len(self._callers) > CALLERS_KEPT:
+                self._callers.popitem(last=False)
+        else:
+            self._callers.move_to_end(key)
+        return list(hit)
 
     # ------------------------------------------------------------------ binding (Binder)
     def bind_name(self, fi: FileIndex, name: str, hops: int = 0) -> tuple[list[Ref], bool]:

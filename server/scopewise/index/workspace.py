@@ -194,6 +194,7 @@ class WorkspaceIndex:
                 self._cache_problem = f"{exc.filename}: {exc.strerror or exc}"
                 log.warning("index cache: %s; indexing without a cache", self._cache_problem)
         self.files = FileTable(self._cache, self._reload)
+        self.version = 0  # moves on with every change to the files' indexes (answers' memos)
         self.skipped: dict[str, str] = {}
         self._lock = threading.RLock()
         self.ready = threading.Event()
@@ -233,6 +234,7 @@ class WorkspaceIndex:
         self._parse_all(todo, stats, found, progress, len(found.stored), total, workers)
         with self._lock:
             self.files.replace(found.pinned, found.stored)
+            self.version += 1
             self.skipped = {s.path: s.reason for s in stats.skipped}
         if self._cache and (todo or cached.keys() - found.stored.keys()):  # else: no write
             self._cache.retain(found.stored)
@@ -360,6 +362,7 @@ class WorkspaceIndex:
         with self._lock:
             self.files.pin(rel, fi)
             self.skipped.pop(rel, None)
+            self.version += 1
 
     def leave_out(self, rel: str, reason: str) -> None:
         """Drop a file from the index, skipped with the reason (an open buffer too slow to
@@ -411,11 +414,13 @@ class WorkspaceIndex:
         with self._lock:
             self.files.store(rel, Stored(got[0], r.digest, r.language, got[1], got[2]), fi)
             self.skipped.pop(rel, None)
+            self.version += 1
         return fi
 
     def remove(self, rel: str) -> None:
         with self._lock:
             self.files.drop(rel)
+            self.version += 1
 
     # ------------------------------------------------------------------ queries
     def get(self, rel: str) -> FileIndex | None:
