@@ -89,9 +89,10 @@ def _skeletons(analysis: Analysis, packer: packing.Packer, budget: int) -> float
 def _siblings(analysis: Analysis, packer: packing.Packer, callers_of: siblings.CallersOf) -> float:
     """The siblings as a change's context shows them: a line each, the strongest bodies."""
     ws = packer.sources.workspace
-    found = analysis.memo.get("siblings")
+    found = analysis.memo.get("siblings, bounded")
     if not isinstance(found, siblings.Siblings):
-        found = analysis.memo["siblings"] = siblings.find(analysis, ws, callers_of)
+        found = siblings.find(analysis, ws, callers_of, bounded=True)
+        analysis.memo["siblings, bounded"] = found
     total = 0.0
     for c in candidates.sibling_candidates(found.found, ws.get, packer.line_costs):
         total += packer.line_costs(c.path).total(c.forms[0][1]) + packing.RUN_TOKENS

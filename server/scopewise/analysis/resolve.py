@@ -38,7 +38,9 @@ from scopewise.index.workspace import WorkspaceIndex
 from scopewise.vocab import CLASS_LIKE, TYPE_KINDS, Kind
 
 _BUILTINS = frozenset(dir(builtins))
+BY_NAME_MAX = 12  # a name defined more often than this is not resolved by name alone
 CALLERS_KEPT = 4096  # definitions whose sites are remembered (Resolver.callers)
+NAMED_KEPT = 50_000  # names whose definitions are remembered (Resolver._named)
 _SELF = frozenset({"self", "cls", "this", "super"})
 _TYPED = 0.9  # `x.m` where evidence says `x` is an instance of a class that has `m`
 _VARIANT = 0.4  # an earlier namesake's share of a use's confidence (see _namesakes)
@@ -177,6 +179,7 @@ class Resolver:
         # the sites of a definition (path, file version, index), while the index is as it was
         self._callers: OrderedDict[tuple[str, str, int], tuple[CallerSite, ...]] = OrderedDict()
         self._callers_at = workspace.version
+        self._named_memo: dict[tuple[str, str, bool, bool], tuple[tuple[str, int], ...]] = {}
 
     # ------------------------------------------------------------------ modules
     def module_file(self, module: str, from_path: str) -> str | None:
@@ -405,35 +408,66 @@ class Resolver:
         members_only: bool = False,
         top_level_only: bool = False,
     ) -> list[tuple[str, int, float, str]]:
-        """Candidates found by name alone; confidence shrinks with their number."""
+        """Candidates found by name alone; confidence shrinks with their number (none past
+        BY_NAME_MAX)."""
         family = _FAMILY.get(fi.language, fi.language)
-        cands = [
-            (c, i)
-            for c, i in self.ws.definitions_named(name)
-            if _FAMILY.get(c.language, c.language) == family
-            and (not members_only or c.definitions[i].parent is not None)
-            and (not top_level_only or c.definitions[i].parent is None)
-            and c.definitions[i].kind != Kind.ATTRIBUTE
-        ]
-        if not cands or len(cands) > 12:
+        cands = self._named(name, family, members_only, top_level_only)
+        if not cands:
             return []
         conf = base / len(cands)
         here = posixpath.dirname(fi.path)
         return [
-            (c.path, i, min(0.95, conf * (1.2 if posixpath.dirname(c.path) == here else 1.0)), via)
-            for c, i in cands
+            (path, i, min(0.95, conf * (1.2 if posixpath.dirname(path) == here else 1.0)), via)
+            for path, i in cands
         ]
 
+    def _named(
+        self, name: str, family: str, members_only: bool, top_level_only: bool
+    ) -> tuple[tuple[str, int], ...]:
+        """The definitions called `name` in a language family, attributes left out; none
+        when there are more than BY_NAME_MAX (files are loaded only until there are, and only
+        the family's). Remembered until any file's index changes."""
+        self._fresh()
+        key = (name, family, members_only, top_level_only)
+        hit = self._named_memo.get(key)
+        if hit is not None:
+            return hit
+        cands: list[tuple[str, int]] = []
+        for path, i in self.ws.files.definitions_named(name):
+            spec = languages.language_for_path(path)
+            if spec is None or _FAMILY.get(spec.name, spec.name) != family:
+                continue
+            c = self.ws.get(path)
+            if c is None or i >= len(c.definitions):
+                continue
+            d = c.definitions[i]
+            if (members_only and d.parent is None) or (top_level_only and d.parent is not None):
+                continue
+            if d.kind != Kind.ATTRIBUTE and _FAMILY.get(c.language, c.language) == family:
+                cands.append((path, i))
+            if len(cands) > BY_NAME_MAX:
+                cands = []
+                break
+        if len(self._named_memo) >= NAMED_KEPT:
+            self._named_memo.clear()
+        found = self._named_memo[key] = tuple(cands)
+        return found
+
     # ------------------------------------------------------------------ definition -> users
+    def _fresh(self) -> None:
+        """Forget what was remembered across requests once any file's index changed."""
+        if self._callers_at != self.ws.version:
+            self._callers.clear()
+            self._named_memo.clear()
+            self._callers_at = self.ws.version
+
     def callers(self, fi: FileIndex, index: int) -> list[CallerSite]:
         """Every use of definition `index` of `fi` outside its own body, and the overrides
         of a method, classed by evidence (analysis/sites.py): certain first, then by
         confidence; uses that evidence says are of something else are left out.
         Remembered across requests until any file's index changes (a cursor moving inside a
         definition, the menu asked again, the ripple's siblings)."""
-        if self._callers_at != self.ws.version:
-            self._callers.clear()
-            self._callers_at = self.ws.version
+        self._fresh()
         key = (fi.path, fi.digest, index)
         hit = self._callers.get(key)
         if hit is None:
