@@ -4,10 +4,12 @@ sites remembered across requests exactly until the index changes."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
+from scopewise.actions.estimate import prefix_key
 from scopewise.actions.model import ActionRequest
 from scopewise.actions.plan import Actions
 from scopewise.analysis.engine import Engine
@@ -100,3 +102,16 @@ def test_sites_are_remembered_until_any_index_changes(crowd: Engine, tmp_path: P
     again = crowd.resolver.callers(fi, 0)
     assert calls == 2 and len(again) == len(first) + 2  # its import and its call
     assert any(s.path == "users/late.py" for s in again)
+
+
+def test_the_menu_knows_a_prefix_just_sent_is_cached(engine: Engine) -> None:
+    """After a run sent a range's context, the menu's estimate for the same range reads it
+    from the prompt cache, as the run's own plan would."""
+    actions = Actions(engine, Settings())
+    req = ActionRequest(Action.EXPLAIN, "shop/pricing.py", 11, 22)
+    before = actions.plan_all([req], estimate=True)[0]
+    assert before.estimate.cached_tokens == 0
+    full = actions.plan(req)  # a run plans again, then sends this prefix
+    actions._prefixes[prefix_key(full.route.model, full.context.render())] = time.time()
+    after = actions.plan_all([req], estimate=True)[0]
+    assert after.estimate.cached_tokens > 0 and after.estimate.usd < before.estimate.usd
