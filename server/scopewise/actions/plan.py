@@ -46,7 +46,51 @@ __all__ = [
 ]
 
 MIN_BUDGET = 64  # tokens: a context budget below this is an error, not the default
-TEXTS_KEPT = 64  # contexts packed, remembered for the menu's cache estimates
+TEXTS_KEPT = 32  # contexts packed, remembered for the menu's cache estimates
+
+
+def packer(
+    engine: Engine, analysis: Analysis, cap: int, estimate: bool
+) -> Callable[[int, bool], Context]:
+    """The contexts of an analysed range by budget and kind, each made once: packed, or
+    measured up to `cap` tokens (`estimate`: the menu's)."""
+    packed: dict[tuple[int, bool], Context] = {}
+
+    def pack(b: int, wide: bool) -> Context:
+        if (b, wide) not in packed:
+            packed[(b, wide)] = (
+                estimated(analysis, engine.needs_for(analysis, cap, wide), b)
+                if estimate
+                else engine.context_for(analysis, b, wide)
+            )
+        return packed[(b, wide)]
+
+    return pack
+
+
+class SentTexts:
+    """The contexts last packed, by file version, range, budget and kind: a measured
+    context's text is the one packed for the same (so the menu's estimate knows whether a
+    run just sent its prefix to the prompt cache), else none."""
+
+    def __init__(self, prefixes: dict[str, float]) -> None:
+        self.prefixes = prefixes  # prompt prefixes sent (the runs'), for cache estimates
+        self._texts: dict[tuple[object, ...], str] = {}
+
+    def text_for(self, analysis: Analysis, action: str, ctx: Context) -> str:
+        wide = wants_siblings(action)
+        key = (analysis.file.digest, ctx.start_line, ctx.end_line, ctx.budget, wide)
+        if ctx.measured:
+            return self._texts.get(key, "")
+        text = self._texts[key] = ctx.render()
+        while len(self._texts) > TEXTS_KEPT:
+            self._texts.pop(next(iter(self._texts)))
+        return text
+
+    def sent_at(self, model: str, context_text: str) -> float | None:
+        """When a call with this context's prefix was last sent to the model (None: never,
+        or no text to tell)."""
+        return self.prefixes.get(prefix_key(model, context_text)) if context_text else None
 
 
 class Actions:
@@ -64,7 +108,7 @@ class Actions:
         self.catalog = catalog or ModelCatalog(price_overrides=settings.prices or None)
         self.ledger = ledger or Ledger(daily_cap_usd=settings.daily_cap_usd)
         self._prefixes: dict[str, float] = {}  # prompt prefixes sent, for cache estimates
-        self._texts: dict[tuple[object, ...], str] = {}  # the last contexts packed (_sent_text)
+        self._sent = SentTexts(self._prefixes)
 
     # ------------------------------------------------------------------ planning (offline)
     def plan(self, req: ActionRequest, *, budget: int | None = None) -> Plan:
@@ -103,25 +147,11 @@ class Actions:
             )
             floor = self.settings.context_budget if budget is None else budget
             ceiling = floor if budget is not None else self.settings.context_budget_max
-            packed: dict[tuple[int, bool], Context] = {}
-            cap = max(floor, ceiling)
-
-            def pack(b: int, wide: bool) -> Context:
-                if (b, wide) not in packed:
-                    packed[(b, wide)] = (
-                        estimated(analysis, self.engine.needs_for(analysis, cap, wide), b)
-                        if estimate
-                        else self.engine.context_for(analysis, b, wide)
-                    )
-                return packed[(b, wide)]
-
+            pack = packer(self.engine, analysis, max(floor, ceiling), estimate)
             contexts = contexts_for([r.action for r in reqs], pack, floor, ceiling)
         except EngineError as exc:
             raise ActionError(str(exc)) from None
-        for req in reqs:
-            if req.project_action:
-                named = project.named(self.settings.actions, req)
-                project.check_file(named, analysis.file.path)
+        _check_projects(self.settings, reqs, analysis.file.path)
 
         def planner_context() -> Context:
             """What a wide change's plan step reads: an explanation's context packed at
@@ -138,26 +168,13 @@ class Actions:
         plans = []
         for req in reqs:
             ctx = contexts[req.action]
-            text = texts.setdefault(id(ctx), self._sent_text(analysis, req.action, ctx))
+            text = texts.setdefault(id(ctx), self._sent.text_for(analysis, req.action, ctx))
             plans.append(
                 self._plan_one(
                     req, analysis, ctx, text, models, max(floor, ceiling), planner_context
                 )
             )
         return plans
-
-    def _sent_text(self, analysis: Analysis, action: str, ctx: Context) -> str:
-        """A context's text, remembered by range, budget and kind for the file's version;
-        a measured context's is the one last packed for the same (the menu's estimate knows
-        whether its prefix is in the prompt cache), else none."""
-        wide = wants_siblings(action)
-        key = (analysis.file.digest, ctx.start_line, ctx.end_line, ctx.budget, wide)
-        if ctx.measured:
-            return self._texts.get(key, "")
-        text = self._texts[key] = ctx.render()
-        while len(self._texts) > TEXTS_KEPT:
-            self._texts.pop(next(iter(self._texts)))
-        return text
 
     def _plan_one(
         self,
@@ -257,15 +274,10 @@ class Actions:
             context_text,
             prompt,
             self.price(chosen.model),
-            self._sent_at(chosen.model, context_text),
+            self._sent.sent_at(chosen.model, context_text),
             site_edits,
             ctx.tokens if ctx.measured else None,
         )
-
-    def _sent_at(self, model: str, context_text: str) -> float | None:
-        """When a call with this context's prefix was last sent to the model (None: never,
-        or no text to tell)."""
-        return self._prefixes.get(prefix_key(model, context_text)) if context_text else None
 
     def _steps(
         self,
@@ -295,7 +307,7 @@ class Actions:
 
         size = read.tokens if read.measured else None
         wide = Wide(scope, analysis.file.path, ctx.sites, line_count, context_text, prompt, size)
-        sent = self._sent_at(chosen.model, context_text)
+        sent = self._sent.sent_at(chosen.model, context_text)
         if writer is None:
             return advisor_steps(wide, chosen, self.price, sent)
         return plan_steps(wide, chosen, writer, self.price, sent, time.time())
@@ -423,6 +435,13 @@ def _cheapest(plans: Sequence[Plan]) -> str:
     ranked = sorted(plans, key=lambda p: p.estimate.usd)
     others = ", ".join(f"{way_name(p)} ${p.estimate.usd:.2f}" for p in ranked[1:])
     return f"cheapest way: {way_name(ranked[0])} ${ranked[0].estimate.usd:.2f} ({others})"
+
+
+def _check_projects(settings: Settings, reqs: Sequence[ActionRequest], path: str) -> None:
+    """Each project action asked applies to the file (ActionError: it does not)."""
+    for req in reqs:
+        if req.project_action:
+            project.check_file(project.named(settings.actions, req), path)
 
 
 def _check(req: ActionRequest, first: ActionRequest) -> None:

@@ -176,10 +176,7 @@ class Resolver:
         self.hierarchy = Hierarchy(workspace, self)
         self.types = Types(workspace, self.hierarchy)
         self._sites = SiteFinder(workspace, self.hierarchy, self.types)
-        # the sites of a definition (path, file version, index), while the index is as it was
-        self._callers: OrderedDict[tuple[str, str, int], tuple[CallerSite, ...]] = OrderedDict()
-        self._callers_at = workspace.version
-        self._named_memo: dict[tuple[str, str, bool, bool], tuple[tuple[str, int], ...]] = {}
+        self._kept = Kept(workspace)  # answers remembered until the index changes
 
     # ------------------------------------------------------------------ modules
     def module_file(self, module: str, from_path: str) -> str | None:
@@ -411,7 +408,7 @@ class Resolver:
         """Candidates found by name alone; confidence shrinks with their number (none past
         BY_NAME_MAX)."""
         family = _FAMILY.get(fi.language, fi.language)
-        cands = self._named(name, family, members_only, top_level_only)
+        cands = self._kept.named(name, family, members_only, top_level_only)
         if not cands:
             return []
         conf = base / len(cands)
@@ -421,62 +418,13 @@ class Resolver:
             for path, i in cands
         ]
 
-    def _named(
-        self, name: str, family: str, members_only: bool, top_level_only: bool
-    ) -> tuple[tuple[str, int], ...]:
-        """The definitions called `name` in a language family, attributes left out; none
-        when there are more than BY_NAME_MAX (files are loaded only until there are, and only
-        the family's). Remembered until any file's index changes."""
-        self._fresh()
-        key = (name, family, members_only, top_level_only)
-        hit = self._named_memo.get(key)
-        if hit is not None:
-            return hit
-        cands: list[tuple[str, int]] = []
-        for path, i in self.ws.files.definitions_named(name):
-            spec = languages.language_for_path(path)
-            if spec is None or _FAMILY.get(spec.name, spec.name) != family:
-                continue
-            c = self.ws.get(path)
-            if c is None or i >= len(c.definitions):
-                continue
-            d = c.definitions[i]
-            if (members_only and d.parent is None) or (top_level_only and d.parent is not None):
-                continue
-            if d.kind != Kind.ATTRIBUTE and _FAMILY.get(c.language, c.language) == family:
-                cands.append((path, i))
-            if len(cands) > BY_NAME_MAX:
-                cands = []
-                break
-        if len(self._named_memo) >= NAMED_KEPT:
-            self._named_memo.clear()
-        found = self._named_memo[key] = tuple(cands)
-        return found
-
-    # ------------------------------------------------------------------ definition -> users
-    def _fresh(self) -> None:
-        """Forget what was remembered across requests once any file's index changed."""
-        if self._callers_at != self.ws.version:
-            self._callers.clear()
-            self._named_memo.clear()
-            self._callers_at = self.ws.version
-
     def callers(self, fi: FileIndex, index: int) -> list[CallerSite]:
         """Every use of definition `index` of `fi` outside its own body, and the overrides
         of a method, classed by evidence (analysis/sites.py): certain first, then by
         confidence; uses that evidence says are of something else are left out.
         Remembered across requests until any file's index changes (a cursor moving inside a
         definition, the menu asked again, the ripple's siblings)."""
-        self._fresh()
-        key = (fi.path, fi.digest, index)
-        hit = self._callers.get(key)
-        if hit is None:
-            hit = self._callers[key] = tuple(self._sites.sites(fi, index))
-            while len(self._callers) > CALLERS_KEPT:
-                self._callers.popitem(last=False)
-        else:
-            self._callers.move_to_end(key)
-        return list(hit)
+        return self._kept.callers(fi, index, self._sites.sites)
 
     # ------------------------------------------------------------------ binding (Binder)
     def bind_name(self, fi: FileIndex, name: str, hops: int = 0) -> tuple[list[Ref], bool]:
@@ -511,6 +459,75 @@ class Resolver:
             target = self.module_file(full, fi.path)
             return target  # `from pkg import name`: a module when pkg/name is one
         return None
+
+
+class Kept:
+    """What the resolver remembers across requests, forgotten once any file's index changed
+    (`WorkspaceIndex.version`): each definition's sites (by path, file version and index)
+    and the definitions of a name by name."""
+
+    def __init__(self, workspace: WorkspaceIndex) -> None:
+        self.ws = workspace
+        self._callers: OrderedDict[tuple[str, str, int], tuple[CallerSite, ...]] = OrderedDict()
+        self._named: dict[tuple[str, str, bool, bool], tuple[tuple[str, int], ...]] = {}
+        self._at = workspace.version
+
+    def _fresh(self) -> None:
+        if self._at != self.ws.version:
+            self._callers.clear()
+            self._named.clear()
+            self._at = self.ws.version
+
+    def callers(
+        self, fi: FileIndex, index: int, find: Callable[[FileIndex, int], list[CallerSite]]
+    ) -> list[CallerSite]:
+        self._fresh()
+        key = (fi.path, fi.digest, index)
+        hit = self._callers.get(key)
+        if hit is None:
+            hit = self._callers[key] = tuple(find(fi, index))
+            while len(self._callers) > CALLERS_KEPT:
+                self._callers.popitem(last=False)
+        else:
+            self._callers.move_to_end(key)
+        return list(hit)
+
+    def named(
+        self, name: str, family: str, members_only: bool, top_level_only: bool
+    ) -> tuple[tuple[str, int], ...]:
+        """The definitions called `name` in a language family, attributes left out; none
+        when there are more than BY_NAME_MAX (files are loaded only until there are, and only
+        the family's)."""
+        self._fresh()
+        key = (name, family, members_only, top_level_only)
+        hit = self._named.get(key)
+        if hit is None:
+            if len(self._named) >= NAMED_KEPT:
+                self._named.clear()
+            hit = self._named[key] = _named(self.ws, *key)
+        return hit
+
+
+def _named(
+    ws: WorkspaceIndex, name: str, family: str, members_only: bool, top_level_only: bool
+) -> tuple[tuple[str, int], ...]:
+    """Kept.named, worked out."""
+    cands: list[tuple[str, int]] = []
+    for path, i in ws.files.definitions_named(name):
+        spec = languages.language_for_path(path)
+        if spec is None or _FAMILY.get(spec.name, spec.name) != family:
+            continue
+        c = ws.get(path)
+        if c is None or i >= len(c.definitions):
+            continue
+        d = c.definitions[i]
+        if (members_only and d.parent is None) or (top_level_only and d.parent is not None):
+            continue
+        if d.kind != Kind.ATTRIBUTE and _FAMILY.get(c.language, c.language) == family:
+            cands.append((path, i))
+        if len(cands) > BY_NAME_MAX:
+            return ()
+    return tuple(cands)
 
 
 def _module_file(
