@@ -59,7 +59,7 @@ def measure(
     packing.pack_target(packer, analysis.file.path, analysis.start, analysis.end)
     site_list = candidates.sites(analysis, ws.get)
     own = packer.cost + candidates.uses_need(analysis, ws.get, packer.line_costs)
-    own += _skeletons(analysis, packer, cap)
+    own += _skeletons(analysis, packer, cap) - _inside(analysis, packer)
     plan = own + packing.listing_cost(packer, site_list, cap=max(0.0, cap - own))
     bodies = _bodies(packer, site_list, cap - plan) if plan < cap else 0.0
     sibs = 0.0
@@ -73,6 +73,17 @@ def measure(
     needs = Needs(core, core, math.ceil(plan + bodies), entries, math.ceil(sibs))
     analysis.memo[key] = needs
     return needs
+
+
+def _inside(analysis: Analysis, packer: packing.Packer) -> float:
+    """What `uses_need` counts of the range itself: the definition around it is counted
+    whole there (clipped), the range once already."""
+    if analysis.enclosing is None:
+        return 0.0
+    d = analysis.file.definitions[analysis.enclosing]
+    lines = range(max(d.start_line, analysis.start), min(d.end_line, analysis.end) + 1)
+    costs = packer.line_costs(analysis.file.path)
+    return min(candidates.USE_CLIP, costs.total(lines, cap=candidates.USE_CLIP))
 
 
 def _skeletons(analysis: Analysis, packer: packing.Packer, budget: int) -> float:
@@ -118,13 +129,12 @@ def _bodies(packer: packing.Packer, site_list: Sequence[candidates.Site], cap: f
         if d.kind in _SKELETON_KINDS:
             continue
         try:
-            body = packer.line_costs(s.path).total(
-                candidates.full(d), cap=candidates.CALLER_BODY_MAX
-            )
+            costs = packer.line_costs(s.path)
+            body = costs.total(candidates.full(d), cap=candidates.CALLER_BODY_MAX)
         except OSError:
             continue
-        if body <= candidates.CALLER_BODY_MAX:
-            total += body + packing.RUN_TOKENS
+        if body <= candidates.CALLER_BODY_MAX:  # its listed lines are in it
+            total += body + packing.RUN_TOKENS - costs.total(s.lines, packing.LIST_TOKENS)
         if total > cap:
             break
     return total
