@@ -115,3 +115,18 @@ def test_the_menu_knows_a_prefix_just_sent_is_cached(engine: Engine) -> None:
     actions._prefixes[prefix_key(full.route.model, full.context.render())] = time.time()
     after = actions.plan_all([req], estimate=True)[0]
     assert after.estimate.cached_tokens > 0 and after.estimate.usd < before.estimate.usd
+
+
+def test_a_names_definitions_follow_new_definitions_not_edits_in_a_body(crowd: Engine) -> None:
+    """By-name resolution's look-up of a name's definitions is kept while an edit changes
+    only a body (a keystroke), and made again once a definition of that name appears."""
+    ws = crowd.workspace
+    kept = crowd.resolver._kept
+    assert kept.named("helper", "python", False, False) == (("lib.py", 0),)
+    at = ws.defs_version
+    ws.update("users/u1.py", b"from lib import helper\n\n\ndef use1(v):\n    return helper(v)\n")
+    assert ws.defs_version == at  # a body edited: the same definitions
+    ws.update("users/u2.py", b"def helper(x):\n    return x\n")
+    assert ws.defs_version > at
+    found = kept.named("helper", "python", False, False)
+    assert found == (("lib.py", 0), ("users/u2.py", 0))

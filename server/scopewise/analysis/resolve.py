@@ -462,21 +462,25 @@ class Resolver:
 
 
 class Kept:
-    """What the resolver remembers across requests, forgotten once any file's index changed
-    (`WorkspaceIndex.version`): each definition's sites (by path, file version and index)
-    and the definitions of a name by name."""
+    """What the resolver remembers across requests: each definition's sites (by path, file
+    version and index) until any file's index changes (`WorkspaceIndex.version`), the
+    definitions of a name until which definitions there are changes (`defs_version`: a
+    keystroke inside a body keeps them)."""
 
     def __init__(self, workspace: WorkspaceIndex) -> None:
         self.ws = workspace
         self._callers: OrderedDict[tuple[str, str, int], tuple[CallerSite, ...]] = OrderedDict()
         self._named: dict[tuple[str, str, bool, bool], tuple[tuple[str, int], ...]] = {}
         self._at = workspace.version
+        self._named_at = workspace.defs_version
 
     def _fresh(self) -> None:
         if self._at != self.ws.version:
             self._callers.clear()
-            self._named.clear()
             self._at = self.ws.version
+        if self._named_at != self.ws.defs_version:  # a name's definitions: those alone
+            self._named.clear()
+            self._named_at = self.ws.defs_version
 
     def callers(
         self, fi: FileIndex, index: int, find: Callable[[FileIndex, int], list[CallerSite]]

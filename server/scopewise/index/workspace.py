@@ -195,6 +195,7 @@ class WorkspaceIndex:
                 log.warning("index cache: %s; indexing without a cache", self._cache_problem)
         self.files = FileTable(self._cache, self._reload)
         self.version = 0  # moves on with every change to the files' indexes (answers' memos)
+        self.defs_version = 0  # ... with every change to which definitions there are
         self.skipped: dict[str, str] = {}
         self._lock = threading.RLock()
         self.ready = threading.Event()
@@ -235,6 +236,7 @@ class WorkspaceIndex:
         with self._lock:
             self.files.replace(found.pinned, found.stored)
             self.version += 1
+            self.defs_version += 1
             self.skipped = {s.path: s.reason for s in stats.skipped}
         if self._cache and (todo or cached.keys() - found.stored.keys()):  # else: no write
             self._cache.retain(found.stored)
@@ -359,10 +361,13 @@ class WorkspaceIndex:
 
     def _put(self, rel: str, fi: FileIndex) -> None:
         """Install a file's new index, held in memory; it is no longer skipped."""
+        old = self.files.get(rel)  # an edited buffer's: in memory
         with self._lock:
             self.files.pin(rel, fi)
             self.skipped.pop(rel, None)
             self.version += 1
+            if old is None or _defined(old) != _defined(fi):
+                self.defs_version += 1
 
     def leave_out(self, rel: str, reason: str) -> None:
         """Drop a file from the index, skipped with the reason (an open buffer too slow to
@@ -415,12 +420,14 @@ class WorkspaceIndex:
             self.files.store(rel, Stored(got[0], r.digest, r.language, got[1], got[2]), fi)
             self.skipped.pop(rel, None)
             self.version += 1
+            self.defs_version += 1
         return fi
 
     def remove(self, rel: str) -> None:
         with self._lock:
             self.files.drop(rel)
             self.version += 1
+            self.defs_version += 1
 
     # ------------------------------------------------------------------ queries
     def get(self, rel: str) -> FileIndex | None:
@@ -466,3 +473,8 @@ class _Found:
 def _unchanged(c: Stat, stat: tuple[int, int] | None, language: str) -> bool:
     """Whether a stored file is as the cache has it: same stat, same language, entry kept."""
     return c.entry is not None and stat == (c.mtime_ns, c.size) and c.language == language
+
+
+def _defined(fi: FileIndex) -> tuple[str, list[tuple[str, str, int | None]]]:
+    """Which definitions a file holds, lines aside: what "definitions named X" reads."""
+    return fi.language, [(d.name, d.kind, d.parent) for d in fi.definitions]
