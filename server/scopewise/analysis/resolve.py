@@ -15,8 +15,10 @@ the last one first.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import posixpath
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -473,6 +475,7 @@ class Kept:
         self._named: dict[tuple[str, str, bool, bool], tuple[tuple[str, int], ...]] = {}
         self._at = workspace.version
         self._named_at = workspace.defs_version
+        self._lock = threading.Lock()
 
     def _fresh(self) -> None:
         if self._at != self.ws.version:
@@ -489,11 +492,14 @@ class Kept:
         key = (fi.path, fi.digest, index)
         hit = self._callers.get(key)
         if hit is None:
-            hit = self._callers[key] = tuple(find(fi, index))
-            while len(self._callers) > CALLERS_KEPT:
-                self._callers.popitem(last=False)
+            hit = tuple(find(fi, index))
+            with self._lock:  # a run's look-ups may ask from another thread
+                self._callers[key] = hit
+                while len(self._callers) > CALLERS_KEPT:
+                    self._callers.popitem(last=False)
         else:
-            self._callers.move_to_end(key)
+            with self._lock, contextlib.suppress(KeyError):
+                self._callers.move_to_end(key)
         return list(hit)
 
     def named(
