@@ -74,8 +74,9 @@ def kilo(tokens: int) -> str:
 
 
 def describe(ctx: Context, ceiling: int) -> str:
-    """The context in one line: "context 9.2k of 10k (up to 24k): 52 sites in 10 files"."""
-    line = f"context {kilo(ctx.tokens)} of {kilo(ctx.budget)}"
+    """The context in one line: "context 9.2k of 10k (up to 24k): 52 sites in 10 files"; a
+    measured one's size is an estimate: "context ~9.2k of 10k"."""
+    line = f"context {'~' * ctx.measured}{kilo(ctx.tokens)} of {kilo(ctx.budget)}"
     if ceiling > ctx.budget:
         line += f" (up to {kilo(ceiling)})"
     return f"{line}: {ctx.site_summary}" if ctx.site_summary else line

@@ -93,12 +93,16 @@ def estimate_call(
     price: Price,
     prefix_sent_at: float | None,
     site_edits: int = 0,
+    context_tokens: int | None = None,
 ) -> Estimate:
     """The estimate of one call; ``prefix_sent_at``: when the same prefix was last sent to
     the same model (within the cache lifetime it is expected to be read from the cache);
     ``site_edits``: the sites outside the selection the answer edits (an interface that moves:
-    one call has to write every site's edit itself)."""
-    prefix = tokens.estimate(prompts.SYSTEM) + tokens.estimate(context_text)
+    one call has to write every site's edit itself); ``context_tokens``: the context's size
+    when there is no text (a menu's estimate), else the text's estimate."""
+    if context_tokens is None:
+        context_tokens = tokens.estimate(context_text)
+    prefix = tokens.estimate(prompts.SYSTEM) + context_tokens
     volatile = tokens.estimate(prompt) + 8
     fresh = prefix_sent_at is not None and time.time() - prefix_sent_at < CACHE_LIFETIME_S
     cached = prefix if fresh else 0

@@ -14,7 +14,7 @@ from typing import Any
 
 from scopewise.actions import project, prompts
 from scopewise.actions.affected import affected_tests
-from scopewise.actions.budget import contexts_for, planner_budget
+from scopewise.actions.budget import contexts_for, planner_budget, wants_siblings
 from scopewise.actions.edits import EditPolicy, read_for_edit
 from scopewise.actions.estimate import Estimate, estimate_call, prefix_key, price_of, total
 from scopewise.actions.explanation import explanation_markdown
@@ -26,6 +26,7 @@ from scopewise.actions.steps import Wide, advisor_steps, plan_steps
 from scopewise.actions.wide.run import WideRun, helpers_for
 from scopewise.analysis.context import Context
 from scopewise.analysis.engine import Engine, EngineError
+from scopewise.analysis.measure import estimated
 from scopewise.analysis.scope import Analysis, Scope
 from scopewise.claude.call import OnEvent
 from scopewise.claude.client import ClaudeClient
@@ -45,6 +46,51 @@ __all__ = [
 ]
 
 MIN_BUDGET = 64  # tokens: a context budget below this is an error, not the default
+TEXTS_KEPT = 32  # contexts packed, remembered for the menu's cache estimates
+
+
+def packer(
+    engine: Engine, analysis: Analysis, cap: int, estimate: bool
+) -> Callable[[int, bool], Context]:
+    """The contexts of an analysed range by budget and kind, each made once: packed, or
+    measured up to `cap` tokens (`estimate`: the menu's)."""
+    packed: dict[tuple[int, bool], Context] = {}
+
+    def pack(b: int, wide: bool) -> Context:
+        if (b, wide) not in packed:
+            packed[(b, wide)] = (
+                estimated(analysis, engine.needs_for(analysis, cap, wide), b)
+                if estimate
+                else engine.context_for(analysis, b, wide)
+            )
+        return packed[(b, wide)]
+
+    return pack
+
+
+class SentTexts:
+    """The contexts last packed, by file version, range, budget and kind: a measured
+    context's text is the one packed for the same (so the menu's estimate knows whether a
+    run just sent its prefix to the prompt cache), else none."""
+
+    def __init__(self, prefixes: dict[str, float]) -> None:
+        self.prefixes = prefixes  # prompt prefixes sent (the runs'), for cache estimates
+        self._texts: dict[tuple[object, ...], str] = {}
+
+    def text_for(self, analysis: Analysis, action: str, ctx: Context) -> str:
+        wide = wants_siblings(action)
+        key = (analysis.file.digest, ctx.start_line, ctx.end_line, ctx.budget, wide)
+        if ctx.measured:
+            return self._texts.get(key, "")
+        text = self._texts[key] = ctx.render()
+        while len(self._texts) > TEXTS_KEPT:
+            self._texts.pop(next(iter(self._texts)))
+        return text
+
+    def sent_at(self, model: str, context_text: str) -> float | None:
+        """When a call with this context's prefix was last sent to the model (None: never,
+        or no text to tell)."""
+        return self.prefixes.get(prefix_key(model, context_text)) if context_text else None
 
 
 class Actions:
@@ -62,15 +108,25 @@ class Actions:
         self.catalog = catalog or ModelCatalog(price_overrides=settings.prices or None)
         self.ledger = ledger or Ledger(daily_cap_usd=settings.daily_cap_usd)
         self._prefixes: dict[str, float] = {}  # prompt prefixes sent, for cache estimates
+        self._sent = SentTexts(self._prefixes)
 
     # ------------------------------------------------------------------ planning (offline)
     def plan(self, req: ActionRequest, *, budget: int | None = None) -> Plan:
         """Everything about the action but the call: fast, offline, no key needed."""
         return self.plan_all([req], budget=budget)[0]
 
-    def plan_all(self, reqs: Sequence[ActionRequest], *, budget: int | None = None) -> list[Plan]:
+    def plan_all(
+        self,
+        reqs: Sequence[ActionRequest],
+        *,
+        budget: int | None = None,
+        estimate: bool = False,
+    ) -> list[Plan]:
         """Plans for several actions on one range (a code-action menu): the range is analysed
-        and its context packed once, then each action is routed and estimated."""
+        and its context packed once, then each action is routed and estimated. With
+        `estimate` (the menu's), contexts are measured, not packed (analysis/measure.py):
+        the same routes, costs estimated from the measures, contexts without text — a run
+        plans again."""
         if not reqs:
             return []
         reqs = [project.resolve(self.settings.actions, r) for r in reqs]
@@ -91,20 +147,11 @@ class Actions:
             )
             floor = self.settings.context_budget if budget is None else budget
             ceiling = floor if budget is not None else self.settings.context_budget_max
-            packed: dict[tuple[int, bool], Context] = {}
-
-            def pack(b: int, wide: bool) -> Context:
-                if (b, wide) not in packed:
-                    packed[(b, wide)] = self.engine.context_for(analysis, b, wide)
-                return packed[(b, wide)]
-
+            pack = packer(self.engine, analysis, max(floor, ceiling), estimate)
             contexts = contexts_for([r.action for r in reqs], pack, floor, ceiling)
         except EngineError as exc:
             raise ActionError(str(exc)) from None
-        for req in reqs:
-            if req.project_action:
-                named = project.named(self.settings.actions, req)
-                project.check_file(named, analysis.file.path)
+        _check_projects(self.settings, reqs, analysis.file.path)
 
         def planner_context() -> Context:
             """What a wide change's plan step reads: an explanation's context packed at
@@ -121,7 +168,7 @@ class Actions:
         plans = []
         for req in reqs:
             ctx = contexts[req.action]
-            text = texts.setdefault(id(ctx), ctx.render())
+            text = texts.setdefault(id(ctx), self._sent.text_for(analysis, req.action, ctx))
             plans.append(
                 self._plan_one(
                     req, analysis, ctx, text, models, max(floor, ceiling), planner_context
@@ -191,7 +238,7 @@ class Actions:
         estimate = (
             total([s.estimate for s in steps])
             if steps
-            else self._single(chosen, scope, context_text, prompt, site_edits)
+            else self._single(chosen, scope, ctx, context_text, prompt, site_edits)
         )
         blocked = None if req.override_cap else self.ledger.check_cap(estimate.usd)
         return Plan(
@@ -211,7 +258,13 @@ class Actions:
         )
 
     def _single(
-        self, chosen: Route, scope: Scope, context_text: str, prompt: str, site_edits: int
+        self,
+        chosen: Route,
+        scope: Scope,
+        ctx: Context,
+        context_text: str,
+        prompt: str,
+        site_edits: int,
     ) -> Estimate:
         """One call's estimate (a small change, or any change as one call)."""
         return estimate_call(
@@ -221,8 +274,9 @@ class Actions:
             context_text,
             prompt,
             self.price(chosen.model),
-            self._prefixes.get(prefix_key(chosen.model, context_text)),
+            self._sent.sent_at(chosen.model, context_text),
             site_edits,
+            ctx.tokens if ctx.measured else None,
         )
 
     def _steps(
@@ -241,16 +295,19 @@ class Actions:
         writer = writer_route(chosen, self.settings.routing, models)
         if writer is None and chosen.advisor is None:
             return ()
-        if writer is not None and plan_ctx is not None:  # the plan step reads its own
-            context_text = plan_ctx.render(sites=False)
+        read = ctx  # what the call reads (the plan step its own)
+        if writer is not None and plan_ctx is not None:
+            read = plan_ctx
+            context_text = "" if read.measured else read.render(sites=False)
         ws = self.engine.workspace
 
         def line_count(path: str) -> int | None:
             fi = analysis.file if path == analysis.file.path else ws.get(path)
             return fi.line_count if fi is not None else None
 
-        wide = Wide(scope, analysis.file.path, ctx.sites, line_count, context_text, prompt)
-        sent = self._prefixes.get(prefix_key(chosen.model, context_text))
+        size = read.tokens if read.measured else None
+        wide = Wide(scope, analysis.file.path, ctx.sites, line_count, context_text, prompt, size)
+        sent = self._sent.sent_at(chosen.model, context_text)
         if writer is None:
             return advisor_steps(wide, chosen, self.price, sent)
         return plan_steps(wide, chosen, writer, self.price, sent, time.time())
@@ -378,6 +435,13 @@ def _cheapest(plans: Sequence[Plan]) -> str:
     ranked = sorted(plans, key=lambda p: p.estimate.usd)
     others = ", ".join(f"{way_name(p)} ${p.estimate.usd:.2f}" for p in ranked[1:])
     return f"cheapest way: {way_name(ranked[0])} ${ranked[0].estimate.usd:.2f} ({others})"
+
+
+def _check_projects(settings: Settings, reqs: Sequence[ActionRequest], path: str) -> None:
+    """Each project action asked applies to the file (ActionError: it does not)."""
+    for req in reqs:
+        if req.project_action:
+            project.check_file(project.named(settings.actions, req), path)
 
 
 def _check(req: ActionRequest, first: ActionRequest) -> None:

@@ -68,6 +68,14 @@ class Wide:
     line_count: Callable[[str], int | None]  # a file's lines, from the index (None: unknown)
     context_text: str  # what the plan step reads: Plan.planner_text
     prompt: str  # the action's prompt (what is asked)
+    context_tokens: int | None = None  # the context's size without its text (a menu's)
+
+    @property
+    def context_size(self) -> int:
+        """The plan step's context in tokens: its text's estimate, or the size given."""
+        if self.context_tokens is not None:
+            return self.context_tokens
+        return tokens.estimate(self.context_text)
 
 
 def sites_by_file(wide: Wide, interface: bool) -> dict[str, list[int]]:
@@ -102,7 +110,7 @@ def plan_estimate(
     prefix, read from the cache when ``fresh``), the plan prompt (what is asked, the schema,
     the sites the context left out) and answers the plan JSON after thinking by its effort.
     Also the plan's answer tokens (the writers read them)."""
-    prefix = tokens.estimate(prompts.SYSTEM) + tokens.estimate(wide.context_text)
+    prefix = tokens.estimate(prompts.SYSTEM) + wide.context_size
     volatile = tokens.estimate(wide.prompt) + 8 + len(wide.sites) * SITE_LINE_TOKENS
     n_sites = sum(len(v) for v in by_file.values())
     answer = PLAN_BASE_TOKENS + PLAN_SITE_TOKENS * n_sites + PLAN_FILE_TOKENS * len(by_file)
@@ -213,6 +221,7 @@ def advisor_steps(
         prices(rung.model),
         prefix_sent_at,
         site_edits,
+        wide.context_tokens,
     )
     estimate = advised_call(executor, prices(rung.model), prices(rung.advisor))
     by_file = sites_by_file(wide, rung.interface)

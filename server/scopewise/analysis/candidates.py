@@ -122,10 +122,10 @@ def rank(
     if site_list is None:
         site_list = sites(analysis, files)
     found = [
-        *_enclosing(analysis, line_costs, budget),
+        *enclosing(analysis, line_costs, budget),
         *_uses(analysis, files, line_costs, budget),
         *_callers(site_list, files, line_costs),
-        *_siblings(siblings, files, line_costs),
+        *sibling_candidates(siblings, files, line_costs),
         *_imports(analysis),
     ]
     unique: dict[tuple[str, str, str], Candidate] = {}
@@ -136,7 +136,7 @@ def rank(
     return list(unique.values())
 
 
-def _enclosing(analysis: Analysis, line_costs: LineCosts, budget: int) -> list[Candidate]:
+def enclosing(analysis: Analysis, line_costs: LineCosts, budget: int) -> list[Candidate]:
     """The enclosing scope, and the class skeletons around the range's definitions."""
     fi = analysis.file
     out: list[Candidate] = []
@@ -290,7 +290,7 @@ def uses_need(analysis: Analysis, files: Lookup, line_costs: LineCosts) -> float
     return total
 
 
-def _caller_value(confidence: float, test: bool) -> float:
+def caller_value(confidence: float, test: bool) -> float:
     """The value of a caller (its body's rank) found with a confidence."""
     if confidence < UNSURE_CALLER:
         return confidence
@@ -316,7 +316,7 @@ def _callers(site_list: list[Site], files: Lookup, line_costs: LineCosts) -> lis
         test = is_test_path(path)
         listed: frozenset[int] = frozenset().union(*(s.lines for s in group))
         fs: list[Form] = [("test" if test else "caller", listed)]
-        value = _caller_value(max(s.confidence for s in group), test)
+        value = caller_value(max(s.confidence for s in group), test)
         if (
             value >= MIN_VALUE
             and caller is not None
@@ -339,7 +339,9 @@ def _callers(site_list: list[Site], files: Lookup, line_costs: LineCosts) -> lis
     return out
 
 
-def _siblings(found: Sequence[Sibling], files: Lookup, line_costs: LineCosts) -> list[Candidate]:
+def sibling_candidates(
+    found: Sequence[Sibling], files: Lookup, line_costs: LineCosts
+) -> list[Candidate]:
     """The siblings, each listed by the line naming it (as a site list packs it), the
     strongest (SIBLING_BODIES, `found` is strongest first) with their bodies (up to
     CALLER_BODY_MAX; a class as its line only)."""

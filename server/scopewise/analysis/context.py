@@ -53,6 +53,8 @@ class Context:
     # the range, what it uses and the complete site list, no bodies around the sites: what
     # a wide change's plan step needs (the writers get the text around each site)
     need_plan: int = 0
+    # estimated from measures, not packed (analysis/measure.py: the menu's): no text
+    measured: bool = False
 
     @property
     def site_summary(self) -> str:
@@ -77,7 +79,7 @@ class Context:
             for b in self.blocks
         ]
         d["manifest"] = [asdict(s) for s in self.snippets]
-        del d["blocks"]
+        del d["blocks"], d["measured"]
         return d
 
 

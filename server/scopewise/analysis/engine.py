@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from scopewise.analysis import context as _context
+from scopewise.analysis import measure as _measure
 from scopewise.analysis.resolve import Resolver
 from scopewise.analysis.scope import Analysis, Scope, analyze
 from scopewise.analysis.sources import Source, Sources
@@ -228,6 +229,12 @@ class Engine:
         _check_budget(budget)
         callers_of = self.resolver.callers if siblings else None
         return _context.build(analysis, self.sources, budget, callers_of)
+
+    def needs_for(self, analysis: Analysis, cap: int, siblings: bool = False) -> _measure.Needs:
+        """What the context of an analysed range would need, measured (not packed) up to
+        `cap` tokens, with its siblings' (a change's) or not: the menu's estimate (a query)."""
+        callers_of = self.resolver.callers if siblings else None
+        return _measure.measure(analysis, self.sources, cap, callers_of)
 
     def close(self) -> None:
         self.workspace.close()

@@ -308,9 +308,10 @@ def pack_sites(
     return len(sites)
 
 
-def listing_cost(packer: Packer, sites: Sequence[Site]) -> float:
+def listing_cost(packer: Packer, sites: Sequence[Site], cap: float | None = None) -> float:
     """What listing every site would take, a line each (and the line naming its definition)
-    under its file's header — whatever the budget lets in."""
+    under its file's header — whatever the budget lets in; with `cap`, counted only until
+    past it (no more files read)."""
     by_file: dict[str, set[int]] = {}
     for s in sites:
         by_file.setdefault(s.path, set()).update(s.lines)
@@ -322,6 +323,8 @@ def listing_cost(packer: Packer, sites: Sequence[Site]) -> float:
             continue
         inside = [ln for ln in lines if 0 <= ln < len(costs)]
         cost += file_tokens(path) + RUN_TOKENS + costs.total(inside, LIST_TOKENS)
+        if cap is not None and cost > cap:
+            break
     return cost
 
 

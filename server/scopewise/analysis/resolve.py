@@ -15,8 +15,11 @@ the last one first.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import posixpath
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -37,6 +40,9 @@ from scopewise.index.workspace import WorkspaceIndex
 from scopewise.vocab import CLASS_LIKE, TYPE_KINDS, Kind
 
 _BUILTINS = frozenset(dir(builtins))
+BY_NAME_MAX = 12  # a name defined more often than this is not resolved by name alone
+CALLERS_KEPT = 4096  # definitions whose sites are remembered (Resolver.callers)
+NAMED_KEPT = 50_000  # names whose definitions are remembered (Resolver._named)
 _SELF = frozenset({"self", "cls", "this", "super"})
 _TYPED = 0.9  # `x.m` where evidence says `x` is an instance of a class that has `m`
 _VARIANT = 0.4  # an earlier namesake's share of a use's confidence (see _namesakes)
@@ -172,6 +178,7 @@ class Resolver:
         self.hierarchy = Hierarchy(workspace, self)
         self.types = Types(workspace, self.hierarchy)
         self._sites = SiteFinder(workspace, self.hierarchy, self.types)
+        self._kept = Kept(workspace)  # answers remembered until the index changes
 
     # ------------------------------------------------------------------ modules
     def module_file(self, module: str, from_path: str) -> str | None:
@@ -400,33 +407,26 @@ class Resolver:
         members_only: bool = False,
         top_level_only: bool = False,
     ) -> list[tuple[str, int, float, str]]:
-        """Candidates found by name alone; confidence shrinks with their number."""
+        """Candidates found by name alone; confidence shrinks with their number (none past
+        BY_NAME_MAX)."""
         family = _FAMILY.get(fi.language, fi.language)
-
-        def keep(language: str, kind: str, top: bool) -> bool:  # judged before any load
-            return (
-                _FAMILY.get(language, language) == family
-                and (not members_only or not top)
-                and (not top_level_only or top)
-                and kind != Kind.ATTRIBUTE
-            )
-
-        cands = self.ws.definitions_where(name, keep, 12)
+        cands = self._kept.named(name, family, members_only, top_level_only)
         if not cands:
             return []
         conf = base / len(cands)
         here = posixpath.dirname(fi.path)
         return [
-            (c.path, i, min(0.95, conf * (1.2 if posixpath.dirname(c.path) == here else 1.0)), via)
-            for c, i in cands
+            (path, i, min(0.95, conf * (1.2 if posixpath.dirname(path) == here else 1.0)), via)
+            for path, i in cands
         ]
 
-    # ------------------------------------------------------------------ definition -> users
     def callers(self, fi: FileIndex, index: int) -> list[CallerSite]:
         """Every use of definition `index` of `fi` outside its own body, and the overrides
         of a method, classed by evidence (analysis/sites.py): certain first, then by
-        confidence; uses that evidence says are of something else are left out."""
-        return self._sites.sites(fi, index)
+        confidence; uses that evidence says are of something else are left out.
+        Remembered across requests until any file's index changes (a cursor moving inside a
+        definition, the menu asked again, the ripple's siblings)."""
+        return self._kept.callers(fi, index, self._sites.sites)
 
     # ------------------------------------------------------------------ binding (Binder)
     def bind_name(self, fi: FileIndex, name: str, hops: int = 0) -> tuple[list[Ref], bool]:
@@ -461,6 +461,79 @@ class Resolver:
             target = self.module_file(full, fi.path)
             return target  # `from pkg import name`: a module when pkg/name is one
         return None
+
+
+class Kept:
+    """What the resolver remembers across requests: each definition's sites (by path, file
+    version and index) until any file's index changes (`WorkspaceIndex.version`), the
+    definitions of a name until which definitions there are changes (`defs_version`: a
+    keystroke inside a body keeps them)."""
+
+    def __init__(self, workspace: WorkspaceIndex) -> None:
+        self.ws = workspace
+        self._callers: OrderedDict[tuple[str, str, int], tuple[CallerSite, ...]] = OrderedDict()
+        self._named: dict[tuple[str, str, bool, bool], tuple[tuple[str, int], ...]] = {}
+        self._at = workspace.version
+        self._named_at = workspace.defs_version
+        self._lock = threading.Lock()
+
+    def _fresh(self) -> None:
+        if self._at != self.ws.version:
+            self._callers.clear()
+            self._at = self.ws.version
+        if self._named_at != self.ws.defs_version:  # a name's definitions: those alone
+            self._named.clear()
+            self._named_at = self.ws.defs_version
+
+    def callers(
+        self, fi: FileIndex, index: int, find: Callable[[FileIndex, int], list[CallerSite]]
+    ) -> list[CallerSite]:
+        self._fresh()
+        key = (fi.path, fi.digest, index)
+        hit = self._callers.get(key)
+        if hit is None:
+            hit = tuple(find(fi, index))
+            with self._lock:  # a run's look-ups may ask from another thread
+                self._callers[key] = hit
+                while len(self._callers) > CALLERS_KEPT:
+                    self._callers.popitem(last=False)
+        else:
+            with self._lock, contextlib.suppress(KeyError):
+                self._callers.move_to_end(key)
+        return list(hit)
+
+    def named(
+        self, name: str, family: str, members_only: bool, top_level_only: bool
+    ) -> tuple[tuple[str, int], ...]:
+        """The definitions called `name` in a language family, attributes left out; none
+        when there are more than BY_NAME_MAX (files are loaded only until there are, and only
+        the family's)."""
+        self._fresh()
+        key = (name, family, members_only, top_level_only)
+        hit = self._named.get(key)
+        if hit is None:
+            if len(self._named) >= NAMED_KEPT:
+                self._named.clear()
+            hit = self._named[key] = _named(self.ws, *key)
+        return hit
+
+
+def _named(
+    ws: WorkspaceIndex, name: str, family: str, members_only: bool, top_level_only: bool
+) -> tuple[tuple[str, int], ...]:
+    """Kept.named, worked out: judged on the stored rows (language, kind, level) before any
+    file is loaded, none loaded past BY_NAME_MAX."""
+
+    def keep(language: str, kind: str, top: bool) -> bool:
+        return (
+            _FAMILY.get(language, language) == family
+            and (not members_only or not top)
+            and (not top_level_only or top)
+            and kind != Kind.ATTRIBUTE
+        )
+
+    found = ws.definitions_where(name, keep, BY_NAME_MAX)
+    return tuple((c.path, i) for c, i in found or ())
 
 
 def _module_file(

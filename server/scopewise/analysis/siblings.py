@@ -64,10 +64,15 @@ class _Dep:
     refs: int  # uses of its name in the workspace: what searching it costs
 
 
-def find(analysis: Analysis, ws: WorkspaceIndex, callers_of: CallersOf) -> Siblings:
+def find(
+    analysis: Analysis, ws: WorkspaceIndex, callers_of: CallersOf, bounded: bool = False
+) -> Siblings:
     """The siblings of an analysed range: neither the range's own definitions, nor what it
-    uses, nor its callers (the site list shows them)."""
-    deps = _deps(analysis, ws)
+    uses, nor its callers (the site list shows them). `bounded` (the menu's measure): a
+    dependency's uses are counted only up to the work cap — the same siblings are found (one
+    past the cap is never searched), the dependencies not searched are named in another
+    order."""
+    deps = _deps(analysis, ws, MAX_REFS + 1 if bounded else None)
     skip = _range_defs(analysis) | {(d.path, d.index) for d in deps}
     skip |= set(_users(analysis.callers, ws, frozenset()))
     links: dict[tuple[str, int], list[tuple[float, str]]] = {}
@@ -99,9 +104,11 @@ def find(analysis: Analysis, ws: WorkspaceIndex, callers_of: CallersOf) -> Sibli
     return out
 
 
-def _deps(analysis: Analysis, ws: WorkspaceIndex) -> list[_Dep]:
+def _deps(analysis: Analysis, ws: WorkspaceIndex, most: int | None = None) -> list[_Dep]:
     """The range's in-repo dependencies resolved surely enough, one per definition, the
-    least used (the cheapest to search and the most telling) first."""
+    least used (the cheapest to search and the most telling) first; with `most`, uses are
+    counted up to it (a file using the name uses it at least once: past `most` files, none
+    is read)."""
     best: dict[tuple[str, int], float] = {}
     for r in analysis.uses:
         if r.confidence >= SURE_USE:
@@ -112,13 +119,23 @@ def _deps(analysis: Analysis, ws: WorkspaceIndex) -> list[_Dep]:
         if fi is None or index >= len(fi.definitions):
             continue
         name = fi.definitions[index].name
-        refs = 0
-        for p in ws.files_using(name):
-            ufi = ws.get(p)
-            refs += len(ufi.refs.get(name, b"")) // 8 if ufi is not None else 0
-        deps.append(_Dep(path, index, name, conf, refs))
+        deps.append(_Dep(path, index, name, conf, _uses_of(ws, name, most)))
     deps.sort(key=lambda d: (d.refs, -d.confidence, d.path, d.index))
     return deps
+
+
+def _uses_of(ws: WorkspaceIndex, name: str, most: int | None) -> int:
+    """How many uses of `name` the workspace holds (with `most`: at most that many)."""
+    files = ws.files_using(name)
+    if most is not None and len(files) >= most:
+        return most
+    refs = 0
+    for p in files:
+        ufi = ws.get(p)
+        refs += len(ufi.refs.get(name, b"")) // 8 if ufi is not None else 0
+        if most is not None and refs >= most:
+            return most
+    return refs
 
 
 def _range_defs(analysis: Analysis) -> frozenset[tuple[str, int]]:

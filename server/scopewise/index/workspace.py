@@ -196,6 +196,8 @@ class WorkspaceIndex:
                 self._cache_problem = f"{exc.filename}: {exc.strerror or exc}"
                 log.warning("index cache: %s; indexing without a cache", self._cache_problem)
         self.files = FileTable(self._cache, self._reload)
+        self.version = 0  # moves on with every change to the files' indexes (answers' memos)
+        self.defs_version = 0  # ... with every change to which definitions there are
         self.skipped: dict[str, str] = {}
         self._lock = threading.RLock()
         self.ready = threading.Event()
@@ -229,6 +231,8 @@ class WorkspaceIndex:
         self._parse_all(found.todo, stats, found, progress, len(found.stored), total, workers)
         with self._lock:
             self.files.replace(found.pinned, found.stored)
+            self.version += 1
+            self.defs_version += 1
             self.skipped = {s.path: s.reason for s in stats.skipped}
         if self._cache and (found.todo or found.retain):  # else: nothing to write
             self._cache.retain(found.stored)
@@ -357,9 +361,13 @@ class WorkspaceIndex:
 
     def _put(self, rel: str, fi: FileIndex) -> None:
         """Install a file's new index, held in memory; it is no longer skipped."""
+        old = self.files.get(rel)  # an edited buffer's: in memory
         with self._lock:
             self.files.pin(rel, fi)
             self.skipped.pop(rel, None)
+            self.version += 1
+            if old is None or _defined(old) != _defined(fi):
+                self.defs_version += 1
 
     def leave_out(self, rel: str, reason: str) -> None:
         """Drop a file from the index, skipped with the reason (an open buffer too slow to
@@ -411,11 +419,15 @@ class WorkspaceIndex:
         with self._lock:
             self.files.store(rel, got[0], fi)
             self.skipped.pop(rel, None)
+            self.version += 1
+            self.defs_version += 1
         return fi
 
     def remove(self, rel: str) -> None:
         with self._lock:
             self.files.drop(rel)
+            self.version += 1
+            self.defs_version += 1
 
     # ------------------------------------------------------------------ queries
     def get(self, rel: str) -> FileIndex | None:
@@ -585,3 +597,8 @@ def _store_listing(cache: IndexCache | None, lkey: str, found: _Found, stats: In
         cache.forgotten(),
     )
     cache.put_listing(lkey, made.dumps())
+
+
+def _defined(fi: FileIndex) -> tuple[str, list[tuple[str, str, int | None]]]:
+    """Which definitions a file holds, lines aside: what "definitions named X" reads."""
+    return fi.language, [(d.name, d.kind, d.parent) for d in fi.definitions]

@@ -1,7 +1,8 @@
 """The code-action menu: Explain, Refactor per intent and Fix, each with a sibling forced to
 the other end of the scale, planned from the index alone (no network, no blocking I/O) in a few
-milliseconds; the cache that answers the same request again while nothing changed; and the
-command each entry runs (filled in at resolve when the client resolves lazily).
+milliseconds — routed as a run would be, its cost estimated from measured contexts, not
+packed ones (a run plans again); the cache that answers the same request again while nothing
+changed; and the command each entry runs (filled in at resolve when the client resolves lazily).
 
 Knows the documents, the engine and the planner it is handed; not the server, not Claude."""
 
@@ -288,12 +289,12 @@ class Listing:
         analysis and one packed context for the whole menu."""
         if not menu:
             return []
-        autos = actions.plan_all([d.request() for d, _, _ in menu])
+        autos = actions.plan_all([d.request() for d, _, _ in menu], estimate=True)
         others = [
             replace(d, tier=Tier.QUICK if auto.route.tier == Tier.DEEP else Tier.DEEP)
             for (d, _, _), auto in zip(menu[:siblings], autos, strict=False)
         ]
-        forced = actions.plan_all([o.request() for o in others])
+        forced = actions.plan_all([o.request() for o in others], estimate=True)
         chosen: list[Chosen] = []
         extra: list[Chosen] = []
         for i, ((data, kind, diags), auto) in enumerate(zip(menu, autos, strict=True)):
@@ -304,7 +305,9 @@ class Listing:
         blocked = [c for c in chosen if c[0].blocked]
         overrides: dict[int, Plan] = {}
         if blocked:
-            over = actions.plan_all([replace(c[1], override_cap=True).request() for c in blocked])
+            over = actions.plan_all(
+                [replace(c[1], override_cap=True).request() for c in blocked], estimate=True
+            )
             overrides = {id(b[0]): o for b, o in zip(blocked, over, strict=True)}
         out: list[types.CodeAction] = []
         for plan, data, kind, diags, sibling_of in chosen:
@@ -404,7 +407,7 @@ def intent_choices(actions: Actions, data: ActionData) -> list[tuple[str, Action
     entry forced one), titled as the menu would title it (ActionError: it cannot be
     planned)."""
     variants = [replace(data, intent=i, title="", reason="", plan_id="") for i in Intent]
-    plans = actions.plan_all([v.request() for v in variants])
+    plans = actions.plan_all([v.request() for v in variants], estimate=True)
     out = []
     for v, plan in zip(variants, plans, strict=True):
         title = entry_title(plan, v).removeprefix("Refactor: ")
@@ -455,7 +458,7 @@ def project_choices(actions: Actions, data: ActionData) -> list[tuple[str, Actio
         raise ActionError(f"no project action applies to {data.path}")
     bare = replace(data, title="", reason="", plan_id="", intent=None, instruction=None)
     variants = [project_entry(bare, a)[0] for a in ours]
-    plans = actions.plan_all([v.request() for v in variants])
+    plans = actions.plan_all([v.request() for v in variants], estimate=True)
     out = []
     for v, plan in zip(variants, plans, strict=True):
         title = entry_title(plan, v)

@@ -1,0 +1,158 @@
+"""What a range's context would need, measured without packing it: the code-action menu's
+estimate (a tier and a cost per entry, not the context a run sends).
+
+The measures are the ones packing takes (analysis/context.py): the range as `pack_target`
+packs it, what it uses (`candidates.uses_need`), the site list a line each, and the bodies
+around the sites (the callers' bodies a change's context takes first). The work is bounded
+by a token cap: past it the budget is the ceiling whatever more there is, so reading stops —
+a name with thousands of uses costs what the cap lets in, not a file per use. A context at a
+budget is then `estimated`: as many tokens as it needs, at most the budget. A change's
+context counts its siblings too (their search is capped: siblings.MAX_REFS). Overlaps between
+the parts are counted twice, and what packing adds at the floor beyond these is not
+counted; `tests/benchmarks/menu_estimates.py` says how far this is from the packed
+context's figures."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from scopewise.analysis import candidates, packing, siblings
+from scopewise.analysis.context import Context, SiteEntry
+from scopewise.analysis.resolve import is_test_path
+from scopewise.analysis.scope import Analysis
+from scopewise.analysis.sources import Sources
+from scopewise.vocab import CONTAINER_KINDS, TYPE_KINDS, Kind
+
+_SKELETON_KINDS = TYPE_KINDS | CONTAINER_KINDS | {Kind.TYPE}
+
+
+@dataclass(frozen=True)
+class Needs:
+    """A range's context needs in tokens, each counted up to the cap it was measured under:
+    the range, its uses and the complete site list (`plan`); with what an explanation reads
+    (`core`); with the bodies around the sites (`ripple`)."""
+
+    plan: int
+    core: int
+    ripple: int
+    sites: tuple[SiteEntry, ...]
+    siblings: int = 0  # the siblings' lines and bodies (a change's context), when searched
+
+
+def measure(
+    analysis: Analysis,
+    sources: Sources,
+    cap: int,
+    callers_of: siblings.CallersOf | None = None,
+) -> Needs:
+    """The needs of an analysed range, reading files only while the total stays under `cap`
+    tokens; with `callers_of`, its siblings' too (their search has its own work cap).
+    Remembered on the analysis: a menu measures one range once."""
+    key = f"needs@{cap}:{callers_of is not None}"
+    hit = analysis.memo.get(key)
+    if isinstance(hit, Needs):
+        return hit
+    ws = sources.workspace
+    packer = packing.Packer(sources, cap)
+    packing.pack_target(packer, analysis.file.path, analysis.start, analysis.end)
+    site_list = candidates.sites(analysis, ws.get)
+    own = packer.cost + candidates.uses_need(analysis, ws.get, packer.line_costs)
+    own += _skeletons(analysis, packer, cap) - _inside(analysis, packer)
+    plan = own + packing.listing_cost(packer, site_list, cap=max(0.0, cap - own))
+    bodies = _bodies(packer, site_list, cap - plan) if plan < cap else 0.0
+    sibs = 0.0
+    if callers_of is not None and plan + bodies < cap:
+        sibs = _siblings(analysis, packer, callers_of)
+    entries = tuple(
+        SiteEntry(s.path, s.line + 1, s.symbol, s.confidence, s.note, "listed", s.certain)
+        for s in site_list
+    )
+    core = math.ceil(plan)
+    needs = Needs(core, core, math.ceil(plan + bodies), entries, math.ceil(sibs))
+    analysis.memo[key] = needs
+    return needs
+
+
+def _inside(analysis: Analysis, packer: packing.Packer) -> float:
+    """What `uses_need` counts of the range itself: the definition around it is counted
+    whole there (clipped), the range once already."""
+    if analysis.enclosing is None:
+        return 0.0
+    d = analysis.file.definitions[analysis.enclosing]
+    lines = range(max(d.start_line, analysis.start), min(d.end_line, analysis.end) + 1)
+    costs = packer.line_costs(analysis.file.path)
+    return min(candidates.USE_CLIP, costs.total(lines, cap=candidates.USE_CLIP))
+
+
+def _skeletons(analysis: Analysis, packer: packing.Packer, budget: int) -> float:
+    """The class skeletons around the range's definitions (the range's own file alone)."""
+    fi = analysis.file
+    enclosing = fi.qualified_name(analysis.enclosing) if analysis.enclosing is not None else None
+    found = candidates.enclosing(analysis, packer.line_costs, budget)
+    costs = packer.line_costs(fi.path)
+    shown = {c.symbol: c.forms[0][1] for c in found if c.forms[0][0] == "skeleton"}
+    shown.pop(enclosing or "", None)  # counted with what the range uses
+    return sum(costs.total(lines) + packing.RUN_TOKENS for lines in shown.values())
+
+
+def _siblings(analysis: Analysis, packer: packing.Packer, callers_of: siblings.CallersOf) -> float:
+    """The siblings as a change's context shows them: a line each, the strongest bodies."""
+    ws = packer.sources.workspace
+    found = analysis.memo.get("siblings, bounded")
+    if not isinstance(found, siblings.Siblings):
+        found = siblings.find(analysis, ws, callers_of, bounded=True)
+        analysis.memo["siblings, bounded"] = found
+    total = 0.0
+    for c in candidates.sibling_candidates(found.found, ws.get, packer.line_costs):
+        total += packer.line_costs(c.path).total(c.forms[0][1]) + packing.RUN_TOKENS
+    return total
+
+
+def _bodies(packer: packing.Packer, site_list: Sequence[candidates.Site], cap: float) -> float:
+    """The bodies around the sites (each caller's whole definition, when it is worth sending,
+    not a class and at most CALLER_BODY_MAX tokens), up to `cap` tokens."""
+    ws = packer.sources.workspace
+    seen: set[tuple[str, int]] = set()
+    total = 0.0
+    for s in site_list:
+        if s.caller is None or (s.path, s.caller) in seen:
+            continue
+        if candidates.caller_value(s.confidence, is_test_path(s.path)) < candidates.MIN_VALUE:
+            continue
+        seen.add((s.path, s.caller))
+        cfi = ws.get(s.path)
+        if cfi is None or s.caller >= len(cfi.definitions):
+            continue
+        d = cfi.definitions[s.caller]
+        if d.kind in _SKELETON_KINDS:
+            continue
+        try:
+            costs = packer.line_costs(s.path)
+            body = costs.total(candidates.full(d), cap=candidates.CALLER_BODY_MAX)
+        except OSError:
+            continue
+        if body <= candidates.CALLER_BODY_MAX:  # its listed lines are in it
+            total += body + packing.RUN_TOKENS - costs.total(s.lines, packing.LIST_TOKENS)
+        if total > cap:
+            break
+    return total
+
+
+def estimated(analysis: Analysis, needs: Needs, budget: int) -> Context:
+    """The context packed at `budget`, as the menu estimates it: the tokens it needs up to
+    the budget, its site list, its needs; no text (`measured`)."""
+    return Context(
+        analysis.file.path,
+        analysis.start + 1,
+        analysis.end + 1,
+        budget,
+        min(budget, needs.ripple + needs.siblings),
+        analysis.scope,
+        sites=list(needs.sites),
+        need_core=needs.core,
+        need_ripple=needs.ripple + needs.siblings,
+        need_plan=needs.plan,
+        measured=True,
+    )

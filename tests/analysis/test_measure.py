@@ -1,0 +1,132 @@
+"""The menu's measures (analysis/measure.py): bounded by a token cap whatever the number of
+uses, exact about the site list, close to what packing the context finds; and a definition's
+sites remembered across requests exactly until the index changes."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from scopewise.actions.estimate import prefix_key
+from scopewise.actions.model import ActionRequest
+from scopewise.actions.plan import Actions
+from scopewise.analysis.engine import Engine
+from scopewise.analysis.measure import measure
+from scopewise.settings import Settings
+from scopewise.vocab import Action, Tier
+
+USERS = 150
+
+
+@pytest.fixture
+def crowd(tmp_path: Path) -> Engine:
+    """A helper used once in each of USERS files."""
+    root = tmp_path / "crowd"
+    (root / "users").mkdir(parents=True)
+    (root / ".scopewise.toml").write_text("", encoding="utf-8")
+    (root / "lib.py").write_text("def helper(x):\n    return x + 1\n", encoding="utf-8")
+    for i in range(USERS):
+        body = (
+            f"from lib import helper\n\n\ndef use{i}(v):\n    w = v * {i}\n    return helper(w)\n"
+        )
+        (root / "users" / f"u{i}.py").write_text(body, encoding="utf-8")
+    engine = Engine(root, use_cache=False)
+    engine.index(workers=1)
+    return engine
+
+
+def test_a_name_used_everywhere_is_measured_up_to_the_cap(crowd: Engine) -> None:
+    """Every site is counted (the tier and the title say how many), but files are read only
+    until the measure passes the cap: the menu's work does not grow with the uses."""
+    analysis = crowd.analyze("lib.py", 1, 2)
+    read: set[str] = set()
+    get = crowd.sources.get
+
+    def counting(path: str, with_tree: bool = False):  # type: ignore[no-untyped-def]
+        read.add(path)
+        return get(path, with_tree=with_tree)
+
+    crowd.sources.get = counting  # type: ignore[method-assign]
+    needs = measure(analysis, crowd.sources, 1000)
+    assert len(needs.sites) == 2 * USERS  # the site list is whole (each import and call)
+    assert needs.plan > 1000  # past the cap: the budget is the ceiling
+    assert len(read) < USERS // 3, len(read)  # ... and most files were never read
+    packed = crowd.context_for(analysis, 1000)  # packing lists what fits, reading more
+    assert [s.path for s in packed.sites] == [s.path for s in needs.sites]
+
+
+def test_the_menu_routes_as_the_run_and_estimates_close_to_it(engine: Engine) -> None:
+    """The menu's plans (measured contexts) have the run's tier and way; their cost is
+    within a factor of 1.6 of the full plan's, and their context has no text."""
+    actions = Actions(engine, Settings())
+    fi = engine.workspace.get("shop/pricing.py")
+    assert fi is not None
+    checked = 0
+    for d in fi.definitions:
+        for action in (Action.EXPLAIN, Action.REFACTOR):
+            for tier in (None, Tier.QUICK, Tier.DEEP):
+                req = ActionRequest(action, fi.path, d.start_line + 1, d.end_line + 1, tier=tier)
+                menu = actions.plan_all([req], estimate=True)[0]
+                full = actions.plan_all([req])[0]
+                assert (menu.route.tier, bool(menu.steps)) == (full.route.tier, bool(full.steps))
+                assert menu.route.reasons[0] == full.route.reasons[0]
+                assert 1 / 1.6 < menu.estimate.usd / full.estimate.usd < 1.6, (d.name, req)
+                assert menu.context.measured and menu.context.render() == ""
+                assert menu.context_line.startswith("context ~")
+                checked += 1
+    assert checked >= 12
+
+
+def test_sites_are_remembered_until_any_index_changes(crowd: Engine, tmp_path: Path) -> None:
+    """A definition's sites are gathered once while nothing changes (a cursor moving, the
+    menu asked again), and again after any file's index changed: a new user is a new site."""
+    fi = crowd.workspace.get("lib.py")
+    assert fi is not None
+    finder = crowd.resolver._sites
+    calls = 0
+    sites = finder.sites
+
+    def counting(fi_, index):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        return sites(fi_, index)
+
+    finder.sites = counting  # type: ignore[method-assign]
+    first = crowd.resolver.callers(fi, 0)
+    assert crowd.resolver.callers(fi, 0) == first and calls == 1
+    new = crowd.root / "users" / "late.py"
+    new.write_text("from lib import helper\n\nlate = helper(2)\n", encoding="utf-8")
+    crowd.workspace.refresh_from_disk("users/late.py")
+    again = crowd.resolver.callers(fi, 0)
+    assert calls == 2 and len(again) == len(first) + 2  # its import and its call
+    assert any(s.path == "users/late.py" for s in again)
+
+
+def test_the_menu_knows_a_prefix_just_sent_is_cached(engine: Engine) -> None:
+    """After a run sent a range's context, the menu's estimate for the same range reads it
+    from the prompt cache, as the run's own plan would."""
+    actions = Actions(engine, Settings())
+    req = ActionRequest(Action.EXPLAIN, "shop/pricing.py", 11, 22)
+    before = actions.plan_all([req], estimate=True)[0]
+    assert before.estimate.cached_tokens == 0
+    full = actions.plan(req)  # a run plans again, then sends this prefix
+    actions._prefixes[prefix_key(full.route.model, full.context.render())] = time.time()
+    after = actions.plan_all([req], estimate=True)[0]
+    assert after.estimate.cached_tokens > 0 and after.estimate.usd < before.estimate.usd
+
+
+def test_a_names_definitions_follow_new_definitions_not_edits_in_a_body(crowd: Engine) -> None:
+    """By-name resolution's look-up of a name's definitions is kept while an edit changes
+    only a body (a keystroke), and made again once a definition of that name appears."""
+    ws = crowd.workspace
+    kept = crowd.resolver._kept
+    assert kept.named("helper", "python", False, False) == (("lib.py", 0),)
+    at = ws.defs_version
+    ws.update("users/u1.py", b"from lib import helper\n\n\ndef use1(v):\n    return helper(v)\n")
+    assert ws.defs_version == at  # a body edited: the same definitions
+    ws.update("users/u2.py", b"def helper(x):\n    return x\n")
+    assert ws.defs_version > at
+    found = kept.named("helper", "python", False, False)
+    assert found == (("lib.py", 0), ("users/u2.py", 0))
