@@ -141,7 +141,9 @@ def extract(path: str, language: str, source: bytes, tree: ts.Tree | None = None
     typed_lang = language in typed.TYPED
     if language == "python" or typed_lang:
         receivers = evidence.receivers if language == "python" else typed.receivers
-        out.receivers, out.recv_keys = receivers(caps.get("evidence.attribute", []), def_names)
+        out.receivers, out.recv_keys = receivers(
+            caps.get("evidence.attribute", []), def_names, source if own else None
+        )
     out.refs = _refs(caps, def_names, _SKIP_NAMES.get(language, set()), source if own else None)
     found.sort(key=_def_order)
     out.definitions = _definitions(spec, found)
@@ -208,23 +210,17 @@ def _refs(
             continue
         code = _REF_CODES[key]
         for node in ref_nodes:
-            if source is None:
-                sb = node.start_byte
-                if sb in seen:
-                    continue
-                raw = node.text
-            else:
-                sb, eb = node.byte_range
-                if sb in seen:
-                    continue
-                raw = source[sb:eb]
+            sb = node.start_byte  # stored in the node; its end is computed: read after
+            if sb in seen:
+                continue
             taken(sb)
+            raw = node.text if source is None else source[sb : node.end_byte]
             if raw:
                 lst = lists(raw)
                 if lst is None:
-                    by_raw[raw] = [node.start_point[0] * 4 + code]
+                    by_raw[raw] = [node.start_point.row * 4 + code]
                 else:
-                    lst.append(node.start_point[0] * 4 + code)
+                    lst.append(node.start_point.row * 4 + code)
     refs: dict[str, bytes] = {}
     for raw, packed in by_raw.items():
         text = raw.decode("utf-8", "replace")
