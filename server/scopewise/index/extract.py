@@ -299,8 +299,8 @@ def _definitions(
     out: list[Definition] = list(outer or ())
     stack: list[int] = list(range(len(out)))  # indices of open enclosing definitions
     for _, extent, name_node, kind in found:
-        start, end = extent.start_point[0], extent.end_point[0]
-        if extent.end_point[1] == 0 and end > start:
+        start, (end, end_column) = extent.start_point[0], extent.end_point  # computed: once
+        if end_column == 0 and end > start:
             end -= 1
         while stack and out[stack[-1]].end_line < start:
             stack.pop()
@@ -311,12 +311,11 @@ def _definitions(
         name = _text(name_node)
         name_line = name_node.start_point[0]
         body = _body(extent, spec.body_fields)
-        if body is not None and body.start_point[0] >= name_line:
-            prev = body.prev_sibling
-            if prev is not None and prev.end_point[0] < body.start_point[0]:
-                header_end = prev.end_point[0]
-            else:
-                header_end = body.start_point[0]
+        body_line = body.start_point[0] if body is not None else -1
+        if body_line >= name_line:
+            prev = body.prev_sibling if body is not None else None
+            prev_end = prev.end_point[0] if prev is not None else body_line
+            header_end = prev_end if prev_end < body_line else body_line
         else:
             header_end = name_line
         header_end = max(name_line, min(header_end, end))

@@ -279,8 +279,10 @@ def _parameters(node: ts.Node, wanted: set[str]) -> list[Evidence]:
         if p.type == "identifier":  # JavaScript
             names = [p]
         elif p.type in ("required_parameter", "optional_parameter"):
-            names = [n for n in (p.child_by_field_name("pattern"),) if n and n.type == "identifier"]
-            prop = bool(names) and any(c.type == "accessibility_modifier" for c in p.children)
+            pattern = p.child_by_field_name("pattern")
+            names = [pattern] if pattern is not None and pattern.type == "identifier" else []
+            # a modifier precedes the name: a parameter that starts at its name has none
+            prop = bool(names) and p.start_byte < names[0].start_byte and _modified(p)
         elif p.type in ("formal_parameter", "spread_parameter"):
             names = [n for n in (p.child_by_field_name("name"),) if n is not None]
         elif p.type in ("parameter_declaration", "variadic_parameter_declaration"):
@@ -299,6 +301,11 @@ def _parameters(node: ts.Node, wanted: set[str]) -> list[Evidence]:
             out.append(_ev("self." + texts[0], p, declared))
         out += [_ev(t, p, declared) for t in kept]
     return out
+
+
+def _modified(parameter: ts.Node) -> bool:
+    """Whether a TypeScript parameter is a parameter property (``private c: Client``)."""
+    return any(c.type == "accessibility_modifier" for c in parameter.children)
 
 
 def _instanceof(node: ts.Node) -> list[Evidence]:
