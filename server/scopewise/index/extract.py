@@ -252,11 +252,11 @@ def _text(node: ts.Node) -> str:
 
 def _extent(spec: languages.LanguageSpec, node: ts.Node) -> ts.Node:
     """Climb from the captured node to the whole statement that defines the name."""
-    cur = node
-    while cur.parent is not None and cur.parent.type in spec.declarator_chain:
-        cur = cur.parent
-    while cur.parent is not None and cur.parent.type in spec.wrappers:
-        cur = cur.parent
+    cur, parent = node, node.parent  # a node's parent is looked up from the root: once
+    while parent is not None and parent.type in spec.declarator_chain:
+        cur, parent = parent, parent.parent
+    while parent is not None and parent.type in spec.wrappers:
+        cur, parent = parent, parent.parent
     return cur
 
 
