@@ -158,3 +158,35 @@ def test_a_request_brings_an_edited_buffer_in_by_the_splice(
     monkeypatch.undo()
     fi = engine.workspace.get("big.py")
     assert fi is not None and "renamed" in [d.name for d in fi.definitions]
+
+
+MISREAD = (
+    "interface Finder {\n    find(using: any, name: string): any[];\n}\n\n"  # `using`: an error
+)
+FUNCS = "".join(f"function f{i}(a: number) {{\n    return a + {i};\n}}\n\n" for i in range(40))
+
+
+@pytest.mark.parametrize(
+    ("text", "spliced"),
+    [
+        (MISREAD + FUNCS, True),  # the error is statements away from the edit: spliced
+        (FUNCS.replace("function f20(", MISREAD + "function f20("), False),  # next to it
+    ],
+    ids=["far", "adjacent"],
+)
+def test_a_syntax_error_elsewhere_in_the_file(text: str, spliced: bool) -> None:
+    """A line the grammar misreads (TypeScript's parser takes a parameter named `using` for
+    a declaration) does not make every keystroke of the file a whole extraction; an error
+    next to the edited statement still does (its recovery may reach into it)."""
+    doc = Document("m.ts", text, 1, "typescript")
+    assert doc.tree is not None and doc.tree.root_node.has_error
+    fi = extract.extract("m.ts", "typescript", doc.source, doc.tree)
+    doc.mark_indexed(fi.digest)
+    line = text.splitlines().index("function f20(a: number) {") + 1
+    doc.apply([TextChange("a * 2", (line, 11), (line, 12))], 2)
+    span = doc.since(fi.digest)
+    assert doc.tree is not None and span is not None
+    new = incremental.update(fi, doc.tree, doc.source, span, doc.indexed_source)
+    assert (new is not None) == spliced
+    if new is not None:
+        assert facts(new) == facts(extract.extract("m.ts", "typescript", doc.source, doc.tree))

@@ -12,7 +12,7 @@ from typing import Any
 
 import tree_sitter as ts
 
-from scopewise.index import evidence, languages, typed
+from scopewise.index import chunks, evidence, languages, typed
 from scopewise.index.model import REF_MEMBER, REF_NAME, REF_TYPE, Definition, FileIndex, Import
 from scopewise.vocab import CLASS_LIKE, CONTAINER_KINDS, TYPE_KINDS, Kind
 
@@ -95,7 +95,7 @@ def parse(
         if late or clock() > deadline:
             late = True
             return b""
-        return view[offset:]
+        return chunks.chunk(view, offset)  # not a slice of `source`: see index/chunks.py
 
     def progress(_offset: int, _has_error: bool) -> bool:
         nonlocal late

@@ -27,6 +27,7 @@ import tree_sitter as ts
 from scopewise.index import evidence, languages, typed
 from scopewise.index import extract as _extract
 from scopewise.index.buffer import Document
+from scopewise.index.lines import shift_int64s
 from scopewise.index.model import RECV_BITS, Definition, Evidence, FileIndex, Import
 from scopewise.index.workspace import WorkspaceIndex
 
@@ -167,20 +168,35 @@ def find_region(root: ts.Node, source: bytes, span: Span, delta: int) -> Region 
 
 
 def _broken(body: ts.Node, start: int, end: int) -> bool:
-    """Whether a syntax error lies outside the region (bytes [start, end) of `body`): error
+    """Whether a syntax error lies near the region (bytes [start, end) of `body`): error
     recovery may shape the text around it differently from one parse to the next, and
-    reach into the region."""
+    reach into the region. An error in a sibling (of the region or of a node holding it)
+    with a whole statement free of errors between the two is far enough: recovery does not
+    reach across it (a grammar that misreads one line of a file, e.g. a parameter named
+    `using` in TypeScript, no longer makes every keystroke a whole extraction)."""
     node: ts.Node | None = body
     inside = start, end
     while node is not None:
         if node.is_error or node.is_missing:
             return True
-        for k in node.children:
-            if k.has_error and not (inside[0] <= k.start_byte and k.end_byte <= inside[1]):
+        kids = node.children
+        held = [
+            i for i, k in enumerate(kids) if k.end_byte > inside[0] and k.start_byte < inside[1]
+        ]
+        lo, hi = (held[0], held[-1]) if held else (len(kids), -1)
+        for i, k in enumerate(kids):
+            if not k.has_error or (inside[0] <= k.start_byte and k.end_byte <= inside[1]):
+                continue
+            if lo <= i <= hi or not _barrier(kids[min(i, hi) + 1 : max(i, lo)]):
                 return True
         inside = node.start_byte, node.end_byte
         node = node.parent
     return False
+
+
+def _barrier(between: list[ts.Node]) -> bool:
+    """Whether one of these nodes is a whole statement free of errors."""
+    return any(k.is_named and not k.is_extra and not k.has_error for k in between)
 
 
 def _touched(kids: list[ts.Node], lo: int, hi: int) -> tuple[int, int]:
@@ -223,16 +239,6 @@ def _line_ends_at(source: bytes, offset: int) -> bool:
 
 
 # ---------------------------------------------------------------------------- the splice
-def _shift(packed: bytes, amount: int) -> bytes:
-    """`packed` int64s (non-negative, staying so) each plus `amount`: one big-integer add,
-    lane by lane (no lane carries into the next)."""
-    if not amount or not packed:
-        return packed
-    lanes = abs(amount).to_bytes(8, "little") * (len(packed) // 8)
-    x, y = int.from_bytes(packed, "little"), int.from_bytes(lanes, "little")
-    return (x + y if amount > 0 else x - y).to_bytes(len(packed), "little")
-
-
 def _splice_packed(
     old: dict[str, bytes],
     new: dict[str, bytes],
@@ -267,7 +273,7 @@ def _splice_packed(
         mine = new.get(name, b"")
         if not ordered and mine:
             mine = array("q", sorted(memoryview(mine).cast("q"))).tobytes()
-        joined = packed[: i * 8] + mine + _shift(packed[j * 8 :], shift)
+        joined = packed[: i * 8] + mine + shift_int64s(packed[j * 8 :], shift)
         if joined:
             out[name] = joined
     for name, packed in new.items():

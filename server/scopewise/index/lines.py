@@ -4,6 +4,7 @@ buffers (index/buffer.py) use them; so can edits and the language server's conve
 
 from __future__ import annotations
 
+import sys
 from typing import AnyStr
 
 
@@ -21,6 +22,18 @@ def newline_ends(text: AnyStr, base: int = 0) -> list[int]:
 def line_starts(text: AnyStr) -> list[int]:
     """The offset of each line's start: bytes for bytes, characters for str."""
     return [0, *newline_ends(text)]
+
+
+def shift_int64s(packed: bytes, amount: int) -> bytes:
+    """`packed` native int64s (non-negative, staying so) each plus `amount`: one big-integer
+    addition, lane by lane (no lane carries into the next) — numpy's vector add, without
+    numpy. How line starts and packed positions after an edit move."""
+    if not amount or not packed:
+        return packed
+    order = sys.byteorder
+    lanes = abs(amount).to_bytes(8, order) * (len(packed) // 8)
+    x, y = int.from_bytes(packed, order), int.from_bytes(lanes, order)
+    return (x + y if amount > 0 else x - y).to_bytes(len(packed), order)
 
 
 def units(s: str, encoding: str) -> int:

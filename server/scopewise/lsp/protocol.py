@@ -2,7 +2,8 @@
 only by scopewise (pygls's own copy would double the work of every keystroke); `$/cancelRequest`
 reaching a running command; the finished steps of generator handlers let go (a leak in pygls
 2.1); a malformed request answered with InvalidParams instead of silence; and the index's
-worker processes stopped while a message is handled.
+worker processes stopped while a message is handled; full garbage collections left for when
+no message has come for a while (`collector`, once `serve` starts it).
 
 It knows the server only as a `Receiver` of document notifications and cancellations."""
 
@@ -21,6 +22,7 @@ from pygls.protocol import LanguageServerProtocol, lsp_method
 from scopewise.index.gate import GATE
 
 from .capabilities import prefer_utf8
+from .collector import IdleCollector
 
 
 class Receiver(Protocol):
@@ -43,6 +45,7 @@ class ScopewiseProtocol(LanguageServerProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._finished_steps: collections.deque[tuple[Any, Any]] = collections.deque()
+        self.collector = IdleCollector()
 
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(
@@ -120,6 +123,7 @@ class ScopewiseProtocol(LanguageServerProtocol):
 
     def handle_message(self, message: Any) -> None:
         self._let_go()
+        self.collector.touched()
         if isinstance(message, _Malformed):
             error = JsonRpcInvalidParams(f"Invalid Params: {message.method}: {message.why}")
             self._send_response(message.id, None, error.to_response_error())

@@ -536,6 +536,8 @@ def serve(tcp: tuple[str, int] | None = None) -> int:
     # than the default 5 ms, so a code action never waits long behind it
     sys.setswitchinterval(0.001)
     server = create_server()
+    assert isinstance(server.protocol, ScopewiseProtocol)
+    server.protocol.collector.start()  # full collections between requests (lsp/collector.py)
     if tcp is not None:
         server.start_tcp(*tcp)
     else:

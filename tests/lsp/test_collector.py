@@ -1,0 +1,99 @@
+"""Full garbage collections wait for an idle server (lsp/collector.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from scopewise.lsp.collector import IdleCollector
+
+
+class Node:
+    def __init__(self) -> None:
+        self.me = self  # a cycle: only a collection frees it
+
+
+@pytest.fixture
+def collector() -> Iterator[IdleCollector]:
+    saved = gc.get_threshold()
+    yield IdleCollector(idle_s=0.2, overdue_s=60)
+    gc.set_threshold(*saved)
+    gc.unfreeze()
+
+
+def full_collections() -> int:
+    return int(gc.get_stats()[2]["collections"])
+
+
+def busy(collector: IdleCollector, objects: int, kept: list[Node]) -> None:
+    """A message, and what its handling makes: objects that live on a while (enough to be
+    promoted to the oldest generation), the oldest of them let go."""
+    collector.touched()
+    kept.extend(Node() for _ in range(objects))
+    del kept[: max(0, len(kept) - 100_000)]
+
+
+async def test_no_full_collection_while_messages_come(collector: IdleCollector) -> None:
+    gc.collect()
+    before = full_collections()
+    collector.start()
+    kept: list[Node] = []
+    for _ in range(20):
+        busy(collector, 20_000, kept)  # 400,000 objects: the default thresholds collect fully
+        await asyncio.sleep(0.01)
+    assert full_collections() == before
+    assert collector.collections == 0
+    await asyncio.sleep(0.5)  # idle
+    assert collector.collections == 1
+    assert full_collections() == before + 1
+    assert gc.get_freeze_count() > 0  # the survivors are not walked again next time
+
+
+async def test_without_it_the_same_work_collects_fully() -> None:
+    gc.collect()
+    before = full_collections()
+    off = IdleCollector()  # never started: the interpreter's own thresholds
+    kept: list[Node] = []
+    for _ in range(20):
+        busy(off, 20_000, kept)
+        await asyncio.sleep(0.01)
+    assert full_collections() > before
+
+
+async def test_a_busy_server_collects_when_overdue(collector: IdleCollector) -> None:
+    collector.overdue_s = 0.3
+    collector.start()
+    kept: list[Node] = []
+    for _ in range(60):  # a message every 20 ms: never idle for 0.2 s
+        busy(collector, 100, kept)
+        await asyncio.sleep(0.02)
+    assert collector.collections >= 1
+
+
+async def test_nothing_while_an_index_is_built(collector: IdleCollector) -> None:
+    """The build disables the collector (lsp/sync.py) and collects at its end: an idle
+    moment meanwhile does not walk the half-built index."""
+    collector.start()
+    gc.disable()
+    try:
+        busy(collector, 100, [])
+        await asyncio.sleep(0.4)
+        assert collector.collections == 0
+    finally:
+        gc.enable()
+
+
+async def test_a_long_handler_is_not_an_idle_moment(collector: IdleCollector) -> None:
+    """A request handled for longer than the idle time: the collection waits for a quiet
+    moment after it (the client's next request may be on its way), not right after it."""
+    collector.start()
+    busy(collector, 100, [])
+    time.sleep(0.5)  # the handler, on the loop
+    await asyncio.sleep(0.1)
+    assert collector.collections == 0
+    await asyncio.sleep(0.3)
+    assert collector.collections == 1
