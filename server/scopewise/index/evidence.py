@@ -134,33 +134,50 @@ def type_key(text: str) -> str:
 
 
 # --------------------------------------------------------------------------- receivers
-def receivers(attributes: list[ts.Node], skip: set[int]) -> tuple[dict[str, bytes], list[str]]:
+def receivers(
+    attributes: list[ts.Node], skip: set[int], source: bytes | None = None
+) -> tuple[dict[str, bytes], list[str]]:
     """member name -> packed (line, key index) of each ``obj.member`` use (from the
-    ``attribute`` nodes; `skip`: start bytes of names that are definitions); the keys."""
+    ``attribute`` nodes; `skip`: start bytes of names that are definitions); the keys.
+    `source`: the text the tree was parsed from (names are sliced from it)."""
     pairs = (
         (n.child_by_field_name("object"), n.child_by_field_name("attribute")) for n in attributes
     )
-    return pack_receivers(pairs, skip, value_key)
+    return pack_receivers(pairs, skip, value_key, source)
 
 
 def pack_receivers(
     pairs: Iterable[tuple[ts.Node | None, ts.Node | None]],
     skip: set[int],
     key_of: Callable[[ts.Node], str],
+    source: bytes | None = None,
 ) -> tuple[dict[str, bytes], list[str]]:
     """member name -> packed (line, key index) of each (receiver, member) pair whose member
-    is not a definition (`skip`: start bytes of those), the receiver's key by `key_of`;
-    and the keys, by index (every language's receivers are stored so)."""
+    is not a definition (`skip`: start bytes of those), the receiver's key by `key_of` (a
+    plain name's is its text, sliced from `source` when given); and the keys, by index
+    (every language's receivers are stored so). Runs once per member use of a file."""
     keys: dict[str, int] = {}
     by_name: dict[bytes, list[int]] = {}
+    lists = by_name.get
     for obj, member in pairs:
-        if obj is None or member is None or member.start_byte in skip:
+        if obj is None or member is None:
             continue
-        key = key_of(obj)
+        sb = member.start_byte
+        if sb in skip:
+            continue
+        if source is not None and obj.type == "identifier":
+            key = source[obj.start_byte : obj.end_byte].decode("utf-8", "replace")
+        else:
+            key = key_of(obj)
         k = keys.get(key)
         if k is None:
             k = keys[key] = len(keys)
-        by_name.setdefault(member.text or b"", []).append(member.start_point.row << RECV_BITS | k)
+        name = (member.text if source is None else source[sb : member.end_byte]) or b""
+        lst = lists(name)
+        if lst is None:
+            by_name[name] = [member.start_point.row << RECV_BITS | k]
+        else:
+            lst.append(member.start_point.row << RECV_BITS | k)
     packed = {n.decode("utf-8", "replace"): array("q", v).tobytes() for n, v in by_name.items()}
     return packed, list(keys)
 
@@ -224,21 +241,23 @@ def _as_pattern(node: ts.Node) -> list[Evidence]:
     return [Evidence(_text(target), row, -1, value, row)]
 
 
-def _parameters(node: ts.Node) -> list[Evidence]:
+def _parameters(node: ts.Node, wanted: set[str]) -> list[Evidence]:
+    """Each parameter of `wanted` name, with its annotation (the others are never asked
+    about: their annotations are not read)."""
     out = []
     for p in node.named_children:
-        name, value = "", UNKNOWN
+        name, ann = "", None
         if p.type == "identifier":
             name = _text(p)
         elif p.type == "typed_parameter":
             first = p.named_children[0] if p.named_child_count else None
             if first is not None and first.type == "identifier":
-                name, value = _text(first), type_key(_text(p.child_by_field_name("type")))
+                name, ann = _text(first), p.child_by_field_name("type")
         elif p.type in ("default_parameter", "typed_default_parameter"):
             name = _text(p.child_by_field_name("name"))
             ann = p.child_by_field_name("type")
+        if name and name in wanted and name not in ("self", "cls"):
             value = type_key(_text(ann)) if ann is not None else UNKNOWN
-        if name and name not in ("self", "cls"):
             out.append(Evidence(name, p.start_point.row, -1, value, p.start_point.row))
     return out
 
@@ -295,7 +314,7 @@ def collect(
     for node in caps.get("evidence.as", ()):
         found += _as_pattern(node)
     for node in caps.get("evidence.params", ()):
-        found += _parameters(node)
+        found += _parameters(node, wanted)
     for node in caps.get("evidence.for", ()):
         row = node.start_point.row
         found += [Evidence(n, row, -1, UNKNOWN, row) for n, _ in _targets(node) if n in wanted]

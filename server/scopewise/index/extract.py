@@ -141,7 +141,9 @@ def extract(path: str, language: str, source: bytes, tree: ts.Tree | None = None
     typed_lang = language in typed.TYPED
     if language == "python" or typed_lang:
         receivers = evidence.receivers if language == "python" else typed.receivers
-        out.receivers, out.recv_keys = receivers(caps.get("evidence.attribute", []), def_names)
+        out.receivers, out.recv_keys = receivers(
+            caps.get("evidence.attribute", []), def_names, source if own else None
+        )
     out.refs = _refs(caps, def_names, _SKIP_NAMES.get(language, set()), source if own else None)
     found.sort(key=_def_order)
     out.definitions = _definitions(spec, found)
@@ -208,23 +210,17 @@ def _refs(
             continue
         code = _REF_CODES[key]
         for node in ref_nodes:
-            if source is None:
-                sb = node.start_byte
-                if sb in seen:
-                    continue
-                raw = node.text
-            else:
-                sb, eb = node.byte_range
-                if sb in seen:
-                    continue
-                raw = source[sb:eb]
+            sb = node.start_byte  # stored in the node; its end is computed: read after
+            if sb in seen:
+                continue
             taken(sb)
+            raw = node.text if source is None else source[sb : node.end_byte]
             if raw:
                 lst = lists(raw)
                 if lst is None:
-                    by_raw[raw] = [node.start_point[0] * 4 + code]
+                    by_raw[raw] = [node.start_point.row * 4 + code]
                 else:
-                    lst.append(node.start_point[0] * 4 + code)
+                    lst.append(node.start_point.row * 4 + code)
     refs: dict[str, bytes] = {}
     for raw, packed in by_raw.items():
         text = raw.decode("utf-8", "replace")
@@ -256,11 +252,11 @@ def _text(node: ts.Node) -> str:
 
 def _extent(spec: languages.LanguageSpec, node: ts.Node) -> ts.Node:
     """Climb from the captured node to the whole statement that defines the name."""
-    cur = node
-    while cur.parent is not None and cur.parent.type in spec.declarator_chain:
-        cur = cur.parent
-    while cur.parent is not None and cur.parent.type in spec.wrappers:
-        cur = cur.parent
+    cur, parent = node, node.parent  # a node's parent is looked up from the root: once
+    while parent is not None and parent.type in spec.declarator_chain:
+        cur, parent = parent, parent.parent
+    while parent is not None and parent.type in spec.wrappers:
+        cur, parent = parent, parent.parent
     return cur
 
 
@@ -303,8 +299,8 @@ def _definitions(
     out: list[Definition] = list(outer or ())
     stack: list[int] = list(range(len(out)))  # indices of open enclosing definitions
     for _, extent, name_node, kind in found:
-        start, end = extent.start_point[0], extent.end_point[0]
-        if extent.end_point[1] == 0 and end > start:
+        start, (end, end_column) = extent.start_point[0], extent.end_point  # computed: once
+        if end_column == 0 and end > start:
             end -= 1
         while stack and out[stack[-1]].end_line < start:
             stack.pop()
@@ -315,12 +311,11 @@ def _definitions(
         name = _text(name_node)
         name_line = name_node.start_point[0]
         body = _body(extent, spec.body_fields)
-        if body is not None and body.start_point[0] >= name_line:
-            prev = body.prev_sibling
-            if prev is not None and prev.end_point[0] < body.start_point[0]:
-                header_end = prev.end_point[0]
-            else:
-                header_end = body.start_point[0]
+        body_line = body.start_point[0] if body is not None else -1
+        if body_line >= name_line:
+            prev = body.prev_sibling if body is not None else None
+            prev_end = prev.end_point[0] if prev is not None else body_line
+            header_end = prev_end if prev_end < body_line else body_line
         else:
             header_end = name_line
         header_end = max(name_line, min(header_end, end))

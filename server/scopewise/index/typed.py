@@ -155,15 +155,18 @@ def _new_key(node: ts.Node) -> str:
 
 
 # --------------------------------------------------------------------------- receivers
-def receivers(members: list[ts.Node], skip: set[int]) -> tuple[dict[str, bytes], list[str]]:
+def receivers(
+    members: list[ts.Node], skip: set[int], source: bytes | None = None
+) -> tuple[dict[str, bytes], list[str]]:
     """member name -> packed (line, key index) of each ``obj.member`` use; the keys (as
-    evidence.receivers, for the member nodes of these languages)."""
+    evidence.receivers, for the member nodes of these languages; names sliced from
+    `source`, the text the tree was parsed from, when given)."""
     pairs = (
         (n.child_by_field_name(f[0]), n.child_by_field_name(f[1]))
         for n in members
         if (f := _MEMBER.get(n.type)) is not None
     )
-    return pack_receivers(pairs, skip, value_key)
+    return pack_receivers(pairs, skip, value_key, source)
 
 
 # --------------------------------------------------------------------------- evidence
@@ -185,22 +188,29 @@ def _names(node: ts.Node | None) -> list[str]:
     return []
 
 
-def _declaration(node: ts.Node) -> list[Evidence]:
-    """``const x: T = v`` / ``T x = v`` / ``var x T = v`` / ``x := v``: each name bound,
-    from the line after the declaration (its value is computed first)."""
+def _declaration(node: ts.Node, wanted: set[str]) -> list[Evidence]:
+    """``const x: T = v`` / ``T x = v`` / ``var x T = v`` / ``x := v``: each name of
+    `wanted` bound, from the line after the declaration (its value is computed first)."""
     t = node.type
     after = node.end_point.row + 1
     if t == "local_variable_declaration":
-        declared = type_key(node.child_by_field_name("type"))
+        declared = None  # read once a name is wanted
         out = []
         for d in node.children_by_field_name("declarator"):
+            name = _text(d.child_by_field_name("name"))
+            if name not in wanted:
+                continue
+            if declared is None:
+                declared = type_key(node.child_by_field_name("type"))
             value = d.child_by_field_name("value")
             key = declared if declared != UNKNOWN or value is None else value_key(value)
-            out.append(_ev(_text(d.child_by_field_name("name")), d, key, start=after))
+            out.append(_ev(name, d, key, start=after))
         return out
     left = node.child_by_field_name("name") or node.child_by_field_name("left")
     names = node.children_by_field_name("name") if t == "var_spec" else []
     targets = [_text(n) for n in names] if names else _names(left)
+    if not any(name in wanted for name in targets):
+        return []
     declared = type_key(node.child_by_field_name("type"))
     right = node.child_by_field_name("value") or node.child_by_field_name("right")
     values = (
@@ -211,6 +221,8 @@ def _declaration(node: ts.Node) -> list[Evidence]:
     alone = left is None or left.type in ("identifier", "expression_list")
     out = []
     for i, name in enumerate(targets):
+        if name not in wanted:
+            continue
         key = declared
         if key == UNKNOWN and alone and len(values) == len(targets):
             key = value_key(values[i])
@@ -218,20 +230,22 @@ def _declaration(node: ts.Node) -> list[Evidence]:
     return out
 
 
-def _assignment(node: ts.Node, language: str) -> list[Evidence]:
-    """``this.x = v`` (an attribute of the class, from its line); ``x = v`` where `v` says
-    what it is (JavaScript's names have no declared type)."""
+def _assignment(node: ts.Node, language: str, wanted: set[str]) -> list[Evidence]:
+    """``this.x = v`` (an attribute of the class, from its line); ``x = v`` of a `wanted`
+    name where `v` says what it is (JavaScript's names have no declared type)."""
     left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
     if left is None or right is None:
         return []
-    value = value_key(right)
     if left.type in ("member_expression", "field_access"):
         key = value_key(left)
         if key.startswith("self.") and key.count(".") == 1 and not key.endswith(")"):
-            return [_ev(key, node, value)]
+            return [_ev(key, node, value_key(right))]
         return []
-    if left.type == "identifier" and language in JS_FAMILY and value != UNKNOWN:
-        return [_ev(_text(left), node, value, start=node.end_point.row + 1)]
+    if left.type == "identifier" and language in JS_FAMILY:
+        name = _text(left)
+        value = value_key(right) if name in wanted else UNKNOWN
+        if value != UNKNOWN:
+            return [_ev(name, node, value, start=node.end_point.row + 1)]
     return []
 
 
@@ -255,28 +269,43 @@ def _field(node: ts.Node) -> list[Evidence]:
     return [_ev("self." + _text(n), node, declared) for n in names]
 
 
-def _parameters(node: ts.Node) -> list[Evidence]:
-    """Each parameter with its declared type; a TypeScript parameter property
-    (``constructor(private c: Client)``) is an attribute of the class too."""
+def _parameters(node: ts.Node, wanted: set[str]) -> list[Evidence]:
+    """Each parameter of `wanted` name with its declared type; a TypeScript parameter
+    property (``constructor(private c: Client)``) is an attribute of the class too. The
+    types of the others are never asked about: they are not read."""
     out = []
     for p in node.named_children:
-        declared = type_key(p.child_by_field_name("type"))
+        prop = False
         if p.type == "identifier":  # JavaScript
             names = [p]
         elif p.type in ("required_parameter", "optional_parameter"):
-            names = [n for n in (p.child_by_field_name("pattern"),) if n and n.type == "identifier"]
-            if names and any(c.type == "accessibility_modifier" for c in p.children):
-                out.append(_ev("self." + _text(names[0]), p, declared))
+            pattern = p.child_by_field_name("pattern")
+            names = [pattern] if pattern is not None and pattern.type == "identifier" else []
+            # a modifier precedes the name: a parameter that starts at its name has none
+            prop = bool(names) and p.start_byte < names[0].start_byte and _modified(p)
         elif p.type in ("formal_parameter", "spread_parameter"):
             names = [n for n in (p.child_by_field_name("name"),) if n is not None]
         elif p.type in ("parameter_declaration", "variadic_parameter_declaration"):
             names = p.children_by_field_name("name")
-            if p.type == "variadic_parameter_declaration":
-                declared = "#list"
         else:
             continue
-        out += [_ev(_text(n), p, declared) for n in names]
+        texts = [_text(n) for n in names]
+        kept = [t for t in texts if t in wanted]
+        if not kept and not prop:
+            continue
+        if p.type == "variadic_parameter_declaration":
+            declared = "#list"
+        else:
+            declared = type_key(p.child_by_field_name("type"))
+        if prop:
+            out.append(_ev("self." + texts[0], p, declared))
+        out += [_ev(t, p, declared) for t in kept]
     return out
+
+
+def _modified(parameter: ts.Node) -> bool:
+    """Whether a TypeScript parameter is a parameter property (``private c: Client``)."""
+    return any(c.type == "accessibility_modifier" for c in parameter.children)
 
 
 def _instanceof(node: ts.Node) -> list[Evidence]:
@@ -315,12 +344,15 @@ def _instanceof(node: ts.Node) -> list[Evidence]:
     return out
 
 
-def _loop(node: ts.Node) -> list[Evidence]:
+def _loop(node: ts.Node, wanted: set[str]) -> list[Evidence]:
     """``for (Foo x : xs)`` (Java: a declared type); ``for (const v of vs)`` binds `v` to
-    something unknown."""
-    declared = type_key(node.child_by_field_name("type"))
+    something unknown (of the `wanted` names)."""
     name = node.child_by_field_name("name") or node.child_by_field_name("left")
-    return [_ev(n, node, declared) for n in _names(name)]
+    names = [n for n in _names(name) if n in wanted]
+    if not names:
+        return []
+    declared = type_key(node.child_by_field_name("type"))
+    return [_ev(n, node, declared) for n in names]
 
 
 def _returns(nodes: list[ts.Node], def_at: dict[int, int]) -> tuple[dict[int, str], dict[int, str]]:
@@ -357,17 +389,17 @@ def collect(
     the return types by definition, and Go methods' receiver types by definition."""
     found: list[Evidence] = []
     for node in caps.get("evidence.declare", ()):
-        found += _declaration(node)
+        found += _declaration(node, wanted)
     for node in caps.get("evidence.assign", ()):
-        found += _assignment(node, language)
+        found += _assignment(node, language, wanted)
     for node in caps.get("evidence.field", ()):
         found += _field(node)
     for node in caps.get("evidence.params", ()):
-        found += _parameters(node)
+        found += _parameters(node, wanted)
     for node in caps.get("evidence.isinstance", ()):
         found += _instanceof(node)
     for node in caps.get("evidence.for", ()):
-        found += _loop(node)
+        found += _loop(node, wanted)
     found = [e for e in found if e.name in wanted or e.name.startswith("self.")]
     found.sort(key=lambda e: e.start)
     returns, owners = _returns(caps.get("evidence.returns", []), def_at)
