@@ -117,6 +117,7 @@ class Sources:
             hit = self._cache.get(path)
             if hit is not None and hit[0] == key:
                 return hit[1]
+            doc.settle()  # a parse the keystrokes left paused is finished: the tree is asked
             # a buffer over max_file_bytes is never parsed (no language there), yet it is code
             spec = languages.language_for_path(path)
             language = doc.language or (spec.name if spec else None)
