@@ -44,7 +44,7 @@ class OpenDocuments:
     loop_parse_s = 0.25
     # ... of which a keystroke's handler spends at most this much; the rest goes on in steps
     # between messages (lsp/sync.py), or at once when a request needs the tree
-    loop_step_s = 0.002
+    loop_step_s = 0.001
 
     def open(self, uri: str, text: str, version: int) -> Document:
         rel = relpath_of(uri, self.root) if self.root else None
