@@ -24,7 +24,6 @@ import itertools
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 MARK = "[REDACTED]"
@@ -417,7 +416,7 @@ def _candidates(lines: list[str]) -> set[int]:
     return {bisect.bisect_right(starts, h) - 1 for h in hits}
 
 
-def redact_lines(lines: Sequence[str]) -> tuple[list[str], list[Finding]]:
+def redact_lines(lines: list[str]) -> tuple[list[str], list[Finding]]:
     """See `_redact_block` (cached: a context packs the same runs of lines again and again,
     and the code-action menu asks for the same range at every cursor move)."""
     clean, findings = _redact_block(tuple(lines))
