@@ -3,9 +3,11 @@ random line, then deleted; after each, the document's change (incremental repars
 changed bytes) and the index brought up to the text, whole (`extract.extract`, as before
 index/incremental.py) and spliced (`incremental.update`), on the same text.
 
-    python tests/benchmarks/bench_keystrokes.py FILE [KEYSTROKE_PAIRS]
+    python tests/benchmarks/bench_keystrokes.py FILE [KEYSTROKE_PAIRS [STEP_S]]
 
-Prints p50/p99/max of each and how many splices fell back to a whole extraction. Never
+Prints p50/p99/max of each and how many splices fell back to a whole extraction. With
+STEP_S (the server's: 0.001) a parse pauses after that much CPU, as in the language server's
+didChange handler, and the rest of it is shown apart (done there between messages). Never
 fails on time."""
 
 from __future__ import annotations
@@ -23,18 +25,21 @@ def pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, round(q / 100 * (len(s) - 1)))]
 
 
-def main(path: str, pairs: int) -> None:
+def main(path: str, pairs: int, step_s: float | None = None) -> None:
     spec = languages.language_for_path(path)
     assert spec is not None, f"{path}: not a language scopewise indexes"
     with open(path, encoding="utf-8") as f:
         text = f.read()
-    doc = Document(path, text, 1, spec.name)
+    doc = Document(path, text, 1, spec.name, step_s=step_s)
+    doc.settle()
     assert doc.tree is not None
     fi = extract.extract(path, spec.name, doc.source, doc.tree)
     doc.mark_indexed(fi.digest)
     lines = text.splitlines()
     rng = random.Random(0)
     change: list[float] = []
+    rest: list[float] = []
+    paused = 0
     whole: list[float] = []
     spliced: list[float] = []
     fell = 0
@@ -50,6 +55,10 @@ def main(path: str, pairs: int) -> None:
             t = time.perf_counter()
             doc.apply([edit], doc.version + 1)
             change.append(1000 * (time.perf_counter() - t))
+            paused += doc.parsing
+            t = time.perf_counter()
+            doc.settle()
+            rest.append(1000 * (time.perf_counter() - t))
             assert doc.tree is not None
             t = time.perf_counter()
             extract.extract(path, spec.name, doc.source, doc.tree)
@@ -68,8 +77,11 @@ def main(path: str, pairs: int) -> None:
             fi = new
             doc.mark_indexed(fi.digest)
     print(f"{path}: {len(lines):,} lines, {len(change)} keystrokes, {fell} whole after all")
+    if step_s:
+        print(f"  parses paused past the step: {paused} of {len(change)}")
     for name, values in (
         ("didChange (apply, reparse, changed bytes)", change),
+        ("the paused parse's rest, between messages", rest),
         ("index: whole extraction", whole),
         ("index: splice (index/incremental.py)", spliced),
     ):
@@ -78,4 +90,8 @@ def main(path: str, pairs: int) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 100)
+    main(
+        sys.argv[1],
+        int(sys.argv[2]) if len(sys.argv) > 2 else 100,
+        float(sys.argv[3]) if len(sys.argv) > 3 else None,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 
 import pytest
 
@@ -102,3 +103,29 @@ def test_positions_out_of_range_are_refused() -> None:
     assert doc.text == "a = 1\n" and doc.version == 1
     # past the end of a line clamps to its end, as LSP asks
     assert doc.offset(0, 99) == 5
+
+
+def test_a_long_reparse_costs_the_edit_only_its_step() -> None:
+    """A keystroke whose reparse is long (here 10-40 ms of CPU: a loop's body typed onto its
+    header line, in a 2,000-function file): with `step_s` the edit spends about that much
+    parsing and leaves the rest paused; finished, the tree is a whole parse's."""
+    text = "".join(
+        f"def fn_{i}(objs, k={i}):\n    total = 0\n    for obj in objs:\n"
+        f"        if obj.value > k:\n            total += obj.value\n    return total\n\n\n"
+        for i in range(2000)
+    )
+    line = 8 * 1000 + 2
+    assert text.split("\n")[line] == "    for obj in objs:"
+    end = (line, len("    for obj in objs:"))
+    costs = {}
+    for step in (None, 0.001):
+        doc = Document("m.py", text, 1, "python", parse_limit=30, step_s=step)
+        doc.settle()
+        t0 = time.thread_time()
+        doc.apply([TextChange("x", end, end)], 2)
+        costs[step] = time.thread_time() - t0
+        assert doc.parsing == (step is not None)
+        doc.settle()
+        assert doc.tree is not None
+        assert str(doc.tree.root_node) == str(parse("python", doc.source).root_node)
+    assert costs[0.001] < 0.005 < costs[None], costs

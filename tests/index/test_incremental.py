@@ -190,3 +190,68 @@ def test_a_syntax_error_elsewhere_in_the_file(text: str, spliced: bool) -> None:
     assert (new is not None) == spliced
     if new is not None:
         assert facts(new) == facts(extract.extract("m.ts", "typescript", doc.source, doc.tree))
+
+
+@pytest.mark.parametrize("path", FILES[:2] + FILES[3:4] + FILES[7:8], ids=lambda p: p.name)
+def test_paused_parses_end_as_whole_ones_and_still_splice(path: Path) -> None:
+    """A document whose parses pause every few microseconds (`step_s`), typed into while
+    paused, resumed a little at a time: once settled, its tree is a whole parse's of the text
+    (where the text has no syntax error: elsewhere a reparse's error recovery may differ from
+    a fresh parse's, as without pauses) and its index spliced from the changes it knows is a
+    whole extraction's."""
+    spec = languages.language_for_path(path.name)
+    assert spec is not None
+    rng = random.Random(path.name)
+    original = path.read_text()
+    doc = Document(path.name, original, 1, spec.name, parse_limit=30, step_s=1e-5)
+    assert doc.parsing and doc.tree is None  # even the first parse pauses
+    doc.settle()
+    assert doc.tree is not None
+    fi = extract.extract(path.name, spec.name, doc.source, doc.tree)
+    doc.mark_indexed(fi.digest)
+    paused = spliced = compared = 0
+    for step in range(30):
+        if step % 5 == 0:
+            doc.apply([TextChange(original)], doc.version + 1)
+        for _ in range(rng.randint(1, 3)):
+            _edit(doc, rng, undo=rng.random() < 0.85)
+            paused += doc.parsing
+            for _ in range(rng.randint(0, 3)):
+                doc.resume(1e-5)
+        doc.settle()
+        assert doc.tree is not None and not doc.parsing
+        whole = extract.parse(spec.name, doc.source)
+        if not whole.root_node.has_error:
+            compared += 1
+            assert str(doc.tree.root_node) == str(whole.root_node)
+        span = doc.since(fi.digest)
+        full = extract.extract(path.name, spec.name, doc.source, doc.tree)
+        before = doc.indexed_source
+        new = incremental.update(fi, doc.tree, doc.source, span, before) if span else None
+        if new is not None:
+            spliced += 1
+            assert facts(new) == facts(full)
+        fi = new or full
+        doc.mark_indexed(fi.digest)
+    assert paused >= 10 and spliced >= 3 and compared >= 5, (paused, spliced, compared)
+
+
+def test_a_request_finishes_a_paused_parse(tmp_path: Path) -> None:
+    """A keystroke that leaves the parse paused (a long reparse, as after a syntax error):
+    a request that needs the tree (`Engine.sync`, through the engine's sources) finishes it
+    and sees the text as typed."""
+    from scopewise.analysis.engine import Engine
+
+    body = "".join(f"def f{i}(x):\n    return x + {i}\n\n\n" for i in range(400))
+    (tmp_path / "big.py").write_text(body)
+    doc = Document("big.py", body, 1, "python", step_s=1e-5)
+    doc.settle()
+    engine = Engine(tmp_path, use_cache=False, documents={"big.py": doc}.get)
+    engine.index(workers=1)
+    engine.sync("big.py")
+    doc.apply([TextChange("def renamed(x):\n    (", (800, 0), (801, 0))], 2)
+    assert doc.parsing and doc.tree is None
+    engine.sync("big.py")
+    assert not doc.parsing and doc.tree is not None
+    fi = engine.workspace.get("big.py")
+    assert fi is not None and "renamed" in [d.name for d in fi.definitions]

@@ -1,4 +1,8 @@
-"""File text and parse trees for the engine: open editor buffers first, then the disk."""
+"""File text and parse trees for the engine: open editor buffers first, then the disk.
+
+The recent files are kept (an LRU keyed by content) up to `Sources.max_bytes` of text, not a
+number of files: a 2k-file session ended holding 497 files, 20 MiB of text and 48 MiB of
+their lines' strings (a line's string costs ~2.4 times its text)."""
 
 from __future__ import annotations
 
@@ -90,16 +94,22 @@ class Source:
 class Sources:
     """Text and trees of workspace files, with an LRU keyed by content so repeats are free."""
 
+    # a context touches many files (callers, tests, definitions): the recent ones are kept up
+    # to this much text (their lines, trees and line costs come with them: ~3.5 times that;
+    # 24 MiB made a code action at 50k files read files again, p50 19 -> 39 ms)
+    max_bytes = 64 << 20
+
     def __init__(
         self,
         workspace: WorkspaceIndex,
         documents: Callable[[str], Document | None] | None = None,
-        capacity: int = 512,  # a context touches many files: callers, tests, definitions
+        capacity: int = 512,
     ) -> None:
         self.workspace = workspace
         self._documents = documents
         self._cache: OrderedDict[str, tuple[tuple[int, int] | int, Source]] = OrderedDict()
         self._capacity = capacity
+        self._bytes = 0  # the text the cache holds
 
     def is_open(self, path: str) -> bool:
         """Whether an editor buffer holds the file (it may not be on disk yet)."""
@@ -117,6 +127,7 @@ class Sources:
             hit = self._cache.get(path)
             if hit is not None and hit[0] == key:
                 return hit[1]
+            doc.settle()  # a parse the keystrokes left paused is finished: the tree is asked
             # a buffer over max_file_bytes is never parsed (no language there), yet it is code
             spec = languages.language_for_path(path)
             language = doc.language or (spec.name if spec else None)
@@ -144,10 +155,16 @@ class Sources:
         return src
 
     def _put(self, path: str, key: tuple[int, int] | int, src: Source) -> None:
+        old = self._cache.pop(path, None)
+        if old is not None:
+            self._bytes -= len(old[1].data)
         self._cache[path] = (key, src)
-        self._cache.move_to_end(path)
-        while len(self._cache) > self._capacity:
-            self._cache.popitem(last=False)
+        self._bytes += len(src.data)
+        while len(self._cache) > 1 and (
+            len(self._cache) > self._capacity or self._bytes > self.max_bytes
+        ):
+            _, (_, gone) = self._cache.popitem(last=False)
+            self._bytes -= len(gone.data)
 
 
 def _split(data: bytes) -> list[str]:

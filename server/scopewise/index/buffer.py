@@ -2,7 +2,12 @@
 each edit through tree-sitter's incremental parsing (``Tree.edit`` + reparse).
 
 Every parse here is bounded by ``parse_limit`` CPU seconds (the language server passes a
-short one: these parses run on its event loop). A text whose parse runs past it has no tree
+short one: these parses run on its event loop), and with ``step_s`` runs only that long at
+once: it pauses (``parsing``, no tree yet) and ``resume`` goes on where it stopped, ``settle``
+to its end (a request that needs the tree); an edit meanwhile starts it again from the old
+tree, edited along. A keystroke whose reparse is long (tree-sitter's error recovery after a
+syntax error: 80-125 ms in a 3,000-line file) costs its handler ``step_s``, the rest is done
+between messages. A text whose parse runs past the limit has no tree
 and ``needs_parse``: a full parse (``background_parse``, within the normal limit) runs off
 the loop and ``adopt`` installs it; one past that limit too leaves the document followed as
 text only (``parse_problem`` says why) until its whole text is replaced.
@@ -19,6 +24,8 @@ edit moved by one big-integer addition (a 30,000-line file's list comprehension 
 from __future__ import annotations
 
 import bisect
+import threading
+import time
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +33,7 @@ from dataclasses import dataclass
 import tree_sitter as ts
 
 from scopewise.index import extract as _extract
+from scopewise.index import languages
 from scopewise.index.lines import line_starts, newline_ends, shift_int64s, units
 
 Encoding = str  # "utf-8" | "utf-16" | "utf-32": how LSP positions count characters
@@ -43,6 +51,29 @@ class TextChange:
     text: str
     start: tuple[int, int] | None = None  # None: replace the whole document
     end: tuple[int, int] | None = None
+
+
+class _Parsing:
+    """A parse of one text that may pause (`step`) and go on later where it stopped: the
+    document's own parser (a paused parser resumes its parse on its next call, so it serves
+    nothing else) and the CPU seconds it has left."""
+
+    def __init__(self, parser: ts.Parser, source: bytes, old_tree: ts.Tree | None, limit: float):
+        self.parser = parser
+        self.source, self.old_tree, self.limit = source, old_tree, limit
+        self.left = limit
+
+    def step(self, step_s: float | None) -> ts.Tree | None:
+        """Parse for at most `step_s` CPU seconds (None: to the end): the tree, or None when
+        paused; ParseTimeout once the whole parse has taken `limit`."""
+        t0 = time.thread_time()
+        pause_at = None if step_s is None or step_s >= self.left else t0 + step_s
+        try:
+            return _extract.parse_slice(
+                self.parser, self.source, self.old_tree, t0 + self.left, self.limit, pause_at
+            )
+        finally:
+            self.left -= time.thread_time() - t0
 
 
 @dataclass(frozen=True)
@@ -65,12 +96,20 @@ class Document:
         language: str | None,
         encoding: Encoding = "utf-16",
         parse_limit: float | None = None,
+        step_s: float | None = None,
     ) -> None:
         self.path = path
         self.version = version
         self.language = language
         self.encoding = encoding
         self.parse_limit = parse_limit  # CPU seconds a parse here may take (None: by size)
+        # CPU seconds a parse may run at once (None: to its end); past it the parse pauses,
+        # to be resumed (`resume`, `settle`) where it stopped
+        self.step_s = step_s
+        self._parsing: _Parsing | None = None
+        self._parser: ts.Parser | None = None  # this document's own: see `_Parsing`
+        # a request on another thread may finish a paused parse (`settle`) the loop steps
+        self._lock = threading.RLock()
         self.source = text.encode("utf-8", "surrogatepass")
         self._lines = array("q", line_starts(self.source))
         self.tree: ts.Tree | None = None
@@ -108,22 +147,63 @@ class Document:
         self.changed = start, end
 
     def _parse(self, old_tree: ts.Tree | None) -> None:
-        """Parse the current text (from the edited old tree), within `parse_limit`."""
+        """Parse the current text (from the edited old tree), within `parse_limit`, the
+        first `step_s` of it now (the rest: `resume`)."""
         self.tree = None
+        self._stop_parsing()
         if old_tree is None:
             self.indexed = None  # parsed afresh: what changed since is not known
             self._base = None
         if self.language is None or self.parse_problem is not None:
             return
+        limit = self.parse_limit
+        if limit is None:
+            limit = _extract.parse_limit(len(self.source))
+        if self._parser is None:
+            self._parser = ts.Parser(languages.parser(self.language).language)
+        self._parsing = _Parsing(self._parser, self.source, old_tree, limit)
+        self.resume(self.step_s)
+
+    @property
+    def parsing(self) -> bool:
+        """A parse of the current text paused (`resume` goes on with it): no tree yet."""
+        return self._parsing is not None
+
+    def resume(self, step_s: float | None) -> bool:
+        """Go on with the paused parse for at most `step_s` CPU seconds (None: to its end,
+        within `parse_limit`); whether it is over (a tree, or `needs_parse` past the limit)."""
+        with self._lock:
+            return self._resume(step_s)
+
+    def _resume(self, step_s: float | None) -> bool:
+        work = self._parsing
+        if work is None:
+            return True
         try:
-            self.tree = _extract.parse(self.language, self.source, old_tree, self.parse_limit)
-            self.needs_parse = False
+            tree = work.step(step_s)
         except _extract.ParseTimeout:
+            self._parsing = None
             self.needs_parse = True
             self.indexed = self._base = None
-            return
+            return True
+        if tree is None:
+            return False
+        self._parsing = None
+        self.tree = tree
+        self.needs_parse = False
+        old_tree = work.old_tree
         if old_tree is not None and self.indexed is not None and self._base is None:
             self._base = old_tree  # compared with the tree of the day when `since` asks
+        return True
+
+    def settle(self) -> None:
+        """Finish a paused parse now (a request needs the tree)."""
+        self.resume(None)
+
+    def _stop_parsing(self) -> None:
+        if self._parsing is not None:
+            self._parsing.parser.reset()
+            self._parsing = None
 
     def background_parse(self) -> Callable[[], ParseOutcome]:
         """A full parse of the current text, within the normal limit, to run on another
@@ -204,8 +284,17 @@ class Document:
 
         All or nothing: a bad position raises PositionError and leaves the document as it was.
         """
+        with self._lock:
+            self._apply_all(changes, version)
+
+    def _apply_all(self, changes: list[TextChange], version: int) -> None:
         saved = (self.source, self._lines, self.parse_problem)
-        had_tree = self.tree is not None
+        fresh = False  # a first parse was paused: the new text is parsed afresh
+        if self._parsing is not None:  # a paused parse: its old tree is edited along instead
+            fresh = self._parsing.old_tree is None
+            self.tree = self._parsing.old_tree
+            self._stop_parsing()
+        had_tree = self.tree is not None or fresh
         try:
             replaced = self._apply(changes)
         except PositionError:
@@ -214,8 +303,8 @@ class Document:
             if had_tree:  # edited in place: parse the restored text again
                 self._parse(None)
             raise
-        if replaced:  # a new text: parsed afresh (after any incremental changes to it)
-            self.parse_problem = None
+        if replaced or fresh:  # a new text: parsed afresh (after any incremental changes)
+            self.parse_problem = None if replaced else self.parse_problem
             self._parse(None)
         elif self.tree is not None:
             self._parse(self.tree)

@@ -82,13 +82,29 @@ def parse(
     worker thread no longer stalls the event loop) and where the deadline is checked. Past
     it the reader says "end of input" (the scanner's long look-aheads end at once) and the
     progress callback cancels; either way the partial tree is dropped."""
-    p = languages.parser(language)
     if limit is None:
         limit = parse_limit(len(source))
+    deadline = time.thread_time() + limit
+    tree = parse_slice(languages.parser(language), source, old_tree, deadline, limit)
+    assert tree is not None  # no pause before the deadline
+    return tree
+
+
+def parse_slice(
+    p: ts.Parser,
+    source: bytes,
+    old_tree: ts.Tree | None,
+    deadline: float,
+    limit: float,
+    pause_at: float | None = None,
+) -> ts.Tree | None:
+    """Parse `source` with `p` until `pause_at` (this thread's CPU clock, `time.thread_time`):
+    the tree, or None when it paused first — the same call on the same parser and text
+    resumes where it stopped (`old_tree` is then not read again; `p.reset()` abandons it).
+    ParseTimeout (`limit`: the reason's figure) past `deadline`, the parser reset."""
     clock = time.thread_time
-    deadline = clock() + limit
     view = memoryview(source)
-    late = False
+    late = paused = False
 
     def read(offset: int, _point: tuple[int, int]) -> bytes | memoryview:
         nonlocal late
@@ -98,23 +114,26 @@ def parse(
         return chunks.chunk(view, offset)  # not a slice of `source`: see index/chunks.py
 
     def progress(_offset: int, _has_error: bool) -> bool:
-        nonlocal late
-        if clock() > deadline:
-            late = True
-        return late
+        nonlocal late, paused
+        now = clock()
+        late = late or now > deadline
+        paused = pause_at is not None and now > pause_at
+        return late or paused
 
     try:
         if old_tree is None:
             tree = p.parse(read, progress_callback=progress)
         else:
             tree = p.parse(read, old_tree, progress_callback=progress)
-    except ValueError:  # "Parsing failed": cancelled by the progress callback
-        if not late:
+    except ValueError:  # "Parsing failed": halted by the progress callback
+        if not (late or paused):
             raise
         tree = None
-    if late or tree is None:
-        p.reset()  # a cancelled parser would resume the old parse on its next call
+    if late:
+        p.reset()  # a halted parser would resume the old parse on its next call
         raise ParseTimeout(time_limit_reason(limit))
+    if tree is None:
+        return None
     # a tree parsed from a callback reads node text back through it, byte by byte: parse
     # once more from the bytes with this tree as the old one (nothing changed: ~0.1 ms)
     return p.parse(source, tree)

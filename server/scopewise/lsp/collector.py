@@ -10,15 +10,21 @@ idle collection walks only what is newer. Every `UNFREEZE_EVERY`-th one walks al
 (what was frozen and has since become a cycle of garbage is found there), and a server
 busy for `OVERDUE_S` without a pause collects anyway. Nothing is collected while the
 collector is disabled (the index's build turns it off, and collects and freezes at its end).
+After an idle collection the C heap's free memory goes back to the system (glibc's
+`malloc_trim`: at 50k files 90 MiB the allocator kept after a session's peaks; elsewhere
+nothing is done).
 
 Process-wide (the interpreter's collector): the language server's `serve` turns it on."""
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import gc
 import logging
+import sys
 import time
+from collections.abc import Callable
 
 log = logging.getLogger("scopewise.lsp.timing")
 
@@ -27,6 +33,17 @@ OVERDUE_S = 30.0  # collect anyway when nothing was collected this long while ob
 UNFREEZE_EVERY = 16  # every how many idle collections walk the frozen objects too
 NEVER = 1 << 30  # a threshold the full generation's count does not reach
 LATE_S = 0.05  # a check this late found the loop busy (a long handler): not idle
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's `malloc_trim`, or None (another C library, or another system)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):  # musl and others have none
+        return None
+    return trim
 
 
 class IdleCollector:
@@ -40,6 +57,8 @@ class IdleCollector:
         self._due_since: float | None = None  # first message since the last collection
         self._timer: asyncio.TimerHandle | None = None
         self._at = 0.0  # when the timer is due (the loop's clock)
+        self._trim = _malloc_trim()
+        self.trimmed = 0  # times the C heap was handed back
 
     def start(self) -> None:
         young, middle, _ = gc.get_threshold()
@@ -85,7 +104,14 @@ class IdleCollector:
             gc.unfreeze()
         found = gc.collect()
         gc.freeze()
+        if self._trim is not None:
+            self._trim(0)
+            self.trimmed += 1
         ms = (time.perf_counter() - t0) * 1000
         log.info(
-            "idle collection (%d unreachable, %d frozen) %.3f ms", found, gc.get_freeze_count(), ms
+            "idle collection (%d unreachable, %d frozen, heap trimmed: %s) %.3f ms",
+            found,
+            gc.get_freeze_count(),
+            self._trim is not None,
+            ms,
         )

@@ -42,6 +42,9 @@ class OpenDocuments:
     # CPU seconds a parse may take here, on the server's event loop (a normal 1 MB file takes
     # ~0.2 s); a buffer past it is parsed again off the loop (`Document.needs_parse`)
     loop_parse_s = 0.25
+    # ... of which a keystroke's handler spends at most this much; the rest goes on in steps
+    # between messages (lsp/sync.py), or at once when a request needs the tree
+    loop_step_s = 0.001
 
     def open(self, uri: str, text: str, version: int) -> Document:
         rel = relpath_of(uri, self.root) if self.root else None
@@ -59,6 +62,7 @@ class OpenDocuments:
             spec.name if spec else None,
             self.encoding,
             parse_limit=self.loop_parse_s,
+            step_s=self.loop_step_s,
         )
         self._docs[uri] = doc
         if rel is not None:

@@ -35,6 +35,9 @@ from .timing import timed
 
 log = logging.getLogger("scopewise.lsp")
 DEBOUNCE_S = 0.25  # an edited buffer is re-indexed this long after the last keystroke
+# CPU seconds a buffer's paused parse goes on for at a time (index/buffer.py): the messages
+# that came meanwhile are handled between two steps
+PARSE_STEP_S = 0.002
 
 
 class SyncHost(Protocol):
@@ -71,6 +74,8 @@ class Sync:
         # full parses of buffers too slow to parse on the loop (see index/buffer.py)
         self._parses = ThreadPoolExecutor(1, thread_name_prefix="scopewise-parse")
         self._parsing: set[str] = set()  # uris with a parse there
+        self._stepping: set[str] = set()  # uris whose paused parse goes on at the next turn
+        self._unparsed: set[str] = set()  # rels whose update waits for their parse
         self._indexing: asyncio.Future[IndexStats] | None = None
         self._index_again = False
         self._left_out_said: LeftOut | None = None
@@ -165,8 +170,10 @@ class Sync:
         doc = self.host.docs.by_rel(rel)
         if doc is None or doc.language is None or self.host.engine is None:
             return
-        if doc.tree is None:  # being parsed off the loop, or followed as text only
-            if doc.parse_problem is not None:
+        if doc.tree is None:  # being parsed (on the loop in steps, or off it), or text only
+            if doc.parsing:
+                self._unparsed.add(rel)
+            elif doc.parse_problem is not None:
                 self.host.engine.workspace.leave_out(rel, doc.parse_problem)
             return
         if rel in self._updating:
@@ -220,6 +227,32 @@ class Sync:
         fut.add_done_callback(lambda _: self.host.changed())
 
     # ------------------------------------------------------------------ documents
+    def _go_on(self, uri: str) -> None:
+        """A buffer whose parse paused (its first `step_s` spent on the loop): go on with
+        it at the loop's next turn, a step at a time (whatever came meanwhile first)."""
+        doc = self.host.docs.get(uri)
+        if doc is None or not doc.parsing or uri in self._stepping:
+            return
+        self._stepping.add(uri)
+        asyncio.get_running_loop().call_soon(self._step, uri)
+
+    def _step(self, uri: str) -> None:
+        self._stepping.discard(uri)
+        doc = self.host.docs.get(uri)
+        if doc is None or not doc.parsing:
+            return  # closed, edited (a new parse goes on), or settled by a request
+        if not doc.resume(PARSE_STEP_S):
+            self._go_on(uri)
+            return
+        self.host.changed()
+        if doc.needs_parse:
+            self._parse_later(uri)
+            return
+        rel = self.host.docs.rel(uri)
+        if rel in self._unparsed:
+            self._unparsed.discard(rel)
+            self.schedule_update(rel, 0.0)
+
     def _parse_later(self, uri: str) -> None:
         """A buffer whose parse ran out of the loop's time: parse it on the parse thread."""
         doc = self.host.docs.get(uri)
@@ -252,6 +285,7 @@ class Sync:
         td = params.text_document
         self.host.changed()
         doc = self.host.docs.open(td.uri, td.text, td.version)
+        self._go_on(td.uri)
         self._parse_later(td.uri)
         if doc.language is not None:  # compiled now, not on the first edit's splice (~70 ms)
             self._updates.submit(languages.index_query, doc.language)
@@ -277,6 +311,7 @@ class Sync:
             return
         if doc is None:
             return
+        self._go_on(uri)
         self._parse_later(uri)
         rel = self.host.docs.rel(uri)
         if (
@@ -292,6 +327,7 @@ class Sync:
         rel = self.host.docs.close(params.text_document.uri)
         if rel is None:
             return
+        self._unparsed.discard(rel)
         if rel in self._private:
             self._private.discard(rel)
             return
