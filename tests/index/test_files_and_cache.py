@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from scopewise import paths
+from scopewise.index import cache as cache_mod
 from scopewise.index.files import admits, list_files
 from scopewise.index.workspace import WorkspaceIndex
 from scopewise.settings import FileSettings
@@ -158,3 +160,34 @@ def test_symlink_loops_and_unreadable_folders_do_not_hang(poly: Path) -> None:
     (poly / "loop").symlink_to(poly, target_is_directory=True)
     listing = list_files(poly)
     assert not any(f.startswith("loop/") for f in listing.files)
+
+
+def test_the_version_key_is_kept_until_a_package_or_query_it_is_made_of_moves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache's version key (grammar versions, queries) is made once and kept under a
+    fingerprint of stats; installing a package (a folder on the import path gains a
+    dist-info folder) makes it again."""
+    made: list[str] = []
+    real = cache_mod._made_key
+
+    def counted() -> str:
+        made.append(real())
+        return made[-1]
+
+    monkeypatch.setattr(cache_mod, "_made_key", counted)
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.setattr(sys, "path", [*sys.path, str(site)])
+    cache_mod._version_key.cache_clear()
+    try:
+        first = cache_mod._version_key()
+        cache_mod._version_key.cache_clear()
+        assert cache_mod._version_key() == first and len(made) == 1, "not kept"
+        (site / "tree_sitter_demo-1.0.dist-info").mkdir()
+        st = site.stat()
+        os.utime(site, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))  # a coarse clock
+        cache_mod._version_key.cache_clear()
+        assert cache_mod._version_key() == first and len(made) == 2, "a new package not seen"
+    finally:
+        cache_mod._version_key.cache_clear()

@@ -215,8 +215,9 @@ class FileTable(Mapping[str, FileIndex]):
 
     def _remembered(self, table: str, name: str) -> list[Row]:
         """The cache's rows for `name`: (entry, index, kind, top level) of its definitions
-        ("defs"), (entry, 0, "", False) of its users ("refs"), (entry, 0, name taken, False)
-        of its importers ("imports")."""
+        ("defs"), (entry, 0, "", False) of its users ("refs") and of the entries with a class
+        header that names it ("heads"), (entry, 0, name taken, False) of its importers
+        ("imports")."""
         rows = self._rows_of.get((table, name))
         if rows is None:
             stores = self._stores
@@ -227,6 +228,8 @@ class FileTable(Mapping[str, FileIndex]):
                 rows = cache.defs_named(name)
             elif table == "refs":
                 rows = [(e, 0, "", False) for e in cache.entries_using(name)]
+            elif table == "heads":
+                rows = [(e, 0, "", False) for e in cache.entries_heading(name)]
             else:
                 rows = [(e, 0, n, False) for e, n in cache.entries_importing(name)]
             if not cache.readable:  # failed while asked: not an answer to keep
@@ -261,6 +264,15 @@ class FileTable(Mapping[str, FileIndex]):
         with self._lock:
             pinned = list(self._pinned.items())
         found += (p for p, fi in pinned if name in fi.refs)
+        return sorted(found)
+
+    def files_heading(self, name: str) -> list[str]:
+        """The files with a class whose header uses `name` (where a class may derive from
+        it), sorted."""
+        found = self._stored_paths([e for e, *_ in self._remembered("heads", name)])
+        with self._lock:
+            pinned = list(self._pinned.items())
+        found += (p for p, fi in pinned if fi.on_class_header(name))
         return sorted(found)
 
     def files_importing(self, module: str) -> list[tuple[str, str]]:
