@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from scopewise import __version__, paths
 from scopewise.index import languages
@@ -438,13 +438,9 @@ class IndexCache:
         )
         return [(str(m), str(n)) for m, n in rows]
 
-    def entries_using(self, name: str) -> list[int]:
-        """The entries that use `name`."""
-        return [int(r[0]) for r in self._read("SELECT entry FROM refs WHERE name=?", (name,))]
-
-    def entries_heading(self, name: str) -> list[int]:
-        """The entries where `name` is used on a class's header (see `model.header_names`)."""
-        return [int(r[0]) for r in self._read("SELECT entry FROM heads WHERE name=?", (name,))]
+    def entries_using(self, name: str, table: Literal["refs", "heads"] = "refs") -> list[int]:
+        """The entries that use `name` ("refs"), or on a class's header ("heads")."""
+        return [int(r[0]) for r in self._read(f"SELECT entry FROM {table} WHERE name=?", (name,))]
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection | None]:

@@ -229,7 +229,7 @@ class FileTable(Mapping[str, FileIndex]):
             elif table == "refs":
                 rows = [(e, 0, "", False) for e in cache.entries_using(name)]
             elif table == "heads":
-                rows = [(e, 0, "", False) for e in cache.entries_heading(name)]
+                rows = [(e, 0, "", False) for e in cache.entries_using(name, "heads")]
             else:
                 rows = [(e, 0, n, False) for e, n in cache.entries_importing(name)]
             if not cache.readable:  # failed while asked: not an answer to keep
