@@ -91,25 +91,22 @@ def _stat(path: str | Path) -> str:
 
 
 def _fingerprint() -> str:
-    """The stats `_made_key` depends on: every folder on the import path (installing,
-    upgrading or removing a package makes or removes its dist-info folder there, which moves
-    the folder's mtime), tree-sitter's and each grammar's module and tags.scm, and our query
-    files, with scopewise's version and layout. A change to any of them makes the key again."""
-    parts = [
-        __version__,
-        str(SCHEMA),
-        str(STORAGE),
-        *(f"{p}={_stat(p)}" for p in map(os.path.abspath, sys.path)),
-    ]
+    """The stats `_made_key` depends on, with scopewise's version and layout and the import
+    path as written: for tree-sitter and each grammar, the folder it is installed in
+    (installing, upgrading or removing a package there makes or removes its dist-info
+    folder, which moves the folder's mtime), its module file and tags.scm; and our query
+    files. A change to any of them makes the key again."""
+    parts = [__version__, str(SCHEMA), str(STORAGE), *map(os.path.abspath, sys.path)]
     modules = {m for s in languages.LANGUAGES for m in (s.module, *s.tags_from)}
     for name in sorted(modules | {"tree_sitter"}):
         found = importlib.util.find_spec(name)
-        origin = found.origin if found is not None else None
-        if origin:
-            tags = Path(origin).parent / "queries" / "tags.scm"
-            parts.append(f"{name}={_stat(origin)},{_stat(tags)}")
-        else:
+        origin = Path(found.origin) if found is not None and found.origin else None
+        if origin is None:
             parts.append(f"{name}=?")
+            continue
+        home = origin.parent.parent if origin.name == "__init__.py" else origin.parent
+        tags = origin.parent / "queries" / "tags.scm"
+        parts.append(f"{name}={_stat(home)},{_stat(origin)},{_stat(tags)}")
     queries = Path(languages.__file__).parent / "queries"
     with contextlib.suppress(OSError):
         parts += [f"{f}={_stat(queries / f)}" for f in sorted(os.listdir(queries))]
