@@ -4,6 +4,7 @@ debugging. Errors are one line on stderr and a non-zero exit, never a traceback.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
@@ -247,6 +248,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command != "serve":  # the server runs its own collector (lsp/collector.py)
+        # a command makes ~10^5 lasting objects at its start (the stored listing, the file
+        # table): collected as they are made, they cost a fifth of a warm command's answer.
+        # Collected 1,000 times less often, as mypy does; memory stays bounded
+        gc.set_threshold(200_000, 30, 30)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

@@ -176,7 +176,12 @@ class FileTable(Mapping[str, FileIndex]):
             if self._tails is None:  # inline: 50k paths at a CLI's start
                 by_tail: dict[str, list[str]] = {}
                 for path in [*self._pinned, *self._stored]:
-                    by_tail.setdefault(path[path.rfind("/") + 1 :], []).append(path)
+                    tail = path[path.rfind("/") + 1 :]
+                    same = by_tail.get(tail)  # (no list made for each path: setdefault would)
+                    if same is None:
+                        by_tail[tail] = [path]
+                    else:
+                        same.append(path)
                 self._tails = by_tail
             known = self._tails
             found = {
@@ -188,8 +193,12 @@ class FileTable(Mapping[str, FileIndex]):
         """entry -> its stored paths (lock held), made when first asked."""
         if self._by_entry is None:
             by_entry: dict[int, list[str]] = {}
-            for path, entry in self._stored.items():
-                by_entry.setdefault(entry, []).append(path)
+            for path, entry in self._stored.items():  # 50k paths at a CLI's start: no setdefault
+                same = by_entry.get(entry)
+                if same is None:
+                    by_entry[entry] = [path]
+                else:
+                    same.append(path)
             self._by_entry = by_entry
         return self._by_entry
 
