@@ -134,11 +134,20 @@ def test_files_are_found_by_their_ending_as_a_scan_would(poly: Path, tmp_path: P
     def scan(tails: tuple[str, ...]) -> list[str]:
         return sorted(p for p in warm.files if p.endswith(tuple("/" + t for t in tails)))
 
-    asks = [("pricing.py",), ("shop/pricing.py",), ("__init__.py", "cart.py"), ("a/b.py",)]
+    asks = [
+        ("pricing.py",),
+        ("shop/pricing.py",),
+        ("__init__.py", "cart.py"),
+        ("a/b.py",),
+        ("shop/__init__.py",),
+        ("sub/pricing.py", "poly/shop/cart.py"),  # asked before the file is added: kept
+    ]
     for tails in asks:
         assert warm.files.ending(tails) == scan(tails), tails
     assert warm.files.ending(("pricing.py",))
     warm.update("shop/sub/pricing.py", b"x = 1\n")  # a new buffer, then one gone
+    for tails in asks:
+        assert warm.files.ending(tails) == scan(tails), tails
     warm.remove("shop/pricing.py")
     for tails in asks:
         assert warm.files.ending(tails) == scan(tails), tails
