@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -245,6 +246,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# commands that only read: run as the program, they end without tearing the interpreter down
+_QUICK_EXIT = frozenset({"context", "scope", "plan"})
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -258,6 +263,13 @@ def main(argv: list[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    code = _run(args)
+    if argv is None and args.command in _QUICK_EXIT:  # the program, not a caller's call
+        _exit_now(code)
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         result: int = args.func(args)
         return result
@@ -274,6 +286,20 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
+
+
+def _exit_now(code: int) -> None:
+    """End a read-only command at once, its output flushed: the interpreter's teardown frees
+    the ~10^5 objects of a 50k-file workspace one by one (~50 ms; mypy ends the same way).
+    Not while a thread that is not a daemon runs (its work would be cut short)."""
+    if any(not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        return
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):  # the reader left: nothing more to say
+        code = code or 1
+    os._exit(code)
 
 
 if __name__ == "__main__":
