@@ -1,8 +1,9 @@
 """Settings: one typed model, in layers — defaults, the user config file
 (`~/.config/scopewise/config.toml`), the workspace's `.scopewise.toml` or `[tool.scopewise]`
 in pyproject.toml, then the editor's settings (section `scopewise`) on top. Keys may be written
-camelCase (editors) or snake_case (TOML): `snake` is the one spelling rule. One cattrs converter
-reads the merged values into the dataclasses below, each field's key, check and default in
+camelCase (editors) or snake_case (TOML): `snake` is the one spelling rule. Strict hooks (plain
+values) and one cattrs converter (the other kinds, imported on first use) read the merged
+values into the dataclasses below, each field's key, check and default in
 its definition; a bad value is reported by its key and replaced by the default, an unknown key
 is reported as written and ignored; neither ever stops scopewise.
 
@@ -18,6 +19,7 @@ analysis, Claude or the editor (they import their settings from here)."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 import tomllib
@@ -25,12 +27,13 @@ import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
-
-import cattrs
+from typing import TYPE_CHECKING, Any, Literal
 
 from scopewise import paths
 from scopewise.vocab import EFFORT_LEVELS, TIERS, Action, Provider, Thinking
+
+if TYPE_CHECKING:
+    import cattrs
 
 Check = Callable[[Any], bool]
 # the advisor rung (Anthropic API only): a deep edit as one call by its writer tier, the deep
@@ -230,8 +233,8 @@ def _read_prices(
     prices: dict[str, dict[str, float]] = {}
     for model, table in _normalise(node).items():
         try:
-            numbers = CONVERTER.structure(table, dict[str, float])
-        except _INVALID:
+            numbers = structure(table, dict[str, float])
+        except Invalid:
             numbers = None
         if (
             isinstance(table, Mapping)
@@ -408,20 +411,52 @@ def _tuple(value: Any, kind: Any) -> tuple[Any, ...]:
         args = (args[0],) * len(value)
     if len(args) != len(value):
         raise ValueError(f"{value!r} does not have {len(args)} items")
-    return tuple(CONVERTER.structure(v, a) for v, a in zip(value, args, strict=True))
+    return tuple(structure(v, a) for v, a in zip(value, args, strict=True))
 
 
 def _is_tuple(kind: Any) -> bool:
     return typing.get_origin(kind) is tuple
 
 
-CONVERTER = cattrs.Converter()
-CONVERTER.register_structure_hook(str, _exactly(str))
-CONVERTER.register_structure_hook(int, _exactly(int))
-CONVERTER.register_structure_hook(float, _exactly(int, float))
-CONVERTER.register_structure_hook(bool, _boolean)
-CONVERTER.register_structure_hook_func(_is_tuple, _tuple)
-_INVALID = (cattrs.errors.CattrsError, TypeError, ValueError, AttributeError)
+class Invalid(ValueError):
+    """A value that is not of the kind a setting reads."""
+
+
+_HOOKS: dict[Any, Callable[[Any, Any], Any]] = {
+    str: _exactly(str),
+    int: _exactly(int),
+    float: _exactly(int, float),
+    bool: _boolean,
+}
+
+
+@functools.cache
+def converter() -> cattrs.Converter:
+    """The cattrs converter for the other kinds (tuples, unions, literals, tables), made and
+    imported on first use: a settings file of plain values never loads cattrs."""
+    import cattrs
+
+    made = cattrs.Converter()
+    for kind, hook in _HOOKS.items():
+        made.register_structure_hook(kind, hook)
+    made.register_structure_hook_func(_is_tuple, _tuple)
+    return made
+
+
+def structure(value: Any, kind: Any) -> Any:
+    """`value` read as `kind` (strictly: see the hooks), or Invalid."""
+    hook = _HOOKS.get(kind)
+    if hook is not None:
+        try:
+            return hook(value, kind)
+        except (TypeError, ValueError) as exc:
+            raise Invalid(str(exc)) from exc
+    from cattrs.errors import CattrsError
+
+    try:
+        return converter().structure(value, kind)
+    except (CattrsError, TypeError, ValueError, AttributeError) as exc:
+        raise Invalid(str(exc)) from exc
 
 
 def _shown(value: Any) -> str:
@@ -452,9 +487,9 @@ def _value(
         return _read(kind, node, current, key + ".", w)
     check = meta.get("check")
     try:
-        value = CONVERTER.structure(node, meta.get("read_as", kind))
+        value = structure(node, meta.get("read_as", kind))
         ok = check is None or check(value)
-    except _INVALID:
+    except (TypeError, ValueError, AttributeError):  # Invalid, or a check's own
         ok = False
     if not ok:
         w.append(f"scopewise.{key}: {node!r} is not valid; using {_shown(current)}")

@@ -134,3 +134,28 @@ def test_plan_json_lists_the_sites(wide: Path) -> None:
     ).items()
     assert ctx["budget"] <= ctx["budget_max"] == 24000
     assert "sites in 13 files" in ctx["line"]
+
+
+def test_a_warm_context_imports_nothing_only_a_build_needs(poly: Path) -> None:
+    """On a warm cache `scopewise context` starts no worker pool (multiprocessing is not
+    imported), keeps the cache's version key (importlib.metadata is not), and reads plain
+    settings without cattrs: what a command costs before it answers."""
+    (poly / ".scopewise.toml").write_text("max_files = 5000\n")
+    assert run(["index", str(poly)], poly).returncode == 0
+    code = (
+        "import sys\n"
+        "from scopewise.cli.main import main\n"
+        "rc = main(['context', 'shop/pricing.py:29-32'])\n"
+        "heavy = {'multiprocessing', 'importlib.metadata', 'cattrs'} & set(sys.modules)\n"
+        "print('HEAVY', rc, sorted(heavy), file=sys.stderr)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=poly,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=os.environ.copy(),
+    )
+    assert "HEAVY 0 []" in out.stderr, out.stderr[-2000:]
+    assert "apply_discount" in out.stdout

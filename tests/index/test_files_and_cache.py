@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
+from importlib.machinery import ModuleSpec
 from pathlib import Path
 
 import pytest
 
 from scopewise import paths
+from scopewise.index import cache as cache_mod
 from scopewise.index.files import admits, list_files
 from scopewise.index.workspace import WorkspaceIndex
 from scopewise.settings import FileSettings
@@ -158,3 +161,41 @@ def test_symlink_loops_and_unreadable_folders_do_not_hang(poly: Path) -> None:
     (poly / "loop").symlink_to(poly, target_is_directory=True)
     listing = list_files(poly)
     assert not any(f.startswith("loop/") for f in listing.files)
+
+
+def test_the_version_key_is_kept_until_a_package_or_query_it_is_made_of_moves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache's version key (grammar versions, queries) is made once and kept under a
+    fingerprint of stats; installing a package where a grammar lives (its folder gains a
+    dist-info folder) makes it again."""
+    made: list[str] = []
+    real_key, real_spec = cache_mod._made_key, importlib.util.find_spec
+
+    def counted() -> str:
+        made.append(real_key())
+        return made[-1]
+
+    site = tmp_path / "site"
+    (site / "tree_sitter_python").mkdir(parents=True)
+    (site / "tree_sitter_python" / "__init__.py").write_text("")
+
+    def spec(name: str) -> ModuleSpec | None:  # the Python grammar installed in `site`
+        if name == "tree_sitter_python":
+            return ModuleSpec(name, None, origin=str(site / name / "__init__.py"))
+        return real_spec(name)
+
+    monkeypatch.setattr(cache_mod, "_made_key", counted)
+    monkeypatch.setattr(importlib.util, "find_spec", spec)
+    cache_mod._version_key.cache_clear()
+    try:
+        first = cache_mod._version_key()
+        cache_mod._version_key.cache_clear()
+        assert cache_mod._version_key() == first and len(made) == 1, "not kept"
+        (site / "tree_sitter_python-9.0.dist-info").mkdir()
+        st = site.stat()
+        os.utime(site, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))  # a coarse clock
+        cache_mod._version_key.cache_clear()
+        assert cache_mod._version_key() == first and len(made) == 2, "a new package not seen"
+    finally:
+        cache_mod._version_key.cache_clear()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from scopewise.analysis.engine import Engine
 from scopewise.index import graph
 from scopewise.index.workspace import WorkspaceIndex
 
@@ -133,11 +134,20 @@ def test_files_are_found_by_their_ending_as_a_scan_would(poly: Path, tmp_path: P
     def scan(tails: tuple[str, ...]) -> list[str]:
         return sorted(p for p in warm.files if p.endswith(tuple("/" + t for t in tails)))
 
-    asks = [("pricing.py",), ("shop/pricing.py",), ("__init__.py", "cart.py"), ("a/b.py",)]
+    asks = [
+        ("pricing.py",),
+        ("shop/pricing.py",),
+        ("__init__.py", "cart.py"),
+        ("a/b.py",),
+        ("shop/__init__.py",),
+        ("sub/pricing.py", "poly/shop/cart.py"),  # asked before the file is added: kept
+    ]
     for tails in asks:
         assert warm.files.ending(tails) == scan(tails), tails
     assert warm.files.ending(("pricing.py",))
     warm.update("shop/sub/pricing.py", b"x = 1\n")  # a new buffer, then one gone
+    for tails in asks:
+        assert warm.files.ending(tails) == scan(tails), tails
     warm.remove("shop/pricing.py")
     for tails in asks:
         assert warm.files.ending(tails) == scan(tails), tails
@@ -215,3 +225,48 @@ def test_imports_are_rows_by_module_and_by_file(poly: Path, tmp_path: Path) -> N
     assert ("shop/cart.py", "") in warm.files_importing("json")
     assert not any(p == "shop/cart.py" for p, _ in warm.files_importing("shop.pricing"))
     assert warm.imports_of("shop/cart.py") == [("json", "")]
+
+
+def test_who_derives_from_a_class_loads_only_the_files_whose_class_headers_name_it(
+    poly: Path,
+) -> None:
+    """A class used in many files and derived from in one: the subclass query reads the
+    `heads` rows (the names on each file's class headers), so the files that only call,
+    annotate or import it are never loaded, and the answer is the memory index's."""
+    (poly / "shop" / "base.py").write_text("class Base:\n    def run(self):\n        return 1\n")
+    for i in range(30):
+        (poly / "shop" / f"user_{i}.py").write_text(
+            f"from shop.base import Base\n\n\ndef use_{i}(b: Base) -> int:\n"
+            "    return Base().run()\n"
+        )
+    (poly / "shop" / "child.py").write_text(
+        "from shop import base\nfrom shop.base import Base\n\n\nclass Child(\n    Base,\n):\n"
+        "    def run(self):\n        return 2\n\n\nclass Other(base.Base):\n    pass\n"
+    )
+    Engine(poly).index(workers=1)  # the cache, written
+    warm = Engine(poly)
+    warm.index(workers=1)
+    assert warm.workspace.files_heading("Base") == ["shop/child.py"]
+    assert len(warm.workspace.files_using("Base")) == 31  # child.py and 30 users
+    memory = Engine(poly, use_cache=False)
+    memory.index(workers=1)
+
+    def subclasses(engine: Engine) -> list[tuple[str, str]]:
+        fi = engine.workspace.get("shop/base.py")
+        assert fi is not None
+        found = engine.resolver.hierarchy.subclasses(fi, 0)
+        return sorted((f.path, f.definitions[i].name) for f, i in found)
+
+    assert warm.workspace.files.loaded() == 0
+    assert (
+        subclasses(warm)
+        == subclasses(memory)
+        == [
+            ("shop/child.py", "Child"),
+            ("shop/child.py", "Other"),
+        ]
+    )
+    assert warm.workspace.files.loaded() <= 3, "files that only use Base were loaded"
+    warm.workspace.update("shop/user_3.py", b"from shop.base import Base\nclass Mine(Base): ...\n")
+    assert warm.workspace.files_heading("Base") == ["shop/child.py", "shop/user_3.py"]
+    assert ("shop/user_3.py", "Mine") in subclasses(warm)  # an edited buffer's own header

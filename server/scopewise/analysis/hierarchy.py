@@ -146,7 +146,7 @@ class Hierarchy:
         while todo and len(out) < 500:
             cfi, ci = todo.pop(0)
             name = cfi.definitions[ci].name
-            for path in self.ws.files_using(name):
+            for path in self.ws.files_heading(name):  # a class header names it: no other
                 sfi = self.ws.get(path)
                 if sfi is None or sfi.language != fi.language:
                     continue

@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import json
 import os
-import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -30,76 +29,18 @@ from scopewise.actions.api import (
     usd,
 )
 from scopewise.actions.edits import FileChange
-from scopewise.actions.plan import (
-    ActionError,
-    ActionRequest,
-    ActionResult,
-    Actions,
-    Plan,
-    explanation_markdown,
-)
+from scopewise.actions.plan import ActionError, ActionResult, Actions, Plan, explanation_markdown
 from scopewise.analysis.engine import EngineError
-from scopewise.cli.args import parse_range, setup
+from scopewise.cli.args import setup
 from scopewise.cli.diskwrite import FileWrite, WriteError, write_all
-from scopewise.cli.plan_text import plan_lines
+from scopewise.cli.plans import print_plan, request
 from scopewise.cli.terminal import safe
 from scopewise.cli.tests_run import check_test_request, list_tests, run_affected
 from scopewise.index.files import inside
-from scopewise.vocab import Action, DiagnosticInfo, Intent
+from scopewise.vocab import Action
 
 EXIT_ERROR = 2
 EXIT_API = 3
-_DIAG = re.compile(r"^(?P<line>\d+):(?P<msg>.+)$")
-
-
-def _request(args: argparse.Namespace, action: str) -> tuple[str, ActionRequest]:
-    file, start, end = parse_range(args.range)
-    diags = []
-    for d in getattr(args, "diagnostic", None) or []:
-        m = _DIAG.match(d)
-        if not m:
-            raise EngineError(f"--diagnostic {d!r}: expected LINE:MESSAGE")
-        diags.append(DiagnosticInfo(int(m.group("line")), m.group("msg").strip()))
-    intent = getattr(args, "intent", None)
-    project_action = getattr(args, "name", None)  # `scopewise action NAME`
-    if project_action is not None:
-        action = Action.REFACTOR  # until the plan reads the action's kind
-    if intent and intent not in tuple(Intent):
-        raise EngineError(f"unknown intent {intent!r} ({', '.join(Intent)})")
-    req = ActionRequest(
-        action,
-        file,
-        start,
-        end,
-        instruction=getattr(args, "instruction", None),
-        intent=intent,
-        diagnostics=tuple(diags),
-        tier=None if args.tier == "auto" else args.tier,
-        override_cap=getattr(args, "over_cap", False),
-        project_action=project_action,
-    )
-    return file, req
-
-
-def cmd_plan(args: argparse.Namespace) -> int:
-    file, req = _request(args, args.action)
-    engine, settings = setup(file, args.root)
-    engine.index()
-    actions = Actions(engine, settings)
-    try:
-        plan = actions.plan(req, budget=args.budget)
-    except ActionError as exc:
-        raise EngineError(str(exc)) from None
-    return _print_plan(plan, args.json)
-
-
-def _print_plan(plan: Plan, as_json: bool) -> int:
-    """`plan` and `refactor --plan-only`: the plan as JSON, or as lines of text."""
-    if as_json:
-        print(json.dumps(plan.to_dict(), indent=2, default=str))
-    else:
-        print("\n".join(plan_lines(plan)))
-    return 0
 
 
 class _Status:
@@ -129,7 +70,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """`scopewise explain|refactor|fix`: plan, call Claude with progress on stderr, then show
     the result (and write the edit with --apply); with --plan-only, the plan alone."""
     _check_flags(args)
-    file, req = _request(args, args.command)
+    file, req = request(args, args.command)
     engine, settings = setup(file, args.root)
     engine.index()
     actions = Actions(engine, settings, ledger=Ledger(daily_cap_usd=settings.daily_cap_usd))
@@ -138,7 +79,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ActionError as exc:
         raise EngineError(str(exc)) from None
     if getattr(args, "plan_only", False):
-        return _print_plan(plan, args.json)
+        return print_plan(plan, args.json)
     check_test_request(args, settings)
     client = from_settings(settings)
     missing = client.check()

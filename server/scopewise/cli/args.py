@@ -93,7 +93,7 @@ def budget_arg(text: str) -> int:
 
 
 def add_action_parsers(sub: Any) -> None:
-    """plan, explain, refactor, fix, usage (cli/actions.py runs them)."""
+    """plan (cli/plans.py runs it), explain, refactor, fix, usage (cli/actions.py)."""
     tiers = ("auto", *(t.value for t in TIERS))  # plain strings: argparse prints their repr
 
     def common(p: argparse.ArgumentParser) -> None:
@@ -110,7 +110,7 @@ def add_action_parsers(sub: Any) -> None:
     p.add_argument("--intent", help=f"refactor: one of {', '.join(Intent)}")
     p.add_argument("--diagnostic", action="append", help="fix: LINE:MESSAGE (repeatable)")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=_lazy("actions", "cmd_plan"))
+    p.set_defaults(func=_lazy("plans", "cmd_plan"))
 
     for name, what in (
         (Action.EXPLAIN, "explain a range (Markdown on stdout)"),

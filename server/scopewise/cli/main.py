@@ -4,10 +4,12 @@ debugging. Errors are one line on stderr and a non-zero exit, never a traceback.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
 import sys
+import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -244,14 +246,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# commands that only read: run as the program, they end without tearing the interpreter down
+_QUICK_EXIT = frozenset({"context", "scope", "plan"})
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command != "serve":  # the server runs its own collector (lsp/collector.py)
+        # a command makes ~10^5 lasting objects at its start (the stored listing, the file
+        # table): collected as they are made, they cost a fifth of a warm command's answer.
+        # Collected 1,000 times less often, as mypy does; memory stays bounded
+        gc.set_threshold(200_000, 30, 30)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    code = _run(args)
+    if argv is None and args.command in _QUICK_EXIT:  # the program, not a caller's call
+        _exit_now(code)
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         result: int = args.func(args)
         return result
@@ -268,6 +286,20 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
+
+
+def _exit_now(code: int) -> None:
+    """End a read-only command at once, its output flushed: the interpreter's teardown frees
+    the ~10^5 objects of a 50k-file workspace one by one (~50 ms; mypy ends the same way).
+    Not while a thread that is not a daemon runs (its work would be cut short)."""
+    if any(not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        return
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):  # the reader left: nothing more to say
+        code = code or 1
+    os._exit(code)
 
 
 if __name__ == "__main__":

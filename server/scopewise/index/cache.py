@@ -3,9 +3,10 @@
 One database per workspace root (never inside the workspace). ``files`` maps a path to the
 (mtime, size, digest) it had when indexed, so a warm start re-reads only files whose stat
 changed; ``entries`` holds the extracted index of a content digest, so a file whose stat
-changed but whose bytes did not is not parsed again. ``defs`` and ``refs`` are the reference
-graph by content (an entry's definitions by name and index, the names it uses), so "which
-files define X" and "which files use X" read the rows of their answer, not every file; the
+changed but whose bytes did not is not parsed again. ``defs``, ``refs``, ``imports`` and ``heads``
+are the reference graph by content (an entry's definitions by name and index, the names it
+uses, what it imports, the names on its class headers), so "which files define X", "which
+use X" and "where may a class derive from X" read the rows of their answer, not every file; the
 workspace maps entries to paths (index/workspace.py). Entry ids are never reused, so rows of
 an entry since forgotten match nothing and are swept in bulk now and then. Storage faults
 heal or explain: see ``IndexCache``.
@@ -16,22 +17,24 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import importlib.util
 import logging
 import os
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from scopewise import __version__, paths
 from scopewise.index import languages
 from scopewise.index.model import SCHEMA, Graph, graph_of
 
-STORAGE = 2  # bump when the tables change: a cache of another layout is made again
+STORAGE = 3  # bump when the tables change: a cache of another layout is made again
+# 3: heads, the names on each entry's class headers (who may derive from a name)
 # a stat taken this close to a change is not trusted: a file system's clock may tick coarsely
 # (jiffies, whole seconds), so a later change could keep the same mtime; stored as -1, such a
 # file is read (and hashed) again at the next start
@@ -61,6 +64,58 @@ Row = tuple[str, int, int, str, str, bytes | None]  # path, mtime_ns, size, dige
 
 @functools.cache
 def _version_key() -> str:
+    """What a cache is valid for: the schema and layout, scopewise's version, tree-sitter's and
+    the grammars' versions, the queries. Kept in a file under the fingerprint it was made at
+    (`_fingerprint`), so a start neither loads `importlib.metadata` nor imports the grammars."""
+    fingerprint = _fingerprint()
+    kept = paths.cache_dir() / "index" / "version-key"
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        stored, _, key = kept.read_text(encoding="utf-8").partition("\n")
+        if stored == fingerprint and key:
+            return key
+    key = _made_key()
+    with contextlib.suppress(OSError):
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        temp = kept.with_name(f"version-key.{os.getpid()}")
+        temp.write_text(f"{fingerprint}\n{key}", encoding="utf-8")
+        os.replace(temp, kept)
+    return key
+
+
+def _stat(path: str | Path) -> str:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return "-"
+    return f"{st.st_mtime_ns}:{st.st_size}"
+
+
+def _fingerprint() -> str:
+    """The stats `_made_key` depends on, with scopewise's version and layout and the import
+    path as written: for tree-sitter and each grammar, the folder it is installed in
+    (installing, upgrading or removing a package there makes or removes its dist-info
+    folder, which moves the folder's mtime), its module file and tags.scm; and our query
+    files. A change to any of them makes the key again."""
+    parts = [__version__, str(SCHEMA), str(STORAGE), *map(os.path.abspath, sys.path)]
+    modules = {m for s in languages.LANGUAGES for m in (s.module, *s.tags_from)}
+    for name in sorted(modules | {"tree_sitter"}):
+        found = importlib.util.find_spec(name)
+        origin = Path(found.origin) if found is not None and found.origin else None
+        if origin is None:
+            parts.append(f"{name}=?")
+            continue
+        home = origin.parent.parent if origin.name == "__init__.py" else origin.parent
+        tags = origin.parent / "queries" / "tags.scm"
+        parts.append(f"{name}={_stat(home)},{_stat(origin)},{_stat(tags)}")
+    queries = Path(languages.__file__).parent / "queries"
+    with contextlib.suppress(OSError):
+        parts += [f"{f}={_stat(queries / f)}" for f in sorted(os.listdir(queries))]
+    return hashlib.sha1("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _made_key() -> str:
+    from importlib import metadata  # only when the fingerprint moved: it costs ~20 ms
+
     grammars = []
     for spec in languages.LANGUAGES:
         dist = spec.module.replace("_", "-")
@@ -98,6 +153,7 @@ _TABLES = {
     "entries": ("id", "key", "ndefs", "nrefs", "data"),
     "defs": ("name", "entry", "idx", "kind", "top"),
     "refs": ("name", "entry"),
+    "heads": ("name", "entry"),
     "imports": ("module", "name", "entry"),
     "listings": ("key", "data"),
     "sqlite_sequence": ("name", "seq"),
@@ -118,6 +174,8 @@ CREATE TABLE IF NOT EXISTS imports (
     PRIMARY KEY (module, name, entry)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS imports_of ON imports (entry);
 CREATE TABLE IF NOT EXISTS refs (
+    name TEXT NOT NULL, entry INTEGER NOT NULL, PRIMARY KEY (name, entry)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS heads (
     name TEXT NOT NULL, entry INTEGER NOT NULL, PRIMARY KEY (name, entry)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS listings (key TEXT PRIMARY KEY, data BLOB NOT NULL);
 """
@@ -377,9 +435,9 @@ class IndexCache:
         )
         return [(str(m), str(n)) for m, n in rows]
 
-    def entries_using(self, name: str) -> list[int]:
-        """The entries that use `name`."""
-        return [int(r[0]) for r in self._read("SELECT entry FROM refs WHERE name=?", (name,))]
+    def entries_using(self, name: str, table: Literal["refs", "heads"] = "refs") -> list[int]:
+        """The entries that use `name` ("refs"), or on a class's header ("heads")."""
+        return [int(r[0]) for r in self._read(f"SELECT entry FROM {table} WHERE name=?", (name,))]
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection | None]:
@@ -433,7 +491,7 @@ class IndexCache:
     def _put_entry(db: sqlite3.Connection, key: str, data: bytes) -> tuple[int, int, int]:
         """A new entry (its key not stored yet) and its graph rows: (id, definitions,
         references)."""
-        g = graph_of(data) or Graph([], [], 0, [])
+        g = graph_of(data) or Graph([], [], 0, [], [])
         cur = db.execute(
             "INSERT INTO entries (key, ndefs, nrefs, data) VALUES (?, ?, ?, ?)",
             (key, len(g.defs), g.uses, data),
@@ -445,6 +503,7 @@ class IndexCache:
         )
         db.executemany("INSERT INTO refs VALUES (?, ?)", [(n, entry) for n in g.refs])
         db.executemany("INSERT INTO imports VALUES (?, ?, ?)", [(*m, entry) for m in g.imports])
+        db.executemany("INSERT INTO heads VALUES (?, ?)", [(n, entry) for n in g.heads])
         return entry, len(g.defs), g.uses
 
     def retain(self, paths_kept: Iterable[str]) -> None:
@@ -471,7 +530,7 @@ class IndexCache:
             # and `swept` of those had their rows deleted at the last sweep
             dead = (int(seq[0]) if seq else 0) - live
             if (dead - (int(swept[0]) if swept else 0)) * _SWEEP_SHARE > max(live, 64):
-                for table in ("defs", "refs", "imports"):
+                for table in ("defs", "refs", "imports", "heads"):
                     db.execute(f"DELETE FROM {table} WHERE entry NOT IN (SELECT id FROM entries)")
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('swept', ?)", (str(dead),))
 

@@ -12,14 +12,16 @@ is killed by the system (`die_with_parent`). The CLI never holds the gate."""
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import sys
 import threading
 from collections.abc import Iterable, Iterator
-from multiprocessing.context import BaseContext
-from multiprocessing.synchronize import Event
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # multiprocessing is imported where a pool is made (a warm CLI makes none)
+    from multiprocessing.context import BaseContext
+    from multiprocessing.synchronize import Event
 
 _PR_SET_PDEATHSIG = 1  # prctl(2)
 _STOP = getattr(signal, "SIGSTOP", None)
@@ -31,6 +33,8 @@ def die_with_parent() -> bool:
     could not notice by itself). Whether it could; without it workers are never stopped."""
     if not sys.platform.startswith("linux"):
         return False
+    import ctypes  # here: only a worker needs it
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         return int(libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)) == 0

@@ -54,6 +54,9 @@ class FileTable(Mapping[str, FileIndex]):
         self._rows_of: dict[tuple[str, str], list[Row]] = {}
         self._stores = 0  # entries added so far: rows read before one was are not kept
         self._tails: dict[str, list[str]] | None = None  # see `ending`, made when first asked
+        # last component -> last two components -> paths, made for a component when first
+        # asked with a folder (`__init__.py`: thousands of paths share it)
+        self._parents: dict[str, dict[str, list[str]]] = {}
 
     # ------------------------------------------------------------------ Mapping
     def __getitem__(self, path: str) -> FileIndex:
@@ -141,6 +144,7 @@ class FileTable(Mapping[str, FileIndex]):
             self._rows_of.clear()
             self._stores += 1
             self._tails = None
+            self._parents.clear()
 
     def _forget(self, path: str) -> None:
         old = self._pinned.pop(path, None)
@@ -159,37 +163,63 @@ class FileTable(Mapping[str, FileIndex]):
             if not paths:
                 self._by_entry.pop(entry, None)
         self._recent.pop(path, None)
+        self._parents.clear()
         if self._tails is not None:
             paths = self._tails.get(_tail(path), [])
             if path in paths:
                 paths.remove(path)
 
     def _add_tail(self, path: str) -> None:
+        self._parents.clear()
         if self._tails is not None:
             self._tails.setdefault(_tail(path), []).append(path)
 
     # ------------------------------------------------------------------ queries
     def ending(self, tails: Iterable[str]) -> list[str]:
         """The paths that end with ``/`` + one of `tails`, sorted: looked up by their last
-        component, not by a scan of every path."""
+        component (and the one before it, for a tail with a folder), not by a scan of every
+        path."""
+        found: set[str] = set()
         with self._lock:
-            if self._tails is None:  # inline: 50k paths at a CLI's start
-                by_tail: dict[str, list[str]] = {}
-                for path in [*self._pinned, *self._stored]:
-                    by_tail.setdefault(path[path.rfind("/") + 1 :], []).append(path)
-                self._tails = by_tail
-            known = self._tails
-            found = {
-                p for tail in tails for p in known.get(_tail(tail), ()) if p.endswith("/" + tail)
-            }
+            known = self._tails_made()
+            for tail in tails:
+                name = _tail(tail)
+                if "/" in tail:
+                    parents = self._parents.get(name)
+                    if parents is None:
+                        parents = self._parents[name] = {}
+                        for p in known.get(name, ()):
+                            parents.setdefault(_last_two(p), []).append(p)
+                    candidates = parents.get(_last_two(tail), ())
+                else:
+                    candidates = known.get(name, ())
+                found.update(p for p in candidates if p.endswith("/" + tail))
         return sorted(found)
+
+    def _tails_made(self) -> dict[str, list[str]]:
+        """last component -> paths (lock held), made when first asked."""
+        if self._tails is None:  # inline: 50k paths at a CLI's start
+            by_tail: dict[str, list[str]] = {}
+            for path in [*self._pinned, *self._stored]:
+                tail = path[path.rfind("/") + 1 :]
+                same = by_tail.get(tail)  # (no list made for each path: setdefault would)
+                if same is None:
+                    by_tail[tail] = [path]
+                else:
+                    same.append(path)
+            self._tails = by_tail
+        return self._tails
 
     def _entries(self) -> dict[int, list[str]]:
         """entry -> its stored paths (lock held), made when first asked."""
         if self._by_entry is None:
             by_entry: dict[int, list[str]] = {}
-            for path, entry in self._stored.items():
-                by_entry.setdefault(entry, []).append(path)
+            for path, entry in self._stored.items():  # 50k paths at a CLI's start: no setdefault
+                same = by_entry.get(entry)
+                if same is None:
+                    by_entry[entry] = [path]
+                else:
+                    same.append(path)
             self._by_entry = by_entry
         return self._by_entry
 
@@ -215,8 +245,9 @@ class FileTable(Mapping[str, FileIndex]):
 
     def _remembered(self, table: str, name: str) -> list[Row]:
         """The cache's rows for `name`: (entry, index, kind, top level) of its definitions
-        ("defs"), (entry, 0, "", False) of its users ("refs"), (entry, 0, name taken, False)
-        of its importers ("imports")."""
+        ("defs"), (entry, 0, "", False) of its users ("refs") and of the entries with a class
+        header that names it ("heads"), (entry, 0, name taken, False) of its importers
+        ("imports")."""
         rows = self._rows_of.get((table, name))
         if rows is None:
             stores = self._stores
@@ -227,6 +258,8 @@ class FileTable(Mapping[str, FileIndex]):
                 rows = cache.defs_named(name)
             elif table == "refs":
                 rows = [(e, 0, "", False) for e in cache.entries_using(name)]
+            elif table == "heads":
+                rows = [(e, 0, "", False) for e in cache.entries_using(name, "heads")]
             else:
                 rows = [(e, 0, n, False) for e, n in cache.entries_importing(name)]
             if not cache.readable:  # failed while asked: not an answer to keep
@@ -261,6 +294,15 @@ class FileTable(Mapping[str, FileIndex]):
         with self._lock:
             pinned = list(self._pinned.items())
         found += (p for p, fi in pinned if name in fi.refs)
+        return sorted(found)
+
+    def files_heading(self, name: str) -> list[str]:
+        """The files with a class whose header uses `name` (where a class may derive from
+        it), sorted."""
+        found = self._stored_paths([e for e, *_ in self._remembered("heads", name)])
+        with self._lock:
+            pinned = list(self._pinned.items())
+        found += (p for p, fi in pinned if fi.on_class_header(name))
         return sorted(found)
 
     def files_importing(self, module: str) -> list[tuple[str, str]]:
@@ -309,3 +351,8 @@ class FileTable(Mapping[str, FileIndex]):
 def _tail(path: str) -> str:
     """The key `ending` finds a path by: its last component."""
     return path.rpartition("/")[2]
+
+
+def _last_two(path: str) -> str:
+    """A path's last two components (all of it when it has fewer)."""
+    return path[path.rfind("/", 0, max(path.rfind("/"), 0)) + 1 :]

@@ -155,19 +155,18 @@ def recheck(root: str, stored: StoredListing) -> Recheck | None:
             out.moved[folder] = now
     if len(out.moved) > MOVED_MAX:
         return None
-    unchanged, moved = out.unchanged, out.moved
-    for path, mtime, size, entry in zip(
-        stored.paths, stored.mtimes, stored.sizes, stored.entries, strict=True
-    ):
+    unchanged = out.unchanged = dict(zip(stored.paths, stored.entries, strict=True))
+    moved = out.moved  # (every file taken as unchanged, the few that are not taken out)
+    for path, mtime, size in zip(stored.paths, stored.mtimes, stored.sizes, strict=True):
         try:
             st = stat(base + path)
         except OSError:
             if path.rpartition("/")[0] not in moved:
                 return None  # gone, though its folder did not move: list again
-            continue  # removed or renamed: `relist` says so
-        if st.st_mtime_ns == mtime and st.st_size == size:
-            unchanged[path] = entry
-        else:
+            del unchanged[path]  # removed or renamed: `relist` says so
+            continue
+        if st.st_mtime_ns != mtime or st.st_size != size:
+            del unchanged[path]
             out.again[path] = (st.st_mtime_ns, st.st_size)
     return out if _recheck_skipped(base, stored, out) else None
 

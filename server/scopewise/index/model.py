@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import bisect
 import marshal
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+from scopewise.vocab import CLASS_LIKE
 
 # Reference kinds, packed with the line as ``line * 4 + kind``: a plain name, a name used as
 # a type, or the member part of ``obj.member``.
@@ -173,6 +176,12 @@ class FileIndex:
             self._ev = by_name
         return self._ev.get(name, [])
 
+    def on_class_header(self, name: str) -> bool:
+        """Whether `name` is used on a class's header here (see `header_names`)."""
+        packed = self.refs.get(name)
+        spans = _header_spans(self.definitions) if packed else []
+        return bool(spans) and _on(packed or b"", spans, [lo for lo, _ in spans])
+
     def names_used_in(self, start_line: int, end_line: int) -> dict[str, list[int]]:
         """name -> lines where it is used, for uses within [start_line, end_line] (each
         name's uses are stored sorted: a bisection per name, not a scan of every use)."""
@@ -265,6 +274,7 @@ class Graph(NamedTuple):
     refs: list[str]  # the names it uses
     uses: int  # how many uses in all
     imports: list[tuple[str, str]]  # (module, name taken or "")
+    heads: list[str]  # the names used on a class's header (see `header_names`)
 
 
 def graph_of(blob: bytes) -> Graph | None:
@@ -284,4 +294,42 @@ def graph_of(blob: bytes) -> Graph | None:
         list(refs),
         sum(len(v) for v in refs.values()) // 8,
         sorted({(m, n) for m, names, _, _ in imports for n in (names or ("",))}),
+        header_names(defs, refs),
     )
+
+
+def header_names(defs: Iterable[tuple[Any, ...]], refs: Mapping[str, bytes]) -> list[str]:
+    """The names used on any class's header — from its name line to its header's end, where
+    its bases are written — sorted: the files where a class may derive from a name, known
+    without loading them. `defs` as Definition tuples, `refs` as `FileIndex.refs`."""
+    spans = _header_spans(defs)
+    starts = [lo for lo, _ in spans]
+    return sorted(name for name, packed in refs.items() if spans and _on(packed, spans, starts))
+
+
+def _header_spans(defs: Iterable[tuple[Any, ...]]) -> list[list[int]]:
+    """The lines of the class headers, sorted and merged where they touch."""
+    spans: list[list[int]] = []
+    for lo, hi in sorted((d[4], d[5]) for d in defs if d[1] in CLASS_LIKE):
+        if spans and lo <= spans[-1][1] + 1:
+            spans[-1][1] = max(spans[-1][1], hi)
+        else:
+            spans.append([lo, hi])
+    return spans
+
+
+def _on(packed: bytes, spans: list[list[int]], starts: list[int]) -> bool:
+    """Whether a name's uses (packed, sorted) fall on one of the spans: each use looked up
+    among the spans, or each span among the uses, whichever are fewer."""
+    values = memoryview(packed).cast("q")
+    if len(values) <= len(spans):
+        for v in values:
+            j = bisect.bisect_right(starts, v >> 2) - 1
+            if j >= 0 and v >> 2 <= spans[j][1]:
+                return True
+        return False
+    for lo, hi in spans:
+        i = bisect.bisect_left(values, lo * 4)
+        if i < len(values) and values[i] <= hi * 4 + 3:
+            return True
+    return False

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing
 import os
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing.synchronize import Event
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scopewise.index import extract as _extract
 from scopewise.index import languages
@@ -41,6 +39,11 @@ from scopewise.index.gate import GATE, die_with_parent
 from scopewise.index.graph import FileTable
 from scopewise.index.model import FileIndex
 from scopewise.settings import FileSettings
+
+if TYPE_CHECKING:  # imported where a pool is made (`_pool`): a warm start makes none
+    import multiprocessing.context
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing.synchronize import Event
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +150,9 @@ def _pool(workers: int, known: frozenset[str], langs: set[str]) -> Iterator[Proc
     grammars and queries come along), from a fork server otherwise (the language server
     runs threads, and forking a threaded process is unsafe). They run while `GATE` is
     open."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     ctx: multiprocessing.context.BaseContext
     if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("fork")
@@ -484,6 +490,11 @@ class WorkspaceIndex:
         files' own tables (no file loaded)."""
         return self.files.files_using(name)
 
+    def files_heading(self, name: str) -> list[str]:
+        """Files with a class whose header uses `name` (where a class may derive from it),
+        sorted (no file loaded)."""
+        return self.files.files_heading(name)
+
     def close(self) -> None:
         if self._cache:
             self._cache.close()
@@ -531,26 +542,32 @@ def _from_stored(
     again = _listing.recheck(str(root), stored)
     if again is None or (again.moved and not _listing.relist(root, stored, again, settings)):
         return None
-    stats = dict(zip(stored.paths, zip(stored.mtimes, stored.sizes, strict=True), strict=True))
     if stored.forgotten != cache.forgotten():  # entries may be gone since
-        live = cache.live_entries()
+        live, was = cache.live_entries(), _stored_stats(stored)
         for path in [p for p, e in again.unchanged.items() if e not in live]:
-            again.again[path] = stats[path]  # as checked: read again
+            again.again[path] = was[path]  # as checked: read again
             del again.unchanged[path]
-    stats.update((p, (m, z)) for p, _, m, z in stored.skipped if m != -2)
-    stats.update(again.again)
-    stats.update(again.judged)
     found = _Found(IndexStats(str(root), file_source=stored.source))
     found.stats.skipped = again.skipped
     found.stored = again.unchanged
     found.counts = None if (again.moved or again.gone) else stored.counts
     found.todo = [(p, _language(p)) for p in sorted(again.again)]
-    found.listing = FileList(root, [], [], stored.source, stats)
-    found.listing.folders = {**stored.folders, **again.moved}
-    found.listing.watched = stored.watched
     found.started, found.retain = started, again.gone
     found.write = bool(found.todo or again.moved or again.gone)
+    if found.write:  # a start that found nothing changed stores nothing: no listing made
+        stats = _stored_stats(stored)
+        stats.update((p, (m, z)) for p, _, m, z in stored.skipped if m != -2)
+        stats.update(again.again)
+        stats.update(again.judged)
+        found.listing = FileList(root, [], [], stored.source, stats)
+        found.listing.folders = {**stored.folders, **again.moved}
+        found.listing.watched = stored.watched
     return found
+
+
+def _stored_stats(stored: _listing.StoredListing) -> dict[str, tuple[int, int]]:
+    """path -> (mtime, size) of the files a stored listing indexed."""
+    return dict(zip(stored.paths, zip(stored.mtimes, stored.sizes, strict=True), strict=True))
 
 
 def _from_listing(

@@ -1,0 +1,67 @@
+"""`scopewise plan` (offline, no key) and what every action command reads from its
+arguments: the request and the plan's output. Apart from cli/actions.py, which runs the
+actions that call Claude, so a plan imports neither the client's transport nor asyncio."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+
+from scopewise.actions.plan import ActionError, ActionRequest, Actions, Plan
+from scopewise.analysis.engine import EngineError
+from scopewise.cli.args import parse_range, setup
+from scopewise.cli.plan_text import plan_lines
+from scopewise.vocab import Action, DiagnosticInfo, Intent
+
+_DIAG = re.compile(r"^(?P<line>\d+):(?P<msg>.+)$")
+
+
+def request(args: argparse.Namespace, action: str) -> tuple[str, ActionRequest]:
+    file, start, end = parse_range(args.range)
+    diags = []
+    for d in getattr(args, "diagnostic", None) or []:
+        m = _DIAG.match(d)
+        if not m:
+            raise EngineError(f"--diagnostic {d!r}: expected LINE:MESSAGE")
+        diags.append(DiagnosticInfo(int(m.group("line")), m.group("msg").strip()))
+    intent = getattr(args, "intent", None)
+    project_action = getattr(args, "name", None)  # `scopewise action NAME`
+    if project_action is not None:
+        action = Action.REFACTOR  # until the plan reads the action's kind
+    if intent and intent not in tuple(Intent):
+        raise EngineError(f"unknown intent {intent!r} ({', '.join(Intent)})")
+    req = ActionRequest(
+        action,
+        file,
+        start,
+        end,
+        instruction=getattr(args, "instruction", None),
+        intent=intent,
+        diagnostics=tuple(diags),
+        tier=None if args.tier == "auto" else args.tier,
+        override_cap=getattr(args, "over_cap", False),
+        project_action=project_action,
+    )
+    return file, req
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    file, req = request(args, args.action)
+    engine, settings = setup(file, args.root)
+    engine.index()
+    actions = Actions(engine, settings)
+    try:
+        plan = actions.plan(req, budget=args.budget)
+    except ActionError as exc:
+        raise EngineError(str(exc)) from None
+    return print_plan(plan, args.json)
+
+
+def print_plan(plan: Plan, as_json: bool) -> int:
+    """`plan` and `refactor --plan-only`: the plan as JSON, or as lines of text."""
+    if as_json:
+        print(json.dumps(plan.to_dict(), indent=2, default=str))
+    else:
+        print("\n".join(plan_lines(plan)))
+    return 0
