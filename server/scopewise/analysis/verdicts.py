@@ -1,0 +1,112 @@
+"""A definition's sites per using file, kept across keystrokes.
+
+The sites of a definition are the union over the files that use its name of each file's
+verdicts (analysis/sites.py). A file's verdicts read that file's text and, elsewhere, only
+the workspace's *shape*: which definitions there are, the imports, the type evidence, the
+return types, the classes' headers (their bases) — never another file's body text. So a
+file's verdicts are kept under its content digest while the shape holds: a keystroke in file
+E classifies E's uses again and keeps every other file's, unless it changed the shape.
+
+The shape moves with `WorkspaceIndex.defs_version` (definitions added, removed, renamed; a
+new listing) or when an edited file — one held in memory (`FileTable.pinned`), the only
+files that change while the definitions stay — changes its imports, evidence, returns or
+class headers. Then every verdict is worked out again. A file not held in memory cannot
+change without the definitions version moving, so its verdicts are used without loading it.
+
+A definition is keyed by its path and index: sound while the definitions version holds (the
+same names, kinds and parents in the same order: a line shift keeps the key).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable
+
+from scopewise.analysis.sites import CallerSite, Key
+from scopewise.index.model import FileIndex
+from scopewise.index.workspace import WorkspaceIndex
+from scopewise.vocab import CLASS_LIKE
+
+KEPT_MAX = 200_000  # (definition, using file) verdicts kept; all dropped past it
+Found = tuple[str, tuple[CallerSite, ...]]  # (the using file's digest, its sites)
+
+
+def shape(fi: FileIndex) -> Hashable:
+    """What other files' verdicts may read of `fi`, lines aside: its definitions, imports,
+    type evidence, return types, receiver types and class headers."""
+    defs = tuple((d.name, d.kind, d.parent, d.exported) for d in fi.definitions)
+    imports = tuple((i.module, i.names, i.aliases) for i in fi.imports)
+    evidence = tuple((e.name, e.value) for e in fi.evidence)
+    headers = tuple(_header(fi, i) for i, d in enumerate(fi.definitions) if d.kind in CLASS_LIKE)
+    returns = tuple(sorted(fi.returns.items()))
+    owners = tuple(sorted(fi.owners.items()))
+    return fi.language, defs, imports, evidence, headers, returns, owners
+
+
+def _header(fi: FileIndex, cls: int) -> tuple[tuple[str, tuple[int, ...], tuple[str, ...]], ...]:
+    """The names on a class's header (its bases, `metaclass=`), their kinds and receivers."""
+    d = fi.definitions[cls]
+    lo, hi = d.name_line, d.header_end
+    out = []
+    for name in sorted(fi.names_used_in(lo, hi)):
+        kinds = tuple(sorted({k for ln, k in fi.ref_lines(name) if lo <= ln <= hi}))
+        recv = tuple(sorted(r for ln, r in fi.receivers_of(name) if lo <= ln <= hi))
+        out.append((name, kinds, recv))
+    return tuple(out)
+
+
+class Verdicts:
+    """(definition, using file) -> that file's sites, while the file and the shape hold."""
+
+    def __init__(self, workspace: WorkspaceIndex, moved: Callable[[], None] = lambda: None) -> None:
+        self.ws = workspace
+        self._moved = moved  # told when the shape moves (memos keyed by one file's version)
+        self._kept: dict[tuple[Key, str], Found] = {}
+        self._defs_at = workspace.defs_version
+        self._at = workspace.version
+        self._shapes: dict[str, tuple[str, Hashable]] = dict(self._shapes_now({}))
+        self._lock = threading.Lock()
+        self.classified = 0  # using files classified so far (not found kept)
+
+    def _shapes_now(
+        self, old: dict[str, tuple[str, Hashable]]
+    ) -> list[tuple[str, tuple[str, Hashable]]]:
+        """The edited files' (digest, shape), `old`'s where the digest is the same."""
+        out = []
+        for path, fi in self.ws.files.pinned():
+            had = old.get(path)
+            out.append((path, had if had and had[0] == fi.digest else (fi.digest, shape(fi))))
+        return out
+
+    def fresh(self) -> None:
+        """Drop every verdict when the shape moved since the last look."""
+        if self._at == self.ws.version:
+            return
+        shapes = dict(self._shapes_now(self._shapes))
+        moved = self._defs_at != self.ws.defs_version or any(
+            self._shapes.get(p, ("", None))[1] != s for p, (_, s) in shapes.items()
+        )
+        with self._lock:
+            if moved:
+                self._kept.clear()
+                self._moved()
+            self._shapes = shapes
+            self._defs_at, self._at = self.ws.defs_version, self.ws.version
+
+    def get(self, key: Key, path: str) -> tuple[CallerSite, ...] | None:
+        """`path`'s sites for `key` if kept and still true (an edited file's digest holds)."""
+        found = self._kept.get((key, path))
+        if found is None:
+            return None
+        if self.ws.files.is_pinned(path):
+            fi = self.ws.get(path)
+            if fi is None or fi.digest != found[0]:
+                return None
+        return found[1]
+
+    def put(self, key: Key, path: str, digest: str, sites: tuple[CallerSite, ...]) -> None:
+        with self._lock:
+            self.classified += 1
+            if len(self._kept) >= KEPT_MAX:
+                self._kept.clear()
+            self._kept[(key, path)] = (digest, sites)
