@@ -19,13 +19,16 @@ same names, kinds and parents in the same order: a line shift keeps the key).
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections.abc import Callable, Hashable
 
 from scopewise.analysis.sites import CallerSite, Key
-from scopewise.index.model import FileIndex
+from scopewise.index.model import REF_MEMBER, FileIndex
 from scopewise.index.workspace import WorkspaceIndex
-from scopewise.vocab import CLASS_LIKE
+from scopewise.vocab import CLASS_LIKE, Kind
+
+_CALLABLES = frozenset({Kind.FUNCTION, Kind.METHOD})
 
 KEPT_MAX = 200_000  # (definition, using file) verdicts kept; all dropped past it
 Found = tuple[str, tuple[CallerSite, ...]]  # (the using file's digest, its sites)
@@ -36,23 +39,62 @@ def shape(fi: FileIndex) -> Hashable:
     type evidence, return types, receiver types and class headers."""
     defs = tuple((d.name, d.kind, d.parent, d.exported) for d in fi.definitions)
     imports = tuple((i.module, i.names, i.aliases) for i in fi.imports)
-    evidence = tuple((e.name, e.value) for e in fi.evidence)
-    headers = tuple(_header(fi, i) for i, d in enumerate(fi.definitions) if d.kind in CLASS_LIKE)
+    fi.owner_of(-1)  # a stored file's evidence, returns and owners are unpacked on first use
+    evidence = _evidence(fi)
+    headers = _headers(fi)
     returns = tuple(sorted(fi.returns.items()))
     owners = tuple(sorted(fi.owners.items()))
     return fi.language, defs, imports, evidence, headers, returns, owners
 
 
-def _header(fi: FileIndex, cls: int) -> tuple[tuple[str, tuple[int, ...], tuple[str, ...]], ...]:
-    """The names on a class's header (its bases, `metaclass=`), their kinds and receivers."""
-    d = fi.definitions[cls]
-    lo, hi = d.name_line, d.header_end
-    out = []
-    for name in sorted(fi.names_used_in(lo, hi)):
-        kinds = tuple(sorted({k for ln, k in fi.ref_lines(name) if lo <= ln <= hi}))
-        recv = tuple(sorted(r for ln, r in fi.receivers_of(name) if lo <= ln <= hi))
-        out.append((name, kinds, recv))
-    return tuple(out)
+def _evidence(fi: FileIndex) -> tuple[tuple[str, str, int], ...]:
+    """The type evidence other files may read, with its scope (lines aside). Another file
+    reads a Python file's module-level and class-level evidence, ``self.x`` (and what the
+    method setting it binds), and what a function a nested definition closes over binds —
+    not the locals of a plain function body, so a keystroke there keeps the shape."""
+    scopes = [(e, _callable_at(fi, e.line)) for e in fi.evidence]
+    if fi.language != "python":
+        return tuple(sorted((e.name, e.value, -1 if i is None else i) for e, i in scopes))
+    wide = {i for e, i in scopes if e.name.startswith("self.")}
+    wide.update(d.parent for d in fi.definitions if d.parent is not None)
+    return tuple(
+        sorted(
+            (e.name, e.value, -1 if i is None else i) for e, i in scopes if i is None or i in wide
+        )
+    )
+
+
+def _callable_at(fi: FileIndex, line: int) -> int | None:
+    """The innermost function or method around `line` (None: module or class level)."""
+    i = fi.enclosing(line, line)
+    while i is not None and fi.definitions[i].kind not in _CALLABLES:
+        i = fi.definitions[i].parent
+    return i
+
+
+def _headers(fi: FileIndex) -> tuple[tuple[object, ...], tuple[object, ...]]:
+    """The names on the classes' headers (their bases, `metaclass=`) with their kinds and
+    receivers, by class and line within the header: one pass over the file's uses."""
+    at: dict[int, tuple[int, int]] = {}  # line -> (class, line in its header)
+    for i, d in enumerate(fi.definitions):
+        if d.kind in CLASS_LIKE:
+            for ln in range(d.name_line, d.header_end + 1):
+                at.setdefault(ln, (i, ln - d.name_line))
+    if not at:
+        return (), ()
+    lo, hi = min(at) * 4, max(at) * 4 + 3
+    used = []
+    for name, packed in fi.refs.items():
+        values = memoryview(packed).cast("q")
+        j = bisect.bisect_left(values, lo)
+        while j < len(values) and values[j] <= hi:
+            hit = at.get(values[j] >> 2)
+            if hit is not None:
+                used.append((hit, name, values[j] & 3))
+            j += 1
+    members = {name for _, name, kind in used if kind == REF_MEMBER}
+    recv = [(at[ln], n, r) for n in members for ln, r in fi.receivers_of(n) if ln in at]
+    return tuple(sorted(used)), tuple(sorted(recv))
 
 
 class Verdicts:
