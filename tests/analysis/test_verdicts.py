@@ -98,3 +98,33 @@ def test_a_class_base_changed_elsewhere_is_seen(tmp_path: Path) -> None:
     ws.update("kid.py", KID.format("Other", "  # xy").encode())
     assert ws.defs_version == at
     assert not certain_in_use()
+
+
+SVC = "class Client:\n    def send(self):\n        return 1\n\n\n" + (
+    "class Other:\n    def send(self):\n        return 2\n\n\n"
+    "class App:\n    def __init__(self):\n        self.c = {}()\n\n\n"
+    "def local():\n    x = {}()\n    return x\n"
+)
+APP_USE = "from svc import App\n\n\ndef go(app: App):\n    return app.c.send()\n"
+
+
+def test_an_attributes_new_type_elsewhere_is_seen_a_local_is_not_read(tmp_path: Path) -> None:
+    """`app.c.send()` reaches Client.send while App sets `self.c = Client()`; a new local in a
+    plain function of that file keeps every verdict; `self.c = Other()` is seen."""
+    engine = _engine(tmp_path, {"svc.py": SVC.format("Client", "Client"), "use.py": APP_USE})
+    ws, resolver = engine.workspace, engine.resolver
+    svc = ws.get("svc.py")
+    assert svc is not None
+    send = svc.top_level()["Client"] + 1
+
+    def certain_in_use() -> bool:
+        return any(s.path == "use.py" and s.certain for s in resolver.callers(svc, send))
+
+    assert certain_in_use()
+    ws.update("svc.py", SVC.format("Client", "Other").encode())  # the buffer's first edit
+    assert certain_in_use()
+    before = resolver.verdicts.classified
+    ws.update("svc.py", SVC.format("Client", "App").encode())  # a local's type: not read
+    assert certain_in_use() and resolver.verdicts.classified == before  # use.py kept
+    ws.update("svc.py", SVC.format("Other", "App").encode())
+    assert not certain_in_use()

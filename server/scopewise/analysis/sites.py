@@ -57,6 +57,8 @@ class Kept(Protocol):
     def fresh(self) -> None: ...
     def get(self, key: Key, path: str) -> tuple[CallerSite, ...] | None: ...
     def put(self, key: Key, path: str, digest: str, sites: tuple[CallerSite, ...]) -> None: ...
+    def overrides(self, key: Key) -> tuple[CallerSite, ...] | None: ...
+    def keep_overrides(self, key: Key, sites: tuple[CallerSite, ...]) -> None: ...
 
 
 def enclosing_callable(fi: FileIndex, line: int) -> int | None:
@@ -174,7 +176,12 @@ class SiteFinder:
             for site in found:
                 _keep(best, site)
         if t.member:
-            for site in self._override_sites(t):
+            over = self.kept.overrides(key) if self.kept is not None else None
+            if over is None:
+                over = tuple(self._override_sites(t))
+                if self.kept is not None:
+                    self.kept.keep_overrides(key, over)
+            for site in over:
                 best.setdefault((site.path, site.line), site)
 
     def _file_sites(self, t: _Target, path: str) -> tuple[str, tuple[CallerSite, ...]]:

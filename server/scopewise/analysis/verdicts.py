@@ -104,6 +104,8 @@ class Verdicts:
         self.ws = workspace
         self._moved = moved  # told when the shape moves (memos keyed by one file's version)
         self._kept: dict[tuple[Key, str], Found] = {}
+        # a method's overrides and the method it overrides: their files' digests, the sites
+        self._over: dict[Key, tuple[dict[str, str], tuple[CallerSite, ...]]] = {}
         self._defs_at = workspace.defs_version
         self._at = workspace.version
         self._shapes: dict[str, tuple[str, Hashable]] = dict(self._shapes_now({}))
@@ -131,6 +133,7 @@ class Verdicts:
         with self._lock:
             if moved:
                 self._kept.clear()
+                self._over.clear()
                 self._moved()
             self._shapes = shapes
             self._defs_at, self._at = self.ws.defs_version, self.ws.version
@@ -152,3 +155,26 @@ class Verdicts:
             if len(self._kept) >= KEPT_MAX:
                 self._kept.clear()
             self._kept[(key, path)] = (digest, sites)
+
+    def overrides(self, key: Key) -> tuple[CallerSite, ...] | None:
+        """The override sites kept for `key`, while their edited files' digests hold (the
+        classes deriving and their members are the shape's: they hold with it)."""
+        found = self._over.get(key)
+        if found is None:
+            return None
+        for path, digest in found[0].items():
+            if self.ws.files.is_pinned(path):
+                fi = self.ws.get(path)
+                if fi is None or fi.digest != digest:
+                    return None
+        return found[1]
+
+    def keep_overrides(self, key: Key, sites: tuple[CallerSite, ...]) -> None:
+        digests = {}
+        for s in sites:
+            fi = self.ws.get(s.path)
+            digests[s.path] = fi.digest if fi is not None else ""
+        with self._lock:
+            if len(self._over) >= KEPT_MAX:
+                self._over.clear()
+            self._over[key] = (digests, sites)
