@@ -51,17 +51,17 @@ def _evidence(fi: FileIndex) -> tuple[tuple[str, str, int], ...]:
     """The type evidence other files may read, with its scope (lines aside). Another file
     reads a Python file's module-level and class-level evidence, ``self.x`` (and what the
     method setting it binds), and what a function a nested definition closes over binds —
-    not the locals of a plain function body, so a keystroke there keeps the shape."""
-    scopes = [(e, _callable_at(fi, e.line)) for e in fi.evidence]
+    not the locals of a plain function body, so a keystroke there keeps the shape. In the
+    other languages, every binding by name and value (scopes are not looked up: a 30k-line
+    file's would cost milliseconds a keystroke; a binding moved to another function with the
+    same name and value is the one change not seen)."""
     if fi.language != "python":
-        return tuple(sorted((e.name, e.value, -1 if i is None else i) for e, i in scopes))
+        return tuple(sorted((e.name, e.value, 0) for e in fi.evidence))
+    scopes = [(e, _callable_at(fi, e.line)) for e in fi.evidence]
     wide = {i for e, i in scopes if e.name.startswith("self.")}
     wide.update(d.parent for d in fi.definitions if d.parent is not None)
-    return tuple(
-        sorted(
-            (e.name, e.value, -1 if i is None else i) for e, i in scopes if i is None or i in wide
-        )
-    )
+    kept = ((e.name, e.value, -1 if i is None else i) for e, i in scopes)
+    return tuple(sorted(k for k in kept if k[2] == -1 or k[2] in wide))
 
 
 def _callable_at(fi: FileIndex, line: int) -> int | None:
