@@ -3,6 +3,7 @@ uses again, not every user's (analysis/verdicts.py)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,15 @@ def test_an_attributes_new_type_elsewhere_is_seen_a_local_is_not_read(tmp_path: 
     assert certain_in_use() and resolver.verdicts.classified == before  # use.py kept
     ws.update("svc.py", SVC.format("Other", "App").encode())
     assert not certain_in_use()
+
+
+def test_a_private_index_neither_reads_nor_fills_the_kept(crowd: Engine) -> None:
+    """A file analysed from a text the index does not hold (a private index) has its own
+    definition indexes: its sites are worked out, never kept under the indexed file's."""
+    lib = crowd.workspace.get("lib.py")
+    assert lib is not None
+    private = replace(lib, digest="not the indexed text")
+    before = crowd.resolver.verdicts.classified
+    found = crowd.resolver._sites.sites(private, 0)
+    assert crowd.resolver.verdicts.classified == before  # nothing kept under lib.py's
+    assert found == crowd.resolver.callers(lib, 0)

@@ -154,10 +154,12 @@ class SiteFinder:
         first, then by confidence; excluded uses are left out."""
         if self.kept is not None:
             self.kept.fresh()
+        kept = self.kept if self.kept is not None and self._indexed(fi) else None
         sym = symbols.symbol_of(self.ws, fi, index, self.h.binder.module_file)
         best: dict[tuple[str, int], CallerSite] = {}
         for dfi, di in sym.gathered:
-            self._gather(_target(self.ws, dfi, di, sym), (fi.path, index, dfi.path, di), best)
+            t = _target(self.ws, dfi, di, sym)
+            self._gather(t, (fi.path, index, dfi.path, di), best, kept)
         for dfi, di in sym.declarations[1:]:
             line = dfi.definitions[di].name_line
             caller = enclosing_callable(dfi, line)
@@ -165,22 +167,30 @@ class SiteFinder:
             best[(dfi.path, line)] = site
         return sorted(best.values(), key=lambda s: (not s.certain, -s.confidence, s.path, s.line))
 
-    def _gather(self, t: _Target, key: Key, best: dict[tuple[str, int], CallerSite]) -> None:
+    def _indexed(self, fi: FileIndex) -> bool:
+        """Whether `fi` is the workspace's index of its file (not a private one made from a
+        text the index does not hold): then a definition's index names it in the kept."""
+        own = self.ws.get(fi.path)
+        return own is not None and own.digest == fi.digest
+
+    def _gather(
+        self, t: _Target, key: Key, best: dict[tuple[str, int], CallerSite], kept: Kept | None
+    ) -> None:
         """The sites of one declaration into `best`, the better verdict per line kept."""
         for path in self.ws.files_using(t.name):
-            found = self.kept.get(key, path) if self.kept is not None else None
+            found = kept.get(key, path) if kept is not None else None
             if found is None:
                 digest, found = self._file_sites(t, path)
-                if self.kept is not None:
-                    self.kept.put(key, path, digest, found)
+                if kept is not None:
+                    kept.put(key, path, digest, found)
             for site in found:
                 _keep(best, site)
         if t.member:
-            over = self.kept.overrides(key) if self.kept is not None else None
+            over = kept.overrides(key) if kept is not None else None
             if over is None:
                 over = tuple(self._override_sites(t))
-                if self.kept is not None:
-                    self.kept.keep_overrides(key, over)
+                if kept is not None:
+                    kept.keep_overrides(key, over)
             for site in over:
                 best.setdefault((site.path, site.line), site)
 
