@@ -71,6 +71,11 @@ class Types:
         self.declared = Declared(workspace)
         self._memo: dict[tuple[str, str, str, int], Value] = {}
 
+    def forget(self) -> None:
+        """Drop the receivers worked out: another file's shape moved (analysis/verdicts.py),
+        so a value kept under the using file's version may be stale (a class's new base)."""
+        self._memo.clear()
+
     def receiver(self, fi: FileIndex, key: str, line: int) -> Value:
         """The value of the receiver `key` of a member use on `line` of `fi`."""
         mkey = (fi.path, fi.digest, key, line)

@@ -33,6 +33,7 @@ from scopewise.analysis.sites import FAMILY as _FAMILY
 from scopewise.analysis.sites import CallerSite as CallerSite
 from scopewise.analysis.sites import SiteFinder
 from scopewise.analysis.sources import Source
+from scopewise.analysis.verdicts import Verdicts
 from scopewise.index import languages
 from scopewise.index.evidence import value_key
 from scopewise.index.model import FileIndex, Import
@@ -177,7 +178,9 @@ class Resolver:
         self._imports: dict[tuple[str, str], dict[str, tuple[Import, str | None]]] = {}
         self.hierarchy = Hierarchy(workspace, self)
         self.types = Types(workspace, self.hierarchy)
-        self._sites = SiteFinder(workspace, self.hierarchy, self.types)
+        # each using file's sites, kept across edits elsewhere that keep the shape
+        self.verdicts = Verdicts(workspace, moved=self.types.forget)
+        self._sites = SiteFinder(workspace, self.hierarchy, self.types, self.verdicts)
         self._kept = Kept(workspace)  # answers remembered until the index changes
 
     # ------------------------------------------------------------------ modules

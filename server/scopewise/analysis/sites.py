@@ -11,6 +11,7 @@ the subclasses' definitions of a method, and the base method a method overrides.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from scopewise.analysis import declared, symbols
 from scopewise.analysis.hierarchy import Hierarchy, Ref, class_at, enclosing_class
@@ -47,6 +48,17 @@ class CallerSite:
 
 
 _Verdict = tuple[float, bool, str] | None  # (confidence, certain, via); None: excluded
+Key = tuple[str, int, str, int]  # the definition asked, the declaration searched (path, index)
+
+
+class Kept(Protocol):
+    """Each using file's sites kept across requests (analysis/verdicts.py)."""
+
+    def fresh(self) -> None: ...
+    def get(self, key: Key, path: str) -> tuple[CallerSite, ...] | None: ...
+    def put(self, key: Key, path: str, digest: str, sites: tuple[CallerSite, ...]) -> None: ...
+    def overrides(self, key: Key) -> tuple[CallerSite, ...] | None: ...
+    def keep_overrides(self, key: Key, sites: tuple[CallerSite, ...]) -> None: ...
 
 
 def enclosing_callable(fi: FileIndex, line: int) -> int | None:
@@ -121,21 +133,33 @@ def _target(ws: WorkspaceIndex, fi: FileIndex, index: int, sym: symbols.Symbol) 
 
 
 class SiteFinder:
-    """The sites of a definition across the workspace (see the module's docstring)."""
+    """The sites of a definition across the workspace (see the module's docstring); with
+    `kept`, each using file's sites are kept across edits elsewhere (analysis/verdicts.py)."""
 
-    def __init__(self, workspace: WorkspaceIndex, hierarchy: Hierarchy, types: Types) -> None:
+    def __init__(
+        self,
+        workspace: WorkspaceIndex,
+        hierarchy: Hierarchy,
+        types: Types,
+        kept: Kept | None = None,
+    ) -> None:
         self.ws = workspace
         self.h = hierarchy
         self.types = types
+        self.kept = kept
 
     def sites(self, fi: FileIndex, index: int) -> list[CallerSite]:
         """Every site of definition `index` of `fi` outside its own body (and outside the
         other declarations of its symbol, which are sites themselves): the certain ones
         first, then by confidence; excluded uses are left out."""
+        if self.kept is not None:
+            self.kept.fresh()
+        kept = self.kept if self.kept is not None and self._indexed(fi) else None
         sym = symbols.symbol_of(self.ws, fi, index, self.h.binder.module_file)
         best: dict[tuple[str, int], CallerSite] = {}
         for dfi, di in sym.gathered:
-            self._gather(_target(self.ws, dfi, di, sym), best)
+            t = _target(self.ws, dfi, di, sym)
+            self._gather(t, (fi.path, index, dfi.path, di), best, kept)
         for dfi, di in sym.declarations[1:]:
             line = dfi.definitions[di].name_line
             caller = enclosing_callable(dfi, line)
@@ -143,26 +167,54 @@ class SiteFinder:
             best[(dfi.path, line)] = site
         return sorted(best.values(), key=lambda s: (not s.certain, -s.confidence, s.path, s.line))
 
-    def _gather(self, t: _Target, best: dict[tuple[str, int], CallerSite]) -> None:
+    def _indexed(self, fi: FileIndex) -> bool:
+        """Whether `fi` is the workspace's index of its file (not a private one made from a
+        text the index does not hold): then a definition's index names it in the kept."""
+        own = self.ws.get(fi.path)
+        return own is not None and own.digest == fi.digest
+
+    def _gather(
+        self, t: _Target, key: Key, best: dict[tuple[str, int], CallerSite], kept: Kept | None
+    ) -> None:
         """The sites of one declaration into `best`, the better verdict per line kept."""
-        family = FAMILY.get(t.fi.language, t.fi.language)
         for path in self.ws.files_using(t.name):
-            ufi = self.ws.get(path)
-            if ufi is None or FAMILY.get(ufi.language, ufi.language) != family:
-                continue
-            if t.sym.shadowed_in(ufi):  # the file's own namesake (C static, Ruby def)
-                continue
-            for line, verdict in self._file_uses(t, ufi):
-                if verdict is None:
-                    continue
-                conf, certain, via = verdict
-                old = best.get((path, line))
-                if old is None or (certain, conf) > (old.certain, old.confidence):
-                    caller = enclosing_callable(ufi, line)
-                    best[(path, line)] = CallerSite(path, line, caller, conf, certain, via)
+            found = kept.get(key, path) if kept is not None else None
+            if found is None:
+                digest, found = self._file_sites(t, path)
+                if kept is not None:
+                    kept.put(key, path, digest, found)
+            for site in found:
+                _keep(best, site)
         if t.member:
-            for site in self._override_sites(t):
+            over = kept.overrides(key) if kept is not None else None
+            if over is None:
+                over = tuple(self._override_sites(t))
+                if kept is not None:
+                    kept.keep_overrides(key, over)
+            for site in over:
                 best.setdefault((site.path, site.line), site)
+
+    def _file_sites(self, t: _Target, path: str) -> tuple[str, tuple[CallerSite, ...]]:
+        """The sites of the target in one using file, the better verdict per line, and the
+        file's digest ("" when it is not indexed)."""
+        ufi = self.ws.get(path)
+        if ufi is None:
+            return "", ()
+        family = FAMILY.get(t.fi.language, t.fi.language)
+        if FAMILY.get(ufi.language, ufi.language) != family:
+            return ufi.digest, ()
+        if t.sym.shadowed_in(ufi):  # the file's own namesake (C static, Ruby def)
+            return ufi.digest, ()
+        best: dict[tuple[str, int], CallerSite] = {}
+        for line, verdict in self._file_uses(t, ufi):
+            if verdict is None:
+                continue
+            conf, certain, via = verdict
+            old = best.get((path, line))
+            if old is None or (certain, conf) > (old.certain, old.confidence):
+                caller = enclosing_callable(ufi, line)
+                best[(path, line)] = CallerSite(path, line, caller, conf, certain, via)
+        return ufi.digest, tuple(best.values())
 
     def _file_uses(self, t: _Target, ufi: FileIndex) -> list[tuple[int, _Verdict]]:
         """(line, verdict) of each use of the target's name in `ufi`."""
@@ -288,6 +340,13 @@ class SiteFinder:
             caller = enclosing_callable(bfi, line)
             out.append(CallerSite(bfi.path, line, caller, OVERRIDE, True, via))
         return out
+
+
+def _keep(best: dict[tuple[str, int], CallerSite], site: CallerSite) -> None:
+    """`site` into `best` unless a surer one holds its line."""
+    old = best.get((site.path, site.line))
+    if old is None or (site.certain, site.confidence) > (old.certain, old.confidence):
+        best[(site.path, site.line)] = site
 
 
 def _imported_as(ufi: FileIndex, name: str, line: int) -> str | None:

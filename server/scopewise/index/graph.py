@@ -100,6 +100,15 @@ class FileTable(Mapping[str, FileIndex]):
     def __len__(self) -> int:
         return len(self._pinned) + len(self._stored)
 
+    def pinned(self) -> list[tuple[str, FileIndex]]:
+        """The files held in memory whatever the cache says (edited buffers, files read
+        again): the only ones that change while the definitions do not (no file loaded)."""
+        with self._lock:
+            return list(self._pinned.items())
+
+    def is_pinned(self, path: str) -> bool:
+        return path in self._pinned
+
     def loaded(self) -> int:
         """How many file indexes are in memory (pinned and recent)."""
         return len(self._pinned) + len(self._recent)

@@ -1,0 +1,180 @@
+"""A definition's sites per using file, kept across keystrokes.
+
+The sites of a definition are the union over the files that use its name of each file's
+verdicts (analysis/sites.py). A file's verdicts read that file's text and, elsewhere, only
+the workspace's *shape*: which definitions there are, the imports, the type evidence, the
+return types, the classes' headers (their bases) — never another file's body text. So a
+file's verdicts are kept under its content digest while the shape holds: a keystroke in file
+E classifies E's uses again and keeps every other file's, unless it changed the shape.
+
+The shape moves with `WorkspaceIndex.defs_version` (definitions added, removed, renamed; a
+new listing) or when an edited file — one held in memory (`FileTable.pinned`), the only
+files that change while the definitions stay — changes its imports, evidence, returns or
+class headers. Then every verdict is worked out again. A file not held in memory cannot
+change without the definitions version moving, so its verdicts are used without loading it.
+
+A definition is keyed by its path and index: sound while the definitions version holds (the
+same names, kinds and parents in the same order: a line shift keeps the key).
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections.abc import Callable, Hashable
+
+from scopewise.analysis.sites import CallerSite, Key
+from scopewise.index.model import REF_MEMBER, FileIndex
+from scopewise.index.workspace import WorkspaceIndex
+from scopewise.vocab import CLASS_LIKE, Kind
+
+_CALLABLES = frozenset({Kind.FUNCTION, Kind.METHOD})
+
+KEPT_MAX = 200_000  # (definition, using file) verdicts kept; all dropped past it
+Found = tuple[str, tuple[CallerSite, ...]]  # (the using file's digest, its sites)
+
+
+def shape(fi: FileIndex) -> Hashable:
+    """What other files' verdicts may read of `fi`, lines aside: its definitions, imports,
+    type evidence, return types, receiver types and class headers."""
+    defs = tuple((d.name, d.kind, d.parent, d.exported) for d in fi.definitions)
+    imports = tuple((i.module, i.names, i.aliases) for i in fi.imports)
+    fi.owner_of(-1)  # a stored file's evidence, returns and owners are unpacked on first use
+    evidence = _evidence(fi)
+    headers = _headers(fi)
+    returns = tuple(sorted(fi.returns.items()))
+    owners = tuple(sorted(fi.owners.items()))
+    return fi.language, defs, imports, evidence, headers, returns, owners
+
+
+def _evidence(fi: FileIndex) -> tuple[tuple[str, str, int], ...]:
+    """The type evidence other files may read, with its scope (lines aside). Another file
+    reads a Python file's module-level and class-level evidence, ``self.x`` (and what the
+    method setting it binds), and what a function a nested definition closes over binds —
+    not the locals of a plain function body, so a keystroke there keeps the shape. In the
+    other languages, every binding by name and value (scopes are not looked up: a 30k-line
+    file's would cost milliseconds a keystroke; a binding moved to another function with the
+    same name and value is the one change not seen)."""
+    if fi.language != "python":
+        return tuple(sorted((e.name, e.value, 0) for e in fi.evidence))
+    scopes = [(e, _callable_at(fi, e.line)) for e in fi.evidence]
+    wide = {i for e, i in scopes if e.name.startswith("self.")}
+    wide.update(d.parent for d in fi.definitions if d.parent is not None)
+    kept = ((e.name, e.value, -1 if i is None else i) for e, i in scopes)
+    return tuple(sorted(k for k in kept if k[2] == -1 or k[2] in wide))
+
+
+def _callable_at(fi: FileIndex, line: int) -> int | None:
+    """The innermost function or method around `line` (None: module or class level)."""
+    i = fi.enclosing(line, line)
+    while i is not None and fi.definitions[i].kind not in _CALLABLES:
+        i = fi.definitions[i].parent
+    return i
+
+
+def _headers(fi: FileIndex) -> tuple[tuple[object, ...], tuple[object, ...]]:
+    """The names on the classes' headers (their bases, `metaclass=`) with their kinds and
+    receivers, by class and line within the header: one pass over the file's uses."""
+    at: dict[int, tuple[int, int]] = {}  # line -> (class, line in its header)
+    for i, d in enumerate(fi.definitions):
+        if d.kind in CLASS_LIKE:
+            for ln in range(d.name_line, d.header_end + 1):
+                at.setdefault(ln, (i, ln - d.name_line))
+    if not at:
+        return (), ()
+    lo, hi = min(at) * 4, max(at) * 4 + 3
+    used = []
+    for name, packed in fi.refs.items():
+        values = memoryview(packed).cast("q")
+        j = bisect.bisect_left(values, lo)
+        while j < len(values) and values[j] <= hi:
+            hit = at.get(values[j] >> 2)
+            if hit is not None:
+                used.append((hit, name, values[j] & 3))
+            j += 1
+    members = {name for _, name, kind in used if kind == REF_MEMBER}
+    recv = [(at[ln], n, r) for n in members for ln, r in fi.receivers_of(n) if ln in at]
+    return tuple(sorted(used)), tuple(sorted(recv))
+
+
+class Verdicts:
+    """(definition, using file) -> that file's sites, while the file and the shape hold."""
+
+    def __init__(self, workspace: WorkspaceIndex, moved: Callable[[], None] = lambda: None) -> None:
+        self.ws = workspace
+        self._moved = moved  # told when the shape moves (memos keyed by one file's version)
+        self._kept: dict[tuple[Key, str], Found] = {}
+        # a method's overrides and the method it overrides: their files' digests, the sites
+        self._over: dict[Key, tuple[dict[str, str], tuple[CallerSite, ...]]] = {}
+        self._defs_at = workspace.defs_version
+        self._at = workspace.version
+        self._shapes: dict[str, tuple[str, Hashable]] = dict(self._shapes_now({}))
+        self._lock = threading.Lock()
+        self.classified = 0  # using files classified so far (not found kept)
+
+    def _shapes_now(
+        self, old: dict[str, tuple[str, Hashable]]
+    ) -> list[tuple[str, tuple[str, Hashable]]]:
+        """The edited files' (digest, shape), `old`'s where the digest is the same."""
+        out = []
+        for path, fi in self.ws.files.pinned():
+            had = old.get(path)
+            out.append((path, had if had and had[0] == fi.digest else (fi.digest, shape(fi))))
+        return out
+
+    def fresh(self) -> None:
+        """Drop every verdict when the shape moved since the last look."""
+        if self._at == self.ws.version:
+            return
+        shapes = dict(self._shapes_now(self._shapes))
+        moved = self._defs_at != self.ws.defs_version or any(
+            self._shapes.get(p, ("", None))[1] != s for p, (_, s) in shapes.items()
+        )
+        with self._lock:
+            if moved:
+                self._kept.clear()
+                self._over.clear()
+                self._moved()
+            self._shapes = shapes
+            self._defs_at, self._at = self.ws.defs_version, self.ws.version
+
+    def get(self, key: Key, path: str) -> tuple[CallerSite, ...] | None:
+        """`path`'s sites for `key` if kept and still true (an edited file's digest holds)."""
+        found = self._kept.get((key, path))
+        if found is None:
+            return None
+        if self.ws.files.is_pinned(path):
+            fi = self.ws.get(path)
+            if fi is None or fi.digest != found[0]:
+                return None
+        return found[1]
+
+    def put(self, key: Key, path: str, digest: str, sites: tuple[CallerSite, ...]) -> None:
+        with self._lock:
+            self.classified += 1
+            if len(self._kept) >= KEPT_MAX:
+                self._kept.clear()
+            self._kept[(key, path)] = (digest, sites)
+
+    def overrides(self, key: Key) -> tuple[CallerSite, ...] | None:
+        """The override sites kept for `key`, while their edited files' digests hold (the
+        classes deriving and their members are the shape's: they hold with it)."""
+        found = self._over.get(key)
+        if found is None:
+            return None
+        for path, digest in found[0].items():
+            if self.ws.files.is_pinned(path):
+                fi = self.ws.get(path)
+                if fi is None or fi.digest != digest:
+                    return None
+        return found[1]
+
+    def keep_overrides(self, key: Key, sites: tuple[CallerSite, ...]) -> None:
+        digests = {}
+        for s in sites:
+            fi = self.ws.get(s.path)
+            digests[s.path] = fi.digest if fi is not None else ""
+        with self._lock:
+            if len(self._over) >= KEPT_MAX:
+                self._over.clear()
+            self._over[key] = (digests, sites)

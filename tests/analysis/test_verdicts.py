@@ -1,0 +1,143 @@
+"""A definition's sites kept per using file: a keystroke in one file classifies that file's
+uses again, not every user's (analysis/verdicts.py)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from scopewise.analysis.engine import Engine
+
+USERS = 40
+
+
+def _engine(root: Path, files: dict[str, str]) -> Engine:
+    for rel, text in {".scopewise.toml": "", **files}.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    engine = Engine(root, use_cache=False)
+    engine.index(workers=1)
+    return engine
+
+
+def _user(i: int, extra: str = "") -> str:
+    body = f"def use{i}(v):\n    w = v * {i}{extra}\n    return helper(w)\n"
+    return "from lib import helper\n\n\n" + body
+
+
+@pytest.fixture
+def crowd(tmp_path: Path) -> Engine:
+    files = {f"users/u{i}.py": _user(i) for i in range(USERS)}
+    return _engine(tmp_path, {"lib.py": "def helper(x):\n    return x + 1\n", **files})
+
+
+def test_a_keystroke_in_one_user_classifies_that_user_alone(crowd: Engine) -> None:
+    ws, resolver = crowd.workspace, crowd.resolver
+    lib = ws.get("lib.py")
+    assert lib is not None
+    first = resolver.callers(lib, 0)
+    assert len({s.path for s in first}) == USERS
+    ws.update("users/u1.py", _user(1, " + 1").encode())  # the buffer's first edit
+    resolver.callers(lib, 0)
+    before = resolver.verdicts.classified
+    for extra in (" + 12", " + 123", " + 1234"):  # keystrokes in a body
+        ws.update("users/u1.py", _user(1, extra).encode())
+        assert resolver.callers(lib, 0) == first
+    assert resolver.verdicts.classified - before == 3  # u1's uses, once per keystroke
+    other = ws.get("users/u2.py")
+    assert other is not None
+    ws.update("users/u2.py", _user(2, " + 9").encode())  # a second edited file
+    resolver.callers(lib, 0)
+    before = resolver.verdicts.classified
+    ws.update("users/u2.py", _user(2, " + 98").encode())
+    assert resolver.callers(lib, 0) == first
+    assert resolver.verdicts.classified - before == 1
+
+
+def test_a_new_use_in_the_edited_file_is_a_new_site(crowd: Engine) -> None:
+    ws, resolver = crowd.workspace, crowd.resolver
+    lib = ws.get("lib.py")
+    assert lib is not None
+    first = resolver.callers(lib, 0)
+    ws.update("users/u3.py", _user(3, " + 1").encode())
+    assert resolver.callers(lib, 0) == first
+    ws.update("users/u3.py", _user(3, " + helper(1)").encode())
+    again = resolver.callers(lib, 0)
+    assert len(again) == len(first) + 1
+    assert any(s.path == "users/u3.py" and s.line == 4 and s.certain for s in again)
+
+
+BASE = "class Base:\n    def run(self):\n        return 1\n\n\n" + (
+    "class Other:\n    def run(self):\n        return 2\n"
+)
+KID = "from base import Base, Other\n\n\nclass Kid({}):\n    pass{}\n"
+USE = "from kid import Kid\n\n\ndef go():\n    k = Kid()\n    return k.run()\n"
+
+
+def test_a_class_base_changed_elsewhere_is_seen(tmp_path: Path) -> None:
+    """`k.run()` on a Kid reaches Base.run while Kid derives from Base; once kid.py's header
+    says Other (the same definitions: no definitions version moves), it no longer does."""
+    engine = _engine(tmp_path, {"base.py": BASE, "kid.py": KID.format("Base", ""), "use.py": USE})
+    ws, resolver = engine.workspace, engine.resolver
+    base = ws.get("base.py")
+    assert base is not None
+    run = base.top_level()["Base"] + 1
+    assert base.definitions[run].name == "run"
+
+    def certain_in_use() -> bool:
+        return any(s.path == "use.py" and s.certain for s in resolver.callers(base, run))
+
+    assert certain_in_use()
+    ws.update("kid.py", KID.format("Base", "  # x").encode())  # pinned, same shape
+    assert certain_in_use()
+    before = resolver.verdicts.classified
+    ws.update("kid.py", KID.format("Base", "  # xy").encode())
+    assert certain_in_use() and resolver.verdicts.classified == before  # nothing used changed
+    at = ws.defs_version
+    ws.update("kid.py", KID.format("Other", "  # xy").encode())
+    assert ws.defs_version == at
+    assert not certain_in_use()
+
+
+SVC = "class Client:\n    def send(self):\n        return 1\n\n\n" + (
+    "class Other:\n    def send(self):\n        return 2\n\n\n"
+    "class App:\n    def __init__(self):\n        self.c = {}()\n\n\n"
+    "def local():\n    x = {}()\n    return x\n"
+)
+APP_USE = "from svc import App\n\n\ndef go(app: App):\n    return app.c.send()\n"
+
+
+def test_an_attributes_new_type_elsewhere_is_seen_a_local_is_not_read(tmp_path: Path) -> None:
+    """`app.c.send()` reaches Client.send while App sets `self.c = Client()`; a new local in a
+    plain function of that file keeps every verdict; `self.c = Other()` is seen."""
+    engine = _engine(tmp_path, {"svc.py": SVC.format("Client", "Client"), "use.py": APP_USE})
+    ws, resolver = engine.workspace, engine.resolver
+    svc = ws.get("svc.py")
+    assert svc is not None
+    send = svc.top_level()["Client"] + 1
+
+    def certain_in_use() -> bool:
+        return any(s.path == "use.py" and s.certain for s in resolver.callers(svc, send))
+
+    assert certain_in_use()
+    ws.update("svc.py", SVC.format("Client", "Other").encode())  # the buffer's first edit
+    assert certain_in_use()
+    before = resolver.verdicts.classified
+    ws.update("svc.py", SVC.format("Client", "App").encode())  # a local's type: not read
+    assert certain_in_use() and resolver.verdicts.classified == before  # use.py kept
+    ws.update("svc.py", SVC.format("Other", "App").encode())
+    assert not certain_in_use()
+
+
+def test_a_private_index_neither_reads_nor_fills_the_kept(crowd: Engine) -> None:
+    """A file analysed from a text the index does not hold (a private index) has its own
+    definition indexes: its sites are worked out, never kept under the indexed file's."""
+    lib = crowd.workspace.get("lib.py")
+    assert lib is not None
+    private = replace(lib, digest="not the indexed text")
+    before = crowd.resolver.verdicts.classified
+    found = crowd.resolver._sites.sites(private, 0)
+    assert crowd.resolver.verdicts.classified == before  # nothing kept under lib.py's
+    assert found == crowd.resolver.callers(lib, 0)
