@@ -130,3 +130,16 @@ def test_a_names_definitions_follow_new_definitions_not_edits_in_a_body(crowd: E
     assert ws.defs_version > at
     found = kept.named("helper", "python", False, False)
     assert found == (("lib.py", 0), ("users/u2.py", 0))
+
+
+def test_a_menu_entry_is_not_blocked_by_the_cap_when_its_run_would_not_be(
+    crowd: Engine,
+) -> None:
+    """The measure may price a context above what packing sends; an entry whose measured
+    estimate passes the daily cap is planned exactly before the menu calls it blocked."""
+    req = ActionRequest(Action.REFACTOR, "lib.py", 1, 2)
+    exact = Actions(crowd, Settings()).plan_all([req])[0]
+    capped = Settings(daily_cap_usd=exact.estimate.usd)  # the run fits, to the cent
+    menu = Actions(crowd, capped).plan_all([req], estimate=True)[0]
+    assert menu.blocked is None
+    assert menu.estimate.usd == pytest.approx(exact.estimate.usd)

@@ -6,7 +6,9 @@ stat taken within seconds of a listing is not trusted (a coarse clock)."""
 
 from __future__ import annotations
 
+import marshal
 import os
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -260,3 +262,19 @@ def test_a_file_added_near_max_files_keeps_what_a_listing_keeps(
     expect = WorkspaceIndex(ws, settings, use_cache=False)
     expect.build(workers=1)
     assert again.paths() == expect.paths() and again.skipped == expect.skipped
+
+
+def test_a_damaged_stored_listing_is_listed_again(ws: Path, tmp_path: Path) -> None:
+    """A stored listing whose lists disagree (a damaged or hand-edited cache) is not used:
+    the build lists the files again and answers as before, instead of failing every start."""
+    cache = tmp_path / "c.sqlite3"
+    first, s1 = _build(ws, cache)
+    first.close()
+    with sqlite3.connect(cache) as con:
+        key, data = con.execute("SELECT key, data FROM listings").fetchone()
+        row = list(marshal.loads(data))
+        row[3] = row[3][:-1]  # one mtime short
+        con.execute("UPDATE listings SET data=? WHERE key=?", (marshal.dumps(tuple(row)), key))
+    again, s2 = _build(ws, cache)
+    assert s2.files == s1.files and s2.symbols == s1.symbols
+    assert again.paths() == first.paths()

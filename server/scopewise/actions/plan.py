@@ -49,6 +49,9 @@ MIN_BUDGET = 64  # tokens: a context budget below this is an error, not the defa
 TEXTS_KEPT = 32  # contexts packed, remembered for the menu's cache estimates
 
 
+CLOSE_WAYS = 1.25  # ways this close in a measured estimate are told apart by a packed one
+
+
 def packer(
     engine: Engine, analysis: Analysis, cap: int, estimate: bool
 ) -> Callable[[int, bool], Context]:
@@ -163,18 +166,38 @@ class Actions:
             except EngineError as exc:
                 raise ActionError(str(exc)) from None
 
+        plans, unsure = self._plan_each(
+            reqs, analysis, contexts, max(floor, ceiling), planner_context
+        )
+        if estimate and unsure:  # a measure decides neither the cap nor a near way: pack
+            exact = self.plan_all([reqs[i] for i in unsure], budget=budget)
+            for i, plan in zip(unsure, exact, strict=True):
+                plans[i] = plan
+        return plans
+
+    def _plan_each(
+        self,
+        reqs: Sequence[ActionRequest],
+        analysis: Analysis,
+        contexts: dict[str, Context],
+        context_max: int,
+        planner_context: Callable[[], Context],
+    ) -> tuple[list[Plan], list[int]]:
+        """Each request's plan, and which of them a measured estimate cannot settle: blocked
+        by the cap, or with another way within CLOSE_WAYS of the cheapest."""
         texts: dict[int, str] = {}  # rendered once per packed context
         models = tier_models(self.catalog, self.settings.routing)
-        plans = []
-        for req in reqs:
+        plans, unsure = [], []
+        for i, req in enumerate(reqs):
             ctx = contexts[req.action]
             text = texts.setdefault(id(ctx), self._sent.text_for(analysis, req.action, ctx))
-            plans.append(
-                self._plan_one(
-                    req, analysis, ctx, text, models, max(floor, ceiling), planner_context
-                )
+            best, close = self._plan_one(
+                req, analysis, ctx, text, models, context_max, planner_context
             )
-        return plans
+            plans.append(best)
+            if close or best.blocked:
+                unsure.append(i)
+        return plans, unsure
 
     def _plan_one(
         self,
@@ -185,35 +208,23 @@ class Actions:
         models: dict[str, ModelInfo | None],
         context_max: int,
         planner_context: Callable[[], Context],
-    ) -> Plan:
+    ) -> tuple[Plan, bool]:
+        """The cheapest way's plan, and whether the next cheapest was within CLOSE_WAYS of
+        it (a measured estimate cannot tell them apart)."""
         scope = analysis.scope
         if req.diagnostics and scope.diagnostics != len(req.diagnostics):
             scope = replace(scope, diagnostics=len(req.diagnostics))
         chosen = _route(self.settings, req, scope, models, len(ctx.sites))
         shaped = [
             self._shape(req, analysis, scope, ctx, context_text, models, way, planner_context)
-            for way in self._ways(chosen, models)
+            for way in ways(self.settings, chosen, models)
         ]
         best = min(shaped, key=lambda p: p.estimate.usd)
         if len(shaped) > 1:
             best.route = replace(best.route, reasons=[*best.route.reasons, _cheapest(shaped)])
         best.context_max = context_max
-        return best
-
-    def _ways(self, chosen: Route, models: dict[str, ModelInfo | None]) -> list[Route]:
-        """The ways to carry out a route: a deep edit of a body (its interface stays) may be
-        planned then written, written by one deep call, or (the advisor setting) written by
-        one call of the writer tier with the deep model as advisor — the same edit of one
-        body each way, so the cheapest is kept. A change that moves an interface is planned
-        and written (its every site verified); the advisor setting "all" or a forced tier
-        decides alone."""
-        settings = self.settings.routing
-        advised = advisor_route(chosen, settings, models, self.settings.provider)
-        if chosen.writer is None or chosen.interface or chosen.forced:
-            return [advised]
-        base = chosen if advised.advisor else advised  # advised: why there is no advisor
-        ways = [base, replace(base, writer=None)]
-        return [*ways, advised] if advised.advisor else ways
+        costs = sorted(p.estimate.usd for p in shaped)
+        return best, len(costs) > 1 and costs[1] <= costs[0] * CLOSE_WAYS
 
     def _shape(
         self,
@@ -419,6 +430,20 @@ def wide_follow_up(
     return wide_conversation(
         writer, plan.system, context, plan.prompt, plan.structured, result.text, result.changes
     )
+
+
+def ways(settings: Settings, chosen: Route, models: dict[str, ModelInfo | None]) -> list[Route]:
+    """The ways to carry out a route: a deep edit of a body (its interface stays) may be
+    planned then written, written by one deep call, or (the advisor setting) written by one
+    call of the writer tier with the deep model as advisor — the same edit of one body each
+    way, so the cheapest is kept. A change that moves an interface is planned and written
+    (its every site verified); the advisor setting "all" or a forced tier decides alone."""
+    advised = advisor_route(chosen, settings.routing, models, settings.provider)
+    if chosen.writer is None or chosen.interface or chosen.forced:
+        return [advised]
+    base = chosen if advised.advisor else advised  # advised: why there is no advisor
+    both = [base, replace(base, writer=None)]
+    return [*both, advised] if advised.advisor else both
 
 
 def way_name(plan: Plan) -> str:

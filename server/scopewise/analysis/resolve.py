@@ -481,12 +481,13 @@ class Kept:
         self._lock = threading.Lock()
 
     def _fresh(self) -> None:
-        if self._at != self.ws.version:
-            self._callers.clear()
-            self._at = self.ws.version
-        if self._named_at != self.ws.defs_version:  # a name's definitions: those alone
-            self._named.clear()
-            self._named_at = self.ws.defs_version
+        with self._lock:
+            if self._at != self.ws.version:
+                self._callers.clear()
+                self._at = self.ws.version
+            if self._named_at != self.ws.defs_version:  # a name's definitions: those alone
+                self._named.clear()
+                self._named_at = self.ws.defs_version
 
     def callers(
         self, fi: FileIndex, index: int, find: Callable[[FileIndex, int], list[CallerSite]]
@@ -495,9 +496,11 @@ class Kept:
         key = (fi.path, fi.digest, index)
         hit = self._callers.get(key)
         if hit is None:
+            at = self.ws.version  # an answer worked out while the index moved is not kept
             hit = tuple(find(fi, index))
             with self._lock:  # a run's look-ups may ask from another thread
-                self._callers[key] = hit
+                if at == self._at == self.ws.version:
+                    self._callers[key] = hit
                 while len(self._callers) > CALLERS_KEPT:
                     self._callers.popitem(last=False)
         else:
@@ -515,9 +518,13 @@ class Kept:
         key = (name, family, members_only, top_level_only)
         hit = self._named.get(key)
         if hit is None:
-            if len(self._named) >= NAMED_KEPT:
-                self._named.clear()
-            hit = self._named[key] = _named(self.ws, *key)
+            at = self.ws.defs_version
+            hit = _named(self.ws, *key)
+            with self._lock:
+                if len(self._named) >= NAMED_KEPT:
+                    self._named.clear()
+                if at == self._named_at == self.ws.defs_version:
+                    self._named[key] = hit
         return hit
 
 

@@ -68,7 +68,23 @@ class StoredListing:
             return None
         if not isinstance(t, tuple) or len(t) != 11 or t[0] != VERSION:
             return None
-        return cls(*t[1:])
+        got = cls(*t[1:])
+        return got if got.whole() else None
+
+    def whole(self) -> bool:
+        """Whether what was read back has the shape written (a damaged row is ignored: the
+        files are listed again)."""
+        lists = (self.paths, self.mtimes, self.sizes, self.entries, self.skipped)
+        return (
+            all(isinstance(x, list) for x in lists)
+            and len({len(self.paths), len(self.mtimes), len(self.sizes), len(self.entries)}) == 1
+            and isinstance(self.folders, dict)
+            and isinstance(self.watched, dict)
+            and isinstance(self.counts, tuple)
+            and len(self.counts) == 4
+            and isinstance(self.forgotten, int)
+            and all(isinstance(x, int) for x in (*self.mtimes, *self.sizes, *self.entries))
+        )
 
 
 def _trusted(mtime_ns: int, started_ns: int) -> int:

@@ -224,9 +224,12 @@ class WorkspaceIndex:
         lkey = _listing.key(str(self.root), self.settings, (k.rpartition("/")[0] for k in keep))
         data = self._cache.listing(lkey) if self._cache else None
         stored = _listing.StoredListing.loads(data) if data is not None else None
-        found = _from_stored(self.root, self.settings, self._cache, stored) or _from_listing(
-            self.root, self.settings, self._cache, keep, stored
-        )
+        try:
+            found = _from_stored(self.root, self.settings, self._cache, stored)
+        except (ValueError, TypeError, KeyError, IndexError) as exc:  # a damaged row
+            log.warning("the stored file listing could not be used (%s): listing again", exc)
+            found, stored = None, None
+        found = found or _from_listing(self.root, self.settings, self._cache, keep, stored)
         stats = found.stats
         self._git = stats.file_source == "git"
         stats.cache_path = str(self._cache.path) if self._cache else None
@@ -311,22 +314,20 @@ class WorkspaceIndex:
                 found.stored[path] = got[0]
                 continue
             fi = FileIndex.loads(path, digest, data) if data is not None else None
-            fi = fi or self._parse_fresh(path, language)
+            fi = fi or _parse_fresh(self.root, self.settings, path, language)
             if fi is not None:
                 found.pinned[path] = fi
 
-    def _parse_fresh(self, rel: str, language: str) -> FileIndex | None:
-        """Parse one file from the disk, whatever the cache holds (None: it cannot be)."""
-        r = _parse_one(str(self.root), rel, language, self.settings, frozenset())
-        return FileIndex.loads(rel, r.digest, r.data) if r.data is not None else None
-
     def _reload(self, rel: str) -> FileIndex | None:
         """A stored file whose entry is gone (another process forgot it, or the cache
-        failed): parsed again and held in memory."""
+        failed): parsed again and held in memory; the disk may have moved on, so the
+        versions move."""
         spec = languages.language_for_path(rel)
-        fi = self._parse_fresh(rel, spec.name) if spec is not None else None
+        fi = _parse_fresh(self.root, self.settings, rel, spec.name) if spec is not None else None
         if fi is not None:
             self.files.pin(rel, fi)
+            self.version += 1
+            self.defs_version += 1
         return fi
 
     def _fill_counts(self, stats: IndexStats) -> None:
@@ -521,6 +522,12 @@ def _language(rel: str) -> str:
     spec = languages.language_for_path(rel)
     assert spec is not None
     return spec.name
+
+
+def _parse_fresh(root: Path, settings: FileSettings, rel: str, language: str) -> FileIndex | None:
+    """Parse one file from the disk, whatever the cache holds (None: it cannot be)."""
+    r = _parse_one(str(root), rel, language, settings, frozenset())
+    return FileIndex.loads(rel, r.digest, r.data) if r.data is not None else None
 
 
 def _unchanged(c: Stat, stat: tuple[int, int] | None, language: str) -> bool:
