@@ -159,3 +159,27 @@ def test_a_warm_context_imports_nothing_only_a_build_needs(poly: Path) -> None:
     )
     assert "HEAVY 0 []" in out.stderr, out.stderr[-2000:]
     assert "apply_discount" in out.stdout
+
+
+def test_a_plan_imports_no_transport(poly: Path) -> None:
+    """`scopewise plan` is offline: it prices and routes without importing the client's
+    transport (asyncio, the SDK) or the deep tier's look-ups (regex) — a plan at 50k files
+    answers in half a second, and these were a tenth of it."""
+    assert run(["index", str(poly)], poly).returncode == 0
+    code = (
+        "import sys\n"
+        "from scopewise.cli.main import main\n"
+        "rc = main(['plan', 'explain', 'shop/pricing.py:29-32'])\n"
+        "heavy = {'asyncio', 'anthropic', 'regex', 'scopewise.claude.client'} & set(sys.modules)\n"
+        "print('HEAVY', rc, sorted(heavy), file=sys.stderr)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=poly,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=os.environ.copy(),
+    )
+    assert "HEAVY 0 []" in out.stderr, out.stderr[-2000:]
+    assert "explain" in out.stdout.lower()

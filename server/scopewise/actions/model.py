@@ -16,6 +16,7 @@ from scopewise.analysis.context import Context
 from scopewise.analysis.scope import Scope
 from scopewise.claude.call import Usage
 from scopewise.claude.costs import usage_line
+from scopewise.claude.costs import usd as usd  # for a front end that only plans
 from scopewise.vocab import DiagnosticInfo, Tier
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scopewise.actions import project, prompts
 from scopewise.actions.affected import affected_tests
@@ -21,19 +21,19 @@ from scopewise.actions.explanation import explanation_markdown
 from scopewise.actions.followup import Conversation, estimate_revise, wide_conversation
 from scopewise.actions.model import ActionError, ActionRequest, ActionResult, Plan, StepPlan
 from scopewise.actions.routing import Route, advisor_route, route, tier_models, writer_route
-from scopewise.actions.run import PlanRun, edit_policy
 from scopewise.actions.steps import Wide, advisor_steps, plan_steps
-from scopewise.actions.wide.run import WideRun, helpers_for
 from scopewise.analysis.context import Context
 from scopewise.analysis.engine import Engine, EngineError
 from scopewise.analysis.measure import estimated
 from scopewise.analysis.scope import Analysis, Scope
-from scopewise.claude.call import OnEvent
-from scopewise.claude.client import ClaudeClient
 from scopewise.claude.ledger import Ledger
 from scopewise.claude.models import ModelCatalog, ModelInfo, Price
 from scopewise.settings import Settings
 from scopewise.vocab import TIERS, Action
+
+if TYPE_CHECKING:  # the runs and the client are imported when an action runs, not to plan
+    from scopewise.claude.call import OnEvent
+    from scopewise.claude.client import ClaudeClient
 
 __all__ = [
     "ActionError",
@@ -328,6 +328,8 @@ class Actions:
 
     def edit_policy(self, plan: Plan) -> EditPolicy:
         """What this action's answer may change (see run.edit_policy)."""
+        from scopewise.actions.run import edit_policy
+
         return edit_policy(plan, self.engine.root)
 
     # ------------------------------------------------------------------ running
@@ -344,9 +346,12 @@ class Actions:
         them (actions/wide/run.py); any other is one call (run.py). Raises ActionError,
         ClaudeError or CallCancelled; every call made is in the ledger whatever happens. The
         advisor rung's one step is one call (run.py, with the advisor on its request)."""
+        from scopewise.actions.run import PlanRun
+        from scopewise.actions.wide.run import WideRun, helpers_for
+
         if plan.blocked:
             raise ActionError(plan.blocked)
-        common = self._common(client, read, on_event, on_stage)
+        common = _common(self, client, read, on_event, on_stage)
         if plan.steps and not plan.route.advisor:  # a wide change: plan, write, verify
             wide = WideRun(plan, client, helpers=helpers_for(self.engine, self.settings), **common)
             result = await wide.go()
@@ -368,10 +373,12 @@ class Actions:
         """A follow-up on a finished run (followup.py): one metered call on its cached
         prefix with its answer and ``instruction``; an edit's answer checked as the run's
         was. A new result (revisable in turn); ActionError when ``done`` cannot be revised."""
+        from scopewise.actions.run import PlanRun
+
         conv = done.conversation
         if conv is None:
             raise ActionError("this result cannot be revised (it kept no conversation)")
-        common = self._common(client, read, on_event, on_stage)
+        common = _common(self, client, read, on_event, on_stage)
         # an override of the daily cap was asked for the run, not for its revisions
         plan = replace(done.plan, request=replace(done.plan.request, override_cap=False))
         result = await PlanRun(plan, client, revise=(conv, instruction), **common).go()
@@ -395,28 +402,29 @@ class Actions:
             structured,
         )
 
-    def _common(
-        self,
-        client: ClaudeClient,
-        read: Callable[[str], str | None] | None,
-        on_event: OnEvent | None,
-        on_stage: Callable[[str], Any] | None,
-    ) -> dict[str, Any]:
-        """What every run of this workspace shares (the client checked first)."""
-        problem = client.check()
-        if problem is not None:
-            raise problem
-        root = self.engine.root
-        return {
-            "settings": self.settings,
-            "catalog": self.catalog,
-            "ledger": self.ledger,
-            "root": root,
-            "prefixes": self._prefixes,
-            "read": read or (lambda path: read_for_edit(root, path)),
-            "on_event": on_event,
-            "on_stage": on_stage,
-        }
+
+def _common(
+    actions: Actions,
+    client: ClaudeClient,
+    read: Callable[[str], str | None] | None,
+    on_event: OnEvent | None,
+    on_stage: Callable[[str], Any] | None,
+) -> dict[str, Any]:
+    """What every run of this workspace shares (the client checked first)."""
+    problem = client.check()
+    if problem is not None:
+        raise problem
+    root = actions.engine.root
+    return {
+        "settings": actions.settings,
+        "catalog": actions.catalog,
+        "ledger": actions.ledger,
+        "root": root,
+        "prefixes": actions._prefixes,
+        "read": read or (lambda path: read_for_edit(root, path)),
+        "on_event": on_event,
+        "on_stage": on_stage,
+    }
 
 
 def wide_follow_up(

@@ -28,7 +28,6 @@ from scopewise import paths
 
 from .call import Usage
 from .costs import cost_usd, usd
-from .errors import one_line
 
 __all__ = [  # cost_usd: importable from here too, as before
     "Ledger",
@@ -519,6 +518,8 @@ def _insert(conn: sqlite3.Connection, entry: LedgerEntry) -> None:
 
 def _fault_message(where: object, exc: BaseException) -> str:
     """The one line saying why the ledger file cannot be used and what to do."""
+    from .errors import one_line  # on this path only: errors imports asyncio (a plan does not)
+
     why = one_line(str(exc.strerror or exc) if isinstance(exc, OSError) else str(exc), 160)
     if "not a database" in why or "malformed" in why or "corrupt" in why:
         message = f"the cost ledger {where} is corrupt ({why}): move it aside to start anew"

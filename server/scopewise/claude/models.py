@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import json
@@ -13,10 +12,13 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from scopewise import paths
 from scopewise.vocab import EFFORT_LEVELS as EFFORT_LEVELS  # settings.py reads it here
+
+if TYPE_CHECKING:
+    import asyncio
 
 log = logging.getLogger(__name__)
 
@@ -269,7 +271,7 @@ class ModelCatalog:
         self._ttl_s = ttl_s
         self._price_overrides = dict(price_overrides or {})
         self._clock = clock
-        self._lock = asyncio.Lock()
+        self._lock: asyncio.Lock | None = None  # made on the loop that first asks
         self._memo: dict[str, tuple[float, ModelInfo | None]] = {}
         for model_id in self._price_overrides:  # fail fast on bad config
             price_for(model_id, self._price_overrides)
@@ -305,6 +307,10 @@ class ModelCatalog:
 
     async def get(self, model_id: str, *, refresh: bool = False) -> ModelInfo | None:
         """Fresh cache, else ask the Models API, else stale cache or the built-in table."""
+        if self._lock is None:
+            import asyncio  # a plan (offline) never gets here: it does not import asyncio
+
+            self._lock = asyncio.Lock()
         async with self._lock:
             row = self._read(model_id)
             fresh = row is not None and self._clock() - row[0] < self._ttl_s

@@ -5,9 +5,8 @@ of text, made inert (cli/terminal.py) where they quote the workspace."""
 
 from __future__ import annotations
 
-from scopewise.actions.api import usd
 from scopewise.actions.estimate import Estimate
-from scopewise.actions.model import Plan, StepPlan
+from scopewise.actions.model import Plan, StepPlan, usd
 from scopewise.cli.terminal import safe
 
 
