@@ -63,13 +63,14 @@ class Scope:
     diagnostics: int = 0
     score: float = 0.0  # 0 (a local tweak) .. 100 (ripples through the codebase)
     reasons: list[str] = field(default_factory=list)
-    # the uses were counted within a budget of files: fan_in and fan_in_files are lower bounds
-    capped: bool = False
+    # the uses were counted within a budget of files: fan_in and fan_in_files are lower
+    # bounds (not a field: what a full count shows and packs is unchanged)
+    capped = False
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
-        if not self.capped:
-            del out["capped"]
+        if self.capped:
+            out["capped"] = True
         return out
 
     @property
@@ -227,7 +228,8 @@ def _score(
 ) -> Scope:
     """The scope's figures, its score (0..100) and the reasons for it."""
     lines = end - start + 1
-    scope = Scope(fi.path, start + 1, end + 1, fi.language, lines, capped=capped)
+    scope = Scope(fi.path, start + 1, end + 1, fi.language, lines)
+    scope.capped = capped
     for t in targets:
         d = fi.definitions[t]
         scope.targets.append(
