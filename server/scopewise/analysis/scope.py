@@ -137,11 +137,13 @@ def analyze(
     spans = [(fi.definitions[t].start_line, fi.definitions[t].end_line) for t in targets]
     counted: set[tuple[str, int]] = set()  # (name, line): another declaration's sites counted
     capped = False
+    before = resolver.verdicts.classified  # the budget is the range's, shared by its targets
     for t in targets:
         d = fi.definitions[t]
         if (d.name, d.name_line) in counted:
             continue  # an overload or prototype of a symbol whose uses are counted already
-        found, short = resolver.callers_within(fi, t, budget)
+        left = None if budget is None else max(0, budget - resolver.verdicts.classified + before)
+        found, short = resolver.callers_within(fi, t, left)
         capped |= short
         for site in found:
             counted.add((d.name, site.line) if site.path == fi.path else ("", 0))

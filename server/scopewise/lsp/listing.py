@@ -53,7 +53,7 @@ MENU_MAX = 6  # entries at a cursor, unless the settings ask for every intent
 OTHER_ENDS = (Tier.QUICK, Tier.DEEP)
 # using files a menu's analysis classifies per request (those kept from before are free):
 # past it the counts are lower bounds, completed over the next requests
-MENU_SITE_FILES = 100
+MENU_SITE_FILES = 16
 LISTING_TTL_S = 30.0  # a menu is reused this long when nothing changed (estimates age)
 _SEVERITY = {1: "error", 2: "warning", 3: "info", 4: "hint"}
 
