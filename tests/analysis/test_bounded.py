@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from scopewise.actions.routing import choose_tier
 from scopewise.analysis.engine import Engine
 from scopewise.analysis.sites import nearest
+from scopewise.lsp import listing
 from scopewise.settings import RoutingSettings
 from scopewise.vocab import Action, Tier
 
@@ -96,3 +99,18 @@ def test_a_lower_bound_that_cannot_decide_takes_the_wider_route(tmp_path: Path) 
     assert capped.capped and capped.fan_in < settings.thresholds.deep_reach
     chosen = choose_tier(Action.REFACTOR, capped, settings, True)
     assert chosen.tier == Tier.DEEP and "not all uses counted yet" in chosen.why
+
+
+def test_a_menu_counts_within_the_budget_a_run_counts_every_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _engine(tmp_path)
+    monkeypatch.setattr(listing, "MENU_SITE_FILES", BUDGET)
+    engine = listing.ServerEngine(tmp_path, use_cache=False)
+    engine.index(workers=1)
+    with engine.memo():  # a menu's request
+        menu = engine.analyze("pkg/lib.py", 1, 2).scope
+        assert engine.capped
+    run = engine.analyze("pkg/lib.py", 1, 2).scope  # a run: no memo
+    assert menu.capped and menu.fan_in_files <= BUDGET
+    assert not run.capped and run.fan_in_files == USERS + 1
