@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -55,6 +56,14 @@ def main() -> None:
         for (_, c), (_, f) in zip(capped, full, strict=True)
     )
     titles = sum(c != f for (_, c), (_, f) in zip(capped, full, strict=True))
+    pairs = Counter(
+        (act + ("/interface" if moves else ""), x[0], y[0])
+        for (_, c), (_, f) in zip(capped, full, strict=True)
+        for (act, moves), x, y in zip(CASES, c, f, strict=True)
+        if x[0] != y[0]
+    )
+    for (case, x, y), k in pairs.most_common():
+        print(f"  {case}: {y} -> {x} on {k} ranges")
     print(f"{a.root.name}: {a.n} ranges, budget {MENU_SITE_FILES} files: {n_capped} capped; ")
     print(f"  a route (explain, refactor, interface refactor) differs on {routes} ranges")
     print(f"  a title differs on {titles} ranges (the '+' of a lower bound included)")

@@ -205,9 +205,6 @@ class WorkspaceIndex:
         self.version = 0  # moves on with every change to the files' indexes (answers' memos)
         self.defs_version = 0  # ... with every change to which definitions there are
         self.skipped: dict[str, str] = {}
-        # a stored file's index as it was before its first pin, its definitions unchanged
-        # (analysis/verdicts.py compares shapes: `first_pins`)
-        self._before_pin: dict[str, FileIndex] = {}
         self._lock = threading.RLock()
         self.ready = threading.Event()
         self._git: bool | None = None
@@ -373,21 +370,11 @@ class WorkspaceIndex:
         """Install a file's new index, held in memory; it is no longer skipped."""
         old = self.files.get(rel)  # an edited buffer's: in memory
         with self._lock:
-            first = old is not None and not self.files.is_pinned(rel)
             self.files.pin(rel, fi)
             self.skipped.pop(rel, None)
             self.version += 1
             if old is None or _defined(old) != _defined(fi):
                 self.defs_version += 1
-            elif first:
-                self._before_pin.setdefault(rel, old)
-
-    def first_pins(self) -> dict[str, FileIndex]:
-        """The stored files pinned since the last call, each as it was stored (its
-        definitions the same): handed over once."""
-        with self._lock:
-            out, self._before_pin = self._before_pin, {}
-        return out
 
     def leave_out(self, rel: str, reason: str) -> None:
         """Drop a file from the index, skipped with the reason (an open buffer too slow to
