@@ -141,3 +141,43 @@ def test_a_private_index_neither_reads_nor_fills_the_kept(crowd: Engine) -> None
     found = crowd.resolver._sites.sites(private, 0)
     assert crowd.resolver.verdicts.classified == before  # nothing kept under lib.py's
     assert found == crowd.resolver.callers(lib, 0)
+
+
+BASE_SVC = (
+    SVC.split("class App")[0] + "class Holder:\n    def __init__(self):\n        self.c = {}()\n"
+)
+KID_USE = "from svc import Holder\n\n\nclass Kid(Holder):\n" + "".join(
+    f"    def m{i}(self):\n        return self.c.send()\n\n" for i in range(30)
+)
+
+
+def test_an_inherited_attribute_is_worked_out_once_per_class_and_seen_when_it_moves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Thirty `self.c.send()` in one class (a common name's test file) read what `self.c` is
+    from the class and its bases once, not once a use; when the base in another file sets
+    `self.c = Other()`, the uses are no longer Client.send's."""
+    from scopewise.analysis.receivers import Types
+
+    engine = _engine(tmp_path, {"svc.py": BASE_SVC.format("Client"), "kid.py": KID_USE})
+    ws, resolver = engine.workspace, engine.resolver
+    svc = ws.get("svc.py")
+    assert svc is not None
+    send = svc.top_level()["Client"] + 1
+    looked: list[str] = []
+    evidence = Types._attr_evidence
+
+    def counted(self: Types, cls: object, part: str, depth: int) -> object:
+        looked.append(part)
+        return evidence(self, cls, part, depth)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Types, "_attr_evidence", counted)
+
+    def certain_in_kid() -> int:
+        return sum(s.path == "kid.py" and s.certain for s in resolver.callers(svc, send))
+
+    assert certain_in_kid() == 30
+    assert looked.count("c") == 1
+    ws.update("svc.py", BASE_SVC.format("Client").encode() + b"# x\n")  # the buffer's first edit
+    ws.update("svc.py", BASE_SVC.format("Other").encode())
+    assert certain_in_kid() == 0
