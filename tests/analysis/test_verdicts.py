@@ -181,3 +181,36 @@ def test_an_inherited_attribute_is_worked_out_once_per_class_and_seen_when_it_mo
     ws.update("svc.py", BASE_SVC.format("Client").encode() + b"# x\n")  # the buffer's first edit
     ws.update("svc.py", BASE_SVC.format("Other").encode())
     assert certain_in_kid() == 0
+
+
+TS_BASE = "export class Base {\n  run(): number {\n    return 1;\n  }\n}\n\nexport class Other {}\n"
+TS_MID = 'import {{ Base, Other }} from "./base";\n\nexport class Mid extends {} {{}}\n'
+TS_KID = 'import { Mid } from "./mid";\n\nexport class Kid extends Mid {}\n'
+TS_USE = (
+    'import { Kid } from "./kid";\n\nexport function go(k: Kid): number {\n  return k.run();\n}\n'
+)
+
+
+def test_a_typescript_base_changed_two_files_away_is_seen(tmp_path: Path) -> None:
+    """The declared-type languages' ancestors are kept under the class file's version, but
+    they depend on the files of its bases too: `k.run()` on a Kid (extends Mid) stops
+    reaching Base.run once mid.ts says `Mid extends Other`, kid.ts unchanged."""
+    files = {
+        "base.ts": TS_BASE,
+        "mid.ts": TS_MID.format("Base"),
+        "kid.ts": TS_KID,
+        "use.ts": TS_USE,
+    }
+    engine = _engine(tmp_path, files)
+    ws, resolver = engine.workspace, engine.resolver
+    base = ws.get("base.ts")
+    assert base is not None
+    run = base.top_level()["Base"] + 1
+    assert base.definitions[run].name == "run"
+
+    def certain_in_use() -> bool:
+        return any(s.path == "use.ts" and s.certain for s in resolver.callers(base, run))
+
+    assert certain_in_use()
+    ws.update("mid.ts", TS_MID.format("Other").encode())
+    assert not certain_in_use()

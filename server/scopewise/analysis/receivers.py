@@ -83,6 +83,7 @@ class Types:
         self._memo.clear()
         self._attrs.clear()
         self._ancestors.clear()
+        self.declared.forget()
 
     def receiver(self, fi: FileIndex, key: str, line: int) -> Value:
         """The value of the receiver `key` of a member use on `line` of `fi`."""
