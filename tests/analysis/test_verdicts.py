@@ -172,3 +172,76 @@ def test_a_private_index_neither_reads_nor_fills_the_kept(crowd: Engine) -> None
     found = crowd.resolver._sites.sites(private, 0)
     assert crowd.resolver.verdicts.classified == before  # nothing kept under lib.py's
     assert found == crowd.resolver.callers(lib, 0)
+
+
+BASE_SVC = (
+    SVC.split("class App")[0] + "class Holder:\n    def __init__(self):\n        self.c = {}()\n"
+)
+KID_USE = "from svc import Holder\n\n\nclass Kid(Holder):\n" + "".join(
+    f"    def m{i}(self):\n        return self.c.send()\n\n" for i in range(30)
+)
+
+
+def test_an_inherited_attribute_is_worked_out_once_per_class_and_seen_when_it_moves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Thirty `self.c.send()` in one class (a common name's test file) read what `self.c` is
+    from the class and its bases once, not once a use; when the base in another file sets
+    `self.c = Other()`, the uses are no longer Client.send's."""
+    from scopewise.analysis.receivers import Types
+
+    engine = _engine(tmp_path, {"svc.py": BASE_SVC.format("Client"), "kid.py": KID_USE})
+    ws, resolver = engine.workspace, engine.resolver
+    svc = ws.get("svc.py")
+    assert svc is not None
+    send = svc.top_level()["Client"] + 1
+    looked: list[str] = []
+    evidence = Types._attr_evidence
+
+    def counted(self: Types, cls: object, part: str, depth: int) -> object:
+        looked.append(part)
+        return evidence(self, cls, part, depth)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Types, "_attr_evidence", counted)
+
+    def certain_in_kid() -> int:
+        return sum(s.path == "kid.py" and s.certain for s in resolver.callers(svc, send))
+
+    assert certain_in_kid() == 30
+    assert looked.count("c") == 1
+    ws.update("svc.py", BASE_SVC.format("Client").encode() + b"# x\n")  # the buffer's first edit
+    ws.update("svc.py", BASE_SVC.format("Other").encode())
+    assert certain_in_kid() == 0
+
+
+TS_BASE = "export class Base {\n  run(): number {\n    return 1;\n  }\n}\n\nexport class Other {}\n"
+TS_MID = 'import {{ Base, Other }} from "./base";\n\nexport class Mid extends {} {{}}\n'
+TS_KID = 'import { Mid } from "./mid";\n\nexport class Kid extends Mid {}\n'
+TS_USE = (
+    'import { Kid } from "./kid";\n\nexport function go(k: Kid): number {\n  return k.run();\n}\n'
+)
+
+
+def test_a_typescript_base_changed_two_files_away_is_seen(tmp_path: Path) -> None:
+    """The declared-type languages' ancestors are kept under the class file's version, but
+    they depend on the files of its bases too: `k.run()` on a Kid (extends Mid) stops
+    reaching Base.run once mid.ts says `Mid extends Other`, kid.ts unchanged."""
+    files = {
+        "base.ts": TS_BASE,
+        "mid.ts": TS_MID.format("Base"),
+        "kid.ts": TS_KID,
+        "use.ts": TS_USE,
+    }
+    engine = _engine(tmp_path, files)
+    ws, resolver = engine.workspace, engine.resolver
+    base = ws.get("base.ts")
+    assert base is not None
+    run = base.top_level()["Base"] + 1
+    assert base.definitions[run].name == "run"
+
+    def certain_in_use() -> bool:
+        return any(s.path == "use.ts" and s.certain for s in resolver.callers(base, run))
+
+    assert certain_in_use()
+    ws.update("mid.ts", TS_MID.format("Other").encode())
+    assert not certain_in_use()

@@ -177,6 +177,11 @@ class Declared:
         ]
 
     # ------------------------------------------------------------------ members
+    def forget(self) -> None:
+        """Drop the ancestors worked out (kept under the class file's version, they also
+        depend on the files its bases are in)."""
+        self._ancestors.clear()
+
     def ancestors(self, cls: Ref) -> list[Ref]:
         """The workspace classes `cls` derives from (Java/TypeScript), nearest first."""
         fi, ci = cls

@@ -70,11 +70,20 @@ class Types:
         self.binder = hierarchy.binder
         self.declared = Declared(workspace)
         self._memo: dict[tuple[str, str, str, int], Value] = {}
+        # an attribute of a class and a class's ancestors, under the class file's version:
+        # the same `self.loop` of one test class is read by every use in it (a common name's
+        # thousands of sites); they depend on other files as the receivers do, so they go
+        # with them
+        self._attrs: dict[tuple[str, str, int, str, int], Value] = {}
+        self._ancestors: dict[tuple[str, str, int], list[Ref]] = {}
 
     def forget(self) -> None:
         """Drop the receivers worked out: another file's shape moved (analysis/verdicts.py),
         so a value kept under the using file's version may be stale (a class's new base)."""
         self._memo.clear()
+        self._attrs.clear()
+        self._ancestors.clear()
+        self.declared.forget()
 
     def receiver(self, fi: FileIndex, key: str, line: int) -> Value:
         """The value of the receiver `key` of a member use on `line` of `fi`."""
@@ -253,6 +262,16 @@ class Types:
         return Value(MODULE, name=sub, how="import") if sub is not None else UNKNOWN_VALUE
 
     def _class_attr(self, cfi: FileIndex, ci: int, part: str, depth: int) -> Value:
+        """`part` of an instance (or the class) `ci`, kept (see `_attrs`)."""
+        key = (cfi.path, cfi.digest, ci, part, depth)
+        v = self._attrs.get(key)
+        if v is None:
+            if len(self._attrs) > 50_000:
+                self._attrs.clear()
+            v = self._attrs[key] = self._class_attr_now(cfi, ci, part, depth)
+        return v
+
+    def _class_attr_now(self, cfi: FileIndex, ci: int, part: str, depth: int) -> Value:
         """`part` of an instance (or the class) `ci`: its evidence in the class and its
         bases (``self.part = ...``, annotations), else the member it names."""
         found = self._attr_evidence((cfi, ci), part, depth)
@@ -283,6 +302,16 @@ class Types:
         return self.declared.lookup(cls, name)
 
     def ancestors(self, cls: Ref) -> list[Ref]:
+        """The classes `cls` derives from, nearest first, kept (see `_attrs`)."""
+        key = (cls[0].path, cls[0].digest, cls[1])
+        found = self._ancestors.get(key)
+        if found is None:
+            if len(self._ancestors) > 50_000:
+                self._ancestors.clear()
+            found = self._ancestors[key] = self._ancestors_now(cls)
+        return found
+
+    def _ancestors_now(self, cls: Ref) -> list[Ref]:
         if cls[0].language == "python":
             return self.h.ancestors(cls[0], cls[1])
         return self.declared.ancestors(cls)

@@ -21,6 +21,7 @@ import marshal
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import chain, repeat
 from pathlib import Path
 
 from scopewise.index.cache import RACY_NS
@@ -83,7 +84,7 @@ class StoredListing:
             and isinstance(self.counts, tuple)
             and len(self.counts) == 4
             and isinstance(self.forgotten, int)
-            and all(isinstance(x, int) for x in (*self.mtimes, *self.sizes, *self.entries))
+            and all(map(isinstance, chain(self.mtimes, self.sizes, self.entries), repeat(int)))
         )
 
 
