@@ -83,8 +83,9 @@ def test_a_lower_bound_past_the_threshold_routes_as_the_full_count(tmp_path: Pat
     capped = engine.analyze("pkg/lib.py", 1, 2, budget=BUDGET + 2).scope
     assert capped.capped and capped.fan_in_files >= settings.thresholds.deep_files
     full = engine.analyze("pkg/lib.py", 1, 2).scope
+    decided = [True] + ([None] if capped.fan_in >= settings.thresholds.deep_reach else [])
     for action in (Action.REFACTOR, Action.EXPLAIN):
-        for moves in (True, None):
+        for moves in decided:  # an interface: the files decide; either: the uses
             a = choose_tier(action, capped, settings, moves)
             b = choose_tier(action, full, settings, moves)
             assert (a.tier, a.interface) == (b.tier, b.interface)
@@ -92,13 +93,17 @@ def test_a_lower_bound_past_the_threshold_routes_as_the_full_count(tmp_path: Pat
     assert why.startswith(f"interface used at {capped.fan_in}+ sites in")
 
 
-def test_a_lower_bound_that_cannot_decide_takes_the_wider_route(tmp_path: Path) -> None:
+def test_a_lower_bound_that_cannot_decide_routes_on_what_was_counted(tmp_path: Path) -> None:
+    """Below the thresholds a lower bound routes as counted (most names used in many files
+    are someone else's there: taking the wider route made a third of 50k menus deep for
+    standard runs), and the reason says the count is partial."""
     engine = _engine(tmp_path)
     settings = RoutingSettings()
     capped = engine.analyze("pkg/lib.py", 1, 2, budget=2).scope
     assert capped.capped and capped.fan_in < settings.thresholds.deep_reach
     chosen = choose_tier(Action.REFACTOR, capped, settings, True)
-    assert chosen.tier == Tier.DEEP and "not all uses counted yet" in chosen.why
+    assert chosen.tier == Tier.STANDARD and "counted so far" in chosen.why
+    assert f"{capped.fan_in}+ sites" in chosen.why
 
 
 def test_a_menu_counts_within_the_budget_a_run_counts_every_use(

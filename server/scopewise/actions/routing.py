@@ -167,9 +167,9 @@ def _interface(scope: Scope, t: Thresholds, sites: int | None) -> Choice:
         where += f" ({sites - uses} more found by name)"
     if uses >= t.deep_reach or files >= t.deep_files:
         return Choice(Tier.DEEP, depth, where, True)
-    if scope.capped:  # the rest may reach deep: the wider route
-        return Choice(Tier.DEEP, depth, f"{where} ({UNCOUNTED})", True)
-    if uses == 0 and not scope.public and size_of(scope) < t.quick_size:
+    if scope.capped:  # routed on what was counted, and said so
+        where += f" ({UNCOUNTED})"
+    if uses == 0 and not scope.capped and not scope.public and size_of(scope) < t.quick_size:
         return Choice(
             Tier.QUICK, depth, f"a private interface used nowhere else ({_code(scope)})", True
         )
@@ -192,7 +192,9 @@ def _body(scope: Scope, t: Thresholds) -> Choice:
     return Choice(Tier.STANDARD, depth, body)
 
 
-UNCOUNTED = "not all uses counted yet: the wider route"
+# a menu's count is bounded (lsp/listing.MENU_SITE_FILES): routed on the uses counted so far,
+# which the next request on the same target carries on; a run counts every use
+UNCOUNTED = "counted so far; the run counts every use"
 
 
 def _count(n: int, word: str, scope: Scope) -> str:
@@ -203,10 +205,7 @@ def _count(n: int, word: str, scope: Scope) -> str:
 
 
 def _reach_depth(scope: Scope, t: Thresholds) -> float:
-    """How far the uses reach into the deep range (0..1); uses counted in part (a lower
-    bound, Scope.capped) may reach it all: the wider depth below full reach."""
-    if scope.capped and scope.fan_in < t.full_reach:
-        return 1.0
+    """How far the uses reach into the deep range (0..1), on the uses counted so far."""
     return max(0.0, min(1.0, scope.fan_in / t.full_reach))
 
 
@@ -223,8 +222,6 @@ def _either(scope: Scope, t: Thresholds) -> Choice:
     ripples = f"ripples: {reach}{more} uses in {scope.fan_in_files}{more} files"
     if reach >= t.deep_reach:
         return Choice(Tier.DEEP, depth, ripples, True)
-    if scope.capped:  # the rest may reach deep: the wider route
-        return Choice(Tier.DEEP, depth, f"{ripples} ({UNCOUNTED})", True)
     if size >= t.coupled_size and scope.fan_out >= t.coupled_fan_out:
         why = f"tightly coupled ({code}, uses {scope.fan_out} definitions)"
         return Choice(Tier.DEEP, depth, why)
