@@ -56,6 +56,37 @@ def test_a_keystroke_in_one_user_classifies_that_user_alone(crowd: Engine) -> No
     assert resolver.verdicts.classified - before == 1
 
 
+def test_a_first_keystroke_in_a_stored_file_keeps_the_other_files_verdicts(
+    tmp_path: Path,
+) -> None:
+    """A file the cache holds (not in memory) edited for the first time: its shape is the
+    stored index's, so only its own uses are classified again."""
+    files = {f"users/u{i}.py": _user(i) for i in range(USERS)}
+    for rel, text in {
+        ".scopewise.toml": "",
+        "lib.py": "def helper(x):\n    return x\n",
+        **files,
+    }.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text, encoding="utf-8")
+    Engine(tmp_path).index(workers=1)  # fills the cache
+    engine = Engine(tmp_path)
+    engine.index(workers=1)  # a warm start: every file stored, none in memory
+    ws, resolver = engine.workspace, engine.resolver
+    assert not ws.files.pinned()
+    lib = ws.get("lib.py")
+    assert lib is not None
+    first = resolver.callers(lib, 0)
+    assert len({s.path for s in first}) == USERS
+    before = resolver.verdicts.classified
+    ws.update("users/u1.py", _user(1, " + 1").encode())  # u1's first edit
+    assert resolver.callers(lib, 0) == first
+    assert resolver.verdicts.classified - before == 1
+    ws.update("users/u2.py", (_user(2) + "import os\n").encode())  # an import: a move
+    assert resolver.callers(lib, 0) == first
+    assert resolver.verdicts.classified - before == 1 + USERS
+
+
 def test_a_new_use_in_the_edited_file_is_a_new_site(crowd: Engine) -> None:
     ws, resolver = crowd.workspace, crowd.resolver
     lib = ws.get("lib.py")

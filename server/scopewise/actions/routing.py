@@ -161,13 +161,15 @@ def _interface(scope: Scope, t: Thresholds, sites: int | None) -> Choice:
     """An interface that moves: every use must follow, so its reach decides (uses, files,
     public); the body's size only separates quick from standard, never deep."""
     uses, files = scope.fan_in, scope.fan_in_files
-    depth = max(0.0, min(1.0, uses / t.full_reach))
-    where = f"interface used at {uses} site{'s' * (uses != 1)} in {files} file{'s' * (files != 1)}"
+    depth = _reach_depth(scope, t)
+    where = f"interface used at {_count(uses, 'site', scope)} in {_count(files, 'file', scope)}"
     if sites is not None and sites > uses:
         where += f" ({sites - uses} more found by name)"
     if uses >= t.deep_reach or files >= t.deep_files:
         return Choice(Tier.DEEP, depth, where, True)
-    if uses == 0 and not scope.public and size_of(scope) < t.quick_size:
+    if scope.capped:  # routed on what was counted, and said so
+        where += f" ({UNCOUNTED})"
+    if uses == 0 and not scope.capped and not scope.public and size_of(scope) < t.quick_size:
         return Choice(
             Tier.QUICK, depth, f"a private interface used nowhere else ({_code(scope)})", True
         )
@@ -190,19 +192,36 @@ def _body(scope: Scope, t: Thresholds) -> Choice:
     return Choice(Tier.STANDARD, depth, body)
 
 
+# a menu's count is bounded (lsp/listing.MENU_SITE_FILES): routed on the uses counted so far,
+# which the next request on the same target carries on; a run counts every use
+UNCOUNTED = "counted so far; the run counts every use"
+
+
+def _count(n: int, word: str, scope: Scope) -> str:
+    """`n word(s)`, `n+ words` when the uses were counted in part (a lower bound)."""
+    if scope.capped:
+        return f"{n}+ {word}s"
+    return f"{n} {word}{'s' * (n != 1)}"
+
+
+def _reach_depth(scope: Scope, t: Thresholds) -> float:
+    """How far the uses reach into the deep range (0..1), on the uses counted so far."""
+    return max(0.0, min(1.0, scope.fan_in / t.full_reach))
+
+
 def _either(scope: Scope, t: Thresholds) -> Choice:
     """A refactor that does not say whether the interface moves: size, reach and coupling,
     whichever calls for more (routed as an interface change when the reach decided)."""
     size = size_of(scope)
     reach = scope.fan_in
-    depth = max(0.0, min(1.0, max(size / t.full_size, reach / t.full_reach)))
+    depth = min(1.0, max(size / t.full_size, _reach_depth(scope, t)))
     code = _code(scope)
     if size >= t.deep_size:
         return Choice(Tier.DEEP, depth, f"a large change ({code})")
+    more = "+" if scope.capped else ""
+    ripples = f"ripples: {reach}{more} uses in {scope.fan_in_files}{more} files"
     if reach >= t.deep_reach:
-        return Choice(
-            Tier.DEEP, depth, f"ripples: {reach} uses in {scope.fan_in_files} files", True
-        )
+        return Choice(Tier.DEEP, depth, ripples, True)
     if size >= t.coupled_size and scope.fan_out >= t.coupled_fan_out:
         why = f"tightly coupled ({code}, uses {scope.fan_out} definitions)"
         return Choice(Tier.DEEP, depth, why)

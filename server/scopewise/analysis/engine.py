@@ -173,13 +173,19 @@ class Engine:
         return rel
 
     def analyze(
-        self, file: str | Path, start_line: int, end_line: int, diagnostics: int = 0
+        self,
+        file: str | Path,
+        start_line: int,
+        end_line: int,
+        diagnostics: int = 0,
+        budget: int | None = None,
     ) -> Analysis:
         """Analyse 1-based inclusive lines of a file. A query: it never writes to the index
         (`sync` first to bring the index in line with the file). A file the index leaves out,
         or whose indexed version is not the text read now, is analysed on its own, from its
         private index (`PrivateIndexes`); a file over `max_file_bytes` has its own text
-        alone, and its scope's reasons say so."""
+        alone, and its scope's reasons say so. With `budget`, the uses are counted within
+        that many using files (Scope.capped: a lower bound)."""
         rel = self.relpath(file)
         fi = self.workspace.get(rel)
         if fi is None:
@@ -200,7 +206,9 @@ class Engine:
         if start_line > n:
             raise EngineError(f"{rel}: line {start_line} is past the end ({n} lines)")
         end_line = min(end_line, n)
-        analysis = analyze(self.resolver, fi, src, start_line - 1, end_line - 1, diagnostics)
+        analysis = analyze(
+            self.resolver, fi, src, start_line - 1, end_line - 1, diagnostics, budget
+        )
         if oversize:
             analysis.scope.reasons.append(no_context_note(limit))
         return analysis

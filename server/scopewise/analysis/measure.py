@@ -70,7 +70,10 @@ def measure(
         for s in site_list
     )
     core = math.ceil(plan)
-    needs = Needs(core, core, math.ceil(plan + bodies), entries, math.ceil(sibs))
+    full = math.ceil(plan + bodies)
+    if analysis.scope.capped:  # sites a lower bound: the context takes all it may
+        core = full = max(full, cap)
+    needs = Needs(core, core, full, entries, math.ceil(sibs))
     analysis.memo[key] = needs
     return needs
 

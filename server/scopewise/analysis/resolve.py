@@ -431,6 +431,22 @@ class Resolver:
         definition, the menu asked again, the ripple's siblings)."""
         return self._kept.callers(fi, index, self._sites.sites)
 
+    def callers_within(
+        self, fi: FileIndex, index: int, budget: int | None
+    ) -> tuple[list[CallerSite], bool]:
+        """`callers`, classifying at most `budget` using files not classified before, and
+        whether the budget ran out (the sites a lower bound; such an answer is not kept, so
+        the next ask carries on from the kept verdicts: SiteFinder.bounded)."""
+        capped = False
+
+        def find(f: FileIndex, i: int) -> list[CallerSite]:
+            nonlocal capped
+            found, capped = self._sites.bounded(f, i, budget)
+            return found
+
+        found = self._kept.callers(fi, index, find, keep=lambda: not capped)
+        return found, capped
+
     # ------------------------------------------------------------------ binding (Binder)
     def bind_name(self, fi: FileIndex, name: str, hops: int = 0) -> tuple[list[Ref], bool]:
         """Definitions a bare `name` refers to in `fi`, and whether `fi` binds it at all;
@@ -490,8 +506,13 @@ class Kept:
                 self._named_at = self.ws.defs_version
 
     def callers(
-        self, fi: FileIndex, index: int, find: Callable[[FileIndex, int], list[CallerSite]]
+        self,
+        fi: FileIndex,
+        index: int,
+        find: Callable[[FileIndex, int], list[CallerSite]],
+        keep: Callable[[], bool] = lambda: True,
     ) -> list[CallerSite]:
+        """`find`'s answer, kept unless `keep` says no once it is found (a lower bound)."""
         self._fresh()
         key = (fi.path, fi.digest, index)
         hit = self._callers.get(key)
@@ -499,7 +520,7 @@ class Kept:
             at = self.ws.version  # an answer worked out while the index moved is not kept
             hit = tuple(find(fi, index))
             with self._lock:  # a run's look-ups may ask from another thread
-                if at == self._at == self.ws.version:
+                if at == self._at == self.ws.version and keep():
                     self._callers[key] = hit
                 while len(self._callers) > CALLERS_KEPT:
                     self._callers.popitem(last=False)

@@ -63,9 +63,15 @@ class Scope:
     diagnostics: int = 0
     score: float = 0.0  # 0 (a local tweak) .. 100 (ripples through the codebase)
     reasons: list[str] = field(default_factory=list)
+    # the uses were counted within a budget of files: fan_in and fan_in_files are lower
+    # bounds (not a field: what a full count shows and packs is unchanged)
+    capped = False
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if self.capped:
+            out["capped"] = True
+        return out
 
     @property
     def summary(self) -> str:
@@ -98,8 +104,10 @@ def analyze(
     start: int,
     end: int,
     diagnostics: int = 0,
+    budget: int | None = None,
 ) -> Analysis:
-    """Analyse lines [start, end] (0-based, inclusive) of an indexed file."""
+    """Analyse lines [start, end] (0-based, inclusive) of an indexed file; with `budget`, each
+    target's sites found classifying at most that many using files (Scope.capped)."""
     enclosing = definition_at(fi, start, end)
     inside = defined_in(fi, start, end)
     targets = inside or ([enclosing] if enclosing is not None else [])
@@ -128,16 +136,21 @@ def analyze(
     callers: list[CallerSite] = []
     spans = [(fi.definitions[t].start_line, fi.definitions[t].end_line) for t in targets]
     counted: set[tuple[str, int]] = set()  # (name, line): another declaration's sites counted
+    capped = False
+    before = resolver.verdicts.classified  # the budget is the range's, shared by its targets
     for t in targets:
         d = fi.definitions[t]
         if (d.name, d.name_line) in counted:
             continue  # an overload or prototype of a symbol whose uses are counted already
-        for site in resolver.callers(fi, t):
+        left = None if budget is None else max(0, budget - resolver.verdicts.classified + before)
+        found, short = resolver.callers_within(fi, t, left)
+        capped |= short
+        for site in found:
             counted.add((d.name, site.line) if site.path == fi.path else ("", 0))
             if site.path == fi.path and any(a <= site.line <= b for a, b in spans):
                 continue
             callers.append(site)
-    scope = _score(fi, start, end, targets, resolved, callers, diagnostics)
+    scope = _score(fi, start, end, targets, resolved, callers, diagnostics, capped)
     scope.code_lines, scope.branches = measure(src, start, end)
     names = {u.name for u in uses} | {u.receiver for u in uses if u.receiver}
     return Analysis(scope, fi, src, start, end, enclosing, targets, resolved, callers, names)
@@ -200,8 +213,9 @@ def measure(src: Source, start: int, end: int) -> tuple[int, int]:
     return len(rows), decisions
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+def _plural(n: int, word: str, more: str = "") -> str:
+    """`n word(s)`; with `more` ("+"), a lower bound: `300+ references`."""
+    return f"{n}{more} {word}" if n == 1 and not more else f"{n}{more} {word}s"
 
 
 def _score(
@@ -212,10 +226,12 @@ def _score(
     resolved: list[Resolved],
     callers: list[CallerSite],
     diagnostics: int,
+    capped: bool = False,
 ) -> Scope:
     """The scope's figures, its score (0..100) and the reasons for it."""
     lines = end - start + 1
     scope = Scope(fi.path, start + 1, end + 1, fi.language, lines)
+    scope.capped = capped
     for t in targets:
         d = fi.definitions[t]
         scope.targets.append(
@@ -266,9 +282,12 @@ def _reasons(
     )
     reasons = [f"{what}, {_plural(lines, 'line')}"]
     if scope.fan_in:
-        outside = f" ({len(other_files)} outside this file)" if other_files else ""
-        refs = _plural(scope.fan_in, "reference")
-        reasons.append(f"{refs} in {_plural(scope.fan_in_files, 'file')}{outside}")
+        more = "+" if scope.capped else ""
+        outside = f" ({len(other_files)}{more} outside this file)" if other_files else ""
+        refs = _plural(scope.fan_in, "reference", more)
+        reasons.append(f"{refs} in {_plural(scope.fan_in_files, 'file', more)}{outside}")
+    elif has_targets and scope.capped:
+        reasons.append("uses not all counted yet")
     elif has_targets:
         reasons.append(
             "0 callers outside the file" if not has_callers else "only uncertain callers"

@@ -10,6 +10,7 @@ the subclasses' definitions of a method, and the base method a method overrides.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -152,20 +153,31 @@ class SiteFinder:
         """Every site of definition `index` of `fi` outside its own body (and outside the
         other declarations of its symbol, which are sites themselves): the certain ones
         first, then by confidence; excluded uses are left out."""
+        return self.bounded(fi, index, None)[0]
+
+    def bounded(
+        self, fi: FileIndex, index: int, budget: int | None
+    ) -> tuple[list[CallerSite], bool]:
+        """`sites`, classifying at most `budget` using files not kept already, the nearest
+        first (its own file, its folder's, then by path); and whether the budget ran out
+        before every using file was seen (then the sites are a lower bound; the next call
+        carries on where this one stopped, the kept verdicts its progress)."""
         if self.kept is not None:
             self.kept.fresh()
         kept = self.kept if self.kept is not None and self._indexed(fi) else None
         sym = symbols.symbol_of(self.ws, fi, index, self.h.binder.module_file)
         best: dict[tuple[str, int], CallerSite] = {}
+        left = [budget if budget is not None and kept is not None else -1]
         for dfi, di in sym.gathered:
             t = _target(self.ws, dfi, di, sym)
-            self._gather(t, (fi.path, index, dfi.path, di), best, kept)
+            self._gather(t, (fi.path, index, dfi.path, di), best, kept, left)
         for dfi, di in sym.declarations[1:]:
             line = dfi.definitions[di].name_line
             caller = enclosing_callable(dfi, line)
             site = CallerSite(dfi.path, line, caller, 1.0, True, "another declaration")
             best[(dfi.path, line)] = site
-        return sorted(best.values(), key=lambda s: (not s.certain, -s.confidence, s.path, s.line))
+        order = sorted(best.values(), key=lambda s: (not s.certain, -s.confidence, s.path, s.line))
+        return order, left[0] == -2
 
     def _indexed(self, fi: FileIndex) -> bool:
         """Whether `fi` is the workspace's index of its file (not a private one made from a
@@ -174,12 +186,24 @@ class SiteFinder:
         return own is not None and own.digest == fi.digest
 
     def _gather(
-        self, t: _Target, key: Key, best: dict[tuple[str, int], CallerSite], kept: Kept | None
+        self,
+        t: _Target,
+        key: Key,
+        best: dict[tuple[str, int], CallerSite],
+        kept: Kept | None,
+        left: list[int],
     ) -> None:
-        """The sites of one declaration into `best`, the better verdict per line kept."""
-        for path in self.ws.files_using(t.name):
+        """The sites of one declaration into `best`, the better verdict per line kept;
+        `left[0]` using files may be classified (-1: any number; -2: the budget ran out)."""
+        using = self.ws.files_using(t.name)
+        for path in using if left[0] == -1 else nearest(using, t.fi.path):
             found = kept.get(key, path) if kept is not None else None
             if found is None:
+                if left[0] in (0, -2):
+                    left[0] = -2
+                    continue
+                if left[0] > 0:
+                    left[0] -= 1
                 digest, found = self._file_sites(t, path)
                 if kept is not None:
                     kept.put(key, path, digest, found)
@@ -340,6 +364,17 @@ class SiteFinder:
             caller = enclosing_callable(bfi, line)
             out.append(CallerSite(bfi.path, line, caller, OVERRIDE, True, via))
         return out
+
+
+def nearest(paths: list[str], own: str) -> list[str]:
+    """Sorted `paths` nearest `own` first: `own`, the others in its folder and below it,
+    then the rest in path order (no sort: a folder is a slice of a sorted list)."""
+    folder = own.rsplit("/", 1)[0] + "/" if "/" in own else ""
+    lo = bisect.bisect_left(paths, folder)
+    hi = bisect.bisect_left(paths, folder[:-1] + "0") if folder else len(paths)  # "/" + 1
+    near = [p for p in paths[lo:hi] if p != own]
+    first = [own] if own in paths[lo:hi] else []
+    return first + near + paths[:lo] + paths[hi:]
 
 
 def _keep(best: dict[tuple[str, int], CallerSite], site: CallerSite) -> None:

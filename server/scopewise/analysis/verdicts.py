@@ -12,6 +12,8 @@ new listing) or when an edited file — one held in memory (`FileTable.pinned`),
 files that change while the definitions stay — changes its imports, evidence, returns or
 class headers. Then every verdict is worked out again. A file not held in memory cannot
 change without the definitions version moving, so its verdicts are used without loading it.
+A stored file's first edit is compared with the index it had before (the file table keeps it:
+`FileTable.first_pins`), which every kept verdict read: the same shape keeps them.
 
 A definition is keyed by its path and index: sound while the definitions version holds (the
 same names, kinds and parents in the same order: a line shift keeps the key).
@@ -127,8 +129,14 @@ class Verdicts:
         if self._at == self.ws.version:
             return
         shapes = dict(self._shapes_now(self._shapes))
+        # a stored file pinned since: the index it had (which every kept verdict read);
+        # an entry lost to a race is a move (every verdict dropped): sound
+        pins, self.ws.files.first_pins = self.ws.files.first_pins, {}
+        before = self._shapes | {
+            p: ("", shape(f)) for p, f in pins.items() if p not in self._shapes
+        }
         moved = self._defs_at != self.ws.defs_version or any(
-            self._shapes.get(p, ("", None))[1] != s for p, (_, s) in shapes.items()
+            before.get(p, ("", None))[1] != s for p, (_, s) in shapes.items()
         )
         with self._lock:
             if moved:

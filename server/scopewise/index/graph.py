@@ -48,6 +48,7 @@ class FileTable(Mapping[str, FileIndex]):
         self._stored: dict[str, int] = {}  # path -> entry
         self._by_entry: dict[int, list[str]] | None = None  # made when first asked
         self._recent: OrderedDict[str, FileIndex] = OrderedDict()
+        self.first_pins: dict[str, FileIndex] = {}  # stored files as loaded before a pin
         self._defs: dict[str, list[tuple[str, int]]] = {}  # the pinned files' definitions
         # the cache's rows by name, kept until an entry is added: entries are content, so a
         # name's rows change only then (a path's entry is looked up afresh in `_by_entry`)
@@ -117,6 +118,8 @@ class FileTable(Mapping[str, FileIndex]):
     def pin(self, path: str, fi: FileIndex) -> None:
         """Hold `fi` in memory as the index of `path` (whatever the cache says of it)."""
         with self._lock:
+            if path in self._stored and path in self._recent:  # shapes: analysis/verdicts.py
+                self.first_pins[path] = self._recent[path]
             self._forget(path)
             self._pinned[path] = fi
             self._add_tail(path)

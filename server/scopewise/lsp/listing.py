@@ -51,6 +51,9 @@ REFACTOR_KIND = CODE_ACTION_KINDS[Action.REFACTOR]
 FIX_KIND = CODE_ACTION_KINDS[Action.FIX]
 MENU_MAX = 6  # entries at a cursor, unless the settings ask for every intent
 OTHER_ENDS = (Tier.QUICK, Tier.DEEP)
+# using files a menu's analysis classifies per request (those kept from before are free):
+# past it the counts are lower bounds, completed over the next requests
+MENU_SITE_FILES = 16
 LISTING_TTL_S = 30.0  # a menu is reused this long when nothing changed (estimates age)
 _SEVERITY = {1: "error", 2: "warning", 3: "info", 4: "hint"}
 
@@ -61,24 +64,34 @@ class ServerEngine(Engine):
     listing plans a dozen actions over the same range)."""
 
     _memo: dict[tuple[Any, ...], Any] | None = None
+    capped = False  # an analysis of the current request counted its uses within the budget
 
     @contextlib.contextmanager
     def memo(self) -> Iterator[None]:
-        self._memo = {}
+        self._memo, self.capped = {}, False
         try:
             yield
         finally:
             self._memo = None
 
     def analyze(
-        self, file: str | Path, start_line: int, end_line: int, diagnostics: int = 0
+        self,
+        file: str | Path,
+        start_line: int,
+        end_line: int,
+        diagnostics: int = 0,
+        budget: int | None = None,
     ) -> Analysis:
+        """Within a menu's request (`memo`), the uses counted within MENU_SITE_FILES using
+        files (a lower bound past it); outside it (a run), every use."""
         if self._memo is None:
-            return super().analyze(file, start_line, end_line, diagnostics)
+            return super().analyze(file, start_line, end_line, diagnostics, budget)
         key = ("analyze", str(file), start_line, end_line, diagnostics)
         hit: Analysis | None = self._memo.get(key)
         if hit is None:
-            hit = self._memo[key] = super().analyze(file, start_line, end_line, diagnostics)
+            hit = super().analyze(file, start_line, end_line, diagnostics, MENU_SITE_FILES)
+            self._memo[key] = hit
+            self.capped |= hit.scope.capped
         return hit
 
     def context_for(self, analysis: Analysis, budget: int, siblings: bool = False) -> Any:
@@ -177,7 +190,8 @@ class Listing:
                     version = doc.version if doc else None
                     target = Target(uri, rel, start, end, version, diagnostics)
                     listed = self.actions_for(actions, target, only)
-                    self._remember_listing(key, listed)
+                    if not engine.capped:  # a lower bound: the next ask counts on
+                        self._remember_listing(key, listed)
             except (ActionError, EngineError, OSError) as exc:
                 log.info("no code actions for %s: %s", uri, exc)
                 return None
