@@ -136,20 +136,17 @@ def test_plan_json_lists_the_sites(wide: Path) -> None:
     assert "sites in 13 files" in ctx["line"]
 
 
-def test_a_warm_context_imports_nothing_only_a_build_needs(poly: Path) -> None:
-    """On a warm cache `scopewise context` starts no worker pool (multiprocessing is not
-    imported), keeps the cache's version key (importlib.metadata is not), and reads plain
-    settings without cattrs: what a command costs before it answers."""
-    (poly / ".scopewise.toml").write_text("max_files = 5000\n")
-    assert run(["index", str(poly)], poly).returncode == 0
+def _imported(poly: Path, argv: list[str], modules: set[str]) -> subprocess.CompletedProcess[str]:
+    """Run `scopewise ARGV` in a fresh interpreter; its stderr ends with the exit code and
+    which of `modules` it imported ("HEAVY 0 []": none)."""
     code = (
         "import sys\n"
         "from scopewise.cli.main import main\n"
-        "rc = main(['context', 'shop/pricing.py:29-32'])\n"
-        "heavy = {'multiprocessing', 'importlib.metadata', 'cattrs'} & set(sys.modules)\n"
-        "print('HEAVY', rc, sorted(heavy), file=sys.stderr)\n"
+        f"rc = main({argv!r})\n"
+        f"heavy = {sorted(modules)!r}\n"
+        "print('HEAVY', rc, [m for m in heavy if m in sys.modules], file=sys.stderr)\n"
     )
-    out = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-c", code],
         cwd=poly,
         capture_output=True,
@@ -157,6 +154,16 @@ def test_a_warm_context_imports_nothing_only_a_build_needs(poly: Path) -> None:
         timeout=120,
         env=os.environ.copy(),
     )
+
+
+def test_a_warm_context_imports_nothing_only_a_build_needs(poly: Path) -> None:
+    """On a warm cache `scopewise context` starts no worker pool (multiprocessing is not
+    imported), keeps the cache's version key (importlib.metadata is not), and reads plain
+    settings without cattrs: what a command costs before it answers."""
+    (poly / ".scopewise.toml").write_text("max_files = 5000\n")
+    assert run(["index", str(poly)], poly).returncode == 0
+    heavy = {"multiprocessing", "importlib.metadata", "cattrs"}
+    out = _imported(poly, ["context", "shop/pricing.py:29-32"], heavy)
     assert "HEAVY 0 []" in out.stderr, out.stderr[-2000:]
     assert "apply_discount" in out.stdout
 
@@ -166,20 +173,7 @@ def test_a_plan_imports_no_transport(poly: Path) -> None:
     transport (asyncio, the SDK) or the deep tier's look-ups (regex) — a plan at 50k files
     answers in half a second, and these were a tenth of it."""
     assert run(["index", str(poly)], poly).returncode == 0
-    code = (
-        "import sys\n"
-        "from scopewise.cli.main import main\n"
-        "rc = main(['plan', 'explain', 'shop/pricing.py:29-32'])\n"
-        "heavy = {'asyncio', 'anthropic', 'regex', 'scopewise.claude.client'} & set(sys.modules)\n"
-        "print('HEAVY', rc, sorted(heavy), file=sys.stderr)\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=poly,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=os.environ.copy(),
-    )
+    heavy = {"asyncio", "anthropic", "regex", "scopewise.claude.client"}
+    out = _imported(poly, ["plan", "explain", "shop/pricing.py:29-32"], heavy)
     assert "HEAVY 0 []" in out.stderr, out.stderr[-2000:]
     assert "explain" in out.stdout.lower()

@@ -272,16 +272,24 @@ def admits(root: Path, rel: str, settings: FileSettings, git: bool) -> bool:
         return False
     if git:
         try:
-            out = subprocess.run(
-                ["git", "-C", str(root), "check-ignore", "-q", "--", rel],
-                capture_output=True,
-                timeout=10,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired):
+            return not git_ignores(root, rel)
+        except OSError:
             return True
-        return out.returncode != 0  # 0: ignored; 1: not ignored
     return not _ignored_on_the_way(root, rel)
+
+
+def git_ignores(root: Path, rel: str) -> bool:
+    """Whether git ignores `rel` (`git check-ignore`). OSError when git cannot say."""
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "check-ignore", "-q", "--", rel],
+            capture_output=True,
+            timeout=10,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise OSError(f"git check-ignore: {exc}") from None
+    return out.returncode == 0  # 0: ignored; 1: not ignored
 
 
 def _ignored_on_the_way(root: Path, rel: str) -> bool:
@@ -411,16 +419,7 @@ def new_file(
     if languages.language_for_path(rel) is None or rel.rsplit("/", 1)[-1] in ALWAYS_PRUNED:
         return None
     if git:
-        try:
-            out = subprocess.run(
-                ["git", "-C", str(root), "check-ignore", "-q", "--", rel],
-                capture_output=True,
-                timeout=10,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise OSError(f"git check-ignore: {exc}") from None  # the caller lists again
-        if out.returncode == 0:
+        if git_ignores(root, rel):  # OSError: the caller lists again
             return None
     elif _ignored_on_the_way(root, rel):
         return None
