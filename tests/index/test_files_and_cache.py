@@ -199,3 +199,24 @@ def test_the_version_key_is_kept_until_a_package_or_query_it_is_made_of_moves(
         assert cache_mod._version_key() == first and len(made) == 2, "a new package not seen"
     finally:
         cache_mod._version_key.cache_clear()
+
+
+def test_a_full_disk_leaves_no_part_of_the_version_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The version key is written in one step: a disk that fills up half way leaves neither a
+    part of it nor the temporary file, and the key is still answered (made again next time)."""
+    real = Path.write_text
+
+    def full(self: Path, text: str, *args: object, **kw: object) -> int:
+        real(self, text[:3], encoding="utf-8")  # a part reached the disk
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", full)
+    cache_mod._version_key.cache_clear()
+    try:
+        key = cache_mod._version_key()
+    finally:
+        cache_mod._version_key.cache_clear()
+    assert key
+    folder = paths.cache_dir() / "index"
+    assert not (folder / "version-key").exists()
+    assert [p.name for p in folder.glob("version-key*")] == []

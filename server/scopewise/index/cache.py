@@ -74,11 +74,13 @@ def _version_key() -> str:
         if stored == fingerprint and key:
             return key
     key = _made_key()
-    with contextlib.suppress(OSError):
+    temp = kept.with_name(f"version-key.{os.getpid()}")
+    try:  # in one step; a full disk leaves neither a part nor the temporary file
         kept.parent.mkdir(parents=True, exist_ok=True)
-        temp = kept.with_name(f"version-key.{os.getpid()}")
         temp.write_text(f"{fingerprint}\n{key}", encoding="utf-8")
         os.replace(temp, kept)
+    except OSError:
+        temp.unlink(missing_ok=True)
     return key
 
 
