@@ -49,9 +49,6 @@ MIN_BUDGET = 64  # tokens: a context budget below this is an error, not the defa
 TEXTS_KEPT = 32  # contexts packed, remembered for the menu's cache estimates
 
 
-CLOSE_WAYS = 1.25  # ways this close in a measured estimate are told apart by a packed one
-
-
 def packer(
     engine: Engine, analysis: Analysis, cap: int, estimate: bool
 ) -> Callable[[int, bool], Context]:
@@ -169,7 +166,7 @@ class Actions:
         plans, unsure = self._plan_each(
             reqs, analysis, contexts, max(floor, ceiling), planner_context
         )
-        if estimate and unsure:  # a measure decides neither the cap nor a near way: pack
+        if estimate and unsure:  # a measure does not decide the cap: pack
             exact = self.plan_all([reqs[i] for i in unsure], budget=budget)
             for i, plan in zip(unsure, exact, strict=True):
                 plans[i] = plan
@@ -184,18 +181,16 @@ class Actions:
         planner_context: Callable[[], Context],
     ) -> tuple[list[Plan], list[int]]:
         """Each request's plan, and which of them a measured estimate cannot settle: blocked
-        by the cap, or with another way within CLOSE_WAYS of the cheapest."""
+        by the cap (a measure may price a context above what packing sends)."""
         texts: dict[int, str] = {}  # rendered once per packed context
         models = tier_models(self.catalog, self.settings.routing)
         plans, unsure = [], []
         for i, req in enumerate(reqs):
             ctx = contexts[req.action]
             text = texts.setdefault(id(ctx), self._sent.text_for(analysis, req.action, ctx))
-            best, close = self._plan_one(
-                req, analysis, ctx, text, models, context_max, planner_context
-            )
+            best = self._plan_one(req, analysis, ctx, text, models, context_max, planner_context)
             plans.append(best)
-            if close or best.blocked:
+            if best.blocked:
                 unsure.append(i)
         return plans, unsure
 
@@ -208,9 +203,8 @@ class Actions:
         models: dict[str, ModelInfo | None],
         context_max: int,
         planner_context: Callable[[], Context],
-    ) -> tuple[Plan, bool]:
-        """The cheapest way's plan, and whether the next cheapest was within CLOSE_WAYS of
-        it (a measured estimate cannot tell them apart)."""
+    ) -> Plan:
+        """The cheapest way's plan."""
         scope = analysis.scope
         if req.diagnostics and scope.diagnostics != len(req.diagnostics):
             scope = replace(scope, diagnostics=len(req.diagnostics))
@@ -223,8 +217,7 @@ class Actions:
         if len(shaped) > 1:
             best.route = replace(best.route, reasons=[*best.route.reasons, _cheapest(shaped)])
         best.context_max = context_max
-        costs = sorted(p.estimate.usd for p in shaped)
-        return best, len(costs) > 1 and costs[1] <= costs[0] * CLOSE_WAYS
+        return best
 
     def _shape(
         self,
