@@ -118,6 +118,15 @@ class FileTable(Mapping[str, FileIndex]):
     def pin(self, path: str, fi: FileIndex) -> None:
         """Hold `fi` in memory as the index of `path` (whatever the cache says of it)."""
         with self._lock:
+            was, how = self._pinned.get(path), fi.spliced
+            if (
+                was is not None
+                and how is not None
+                and how.same_definitions
+                and how.source == was.digest
+            ):
+                self._pinned[path] = fi  # spliced from it, the same definitions: their
+                return  # (path, index) entries hold
             if path in self._stored and path in self._recent:  # shapes: analysis/verdicts.py
                 self.first_pins[path] = self._recent[path]
             self._forget(path)

@@ -28,7 +28,7 @@ from scopewise.index import evidence, languages, typed
 from scopewise.index import extract as _extract
 from scopewise.index.buffer import Document
 from scopewise.index.lines import shift_int64s
-from scopewise.index.model import RECV_BITS, Definition, Evidence, FileIndex, Import
+from scopewise.index.model import RECV_BITS, Definition, Evidence, FileIndex, Import, Spliced
 from scopewise.index.workspace import WorkspaceIndex
 
 Span = tuple[int, int]  # bytes [start, end) of the current text
@@ -336,7 +336,34 @@ class _Splice:
             return None
         if self.evidenced and not self._evidence(caps, found, k0, k1):
             return None
+        out.spliced = self._spliced()
         return out
+
+    def _spliced(self) -> Spliced:
+        """How the new index was made from the old one (see `Spliced`); with the same
+        definitions, it takes the old one's lookups by name."""
+        old, out, region = self.old, self.out, self.region
+        k0, k1, renumber = self.renumber
+        same = not renumber and all(
+            (d.name, d.kind, d.parent, d.exported) == (e.name, e.kind, e.parent, e.exported)
+            for d, e in zip(out.definitions[k0:k1], old.definitions[k0:k1], strict=True)
+        )
+        if same:
+            out.keep_lookups(old)
+        first, last, old_last = region.first, region.last, region.old_last
+        return Spliced(old.digest, first, last, old_last, same, same and self._same_evidence())
+
+    def _same_evidence(self) -> bool:
+        """Whether the region says the evidence it said (names and values, each in the same
+        innermost definition): then the file's evidence reads as it did, lines aside."""
+        old, out, region = self.old, self.out, self.region
+        was = [e for e in old.evidence if region.first <= e.line <= region.old_last]
+        now = [e for e in out.evidence if region.first <= e.line <= region.last]
+        return len(was) == len(now) and all(
+            (a.name, a.value, old.enclosing(a.line, a.line))
+            == (b.name, b.value, out.enclosing(b.line, b.line))
+            for a, b in zip(was, now, strict=True)
+        )
 
     def _captures(self) -> dict[str, list[ts.Node]]:
         """The index query's captures lying wholly inside the region."""
