@@ -179,6 +179,10 @@ def _broken(body: ts.Node, start: int, end: int) -> bool:
     while node is not None:
         if node.is_error or node.is_missing:
             return True
+        if not node.has_error:  # nor has any child: nothing to look at at this level
+            inside = node.start_byte, node.end_byte
+            node = node.parent
+            continue
         kids = node.children
         held = [
             i for i, k in enumerate(kids) if k.end_byte > inside[0] and k.start_byte < inside[1]
@@ -200,10 +204,19 @@ def _barrier(between: list[ts.Node]) -> bool:
 
 
 def _touched(kids: list[ts.Node], lo: int, hi: int) -> tuple[int, int]:
-    """The first and last children touching bytes [lo, hi] (the neighbours of a gap)."""
-    i = next((k for k, c in enumerate(kids) if c.end_byte >= lo), len(kids) - 1)
-    j = next((k for k in range(len(kids) - 1, -1, -1) if kids[k].start_byte <= hi), 0)
+    """The first and last children touching bytes [lo, hi] (the neighbours of a gap): found
+    by bisection (a body may hold thousands of statements)."""
+    i = min(bisect.bisect_left(kids, lo, key=_end_byte), len(kids) - 1)
+    j = max(bisect.bisect_right(kids, hi, key=_start_byte) - 1, 0)
     return (i, j) if i <= j else (j, i)
+
+
+def _end_byte(node: ts.Node) -> int:
+    return node.end_byte
+
+
+def _start_byte(node: ts.Node) -> int:
+    return node.start_byte
 
 
 def _own_lines(
@@ -301,6 +314,8 @@ class _Splice:
         self.language = old.language
         self.evidenced = old.language == "python" or old.language in typed.TYPED
         self.out = FileIndex(old.path, old.language, "", line_count)
+        # the region's evidence now, and how many pieces it said before (`_same_evidence`)
+        self.region_evidence: tuple[list[Evidence], int] = ([], 0)
 
     def run(self) -> FileIndex | None:
         old, out, region = self.old, self.out, self.region
@@ -357,8 +372,10 @@ class _Splice:
         """Whether the region says the evidence it said (names and values, each in the same
         innermost definition): then the file's evidence reads as it did, lines aside."""
         old, out, region = self.old, self.out, self.region
+        now, count = self.region_evidence  # what the region says now; how much it said
+        if len(now) != count or not now:
+            return len(now) == count
         was = [e for e in old.evidence if region.first <= e.line <= region.old_last]
-        now = [e for e in out.evidence if region.first <= e.line <= region.last]
         return len(was) == len(now) and all(
             (a.name, a.value, old.enclosing(a.line, a.line))
             == (b.name, b.value, out.enclosing(b.line, b.line))
@@ -524,7 +541,9 @@ class _Splice:
             new, returns, owners = typed.collect(self.language, caps, def_at, wanted)
         else:
             new, returns = evidence.collect(caps, def_at, wanted)
-        merged = _merge(*self._evidence_around(), new)
+        before, after = self._evidence_around()
+        self.region_evidence = new, len(old.evidence) - len(before) - len(after)
+        merged = _merge(before, after, new)
         if merged is None:
             return False
         out.evidence = merged
