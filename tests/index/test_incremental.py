@@ -255,3 +255,62 @@ def test_a_request_finishes_a_paused_parse(tmp_path: Path) -> None:
     assert not doc.parsing and doc.tree is not None
     fi = engine.workspace.get("big.py")
     assert fi is not None and "renamed" in [d.name for d in fi.definitions]
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_what_a_splice_says_it_kept_is_so(path: Path) -> None:
+    """A splice says whether the definitions are the ones it was made from (the file table
+    and the definitions version then skip their pass) and whether the region says the same
+    evidence; the verdicts' shape reuses those parts (`verdicts.reshape`). On random edits,
+    what is reused is what a whole pass makes, and it is reused on most keystrokes."""
+    from scopewise.analysis import verdicts
+
+    spec = languages.language_for_path(path.name)
+    assert spec is not None
+    rng = random.Random(path.name + "kept")
+    text = path.read_text()
+    original = text * max(1, 300 // text.count("\n"))  # small files: a few copies
+    doc = Document(path.name, original, 1, spec.name)
+    assert doc.tree is not None
+    fi = extract.extract(path.name, spec.name, doc.source, doc.tree)
+    doc.mark_indexed(fi.digest)
+    seen = (fi.digest, verdicts.shape(fi))
+    kept = spliced = 0
+    for step in range(40):
+        if step % 10 == 0:
+            doc.apply([TextChange(original)], doc.version + 1)
+        if rng.random() < 0.5:  # a keystroke on its own, as typed
+            _keystroke(doc, rng)
+        else:
+            _edit(doc, rng, undo=rng.random() < 0.5)
+        assert doc.tree is not None
+        span = doc.since(fi.digest)
+        new = (
+            incremental.update(fi, doc.tree, doc.source, span, doc.indexed_source) if span else None
+        )
+        if new is None:
+            fi = extract.extract(path.name, spec.name, doc.source, doc.tree)
+        else:
+            spliced += 1
+            how = new.spliced
+            assert how is not None and how.source == fi.digest
+            named = [(d.name, d.kind, d.parent, d.exported) for d in new.definitions]
+            was = [(d.name, d.kind, d.parent, d.exported) for d in fi.definitions]
+            assert named == was or not how.same_definitions
+            assert verdicts.reshape(new, seen) == verdicts.shape(new)
+            kept += how.same_definitions and how.same_evidence
+            fi = new
+        doc.mark_indexed(fi.digest)
+        seen = (fi.digest, verdicts.shape(fi))
+    assert spliced >= 5 and kept >= spliced // 3, (spliced, kept)
+
+
+def _keystroke(doc: Document, rng: random.Random) -> None:
+    """One character typed or deleted at the end of a line that has code."""
+    lines = doc.text.split("\n")
+    row = rng.choice([i for i, line in enumerate(lines) if line.strip()])
+    col = len(lines[row].encode("utf-16-le")) // 2
+    if rng.random() < 0.5:
+        doc.apply([TextChange(rng.choice("xy1 ."), (row, col), (row, col))], doc.version + 1)
+        return
+    doc.apply([TextChange("", (row, col - 1), (row, col))], doc.version + 1)

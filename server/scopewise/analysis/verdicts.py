@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 
 from scopewise.analysis.sites import CallerSite, Key
-from scopewise.index.model import REF_MEMBER, FileIndex
+from scopewise.index.model import REF_MEMBER, Definition, FileIndex
 from scopewise.index.workspace import WorkspaceIndex
 from scopewise.vocab import CLASS_LIKE, Kind
 
@@ -44,13 +44,21 @@ def shape(fi: FileIndex, kept: dict[int, Hashable] | None = None) -> tuple[Hasha
     is known to share with another index's shape, by place (`reshape`)."""
     kept = kept or {}
     fi.owner_of(-1)  # a stored file's evidence, returns and owners are unpacked on first use
-    defs = kept.get(_DEFS) or tuple((d.name, d.kind, d.parent, d.exported) for d in fi.definitions)
-    evidence = kept.get(_EVIDENCE) or _evidence(fi)
-    headers = kept.get(_HEADERS) or _headers(fi)
+    defs = kept[_DEFS] if _DEFS in kept else tuple(_defined(fi))
+    evidence = kept[_EVIDENCE] if _EVIDENCE in kept else _evidence(fi)
+    headers = kept[_HEADERS] if _HEADERS in kept else _headers(fi)
     imports = tuple((i.module, i.names, i.aliases) for i in fi.imports)
     returns = tuple(sorted(fi.returns.items()))
     owners = tuple(sorted(fi.owners.items()))
     return fi.language, defs, imports, evidence, headers, returns, owners
+
+
+def _start_line(d: Definition) -> int:
+    return d.start_line
+
+
+def _defined(fi: FileIndex) -> Iterator[tuple[str, str, int | None, bool]]:
+    return ((d.name, d.kind, d.parent, d.exported) for d in fi.definitions)
 
 
 def reshape(fi: FileIndex, had: Shaped | None) -> tuple[Hashable, ...]:
@@ -65,10 +73,10 @@ def reshape(fi: FileIndex, had: Shaped | None) -> tuple[Hashable, ...]:
     kept = {_DEFS: had[1][_DEFS]}
     if how.same_evidence:
         kept[_EVIDENCE] = had[1][_EVIDENCE]
-    if not any(
-        d.kind in CLASS_LIKE and d.name_line <= how.last and how.first <= d.header_end
-        for d in fi.definitions
-    ):
+    defs = fi.definitions  # a class header in the lines re-extracted starts there
+    lo = bisect.bisect_left(defs, how.first, key=_start_line)
+    hi = bisect.bisect_right(defs, how.last, key=_start_line)
+    if not any(d.kind in CLASS_LIKE for d in defs[lo:hi]):
         kept[_HEADERS] = had[1][_HEADERS]
     return shape(fi, kept)
 

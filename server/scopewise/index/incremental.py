@@ -316,6 +316,7 @@ class _Splice:
         self.out = FileIndex(old.path, old.language, "", line_count)
         # the region's evidence now, and how many pieces it said before (`_same_evidence`)
         self.region_evidence: tuple[list[Evidence], int] = ([], 0)
+        self.wanted: set[str] | None = None  # the names `out`'s evidence is kept for
 
     def run(self) -> FileIndex | None:
         old, out, region = self.old, self.out, self.region
@@ -366,7 +367,8 @@ class _Splice:
         if same:
             out.keep_lookups(old)
         first, last, old_last = region.first, region.last, region.old_last
-        return Spliced(old.digest, first, last, old_last, same, same and self._same_evidence())
+        same_evidence = same and self._same_evidence()
+        return Spliced(old.digest, first, last, old_last, same, same_evidence, self.wanted)
 
     def _same_evidence(self) -> bool:
         """Whether the region says the evidence it said (names and values, each in the same
@@ -530,8 +532,10 @@ class _Splice:
         receiver types renumbered. False when the names evidence is kept for changed."""
         old, out = self.old, self.out
         wanted = _wanted(old)
+        self.wanted = wanted  # as it is for `out` unless the names change
         if self.top or len(out.recv_keys) != len(old.recv_keys):  # the names may change
             wanted, was = _wanted(out), wanted
+            self.wanted = wanted
             if any(self._named_outside(n) for n in wanted ^ was):
                 return False  # the evidence kept elsewhere in the file would change
         def_at = {item[2].start_byte: k0 + i for i, item in enumerate(found)}
@@ -566,7 +570,10 @@ def _outer(parent: int | None, chain: list[int], k0: int) -> int | None:
 
 
 def _wanted(fi: FileIndex) -> set[str]:
-    """The names a file's evidence is kept for (as extract.extract chooses them)."""
+    """The names a file's evidence is kept for (as extract.extract chooses them): worked out
+    by the splice that made `fi`, else now (a pass over its receiver keys)."""
+    if fi.spliced is not None and fi.spliced.wanted is not None:
+        return fi.spliced.wanted
     wanted = {k.split(".", 1)[0] for k in fi.recv_keys if evidence.is_name(k)}
     wanted.update(fi.top_level())
     return wanted

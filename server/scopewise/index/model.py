@@ -80,7 +80,8 @@ class Spliced(NamedTuple):
     digest of that one, the lines re-extracted (first, last; last before the edit), and
     whether the definitions are the same ones (names, kinds, parents, exported, in order)
     and, with them, whether the lines re-extracted say the same type evidence (names and
-    values, each in the same innermost definition)."""
+    values, each in the same innermost definition); the names the evidence is kept for (so
+    the next splice need not work them out again)."""
 
     source: str
     first: int
@@ -88,6 +89,7 @@ class Spliced(NamedTuple):
     old_last: int
     same_definitions: bool
     same_evidence: bool
+    wanted: set[str] | None = None  # the names its evidence is kept for, when known
 
 
 @dataclass(slots=True)
