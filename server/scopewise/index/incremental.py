@@ -19,7 +19,10 @@ big-integer addition (the job numpy's vector add would do; numpy is not a depend
 from __future__ import annotations
 
 import bisect
+import itertools
+import operator
 from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import tree_sitter as ts
@@ -33,6 +36,7 @@ from scopewise.index.workspace import WorkspaceIndex
 
 Span = tuple[int, int]  # bytes [start, end) of the current text
 
+_LINE = operator.attrgetter("line")
 MAX_SHARE = 0.5  # past this share of the file, a full extraction costs no more
 # node types holding a list of statements or members: where a re-extracted part may start
 BODIES = frozenset(
@@ -219,6 +223,10 @@ def _start_byte(node: ts.Node) -> int:
     return node.start_byte
 
 
+def _start_line(d: Definition) -> int:
+    return d.start_line
+
+
 def _own_lines(
     kids: list[ts.Node], i: int, j: int, source: bytes, span: Span, inner: bool
 ) -> tuple[int, int, int, int] | None:
@@ -266,13 +274,16 @@ def _splice_packed(
     those past it plus `shift`. References are stored sorted; receivers in the order of the
     query's matches (not `ordered`): they are sorted first, and come out sorted. Returns the
     result and what was cut. With nothing to shift and the region's old text `was`, a name
-    not written there (nor in `new`) is kept as it is without a look."""
-    out: dict[str, bytes] = {}
+    not written there (nor in `new`) is kept as it is without a look: the names are copied
+    and filtered in C, and only those written there are looked at."""
+    fast = not shift and was is not None
+    out: dict[str, bytes] = dict(old) if fast else {}
     cut: dict[str, bytes] = {}
-    for name, packed in old.items():
-        if not shift and was is not None and name not in was and name not in new:
-            out[name] = packed
-            continue
+    names: Iterable[str] = old
+    if was is not None and fast:
+        names = [n for n in {*filter(was.__contains__, old), *new} if n in old]
+    for name in names:
+        packed = old[name]
         if not ordered:
             packed = array("q", sorted(memoryview(packed).cast("q"))).tobytes()
         values = memoryview(packed).cast("q")
@@ -289,6 +300,8 @@ def _splice_packed(
         joined = packed[: i * 8] + mine + shift_int64s(packed[j * 8 :], shift)
         if joined:
             out[name] = joined
+        else:
+            out.pop(name, None)
     for name, packed in new.items():
         if name not in old:
             out[name] = (
@@ -394,10 +407,10 @@ class _Splice:
 
     def _old_block(self) -> tuple[int, int]:
         """The old definitions [k0, k1) that started in the region."""
-        starts = [d.start_line for d in self.old.definitions]
+        defs = self.old.definitions
         return (
-            bisect.bisect_left(starts, self.region.first),
-            bisect.bisect_right(starts, self.region.old_last),
+            bisect.bisect_left(defs, self.region.first, key=_start_line),
+            bisect.bisect_right(defs, self.region.old_last, key=_start_line),
         )
 
     def _definitions(self, found: list[_extract._Found], k0: int, k1: int) -> None:
@@ -450,8 +463,12 @@ class _Splice:
         """The evidence said before the region and after it (moved)."""
         region, first, last = self.region, self.region.first, self.region.old_last
         ev = self.old.evidence
-        if not region.delta:
-            return [e for e in ev if e.line < first], [e for e in ev if e.line > last]
+        if not region.delta:  # as they were: picked in C (a large file has 10^4-10^5)
+            lines = list(map(_LINE, ev))
+            return (
+                list(itertools.compress(ev, map(first.__gt__, lines))),
+                list(itertools.compress(ev, map(last.__lt__, lines))),
+            )
         mv, mv_end = region.moved, region.moved_end
         return (
             [e._replace(end=mv_end(e.end)) for e in ev if e.line < first],
