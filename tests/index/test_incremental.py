@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import sysconfig
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -298,6 +299,11 @@ def test_what_a_splice_says_it_kept_is_so(path: Path) -> None:
             was = [(d.name, d.kind, d.parent, d.exported) for d in fi.definitions]
             assert named == was or not how.same_definitions
             assert verdicts.reshape(new, seen) == verdicts.shape(new)
+            fresh = replace(new, _named=None, _top=None, _starts=None)  # nothing kept
+            assert new.top_level() == fresh.top_level()  # the lookups it kept are true
+            assert all(new.named(d.name) == fresh.named(d.name) for d in new.definitions)
+            lines = range(0, new.line_count, 7)
+            assert [new.enclosing(n, n) for n in lines] == [fresh.enclosing(n, n) for n in lines]
             kept += how.same_definitions and how.same_evidence
             fi = new
         doc.mark_indexed(fi.digest)

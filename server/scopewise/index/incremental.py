@@ -23,7 +23,7 @@ import itertools
 import operator
 from array import array
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import tree_sitter as ts
 
@@ -61,13 +61,15 @@ BODIES = frozenset(
 
 @dataclass(frozen=True)
 class Region:
-    """The bytes re-extracted and their lines: first, last in the new text, last in the old."""
+    """The bytes re-extracted and their lines: first, last in the new text, last in the old;
+    the node whose children they are (the body holding them)."""
 
     start: int
     end: int
     first: int
     last: int
     old_last: int
+    body: ts.Node | None = field(default=None, compare=False)
 
     @property
     def delta(self) -> int:
@@ -167,7 +169,7 @@ def find_region(root: ts.Node, source: bytes, span: Span, delta: int) -> Region 
         if found is not None:
             a, b, first, last = found
             old_last = last - delta
-            return Region(a, b, first, last, old_last) if old_last >= first else None
+            return Region(a, b, first, last, old_last, body) if old_last >= first else None
     return None
 
 
@@ -378,7 +380,14 @@ class _Splice:
             for d, e in zip(out.definitions[k0:k1], old.definitions[k0:k1], strict=True)
         )
         if same:
-            out.keep_lookups(old)
+            out.keep_lookups(
+                old,
+                same_lines=not region.delta
+                and all(
+                    d.start_line == e.start_line
+                    for d, e in zip(out.definitions[k0:k1], old.definitions[k0:k1], strict=True)
+                ),
+            )
         first, last, old_last = region.first, region.last, region.old_last
         same_evidence = same and self._same_evidence()
         return Spliced(old.digest, first, last, old_last, same, same_evidence, self.wanted)
@@ -398,12 +407,21 @@ class _Splice:
         )
 
     def _captures(self) -> dict[str, list[ts.Node]]:
-        """The index query's captures lying wholly inside the region."""
+        """The index query's captures lying wholly inside the region: those of the matches
+        in the body holding it (a walk over that body's statements, not the file's), when no
+        match rooted at a node around the body reaches into it (a look at each such node
+        alone); else the whole tree's, as a full pass finds them."""
         a, b = self.region.start, self.region.end
-        cursor = ts.QueryCursor(languages.index_query(self.language))
-        cursor.set_byte_range(a, b)
-        caps = cursor.captures(self.root)
-        return {k: [n for n in v if a <= n.start_byte and n.end_byte <= b] for k, v in caps.items()}
+        query = languages.index_query(self.language)
+        body = self.region.body
+        if body is None:
+            return _captures_in(query, self.root, a, b)
+        node = body.parent
+        while node is not None:  # matches starting there: no walk below what they need
+            if any(_captures_in(query, node, a, b, start_depth=0).values()):
+                return _captures_in(query, self.root, a, b)
+            node = node.parent
+        return _captures_in(query, body, a, b)
 
     def _old_block(self) -> tuple[int, int]:
         """The old definitions [k0, k1) that started in the region."""
@@ -576,6 +594,19 @@ class _Splice:
                     mine[j] = key
             mine.update(extra)
         return True
+
+
+def _captures_in(
+    query: ts.Query, node: ts.Node, a: int, b: int, start_depth: int | None = None
+) -> dict[str, list[ts.Node]]:
+    """The captures of the matches in `node` (starting at most `start_depth` below it) that
+    lie wholly inside bytes [a, b)."""
+    cursor = ts.QueryCursor(query)
+    cursor.set_byte_range(a, b)
+    if start_depth is not None:
+        cursor.set_max_start_depth(start_depth)
+    caps = cursor.captures(node)
+    return {k: [n for n in v if a <= n.start_byte and n.end_byte <= b] for k, v in caps.items()}
 
 
 def _outer(parent: int | None, chain: list[int], k0: int) -> int | None:

@@ -129,10 +129,13 @@ class FileIndex:
             self._named = named
         return self._named.get(name, [])
 
-    def keep_lookups(self, old: FileIndex) -> None:
+    def keep_lookups(self, old: FileIndex, *, same_lines: bool) -> None:
         """Take `old`'s lookups by name (`named`, `top_level`): this index has its
-        definitions (the same names, kinds and parents in the same order)."""
+        definitions (the same names, kinds and parents in the same order); with
+        `same_lines` (each starts on the same line), its start lines too (`enclosing`)."""
         self._named, self._top = old._named, old._top
+        if same_lines:
+            self._starts = old._starts
 
     def overloads(self, index: int) -> list[int]:
         """Definition `index` and the others of its name, kind and scope, in file order:
