@@ -118,15 +118,6 @@ class FileTable(Mapping[str, FileIndex]):
     def pin(self, path: str, fi: FileIndex) -> None:
         """Hold `fi` in memory as the index of `path` (whatever the cache says of it)."""
         with self._lock:
-            was, how = self._pinned.get(path), fi.spliced
-            if (
-                was is not None
-                and how is not None
-                and how.same_definitions
-                and how.source == was.digest
-            ):
-                self._pinned[path] = fi  # spliced from it, the same definitions: their
-                return  # (path, index) entries hold
             if path in self._stored and path in self._recent:  # shapes: analysis/verdicts.py
                 self.first_pins[path] = self._recent[path]
             self._forget(path)
@@ -367,6 +358,20 @@ class FileTable(Mapping[str, FileIndex]):
             langs[lang] = langs.get(lang, 0) + 1
             symbols, refs = symbols + ndefs, refs + nrefs
         return Counts(len(pinned) + len(stored), symbols, refs, dict(sorted(langs.items())))
+
+
+def repin(table: FileTable, path: str, fi: FileIndex) -> None:
+    """`table.pin(path, fi)`; an index spliced from the one pinned there with the same
+    definitions (`model.Spliced`) replaces it alone: the names' (path, index) entries hold
+    (a keystroke in a 30k-line file: no pass over its thousands of definitions)."""
+    how = fi.spliced
+    with table._lock:
+        was = table._pinned.get(path)
+        same = how is not None and how.same_definitions
+        if same and was is not None and how is not None and how.source == was.digest:
+            table._pinned[path] = fi
+            return
+    table.pin(path, fi)
 
 
 def _tail(path: str) -> str:

@@ -36,7 +36,7 @@ from scopewise.index.files import (
     too_large,
 )
 from scopewise.index.gate import GATE, die_with_parent
-from scopewise.index.graph import FileTable
+from scopewise.index.graph import FileTable, repin
 from scopewise.index.model import FileIndex
 from scopewise.settings import FileSettings
 
@@ -370,7 +370,7 @@ class WorkspaceIndex:
         """Install a file's new index, held in memory; it is no longer skipped."""
         old = self.files.get(rel)  # an edited buffer's: in memory
         with self._lock:
-            self.files.pin(rel, fi)
+            repin(self.files, rel, fi)
             self.skipped.pop(rel, None)
             self.version += 1
             if old is None or (not _same_definitions(old, fi) and _defined(old) != _defined(fi)):
