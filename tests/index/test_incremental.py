@@ -262,8 +262,10 @@ def test_a_request_finishes_a_paused_parse(tmp_path: Path) -> None:
 def test_what_a_splice_says_it_kept_is_so(path: Path) -> None:
     """A splice says whether the definitions are the ones it was made from (the file table
     and the definitions version then skip their pass) and whether the region says the same
-    evidence; the verdicts' shape reuses those parts (`verdicts.reshape`). On random edits,
-    what is reused is what a whole pass makes, and it is reused on most keystrokes."""
+    evidence; the verdicts' shape reuses those parts (`verdicts.reshape`). On keystrokes at
+    line ends and random edits, what is reused is what a whole pass makes, it is reused on
+    most keystrokes, and the splice is a whole extraction's (an edit whose error recovery
+    ends a definition elsewhere — review.ts, step 22 — is extracted whole)."""
     from scopewise.analysis import verdicts
 
     spec = languages.language_for_path(path.name)
@@ -299,6 +301,8 @@ def test_what_a_splice_says_it_kept_is_so(path: Path) -> None:
             was = [(d.name, d.kind, d.parent, d.exported) for d in fi.definitions]
             assert named == was or not how.same_definitions
             assert verdicts.reshape(new, seen) == verdicts.shape(new)
+            whole = extract.extract(path.name, spec.name, doc.source, doc.tree)
+            assert facts(new) == facts(whole)  # a syntax error typed in: nothing stale
             fresh = replace(new, _named=None, _top=None, _starts=None)  # nothing kept
             assert new.top_level() == fresh.top_level()  # the lookups it kept are true
             assert all(new.named(d.name) == fresh.named(d.name) for d in new.definitions)

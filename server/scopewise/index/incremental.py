@@ -351,6 +351,8 @@ class _Splice:
         refs = _extract._refs(caps, def_names, skip, self.source)  # the tree's own text
         found.sort(key=_extract._def_order)
         k0, k1 = self._old_block()
+        if self._outgrown(k0):
+            return None
         self._definitions(found, k0, k1)
         out.refs = _splice_packed(
             old.refs,
@@ -405,6 +407,23 @@ class _Splice:
             == (b.name, b.value, out.enclosing(b.line, b.line))
             for a, b in zip(was, now, strict=True)
         )
+
+    def _outgrown(self, k0: int) -> bool:
+        """Whether the region is not a run of whole statements for the old index, or the
+        body holding it now reaches past the definition around it: a syntax error typed or
+        mended there made error recovery end a definition elsewhere (the old one ended
+        inside the region, or the new body ends past it), and the extents kept for the
+        definitions around would be stale."""
+        old, region, body = self.old, self.region, self.region.body
+        i = old.enclosing(region.first, region.first)
+        while i is not None and i >= k0:  # one starting in the region is the region's
+            i = old.definitions[i].parent
+        if i is None:
+            return False
+        d = old.definitions[i]  # the innermost one open before the region
+        if d.end_line < region.old_last:
+            return True
+        return body is not None and body.end_point.row > region.moved_end(d.end_line)
 
     def _captures(self) -> dict[str, list[ts.Node]]:
         """The index query's captures lying wholly inside the region: those of the matches
