@@ -249,12 +249,13 @@ class Document:
     def text_lines(self) -> list[str]:
         """The text's lines as ``text.splitlines()`` gives them (a new list each time):
         kept along the edits, so a keystroke decodes its own lines, not the whole text."""
-        if self._strs is None:
-            self._strs = split_lines(self.source, len(self._lines), True)
+        with self._lock:  # a request on another thread may ask while the loop edits
             if self._strs is None:
-                return self.text.splitlines()
-        ends_line = not self.source or self.source.endswith(b"\n")
-        return self._strs[:-1] if ends_line else self._strs[:]
+                self._strs = split_lines(self.source, len(self._lines), True)
+                if self._strs is None:
+                    return self.text.splitlines()
+            ends_line = not self.source or self.source.endswith(b"\n")
+            return self._strs[:-1] if ends_line else self._strs[:]
 
     def _edit_strs(self, first: int, old_last: int, new_last: int) -> None:
         """Lines first..old_last became first..new_last: decode those again."""
