@@ -247,6 +247,31 @@ class ProjectActions:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ChoicesArgs:
+    """`scopewise.choices`: which question (a choose command) and its entry's data."""
+
+    of: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Choice:
+    """One answer: its title as the menu would show it, why that tier, the data to run."""
+
+    title: str
+    reason: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Choices:
+    """`scopewise.choices`: the question a choose command asks, and its answers in order."""
+
+    question: str
+    choices: list[Choice]
+
+
+@dataclass(frozen=True, kw_only=True)
 class ProjectActionsArgs:
     uri: str | None = None
 
@@ -297,6 +322,7 @@ Answer = (
     | DiffDocument
     | ReviseCost
     | ProjectActions
+    | Choices
 )
 
 
@@ -386,6 +412,9 @@ _AS_NAMED = (
     DiffDocument,
     ReviseCost,
     ReviseArgs,
+    ChoicesArgs,
+    Choice,
+    Choices,
 )
 _OMIT_NONE = (Refused, Cancelled)  # optional facts are left out rather than sent as null
 
