@@ -34,6 +34,7 @@ from scopewise.analysis.sites import CallerSite as CallerSite
 from scopewise.analysis.sites import SiteFinder
 from scopewise.analysis.sources import Source
 from scopewise.analysis.verdicts import Verdicts
+from scopewise.analysis.work import Work
 from scopewise.index import languages
 from scopewise.index.evidence import value_key
 from scopewise.index.model import FileIndex, Import
@@ -432,20 +433,27 @@ class Resolver:
         return self._kept.callers(fi, index, self._sites.sites)
 
     def callers_within(
-        self, fi: FileIndex, index: int, budget: int | None
+        self, fi: FileIndex, index: int, budget: int | None, work: Work | None = None
     ) -> tuple[list[CallerSite], bool]:
-        """`callers`, classifying at most `budget` using files not classified before, and
-        whether the budget ran out (the sites a lower bound; such an answer is not kept, so
-        the next ask carries on from the kept verdicts: SiteFinder.bounded)."""
+        """`callers`, classifying at most `budget` using files not classified before and
+        none once `work` is spent, and whether it stopped short (the sites a lower bound,
+        said to `work` too; such an answer is not kept, so the next ask carries on from the
+        kept verdicts: SiteFinder.bounded)."""
         capped = False
 
         def find(f: FileIndex, i: int) -> list[CallerSite]:
             nonlocal capped
-            found, capped = self._sites.bounded(f, i, budget)
+            found, capped = self._sites.bounded(f, i, budget, work)
             return found
 
         found = self._kept.callers(fi, index, find, keep=lambda: not capped)
+        if capped and work is not None:
+            work.stop()
         return found, capped
+
+    def work(self, limit: int) -> Work:
+        """A request's work budget of `limit` files loaded or classified (analysis/work.py)."""
+        return Work(limit, lambda: self.ws.files.loads + self.verdicts.classified)
 
     # ------------------------------------------------------------------ binding (Binder)
     def bind_name(self, fi: FileIndex, name: str, hops: int = 0) -> tuple[list[Ref], bool]:

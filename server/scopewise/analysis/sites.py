@@ -17,6 +17,7 @@ from typing import Protocol
 from scopewise.analysis import declared, symbols
 from scopewise.analysis.hierarchy import Hierarchy, Ref, class_at, enclosing_class
 from scopewise.analysis.receivers import CLASS, INSTANCE, NOTHING, SUPER, Types, Value
+from scopewise.analysis.work import Work
 from scopewise.index.model import REF_MEMBER, UNKNOWN, FileIndex
 from scopewise.index.workspace import WorkspaceIndex
 from scopewise.vocab import DATA_KINDS, TYPE_KINDS, Kind
@@ -156,21 +157,25 @@ class SiteFinder:
         return self.bounded(fi, index, None)[0]
 
     def bounded(
-        self, fi: FileIndex, index: int, budget: int | None
+        self, fi: FileIndex, index: int, budget: int | None, work: Work | None = None
     ) -> tuple[list[CallerSite], bool]:
         """`sites`, classifying at most `budget` using files not kept already, the nearest
-        first (its own file, its folder's, then by path); and whether the budget ran out
-        before every using file was seen (then the sites are a lower bound; the next call
-        carries on where this one stopped, the kept verdicts its progress)."""
+        first (its own file, its folder's, then by path), and none once the request's
+        `work` is spent (nor its overrides looked for); and whether it stopped before every
+        using file was seen (then the sites are a lower bound; the next call carries on
+        where this one stopped, the kept verdicts its progress)."""
         if self.kept is not None:
             self.kept.fresh()
         kept = self.kept if self.kept is not None and self._indexed(fi) else None
+        work = work if kept is not None else None  # a private index keeps no progress
         sym = symbols.symbol_of(self.ws, fi, index, self.h.binder.module_file)
         best: dict[tuple[str, int], CallerSite] = {}
         left = [budget if budget is not None and kept is not None else -1]
+        if left[0] == -1 and work is not None:
+            left[0] = 1 << 30  # the work alone bounds it
         for dfi, di in sym.gathered:
             t = _target(self.ws, dfi, di, sym)
-            self._gather(t, (fi.path, index, dfi.path, di), best, kept, left)
+            self._gather(t, (fi.path, index, dfi.path, di), best, kept, left, work)
         for dfi, di in sym.declarations[1:]:
             line = dfi.definitions[di].name_line
             caller = enclosing_callable(dfi, line)
@@ -192,14 +197,16 @@ class SiteFinder:
         best: dict[tuple[str, int], CallerSite],
         kept: Kept | None,
         left: list[int],
+        work: Work | None = None,
     ) -> None:
         """The sites of one declaration into `best`, the better verdict per line kept;
-        `left[0]` using files may be classified (-1: any number; -2: the budget ran out)."""
+        `left[0]` using files may be classified (-1: any number; -2: the budget ran out),
+        none once `work` is spent."""
         using = self.ws.files_using(t.name)
         for path in using if left[0] == -1 else nearest(using, t.fi.path):
             found = kept.get(key, path) if kept is not None else None
             if found is None:
-                if left[0] in (0, -2):
+                if left[0] in (0, -2) or (work is not None and work.spent()):
                     left[0] = -2
                     continue
                 if left[0] > 0:
@@ -211,6 +218,9 @@ class SiteFinder:
                 _keep(best, site)
         if t.member:
             over = kept.overrides(key) if kept is not None else None
+            if over is None and work is not None and work.spent():
+                left[0] = -2  # looked for by a later request
+                return
             if over is None:
                 over = tuple(self._override_sites(t))
                 if kept is not None:
