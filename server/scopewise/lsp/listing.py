@@ -59,7 +59,7 @@ MENU_SITE_FILES = 16
 # a menu request's work, in stored files loaded plus using files classified (analysis/
 # work.py), shared by its sites, its siblings' search and the overrides: past it each
 # answers a lower bound, completed over the next requests
-MENU_WORK = 48
+MENU_WORK = 32
 LISTING_TTL_S = 30.0  # a menu is reused this long when nothing changed (estimates age)
 _SEVERITY = {1: "error", 2: "warning", 3: "info", 4: "hint"}
 
