@@ -30,7 +30,7 @@ Menu = tuple[bool, int, list[str]]  # stopped short, work done, the entries' tit
 
 
 def _menus(root: Path, n: int, bounded: bool) -> list[Menu]:
-    saved = listing.MENU_WORK, listing.MENU_SITE_FILES
+    saved = getattr(listing, "MENU_WORK", 0), listing.MENU_SITE_FILES  # main before it: none
     if not bounded:
         listing.MENU_WORK = listing.MENU_SITE_FILES = 1 << 30
     settings, _ = load(root)
@@ -50,8 +50,9 @@ def _menus(root: Path, n: int, bounded: bool) -> list[Menu]:
             with eng.memo():
                 target = listing.Target(uri, sw.ACTION_FILE, lo, hi, None, ())
                 entries = menus.actions_for(actions, target, None)
-                assert eng.work is not None
-                out.append((eng.capped, eng.work.used, [e.title for e in entries]))
+                work = getattr(eng, "work", None)
+                used = work.used if work is not None else -1
+                out.append((eng.capped, used, [e.title for e in entries]))
     finally:
         listing.MENU_WORK, listing.MENU_SITE_FILES = saved
         eng.workspace.close()
@@ -77,7 +78,7 @@ def main() -> None:
     titles = sum(b[2] != f[2] for b, f in pairs)
     work = sorted(b[1] for b, _ in pairs)
     print(
-        f"{a.root.name}: {a.n} menus, MENU_WORK {listing.MENU_WORK}, "
+        f"{a.root.name}: {a.n} menus, MENU_WORK {getattr(listing, 'MENU_WORK', None)}, "
         f"MENU_SITE_FILES {listing.MENU_SITE_FILES}: {short} stopped short"
     )
     print(f"  work per request: p50 {work[len(work) // 2]}, max {work[-1]}")

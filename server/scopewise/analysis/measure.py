@@ -51,8 +51,8 @@ def measure(
 ) -> Needs:
     """The needs of an analysed range, reading files only while the total stays under `cap`
     tokens; with `callers_of`, its siblings' too (their search has its own work cap, and
-    stops once the request's `work` is spent: then the context is at its ceiling, as for
-    a capped count). Remembered on the analysis: a menu measures one range once."""
+    stops once the request's `work` is spent: those found so far). Remembered on the
+    analysis: a menu measures one range once."""
     key = f"needs@{cap}:{callers_of is not None}"
     hit = analysis.memo.get(key)
     if isinstance(hit, Needs):
@@ -109,15 +109,14 @@ def _siblings(
     callers_of: siblings.CallersOf,
     work: Work | None,
 ) -> float:
-    """The siblings as a change's context shows them: a line each, the strongest bodies;
-    all the budget left when the search stopped short (a lower bound)."""
+    """The siblings as a change's context shows them: a line each, the strongest bodies
+    (those found so far when the search stopped short: a lower bound, refined by the next
+    request, whose listing is asked again)."""
     ws = packer.sources.workspace
     found = analysis.memo.get("siblings, bounded")
     if not isinstance(found, siblings.Siblings):
         found = siblings.find(analysis, ws, callers_of, bounded=True, work=work)
         analysis.memo["siblings, bounded"] = found
-    if found.partial:
-        return float(packer.budget)
     total = 0.0
     for c in candidates.sibling_candidates(found.found, ws.get, packer.line_costs):
         total += packer.line_costs(c.path).total(c.forms[0][1]) + packing.RUN_TOKENS
