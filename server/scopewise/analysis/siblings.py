@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import posixpath
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -141,20 +142,39 @@ def _deps(
 
 def _uses_of(ws: WorkspaceIndex, name: str, most: int | None, work: Work | None) -> int:
     """How many uses of `name` the workspace holds (with `most`: at most that many; with
-    `work`, `most` when it is spent before they are counted)."""
+    `work`, `most` when it is spent before they are counted). A count is kept until the
+    index changes (counting loads the files using the name)."""
+    version, kept = _COUNTS.get(ws, (-1, {}))
+    if version != ws.version:
+        kept = {}
+        _COUNTS[ws] = (ws.version, kept)
+    hit = kept.get((name, most))
+    if hit is not None:
+        return hit
+    at = ws.version
     files = ws.files_using(name)
     if most is not None and len(files) >= most:
         return most
     refs = 0
     for p in files:
         if work is not None and most is not None and work.spent():
-            work.stop()
+            work.stop()  # not kept: the next request counts on (the files loaded kept)
             return most
         ufi = ws.get(p)
         refs += len(ufi.refs.get(name, b"")) // 8 if ufi is not None else 0
         if most is not None and refs >= most:
-            return most
+            refs = most
+            break
+    if at == ws.version:
+        if len(kept) >= COUNTS_KEPT:
+            kept.clear()
+        kept[(name, most)] = refs
     return refs
+
+
+COUNTS_KEPT = 8192  # names whose use counts are kept (per workspace, until its index changes)
+_COUNTS: weakref.WeakKeyDictionary[WorkspaceIndex, tuple[int, dict[tuple[str, int | None], int]]]
+_COUNTS = weakref.WeakKeyDictionary()
 
 
 def _range_defs(analysis: Analysis) -> frozenset[tuple[str, int]]:

@@ -290,15 +290,6 @@ class FileTable(Mapping[str, FileIndex]):
         """(path, index) of every definition called `name`, in (path, index) order."""
         return [(p, i) for p, i, _, _ in self.definition_rows(name)]
 
-    def count_named(self, name: str) -> int:
-        """How many definitions are called `name`: `definitions_named`'s length, no row made
-        (a common name has thousands)."""
-        rows = self._remembered("defs", name)
-        with self._lock:
-            by_entry = self._entries()
-            stored = sum(len(by_entry.get(r[0], ())) for r in rows)
-            return stored + len(self._defs.get(name, ()))
-
     def definition_rows(self, name: str) -> list[tuple[str, int, str, bool]]:
         """(path, index, kind, top level) of every definition called `name`, in (path, index)
         order: what a caller can filter on before it loads a file."""

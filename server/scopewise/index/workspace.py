@@ -484,7 +484,7 @@ class WorkspaceIndex:
 
     def count_definitions(self, name: str) -> int:
         """How many definitions are called `name` (no file loaded)."""
-        return self.files.count_named(name)
+        return len(self.files.definitions_named(name))
 
     def files_using(self, name: str) -> list[str]:
         """Files that use `name`, sorted: the cache's rows for that name and the in-memory
