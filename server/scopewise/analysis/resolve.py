@@ -45,7 +45,6 @@ _BUILTINS = frozenset(dir(builtins))
 BY_NAME_MAX = 12  # a name defined more often than this is not resolved by name alone
 CALLERS_KEPT = 4096  # definitions whose sites are remembered (Resolver.callers)
 NAMED_KEPT = 50_000  # names whose definitions are remembered (Resolver._named)
-FAMILIES_KEPT = 4096  # names whose rows are remembered by language family (a common one: 10k)
 _SELF = frozenset({"self", "cls", "this", "super"})
 _TYPED = 0.9  # `x.m` where evidence says `x` is an instance of a class that has `m`
 _VARIANT = 0.4  # an earlier namesake's share of a use's confidence (see _namesakes)
@@ -508,7 +507,6 @@ class Kept:
         self.ws = workspace
         self._callers: OrderedDict[tuple[str, str, int], tuple[CallerSite, ...]] = OrderedDict()
         self._named: dict[tuple[str, str, bool, bool], tuple[tuple[str, int], ...]] = {}
-        self._families: dict[str, dict[str, _Rows]] = {}  # a name's rows by language family
         self._at = workspace.version
         self._named_at = workspace.defs_version
         self._lock = threading.Lock()
@@ -520,7 +518,6 @@ class Kept:
                 self._at = self.ws.version
             if self._named_at != self.ws.defs_version:  # a name's definitions: those alone
                 self._named.clear()
-                self._families.clear()
                 self._named_at = self.ws.defs_version
 
     def callers(
@@ -558,53 +555,31 @@ class Kept:
         hit = self._named.get(key)
         if hit is None:
             at = self.ws.defs_version
-            rows = self._families.get(name)
-            if rows is None:
-                rows = _by_family(self.ws, name)
-            hit = _named(self.ws, rows.get(family, ()), members_only, top_level_only)
+            hit = _named(self.ws, *key)
             with self._lock:
                 if len(self._named) >= NAMED_KEPT:
                     self._named.clear()
-                if len(self._families) >= FAMILIES_KEPT:
-                    self._families.clear()
                 if at == self._named_at == self.ws.defs_version:
                     self._named[key] = hit
-                    self._families[name] = rows
         return hit
 
 
-_Rows = tuple[tuple[str, int, bool], ...]  # (path, index, top level) of a name's definitions
-
-
-def _by_family(ws: WorkspaceIndex, name: str) -> dict[str, _Rows]:
-    """The definitions called `name` by language family, attributes left out, judged on the
-    stored rows (no file loaded): read once for every family and level asked about."""
-    out: dict[str, list[tuple[str, int, bool]]] = {}
-    language = languages.language_for_path
-    for path, i, kind, top in ws.files.definition_rows(name):
-        spec = language(path)
-        if spec is not None and kind != Kind.ATTRIBUTE:
-            out.setdefault(_FAMILY.get(spec.name, spec.name), []).append((path, i, top))
-    return {family: tuple(rows) for family, rows in out.items()}
-
-
 def _named(
-    ws: WorkspaceIndex, rows: _Rows, members_only: bool, top_level_only: bool
+    ws: WorkspaceIndex, name: str, family: str, members_only: bool, top_level_only: bool
 ) -> tuple[tuple[str, int], ...]:
-    """Kept.named, worked out from a family's rows: none loaded past BY_NAME_MAX."""
-    kept = [
-        (path, i)
-        for path, i, top in rows
-        if (not members_only or not top) and (not top_level_only or top)
-    ]
-    if len(kept) > BY_NAME_MAX:
-        return ()
-    out = []
-    for path, i in kept:
-        fi = ws.get(path)
-        if fi is not None and i < len(fi.definitions):
-            out.append((path, i))
-    return tuple(out)
+    """Kept.named, worked out: judged on the stored rows (language, kind, level) before any
+    file is loaded, none loaded past BY_NAME_MAX."""
+
+    def keep(language: str, kind: str, top: bool) -> bool:
+        return (
+            _FAMILY.get(language, language) == family
+            and (not members_only or not top)
+            and (not top_level_only or top)
+            and kind != Kind.ATTRIBUTE
+        )
+
+    found = ws.definitions_where(name, keep, BY_NAME_MAX)
+    return tuple((c.path, i) for c, i in found or ())
 
 
 def _module_file(
