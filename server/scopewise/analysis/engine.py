@@ -12,9 +12,10 @@ from pathlib import Path
 
 from scopewise.analysis import context as _context
 from scopewise.analysis import measure as _measure
-from scopewise.analysis.resolve import Resolver
+from scopewise.analysis.resolve import CallerSite, Resolver
 from scopewise.analysis.scope import Analysis, Scope, analyze
 from scopewise.analysis.sources import Source, Sources
+from scopewise.analysis.work import Work
 from scopewise.index import extract as _extract
 from scopewise.index import incremental, languages
 from scopewise.index.buffer import Document
@@ -179,13 +180,14 @@ class Engine:
         end_line: int,
         diagnostics: int = 0,
         budget: int | None = None,
+        work: Work | None = None,
     ) -> Analysis:
         """Analyse 1-based inclusive lines of a file. A query: it never writes to the index
         (`sync` first to bring the index in line with the file). A file the index leaves out,
         or whose indexed version is not the text read now, is analysed on its own, from its
         private index (`PrivateIndexes`); a file over `max_file_bytes` has its own text
         alone, and its scope's reasons say so. With `budget`, the uses are counted within
-        that many using files (Scope.capped: a lower bound)."""
+        that many using files and the request's `work` (Scope.capped: a lower bound)."""
         rel = self.relpath(file)
         fi = self.workspace.get(rel)
         if fi is None:
@@ -207,7 +209,7 @@ class Engine:
             raise EngineError(f"{rel}: line {start_line} is past the end ({n} lines)")
         end_line = min(end_line, n)
         analysis = analyze(
-            self.resolver, fi, src, start_line - 1, end_line - 1, diagnostics, budget
+            self.resolver, fi, src, start_line - 1, end_line - 1, diagnostics, budget, work
         )
         if oversize:
             analysis.scope.reasons.append(no_context_note(limit))
@@ -238,11 +240,21 @@ class Engine:
         callers_of = self.resolver.callers if siblings else None
         return _context.build(analysis, self.sources, budget, callers_of)
 
-    def needs_for(self, analysis: Analysis, cap: int, siblings: bool = False) -> _measure.Needs:
+    def needs_for(
+        self, analysis: Analysis, cap: int, siblings: bool = False, work: Work | None = None
+    ) -> _measure.Needs:
         """What the context of an analysed range would need, measured (not packed) up to
-        `cap` tokens, with its siblings' (a change's) or not: the menu's estimate (a query)."""
-        callers_of = self.resolver.callers if siblings else None
-        return _measure.measure(analysis, self.sources, cap, callers_of)
+        `cap` tokens, with its siblings' (a change's) or not: the menu's estimate (a query);
+        the siblings searched within the request's `work` (then a lower bound past it)."""
+        if not siblings:
+            return _measure.measure(analysis, self.sources, cap)
+        if work is None:
+            return _measure.measure(analysis, self.sources, cap, self.resolver.callers)
+
+        def callers_of(fi: FileIndex, index: int) -> list[CallerSite]:
+            return self.resolver.callers_within(fi, index, None, work)[0]
+
+        return _measure.measure(analysis, self.sources, cap, callers_of, work)
 
     def close(self) -> None:
         self.workspace.close()

@@ -63,6 +63,10 @@ class Hierarchy:
         self.binder = binder
         self._headers: dict[tuple[str, str, int], list[tuple[str, str | None]]] = {}
         self._members: dict[tuple[str, str], dict[tuple[int | None, str], int]] = {}
+        # a class's subclasses (every method of a class asks the same), kept until any
+        # file's index changes: they are found in other files
+        self._subclasses: dict[tuple[str, str, int], tuple[Ref, ...]] = {}
+        self._subclasses_at = workspace.version
 
     def header_names(self, fi: FileIndex, cls: int) -> list[tuple[str, str | None]]:
         """(name, receiver) of each name on a class's header after its own name: its bases
@@ -139,7 +143,23 @@ class Hierarchy:
         return names
 
     def subclasses(self, fi: FileIndex, cls: int) -> list[Ref]:
-        """Every class across the workspace deriving from `cls`, directly or not."""
+        """Every class across the workspace deriving from `cls`, directly or not (worked out
+        once per class file version while the index stays as it is)."""
+        at = self.ws.version
+        if self._subclasses_at != at:
+            self._subclasses = {}
+            self._subclasses_at = at
+        key = (fi.path, fi.digest, cls)
+        hit = self._subclasses.get(key)
+        if hit is None:
+            hit = tuple(self._find_subclasses(fi, cls))
+            if at == self.ws.version:  # not worked out while the index moved
+                if len(self._subclasses) > 4096:
+                    self._subclasses.clear()
+                self._subclasses[key] = hit
+        return list(hit)
+
+    def _find_subclasses(self, fi: FileIndex, cls: int) -> list[Ref]:
         out: list[Ref] = []
         seen = {(fi.path, cls)}
         todo = [(fi, cls)]

@@ -23,6 +23,7 @@ from scopewise.analysis.context import Context, SiteEntry
 from scopewise.analysis.resolve import is_test_path
 from scopewise.analysis.scope import Analysis
 from scopewise.analysis.sources import Sources
+from scopewise.analysis.work import Work
 from scopewise.vocab import CONTAINER_KINDS, TYPE_KINDS, Kind
 
 _SKELETON_KINDS = TYPE_KINDS | CONTAINER_KINDS | {Kind.TYPE}
@@ -46,10 +47,12 @@ def measure(
     sources: Sources,
     cap: int,
     callers_of: siblings.CallersOf | None = None,
+    work: Work | None = None,
 ) -> Needs:
     """The needs of an analysed range, reading files only while the total stays under `cap`
-    tokens; with `callers_of`, its siblings' too (their search has its own work cap).
-    Remembered on the analysis: a menu measures one range once."""
+    tokens; with `callers_of`, its siblings' too (their search has its own work cap, and
+    stops once the request's `work` is spent: those found so far). Remembered on the
+    analysis: a menu measures one range once."""
     key = f"needs@{cap}:{callers_of is not None}"
     hit = analysis.memo.get(key)
     if isinstance(hit, Needs):
@@ -64,7 +67,7 @@ def measure(
     bodies = _bodies(packer, site_list, cap - plan) if plan < cap else 0.0
     sibs = 0.0
     if callers_of is not None and plan + bodies < cap:
-        sibs = _siblings(analysis, packer, callers_of)
+        sibs = _siblings(analysis, packer, callers_of, work)
     entries = tuple(
         SiteEntry(s.path, s.line + 1, s.symbol, s.confidence, s.note, "listed", s.certain)
         for s in site_list
@@ -100,12 +103,19 @@ def _skeletons(analysis: Analysis, packer: packing.Packer, budget: int) -> float
     return sum(costs.total(lines) + packing.RUN_TOKENS for lines in shown.values())
 
 
-def _siblings(analysis: Analysis, packer: packing.Packer, callers_of: siblings.CallersOf) -> float:
-    """The siblings as a change's context shows them: a line each, the strongest bodies."""
+def _siblings(
+    analysis: Analysis,
+    packer: packing.Packer,
+    callers_of: siblings.CallersOf,
+    work: Work | None,
+) -> float:
+    """The siblings as a change's context shows them: a line each, the strongest bodies
+    (those found so far when the search stopped short: a lower bound, refined by the next
+    request, whose listing is asked again)."""
     ws = packer.sources.workspace
     found = analysis.memo.get("siblings, bounded")
     if not isinstance(found, siblings.Siblings):
-        found = siblings.find(analysis, ws, callers_of, bounded=True)
+        found = siblings.find(analysis, ws, callers_of, bounded=True, work=work)
         analysis.memo["siblings, bounded"] = found
     total = 0.0
     for c in candidates.sibling_candidates(found.found, ws.get, packer.line_costs):

@@ -34,6 +34,7 @@ from scopewise.analysis.sites import CallerSite as CallerSite
 from scopewise.analysis.sites import SiteFinder
 from scopewise.analysis.sources import Source
 from scopewise.analysis.verdicts import Verdicts
+from scopewise.analysis.work import Work
 from scopewise.index import languages
 from scopewise.index.evidence import value_key
 from scopewise.index.model import FileIndex, Import
@@ -167,6 +168,11 @@ def uses_in(src: Source, start_line: int, end_line: int) -> tuple[list[Use], set
     # (and so how a definition's "via" reads) is the same from one run to the next
     found.sort(key=lambda f: f[0])
     return [u for _, u in found], bound
+
+
+# a request's work counts a file loaded or classified as one, and its uses by this many (a
+# file of hundreds of `self.x` costs what as many files would, each typed on its receiver)
+USES_PER_UNIT = 8
 
 
 class Resolver:
@@ -432,20 +438,29 @@ class Resolver:
         return self._kept.callers(fi, index, self._sites.sites)
 
     def callers_within(
-        self, fi: FileIndex, index: int, budget: int | None
+        self, fi: FileIndex, index: int, budget: int | None, work: Work | None = None
     ) -> tuple[list[CallerSite], bool]:
-        """`callers`, classifying at most `budget` using files not classified before, and
-        whether the budget ran out (the sites a lower bound; such an answer is not kept, so
-        the next ask carries on from the kept verdicts: SiteFinder.bounded)."""
+        """`callers`, classifying at most `budget` using files not classified before and
+        none once `work` is spent, and whether it stopped short (the sites a lower bound,
+        said to `work` too; such an answer is not kept, so the next ask carries on from the
+        kept verdicts: SiteFinder.bounded)."""
         capped = False
 
         def find(f: FileIndex, i: int) -> list[CallerSite]:
             nonlocal capped
-            found, capped = self._sites.bounded(f, i, budget)
+            found, capped = self._sites.bounded(f, i, budget, work)
             return found
 
         found = self._kept.callers(fi, index, find, keep=lambda: not capped)
+        if capped and work is not None:
+            work.stop()
         return found, capped
+
+    def work(self, limit: int) -> Work:
+        """A request's work budget of `limit` units: a file loaded, a using file classified,
+        USES_PER_UNIT uses classified (analysis/work.py)."""
+        sites, files, verdicts = self._sites, self.ws.files, self.verdicts
+        return Work(limit, lambda: files.loads + verdicts.classified + sites.uses // USES_PER_UNIT)
 
     # ------------------------------------------------------------------ binding (Binder)
     def bind_name(self, fi: FileIndex, name: str, hops: int = 0) -> tuple[list[Ref], bool]:

@@ -18,6 +18,7 @@ from scopewise.analysis.resolve import (
     uses_in,
 )
 from scopewise.analysis.sources import Source
+from scopewise.analysis.work import Work
 from scopewise.index.model import FileIndex
 from scopewise.vocab import CLASS_LIKE, CONTAINER_KINDS
 
@@ -105,9 +106,11 @@ def analyze(
     end: int,
     diagnostics: int = 0,
     budget: int | None = None,
+    work: Work | None = None,
 ) -> Analysis:
     """Analyse lines [start, end] (0-based, inclusive) of an indexed file; with `budget`, each
-    target's sites found classifying at most that many using files (Scope.capped)."""
+    target's sites found classifying at most that many using files, and none once the
+    request's `work` is spent (Scope.capped)."""
     enclosing = definition_at(fi, start, end)
     inside = defined_in(fi, start, end)
     targets = inside or ([enclosing] if enclosing is not None else [])
@@ -143,7 +146,7 @@ def analyze(
         if (d.name, d.name_line) in counted:
             continue  # an overload or prototype of a symbol whose uses are counted already
         left = None if budget is None else max(0, budget - resolver.verdicts.classified + before)
-        found, short = resolver.callers_within(fi, t, left)
+        found, short = resolver.callers_within(fi, t, left, work)
         capped |= short
         for site in found:
             counted.add((d.name, site.line) if site.path == fi.path else ("", 0))

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import math
 import posixpath
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from scopewise.analysis.resolve import CallerSite, is_test_path
 from scopewise.analysis.scope import Analysis
+from scopewise.analysis.work import Work
 from scopewise.index.model import FileIndex
 from scopewise.index.workspace import WorkspaceIndex
 from scopewise.vocab import CONTAINER_KINDS, DATA_KINDS, Kind
@@ -53,6 +55,7 @@ class Siblings:
     found: list[Sibling] = field(default_factory=list)
     unsearched: list[str] = field(default_factory=list)
     weak: int = 0  # definitions linked too weakly to count as siblings (< MIN_STRENGTH)
+    partial: bool = False  # the request's work ran out: the siblings found so far
 
 
 @dataclass(frozen=True)
@@ -65,30 +68,41 @@ class _Dep:
 
 
 def find(
-    analysis: Analysis, ws: WorkspaceIndex, callers_of: CallersOf, bounded: bool = False
+    analysis: Analysis,
+    ws: WorkspaceIndex,
+    callers_of: CallersOf,
+    bounded: bool = False,
+    work: Work | None = None,
 ) -> Siblings:
     """The siblings of an analysed range: neither the range's own definitions, nor what it
     uses, nor its callers (the site list shows them). `bounded` (the menu's measure): a
     dependency's uses are counted only up to the work cap — the same siblings are found (one
     past the cap is never searched), the dependencies not searched are named in another
-    order."""
-    deps = _deps(analysis, ws, MAX_REFS + 1 if bounded else None)
+    order. With the request's `work`, the search stops once it is spent (`partial`; the
+    files loaded and the verdicts classified are kept for the next request)."""
+    stops = work.stops if work is not None else 0
+    deps = _deps(analysis, ws, MAX_REFS + 1 if bounded else None, work)
     skip = _range_defs(analysis) | {(d.path, d.index) for d in deps}
     skip |= set(_users(analysis.callers, ws, frozenset()))
     links: dict[tuple[str, int], list[tuple[float, str]]] = {}
     out = Siblings()
-    work = 0
+    refs = 0
     for dep in deps:
-        if work + dep.refs > MAX_REFS:
+        if work is not None and work.spent() and not out.partial:
+            out.partial = True
+            work.stop()
+        if out.partial or refs + dep.refs > MAX_REFS:
             out.unsearched.append(dep.name)
             continue
-        work += dep.refs
+        refs += dep.refs
         dfi = ws.get(dep.path)
         assert dfi is not None  # _deps kept indexed files only
         users = _users(callers_of(dfi, dep.index), ws, skip)
         weight = dep.confidence / math.log(math.e + len(users))
         for key, sure in users.items():
             links.setdefault(key, []).append((weight * sure, dep.name))
+    if work is not None and work.stops > stops:
+        out.partial = True  # a dependency's callers, or its uses' count, stopped short
     here = analysis.file.path
     for (path, index), shared in links.items():
         fi = ws.get(path)
@@ -104,11 +118,13 @@ def find(
     return out
 
 
-def _deps(analysis: Analysis, ws: WorkspaceIndex, most: int | None = None) -> list[_Dep]:
+def _deps(
+    analysis: Analysis, ws: WorkspaceIndex, most: int | None = None, work: Work | None = None
+) -> list[_Dep]:
     """The range's in-repo dependencies resolved surely enough, one per definition, the
     least used (the cheapest to search and the most telling) first; with `most`, uses are
     counted up to it (a file using the name uses it at least once: past `most` files, none
-    is read)."""
+    is read), and within the request's `work` (a count stopped short is `most`)."""
     best: dict[tuple[str, int], float] = {}
     for r in analysis.uses:
         if r.confidence >= SURE_USE:
@@ -119,23 +135,46 @@ def _deps(analysis: Analysis, ws: WorkspaceIndex, most: int | None = None) -> li
         if fi is None or index >= len(fi.definitions):
             continue
         name = fi.definitions[index].name
-        deps.append(_Dep(path, index, name, conf, _uses_of(ws, name, most)))
+        deps.append(_Dep(path, index, name, conf, _uses_of(ws, name, most, work)))
     deps.sort(key=lambda d: (d.refs, -d.confidence, d.path, d.index))
     return deps
 
 
-def _uses_of(ws: WorkspaceIndex, name: str, most: int | None) -> int:
-    """How many uses of `name` the workspace holds (with `most`: at most that many)."""
+def _uses_of(ws: WorkspaceIndex, name: str, most: int | None, work: Work | None) -> int:
+    """How many uses of `name` the workspace holds (with `most`: at most that many; with
+    `work`, `most` when it is spent before they are counted). A count is kept until the
+    index changes (counting loads the files using the name)."""
+    version, kept = _COUNTS.get(ws, (-1, {}))
+    if version != ws.version:
+        kept = {}
+        _COUNTS[ws] = (ws.version, kept)
+    hit = kept.get((name, most))
+    if hit is not None:
+        return hit
+    at = ws.version
     files = ws.files_using(name)
     if most is not None and len(files) >= most:
         return most
     refs = 0
     for p in files:
+        if work is not None and most is not None and work.spent():
+            work.stop()  # not kept: the next request counts on (the files loaded kept)
+            return most
         ufi = ws.get(p)
         refs += len(ufi.refs.get(name, b"")) // 8 if ufi is not None else 0
         if most is not None and refs >= most:
-            return most
+            refs = most
+            break
+    if at == ws.version:
+        if len(kept) >= COUNTS_KEPT:
+            kept.clear()
+        kept[(name, most)] = refs
     return refs
+
+
+COUNTS_KEPT = 8192  # names whose use counts are kept (per workspace, until its index changes)
+_COUNTS: weakref.WeakKeyDictionary[WorkspaceIndex, tuple[int, dict[tuple[str, int | None], int]]]
+_COUNTS = weakref.WeakKeyDictionary()
 
 
 def _range_defs(analysis: Analysis) -> frozenset[tuple[str, int]]:

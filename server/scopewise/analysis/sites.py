@@ -17,6 +17,7 @@ from typing import Protocol
 from scopewise.analysis import declared, symbols
 from scopewise.analysis.hierarchy import Hierarchy, Ref, class_at, enclosing_class
 from scopewise.analysis.receivers import CLASS, INSTANCE, NOTHING, SUPER, Types, Value
+from scopewise.analysis.work import Work
 from scopewise.index.model import REF_MEMBER, UNKNOWN, FileIndex
 from scopewise.index.workspace import WorkspaceIndex
 from scopewise.vocab import DATA_KINDS, TYPE_KINDS, Kind
@@ -33,6 +34,7 @@ COMMON_METHODS = frozenset(
 FAMILY = {"c": "c", "cpp": "c", "javascript": "js", "typescript": "js", "tsx": "js"}
 OVERRIDE, OVERRIDE_CALL, DISPATCH = 0.9, 0.6, 0.35  # confidences of the override sites
 _VALUES = DATA_KINDS | {Kind.ATTRIBUTE}  # cannot enclose a use: a use there is its owner's
+_ONLY_WORK = 1 << 40  # SiteFinder._gather's share when the request's work alone bounds it
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,7 @@ class SiteFinder:
         self.h = hierarchy
         self.types = types
         self.kept = kept
+        self.uses = 0  # uses classified so far (a request's work counts them: analysis/work.py)
 
     def sites(self, fi: FileIndex, index: int) -> list[CallerSite]:
         """Every site of definition `index` of `fi` outside its own body (and outside the
@@ -156,21 +159,27 @@ class SiteFinder:
         return self.bounded(fi, index, None)[0]
 
     def bounded(
-        self, fi: FileIndex, index: int, budget: int | None
+        self, fi: FileIndex, index: int, budget: int | None, work: Work | None = None
     ) -> tuple[list[CallerSite], bool]:
-        """`sites`, classifying at most `budget` using files not kept already, the nearest
-        first (its own file, its folder's, then by path); and whether the budget ran out
-        before every using file was seen (then the sites are a lower bound; the next call
-        carries on where this one stopped, the kept verdicts its progress)."""
+        """`sites`, classifying at most `budget` using files not kept already (a range's
+        own sites: their share, whatever else the request did), else none once the
+        request's `work` is spent (a sibling's), the nearest first (its own file, its
+        folder's, then by path); no overrides looked for once the work is spent; and
+        whether it stopped before every using file was seen (then the sites are a lower
+        bound; the next call carries on where this one stopped, the kept verdicts its
+        progress)."""
         if self.kept is not None:
             self.kept.fresh()
         kept = self.kept if self.kept is not None and self._indexed(fi) else None
+        work = work if kept is not None else None  # a private index keeps no progress
         sym = symbols.symbol_of(self.ws, fi, index, self.h.binder.module_file)
         best: dict[tuple[str, int], CallerSite] = {}
         left = [budget if budget is not None and kept is not None else -1]
+        if left[0] == -1 and work is not None:
+            left[0] = _ONLY_WORK
         for dfi, di in sym.gathered:
             t = _target(self.ws, dfi, di, sym)
-            self._gather(t, (fi.path, index, dfi.path, di), best, kept, left)
+            self._gather(t, (fi.path, index, dfi.path, di), best, kept, left, work)
         for dfi, di in sym.declarations[1:]:
             line = dfi.definitions[di].name_line
             caller = enclosing_callable(dfi, line)
@@ -192,17 +201,20 @@ class SiteFinder:
         best: dict[tuple[str, int], CallerSite],
         kept: Kept | None,
         left: list[int],
+        work: Work | None = None,
     ) -> None:
         """The sites of one declaration into `best`, the better verdict per line kept;
-        `left[0]` using files may be classified (-1: any number; -2: the budget ran out)."""
+        `left[0]` using files may be classified (-1: any number; -2: the budget ran out;
+        _ONLY_WORK: none once `work` is spent), no overrides looked for once it is."""
         using = self.ws.files_using(t.name)
+        shared = left[0] == _ONLY_WORK  # no share of its own: the request's work bounds it
         for path in using if left[0] == -1 else nearest(using, t.fi.path):
             found = kept.get(key, path) if kept is not None else None
             if found is None:
-                if left[0] in (0, -2):
+                if left[0] in (0, -2) or (work is not None and work.spent() and shared):
                     left[0] = -2
                     continue
-                if left[0] > 0:
+                if left[0] > 0 and not shared:
                     left[0] -= 1
                 digest, found = self._file_sites(t, path)
                 if kept is not None:
@@ -211,6 +223,9 @@ class SiteFinder:
                 _keep(best, site)
         if t.member:
             over = kept.overrides(key) if kept is not None else None
+            if over is None and work is not None and work.spent():
+                left[0] = -2  # looked for by a later request
+                return
             if over is None:
                 over = tuple(self._override_sites(t))
                 if kept is not None:
@@ -246,7 +261,9 @@ class SiteFinder:
         for ln, k in ufi.receivers_of(t.name):
             by_line.setdefault(ln, []).append(k)
         out: list[tuple[int, _Verdict]] = []
-        for line, kind in ufi.ref_lines(t.name):
+        lines = ufi.ref_lines(t.name)
+        self.uses += len(lines)
+        for line, kind in lines:
             if t.inside(ufi.path, line):
                 continue
             if kind == REF_MEMBER:

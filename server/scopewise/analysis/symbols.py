@@ -248,7 +248,7 @@ def sees(ufi: FileIndex, dfi: FileIndex, name: str) -> bool:
 def subclasses(ws: WorkspaceIndex, fi: FileIndex, cls: int) -> Iterator[Decl]:
     """Classes whose header names the class (``extends``/``implements``), through imports."""
     name = fi.definitions[cls].name
-    for path in ws.files_using(name):
+    for path in ws.files_heading(name):  # a class header names it: no other file loaded
         ufi = ws.get(path)
         if ufi is None or ufi.language != fi.language or not sees(ufi, fi, name):
             continue

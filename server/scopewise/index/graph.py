@@ -48,6 +48,7 @@ class FileTable(Mapping[str, FileIndex]):
         self._stored: dict[str, int] = {}  # path -> entry
         self._by_entry: dict[int, list[str]] | None = None  # made when first asked
         self._recent: OrderedDict[str, FileIndex] = OrderedDict()
+        self.loads = 0  # stored files loaded so far (a request's work counts them)
         self.first_pins: dict[str, FileIndex] = {}  # stored files as loaded before a pin
         self._defs: dict[str, list[tuple[str, int]]] = {}  # the pinned files' definitions
         # the cache's rows by name, kept until an entry is added: entries are content, so a
@@ -76,6 +77,7 @@ class FileTable(Mapping[str, FileIndex]):
         return fi
 
     def _load(self, path: str, entry: int) -> FileIndex | None:
+        self.loads += 1
         got = self._cache.blob(entry) if self._cache else None
         fi = FileIndex.loads(path, got[0], got[1]) if got is not None else None
         if fi is None:  # forgotten by another process, or the cache failed: parse again

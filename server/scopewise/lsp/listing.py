@@ -26,7 +26,9 @@ from scopewise.actions.api import usd
 from scopewise.actions.model import ActionError, Plan
 from scopewise.actions.plan import Actions
 from scopewise.analysis.engine import Engine, EngineError
+from scopewise.analysis.measure import Needs
 from scopewise.analysis.scope import Analysis
+from scopewise.analysis.work import Work
 from scopewise.index import languages
 from scopewise.settings import ProjectAction
 from scopewise.vocab import (
@@ -54,6 +56,10 @@ OTHER_ENDS = (Tier.QUICK, Tier.DEEP)
 # using files a menu's analysis classifies per request (those kept from before are free):
 # past it the counts are lower bounds, completed over the next requests
 MENU_SITE_FILES = 16
+# a menu request's work, in stored files loaded plus using files classified (analysis/
+# work.py), shared by its sites, its siblings' search and the overrides: past it each
+# answers a lower bound, completed over the next requests
+MENU_WORK = 32
 LISTING_TTL_S = 30.0  # a menu is reused this long when nothing changed (estimates age)
 _SEVERITY = {1: "error", 2: "warning", 3: "info", 4: "hint"}
 
@@ -64,15 +70,21 @@ class ServerEngine(Engine):
     listing plans a dozen actions over the same range)."""
 
     _memo: dict[tuple[Any, ...], Any] | None = None
-    capped = False  # an analysis of the current request counted its uses within the budget
+    work: Work | None = None  # the current menu request's work budget
 
     @contextlib.contextmanager
     def memo(self) -> Iterator[None]:
-        self._memo, self.capped = {}, False
+        self._memo, self.work = {}, self.resolver.work(MENU_WORK)
         try:
             yield
         finally:
             self._memo = None
+
+    @property
+    def capped(self) -> bool:
+        """Whether the current request stopped a part of its work short (its counts or its
+        siblings a lower bound): its listing is not remembered, the next ask carries on."""
+        return self._memo is not None and self.work is not None and self.work.short
 
     def analyze(
         self,
@@ -81,18 +93,28 @@ class ServerEngine(Engine):
         end_line: int,
         diagnostics: int = 0,
         budget: int | None = None,
+        work: Work | None = None,
     ) -> Analysis:
         """Within a menu's request (`memo`), the uses counted within MENU_SITE_FILES using
-        files (a lower bound past it); outside it (a run), every use."""
+        files and the request's work (a lower bound past it); outside it (a run), every use."""
         if self._memo is None:
-            return super().analyze(file, start_line, end_line, diagnostics, budget)
+            return super().analyze(file, start_line, end_line, diagnostics, budget, work)
         key = ("analyze", str(file), start_line, end_line, diagnostics)
         hit: Analysis | None = self._memo.get(key)
         if hit is None:
-            hit = super().analyze(file, start_line, end_line, diagnostics, MENU_SITE_FILES)
+            hit = super().analyze(
+                file, start_line, end_line, diagnostics, MENU_SITE_FILES, self.work
+            )
             self._memo[key] = hit
-            self.capped |= hit.scope.capped
         return hit
+
+    def needs_for(
+        self, analysis: Analysis, cap: int, siblings: bool = False, work: Work | None = None
+    ) -> Needs:
+        """Within a menu's request, the siblings searched within the request's work."""
+        if self._memo is not None and work is None:
+            work = self.work
+        return super().needs_for(analysis, cap, siblings, work)
 
     def context_for(self, analysis: Analysis, budget: int, siblings: bool = False) -> Any:
         if self._memo is None:

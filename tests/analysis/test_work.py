@@ -1,0 +1,120 @@
+"""A menu request's work bounded as a whole (analysis/work.py): the files it loads and the
+using files it classifies, shared by the range's sites, its siblings' search and the
+overrides. Past the budget each part answers a lower bound and says so; what it did is kept,
+so the next request on the same target carries on; a run (no budget) does all of it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scopewise.analysis import siblings
+from scopewise.analysis.engine import Engine
+from scopewise.analysis.scope import Analysis
+from scopewise.analysis.work import Work
+from scopewise.lsp import listing
+
+USERS = 30
+LIMIT = 8
+SLACK = 3  # the file in progress when the budget runs out: loaded, classified, its import
+
+
+def _workspace(root: Path) -> None:
+    files = {
+        "pkg/dep.py": "def dep(x):\n    return x\n",
+        "pkg/lib.py": "from pkg.dep import dep\n\n\ndef caller(v):\n    return dep(v)\n",
+        "pkg/base.py": "class Base:\n    def m(self):\n        return 1\n",
+        **{
+            f"users/u{i:02}.py": (
+                "from pkg.dep import dep\nfrom pkg.base import Base\n\n\n"
+                f"def user{i}(v):\n    return dep(v) + {i}\n\n\n"
+                f"class Sub{i}(Base):\n    def m(self):\n        return {i}\n"
+            )
+            for i in range(USERS)
+        },
+    }
+    for rel, text in {".scopewise.toml": "", **files}.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+
+
+def _warm(root: Path) -> Engine:
+    """An engine on a warm cache: every file stored, loaded when asked (the work counted)."""
+    _workspace(root)
+    Engine(root).index(workers=1)
+    engine = Engine(root)
+    engine.index(workers=1)
+    return engine
+
+
+def _siblings(engine: Engine, work: Work | None) -> tuple[siblings.Siblings, Analysis]:
+    """The siblings of `caller` as a menu (with `work`) or a run (without) searches them."""
+    analysis = engine.analyze("pkg/lib.py", 4, 5, work=work)
+    if work is None:
+        return siblings.find(analysis, engine.workspace, engine.resolver.callers), analysis
+
+    def callers_of(fi, i):  # type: ignore[no-untyped-def]
+        return engine.resolver.callers_within(fi, i, None, work)[0]
+
+    return siblings.find(analysis, engine.workspace, callers_of, True, work), analysis
+
+
+def test_a_wide_siblings_search_stops_within_the_work_and_carries_on(tmp_path: Path) -> None:
+    engine = _warm(tmp_path)
+    seen: list[tuple[int, bool, int]] = []
+    for _ in range(40):
+        work = engine.resolver.work(LIMIT)
+        found, _ = _siblings(engine, work)
+        seen.append((len(found.found), found.partial, work.used))
+        if not found.partial:
+            break
+    assert seen[0][1] and seen[0][0] < USERS  # the first request: a partial answer
+    assert all(used <= LIMIT + SLACK for _, _, used in seen)
+    assert [n for n, _, _ in seen] == sorted(n for n, _, _ in seen)  # each carries on
+    assert not seen[-1][1] and len(seen) > 2
+    run, _ = _siblings(engine, None)
+    assert not run.partial
+    assert [(s.path, s.index, s.strength) for s in run.found] == [
+        (s.path, s.index, s.strength) for s in found.found
+    ]
+    assert len(run.found) == USERS
+
+
+def test_without_a_budget_the_same_search_loads_every_file(tmp_path: Path) -> None:
+    """What the budget saves: the run's search loads every user (the test above would
+    not bound anything if it did not)."""
+    engine = _warm(tmp_path)
+    before = engine.workspace.files.loads
+    run, _ = _siblings(engine, None)
+    assert len(run.found) == USERS
+    assert engine.workspace.files.loads - before > LIMIT + SLACK
+
+
+def test_overrides_wait_for_a_request_with_work_left(tmp_path: Path) -> None:
+    engine = _warm(tmp_path)
+    spent = engine.resolver.work(0)
+    first = engine.analyze("pkg/base.py", 2, 3, budget=16, work=spent)
+    assert first.scope.capped and spent.short
+    assert not any("overrides" in c.via for c in first.callers)
+    again = engine.analyze("pkg/base.py", 2, 3, budget=16, work=engine.resolver.work(1000))
+    overrides = [c for c in again.callers if "overrides" in c.via]
+    assert not again.scope.capped and len(overrides) == USERS
+    run = engine.analyze("pkg/base.py", 2, 3)
+    assert [c.path for c in run.callers] == [c.path for c in again.callers]
+
+
+def test_a_menu_request_shares_one_budget_and_is_not_remembered_when_short(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _warm(tmp_path)
+    monkeypatch.setattr(listing, "MENU_WORK", LIMIT)
+    engine = listing.ServerEngine(tmp_path)
+    engine.index(workers=1)
+    with engine.memo():  # a menu's request
+        analysis = engine.analyze("pkg/lib.py", 4, 5)
+        needs = engine.needs_for(analysis, 4000, siblings=True)
+        assert engine.work is not None and engine.work.used <= LIMIT + SLACK
+        assert engine.capped  # its listing is asked again, not remembered
+    run = engine.needs_for(engine.analyze("pkg/lib.py", 4, 5), 4000, siblings=True)
+    assert needs.siblings < run.siblings  # those found so far: a lower bound
