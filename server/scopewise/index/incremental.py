@@ -497,7 +497,8 @@ class _Splice:
         ]
 
     def _evidence_around(self) -> tuple[list[Evidence], list[Evidence]]:
-        """The evidence said before the region and after it (moved)."""
+        """The evidence said before the region and after it (moved; one said before it by a
+        statement holding it, a declaration whose value spans it, holds from after it)."""
         region, first, last = self.region, self.region.first, self.region.old_last
         ev = self.old.evidence
         if not region.delta:  # as they were: picked in C (a large file has 10^4-10^5)
@@ -508,7 +509,7 @@ class _Splice:
             )
         mv, mv_end = region.moved, region.moved_end
         return (
-            [e._replace(end=mv_end(e.end)) for e in ev if e.line < first],
+            [e._replace(start=mv(e.start), end=mv_end(e.end)) for e in ev if e.line < first],
             [Evidence(e.name, mv(e.start), mv_end(e.end), e.value, mv(e.line))
              for e in ev if e.line > last],
         )  # fmt: skip
