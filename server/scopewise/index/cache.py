@@ -231,6 +231,12 @@ class _GraphRows(NamedTuple):
     imports: list[tuple[str, str, int]]
     heads: list[tuple[str, int]]
 
+    def add(self, entry: int, g: Graph) -> None:
+        self.defs.extend((n, entry, i, k, int(top)) for i, (n, k, top) in enumerate(g.defs))
+        self.refs.extend((n, entry) for n in g.refs)
+        self.imports.extend((*m, entry) for m in g.imports)
+        self.heads.extend((n, entry) for n in g.heads)
+
     def insert(self, db: sqlite3.Connection) -> None:
         tables: tuple[tuple[str, list[Any]], ...] = (
             ("INSERT INTO defs VALUES (?, ?, ?, ?, ?)", self.defs),
@@ -516,7 +522,7 @@ class IndexCache:
     def _put_entry(
         db: sqlite3.Connection, key: str, data: bytes, graph: _GraphRows
     ) -> tuple[int, int, int]:
-        """A new entry (its key not stored yet), its graph rows added to `graph`: (id,
+        """A new entry (its key not stored yet), its graph rows kept in `graph`: (id,
         definitions, references)."""
         g = graph_of(data) or Graph([], [], 0, [], [])
         cur = db.execute(
@@ -524,10 +530,7 @@ class IndexCache:
             (key, len(g.defs), g.uses, data),
         )
         entry = int(cur.lastrowid or 0)
-        graph.defs.extend((n, entry, i, k, int(top)) for i, (n, k, top) in enumerate(g.defs))
-        graph.refs.extend((n, entry) for n in g.refs)
-        graph.imports.extend((*m, entry) for m in g.imports)
-        graph.heads.extend((n, entry) for n in g.heads)
+        graph.add(entry, g)
         return entry, len(g.defs), g.uses
 
     def retain(self, paths_kept: Iterable[str]) -> None:
