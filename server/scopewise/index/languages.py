@@ -246,9 +246,9 @@ def without_docs(source: str) -> str:
     """A tags query without its doc-comment captures (scopewise reads no @doc). A quantified
     capture ahead of a definition makes the query hold every match that could still grow
     until the tree walk passes it, to hand captures back in order: JavaScript's five such
-    patterns cost more than the rest of its query (captures 2.0x the parse, 1.2x without).
-    The definitions matched are the same (checked over every JavaScript, TypeScript, Go
-    and Ruby file of a 10,900-file workspace: tests/benchmarks/query_captures.py)."""
+    patterns cost as much as the rest of its query (ws10k's JavaScript: 1.38x the parse,
+    0.72x without). The captures are the same, @doc aside (every JavaScript, TypeScript,
+    Go and Ruby file of ws10k: tests/benchmarks/query_captures.py)."""
     return _DOCS.sub("", source)
 
 
