@@ -440,7 +440,10 @@ def run_title(plan: Plan) -> str:
 
 
 def plan_cost(plan: Plan) -> str:
-    return plan.estimate.label.rsplit(" · ", 1)[-1]
+    """ "~$0.05"; "~$0.05?" when the uses were counted in part (a menu's lower bound: its
+    context priced at the ceiling, its sites as counted so far — the run counts them all)."""
+    cost = plan.estimate.label.rsplit(" · ", 1)[-1]
+    return f"{cost}?" if plan.scope.capped else cost
 
 
 def intent_choices(actions: Actions, data: ActionData) -> list[tuple[str, ActionData]]:
