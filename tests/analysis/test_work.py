@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from scopewise.actions.plan import Actions
-from scopewise.analysis import siblings
+from scopewise.analysis import siblings, sites
 from scopewise.analysis.engine import Engine
 from scopewise.analysis.scope import Analysis
 from scopewise.analysis.work import Work
@@ -146,3 +146,23 @@ def test_a_menu_request_stays_within_its_work_when_the_daily_cap_blocks_an_entry
     assert used <= LIMIT + SLACK, f"a menu request did {used} units of work (limit {LIMIT})"
     blocked = [a.title for a in listed if "(over the daily cap)" in a.title]
     assert bool(blocked) == (cap is not None)  # a cap of a millionth of a dollar blocks
+
+
+def test_the_ranges_own_share_stops_past_a_few_times_the_requests_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The range's own using files keep their share (MENU_SITE_FILES), but not past
+    OWN_SHARE_MAX times the request's work: a share whose files load many others stops."""
+    _warm(tmp_path)
+    monkeypatch.setattr(listing, "MENU_WORK", LIMIT)
+    monkeypatch.setattr(listing, "MENU_SITE_FILES", 1000)  # the share alone would take all
+    engine = listing.ServerEngine(tmp_path)
+    engine.index(workers=1)
+    with engine.memo():  # `dep`, used in every user file
+        menu = engine.analyze("pkg/dep.py", 1, 2).scope
+        assert engine.work is not None
+        used = engine.work.used
+    assert used <= sites.OWN_SHARE_MAX * LIMIT + SLACK, used
+    assert menu.capped and menu.fan_in_files < USERS
+    run = engine.analyze("pkg/dep.py", 1, 2).scope
+    assert not run.capped and run.fan_in_files == USERS + 1
