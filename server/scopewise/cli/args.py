@@ -85,16 +85,21 @@ def answered(file: str | None, root: str | None, work: Callable[[Engine, config.
     """`work`'s answer on the workspace's index (`setup`, then a build), the stored listing
     of a warm start taken as true while a child process checks it against the disk (the
     stat of every file and folder, off the answer's path): the answer is given when the
-    check holds, else worked out again on an index built as usual."""
+    check holds, else worked out again on an index built as usual. The site verdicts the
+    last command left on that same listing are taken, this one's left (cli/kept.py)."""
+    from scopewise.cli.kept import Kept
+
     engine, settings = setup(file, root)
     try:
-        engine.workspace.build(assume=True)
+        kept = Kept.start(engine, engine.workspace.build(assume=True).cache_path)
         answer = work(engine, settings)
     except Exception:
         if _held(engine):
             raise  # the workspace's answer as it is: the error is the answer
     else:
         if _held(engine):
+            if kept is not None:
+                kept.save(engine)
             return answer
     engine.close()  # something moved: what was worked out may be of files gone or old
     engine = Engine(engine.root, settings.index)

@@ -10,6 +10,7 @@ Writers: `build` (the whole workspace) and, per file, `update` (a text), `refres
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import threading
@@ -211,6 +212,7 @@ class WorkspaceIndex:
         self._admits: dict[str, bool] = {}  # verdicts of `admits`, until the next build
         self._admits_under = self.settings  # ...or new settings
         self.check: _listing.Apart | None = None  # the last build's listing, taken as true
+        self.listed: str | None = None  # ...its fingerprint, when the build changed nothing
 
     # ------------------------------------------------------------------ building
     def build(
@@ -224,7 +226,7 @@ class WorkspaceIndex:
         `max_files`, the folders of the files in `keep` (the open ones) are left out last. A
         file whose stat matches the cache's is taken as stored, without reading its index;
         the listing itself is the stored one while it is still true (index/listing.py).
-        `assume`: that listing taken as true, checked by a child process (`check`)."""
+        `assume`: that listing taken as true, checked apart (`check`; `listed` names it)."""
         t0 = time.perf_counter()
         self._admits = {}  # ignore files or settings may have changed: judge again
         lkey = _listing.key(str(self.root), self.settings, (k.rpartition("/")[0] for k in keep))
@@ -237,6 +239,7 @@ class WorkspaceIndex:
             found, stored = None, None
         found = found or _from_listing(self.root, self.settings, self._cache, keep, stored)
         stats, self.check = found.stats, found.check
+        self.listed = _fingerprint(lkey, data) if assume and not found.write else None
         self._git = stats.file_source == "git"
         stats.cache_path = str(self._cache.path) if self._cache else None
         stats.cache_hits = len(found.stored)
@@ -583,6 +586,11 @@ def _assumed(
     again = _listing.assumed(stored)
     check = _listing.Apart.start(root, stored) if again is not None else None
     return (again, check) if check is not None else (None, None)
+
+
+def _fingerprint(key: str, data: bytes | None) -> str | None:
+    """What names one stored listing (the same files with the same contents: its entries)."""
+    return None if data is None else hashlib.sha1(key.encode() + b"\0" + data).hexdigest()
 
 
 def _stored_stats(stored: _listing.StoredListing) -> dict[str, tuple[int, int]]:

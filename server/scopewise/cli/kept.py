@@ -1,0 +1,101 @@
+"""The site verdicts one `scopewise` command leaves for the next on the same workspace.
+
+A definition's sites are each using file's verdicts (analysis/verdicts.py), worked out from
+that file and the workspace's shape. A command that answers on a warm cache works them out
+again in every process: at 50k files, the 2,064 uses of a common method in 68 files cost
+about as much as the rest of the answer. So the verdicts a command worked out are written
+beside the index cache, under the fingerprint of the stored listing they were worked out on
+(`WorkspaceIndex.listed`: the same files with the same contents, hence the same shape), and
+the next command on that listing starts with them. Any change to any file, its content or
+its stat, makes a new listing: verdicts kept under another fingerprint are never read (the
+next write replaces them). Nothing is read or written while a file is held in memory (its
+text is not the listing's)."""
+
+from __future__ import annotations
+
+import contextlib
+import marshal
+import os
+from pathlib import Path
+
+from scopewise.analysis.engine import Engine
+from scopewise.analysis.sites import CallerSite, Key
+from scopewise.analysis.verdicts import Found, Over
+
+VERSION = 1
+KEPT_MAX = 100_000  # (definition, using file) verdicts written at most; past it none are
+
+_Site = tuple[str, int, int | None, float, bool, str]
+
+
+class Kept:
+    """The verdicts file of one workspace's cache and what was read from it."""
+
+    def __init__(self, path: Path, listed: str) -> None:
+        self.path, self.listed = path, listed
+        self.read = 0  # verdicts (and override lists) read
+
+    @classmethod
+    def start(cls, engine: Engine, cache_path: str | None) -> Kept | None:
+        """The verdicts kept for the workspace as its build found it, given to its resolver
+        (None when there is no cache, or the build changed or holds anything)."""
+        listed = engine.workspace.listed
+        if cache_path is None or listed is None or _holds_any(engine):
+            return None
+        kept = cls(Path(cache_path + ".verdicts"), listed)
+        found = kept._load()
+        if found is not None:
+            engine.resolver.verdicts.take(*found)
+            kept.read = len(found[0]) + len(found[1])
+        return kept
+
+    def _load(self) -> tuple[dict[tuple[Key, str], Found], dict[Key, Over]] | None:
+        try:
+            data = marshal.loads(self.path.read_bytes())
+            version, listed, sites, over = data
+        except (OSError, EOFError, ValueError, TypeError):
+            return None
+        if version != VERSION or listed != self.listed:
+            return None
+        try:
+            return (
+                {(k, p): (d, _sites(s)) for k, p, d, s in sites},
+                {k: (dict(digests), _sites(s)) for k, digests, s in over},
+            )
+        except (ValueError, TypeError):  # a damaged file: as if there were none
+            return None
+
+    def save(self, engine: Engine) -> None:
+        """Write what the resolver keeps now, when it holds more than was read (in one step:
+        a reader sees the old file or the new one)."""
+        kept, over = engine.resolver.verdicts.kept()
+        if len(kept) + len(over) <= self.read or len(kept) > KEPT_MAX or _holds_any(engine):
+            return
+        data = marshal.dumps(
+            (
+                VERSION,
+                self.listed,
+                [(k, p, d, _plain(s)) for (k, p), (d, s) in kept.items()],
+                [(k, list(digests.items()), _plain(s)) for k, (digests, s) in over.items()],
+            )
+        )
+        temp = self.path.with_name(f"{self.path.name}.{os.getpid()}")
+        try:
+            temp.write_bytes(data)
+            os.replace(temp, self.path)
+        except OSError:  # a full disk, a read-only cache: the next command works them out
+            with contextlib.suppress(OSError):
+                temp.unlink()
+
+
+def _holds_any(engine: Engine) -> bool:
+    """Whether a file is held in memory (its text, not the listing's, is the index's)."""
+    return bool(engine.workspace.files.pinned())
+
+
+def _plain(sites: tuple[CallerSite, ...]) -> list[_Site]:
+    return [(s.path, s.line, s.caller, s.confidence, s.certain, s.via) for s in sites]
+
+
+def _sites(rows: list[_Site]) -> tuple[CallerSite, ...]:
+    return tuple(CallerSite(*row) for row in rows)
