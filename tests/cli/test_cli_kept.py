@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from scopewise.analysis.engine import Engine
+from scopewise.cli import kept
 from scopewise.cli.args import answered
 from scopewise.settings import Settings
 
@@ -75,13 +76,15 @@ def shop(tmp_path: Path) -> Path:
     return root
 
 
-def _sites(root: Path) -> tuple[list[tuple[str, int, bool]], int]:
-    """Box.open's sites (path, line, certain) as a command finds them, and how many using
-    files it classified (not found kept)."""
+def _sites(
+    root: Path, target: tuple[str, int, int] = ("models.py", 2, 3)
+) -> tuple[list[tuple[str, int, bool]], int]:
+    """The sites (path, line, certain) of a range's target as a command finds them (Box.open
+    unless told), and how many using files it classified (not found kept)."""
 
     def work(engine: Engine, _: Settings) -> tuple[list[tuple[str, int, bool]], int]:
-        target = str(root / "shop" / "models.py")
-        analysis = engine.analyze(target, 2, 3)
+        name, start, end = target
+        analysis = engine.analyze(str(root / "shop" / name), start, end)
         sites = [(s.path, s.line, s.certain) for s in analysis.callers]
         return sites, engine.resolver.verdicts.classified
 
@@ -109,3 +112,16 @@ def test_verdicts_are_not_read_when_the_shape_they_read_moved(shop: Path) -> Non
     _sites(shop)
     sites, _ = _sites(shop)
     assert not any(path == "shop/use.py" and certain for path, _, certain in sites)
+
+
+def test_past_the_cap_only_the_last_command_s_verdicts_are_written(
+    shop: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file is read whole by every command: past `SITES_MAX` sites, what the last command
+    worked out replaces what it read."""
+    monkeypatch.setattr(kept, "SITES_MAX", 2)
+    assert len(_sites(shop)[0]) == 1  # Box.open: 1 site, written
+    made, classified = _sites(shop, ("make.py", 4, 5))  # make: its import and call
+    assert len(made) == 2 and classified > 0
+    assert _sites(shop, ("make.py", 4, 5)) == (made, 0)  # the last command's: kept
+    assert _sites(shop)[1] > 0  # Box.open's were dropped to stay within the cap

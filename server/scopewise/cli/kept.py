@@ -23,7 +23,9 @@ from scopewise.analysis.sites import CallerSite, Key
 from scopewise.analysis.verdicts import Found, Over
 
 VERSION = 1
-KEPT_MAX = 100_000  # (definition, using file) verdicts written at most; past it none are
+# sites written at most (a command reads them all: ~1 ms per 1,000); past it, only the
+# verdicts this command worked out are written (the newest question is the likeliest next)
+SITES_MAX = 20_000
 
 _Site = tuple[str, int, int | None, float, bool, str]
 
@@ -33,7 +35,7 @@ class Kept:
 
     def __init__(self, path: Path, listed: str) -> None:
         self.path, self.listed = path, listed
-        self.read = 0  # verdicts (and override lists) read
+        self._read: set[object] = set()  # the keys of the verdicts and override lists read
 
     @classmethod
     def start(cls, engine: Engine, cache_path: str | None) -> Kept | None:
@@ -46,8 +48,13 @@ class Kept:
         found = kept._load()
         if found is not None:
             engine.resolver.verdicts.take(*found)
-            kept.read = len(found[0]) + len(found[1])
+            kept._read = {*found[0], *found[1]}
         return kept
+
+    @property
+    def read(self) -> int:
+        """How many verdicts and override lists were read."""
+        return len(self._read)
 
     def _load(self) -> tuple[dict[tuple[Key, str], Found], dict[Key, Over]] | None:
         try:
@@ -69,8 +76,13 @@ class Kept:
         """Write what the resolver keeps now, when it holds more than was read (in one step:
         a reader sees the old file or the new one)."""
         kept, over = engine.resolver.verdicts.kept()
-        if len(kept) + len(over) <= self.read or len(kept) > KEPT_MAX or _holds_any(engine):
+        if len(kept) + len(over) <= self.read or _holds_any(engine):
             return
+        if _sites_in(kept, over) > SITES_MAX:  # this command's alone
+            kept = {k: v for k, v in kept.items() if k not in self._read}
+            over = {k: v for k, v in over.items() if k not in self._read}
+            if _sites_in(kept, over) > SITES_MAX:
+                return
         data = marshal.dumps(
             (
                 VERSION,
@@ -91,6 +103,10 @@ class Kept:
 def _holds_any(engine: Engine) -> bool:
     """Whether a file is held in memory (its text, not the listing's, is the index's)."""
     return bool(engine.workspace.files.pinned())
+
+
+def _sites_in(kept: dict[tuple[Key, str], Found], over: dict[Key, Over]) -> int:
+    return sum(len(s) for _, s in kept.values()) + sum(len(s) for _, s in over.values())
 
 
 def _plain(sites: tuple[CallerSite, ...]) -> list[_Site]:
