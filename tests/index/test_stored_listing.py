@@ -278,3 +278,55 @@ def test_a_damaged_stored_listing_is_listed_again(ws: Path, tmp_path: Path) -> N
     again, s2 = _build(ws, cache)
     assert s2.files == s1.files and s2.symbols == s1.symbols
     assert again.paths() == first.paths()
+
+
+def _change(root: Path, how: str) -> None:
+    if how == "edited in place":
+        (root / "shop" / "pricing.py").write_text("def edited_since():\n    return 1\n")
+    elif how == "added":
+        (root / "shop" / "added.py").write_text("def added_since():\n    return 2\n")
+    elif how == "deleted":
+        (root / "shop" / "cart.py").unlink()
+    elif how == "newly ignored":
+        (root / ".scopewiseignore").write_text("go/\n")
+    elif how == "touched":  # the same text, a new mtime: looked at again, found the same
+        os.utime(root / "shop" / "cart.py")
+
+
+@pytest.mark.parametrize(
+    "how", ["nothing", "edited in place", "added", "deleted", "newly ignored", "touched"]
+)
+def test_a_listing_taken_as_true_is_checked_apart(ws: Path, tmp_path: Path, how: str) -> None:
+    """A one-shot command takes the stored listing as true (`assume`): what it then holds is
+    what a check would find when nothing moved, and the check run in a child process says
+    whether anything did (every case the listing sees, seen apart)."""
+    cache = tmp_path / "c.sqlite3"
+    first, _ = _build(ws, cache)
+    first.close()
+    _change(ws, how)
+    taken = WorkspaceIndex(ws, cache_path=cache)
+    taken.build(workers=1, assume=True)
+    assert taken.check is not None and taken.listed is not None
+    assert taken.check.holds() == (how == "nothing")
+    assert taken.paths() == first.paths() and taken.skipped == first.skipped
+    taken.close()
+    checked, _ = _build(ws, cache)  # as a start that checks first finds it
+    assert (checked.paths() == first.paths()) == (how in ("nothing", "edited in place", "touched"))
+
+
+def test_a_stat_within_seconds_of_the_listing_never_holds(poly: Path, tmp_path: Path) -> None:
+    """A file listed within seconds of its change (its stat untrusted): the listing taken as
+    true is never said to hold, even when the file has the same size and mtime since."""
+    cache = tmp_path / "c.sqlite3"
+    _age(poly)
+    (poly / "shop" / "fresh.py").write_text("def v1():\n    return 1\n")  # not aged
+    os.utime(poly / "shop", ns=(0, 0))  # its folder: as listed, whatever the clock
+    _build(poly, cache)[0].close()
+    target = poly / "shop" / "fresh.py"
+    st = target.stat()
+    target.write_text("def v2():\n    return 2\n")
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+    taken = WorkspaceIndex(poly, cache_path=cache)
+    taken.build(workers=1, assume=True)
+    assert taken.check is not None and not taken.check.holds()
+    taken.close()
