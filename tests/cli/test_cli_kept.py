@@ -125,3 +125,14 @@ def test_past_the_cap_only_the_last_command_s_verdicts_are_written(
     assert len(made) == 2 and classified > 0
     assert _sites(shop, ("make.py", 4, 5)) == (made, 0)  # the last command's: kept
     assert _sites(shop)[1] > 0  # Box.open's were dropped to stay within the cap
+
+
+def test_verdicts_worked_out_by_other_code_are_not_read(
+    shop: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An analysis module edited (or scopewise upgraded) since: the verdicts it worked out
+    are another code's, worked out again."""
+    first, classified = _sites(shop)
+    assert classified > 0
+    monkeypatch.setattr(kept, "_code", lambda: "another analysis")
+    assert _sites(shop) == (first, classified)

@@ -8,16 +8,20 @@ beside the index cache, under the fingerprint of the stored listing they were wo
 (`WorkspaceIndex.listed`: the same files with the same contents, hence the same shape), and
 the next command on that listing starts with them. Any change to any file, its content or
 its stat, makes a new listing: verdicts kept under another fingerprint are never read (the
-next write replaces them). Nothing is read or written while a file is held in memory (its
-text is not the listing's)."""
+next write replaces them); nor are verdicts worked out by other code (another version of
+scopewise, or an edited analysis or index module). Nothing is read or written while a file
+is held in memory (its text is not the listing's)."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import marshal
 import os
 from pathlib import Path
 
+from scopewise import __version__, analysis, index
 from scopewise.analysis.engine import Engine
 from scopewise.analysis.sites import CallerSite, Key
 from scopewise.analysis.verdicts import Found, Over
@@ -44,7 +48,7 @@ class Kept:
         listed = engine.workspace.listed
         if cache_path is None or listed is None or _holds_any(engine):
             return None
-        kept = cls(Path(cache_path + ".verdicts"), listed)
+        kept = cls(Path(cache_path + ".verdicts"), f"{listed}:{_code()}")
         found = kept._load()
         if found is not None:
             engine.resolver.verdicts.take(*found)
@@ -98,6 +102,18 @@ class Kept:
         except OSError:  # a full disk, a read-only cache: the next command works them out
             with contextlib.suppress(OSError):
                 temp.unlink()
+
+
+@functools.cache
+def _code() -> str:
+    """What verdicts are worked out by: scopewise's version and the stat of every module of
+    the analysis and the index (a development tree's edits move them)."""
+    parts = [__version__]
+    for package in (analysis, index):
+        with os.scandir(Path(str(package.__file__)).parent) as found:
+            stats = [(e.name, e.stat()) for e in found if e.name.endswith(".py")]
+        parts += sorted(f"{name}={st.st_mtime_ns}:{st.st_size}" for name, st in stats)
+    return hashlib.sha1("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def _holds_any(engine: Engine) -> bool:
