@@ -110,6 +110,9 @@ CHOOSE_PROJECT_ACTION_COMMAND = "scopewise.chooseProjectAction"
 PROJECT_ACTIONS_COMMAND = "scopewise.projectActions"  # {"uri"?} -> the project's actions
 # "Refactor…": asks which intent (window/showMessageRequest), then runs it as RUN_COMMAND
 CHOOSE_INTENT_COMMAND = "scopewise.chooseIntent"
+# {"of": a choose command, "data"} -> its question and choices, asked by a client that picks
+# in its own UI (VS Code's quick pick), then runs the one picked as RUN_COMMAND
+CHOICES_COMMAND = "scopewise.choices"
 USAGE_COMMAND = "scopewise.usage"
 REINDEX_COMMAND = "scopewise.reindex"
 RUN_TESTS_COMMAND = "scopewise.runTests"  # the affected tests of the last applied edit

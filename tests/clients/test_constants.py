@@ -23,6 +23,7 @@ from scopewise.lsp.server import create_server
 CLIENTS = Path(__file__).resolve().parents[2] / "clients"
 EXTENSION = CLIENTS / "vscode" / "src" / "extension.ts"
 REVIEW = CLIENTS / "vscode" / "src" / "review.ts"
+CHOOSE = CLIENTS / "vscode" / "src" / "choose.ts"
 PANEL = CLIENTS / "vscode" / "src" / "explanationPanel.ts"
 PACKAGE = CLIENTS / "vscode" / "package.json"
 TRUST = CLIENTS / "vscode" / "src" / "trust.ts"
@@ -115,6 +116,7 @@ def test_the_server_advertises_the_vocabulary(advertised: dict[str, Any]) -> Non
         vocab.PROPOSAL_DIFF_COMMAND,
         vocab.REVISE_COMMAND,
         vocab.CHOOSE_PROJECT_ACTION_COMMAND,
+        vocab.CHOICES_COMMAND,
         vocab.PROJECT_ACTIONS_COMMAND,
     }
 
@@ -131,6 +133,7 @@ def test_server_commands() -> None:
     assert const(ts, "CHOOSE_INTENT_COMMAND") == vocab.CHOOSE_INTENT_COMMAND
     assert const(ts, "USAGE_COMMAND") == vocab.USAGE_COMMAND
     assert const(ts, "CHOOSE_PROJECT_ACTION_COMMAND") == vocab.CHOOSE_PROJECT_ACTION_COMMAND
+    assert const(read(CHOOSE), "CHOICES_COMMAND") == vocab.CHOICES_COMMAND
     assert const(ts, "PROJECT_ACTIONS_COMMAND") == vocab.PROJECT_ACTIONS_COMMAND
     assert const(ts, "PROJECT_EXPLAIN_KIND") == vocab.PROJECT_KIND_PREFIX["explain"]
     review = read(REVIEW)
@@ -165,6 +168,7 @@ def test_extension_commands(package: dict[str, Any]) -> None:
         vocab.PROPOSAL_DIFF_COMMAND,
         vocab.REVISE_COMMAND,
         vocab.CHOOSE_PROJECT_ACTION_COMMAND,
+        vocab.CHOICES_COMMAND,
         vocab.PROJECT_ACTIONS_COMMAND,
     }
     assert not contributed & server  # a client command never shadows the server's

@@ -92,6 +92,46 @@ async def test_refactor_asks_which_change_first(short: Editor, module_api: FakeA
         short.close_all()
 
 
+async def test_a_client_that_picks_itself_gets_the_choices_and_runs_the_one_picked(
+    short: Editor, module_api: FakeAPI
+) -> None:
+    """VS Code asks "Refactor…"'s question in a quick pick: `scopewise.choices` answers the
+    question and its choices (each with tier, cost and why) without asking or running; the
+    picked choice's data runs as `scopewise.run`."""
+    short.open(PRICING)
+    short.questions.clear()
+    before = len(module_api.message_requests)
+    try:
+        listed = await short.actions(PRICING, 29, 32)
+        refactor = next(a for a in listed if a.title.startswith("Refactor…"))
+        assert refactor.command is not None
+        ask = types.ExecuteCommandParams(
+            command="scopewise.choices",
+            arguments=[{"of": refactor.command.command, "data": refactor.command.arguments[0]}],
+        )
+        got = await short.client.workspace_execute_command_async(ask)
+        assert (
+            got["question"] == "scopewise: Refactor lines 29–32 of shop/pricing.py: which change?"
+        )
+        titles = [c["title"] for c in got["choices"]]
+        assert len(titles) == 5 and titles[2].startswith("improve names · standard: 7 sites")
+        assert "7 sites" in got["choices"][2]["reason"]  # the whole reason, for the detail line
+        assert short.questions == [] and len(module_api.message_requests) == before
+        module_api.push(Reply(text='{"summary": "nothing to change", "edits": []}'))
+        picked = got["choices"][3]["data"]  # add types
+        run = types.ExecuteCommandParams(command="scopewise.run", arguments=[picked])
+        await short.client.workspace_execute_command_async(run)
+        (sent,) = module_api.message_requests[before:]
+        assert "Add precise type annotations" in json.dumps(sent.body)
+        bad = types.ExecuteCommandParams(
+            command="scopewise.choices", arguments=[{"of": "scopewise.run", "data": picked}]
+        )
+        with pytest.raises(JsonRpcException, match=r"no question for 'scopewise\.run'"):
+            await short.client.workspace_execute_command_async(bad)
+    finally:
+        short.close_all()
+
+
 async def test_every_intent_with_menu_intents(ed: Editor) -> None:
     ed.open(PRICING)
     listed = await ed.actions(PRICING, 29, 32)

@@ -8,6 +8,7 @@ in one line and leaves the proposal as it was; so does a revise whose edit does 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -136,6 +137,9 @@ async def test_a_revised_proposal_is_a_new_one_on_the_cached_prefix(
     old = await propose(ed, module_api)
     assert old["revise"]["tier"] == old["tier"] and old["revise"]["usd"] > 0
     assert old["revise"]["cached"] is True  # the prefix was just sent
+    # ... for the cache's lifetime (5 min); a revise asked after it writes the prefix again
+    assert 290 < old["revise"]["cachedUntil"] - time.time() <= 300
+    assert old["revise"]["uncachedUsd"] > old["revise"]["usd"]
     first = module_api.message_requests[-1]
     calls = await calls_today(ed)
 

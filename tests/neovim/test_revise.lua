@@ -53,6 +53,11 @@ T.run(function()
   press('e')
   T.ok(prompts[1] and prompts[1]:match('^Revise… %((%a+), [~<]%$[%d.]+, cached%): $'),
     'the prompt says the tier and cost: ' .. tostring(prompts[1]))
+  -- asked once the prompt cache has let the prefix go: the uncached estimate, not "cached"
+  local cost = old.proposal.revise
+  local later = require('scopewise.revise').prompt(cost, cost.cachedUntil + 1)
+  T.ok(later:match('^Revise… %((%a+), [~<]%$[%d.]+%): $') and later ~= prompts[1],
+    'a later prompt: ' .. later .. ' (first: ' .. prompts[1] .. ')')
   local new
   T.wait('the revised proposal', function()
     new = review.current()

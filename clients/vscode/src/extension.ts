@@ -15,6 +15,7 @@ import {
   State,
   StaticFeature,
 } from "vscode-languageclient/node";
+import { asChoices, CHOICES_COMMAND, pick } from "./choose";
 import { ExplanationNote, ExplanationPanels } from "./explanationPanel";
 import { locateServer } from "./locate";
 import { parseProposal } from "./proposal";
@@ -210,8 +211,17 @@ async function startClient(): Promise<void> {
         return actions;
       },
       executeCommand: async (cmd, cmdArgs, next) => {
+        if (cmd === CHOOSE_INTENT_COMMAND || cmd === CHOOSE_PROJECT_ACTION_COMMAND) {
+          // which one: asked in a quick pick rather than the server's notification
+          const answer: unknown = await next(CHOICES_COMMAND, [{ of: cmd, data: cmdArgs[0] }]);
+          const asked = asChoices(answer);
+          if (!asked) return answer; // refused: the server said why
+          const choice = await pick(asked);
+          if (!choice) return { applied: false, reason: "nothing chosen" };
+          [cmd, cmdArgs] = [RUN_COMMAND, [choice.data]];
+        }
         const result: unknown = await next(cmd, cmdArgs);
-        if (cmd === RUN_COMMAND || cmd === CHOOSE_INTENT_COMMAND || cmd === CHOOSE_PROJECT_ACTION_COMMAND) {
+        if (cmd === RUN_COMMAND) {
           noteRun(cmdArgs[0], result);
           const proposal = parseProposal(result);
           if (proposal) void review.show(proposal);

@@ -23,6 +23,8 @@ export interface ReviseCost {
   tier: string;
   usd: number;
   cached: boolean;
+  cachedUntil?: number; // epoch seconds: after it the prefix is written again, at uncachedUsd
+  uncachedUsd?: number;
 }
 
 export interface Proposal {
@@ -98,13 +100,27 @@ export function parseProposal(v: unknown): Proposal | undefined {
 /** A proposal's or an explanation's `revise`, or undefined when it is not one. */
 export function parseRevise(v: unknown): ReviseCost | undefined {
   if (!isObject(v) || typeof v.usd !== "number" || !Number.isFinite(v.usd) || v.usd < 0) return undefined;
-  return { tier: text(v.tier) || "?", usd: v.usd, cached: v.cached === true };
+  const cost: ReviseCost = { tier: text(v.tier) || "?", usd: v.usd, cached: v.cached === true };
+  const later = v.uncachedUsd;
+  if (cost.cached && typeof v.cachedUntil === "number" && typeof later === "number" && Number.isFinite(later) && later >= 0) {
+    cost.cachedUntil = v.cachedUntil;
+    cost.uncachedUsd = later;
+  }
+  return cost;
+}
+
+/** The cost as of `nowS` (epoch seconds): the estimate sent with the result while its prefix
+ *  is still expected in the prompt cache, the uncached one after. */
+export function costNow(cost: ReviseCost, nowS: number = Date.now() / 1000): ReviseCost {
+  if (!cost.cached || cost.cachedUntil === undefined || cost.uncachedUsd === undefined) return cost;
+  return nowS < cost.cachedUntil ? cost : { tier: cost.tier, usd: cost.uncachedUsd, cached: false };
 }
 
 export const MAX_INSTRUCTION = 500;
 
 /** The input box's prompt: "Revise… (standard, ~$0.004, cached)". */
-export function revisePrompt(cost: ReviseCost): string {
+export function revisePrompt(given: ReviseCost, nowS?: number): string {
+  const cost = costNow(given, nowS);
   const usd =
     cost.usd >= 0.01 ? `~$${cost.usd.toFixed(2)}` : cost.usd < 0.0001 ? "<$0.0001" : `~$${Number(cost.usd.toPrecision(1))}`;
   return `Revise… (${plainText(cost.tier)}, ${usd}${cost.cached ? ", cached" : ""})`;

@@ -40,6 +40,9 @@ class Estimate:
     cached_tokens: int  # of input_tokens, expected from the prompt cache
     output_tokens: int  # thinking included
     usd: float
+    # when the cached part is expected to have left the prompt cache (epoch seconds; None:
+    # nothing is expected from it): after it, the same call costs its uncached estimate
+    cached_until: float | None = None
 
     @property
     def label(self) -> str:
@@ -106,6 +109,7 @@ def estimate_call(
     volatile = tokens.estimate(prompt) + 8
     fresh = prefix_sent_at is not None and time.time() - prefix_sent_at < CACHE_LIFETIME_S
     cached = prefix if fresh else 0
+    until = prefix_sent_at + CACHE_LIFETIME_S if fresh and prefix_sent_at is not None else None
     explain = action == Action.EXPLAIN
     if explain:
         answer = min(2000, 300 + scope.lines * 4)
@@ -113,7 +117,7 @@ def estimate_call(
         answer = edit_answer_tokens(scope) + site_edits * SITE_EDIT_TOKENS
     output = min(chosen.reasoning.max_tokens, answer + thinking_tokens(chosen.reasoning))
     usd = call_usd(price, prefix, cached, volatile, output)
-    return Estimate(prefix + volatile, cached, output, usd)
+    return Estimate(prefix + volatile, cached, output, usd, until)
 
 
 def advised_call(
@@ -134,6 +138,7 @@ def advised_call(
         executor.cached_tokens,
         executor.output_tokens + advice,
         executor.usd + consult + back,
+        executor.cached_until,
     )
 
 

@@ -107,17 +107,17 @@ def estimate_revise(
     catalog: ModelCatalog,
     prefixes: dict[str, float],
     structured: bool = True,
+    cached: bool = True,
 ) -> Estimate:
     """The follow-up's estimate: the prefix read from the cache when it was sent within the
-    cache's lifetime (else written again), the earlier turns and the instruction as input,
-    an answer as long as the action's."""
+    cache's lifetime (else, or not ``cached``: as once it has expired, written again), the
+    earlier turns and the instruction as input, an answer as long as the action's."""
     route = conv.route
     price = price_of(catalog, route.model)
     context = conv.request.context
     prompt = conv.volatile() + "\n" + revise_prompt(action, instruction, structured)
-    call = estimate_call(
-        action, route, scope, context, prompt, price, prefixes.get(prefix_key(route.model, context))
-    )
+    sent = prefixes.get(prefix_key(route.model, context)) if cached else None
+    call = estimate_call(action, route, scope, context, prompt, price, sent)
     if route.advisor:
         call = advised_call(call, price, price_of(catalog, route.advisor))
     return call

@@ -378,8 +378,11 @@ class Actions:
         result.tests = affected_tests(self.engine, result.changes)
         return result
 
-    def revise_estimate(self, done: ActionResult, instruction: str = "") -> Estimate | None:
-        """What a revise of ``done`` is expected to cost now (None: it cannot be revised)."""
+    def revise_estimate(
+        self, done: ActionResult, instruction: str = "", cached: bool = True
+    ) -> Estimate | None:
+        """What a revise of ``done`` is expected to cost now, or (not ``cached``) once its
+        prefix has left the prompt cache (None: it cannot be revised)."""
         conv = done.conversation
         if conv is None:
             return None
@@ -393,6 +396,7 @@ class Actions:
             self.catalog,
             self._prefixes,
             structured,
+            cached,
         )
 
 

@@ -467,13 +467,24 @@ def _plain(actions: Actions, plan: Plan, client: ClaudeClient, host: Host) -> Go
 
 
 def revise_cost(host: Host, result: ActionResult) -> ReviseCost | None:
-    """What a revise of ``result`` would cost now (None: it cannot be revised)."""
-    conv = result.conversation
-    estimate = host.actions.revise_estimate(result) if host.actions is not None else None
-    if conv is None or estimate is None:
+    """What a revise of ``result`` would cost now, and once its prefix has left the prompt
+    cache (None: it cannot be revised)."""
+    conv, actions = result.conversation, host.actions
+    estimate = actions.revise_estimate(result) if actions is not None else None
+    if conv is None or estimate is None or actions is None:
         return None
-    cached = estimate.cached_tokens > 0
-    return ReviseCost(tier=str(conv.route.tier), usd=round(estimate.usd, 6), cached=cached)
+    tier = str(conv.route.tier)
+    until = estimate.cached_until
+    later = actions.revise_estimate(result, cached=False) if until is not None else None
+    if until is None or later is None:
+        return ReviseCost(tier=tier, usd=round(estimate.usd, 6))
+    return ReviseCost(
+        tier=tier,
+        usd=round(estimate.usd, 6),
+        cached=True,
+        cached_until=round(until, 1),
+        uncached_usd=round(later.usd, 6),
+    )
 
 
 async def _finished(

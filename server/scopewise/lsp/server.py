@@ -38,6 +38,7 @@ from scopewise.analysis.engine import EngineError
 from scopewise.index.files import is_secret_file
 from scopewise.vocab import (
     APPLY_PROPOSAL_COMMAND,
+    CHOICES_COMMAND,
     CHOOSE_INTENT_COMMAND,
     CHOOSE_PROJECT_ACTION_COMMAND,
     DISCARD_PROPOSAL_COMMAND,
@@ -67,6 +68,9 @@ from .wire import (
     ActionData,
     Applied,
     ApplyProposalArgs,
+    Choice,
+    Choices,
+    ChoicesArgs,
     DiffDocument,
     ProjectActionsArgs,
     ProposalArgs,
@@ -361,35 +365,75 @@ async def run_command(ls: ScopewiseServer, *args: Any) -> dict[str, Any]:
 async def choose_intent_command(ls: ScopewiseServer, *args: Any) -> dict[str, Any]:
     """ "Refactor…": which change, asked in stock LSP (each intent with its tier and cost),
     then run as `scopewise.run` would; dismissed: nothing runs."""
-    return await _choose_and_run(ls, CHOOSE_INTENT_COMMAND, args, "Refactor", "which change?")
+    return await _choose_and_run(
+        ls, CHOOSE_INTENT_COMMAND, _action_data(CHOOSE_INTENT_COMMAND, args)
+    )
 
 
 async def choose_project_action_command(ls: ScopewiseServer, *args: Any) -> dict[str, Any]:
     """ "Project actions…": which project action, asked as "Refactor…" asks its change."""
-    return await _choose_and_run(
-        ls, CHOOSE_PROJECT_ACTION_COMMAND, args, "Project action on", "which one?"
+    data = _action_data(CHOOSE_PROJECT_ACTION_COMMAND, args)
+    return await _choose_and_run(ls, CHOOSE_PROJECT_ACTION_COMMAND, data)
+
+
+def choices_command(ls: ScopewiseServer, *args: Any) -> dict[str, Any]:
+    """`scopewise.choices`: a choose command's question and answers, for a client that asks
+    in its own UI (VS Code's quick pick) and then runs the one picked with `scopewise.run`."""
+    try:
+        given = command_args(ChoicesArgs, CHOICES_COMMAND, args)
+        if given.of not in _QUESTIONS:
+            raise ValueError(f"{CHOICES_COMMAND}: no question for {given.of!r}")
+        data = ActionData.from_json(given.data)
+    except ValueError as exc:
+        raise JsonRpcInvalidParams(str(exc)) from None
+    asked = _choices(ls, given.of, data)
+    if isinstance(asked, Refused):
+        return to_json(asked)
+    question, choices = asked
+    return to_json(
+        Choices(
+            question=question,
+            choices=[Choice(title=t, reason=d.reason, data=d.to_json()) for t, d in choices],
+        )
     )
 
 
-async def _choose_and_run(
-    ls: ScopewiseServer, command: str, args: tuple[Any, ...], what: str, question: str
-) -> dict[str, Any]:
-    """Ask which of the choices (each with its tier and cost) with window/showMessageRequest,
-    then run the one picked as `scopewise.run` would; dismissed: nothing runs."""
-    data = _action_data(command, args)
+# what each choose command asks: "<what> lines 3–9 of a.py: <question>"
+_QUESTIONS = {
+    CHOOSE_INTENT_COMMAND: ("Refactor", "which change?"),
+    CHOOSE_PROJECT_ACTION_COMMAND: ("Project action on", "which one?"),
+}
+
+
+def _choices(
+    ls: ScopewiseServer, command: str, data: ActionData
+) -> tuple[str, list[tuple[str, ActionData]]] | Refused:
+    """A choose command's question and its answers (title, the data to run), each planned
+    with its tier and cost; Refused (and said) when they cannot be planned."""
     if ls.actions is None:
-        return to_json(refuse(ls, "no workspace folder is open"))
+        return refuse(ls, "no workspace folder is open")
     pick = intent_choices if command == CHOOSE_INTENT_COMMAND else project_choices
     try:
         choices = pick(ls.actions, data)
     except ActionError as exc:
-        return to_json(refuse(ls, str(exc)))
+        return refuse(ls, str(exc))
+    what, question = _QUESTIONS[command]
     lines = f"{data.start_line}–{data.end_line}" if data.end_line > data.start_line else ""
     where = f"lines {lines}" if lines else f"line {data.start_line}"
+    return f"scopewise: {what} {where} of {data.path}: {question}", choices
+
+
+async def _choose_and_run(ls: ScopewiseServer, command: str, data: ActionData) -> dict[str, Any]:
+    """Ask which of the choices (each with its tier and cost) with window/showMessageRequest,
+    then run the one picked as `scopewise.run` would; dismissed: nothing runs."""
+    asked = _choices(ls, command, data)
+    if isinstance(asked, Refused):
+        return to_json(asked)
+    question, choices = asked
     answer = await ls.window_show_message_request_async(
         types.ShowMessageRequestParams(
             type=types.MessageType.Info,
-            message=f"scopewise: {what} {where} of {data.path}: {question}",
+            message=question,
             actions=[types.MessageActionItem(title=title) for title, _ in choices],
         )
     )
@@ -502,6 +546,7 @@ def create_server() -> ScopewiseServer:
     ls.command(RUN_COMMAND)(run_command)
     ls.command(CHOOSE_INTENT_COMMAND)(choose_intent_command)
     ls.command(CHOOSE_PROJECT_ACTION_COMMAND)(choose_project_action_command)
+    ls.command(CHOICES_COMMAND)(choices_command)
     ls.command(PROJECT_ACTIONS_COMMAND)(project_actions_command)
     ls.command(USAGE_COMMAND)(usage_command)
     ls.command(REINDEX_COMMAND)(reindex_command)

@@ -108,11 +108,14 @@ class Cancelled:
 @dataclass(frozen=True, kw_only=True)
 class ReviseCost:
     """What "Revise…" would cost: the follow-up's tier and estimate, and whether its prefix
-    is expected from the prompt cache (e.g. "Revise… (standard, ~$0.004, cached)")."""
+    is expected from the prompt cache (e.g. "Revise… (standard, ~$0.004, cached)"); when it
+    is, until when (epoch seconds) and what it costs after (a revise asked later)."""
 
     tier: str
     usd: float
     cached: bool = False
+    cached_until: float | None = None
+    uncached_usd: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -247,6 +250,31 @@ class ProjectActions:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ChoicesArgs:
+    """`scopewise.choices`: which question (a choose command) and its entry's data."""
+
+    of: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Choice:
+    """One answer: its title as the menu would show it, why that tier, the data to run."""
+
+    title: str
+    reason: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Choices:
+    """`scopewise.choices`: the question a choose command asks, and its answers in order."""
+
+    question: str
+    choices: list[Choice]
+
+
+@dataclass(frozen=True, kw_only=True)
 class ProjectActionsArgs:
     uri: str | None = None
 
@@ -297,6 +325,7 @@ Answer = (
     | DiffDocument
     | ReviseCost
     | ProjectActions
+    | Choices
 )
 
 
@@ -361,7 +390,8 @@ def _diagnostic(value: Any, _: Any) -> DiagnosticInfo:
     )
 
 
-_CLASSES = (
+_CLASSES = (  # ReviseCost first: the answers that hold one are built on its hook
+    ReviseCost,
     ActionData,
     Refused,
     Cancelled,
@@ -384,8 +414,10 @@ _AS_NAMED = (
     ProposalArgs,
     Discarded,
     DiffDocument,
-    ReviseCost,
     ReviseArgs,
+    ChoicesArgs,
+    Choice,
+    Choices,
 )
 _OMIT_NONE = (Refused, Cancelled)  # optional facts are left out rather than sent as null
 
@@ -400,9 +432,6 @@ def _make_converter() -> cattrs.Converter:
         conv.register_unstructure_hook(enum, lambda member: str(member.value))
     as_list = override(unstruct_hook=lambda ds: [dataclasses.asdict(d) for d in ds])
     conv.register_unstructure_hook(Totals, dataclasses.asdict)
-    for named in _AS_NAMED:
-        conv.register_unstructure_hook(named, make_dict_unstructure_fn(named, conv))
-        conv.register_structure_hook(named, make_dict_structure_fn(named, conv))
     for cls in _CLASSES:
         names = {
             f.name: override(rename=camel(f.name), omit_if_default=cls in _OMIT_NONE)
@@ -419,6 +448,9 @@ def _make_converter() -> cattrs.Converter:
         names.pop("diagnostics", None)
         structure = make_dict_structure_fn(cls, conv, **names)  # type: ignore[arg-type]
         conv.register_structure_hook(cls, structure)
+    for named in _AS_NAMED:
+        conv.register_unstructure_hook(named, make_dict_unstructure_fn(named, conv))
+        conv.register_structure_hook(named, make_dict_structure_fn(named, conv))
     return conv
 
 

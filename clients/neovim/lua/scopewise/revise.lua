@@ -19,9 +19,16 @@ local function notify(msg, level)
   vim.notify('scopewise: ' .. msg, level or vim.log.levels.INFO)
 end
 
---- "Revise… (standard, ~$0.004, cached): " from a `revise` cost.
---- @param cost table { tier, usd, cached }
-function M.prompt(cost)
+--- "Revise… (standard, ~$0.004, cached): " from a `revise` cost, as of `now` (epoch seconds;
+--- default the clock): once the prefix has left the prompt cache (`cachedUntil`), the
+--- uncached estimate, without "cached".
+--- @param cost table { tier, usd, cached, cachedUntil?, uncachedUsd? }
+--- @param now number|nil
+function M.prompt(cost, now)
+  local until_s, later = tonumber(cost.cachedUntil), tonumber(cost.uncachedUsd)
+  if cost.cached == true and until_s and later and (now or os.time()) >= until_s then
+    cost = { tier = cost.tier, usd = later, cached = false }
+  end
   local usd = tonumber(cost.usd) or 0
   local money
   if usd >= 0.01 then

@@ -2,7 +2,7 @@
 // tests/benchmarks/walkthrough.py through run.sh (E2E_SCRIPT=walkthrough.mjs): on a small real
 // project, with the default settings, what a new user does — open a file, the lightbulb and
 // the Quick Fix menu (tier and cost), Explain (streamed in the panel), Refactor… → the intent
-// (the server's question) → the review → accept one hunk → Apply → one Ctrl+Z. Each step saves
+// (a quick pick) → the review → accept one hunk → Apply → one Ctrl+Z. Each step saves
 // a screenshot in the log folder and prints one line
 //   WALK<TAB>step<TAB>what is seen<TAB>elapsed ms<TAB>screenshot
 // timed from the user's action to what the step shows. Env: WALK_PROJECT (the project to
@@ -94,7 +94,7 @@ async function main() {
       await panelTab.first().locator(".tab-actions .action-label").first().click();
     }
 
-    // 4. Refactor…: the server asks which change (a notification with a button per intent)
+    // 4. Refactor…: which change, in a quick pick (a row per intent with tier, cost and why)
     await openFile(page, CFG.file, "");
     await lineShows(page, CFG.line, CFG.seen);
     menu = await menuRows(page);
@@ -102,11 +102,13 @@ async function main() {
     check(refactor >= 0, `no Refactor… row: ${menu.texts.join(" | ")}`);
     t = Date.now();
     await menu.rows.nth(refactor).click();
-    const buttons = page.locator(".notifications-toasts .monaco-button");
-    const intent = buttons.filter({ hasText: new RegExp(`^${CFG.intent}`) }).first();
+    const picker = page.locator(".quick-input-widget");
+    const choiceRows = picker.locator(".quick-input-list .monaco-list-row");
+    const intent = choiceRows.filter({ hasText: new RegExp(`^${CFG.intent}`) }).first();
     await intent.waitFor({ state: "visible", timeout: 60000 });
-    const asked = await page.locator(".notifications-toasts .notification-list-item-message").first().innerText();
-    const choices = (await buttons.allInnerTexts()).map((x) => x.trim()).filter(Boolean);
+    const asked = await picker.locator(".quick-input-title").first().innerText();
+    const choices = (await choiceRows.allInnerTexts()).map((x) => x.replace(/\s+/g, " ").trim()).filter(Boolean);
+    check(choices.every((c) => /[~<]\$[\d.]+/.test(c)), `a choice without its cost: ${choices.join(" | ")}`);
     await walk(page, 5, "Refactor…: which change?", `${asked} — ${choices.join(" | ")}`, t);
 
     // 5. the intent: the proposal in the Review view, a diff open, nothing changed yet

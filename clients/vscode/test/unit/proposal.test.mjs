@@ -100,6 +100,10 @@ test("Revise…: the cost in the prompt, what it supersedes, a bad instruction n
   assert.equal(revised.supersedes, "p1");
   assert.equal(revisePrompt(revised.revise), "Revise… (standard, ~$0.004, cached)");
   assert.equal(revisePrompt({ tier: "deep", usd: 0.031, cached: false }), "Revise… (deep, ~$0.03)");
+  // asked after the prompt cache has let the prefix go: the uncached estimate, not "cached"
+  const later = parseProposal({ ...proposal, revise: { tier: "standard", usd: 0.0042, cached: true, cachedUntil: 1000, uncachedUsd: 0.031 } }).revise;
+  assert.equal(revisePrompt(later, 999), "Revise… (standard, ~$0.004, cached)");
+  assert.equal(revisePrompt(later, 1001), "Revise… (standard, ~$0.03)");
   assert.equal(parseProposal(proposal).revise, undefined); // not revisable: no button
   assert.equal(parseProposal({ ...proposal, revise: { tier: "quick", usd: -1 } }).revise, undefined);
   assert.equal(instructionProblem("keep the old name"), undefined);
