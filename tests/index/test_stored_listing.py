@@ -291,10 +291,21 @@ def _change(root: Path, how: str) -> None:
         (root / ".scopewiseignore").write_text("go/\n")
     elif how == "touched":  # the same text, a new mtime: looked at again, found the same
         os.utime(root / "shop" / "cart.py")
+    elif how == "not code added":  # its folder moved; the files listed are the same
+        (root / "shop" / "notes.txt").write_text("a temporary file\n")
 
 
 @pytest.mark.parametrize(
-    "how", ["nothing", "edited in place", "added", "deleted", "newly ignored", "touched"]
+    "how",
+    [
+        "nothing",
+        "not code added",
+        "edited in place",
+        "added",
+        "deleted",
+        "newly ignored",
+        "touched",
+    ],
 )
 def test_a_listing_taken_as_true_is_checked_apart(ws: Path, tmp_path: Path, how: str) -> None:
     """A one-shot command takes the stored listing as true (`assume`): what it then holds is
@@ -307,11 +318,12 @@ def test_a_listing_taken_as_true_is_checked_apart(ws: Path, tmp_path: Path, how:
     taken = WorkspaceIndex(ws, cache_path=cache)
     taken.build(workers=1, assume=True)
     assert taken.check is not None and taken.listed is not None
-    assert taken.check.holds() == (how == "nothing")
+    assert taken.check.holds() == (how in ("nothing", "not code added"))
     assert taken.paths() == first.paths() and taken.skipped == first.skipped
     taken.close()
     checked, _ = _build(ws, cache)  # as a start that checks first finds it
-    assert (checked.paths() == first.paths()) == (how in ("nothing", "edited in place", "touched"))
+    same = ("nothing", "not code added", "edited in place", "touched")
+    assert (checked.paths() == first.paths()) == (how in same)
 
 
 def test_a_stat_within_seconds_of_the_listing_never_holds(poly: Path, tmp_path: Path) -> None:

@@ -199,23 +199,32 @@ def assumed(stored: StoredListing) -> Recheck | None:
     return Recheck(unchanged, {}, [Skipped(path, reason) for path, reason, _, _ in stored.skipped])
 
 
-def _unmoved(out: Recheck | None) -> bool:
-    """Whether a recheck found the stored listing true as it is (what `assumed` takes)."""
-    return out is not None and not (out.again or out.moved or out.gone or out.judged)
+def still(root: Path, stored: StoredListing, settings: FileSettings) -> bool:
+    """Whether the listing holds as `assumed` takes it: the same files with the stats it has.
+    A folder that moved must list the same files (what moved it was not code: a temporary
+    file come and gone, a log, another program's database)."""
+    out = recheck(str(root), stored)
+    if out is not None and out.moved and not relist(root, stored, out, settings):
+        return False
+    return (
+        out is not None
+        and not (out.again or out.gone or out.judged)
+        and len(out.skipped) == len(stored.skipped)
+    )
 
 
 class Apart:
-    """`recheck` run in a child process while this one works on what the listing says
+    """`still` run in a child process while this one works on what the listing says
     (`assumed`): the stat pass, a fifth of a second at 50k files, off the answer's path.
-    `holds` says whether nothing moved; when something did, the answer worked out meanwhile
-    is thrown away."""
+    `holds` says whether the files are as listed; when they are not, the answer worked out
+    meanwhile is thrown away."""
 
     def __init__(self, pid: int, fd: int) -> None:
         self._pid, self._fd = pid, fd
         self._held: bool | None = None
 
     @classmethod
-    def start(cls, root: str, stored: StoredListing) -> Apart | None:
+    def start(cls, root: Path, stored: StoredListing, settings: FileSettings) -> Apart | None:
         """The check started (None where a process cannot fork, or while another thread
         runs: a fork copies only this one)."""
         if not hasattr(os, "fork") or threading.active_count() > 1:
@@ -225,7 +234,7 @@ class Apart:
         if pid == 0:  # the child: stats, one byte, gone (no cleanup of the parent's state)
             try:
                 os.close(read)
-                os.write(write, b"1" if _unmoved(recheck(root, stored)) else b"0")
+                os.write(write, b"1" if still(root, stored, settings) else b"0")
             finally:
                 os._exit(0)
         os.close(write)

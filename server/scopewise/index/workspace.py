@@ -551,7 +551,7 @@ def _from_stored(
     if stored is None or cache is None:
         return None
     started = time.time_ns()
-    again, check = _assumed(str(root), stored) if assume else (None, None)
+    again, check = _assumed(root, stored, settings) if assume else (None, None)
     again = again or _listing.recheck(str(root), stored)
     if again is None or (again.moved and not _listing.relist(root, stored, again, settings)):
         return None
@@ -579,12 +579,12 @@ def _from_stored(
 
 
 def _assumed(
-    root: str, stored: _listing.StoredListing
+    root: Path, stored: _listing.StoredListing, settings: FileSettings
 ) -> tuple[_listing.Recheck | None, _listing.Apart | None]:
     """The stored listing taken as true, and its check started apart (neither where it
     cannot be: then it is checked here)."""
     again = _listing.assumed(stored)
-    check = _listing.Apart.start(root, stored) if again is not None else None
+    check = _listing.Apart.start(root, stored, settings) if again is not None else None
     return (again, check) if check is not None else (None, None)
 
 
