@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from scopewise.index import workspace
+from scopewise.index import listing, workspace
 from scopewise.index.workspace import WorkspaceIndex
 from scopewise.settings import FileSettings
 
@@ -342,3 +342,43 @@ def test_a_stat_within_seconds_of_the_listing_never_holds(poly: Path, tmp_path: 
     taken.build(workers=1, assume=True)
     assert taken.check is not None and not taken.check.holds()
     taken.close()
+
+
+def _stored(ws: WorkspaceIndex) -> listing.StoredListing:
+    key = listing.key(str(ws.root), ws.settings, ())
+    data = ws._cache.listing(key) if ws._cache else None
+    assert data is not None
+    got = listing.StoredListing.loads(data)
+    assert got is not None
+    return got
+
+
+@pytest.mark.parametrize("share", [0, 1])
+def test_a_change_in_either_share_of_the_check_is_seen(
+    ws: Path, tmp_path: Path, share: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check runs in two children, each statting half the files: an edit in either
+    half is seen by that half, and the listing does not hold."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    first, _ = _build(ws, tmp_path / "c.sqlite3")
+    stored = _stored(first)
+    path = stored.paths[share]  # every other file is the first share's, from the first
+    assert listing.still(ws, stored, first.settings, 0, 2)
+    assert listing.still(ws, stored, first.settings, 1, 2)
+    with (ws / path).open("a", encoding="utf-8") as fh:
+        fh.write("\n")
+    assert not listing.still(ws, stored, first.settings, share, 2)
+    assert listing.still(ws, stored, first.settings, 1 - share, 2)
+    check = listing.Apart.start(ws, stored, first.settings)
+    assert check is not None and not check.holds()
+    first.close()
+
+
+def test_a_folder_that_moved_with_the_same_files_holds_in_both_shares(
+    ws: Path, tmp_path: Path
+) -> None:
+    first, _ = _build(ws, tmp_path / "c.sqlite3")
+    stored = _stored(first)
+    (ws / "shop" / "notes.txt").write_text("not code\n")
+    assert all(listing.still(ws, stored, first.settings, part, 2) for part in (0, 1))
+    first.close()

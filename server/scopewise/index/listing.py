@@ -22,7 +22,7 @@ import os
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from itertools import chain, repeat
+from itertools import chain, islice, repeat
 from pathlib import Path
 
 from scopewise.index.cache import RACY_NS
@@ -199,17 +199,38 @@ def assumed(stored: StoredListing) -> Recheck | None:
     return Recheck(unchanged, {}, [Skipped(path, reason) for path, reason, _, _ in stored.skipped])
 
 
-def still(root: Path, stored: StoredListing, settings: FileSettings) -> bool:
+def still(
+    root: Path, stored: StoredListing, settings: FileSettings, part: int = 0, parts: int = 1
+) -> bool:
     """Whether the listing holds as `assumed` takes it: the same files with the stats it has.
     A folder that moved must list the same files (what moved it was not code: a temporary
-    file come and gone, a log, another program's database)."""
-    out = recheck(str(root), stored)
+    file come and gone, a log, another program's database). With `parts`, only the `part`th
+    share of its files and folders is looked at (the listing holds if every share does)."""
+    mine = stored if parts == 1 else _share(stored, part, parts)
+    out = recheck(str(root), mine)
     if out is not None and out.moved and not relist(root, stored, out, settings):
         return False
     return (
         out is not None
         and not (out.again or out.gone or out.judged)
-        and len(out.skipped) == len(stored.skipped)
+        and len(out.skipped) == len(mine.skipped)
+    )
+
+
+def _share(stored: StoredListing, part: int, parts: int) -> StoredListing:
+    """Every `parts`th file, file left out and folder of a listing from the `part`th; the
+    files that decide what is ignored in the first share."""
+    return StoredListing(
+        stored.source,
+        stored.paths[part::parts],
+        stored.mtimes[part::parts],
+        stored.sizes[part::parts],
+        stored.entries[part::parts],
+        stored.skipped[part::parts],
+        dict(islice(stored.folders.items(), part, None, parts)),
+        stored.watched if part == 0 else {},
+        stored.counts,
+        stored.forgotten,
     )
 
 
@@ -219,35 +240,48 @@ class Apart:
     `holds` says whether the files are as listed; when they are not, the answer worked out
     meanwhile is thrown away."""
 
-    def __init__(self, pid: int, fd: int) -> None:
-        self._pid, self._fd = pid, fd
+    def __init__(self, pids: list[int], fd: int) -> None:
+        self._pids, self._fd = pids, fd
         self._held: bool | None = None
 
     @classmethod
     def start(cls, root: Path, stored: StoredListing, settings: FileSettings) -> Apart | None:
-        """The check started (None where a process cannot fork, or while another thread
-        runs: a fork copies only this one)."""
+        """The check started, in two children where there are two cores or more (each
+        stats half the files; once this process has answered, both run) — None where a
+        process cannot fork, or while another thread runs (a fork copies only this one)."""
         if not hasattr(os, "fork") or threading.active_count() > 1:
             return None
+        parts = 2 if (os.cpu_count() or 1) > 1 else 1
         read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: stats, one byte, gone (no cleanup of the parent's state)
-            try:
-                os.close(read)
-                os.write(write, b"1" if still(root, stored, settings) else b"0")
-            finally:
-                os._exit(0)
+        pids = []
+        for part in range(parts):
+            pid = os.fork()
+            if pid == 0:  # a child: stats, one byte, gone (no cleanup of the parent's state)
+                try:
+                    os.close(read)
+                    held = still(root, stored, settings, part, parts)
+                    os.write(write, b"1" if held else b"0")
+                finally:
+                    os._exit(0)
+            pids.append(pid)
         os.close(write)
-        return cls(pid, read)
+        return cls(pids, read)
 
     def holds(self) -> bool:
         """Whether the listing was true (waits for the check; a check that failed says no)."""
         if self._held is None:
+            said = b""
             try:
-                self._held = os.read(self._fd, 1) == b"1"
+                while len(said) < len(self._pids):
+                    got = os.read(self._fd, len(self._pids))
+                    if not got:
+                        break  # a child ended without a word
+                    said += got
             finally:
                 os.close(self._fd)
-                os.waitpid(self._pid, 0)
+                for pid in self._pids:
+                    os.waitpid(pid, 0)
+            self._held = said == b"1" * len(self._pids)
         return self._held
 
 
