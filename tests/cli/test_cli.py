@@ -158,11 +158,12 @@ def _imported(poly: Path, argv: list[str], modules: set[str]) -> subprocess.Comp
 
 def test_a_warm_context_imports_nothing_only_a_build_needs(poly: Path) -> None:
     """On a warm cache `scopewise context` starts no worker pool (multiprocessing is not
-    imported), keeps the cache's version key (importlib.metadata is not), and reads plain
-    settings without cattrs: what a command costs before it answers."""
+    imported), keeps the cache's version key (importlib.metadata is not), reads plain
+    settings without cattrs, and our query files without importlib's readers (zipfile):
+    what a command costs before it answers."""
     (poly / ".scopewise.toml").write_text("max_files = 5000\n")
     assert run(["index", str(poly)], poly).returncode == 0
-    heavy = {"multiprocessing", "importlib.metadata", "cattrs"}
+    heavy = {"multiprocessing", "importlib.metadata", "cattrs", "zipfile"}
     out = _imported(poly, ["context", "shop/pricing.py:29-32"], heavy)
     assert "HEAVY 0 []" in out.stderr, out.stderr[-2000:]
     assert "apply_discount" in out.stdout
