@@ -273,16 +273,17 @@ def _run(args: argparse.Namespace) -> int:
     except EngineError as exc:
         print(f"scopewise: {safe(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
+    except BrokenPipeError:  # `scopewise ... | head`: the reader left; say nothing (an
+        # OSError too: caught before it)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except OSError as exc:
         print(f"scopewise: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("scopewise: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # `scopewise ... | head`: the reader left; say nothing
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 1
 
 
 def _exit_now(code: int) -> None:
