@@ -1,0 +1,129 @@
+"""A definition's sites kept across keystrokes (analysis/kept.py): a keystroke inside a body
+keeps the answers it cannot change (their sites in the edited file moved with the lines),
+and an edit that changes one is seen at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scopewise.analysis.engine import Engine
+from scopewise.analysis.resolve import Resolver
+from scopewise.analysis.sites import CallerSite, SiteFinder
+from scopewise.index.buffer import Document, TextChange
+
+USERS = 6
+LIB = "def helper(x):\n    return x + 1\n\n\ndef far(x):\n    return x\n"
+EDIT = (
+    "from lib import helper\n"
+    "\n\n"
+    "def work(v):\n"
+    "    y = v\n"
+    "    return y\n"  # line 5: the keystrokes' body
+    "\n\n"
+    "def later(v):\n"
+    "    return helper(v) + target(v)\n"  # line 9: sites after the body
+    "\n\n"
+    "def target(v):\n"
+    "    return v\n"
+)
+BODY = 5
+
+
+def _user(i: int, calls: str = "helper(v) + far(v) + target(v)") -> str:
+    return f"from lib import helper, far\nfrom edit import target\n\n\ndef use{i}(v):\n    return {calls}\n"
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> tuple[Engine, Document]:
+    files = {".scopewise.toml": "", "lib.py": LIB, "edit.py": EDIT}
+    files.update({f"users/u{i}.py": _user(i) for i in range(USERS)})
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text, encoding="utf-8")
+    doc = Document("edit.py", EDIT, 1, "python")
+    engine = Engine(tmp_path, use_cache=False, documents={"edit.py": doc}.get)
+    engine.index(workers=1)
+    return engine, doc
+
+
+def _count_finds(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The definitions whose sites are worked out (not found kept) from now on."""
+    found: list[str] = []
+    real = SiteFinder.bounded
+
+    def bounded(self: SiteFinder, fi, index, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self is engine.resolver._sites:  # not a fresh resolver's
+            found.append(fi.definitions[index].name)
+        return real(self, fi, index, *args, **kwargs)
+
+    monkeypatch.setattr(SiteFinder, "bounded", bounded)
+    return found
+
+
+def _asked(engine: Engine, name: str, path: str) -> tuple[list[CallerSite], list[CallerSite]]:
+    """The sites of `path`'s definition `name` as kept, and as a resolver new to the
+    workspace works them out."""
+    engine.sync("edit.py")
+    fi = engine.workspace.get(path)
+    assert fi is not None
+    index = fi.named(name)[0]
+    return engine.resolver.callers(fi, index), Resolver(engine.workspace).callers(fi, index)
+
+
+ASKED = (("helper", "lib.py"), ("far", "lib.py"), ("target", "edit.py"))
+
+
+def test_a_keystroke_in_a_body_keeps_the_sites_it_cannot_change(
+    engine: tuple[Engine, Document], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keystrokes in `work`'s body, a line added there among them: the sites of `helper` and
+    `far` (lib.py) and of `target` (the edited file's own) are kept, never worked out again,
+    and they are what a fresh resolver says, the edited file's sites a line further down."""
+    eng, doc = engine
+    doc.apply([TextChange("z", (BODY, 12), (BODY, 12))], 2)  # a first edit: the file pinned
+    before = {name: _asked(eng, name, path)[0] for name, path in ASKED}
+    assert {s.line for s in before["helper"] if s.path == "edit.py"} == {0, 9}
+    finds = _count_finds(eng, monkeypatch)
+    edits = [("a", (BODY, 13)), ("\n    pass", (BODY, 14)), ("s", (BODY + 1, 8))]
+    for version, (text, at) in enumerate(edits, 3):
+        doc.apply([TextChange(text, at, at)], version)
+        for name, path in ASKED:
+            kept, fresh = _asked(eng, name, path)
+            assert kept == fresh, name
+    assert finds == []  # none worked out again
+    after = {name: _asked(eng, name, path)[0] for name, path in ASKED}
+    assert {s.line for s in after["helper"] if s.path == "edit.py"} == {0, 10}  # moved down
+    assert {s.path for s in after["far"]} == {s.path for s in before["far"]}
+
+
+def test_an_edit_that_changes_the_sites_is_seen_at_once(
+    engine: tuple[Engine, Document], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A call typed into the body, a definition of the edited file renamed, a user edited
+    (another file): each request's sites are a fresh resolver's."""
+    eng, doc = engine
+    doc.apply([TextChange("z", (BODY, 12), (BODY, 12))], 2)
+    for name, path in ASKED:
+        _asked(eng, name, path)
+    doc.apply([TextChange("\n    helper(y)", (BODY, 13), (BODY, 13))], 3)  # a new call
+    kept, fresh = _asked(eng, "helper", "lib.py")
+    assert kept == fresh and (BODY + 1) in {s.line for s in kept if s.path == "edit.py"}
+    assert _asked(eng, "far", "lib.py")[0] == _asked(eng, "far", "lib.py")[1]
+    line = EDIT.split("\n").index("def target(v):") + 1
+    doc.apply([TextChange("targeted", (line, 4), (line, 10))], 4)  # a rename
+    kept, fresh = _asked(eng, "helper", "lib.py")
+    assert kept == fresh
+    kept, fresh = _asked(eng, "targeted", "edit.py")
+    assert kept == fresh == []  # its users call `target`, which is no more
+    ws = eng.workspace
+    ws.update("users/u0.py", _user(0).replace("(v)", "(v) ").encode())  # u0 pinned
+    for name, path in ASKED[:2]:
+        assert _asked(eng, name, path)[0] == _asked(eng, name, path)[1]
+    finds = _count_finds(eng, monkeypatch)
+    ws.update("users/u0.py", _user(0, "far(v)").encode())  # u0 calls helper no more
+    kept, fresh = _asked(eng, "helper", "lib.py")
+    assert kept == fresh and ("users/u0.py", 5) not in {(s.path, s.line) for s in kept}
+    assert _asked(eng, "far", "lib.py")[0] == _asked(eng, "far", "lib.py")[1]
+    assert finds == ["helper", "far"]  # not a splice: the names u0 uses, worked out again
