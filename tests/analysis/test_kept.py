@@ -14,9 +14,12 @@ from scopewise.analysis.sites import CallerSite, SiteFinder
 from scopewise.index.buffer import Document, TextChange
 
 USERS = 6
-LIB = "def helper(x):\n    return x + 1\n\n\ndef far(x):\n    return x\n"
+LIB = (
+    "def helper(x):\n    return x + 1\n\n\ndef far(x):\n    return x\n\n\n"
+    "class Foo:\n    def meth(self):\n        return 1\n"
+)
 EDIT = (
-    "from lib import helper\n"
+    "from lib import Foo, helper\n"
     "\n\n"
     "def work(v):\n"
     "    y = v\n"
@@ -27,12 +30,18 @@ EDIT = (
     "\n\n"
     "def target(v):\n"
     "    return v\n"
+    "\n\n"
+    "def typed():\n"
+    "    f = Foo()\n"  # line 17: evidence, whose line a site's `via` names
+    "    pass\n"
+    "    return f.meth()\n"
 )
 BODY = 5
 
 
 def _user(i: int, calls: str = "helper(v) + far(v) + target(v)") -> str:
-    return f"from lib import helper, far\nfrom edit import target\n\n\ndef use{i}(v):\n    return {calls}\n"
+    head = "from lib import helper, far\nfrom edit import target\n\n\n"
+    return f"{head}def use{i}(v):\n    return {calls}\n"
 
 
 @pytest.fixture
@@ -78,24 +87,29 @@ ASKED = (("helper", "lib.py"), ("far", "lib.py"), ("target", "edit.py"))
 def test_a_keystroke_in_a_body_keeps_the_sites_it_cannot_change(
     engine: tuple[Engine, Document], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Keystrokes in `work`'s body, a line added there among them: the sites of `helper` and
-    `far` (lib.py) and of `target` (the edited file's own) are kept, never worked out again,
-    and they are what a fresh resolver says, the edited file's sites a line further down."""
+    """Keystrokes in `work`'s body: the sites of `helper` and `far` (lib.py) and of `target`
+    (the edited file's own) are kept, never worked out again, and they are what a fresh
+    resolver says. A line added there: the answers with sites in the edited file (`helper`,
+    `target`) are worked out again, a line further down; `far`'s is kept."""
     eng, doc = engine
     doc.apply([TextChange("z", (BODY, 12), (BODY, 12))], 2)  # a first edit: the file pinned
     before = {name: _asked(eng, name, path)[0] for name, path in ASKED}
     assert {s.line for s in before["helper"] if s.path == "edit.py"} == {0, 9}
     finds = _count_finds(eng, monkeypatch)
-    edits = [("a", (BODY, 13)), ("\n    pass", (BODY, 14)), ("s", (BODY + 1, 8))]
-    for version, (text, at) in enumerate(edits, 3):
+    for version, (text, at) in enumerate([("a", (BODY, 13)), ("s", (BODY, 14))], 3):
         doc.apply([TextChange(text, at, at)], version)
         for name, path in ASKED:
             kept, fresh = _asked(eng, name, path)
             assert kept == fresh, name
     assert finds == []  # none worked out again
-    after = {name: _asked(eng, name, path)[0] for name, path in ASKED}
+    doc.apply([TextChange("\n    pass", (BODY, 15), (BODY, 15))], 5)
+    after = {}
+    for name, path in ASKED:
+        after[name], fresh = _asked(eng, name, path)
+        assert after[name] == fresh, name
+    assert sorted(finds) == ["helper", "target"]
     assert {s.line for s in after["helper"] if s.path == "edit.py"} == {0, 10}  # moved down
-    assert {s.path for s in after["far"]} == {s.path for s in before["far"]}
+    assert after["far"] == before["far"]
 
 
 def test_an_edit_that_changes_the_sites_is_seen_at_once(
@@ -107,11 +121,11 @@ def test_an_edit_that_changes_the_sites_is_seen_at_once(
     doc.apply([TextChange("z", (BODY, 12), (BODY, 12))], 2)
     for name, path in ASKED:
         _asked(eng, name, path)
-    doc.apply([TextChange("\n    helper(y)", (BODY, 13), (BODY, 13))], 3)  # a new call
+    doc.apply([TextChange("helper(y)", (BODY, 11), (BODY, 13))], 3)  # `return helper(y)`
     kept, fresh = _asked(eng, "helper", "lib.py")
-    assert kept == fresh and (BODY + 1) in {s.line for s in kept if s.path == "edit.py"}
+    assert kept == fresh and BODY in {s.line for s in kept if s.path == "edit.py"}
     assert _asked(eng, "far", "lib.py")[0] == _asked(eng, "far", "lib.py")[1]
-    line = EDIT.split("\n").index("def target(v):") + 1
+    line = EDIT.split("\n").index("def target(v):")
     doc.apply([TextChange("targeted", (line, 4), (line, 10))], 4)  # a rename
     kept, fresh = _asked(eng, "helper", "lib.py")
     assert kept == fresh
@@ -127,3 +141,9 @@ def test_an_edit_that_changes_the_sites_is_seen_at_once(
     assert kept == fresh and ("users/u0.py", 5) not in {(s.path, s.line) for s in kept}
     assert _asked(eng, "far", "lib.py")[0] == _asked(eng, "far", "lib.py")[1]
     assert finds == ["helper", "far"]  # not a splice: the names u0 uses, worked out again
+    kept, fresh = _asked(eng, "meth", "lib.py")
+    assert [s.via for s in kept if s.path == "edit.py"] == ["Foo(...) at 18"]
+    swap = TextChange("    pass\n    f = Foo()", (17, 0), (18, 8))  # the evidence a line down
+    doc.apply([swap], 5)
+    kept, fresh = _asked(eng, "meth", "lib.py")
+    assert kept == fresh and [s.via for s in kept if s.path == "edit.py"] == ["Foo(...) at 19"]

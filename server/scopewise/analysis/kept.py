@@ -10,19 +10,26 @@ A definition's sites (by path, file version and index, with the definition's nam
 analysis/verdicts.py), the override sites and the other declarations of its symbol (the
 definitions of the name), the symbol itself and the namesakes' count (the definitions,
 imports, class headers: the shape again). So once the index moved without the definitions
-version or the shape moving (a keystroke inside a body), an answer for name N can differ
-only where the text changed: in a file E edited since, and only when
+version or the shape moving (`Verdicts.moves`), an answer for name N can differ only where
+the text changed, in a file E edited since:
 
-- the definition asked is in E (its key, with E's old digest, is dead anyway);
-- E used N before the edit (its uses of N are sites, on lines that may have moved) or uses
-  it now (a call typed there is a new site): N among E's names used, before or after;
-- E defines N (an override, another declaration: a site on a line of E).
+- a definition of E is asked under E's digest: an answer under the old one is dead, unless
+  E was spliced keeping its definitions (`model.Spliced`: same index), when it is re-keyed;
+- E's uses of N are sites: one typed or removed changes the answer, and so may one whose
+  line moved, or whose verdict reads evidence the edit moved (a site's `via` names the
+  evidence's line, `Foo(...) at 18`);
+- E's definitions of N are sites (an override, another declaration).
 
-Such answers are dropped, every other one is kept. The edited files are the pinned ones
+After a splice of E that kept its definitions and evidence, an answer is dropped when N is
+used or defined in the lines re-extracted (before or after), or when it has sites in E and
+a line moved (a line added or removed) or the lines re-extracted hold evidence; every other
+one holds (a keystroke inside a body keeps the answers for the names not written there). After
+any other edit of E, the answers for the names E uses or defines (before or after) are
+dropped and the definitions of E's, the others kept. The edited files are the pinned ones
 whose index is not the one seen at the last look (`FileTable.pinned`: a file not pinned
-cannot change without the definitions version moving); a file pinned since (a stored
-file's first edit) or no longer pinned, a definitions version or a shape moved: every
-answer is dropped.
+cannot change without the definitions version moving); a file pinned since (a stored file's
+first edit) or no longer pinned, a definitions version or a shape moved: every answer is
+dropped.
 """
 
 from __future__ import annotations
@@ -32,12 +39,11 @@ import contextlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 
 from scopewise.analysis.sites import FAMILY as _FAMILY
 from scopewise.analysis.sites import CallerSite
 from scopewise.analysis.verdicts import Verdicts
-from scopewise.index.model import FileIndex
+from scopewise.index.model import Evidence, FileIndex
 from scopewise.index.workspace import WorkspaceIndex
 from scopewise.vocab import Kind
 
@@ -156,37 +162,49 @@ def _stale(
 def _carried(kept: OrderedDict[CallersKey, Answer], old: FileIndex, new: FileIndex) -> bool:
     """Carry the kept answers over a splice of `old` that kept its definitions and its
     evidence (`model.Spliced`): an answer for a name neither used nor defined in the lines
-    re-extracted holds, its sites in the file moved with the lines after them, a definition
-    of the file re-keyed under the new digest (same definitions: same index); the others
-    dropped. False (nothing done) for any other edit."""
+    re-extracted holds, a definition of the file re-keyed under the new digest (same
+    definitions: same index); one with sites in the file only when no line moved and the
+    lines re-extracted hold no evidence (a site's `via` may name an evidence's line); the
+    others dropped. False (nothing done) for any other edit."""
     how = new.spliced
     if how is None or how.source != old.digest or not (how.same_definitions and how.same_evidence):
         return False
-    path, delta = new.path, how.last - how.old_last
+    path, first = new.path, how.first
+    still = how.last == how.old_last and not (
+        _evidence_in(old, first, how.old_last) or _evidence_in(new, first, how.last)
+    )
     held: dict[str, bool] = {}  # name -> whether the lines re-extracted hold it
     gone: list[CallersKey] = []
-    moved: list[tuple[CallersKey, CallersKey, Answer]] = []
+    moved: list[CallersKey] = []
     for key, (name, sites) in kept.items():
-        if key[0] == path and key[1] != old.digest:
-            gone.append(key)  # an earlier version's: asked no more
-            continue
         hit = held.get(name)
         if hit is None:
-            hit = held[name] = _in_lines(name, old, how.first, how.old_last) or _in_lines(
-                name, new, how.first, how.last
+            hit = held[name] = _in_lines(name, old, first, how.old_last) or _in_lines(
+                name, new, first, how.last
             )
-        if hit:
+        ours = key[0] == path
+        if hit or (ours and key[1] != old.digest):  # or an earlier version's: asked no more
             gone.append(key)
-        elif key[0] == path or (delta and any(s.path == path for s in sites)):
-            sites = tuple(_moved(s, path, how.old_last, delta) for s in sites) if delta else sites
-            now = (path, new.digest, key[2]) if key[0] == path else key
-            moved.append((key, now, (name, sites)))
+        elif not still and any(s.path == path for s in sites):
+            gone.append(key)  # its sites in the file may have moved
+        elif ours:
+            moved.append(key)
     for key in gone:
         del kept[key]
-    for key, now, answer in moved:
-        del kept[key]
-        kept[now] = answer
+    for key in moved:
+        kept[(path, new.digest, key[2])] = kept.pop(key)
     return True
+
+
+def _evidence_in(fi: FileIndex, first: int, last: int) -> bool:
+    """Whether `fi` says type evidence on lines `first`..`last`."""
+    evidence = fi.evidence
+    i = bisect.bisect_left(evidence, first, key=_line)
+    return i < len(evidence) and evidence[i].line <= last
+
+
+def _line(e: Evidence) -> int:
+    return e.line
 
 
 def _in_lines(name: str, fi: FileIndex, first: int, last: int) -> bool:
@@ -198,13 +216,6 @@ def _in_lines(name: str, fi: FileIndex, first: int, last: int) -> bool:
         if j < len(values) and values[j] <= last * 4 + 3:
             return True
     return any(first <= fi.definitions[i].name_line <= last for i in fi.named(name))
-
-
-def _moved(site: CallerSite, path: str, old_last: int, delta: int) -> CallerSite:
-    """A site of the edited file on its line after the edit."""
-    if site.path != path or site.line <= old_last:
-        return site
-    return replace(site, line=site.line + delta)
 
 
 def _touches(name: str, old: FileIndex, new: FileIndex) -> bool:
