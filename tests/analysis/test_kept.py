@@ -16,10 +16,10 @@ from scopewise.index.buffer import Document, TextChange
 USERS = 6
 LIB = (
     "def helper(x):\n    return x + 1\n\n\ndef far(x):\n    return x\n\n\n"
-    "class Foo:\n    def meth(self):\n        return 1\n"
+    "class Foo:\n    def meth(self):\n        return 1\n\n\nclass Base:\n    pass\n"
 )
 EDIT = (
-    "from lib import Foo, helper\n"
+    "from lib import Base, Foo, helper\n"
     "\n\n"
     "def work(v):\n"
     "    y = v\n"
@@ -35,6 +35,9 @@ EDIT = (
     "    f = Foo()\n"  # line 17: evidence, whose line a site's `via` names
     "    pass\n"
     "    return f.meth()\n"
+    "\n\n"
+    "class Sub(Base):\n"
+    "    pass\n"
 )
 BODY = 5
 
@@ -147,3 +150,49 @@ def test_an_edit_that_changes_the_sites_is_seen_at_once(
     doc.apply([swap], 5)
     kept, fresh = _asked(eng, "meth", "lib.py")
     assert kept == fresh and [s.via for s in kept if s.path == "edit.py"] == ["Foo(...) at 19"]
+
+
+def test_a_keystroke_in_a_body_keeps_the_subclasses_found(
+    engine: tuple[Engine, Document], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A class's subclasses (found in other files) are kept across keystrokes in a body,
+    the edited file's own (`Sub`) as its index now says, a line further down once a line is
+    added; a base renamed is seen at once."""
+    from scopewise.analysis.hierarchy import Hierarchy
+
+    eng, doc = engine
+    ws, hierarchy = eng.workspace, eng.resolver.hierarchy
+    doc.apply([TextChange("z", (BODY, 12), (BODY, 12))], 2)
+
+    def subclasses() -> tuple[list[tuple[str, int, int]], list[tuple[str, int, int]]]:
+        eng.sync("edit.py")
+        lib = ws.get("lib.py")
+        assert lib is not None
+        base = lib.named("Base")[0]
+        fresh = Resolver(ws).hierarchy.subclasses(lib, base)
+        found = hierarchy.subclasses(lib, base)
+        assert all(f is ws.get(f.path) for f, _ in found)  # the indexes now
+        return [(f.path, i, f.definitions[i].start_line) for f, i in found], [
+            (f.path, i, f.definitions[i].start_line) for f, i in fresh
+        ]
+
+    before, _ = subclasses()
+    assert [p for p, _, _ in before] == ["edit.py"]
+    searches: list[int] = []
+    real = Hierarchy._find_subclasses
+
+    def find(self: Hierarchy, fi, cls):  # type: ignore[no-untyped-def]
+        if self is hierarchy:
+            searches.append(cls)
+        return real(self, fi, cls)
+
+    monkeypatch.setattr(Hierarchy, "_find_subclasses", find)
+    for version, (text, at) in enumerate([("a", (BODY, 13)), ("\n    pass", (BODY, 14))], 3):
+        doc.apply([TextChange(text, at, at)], version)
+        kept, fresh = subclasses()
+        assert kept == fresh
+    assert searches == [] and kept[0][2] == before[0][2] + 1  # a line further down
+    line = EDIT.split("\n").index("class Sub(Base):") + 1
+    doc.apply([TextChange("Bass", (line, 10), (line, 14))], 5)  # no longer a subclass
+    kept, fresh = subclasses()
+    assert kept == fresh == []

@@ -40,6 +40,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 
+from scopewise.analysis.hierarchy import Hierarchy
 from scopewise.analysis.sites import FAMILY as _FAMILY
 from scopewise.analysis.sites import CallerSite
 from scopewise.analysis.verdicts import Verdicts
@@ -59,9 +60,11 @@ class Kept:
     """Each definition's sites, kept while they hold (see the module's docstring), and the
     definitions of a name until which definitions there are changes."""
 
-    def __init__(self, workspace: WorkspaceIndex, verdicts: Verdicts) -> None:
+    def __init__(self, workspace: WorkspaceIndex, verdicts: Verdicts, hierarchy: Hierarchy) -> None:
         self.ws = workspace
         self.verdicts = verdicts  # its `moves`: the shape moved
+        self.hierarchy = hierarchy  # its subclasses are carried with the sites
+        hierarchy.fresh = self.fresh
         self._callers: OrderedDict[CallersKey, Answer] = OrderedDict()
         self._named: dict[tuple[str, str, bool, bool], tuple[tuple[str, int], ...]] = {}
         self._at = workspace.version
@@ -71,7 +74,8 @@ class Kept:
         self._named_at = workspace.defs_version
         self._lock = threading.Lock()
 
-    def _fresh(self) -> None:
+    def fresh(self) -> None:
+        """Brought to the index's version now (`Hierarchy.subclasses` too: `fresh` is its)."""
         with self._lock:
             if self._at != self.ws.version:
                 self._carry()
@@ -90,6 +94,9 @@ class Kept:
         whole = defs != self._defs_at or moves != self._moves or not was.keys() <= pinned.keys()
         if whole or any(old is None for old, _ in edits):
             self._callers.clear()
+            self.hierarchy.carry_subclasses(None, at)
+        else:
+            self.hierarchy.carry_subclasses([(o, n) for o, n in edits if o is not None], at)
         for old, new in edits if self._callers else ():
             assert old is not None
             if not _carried(self._callers, old, new):
@@ -105,7 +112,7 @@ class Kept:
         keep: Callable[[], bool] = lambda: True,
     ) -> list[CallerSite]:
         """`find`'s answer, kept unless `keep` says no once it is found (a lower bound)."""
-        self._fresh()
+        self.fresh()
         key = (fi.path, fi.digest, index)
         hit = self._callers.get(key)
         if hit is None:
@@ -127,7 +134,7 @@ class Kept:
         """The definitions called `name` in a language family, attributes left out; none
         when there are more than BY_NAME_MAX (files are loaded only until there are, and only
         the family's)."""
-        self._fresh()
+        self.fresh()
         key = (name, family, members_only, top_level_only)
         hit = self._named.get(key)
         if hit is None:

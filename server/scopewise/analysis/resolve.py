@@ -183,7 +183,7 @@ class Resolver:
         # each using file's sites, kept across edits elsewhere that keep the shape
         self.verdicts = Verdicts(workspace, moved=self.types.forget)
         self._sites = SiteFinder(workspace, self.hierarchy, self.types, self.verdicts)
-        self._kept = Kept(workspace, self.verdicts)  # answers kept while they hold
+        self._kept = Kept(workspace, self.verdicts, self.hierarchy)  # answers kept while they hold
 
     # ------------------------------------------------------------------ modules
     def module_file(self, module: str, from_path: str) -> str | None:
