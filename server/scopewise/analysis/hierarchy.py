@@ -66,7 +66,8 @@ class Hierarchy:
         self._members: dict[tuple[str, str], dict[tuple[int | None, str], int]] = {}
         # a class's subclasses (every method of a class asks the same), found in other
         # files: kept while the definitions and the shape hold (`carry_subclasses`)
-        self._subclasses: dict[tuple[str, str, int], tuple[Ref, ...]] = {}
+        # (path, digest, class) -> its subclasses, and the files they are in
+        self._subclasses: dict[tuple[str, str, int], tuple[tuple[Ref, ...], frozenset[str]]] = {}
         self._subclasses_at = workspace.version
         # called when the index moved since: by default every subclass found is dropped;
         # the resolver's answers kept (analysis/kept.py) carry them over edits
@@ -153,13 +154,14 @@ class Hierarchy:
         if self._subclasses_at != at:
             self.fresh()
         key = (fi.path, fi.digest, cls)
-        hit = self._subclasses.get(key)
-        if hit is None:
-            hit = tuple(self._find_subclasses(fi, cls))
-            if at == self.ws.version == self._subclasses_at:  # the index held meanwhile
-                if len(self._subclasses) > 4096:
-                    self._subclasses.clear()
-                self._subclasses[key] = hit
+        found = self._subclasses.get(key)
+        if found is not None:
+            return list(found[0])
+        hit = tuple(self._find_subclasses(fi, cls))
+        if at == self.ws.version == self._subclasses_at:  # the index held meanwhile
+            if len(self._subclasses) > 4096:
+                self._subclasses.clear()
+            self._subclasses[key] = hit, frozenset(f.path for f, _ in hit)
         return list(hit)
 
     def carry_subclasses(
@@ -175,13 +177,16 @@ class Hierarchy:
             now = {old.digest: new for old, new in edits}
             paths = {new.path for _, new in edits}
             kept = {}
-            for (path, digest, cls), refs in self._subclasses.items():
+            for (path, digest, cls), (refs, held) in self._subclasses.items():
+                if path not in paths and paths.isdisjoint(held):
+                    kept[path, digest, cls] = refs, held  # no edited file's index in them
+                    continue
                 if path in paths and digest not in now:
                     continue  # an earlier version's: asked no more
                 if any(r[0].path in paths and r[0].digest not in now for r in refs):
                     continue
                 key = (path, now[digest].digest, cls) if path in paths else (path, digest, cls)
-                kept[key] = tuple((now.get(r[0].digest, r[0]), r[1]) for r in refs)
+                kept[key] = tuple((now.get(r[0].digest, r[0]), r[1]) for r in refs), held
             self._subclasses = kept
         self._subclasses_at = at
 

@@ -44,7 +44,7 @@ from scopewise.analysis.hierarchy import Hierarchy
 from scopewise.analysis.sites import FAMILY as _FAMILY
 from scopewise.analysis.sites import CallerSite
 from scopewise.analysis.verdicts import Verdicts
-from scopewise.index.model import Evidence, FileIndex
+from scopewise.index.model import Definition, Evidence, FileIndex
 from scopewise.index.workspace import WorkspaceIndex
 from scopewise.vocab import Kind
 
@@ -180,15 +180,11 @@ def _carried(kept: OrderedDict[CallersKey, Answer], old: FileIndex, new: FileInd
     still = how.last == how.old_last and not (
         _evidence_in(old, first, how.old_last) or _evidence_in(new, first, how.last)
     )
-    held: dict[str, bool] = {}  # name -> whether the lines re-extracted hold it
+    lines = _Lines(old, new, how.first, how.old_last, how.last)
     gone: list[CallersKey] = []
     moved: list[CallersKey] = []
     for key, (name, sites) in kept.items():
-        hit = held.get(name)
-        if hit is None:
-            hit = held[name] = _in_lines(name, old, first, how.old_last) or _in_lines(
-                name, new, first, how.last
-            )
+        hit = lines.hold(name)
         ours = key[0] == path
         if hit or (ours and key[1] != old.digest):  # or an earlier version's: asked no more
             gone.append(key)
@@ -214,15 +210,46 @@ def _line(e: Evidence) -> int:
     return e.line
 
 
-def _in_lines(name: str, fi: FileIndex, first: int, last: int) -> bool:
-    """Whether `fi` uses `name` on lines `first`..`last`, or defines it with its name there."""
-    packed = fi.refs.get(name)
-    if packed:
-        values = memoryview(packed).cast("q")
-        j = bisect.bisect_left(values, first * 4)
-        if j < len(values) and values[j] <= last * 4 + 3:
-            return True
-    return any(first <= fi.definitions[i].name_line <= last for i in fi.named(name))
+class _Lines:
+    """What the lines a splice re-extracted hold (before and after): `hold(name)`, whether
+    a name is used there or a definition of it starts there."""
+
+    def __init__(self, old: FileIndex, new: FileIndex, first: int, old_last: int, last: int):
+        self.refs = ((old.refs, first * 4, old_last * 4 + 3), (new.refs, first * 4, last * 4 + 3))
+        self.defined = _starting(old, first, old_last) | _starting(new, first, last)
+        self.seen: dict[str, bool] = {}
+
+    def hold(self, name: str) -> bool:
+        hit = self.seen.get(name)
+        if hit is None:
+            (was, lo, old_hi), (now, _, hi) = self.refs
+            hit = name in self.defined or (
+                _within(was.get(name), lo, old_hi) or _within(now.get(name), lo, hi)
+            )
+            self.seen[name] = hit
+        return hit
+
+
+def _within(packed: bytes | None, lo: int, hi: int) -> bool:
+    """Whether a name's packed uses (line * 4 + kind, sorted) hold one in `lo`..`hi`."""
+    if not packed:
+        return False
+    values = memoryview(packed).cast("q")
+    j = bisect.bisect_left(values, lo)
+    return j < len(values) and values[j] <= hi
+
+
+def _starting(fi: FileIndex, first: int, last: int) -> set[str]:
+    """The names of the definitions starting on lines `first`..`last` (a definition whose
+    name is there starts there: the lines are whole statements)."""
+    defs = fi.definitions
+    lo = bisect.bisect_left(defs, first, key=_start)
+    hi = bisect.bisect_right(defs, last, key=_start)
+    return {d.name for d in defs[lo:hi]}
+
+
+def _start(d: Definition) -> int:
+    return d.start_line
 
 
 def _touches(name: str, old: FileIndex, new: FileIndex) -> bool:
