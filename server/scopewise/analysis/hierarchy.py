@@ -4,6 +4,7 @@ member's lookup through the bases, and the overrides of a method either way."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from scopewise.index.model import REF_MEMBER, FileIndex
@@ -63,10 +64,14 @@ class Hierarchy:
         self.binder = binder
         self._headers: dict[tuple[str, str, int], list[tuple[str, str | None]]] = {}
         self._members: dict[tuple[str, str], dict[tuple[int | None, str], int]] = {}
-        # a class's subclasses (every method of a class asks the same), kept until any
-        # file's index changes: they are found in other files
-        self._subclasses: dict[tuple[str, str, int], tuple[Ref, ...]] = {}
+        # a class's subclasses (every method of a class asks the same), found in other
+        # files: kept while the definitions and the shape hold (`carry_subclasses`)
+        # (path, digest, class) -> its subclasses, and the files they are in
+        self._subclasses: dict[tuple[str, str, int], tuple[tuple[Ref, ...], frozenset[str]]] = {}
         self._subclasses_at = workspace.version
+        # called when the index moved since: by default every subclass found is dropped;
+        # the resolver's answers kept (analysis/kept.py) carry them over edits
+        self.fresh: Callable[[], None] = lambda: self.carry_subclasses(None, self.ws.version)
 
     def header_names(self, fi: FileIndex, cls: int) -> list[tuple[str, str | None]]:
         """(name, receiver) of each name on a class's header after its own name: its bases
@@ -147,17 +152,43 @@ class Hierarchy:
         once per class file version while the index stays as it is)."""
         at = self.ws.version
         if self._subclasses_at != at:
-            self._subclasses = {}
-            self._subclasses_at = at
+            self.fresh()
         key = (fi.path, fi.digest, cls)
-        hit = self._subclasses.get(key)
-        if hit is None:
-            hit = tuple(self._find_subclasses(fi, cls))
-            if at == self.ws.version:  # not worked out while the index moved
-                if len(self._subclasses) > 4096:
-                    self._subclasses.clear()
-                self._subclasses[key] = hit
+        found = self._subclasses.get(key)
+        if found is not None:
+            return list(found[0])
+        hit = tuple(self._find_subclasses(fi, cls))
+        if at == self.ws.version == self._subclasses_at:  # the index held meanwhile
+            if len(self._subclasses) > 4096:
+                self._subclasses.clear()
+            self._subclasses[key] = hit, frozenset(f.path for f, _ in hit)
         return list(hit)
+
+    def carry_subclasses(
+        self, edits: Sequence[tuple[FileIndex, FileIndex]] | None, at: int
+    ) -> None:
+        """The subclasses found, brought to the index's version `at`: all dropped (`edits`
+        None), else carried over `edits` (an edited file's index then, and now) that kept
+        the definitions version and the shape (the same classes derive from the same ones,
+        at the same indexes): an edited file's index in them replaced by the new one."""
+        if edits is None:
+            self._subclasses = {}
+        elif edits:
+            now = {old.digest: new for old, new in edits}
+            paths = {new.path for _, new in edits}
+            kept = {}
+            for (path, digest, cls), (refs, held) in self._subclasses.items():
+                if path not in paths and paths.isdisjoint(held):
+                    kept[path, digest, cls] = refs, held  # no edited file's index in them
+                    continue
+                if path in paths and digest not in now:
+                    continue  # an earlier version's: asked no more
+                if any(r[0].path in paths and r[0].digest not in now for r in refs):
+                    continue
+                key = (path, now[digest].digest, cls) if path in paths else (path, digest, cls)
+                kept[key] = tuple((now.get(r[0].digest, r[0]), r[1]) for r in refs), held
+            self._subclasses = kept
+        self._subclasses_at = at
 
     def _find_subclasses(self, fi: FileIndex, cls: int) -> list[Ref]:
         out: list[Ref] = []

@@ -15,11 +15,8 @@ the last one first.
 from __future__ import annotations
 
 import builtins
-import contextlib
 import posixpath
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -27,6 +24,8 @@ import tree_sitter as ts
 
 from scopewise.analysis.hierarchy import Hierarchy, Ref
 from scopewise.analysis.hierarchy import enclosing_class as enclosing_class
+from scopewise.analysis.kept import BY_NAME_MAX as BY_NAME_MAX
+from scopewise.analysis.kept import Kept
 from scopewise.analysis.receivers import CLASS, INSTANCE, MODULE, OTHER, SUPER, Types, Value
 from scopewise.analysis.sites import COMMON_METHODS as _COMMON_METHODS
 from scopewise.analysis.sites import FAMILY as _FAMILY
@@ -42,9 +41,6 @@ from scopewise.index.workspace import WorkspaceIndex
 from scopewise.vocab import CLASS_LIKE, TYPE_KINDS, Kind
 
 _BUILTINS = frozenset(dir(builtins))
-BY_NAME_MAX = 12  # a name defined more often than this is not resolved by name alone
-CALLERS_KEPT = 4096  # definitions whose sites are remembered (Resolver.callers)
-NAMED_KEPT = 50_000  # names whose definitions are remembered (Resolver._named)
 _SELF = frozenset({"self", "cls", "this", "super"})
 _TYPED = 0.9  # `x.m` where evidence says `x` is an instance of a class that has `m`
 _VARIANT = 0.4  # an earlier namesake's share of a use's confidence (see _namesakes)
@@ -187,7 +183,7 @@ class Resolver:
         # each using file's sites, kept across edits elsewhere that keep the shape
         self.verdicts = Verdicts(workspace, moved=self.types.forget)
         self._sites = SiteFinder(workspace, self.hierarchy, self.types, self.verdicts)
-        self._kept = Kept(workspace)  # answers remembered until the index changes
+        self._kept = Kept(workspace, self.verdicts, self.hierarchy)  # answers kept while they hold
 
     # ------------------------------------------------------------------ modules
     def module_file(self, module: str, from_path: str) -> str | None:
@@ -495,91 +491,6 @@ class Resolver:
             target = self.module_file(full, fi.path)
             return target  # `from pkg import name`: a module when pkg/name is one
         return None
-
-
-class Kept:
-    """What the resolver remembers across requests: each definition's sites (by path, file
-    version and index) until any file's index changes (`WorkspaceIndex.version`), the
-    definitions of a name until which definitions there are changes (`defs_version`: a
-    keystroke inside a body keeps them)."""
-
-    def __init__(self, workspace: WorkspaceIndex) -> None:
-        self.ws = workspace
-        self._callers: OrderedDict[tuple[str, str, int], tuple[CallerSite, ...]] = OrderedDict()
-        self._named: dict[tuple[str, str, bool, bool], tuple[tuple[str, int], ...]] = {}
-        self._at = workspace.version
-        self._named_at = workspace.defs_version
-        self._lock = threading.Lock()
-
-    def _fresh(self) -> None:
-        with self._lock:
-            if self._at != self.ws.version:
-                self._callers.clear()
-                self._at = self.ws.version
-            if self._named_at != self.ws.defs_version:  # a name's definitions: those alone
-                self._named.clear()
-                self._named_at = self.ws.defs_version
-
-    def callers(
-        self,
-        fi: FileIndex,
-        index: int,
-        find: Callable[[FileIndex, int], list[CallerSite]],
-        keep: Callable[[], bool] = lambda: True,
-    ) -> list[CallerSite]:
-        """`find`'s answer, kept unless `keep` says no once it is found (a lower bound)."""
-        self._fresh()
-        key = (fi.path, fi.digest, index)
-        hit = self._callers.get(key)
-        if hit is None:
-            at = self.ws.version  # an answer worked out while the index moved is not kept
-            hit = tuple(find(fi, index))
-            with self._lock:  # a run's look-ups may ask from another thread
-                if at == self._at == self.ws.version and keep():
-                    self._callers[key] = hit
-                while len(self._callers) > CALLERS_KEPT:
-                    self._callers.popitem(last=False)
-        else:
-            with self._lock, contextlib.suppress(KeyError):
-                self._callers.move_to_end(key)
-        return list(hit)
-
-    def named(
-        self, name: str, family: str, members_only: bool, top_level_only: bool
-    ) -> tuple[tuple[str, int], ...]:
-        """The definitions called `name` in a language family, attributes left out; none
-        when there are more than BY_NAME_MAX (files are loaded only until there are, and only
-        the family's)."""
-        self._fresh()
-        key = (name, family, members_only, top_level_only)
-        hit = self._named.get(key)
-        if hit is None:
-            at = self.ws.defs_version
-            hit = _named(self.ws, *key)
-            with self._lock:
-                if len(self._named) >= NAMED_KEPT:
-                    self._named.clear()
-                if at == self._named_at == self.ws.defs_version:
-                    self._named[key] = hit
-        return hit
-
-
-def _named(
-    ws: WorkspaceIndex, name: str, family: str, members_only: bool, top_level_only: bool
-) -> tuple[tuple[str, int], ...]:
-    """Kept.named, worked out: judged on the stored rows (language, kind, level) before any
-    file is loaded, none loaded past BY_NAME_MAX."""
-
-    def keep(language: str, kind: str, top: bool) -> bool:
-        return (
-            _FAMILY.get(language, language) == family
-            and (not members_only or not top)
-            and (not top_level_only or top)
-            and kind != Kind.ATTRIBUTE
-        )
-
-    found = ws.definitions_where(name, keep, BY_NAME_MAX)
-    return tuple((c.path, i) for c, i in found or ())
 
 
 def _module_file(

@@ -146,6 +146,7 @@ class Verdicts:
         self._shapes: dict[str, Shaped] = dict(self._shapes_now({}))
         self._lock = threading.Lock()
         self.classified = 0  # using files classified so far (not found kept)
+        self.moves = 0  # times the shape moved (every verdict dropped): analysis/kept.py
 
     def _shapes_now(self, old: dict[str, Shaped]) -> list[tuple[str, Shaped]]:
         """The edited files' (digest, shape), `old`'s where the digest is the same."""
@@ -176,6 +177,7 @@ class Verdicts:
                 self._kept.clear()
                 self._over.clear()
                 self._moved()
+                self.moves += 1
             self._shapes = shapes
             self._defs_at, self._at = self.ws.defs_version, self.ws.version
 
