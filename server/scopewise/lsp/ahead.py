@@ -38,6 +38,7 @@ from .listing import ServerEngine
 log = logging.getLogger("scopewise.lsp.timing")
 
 QUIET_S = 0.05  # no message for this long: the work ahead starts (a burst is not slowed)
+LATE_S = 0.005  # the quiet timer this late: a handler ran over it (the next message is near)
 SLICE_WORK = 4  # units of work per slice (analysis/work.py): ~4 ms at 50k files
 SLICE_SITES = 4  # using files a slice classifies for the range's own sites
 RANGE_WORK = 128  # units a range gets ahead before it is left to the menu's requests
@@ -106,6 +107,7 @@ class Ahead:
         self._queue: list[_Range] = []
         self._stale = True  # the queue is made again from the open documents
         self._timer: asyncio.TimerHandle | None = None
+        self._due = 0.0  # when the timer is due (the loop's clock)
         self._next: asyncio.Handle | None = None  # the next slice, when running
         self._near: dict[str, int] = {}  # file -> the line of its last code-action range
         self._done: set[tuple[str, int, int]] = set()  # since the index last moved
@@ -138,10 +140,14 @@ class Ahead:
             return
         if self._timer is not None:
             self._timer.cancel()
-        self._timer = loop.call_later(QUIET_S, self._start)
+        self._due = loop.time() + QUIET_S
+        self._timer = loop.call_at(self._due, self._start)
 
     def _start(self) -> None:
         self._timer = None
+        if asyncio.get_running_loop().time() - self._due > LATE_S:
+            self._arm()  # a handler ran past the quiet time: quiet from its end, not its start
+            return
         engine = self.host.engine
         if engine is None or self.host.busy() or not self.host.ahead_settings()[0]:
             return
