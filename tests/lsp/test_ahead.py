@@ -170,9 +170,34 @@ async def test_a_message_waits_one_slice_at_most(tmp_path: Path) -> None:
     assert worst <= s.longest_ms + 5.0, (worst, s.longest_ms)
 
 
+async def test_a_range_past_its_work_is_left_to_the_menu_and_not_tried_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`dep`'s 41 using files are more than RANGE_WORK lets it count ahead (and `other`'s
+    siblings are dep's users): both left to the menu, and after the index moves (an edit)
+    not tried again."""
+    monkeypatch.setattr(ahead, "RANGE_WORK", 8)
+    root = _workspace(tmp_path / "ws")
+    engine = ServerEngine(root, use_cache=False)
+    engine.index(workers=1)
+    docs = OpenDocuments(root)
+    docs.open((root / DEP).as_uri(), (root / DEP).read_text(), 1)
+    host = _Host(engine, docs)
+    work = Ahead(host)
+    work.changed()
+    while not host.logged:
+        await asyncio.sleep(0.01)
+    assert (work.stats.ranges, work.stats.left) == (2, 2)
+    assert work.stats.units <= 2 * (8 + ahead.SLICE_WORK + 3)
+    engine.workspace.version += 1  # what an edit does to the index
+    work.changed()
+    await asyncio.sleep(ahead.QUIET_S + 0.2)
+    assert work.stats.slices == 0 and len(host.logged) == 1
+
+
 def test_the_ranges_of_a_file_are_its_definitions_a_class_up_to_its_members() -> None:
     from scopewise.index import extract
 
     text = b"class A:\n    x = 1\n\n    def m(self):\n        return 1\n\n\ndef f():\n    pass\n"
     fi: FileIndex = extract.extract("a.py", "python", text)
-    assert ranges_of(fi) == [(1, 3), (4, 5), (8, 9)]
+    assert ranges_of(fi) == [(1, 3, "A"), (4, 5, "A.m"), (8, 9, "f")]

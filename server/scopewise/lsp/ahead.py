@@ -12,7 +12,8 @@ collection) between two slices. A message stops it (`touched`), a change starts 
 from the new state (`changed`: documents, the index); it never runs while the index builds,
 nor on a buffer whose index is not its text (the edit has not settled), and stops once every
 open definition is done. A range whose uses stay uncounted after `RANGE_WORK` units (a name
-used in thousands of files) is left to the menu, which counts on from there. What it
+used in thousands of files) is left to the menu, which counts on from there (and is not
+tried again after an edit while its file stays open). What it
 computes is kept under the same versions the menu's requests use, so an edit makes nothing
 stale: the work is done again from the new state.
 
@@ -63,6 +64,7 @@ class _Range:
     rel: str
     start: int  # 1-based, inclusive
     end: int
+    name: str  # its definition's qualified name (what stays when lines move)
     used: int = 0  # units spent on it so far
 
 
@@ -81,22 +83,23 @@ class Stats:
     times: list[float] = field(default_factory=list)
 
 
-def ranges_of(fi: FileIndex) -> list[tuple[int, int]]:
-    """The ranges a menu asks about in a file (1-based): each definition's, a class's up to
-    its first member (its members are ranges of their own)."""
+def ranges_of(fi: FileIndex) -> list[tuple[int, int, str]]:
+    """The ranges a menu asks about in a file (1-based), with their definitions' qualified
+    names: each definition's, a class's up to its first member (its members are ranges of
+    their own)."""
     first_child: dict[int, int] = {}
     for d in fi.definitions:
         if d.parent is not None and d.parent not in first_child and d.kind not in _NOT_RANGES:
             first_child[d.parent] = d.start_line
-    out: list[tuple[int, int]] = []
+    out: dict[tuple[int, int], str] = {}
     for i, d in enumerate(fi.definitions):
         if d.kind in _NOT_RANGES:
             continue
         end = d.end_line
         if d.kind in CONTAINER_KINDS and i in first_child:
             end = max(d.start_line, first_child[i] - 1)
-        out.append((d.start_line + 1, end + 1))
-    return list(dict.fromkeys(out))
+        out.setdefault((d.start_line + 1, end + 1), fi.qualified_name(i))
+    return [(a, b, name) for (a, b), name in out.items()]
 
 
 class Ahead:
@@ -111,6 +114,9 @@ class Ahead:
         self._next: asyncio.Handle | None = None  # the next slice, when running
         self._near: dict[str, int] = {}  # file -> the line of its last code-action range
         self._done: set[tuple[str, int, int]] = set()  # since the index last moved
+        # left to the menu (uses past RANGE_WORK), by file and name: not tried again after
+        # an edit (each try would spend RANGE_WORK again); forgotten when the file closes
+        self._left: set[tuple[str, str]] = set()
         self._at = -1  # the index version `_done` holds for
         self.stats = Stats()
 
@@ -165,12 +171,18 @@ class Ahead:
             self._at = version
             self.stats = Stats(started=time.monotonic())
         queue: list[_Range] = []
-        for rel in self.host.docs.relpaths():
+        open_now = self.host.docs.relpaths()
+        self._left = {(rel, name) for rel, name in self._left if rel in open_now}
+        for rel in open_now:
             fi = self._ready(engine, rel)
             if fi is None:
                 continue
             near = self._near.get(rel, 1)
-            found = [_Range(rel, a, b) for a, b in ranges_of(fi) if (rel, a, b) not in self._done]
+            found = [
+                _Range(rel, a, b, name)
+                for a, b, name in ranges_of(fi)
+                if (rel, a, b) not in self._done and (rel, name) not in self._left
+            ]
             found.sort(key=lambda r: (abs(r.start - near), r.start))
             queue += found
         self._queue = queue
@@ -206,7 +218,9 @@ class Ahead:
             self._queue.pop(0)
             self._done.add((r.rel, r.start, r.end))
             self.stats.ranges += 1
-            self.stats.left += short
+            if short:
+                self.stats.left += 1
+                self._left.add((r.rel, r.name))
         if self._queue:
             self._next = asyncio.get_running_loop().call_soon(self._slice)
         else:
