@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from scopewise.actions.plan import Actions
 from scopewise.actions.routing import choose_tier
 from scopewise.analysis.engine import Engine
 from scopewise.analysis.sites import nearest
 from scopewise.lsp import listing
-from scopewise.settings import RoutingSettings
+from scopewise.lsp.capabilities import ClientSupport
+from scopewise.settings import RoutingSettings, load
 from scopewise.vocab import Action, Tier
 
 USERS = 40
@@ -119,3 +121,28 @@ def test_a_menu_counts_within_the_budget_a_run_counts_every_use(
     run = engine.analyze("pkg/lib.py", 1, 2).scope  # a run: no memo
     assert menu.capped and menu.fan_in_files <= BUDGET
     assert not run.capped and run.fan_in_files == USERS + 1
+
+
+def test_a_menu_entry_counted_in_part_says_its_cost_is_uncertain(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lower bound's estimate prices the context at its ceiling and the sites as counted so
+    far: its title says "~$0.07?" (and its reason "N+ uses elsewhere"); counted in full, not."""
+    _engine(tmp_path)
+    monkeypatch.setattr(listing, "MENU_SITE_FILES", BUDGET)
+    settings, _ = load(tmp_path)
+    engine = listing.ServerEngine(tmp_path, settings.index, use_cache=False)
+    engine.index(workers=1)
+    actions = Actions(engine, settings)
+    menus = listing.Listing(ClientSupport())
+    target = listing.Target((tmp_path / "pkg/lib.py").as_uri(), "pkg/lib.py", 1, 2, None, ())
+    with engine.memo():
+        listed = menus.actions_for(actions, target, None)
+    first = [a.title for a in listed]
+    assert first and all(t.endswith("?") for t in first), first
+    refactor = next(a for a in listed if a.title.startswith("Refactor"))
+    assert isinstance(refactor.data, dict) and "+ " in refactor.data["reason"], refactor.data
+    monkeypatch.setattr(listing, "MENU_SITE_FILES", 10_000)
+    with engine.memo():
+        full = [a.title for a in menus.actions_for(actions, target, None)]
+    assert full and not any(t.endswith("?") for t in full), full

@@ -245,3 +245,69 @@ def test_a_typescript_base_changed_two_files_away_is_seen(tmp_path: Path) -> Non
     assert certain_in_use()
     ws.update("mid.ts", TS_MID.format("Other").encode())
     assert not certain_in_use()
+
+
+LIB = (
+    "class Base:\n    pass\n\n\n"
+    + "".join(f"def h{i}(x):\n    y = x\n    return y\n\n\n" for i in range(60))
+    + "def helper(x):\n    return x + 1\n"
+)
+
+
+def test_a_keystroke_in_a_body_takes_no_pass_over_the_file_and_a_rename_is_seen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An open buffer typed into inside a function body, then a request (`Engine.sync`, the
+    callers): the request sees the edit; the file table keeps its entries by name, the
+    definitions version holds without a compare, and the shape check reuses the definitions,
+    evidence and class headers (no pass over the file): the other files' verdicts are kept.
+    A rename typed next is seen at once (its callers are gone, the old name's too)."""
+    from scopewise.analysis import verdicts
+    from scopewise.index import graph, workspace
+    from scopewise.index.buffer import Document, TextChange
+
+    doc = Document("lib.py", LIB, 1, "python")
+    for rel, text in {
+        ".scopewise.toml": "",
+        "lib.py": LIB,
+        **{f"users/u{i}.py": _user(i) for i in range(USERS)},
+    }.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text, encoding="utf-8")
+    engine = Engine(tmp_path, use_cache=False, documents={"lib.py": doc}.get)
+    engine.index(workers=1)
+    ws, resolver = engine.workspace, engine.resolver
+
+    def callers(name: str = "helper") -> tuple[object, ...] | None:
+        engine.sync("lib.py")
+        fi = ws.get("lib.py")
+        assert fi is not None
+        named = fi.named(name)
+        return tuple(resolver.callers(fi, named[0])) if named else None
+
+    row = LIB.split("\n").index("    return y", 4 * 30)  # in h29's body
+    doc.apply([TextChange("z", (row, 12), (row, 12))], 2)  # a first edit: the file is pinned
+    first = callers()
+    assert first is not None and len({s.path for s in first}) == USERS  # type: ignore[attr-defined]
+    passes: dict[str, int] = {}
+    for module, name in ((verdicts, "_headers"), (verdicts, "_evidence"),
+                         (workspace, "_defined"), (graph.FileTable, "_forget")):  # fmt: skip
+        real = getattr(module, name)
+
+        def counted(*args: object, _real: object = real, _name: str = name) -> object:
+            passes[_name] = passes.get(_name, 0) + 1
+            return _real(*args)  # type: ignore[operator]
+
+        monkeypatch.setattr(module, name, counted)
+    at, classified = ws.defs_version, resolver.verdicts.classified
+    for i, key in enumerate("abcd"):
+        doc.apply([TextChange(key, (row, 13 + i), (row, 13 + i))], 3 + i)  # `return yzabcd`
+        assert callers() == first
+    fi = ws.get("lib.py")
+    assert fi is not None and "yzabcd" in fi.refs  # the request saw the keystrokes
+    assert passes == {} and ws.defs_version == at
+    assert resolver.verdicts.classified == classified  # every user's verdict kept
+    line = LIB.split("\n").index("def helper(x):")
+    doc.apply([TextChange("helped", (line, 4), (line, 10))], 10)
+    assert callers("helped") == () and callers("helper") is None
+    assert ws.defs_version != at and passes.get("_headers", 0) >= 1  # a new shape

@@ -9,11 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from scopewise.analysis import siblings
+from scopewise.actions.plan import Actions
+from scopewise.analysis import siblings, sites
 from scopewise.analysis.engine import Engine
 from scopewise.analysis.scope import Analysis
 from scopewise.analysis.work import Work
+from scopewise.claude.ledger import Ledger
 from scopewise.lsp import listing
+from scopewise.lsp.capabilities import ClientSupport
+from scopewise.settings import load
 
 USERS = 30
 LIMIT = 8
@@ -118,3 +122,47 @@ def test_a_menu_request_shares_one_budget_and_is_not_remembered_when_short(
         assert engine.capped  # its listing is asked again, not remembered
     run = engine.needs_for(engine.analyze("pkg/lib.py", 4, 5), 4000, siblings=True)
     assert needs.siblings < run.siblings  # those found so far: a lower bound
+
+
+@pytest.mark.parametrize("cap", [None, 1e-6])
+def test_a_menu_request_stays_within_its_work_when_the_daily_cap_blocks_an_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cap: float | None
+) -> None:
+    """An entry the daily cap may block is packed to decide it: its siblings are searched
+    within the same request's work (unbounded, this menu did 74 units of work, not 8)."""
+    _warm(tmp_path)
+    monkeypatch.setattr(listing, "MENU_WORK", LIMIT)
+    settings, _ = load(tmp_path)
+    engine = listing.ServerEngine(tmp_path, settings.index)
+    engine.index(workers=1)
+    ledger = Ledger(tmp_path / "ledger.sqlite3", daily_cap_usd=cap)
+    actions = Actions(engine, settings, ledger=ledger)
+    uri = (tmp_path / "pkg/lib.py").as_uri()
+    with engine.memo():
+        target = listing.Target(uri, "pkg/lib.py", 4, 5, None, ())
+        listed = listing.Listing(ClientSupport()).actions_for(actions, target, None)
+        assert engine.work is not None
+        used = engine.work.used
+    assert used <= LIMIT + SLACK, f"a menu request did {used} units of work (limit {LIMIT})"
+    blocked = [a.title for a in listed if "(over the daily cap)" in a.title]
+    assert bool(blocked) == (cap is not None)  # a cap of a millionth of a dollar blocks
+
+
+def test_the_ranges_own_share_stops_past_a_few_times_the_requests_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The range's own using files keep their share (MENU_SITE_FILES), but not past
+    OWN_SHARE_MAX times the request's work: a share whose files load many others stops."""
+    _warm(tmp_path)
+    monkeypatch.setattr(listing, "MENU_WORK", LIMIT)
+    monkeypatch.setattr(listing, "MENU_SITE_FILES", 1000)  # the share alone would take all
+    engine = listing.ServerEngine(tmp_path)
+    engine.index(workers=1)
+    with engine.memo():  # `dep`, used in every user file
+        menu = engine.analyze("pkg/dep.py", 1, 2).scope
+        assert engine.work is not None
+        used = engine.work.used
+    assert used <= sites.OWN_SHARE_MAX * LIMIT + SLACK, used
+    assert menu.capped and menu.fan_in_files < USERS
+    run = engine.analyze("pkg/dep.py", 1, 2).scope
+    assert not run.capped and run.fan_in_files == USERS + 1

@@ -129,3 +129,45 @@ def test_a_long_reparse_costs_the_edit_only_its_step() -> None:
         assert doc.tree is not None
         assert str(doc.tree.root_node) == str(parse("python", doc.source).root_node)
     assert costs[0.001] < 0.005 < costs[None], costs
+
+
+BREAKS = ["a", "bc", " ", "\n", "\r\n", "\r", "\x0c", "\u2028", "é", "😀", "\n\n", "x\n"]
+
+
+def test_text_lines_follow_the_edits_decoding_only_the_edited_lines(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The lines the analysis reads (`Document.text_lines`, what ``str.splitlines`` makes
+    of the text) after each keystroke, breaks of every kind typed in (a lone "\\r", a form
+    feed, U+2028 make lines that are not "\\n" lines); a keystroke decodes its own lines,
+    not the whole text (a 30,000-line buffer split again took ~3 ms per request)."""
+    from scopewise.index import buffer
+
+    rng = random.Random(7)
+    for _ in range(60):
+        text = "".join(rng.choice(BREAKS) for _ in range(rng.randint(0, 40)))
+        doc = Document("t.py", text, 1, None, "utf-32")
+        assert doc.text_lines() == text.splitlines()
+        for version in range(2, 30):
+            lines = doc.text.split("\n")
+            row = rng.randrange(len(lines))
+            col = rng.randint(0, len(lines[row]))
+            end = (row, col) if rng.random() < 0.6 else (row, len(lines[row]))
+            doc.apply([TextChange(rng.choice(BREAKS), (row, col), end)], version)
+            assert doc.text_lines() == doc.text.splitlines()
+    decoded: list[int] = []
+    real = buffer.split_lines
+
+    def counted(chunk: bytes, count: int, at_end: bool) -> list[str] | None:
+        decoded.append(len(chunk))
+        return real(chunk, count, at_end)
+
+    monkeypatch.setattr(buffer, "split_lines", counted)
+    big = "".join(f"    value_{i} = compute({i})\n" for i in range(30_000))
+    doc = Document("big.py", big, 1, "python")
+    assert doc.text_lines()[12_345] == "    value_12345 = compute(12345)"
+    decoded.clear()
+    doc.apply([TextChange("x", (15_000, 30), (15_000, 30))], 2)
+    lines = doc.text_lines()
+    assert lines[15_000] == "    value_15000 = compute(1500x0)" and len(lines) == 30_000
+    assert decoded == [len("    value_15000 = compute(1500x0)\n")]  # that line alone

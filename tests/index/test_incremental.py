@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import sysconfig
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -255,3 +256,71 @@ def test_a_request_finishes_a_paused_parse(tmp_path: Path) -> None:
     assert not doc.parsing and doc.tree is not None
     fi = engine.workspace.get("big.py")
     assert fi is not None and "renamed" in [d.name for d in fi.definitions]
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_what_a_splice_says_it_kept_is_so(path: Path) -> None:
+    """A splice says whether the definitions are the ones it was made from (the file table
+    and the definitions version then skip their pass) and whether the region says the same
+    evidence; the verdicts' shape reuses those parts (`verdicts.reshape`). On keystrokes at
+    line ends and random edits, what is reused is what a whole pass makes, it is reused on
+    most keystrokes, and the splice is a whole extraction's (an edit whose error recovery
+    ends a definition elsewhere — review.ts, step 22 — is extracted whole)."""
+    from scopewise.analysis import verdicts
+
+    spec = languages.language_for_path(path.name)
+    assert spec is not None
+    rng = random.Random(path.name + "kept")
+    text = path.read_text()
+    original = text * max(1, 300 // text.count("\n"))  # small files: a few copies
+    doc = Document(path.name, original, 1, spec.name)
+    assert doc.tree is not None
+    fi = extract.extract(path.name, spec.name, doc.source, doc.tree)
+    doc.mark_indexed(fi.digest)
+    seen = (fi.digest, verdicts.shape(fi))
+    kept = spliced = 0
+    for step in range(40):
+        if step % 10 == 0:
+            doc.apply([TextChange(original)], doc.version + 1)
+        if rng.random() < 0.5:  # a keystroke on its own, as typed
+            _keystroke(doc, rng)
+        else:
+            _edit(doc, rng, undo=rng.random() < 0.5)
+        assert doc.tree is not None
+        span = doc.since(fi.digest)
+        new = (
+            incremental.update(fi, doc.tree, doc.source, span, doc.indexed_source) if span else None
+        )
+        if new is None:
+            fi = extract.extract(path.name, spec.name, doc.source, doc.tree)
+        else:
+            spliced += 1
+            how = new.spliced
+            assert how is not None and how.source == fi.digest
+            named = [(d.name, d.kind, d.parent, d.exported) for d in new.definitions]
+            was = [(d.name, d.kind, d.parent, d.exported) for d in fi.definitions]
+            assert named == was or not how.same_definitions
+            assert verdicts.reshape(new, seen) == verdicts.shape(new)
+            whole = extract.extract(path.name, spec.name, doc.source, doc.tree)
+            assert facts(new) == facts(whole)  # a syntax error typed in: nothing stale
+            fresh = replace(new, _named=None, _top=None, _starts=None)  # nothing kept
+            assert new.top_level() == fresh.top_level()  # the lookups it kept are true
+            assert all(new.named(d.name) == fresh.named(d.name) for d in new.definitions)
+            lines = range(0, new.line_count, 7)
+            assert [new.enclosing(n, n) for n in lines] == [fresh.enclosing(n, n) for n in lines]
+            kept += how.same_definitions and how.same_evidence
+            fi = new
+        doc.mark_indexed(fi.digest)
+        seen = (fi.digest, verdicts.shape(fi))
+    assert spliced >= 5 and kept >= spliced // 3, (spliced, kept)
+
+
+def _keystroke(doc: Document, rng: random.Random) -> None:
+    """One character typed or deleted at the end of a line that has code."""
+    lines = doc.text.split("\n")
+    row = rng.choice([i for i, line in enumerate(lines) if line.strip()])
+    col = len(lines[row].encode("utf-16-le")) // 2
+    if rng.random() < 0.5:
+        doc.apply([TextChange(rng.choice("xy1 ."), (row, col), (row, col))], doc.version + 1)
+        return
+    doc.apply([TextChange("", (row, col - 1), (row, col))], doc.version + 1)

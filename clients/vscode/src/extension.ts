@@ -15,7 +15,7 @@ import {
   State,
   StaticFeature,
 } from "vscode-languageclient/node";
-import { asChoices, CHOICES_COMMAND, pick } from "./choose";
+import { asChoices, Choice, Choices, CHOICES_COMMAND, rows, title } from "./choose";
 import { ExplanationNote, ExplanationPanels } from "./explanationPanel";
 import { locateServer } from "./locate";
 import { parseProposal } from "./proposal";
@@ -211,7 +211,7 @@ async function startClient(): Promise<void> {
         return actions;
       },
       executeCommand: async (cmd, cmdArgs, next) => {
-        if (cmd === CHOOSE_INTENT_COMMAND || cmd === CHOOSE_PROJECT_ACTION_COMMAND) {
+        if ((cmd === CHOOSE_INTENT_COMMAND || cmd === CHOOSE_PROJECT_ACTION_COMMAND) && serverHas(CHOICES_COMMAND)) {
           // which one: asked in a quick pick rather than the server's notification
           const answer: unknown = await next(CHOICES_COMMAND, [{ of: cmd, data: cmdArgs[0] }]);
           const asked = asChoices(answer);
@@ -277,6 +277,21 @@ function scopewiseCapabilities(flags: Record<string, boolean>): StaticFeature {
 }
 
 /** A command of the server's (the review's Apply / Reject all). */
+/** Ask a choose command's question in a quick pick; the choice picked, or undefined. */
+async function pick(asked: Choices): Promise<Choice | undefined> {
+  const picked = await vscode.window.showQuickPick(rows(asked.choices), {
+    title: title(asked),
+    placeHolder: "pick one to run; Escape: nothing runs",
+    matchOnDescription: true,
+  });
+  return picked?.choice;
+}
+
+/** Whether the running server offers a command (an older one may not: then it asks itself). */
+function serverHas(command: string): boolean {
+  return client?.initializeResult?.capabilities.executeCommandProvider?.commands?.includes(command) ?? false;
+}
+
 async function serverCommand(command: string, arg: object): Promise<unknown> {
   const lc = await readyClient();
   if (!lc) throw new Error("the language server is not running");

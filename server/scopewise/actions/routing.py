@@ -227,7 +227,8 @@ def _either(scope: Scope, t: Thresholds) -> Choice:
         return Choice(Tier.DEEP, depth, why)
     if size < t.quick_size and reach == 0 and not scope.public:
         return Choice(Tier.QUICK, depth, f"a small private change ({code}, no uses elsewhere)")
-    return Choice(Tier.STANDARD, depth, f"a contained change ({code}, {reach} uses elsewhere)")
+    elsewhere = f"{reach}{more} uses elsewhere" + (f"; {UNCOUNTED}" if more else "")
+    return Choice(Tier.STANDARD, depth, f"a contained change ({code}, {elsewhere})")
 
 
 def reasoning_for(cfg: TierConfig, model: ModelInfo | None, reach: float) -> Reasoning:

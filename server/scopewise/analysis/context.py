@@ -14,6 +14,7 @@ from scopewise.analysis import candidates, packing, siblings
 from scopewise.analysis.packing import Block, Dropped, Redaction, Snippet
 from scopewise.analysis.scope import Analysis, Scope
 from scopewise.analysis.sources import Sources
+from scopewise.analysis.work import Work
 
 __all__ = ["Block", "Context", "Dropped", "Redaction", "SiteEntry", "Snippet", "build"]
 
@@ -92,17 +93,19 @@ def build(
     sources: Sources,
     budget: int,
     callers_of: siblings.CallersOf | None = None,
+    work: Work | None = None,
 ) -> Context:
     """Rank and pack the context of an analysed range under `budget` tokens: the range, its
     site list (every use elsewhere, while it fits) and siblings (the other users of what it
-    uses; with `callers_of`, the resolver's), then the ranked candidates."""
+    uses; with `callers_of`, the resolver's; searched within a menu request's `work`, then
+    a lower bound past it), then the ranked candidates."""
     fi = analysis.file
     ws = sources.workspace
     packer = packing.Packer(sources, budget)
     target, cut = packing.pack_target(packer, fi.path, analysis.start, analysis.end)
     own = packer.cost
     site_list = candidates.sites(analysis, ws.get)
-    sibs = _siblings(analysis, sources, callers_of)
+    sibs = _siblings(analysis, sources, callers_of, work)
     ranked = candidates.rank(analysis, ws.get, packer.line_costs, budget, site_list, sibs.found)
     reserve = candidates.uses_need(analysis, ws.get, packer.line_costs)
     plan_need = own + reserve + packing.listing_cost(packer, site_list)
@@ -135,15 +138,22 @@ def build(
 
 
 def _siblings(
-    analysis: Analysis, sources: Sources, callers_of: siblings.CallersOf | None
+    analysis: Analysis,
+    sources: Sources,
+    callers_of: siblings.CallersOf | None,
+    work: Work | None = None,
 ) -> siblings.Siblings:
     """The range's siblings when `callers_of` is given (none otherwise), searched once per
-    analysis: an action packs one range at two budgets or more."""
+    analysis (an action packs one range at two budgets or more); within `work`, bounded
+    (and kept apart from the unbounded search's answer)."""
     if callers_of is None:
         return siblings.Siblings()
-    found = analysis.memo.get("siblings")
+    key = "siblings" if work is None else "siblings within work"
+    found = analysis.memo.get(key)
     if not isinstance(found, siblings.Siblings):
-        found = analysis.memo["siblings"] = siblings.find(analysis, sources.workspace, callers_of)
+        ws = sources.workspace
+        found = siblings.find(analysis, ws, callers_of, bounded=work is not None, work=work)
+        analysis.memo[key] = found
     return found
 
 

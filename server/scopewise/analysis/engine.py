@@ -232,13 +232,21 @@ class Engine:
         return self.context_for(analysis, budget)
 
     def context_for(
-        self, analysis: Analysis, budget: int, siblings: bool = False
+        self, analysis: Analysis, budget: int, siblings: bool = False, work: Work | None = None
     ) -> _context.Context:
         """The context of an analysed range under `budget` tokens (a query); with
-        `siblings`, the other users of what the range uses too (a change's wider ripple)."""
+        `siblings`, the other users of what the range uses too (a change's wider ripple),
+        searched within a menu request's `work` when one is given (a lower bound past it)."""
         _check_budget(budget)
-        callers_of = self.resolver.callers if siblings else None
-        return _context.build(analysis, self.sources, budget, callers_of)
+        if not siblings:
+            return _context.build(analysis, self.sources, budget)
+        if work is None:
+            return _context.build(analysis, self.sources, budget, self.resolver.callers)
+
+        def callers_of(fi: FileIndex, index: int) -> list[CallerSite]:
+            return self.resolver.callers_within(fi, index, None, work)[0]
+
+        return _context.build(analysis, self.sources, budget, callers_of, work)
 
     def needs_for(
         self, analysis: Analysis, cap: int, siblings: bool = False, work: Work | None = None

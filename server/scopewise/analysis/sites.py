@@ -35,6 +35,10 @@ FAMILY = {"c": "c", "cpp": "c", "javascript": "js", "typescript": "js", "tsx": "
 OVERRIDE, OVERRIDE_CALL, DISPATCH = 0.9, 0.6, 0.35  # confidences of the override sites
 _VALUES = DATA_KINDS | {Kind.ATTRIBUTE}  # cannot enclose a use: a use there is its owner's
 _ONLY_WORK = 1 << 40  # SiteFinder._gather's share when the request's work alone bounds it
+# the range's own share of using files stops past this many times the request's work too: a
+# file's uses typed on their receivers can load many files (three.js' `add`: 360 units of a
+# 32-unit request in one share)
+OWN_SHARE_MAX = 3
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,12 @@ def _target(ws: WorkspaceIndex, fi: FileIndex, index: int, sym: symbols.Symbol) 
     return _Target(fi, index, cls, owner, keys, spans, sym)
 
 
+def _over(work: Work, shared: bool) -> bool:
+    """Whether a request may classify no more using files: its work is spent (sites that
+    share it), or past OWN_SHARE_MAX times it (the range's own share of files)."""
+    return work.spent() if shared else work.used >= OWN_SHARE_MAX * work.limit
+
+
 class SiteFinder:
     """The sites of a definition across the workspace (see the module's docstring); with
     `kept`, each using file's sites are kept across edits elsewhere (analysis/verdicts.py)."""
@@ -211,7 +221,7 @@ class SiteFinder:
         for path in using if left[0] == -1 else nearest(using, t.fi.path):
             found = kept.get(key, path) if kept is not None else None
             if found is None:
-                if left[0] in (0, -2) or (work is not None and work.spent() and shared):
+                if left[0] in (0, -2) or (work is not None and _over(work, shared)):
                     left[0] = -2
                     continue
                 if left[0] > 0 and not shared:

@@ -131,7 +131,7 @@ class Sources:
             # a buffer over max_file_bytes is never parsed (no language there), yet it is code
             spec = languages.language_for_path(path)
             language = doc.language or (spec.name if spec else None)
-            src = Source(path, doc.source, _split(doc.source), doc.tree, language)
+            src = Source(path, doc.source, doc.text_lines(), doc.tree, language)
             self._put(path, key, src)
             return src
         full = os.path.join(self.workspace.root, path)

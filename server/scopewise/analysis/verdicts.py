@@ -23,30 +23,62 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 
 from scopewise.analysis.sites import CallerSite, Key
-from scopewise.index.model import REF_MEMBER, FileIndex
+from scopewise.index.model import REF_MEMBER, Definition, FileIndex
 from scopewise.index.workspace import WorkspaceIndex
 from scopewise.vocab import CLASS_LIKE, Kind
 
 _CALLABLES = frozenset({Kind.FUNCTION, Kind.METHOD})
+_DEFS, _EVIDENCE, _HEADERS = 1, 3, 4  # where a shape holds these
 
 KEPT_MAX = 200_000  # (definition, using file) verdicts kept; all dropped past it
 Found = tuple[str, tuple[CallerSite, ...]]  # (the using file's digest, its sites)
+Shaped = tuple[str, tuple[Hashable, ...]]  # (an edited file's digest, its shape)
 
 
-def shape(fi: FileIndex) -> Hashable:
+def shape(fi: FileIndex, kept: dict[int, Hashable] | None = None) -> tuple[Hashable, ...]:
     """What other files' verdicts may read of `fi`, lines aside: its definitions, imports,
-    type evidence, return types, receiver types and class headers."""
-    defs = tuple((d.name, d.kind, d.parent, d.exported) for d in fi.definitions)
-    imports = tuple((i.module, i.names, i.aliases) for i in fi.imports)
+    type evidence, return types, receiver types and class headers. `kept`: the parts `fi`
+    is known to share with another index's shape, by place (`reshape`)."""
+    kept = kept or {}
     fi.owner_of(-1)  # a stored file's evidence, returns and owners are unpacked on first use
-    evidence = _evidence(fi)
-    headers = _headers(fi)
+    defs = kept[_DEFS] if _DEFS in kept else tuple(_defined(fi))
+    evidence = kept[_EVIDENCE] if _EVIDENCE in kept else _evidence(fi)
+    headers = kept[_HEADERS] if _HEADERS in kept else _headers(fi)
+    imports = tuple((i.module, i.names, i.aliases) for i in fi.imports)
     returns = tuple(sorted(fi.returns.items()))
     owners = tuple(sorted(fi.owners.items()))
     return fi.language, defs, imports, evidence, headers, returns, owners
+
+
+def _start_line(d: Definition) -> int:
+    return d.start_line
+
+
+def _defined(fi: FileIndex) -> Iterator[tuple[str, str, int | None, bool]]:
+    return ((d.name, d.kind, d.parent, d.exported) for d in fi.definitions)
+
+
+def reshape(fi: FileIndex, had: Shaped | None) -> tuple[Hashable, ...]:
+    """`fi`'s shape, given the (digest, shape) of the index it was last seen as. A splice of
+    that one with the same definitions keeps its definitions' part; its evidence when the
+    lines re-extracted say the same; its class headers when they hold none. Those are the
+    costly parts (passes over the definitions, the evidence, every name the file uses): a
+    keystroke inside a body takes none of them."""
+    how = fi.spliced
+    if had is None or how is None or not how.same_definitions or how.source != had[0]:
+        return shape(fi)
+    kept = {_DEFS: had[1][_DEFS]}
+    if how.same_evidence:
+        kept[_EVIDENCE] = had[1][_EVIDENCE]
+    defs = fi.definitions  # a class header in the lines re-extracted starts there
+    lo = bisect.bisect_left(defs, how.first, key=_start_line)
+    hi = bisect.bisect_right(defs, how.last, key=_start_line)
+    if not any(d.kind in CLASS_LIKE for d in defs[lo:hi]):
+        kept[_HEADERS] = had[1][_HEADERS]
+    return shape(fi, kept)
 
 
 def _evidence(fi: FileIndex) -> tuple[tuple[str, str, int], ...]:
@@ -110,18 +142,18 @@ class Verdicts:
         self._over: dict[Key, tuple[dict[str, str], tuple[CallerSite, ...]]] = {}
         self._defs_at = workspace.defs_version
         self._at = workspace.version
-        self._shapes: dict[str, tuple[str, Hashable]] = dict(self._shapes_now({}))
+        self._shapes: dict[str, Shaped] = dict(self._shapes_now({}))
         self._lock = threading.Lock()
         self.classified = 0  # using files classified so far (not found kept)
 
-    def _shapes_now(
-        self, old: dict[str, tuple[str, Hashable]]
-    ) -> list[tuple[str, tuple[str, Hashable]]]:
+    def _shapes_now(self, old: dict[str, Shaped]) -> list[tuple[str, Shaped]]:
         """The edited files' (digest, shape), `old`'s where the digest is the same."""
         out = []
         for path, fi in self.ws.files.pinned():
             had = old.get(path)
-            out.append((path, had if had and had[0] == fi.digest else (fi.digest, shape(fi))))
+            out.append(
+                (path, had if had and had[0] == fi.digest else (fi.digest, reshape(fi, had)))
+            )
         return out
 
     def fresh(self) -> None:

@@ -34,7 +34,7 @@ import tree_sitter as ts
 
 from scopewise.index import extract as _extract
 from scopewise.index import languages
-from scopewise.index.lines import line_starts, newline_ends, shift_int64s, units
+from scopewise.index.lines import line_starts, newline_ends, shift_int64s, split_lines, units
 
 Encoding = str  # "utf-8" | "utf-16" | "utf-32": how LSP positions count characters
 Span = tuple[int, int]  # bytes [start, end) of the current text
@@ -112,6 +112,10 @@ class Document:
         self._lock = threading.RLock()
         self.source = text.encode("utf-8", "surrogatepass")
         self._lines = array("q", line_starts(self.source))
+        # the text's lines as str, one per line (`text_lines`): made when first asked, then
+        # only the edited lines decoded again; None until asked, or when a line holds a
+        # break other than "\n" (str.splitlines would split it)
+        self._strs: list[str] | None = None
         self.tree: ts.Tree | None = None
         self.needs_parse = False  # the parse here ran out of time: a full one is due off-loop
         self.parse_problem: str | None = None  # not parsed at all: followed as text only
@@ -242,6 +246,30 @@ class Document:
     def line_count(self) -> int:
         return len(self._lines)
 
+    def text_lines(self) -> list[str]:
+        """The text's lines as ``text.splitlines()`` gives them (a new list each time):
+        kept along the edits, so a keystroke decodes its own lines, not the whole text."""
+        with self._lock:  # a request on another thread may ask while the loop edits
+            if self._strs is None:
+                self._strs = split_lines(self.source, len(self._lines), True)
+                if self._strs is None:
+                    return self.text.splitlines()
+            ends_line = not self.source or self.source.endswith(b"\n")
+            return self._strs[:-1] if ends_line else self._strs[:]
+
+    def _edit_strs(self, first: int, old_last: int, new_last: int) -> None:
+        """Lines first..old_last became first..new_last: decode those again."""
+        if self._strs is None:
+            return
+        n = len(self._lines)
+        end = self._lines[new_last + 1] if new_last + 1 < n else len(self.source)
+        chunk = self.source[self._lines[first] : end]
+        got = split_lines(chunk, new_last - first + 1, new_last + 1 >= n)
+        if got is None:
+            self._strs = None
+        else:
+            self._strs[first : old_last + 1] = got
+
     def line_bytes(self, line: int) -> bytes:
         start = self._lines[line]
         end = self._lines[line + 1] if line + 1 < len(self._lines) else len(self.source)
@@ -299,6 +327,7 @@ class Document:
             replaced = self._apply(changes)
         except PositionError:
             self.source, self._lines, self.parse_problem = saved
+            self._strs = None  # some of the changes may have gone in: made again when asked
             self.indexed = self._base = None
             if had_tree:  # edited in place: parse the restored text again
                 self._parse(None)
@@ -320,6 +349,7 @@ class Document:
             if change.start is None or change.end is None:
                 self.source = change.text.encode("utf-8", "surrogatepass")
                 self._lines = array("q", line_starts(self.source))
+                self._strs = None
                 self.tree = None
                 self.indexed = self._base = None
                 replaced = True
@@ -337,6 +367,7 @@ class Document:
             lines.extend(newline_ends(new, base=start))
             lines.frombytes(shift_int64s(tail, len(new) - (end - start)))
             self._lines = lines
+            self._edit_strs(start_point[0], old_end_point[0], start_point[0] + new.count(b"\n"))
             self._moved(start, end, start + len(new))
             new_end_point = self._point(start + len(new))
             for tree in (self.tree, self._base):

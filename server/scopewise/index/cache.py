@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from scopewise import __version__, paths
 from scopewise.index import languages
@@ -220,6 +220,33 @@ def _locked(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+class _GraphRows(NamedTuple):
+    """The graph rows of a write's new entries, inserted together in key order: a B-tree
+    takes sorted keys for less (each file's names are spread over the whole table)."""
+
+    defs: list[tuple[str, int, int, str, int]]
+    refs: list[tuple[str, int]]
+    imports: list[tuple[str, str, int]]
+    heads: list[tuple[str, int]]
+
+    def add(self, entry: int, g: Graph) -> None:
+        self.defs.extend((n, entry, i, k, int(top)) for i, (n, k, top) in enumerate(g.defs))
+        self.refs.extend((n, entry) for n in g.refs)
+        self.imports.extend((*m, entry) for m in g.imports)
+        self.heads.extend((n, entry) for n in g.heads)
+
+    def insert(self, db: sqlite3.Connection) -> None:
+        tables: tuple[tuple[str, list[Any]], ...] = (
+            ("INSERT INTO defs VALUES (?, ?, ?, ?, ?)", self.defs),
+            ("INSERT INTO refs VALUES (?, ?)", self.refs),
+            ("INSERT INTO imports VALUES (?, ?, ?)", self.imports),
+            ("INSERT INTO heads VALUES (?, ?)", self.heads),
+        )
+        for sql, rows in tables:
+            rows.sort()
+            db.executemany(sql, rows)
 
 
 class IndexCache:
@@ -470,6 +497,7 @@ class IndexCache:
         failed)."""
         ids: dict[str, tuple[int, int, int]] = {}
         recent = time.time_ns() - RACY_NS
+        graph = _GraphRows([], [], [], [])
         with self._transaction() as db:
             if db is None:
                 return {}
@@ -482,30 +510,27 @@ class IndexCache:
                     if row is not None:
                         ids[key] = (int(row[0]), int(row[1]), int(row[2]))
                     elif data is not None:
-                        ids[key] = self._put_entry(db, key, data)
+                        ids[key] = self._put_entry(db, key, data, graph)
                 db.execute(
                     "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
                     (path, mtime_ns if mtime_ns < recent else -1, size, digest, language),
                 )
+            graph.insert(db)
         return ids if (self._db is not None and self._writable) else {}
 
     @staticmethod
-    def _put_entry(db: sqlite3.Connection, key: str, data: bytes) -> tuple[int, int, int]:
-        """A new entry (its key not stored yet) and its graph rows: (id, definitions,
-        references)."""
+    def _put_entry(
+        db: sqlite3.Connection, key: str, data: bytes, graph: _GraphRows
+    ) -> tuple[int, int, int]:
+        """A new entry (its key not stored yet), its graph rows kept in `graph`: (id,
+        definitions, references)."""
         g = graph_of(data) or Graph([], [], 0, [], [])
         cur = db.execute(
             "INSERT INTO entries (key, ndefs, nrefs, data) VALUES (?, ?, ?, ?)",
             (key, len(g.defs), g.uses, data),
         )
         entry = int(cur.lastrowid or 0)
-        db.executemany(
-            "INSERT INTO defs VALUES (?, ?, ?, ?, ?)",
-            [(n, entry, i, k, int(top)) for i, (n, k, top) in enumerate(g.defs)],
-        )
-        db.executemany("INSERT INTO refs VALUES (?, ?)", [(n, entry) for n in g.refs])
-        db.executemany("INSERT INTO imports VALUES (?, ?, ?)", [(*m, entry) for m in g.imports])
-        db.executemany("INSERT INTO heads VALUES (?, ?)", [(n, entry) for n in g.heads])
+        graph.add(entry, g)
         return entry, len(g.defs), g.uses
 
     def retain(self, paths_kept: Iterable[str]) -> None:

@@ -19,8 +19,11 @@ big-integer addition (the job numpy's vector add would do; numpy is not a depend
 from __future__ import annotations
 
 import bisect
+import itertools
+import operator
 from array import array
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 import tree_sitter as ts
 
@@ -28,11 +31,12 @@ from scopewise.index import evidence, languages, typed
 from scopewise.index import extract as _extract
 from scopewise.index.buffer import Document
 from scopewise.index.lines import shift_int64s
-from scopewise.index.model import RECV_BITS, Definition, Evidence, FileIndex, Import
+from scopewise.index.model import RECV_BITS, Definition, Evidence, FileIndex, Import, Spliced
 from scopewise.index.workspace import WorkspaceIndex
 
 Span = tuple[int, int]  # bytes [start, end) of the current text
 
+_LINE = operator.attrgetter("line")
 MAX_SHARE = 0.5  # past this share of the file, a full extraction costs no more
 # node types holding a list of statements or members: where a re-extracted part may start
 BODIES = frozenset(
@@ -57,13 +61,15 @@ BODIES = frozenset(
 
 @dataclass(frozen=True)
 class Region:
-    """The bytes re-extracted and their lines: first, last in the new text, last in the old."""
+    """The bytes re-extracted and their lines: first, last in the new text, last in the old;
+    the node whose children they are (the body holding them)."""
 
     start: int
     end: int
     first: int
     last: int
     old_last: int
+    body: ts.Node | None = field(default=None, compare=False)
 
     @property
     def delta(self) -> int:
@@ -163,7 +169,7 @@ def find_region(root: ts.Node, source: bytes, span: Span, delta: int) -> Region 
         if found is not None:
             a, b, first, last = found
             old_last = last - delta
-            return Region(a, b, first, last, old_last) if old_last >= first else None
+            return Region(a, b, first, last, old_last, body) if old_last >= first else None
     return None
 
 
@@ -179,6 +185,10 @@ def _broken(body: ts.Node, start: int, end: int) -> bool:
     while node is not None:
         if node.is_error or node.is_missing:
             return True
+        if not node.has_error:  # nor has any child: nothing to look at at this level
+            inside = node.start_byte, node.end_byte
+            node = node.parent
+            continue
         kids = node.children
         held = [
             i for i, k in enumerate(kids) if k.end_byte > inside[0] and k.start_byte < inside[1]
@@ -200,10 +210,23 @@ def _barrier(between: list[ts.Node]) -> bool:
 
 
 def _touched(kids: list[ts.Node], lo: int, hi: int) -> tuple[int, int]:
-    """The first and last children touching bytes [lo, hi] (the neighbours of a gap)."""
-    i = next((k for k, c in enumerate(kids) if c.end_byte >= lo), len(kids) - 1)
-    j = next((k for k in range(len(kids) - 1, -1, -1) if kids[k].start_byte <= hi), 0)
+    """The first and last children touching bytes [lo, hi] (the neighbours of a gap): found
+    by bisection (a body may hold thousands of statements)."""
+    i = min(bisect.bisect_left(kids, lo, key=_end_byte), len(kids) - 1)
+    j = max(bisect.bisect_right(kids, hi, key=_start_byte) - 1, 0)
     return (i, j) if i <= j else (j, i)
+
+
+def _end_byte(node: ts.Node) -> int:
+    return node.end_byte
+
+
+def _start_byte(node: ts.Node) -> int:
+    return node.start_byte
+
+
+def _start_line(d: Definition) -> int:
+    return d.start_line
 
 
 def _own_lines(
@@ -253,13 +276,16 @@ def _splice_packed(
     those past it plus `shift`. References are stored sorted; receivers in the order of the
     query's matches (not `ordered`): they are sorted first, and come out sorted. Returns the
     result and what was cut. With nothing to shift and the region's old text `was`, a name
-    not written there (nor in `new`) is kept as it is without a look."""
-    out: dict[str, bytes] = {}
+    not written there (nor in `new`) is kept as it is without a look: the names are copied
+    and filtered in C, and only those written there are looked at."""
+    fast = not shift and was is not None
+    out: dict[str, bytes] = dict(old) if fast else {}
     cut: dict[str, bytes] = {}
-    for name, packed in old.items():
-        if not shift and was is not None and name not in was and name not in new:
-            out[name] = packed
-            continue
+    names: Iterable[str] = old
+    if was is not None and fast:
+        names = [n for n in {*filter(was.__contains__, old), *new} if n in old]
+    for name in names:
+        packed = old[name]
         if not ordered:
             packed = array("q", sorted(memoryview(packed).cast("q"))).tobytes()
         values = memoryview(packed).cast("q")
@@ -276,6 +302,8 @@ def _splice_packed(
         joined = packed[: i * 8] + mine + shift_int64s(packed[j * 8 :], shift)
         if joined:
             out[name] = joined
+        else:
+            out.pop(name, None)
     for name, packed in new.items():
         if name not in old:
             out[name] = (
@@ -301,6 +329,9 @@ class _Splice:
         self.language = old.language
         self.evidenced = old.language == "python" or old.language in typed.TYPED
         self.out = FileIndex(old.path, old.language, "", line_count)
+        # the region's evidence now, and how many pieces it said before (`_same_evidence`)
+        self.region_evidence: tuple[list[Evidence], int] = ([], 0)
+        self.wanted: set[str] | None = None  # the names `out`'s evidence is kept for
 
     def run(self) -> FileIndex | None:
         old, out, region = self.old, self.out, self.region
@@ -320,6 +351,8 @@ class _Splice:
         refs = _extract._refs(caps, def_names, skip, self.source)  # the tree's own text
         found.sort(key=_extract._def_order)
         k0, k1 = self._old_block()
+        if self._outgrown(k0):
+            return None
         self._definitions(found, k0, k1)
         out.refs = _splice_packed(
             old.refs,
@@ -336,22 +369,85 @@ class _Splice:
             return None
         if self.evidenced and not self._evidence(caps, found, k0, k1):
             return None
+        out.spliced = self._spliced()
         return out
 
+    def _spliced(self) -> Spliced:
+        """How the new index was made from the old one (see `Spliced`); with the same
+        definitions, it takes the old one's lookups by name."""
+        old, out, region = self.old, self.out, self.region
+        k0, k1, renumber = self.renumber
+        same = not renumber and all(
+            (d.name, d.kind, d.parent, d.exported) == (e.name, e.kind, e.parent, e.exported)
+            for d, e in zip(out.definitions[k0:k1], old.definitions[k0:k1], strict=True)
+        )
+        if same:
+            out.keep_lookups(
+                old,
+                same_lines=not region.delta
+                and all(
+                    d.start_line == e.start_line
+                    for d, e in zip(out.definitions[k0:k1], old.definitions[k0:k1], strict=True)
+                ),
+            )
+        first, last, old_last = region.first, region.last, region.old_last
+        same_evidence = same and self._same_evidence()
+        return Spliced(old.digest, first, last, old_last, same, same_evidence, self.wanted)
+
+    def _same_evidence(self) -> bool:
+        """Whether the region says the evidence it said (names and values, each in the same
+        innermost definition): then the file's evidence reads as it did, lines aside."""
+        old, out, region = self.old, self.out, self.region
+        now, count = self.region_evidence  # what the region says now; how much it said
+        if len(now) != count or not now:
+            return len(now) == count
+        was = [e for e in old.evidence if region.first <= e.line <= region.old_last]
+        return len(was) == len(now) and all(
+            (a.name, a.value, old.enclosing(a.line, a.line))
+            == (b.name, b.value, out.enclosing(b.line, b.line))
+            for a, b in zip(was, now, strict=True)
+        )
+
+    def _outgrown(self, k0: int) -> bool:
+        """Whether the region is not a run of whole statements for the old index, or the
+        body holding it now reaches past the definition around it: a syntax error typed or
+        mended there made error recovery end a definition elsewhere (the old one ended
+        inside the region, or the new body ends past it), and the extents kept for the
+        definitions around would be stale."""
+        old, region, body = self.old, self.region, self.region.body
+        i = old.enclosing(region.first, region.first)
+        while i is not None and i >= k0:  # one starting in the region is the region's
+            i = old.definitions[i].parent
+        if i is None:
+            return False
+        d = old.definitions[i]  # the innermost one open before the region
+        if d.end_line < region.old_last:
+            return True
+        return body is not None and body.end_point.row > region.moved_end(d.end_line)
+
     def _captures(self) -> dict[str, list[ts.Node]]:
-        """The index query's captures lying wholly inside the region."""
+        """The index query's captures lying wholly inside the region: those of the matches
+        in the body holding it (a walk over that body's statements, not the file's), when no
+        match rooted at a node around the body reaches into it (a look at each such node
+        alone); else the whole tree's, as a full pass finds them."""
         a, b = self.region.start, self.region.end
-        cursor = ts.QueryCursor(languages.index_query(self.language))
-        cursor.set_byte_range(a, b)
-        caps = cursor.captures(self.root)
-        return {k: [n for n in v if a <= n.start_byte and n.end_byte <= b] for k, v in caps.items()}
+        query = languages.index_query(self.language)
+        body = self.region.body
+        if body is None:
+            return _captures_in(query, self.root, a, b)
+        node = body.parent
+        while node is not None:  # matches starting there: no walk below what they need
+            if any(_captures_in(query, node, a, b, start_depth=0).values()):
+                return _captures_in(query, self.root, a, b)
+            node = node.parent
+        return _captures_in(query, body, a, b)
 
     def _old_block(self) -> tuple[int, int]:
         """The old definitions [k0, k1) that started in the region."""
-        starts = [d.start_line for d in self.old.definitions]
+        defs = self.old.definitions
         return (
-            bisect.bisect_left(starts, self.region.first),
-            bisect.bisect_right(starts, self.region.old_last),
+            bisect.bisect_left(defs, self.region.first, key=_start_line),
+            bisect.bisect_right(defs, self.region.old_last, key=_start_line),
         )
 
     def _definitions(self, found: list[_extract._Found], k0: int, k1: int) -> None:
@@ -401,14 +497,19 @@ class _Splice:
         ]
 
     def _evidence_around(self) -> tuple[list[Evidence], list[Evidence]]:
-        """The evidence said before the region and after it (moved)."""
+        """The evidence said before the region and after it (moved; one said before it by a
+        statement holding it, a declaration whose value spans it, holds from after it)."""
         region, first, last = self.region, self.region.first, self.region.old_last
         ev = self.old.evidence
-        if not region.delta:
-            return [e for e in ev if e.line < first], [e for e in ev if e.line > last]
+        if not region.delta:  # as they were: picked in C (a large file has 10^4-10^5)
+            lines = list(map(_LINE, ev))
+            return (
+                list(itertools.compress(ev, map(first.__gt__, lines))),
+                list(itertools.compress(ev, map(last.__lt__, lines))),
+            )
         mv, mv_end = region.moved, region.moved_end
         return (
-            [e._replace(end=mv_end(e.end)) for e in ev if e.line < first],
+            [e._replace(start=mv(e.start), end=mv_end(e.end)) for e in ev if e.line < first],
             [Evidence(e.name, mv(e.start), mv_end(e.end), e.value, mv(e.line))
              for e in ev if e.line > last],
         )  # fmt: skip
@@ -486,8 +587,10 @@ class _Splice:
         receiver types renumbered. False when the names evidence is kept for changed."""
         old, out = self.old, self.out
         wanted = _wanted(old)
+        self.wanted = wanted  # as it is for `out` unless the names change
         if self.top or len(out.recv_keys) != len(old.recv_keys):  # the names may change
             wanted, was = _wanted(out), wanted
+            self.wanted = wanted
             if any(self._named_outside(n) for n in wanted ^ was):
                 return False  # the evidence kept elsewhere in the file would change
         def_at = {item[2].start_byte: k0 + i for i, item in enumerate(found)}
@@ -497,7 +600,9 @@ class _Splice:
             new, returns, owners = typed.collect(self.language, caps, def_at, wanted)
         else:
             new, returns = evidence.collect(caps, def_at, wanted)
-        merged = _merge(*self._evidence_around(), new)
+        before, after = self._evidence_around()
+        self.region_evidence = new, len(old.evidence) - len(before) - len(after)
+        merged = _merge(before, after, new)
         if merged is None:
             return False
         out.evidence = merged
@@ -511,6 +616,19 @@ class _Splice:
         return True
 
 
+def _captures_in(
+    query: ts.Query, node: ts.Node, a: int, b: int, start_depth: int | None = None
+) -> dict[str, list[ts.Node]]:
+    """The captures of the matches in `node` (starting at most `start_depth` below it) that
+    lie wholly inside bytes [a, b)."""
+    cursor = ts.QueryCursor(query)
+    cursor.set_byte_range(a, b)
+    if start_depth is not None:
+        cursor.set_max_start_depth(start_depth)
+    caps = cursor.captures(node)
+    return {k: [n for n in v if a <= n.start_byte and n.end_byte <= b] for k, v in caps.items()}
+
+
 def _outer(parent: int | None, chain: list[int], k0: int) -> int | None:
     """A re-extracted definition's parent in the new list: `made` numbers the enclosing
     `chain` first, then the region's own (which start at `k0`)."""
@@ -520,7 +638,10 @@ def _outer(parent: int | None, chain: list[int], k0: int) -> int | None:
 
 
 def _wanted(fi: FileIndex) -> set[str]:
-    """The names a file's evidence is kept for (as extract.extract chooses them)."""
+    """The names a file's evidence is kept for (as extract.extract chooses them): worked out
+    by the splice that made `fi`, else now (a pass over its receiver keys)."""
+    if fi.spliced is not None and fi.spliced.wanted is not None:
+        return fi.spliced.wanted
     wanted = {k.split(".", 1)[0] for k in fi.recv_keys if evidence.is_name(k)}
     wanted.update(fi.top_level())
     return wanted

@@ -44,3 +44,14 @@ def units(s: str, encoding: str) -> int:
     if encoding == "utf-16":
         return len(s) + sum(1 for ch in s if ord(ch) > 0xFFFF)
     return len(s)
+
+
+def split_lines(chunk: bytes, count: int, at_end: bool) -> list[str] | None:
+    """The `count` lines of `chunk` (whole lines, each ending in "\\n" except the text's last
+    when `at_end`: the chunk runs to the text's end) decoded as ``str.splitlines`` reads
+    them, one string per line; None when a line holds another break splitlines sees (a
+    lone "\\r", "\\f", "\\u2028"...): then the text's lines are not its "\\n" lines."""
+    got = chunk.decode("utf-8", "replace").splitlines()
+    if at_end and (not chunk or chunk.endswith(b"\n")):
+        got.append("")  # the text's empty last line, which splitlines leaves out
+    return got if len(got) == count else None

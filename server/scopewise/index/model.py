@@ -75,6 +75,23 @@ class Import:
     line: int
 
 
+class Spliced(NamedTuple):
+    """How an incremental update (index/incremental.py) made an index from another one: the
+    digest of that one, the lines re-extracted (first, last; last before the edit), and
+    whether the definitions are the same ones (names, kinds, parents, exported, in order)
+    and, with them, whether the lines re-extracted say the same type evidence (names and
+    values, each in the same innermost definition); the names the evidence is kept for (so
+    the next splice need not work them out again)."""
+
+    source: str
+    first: int
+    last: int
+    old_last: int
+    same_definitions: bool
+    same_evidence: bool
+    wanted: set[str] | None = None  # the names its evidence is kept for, when known
+
+
 @dataclass(slots=True)
 class FileIndex:
     """Everything the index knows about one file."""
@@ -100,6 +117,8 @@ class FileIndex:
     # receivers, evidence and returns as loaded from the cache, unpacked on first use: most
     # files are never asked who uses what, and these would double a warm index's memory
     _packed: bytes | None = field(default=None, repr=False, compare=False)
+    # made by a splice from another index (None: extracted whole, or loaded)
+    spliced: Spliced | None = field(default=None, repr=False, compare=False)
 
     def named(self, name: str) -> list[int]:
         """Indices of the definitions called `name`, in file order."""
@@ -109,6 +128,14 @@ class FileIndex:
                 named.setdefault(d.name, []).append(i)
             self._named = named
         return self._named.get(name, [])
+
+    def keep_lookups(self, old: FileIndex, *, same_lines: bool) -> None:
+        """Take `old`'s lookups by name (`named`, `top_level`): this index has its
+        definitions (the same names, kinds and parents in the same order); with
+        `same_lines` (each starts on the same line), its start lines too (`enclosing`)."""
+        self._named, self._top = old._named, old._top
+        if same_lines:
+            self._starts = old._starts
 
     def overloads(self, index: int) -> list[int]:
         """Definition `index` and the others of its name, kind and scope, in file order:

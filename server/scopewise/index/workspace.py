@@ -37,7 +37,7 @@ from scopewise.index.files import (
     too_large,
 )
 from scopewise.index.gate import GATE, die_with_parent
-from scopewise.index.graph import FileTable
+from scopewise.index.graph import FileTable, repin
 from scopewise.index.model import FileIndex
 from scopewise.settings import FileSettings
 
@@ -371,10 +371,10 @@ class WorkspaceIndex:
         """Install a file's new index, held in memory; it is no longer skipped."""
         old = self.files.get(rel)  # an edited buffer's: in memory
         with self._lock:
-            self.files.pin(rel, fi)
+            repin(self.files, rel, fi)
             self.skipped.pop(rel, None)
             self.version += 1
-            if old is None or _defined(old) != _defined(fi):
+            if old is None or (not _same_definitions(old, fi) and _defined(old) != _defined(fi)):
                 self.defs_version += 1
 
     def leave_out(self, rel: str, reason: str) -> None:
@@ -622,6 +622,13 @@ def _store_listing(cache: IndexCache | None, lkey: str, found: _Found, stats: In
         cache.forgotten(),
     )
     cache.put_listing(lkey, made.dumps())
+
+
+def _same_definitions(old: FileIndex, fi: FileIndex) -> bool:
+    """Whether a splice of `old` says `fi` has the same definitions (no look at them)."""
+    return (
+        fi.spliced is not None and fi.spliced.same_definitions and fi.spliced.source == old.digest
+    )
 
 
 def _defined(fi: FileIndex) -> tuple[str, list[tuple[str, str, int | None]]]:

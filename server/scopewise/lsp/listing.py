@@ -120,13 +120,18 @@ class ServerEngine(Engine):
             work = self.work
         return super().needs_for(analysis, cap, siblings, work)
 
-    def context_for(self, analysis: Analysis, budget: int, siblings: bool = False) -> Any:
+    def context_for(
+        self, analysis: Analysis, budget: int, siblings: bool = False, work: Work | None = None
+    ) -> Any:
+        """Within a menu's request (an entry the daily cap may block, packed to decide it),
+        the siblings searched within the request's work, as `needs_for` does."""
         if self._memo is None:
-            return super().context_for(analysis, budget, siblings)
+            return super().context_for(analysis, budget, siblings, work)
         key = ("context", id(analysis), budget, siblings)
         hit = self._memo.get(key)
         if hit is None:
-            hit = self._memo[key] = super().context_for(analysis, budget, siblings)
+            hit = super().context_for(analysis, budget, siblings, work or self.work)
+            self._memo[key] = hit
         return hit
 
 
@@ -444,7 +449,10 @@ def run_title(plan: Plan) -> str:
 
 
 def plan_cost(plan: Plan) -> str:
-    return plan.estimate.label.rsplit(" · ", 1)[-1]
+    """ "~$0.05"; "~$0.05?" when the uses were counted in part (a menu's lower bound: its
+    context priced at the ceiling, its sites as counted so far — the run counts them all)."""
+    cost = plan.estimate.label.rsplit(" · ", 1)[-1]
+    return f"{cost}?" if plan.scope.capped else cost
 
 
 def intent_choices(actions: Actions, data: ActionData) -> list[tuple[str, ActionData]]:

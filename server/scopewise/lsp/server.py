@@ -421,12 +421,14 @@ def _choices(
     ls: ScopewiseServer, command: str, data: ActionData
 ) -> tuple[str, list[tuple[str, ActionData]]] | Refused:
     """A choose command's question and its answers (title, the data to run), each planned
-    with its tier and cost; Refused (and said) when they cannot be planned."""
-    if ls.actions is None:
+    with its tier and cost as the menu plans (within one request's work: the run plans in
+    full); Refused (and said) when they cannot be planned."""
+    if ls.actions is None or ls.engine is None:
         return refuse(ls, "no workspace folder is open")
     pick = intent_choices if command == CHOOSE_INTENT_COMMAND else project_choices
     try:
-        choices = pick(ls.actions, data)
+        with ls.engine.memo():
+            choices = pick(ls.actions, data)
     except ActionError as exc:
         return refuse(ls, str(exc))
     what, question = _QUESTIONS[command]

@@ -419,7 +419,8 @@ _AS_NAMED = (
     Choice,
     Choices,
 )
-_OMIT_NONE = (Refused, Cancelled)  # optional facts are left out rather than sent as null
+# optional facts are left out rather than sent as null
+_OMIT_NONE = (Refused, Cancelled, ReviseCost)
 
 
 def _make_converter() -> cattrs.Converter:
@@ -439,7 +440,7 @@ def _make_converter() -> cattrs.Converter:
             if f.default is None or f.name != camel(f.name)
         }
         # Refused.applied is False by default but always sent
-        if cls in _OMIT_NONE:
+        if cls in _OMIT_NONE and any(f.name == "applied" for f in dataclasses.fields(cls)):
             names["applied"] = override(omit_if_default=False)
         if cls is ActionData:
             names["diagnostics"] = as_list  # a list, as the clients send it back
