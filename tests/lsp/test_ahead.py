@@ -125,9 +125,10 @@ class _Host:
         self.engine = engine
         self.docs = docs
         self.logged: list[str] = []
+        self.building = False
 
     def busy(self) -> bool:
-        return False
+        return self.building
 
     def ahead_settings(self) -> tuple[bool, int]:
         return True, 24_000
@@ -193,6 +194,25 @@ async def test_a_range_past_its_work_is_left_to_the_menu_and_not_tried_again(
     work.changed()
     await asyncio.sleep(ahead.QUIET_S + 0.2)
     assert work.stats.slices == 0 and len(host.logged) == 1
+
+
+async def test_nothing_while_the_index_builds(tmp_path: Path) -> None:
+    root = _workspace(tmp_path / "ws")
+    engine = ServerEngine(root, use_cache=False)
+    engine.index(workers=1)
+    docs = OpenDocuments(root)
+    docs.open((root / DEP).as_uri(), (root / DEP).read_text(), 1)
+    host = _Host(engine, docs)
+    host.building = True
+    work = Ahead(host)
+    work.changed()
+    await asyncio.sleep(ahead.QUIET_S + 0.2)
+    assert work.stats.slices == 0 and not host.logged
+    host.building = False
+    work.changed()  # the build's end is a change (lsp/sync.py)
+    while not host.logged:
+        await asyncio.sleep(0.01)
+    assert work.stats.ranges == 2
 
 
 def test_the_ranges_of_a_file_are_its_definitions_a_class_up_to_its_members() -> None:
