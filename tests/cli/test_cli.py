@@ -158,11 +158,12 @@ def _imported(poly: Path, argv: list[str], modules: set[str]) -> subprocess.Comp
 
 def test_a_warm_context_imports_nothing_only_a_build_needs(poly: Path) -> None:
     """On a warm cache `scopewise context` starts no worker pool (multiprocessing is not
-    imported), keeps the cache's version key (importlib.metadata is not), and reads plain
-    settings without cattrs: what a command costs before it answers."""
+    imported), keeps the cache's version key (importlib.metadata is not), reads plain
+    settings without cattrs, and our query files without importlib's readers (zipfile):
+    what a command costs before it answers."""
     (poly / ".scopewise.toml").write_text("max_files = 5000\n")
     assert run(["index", str(poly)], poly).returncode == 0
-    heavy = {"multiprocessing", "importlib.metadata", "cattrs"}
+    heavy = {"multiprocessing", "importlib.metadata", "cattrs", "zipfile"}
     out = _imported(poly, ["context", "shop/pricing.py:29-32"], heavy)
     assert "HEAVY 0 []" in out.stderr, out.stderr[-2000:]
     assert "apply_discount" in out.stdout
@@ -177,3 +178,18 @@ def test_a_plan_imports_no_transport(poly: Path) -> None:
     out = _imported(poly, ["plan", "explain", "shop/pricing.py:29-32"], heavy)
     assert "HEAVY 0 []" in out.stderr, out.stderr[-2000:]
     assert "explain" in out.stdout.lower()
+
+
+def test_a_reader_that_leaves_early_gets_no_error_line(poly: Path) -> None:
+    """`scopewise context … | head -1`: the reader closes the pipe; the command stops without
+    an error line (it said "scopewise: : Broken pipe" when OSError was caught first)."""
+    argv = ["context", "shop/cart.py:27-30", "--budget", "20000"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scopewise.cli", *argv],
+        cwd=poly, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ.copy(),
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # gone before the first write
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 1
+    assert "Broken pipe" not in err and "Traceback" not in err, err

@@ -201,6 +201,33 @@ def test_the_version_key_is_kept_until_a_package_or_query_it_is_made_of_moves(
         cache_mod._version_key.cache_clear()
 
 
+def test_the_version_key_is_kept_whatever_folder_a_command_runs_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`python -m scopewise.cli` puts the current folder first on the import path: a
+    command run from another folder (nothing shadowing a grammar there) keeps the key."""
+    made: list[str] = []
+    real_key = cache_mod._made_key
+
+    def counted() -> str:
+        made.append(real_key())
+        return made[-1]
+
+    monkeypatch.setattr(cache_mod, "_made_key", counted)
+    cache_mod._version_key.cache_clear()
+    try:
+        first = cache_mod._version_key()
+        for folder in ("a", "b"):
+            (tmp_path / folder).mkdir()
+            monkeypatch.chdir(tmp_path / folder)
+            monkeypatch.syspath_prepend(str(tmp_path / folder))
+            cache_mod._version_key.cache_clear()
+            assert cache_mod._version_key() == first
+    finally:
+        cache_mod._version_key.cache_clear()
+    assert len(made) <= 1, "made again for another folder"
+
+
 def test_a_full_disk_leaves_no_part_of_the_version_key(monkeypatch: pytest.MonkeyPatch) -> None:
     """The version key is written in one step: a disk that fills up half way leaves neither a
     part of it nor the temporary file, and the key is still answered (made again next time)."""

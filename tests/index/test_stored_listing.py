@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from scopewise.index import workspace
+from scopewise.index import listing, workspace
 from scopewise.index.workspace import WorkspaceIndex
 from scopewise.settings import FileSettings
 
@@ -278,3 +278,107 @@ def test_a_damaged_stored_listing_is_listed_again(ws: Path, tmp_path: Path) -> N
     again, s2 = _build(ws, cache)
     assert s2.files == s1.files and s2.symbols == s1.symbols
     assert again.paths() == first.paths()
+
+
+def _change(root: Path, how: str) -> None:
+    if how == "edited in place":
+        (root / "shop" / "pricing.py").write_text("def edited_since():\n    return 1\n")
+    elif how == "added":
+        (root / "shop" / "added.py").write_text("def added_since():\n    return 2\n")
+    elif how == "deleted":
+        (root / "shop" / "cart.py").unlink()
+    elif how == "newly ignored":
+        (root / ".scopewiseignore").write_text("go/\n")
+    elif how == "touched":  # the same text, a new mtime: looked at again, found the same
+        os.utime(root / "shop" / "cart.py")
+    elif how == "not code added":  # its folder moved; the files listed are the same
+        (root / "shop" / "notes.txt").write_text("a temporary file\n")
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        "nothing",
+        "not code added",
+        "edited in place",
+        "added",
+        "deleted",
+        "newly ignored",
+        "touched",
+    ],
+)
+def test_a_listing_taken_as_true_is_checked_apart(ws: Path, tmp_path: Path, how: str) -> None:
+    """A one-shot command takes the stored listing as true (`assume`): what it then holds is
+    what a check would find when nothing moved, and the check run in a child process says
+    whether anything did (every case the listing sees, seen apart)."""
+    cache = tmp_path / "c.sqlite3"
+    first, _ = _build(ws, cache)
+    first.close()
+    _change(ws, how)
+    taken = WorkspaceIndex(ws, cache_path=cache)
+    taken.build(workers=1, assume=True)
+    assert taken.check is not None and taken.listed is not None
+    assert taken.check.holds() == (how in ("nothing", "not code added"))
+    assert taken.paths() == first.paths() and taken.skipped == first.skipped
+    taken.close()
+    checked, _ = _build(ws, cache)  # as a start that checks first finds it
+    same = ("nothing", "not code added", "edited in place", "touched")
+    assert (checked.paths() == first.paths()) == (how in same)
+
+
+def test_a_stat_within_seconds_of_the_listing_never_holds(poly: Path, tmp_path: Path) -> None:
+    """A file listed within seconds of its change (its stat untrusted): the listing taken as
+    true is never said to hold, even when the file has the same size and mtime since."""
+    cache = tmp_path / "c.sqlite3"
+    _age(poly)
+    (poly / "shop" / "fresh.py").write_text("def v1():\n    return 1\n")  # not aged
+    os.utime(poly / "shop", ns=(0, 0))  # its folder: as listed, whatever the clock
+    _build(poly, cache)[0].close()
+    target = poly / "shop" / "fresh.py"
+    st = target.stat()
+    target.write_text("def v2():\n    return 2\n")
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+    taken = WorkspaceIndex(poly, cache_path=cache)
+    taken.build(workers=1, assume=True)
+    assert taken.check is not None and not taken.check.holds()
+    taken.close()
+
+
+def _stored(ws: WorkspaceIndex) -> listing.StoredListing:
+    key = listing.key(str(ws.root), ws.settings, ())
+    data = ws._cache.listing(key) if ws._cache else None
+    assert data is not None
+    got = listing.StoredListing.loads(data)
+    assert got is not None
+    return got
+
+
+@pytest.mark.parametrize("share", [0, 1])
+def test_a_change_in_either_share_of_the_check_is_seen(
+    ws: Path, tmp_path: Path, share: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check runs in two children, each statting half the files: an edit in either
+    half is seen by that half, and the listing does not hold."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    first, _ = _build(ws, tmp_path / "c.sqlite3")
+    stored = _stored(first)
+    path = stored.paths[share]  # every other file is the first share's, from the first
+    assert listing.still(ws, stored, first.settings, 0, 2)
+    assert listing.still(ws, stored, first.settings, 1, 2)
+    with (ws / path).open("a", encoding="utf-8") as fh:
+        fh.write("\n")
+    assert not listing.still(ws, stored, first.settings, share, 2)
+    assert listing.still(ws, stored, first.settings, 1 - share, 2)
+    check = listing.Apart.start(ws, stored, first.settings)
+    assert check is not None and not check.holds()
+    first.close()
+
+
+def test_a_folder_that_moved_with_the_same_files_holds_in_both_shares(
+    ws: Path, tmp_path: Path
+) -> None:
+    first, _ = _build(ws, tmp_path / "c.sqlite3")
+    stored = _stored(first)
+    (ws / "shop" / "notes.txt").write_text("not code\n")
+    assert all(listing.still(ws, stored, first.settings, part, 2) for part in (0, 1))
+    first.close()

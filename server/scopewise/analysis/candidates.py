@@ -240,7 +240,17 @@ class Site:
 
 
 def sites(analysis: Analysis, files: Lookup) -> list[Site]:
-    """Every use of the range's definitions elsewhere, in `site_key` order, each once."""
+    """Every use of the range's definitions elsewhere, in `site_key` order, each once; made
+    once per analysis (an action packs or measures one range at two budgets or more), so the
+    list is read, never changed, by its callers."""
+    made = analysis.memo.get("sites")
+    if isinstance(made, list):
+        return made
+    out = analysis.memo["sites"] = _sites(analysis, files)
+    return out
+
+
+def _sites(analysis: Analysis, files: Lookup) -> list[Site]:
     out: list[Site] = []
     seen: set[tuple[str, int]] = set()
     for site in sorted(analysis.callers, key=site_key):

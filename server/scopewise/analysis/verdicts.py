@@ -36,6 +36,7 @@ _DEFS, _EVIDENCE, _HEADERS = 1, 3, 4  # where a shape holds these
 KEPT_MAX = 200_000  # (definition, using file) verdicts kept; all dropped past it
 Found = tuple[str, tuple[CallerSite, ...]]  # (the using file's digest, its sites)
 Shaped = tuple[str, tuple[Hashable, ...]]  # (an edited file's digest, its shape)
+Over = tuple[dict[str, str], tuple[CallerSite, ...]]  # override sites, their files' digests
 
 
 def shape(fi: FileIndex, kept: dict[int, Hashable] | None = None) -> tuple[Hashable, ...]:
@@ -218,3 +219,21 @@ class Verdicts:
             if len(self._over) >= KEPT_MAX:
                 self._over.clear()
             self._over[key] = (digests, sites)
+
+    # ------------------------------------------------------------------ another process's
+    def kept(self) -> tuple[dict[tuple[Key, str], Found], dict[Key, Over]]:
+        """Every verdict kept now and the override sites (a copy): what a process leaves
+        for the next one on the same workspace (cli/kept.py)."""
+        with self._lock:
+            return dict(self._kept), dict(self._over)
+
+    def take(self, kept: dict[tuple[Key, str], Found], over: dict[Key, Over]) -> None:
+        """Verdicts worked out by another process on this very workspace — the same files
+        with the same contents, so the same shape (the caller makes sure): kept as if
+        worked out here, after the look `fresh` takes at the index as it is now."""
+        self.fresh()
+        with self._lock:
+            for kp, found in kept.items():
+                self._kept.setdefault(kp, found)
+            for k, o in over.items():
+                self._over.setdefault(k, o)

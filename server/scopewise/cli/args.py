@@ -11,13 +11,14 @@ import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from scopewise import settings as config
 from scopewise.analysis.engine import Engine, EngineError, find_root, marked_root
 from scopewise.cli.terminal import safe
 from scopewise.vocab import TIERS, Action, Intent
 
+T = TypeVar("T")
 _RANGE = re.compile(r"^(?P<file>.+?):(?P<start>\d+)(?:-(?P<end>\d+))?$")
 
 
@@ -78,6 +79,37 @@ def setup(file: str | None, root: str | None) -> tuple[Engine, config.Settings]:
     for w in warnings:
         print(f"scopewise: warning: {safe(w)}", file=sys.stderr)
     return Engine(base, settings.index), settings
+
+
+def answered(file: str | None, root: str | None, work: Callable[[Engine, config.Settings], T]) -> T:
+    """`work`'s answer on the workspace's index (`setup`, then a build), the stored listing
+    of a warm start taken as true while a child process checks it against the disk (the
+    stat of every file and folder, off the answer's path): the answer is given when the
+    check holds, else worked out again on an index built as usual. The site verdicts the
+    last command left on that same listing are taken, this one's left (cli/kept.py)."""
+    from scopewise.cli.kept import Kept
+
+    engine, settings = setup(file, root)
+    try:
+        kept = Kept.start(engine, engine.workspace.build(assume=True).cache_path)
+        answer = work(engine, settings)
+    except Exception:
+        if _held(engine):
+            raise  # the workspace's answer as it is: the error is the answer
+    else:
+        if _held(engine):
+            if kept is not None:
+                kept.save(engine)
+            return answer
+    engine.close()  # something moved: what was worked out may be of files gone or old
+    engine = Engine(engine.root, settings.index)
+    engine.index()
+    return work(engine, settings)
+
+
+def _held(engine: Engine) -> bool:
+    check = engine.workspace.check
+    return check is None or check.holds()
 
 
 def budget_arg(text: str) -> int:

@@ -20,6 +20,7 @@ from scopewise.analysis.engine import Engine, EngineError
 from scopewise.cli.args import (
     add_action_parsers,
     add_project_parsers,
+    answered,
     budget_arg,
     check_path,
     parse_range,
@@ -75,9 +76,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def cmd_scope(args: argparse.Namespace) -> int:
     file, start, end = parse_range(args.range)
-    engine = _engine_for(file, args.root)
-    engine.index()
-    scope = engine.scope(file, start, end)
+    scope = answered(file, args.root, lambda engine, _: engine.scope(file, start, end))
     if args.json:
         print(_dump(scope.to_dict()))
         return 0
@@ -99,9 +98,7 @@ def cmd_context(args: argparse.Namespace) -> int:
     if not args.range:
         raise EngineError("context needs FILE:START[-END] (or --jsonl)")
     file, start, end = parse_range(args.range)
-    engine = _engine_for(file, args.root)
-    engine.index()
-    ctx = engine.context(file, start, end, args.budget)
+    ctx = answered(file, args.root, lambda e, _: e.context(file, start, end, args.budget))
     if args.json:
         print(_dump(ctx.to_dict()))
         return 0
@@ -276,16 +273,17 @@ def _run(args: argparse.Namespace) -> int:
     except EngineError as exc:
         print(f"scopewise: {safe(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
+    except BrokenPipeError:  # `scopewise ... | head`: the reader left; say nothing (an
+        # OSError too: caught before it)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except OSError as exc:
         print(f"scopewise: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("scopewise: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # `scopewise ... | head`: the reader left; say nothing
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 1
 
 
 def _exit_now(code: int) -> None:

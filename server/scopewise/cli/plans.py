@@ -10,7 +10,7 @@ import re
 
 from scopewise.actions.plan import ActionError, ActionRequest, Actions, Plan
 from scopewise.analysis.engine import EngineError
-from scopewise.cli.args import parse_range, setup
+from scopewise.cli.args import answered, parse_range
 from scopewise.cli.plan_text import plan_lines
 from scopewise.vocab import Action, DiagnosticInfo, Intent
 
@@ -48,14 +48,15 @@ def request(args: argparse.Namespace, action: str) -> tuple[str, ActionRequest]:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     file, req = request(args, args.action)
-    engine, settings = setup(file, args.root)
-    engine.index()
-    actions = Actions(engine, settings)
+    plan = answered(file, args.root, lambda e, s: _plan(Actions(e, s), req, args.budget))
+    return print_plan(plan, args.json)
+
+
+def _plan(actions: Actions, req: ActionRequest, budget: int | None) -> Plan:
     try:
-        plan = actions.plan(req, budget=args.budget)
+        return actions.plan(req, budget=budget)
     except ActionError as exc:
         raise EngineError(str(exc)) from None
-    return print_plan(plan, args.json)
 
 
 def print_plan(plan: Plan, as_json: bool) -> int:

@@ -21,7 +21,6 @@ import importlib.util
 import logging
 import os
 import sqlite3
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -93,12 +92,14 @@ def _stat(path: str | Path) -> str:
 
 
 def _fingerprint() -> str:
-    """The stats `_made_key` depends on, with scopewise's version and layout and the import
-    path as written: for tree-sitter and each grammar, the folder it is installed in
-    (installing, upgrading or removing a package there makes or removes its dist-info
-    folder, which moves the folder's mtime), its module file and tags.scm; and our query
-    files. A change to any of them makes the key again."""
-    parts = [__version__, str(SCHEMA), str(STORAGE), *map(os.path.abspath, sys.path)]
+    """The stats `_made_key` depends on, with scopewise's version and layout: for
+    tree-sitter and each grammar, where it is imported from (the import path decides), the
+    folder it is installed in (installing, upgrading or removing a package there makes or
+    removes its dist-info folder, which moves the folder's mtime), its module file and
+    tags.scm; and our query files. A change to any of them makes the key again. Not the
+    import path itself: its first entry is the current folder, which would make the key
+    again whenever a command runs from another folder."""
+    parts = [__version__, str(SCHEMA), str(STORAGE), languages.__file__]
     modules = {m for s in languages.LANGUAGES for m in (s.module, *s.tags_from)}
     for name in sorted(modules | {"tree_sitter"}):
         found = importlib.util.find_spec(name)
@@ -108,7 +109,7 @@ def _fingerprint() -> str:
             continue
         home = origin.parent.parent if origin.name == "__init__.py" else origin.parent
         tags = origin.parent / "queries" / "tags.scm"
-        parts.append(f"{name}={_stat(home)},{_stat(origin)},{_stat(tags)}")
+        parts.append(f"{name}={origin}:{_stat(home)},{_stat(origin)},{_stat(tags)}")
     queries = Path(languages.__file__).parent / "queries"
     with contextlib.suppress(OSError):
         parts += [f"{f}={_stat(queries / f)}" for f in sorted(os.listdir(queries))]

@@ -12,10 +12,13 @@ import re
 import threading
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 import tree_sitter as ts
+
+# our query files: beside this module (not importlib.resources: importing it and its readers
+# costs a one-shot command ~10 ms, zipfile among them; scopewise is installed as files)
+_QUERIES = Path(__file__).parent / "queries"
 
 
 @dataclass(frozen=True)
@@ -209,8 +212,7 @@ def query_source(name: str) -> str:
     """The full tags query for a language: the wheels' tags.scm, then our additions."""
     s = spec(name)
     parts = [_wheel_tags(m) for m in s.tags_from]
-    base = resources.files("scopewise.index") / "queries"
-    parts += [(base / f"{extra}.scm").read_text(encoding="utf-8") for extra in s.extras]
+    parts += [(_QUERIES / f"{extra}.scm").read_text(encoding="utf-8") for extra in s.extras]
     return "\n".join(parts)
 
 
@@ -253,8 +255,7 @@ def without_docs(source: str) -> str:
 
 
 def refs_source(name: str) -> str:
-    base = resources.files("scopewise.index") / "queries"
-    files = [base / f"{extra}-refs.scm" for extra in spec(name).extras]
+    files = [_QUERIES / f"{extra}-refs.scm" for extra in spec(name).extras]
     return "\n".join(f.read_text(encoding="utf-8") for f in files if f.is_file())
 
 

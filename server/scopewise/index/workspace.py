@@ -10,6 +10,7 @@ Writers: `build` (the whole workspace) and, per file, `update` (a text), `refres
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import threading
@@ -211,27 +212,35 @@ class WorkspaceIndex:
         self._git: bool | None = None
         self._admits: dict[str, bool] = {}  # verdicts of `admits`, until the next build
         self._admits_under = self.settings  # ...or new settings
+        self.check: _listing.Apart | None = None  # the last build's listing, taken as true
+        self.listed: str | None = None  # ...its fingerprint, when the build changed nothing
 
     # ------------------------------------------------------------------ building
     def build(
-        self, progress: Progress | None = None, workers: int | None = None, keep: Iterable[str] = ()
+        self,
+        progress: Progress | None = None,
+        workers: int | None = None,
+        keep: Iterable[str] = (),
+        assume: bool = False,
     ) -> IndexStats:
         """Index the whole workspace (cache first). Safe to call again: a rebuild. Past
         `max_files`, the folders of the files in `keep` (the open ones) are left out last. A
         file whose stat matches the cache's is taken as stored, without reading its index;
-        the listing itself is the stored one while it is still true (index/listing.py)."""
+        the listing itself is the stored one while it is still true (index/listing.py).
+        `assume`: that listing taken as true, checked apart (`check`; `listed` names it)."""
         t0 = time.perf_counter()
         self._admits = {}  # ignore files or settings may have changed: judge again
         lkey = _listing.key(str(self.root), self.settings, (k.rpartition("/")[0] for k in keep))
         data = self._cache.listing(lkey) if self._cache else None
         stored = _listing.StoredListing.loads(data) if data is not None else None
         try:
-            found = _from_stored(self.root, self.settings, self._cache, stored)
+            found = _from_stored(self.root, self.settings, self._cache, stored, assume)
         except (ValueError, TypeError, KeyError, IndexError) as exc:  # a damaged row
             log.warning("the stored file listing could not be used (%s): listing again", exc)
             found, stored = None, None
         found = found or _from_listing(self.root, self.settings, self._cache, keep, stored)
-        stats = found.stats
+        stats, self.check = found.stats, found.check
+        self.listed = _fingerprint(lkey, data) if assume and not found.write else None
         self._git = stats.file_source == "git"
         stats.cache_path = str(self._cache.path) if self._cache else None
         stats.cache_hits = len(found.stored)
@@ -250,7 +259,7 @@ class WorkspaceIndex:
         if found.counts is not None and not found.todo:
             stats.files, stats.symbols, stats.references, stats.languages = found.counts
         else:
-            self._fill_counts(stats)
+            _counted(self.files, stats)
         _store_listing(self._cache, lkey, found, stats)
         stats.seconds = time.perf_counter() - t0
         self.ready.set()
@@ -331,15 +340,8 @@ class WorkspaceIndex:
             self.defs_version += 1
         return fi
 
-    def _fill_counts(self, stats: IndexStats) -> None:
-        counts = self.files.counts()
-        stats.files, stats.symbols = counts.files, counts.symbols
-        stats.references, stats.languages = counts.references, counts.languages
-
     def stats(self) -> IndexStats:
-        s = IndexStats(str(self.root))
-        self._fill_counts(s)
-        return s
+        return _counted(self.files, IndexStats(str(self.root)))
 
     # ------------------------------------------------------------------ updates
     def update(self, rel: str, source: bytes, tree: object | None = None) -> FileIndex | None:
@@ -517,6 +519,7 @@ class _Found:
     listing: FileList | None = None
     started: int = 0  # time.time_ns() before the listing was made
     write: bool = False  # store the listing again
+    check: _listing.Apart | None = None  # the stored listing taken as true, being checked
 
 
 def _language(rel: str) -> str:
@@ -541,13 +544,16 @@ def _from_stored(
     settings: FileSettings,
     cache: IndexCache | None,
     stored: _listing.StoredListing | None,
+    assume: bool = False,
 ) -> _Found | None:
     """What the stored listing says, when it is still true (the folders that moved listed
-    again): the files unchanged since, the ones to judge again (None: list every file)."""
+    again): the files unchanged since, the ones to judge again (None: list every file).
+    `assume`: taken as true as it is, checked in a child process (`_Found.check`)."""
     if stored is None or cache is None:
         return None
     started = time.time_ns()
-    again = _listing.recheck(str(root), stored)
+    again, check = _assumed(root, stored, settings) if assume else (None, None)
+    again = again or _listing.recheck(str(root), stored)
     if again is None or (again.moved and not _listing.relist(root, stored, again, settings)):
         return None
     if stored.forgotten != cache.forgotten():  # entries may be gone since
@@ -560,7 +566,7 @@ def _from_stored(
     found.stored = again.unchanged
     found.counts = None if (again.moved or again.gone) else stored.counts
     found.todo = [(p, _language(p)) for p in sorted(again.again)]
-    found.started, found.retain = started, again.gone
+    found.started, found.retain, found.check = started, again.gone, check
     found.write = bool(found.todo or again.moved or again.gone)
     if found.write:  # a start that found nothing changed stores nothing: no listing made
         stats = _stored_stats(stored)
@@ -571,6 +577,21 @@ def _from_stored(
         found.listing.folders = {**stored.folders, **again.moved}
         found.listing.watched = stored.watched
     return found
+
+
+def _assumed(
+    root: Path, stored: _listing.StoredListing, settings: FileSettings
+) -> tuple[_listing.Recheck | None, _listing.Apart | None]:
+    """The stored listing taken as true, and its check started apart (neither where it
+    cannot be: then it is checked here)."""
+    again = _listing.assumed(stored)
+    check = _listing.Apart.start(root, stored, settings) if again is not None else None
+    return (again, check) if check is not None else (None, None)
+
+
+def _fingerprint(key: str, data: bytes | None) -> str | None:
+    """What names one stored listing (the same files with the same contents: its entries)."""
+    return None if data is None else hashlib.sha1(key.encode() + b"\0" + data).hexdigest()
 
 
 def _stored_stats(stored: _listing.StoredListing) -> dict[str, tuple[int, int]]:
@@ -629,6 +650,14 @@ def _same_definitions(old: FileIndex, fi: FileIndex) -> bool:
     return (
         fi.spliced is not None and fi.spliced.same_definitions and fi.spliced.source == old.digest
     )
+
+
+def _counted(files: FileTable, stats: IndexStats) -> IndexStats:
+    """`stats` with the files' counts (files, symbols, references, languages)."""
+    counts = files.counts()
+    stats.files, stats.symbols = counts.files, counts.symbols
+    stats.references, stats.languages = counts.references, counts.languages
+    return stats
 
 
 def _defined(fi: FileIndex) -> tuple[str, list[tuple[str, str, int | None]]]:

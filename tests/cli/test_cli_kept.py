@@ -1,0 +1,138 @@
+"""The site verdicts one command leaves for the next (cli/kept.py): a second command on the
+same workspace classifies no using file again and answers the same; verdicts worked out on
+another listing — a using file edited, or a file whose shape the verdicts read — are not
+read. Files are dated an hour back, as a workspace on disk is (and so is a file after its
+edit: a stat within seconds of a listing is never trusted, which would hide the case)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from scopewise.analysis.engine import Engine
+from scopewise.cli import kept
+from scopewise.cli.args import answered
+from scopewise.settings import Settings
+
+HOUR_NS = 3600 * 1_000_000_000
+
+MODELS = """\
+class Box:
+    def open(self):
+        return 1
+
+
+class Crate:
+    def open(self):
+        return 2
+"""
+MAKE = """\
+from shop.models import Box, Crate
+
+
+def make() -> {kind}:
+    return {kind}()
+"""
+USE = """\
+from shop.make import make
+
+
+def go():
+    b = make()
+    return b.open()
+"""
+
+
+def _age(root: Path, back_ns: int = HOUR_NS) -> None:
+    then = time.time_ns() - back_ns
+    for folder, dirs, files in os.walk(root):
+        for name in [*dirs, *files]:
+            os.utime(os.path.join(folder, name), ns=(then, then), follow_symlinks=False)
+    os.utime(root, ns=(then, then))
+
+
+def _edit(path: Path, text: str) -> None:
+    """Rewrite a file in place (its folder's mtime stays), dated back but not as before."""
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write(text)
+    then = time.time_ns() - HOUR_NS // 2
+    os.utime(path, ns=(then, then))
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Path:
+    root = tmp_path / "ws"
+    (root / "shop").mkdir(parents=True)
+    (root / ".scopewise.toml").write_text("", encoding="utf-8")
+    (root / "shop" / "__init__.py").write_text("", encoding="utf-8")
+    (root / "shop" / "models.py").write_text(MODELS, encoding="utf-8")
+    (root / "shop" / "make.py").write_text(MAKE.format(kind="Box"), encoding="utf-8")
+    (root / "shop" / "use.py").write_text(USE, encoding="utf-8")
+    _age(root)
+    _sites(root)  # the index built, its listing stored (a build that lists keeps none)
+    return root
+
+
+def _sites(
+    root: Path, target: tuple[str, int, int] = ("models.py", 2, 3)
+) -> tuple[list[tuple[str, int, bool]], int]:
+    """The sites (path, line, certain) of a range's target as a command finds them (Box.open
+    unless told), and how many using files it classified (not found kept)."""
+
+    def work(engine: Engine, _: Settings) -> tuple[list[tuple[str, int, bool]], int]:
+        name, start, end = target
+        analysis = engine.analyze(str(root / "shop" / name), start, end)
+        sites = [(s.path, s.line, s.certain) for s in analysis.callers]
+        return sites, engine.resolver.verdicts.classified
+
+    return answered(None, str(root), work)
+
+
+def test_the_next_command_classifies_nothing_again(shop: Path) -> None:
+    first, classified = _sites(shop)  # on the stored listing: its verdicts kept
+    assert ("shop/use.py", 5, True) in first and classified > 0
+    assert _sites(shop) == (first, 0)
+
+
+def test_verdicts_of_a_using_file_edited_since_are_not_read(shop: Path) -> None:
+    assert ("shop/use.py", 5, True) in _sites(shop)[0]  # kept on this listing
+    _edit(shop / "shop" / "use.py", USE + "\n\ndef again():\n    return make().open()\n")
+    _sites(shop)  # the check fails: answered on a new listing, stored
+    sites, _ = _sites(shop)  # on that listing: the old verdicts are another listing's
+    assert ("shop/use.py", 9, True) in sites
+
+
+def test_verdicts_are_not_read_when_the_shape_they_read_moved(shop: Path) -> None:
+    """use.py is as it was; what `make()` returns (make.py's shape) is not."""
+    assert ("shop/use.py", 5, True) in _sites(shop)[0]  # kept on this listing
+    _edit(shop / "shop" / "make.py", MAKE.format(kind="Crate"))
+    _sites(shop)
+    sites, _ = _sites(shop)
+    assert not any(path == "shop/use.py" and certain for path, _, certain in sites)
+
+
+def test_past_the_cap_only_the_last_command_s_verdicts_are_written(
+    shop: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file is read whole by every command: past `SITES_MAX` sites, what the last command
+    worked out replaces what it read."""
+    monkeypatch.setattr(kept, "SITES_MAX", 2)
+    assert len(_sites(shop)[0]) == 1  # Box.open: 1 site, written
+    made, classified = _sites(shop, ("make.py", 4, 5))  # make: its import and call
+    assert len(made) == 2 and classified > 0
+    assert _sites(shop, ("make.py", 4, 5)) == (made, 0)  # the last command's: kept
+    assert _sites(shop)[1] > 0  # Box.open's were dropped to stay within the cap
+
+
+def test_verdicts_worked_out_by_other_code_are_not_read(
+    shop: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An analysis module edited (or scopewise upgraded) since: the verdicts it worked out
+    are another code's, worked out again."""
+    first, classified = _sites(shop)
+    assert classified > 0
+    monkeypatch.setattr(kept, "_code", lambda: "another analysis")
+    assert _sites(shop) == (first, classified)

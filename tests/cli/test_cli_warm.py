@@ -1,0 +1,124 @@
+"""The `scopewise` command on a warm cache: the stored listing is taken as true while a child
+process checks it against the disk (index/listing.py's `Apart`, cli/args.py's `answered`);
+an answer is given only when the check holds. A file edited in place, added or deleted since
+the last run is in the next answer. Files are dated an hour back first, as a workspace on
+disk is (a stat within seconds of a listing is never trusted)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from scopewise.cli import args as cli_args
+from scopewise.index import listing, workspace
+
+HOUR_NS = 3600 * 1_000_000_000
+TARGET = "shop/pricing.py:29-32"  # apply_discount: 7 uses in 3 files (cart.py's 3 among them)
+
+
+def _age(root: Path) -> None:
+    then = time.time_ns() - HOUR_NS
+    for folder, dirs, files in os.walk(root):
+        for name in [*dirs, *files]:
+            os.utime(os.path.join(folder, name), ns=(then, then), follow_symlinks=False)
+    os.utime(root, ns=(then, then))
+
+
+def _scope(root: Path) -> dict[str, object]:
+    out = subprocess.run(
+        [sys.executable, "-m", "scopewise.cli", "scope", TARGET, "--json"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=os.environ.copy(),
+    )
+    assert out.returncode == 0, out.stderr
+    got: dict[str, object] = json.loads(out.stdout)
+    return got
+
+
+@pytest.fixture
+def warm(poly: Path) -> Path:
+    _age(poly)
+    first = _scope(poly)  # builds the cache and stores the listing
+    assert (first["fan_in"], first["fan_in_files"]) == (7, 3)
+    assert _scope(poly) == first  # warm, nothing moved: the same answer
+    return poly
+
+
+def test_a_file_edited_in_place_is_in_the_next_answer(warm: Path) -> None:
+    cart = warm / "shop" / "cart.py"
+    folder_mtime = (warm / "shop").stat().st_mtime_ns
+    with cart.open("a", encoding="utf-8") as fh:  # in place: the folder's mtime stays
+        fh.write("\n\ndef more(p):\n    return apply_discount(p, 0.5)\n")
+    assert (warm / "shop").stat().st_mtime_ns == folder_mtime
+    assert _scope(warm)["fan_in"] == 8
+
+
+def test_a_file_added_is_in_the_next_answer(warm: Path) -> None:
+    (warm / "shop" / "extra.py").write_text(
+        "from shop.pricing import apply_discount\n\n\ndef half(p):\n"
+        "    return apply_discount(p, 0.5)\n",
+        encoding="utf-8",
+    )
+    got = _scope(warm)
+    assert (got["fan_in"], got["fan_in_files"]) == (9, 4)  # its import line and call
+
+
+def test_a_file_deleted_is_gone_from_the_next_answer(warm: Path) -> None:
+    (warm / "shop" / "cart.py").unlink()
+    got = _scope(warm)
+    assert (got["fan_in"], got["fan_in_files"]) == (4, 2)
+
+
+def _engine_root(poly: Path) -> Path:
+    _age(poly)
+    ws = workspace.WorkspaceIndex(poly)
+    ws.build(workers=1)  # the stored listing the next start takes as true
+    ws.close()
+    return poly
+
+
+def test_a_warm_answer_does_not_wait_for_the_stat_pass(
+    poly: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing moved: the answer is worked out once, on the listing as stored, while the
+    files are checked apart (here: no stat pass in this process)."""
+    root = _engine_root(poly)
+    here: list[str] = []
+    real = listing.recheck
+    monkeypatch.setattr(listing, "recheck", lambda r, s: here.append(r) or real(r, s))
+    works: list[int] = []
+
+    def work(engine: object, _: object) -> int:
+        works.append(1)
+        return len(engine.workspace.paths())  # type: ignore[attr-defined]
+
+    assert cli_args.answered(None, str(root), work) == 15
+    assert works == [1] and here == []
+
+
+def test_an_answer_is_worked_out_again_when_the_check_fails(
+    poly: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check says something moved: what was worked out meanwhile is thrown away, its
+    error too, and the answer is the one of an index built as usual."""
+    root = _engine_root(poly)
+    monkeypatch.setattr(listing.Apart, "holds", lambda self: False)
+    calls: list[bool] = []
+
+    def work(engine: object, _: object) -> int:
+        calls.append(engine.workspace.check is not None)  # type: ignore[attr-defined]
+        if len(calls) == 1:
+            raise ValueError("worked out on files that moved")
+        return 7
+
+    assert cli_args.answered(None, str(root), work) == 7
+    assert calls == [True, False]
