@@ -486,8 +486,8 @@ class WorkspaceIndex:
         return self.files.imports_of(rel)
 
     def count_definitions(self, name: str) -> int:
-        """How many definitions are called `name` (no file loaded; kept: `_counted`)."""
-        return _counted(self, name)
+        """How many definitions are called `name` (no file loaded; kept: `_named_count`)."""
+        return _named_count(self, name)
 
     def files_using(self, name: str) -> list[str]:
         """Files that use `name`, sorted: the cache's rows for that name and the in-memory
@@ -670,7 +670,7 @@ _COUNTS: weakref.WeakKeyDictionary[WorkspaceIndex, tuple[int, dict[str, int]]]
 _COUNTS = weakref.WeakKeyDictionary()
 
 
-def _counted(ws: WorkspaceIndex, name: str) -> int:
+def _named_count(ws: WorkspaceIndex, name: str) -> int:
     """How many definitions are called `name`, kept until which definitions there are
     changes (`defs_version`): `__init__` has tens of thousands of rows, and every menu
     request on one asked twice (a count made while the version moved is dropped with it)."""
