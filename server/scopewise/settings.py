@@ -379,6 +379,9 @@ class Settings:
     # the code-action menu lists every refactor intent (and each one's other tier) instead of
     # one "Refactor…" entry that asks which
     menu_intents: bool = False
+    # the menu's analysis of the open files' definitions done while the server is idle, so
+    # a first code action on a wide target finds its uses counted (lsp/ahead.py)
+    work_ahead: bool = True
     # the project's own actions (`[[actions]]`; see ProjectAction)
     actions: tuple[ProjectAction, ...] = setting(factory=tuple, reader=_read_actions)
 

@@ -388,9 +388,11 @@ async def start_editor(
     configuration: dict[str, Any] | None = None,
     wait_index: bool = True,
     menu_intents: bool = True,
+    verbose: bool = False,
 ) -> Editor:
     """`menu_intents`: the menu lists every refactor intent (the tests that run one pick it
-    from there; test_listing checks the default short menu)."""
+    from there; test_listing checks the default short menu); `verbose`: the server logs at
+    INFO on its stderr (pytest-lsp forwards it to the test's)."""
     client = make_test_lsp_client()
     if menu_intents:
         init_options = with_menu_intents(init_options)
@@ -419,7 +421,13 @@ async def start_editor(
         editor.registrations.extend(params.registrations)
 
     await client.start_io(
-        sys.executable, "-m", "scopewise.cli", "serve", env=server_env(home, api), cwd=str(root)
+        sys.executable,
+        "-m",
+        "scopewise.cli",
+        *(["-v"] if verbose else []),
+        "serve",
+        env=server_env(home, api),
+        cwd=str(root),
     )
     result = await asyncio.wait_for(
         client.initialize_session(

@@ -15,6 +15,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -485,8 +486,8 @@ class WorkspaceIndex:
         return self.files.imports_of(rel)
 
     def count_definitions(self, name: str) -> int:
-        """How many definitions are called `name` (no file loaded)."""
-        return len(self.files.definitions_named(name))
+        """How many definitions are called `name` (no file loaded; kept: `_named_count`)."""
+        return _named_count(self, name)
 
     def files_using(self, name: str) -> list[str]:
         """Files that use `name`, sorted: the cache's rows for that name and the in-memory
@@ -662,3 +663,25 @@ def _counted(files: FileTable, stats: IndexStats) -> IndexStats:
 def _defined(fi: FileIndex) -> tuple[str, list[tuple[str, str, int | None]]]:
     """Which definitions a file holds, lines aside: what "definitions named X" reads."""
     return fi.language, [(d.name, d.kind, d.parent) for d in fi.definitions]
+
+
+COUNTS_KEPT = 8192  # names whose definition count is kept per workspace (count_definitions)
+_COUNTS: weakref.WeakKeyDictionary[WorkspaceIndex, tuple[int, dict[str, int]]]
+_COUNTS = weakref.WeakKeyDictionary()
+
+
+def _named_count(ws: WorkspaceIndex, name: str) -> int:
+    """How many definitions are called `name`, kept until which definitions there are
+    changes (`defs_version`): `__init__` has tens of thousands of rows, and every menu
+    request on one asked twice (a count made while the version moved is dropped with it)."""
+    at, counts = _COUNTS.get(ws, (-1, {}))
+    if at != ws.defs_version:
+        at, counts = ws.defs_version, {}
+        _COUNTS[ws] = (at, counts)
+    n = counts.get(name)
+    if n is None:
+        n = len(ws.files.definitions_named(name))
+        if len(counts) >= COUNTS_KEPT:
+            counts.clear()
+        counts[name] = n
+    return n

@@ -71,10 +71,14 @@ class ServerEngine(Engine):
 
     _memo: dict[tuple[Any, ...], Any] | None = None
     work: Work | None = None  # the current menu request's work budget
+    _site_files = MENU_SITE_FILES  # the current request's share for the range's own sites
 
     @contextlib.contextmanager
-    def memo(self) -> Iterator[None]:
-        self._memo, self.work = {}, self.resolver.work(MENU_WORK)
+    def memo(self, work: int | None = None, sites: int | None = None) -> Iterator[None]:
+        """A menu request: its analyses shared, its work bounded (MENU_WORK, MENU_SITE_FILES
+        unless told: the work done ahead asks in smaller slices, lsp/ahead.py)."""
+        self._memo, self.work = {}, self.resolver.work(MENU_WORK if work is None else work)
+        self._site_files = MENU_SITE_FILES if sites is None else sites
         try:
             yield
         finally:
@@ -114,7 +118,7 @@ class ServerEngine(Engine):
         hit: Analysis | None = self._memo.get(key)
         if hit is None:
             hit = super().analyze(
-                file, start_line, end_line, diagnostics, MENU_SITE_FILES, self.work
+                file, start_line, end_line, diagnostics, self._site_files, self.work
             )
             self._memo[key] = hit
         return hit
@@ -230,6 +234,11 @@ class Listing:
                     listed = self.actions_for(actions, target, only)
                     if not engine.capped:  # a lower bound: the next ask counts on
                         self._remember_listing(key, listed)
+                    work = engine.work.used if engine.work is not None else 0
+                    short = ", stopped short" if engine.capped else ""
+                    log.info(
+                        "code action %s %d-%d: %d units of work%s", rel, start, end, work, short
+                    )
             except (ActionError, EngineError, OSError) as exc:
                 log.info("no code actions for %s: %s", uri, exc)
                 return None

@@ -32,6 +32,7 @@ class Receiver(Protocol):
     def did_change(self, params: types.DidChangeTextDocumentParams) -> None: ...
     def did_close(self, params: types.DidCloseTextDocumentParams) -> None: ...
     def cancel_request(self, msg_id: Any) -> None: ...
+    def message_came(self) -> None: ...  # any message (the work ahead stops: lsp/ahead.py)
 
 
 class ScopewiseProtocol(LanguageServerProtocol):
@@ -124,6 +125,7 @@ class ScopewiseProtocol(LanguageServerProtocol):
     def handle_message(self, message: Any) -> None:
         self._let_go()
         self.collector.touched()
+        self._receiver.message_came()
         if isinstance(message, _Malformed):
             error = JsonRpcInvalidParams(f"Invalid Params: {message.method}: {message.why}")
             self._send_response(message.id, None, error.to_response_error())

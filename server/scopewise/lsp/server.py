@@ -51,6 +51,7 @@ from scopewise.vocab import (
     USAGE_COMMAND,
 )
 
+from .ahead import Ahead
 from .capabilities import ClientSupport, code_action_options, watched_files
 from .documents import OpenDocuments
 from .explaining import Explained
@@ -105,6 +106,7 @@ class ScopewiseServer(LanguageServer):
         self.listing = Listing(self.support)
         self.watcher: Watcher | None = None  # the server's own, when the client cannot watch
         self.sync = Sync(self)
+        self.ahead = Ahead(self)  # the menu's analysis done while idle (lsp/ahead.py)
         self.runs = Runs(self)
         self.tests = AffectedTests()
         self.proposals = Proposals()
@@ -130,6 +132,12 @@ class ScopewiseServer(LanguageServer):
     def changed(self) -> None:
         """Something a plan depends on changed: documents, the index, settings, the ledger."""
         self.listing.changed()
+        self.ahead.changed()
+
+    def ahead_settings(self) -> tuple[bool, int]:
+        """Whether the menu's analysis is done ahead, and the menu's context cap."""
+        s = self.settings
+        return s.work_ahead, max(s.context_budget, s.context_budget_max)
 
     def read_text(self, rel: str) -> str | None:
         """A file's current text for resolving edits: the open buffer, else the disk."""
@@ -160,6 +168,9 @@ class ScopewiseServer(LanguageServer):
 
     def cancel_request(self, msg_id: Any) -> None:
         self.runs.cancel_request(msg_id)
+
+    def message_came(self) -> None:
+        self.ahead.touched()
 
     # ------------------------------------------------------------------ lifecycle
     def initialize(self, params: types.InitializeParams) -> None:
@@ -318,6 +329,7 @@ def on_code_action(
 ) -> list[types.CodeAction | types.Command] | None:
     if ls.actions is None or ls.engine is None:
         return None
+    ls.ahead.asked(ls.docs.rel(params.text_document.uri), params.range.start.line + 1)
     listed = ls.listing.code_actions(params, ls.actions, ls.engine, ls.docs)
     more = ls.tests.code_actions(ls.docs.rel(params.text_document.uri), params.context.only)
     return [*(listed or []), *more] if more else listed

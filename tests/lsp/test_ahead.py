@@ -1,0 +1,223 @@
+"""The menu's analysis done ahead while the server is idle (lsp/ahead.py): after a file is
+opened and the server left alone, the first code action on a wide target finds its uses
+counted (no using file classified, a full count in its title); without it the same request
+answers a lower bound ("32+ uses"). A message is never kept waiting longer than one slice,
+and an edit makes nothing stale."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from pathlib import Path
+
+import pytest
+from lspclient import Editor, start_editor, stop_editor
+
+from scopewise.index.model import FileIndex
+from scopewise.lsp import ahead
+from scopewise.lsp.ahead import Ahead, ranges_of
+from scopewise.lsp.documents import OpenDocuments
+from scopewise.lsp.listing import ServerEngine
+
+USERS = 40  # using files of `dep`: past the menu's 16 per request
+DEP = "pkg/dep.py"
+_WORK = re.compile(r"code action pkg/dep\.py 1-2: (\d+) units of work(, stopped short)?")
+
+
+def _workspace(root: Path) -> Path:
+    files = {
+        DEP: "def dep(x):\n    return x\n\n\ndef other(y):\n    return dep(y) * 2\n",
+        **{
+            f"users/u{i:02}.py": (
+                f"from pkg.dep import dep\n\n\ndef user{i}(v):\n    return dep(v) + dep({i})\n"
+            )
+            for i in range(USERS)
+        },
+    }
+    for rel, text in {".scopewise.toml": "", **files}.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    return root
+
+
+def _refactor(listed: list) -> str:  # type: ignore[type-arg]
+    return next(a.title for a in listed if a.title.startswith("Refactor…"))
+
+
+async def _first_menu(ed: Editor, capfd: pytest.CaptureFixture[str]) -> tuple[str, int, bool]:
+    """The first code action on `dep`: its Refactor title, the work it did and whether it
+    stopped short (from the server's log)."""
+    listed = await ed.actions(DEP, 1, 2)
+    await asyncio.sleep(0.3)  # the server's stderr forwarded
+    found = _WORK.findall(capfd.readouterr().err)
+    assert found, "the server logged no code action"
+    units, short = found[-1]
+    return _refactor(listed), int(units), bool(short)
+
+
+async def _done(ed: Editor, n: int = 1) -> str:
+    return str(
+        await ed.wait_for(lambda: [m for m in ed.logs() if "work ahead done" in m][n - 1 :] or None)
+    )
+
+
+async def test_a_first_code_action_finds_the_work_done(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    root = _workspace(tmp_path / "ws")
+    ed = await start_editor(root, tmp_path / "home", verbose=True, menu_intents=False)
+    try:
+        ed.open(DEP)
+        said = await _done(ed)
+        assert "left to the menu" in said and "(0 left" in said, said
+        title, units, short = await _first_menu(ed, capfd)
+        assert (units, short) == (0, False)  # nothing loaded, no using file classified
+        assert "ripples: 81 uses in 41 files" in title and not re.search(r"\d\+", title), title
+    finally:
+        await stop_editor(ed)
+
+
+async def test_without_it_the_first_code_action_answers_a_lower_bound(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    root = _workspace(tmp_path / "ws")
+    off = {"workAhead": False}
+    ed = await start_editor(
+        root, tmp_path / "home", verbose=True, init_options=off, menu_intents=False
+    )
+    try:
+        ed.open(DEP)
+        await asyncio.sleep(1.0)  # idle, as in the test above
+        title, units, short = await _first_menu(ed, capfd)
+        assert short and units >= 16, (units, title)
+        assert re.search(r"ripples: \d+\+ uses in \d+\+ files", title), title
+        assert not any("work ahead" in m for m in ed.logs())
+    finally:
+        await stop_editor(ed)
+
+
+async def test_nothing_is_stale_after_an_edit(tmp_path: Path) -> None:
+    """A use added in another open file: the work ahead starts again from the new index,
+    and the menu counts the new use."""
+    root = _workspace(tmp_path / "ws")
+    ed = await start_editor(root, tmp_path / "home", menu_intents=False)
+    try:
+        ed.open(DEP)
+        ed.open("users/u00.py")
+        await _done(ed)
+        before = _refactor(await ed.actions(DEP, 1, 2))
+        assert "81 uses in 41 files" in before, before
+        ed.replace("users/u00.py", "    return dep(v)", "    dep(1)\n    return dep(v)")
+        after = await ed.wait_for_menu(
+            lambda listed: "82 uses" in _refactor(listed), lambda e: e.actions(DEP, 1, 2)
+        )
+        assert not re.search(r"\d\+", _refactor(after))
+    finally:
+        await stop_editor(ed)
+
+
+# ---------------------------------------------------------------------------- in-process
+class _Host:
+    """What the work ahead needs of the server, over a real engine and documents."""
+
+    def __init__(self, engine: ServerEngine, docs: OpenDocuments) -> None:
+        self.engine = engine
+        self.docs = docs
+        self.logged: list[str] = []
+        self.building = False
+
+    def busy(self) -> bool:
+        return self.building
+
+    def ahead_settings(self) -> tuple[bool, int]:
+        return True, 24_000
+
+    def log(self, text: str, kind: object = None) -> None:
+        self.logged.append(text)
+
+
+async def _loop_lag(stop: asyncio.Event) -> float:
+    """The longest the loop worked before it came back to this task: what a message would
+    wait (in the thread's CPU time: a busy machine's preemption is not the loop's doing)."""
+    worst = 0.0
+    while not stop.is_set():
+        t0 = time.thread_time()
+        await asyncio.sleep(0)
+        worst = max(worst, time.thread_time() - t0)
+    return worst * 1000
+
+
+async def test_a_message_waits_one_slice_at_most(tmp_path: Path) -> None:
+    root = _workspace(tmp_path / "ws")
+    engine = ServerEngine(root, use_cache=False)
+    engine.index(workers=1)
+    docs = OpenDocuments(root)
+    docs.open((root / DEP).as_uri(), (root / DEP).read_text(), 1)
+    host = _Host(engine, docs)
+    work = Ahead(host)
+    stop = asyncio.Event()
+    lag = asyncio.get_running_loop().create_task(_loop_lag(stop))
+    t0 = time.perf_counter()
+    work.changed()
+    while not host.logged:
+        await asyncio.sleep(0.01)
+    total = (time.perf_counter() - t0) * 1000 - ahead.QUIET_S * 1000
+    stop.set()
+    worst = await lag
+    s = work.stats
+    assert s.slices > 10 and s.ranges == 2 and s.left == 0
+    assert s.longest_ms < total / 4  # sliced: not one block
+    assert worst <= s.longest_ms + 5.0, (worst, s.longest_ms)
+
+
+async def test_a_range_past_its_work_is_left_to_the_menu_and_not_tried_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`dep`'s 41 using files are more than RANGE_WORK lets it count ahead (and `other`'s
+    siblings are dep's users): both left to the menu, and after the index moves (an edit)
+    not tried again."""
+    monkeypatch.setattr(ahead, "RANGE_WORK", 8)
+    root = _workspace(tmp_path / "ws")
+    engine = ServerEngine(root, use_cache=False)
+    engine.index(workers=1)
+    docs = OpenDocuments(root)
+    docs.open((root / DEP).as_uri(), (root / DEP).read_text(), 1)
+    host = _Host(engine, docs)
+    work = Ahead(host)
+    work.changed()
+    while not host.logged:
+        await asyncio.sleep(0.01)
+    assert (work.stats.ranges, work.stats.left) == (2, 2)
+    assert work.stats.units <= 2 * (8 + ahead.SLICE_WORK + 3)
+    engine.workspace.version += 1  # what an edit does to the index
+    work.changed()
+    await asyncio.sleep(ahead.QUIET_S + 0.2)
+    assert work.stats.slices == 0 and len(host.logged) == 1
+
+
+async def test_nothing_while_the_index_builds(tmp_path: Path) -> None:
+    root = _workspace(tmp_path / "ws")
+    engine = ServerEngine(root, use_cache=False)
+    engine.index(workers=1)
+    docs = OpenDocuments(root)
+    docs.open((root / DEP).as_uri(), (root / DEP).read_text(), 1)
+    host = _Host(engine, docs)
+    host.building = True
+    work = Ahead(host)
+    work.changed()
+    await asyncio.sleep(ahead.QUIET_S + 0.2)
+    assert work.stats.slices == 0 and not host.logged
+    host.building = False
+    work.changed()  # the build's end is a change (lsp/sync.py)
+    while not host.logged:
+        await asyncio.sleep(0.01)
+    assert work.stats.ranges == 2
+
+
+def test_the_ranges_of_a_file_are_its_definitions_a_class_up_to_its_members() -> None:
+    from scopewise.index import extract
+
+    text = b"class A:\n    x = 1\n\n    def m(self):\n        return 1\n\n\ndef f():\n    pass\n"
+    fi: FileIndex = extract.extract("a.py", "python", text)
+    assert ranges_of(fi) == [(1, 3, "A"), (4, 5, "A.m"), (8, 9, "f")]
