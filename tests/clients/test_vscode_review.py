@@ -14,29 +14,29 @@ import pytest
 VSCODE = Path(__file__).resolve().parents[2] / "clients" / "vscode"
 
 
-@pytest.mark.skipif(
+NEEDS_NODE = pytest.mark.skipif(
     shutil.which("node") is None or not (VSCODE / "node_modules" / "esbuild").is_dir(),
     reason="needs node and clients/vscode/node_modules (npm ci there)",
 )
-def test_the_proposed_text_holds_exactly_the_hunks_not_rejected() -> None:
+
+
+def node_test(name: str, passes: int) -> None:
+    """Run one of the extension's unit tests under node; all of its `passes` tests pass."""
     out = subprocess.run(
-        ["node", "--test", "test/unit/proposal.test.mjs"],
+        ["node", "--test", f"test/unit/{name}"],
         cwd=VSCODE, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
-    assert "# fail 0" in out.stdout and "# pass 10" in out.stdout
+    assert "# fail 0" in out.stdout and f"# pass {passes}\n" in out.stdout, out.stdout[-500:]
 
 
-@pytest.mark.skipif(
-    shutil.which("node") is None or not (VSCODE / "node_modules" / "esbuild").is_dir(),
-    reason="needs node and clients/vscode/node_modules (npm ci there)",
-)
+@NEEDS_NODE
+def test_the_proposed_text_holds_exactly_the_hunks_not_rejected() -> None:
+    node_test("proposal.test.mjs", 10)
+
+
+@NEEDS_NODE
 def test_the_quick_pick_shows_a_row_per_choice_and_asks_nothing_on_a_refusal() -> None:
     """clients/vscode/src/choose.ts: `scopewise.choices`' answer read defensively, a row per
     choice (name; tier and cost; why)."""
-    out = subprocess.run(
-        ["node", "--test", "test/unit/choose.test.mjs"],
-        cwd=VSCODE, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
-    assert "# fail 0" in out.stdout and "# pass 2" in out.stdout
+    node_test("choose.test.mjs", 2)
