@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from small_workspace import indexed
 
 from scopewise.actions.plan import Actions
 from scopewise.actions.routing import choose_tier
@@ -32,12 +33,7 @@ def _engine(root: Path) -> Engine:
         "pkg/near.py": _user(99),
         **{f"users/u{i:02}.py": _user(i) for i in range(USERS)},
     }
-    for rel, text in {".scopewise.toml": "", **files}.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text, encoding="utf-8")
-    engine = Engine(root, use_cache=False)
-    engine.index(workers=1)
-    return engine
+    return indexed(root, files)
 
 
 def test_a_wide_target_is_counted_within_the_budget_then_completed(tmp_path: Path) -> None:

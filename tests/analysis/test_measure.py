@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from small_workspace import indexed
 
 from scopewise.actions.estimate import prefix_key
 from scopewise.actions.model import ActionRequest
@@ -23,18 +24,12 @@ USERS = 150
 @pytest.fixture
 def crowd(tmp_path: Path) -> Engine:
     """A helper used once in each of USERS files."""
-    root = tmp_path / "crowd"
-    (root / "users").mkdir(parents=True)
-    (root / ".scopewise.toml").write_text("", encoding="utf-8")
-    (root / "lib.py").write_text("def helper(x):\n    return x + 1\n", encoding="utf-8")
-    for i in range(USERS):
-        body = (
-            f"from lib import helper\n\n\ndef use{i}(v):\n    w = v * {i}\n    return helper(w)\n"
-        )
-        (root / "users" / f"u{i}.py").write_text(body, encoding="utf-8")
-    engine = Engine(root, use_cache=False)
-    engine.index(workers=1)
-    return engine
+    files = {
+        f"users/u{i}.py": f"from lib import helper\n\n\ndef use{i}(v):\n    w = v * {i}\n"
+        "    return helper(w)\n"
+        for i in range(USERS)
+    }
+    return indexed(tmp_path / "crowd", {"lib.py": "def helper(x):\n    return x + 1\n", **files})
 
 
 def test_a_name_used_everywhere_is_measured_up_to_the_cap(crowd: Engine) -> None:

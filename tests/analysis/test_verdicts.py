@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from small_workspace import indexed
 
 from scopewise.analysis.engine import Engine
 
@@ -14,12 +15,7 @@ USERS = 40
 
 
 def _engine(root: Path, files: dict[str, str]) -> Engine:
-    for rel, text in {".scopewise.toml": "", **files}.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text, encoding="utf-8")
-    engine = Engine(root, use_cache=False)
-    engine.index(workers=1)
-    return engine
+    return indexed(root, files)
 
 
 def _user(i: int, extra: str = "") -> str:

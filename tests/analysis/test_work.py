@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from small_workspace import warm
 
 from scopewise.actions.plan import Actions
 from scopewise.analysis import siblings, sites
@@ -24,8 +25,8 @@ LIMIT = 8
 SLACK = 3  # the file in progress when the budget runs out: loaded, classified, its import
 
 
-def _workspace(root: Path) -> None:
-    files = {
+def _files() -> dict[str, str]:
+    return {
         "pkg/dep.py": "def dep(x):\n    return x\n",
         "pkg/lib.py": "from pkg.dep import dep\n\n\ndef caller(v):\n    return dep(v)\n",
         "pkg/base.py": "class Base:\n    def m(self):\n        return 1\n",
@@ -38,18 +39,11 @@ def _workspace(root: Path) -> None:
             for i in range(USERS)
         },
     }
-    for rel, text in {".scopewise.toml": "", **files}.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text, encoding="utf-8")
 
 
 def _warm(root: Path) -> Engine:
     """An engine on a warm cache: every file stored, loaded when asked (the work counted)."""
-    _workspace(root)
-    Engine(root).index(workers=1)
-    engine = Engine(root)
-    engine.index(workers=1)
-    return engine
+    return warm(root, _files())
 
 
 def _siblings(engine: Engine, work: Work | None) -> tuple[siblings.Siblings, Analysis]:
