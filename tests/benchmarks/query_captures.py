@@ -29,16 +29,7 @@ _DOC_LANGUAGES = ("javascript", "typescript", "tsx", "go", "ruby")
 
 def as_shipped(name: str) -> ts.Query:
     """The index query before `without_docs`: the wheels' tags as they ship."""
-    wheel = languages.query_source(name)
-    source = wheel + "\n" + languages.refs_source(name)
-    query = ts.Query(languages.grammar(name), source)
-    raw, wheel_end = source.encode("utf-8"), len(wheel.encode("utf-8"))
-    for i in range(query.pattern_count):
-        start = query.start_byte_for_pattern(i)
-        text = raw[start : query.end_byte_for_pattern(i)]
-        if start < wheel_end and b"@reference." in text and b"@definition." not in text:
-            query.disable_pattern(i)
-    return query
+    return languages.query_over(name, languages.query_source(name))
 
 
 Seen = dict[str, list[tuple[int, int, str]]]

@@ -137,6 +137,23 @@ class _Host:
         self.logged.append(text)
 
 
+def _in_process(tmp_path: Path) -> _Host:
+    """An engine on the small workspace, `dep.py` open, and the host the work ahead sees."""
+    root = _workspace(tmp_path / "ws")
+    engine = ServerEngine(root, use_cache=False)
+    engine.index(workers=1)
+    docs = OpenDocuments(root)
+    docs.open((root / DEP).as_uri(), (root / DEP).read_text(), 1)
+    return _Host(engine, docs)
+
+
+async def _until_done(host: _Host, timeout: float = 60.0) -> None:
+    """Until the work ahead says it is done (its log line)."""
+    async with asyncio.timeout(timeout):
+        while not host.logged:
+            await asyncio.sleep(0.01)
+
+
 async def _loop_lag(stop: asyncio.Event) -> float:
     """The longest the loop worked before it came back to this task: what a message would
     wait (in the thread's CPU time: a busy machine's preemption is not the loop's doing)."""
@@ -149,19 +166,13 @@ async def _loop_lag(stop: asyncio.Event) -> float:
 
 
 async def test_a_message_waits_one_slice_at_most(tmp_path: Path) -> None:
-    root = _workspace(tmp_path / "ws")
-    engine = ServerEngine(root, use_cache=False)
-    engine.index(workers=1)
-    docs = OpenDocuments(root)
-    docs.open((root / DEP).as_uri(), (root / DEP).read_text(), 1)
-    host = _Host(engine, docs)
+    host = _in_process(tmp_path)
     work = Ahead(host)
     stop = asyncio.Event()
     lag = asyncio.get_running_loop().create_task(_loop_lag(stop))
     t0 = time.perf_counter()
     work.changed()
-    while not host.logged:
-        await asyncio.sleep(0.01)
+    await _until_done(host)
     total = (time.perf_counter() - t0) * 1000 - ahead.QUIET_S * 1000
     stop.set()
     worst = await lag
@@ -178,31 +189,20 @@ async def test_a_range_past_its_work_is_left_to_the_menu_and_not_tried_again(
     siblings are dep's users): both left to the menu, and after the index moves (an edit)
     not tried again."""
     monkeypatch.setattr(ahead, "RANGE_WORK", 8)
-    root = _workspace(tmp_path / "ws")
-    engine = ServerEngine(root, use_cache=False)
-    engine.index(workers=1)
-    docs = OpenDocuments(root)
-    docs.open((root / DEP).as_uri(), (root / DEP).read_text(), 1)
-    host = _Host(engine, docs)
+    host = _in_process(tmp_path)
     work = Ahead(host)
     work.changed()
-    while not host.logged:
-        await asyncio.sleep(0.01)
+    await _until_done(host)
     assert (work.stats.ranges, work.stats.left) == (2, 2)
     assert work.stats.units <= 2 * (8 + ahead.SLICE_WORK + 3)
-    engine.workspace.version += 1  # what an edit does to the index
+    host.engine.workspace.version += 1  # what an edit does to the index
     work.changed()
     await asyncio.sleep(ahead.QUIET_S + 0.2)
     assert work.stats.slices == 0 and len(host.logged) == 1
 
 
 async def test_nothing_while_the_index_builds(tmp_path: Path) -> None:
-    root = _workspace(tmp_path / "ws")
-    engine = ServerEngine(root, use_cache=False)
-    engine.index(workers=1)
-    docs = OpenDocuments(root)
-    docs.open((root / DEP).as_uri(), (root / DEP).read_text(), 1)
-    host = _Host(engine, docs)
+    host = _in_process(tmp_path)
     host.building = True
     work = Ahead(host)
     work.changed()
@@ -210,8 +210,7 @@ async def test_nothing_while_the_index_builds(tmp_path: Path) -> None:
     assert work.stats.slices == 0 and not host.logged
     host.building = False
     work.changed()  # the build's end is a change (lsp/sync.py)
-    while not host.logged:
-        await asyncio.sleep(0.01)
+    await _until_done(host)
     assert work.stats.ranges == 2
 
 

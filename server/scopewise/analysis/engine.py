@@ -240,13 +240,7 @@ class Engine:
         _check_budget(budget)
         if not siblings:
             return _context.build(analysis, self.sources, budget)
-        if work is None:
-            return _context.build(analysis, self.sources, budget, self.resolver.callers)
-
-        def callers_of(fi: FileIndex, index: int) -> list[CallerSite]:
-            return self.resolver.callers_within(fi, index, None, work)[0]
-
-        return _context.build(analysis, self.sources, budget, callers_of, work)
+        return _context.build(analysis, self.sources, budget, self._callers_of(work), work)
 
     def needs_for(
         self, analysis: Analysis, cap: int, siblings: bool = False, work: Work | None = None
@@ -256,13 +250,18 @@ class Engine:
         the siblings searched within the request's `work` (then a lower bound past it)."""
         if not siblings:
             return _measure.measure(analysis, self.sources, cap)
+        return _measure.measure(analysis, self.sources, cap, self._callers_of(work), work)
+
+    def _callers_of(self, work: Work | None) -> Callable[[FileIndex, int], list[CallerSite]]:
+        """The callers of a definition, every one (`work` None: a run) or those found
+        within a menu request's `work` (a lower bound past it)."""
         if work is None:
-            return _measure.measure(analysis, self.sources, cap, self.resolver.callers)
+            return self.resolver.callers
 
         def callers_of(fi: FileIndex, index: int) -> list[CallerSite]:
             return self.resolver.callers_within(fi, index, None, work)[0]
 
-        return _measure.measure(analysis, self.sources, cap, callers_of, work)
+        return callers_of
 
     def close(self) -> None:
         self.workspace.close()

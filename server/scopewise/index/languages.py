@@ -225,7 +225,12 @@ def index_query(name: str) -> ts.Query:
     query with everything beats several), and their doc comments are not asked for (see
     `without_docs`).
     """
-    wheel = without_docs(query_source(name))
+    return query_over(name, without_docs(query_source(name)))
+
+
+def query_over(name: str, wheel: str) -> ts.Query:
+    """The index query made of a wheel's tags (`wheel`) and our refs, the wheel's own
+    ``@reference.*`` patterns off (`index_query`; a benchmark compares the wheel as shipped)."""
     source = wheel + "\n" + refs_source(name)
     query = ts.Query(grammar(name), source)
     raw = source.encode("utf-8")

@@ -329,9 +329,10 @@ def on_code_action(
 ) -> list[types.CodeAction | types.Command] | None:
     if ls.actions is None or ls.engine is None:
         return None
-    ls.ahead.asked(ls.docs.rel(params.text_document.uri), params.range.start.line + 1)
+    rel = ls.docs.rel(params.text_document.uri)
+    ls.ahead.asked(rel, params.range.start.line + 1)
     listed = ls.listing.code_actions(params, ls.actions, ls.engine, ls.docs)
-    more = ls.tests.code_actions(ls.docs.rel(params.text_document.uri), params.context.only)
+    more = ls.tests.code_actions(rel, params.context.only)
     return [*(listed or []), *more] if more else listed
 
 
