@@ -5,6 +5,7 @@ sites remembered across requests exactly until the index changes."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,9 @@ from small_workspace import indexed
 from scopewise.actions.estimate import prefix_key
 from scopewise.actions.model import ActionRequest
 from scopewise.actions.plan import Actions
+from scopewise.analysis import candidates, packing
 from scopewise.analysis.engine import Engine
-from scopewise.analysis.measure import measure
+from scopewise.analysis.measure import LIST_SAMPLE, measure
 from scopewise.settings import Settings
 from scopewise.vocab import Action, Tier
 
@@ -138,3 +140,48 @@ def test_a_menu_entry_is_not_blocked_by_the_cap_when_its_run_would_not_be(
     menu = Actions(crowd, capped).plan_all([req], estimate=True)[0]
     assert menu.blocked is None
     assert menu.estimate.usd == pytest.approx(exact.estimate.usd)
+
+
+def test_a_wide_site_list_is_priced_from_a_sample_of_its_files(crowd: Engine) -> None:
+    """Under a roomy cap, the site list's files past the first LIST_SAMPLE are priced at the
+    read ones' mean per line, not read (a name used in 600 files costs a menu 8 reads, not
+    600); the estimate stays within 10% of reading every one, and a run's packing, which does
+    read them all, is not touched."""
+    analysis = crowd.analyze("lib.py", 1, 2)
+    read: set[str] = set()
+    get = crowd.sources.get
+
+    def counting(path: str, with_tree: bool = False):  # type: ignore[no-untyped-def]
+        read.add(path)
+        return get(path, with_tree=with_tree)
+
+    crowd.sources.get = counting  # type: ignore[method-assign]
+    needs = measure(analysis, crowd.sources, 10**6)
+    users_read = {p for p in read if p.startswith("users/")}
+    assert len(users_read) <= 2 * LIST_SAMPLE, len(users_read)  # the list's, the bodies'
+    site_list = candidates.sites(analysis, crowd.workspace.get)
+    whole = packing.listing_cost(packing.Packer(crowd.sources, 10**6), site_list)
+    assert {p for p in read if p.startswith("users/")} == {f"users/u{i}.py" for i in range(USERS)}
+    own = needs.plan - packing.listing_cost(
+        packing.Packer(crowd.sources, 10**6), site_list, None, LIST_SAMPLE
+    )
+    assert abs((needs.plan - own) - whole) <= 0.1 * whole
+    assert needs.ripple > needs.plan  # the callers' bodies counted too (sampled alike)
+
+
+def test_a_site_list_names_each_caller_without_loading_its_file_again(crowd: Engine) -> None:
+    """A site carries its caller's name line and qualified name from the index it was found
+    in: listing a definition's sites (every menu on it) looks up none of their files."""
+    analysis = crowd.analyze("lib.py", 1, 2)
+    looked: list[str] = []
+
+    def lookup(path: str):  # type: ignore[no-untyped-def]
+        looked.append(path)
+        return crowd.workspace.get(path)
+
+    listed = candidates.sites(analysis, lookup)
+    assert not looked and len(listed) == 2 * USERS
+    analysis.memo.clear()
+    analysis.callers[:] = [replace(c, header=None, symbol="") for c in analysis.callers]
+    assert candidates.sites(analysis, crowd.workspace.get) == listed  # as loading them says
+    assert {s.symbol for s in listed} >= {f"use{i}" for i in range(USERS)}

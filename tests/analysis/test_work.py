@@ -12,6 +12,7 @@ from small_workspace import warm
 
 from scopewise.actions.plan import Actions
 from scopewise.analysis import siblings, sites
+from scopewise.analysis import work as work_module
 from scopewise.analysis.engine import Engine
 from scopewise.analysis.scope import Analysis
 from scopewise.analysis.work import Work
@@ -160,3 +161,48 @@ def test_the_ranges_own_share_stops_past_a_few_times_the_requests_work(
     assert menu.capped and menu.fan_in_files < USERS
     run = engine.analyze("pkg/dep.py", 1, 2).scope
     assert not run.capped and run.fan_in_files == USERS + 1
+
+
+class _Ticks:
+    """A clock that moves a millisecond each time it is read (the thread's CPU time, as a
+    slow machine's or a large workspace's request would see it), or never."""
+
+    def __init__(self, step: float) -> None:
+        self.now, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+@pytest.mark.parametrize("step", [0.0, 0.001])
+def test_a_menu_request_stops_when_its_time_is_up_and_the_next_carries_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: float
+) -> None:
+    """Units bound nothing here (a thousand each): the request's time does. Past its floor of
+    units, once its time is up each part answers a lower bound; the next request carries on
+    from what was kept, and the last one answers as a run does. A clock that never moves
+    stops nothing."""
+    _warm(tmp_path)
+    monkeypatch.setattr(listing, "MENU_WORK", 1000)
+    monkeypatch.setattr(listing, "MENU_SITE_FILES", 1000)
+    monkeypatch.setattr(work_module, "CLOCK", _Ticks(step))
+    engine = listing.ServerEngine(tmp_path)
+    engine.index(workers=1)
+    seen: list[tuple[bool, int, int]] = []
+    for _ in range(60):
+        with engine.memo():  # `dep`, used in every user file
+            menu = engine.analyze("pkg/dep.py", 1, 2).scope
+            assert engine.work is not None
+            seen.append((engine.capped, menu.fan_in_files, engine.work.used))
+        if not seen[-1][0]:
+            break
+    run = engine.analyze("pkg/dep.py", 1, 2).scope
+    assert not seen[-1][0] and seen[-1][1] == run.fan_in_files == USERS + 1
+    if step == 0.0:
+        assert len(seen) == 1  # all of it in one request
+        return
+    assert len(seen) > 2 and seen[0][0] and seen[0][1] < USERS
+    assert all(used >= listing.MENU_FLOOR for _, _, used in seen[:-1])  # its floor, at least
+    counts = [n for _, n, _ in seen]
+    assert counts == sorted(counts)  # each carries on where the last stopped

@@ -128,8 +128,15 @@ def test_a_cache_lost_mid_session_leaves_the_answers_whole(poly: Path, tmp_path:
     assert fi is not None and "Cart" in [d.name for d in fi.definitions]
 
 
-def test_files_are_found_by_their_ending_as_a_scan_would(poly: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("ahead", [False, True])
+def test_files_are_found_by_their_ending_as_a_scan_would(
+    poly: Path, tmp_path: Path, ahead: bool
+) -> None:
+    """Asked first, or with the lookups made ahead (a server's index thread makes them, and
+    then every change must keep them true)."""
     warm = _warm(poly, tmp_path / "c.sqlite3")
+    if ahead:
+        graph.made_ahead(warm.files)
 
     def scan(tails: tuple[str, ...]) -> list[str]:
         return sorted(p for p in warm.files if p.endswith(tuple("/" + t for t in tails)))
@@ -145,6 +152,7 @@ def test_files_are_found_by_their_ending_as_a_scan_would(poly: Path, tmp_path: P
     for tails in asks:
         assert warm.files.ending(tails) == scan(tails), tails
     assert warm.files.ending(("pricing.py",))
+    assert "shop/pricing.py" in warm.files_using("Price")
     warm.update("shop/sub/pricing.py", b"x = 1\n")  # a new buffer, then one gone
     for tails in asks:
         assert warm.files.ending(tails) == scan(tails), tails
@@ -152,6 +160,7 @@ def test_files_are_found_by_their_ending_as_a_scan_would(poly: Path, tmp_path: P
     for tails in asks:
         assert warm.files.ending(tails) == scan(tails), tails
     assert "shop/sub/pricing.py" in warm.files.ending(("pricing.py",))
+    assert "shop/pricing.py" not in warm.files_using("Price")  # its rows' entry: gone
 
 
 def test_a_file_stored_while_its_name_is_asked_is_not_left_out(

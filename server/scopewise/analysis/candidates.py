@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from scopewise.analysis.resolve import CallerSite, Resolved, is_test_path
 from scopewise.analysis.scope import Analysis
 from scopewise.analysis.siblings import Sibling
+from scopewise.analysis.sites import MODULE_LEVEL
 from scopewise.analysis.sources import LineCosts as FileCosts
 from scopewise.index.model import Definition, FileIndex
 from scopewise.vocab import CONTAINER_KINDS, DATA_KINDS, TYPE_KINDS, Kind
@@ -254,15 +255,20 @@ def _sites(analysis: Analysis, files: Lookup) -> list[Site]:
     out: list[Site] = []
     seen: set[tuple[str, int]] = set()
     for site in sorted(analysis.callers, key=site_key):
-        cfi = files(site.path)
-        if cfi is None or (site.path, site.line) in seen:
+        if (site.path, site.line) in seen:
             continue
-        seen.add((site.path, site.line))
-        if site.caller is None or site.caller >= len(cfi.definitions):
-            caller, header, symbol = None, None, "(module level)"
+        if site.symbol:  # read from its file's index when it was found: none loaded again
+            caller, header, symbol = site.caller, site.header, site.symbol
         else:
-            caller, header = site.caller, cfi.definitions[site.caller].name_line
-            symbol = cfi.qualified_name(site.caller)
+            cfi = files(site.path)
+            if cfi is None:
+                continue
+            if site.caller is None or site.caller >= len(cfi.definitions):
+                caller, header, symbol = None, None, MODULE_LEVEL
+            else:
+                caller, header = site.caller, cfi.definitions[site.caller].name_line
+                symbol = cfi.qualified_name(site.caller)
+        seen.add((site.path, site.line))
         out.append(
             Site(
                 site.path,

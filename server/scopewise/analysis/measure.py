@@ -24,9 +24,12 @@ from scopewise.analysis.resolve import is_test_path
 from scopewise.analysis.scope import Analysis
 from scopewise.analysis.sources import Sources
 from scopewise.analysis.work import Work
+from scopewise.index.model import FileIndex
 from scopewise.vocab import CONTAINER_KINDS, TYPE_KINDS, Kind
 
 _SKELETON_KINDS = TYPE_KINDS | CONTAINER_KINDS | {Kind.TYPE}
+# the site list's files (and callers' bodies) read to price them; the others at the mean
+LIST_SAMPLE = 8
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,8 @@ def measure(
     site_list = candidates.sites(analysis, ws.get)
     own = packer.cost + candidates.uses_need(analysis, ws.get, packer.line_costs)
     own += _skeletons(analysis, packer, cap) - _inside(analysis, packer)
-    plan = own + packing.listing_cost(packer, site_list, cap=max(0.0, cap - own))
+    listing = packing.listing_cost(packer, site_list, max(0.0, cap - own), LIST_SAMPLE)
+    plan = own + listing
     bodies = _bodies(packer, site_list, cap - plan) if plan < cap else 0.0
     sibs = 0.0
     if callers_of is not None and plan + bodies < cap:
@@ -125,32 +129,43 @@ def _siblings(
 
 def _bodies(packer: packing.Packer, site_list: Sequence[candidates.Site], cap: float) -> float:
     """The bodies around the sites (each caller's whole definition, when it is worth sending,
-    not a class and at most CALLER_BODY_MAX tokens), up to `cap` tokens."""
+    not a class and at most CALLER_BODY_MAX tokens), up to `cap` tokens; past LIST_SAMPLE
+    callers read, the others at the read ones' mean."""
     ws = packer.sources.workspace
     seen: set[tuple[str, int]] = set()
-    total = 0.0
+    total = sampled = 0.0  # all of them; the ones read
+    read = 0
     for s in site_list:
         if s.caller is None or (s.path, s.caller) in seen:
             continue
         if candidates.caller_value(s.confidence, is_test_path(s.path)) < candidates.MIN_VALUE:
             continue
         seen.add((s.path, s.caller))
-        cfi = ws.get(s.path)
-        if cfi is None or s.caller >= len(cfi.definitions):
-            continue
-        d = cfi.definitions[s.caller]
-        if d.kind in _SKELETON_KINDS:
-            continue
-        try:
-            costs = packer.line_costs(s.path)
-            body = costs.total(candidates.full(d), cap=candidates.CALLER_BODY_MAX)
-        except OSError:
-            continue
-        if body <= candidates.CALLER_BODY_MAX:  # its listed lines are in it
-            total += body + packing.RUN_TOKENS - costs.total(s.lines, packing.LIST_TOKENS)
+        if read >= LIST_SAMPLE:
+            total += sampled / read
+        else:
+            body = _body(packer, ws.get(s.path), s)
+            total, sampled, read = total + body, sampled + body, read + 1
         if total > cap:
             break
     return total
+
+
+def _body(packer: packing.Packer, cfi: FileIndex | None, s: candidates.Site) -> float:
+    """What a caller's body adds to its listed lines (0: none sent)."""
+    if cfi is None or s.caller is None or s.caller >= len(cfi.definitions):
+        return 0.0
+    d = cfi.definitions[s.caller]
+    if d.kind in _SKELETON_KINDS:
+        return 0.0
+    try:
+        costs = packer.line_costs(s.path)
+        body = costs.total(candidates.full(d), cap=candidates.CALLER_BODY_MAX)
+    except OSError:
+        return 0.0
+    if body > candidates.CALLER_BODY_MAX:
+        return 0.0
+    return body + packing.RUN_TOKENS - costs.total(s.lines, packing.LIST_TOKENS)
 
 
 def estimated(analysis: Analysis, needs: Needs, budget: int) -> Context:

@@ -34,17 +34,21 @@ COMMON_METHODS = frozenset(
 FAMILY = {"c": "c", "cpp": "c", "javascript": "js", "typescript": "js", "tsx": "js"}
 OVERRIDE, OVERRIDE_CALL, DISPATCH = 0.9, 0.6, 0.35  # confidences of the override sites
 _VALUES = DATA_KINDS | {Kind.ATTRIBUTE}  # cannot enclose a use: a use there is its owner's
+MODULE_LEVEL = "(module level)"  # a site's symbol outside every definition
 _ONLY_WORK = 1 << 40  # SiteFinder._gather's share when the request's work alone bounds it
 # the range's own share of using files stops past this many times the request's work too: a
 # file's uses typed on their receivers can load many files (three.js' `add`: 360 units of a
 # 32-unit request in one share)
 OWN_SHARE_MAX = 3
+OWN_SHARE_TIME = 1.5  # times a timed request's time (analysis/work.py) the own share may take
 
 
 @dataclass(frozen=True)
 class CallerSite:
     """A use of a target definition elsewhere, inside `caller` (a definition index; None at
-    module level): certain (evidence says so) or a candidate, and why (`via`)."""
+    module level): certain (evidence says so) or a candidate, and why (`via`); made by
+    `site_in` with the line naming the caller and its qualified name (`header`, `symbol`,
+    read from the same index as `caller`), so a site list needs no file loaded again."""
 
     path: str
     line: int
@@ -52,6 +56,17 @@ class CallerSite:
     confidence: float
     certain: bool = False
     via: str = ""
+    header: int | None = None  # the caller's name line (None: module level, or not known)
+    symbol: str = ""  # the caller's qualified name ("" when not known)
+
+
+def site_in(fi: FileIndex, line: int, confidence: float, certain: bool, via: str) -> CallerSite:
+    """The site on `line` of `fi`, inside the definition around it (`enclosing_callable`)."""
+    caller = enclosing_callable(fi, line)
+    if caller is None:
+        return CallerSite(fi.path, line, None, confidence, certain, via, None, MODULE_LEVEL)
+    header, symbol = fi.definitions[caller].name_line, fi.qualified_name(caller)
+    return CallerSite(fi.path, line, caller, confidence, certain, via, header, symbol)
 
 
 _Verdict = tuple[float, bool, str] | None  # (confidence, certain, via); None: excluded
@@ -141,8 +156,11 @@ def _target(ws: WorkspaceIndex, fi: FileIndex, index: int, sym: symbols.Symbol) 
 
 def _over(work: Work, shared: bool) -> bool:
     """Whether a request may classify no more using files: its work is spent (sites that
-    share it), or past OWN_SHARE_MAX times it (the range's own share of files)."""
-    return work.spent() if shared else work.used >= OWN_SHARE_MAX * work.limit
+    share it), or past OWN_SHARE_MAX times it, units or time (the range's own share of
+    files)."""
+    if shared:
+        return work.spent()
+    return work.used >= OWN_SHARE_MAX * work.limit or work.late(OWN_SHARE_TIME)
 
 
 class SiteFinder:
@@ -192,9 +210,7 @@ class SiteFinder:
             self._gather(t, (fi.path, index, dfi.path, di), best, kept, left, work)
         for dfi, di in sym.declarations[1:]:
             line = dfi.definitions[di].name_line
-            caller = enclosing_callable(dfi, line)
-            site = CallerSite(dfi.path, line, caller, 1.0, True, "another declaration")
-            best[(dfi.path, line)] = site
+            best[(dfi.path, line)] = site_in(dfi, line, 1.0, True, "another declaration")
         order = sorted(best.values(), key=lambda s: (not s.certain, -s.confidence, s.path, s.line))
         return order, left[0] == -2
 
@@ -261,8 +277,7 @@ class SiteFinder:
             conf, certain, via = verdict
             old = best.get((path, line))
             if old is None or (certain, conf) > (old.certain, old.confidence):
-                caller = enclosing_callable(ufi, line)
-                best[(path, line)] = CallerSite(path, line, caller, conf, certain, via)
+                best[(path, line)] = site_in(ufi, line, conf, certain, via)
         return ufi.digest, tuple(best.values())
 
     def _file_uses(self, t: _Target, ufi: FileIndex) -> list[tuple[int, _Verdict]]:
@@ -383,13 +398,10 @@ class SiteFinder:
         out = []
         for sfi, si in self.h.overrides(t.fi, t.index):
             line = sfi.definitions[si].name_line
-            caller = enclosing_callable(sfi, line)
-            out.append(CallerSite(sfi.path, line, caller, OVERRIDE, True, f"overrides {qual}"))
+            out.append(site_in(sfi, line, OVERRIDE, True, f"overrides {qual}"))
         for bfi, bi in self.h.overridden(t.fi, t.index):
             line = bfi.definitions[bi].name_line
-            via = f"overridden {bfi.qualified_name(bi)}"
-            caller = enclosing_callable(bfi, line)
-            out.append(CallerSite(bfi.path, line, caller, OVERRIDE, True, via))
+            out.append(site_in(bfi, line, OVERRIDE, True, f"overridden {bfi.qualified_name(bi)}"))
         return out
 
 

@@ -5,12 +5,21 @@ A code action's menu must answer in a few milliseconds whatever the workspace's 
 each part of its analysis stops once the request's work is spent, says its answer is a lower
 bound (`short`), and keeps what it did — the loaded files stay in the file table's recent
 cache, each using file's verdicts stay kept — so the next request on the same target carries
-on where this one stopped. Work is counted, not timed: the same request on the same state
-does the same work (tests count it). A run (no budget) does all of it."""
+on where this one stopped. Work is counted: the same request on the same state does the
+same work (tests count it). A unit's cost varies tenfold with the workspace, though (a file
+loaded from the cache at 50k files, one in memory at 2k), so a menu request may also be
+`timed`: once it has done a floor of units, it stops when its time is up as when its units
+are. The time is the thread's CPU time, not the clock's: a request another process or thread
+delays is not cut short for it, so a small workspace's request (within its floor, or done
+well within its time) does the same work on any machine, and a large one's answers within
+its time. A run (no budget) does all of it."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+
+CLOCK: Callable[[], float] = time.thread_time  # what a timed request's time is read from
 
 
 class Work:
@@ -22,6 +31,23 @@ class Work:
         self._done = done
         self._start = done()
         self.stops = 0  # parts stopped for want of work: their answers are lower bounds
+        self._began = 0.0
+        self._seconds: float | None = None  # the request's time, when it is timed
+        self._floor = 0
+        self._clock: Callable[[], float] = CLOCK
+
+    def timed(self, seconds: float, floor: int, clock: Callable[[], float] | None = None) -> Work:
+        """The request's time is also bounded: `seconds` from now by `clock` (CLOCK: the
+        thread's CPU time), once it has done `floor` units (itself)."""
+        self._clock = clock or CLOCK
+        self._began, self._seconds, self._floor = self._clock(), seconds, floor
+        return self
+
+    def late(self, factor: float = 1.0) -> bool:
+        """Whether the request's time (times `factor`) is up, its floor of units done."""
+        if self._seconds is None or self.used < self._floor:
+            return False
+        return self._clock() - self._began >= factor * self._seconds
 
     @property
     def used(self) -> int:
@@ -32,8 +58,9 @@ class Work:
         return max(0, self.limit - self.used)
 
     def spent(self) -> bool:
-        """Whether the budget is used up (the part asking stops: `stop`)."""
-        return self.used >= self.limit
+        """Whether the budget is used up, its units or its time (the part asking stops:
+        `stop`)."""
+        return self.used >= self.limit or self.late()
 
     def stop(self) -> None:
         """A part stopped before its end: what it answered is a lower bound."""

@@ -26,12 +26,12 @@ from scopewise.analysis.engine import Engine
 from scopewise.analysis.sites import CallerSite, Key
 from scopewise.analysis.verdicts import Found, Over
 
-VERSION = 1
+VERSION = 2  # 2: a site carries its caller's name line and qualified name
 # sites written at most (a command reads them all: ~1 ms per 1,000); past it, only the
 # verdicts this command worked out are written (the newest question is the likeliest next)
 SITES_MAX = 20_000
 
-_Site = tuple[str, int, int | None, float, bool, str]
+_Site = tuple[str, int, int | None, float, bool, str, int | None, str]
 
 
 class Kept:
@@ -126,7 +126,10 @@ def _sites_in(kept: dict[tuple[Key, str], Found], over: dict[Key, Over]) -> int:
 
 
 def _plain(sites: tuple[CallerSite, ...]) -> list[_Site]:
-    return [(s.path, s.line, s.caller, s.confidence, s.certain, s.via) for s in sites]
+    return [
+        (s.path, s.line, s.caller, s.confidence, s.certain, s.via, s.header, s.symbol)
+        for s in sites
+    ]
 
 
 def _sites(rows: list[_Site]) -> tuple[CallerSite, ...]:

@@ -376,6 +376,15 @@ def repin(table: FileTable, path: str, fi: FileIndex) -> None:
     table.pin(path, fi)
 
 
+def made_ahead(table: FileTable) -> None:
+    """The lookups over every stored path the first question would otherwise make (its
+    paths by entry, by last component: 30-90 ms at 50k files), made now — by a server, in its
+    index's thread; a command makes only those its question needs."""
+    with table._lock:
+        table._entries()
+        table._tails_made()
+
+
 def _tail(path: str) -> str:
     """The key `ending` finds a path by: its last component."""
     return path.rpartition("/")[2]

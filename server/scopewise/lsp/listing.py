@@ -60,6 +60,11 @@ MENU_SITE_FILES = 16
 # work.py), shared by its sites, its siblings' search and the overrides: past it each
 # answers a lower bound, completed over the next requests
 MENU_WORK = 32
+# ...and its time, once it has done MENU_FLOOR units (a unit's cost grows with the workspace:
+# a stored file loaded at 50k files, one in memory at 2k): past it each part answers a lower
+# bound too, the range's own sites past 1.5 times it (analysis/sites.OWN_SHARE_TIME)
+MENU_S = 0.006
+MENU_FLOOR = 4
 LISTING_TTL_S = 30.0  # a menu is reused this long when nothing changed (estimates age)
 _SEVERITY = {1: "error", 2: "warning", 3: "info", 4: "hint"}
 
@@ -72,12 +77,15 @@ class ServerEngine(Engine):
     _memo: dict[tuple[Any, ...], Any] | None = None
     work: Work | None = None  # the current menu request's work budget
     _site_files = MENU_SITE_FILES  # the current request's share for the range's own sites
+    menu_s: float | None = MENU_S  # a menu request's time (None: counted in units alone)
 
     @contextlib.contextmanager
     def memo(self, work: int | None = None, sites: int | None = None) -> Iterator[None]:
         """A menu request: its analyses shared, its work bounded (MENU_WORK, MENU_SITE_FILES
-        unless told: the work done ahead asks in smaller slices, lsp/ahead.py)."""
+        and MENU_S unless told: the work done ahead asks in smaller slices, lsp/ahead.py)."""
         self._memo, self.work = {}, self.resolver.work(MENU_WORK if work is None else work)
+        if work is None and self.menu_s is not None:
+            self.work.timed(self.menu_s, MENU_FLOOR)
         self._site_files = MENU_SITE_FILES if sites is None else sites
         try:
             yield

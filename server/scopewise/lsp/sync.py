@@ -24,7 +24,7 @@ from pygls.progress import Progress
 
 from scopewise.analysis.engine import Engine
 from scopewise.index import extract as _extract
-from scopewise.index import incremental, languages
+from scopewise.index import graph, incremental, languages
 from scopewise.index.buffer import ParseOutcome, PositionError
 from scopewise.index.files import LeftOut, left_out
 from scopewise.index.workspace import IndexStats
@@ -432,6 +432,7 @@ async def _build_in_thread(
         gc.disable()
         try:
             outcome.append(engine.index(report, keep=keep))
+            graph.made_ahead(engine.workspace.files)
         except BaseException as exc:  # reported on the loop
             outcome.append(exc)
         finally:
