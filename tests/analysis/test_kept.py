@@ -179,14 +179,14 @@ def test_a_keystroke_in_a_body_keeps_the_subclasses_found(
     before, _ = subclasses()
     assert [p for p, _, _ in before] == ["edit.py"]
     searches: list[int] = []
-    real = Hierarchy._find_subclasses
+    real = Hierarchy._search
 
-    def find(self: Hierarchy, fi, cls):  # type: ignore[no-untyped-def]
+    def find(self: Hierarchy, search, language, work):  # type: ignore[no-untyped-def]
         if self is hierarchy:
-            searches.append(cls)
-        return real(self, fi, cls)
+            searches.append(search.todo[0][1])
+        return real(self, search, language, work)
 
-    monkeypatch.setattr(Hierarchy, "_find_subclasses", find)
+    monkeypatch.setattr(Hierarchy, "_search", find)
     for version, (text, at) in enumerate([("a", (BODY, 13)), ("\n    pass", (BODY, 14))], 3):
         doc.apply([TextChange(text, at, at)], version)
         kept, fresh = subclasses()

@@ -206,3 +206,23 @@ def test_a_menu_request_stops_when_its_time_is_up_and_the_next_carries_on(
     assert all(used >= listing.MENU_FLOOR for _, _, used in seen[:-1])  # its floor, at least
     counts = [n for _, n, _ in seen]
     assert counts == sorted(counts)  # each carries on where the last stopped
+
+
+def test_a_wide_subclass_search_stops_within_the_work_and_carries_on(tmp_path: Path) -> None:
+    """`Base` has USERS subclasses, one per file: a menu request finds the overrides of
+    `Base.m` only within its work (each file read is a unit), and the next requests carry
+    the search on from where it stopped (not from the start) until every override is found,
+    as a run finds them."""
+    engine = _warm(tmp_path)
+    found: list[int] = []
+    for _ in range(40):
+        work = engine.resolver.work(LIMIT)
+        analysis = engine.analyze("pkg/base.py", 2, 3, budget=1000, work=work)
+        assert work.used <= LIMIT + SLACK
+        found.append(sum("overrides" in c.via for c in analysis.callers))
+        if not analysis.scope.capped:
+            break
+    assert len(found) > 2 and found[0] < USERS
+    assert found == sorted(found) and found[-1] == USERS
+    run = engine.analyze("pkg/base.py", 2, 3)
+    assert [c.path for c in run.callers] == [c.path for c in analysis.callers]

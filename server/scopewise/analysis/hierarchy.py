@@ -5,8 +5,10 @@ member's lookup through the bases, and the overrides of a method either way."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
+from scopewise.analysis.work import Work
 from scopewise.index.model import REF_MEMBER, FileIndex
 from scopewise.index.workspace import WorkspaceIndex
 from scopewise.vocab import CLASS_LIKE, CONTAINER_KINDS, DATA_KINDS, TYPE_KINDS, Kind
@@ -56,6 +58,17 @@ def class_at(fi: FileIndex, line: int) -> int | None:
     return i
 
 
+@dataclass
+class _Search:
+    """A subclass search under way: found so far, seen, the classes whose subclasses are
+    still to find (the first one's header files read up to `at`)."""
+
+    out: list[Ref]
+    seen: set[tuple[str, int]]
+    todo: list[Ref]
+    at: int = 0
+
+
 class Hierarchy:
     """Bases, subclasses and member lookup of the workspace's classes."""
 
@@ -69,6 +82,8 @@ class Hierarchy:
         # (path, digest, class) -> its subclasses, and the files they are in
         self._subclasses: dict[tuple[str, str, int], tuple[tuple[Ref, ...], frozenset[str]]] = {}
         self._subclasses_at = workspace.version
+        # a search a request's work stopped: where the next one carries on (this version's)
+        self._searching: dict[tuple[str, str, int], _Search] = {}
         # called when the index moved since: by default every subclass found is dropped;
         # the resolver's answers kept (analysis/kept.py) carry them over edits
         self.fresh: Callable[[], None] = lambda: self.carry_subclasses(None, self.ws.version)
@@ -147,9 +162,11 @@ class Hierarchy:
             names.update(self.bases(afi, ai)[1])
         return names
 
-    def subclasses(self, fi: FileIndex, cls: int) -> list[Ref]:
+    def subclasses(self, fi: FileIndex, cls: int, work: Work | None = None) -> list[Ref]:
         """Every class across the workspace deriving from `cls`, directly or not (worked out
-        once per class file version while the index stays as it is)."""
+        once per class file version while the index stays as it is); with a request's
+        `work`, those found before it was spent (`work.stop()`: a lower bound; the next
+        request carries the search on)."""
         at = self.ws.version
         if self._subclasses_at != at:
             self.fresh()
@@ -157,7 +174,12 @@ class Hierarchy:
         found = self._subclasses.get(key)
         if found is not None:
             return list(found[0])
-        hit = tuple(self._find_subclasses(fi, cls))
+        search = self._searching.pop(key, None) or _Search([], {(fi.path, cls)}, [(fi, cls)])
+        if not self._search(search, fi.language, work):
+            if at == self.ws.version == self._subclasses_at:
+                self._searching[key] = search
+            return list(search.out)
+        hit = tuple(search.out)
         if at == self.ws.version == self._subclasses_at:  # the index held meanwhile
             if len(self._subclasses) > 4096:
                 self._subclasses.clear()
@@ -171,6 +193,7 @@ class Hierarchy:
         None), else carried over `edits` (an edited file's index then, and now) that kept
         the definitions version and the shape (the same classes derive from the same ones,
         at the same indexes): an edited file's index in them replaced by the new one."""
+        self._searching = {}
         if edits is None:
             self._subclasses = {}
         elif edits:
@@ -190,25 +213,32 @@ class Hierarchy:
             self._subclasses = kept
         self._subclasses_at = at
 
-    def _find_subclasses(self, fi: FileIndex, cls: int) -> list[Ref]:
-        out: list[Ref] = []
-        seen = {(fi.path, cls)}
-        todo = [(fi, cls)]
-        while todo and len(out) < 500:
-            cfi, ci = todo.pop(0)
+    def _search(self, s: _Search, language: str, work: Work | None) -> bool:
+        """Carry the breadth-first search `s` on; False when `work` was spent first (`s`
+        says where it stopped)."""
+        while s.todo and len(s.out) < 500:
+            cfi, ci = s.todo[0]
             name = cfi.definitions[ci].name
-            for path in self.ws.files_heading(name):  # a class header names it: no other
+            paths = self.ws.files_heading(name)  # a class header names it: no other
+            while s.at < len(paths):
+                if work is not None and work.spent():
+                    work.stop()
+                    return False
+                path = paths[s.at]
+                s.at += 1
                 sfi = self.ws.get(path)
-                if sfi is None or sfi.language != fi.language:
+                if sfi is None or sfi.language != language:
                     continue
                 for si in self._classes_naming(sfi, name):
-                    if (path, si) in seen:
+                    if (path, si) in s.seen:
                         continue
                     if any(b[0].path == cfi.path and b[1] == ci for b in self.bases(sfi, si)[0]):
-                        seen.add((path, si))
-                        out.append((sfi, si))
-                        todo.append((sfi, si))
-        return out
+                        s.seen.add((path, si))
+                        s.out.append((sfi, si))
+                        s.todo.append((sfi, si))
+            s.todo.pop(0)
+            s.at = 0
+        return True
 
     def _classes_naming(self, fi: FileIndex, name: str) -> list[int]:
         """Classes of `fi` whose header uses `name`."""
@@ -271,14 +301,15 @@ class Hierarchy:
                 out.append(hit)
         return out
 
-    def overrides(self, fi: FileIndex, index: int) -> list[Ref]:
-        """The members of the subclasses that override member `index`."""
+    def overrides(self, fi: FileIndex, index: int, work: Work | None = None) -> list[Ref]:
+        """The members of the subclasses that override member `index` (with `work`, of
+        those found before it was spent: `subclasses`)."""
         cls = enclosing_class(fi, index)
         if cls is None:
             return []
         name = fi.definitions[index].name
         out: list[Ref] = []
-        for sfi, si in self.subclasses(fi, cls):
+        for sfi, si in self.subclasses(fi, cls, work):
             own = self.own_member(sfi, si, name)
             if own is not None and sfi.definitions[own].kind != Kind.ATTRIBUTE:
                 out.append((sfi, own))

@@ -253,8 +253,11 @@ class SiteFinder:
                 left[0] = -2  # looked for by a later request
                 return
             if over is None:
-                over = tuple(self._override_sites(t))
-                if kept is not None:
+                stops = work.stops if work is not None else 0
+                over = tuple(self._override_sites(t, work))
+                if work is not None and work.stops > stops:
+                    left[0] = -2  # the subclasses found so far: carried on by a later request
+                elif kept is not None:
                     kept.keep_overrides(key, over)
             for site in over:
                 best.setdefault((site.path, site.line), site)
@@ -392,11 +395,12 @@ class SiteFinder:
             return 1.0, True, "import"
         return _name_only(t, ufi, 0.8 if t.n_defs == 1 else 0.5)
 
-    def _override_sites(self, t: _Target) -> list[CallerSite]:
-        """The subclasses' definitions overriding a method, and the one it overrides."""
+    def _override_sites(self, t: _Target, work: Work | None = None) -> list[CallerSite]:
+        """The subclasses' definitions overriding a method (those found within `work`), and
+        the one it overrides."""
         qual = t.fi.qualified_name(t.index)
         out = []
-        for sfi, si in self.h.overrides(t.fi, t.index):
+        for sfi, si in self.h.overrides(t.fi, t.index, work):
             line = sfi.definitions[si].name_line
             out.append(site_in(sfi, line, OVERRIDE, True, f"overrides {qual}"))
         for bfi, bi in self.h.overridden(t.fi, t.index):
