@@ -107,9 +107,14 @@ class Hierarchy:
         dotted: list[tuple[str, str | None]] = []
         # by line, then by name: the same answer whatever order the file's names are stored in
         # (the index keeps no columns, so two bases on one line come alphabetically)
-        used = fi.names_used_in(lo, hi)
-        for name in sorted(used, key=lambda n: (min(used[n]), n)):
-            kinds = {k for ln, k in fi.ref_lines(name) if lo <= ln <= hi}
+        used: dict[str, list[tuple[int, int]]] = {}
+        # a class's header names are among the file's (one pass over its names, kept)
+        for name in fi.head_names() if d.kind in CLASS_LIKE else fi.names_used_in(lo, hi):
+            here = [(ln, k) for ln, k in fi.ref_lines(name) if lo <= ln <= hi]
+            if here:
+                used[name] = here
+        for name in sorted(used, key=lambda n: (min(used[n])[0], n)):
+            kinds = {k for _, k in used[name]}
             if kinds - {REF_MEMBER}:
                 bare.append((name, None))
             if REF_MEMBER in kinds:

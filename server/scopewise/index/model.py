@@ -119,6 +119,7 @@ class FileIndex:
     _packed: bytes | None = field(default=None, repr=False, compare=False)
     # made by a splice from another index (None: extracted whole, or loaded)
     spliced: Spliced | None = field(default=None, repr=False, compare=False)
+    _heads: list[str] | None = field(default=None, repr=False, compare=False)
 
     def named(self, name: str) -> list[int]:
         """Indices of the definitions called `name`, in file order."""
@@ -208,6 +209,13 @@ class FileIndex:
         packed = self.refs.get(name)
         spans = _header_spans(self.definitions) if packed else []
         return bool(spans) and _on(packed or b"", spans, [lo for lo, _ in spans])
+
+    def head_names(self) -> list[str]:
+        """The names used on any class's header here (`header_names`), worked out once: a
+        class's bases are among them (a pass over every name once, not once per class)."""
+        if self._heads is None:
+            self._heads = header_names(self.definitions, self.refs)
+        return self._heads
 
     def names_used_in(self, start_line: int, end_line: int) -> dict[str, list[int]]:
         """name -> lines where it is used, for uses within [start_line, end_line] (each
