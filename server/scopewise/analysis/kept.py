@@ -132,8 +132,7 @@ class Kept:
         self, name: str, family: str, members_only: bool, top_level_only: bool
     ) -> tuple[tuple[str, int], ...]:
         """The definitions called `name` in a language family, attributes left out; none
-        when there are more than BY_NAME_MAX (files are loaded only until there are, and only
-        the family's)."""
+        when there are more than BY_NAME_MAX (judged from the stored rows: no file loaded)."""
         self.fresh()
         key = (name, family, members_only, top_level_only)
         hit = self._named.get(key)
@@ -259,8 +258,8 @@ def _touches(name: str, old: FileIndex, new: FileIndex) -> bool:
 def _named(
     ws: WorkspaceIndex, name: str, family: str, members_only: bool, top_level_only: bool
 ) -> tuple[tuple[str, int], ...]:
-    """Kept.named, worked out: judged on the stored rows (language, kind, level) before any
-    file is loaded, none loaded past BY_NAME_MAX."""
+    """Kept.named, worked out: judged on the stored rows (language, kind, level), no file
+    loaded."""
 
     def keep(language: str, kind: str, top: bool) -> bool:
         return (
@@ -270,5 +269,4 @@ def _named(
             and kind != Kind.ATTRIBUTE
         )
 
-    found = ws.definitions_where(name, keep, BY_NAME_MAX)
-    return tuple((c.path, i) for c, i in found or ())
+    return tuple(ws.definitions_where(name, keep, BY_NAME_MAX) or ())

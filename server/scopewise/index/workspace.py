@@ -459,10 +459,10 @@ class WorkspaceIndex:
 
     def definitions_where(
         self, name: str, keep: Callable[[str, str, bool], bool], limit: int
-    ) -> list[tuple[FileIndex, int]] | None:
-        """The definitions called `name` that `keep(language, kind, top level)` keeps, in
-        (path, index) order, judged from the rows before any file is loaded; None when more
-        than `limit` are kept (then none is loaded)."""
+    ) -> list[tuple[str, int]] | None:
+        """(path, index) of the definitions called `name` that `keep(language, kind, top
+        level)` keeps, in (path, index) order, judged from the rows (no file loaded); None
+        when more than `limit` are kept."""
         rows = []
         for path, i, kind, top in self.files.definition_rows(name):
             spec = languages.language_for_path(path)
@@ -470,12 +470,7 @@ class WorkspaceIndex:
                 rows.append((path, i))
                 if len(rows) > limit:
                     return None
-        out = []
-        for path, i in rows:
-            fi = self.files.get(path)
-            if fi is not None and i < len(fi.definitions):
-                out.append((fi, i))
-        return out
+        return rows
 
     def files_importing(self, module: str) -> list[tuple[str, str]]:
         """(path, name taken or "") of every import of `module` as written (no file loaded)."""
