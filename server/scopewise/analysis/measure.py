@@ -60,7 +60,7 @@ def measure(
     ws = sources.workspace
     packer = packing.Packer(sources, cap)
     packing.pack_target(packer, analysis.file.path, analysis.start, analysis.end)
-    site_list = candidates.sites(analysis, ws.get)
+    site_list = candidates.sites(analysis, ws.get, sources.known)
     own = packer.cost + candidates.uses_need(analysis, ws.get, packer.line_costs)
     own += _skeletons(analysis, packer, cap) - _inside(analysis, packer)
     plan = own + packing.listing_cost(packer, site_list, cap=max(0.0, cap - own))
