@@ -136,3 +136,67 @@ def test_verdicts_worked_out_by_other_code_are_not_read(
     assert classified > 0
     monkeypatch.setattr(kept, "_code", lambda: "another analysis")
     assert _sites(shop) == (first, classified)
+
+
+BAG = """\
+class Bag:
+    def add(self, item):
+        self.items = [item]
+        return self
+"""
+USER = """\
+from shop.bag import Bag
+
+
+def fill_{n}(thing):
+    b = Bag()
+    b.add(thing)
+    b.add(thing + 1)
+    return b
+"""
+
+
+def _context_of_add(root: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, int, int]:
+    """`context` of Bag.add as a command answers it (budget 300: the site list and a few
+    callers fit, the rest is dropped), with how many stored file indexes it loaded and
+    how many texts it read from disk."""
+    from scopewise.analysis import sources
+
+    reads = [0]
+    real = sources.read_regular
+
+    def counted(path: str) -> tuple[bytes, os.stat_result]:
+        reads[0] += 1
+        return real(path)
+
+    monkeypatch.setattr(sources, "read_regular", counted)
+
+    def work(engine: Engine, _: Settings) -> tuple[str, int]:
+        ctx = engine.context(str(root / "shop" / "bag.py"), 2, 4, 300)
+        return ctx.render() + "\n" + repr(ctx.to_dict()), engine.workspace.files.loads
+
+    text, loads = answered(None, str(root), work)
+    return text, loads, reads[0]
+
+
+def test_a_wide_name_s_using_files_are_not_loaded_or_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A method used in 40 files: the first command loads and reads each using file (its
+    callers' names and body costs, the cost of listing its sites); the next one on the same
+    listing answers the same context, the same manifest, from what the first one left —
+    loading and reading only the files its context shows."""
+    root = tmp_path / "ws"
+    (root / "shop").mkdir(parents=True)
+    (root / ".scopewise.toml").write_text("", encoding="utf-8")
+    (root / "shop" / "__init__.py").write_text("", encoding="utf-8")
+    (root / "shop" / "bag.py").write_text(BAG, encoding="utf-8")
+    for n in range(40):
+        (root / "shop" / f"user{n:02}.py").write_text(USER.format(n=n), encoding="utf-8")
+    _age(root)
+    _sites(root, ("bag.py", 2, 4))  # the index built, its listing stored
+    first, loads, reads = _context_of_add(root, monkeypatch)
+    assert "dropped: budget" in first and loads >= 40 and reads >= 40
+    again, loads_again, reads_again = _context_of_add(root, monkeypatch)
+    assert again == first
+    assert loads_again <= 5 and reads_again <= 5
