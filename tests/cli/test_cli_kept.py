@@ -200,3 +200,32 @@ def test_a_wide_name_s_using_files_are_not_loaded_or_read_again(
     again, loads_again, reads_again = _context_of_add(root, monkeypatch)
     assert again == first
     assert loads_again <= 5 and reads_again <= 5
+
+
+def test_a_method_s_overrides_are_not_looked_for_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A JavaScript method whose class 12 others extend: its symbol (the method and the
+    methods overriding it) is looked for across every subclass's file by the first command;
+    the next one on the same listing takes it as the first left it, and finds the same."""
+    root = tmp_path / "ws"
+    (root / "src").mkdir(parents=True)
+    (root / ".scopewise.toml").write_text("", encoding="utf-8")
+    base = "export class Node {\n  add(child) {\n    this.kids = [child];\n  }\n}\n"
+    (root / "src" / "node.js").write_text(base, encoding="utf-8")
+    for n in range(12):
+        body = "  add(child) {\n    super.add(child);\n  }\n" if n == 0 else ""
+        text = f"import {{ Node }} from './node.js';\n\nexport class Leaf{n} extends Node {{\n"
+        (root / "src" / f"leaf{n:02}.js").write_text(text + body + "}\n", encoding="utf-8")
+    _age(root)
+
+    def sites(engine: Engine, _: Settings) -> tuple[list[tuple[str, int, bool]], int]:
+        analysis = engine.analyze(str(root / "src" / "node.js"), 2, 4)
+        found = [(s.path, s.line, s.certain) for s in analysis.callers]
+        return found, engine.workspace.files.loads
+
+    answered(None, str(root), sites)  # the index built, its listing stored
+    first, loads = answered(None, str(root), sites)
+    assert ("src/leaf00.js", 3, True) in first and loads >= 12  # Leaf0's override
+    again, loads_again = answered(None, str(root), sites)
+    assert again == first and loads_again <= 2

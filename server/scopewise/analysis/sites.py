@@ -56,6 +56,9 @@ class CallerSite:
 
 _Verdict = tuple[float, bool, str] | None  # (confidence, certain, via); None: excluded
 Key = tuple[str, int, str, int]  # the definition asked, the declaration searched (path, index)
+# a definition's symbol as plain values: its declarations (path, index; the definition
+# first), its namesakes, whether its uses are bare calls, its Ruby module (symbols.Symbol)
+Sym = tuple[tuple[tuple[str, int], ...], int, bool, str | None]
 
 
 class Kept(Protocol):
@@ -66,6 +69,8 @@ class Kept(Protocol):
     def put(self, key: Key, path: str, digest: str, sites: tuple[CallerSite, ...]) -> None: ...
     def overrides(self, key: Key) -> tuple[CallerSite, ...] | None: ...
     def keep_overrides(self, key: Key, sites: tuple[CallerSite, ...]) -> None: ...
+    def symbol(self, path: str, index: int) -> Sym | None: ...
+    def keep_symbol(self, path: str, index: int, sym: Sym) -> None: ...
 
 
 def enclosing_callable(fi: FileIndex, line: int) -> int | None:
@@ -139,6 +144,10 @@ def _target(ws: WorkspaceIndex, fi: FileIndex, index: int, sym: symbols.Symbol) 
     return _Target(fi, index, cls, owner, keys, spans, sym)
 
 
+def _rest(sym: symbols.Symbol) -> tuple[int, bool, str | None]:
+    return sym.namesakes, sym.bare_calls, sym.module_name
+
+
 def _over(work: Work, shared: bool) -> bool:
     """Whether a request may classify no more using files: its work is spent (sites that
     share it), or past OWN_SHARE_MAX times it (the range's own share of files)."""
@@ -182,7 +191,7 @@ class SiteFinder:
             self.kept.fresh()
         kept = self.kept if self.kept is not None and self._indexed(fi) else None
         work = work if kept is not None else None  # a private index keeps no progress
-        sym = symbols.symbol_of(self.ws, fi, index, self.h.binder.module_file)
+        sym = self._symbol(fi, index, kept)
         best: dict[tuple[str, int], CallerSite] = {}
         left = [budget if budget is not None and kept is not None else -1]
         if left[0] == -1 and work is not None:
@@ -197,6 +206,25 @@ class SiteFinder:
             best[(dfi.path, line)] = site
         order = sorted(best.values(), key=lambda s: (not s.certain, -s.confidence, s.path, s.line))
         return order, left[0] == -2
+
+    def _symbol(self, fi: FileIndex, index: int, kept: Kept | None) -> symbols.Symbol:
+        """The definition's symbol, kept while the shape holds (a method's declarations up
+        and down its class hierarchy: three.js's `Object3D.add` looks at 106 files)."""
+        got = kept.symbol(fi.path, index) if kept is not None else None
+        if got is not None:
+            decls = [(fi, index)]
+            for path, i in got[0][1:]:
+                dfi = self.ws.get(path)
+                if dfi is None or i >= len(dfi.definitions):
+                    break
+                decls.append((dfi, i))
+            else:
+                return symbols.Symbol(self.ws, tuple(decls), *got[1:])
+        sym = symbols.symbol_of(self.ws, fi, index, self.h.binder.module_file)
+        if kept is not None:
+            decls_at = tuple((f.path, i) for f, i in sym.declarations)
+            kept.keep_symbol(fi.path, index, (decls_at, *_rest(sym)))
+        return sym
 
     def _indexed(self, fi: FileIndex) -> bool:
         """Whether `fi` is the workspace's index of its file (not a private one made from a

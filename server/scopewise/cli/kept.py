@@ -27,7 +27,7 @@ from pathlib import Path
 
 from scopewise import __version__, analysis, index
 from scopewise.analysis.engine import Engine
-from scopewise.analysis.sites import CallerSite, Key
+from scopewise.analysis.sites import CallerSite, Key, Sym
 from scopewise.analysis.sources import Known
 from scopewise.analysis.verdicts import Found, Over
 
@@ -41,6 +41,7 @@ LINES_MAX = 300_000
 CALLERS_MAX = 20_000
 
 _Site = tuple[str, int, int | None, float, bool, str]
+_Def = tuple[str, int]  # a definition: its path and index
 
 
 class Kept:
@@ -62,8 +63,8 @@ class Kept:
         kept = cls(Path(cache_path + ".verdicts"), f"{listed}:{_code()}")
         found = kept._load()
         if found is not None:
-            engine.resolver.verdicts.take(found[0], found[1])
-            kept._read = {*found[0], *found[1]}
+            engine.resolver.verdicts.take(found[0], found[1], found[3])
+            kept._read = {*found[0], *found[1], *found[3]}
             kept.known = found[2]
             kept._facts = _facts_in(found[2])
         engine.sources.known = kept.known
@@ -79,10 +80,12 @@ class Kept:
         """How many line costs and sites' definitions were read."""
         return self._facts
 
-    def _load(self) -> tuple[dict[tuple[Key, str], Found], dict[Key, Over], Known] | None:
+    def _load(
+        self,
+    ) -> tuple[dict[tuple[Key, str], Found], dict[Key, Over], Known, dict[_Def, Sym]] | None:
         try:
             data = marshal.loads(self.path.read_bytes())
-            version, listed, sites, over, costs, callers = data
+            version, listed, sites, over, costs, callers, syms = data
         except (OSError, EOFError, ValueError, TypeError):
             return None
         if version != VERSION or listed != self.listed:
@@ -95,6 +98,7 @@ class Kept:
                     {p: (int(n), dict(lines)) for p, n, lines in costs},
                     {(p, int(i)): tuple(f) for p, i, f in callers},
                 ),
+                {(p, i): (tuple(map(tuple, d)), n, bare, mod) for p, i, d, n, bare, mod in syms},
             )
         except (ValueError, TypeError):  # a damaged file: as if there were none
             return None
@@ -103,8 +107,9 @@ class Kept:
         """Write what the resolver keeps now, when it holds more than was read (in one step:
         a reader sees the old file or the new one)."""
         kept, over = engine.resolver.verdicts.kept()
+        syms = engine.resolver.verdicts.symbols()
         known = _known_now(self.known)
-        more = len(kept) + len(over) > self.read or _facts_in(known) > self._facts
+        more = len(kept) + len(over) + len(syms) > self.read or _facts_in(known) > self._facts
         if not more or _holds_any(engine):
             return
         if _sites_in(kept, over) > SITES_MAX:  # this command's alone
@@ -120,6 +125,7 @@ class Kept:
                 [(k, list(digests.items()), _plain(s)) for k, (digests, s) in over.items()],
                 [(p, n, lines) for p, (n, lines) in known.costs.items()],
                 [(p, i, f) for (p, i), f in known.callers.items()],
+                [(p, i, list(d), n, bare, mod) for (p, i), (d, n, bare, mod) in syms.items()],
             )
         )
         temp = self.path.with_name(f"{self.path.name}.{os.getpid()}")
