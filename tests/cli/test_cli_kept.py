@@ -179,13 +179,9 @@ def _context_of_add(root: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, i
     return text, loads, reads[0]
 
 
-def test_a_wide_name_s_using_files_are_not_loaded_or_read_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A method used in 40 files: the first command loads and reads each using file (its
-    callers' names and body costs, the cost of listing its sites); the next one on the same
-    listing answers the same context, the same manifest, from what the first one left —
-    loading and reading only the files its context shows."""
+@pytest.fixture
+def bag(tmp_path: Path) -> Path:
+    """Bag.add, used in 40 files."""
     root = tmp_path / "ws"
     (root / "shop").mkdir(parents=True)
     (root / ".scopewise.toml").write_text("", encoding="utf-8")
@@ -195,11 +191,32 @@ def test_a_wide_name_s_using_files_are_not_loaded_or_read_again(
         (root / "shop" / f"user{n:02}.py").write_text(USER.format(n=n), encoding="utf-8")
     _age(root)
     _sites(root, ("bag.py", 2, 4))  # the index built, its listing stored
-    first, loads, reads = _context_of_add(root, monkeypatch)
+    return root
+
+
+def test_a_wide_name_s_using_files_are_not_loaded_or_read_again(
+    bag: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first command loads and reads each using file (its callers' names and body
+    costs, the cost of listing its sites); the next one on the same listing answers the
+    same context, the same manifest, from what the first one left — loading and reading
+    only the files its context shows."""
+    first, loads, reads = _context_of_add(bag, monkeypatch)
     assert "dropped: budget" in first and loads >= 40 and reads >= 40
-    again, loads_again, reads_again = _context_of_add(root, monkeypatch)
+    again, loads_again, reads_again = _context_of_add(bag, monkeypatch)
     assert again == first
     assert loads_again <= 5 and reads_again <= 5
+
+
+def test_past_the_caps_no_line_costs_or_callers_are_written(
+    bag: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every command reads the file whole: past the caps even with this command's alone,
+    the next one loads and reads the using files again, and answers the same."""
+    monkeypatch.setattr(kept, "LINES_MAX", 10)
+    monkeypatch.setattr(kept, "CALLERS_MAX", 10)
+    first, loads, reads = _context_of_add(bag, monkeypatch)
+    assert _context_of_add(bag, monkeypatch) == (first, loads, reads)
 
 
 def test_a_method_s_overrides_are_not_looked_for_again(

@@ -36,10 +36,11 @@ VERSION = 2
 # sites written at most (a command reads them all: ~1 ms per 1,000); past it, only the
 # verdicts this command worked out are written (the newest question is the likeliest next)
 SITES_MAX = 20_000
-# line costs and sites' definitions written at most; past it, only those of the files this
-# command asked about (`add` at 50k files: ~30,000 lines and ~1,000 definitions)
-LINES_MAX = 300_000
-CALLERS_MAX = 20_000
+# line costs and sites' definitions written at most (every command reads them all: ~30 ms at
+# both caps); past them, only those of the files this command asked about (three.js's `add`
+# at 50k files: 3,990 lines of 469 files, 982 definitions)
+LINES_MAX = 50_000
+CALLERS_MAX = 10_000
 
 _Site = tuple[str, int, int | None, float, bool, str]
 _Def = tuple[str, int]  # a definition: its path and index
@@ -75,11 +76,6 @@ class Kept:
     def read(self) -> int:
         """How many verdicts and override lists were read."""
         return len(self._read)
-
-    @property
-    def facts_read(self) -> int:
-        """How many line costs and sites' definitions were read."""
-        return self._facts
 
     def _load(
         self,
@@ -117,7 +113,7 @@ class Kept:
             kept = {k: v for k, v in kept.items() if k not in self._read}
             over = {k: v for k, v in over.items() if k not in self._read}
             if _sites_in(kept, over) > SITES_MAX:
-                kept, over = {}, {}
+                return
         data = marshal.dumps(
             (
                 VERSION,
