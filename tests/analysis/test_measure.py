@@ -182,6 +182,6 @@ def test_a_site_list_names_each_caller_without_loading_its_file_again(crowd: Eng
     listed = candidates.sites(analysis, lookup)
     assert not looked and len(listed) == 2 * USERS
     analysis.memo.clear()
-    analysis.callers[:] = [replace(c, header=None, symbol="") for c in analysis.callers]
+    analysis.callers[:] = [replace(c, facts=None) for c in analysis.callers]
     assert candidates.sites(analysis, crowd.workspace.get) == listed  # as loading them says
     assert {s.symbol for s in listed} >= {f"use{i}" for i in range(USERS)}

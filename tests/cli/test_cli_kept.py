@@ -136,3 +136,113 @@ def test_verdicts_worked_out_by_other_code_are_not_read(
     assert classified > 0
     monkeypatch.setattr(kept, "_code", lambda: "another analysis")
     assert _sites(shop) == (first, classified)
+
+
+BAG = """\
+class Bag:
+    def add(self, item):
+        self.items = [item]
+        return self
+"""
+USER = """\
+from shop.bag import Bag
+
+
+def fill_{n}(thing):
+    b = Bag()
+    b.add(thing)
+    b.add(thing + 1)
+    return b
+"""
+
+
+def _context_of_add(root: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, int, int]:
+    """`context` of Bag.add as a command answers it (budget 300: the site list and a few
+    callers fit, the rest is dropped), with how many stored file indexes it loaded and
+    how many texts it read from disk."""
+    from scopewise.analysis import sources
+
+    reads = [0]
+    real = sources.read_regular
+
+    def counted(path: str) -> tuple[bytes, os.stat_result]:
+        reads[0] += 1
+        return real(path)
+
+    monkeypatch.setattr(sources, "read_regular", counted)
+
+    def work(engine: Engine, _: Settings) -> tuple[str, int]:
+        ctx = engine.context(str(root / "shop" / "bag.py"), 2, 4, 300)
+        return ctx.render() + "\n" + repr(ctx.to_dict()), engine.workspace.files.loads
+
+    text, loads = answered(None, str(root), work)
+    return text, loads, reads[0]
+
+
+@pytest.fixture
+def bag(tmp_path: Path) -> Path:
+    """Bag.add, used in 40 files."""
+    root = tmp_path / "ws"
+    (root / "shop").mkdir(parents=True)
+    (root / ".scopewise.toml").write_text("", encoding="utf-8")
+    (root / "shop" / "__init__.py").write_text("", encoding="utf-8")
+    (root / "shop" / "bag.py").write_text(BAG, encoding="utf-8")
+    for n in range(40):
+        (root / "shop" / f"user{n:02}.py").write_text(USER.format(n=n), encoding="utf-8")
+    _age(root)
+    _sites(root, ("bag.py", 2, 4))  # the index built, its listing stored
+    return root
+
+
+def test_a_wide_name_s_using_files_are_not_loaded_or_read_again(
+    bag: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first command loads and reads each using file (its callers' names and body
+    costs, the cost of listing its sites); the next one on the same listing answers the
+    same context, the same manifest, from what the first one left — loading and reading
+    only the files its context shows."""
+    first, loads, reads = _context_of_add(bag, monkeypatch)
+    assert "dropped: budget" in first and loads >= 40 and reads >= 40
+    again, loads_again, reads_again = _context_of_add(bag, monkeypatch)
+    assert again == first
+    assert loads_again <= 5 and reads_again <= 5
+
+
+def test_past_the_caps_no_line_costs_or_callers_are_written(
+    bag: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every command reads the file whole: past the caps even with this command's alone,
+    the next one loads and reads the using files again, and answers the same."""
+    monkeypatch.setattr(kept, "LINES_MAX", 10)
+    monkeypatch.setattr(kept, "CALLERS_MAX", 10)
+    first, loads, reads = _context_of_add(bag, monkeypatch)
+    assert _context_of_add(bag, monkeypatch) == (first, loads, reads)
+
+
+def test_a_method_s_overrides_are_not_looked_for_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A JavaScript method whose class 12 others extend: its symbol (the method and the
+    methods overriding it) is looked for across every subclass's file by the first command;
+    the next one on the same listing takes it as the first left it, and finds the same."""
+    root = tmp_path / "ws"
+    (root / "src").mkdir(parents=True)
+    (root / ".scopewise.toml").write_text("", encoding="utf-8")
+    base = "export class Node {\n  add(child) {\n    this.kids = [child];\n  }\n}\n"
+    (root / "src" / "node.js").write_text(base, encoding="utf-8")
+    for n in range(12):
+        body = "  add(child) {\n    super.add(child);\n  }\n" if n == 0 else ""
+        text = f"import {{ Node }} from './node.js';\n\nexport class Leaf{n} extends Node {{\n"
+        (root / "src" / f"leaf{n:02}.js").write_text(text + body + "}\n", encoding="utf-8")
+    _age(root)
+
+    def sites(engine: Engine, _: Settings) -> tuple[list[tuple[str, int, bool]], int]:
+        analysis = engine.analyze(str(root / "src" / "node.js"), 2, 4)
+        found = [(s.path, s.line, s.certain) for s in analysis.callers]
+        return found, engine.workspace.files.loads
+
+    answered(None, str(root), sites)  # the index built, its listing stored
+    first, loads = answered(None, str(root), sites)
+    assert ("src/leaf00.js", 3, True) in first and loads >= 12  # Leaf0's override
+    again, loads_again = answered(None, str(root), sites)
+    assert again == first and loads_again <= 2

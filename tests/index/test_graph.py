@@ -185,9 +185,7 @@ def test_a_file_stored_while_its_name_is_asked_is_not_left_out(
     assert raced and "shop/extra.py" in warm.files_using("Cart")
 
 
-def test_a_name_asked_by_name_loads_no_file(
-    poly: Path, tmp_path: Path
-) -> None:
+def test_a_name_asked_by_name_loads_no_file(poly: Path, tmp_path: Path) -> None:
     """A common method name defined in many classes: look-ups by name, a top-level one (a
     bare call), one past its limit and one within it, are answered from the rows (kind,
     level) as the memory index answers them, loading no file."""

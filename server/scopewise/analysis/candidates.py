@@ -17,6 +17,7 @@ from scopewise.analysis.resolve import CallerSite, Resolved, is_test_path
 from scopewise.analysis.scope import Analysis
 from scopewise.analysis.siblings import Sibling
 from scopewise.analysis.sites import MODULE_LEVEL
+from scopewise.analysis.sources import CallerFacts, Known
 from scopewise.analysis.sources import LineCosts as FileCosts
 from scopewise.index.model import Definition, FileIndex
 from scopewise.vocab import CONTAINER_KINDS, DATA_KINDS, TYPE_KINDS, Kind
@@ -125,7 +126,7 @@ def rank(
     found = [
         *enclosing(analysis, line_costs, budget),
         *_uses(analysis, files, line_costs, budget),
-        *_callers(site_list, files, line_costs),
+        *_callers(site_list, line_costs),
         *sibling_candidates(siblings, files, line_costs),
         *_imports(analysis),
     ]
@@ -233,6 +234,8 @@ class Site:
     confidence: float
     note: str  # how it was found (resolution's `via`), when known
     certain: bool = False  # evidence says it is a use (else: a candidate, found by name)
+    kind: str = ""  # the enclosing definition's kind, first and last line (0-based)
+    span: tuple[int, int] | None = None
 
     @property
     def lines(self) -> frozenset[int]:
@@ -240,48 +243,68 @@ class Site:
         return frozenset({self.line} if self.header is None else {self.line, self.header})
 
 
-def sites(analysis: Analysis, files: Lookup) -> list[Site]:
+def sites(analysis: Analysis, files: Lookup, known: Known | None = None) -> list[Site]:
     """Every use of the range's definitions elsewhere, in `site_key` order, each once; made
     once per analysis (an action packs or measures one range at two budgets or more), so the
-    list is read, never changed, by its callers."""
+    list is read, never changed, by its callers. With `known`, the definitions around the
+    sites a command on the very same files found are taken, not loaded (those found here
+    are added)."""
     made = analysis.memo.get("sites")
     if isinstance(made, list):
         return made
-    out = analysis.memo["sites"] = _sites(analysis, files)
+    out = analysis.memo["sites"] = _sites(analysis, files, known)
     return out
 
 
-def _sites(analysis: Analysis, files: Lookup) -> list[Site]:
+def _sites(analysis: Analysis, files: Lookup, known: Known | None) -> list[Site]:
     out: list[Site] = []
     seen: set[tuple[str, int]] = set()
     for site in sorted(analysis.callers, key=site_key):
         if (site.path, site.line) in seen:
             continue
-        if site.symbol:  # read from its file's index when it was found: none loaded again
-            caller, header, symbol = site.caller, site.header, site.symbol
-        else:
-            cfi = files(site.path)
-            if cfi is None:
-                continue
-            if site.caller is None or site.caller >= len(cfi.definitions):
-                caller, header, symbol = None, None, MODULE_LEVEL
-            else:
-                caller, header = site.caller, cfi.definitions[site.caller].name_line
-                symbol = cfi.qualified_name(site.caller)
+        facts = _caller(site, files, known)
+        if facts is None:
+            continue
         seen.add((site.path, site.line))
+        header, symbol, kind, start, end = facts
+        caller = None if header < 0 else site.caller
         out.append(
             Site(
                 site.path,
                 site.line,
                 caller,
-                header,
+                None if caller is None else header,
                 symbol,
                 site.confidence,
                 site.via,
                 site.certain,
+                kind,
+                None if caller is None else (start, end),
             )
         )
     return out
+
+
+def _caller(site: CallerSite, files: Lookup, known: Known | None) -> CallerFacts | None:
+    """The definition around a site (None: its file is not indexed)."""
+    key = (site.path, -1 if site.caller is None else site.caller)
+    if known is not None and key in known.callers:
+        return known.callers[key]
+    if site.facts is not None:  # read when the site was found: its file is not loaded again
+        if known is not None:
+            known.callers[key] = site.facts
+        return site.facts
+    cfi = files(site.path)
+    if cfi is None:
+        return None
+    if site.caller is None or site.caller >= len(cfi.definitions):
+        facts = MODULE_LEVEL
+    else:
+        d = cfi.definitions[site.caller]
+        facts = (d.name_line, cfi.qualified_name(site.caller), d.kind, d.start_line, d.end_line)
+    if known is not None:
+        known.callers[key] = facts
+    return facts
 
 
 def uses_need(analysis: Analysis, files: Lookup, line_costs: LineCosts) -> float:
@@ -315,30 +338,25 @@ def caller_value(confidence: float, test: bool) -> float:
     return CALLER_BASE + CALLER_SLOPE * confidence
 
 
-def _callers(site_list: list[Site], files: Lookup, line_costs: LineCosts) -> list[Candidate]:
+def _callers(site_list: list[Site], line_costs: LineCosts) -> list[Candidate]:
     """The callers and tests of the range's symbols, one per enclosing definition: listed
     (the line naming it and its sites, as the site list packs them), else its body."""
     groups: dict[tuple[str, int | None], list[Site]] = {}
     for s in site_list:
         groups.setdefault((s.path, s.caller), []).append(s)
     out: list[Candidate] = []
-    for (path, caller), group in groups.items():
-        cfi = files(path)
+    for (path, _), group in groups.items():
         try:
             costs = line_costs(path)
         except OSError:  # gone since it was indexed (deleted, or a closed unsaved buffer)
             continue
-        assert cfi is not None  # sites() kept only indexed files
         test = is_test_path(path)
         listed: frozenset[int] = frozenset().union(*(s.lines for s in group))
         fs: list[Form] = [("test" if test else "caller", listed)]
         value = caller_value(max(s.confidence for s in group), test)
-        if (
-            value >= MIN_VALUE
-            and caller is not None
-            and cfi.definitions[caller].kind not in SKELETON_KINDS
-        ):
-            body = full(cfi.definitions[caller])
+        span, kind = group[0].span, group[0].kind
+        if value >= MIN_VALUE and span is not None and kind not in SKELETON_KINDS:
+            body = frozenset(range(span[0], span[1] + 1))
             if costs.total(body) <= CALLER_BODY_MAX:
                 fs.insert(0, ("body", body | listed))
         n = len(group)

@@ -24,7 +24,6 @@ from scopewise.analysis.resolve import is_test_path
 from scopewise.analysis.scope import Analysis
 from scopewise.analysis.sources import Sources
 from scopewise.analysis.work import Work
-from scopewise.index.model import FileIndex
 from scopewise.vocab import CONTAINER_KINDS, TYPE_KINDS, Kind
 
 _SKELETON_KINDS = TYPE_KINDS | CONTAINER_KINDS | {Kind.TYPE}
@@ -63,7 +62,7 @@ def measure(
     ws = sources.workspace
     packer = packing.Packer(sources, cap)
     packing.pack_target(packer, analysis.file.path, analysis.start, analysis.end)
-    site_list = candidates.sites(analysis, ws.get)
+    site_list = candidates.sites(analysis, ws.get, sources.known)
     own = packer.cost + candidates.uses_need(analysis, ws.get, packer.line_costs)
     own += _skeletons(analysis, packer, cap) - _inside(analysis, packer)
     listing = packing.listing_cost(packer, site_list, max(0.0, cap - own), LIST_SAMPLE)
@@ -131,7 +130,6 @@ def _bodies(packer: packing.Packer, site_list: Sequence[candidates.Site], cap: f
     """The bodies around the sites (each caller's whole definition, when it is worth sending,
     not a class and at most CALLER_BODY_MAX tokens), up to `cap` tokens; past LIST_SAMPLE
     callers read, the others at the read ones' mean."""
-    ws = packer.sources.workspace
     seen: set[tuple[str, int]] = set()
     total = sampled = 0.0  # all of them; the ones read
     read = 0
@@ -144,23 +142,28 @@ def _bodies(packer: packing.Packer, site_list: Sequence[candidates.Site], cap: f
         if read >= LIST_SAMPLE:
             total += sampled / read
         else:
-            body = _body(packer, ws.get(s.path), s)
+            body = _body(packer, s)
             total, sampled, read = total + body, sampled + body, read + 1
         if total > cap:
             break
     return total
 
 
-def _body(packer: packing.Packer, cfi: FileIndex | None, s: candidates.Site) -> float:
-    """What a caller's body adds to its listed lines (0: none sent)."""
-    if cfi is None or s.caller is None or s.caller >= len(cfi.definitions):
-        return 0.0
-    d = cfi.definitions[s.caller]
-    if d.kind in _SKELETON_KINDS:
+def _body(packer: packing.Packer, s: candidates.Site) -> float:
+    """What a caller's body adds to its listed lines (0: none sent); the caller's kind and
+    lines as the site knows them (else from its file's index)."""
+    kind, span = s.kind, s.span
+    if span is None:
+        cfi = packer.sources.workspace.get(s.path)
+        if cfi is None or s.caller is None or s.caller >= len(cfi.definitions):
+            return 0.0
+        d = cfi.definitions[s.caller]
+        kind, span = d.kind, (d.start_line, d.end_line)
+    if kind in _SKELETON_KINDS:
         return 0.0
     try:
         costs = packer.line_costs(s.path)
-        body = costs.total(candidates.full(d), cap=candidates.CALLER_BODY_MAX)
+        body = costs.total(range(span[0], span[1] + 1), cap=candidates.CALLER_BODY_MAX)
     except OSError:
         return 0.0
     if body > candidates.CALLER_BODY_MAX:

@@ -159,7 +159,7 @@ class Packer:
     def line_costs(self, path: str) -> LineCosts:
         costs = self._line_cost.get(path)
         if costs is None:
-            costs = self._line_cost[path] = self.sources.get(path).line_costs()
+            costs = self._line_cost[path] = self.sources.line_costs(path)
         return costs
 
     def has(self, path: str, line: int) -> bool:

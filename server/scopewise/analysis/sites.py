@@ -17,6 +17,7 @@ from typing import Protocol
 from scopewise.analysis import declared, symbols
 from scopewise.analysis.hierarchy import Hierarchy, Ref, class_at, enclosing_class
 from scopewise.analysis.receivers import CLASS, INSTANCE, NOTHING, SUPER, Types, Value
+from scopewise.analysis.sources import CallerFacts
 from scopewise.analysis.work import Work
 from scopewise.index.model import REF_MEMBER, UNKNOWN, FileIndex
 from scopewise.index.workspace import WorkspaceIndex
@@ -34,7 +35,6 @@ COMMON_METHODS = frozenset(
 FAMILY = {"c": "c", "cpp": "c", "javascript": "js", "typescript": "js", "tsx": "js"}
 OVERRIDE, OVERRIDE_CALL, DISPATCH = 0.9, 0.6, 0.35  # confidences of the override sites
 _VALUES = DATA_KINDS | {Kind.ATTRIBUTE}  # cannot enclose a use: a use there is its owner's
-MODULE_LEVEL = "(module level)"  # a site's symbol outside every definition
 _ONLY_WORK = 1 << 40  # SiteFinder._gather's share when the request's work alone bounds it
 # the range's own share of using files stops past this many times the request's work too: a
 # file's uses typed on their receivers can load many files (three.js' `add`: 360 units of a
@@ -47,8 +47,9 @@ OWN_SHARE_TIME = 1.5  # times a timed request's time (analysis/work.py) the own 
 class CallerSite:
     """A use of a target definition elsewhere, inside `caller` (a definition index; None at
     module level): certain (evidence says so) or a candidate, and why (`via`); made by
-    `site_in` with the line naming the caller and its qualified name (`header`, `symbol`,
-    read from the same index as `caller`), so a site list needs no file loaded again."""
+    `site_in` with the facts of the definition around it (`facts`: its name line, qualified
+    name, kind and lines, read from the same index as `caller`), so a site list loads no
+    file again."""
 
     path: str
     line: int
@@ -56,21 +57,27 @@ class CallerSite:
     confidence: float
     certain: bool = False
     via: str = ""
-    header: int | None = None  # the caller's name line (None: module level, or not known)
-    symbol: str = ""  # the caller's qualified name ("" when not known)
+    facts: CallerFacts | None = None  # None: not known (then its file is asked)
+
+
+MODULE_LEVEL: CallerFacts = (-1, "(module level)", "", -1, -1)  # a site outside every definition
 
 
 def site_in(fi: FileIndex, line: int, confidence: float, certain: bool, via: str) -> CallerSite:
     """The site on `line` of `fi`, inside the definition around it (`enclosing_callable`)."""
     caller = enclosing_callable(fi, line)
     if caller is None:
-        return CallerSite(fi.path, line, None, confidence, certain, via, None, MODULE_LEVEL)
-    header, symbol = fi.definitions[caller].name_line, fi.qualified_name(caller)
-    return CallerSite(fi.path, line, caller, confidence, certain, via, header, symbol)
+        return CallerSite(fi.path, line, None, confidence, certain, via, MODULE_LEVEL)
+    d = fi.definitions[caller]
+    facts = (d.name_line, fi.qualified_name(caller), d.kind, d.start_line, d.end_line)
+    return CallerSite(fi.path, line, caller, confidence, certain, via, facts)
 
 
 _Verdict = tuple[float, bool, str] | None  # (confidence, certain, via); None: excluded
 Key = tuple[str, int, str, int]  # the definition asked, the declaration searched (path, index)
+# a definition's symbol as plain values: its declarations (path, index; the definition
+# first), its namesakes, whether its uses are bare calls, its Ruby module (symbols.Symbol)
+Sym = tuple[tuple[tuple[str, int], ...], int, bool, str | None]
 
 
 class Kept(Protocol):
@@ -81,6 +88,8 @@ class Kept(Protocol):
     def put(self, key: Key, path: str, digest: str, sites: tuple[CallerSite, ...]) -> None: ...
     def overrides(self, key: Key) -> tuple[CallerSite, ...] | None: ...
     def keep_overrides(self, key: Key, sites: tuple[CallerSite, ...]) -> None: ...
+    def symbol(self, path: str, index: int) -> Sym | None: ...
+    def keep_symbol(self, path: str, index: int, sym: Sym) -> None: ...
 
 
 def enclosing_callable(fi: FileIndex, line: int) -> int | None:
@@ -154,6 +163,10 @@ def _target(ws: WorkspaceIndex, fi: FileIndex, index: int, sym: symbols.Symbol) 
     return _Target(fi, index, cls, owner, keys, spans, sym)
 
 
+def _rest(sym: symbols.Symbol) -> tuple[int, bool, str | None]:
+    return sym.namesakes, sym.bare_calls, sym.module_name
+
+
 def _over(work: Work, shared: bool) -> bool:
     """Whether a request may classify no more using files: its work is spent (sites that
     share it), or past OWN_SHARE_MAX times it, units or time (the range's own share of
@@ -200,7 +213,7 @@ class SiteFinder:
             self.kept.fresh()
         kept = self.kept if self.kept is not None and self._indexed(fi) else None
         work = work if kept is not None else None  # a private index keeps no progress
-        sym = symbols.symbol_of(self.ws, fi, index, self.h.binder.module_file)
+        sym = self._symbol(fi, index, kept)
         best: dict[tuple[str, int], CallerSite] = {}
         left = [budget if budget is not None and kept is not None else -1]
         if left[0] == -1 and work is not None:
@@ -213,6 +226,25 @@ class SiteFinder:
             best[(dfi.path, line)] = site_in(dfi, line, 1.0, True, "another declaration")
         order = sorted(best.values(), key=lambda s: (not s.certain, -s.confidence, s.path, s.line))
         return order, left[0] == -2
+
+    def _symbol(self, fi: FileIndex, index: int, kept: Kept | None) -> symbols.Symbol:
+        """The definition's symbol, kept while the shape holds (a method's declarations up
+        and down its class hierarchy: three.js's `Object3D.add` looks at 106 files)."""
+        got = kept.symbol(fi.path, index) if kept is not None else None
+        if got is not None:
+            decls = [(fi, index)]
+            for path, i in got[0][1:]:
+                dfi = self.ws.get(path)
+                if dfi is None or i >= len(dfi.definitions):
+                    break
+                decls.append((dfi, i))
+            else:
+                return symbols.Symbol(self.ws, tuple(decls), *got[1:])
+        sym = symbols.symbol_of(self.ws, fi, index, self.h.binder.module_file)
+        if kept is not None:
+            decls_at = tuple((f.path, i) for f, i in sym.declarations)
+            kept.keep_symbol(fi.path, index, (decls_at, *_rest(sym)))
+        return sym
 
     def _indexed(self, fi: FileIndex) -> bool:
         """Whether `fi` is the workspace's index of its file (not a private one made from a

@@ -64,6 +64,77 @@ class LineCosts(Sequence[float]):
                     break
         return total
 
+    def known(self) -> dict[int, float]:
+        """The costs estimated so far, by line."""
+        return {i: c for i, c in enumerate(self._costs) if c is not None}
+
+
+class KeptCosts(LineCosts):
+    """A file's line costs as a command on the very same files left them (`Known`): the
+    lines it estimated, the text read only when another line is asked."""
+
+    __slots__ = ("_known", "_n", "_read", "_text")
+
+    def __init__(self, n: int, known: dict[int, float], read: Callable[[], LineCosts]) -> None:
+        self._n, self._known, self._read = n, known, read
+        self._text: LineCosts | None = None
+
+    def __len__(self) -> int:
+        return self._n
+
+    @overload
+    def __getitem__(self, i: int) -> float: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[float]: ...
+    def __getitem__(self, i: int | slice) -> float | list[float]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self._n))]
+        cost = self._known.get(i if i >= 0 else i + self._n)
+        return self._costs_of_text()[i] if cost is None else cost
+
+    def total(self, lines: Iterable[int], each: float = 0.0, cap: float | None = None) -> float:
+        known, n = self._known, self._n
+        total = 0.0
+        for i in lines:
+            if 0 <= i < n:
+                cost = known.get(i)
+                if cost is None:
+                    cost = self._costs_of_text()[i]
+                total += cost + each
+                if cap is not None and total > cap:
+                    break
+        return total
+
+    def known(self) -> dict[int, float]:
+        return self._known if self._text is None else {**self._known, **self._text.known()}
+
+    def _costs_of_text(self) -> LineCosts:
+        if self._text is None:
+            self._text = self._read()
+        return self._text
+
+
+# a site's enclosing definition: the line naming it, its qualified name, kind, first and
+# last line (0-based); the line -1 at module level (or past the file's definitions)
+CallerFacts = tuple[int, str, str, int, int]
+
+
+class Known:
+    """What a command on the very same files (cli/kept.py makes sure: the same listing, the
+    same code, no file held in memory) worked out of them, handed to the next: some lines'
+    costs (`KeptCosts`) and the definitions around sites (`candidates.sites`) — a wide
+    name's hundreds of using files are then neither read nor loaded unless packed. What this
+    command works out is added (`asked`, `callers`)."""
+
+    def __init__(
+        self,
+        costs: dict[str, tuple[int, dict[int, float]]] | None = None,
+        callers: dict[tuple[str, int], CallerFacts] | None = None,
+    ) -> None:
+        self.costs = costs or {}  # path -> (line count, {line: cost})
+        self.callers = callers or {}  # (path, definition index or -1) -> facts
+        self.asked: dict[str, LineCosts] = {}  # the line costs handed out, by path
+
 
 @dataclass
 class Source:
@@ -110,6 +181,23 @@ class Sources:
         self._cache: OrderedDict[str, tuple[tuple[int, int] | int, Source]] = OrderedDict()
         self._capacity = capacity
         self._bytes = 0  # the text the cache holds
+        self.known: Known | None = None  # a command's: what the last one worked out
+
+    def line_costs(self, path: str) -> LineCosts:
+        """The file's line costs (raises OSError when it cannot be read): with `known`, as
+        the last command left them, while they hold the lines asked."""
+        known = self.known
+        if known is None or self.is_open(path):
+            return self.get(path).line_costs()
+        costs = known.asked.get(path)
+        if costs is None:
+            kept = known.costs.get(path)
+            if kept is None:
+                costs = self.get(path).line_costs()
+            else:
+                costs = KeptCosts(*kept, lambda: self.get(path).line_costs())
+            known.asked[path] = costs
+        return costs
 
     def is_open(self, path: str) -> bool:
         """Whether an editor buffer holds the file (it may not be on disk yet)."""

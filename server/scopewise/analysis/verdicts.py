@@ -25,7 +25,7 @@ import bisect
 import threading
 from collections.abc import Callable, Hashable, Iterator
 
-from scopewise.analysis.sites import CallerSite, Key
+from scopewise.analysis.sites import CallerSite, Key, Sym
 from scopewise.index.model import REF_MEMBER, Definition, FileIndex
 from scopewise.index.workspace import WorkspaceIndex
 from scopewise.vocab import CLASS_LIKE, Kind
@@ -141,6 +141,7 @@ class Verdicts:
         self._kept: dict[tuple[Key, str], Found] = {}
         # a method's overrides and the method it overrides: their files' digests, the sites
         self._over: dict[Key, tuple[dict[str, str], tuple[CallerSite, ...]]] = {}
+        self._symbols: dict[tuple[str, int], Sym] = {}  # a definition's symbol (its shape's)
         self._defs_at = workspace.defs_version
         self._at = workspace.version
         self._shapes: dict[str, Shaped] = dict(self._shapes_now({}))
@@ -176,6 +177,7 @@ class Verdicts:
             if moved:
                 self._kept.clear()
                 self._over.clear()
+                self._symbols.clear()
                 self._moved()
                 self.moves += 1
             self._shapes = shapes
@@ -222,6 +224,17 @@ class Verdicts:
                 self._over.clear()
             self._over[key] = (digests, sites)
 
+    def symbol(self, path: str, index: int) -> Sym | None:
+        """The symbol kept for a definition: its declarations are the shape's (definitions,
+        class headers, imports), so it holds with it."""
+        return self._symbols.get((path, index))
+
+    def keep_symbol(self, path: str, index: int, sym: Sym) -> None:
+        with self._lock:
+            if len(self._symbols) >= KEPT_MAX:
+                self._symbols.clear()
+            self._symbols[(path, index)] = sym
+
     # ------------------------------------------------------------------ another process's
     def kept(self) -> tuple[dict[tuple[Key, str], Found], dict[Key, Over]]:
         """Every verdict kept now and the override sites (a copy): what a process leaves
@@ -229,7 +242,17 @@ class Verdicts:
         with self._lock:
             return dict(self._kept), dict(self._over)
 
-    def take(self, kept: dict[tuple[Key, str], Found], over: dict[Key, Over]) -> None:
+    def symbols(self) -> dict[tuple[str, int], Sym]:
+        """The symbols kept now (a copy), for the next process (cli/kept.py)."""
+        with self._lock:
+            return dict(self._symbols)
+
+    def take(
+        self,
+        kept: dict[tuple[Key, str], Found],
+        over: dict[Key, Over],
+        symbols: dict[tuple[str, int], Sym] | None = None,
+    ) -> None:
         """Verdicts worked out by another process on this very workspace — the same files
         with the same contents, so the same shape (the caller makes sure): kept as if
         worked out here, after the look `fresh` takes at the index as it is now."""
@@ -239,3 +262,5 @@ class Verdicts:
                 self._kept.setdefault(kp, found)
             for k, o in over.items():
                 self._over.setdefault(k, o)
+            for d, sym in (symbols or {}).items():
+                self._symbols.setdefault(d, sym)
