@@ -14,7 +14,7 @@ import logging
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -80,10 +80,17 @@ class ServerEngine(Engine):
     menu_s: float | None = MENU_S  # a menu request's time (None: counted in units alone)
 
     @contextlib.contextmanager
-    def memo(self, work: int | None = None, sites: int | None = None) -> Iterator[None]:
+    def memo(
+        self,
+        work: int | None = None,
+        sites: int | None = None,
+        yields: Callable[[], bool] | None = None,
+    ) -> Iterator[None]:
         """A menu request: its analyses shared, its work bounded (MENU_WORK, MENU_SITE_FILES
-        and MENU_S unless told: the work done ahead asks in smaller slices, lsp/ahead.py)."""
-        self._memo, self.work = {}, self.resolver.work(MENU_WORK if work is None else work)
+        and MENU_S unless told: the work done ahead asks in smaller slices, and gives way
+        when `yields` holds, lsp/ahead.py; a menu's own request never does)."""
+        limit = MENU_WORK if work is None else work
+        self._memo, self.work = {}, self.resolver.work(limit, yields)
         if work is None and self.menu_s is not None:
             self.work.timed(self.menu_s, MENU_FLOOR)
         self._site_files = MENU_SITE_FILES if sites is None else sites
