@@ -181,10 +181,10 @@ def test_a_keystroke_in_a_body_keeps_the_subclasses_found(
     searches: list[int] = []
     real = Hierarchy._find_subclasses
 
-    def find(self: Hierarchy, fi, cls):  # type: ignore[no-untyped-def]
+    def find(self: Hierarchy, fi, cls, stop):  # type: ignore[no-untyped-def]
         if self is hierarchy:
             searches.append(cls)
-        return real(self, fi, cls)
+        return real(self, fi, cls, stop)
 
     monkeypatch.setattr(Hierarchy, "_find_subclasses", find)
     for version, (text, at) in enumerate([("a", (BODY, 13)), ("\n    pass", (BODY, 14))], 3):

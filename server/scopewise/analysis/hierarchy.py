@@ -56,6 +56,11 @@ def class_at(fi: FileIndex, line: int) -> int | None:
     return i
 
 
+class GaveWay(Exception):
+    """A subclass search stopped as its `stop` asked (the work ahead giving way to a
+    message, analysis/work.py): nothing of it kept, the next ask searches again."""
+
+
 class Hierarchy:
     """Bases, subclasses and member lookup of the workspace's classes."""
 
@@ -147,9 +152,12 @@ class Hierarchy:
             names.update(self.bases(afi, ai)[1])
         return names
 
-    def subclasses(self, fi: FileIndex, cls: int) -> list[Ref]:
+    def subclasses(
+        self, fi: FileIndex, cls: int, stop: Callable[[], bool] | None = None
+    ) -> list[Ref]:
         """Every class across the workspace deriving from `cls`, directly or not (worked out
-        once per class file version while the index stays as it is)."""
+        once per class file version while the index stays as it is). With `stop`, asked
+        before each file the search reads: once it holds, `GaveWay` (nothing kept)."""
         at = self.ws.version
         if self._subclasses_at != at:
             self.fresh()
@@ -157,7 +165,7 @@ class Hierarchy:
         found = self._subclasses.get(key)
         if found is not None:
             return list(found[0])
-        hit = tuple(self._find_subclasses(fi, cls))
+        hit = tuple(self._find_subclasses(fi, cls, stop))
         if at == self.ws.version == self._subclasses_at:  # the index held meanwhile
             if len(self._subclasses) > 4096:
                 self._subclasses.clear()
@@ -190,7 +198,9 @@ class Hierarchy:
             self._subclasses = kept
         self._subclasses_at = at
 
-    def _find_subclasses(self, fi: FileIndex, cls: int) -> list[Ref]:
+    def _find_subclasses(
+        self, fi: FileIndex, cls: int, stop: Callable[[], bool] | None
+    ) -> list[Ref]:
         out: list[Ref] = []
         seen = {(fi.path, cls)}
         todo = [(fi, cls)]
@@ -198,6 +208,8 @@ class Hierarchy:
             cfi, ci = todo.pop(0)
             name = cfi.definitions[ci].name
             for path in self.ws.files_heading(name):  # a class header names it: no other
+                if stop is not None and stop():
+                    raise GaveWay(name)
                 sfi = self.ws.get(path)
                 if sfi is None or sfi.language != fi.language:
                     continue
@@ -271,14 +283,17 @@ class Hierarchy:
                 out.append(hit)
         return out
 
-    def overrides(self, fi: FileIndex, index: int) -> list[Ref]:
-        """The members of the subclasses that override member `index`."""
+    def overrides(
+        self, fi: FileIndex, index: int, stop: Callable[[], bool] | None = None
+    ) -> list[Ref]:
+        """The members of the subclasses that override member `index` (`stop`: as
+        `subclasses` takes it)."""
         cls = enclosing_class(fi, index)
         if cls is None:
             return []
         name = fi.definitions[index].name
         out: list[Ref] = []
-        for sfi, si in self.subclasses(fi, cls):
+        for sfi, si in self.subclasses(fi, cls, stop):
             own = self.own_member(sfi, si, name)
             if own is not None and sfi.definitions[own].kind != Kind.ATTRIBUTE:
                 out.append((sfi, own))

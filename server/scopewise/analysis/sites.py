@@ -11,11 +11,12 @@ the subclasses' definitions of a method, and the base method a method overrides.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
 from scopewise.analysis import declared, symbols
-from scopewise.analysis.hierarchy import Hierarchy, Ref, class_at, enclosing_class
+from scopewise.analysis.hierarchy import GaveWay, Hierarchy, Ref, class_at, enclosing_class
 from scopewise.analysis.receivers import CLASS, INSTANCE, NOTHING, SUPER, Types, Value
 from scopewise.analysis.work import Work
 from scopewise.index.model import REF_MEMBER, UNKNOWN, FileIndex
@@ -253,7 +254,11 @@ class SiteFinder:
                 left[0] = -2  # looked for by a later request
                 return
             if over is None:
-                over = tuple(self._override_sites(t))
+                try:  # a subclass search is long (a base of hundreds): work ahead gives way
+                    over = tuple(self._override_sites(t, work.gives_way if work else None))
+                except GaveWay:
+                    left[0] = -2
+                    return
                 if kept is not None:
                     kept.keep_overrides(key, over)
             for site in over:
@@ -392,11 +397,14 @@ class SiteFinder:
             return 1.0, True, "import"
         return _name_only(t, ufi, 0.8 if t.n_defs == 1 else 0.5)
 
-    def _override_sites(self, t: _Target) -> list[CallerSite]:
-        """The subclasses' definitions overriding a method, and the one it overrides."""
+    def _override_sites(
+        self, t: _Target, stop: Callable[[], bool] | None = None
+    ) -> list[CallerSite]:
+        """The subclasses' definitions overriding a method, and the one it overrides
+        (`stop`: Hierarchy.subclasses')."""
         qual = t.fi.qualified_name(t.index)
         out = []
-        for sfi, si in self.h.overrides(t.fi, t.index):
+        for sfi, si in self.h.overrides(t.fi, t.index, stop):
             line = sfi.definitions[si].name_line
             out.append(site_in(sfi, line, OVERRIDE, True, f"overrides {qual}"))
         for bfi, bi in self.h.overridden(t.fi, t.index):

@@ -230,6 +230,10 @@ class Ahead:
         r.used += used
         if gave_way:  # not done: carried on from what it kept once the message is handled
             self.stats.gave_way += 1
+            ms = (time.perf_counter() - t0) * 1000
+            log.info(
+                "work ahead gave way: %s %d-%d, %d units, %.1f ms", r.rel, r.start, r.end, used, ms
+            )
             if r.used < RANGE_WORK:
                 self._arm()
                 return
