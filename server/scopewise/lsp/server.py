@@ -9,8 +9,9 @@
 
 Threads: the event loop answers every request; the initial index builds in a thread (and
 worker processes); re-indexing a changed buffer happens off the keystroke path, after a
-short debounce, in one worker thread. Nothing that listing code actions does touches the
-network."""
+short debounce, in one worker thread; pygls reads stdin in a thread of its own, whose reads
+say a message is waiting before the loop dispatches it (waiting.py: the work done ahead
+gives way). Nothing that listing code actions does touches the network."""
 
 from __future__ import annotations
 
