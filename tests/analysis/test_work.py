@@ -103,6 +103,24 @@ def test_overrides_wait_for_a_request_with_work_left(tmp_path: Path) -> None:
     assert [c.path for c in run.callers] == [c.path for c in again.callers]
 
 
+def test_work_that_gives_way_stops_a_subclass_search_within_a_file(tmp_path: Path) -> None:
+    """Work done ahead (lsp/ahead.py) gives way to a message: the search for a base's
+    subclasses (a part that loads every file naming the base) stops within a file of it;
+    the next request carries it on and finds every override."""
+    engine = _warm(tmp_path)
+    files = engine.workspace.files
+    at = files.loads
+    ahead = engine.resolver.work(1000, yields=lambda: files.loads >= at + 3)
+    first = engine.analyze("pkg/base.py", 2, 3, budget=16, work=ahead)
+    assert first.scope.capped and ahead.yielded
+    assert sum("overrides" in c.via for c in first.callers) < 3  # those found so far
+    assert files.loads - at == 3  # not the USERS files naming Base
+    menu = engine.resolver.work(1000)  # a menu's own request never gives way
+    again = engine.analyze("pkg/base.py", 2, 3, budget=16, work=menu)
+    overrides = [c for c in again.callers if "overrides" in c.via]
+    assert not again.scope.capped and not menu.yielded and len(overrides) == USERS
+
+
 def test_a_menu_request_shares_one_budget_and_is_not_remembered_when_short(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

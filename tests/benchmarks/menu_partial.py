@@ -1,5 +1,5 @@
-"""How often a menu whose work is bounded per request (lsp/listing.MENU_WORK and
-MENU_SITE_FILES: analysis/work.py) routes or titles a range otherwise than the same menu
+"""How often a menu whose work is bounded per request (lsp/listing.MENU_WORK,
+MENU_SITE_FILES and MENU_S: analysis/work.py) routes or titles a range otherwise than the same menu
 with no bound, over bench_scale's code-action ranges in request order (what one request
 leaves, the next carries on, as in the server). Also the work each bounded request did.
 
@@ -35,6 +35,8 @@ def _menus(root: Path, n: int, bounded: bool) -> list[Menu]:
         listing.MENU_WORK = listing.MENU_SITE_FILES = 1 << 30
     settings, _ = load(root)
     eng = listing.ServerEngine(root, settings.index)
+    if not bounded:
+        eng.menu_s = None  # nor its time
     eng.index()
     actions = Actions(eng, settings)
     menus = listing.Listing(ClientSupport())

@@ -452,11 +452,13 @@ class Resolver:
             work.stop()
         return found, capped
 
-    def work(self, limit: int) -> Work:
+    def work(self, limit: int, yields: Callable[[], bool] | None = None) -> Work:
         """A request's work budget of `limit` units: a file loaded, a using file classified,
-        USES_PER_UNIT uses classified (analysis/work.py)."""
+        USES_PER_UNIT uses classified (analysis/work.py); giving way when `yields` holds."""
         sites, files, verdicts = self._sites, self.ws.files, self.verdicts
-        return Work(limit, lambda: files.loads + verdicts.classified + sites.uses // USES_PER_UNIT)
+        return Work(
+            limit, lambda: files.loads + verdicts.classified + sites.uses // USES_PER_UNIT, yields
+        )
 
     # ------------------------------------------------------------------ binding (Binder)
     def bind_name(self, fi: FileIndex, name: str, hops: int = 0) -> tuple[list[Ref], bool]:

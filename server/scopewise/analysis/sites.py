@@ -170,10 +170,10 @@ def _rest(sym: symbols.Symbol) -> tuple[int, bool, str | None]:
 def _over(work: Work, shared: bool) -> bool:
     """Whether a request may classify no more using files: its work is spent (sites that
     share it), or past OWN_SHARE_MAX times it, units or time (the range's own share of
-    files)."""
+    files); either once the work gives way (a message waits: analysis/work.py)."""
     if shared:
         return work.spent()
-    return work.used >= OWN_SHARE_MAX * work.limit or work.late(OWN_SHARE_TIME)
+    return work.used >= OWN_SHARE_MAX * work.limit or work.late(OWN_SHARE_TIME) or work.gives_way()
 
 
 class SiteFinder:

@@ -12,7 +12,11 @@ loaded from the cache at 50k files, one in memory at 2k), so a menu request may 
 are. The time is the thread's CPU time, not the clock's: a request another process or thread
 delays is not cut short for it, so a small workspace's request (within its floor, or done
 well within its time) does the same work on any machine, and a large one's answers within
-its time. A run (no budget) does all of it."""
+its time. A run (no budget) does all of it.
+
+Work done ahead of the requests (lsp/ahead.py) also gives way: with `yields`, a predicate
+(a message is waiting), the budget counts as spent once it holds, so each part stops at
+its next unit as it would at the budget's end. A menu's own request never yields."""
 
 from __future__ import annotations
 
@@ -26,11 +30,15 @@ class Work:
     """The work a request may still do, from a monotonic counter of work done (the file
     table's loads plus the verdicts' classified files)."""
 
-    def __init__(self, limit: int, done: Callable[[], int]) -> None:
+    def __init__(
+        self, limit: int, done: Callable[[], int], yields: Callable[[], bool] | None = None
+    ) -> None:
         self.limit = limit
         self._done = done
         self._start = done()
+        self._yields = yields
         self.stops = 0  # parts stopped for want of work: their answers are lower bounds
+        self.yielded = False  # whether it gave way (`yields` held when a part asked)
         self._began = 0.0
         self._seconds: float | None = None  # the request's time, when it is timed
         self._floor = 0
@@ -58,9 +66,15 @@ class Work:
         return max(0, self.limit - self.used)
 
     def spent(self) -> bool:
-        """Whether the budget is used up, its units or its time (the part asking stops:
-        `stop`)."""
-        return self.used >= self.limit or self.late()
+        """Whether the budget is used up, its units or its time, or the work gives way
+        (the part asking stops: `stop`)."""
+        return self.used >= self.limit or self.late() or self.gives_way()
+
+    def gives_way(self) -> bool:
+        """Whether the work gives way now (`yields` holds): the part asking stops."""
+        if self._yields is not None and self._yields():
+            self.yielded = True
+        return self.yielded
 
     def stop(self) -> None:
         """A part stopped before its end: what it answered is a lower bound."""

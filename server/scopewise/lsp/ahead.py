@@ -8,7 +8,10 @@ asks: once no message has come for `QUIET_S`, the definitions of the open docume
 analysed as a menu request would analyse them — the nearest to the last code-action range
 first, then the rest of the file — in slices of `SLICE_WORK` units on the event loop, one at
 a time, the loop's other callbacks (a message, a paused parse's next step, the idle
-collection) between two slices. A message stops it (`touched`), a change starts it again
+collection) between two slices. A slice gives way to a message that has arrived but waits
+for the loop (lsp/waiting.py, set by the thread reading stdin): it stops at its next unit
+of work, what it did kept, and its range carries on in a later slice (the units it used
+are all it is charged). A message stops it (`touched`), a change starts it again
 from the new state (`changed`: documents, the index); it never runs while the index builds,
 nor on a buffer whose index is not its text (the edit has not settled), and stops once every
 open definition is done. A range whose uses stay uncounted after `RANGE_WORK` units (a name
@@ -35,6 +38,7 @@ from scopewise.vocab import CONTAINER_KINDS, DATA_KINDS, Kind
 
 from .documents import OpenDocuments
 from .listing import ServerEngine
+from .waiting import Waiting
 
 log = logging.getLogger("scopewise.lsp.timing")
 
@@ -80,6 +84,7 @@ class Stats:
     longest_ms: float = 0.0  # the longest slice: what a message may wait
     ranges: int = 0  # ranges done
     left: int = 0  # ranges left to the menu (their uses past RANGE_WORK)
+    gave_way: int = 0  # slices stopped early for a message that had arrived
     done_at: float | None = None  # when everything open was done
     times: list[float] = field(default_factory=list)
 
@@ -106,8 +111,9 @@ def ranges_of(fi: FileIndex) -> list[tuple[int, int, str]]:
 class Ahead:
     """The menu's analysis of the open documents, done in slices while nothing is asked."""
 
-    def __init__(self, host: AheadHost) -> None:
+    def __init__(self, host: AheadHost, waiting: Waiting | None = None) -> None:
         self.host = host
+        self.waiting = Waiting() if waiting is None else waiting  # a message has arrived
         self._queue: list[_Range] = []
         self._stale = True  # the queue is made again from the open documents
         self._timer: asyncio.TimerHandle | None = None
@@ -154,6 +160,10 @@ class Ahead:
         self._timer = None
         if asyncio.get_running_loop().time() - self._due > LATE_S:
             self._arm()  # a handler ran past the quiet time: quiet from its end, not its start
+            return
+        self.waiting.forget_stale()
+        if self.waiting():  # a message is read but not handled yet: its handling arms it
+            self._arm()
             return
         engine = self.host.engine
         if engine is None or self.host.busy() or not self.host.ahead_settings()[0]:
@@ -210,11 +220,23 @@ class Ahead:
         if engine.workspace.version != self._at:  # the index moved: start from it
             self.changed()
             return
+        if self.waiting():  # a message arrived: it goes first (its handling arms this)
+            self._arm()
+            return
         r = self._queue[0]
         t0, c0 = time.perf_counter(), time.process_time()
-        short, used = self._analyse(engine, r)
+        short, used, gave_way = self._analyse(engine, r)
         self._note(t0, c0, used)
         r.used += used
+        if gave_way:  # not done: carried on from what it kept once the message is handled
+            self.stats.gave_way += 1
+            ms = (time.perf_counter() - t0) * 1000
+            log.info(
+                "work ahead gave way: %s %d-%d, %d units, %.1f ms", r.rel, r.start, r.end, used, ms
+            )
+            if r.used < RANGE_WORK:
+                self._arm()
+                return
         if not short or r.used >= RANGE_WORK:
             self._queue.pop(0)
             self._done.add((r.rel, r.start, r.end))
@@ -227,20 +249,22 @@ class Ahead:
         else:
             self._finished()
 
-    def _analyse(self, engine: ServerEngine, r: _Range) -> tuple[bool, int]:
+    def _analyse(self, engine: ServerEngine, r: _Range) -> tuple[bool, int, bool]:
         """One slice: the range analysed and measured as the menu does (the sites, the
-        siblings, the overrides), within SLICE_WORK units; (stopped short, units used)."""
+        siblings, the overrides), within SLICE_WORK units, giving way to a message that
+        arrives; (stopped short, units used, gave way)."""
         cap = self.host.ahead_settings()[1]
-        with engine.memo(SLICE_WORK, SLICE_SITES):
+        with engine.memo(SLICE_WORK, SLICE_SITES, self.waiting):
             try:
                 analysis = engine.analyze(r.rel, r.start, r.end)
                 engine.needs_for(analysis, cap, siblings=True)
                 engine.needs_for(analysis, cap)
             except (EngineError, OSError) as exc:
                 log.info("work ahead: %s %d-%d: %s", r.rel, r.start, r.end, exc)
-                return False, 0
-            assert engine.work is not None
-            return engine.capped, engine.work.used
+                return False, 0, False
+            work = engine.work
+            assert work is not None
+            return engine.capped or work.yielded, work.used, work.yielded
 
     def _note(self, t0: float, c0: float, used: int) -> None:
         ms = (time.perf_counter() - t0) * 1000
@@ -259,7 +283,8 @@ class Ahead:
         text = (
             f"work ahead done: {s.ranges} ranges ({s.left} left to the menu), {s.units} units "
             f"of work, {s.cpu_s * 1000:.0f} ms CPU in {s.slices} slices (the longest "
-            f"{s.longest_ms:.1f} ms), {s.done_at - s.started:.2f} s after the change"
+            f"{s.longest_ms:.1f} ms, {s.gave_way} gave way to a message), "
+            f"{s.done_at - s.started:.2f} s after the change"
         )
         log.info("%s", text)
         self.host.log(text, types.MessageType.Log)

@@ -14,7 +14,7 @@ import logging
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -64,7 +64,7 @@ MENU_WORK = 32
 # a stored file loaded at 50k files, one in memory at 2k): past it each part answers a lower
 # bound too, the range's own sites past 1.5 times it (analysis/sites.OWN_SHARE_TIME)
 MENU_S = 0.006
-MENU_FLOOR = 4
+MENU_FLOOR = 8  # (a small workspace's menus do fewer: the fixture poly's at most 7)
 LISTING_TTL_S = 30.0  # a menu is reused this long when nothing changed (estimates age)
 _SEVERITY = {1: "error", 2: "warning", 3: "info", 4: "hint"}
 
@@ -80,10 +80,17 @@ class ServerEngine(Engine):
     menu_s: float | None = MENU_S  # a menu request's time (None: counted in units alone)
 
     @contextlib.contextmanager
-    def memo(self, work: int | None = None, sites: int | None = None) -> Iterator[None]:
+    def memo(
+        self,
+        work: int | None = None,
+        sites: int | None = None,
+        yields: Callable[[], bool] | None = None,
+    ) -> Iterator[None]:
         """A menu request: its analyses shared, its work bounded (MENU_WORK, MENU_SITE_FILES
-        and MENU_S unless told: the work done ahead asks in smaller slices, lsp/ahead.py)."""
-        self._memo, self.work = {}, self.resolver.work(MENU_WORK if work is None else work)
+        and MENU_S unless told: the work done ahead asks in smaller slices, and gives way
+        when `yields` holds, lsp/ahead.py; a menu's own request never does)."""
+        limit = MENU_WORK if work is None else work
+        self._memo, self.work = {}, self.resolver.work(limit, yields)
         if work is None and self.menu_s is not None:
             self.work.timed(self.menu_s, MENU_FLOOR)
         self._site_files = MENU_SITE_FILES if sites is None else sites

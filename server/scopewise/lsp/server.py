@@ -9,8 +9,9 @@
 
 Threads: the event loop answers every request; the initial index builds in a thread (and
 worker processes); re-indexing a changed buffer happens off the keystroke path, after a
-short debounce, in one worker thread. Nothing that listing code actions does touches the
-network."""
+short debounce, in one worker thread; pygls reads stdin in a thread of its own, whose reads
+say a message is waiting before the loop dispatches it (waiting.py: the work done ahead
+gives way). Nothing that listing code actions does touches the network."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from lsprotocol import types
 from pygls.capabilities import ServerCapabilitiesBuilder
@@ -64,6 +65,7 @@ from .settings import SettingsSources, section
 from .sync import Sync
 from .tests_run import AffectedTests
 from .timing import timed
+from .waiting import SignallingReader, Waiting
 from .watch import Watcher
 from .wire import (
     ActionData,
@@ -106,7 +108,8 @@ class ScopewiseServer(LanguageServer):
         self.listing = Listing(self.support)
         self.watcher: Watcher | None = None  # the server's own, when the client cannot watch
         self.sync = Sync(self)
-        self.ahead = Ahead(self)  # the menu's analysis done while idle (lsp/ahead.py)
+        self.waiting = Waiting()  # a message read but not handled yet (lsp/waiting.py)
+        self.ahead = Ahead(self, self.waiting)  # the menu's analysis done while idle
         self.runs = Runs(self)
         self.tests = AffectedTests()
         self.proposals = Proposals()
@@ -170,6 +173,7 @@ class ScopewiseServer(LanguageServer):
         self.runs.cancel_request(msg_id)
 
     def message_came(self) -> None:
+        self.waiting.handled()
         self.ahead.touched()
 
     # ------------------------------------------------------------------ lifecycle
@@ -602,7 +606,9 @@ def serve(tcp: tuple[str, int] | None = None) -> int:
         server.start_tcp(*tcp)
     else:
         stdin, stdout = _private_stdio()
-        server.start_io(stdin, stdout)
+        # its reads say a message has arrived, before the loop dispatches it (lsp/waiting.py)
+        reader = cast(BinaryIO, SignallingReader(stdin, server.waiting))
+        server.start_io(reader, stdout)
     if server.busy():
         # an index still building in its thread (and worker processes) would hold the
         # exit until it finished: nothing is left to save, so leave now
