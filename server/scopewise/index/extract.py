@@ -74,10 +74,18 @@ def is_time_limit(reason: str | None) -> bool:
 
 
 def parse(
-    language: str, source: bytes, old_tree: ts.Tree | None = None, limit: float | None = None
+    language: str,
+    source: bytes,
+    old_tree: ts.Tree | None = None,
+    limit: float | None = None,
+    *,
+    text: bool = True,
 ) -> ts.Tree:
     """Parse `source` (incrementally from an edited `old_tree`) within `limit` CPU seconds of
-    this thread (default: `parse_limit` of its size); ParseTimeout past it.
+    this thread (default: `parse_limit` of its size); ParseTimeout past it. `text=False`:
+    the tree is not given its text (see `parse_slice`'s `reread`): for a caller that never
+    asks a node's text, nor queries it with a text predicate (`languages.query_reads_text`)
+    — that would read freed memory — and slices `source` instead.
 
     The binding holds the interpreter lock for a whole parse of a bytes object and offers no
     timeout any more, so the text is fed through a read callback and a progress callback:
@@ -88,7 +96,7 @@ def parse(
     if limit is None:
         limit = parse_limit(len(source))
     deadline = time.thread_time() + limit
-    tree = parse_slice(languages.parser(language), source, old_tree, deadline, limit)
+    tree = parse_slice(languages.parser(language), source, old_tree, deadline, limit, reread=text)
     assert tree is not None  # no pause before the deadline
     return tree
 
@@ -100,11 +108,18 @@ def parse_slice(
     deadline: float,
     limit: float,
     pause_at: float | None = None,
+    *,
+    reread: bool = True,
 ) -> ts.Tree | None:
     """Parse `source` with `p` until `pause_at` (this thread's CPU clock, `time.thread_time`):
     the tree, or None when it paused first — the same call on the same parser and text
     resumes where it stopped (`old_tree` is then not read again; `p.reset()` abandons it).
-    ParseTimeout (`limit`: the reason's figure) past `deadline`, the parser reset."""
+    ParseTimeout (`limit`: the reason's figure) past `deadline`, the parser reset.
+    `reread=False`: the tree as parsed from the callback, whose nodes' text must never be
+    asked (`Node.text`, a query's text predicates: the binding reads it back through the
+    parse's read callback, gone by then — a crash) — the parse from the bytes that gives it
+    its text is skipped, which is not ~free where the tree has errors (tree-sitter
+    parses every error's region again: a fifth to a third of a C file's parse)."""
     clock = time.thread_time
     view = memoryview(source)
     late = paused = False
@@ -139,8 +154,8 @@ def parse_slice(
     if late:
         p.reset()  # a halted parser would resume the old parse on its next call
         raise ParseTimeout(time_limit_reason(limit))
-    if tree is None:
-        return None
+    if tree is None or not reread:
+        return tree
     # a tree parsed from a callback reads node text back through it, byte by byte: parse
     # once more from the bytes with this tree as the old one (nothing changed: ~0.1 ms)
     return p.parse(source, tree)
@@ -150,8 +165,11 @@ def extract(path: str, language: str, source: bytes, tree: ts.Tree | None = None
     """Index one file's source. Never raises on broken syntax: errors are recorded.
     Without a tree the source is parsed within its time limit (ParseTimeout past it)."""
     own = tree is None  # parsed here: the tree's text is `source` byte for byte
-    if tree is None:
-        tree = parse(language, source)
+    typed_lang = language in typed.TYPED
+    if tree is None:  # evidence asks nodes' text; the rest of this module slices `source`
+        asks = language == "python" or typed_lang or languages.query_reads_text(language)
+        tree = parse(language, source, text=asks)
+    text = source if own else None
     spec = languages.spec(language)
     root = tree.root_node
     out = FileIndex(path, language, digest(source), source.count(b"\n") + 1)
@@ -160,19 +178,18 @@ def extract(path: str, language: str, source: bytes, tree: ts.Tree | None = None
     caps = ts.QueryCursor(languages.index_query(language)).captures(root)
 
     for node in sorted(caps.get("import", ()), key=_span):
-        imp = _parse_import(language, node)
+        imp = _parse_import(language, node, text)
         if imp is not None:
             out.imports.append(imp)
     found, def_names = _captured_definitions(spec, caps)
-    typed_lang = language in typed.TYPED
     if language == "python" or typed_lang:
         receivers = evidence.receivers if language == "python" else typed.receivers
         out.receivers, out.recv_keys = receivers(
-            caps.get("evidence.attribute", []), def_names, source if own else None
+            caps.get("evidence.attribute", []), def_names, text
         )
-    out.refs = _refs(caps, def_names, _SKIP_NAMES.get(language, set()), source if own else None)
+    out.refs = _refs(caps, def_names, _SKIP_NAMES.get(language, set()), text)
     found.sort(key=_def_order)
-    out.definitions = _definitions(spec, found)
+    out.definitions = _definitions(spec, found, source=text)
     if language == "python" or typed_lang:
         def_at = {item[2].start_byte: i for i, item in enumerate(found)}
         wanted = {k.split(".", 1)[0] for k in out.recv_keys if evidence.is_name(k)}
@@ -271,9 +288,15 @@ def _def_order(item: tuple[int, ts.Node, ts.Node, str]) -> tuple[int, int]:
     return (item[1].start_byte, -item[1].end_byte)
 
 
-def _text(node: ts.Node) -> str:
-    raw = node.text
+def _text(node: ts.Node, source: bytes | None = None) -> str:
+    """A node's text; sliced from `source` when given (the text its tree was parsed from)."""
+    raw = node.text if source is None else source[node.start_byte : node.end_byte]
     return raw.decode("utf-8", "replace") if raw else ""
+
+
+def _raw(node: ts.Node, source: bytes | None) -> bytes:
+    raw = node.text if source is None else source[node.start_byte : node.end_byte]
+    return raw or b""
 
 
 def _extent(spec: languages.LanguageSpec, node: ts.Node) -> ts.Node:
@@ -318,10 +341,12 @@ def _definitions(
     spec: languages.LanguageSpec,
     found: list[tuple[int, ts.Node, ts.Node, str]],
     outer: list[Definition] | None = None,
+    source: bytes | None = None,
 ) -> list[Definition]:
     """The definitions of `found`; with `outer` (the chain of definitions enclosing them, from
     the outermost: index/incremental.py re-extracts part of a file) the parents are indices
-    into ``outer + result``."""
+    into ``outer + result``. `source`: the text the tree was parsed from, names sliced from
+    it (else asked of the nodes)."""
     out: list[Definition] = list(outer or ())
     stack: list[int] = list(range(len(out)))  # indices of open enclosing definitions
     for _, extent, name_node, kind in found:
@@ -334,7 +359,7 @@ def _definitions(
         while stack and not (out[stack[-1]].start_line <= start and end <= out[stack[-1]].end_line):
             stack.pop()
         parent = stack[-1] if stack else None
-        name = _text(name_node)
+        name = _text(name_node, source)
         name_line = name_node.start_point[0]
         body = _body(extent, spec.body_fields)
         body_line = body.start_point[0] if body is not None else -1
@@ -347,14 +372,19 @@ def _definitions(
         header_end = max(name_line, min(header_end, end))
         if kind == Kind.FUNCTION and parent is not None and out[parent].kind in CLASS_LIKE:
             kind = Kind.METHOD.value  # stored as a plain str: the cache marshals it
-        exported = _exported(spec.name, extent, name, parent, out)
+        exported = _exported(spec.name, extent, name, parent, out, source)
         out.append(Definition(name, kind, start, end, name_line, header_end, parent, exported))
         stack.append(len(out) - 1)
     return out[len(outer or ()) :]
 
 
 def _exported(
-    language: str, extent: ts.Node, name: str, parent: int | None, defs: list[Definition]
+    language: str,
+    extent: ts.Node,
+    name: str,
+    parent: int | None,
+    defs: list[Definition],
+    source: bytes | None = None,
 ) -> bool:
     if parent is not None:
         p = defs[parent]
@@ -366,7 +396,7 @@ def _exported(
         return name[:1].isupper()
     if language in ("javascript", "typescript", "tsx"):
         if parent is not None:
-            return not name.startswith("#") and b"private " not in (extent.text or b"")[:40]
+            return not name.startswith("#") and b"private " not in _raw(extent, source)[:40]
         node: ts.Node | None = extent
         while node is not None:
             if node.type == "export_statement":
@@ -378,12 +408,13 @@ def _exported(
     if language == "java":
         for c in extent.children:
             if c.type == "modifiers":
-                text = c.text or b""
+                text = _raw(c, source)
                 return b"public" in text or b"protected" in text
         return parent is not None and defs[parent].kind == Kind.INTERFACE
     if language in ("c", "cpp"):
         return not any(
-            c.type == "storage_class_specifier" and c.text == b"static" for c in extent.children
+            c.type == "storage_class_specifier" and _raw(c, source) == b"static"
+            for c in extent.children
         )
     return not name.startswith("_")
 
@@ -404,27 +435,30 @@ def error_lines(root: ts.Node) -> list[int]:
 _QUOTED = re.compile(r"""["'<]([^"'<>]+)[>"']""")
 
 
-def _parse_import(language: str, node: ts.Node) -> Import | None:
+def _parse_import(language: str, node: ts.Node, source: bytes | None = None) -> Import | None:
+    """The import a captured statement makes; `source`: as `_text`'s."""
     line = node.start_point[0]
     if language == "python":
-        return _python_import(node, line)
-    text = _text(node)
+        return _python_import(node, line, source)
+    text = _text(node, source)
     if language in ("javascript", "typescript", "tsx"):
         src = node.child_by_field_name("source")
-        found = _QUOTED.search(_text(src)) if src is not None else None
+        found = _QUOTED.search(_text(src, source)) if src is not None else None
         if found is None:
             return None
         names: list[str] = []
         aliases: list[str] = []
-        _js_clause(node, names, aliases)
+        _js_clause(node, names, aliases, source)
         return Import(found.group(1), tuple(names), tuple(aliases), line)
     if language == "go":
         path = node.child_by_field_name("path")
-        m = _QUOTED.search(_text(path)) if path is not None else None
+        m = _QUOTED.search(_text(path, source)) if path is not None else None
         if m is None:
             return None
         alias_node = node.child_by_field_name("name")
-        alias = _text(alias_node) if alias_node is not None else m.group(1).rsplit("/", 1)[-1]
+        alias = (
+            _text(alias_node, source) if alias_node is not None else m.group(1).rsplit("/", 1)[-1]
+        )
         return Import(m.group(1), (), (alias,), line)
     if language in ("c", "cpp", "ruby"):
         m = _QUOTED.search(text)
@@ -451,18 +485,18 @@ def _parse_import(language: str, node: ts.Node) -> Import | None:
     return None
 
 
-def _js_clause(node: ts.Node, names: list[str], aliases: list[str]) -> None:
+def _js_clause(node: ts.Node, names: list[str], aliases: list[str], source: bytes | None) -> None:
     for child in node.named_children:
         if child.type == "import_clause":
             for part in child.named_children:
                 if part.type == "identifier":
                     names.append("default")
-                    aliases.append(_text(part))
+                    aliases.append(_text(part, source))
                 elif part.type == "namespace_import":
                     ident = [c for c in part.named_children if c.type == "identifier"]
                     if ident:
                         names.append("*")
-                        aliases.append(_text(ident[0]))
+                        aliases.append(_text(ident[0], source))
                 elif part.type == "named_imports":
                     for spec_node in part.named_children:
                         if spec_node.type != "import_specifier":
@@ -470,11 +504,11 @@ def _js_clause(node: ts.Node, names: list[str], aliases: list[str]) -> None:
                         n = spec_node.child_by_field_name("name")
                         a = spec_node.child_by_field_name("alias")
                         if n is not None:
-                            names.append(_text(n))
-                            aliases.append(_text(a if a is not None else n))
+                            names.append(_text(n, source))
+                            aliases.append(_text(a if a is not None else n, source))
 
 
-def _python_import(node: ts.Node, line: int) -> Import | None:
+def _python_import(node: ts.Node, line: int, source: bytes | None) -> Import | None:
     names: list[str] = []
     aliases: list[str] = []
     if node.type == "import_statement":
@@ -483,25 +517,25 @@ def _python_import(node: ts.Node, line: int) -> Import | None:
             if child.type == "aliased_import":
                 n = child.child_by_field_name("name")
                 a = child.child_by_field_name("alias")
-                mod = _text(n) if n is not None else ""
-                out.append((mod, _text(a) if a is not None else mod))
+                mod = _text(n, source) if n is not None else ""
+                out.append((mod, _text(a, source) if a is not None else mod))
             else:
-                mod = _text(child)
+                mod = _text(child, source)
                 out.append((mod, mod.split(".")[0]))
         if not out:
             return None
         # `import a, b` is rare enough: keep the first module, bind every alias
         return Import(out[0][0], (), tuple(a for _, a in out), line)
     module_node = node.child_by_field_name("module_name")
-    module = _text(module_node) if module_node is not None else "__future__"
+    module = _text(module_node, source) if module_node is not None else "__future__"
     for child in node.children_by_field_name("name"):
         if child.type == "aliased_import":
             n = child.child_by_field_name("name")
             a = child.child_by_field_name("alias")
-            names.append(_text(n) if n is not None else "")
-            aliases.append(_text(a) if a is not None else names[-1])
+            names.append(_text(n, source) if n is not None else "")
+            aliases.append(_text(a, source) if a is not None else names[-1])
         else:
-            names.append(_text(child))
+            names.append(_text(child, source))
             aliases.append(names[-1])
     if any(c.type == "wildcard_import" for c in node.children):
         names.append("*")

@@ -448,7 +448,7 @@ def content_problem(data: bytes, settings: FileSettings) -> str | None:
         return "binary"
     head = data[:32768]
     if head:
-        longest = max(len(line) for line in head.split(b"\n"))
+        longest = max(map(len, head.split(b"\n")))  # no Python per line
         if longest > settings.minified_line_chars and len(head) > 2 * settings.minified_line_chars:
             lines = head.count(b"\n") + 1
             if len(head) / lines > 200 or longest > 10 * settings.minified_line_chars:

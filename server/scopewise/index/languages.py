@@ -243,6 +243,15 @@ def query_over(name: str, wheel: str) -> ts.Query:
     return query
 
 
+@cache
+def query_reads_text(name: str) -> bool:
+    """Whether running the index query reads nodes' text: it holds a predicate (``#eq?``,
+    ``#match?``, ...; a match is kept or not by what its captures say). A tree that may not
+    be asked its text (`extract.parse_slice`'s ``reread=False``) is only queried otherwise.
+    Judged from the query's source: a stray ``(#`` only costs that tree its text."""
+    return "(#" in without_docs(query_source(name)) + refs_source(name)
+
+
 # a wheel's `(comment)* @doc .` before a definition, and the directives naming @doc
 _DOCS = re.compile(
     r"\(comment\)\*\s*@doc\s*\.|\(#(?:strip|select-adjacent|set-adjacent)!\s+@doc\b[^)]*\)"
