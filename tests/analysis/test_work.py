@@ -244,3 +244,34 @@ def test_a_wide_subclass_search_stops_within_the_work_and_carries_on(tmp_path: P
     assert found == sorted(found) and found[-1] == USERS
     run = engine.analyze("pkg/base.py", 2, 3)
     assert [c.path for c in run.callers] == [c.path for c in analysis.callers]
+
+
+def _js_files() -> dict[str, str]:
+    return {
+        "pkg/base.js": "export class Base {\n  add(x) {\n    return x;\n  }\n}\n",
+        **{
+            f"u/s{i:02}.js": (
+                f"import {{ Base }} from '../pkg/base.js';\n\nexport class S{i} extends Base {{\n"
+                f"  add(x) {{\n    return x + {i};\n  }}\n}}\n"
+            )
+            for i in range(USERS)
+        },
+    }
+
+
+def test_a_js_methods_overriders_are_found_within_the_work_and_carried_on(tmp_path: Path) -> None:
+    """A JavaScript method's symbol takes its overriders (USERS subclasses, a file each): a
+    menu request looks for them only within its work — the symbol a part of it then, not
+    kept, the answer a lower bound — and the requests after it find every one, as a run."""
+    engine = warm(tmp_path, _js_files())
+    seen: list[tuple[bool, int]] = []
+    for _ in range(40):
+        work = engine.resolver.work(LIMIT)
+        analysis = engine.analyze("pkg/base.js", 2, 4, budget=1000, work=work)
+        assert work.used <= LIMIT + SLACK, work.used
+        seen.append((analysis.scope.capped, len(analysis.callers)))
+        if not analysis.scope.capped:
+            break
+    assert seen[0][0] and len(seen) > 2
+    run = engine.analyze("pkg/base.js", 2, 4)
+    assert not seen[-1][0] and seen[-1][1] == len(run.callers) >= USERS

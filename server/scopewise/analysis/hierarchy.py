@@ -83,7 +83,7 @@ class Hierarchy:
         self._subclasses: dict[tuple[str, str, int], tuple[tuple[Ref, ...], frozenset[str]]] = {}
         self._subclasses_at = workspace.version
         # a search a request's work stopped: where the next one carries on (this version's)
-        self._searching: dict[tuple[str, str, int], _Search] = {}
+        self._searching: dict[tuple[str, str, int], tuple[int, _Search]] = {}  # (version, it)
         # called when the index moved since: by default every subclass found is dropped;
         # the resolver's answers kept (analysis/kept.py) carry them over edits
         self.fresh: Callable[[], None] = lambda: self.carry_subclasses(None, self.ws.version)
@@ -179,10 +179,11 @@ class Hierarchy:
         found = self._subclasses.get(key)
         if found is not None:
             return list(found[0])
-        search = self._searching.pop(key, None) or _Search([], {(fi.path, cls)}, [(fi, cls)])
+        was = self._searching.pop(key, None)
+        search = was[1] if was and was[0] == at else _Search([], {(fi.path, cls)}, [(fi, cls)])
         if not self._search(search, fi.language, work):
             if at == self.ws.version == self._subclasses_at:
-                self._searching[key] = search
+                self._searching[key] = (at, search)  # carried on at this version only
             return list(search.out)
         hit = tuple(search.out)
         if at == self.ws.version == self._subclasses_at:  # the index held meanwhile

@@ -213,7 +213,9 @@ class SiteFinder:
             self.kept.fresh()
         kept = self.kept if self.kept is not None and self._indexed(fi) else None
         work = work if kept is not None else None  # a private index keeps no progress
-        sym = self._symbol(fi, index, kept)
+        stops = work.stops if work is not None else 0
+        sym = self._symbol(fi, index, kept, work)
+        partial = work is not None and work.stops > stops  # a part of the symbol's declarations
         best: dict[tuple[str, int], CallerSite] = {}
         left = [budget if budget is not None and kept is not None else -1]
         if left[0] == -1 and work is not None:
@@ -225,11 +227,15 @@ class SiteFinder:
             line = dfi.definitions[di].name_line
             best[(dfi.path, line)] = site_in(dfi, line, 1.0, True, "another declaration")
         order = sorted(best.values(), key=lambda s: (not s.certain, -s.confidence, s.path, s.line))
-        return order, left[0] == -2
+        return order, left[0] == -2 or partial
 
-    def _symbol(self, fi: FileIndex, index: int, kept: Kept | None) -> symbols.Symbol:
+    def _symbol(
+        self, fi: FileIndex, index: int, kept: Kept | None, work: Work | None = None
+    ) -> symbols.Symbol:
         """The definition's symbol, kept while the shape holds (a method's declarations up
-        and down its class hierarchy: three.js's `Object3D.add` looks at 106 files)."""
+        and down its class hierarchy: three.js's `Object3D.add` looks at 106 files); within
+        `work`, a part of it when the work ran out first (not kept: the next request looks
+        again)."""
         got = kept.symbol(fi.path, index) if kept is not None else None
         if got is not None:
             decls = [(fi, index)]
@@ -240,8 +246,9 @@ class SiteFinder:
                 decls.append((dfi, i))
             else:
                 return symbols.Symbol(self.ws, tuple(decls), *got[1:])
-        sym = symbols.symbol_of(self.ws, fi, index, self.h.binder.module_file)
-        if kept is not None:
+        stops = work.stops if work is not None else 0
+        sym = symbols.symbol_of(self.ws, fi, index, self.h.binder.module_file, work)
+        if kept is not None and (work is None or work.stops == stops):
             decls_at = tuple((f.path, i) for f, i in sym.declarations)
             kept.keep_symbol(fi.path, index, (decls_at, *_rest(sym)))
         return sym

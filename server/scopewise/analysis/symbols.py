@@ -19,6 +19,7 @@ import posixpath
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from scopewise.analysis.work import Work
 from scopewise.index.model import FileIndex
 from scopewise.index.workspace import WorkspaceIndex
 from scopewise.vocab import CLASS_LIKE, DATA_KINDS, Kind
@@ -95,17 +96,25 @@ class Symbol:
         return False
 
 
-def symbol_of(ws: WorkspaceIndex, fi: FileIndex, index: int, module_file: ModuleFile) -> Symbol:
-    """The symbol definition `index` of `fi` declares (Python's: itself alone)."""
+def symbol_of(
+    ws: WorkspaceIndex,
+    fi: FileIndex,
+    index: int,
+    module_file: ModuleFile,
+    work: Work | None = None,
+) -> Symbol:
+    """The symbol definition `index` of `fi` declares (Python's: itself alone); with a
+    request's `work`, a method's overriders only those found before it was spent
+    (`work.stop()`: the symbol is then a part of it)."""
     lang = fi.language
     found: list[Decl] = [(fi, index)]
     if lang in _C_FAMILY:
         found += c_declarations(ws, fi, index, module_file)
     elif lang in _JS_FAMILY:
         found += same_scope(fi, index)
-        found += overrides(ws, fi, index)
+        found += overrides(ws, fi, index, work)
     elif lang == "java":
-        found += overrides(ws, fi, index)
+        found += overrides(ws, fi, index, work)
     elif lang == "go":
         found += go_family(ws, fi, index)
     decls = tuple(_unique(found)[:MAX_DECLARATIONS])
@@ -210,15 +219,17 @@ def _declares_for(header: FileIndex, source: FileIndex, module_file: ModuleFile)
 
 
 # ---------------------------------------------------------------------------- overrides
-def overrides(ws: WorkspaceIndex, fi: FileIndex, index: int) -> list[Decl]:
+def overrides(
+    ws: WorkspaceIndex, fi: FileIndex, index: int, work: Work | None = None
+) -> list[Decl]:
     """A method's namesakes up and down its class hierarchy: the methods it overrides and
-    the methods overriding it (Java, TypeScript, JavaScript)."""
+    the methods overriding it (Java, TypeScript, JavaScript; with `work`, `descendants`')."""
     d = fi.definitions[index]
     cls = d.parent
     if d.kind not in _CODE or cls is None or fi.definitions[cls].kind not in CLASS_LIKE:
         return []
     out: list[Decl] = []
-    for cfi, ci in [*ancestors(ws, fi, cls), *descendants(ws, fi, cls)]:
+    for cfi, ci in [*ancestors(ws, fi, cls), *descendants(ws, fi, cls, work)]:
         out += [(cfi, j) for j in members_named(cfi, ci, d.name)]
     return out
 
@@ -245,10 +256,16 @@ def sees(ufi: FileIndex, dfi: FileIndex, name: str) -> bool:
     return any(name in imp.names or "*" in imp.names for imp in ufi.imports)
 
 
-def subclasses(ws: WorkspaceIndex, fi: FileIndex, cls: int) -> Iterator[Decl]:
-    """Classes whose header names the class (``extends``/``implements``), through imports."""
+def subclasses(
+    ws: WorkspaceIndex, fi: FileIndex, cls: int, work: Work | None = None
+) -> Iterator[Decl]:
+    """Classes whose header names the class (``extends``/``implements``), through imports;
+    with `work`, those in the files read before it was spent (`work.stop()`)."""
     name = fi.definitions[cls].name
     for path in ws.files_heading(name):  # a class header names it: no other file loaded
+        if work is not None and work.spent():
+            work.stop()
+            return
         ufi = ws.get(path)
         if ufi is None or ufi.language != fi.language or not sees(ufi, fi, name):
             continue
@@ -259,8 +276,10 @@ def subclasses(ws: WorkspaceIndex, fi: FileIndex, cls: int) -> Iterator[Decl]:
                 yield ufi, j
 
 
-def descendants(ws: WorkspaceIndex, fi: FileIndex, cls: int) -> list[Decl]:
-    return _closure(ws, fi, cls, subclasses)
+def descendants(
+    ws: WorkspaceIndex, fi: FileIndex, cls: int, work: Work | None = None
+) -> list[Decl]:
+    return _closure(ws, fi, cls, lambda w, f, c: subclasses(w, f, c, work))
 
 
 def ancestors(ws: WorkspaceIndex, fi: FileIndex, cls: int) -> list[Decl]:

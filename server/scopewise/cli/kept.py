@@ -29,7 +29,7 @@ from pathlib import Path
 from scopewise import __version__, analysis, index
 from scopewise.analysis.engine import Engine
 from scopewise.analysis.sites import CallerSite, Key, Sym
-from scopewise.analysis.sources import Known
+from scopewise.analysis.sources import CallerFacts, Known
 from scopewise.analysis.verdicts import Found, Over
 
 VERSION = 2
@@ -93,7 +93,7 @@ class Kept:
                 {k: (dict(digests), _sites(s)) for k, digests, s in over},
                 Known(
                     {p: (int(n), dict(lines)) for p, n, lines in costs},
-                    {(p, int(i)): tuple(f) for p, i, f in callers},
+                    {(p, int(i)): _facts(f) for p, i, f in callers},
                 ),
                 {(p, i): (tuple(map(tuple, d)), n, bare, mod) for p, i, d, n, bare, mod in syms},
             )
@@ -173,6 +173,14 @@ def _facts_in(known: Known) -> int:
 
 def _sites_in(kept: dict[tuple[Key, str], Found], over: dict[Key, Over]) -> int:
     return sum(len(s) for _, s in kept.values()) + sum(len(s) for _, s in over.values())
+
+
+def _facts(f: object) -> CallerFacts:
+    """A definition's facts as `candidates` reads them (ValueError: not that shape)."""
+    if not isinstance(f, (tuple, list)) or len(f) != 5:
+        raise ValueError("not the facts of a definition")
+    header, symbol, kind, start, end = f
+    return int(header), str(symbol), str(kind), int(start), int(end)
 
 
 def _plain(sites: tuple[CallerSite, ...]) -> list[_Site]:

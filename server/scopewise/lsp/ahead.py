@@ -257,8 +257,9 @@ class Ahead:
         with engine.memo(SLICE_WORK, SLICE_SITES, self.waiting):
             try:
                 analysis = engine.analyze(r.rel, r.start, r.end)
-                engine.needs_for(analysis, cap, siblings=True)
-                engine.needs_for(analysis, cap)
+                if not (engine.work is not None and engine.work.gives_way()):
+                    engine.needs_for(analysis, cap, siblings=True)  # (files read: a message
+                    engine.needs_for(analysis, cap)  # waiting, the next slice measures it)
             except (EngineError, OSError) as exc:
                 log.info("work ahead: %s %d-%d: %s", r.rel, r.start, r.end, exc)
                 return False, 0, False

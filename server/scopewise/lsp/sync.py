@@ -432,9 +432,13 @@ async def _build_in_thread(
         gc.disable()
         try:
             outcome.append(engine.index(report, keep=keep))
-            graph.made_ahead(engine.workspace.files)
         except BaseException as exc:  # reported on the loop
             outcome.append(exc)
+        else:
+            try:  # the first question would make them otherwise (on the loop)
+                graph.made_ahead(engine.workspace.files)
+            except Exception:
+                log.exception("the stored paths' lookups were not made ahead")
         finally:
             gc.collect()
             gc.freeze()
