@@ -122,3 +122,19 @@ def test_an_idle_collection_hands_the_freed_heap_back(collector: IdleCollector) 
     after = rss_mib()
     assert collector.trimmed == 1 and len(kept) == 625
     assert peak - after > 40, (peak, freed, after)
+
+
+async def test_a_message_read_and_not_yet_handled_is_not_an_idle_moment(
+    collector: IdleCollector,
+) -> None:
+    """A message whose bytes have arrived (lsp/waiting.py) goes before the collection: the
+    collector waits for a quiet moment after it is handled."""
+    arrived = [True]
+    collector.waiting = lambda: arrived[0]
+    collector.start()
+    busy(collector, 100, [])
+    await asyncio.sleep(0.35)  # past the idle time, the message still waiting
+    assert collector.collections == 0
+    arrived[0] = False  # handled
+    await asyncio.sleep(0.3)
+    assert collector.collections == 1

@@ -59,6 +59,8 @@ class IdleCollector:
         self._at = 0.0  # when the timer is due (the loop's clock)
         self._trim = _malloc_trim()
         self.trimmed = 0  # times the C heap was handed back
+        # a message read but not handled yet (lsp/waiting.py): not an idle moment either
+        self.waiting: Callable[[], bool] = lambda: False
 
     def start(self) -> None:
         young, middle, _ = gc.get_threshold()
@@ -83,8 +85,8 @@ class IdleCollector:
     def _check(self) -> None:
         self._timer = None
         now = time.monotonic()
-        if asyncio.get_running_loop().time() - self._at > LATE_S:
-            self._last = now  # a handler ran long, to now: the next one may be waiting
+        if asyncio.get_running_loop().time() - self._at > LATE_S or self.waiting():
+            self._last = now  # a handler ran long, to now, or a message is read: it goes first
         quiet = now - self._last
         due = self._due_since
         if not gc.isenabled():  # an index being built (lsp/sync.py): it collects at its end
