@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -9,6 +10,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from fakeapi import FakeAPI, Reply
 
@@ -116,3 +119,26 @@ def test_ctrl_c_cancels_the_stream_and_says_what_it_cost(poly: Path, fake_api: F
     assert "cancelled" in err and "$" in err
     assert "Traceback" not in err
     assert fake_api.wait_for_disconnect(timeout=2.0)
+
+
+def test_ctrl_c_ends_a_run_that_swallows_one_cancellation() -> None:
+    """A library that swallows a cancellation (the run then streamed on to its end, exit 0):
+    Ctrl-C cancels again until the run has ended."""
+    from scopewise.cli import actions as cli_actions
+
+    swallowed: list[bool] = []
+
+    async def stubborn() -> str:
+        cli_actions._cancel_on_ctrl_c([])
+        asyncio.get_running_loop().call_later(0.2, os.kill, os.getpid(), signal.SIGINT)
+        try:
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            swallowed.append(True)  # and carries on
+        await asyncio.sleep(5)
+        return "streamed to the end"
+
+    t0 = time.monotonic()
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(stubborn())
+    assert swallowed and time.monotonic() - t0 < 2.0

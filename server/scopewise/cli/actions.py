@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -127,6 +129,28 @@ def _progress(status: _Status, action: str) -> Callable[[StreamEvent], None]:
     return on_event
 
 
+def _cancel_on_ctrl_c(interrupts: list[int]) -> None:
+    """Ctrl-C cancels the running task, and again every half second until it has ended (a
+    library may swallow one cancellation: the CLI then streamed on to the end); a second
+    Ctrl-C stops at once. Where the loop cannot take signals, asyncio.run's own handling."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+
+    def cancel() -> None:
+        if task is not None and not task.done():
+            task.cancel()
+            loop.call_later(0.5, cancel)
+
+    def on_sigint() -> None:
+        interrupts.append(1)
+        if len(interrupts) > 1:
+            raise KeyboardInterrupt
+        cancel()
+
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        loop.add_signal_handler(signal.SIGINT, on_sigint)
+
+
 def _call(actions: Actions, plan: Plan, client: ClaudeClient) -> ActionResult | int:
     """Run the plan with progress on stderr: the result, or the exit status after saying
     why there is none (cancelled with Ctrl-C, an API error, an action that cannot go on)."""
@@ -134,7 +158,10 @@ def _call(actions: Actions, plan: Plan, client: ClaudeClient) -> ActionResult | 
     status(f"{plan.title} — {plan.route.summary}")
     on_event = _progress(status, plan.request.action)
 
+    interrupts: list[int] = []
+
     async def go() -> ActionResult:
+        _cancel_on_ctrl_c(interrupts)
         try:
             return await actions.run(plan, client, on_event, on_stage=status)
         finally:
@@ -142,17 +169,17 @@ def _call(actions: Actions, plan: Plan, client: ClaudeClient) -> ActionResult | 
 
     try:
         result = asyncio.run(go())
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError) as exc:
+        if not interrupts and isinstance(exc, CallCancelled):
+            status.done()
+            print(f"scopewise: cancelled ({exc.usage.output_tokens:,} tokens out)", file=sys.stderr)
+            return 130
         status.done()
         try:
             spent = usd(actions.ledger.session_totals().usd, 4)
         except LedgerError:
             spent = "not recorded"
         print(f"scopewise: cancelled; this session so far: {spent}", file=sys.stderr)
-        return 130
-    except CallCancelled as exc:
-        status.done()
-        print(f"scopewise: cancelled ({exc.usage.output_tokens:,} tokens out)", file=sys.stderr)
         return 130
     except ClaudeError as exc:
         status.done()
