@@ -34,18 +34,24 @@ def crowd(tmp_path: Path) -> Engine:
     return indexed(tmp_path / "crowd", {"lib.py": "def helper(x):\n    return x + 1\n", **files})
 
 
-def test_a_name_used_everywhere_is_measured_up_to_the_cap(crowd: Engine) -> None:
-    """Every site is counted (the tier and the title say how many), but files are read only
-    until the measure passes the cap: the menu's work does not grow with the uses."""
-    analysis = crowd.analyze("lib.py", 1, 2)
+def _counting_reads(engine: Engine) -> set[str]:
+    """The files whose text the engine's sources read from now on."""
     read: set[str] = set()
-    get = crowd.sources.get
+    get = engine.sources.get
 
     def counting(path: str, with_tree: bool = False):  # type: ignore[no-untyped-def]
         read.add(path)
         return get(path, with_tree=with_tree)
 
-    crowd.sources.get = counting  # type: ignore[method-assign]
+    engine.sources.get = counting  # type: ignore[method-assign]
+    return read
+
+
+def test_a_name_used_everywhere_is_measured_up_to_the_cap(crowd: Engine) -> None:
+    """Every site is counted (the tier and the title say how many), but files are read only
+    until the measure passes the cap: the menu's work does not grow with the uses."""
+    analysis = crowd.analyze("lib.py", 1, 2)
+    read = _counting_reads(crowd)
     needs = measure(analysis, crowd.sources, 1000)
     assert len(needs.sites) == 2 * USERS  # the site list is whole (each import and call)
     assert needs.plan > 1000  # past the cap: the budget is the ceiling
@@ -148,14 +154,7 @@ def test_a_wide_site_list_is_priced_from_a_sample_of_its_files(crowd: Engine) ->
     600); the estimate stays within 10% of reading every one, and a run's packing, which does
     read them all, is not touched."""
     analysis = crowd.analyze("lib.py", 1, 2)
-    read: set[str] = set()
-    get = crowd.sources.get
-
-    def counting(path: str, with_tree: bool = False):  # type: ignore[no-untyped-def]
-        read.add(path)
-        return get(path, with_tree=with_tree)
-
-    crowd.sources.get = counting  # type: ignore[method-assign]
+    read = _counting_reads(crowd)
     needs = measure(analysis, crowd.sources, 10**6)
     users_read = {p for p in read if p.startswith("users/")}
     assert len(users_read) <= 2 * LIST_SAMPLE, len(users_read)  # the list's, the bodies'
