@@ -12,12 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from aged import HOUR_NS, age
 from scopewise.analysis.engine import Engine
 from scopewise.cli import kept
 from scopewise.cli.args import answered
 from scopewise.settings import Settings
-
-HOUR_NS = 3600 * 1_000_000_000
 
 MODELS = """\
 class Box:
@@ -46,14 +45,6 @@ def go():
 """
 
 
-def _age(root: Path, back_ns: int = HOUR_NS) -> None:
-    then = time.time_ns() - back_ns
-    for folder, dirs, files in os.walk(root):
-        for name in [*dirs, *files]:
-            os.utime(os.path.join(folder, name), ns=(then, then), follow_symlinks=False)
-    os.utime(root, ns=(then, then))
-
-
 def _edit(path: Path, text: str) -> None:
     """Rewrite a file in place (its folder's mtime stays), dated back but not as before."""
     with path.open("w", encoding="utf-8") as fh:
@@ -71,7 +62,7 @@ def shop(tmp_path: Path) -> Path:
     (root / "shop" / "models.py").write_text(MODELS, encoding="utf-8")
     (root / "shop" / "make.py").write_text(MAKE.format(kind="Box"), encoding="utf-8")
     (root / "shop" / "use.py").write_text(USE, encoding="utf-8")
-    _age(root)
+    age(root)
     _sites(root)  # the index built, its listing stored (a build that lists keeps none)
     return root
 
@@ -189,7 +180,7 @@ def bag(tmp_path: Path) -> Path:
     (root / "shop" / "bag.py").write_text(BAG, encoding="utf-8")
     for n in range(40):
         (root / "shop" / f"user{n:02}.py").write_text(USER.format(n=n), encoding="utf-8")
-    _age(root)
+    age(root)
     _sites(root, ("bag.py", 2, 4))  # the index built, its listing stored
     return root
 
@@ -234,7 +225,7 @@ def test_a_method_s_overrides_are_not_looked_for_again(
         body = "  add(child) {\n    super.add(child);\n  }\n" if n == 0 else ""
         text = f"import {{ Node }} from './node.js';\n\nexport class Leaf{n} extends Node {{\n"
         (root / "src" / f"leaf{n:02}.js").write_text(text + body + "}\n", encoding="utf-8")
-    _age(root)
+    age(root)
 
     def sites(engine: Engine, _: Settings) -> tuple[list[tuple[str, int, bool]], int]:
         analysis = engine.analyze(str(root / "src" / "node.js"), 2, 4)

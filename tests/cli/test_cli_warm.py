@@ -10,24 +10,15 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from aged import age
 from scopewise.cli import args as cli_args
 from scopewise.index import listing, workspace
 
-HOUR_NS = 3600 * 1_000_000_000
 TARGET = "shop/pricing.py:29-32"  # apply_discount: 7 uses in 3 files (cart.py's 3 among them)
-
-
-def _age(root: Path) -> None:
-    then = time.time_ns() - HOUR_NS
-    for folder, dirs, files in os.walk(root):
-        for name in [*dirs, *files]:
-            os.utime(os.path.join(folder, name), ns=(then, then), follow_symlinks=False)
-    os.utime(root, ns=(then, then))
 
 
 def _scope(root: Path) -> dict[str, object]:
@@ -46,7 +37,7 @@ def _scope(root: Path) -> dict[str, object]:
 
 @pytest.fixture
 def warm(poly: Path) -> Path:
-    _age(poly)
+    age(poly)
     first = _scope(poly)  # builds the cache and stores the listing
     assert (first["fan_in"], first["fan_in_files"]) == (7, 3)
     assert _scope(poly) == first  # warm, nothing moved: the same answer
@@ -79,7 +70,7 @@ def test_a_file_deleted_is_gone_from_the_next_answer(warm: Path) -> None:
 
 
 def _engine_root(poly: Path) -> Path:
-    _age(poly)
+    age(poly)
     ws = workspace.WorkspaceIndex(poly)
     ws.build(workers=1)  # the stored listing the next start takes as true
     ws.close()

@@ -10,25 +10,14 @@ import marshal
 import os
 import sqlite3
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
+from aged import age
 from scopewise.index import listing, workspace
 from scopewise.index.workspace import WorkspaceIndex
 from scopewise.settings import FileSettings
-
-HOUR_NS = 3600 * 1_000_000_000
-
-
-def _age(root: Path) -> None:
-    """Date every file and folder of the workspace (and its .git) an hour back."""
-    then = time.time_ns() - HOUR_NS
-    for folder, dirs, files in os.walk(root):
-        for name in [*dirs, *files]:
-            os.utime(os.path.join(folder, name), ns=(then, then), follow_symlinks=False)
-    os.utime(root, ns=(then, then))
 
 
 def _git(root: Path, *args: str) -> None:
@@ -46,7 +35,7 @@ def ws(request: pytest.FixtureRequest, poly: Path) -> Path:
         _git(poly, "init", "-q")
         _git(poly, "add", ".")
         _git(poly, "commit", "-qm", "init")
-    _age(poly)
+    age(poly)
     return poly
 
 
@@ -146,7 +135,7 @@ def test_a_deleted_or_renamed_file_is_seen(
 
 def test_a_new_ignore_file_in_a_folder_is_seen(ws: Path, tmp_path: Path) -> None:
     (ws / "web" / "scratch.js").write_text("function scratch() { return 1; }\n")
-    _age(ws)
+    age(ws)
     cache = tmp_path / "c.sqlite3"
     first, _ = _build(ws, cache)
     assert "web/scratch.js" in first.files
@@ -163,7 +152,7 @@ def test_a_newly_ignored_file_leaves(ws: Path, tmp_path: Path, how: str) -> None
         (ws / name).write_text("# nothing yet\n")
     (ws / "shop" / ".gitignore").write_text("# nothing yet\n")
     (ws / "shop" / "scratch.py").write_text("def scratch():\n    return 3\n")
-    _age(ws)
+    age(ws)
     cache = tmp_path / "c.sqlite3"
     first, _ = _build(ws, cache)
     assert "shop/scratch.py" in first.files
@@ -190,7 +179,7 @@ def test_a_file_left_out_by_its_content_is_not_read_again(
     ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (ws / "web" / "bundle.min.js").write_text("var a=1;" * 5000)
-    _age(ws)
+    age(ws)
     cache = tmp_path / "c.sqlite3"
     first, s1 = _build(ws, cache)
     first.close()
@@ -236,7 +225,7 @@ def test_git_tracking_an_ignored_file_is_seen(poly: Path, tmp_path: Path) -> Non
     (poly / ".gitignore").write_text("shop/pricing.py\n")
     _git(poly, "add", ".")
     _git(poly, "commit", "-qm", "init")
-    _age(poly)
+    age(poly)
     cache = tmp_path / "c.sqlite3"
     first, _ = _build(poly, cache)
     assert "shop/pricing.py" not in first.files
@@ -330,7 +319,7 @@ def test_a_stat_within_seconds_of_the_listing_never_holds(poly: Path, tmp_path: 
     """A file listed within seconds of its change (its stat untrusted): the listing taken as
     true is never said to hold, even when the file has the same size and mtime since."""
     cache = tmp_path / "c.sqlite3"
-    _age(poly)
+    age(poly)
     (poly / "shop" / "fresh.py").write_text("def v1():\n    return 1\n")  # not aged
     os.utime(poly / "shop", ns=(0, 0))  # its folder: as listed, whatever the clock
     _build(poly, cache)[0].close()

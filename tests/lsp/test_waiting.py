@@ -13,6 +13,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO, cast
 
+import pytest
 from pygls.io_ import StdinAsyncReader, run_async
 
 from scopewise.lsp import waiting as waiting_module
@@ -87,3 +88,17 @@ def test_bytes_that_never_became_a_message_are_forgotten() -> None:
     assert waiting()  # a message may still be on its way (a long body)
     waiting.forget_stale(now + waiting_module.STALE_S + 0.1)
     assert not waiting()
+
+
+def test_what_the_work_ahead_and_the_collection_ask_forgets_a_stale_signal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`pending`, asked before the work ahead and before an idle collection: a signal no
+    message followed does not hold either of them back for good (even with the work
+    ahead off, which used to be the only one to forget it)."""
+    waiting = Waiting()
+    waiting.arrived()
+    assert waiting.pending()
+    later = time.monotonic() + waiting_module.STALE_S + 0.1
+    monkeypatch.setattr(waiting_module.time, "monotonic", lambda: later)
+    assert not waiting.pending()

@@ -42,20 +42,18 @@ class Work:
         self._began = 0.0
         self._seconds: float | None = None  # the request's time, when it is timed
         self._floor = 0
-        self._clock: Callable[[], float] = CLOCK
 
-    def timed(self, seconds: float, floor: int, clock: Callable[[], float] | None = None) -> Work:
-        """The request's time is also bounded: `seconds` from now by `clock` (CLOCK: the
-        thread's CPU time), once it has done `floor` units (itself)."""
-        self._clock = clock or CLOCK
-        self._began, self._seconds, self._floor = self._clock(), seconds, floor
+    def timed(self, seconds: float, floor: int) -> Work:
+        """The request's time is also bounded: `seconds` from now by CLOCK (the thread's CPU
+        time), once it has done `floor` units (itself)."""
+        self._began, self._seconds, self._floor = CLOCK(), seconds, floor
         return self
 
     def late(self, factor: float = 1.0) -> bool:
         """Whether the request's time (times `factor`) is up, its floor of units done."""
         if self._seconds is None or self.used < self._floor:
             return False
-        return self._clock() - self._began >= factor * self._seconds
+        return CLOCK() - self._began >= factor * self._seconds
 
     @property
     def used(self) -> int:

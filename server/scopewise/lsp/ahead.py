@@ -161,8 +161,7 @@ class Ahead:
         if asyncio.get_running_loop().time() - self._due > LATE_S:
             self._arm()  # a handler ran past the quiet time: quiet from its end, not its start
             return
-        self.waiting.forget_stale()
-        if self.waiting():  # a message is read but not handled yet: its handling arms it
+        if self.waiting.pending():  # a message is read but not handled yet: its handling arms it
             self._arm()
             return
         engine = self.host.engine

@@ -601,7 +601,7 @@ def serve(tcp: tuple[str, int] | None = None) -> int:
     sys.setswitchinterval(0.001)
     server = create_server()
     assert isinstance(server.protocol, ScopewiseProtocol)
-    server.protocol.collector.waiting = server.waiting  # a message read waits for none
+    server.protocol.collector.waiting = server.waiting.pending  # a message read goes first
     server.protocol.collector.start()  # full collections between requests (lsp/collector.py)
     if tcp is not None:
         server.start_tcp(*tcp)

@@ -10,7 +10,8 @@ thread as soon as a read brings bytes — before the loop sees them — and the 
 sets it: the work ahead then stops between slices only.
 
 Bytes read that never become a message (a malformed body, which pygls logs and drops) would
-leave it set: `forget_stale` clears it once nothing has been read for `STALE_S`.
+leave it set: `forget_stale` (and `pending`) clears it once nothing has been read for
+`STALE_S`.
 
 Knows nothing of the server, the protocol or the work ahead."""
 
@@ -43,6 +44,12 @@ class Waiting:
     def __call__(self) -> bool:
         """Whether a message has arrived and is not handled yet."""
         return self._event.is_set()
+
+    def pending(self) -> bool:
+        """Whether a message waits, a stale signal forgotten first (`forget_stale`): what
+        the work ahead and the idle collection ask before they start."""
+        self.forget_stale()
+        return self()
 
     def forget_stale(self, now: float | None = None) -> None:
         """Clear a signal nothing has followed for STALE_S (no message came of the bytes)."""
