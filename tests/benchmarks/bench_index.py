@@ -69,25 +69,47 @@ _INDEX = textwrap.dedent(
 
 
 def _tree_rss_kb(pid: int) -> int:
-    """RSS of a process and all its descendants, in KiB."""
-    total = 0
-    pids = [pid]
-    seen = set()
+    """RSS of a process plus what its descendants hold of their own, in KiB: a forked
+    worker shares its parent's pages until it writes them, and summing each process's RSS
+    would count those twice (a descendant's private pages, from smaps_rollup; its RSS where
+    that is not readable)."""
+    total = _status_kb(pid, "VmRSS:")
+    pids = _children(pid)
+    seen = {pid}
     while pids:
         p = pids.pop()
         if p in seen:
             continue
         seen.add(p)
-        try:
-            with open(f"/proc/{p}/status") as fh:
-                for line in fh:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-            with open(f"/proc/{p}/task/{p}/children") as fh:
-                pids.extend(int(c) for c in fh.read().split())
-        except OSError:
-            continue
+        own = _private_kb(p)
+        total += own if own is not None else _status_kb(p, "VmRSS:")
+        pids.extend(_children(p))
     return total
+
+
+def _status_kb(pid: int, key: str) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            return next((int(ln.split()[1]) for ln in fh if ln.startswith(key)), 0)
+    except OSError:
+        return 0
+
+
+def _private_kb(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            rows = [ln.split() for ln in fh if ln.startswith(("Private_Clean:", "Private_Dirty:"))]
+    except OSError:
+        return None
+    return sum(int(r[1]) for r in rows) if rows else None
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(c) for c in fh.read().split()]
+    except OSError:
+        return []
 
 
 def run(code: str, root: str, env: dict[str, str]) -> tuple[dict[str, float], float, float]:

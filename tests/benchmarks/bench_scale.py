@@ -270,7 +270,32 @@ async def keystrokes(s: Session, rel: str, name: str, keys: int, after: int) -> 
         figs[f"{name}: action after a keystroke, server p99 (ms)"] = p(server, 99)
     figs[f"{name}: action after a keystroke, round trip p50 (ms)"] = p(trips, 50)
     figs[f"{name}: action after a keystroke, round trip p99 (ms)"] = p(trips, 99)
+    if server:  # what the keystroke adds to a menu asked again (the null server asks none)
+        figs |= await keystroke_cost(s, uri, (row, col), ranges(text, after, 5), name)
     return figs
+
+
+async def keystroke_cost(
+    s: Session, uri: str, at: tuple[int, int], asked: Ranges, name: str
+) -> Figures:
+    """The same ranges asked again, without a keystroke and then each right after one: the
+    median of the per-range difference is what a keystroke itself costs a menu (its edit
+    applied, the index spliced, what it moved worked out again), apart from the menu's own
+    work on a range looked at for the first time."""
+    alone: list[float] = []
+    for a, b in asked:
+        alone.append((await s.code_action(uri, a, b))[1])
+    keyed: list[float] = []
+    for i, (a, b) in enumerate(asked):
+        s.type_at(uri, *at, i % 2, "x" if i % 2 == 0 else "")
+        keyed.append((await s.code_action(uri, a, b))[1])
+    return {
+        f"{name}: the same ranges asked again, round trip p50 (ms)": p(alone, 50),
+        f"{name}: ... each right after a keystroke, round trip p50 (ms)": p(keyed, 50),
+        f"{name}: a keystroke's own cost, median per range (ms)": statistics.median(
+            k - a for k, a in zip(keyed, alone, strict=True)
+        ),
+    }
 
 
 async def server_figures(ws: Path, home: Path, args: argparse.Namespace, add: Add) -> None:
@@ -398,6 +423,14 @@ BRIEF = [
         (
             "null server, 5k-line file: action after a keystroke, round trip p50 (ms)",
             "null server, 5k-line file: action after a keystroke, round trip p99 (ms)",
+        ),
+        "ms",
+    ),
+    (
+        "a keystroke's own cost to a menu asked again: 5k / 30k-line file",
+        (
+            "5k-line file: a keystroke's own cost, median per range (ms)",
+            "30k-line file: a keystroke's own cost, median per range (ms)",
         ),
         "ms",
     ),
