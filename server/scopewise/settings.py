@@ -304,7 +304,7 @@ def _read_actions(node: Any, key: str, current: Any, warnings: list[str]) -> Any
         name = raw.get("name") if raw is not None else None
         shown_name = (name if len(name) <= 48 else name[:47] + "…") if isinstance(name, str) else ""
         label = f"scopewise.{key} {shown_name!r}" if shown_name else f"scopewise.{key}[{i}]"
-        found: list[str] = []
+        found = Found()
         action = _read(ProjectAction, raw, _ACTION_BASE, "", found) if raw is not None else None
         why = _action_problem(raw, action, found, out)
         if why is not None or action is None:
@@ -327,7 +327,7 @@ _ACTION_HINTS = {
 def _action_problem(
     raw: Mapping[str, Any] | None,
     action: ProjectAction | None,
-    found: list[str],
+    found: Found,
     taken: list[ProjectAction],
 ) -> str | None:
     """Why an `[[actions]]` entry cannot be used (its first problem), or None."""
@@ -336,10 +336,9 @@ def _action_problem(
     for need in ("name", "prompt"):
         if raw.get(need) is None:
             return f"{need} is missing"
-    for warning in found:
-        field_name = warning.removeprefix("scopewise.").split(":", 1)[0]
-        if field_name in _ACTION_HINTS:
-            return _ACTION_HINTS[field_name]
+    for key in found.bad:
+        if key in _ACTION_HINTS:
+            return _ACTION_HINTS[key]
     if not action.slug or action.slug in _RESERVED_SLUGS:
         return f"the name {action.name!r} is a built-in action's (explain, refactor, fix)"
     if any(a.slug == action.slug for a in taken):
@@ -500,6 +499,15 @@ def _value(
     return kind(value) if meta.get("read_as") else value
 
 
+class Found(list[str]):
+    """The warnings of a read, and the keys whose values were bad (in the order found), so
+    a caller asks which field failed without reading the warnings' text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bad: list[str] = []
+
+
 def _read(cls: type[Any], raw: Mapping[str, Any], base: Any, path: str, w: list[str]) -> Any:
     """`base` with what `raw` sets of its fields (keys under `path`); a warning per bad value
     and per key no field reads."""
@@ -534,7 +542,10 @@ def _fields(
         table = _lookup(raw, f.metadata["group"]) if "group" in f.metadata else raw
         node = _lookup(table, key.rsplit(".", 1)[-1]) if isinstance(table, Mapping) else None
         if node is not None:
+            said = len(w)
             values[f.name] = _value(f, hints[f.name], node, current, path + key, w)
+            if len(w) > said and isinstance(w, Found):
+                w.bad.append(path + key)
     return dataclasses.replace(base, **values), used
 
 
