@@ -246,6 +246,49 @@ def test_a_wide_subclass_search_stops_within_the_work_and_carries_on(tmp_path: P
     assert [c.path for c in run.callers] == [c.path for c in analysis.callers]
 
 
+def test_a_stopped_subclass_search_carries_on_across_keystrokes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keystrokes in another file's body between the requests (the index moves each time,
+    its definitions and shape do not): the overrides' search carries on from where the
+    last request stopped — the classes it had found are not looked for again — until every
+    override is found, as a run finds them."""
+    from small_workspace import write
+
+    from scopewise.analysis.hierarchy import Hierarchy
+    from scopewise.index.buffer import Document, TextChange
+
+    files = _files()
+    write(tmp_path, files)
+    Engine(tmp_path).index(workers=1)
+    doc = Document("pkg/lib.py", files["pkg/lib.py"], 1, "python")
+    engine = Engine(tmp_path, documents={"pkg/lib.py": doc}.get)
+    engine.index(workers=1)
+    starts: list[int] = []  # subclasses already found when a request's search starts
+    real = Hierarchy._search
+
+    def search(self: Hierarchy, s, language, work):  # type: ignore[no-untyped-def]
+        starts.append(len(s.out))
+        return real(self, s, language, work)
+
+    monkeypatch.setattr(Hierarchy, "_search", search)
+    found: list[int] = []
+    for version in range(2, 42):
+        typed = version % 2 == 0  # a space typed at the end of `caller`'s body, then deleted
+        at, end = (4, 17), (4, 17 if typed else 18)
+        doc.apply([TextChange(" " if typed else "", at, end)], version)
+        engine.sync("pkg/lib.py")
+        work = engine.resolver.work(LIMIT)
+        analysis = engine.analyze("pkg/base.py", 2, 3, budget=1000, work=work)
+        found.append(sum("overrides" in c.via for c in analysis.callers))
+        if not analysis.scope.capped:
+            break
+    assert len(found) > 2 and found[-1] == USERS
+    assert starts == [0, *found[:-1]]  # each search took up the last one's
+    run = engine.analyze("pkg/base.py", 2, 3)
+    assert [c.path for c in run.callers] == [c.path for c in analysis.callers]
+
+
 def _js_files() -> dict[str, str]:
     return {
         "pkg/base.js": "export class Base {\n  add(x) {\n    return x;\n  }\n}\n",

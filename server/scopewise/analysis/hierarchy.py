@@ -58,6 +58,9 @@ def class_at(fi: FileIndex, line: int) -> int | None:
     return i
 
 
+Edited = dict[tuple[str, str], FileIndex]  # (path, digest) of an index then -> the index now
+
+
 @dataclass
 class _Search:
     """A subclass search under way: found so far, seen, the classes whose subclasses are
@@ -67,6 +70,30 @@ class _Search:
     seen: set[tuple[str, int]]
     todo: list[Ref]
     at: int = 0
+
+    def moved(self, paths: set[str], now: Edited) -> _Search | None:
+        """This search with the edited files' indexes replaced by their new ones (`now`, by
+        the old index's path and digest); None when it holds an edited file's index other
+        than the one edited (an earlier version's)."""
+        out, todo = _moved(self.out, paths, now), _moved(self.todo, paths, now)
+        if out is None or todo is None:
+            return None
+        return _Search(list(out), set(self.seen), list(todo), self.at)
+
+
+def _moved(refs: Sequence[Ref], paths: set[str], now: Edited) -> tuple[Ref, ...] | None:
+    """`refs` with an edited file's index replaced by its new one; None when one is an
+    edited file's index other than the one edited. (By path and digest: a copy of the
+    edited file elsewhere has the same digest and is not edited.)"""
+    if any(f.path in paths and (f.path, f.digest) not in now for f, _ in refs):
+        return None
+    return tuple((now[f.path, f.digest], i) if f.path in paths else (f, i) for f, i in refs)
+
+
+def _rekeyed(key: tuple[str, str, int], paths: set[str], now: Edited) -> tuple[str, str, int]:
+    """A (path, digest, class) key, an edited file's under its new digest."""
+    path, digest, cls = key
+    return (path, now[path, digest].digest, cls) if path in paths else key
 
 
 class Hierarchy:
@@ -195,28 +222,32 @@ class Hierarchy:
     def carry_subclasses(
         self, edits: Sequence[tuple[FileIndex, FileIndex]] | None, at: int
     ) -> None:
-        """The subclasses found, brought to the index's version `at`: all dropped (`edits`
-        None), else carried over `edits` (an edited file's index then, and now) that kept
-        the definitions version and the shape (the same classes derive from the same ones,
-        at the same indexes): an edited file's index in them replaced by the new one."""
-        self._searching = {}
+        """The subclasses found, and the searches a request's work stopped, brought to the
+        index's version `at`: all dropped (`edits` None), else carried over `edits` (an
+        edited file's index then, and now) that kept the definitions version and the shape
+        (the same classes derive from the same ones, at the same indexes, and the same files'
+        class headers name them): an edited file's index in them replaced by the new one."""
+        searching, self._searching = self._searching, {}
         if edits is None:
             self._subclasses = {}
         elif edits:
-            now = {old.digest: new for old, new in edits}
+            now = {(old.path, old.digest): new for old, new in edits}
             paths = {new.path for _, new in edits}
             kept = {}
             for (path, digest, cls), (refs, held) in self._subclasses.items():
                 if path not in paths and paths.isdisjoint(held):
                     kept[path, digest, cls] = refs, held  # no edited file's index in them
                     continue
-                if path in paths and digest not in now:
-                    continue  # an earlier version's: asked no more
-                if any(r[0].path in paths and r[0].digest not in now for r in refs):
-                    continue
-                key = (path, now[digest].digest, cls) if path in paths else (path, digest, cls)
-                kept[key] = tuple((now.get(r[0].digest, r[0]), r[1]) for r in refs), held
+                moved = _moved(refs, paths, now)
+                if moved is not None and (path not in paths or (path, digest) in now):
+                    kept[_rekeyed((path, digest, cls), paths, now)] = moved, held
             self._subclasses = kept
+            for key, (_, search) in searching.items():
+                carried = search.moved(paths, now)
+                if carried is not None and (key[0] not in paths or key[:2] in now):
+                    self._searching[_rekeyed(key, paths, now)] = at, carried
+        else:  # the same files: every search carries on where it stopped
+            self._searching = {key: (at, search) for key, (_, search) in searching.items()}
         self._subclasses_at = at
 
     def _search(self, s: _Search, language: str, work: Work | None) -> bool:
