@@ -263,6 +263,14 @@ def test_a_common_name_is_read_only_as_far_as_its_answer_needs(
     assert graph.count_using(warm.files, "helper", 1000) == users == len(warm.files_using("helper"))
     got = warm.definitions_where("describe", member, 100)
     assert got == memory.definitions_where("describe", member, 100) and got and len(got) == 80
+    read.clear()  # every row read: remembered, the level asked filtered from them
+
+    def anything(lang: str, kind: str, top: bool) -> bool:
+        return True
+
+    assert warm.definitions_where("describe", anything, 12, top=True) == [("shop/free.py", 0)]
+    assert warm.definitions_where("describe", anything, 100, top=False) == got
+    assert sum(read) == 0
     assert warm.files.loaded() == 0
     warm.update("shop/free.py", b"def other():\n    return helper()\n")  # a pinned user
     assert graph.count_using(warm.files, "helper", 1000) == users + 1

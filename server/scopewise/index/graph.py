@@ -390,6 +390,9 @@ def definitions_kept(
     time until then (a common name's thousands are not read to say there are more than a
     dozen; the level asked of the cache: `__init__`'s 9,168 rows hold 3 top-level ones),
     all of them remembered when all were."""
+    if top is not None:  # the rows remembered and the pinned files' are filtered here
+        asked = keep
+        keep = lambda path, kind, level: level == top and asked(path, kind, level)  # noqa: E731
     kept: list[tuple[str, int]] = []
     rows = table._rows_of.get(("defs", name))
     if rows is None:
