@@ -8,12 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from small_workspace import indexed
+from small_workspace import indexed, warm
 
 from scopewise.actions.plan import Actions
 from scopewise.actions.routing import choose_tier
 from scopewise.analysis.engine import Engine
 from scopewise.analysis.sites import nearest
+from scopewise.index import graph
 from scopewise.lsp import listing
 from scopewise.lsp.capabilities import ClientSupport
 from scopewise.settings import RoutingSettings, load
@@ -57,6 +58,32 @@ def test_a_wide_target_is_counted_within_the_budget_then_completed(tmp_path: Pat
     assert [f for f, _, _ in seen] == sorted(f for f, _, _ in seen)  # each ask counts on
     assert seen[-1][:2] == (full, False)
     assert engine.analyze("pkg/lib.py", 1, 2).scope.fan_in_files == full
+
+
+def test_another_languages_users_neither_load_nor_take_the_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Python function whose name JavaScript files beside it use too: they hold no site
+    of it, so the first ask counts Python users with its whole budget and loads no
+    JavaScript file to find nothing there (at 50k files, a 2 MB bundle: 20-30 ms)."""
+    files = {
+        "pkg/lib.py": "def helper(x):\n    return x + 1\n",
+        **{f"pkg/w{i:02}.js": f"function w{i}(v) {{ return helper(v); }}\n" for i in range(9)},
+        **{f"users/u{i:02}.py": _user(i) for i in range(USERS)},
+    }
+    engine = warm(tmp_path, files)
+    assert len(engine.workspace.files_using("helper")) == USERS + 9
+    loaded: list[str] = []
+    real = graph.FileTable._load
+
+    def load(table: graph.FileTable, path: str, entry: int) -> object:
+        loaded.append(path)
+        return real(table, path, entry)
+
+    monkeypatch.setattr(graph.FileTable, "_load", load)
+    scope = engine.analyze("pkg/lib.py", 1, 2, budget=BUDGET).scope
+    assert scope.capped and scope.fan_in_files == BUDGET
+    assert loaded and not [p for p in loaded if p.endswith(".js")]
 
 
 def test_the_nearest_files_come_first(tmp_path: Path) -> None:

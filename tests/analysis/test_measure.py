@@ -184,3 +184,31 @@ def test_a_site_list_names_each_caller_without_loading_its_file_again(crowd: Eng
     analysis.callers[:] = [replace(c, facts=None) for c in analysis.callers]
     assert candidates.sites(analysis, crowd.workspace.get) == listed  # as loading them says
     assert {s.symbol for s in listed} >= {f"use{i}" for i in range(USERS)}
+
+
+def test_a_class_skeleton_is_worked_out_once_for_its_content(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every menu on a method measures the class around it: its skeleton is worked out once
+    per content of its file (a 1,500-line class's is a pass over every definition), and an
+    edit that changes the class shows in the next one."""
+    body = "".join(f"    def m{i}(self):\n        return {i}\n\n" for i in range(30))
+    engine = indexed(tmp_path / "w", {"big.py": f"class Big:\n    '''Doc.'''\n\n{body}"})
+    made: list[int] = []
+    real = candidates._skeleton
+
+    def counting(fi: object, index: int) -> frozenset[int]:
+        made.append(index)
+        return real(fi, index)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(candidates, "_skeleton", counting)
+    fi = engine.workspace.get("big.py")
+    assert fi is not None
+    first = [candidates.skeleton(fi, 0) for _ in range(5)]
+    assert len(made) == 1 and all(s == first[0] for s in first)
+    assert 0 in first[0] and 3 in first[0] and 4 not in first[0]  # m0's signature, not its body
+    (tmp_path / "w" / "big.py").write_text(f"class Big:\n    x = 1\n\n{body}")
+    engine.workspace.refresh_from_disk("big.py")
+    edited = engine.workspace.get("big.py")
+    assert edited is not None and edited.digest != fi.digest
+    assert 1 in candidates.skeleton(edited, 0) and len(made) == 2

@@ -214,6 +214,69 @@ def test_a_name_asked_by_name_loads_no_file(poly: Path, tmp_path: Path) -> None:
     assert warm.files.loaded() == 0
 
 
+def test_a_common_name_is_read_only_as_far_as_its_answer_needs(
+    poly: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A method name defined in 80 classes of 40 files and once at the top level (as
+    `__init__`: 9,168 definitions at 50k files): "more than 12 members" reads pages of its
+    rows until past 12, not all 81; the top-level one is asked of the cache by its level;
+    its count reads a row per file, not per definition; "used in at least N files" reads
+    rows up to N; every answer the memory index's."""
+    monkeypatch.setattr(graph, "PAGE", 8, raising=False)
+    for i in range(40):
+        (poly / "shop" / f"model_{i}.py").write_text(
+            f"class A{i}:\n    def describe(self):\n        return {i}\n\n\n"
+            f"class B{i}:\n    def describe(self):\n        return helper({i})\n"
+        )
+    (poly / "shop" / "free.py").write_text("def describe():\n    return 0\n")
+    warm = _warm(poly, tmp_path / "c.sqlite3")
+    memory = WorkspaceIndex(poly, use_cache=False)
+    memory.build(workers=1)
+    assert warm._cache is not None
+    real, read = warm._cache._read, []
+
+    def counting(query: str, args: tuple[object, ...] = ()) -> list[object]:
+        rows = real(query, args)
+        read.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(warm._cache, "_read", counting)
+
+    def member(lang: str, kind: str, top: bool) -> bool:
+        return not top
+
+    def top(lang: str, kind: str, top: bool) -> bool:
+        return top
+
+    assert warm.definitions_where("describe", member, 12) is None
+    assert sum(read) == 16, "past the limit after two pages of 8"
+    read.clear()
+    assert warm.definitions_where("describe", top, 12, top=True) == [("shop/free.py", 0)]
+    assert sum(read) == 1
+    read.clear()
+    assert warm.count_definitions("describe") == 81 == len(memory.definitions_named("describe"))
+    assert sum(read) == 41
+    read.clear()
+    assert graph.count_using(warm.files, "helper", 10) == 10
+    assert sum(read) <= 16
+    users = len(memory.files_using("helper"))
+    assert graph.count_using(warm.files, "helper", 1000) == users == len(warm.files_using("helper"))
+    got = warm.definitions_where("describe", member, 100)
+    assert got == memory.definitions_where("describe", member, 100) and got and len(got) == 80
+    read.clear()  # every row read: remembered, the level asked filtered from them
+
+    def anything(lang: str, kind: str, top: bool) -> bool:
+        return True
+
+    assert warm.definitions_where("describe", anything, 12, top=True) == [("shop/free.py", 0)]
+    assert warm.definitions_where("describe", anything, 100, top=False) == got
+    assert sum(read) == 0
+    assert warm.files.loaded() == 0
+    warm.update("shop/free.py", b"def other():\n    return helper()\n")  # a pinned user
+    assert graph.count_using(warm.files, "helper", 1000) == users + 1
+    assert warm.count_definitions("describe") == 80
+
+
 def test_imports_are_rows_by_module_and_by_file(poly: Path, tmp_path: Path) -> None:
     warm = _warm(poly, tmp_path / "c.sqlite3")
     memory = WorkspaceIndex(poly, use_cache=False)

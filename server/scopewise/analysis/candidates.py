@@ -77,9 +77,26 @@ def _lines(d: Definition) -> range:
     return range(d.start_line, d.end_line + 1)
 
 
+SKELETONS_KEPT = 256  # class skeletons kept by content (a menu asks its range's class's each time)
+_skeletons: dict[tuple[str, str, int], frozenset[int]] = {}
+
+
 def skeleton(fi: FileIndex, index: int) -> frozenset[int]:
     """The class without the bodies of its methods and nested classes: its header, docstring,
-    fields and every member's signature."""
+    fields and every member's signature (kept by the file's content: a 1,500-line class's
+    is a pass over its file's definitions)."""
+    key = (fi.digest, fi.language, index)
+    hit = _skeletons.get(key) if fi.digest else None
+    if hit is None:
+        hit = _skeleton(fi, index)
+        if fi.digest:
+            if len(_skeletons) >= SKELETONS_KEPT:
+                _skeletons.clear()
+            _skeletons[key] = hit
+    return hit
+
+
+def _skeleton(fi: FileIndex, index: int) -> frozenset[int]:
     lines = set(full(fi.definitions[index]))
     for c in fi.definitions:
         if c.parent == index and c.kind not in VALUE_KINDS and c.kind != Kind.ATTRIBUTE:

@@ -269,4 +269,5 @@ def _named(
             and kind != Kind.ATTRIBUTE
         )
 
-    return tuple(ws.definitions_where(name, keep, BY_NAME_MAX) or ())
+    top = True if top_level_only else False if members_only else None  # asked of the rows
+    return tuple(ws.definitions_where(name, keep, BY_NAME_MAX, top) or ())

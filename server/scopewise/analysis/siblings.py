@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from scopewise.analysis.resolve import CallerSite, is_test_path
 from scopewise.analysis.scope import Analysis
 from scopewise.analysis.work import Work
+from scopewise.index.graph import count_using
 from scopewise.index.model import FileIndex
 from scopewise.index.workspace import WorkspaceIndex
 from scopewise.vocab import CONTAINER_KINDS, DATA_KINDS, Kind
@@ -152,9 +153,9 @@ def _uses_of(ws: WorkspaceIndex, name: str, most: int | None, work: Work | None)
     if hit is not None:
         return hit
     at = ws.version
+    if most is not None and count_using(ws.files, name, most) >= most:
+        return most  # (not kept: counting up to `most` reads a page of rows)
     files = ws.files_using(name)
-    if most is not None and len(files) >= most:
-        return most
     refs = 0
     for p in files:
         if work is not None and most is not None and work.spent():

@@ -11,6 +11,7 @@ the subclasses' definitions of a method, and the base method a method overrides.
 from __future__ import annotations
 
 import bisect
+import functools
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -19,6 +20,7 @@ from scopewise.analysis.hierarchy import Hierarchy, Ref, class_at, enclosing_cla
 from scopewise.analysis.receivers import CLASS, INSTANCE, NOTHING, SUPER, Types, Value
 from scopewise.analysis.sources import CallerFacts
 from scopewise.analysis.work import Work
+from scopewise.index import languages
 from scopewise.index.model import REF_MEMBER, UNKNOWN, FileIndex
 from scopewise.index.workspace import WorkspaceIndex
 from scopewise.vocab import DATA_KINDS, TYPE_KINDS, Kind
@@ -273,7 +275,11 @@ class SiteFinder:
         _ONLY_WORK: none once `work` is spent), no overrides looked for once it is."""
         using = self.ws.files_using(t.name)
         shared = left[0] == _ONLY_WORK  # no share of its own: the request's work bounds it
+        family = FAMILY.get(t.fi.language, t.fi.language)
+        own = _extensions(family)
         for path in using if left[0] == -1 else nearest(using, t.fi.path):
+            if not path.endswith(own) and _family(path) not in (family, None):
+                continue  # another language's file: no site there, and not loaded to say so
             found = kept.get(key, path) if kept is not None else None
             if found is None:
                 if left[0] in (0, -2) or (work is not None and _over(work, shared)):
@@ -446,6 +452,23 @@ class SiteFinder:
             line = bfi.definitions[bi].name_line
             out.append(site_in(bfi, line, OVERRIDE, True, f"overridden {bfi.qualified_name(bi)}"))
         return out
+
+
+def _family(path: str) -> str | None:
+    """The language family of a file, by its name (None: no language scopewise indexes)."""
+    spec = languages.language_for_path(path)
+    return None if spec is None else FAMILY.get(spec.name, spec.name)
+
+
+@functools.cache
+def _extensions(family: str) -> tuple[str, ...]:
+    """The file name endings of a language family (a quick yes before `_family`)."""
+    return tuple(
+        e
+        for spec in languages.LANGUAGES
+        if FAMILY.get(spec.name, spec.name) == family
+        for e in spec.extensions
+    )
 
 
 def nearest(paths: list[str], own: str) -> list[str]:

@@ -581,3 +581,34 @@ class IndexCache:
                 with contextlib.suppress(sqlite3.Error):
                     self._db.close()
                 self._db = None
+
+
+def defs_page(
+    cache: IndexCache, name: str, after: tuple[int, int], limit: int, top: bool | None = None
+) -> list[tuple[int, int, str, bool]]:
+    """`cache.defs_named`'s rows past (entry, index) `after`, in that order, at most
+    `limit`, only those at the top level or only the others if `top` says: a caller that
+    stops early reads no more of a common name's rows than it needs."""
+    level = "" if top is None else f" AND top={int(top)}"
+    rows = cache._read(
+        "SELECT entry, idx, kind, top FROM defs WHERE name=? AND (entry, idx) > (?, ?)"
+        f"{level} ORDER BY entry, idx LIMIT ?",
+        (name, after[0], after[1], limit),
+    )
+    return [(int(e), int(i), str(k), bool(t)) for e, i, k, t in rows]
+
+
+def defs_per_entry(cache: IndexCache, name: str) -> list[tuple[int, int]]:
+    """(entry, how many) of the stored definitions called `name`: a count without a row
+    per definition (`__init__`: 9,168 definitions in 3,004 entries at 50k files)."""
+    rows = cache._read("SELECT entry, count(*) FROM defs WHERE name=? GROUP BY entry", (name,))
+    return [(int(e), int(n)) for e, n in rows]
+
+
+def refs_page(cache: IndexCache, name: str, after: int, limit: int) -> list[int]:
+    """The entries that use `name` past entry `after`, in order, at most `limit`."""
+    rows = cache._read(
+        "SELECT entry FROM refs WHERE name=? AND entry > ? ORDER BY entry LIMIT ?",
+        (name, after, limit),
+    )
+    return [int(r[0]) for r in rows]

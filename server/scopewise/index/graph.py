@@ -16,11 +16,12 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from scopewise.index.cache import IndexCache
+from scopewise.index.cache import IndexCache, defs_page, defs_per_entry, refs_page
 from scopewise.index.model import FileIndex
 
 RECENT = 2048  # stored files kept loaded (~20 KB each): the hot path's neighbourhood
 ROWS = 8192  # names whose rows are remembered (a request asks about the same names again)
+PAGE = 256  # a name's definition rows read at a time where a caller may stop early
 
 
 @dataclass
@@ -374,6 +375,130 @@ def repin(table: FileTable, path: str, fi: FileIndex) -> None:
             table._pinned[path] = fi
             return
     table.pin(path, fi)
+
+
+def definitions_kept(
+    table: FileTable,
+    name: str,
+    keep: Callable[[str, str, bool], bool],
+    limit: int,
+    top: bool | None = None,
+) -> list[tuple[str, int]] | None:
+    """(path, index) of the definitions called `name` that `keep(path, kind, top level)`
+    keeps (and only at the top level or only below it, if `top` says), in (path, index)
+    order; None as soon as more than `limit` are kept — the stored rows read a page at a
+    time until then (a common name's thousands are not read to say there are more than a
+    dozen; the level asked of the cache: `__init__`'s 9,168 rows hold 3 top-level ones),
+    all of them remembered when all were."""
+    if top is not None:  # the rows remembered and the pinned files' are filtered here
+        asked = keep
+        keep = lambda path, kind, level: level == top and asked(path, kind, level)  # noqa: E731
+    kept: list[tuple[str, int]] = []
+    rows = table._rows_of.get(("defs", name))
+    if rows is None:
+        if _paged(table, name, kept, keep, limit, top) is None:
+            return None
+    elif not _keep_rows(table, rows, keep, kept, limit):
+        return None
+    with table._lock:
+        for p, i in table._defs.get(name, ()):
+            d = table._pinned[p].definitions[i]
+            if keep(p, d.kind, d.parent is None):
+                kept.append((p, i))
+    return None if len(kept) > limit else sorted(kept)
+
+
+def _paged(
+    table: FileTable,
+    name: str,
+    kept: list[tuple[str, int]],
+    keep: Callable[[str, str, bool], bool],
+    limit: int,
+    top: bool | None = None,
+) -> list[Row] | None:
+    """`definitions_kept`'s stored rows read a page at a time into `kept`, until more than
+    `limit` are kept (None) or every row was read (those rows; remembered when they are
+    all the name's: no level asked)."""
+    stores = table._stores
+    cache = table._rows()
+    rows: list[Row] = []
+    while cache is not None:
+        page = defs_page(cache, name, rows[-1][:2] if rows else (-1, -1), PAGE, top)
+        rows += page
+        if not _keep_rows(table, page, keep, kept, limit):
+            return None
+        if len(page) < PAGE:
+            break
+    if cache is not None and cache.readable and top is None:
+        with table._lock:
+            if table._stores == stores:  # as `FileTable._remembered` keeps them
+                if len(table._rows_of) >= ROWS:
+                    table._rows_of.clear()
+                table._rows_of[("defs", name)] = rows
+    return rows
+
+
+def _keep_rows(
+    table: FileTable,
+    rows: list[Row],
+    keep: Callable[[str, str, bool], bool],
+    kept: list[tuple[str, int]],
+    limit: int,
+) -> bool:
+    """The stored paths of `rows` that `keep` keeps, added to `kept` as (path, index)
+    while at most `limit` are (False once more are)."""
+    with table._lock:
+        by_entry = table._entries()
+        for e, i, k, t in rows:
+            for p in by_entry.get(e, ()):
+                if keep(p, k, t):
+                    kept.append((p, i))
+                    if len(kept) > limit:
+                        return False
+    return True
+
+
+def count_named(table: FileTable, name: str) -> int:
+    """How many definitions are called `name` (`len(table.definitions_named(name))`),
+    counted per stored entry: no row made per definition."""
+    rows = table._rows_of.get(("defs", name))
+    cache = table._rows() if rows is None else None
+    per_entry = defs_per_entry(cache, name) if cache is not None else []
+    with table._lock:
+        by_entry = table._entries()
+        if rows is not None:
+            n = sum(len(by_entry.get(e, ())) for e, *_ in rows)
+        else:
+            n = sum(k * len(by_entry.get(e, ())) for e, k in per_entry)
+        return n + len(table._defs.get(name, ()))
+
+
+def count_using(table: FileTable, name: str, most: int) -> int:
+    """How many files use `name` (`len(table.files_using(name))`), counted up to `most`:
+    the stored rows read a page at a time until then (`self` is used by 20,000 files)."""
+    with table._lock:
+        n = sum(1 for fi in table._pinned.values() if name in fi.refs)
+    rows = table._rows_of.get(("refs", name))
+    if rows is not None:
+        return min(most, n + _paths_of(table, [e for e, *_ in rows], most - n))
+    cache = table._rows()
+    page = [-1] * PAGE
+    while cache is not None and n < most and len(page) == PAGE:
+        page = refs_page(cache, name, page[-1], PAGE)
+        n += _paths_of(table, page, most - n)
+    return min(n, most)
+
+
+def _paths_of(table: FileTable, entries: list[int], most: int) -> int:
+    """How many stored paths these entries are, counted up to `most`."""
+    n = 0
+    with table._lock:
+        by_entry = table._entries()
+        for e in entries:
+            n += len(by_entry.get(e, ()))
+            if n >= most:
+                break
+    return n
 
 
 def made_ahead(table: FileTable) -> None:

@@ -38,7 +38,7 @@ from scopewise.index.files import (
     too_large,
 )
 from scopewise.index.gate import GATE, die_with_parent
-from scopewise.index.graph import FileTable, repin
+from scopewise.index.graph import FileTable, count_named, definitions_kept, repin
 from scopewise.index.model import FileIndex
 from scopewise.settings import FileSettings
 
@@ -458,19 +458,22 @@ class WorkspaceIndex:
         return out
 
     def definitions_where(
-        self, name: str, keep: Callable[[str, str, bool], bool], limit: int
+        self,
+        name: str,
+        keep: Callable[[str, str, bool], bool],
+        limit: int,
+        top: bool | None = None,
     ) -> list[tuple[str, int]] | None:
         """(path, index) of the definitions called `name` that `keep(language, kind, top
-        level)` keeps, in (path, index) order, judged from the rows (no file loaded); None
-        when more than `limit` are kept."""
-        rows = []
-        for path, i, kind, top in self.files.definition_rows(name):
+        level)` keeps (`top`: only those at the top level, or only the others), in (path,
+        index) order, judged from the rows (no file loaded); None when more than `limit`
+        are kept."""
+
+        def kept(path: str, kind: str, top: bool) -> bool:
             spec = languages.language_for_path(path)
-            if spec is not None and keep(spec.name, kind, top):
-                rows.append((path, i))
-                if len(rows) > limit:
-                    return None
-        return rows
+            return spec is not None and keep(spec.name, kind, top)
+
+        return definitions_kept(self.files, name, kept, limit, top)
 
     def files_importing(self, module: str) -> list[tuple[str, str]]:
         """(path, name taken or "") of every import of `module` as written (no file loaded)."""
@@ -675,7 +678,7 @@ def _named_count(ws: WorkspaceIndex, name: str) -> int:
         _COUNTS[ws] = (at, counts)
     n = counts.get(name)
     if n is None:
-        n = len(ws.files.definitions_named(name))
+        n = count_named(ws.files, name)
         if len(counts) >= COUNTS_KEPT:
             counts.clear()
         counts[name] = n
