@@ -447,12 +447,17 @@ class WorkspaceIndex:
         """Every indexed path, sorted (no index loaded)."""
         return sorted(self.files)
 
-    def definitions_named(self, name: str) -> list[tuple[FileIndex, int]]:
+    def definitions_named(
+        self, name: str, keep: Callable[[str, str, bool], bool] | None = None
+    ) -> list[tuple[FileIndex, int]]:
         """Every definition called `name`: (its file's index, its index), in (path, index)
-        order. Loads the files it names (a bounded cache keeps the recent ones)."""
+        order; with `keep(path, kind, top level)`, those whose row it keeps (judged before
+        any file loads). Loads the files it names (a bounded cache keeps the recent ones)."""
         out = []
-        for path, i in self.files.definitions_named(name):
-            fi = self.files.get(path)
+        for path, i, kind, top in self.files.definition_rows(name):
+            if keep is not None and not keep(path, kind, top):
+                continue
+            fi = self.get(path)
             if fi is not None and i < len(fi.definitions):
                 out.append((fi, i))
         return out
