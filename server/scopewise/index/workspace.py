@@ -55,6 +55,34 @@ _BATCH = 24
 _STORE_EVERY = 256  # parsed files written to the cache at a time (memory stays bounded)
 
 
+_CHECKS = threading.local()  # `loads_checked`: this thread's check after a file loads
+
+
+@contextlib.contextmanager
+def loads_checked(check: Callable[[], None]) -> Iterator[None]:
+    """Within it, on this thread, `check()` runs after each stored file `get` or
+    `definitions_named` loads: a reader's work counted by the file, which `check` may stop
+    by raising (the file loaded stays in the file table's recent cache)."""
+    was = getattr(_CHECKS, "check", None)
+    _CHECKS.check = check
+    try:
+        yield
+    finally:
+        _CHECKS.check = was
+
+
+def _get(files: FileTable, rel: str) -> FileIndex | None:
+    """A file's index, the thread's check (`loads_checked`) run when it had to be loaded."""
+    check: Callable[[], None] | None = getattr(_CHECKS, "check", None)
+    if check is None:
+        return files.get(rel)
+    before = files.loads
+    fi = files.get(rel)
+    if files.loads != before:
+        check()
+    return fi
+
+
 class NotAWorkspace(ValueError):
     """The path is not a folder that can be indexed."""
 
@@ -441,7 +469,7 @@ class WorkspaceIndex:
 
     # ------------------------------------------------------------------ queries
     def get(self, rel: str) -> FileIndex | None:
-        return self.files.get(rel)
+        return _get(self.files, rel)
 
     def paths(self) -> list[str]:
         """Every indexed path, sorted (no index loaded)."""
@@ -450,9 +478,9 @@ class WorkspaceIndex:
     def definitions_named(
         self, name: str, keep: Callable[[str, str, bool], bool] | None = None
     ) -> list[tuple[FileIndex, int]]:
-        """Every definition called `name`: (its file's index, its index), in (path, index)
-        order; with `keep(path, kind, top level)`, those whose row it keeps (judged before
-        any file loads). Loads the files it names (a bounded cache keeps the recent ones)."""
+        """Every definition called `name` (those whose row `keep(path, kind, top level)`
+        keeps, judged before a file loads): (its file's index, its index), in (path, index)
+        order. Loads the files it names (a bounded cache keeps the recent ones)."""
         out = []
         for path, i, kind, top in self.files.definition_rows(name):
             if keep is not None and not keep(path, kind, top):
