@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 from scopewise.analysis import symbols
@@ -35,6 +36,7 @@ GO_PREDECLARED = frozenset(
 )
 _TYPE_PARAMETER = re.compile(r"[A-Z][A-Z0-9]?|T[A-Z]\w*")  # T, K, V, TKey: a type parameter
 _MODULE = re.compile(r"^module\s+(\S+)", re.M)
+_TYPES = CLASS_LIKE | {Kind.TYPE}  # what `outside_type` looks for: `is_class` or a type
 GO_PACKAGE = "go:"  # a Go package's value name: "go:" + its folder ("go:" the root)
 
 
@@ -106,28 +108,26 @@ class Declared:
         module's last path part (a path alias the resolver does not follow)."""
         here = posixpath.dirname(fi.path)
         modules = [i.module for i in fi.imports if name in i.aliases or "*" in i.aliases]
-        out = []
-        for dfi, di in self.ws.definitions_named(name):
-            d = dfi.definitions[di]
-            if family(dfi.language) != family(fi.language):
-                continue
-            there = posixpath.dirname(dfi.path)
+        lang = family(fi.language)
+
+        def seen(path: str, kind: str, top: bool) -> bool:  # judged on the rows: no file loads
+            if family(symbols.language_of(path)) != lang:
+                return False
             if fi.language == "go":
-                ok = d.parent is None and there == here and d.kind != Kind.METHOD
-            elif fi.language == "java":
-                pkg = java_package(dfi.path)
-                ok = d.kind in TYPE_KINDS and (
+                return top and posixpath.dirname(path) == here and kind != Kind.METHOD
+            if fi.language == "java":
+                pkg = java_package(path)
+                return kind in TYPE_KINDS and (
                     pkg == java_package(fi.path) or any(_in_package(pkg, m) for m in modules)
                 )
-            else:
-                ok = (
-                    d.parent is None
-                    and d.exported
-                    and any(_names_file(m, dfi.path) for m in modules)
-                )
-            if ok:
-                out.append((dfi, di))
-        return out
+            return top and any(_names_file(m, path) for m in modules)
+
+        return [
+            (dfi, di)
+            for dfi, di in self.ws.definitions_named(name, seen)
+            if family(dfi.language) == lang
+            and (fi.language in ("go", "java") or dfi.definitions[di].exported)
+        ]
 
     def outside_type(self, language: str, name: str) -> bool:
         """Whether a type name no binding resolves names a type from outside the workspace:
@@ -135,10 +135,10 @@ class Declared:
         would be of the package, which the workspace lacks)."""
         if language == "go" and name not in GO_PREDECLARED:
             return False
-        return not any(
-            is_class(r) or r[0].definitions[r[1]].kind == Kind.TYPE
-            for r in self.ws.definitions_named(name)
-        )
+        # no definition of the name makes instances (a class, an interface, a named type):
+        # judged on the rows, none kept past the first (no file loads)
+        typed = self.ws.definitions_where(name, lambda _, kind, __: kind in _TYPES, 0)
+        return typed == []
 
     # ------------------------------------------------------------------ Go packages
     def go_package(self, import_path: str) -> str | None:
@@ -167,9 +167,13 @@ class Declared:
     def package_defs(self, package: str, name: str) -> list[Ref]:
         """The top-level definitions `name` of a Go package (``go:`` + folder)."""
         folder = package[len(GO_PACKAGE) :]
+
+        def there(path: str, kind: str, top: bool) -> bool:  # judged on the rows
+            return top and kind != Kind.METHOD and posixpath.dirname(path) == folder
+
         return [
             (dfi, di)
-            for dfi, di in self.ws.definitions_named(name)
+            for dfi, di in self.ws.definitions_named(name, there)
             if dfi.language == "go"
             and dfi.definitions[di].parent is None
             and dfi.definitions[di].kind != Kind.METHOD
@@ -202,7 +206,8 @@ class Declared:
         if fi.language == "go":
             folder = posixpath.dirname(fi.path)
             type_name = fi.definitions[ci].name
-            for mfi, mi in self.ws.definitions_named(name):
+            in_package = _in_folder(folder)
+            for mfi, mi in self.ws.definitions_named(name, in_package):
                 if mfi.language != "go" or posixpath.dirname(mfi.path) != folder:
                     continue
                 if mfi.definitions[mi].parent == ci and mfi is fi:
@@ -226,7 +231,12 @@ def go_owner(ws: WorkspaceIndex, fi: FileIndex, index: int) -> Ref | None:
     if owner is None:
         return None
     folder = posixpath.dirname(fi.path)
-    for tfi, ti in ws.definitions_named(owner):
+    for tfi, ti in ws.definitions_named(owner, _in_folder(folder)):
         if tfi.language == "go" and posixpath.dirname(tfi.path) == folder and is_class((tfi, ti)):
             return tfi, ti
     return None
+
+
+def _in_folder(folder: str) -> Callable[[str, str, bool], bool]:
+    """A definition row's test: a Go file in `folder` (its package)."""
+    return lambda path, _, __: path.endswith(".go") and posixpath.dirname(path) == folder

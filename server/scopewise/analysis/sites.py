@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import bisect
 import functools
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from scopewise.analysis import declared, symbols
@@ -22,7 +23,7 @@ from scopewise.analysis.sources import CallerFacts
 from scopewise.analysis.work import Work
 from scopewise.index import languages
 from scopewise.index.model import REF_MEMBER, UNKNOWN, FileIndex
-from scopewise.index.workspace import WorkspaceIndex
+from scopewise.index.workspace import WorkspaceIndex, loads_checked
 from scopewise.vocab import DATA_KINDS, TYPE_KINDS, Kind
 
 # methods of builtin containers/strings: `x.get(...)` on an unknown receiver is most often these
@@ -43,6 +44,10 @@ _ONLY_WORK = 1 << 40  # SiteFinder._gather's share when the request's work alone
 # 32-unit request in one share)
 OWN_SHARE_MAX = 3
 OWN_SHARE_TIME = 1.5  # times a timed request's time (analysis/work.py) the own share may take
+CLASSIFYING_MAX = 1024  # using files whose stopped classification is kept for the next request
+# files one using file's classification loads in a request before the request's work may stop
+# it (a file's few look-ups finish as they did; three.js' `Uniform.js` once loaded 535)
+FILE_LOADS = 4
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,77 @@ Key = tuple[str, int, str, int]  # the definition asked, the declaration searche
 # a definition's symbol as plain values: its declarations (path, index; the definition
 # first), its namesakes, whether its uses are bare calls, its Ruby module (symbols.Symbol)
 Sym = tuple[tuple[tuple[str, int], ...], int, bool, str | None]
+
+
+class _Stopped(Exception):
+    """A look-up inside one using file's classification loaded a file once the request's
+    work was over: the classification stops there (`_Classifying.carry`)."""
+
+
+@dataclass
+class _Classifying:
+    """A using file's classification under way (as hierarchy's `_Search`): the verdicts of
+    its first uses, for one version of the file and one symbol of the target (its
+    declarations); one a request's work stopped is carried on by the next request."""
+
+    digest: str
+    keys: frozenset[tuple[str, int]]
+    out: list[tuple[int, _Verdict]] = field(default_factory=list)
+    lines: int = 0  # its uses (lines) classified
+
+    def carry(
+        self,
+        lines: list[tuple[int, int]],
+        verdicts: Callable[[int, int], list[tuple[int, _Verdict]]],
+        work: Work,
+        shared: bool,
+    ) -> bool:
+        """Carry it on over `lines` (`verdicts` of each: line, kind) until the work is over
+        (`_over`) once FILE_LOADS files were loaded — between two uses, or after a file a
+        look-up loads (the look-up left unfinished) — or gives way (after a load); False
+        when it stopped first."""
+        loaded = [0]
+
+        def check() -> None:
+            loaded[0] += 1
+            if work.gives_way() or (loaded[0] >= FILE_LOADS and _over(work, shared)):
+                raise _Stopped
+
+        try:
+            with loads_checked(check):
+                for line, kind in lines[self.lines :]:
+                    if loaded[0] >= FILE_LOADS and _over(work, shared):
+                        return False
+                    self.out += verdicts(line, kind)
+                    self.lines += 1
+        except _Stopped:
+            return False
+        return True
+
+
+class _StoppedAt:
+    """The classifications a request's work stopped, by (target, using file), each at the
+    index's version it was stopped at: carried on at that version only."""
+
+    def __init__(self, ws: WorkspaceIndex) -> None:
+        self.ws = ws
+        self._at: dict[tuple[Key, str], tuple[int, _Classifying]] = {}
+
+    def take(
+        self, at: tuple[Key, str], digest: str, keys: frozenset[tuple[str, int]]
+    ) -> _Classifying | None:
+        """The classification stopped at `at`, when it still holds (the same index version,
+        file version and symbol)."""
+        was = self._at.pop(at, None)
+        if was is None or was[0] != self.ws.version:
+            return None
+        state = was[1]
+        return state if state.digest == digest and state.keys == keys else None
+
+    def keep(self, at: tuple[Key, str], state: _Classifying) -> None:
+        if len(self._at) >= CLASSIFYING_MAX:
+            self._at.clear()
+        self._at[at] = (self.ws.version, state)
 
 
 class Kept(Protocol):
@@ -194,6 +270,7 @@ class SiteFinder:
         self.types = types
         self.kept = kept
         self.uses = 0  # uses classified so far (a request's work counts them: analysis/work.py)
+        self._stopped = _StoppedAt(workspace)  # classifications a request's work stopped
 
     def sites(self, fi: FileIndex, index: int) -> list[CallerSite]:
         """Every site of definition `index` of `fi` outside its own body (and outside the
@@ -287,8 +364,10 @@ class SiteFinder:
                     continue
                 if left[0] > 0 and not shared:
                     left[0] -= 1
-                digest, found = self._file_sites(t, path)
-                if kept is not None:
+                digest, found, whole = self._file_sites(t, path, key, work, shared)
+                if not whole:
+                    left[0] = -2  # its sites so far: carried on by a later request
+                elif kept is not None:
                     kept.put(key, path, digest, found)
             for site in found:
                 _keep(best, site)
@@ -307,46 +386,79 @@ class SiteFinder:
             for site in over:
                 best.setdefault((site.path, site.line), site)
 
-    def _file_sites(self, t: _Target, path: str) -> tuple[str, tuple[CallerSite, ...]]:
-        """The sites of the target in one using file, the better verdict per line, and the
-        file's digest ("" when it is not indexed)."""
+    def _file_sites(
+        self,
+        t: _Target,
+        path: str,
+        key: Key | None = None,
+        work: Work | None = None,
+        shared: bool = False,
+    ) -> tuple[str, tuple[CallerSite, ...], bool]:
+        """The sites of the target in one using file, the better verdict per line, the
+        file's digest ("" when it is not indexed), and whether every use was classified
+        (within `work`, those classified before it was spent: `_file_uses`)."""
         ufi = self.ws.get(path)
         if ufi is None:
-            return "", ()
+            return "", (), True
         family = FAMILY.get(t.fi.language, t.fi.language)
         if FAMILY.get(ufi.language, ufi.language) != family:
-            return ufi.digest, ()
+            return ufi.digest, (), True
         if t.sym.shadowed_in(ufi):  # the file's own namesake (C static, Ruby def)
-            return ufi.digest, ()
+            return ufi.digest, (), True
         best: dict[tuple[str, int], CallerSite] = {}
-        for line, verdict in self._file_uses(t, ufi):
+        uses, whole = self._file_uses(t, ufi, key, work, shared)
+        for line, verdict in uses:
             if verdict is None:
                 continue
             conf, certain, via = verdict
             old = best.get((path, line))
             if old is None or (certain, conf) > (old.certain, old.confidence):
                 best[(path, line)] = site_in(ufi, line, conf, certain, via)
-        return ufi.digest, tuple(best.values())
+        return ufi.digest, tuple(best.values()), whole
 
-    def _file_uses(self, t: _Target, ufi: FileIndex) -> list[tuple[int, _Verdict]]:
-        """(line, verdict) of each use of the target's name in `ufi`."""
+    def _file_uses(
+        self,
+        t: _Target,
+        ufi: FileIndex,
+        key: Key | None = None,
+        work: Work | None = None,
+        shared: bool = False,
+    ) -> tuple[list[tuple[int, _Verdict]], bool]:
+        """(line, verdict) of each use of the target's name in `ufi`, and whether every use
+        was. Within `work` (a kept target's `key`), the uses' look-ups count the files they
+        load as the request's work and stop the classification once it is over
+        (`_Classifying.carry`); what it classified is kept and the next request carries it
+        on: a stopped file's sites are a lower bound, never kept as the file's."""
         by_line: dict[int, list[str]] = {}
         for ln, k in ufi.receivers_of(t.name):
             by_line.setdefault(ln, []).append(k)
-        out: list[tuple[int, _Verdict]] = []
         lines = ufi.ref_lines(t.name)
-        self.uses += len(lines)
-        for line, kind in lines:
-            if t.inside(ufi.path, line):
-                continue
-            if kind == REF_MEMBER:
-                out += [
-                    (line, self._member_use(t, ufi, line, k))
-                    for k in by_line.get(line) or [UNKNOWN]
-                ]
-            else:
-                out.append((line, self._name_use(t, ufi, line)))
-        return out
+        if work is None or key is None:
+            self.uses += len(lines)
+            out = [v for ln, kind in lines for v in self._line_uses(t, ufi, ln, kind, by_line)]
+            return out, True
+        at = (key, ufi.path)
+        state = self._stopped.take(at, ufi.digest, t.keys)
+        if state is None:  # a new classification: its uses counted once
+            state = _Classifying(ufi.digest, t.keys)
+            self.uses += len(lines)
+        if state.carry(lines, lambda ln, k: self._line_uses(t, ufi, ln, k, by_line), work, shared):
+            return state.out, True
+        self._stopped.keep(at, state)
+        return state.out, False
+
+    def _line_uses(
+        self, t: _Target, ufi: FileIndex, line: int, kind: int, by_line: dict[int, list[str]]
+    ) -> list[tuple[int, _Verdict]]:
+        """(line, verdict) of the target's name used on `line` of `ufi` (a member use: one
+        per receiver there)."""
+        if t.inside(ufi.path, line):
+            return []
+        if kind == REF_MEMBER:
+            return [
+                (line, self._member_use(t, ufi, line, k)) for k in by_line.get(line) or [UNKNOWN]
+            ]
+        return [(line, self._name_use(t, ufi, line))]
 
     # ------------------------------------------------------------------ verdicts
     def _member_use(self, t: _Target, ufi: FileIndex, line: int, key: str) -> _Verdict:

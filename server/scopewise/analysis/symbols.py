@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from scopewise.analysis.work import Work
+from scopewise.index import languages
 from scopewise.index.model import FileIndex
 from scopewise.index.workspace import WorkspaceIndex
 from scopewise.vocab import CLASS_LIKE, DATA_KINDS, Kind
@@ -40,6 +41,13 @@ _CODE = frozenset({Kind.FUNCTION, Kind.METHOD})
 _MERGING = frozenset({Kind.FUNCTION, Kind.METHOD, Kind.CLASS, Kind.INTERFACE, Kind.MODULE,
                       Kind.ENUM})  # fmt: skip
 _MIXINS = ("include", "extend", "prepend", "helper")  # Ruby: what makes a module's methods bare
+
+
+def language_of(path: str) -> str:
+    """A file's language by its name ("" when scopewise does not index it): what a
+    definition's row says of it before its file loads."""
+    spec = languages.language_for_path(path)
+    return spec.name if spec is not None else ""
 
 
 @dataclass(frozen=True)
@@ -175,7 +183,13 @@ def c_declarations(
     ]
     if not d.exported and not is_header(fi.path):
         return out  # a static function: this file's alone
-    for other, i in ws.definitions_named(d.name):
+    in_header = is_header(fi.path)
+
+    def other_side(path: str, kind: str, top: bool) -> bool:  # judged on the rows
+        c = language_of(path) in _C_FAMILY and is_header(path) != in_header
+        return c and top and kind in _CODE and path != fi.path
+
+    for other, i in ws.definitions_named(d.name, other_side):
         o = other.definitions[i]
         if other.path == fi.path or o.parent is not None or o.kind not in _CODE:
             continue
@@ -245,7 +259,10 @@ def members_named(fi: FileIndex, cls: int, name: str) -> list[int]:
 def header_names(fi: FileIndex, cls: int) -> set[str]:
     """Names used on a class's header lines (its bases and interfaces, type parameters)."""
     d = fi.definitions[cls]
-    return set(fi.names_used_in(d.name_line, d.header_end))
+    # a class's header names are among the file's (`head_names`: one pass over its names,
+    # kept), not every name of a file of thousands
+    among = fi.head_names() if d.kind in CLASS_LIKE else None
+    return set(fi.names_used_in(d.name_line, d.header_end, among))
 
 
 def sees(ufi: FileIndex, dfi: FileIndex, name: str) -> bool:
@@ -288,8 +305,12 @@ def ancestors(ws: WorkspaceIndex, fi: FileIndex, cls: int) -> list[Decl]:
 
 def bases(ws: WorkspaceIndex, fi: FileIndex, cls: int) -> Iterator[Decl]:
     """The workspace classes a class's header names, that the file can see."""
+
+    def classes(path: str, kind: str, _: bool) -> bool:  # judged on the rows
+        return kind in CLASS_LIKE and language_of(path) == fi.language
+
     for name in sorted(header_names(fi, cls)):
-        for bfi, bi in ws.definitions_named(name):
+        for bfi, bi in ws.definitions_named(name, classes):
             ok = bfi.language == fi.language and bfi.definitions[bi].kind in CLASS_LIKE
             if ok and (bfi.path, bi) != (fi.path, cls) and sees(fi, bfi, name):
                 yield bfi, bi
@@ -337,7 +358,7 @@ def go_family(ws: WorkspaceIndex, fi: FileIndex, index: int) -> list[Decl]:
     out: list[Decl] = []
     for recv in _go_receivers(ws, fi, index):
         have = _go_method_set(ws, fi, recv, sets)
-        for ifi, ii in ws.definitions_named(d.name):
+        for ifi, ii in ws.definitions_named(d.name, _go_member):
             parent = ifi.definitions[ii].parent
             if ifi.language != "go" or parent is None:
                 continue
@@ -367,7 +388,7 @@ def _go_receivers(ws: WorkspaceIndex, fi: FileIndex, index: int) -> list[str]:
             and posixpath.dirname(tfi.path) == here
             and tfi.definitions[ti].parent is None
             and tfi.definitions[ti].kind in (Kind.TYPE, Kind.CLASS)
-            for tfi, ti in ws.definitions_named(name)
+            for tfi, ti in ws.definitions_named(name, _go_type_in(here))
         )
     ]
 
@@ -375,10 +396,26 @@ def _go_receivers(ws: WorkspaceIndex, fi: FileIndex, index: int) -> list[str]:
 def _go_methods(ws: WorkspaceIndex, name: str) -> Iterator[tuple[FileIndex, int, str]]:
     """Go methods named `name` declared on a type (not in an interface), with each
     receiver type."""
-    for mfi, mi in ws.definitions_named(name):
+    for mfi, mi in ws.definitions_named(name, _go_method):
         if mfi.language == "go" and mfi.definitions[mi].kind == Kind.METHOD:
             for recv in _go_receivers(ws, mfi, mi):
                 yield mfi, mi, recv
+
+
+def _go_member(path: str, _: str, top: bool) -> bool:  # a definition row's test
+    return not top and path.endswith(".go")
+
+
+def _go_method(path: str, kind: str, _: bool) -> bool:  # a definition row's test
+    return kind == Kind.METHOD and path.endswith(".go")
+
+
+def _go_type_in(folder: str) -> Callable[[str, str, bool], bool]:
+    """A definition row's test: a top-level type of a Go package (its folder)."""
+    return lambda path, kind, top: (
+        top and kind in (Kind.TYPE, Kind.CLASS) and path.endswith(".go")
+        and posixpath.dirname(path) == folder
+    )  # fmt: skip
 
 
 def _go_method_set(

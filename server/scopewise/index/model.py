@@ -217,12 +217,19 @@ class FileIndex:
             self._heads = header_names(self.definitions, self.refs)
         return self._heads
 
-    def names_used_in(self, start_line: int, end_line: int) -> dict[str, list[int]]:
+    def names_used_in(
+        self, start_line: int, end_line: int, among: Iterable[str] | None = None
+    ) -> dict[str, list[int]]:
         """name -> lines where it is used, for uses within [start_line, end_line] (each
-        name's uses are stored sorted: a bisection per name, not a scan of every use)."""
+        name's uses are stored sorted: a bisection per name, not a scan of every use); of
+        the names `among` alone when given (a class header's: `head_names`)."""
         lo, hi = start_line * 4, end_line * 4 + 3
         out: dict[str, list[int]] = {}
-        for name, packed in self.refs.items():
+        refs = self.refs
+        for name in refs if among is None else among:
+            packed = refs.get(name)
+            if packed is None:
+                continue
             values = memoryview(packed).cast("q")
             i = bisect.bisect_left(values, lo)
             lines = []

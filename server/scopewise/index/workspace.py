@@ -55,6 +55,34 @@ _BATCH = 24
 _STORE_EVERY = 256  # parsed files written to the cache at a time (memory stays bounded)
 
 
+_CHECKS = threading.local()  # `loads_checked`: this thread's check after a file loads
+
+
+@contextlib.contextmanager
+def loads_checked(check: Callable[[], None]) -> Iterator[None]:
+    """Within it, on this thread, `check()` runs after each stored file `get` or
+    `definitions_named` loads: a reader's work counted by the file, which `check` may stop
+    by raising (the file loaded stays in the file table's recent cache)."""
+    was = getattr(_CHECKS, "check", None)
+    _CHECKS.check = check
+    try:
+        yield
+    finally:
+        _CHECKS.check = was
+
+
+def _get(files: FileTable, rel: str) -> FileIndex | None:
+    """A file's index, the thread's check (`loads_checked`) run when it had to be loaded."""
+    check: Callable[[], None] | None = getattr(_CHECKS, "check", None)
+    if check is None:
+        return files.get(rel)
+    before = files.loads
+    fi = files.get(rel)
+    if files.loads != before:
+        check()
+    return fi
+
+
 class NotAWorkspace(ValueError):
     """The path is not a folder that can be indexed."""
 
@@ -441,18 +469,23 @@ class WorkspaceIndex:
 
     # ------------------------------------------------------------------ queries
     def get(self, rel: str) -> FileIndex | None:
-        return self.files.get(rel)
+        return _get(self.files, rel)
 
     def paths(self) -> list[str]:
         """Every indexed path, sorted (no index loaded)."""
         return sorted(self.files)
 
-    def definitions_named(self, name: str) -> list[tuple[FileIndex, int]]:
-        """Every definition called `name`: (its file's index, its index), in (path, index)
+    def definitions_named(
+        self, name: str, keep: Callable[[str, str, bool], bool] | None = None
+    ) -> list[tuple[FileIndex, int]]:
+        """Every definition called `name` (those whose row `keep(path, kind, top level)`
+        keeps, judged before a file loads): (its file's index, its index), in (path, index)
         order. Loads the files it names (a bounded cache keeps the recent ones)."""
         out = []
-        for path, i in self.files.definitions_named(name):
-            fi = self.files.get(path)
+        for path, i, kind, top in self.files.definition_rows(name):
+            if keep is not None and not keep(path, kind, top):
+                continue
+            fi = self.get(path)
             if fi is not None and i < len(fi.definitions):
                 out.append((fi, i))
         return out
@@ -468,12 +501,7 @@ class WorkspaceIndex:
         level)` keeps (`top`: only those at the top level, or only the others), in (path,
         index) order, judged from the rows (no file loaded); None when more than `limit`
         are kept."""
-
-        def kept(path: str, kind: str, top: bool) -> bool:
-            spec = languages.language_for_path(path)
-            return spec is not None and keep(spec.name, kind, top)
-
-        return definitions_kept(self.files, name, kept, limit, top)
+        return definitions_kept(self.files, name, _by_language(keep), limit, top)
 
     def files_importing(self, module: str) -> list[tuple[str, str]]:
         """(path, name taken or "") of every import of `module` as written (no file loaded)."""
@@ -501,6 +529,16 @@ class WorkspaceIndex:
         if self._cache:
             self._cache.close()
             self._cache = None
+
+
+def _by_language(keep: Callable[[str, str, bool], bool]) -> Callable[[str, str, bool], bool]:
+    """`keep(language, kind, top level)` as a row's judge: (path, kind, top level)."""
+
+    def kept(path: str, kind: str, top: bool) -> bool:
+        spec = languages.language_for_path(path)
+        return spec is not None and keep(spec.name, kind, top)
+
+    return kept
 
 
 @dataclass
