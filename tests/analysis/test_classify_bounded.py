@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from small_workspace import warm
 
 from scopewise.analysis.engine import Engine
@@ -100,3 +101,48 @@ def test_a_receivers_lookup_loads_only_the_files_whose_rows_may_answer(tmp_path:
     sites = engine.resolver.callers(fi, index)
     assert engine.workspace.files.loads - before <= 3, engine.workspace.files.loads - before
     assert [(s.path, s.line, s.via) for s in sites] == [("src/holder.js", 6, "name only")]
+
+
+class _Ticks:
+    """A clock that moves a millisecond each time it is read (the thread's CPU time)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 0.001
+        return self.now
+
+
+def test_a_files_many_uses_stop_when_the_requests_time_is_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A using file with a hundred uses that load nothing (CPU alone): past FILE_USES of
+    them the classification stops between two uses once the request's time is up, and the
+    next requests carry it on to every use, as a run counts them."""
+    from scopewise.analysis import work as work_module
+
+    uses = 100
+    calls = "".join(f"    helper({i})\n" for i in range(uses))
+    files = {
+        "lib.py": "def helper(x):\n    return x\n",
+        "user.py": f"from lib import helper\n\n\ndef many():\n{calls}",
+    }
+    engine = warm(tmp_path, files)
+    fi = engine.workspace.get("lib.py")
+    assert fi is not None
+    monkeypatch.setattr(work_module, "CLOCK", _Ticks())
+    found: list[int] = []
+    for _ in range(uses):
+        work = engine.resolver.work(10_000).timed(0.005, 0)
+        sites, capped = engine.resolver.callers_within(fi, 0, None, work)
+        found.append(sum(s.path == "user.py" for s in sites))
+        if not capped:
+            break
+    run = warm(tmp_path / "run", files)
+    rfi = run.workspace.get("lib.py")
+    assert rfi is not None
+    full = [s.line for s in run.resolver.callers(rfi, 0) if s.path == "user.py"]
+    assert len(full) == uses + 1  # the calls, and the import that names it
+    assert len(found) > 2 and found[0] < uses
+    assert found == sorted(found) and found[-1] == len(full)

@@ -48,6 +48,10 @@ CLASSIFYING_MAX = 1024  # using files whose stopped classification is kept for t
 # files one using file's classification loads in a request before the request's work may stop
 # it (a file's few look-ups finish as they did; three.js' `Uniform.js` once loaded 535)
 FILE_LOADS = 4
+# ... and past this many of its uses, it stops between two once the request's time (times
+# USES_LATE) is up: a file with hundreds of uses of the name costs CPU with no load
+FILE_USES = 16
+USES_LATE = 2.0
 
 
 @dataclass(frozen=True)
@@ -112,8 +116,9 @@ class _Classifying:
     ) -> bool:
         """Carry it on over `lines` (`verdicts` of each: line, kind) until the work is over
         (`_over`) once FILE_LOADS files were loaded — between two uses, or after a file a
-        look-up loads (the look-up left unfinished) — or gives way (after a load); False
-        when it stopped first."""
+        look-up loads (the look-up left unfinished) —, or gives way (after a load), or, past
+        FILE_USES uses, the request's time times USES_LATE is up; False when it stopped
+        first."""
         loaded = [0]
 
         def check() -> None:
@@ -123,9 +128,11 @@ class _Classifying:
 
         try:
             with loads_checked(check):
-                for line, kind in lines[self.lines :]:
+                for done, (line, kind) in enumerate(lines[self.lines :]):
                     if loaded[0] >= FILE_LOADS and _over(work, shared):
                         return False
+                    if done >= FILE_USES and work.late(USES_LATE):
+                        return False  # uses that load nothing cost CPU alone (time)
                     self.out += verdicts(line, kind)
                     self.lines += 1
         except _Stopped:
