@@ -383,3 +383,41 @@ def _walk(node: Any) -> list[Any]:
     for k in node.children:
         out += _walk(k)
     return out
+
+
+def test_a_splice_away_from_class_headers_keeps_the_names_on_them() -> None:
+    """The names on a file's class headers (`head_names`, a pass over every name the file
+    uses) carry over a keystroke in a body; a keystroke on a header is looked at again.
+    Either way they are what the new index's own pass finds."""
+    from scopewise.index.model import header_names
+
+    classes = "".join(
+        f"class C{i} extends B{i % 3} {{\n  m{i}(x) {{\n    return x + {i};\n  }}\n}}\n"
+        for i in range(20)
+    )
+    text = classes + "function f(a) {\n  const b = a + 1;\n  return b;\n}\n"
+    doc = Document("m.js", text, 1, "javascript")
+    fi = extract.extract("m.js", "javascript", doc.source, doc.tree)
+    doc.mark_indexed(fi.digest)
+    assert fi.head_names() == ["B0", "B1", "B2"]
+
+    def typed(fi: FileIndex, at: tuple[int, int], new: str, end: tuple[int, int]) -> FileIndex:
+        doc.apply([TextChange(new, at, end)], doc.version + 1)
+        doc.settle()
+        now = extract.digest(doc.source)
+        span = doc.since(fi.digest)
+        assert span is not None
+        out = incremental.update(fi, doc.tree, doc.source, span, doc.indexed_source, now)
+        assert out is not None and out.spliced is not None and out.spliced.same_definitions
+        doc.mark_indexed(now)
+        return out
+
+    body = text.split("\n").index("  const b = a + 1;")
+    after = typed(fi, (body, 17), " + a", (body, 17))
+    assert after._heads is fi._heads  # carried, not worked out again
+    assert after.head_names() == header_names(after.definitions, after.refs)
+    header = text.split("\n").index("class C4 extends B1 {")
+    again = typed(after, (header, 17), "Base", (header, 19))
+    assert again._heads is None
+    assert again.head_names() == ["B0", "B1", "B2", "Base"]
+    assert again.head_names() == header_names(again.definitions, again.refs)

@@ -419,6 +419,7 @@ class _Splice:
             (d.name, d.kind, d.parent, d.exported) == (e.name, e.kind, e.parent, e.exported)
             for d, e in zip(out.definitions[k0:k1], old.definitions[k0:k1], strict=True)
         )
+        first, last, old_last = region.first, region.last, region.old_last
         if same:
             out.keep_lookups(
                 old,
@@ -427,8 +428,8 @@ class _Splice:
                     d.start_line == e.start_line
                     for d, e in zip(out.definitions[k0:k1], old.definitions[k0:k1], strict=True)
                 ),
+                lines=(first, last),
             )
-        first, last, old_last = region.first, region.last, region.old_last
         same_evidence = same and self._same_evidence()
         return Spliced(old.digest, first, last, old_last, same, same_evidence, self.wanted)
 
