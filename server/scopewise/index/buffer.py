@@ -19,19 +19,14 @@ keystroke), as one span; index/incremental.py re-extracts only there.
 
 A keystroke costs the reparse and little else: the new text is made in one copy (three
 copies of a 1 MB text made the first keystrokes after the idle collection's `malloc_trim`
-fault in 2-3 MiB of fresh pages: 5-15 ms); an edit within one line moves the line starts
-after it by recording where the move begins and by how much (`_moved_from`, `_moved_by`),
-not by writing 30,000 starts — typing along one line moves none of them; an edit elsewhere
-writes the pending move in first: the starts are int64s, moved by one big-integer addition
-(a 30,000-line file's list comprehension took 1-4 ms).
+fault in 2-3 MiB of fresh pages: 5-15 ms), and the line starts (`lines.LineStarts`) of a
+keystroke within one line record the move of the lines after it rather than write it.
 """
 
 from __future__ import annotations
 
-import bisect
 import threading
 import time
-from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -39,7 +34,7 @@ import tree_sitter as ts
 
 from scopewise.index import extract as _extract
 from scopewise.index import languages
-from scopewise.index.lines import line_starts, newline_ends, shift_int64s, split_lines, units
+from scopewise.index.lines import LineStarts, split_lines, units
 
 Encoding = str  # "utf-8" | "utf-16" | "utf-32": how LSP positions count characters
 Span = tuple[int, int]  # bytes [start, end) of the current text
@@ -116,10 +111,7 @@ class Document:
         # a request on another thread may finish a paused parse (`settle`) the loop steps
         self._lock = threading.RLock()
         self.source = text.encode("utf-8", "surrogatepass")
-        self._lines = array("q", line_starts(self.source))
-        # the starts from `_moved_from` on are each `_moved_by` bytes short of the line's
-        # start (an edit within one line, not written in yet: `_start`, `_line_of`)
-        self._moved_from, self._moved_by = len(self._lines), 0
+        self._lines = LineStarts.of(self.source)
         # the text's lines as str, one per line (`text_lines`): made when first asked, then
         # only the edited lines decoded again; None until asked, or when a line holds a
         # break other than "\n" (str.splitlines would split it)
@@ -270,46 +262,17 @@ class Document:
         if self._strs is None:
             return
         n = len(self._lines)
-        end = self._start(new_last + 1) if new_last + 1 < n else len(self.source)
-        chunk = self.source[self._start(first) : end]
+        end = self._lines.start(new_last + 1) if new_last + 1 < n else len(self.source)
+        chunk = self.source[self._lines.start(first) : end]
         got = split_lines(chunk, new_last - first + 1, new_last + 1 >= n)
         if got is None:
             self._strs = None
         else:
             self._strs[first : old_last + 1] = got
 
-    def _start(self, line: int) -> int:
-        """Where a line starts (a byte offset), the pending move counted."""
-        start = self._lines[line]
-        return start + self._moved_by if line >= self._moved_from else start
-
-    def _line_of(self, offset: int) -> int:
-        """The line holding a byte offset (its start at or before it)."""
-        lines, k, by = self._lines, self._moved_from, self._moved_by
-        if k < len(lines) and offset >= lines[k] + by:
-            return bisect.bisect_right(lines, offset - by, lo=k) - 1
-        return bisect.bisect_right(lines, offset, hi=k) - 1
-
-    def _move_lines(self, first: int, by: int) -> None:
-        """The lines from `first` on start `by` bytes later (recorded, not written in)."""
-        if not by or first >= len(self._lines):
-            return
-        if self._moved_by and self._moved_from != first:
-            self._write_moves()
-        self._moved_from, self._moved_by = first, self._moved_by + by
-
-    def _write_moves(self) -> None:
-        """Write the pending move into the line starts (a new array: a saved one holds)."""
-        k, by = self._moved_from, self._moved_by
-        if by and k < len(self._lines):
-            lines = self._lines[:k]
-            lines.frombytes(shift_int64s(self._lines[k:].tobytes(), by))
-            self._lines = lines
-        self._moved_from, self._moved_by = len(self._lines), 0
-
     def line_bytes(self, line: int) -> bytes:
-        start = self._start(line)
-        end = self._start(line + 1) if line + 1 < len(self._lines) else len(self.source)
+        start = self._lines.start(line)
+        end = self._lines.start(line + 1) if line + 1 < len(self._lines) else len(self.source)
         return self.source[start:end]
 
     def offset(self, line: int, character: int) -> int:
@@ -322,7 +285,7 @@ class Document:
             raise PositionError(f"line {line + 1} is past the end ({len(self._lines)} lines)")
         raw = self.line_bytes(line)
         content = raw.rstrip(b"\r\n")
-        start = self._start(line)
+        start = self._lines.start(line)
         if self.encoding == "utf-8":
             return start + min(character, len(content))
         text = content.decode("utf-8", "replace")
@@ -337,13 +300,13 @@ class Document:
 
     def position(self, offset: int) -> tuple[int, int]:
         """LSP position of a byte offset."""
-        line = self._line_of(offset)
-        prefix = self.source[self._start(line) : offset].decode("utf-8", "replace")
+        line = self._lines.line_of(offset)
+        prefix = self.source[self._lines.start(line) : offset].decode("utf-8", "replace")
         return line, units(prefix, self.encoding)
 
     def _point(self, offset: int) -> tuple[int, int]:
-        line = self._line_of(offset)
-        return line, offset - self._start(line)
+        line = self._lines.line_of(offset)
+        return line, offset - self._lines.start(line)
 
     def apply(self, changes: list[TextChange], version: int) -> None:
         """Apply the changes of one didChange, in order, editing the tree incrementally.
@@ -354,7 +317,7 @@ class Document:
             self._apply_all(changes, version)
 
     def _apply_all(self, changes: list[TextChange], version: int) -> None:
-        saved = (self.source, self._lines, self._moved_from, self._moved_by, self.parse_problem)
+        saved = (self.source, self._lines, self.parse_problem)
         fresh = False  # a first parse was paused: the new text is parsed afresh
         if self._parsing is not None:  # a paused parse: its old tree is edited along instead
             fresh = self._parsing.old_tree is None
@@ -364,7 +327,7 @@ class Document:
         try:
             replaced = self._apply(changes)
         except PositionError:
-            self.source, self._lines, self._moved_from, self._moved_by, self.parse_problem = saved
+            self.source, self._lines, self.parse_problem = saved
             self._strs = None  # some of the changes may have gone in: made again when asked
             self.indexed = self._base = None
             if had_tree:  # edited in place: parse the restored text again
@@ -386,8 +349,7 @@ class Document:
         for change in changes:
             if change.start is None or change.end is None:
                 self.source = change.text.encode("utf-8", "surrogatepass")
-                self._lines = array("q", line_starts(self.source))
-                self._moved_from, self._moved_by = len(self._lines), 0
+                self._lines = LineStarts.of(self.source)
                 self._strs = None
                 self.tree = None
                 self.indexed = self._base = None
@@ -403,7 +365,7 @@ class Document:
             self.source = b"".join((old[:start], new, old[end:]))  # one copy, not three
             old.release()
             # line starts: unchanged before the edit, shifted after it, new ones inside it
-            self._move_starts(start_point[0], old_end_point[0], start, end, new)
+            self._lines = self._lines.edited(start_point[0], old_end_point[0], start, end, new)
             self._edit_strs(start_point[0], old_end_point[0], start_point[0] + new.count(b"\n"))
             self._moved(start, end, start + len(new))
             new_end_point = self._point(start + len(new))
@@ -413,20 +375,6 @@ class Document:
                         start, end, start + len(new), start_point, old_end_point, new_end_point
                     )
         return replaced
-
-    def _move_starts(self, first: int, last: int, start: int, end: int, new: bytes) -> None:
-        """Lines first..last held the edited bytes [start, end), now `new`."""
-        breaks = newline_ends(new, base=start)
-        if first == last and not breaks:  # within one line: the later lines move alone
-            self._move_lines(first + 1, len(new) - (end - start))
-            return
-        self._write_moves()
-        tail = self._lines[bisect.bisect_right(self._lines, end) :].tobytes()
-        lines = self._lines[: first + 1]
-        lines.extend(breaks)
-        lines.frombytes(shift_int64s(tail, len(new) - (end - start)))
-        self._lines = lines
-        self._moved_from = len(lines)
 
     def _moved(self, start: int, old_end: int, new_end: int) -> None:
         """One more edit (bytes [start, old_end) became [start, new_end)): the changed span
