@@ -324,3 +324,100 @@ def _keystroke(doc: Document, rng: random.Random) -> None:
         doc.apply([TextChange(rng.choice("xy1 ."), (row, col), (row, col))], doc.version + 1)
         return
     doc.apply([TextChange("", (row, col - 1), (row, col))], doc.version + 1)
+
+
+def _broken_by_every_child(body: Any, start: int, end: int) -> bool:
+    """`incremental._broken` as it was: every child of every level looked at."""
+    node, inside = body, (start, end)
+    while node is not None:
+        if node.is_error or node.is_missing:
+            return True
+        if node.has_error:
+            kids = node.children
+            held = [
+                i for i, k in enumerate(kids) if k.end_byte > inside[0] and k.start_byte < inside[1]
+            ]
+            lo, hi = (held[0], held[-1]) if held else (len(kids), -1)
+            for i, k in enumerate(kids):
+                if not k.has_error or (inside[0] <= k.start_byte and k.end_byte <= inside[1]):
+                    continue
+                between = kids[min(i, hi) + 1 : max(i, lo)]
+                if lo <= i <= hi or not incremental._barrier(between):
+                    return True
+        inside = node.start_byte, node.end_byte
+        node = node.parent
+    return False
+
+
+def test_errors_near_a_region_are_found_by_looking_outwards_alone() -> None:
+    """Whether a syntax error lies near a region is decided from the children around it
+    (bisection, then outwards to the first whole statement free of errors), not from every
+    child of a 1,600-statement body at each keystroke: the same answers as a look at all."""
+    rng = random.Random(5)
+    breaks = ["(", ")", "{", "}", "x y", ";", "'", "/*", "=>", ""]
+    for _ in range(40):
+        stmts = [f"  let v{i} = f({i});" for i in range(60)]
+        for _ in range(rng.randint(0, 4)):
+            i = rng.randrange(len(stmts))
+            stmts[i] = stmts[i][: rng.randint(2, 12)] + rng.choice(breaks) + stmts[i][12:]
+        for _ in range(rng.randint(0, 3)):
+            stmts.insert(rng.randrange(len(stmts)), rng.choice(["", "  // note", "  ;"]))
+        src = ("function big() {\n" + "\n".join(stmts) + "\n}\n").encode()
+        tree = extract.parse("javascript", src)
+        bodies = [n for n in _walk(tree.root_node) if n.type in incremental.BODIES]
+        for _ in range(30):
+            body = rng.choice(bodies)
+            kids = body.children
+            if not kids:
+                continue
+            i = rng.randrange(len(kids))
+            j = min(len(kids) - 1, i + rng.randint(0, 3))
+            start, end = kids[i].start_byte, kids[j].end_byte
+            assert incremental._broken(body, start, end) == _broken_by_every_child(
+                body, start, end
+            ), (src.decode(), start, end)
+
+
+def _walk(node: Any) -> list[Any]:
+    out = [node]
+    for k in node.children:
+        out += _walk(k)
+    return out
+
+
+def test_a_splice_away_from_class_headers_keeps_the_names_on_them() -> None:
+    """The names on a file's class headers (`head_names`, a pass over every name the file
+    uses) carry over a keystroke in a body; a keystroke on a header is looked at again.
+    Either way they are what the new index's own pass finds."""
+    from scopewise.index.model import header_names
+
+    classes = "".join(
+        f"class C{i} extends B{i % 3} {{\n  m{i}(x) {{\n    return x + {i};\n  }}\n}}\n"
+        for i in range(20)
+    )
+    text = classes + "function f(a) {\n  const b = a + 1;\n  return b;\n}\n"
+    doc = Document("m.js", text, 1, "javascript")
+    fi = extract.extract("m.js", "javascript", doc.source, doc.tree)
+    doc.mark_indexed(fi.digest)
+    assert fi.head_names() == ["B0", "B1", "B2"]
+
+    def typed(fi: FileIndex, at: tuple[int, int], new: str, end: tuple[int, int]) -> FileIndex:
+        doc.apply([TextChange(new, at, end)], doc.version + 1)
+        doc.settle()
+        now = extract.digest(doc.source)
+        span = doc.since(fi.digest)
+        assert span is not None
+        out = incremental.update(fi, doc.tree, doc.source, span, doc.indexed_source, now)
+        assert out is not None and out.spliced is not None and out.spliced.same_definitions
+        doc.mark_indexed(now)
+        return out
+
+    body = text.split("\n").index("  const b = a + 1;")
+    after = typed(fi, (body, 17), " + a", (body, 17))
+    assert after._heads is fi._heads  # carried, not worked out again
+    assert after.head_names() == header_names(after.definitions, after.refs)
+    header = text.split("\n").index("class C4 extends B1 {")
+    again = typed(after, (header, 17), "Base", (header, 19))
+    assert again._heads is None
+    assert again.head_names() == ["B0", "B1", "B2", "Base"]
+    assert again.head_names() == header_names(again.definitions, again.refs)

@@ -17,16 +17,16 @@ A document also knows which bytes changed since the text its index was made from
 of that text's tree, edited along, and the current one: asked once, by `since`, not at every
 keystroke), as one span; index/incremental.py re-extracts only there.
 
-A keystroke costs the reparse and little else: the line starts are int64s, those after the
-edit moved by one big-integer addition (a 30,000-line file's list comprehension took 1-4 ms).
+A keystroke costs the reparse and little else: the new text is made in one copy (three
+copies of a 1 MB text made the first keystrokes after the idle collection's `malloc_trim`
+fault in 2-3 MiB of fresh pages: 5-15 ms), and the line starts (`lines.LineStarts`) of a
+keystroke within one line record the move of the lines after it rather than write it.
 """
 
 from __future__ import annotations
 
-import bisect
 import threading
 import time
-from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -34,7 +34,7 @@ import tree_sitter as ts
 
 from scopewise.index import extract as _extract
 from scopewise.index import languages
-from scopewise.index.lines import line_starts, newline_ends, shift_int64s, split_lines, units
+from scopewise.index.lines import LineStarts, split_lines, units
 
 Encoding = str  # "utf-8" | "utf-16" | "utf-32": how LSP positions count characters
 Span = tuple[int, int]  # bytes [start, end) of the current text
@@ -111,7 +111,7 @@ class Document:
         # a request on another thread may finish a paused parse (`settle`) the loop steps
         self._lock = threading.RLock()
         self.source = text.encode("utf-8", "surrogatepass")
-        self._lines = array("q", line_starts(self.source))
+        self._lines = LineStarts.of(self.source)
         # the text's lines as str, one per line (`text_lines`): made when first asked, then
         # only the edited lines decoded again; None until asked, or when a line holds a
         # break other than "\n" (str.splitlines would split it)
@@ -262,8 +262,8 @@ class Document:
         if self._strs is None:
             return
         n = len(self._lines)
-        end = self._lines[new_last + 1] if new_last + 1 < n else len(self.source)
-        chunk = self.source[self._lines[first] : end]
+        end = self._lines.start(new_last + 1) if new_last + 1 < n else len(self.source)
+        chunk = self.source[self._lines.start(first) : end]
         got = split_lines(chunk, new_last - first + 1, new_last + 1 >= n)
         if got is None:
             self._strs = None
@@ -271,8 +271,8 @@ class Document:
             self._strs[first : old_last + 1] = got
 
     def line_bytes(self, line: int) -> bytes:
-        start = self._lines[line]
-        end = self._lines[line + 1] if line + 1 < len(self._lines) else len(self.source)
+        start = self._lines.start(line)
+        end = self._lines.start(line + 1) if line + 1 < len(self._lines) else len(self.source)
         return self.source[start:end]
 
     def offset(self, line: int, character: int) -> int:
@@ -285,27 +285,28 @@ class Document:
             raise PositionError(f"line {line + 1} is past the end ({len(self._lines)} lines)")
         raw = self.line_bytes(line)
         content = raw.rstrip(b"\r\n")
+        start = self._lines.start(line)
         if self.encoding == "utf-8":
-            return self._lines[line] + min(character, len(content))
+            return start + min(character, len(content))
         text = content.decode("utf-8", "replace")
         if self.encoding == "utf-32":
-            return self._lines[line] + len(text[:character].encode("utf-8"))
+            return start + len(text[:character].encode("utf-8"))
         units = 0
         for i, ch in enumerate(text):
             if units >= character:
-                return self._lines[line] + len(text[:i].encode("utf-8"))
+                return start + len(text[:i].encode("utf-8"))
             units += 2 if ord(ch) > 0xFFFF else 1
-        return self._lines[line] + len(content)
+        return start + len(content)
 
     def position(self, offset: int) -> tuple[int, int]:
         """LSP position of a byte offset."""
-        line = bisect.bisect_right(self._lines, offset) - 1
-        prefix = self.source[self._lines[line] : offset].decode("utf-8", "replace")
+        line = self._lines.line_of(offset)
+        prefix = self.source[self._lines.start(line) : offset].decode("utf-8", "replace")
         return line, units(prefix, self.encoding)
 
     def _point(self, offset: int) -> tuple[int, int]:
-        line = bisect.bisect_right(self._lines, offset) - 1
-        return line, offset - self._lines[line]
+        line = self._lines.line_of(offset)
+        return line, offset - self._lines.start(line)
 
     def apply(self, changes: list[TextChange], version: int) -> None:
         """Apply the changes of one didChange, in order, editing the tree incrementally.
@@ -348,7 +349,7 @@ class Document:
         for change in changes:
             if change.start is None or change.end is None:
                 self.source = change.text.encode("utf-8", "surrogatepass")
-                self._lines = array("q", line_starts(self.source))
+                self._lines = LineStarts.of(self.source)
                 self._strs = None
                 self.tree = None
                 self.indexed = self._base = None
@@ -360,13 +361,11 @@ class Document:
                 raise PositionError("range end before its start")
             new = change.text.encode("utf-8", "surrogatepass")
             start_point, old_end_point = self._point(start), self._point(end)
-            self.source = self.source[:start] + new + self.source[end:]
+            old = memoryview(self.source)
+            self.source = b"".join((old[:start], new, old[end:]))  # one copy, not three
+            old.release()
             # line starts: unchanged before the edit, shifted after it, new ones inside it
-            tail = self._lines[bisect.bisect_right(self._lines, end) :].tobytes()
-            lines = self._lines[: start_point[0] + 1]
-            lines.extend(newline_ends(new, base=start))
-            lines.frombytes(shift_int64s(tail, len(new) - (end - start)))
-            self._lines = lines
+            self._lines = self._lines.edited(start_point[0], old_end_point[0], start, end, new)
             self._edit_strs(start_point[0], old_end_point[0], start_point[0] + new.count(b"\n"))
             self._moved(start, end, start + len(new))
             new_end_point = self._point(start + len(new))

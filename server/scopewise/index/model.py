@@ -130,13 +130,22 @@ class FileIndex:
             self._named = named
         return self._named.get(name, [])
 
-    def keep_lookups(self, old: FileIndex, *, same_lines: bool) -> None:
+    def keep_lookups(self, old: FileIndex, *, same_lines: bool, lines: tuple[int, int]) -> None:
         """Take `old`'s lookups by name (`named`, `top_level`): this index has its
         definitions (the same names, kinds and parents in the same order); with
-        `same_lines` (each starts on the same line), its start lines too (`enclosing`)."""
+        `same_lines` (each starts on the same line), its start lines too (`enclosing`).
+        `lines`: the lines made again (the rest only moved); when no class's header lies
+        on them, the names on the class headers are `old`'s (`head_names`: a pass over
+        every name, 10 ms in a 3,700-name file, at every keystroke it was asked after)."""
         self._named, self._top = old._named, old._top
         if same_lines:
             self._starts = old._starts
+        first, last = lines
+        if old._heads is not None and not any(
+            d.kind in CLASS_LIKE and d.name_line <= last and first <= d.header_end
+            for d in self.definitions
+        ):
+            self._heads = old._heads
 
     def overloads(self, index: int) -> list[int]:
         """Definition `index` and the others of its name, kind and scope, in file order:
