@@ -162,9 +162,17 @@ def parse_slice(
     return p.parse(source, tree)
 
 
-def extract(path: str, language: str, source: bytes, tree: ts.Tree | None = None) -> FileIndex:
+def extract(
+    path: str,
+    language: str,
+    source: bytes,
+    tree: ts.Tree | None = None,
+    *,
+    hashed: str | None = None,
+) -> FileIndex:
     """Index one file's source. Never raises on broken syntax: errors are recorded.
-    Without a tree the source is parsed within its time limit (ParseTimeout past it)."""
+    Without a tree the source is parsed within its time limit (ParseTimeout past it).
+    `hashed`: the source's `digest`, when the caller has it already (not made twice)."""
     own = tree is None  # parsed here: the tree's text is `source` byte for byte
     typed_lang = language in typed.TYPED
     if tree is None:  # evidence asks nodes' text; the rest of this module slices `source`
@@ -173,7 +181,7 @@ def extract(path: str, language: str, source: bytes, tree: ts.Tree | None = None
     text = source if own else None
     spec = languages.spec(language)
     root = tree.root_node
-    out = FileIndex(path, language, digest(source), source.count(b"\n") + 1)
+    out = FileIndex(path, language, hashed or digest(source), source.count(b"\n") + 1)
 
     # one pass of one query over the tree: definitions, their names, imports and every use
     caps = ts.QueryCursor(languages.index_query(language)).captures(root)
