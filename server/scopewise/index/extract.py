@@ -252,9 +252,11 @@ def _refs(
 ) -> dict[str, bytes]:
     """name -> its uses packed as int64 ``line * 4 + kind``; `seen` (start bytes of the
     definitions' names, not uses) grows as uses are taken, but for the last kind present
-    (nothing after it asks). With `source` (the text the tree was parsed from) a name is
-    sliced from it: `Node.text` costs twice as much, and this loop runs once per identifier
-    of the file (its line asked once, its list found by one lookup)."""
+    (nothing after it asks; no node is captured twice under one name: every @reference.*
+    capture is a single-node pattern of queries/*-refs.scm, one per node type). With
+    `source` (the text the tree was parsed from) a name is sliced from it: `Node.text` costs
+    twice as much, and this loop runs once per identifier of the file (its line asked once,
+    its list found by one lookup)."""
     by_raw: defaultdict[bytes, list[int]] = defaultdict(list)
     present = [key for key in _REF_KEYS if caps.get(key)]  # members first: see _REF_KEYS
     for key in present:
