@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from array import array
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 
 import tree_sitter as ts
@@ -157,8 +158,7 @@ def pack_receivers(
     plain name's is its text, sliced from `source` when given); and the keys, by index
     (every language's receivers are stored so). Runs once per member use of a file."""
     keys: dict[str, int] = {}
-    by_name: dict[bytes, list[int]] = {}
-    lists = by_name.get
+    by_name: defaultdict[bytes, list[int]] = defaultdict(list)
     for obj, member in pairs:
         if obj is None or member is None:
             continue
@@ -173,11 +173,7 @@ def pack_receivers(
         if k is None:
             k = keys[key] = len(keys)
         name = (member.text if source is None else source[sb : member.end_byte]) or b""
-        lst = lists(name)
-        if lst is None:
-            by_name[name] = [member.start_point.row << RECV_BITS | k]
-        else:
-            lst.append(member.start_point.row << RECV_BITS | k)
+        by_name[name].append(member.start_point.row << RECV_BITS | k)
     packed = {n.decode("utf-8", "replace"): array("q", v).tobytes() for n, v in by_name.items()}
     return packed, list(keys)
 

@@ -8,6 +8,7 @@ import re
 import sys
 import time
 from array import array
+from collections import defaultdict
 from typing import Any
 
 import tree_sitter as ts
@@ -161,9 +162,17 @@ def parse_slice(
     return p.parse(source, tree)
 
 
-def extract(path: str, language: str, source: bytes, tree: ts.Tree | None = None) -> FileIndex:
+def extract(
+    path: str,
+    language: str,
+    source: bytes,
+    tree: ts.Tree | None = None,
+    *,
+    hashed: str | None = None,
+) -> FileIndex:
     """Index one file's source. Never raises on broken syntax: errors are recorded.
-    Without a tree the source is parsed within its time limit (ParseTimeout past it)."""
+    Without a tree the source is parsed within its time limit (ParseTimeout past it).
+    `hashed`: the source's `digest`, when the caller has it already (not made twice)."""
     own = tree is None  # parsed here: the tree's text is `source` byte for byte
     typed_lang = language in typed.TYPED
     if tree is None:  # evidence asks nodes' text; the rest of this module slices `source`
@@ -172,7 +181,7 @@ def extract(path: str, language: str, source: bytes, tree: ts.Tree | None = None
     text = source if own else None
     spec = languages.spec(language)
     root = tree.root_node
-    out = FileIndex(path, language, digest(source), source.count(b"\n") + 1)
+    out = FileIndex(path, language, hashed or digest(source), source.count(b"\n") + 1)
 
     # one pass of one query over the tree: definitions, their names, imports and every use
     caps = ts.QueryCursor(languages.index_query(language)).captures(root)
@@ -242,28 +251,26 @@ def _refs(
     source: bytes | None = None,
 ) -> dict[str, bytes]:
     """name -> its uses packed as int64 ``line * 4 + kind``; `seen` (start bytes of the
-    definitions' names, not uses) grows as uses are taken. With `source` (the text the tree
-    was parsed from) a name is sliced from it: `Node.text` costs twice as much, and this
-    loop runs once per identifier of the file."""
-    by_raw: dict[bytes, list[int]] = {}
-    lists, taken = by_raw.get, seen.add
-    for key in _REF_KEYS:  # members first: a member use is not also a plain name
-        ref_nodes = caps.get(key)
-        if not ref_nodes:
-            continue
+    definitions' names, not uses) grows as uses are taken, but for the last kind present
+    (nothing after it asks; no node is captured twice under one name: every @reference.*
+    capture is a single-node pattern of queries/*-refs.scm, one per node type). With
+    `source` (the text the tree was parsed from) a name is sliced from it: `Node.text` costs
+    twice as much, and this loop runs once per identifier of the file (its line asked once,
+    its list found by one lookup)."""
+    by_raw: defaultdict[bytes, list[int]] = defaultdict(list)
+    present = [key for key in _REF_KEYS if caps.get(key)]  # members first: see _REF_KEYS
+    for key in present:
         code = _REF_CODES[key]
-        for node in ref_nodes:
+        last = key is present[-1]
+        for node in caps[key]:
             sb = node.start_byte  # stored in the node; its end is computed: read after
             if sb in seen:
                 continue
-            taken(sb)
+            if not last:
+                seen.add(sb)
             raw = node.text if source is None else source[sb : node.end_byte]
             if raw:
-                lst = lists(raw)
-                if lst is None:
-                    by_raw[raw] = [node.start_point.row * 4 + code]
-                else:
-                    lst.append(node.start_point.row * 4 + code)
+                by_raw[raw].append(node.start_point.row * 4 + code)
     refs: dict[str, bytes] = {}
     for raw, packed in by_raw.items():
         text = raw.decode("utf-8", "replace")

@@ -159,7 +159,7 @@ def _parse_one(
     if f"{digest}:{language}" in known:
         return _Parsed(rel, language, st.st_mtime_ns, st.st_size, digest)
     try:
-        fi = _extract.extract(rel, language, data)
+        fi = _extract.extract(rel, language, data, hashed=digest)
     except _extract.ParseTimeout as exc:
         return _Parsed(rel, language, st.st_mtime_ns, st.st_size, problem=str(exc))
     return _Parsed(rel, language, st.st_mtime_ns, st.st_size, digest, fi.dumps())
