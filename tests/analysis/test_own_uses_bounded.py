@@ -48,7 +48,7 @@ def test_a_by_name_hit_alone_of_its_kind_in_its_file_loads_no_file(tmp_path: Pat
     before = files.loads
     found = _resolved(engine)
     assert files.loads == before  # main: one load per painter file (PAINTERS)
-    assert len(found) == PAINTERS and all(".paintxyz by name" == via for *_, via in found)
+    assert len(found) == PAINTERS and all(via == ".paintxyz by name" for *_, via in found)
     run = warm(tmp_path / "run", _painters(variants=False))
     for p in range(PAINTERS):
         run.workspace.get(f"src/p{p}.py")  # every file in memory: the overloads read off them
@@ -78,3 +78,26 @@ def test_namesakes_that_need_their_file_stop_within_the_work_and_carry_on(
     assert all(loads <= LIMIT for *_, loads in seen), seen  # main: PAINTERS loads at once
     assert [n for n, _, _ in seen] == sorted(n for n, _, _ in seen)  # each carries on
     assert not seen[-1][1] and len(seen) > 2 and answers[-1] == full
+
+
+def test_the_menus_measure_loads_a_used_files_index_only_to_send_it_and_within_the_work(
+    tmp_path: Path,
+) -> None:
+    """Two painters: `obj.paintxyz()` resolved by name surely enough to be sent (its body
+    priced: its file loaded), unless the request's work is spent (then short); five: not
+    sent, no file loaded by the analysis or the measure."""
+    few = {k: v for k, v in _painters(variants=False).items() if k[-4] not in "234"}
+    engine = warm(tmp_path, few)
+    files = engine.workspace.files
+    engine.workspace.get("src/main.py")
+    spent = engine.resolver.work(0)
+    before = files.loads
+    short = engine.needs_for(engine.analyze("src/main.py", 1, 3), 6000, work=spent)
+    assert files.loads == before and spent.short  # main: both painter files loaded
+    run = engine.needs_for(engine.analyze("src/main.py", 1, 3), 6000)
+    assert files.loads == before + 2 and run.plan > short.plan
+    many = warm(tmp_path / "many", _painters(variants=False))
+    many.workspace.get("src/main.py")
+    before = many.workspace.files.loads
+    many.needs_for(many.analyze("src/main.py", 1, 3), 6000, work=many.resolver.work(32))
+    assert many.workspace.files.loads == before  # main: PAINTERS files loaded

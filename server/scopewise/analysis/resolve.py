@@ -260,9 +260,8 @@ class Resolver:
         enclosing_class: int | None,
         work: Work | None = None,
     ) -> list[Resolved]:
-        """The definitions the uses refer to, best first, with confidences; within a
-        request's `work`, a hit's namesakes (`_overloads`) are not looked for in a file
-        that would have to be loaded once it is spent (the answer a lower bound: work.stop)."""
+        """The definitions the uses refer to, best first, with confidences; a hit's namesakes
+        looked for within a request's `work` (`_overloads`)."""
         found: dict[tuple[str, int], Resolved] = {}
 
         def add(path: str, index: int, conf: float, via: str, line: int) -> None:
@@ -274,12 +273,7 @@ class Resolver:
                 r.confidence = max(r.confidence, conf)
                 r.lines.append(line)
 
-        module_aliases = {  # a name `import m` or `from m import n` binds -> that import
-            a: imp
-            for imp in fi.imports
-            for a, n in zip(imp.aliases, imp.names or imp.aliases, strict=False)
-            if n
-        }
+        module_aliases = _module_aliases(fi)
         memo: dict[tuple[str, str | None, object], list[tuple[str, int, float, str]]] = {}
         for use in uses:
             value = self._receiver_value(fi, use)
@@ -602,6 +596,16 @@ def _overloads(
             return None
         hfi = ws.get(path)
     return None if hfi is None else hfi.overloads(index)
+
+
+def _module_aliases(fi: FileIndex) -> dict[str, Import]:
+    """A name `import m` or `from m import n` binds -> that import."""
+    return {
+        a: imp
+        for imp in fi.imports
+        for a, n in zip(imp.aliases, imp.names or imp.aliases, strict=False)
+        if n
+    }
 
 
 def _refs_key(refs: tuple[Ref, ...]) -> tuple[tuple[str, int], ...]:
