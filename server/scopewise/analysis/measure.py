@@ -66,7 +66,9 @@ def measure(
     packer = packing.Packer(sources, cap)
     packing.pack_target(packer, analysis.file.path, analysis.start, analysis.end)
     site_list = candidates.sites(analysis, ws.get, sources.known)
+    stops = work.stops if work is not None else 0
     own = packer.cost + candidates.uses_need(analysis, _within(ws, work), packer.line_costs)
+    short = work is not None and work.stops > stops  # what the range uses: a lower bound
     own += _skeletons(analysis, packer, cap) - _inside(analysis, packer)
     listing = packing.listing_cost(packer, site_list, max(0.0, cap - own), LIST_SAMPLE)
     plan = own + listing
@@ -80,7 +82,7 @@ def measure(
     )
     core = math.ceil(plan)
     full = math.ceil(plan + bodies)
-    if analysis.scope.capped:  # sites a lower bound: the context takes all it may
+    if analysis.scope.capped or short:  # a lower bound: the context takes all it may
         core = full = max(full, cap)
     needs = Needs(core, core, full, entries, math.ceil(sibs))
     analysis.memo[key] = needs
