@@ -333,8 +333,10 @@ def uses_need(analysis: Analysis, files: Lookup, line_costs: LineCosts) -> float
     if analysis.enclosing is not None:
         wanted.append((fi.path, _lines(fi.definitions[analysis.enclosing])))
     for r in analysis.uses:
+        if r.confidence < MIN_VALUE:
+            continue  # not sent: its file neither loaded nor read
         rfi = files(r.path)
-        if rfi is not None and r.index < len(rfi.definitions) and r.confidence >= MIN_VALUE:
+        if rfi is not None and r.index < len(rfi.definitions):
             wanted.append((r.path, _lines(rfi.definitions[r.index])))
     total = 0.0
     for path, lines in wanted:

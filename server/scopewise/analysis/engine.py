@@ -247,9 +247,10 @@ class Engine:
     ) -> _measure.Needs:
         """What the context of an analysed range would need, measured (not packed) up to
         `cap` tokens, with its siblings' (a change's) or not: the menu's estimate (a query);
-        the siblings searched within the request's `work` (then a lower bound past it)."""
+        the siblings searched within the request's `work` (then a lower bound past it), as
+        are the files what the range uses is read from."""
         if not siblings:
-            return _measure.measure(analysis, self.sources, cap)
+            return _measure.measure(analysis, self.sources, cap, work=work)
         return _measure.measure(analysis, self.sources, cap, self._callers_of(work), work)
 
     def _callers_of(self, work: Work | None) -> Callable[[FileIndex, int], list[CallerSite]]:

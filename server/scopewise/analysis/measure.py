@@ -24,6 +24,9 @@ from scopewise.analysis.resolve import is_test_path
 from scopewise.analysis.scope import Analysis
 from scopewise.analysis.sources import Sources
 from scopewise.analysis.work import Work
+from scopewise.index.graph import in_memory
+from scopewise.index.model import FileIndex
+from scopewise.index.workspace import WorkspaceIndex
 from scopewise.vocab import CONTAINER_KINDS, TYPE_KINDS, Kind
 
 _SKELETON_KINDS = TYPE_KINDS | CONTAINER_KINDS | {Kind.TYPE}
@@ -63,7 +66,9 @@ def measure(
     packer = packing.Packer(sources, cap)
     packing.pack_target(packer, analysis.file.path, analysis.start, analysis.end)
     site_list = candidates.sites(analysis, ws.get, sources.known)
-    own = packer.cost + candidates.uses_need(analysis, ws.get, packer.line_costs)
+    stops = work.stops if work is not None else 0
+    own = packer.cost + candidates.uses_need(analysis, _within(ws, work), packer.line_costs)
+    short = work is not None and work.stops > stops  # what the range uses: a lower bound
     own += _skeletons(analysis, packer, cap) - _inside(analysis, packer)
     listing = packing.listing_cost(packer, site_list, max(0.0, cap - own), LIST_SAMPLE)
     plan = own + listing
@@ -77,11 +82,26 @@ def measure(
     )
     core = math.ceil(plan)
     full = math.ceil(plan + bodies)
-    if analysis.scope.capped:  # sites a lower bound: the context takes all it may
+    if analysis.scope.capped or short:  # a lower bound: the context takes all it may
         core = full = max(full, cap)
     needs = Needs(core, core, full, entries, math.ceil(sibs))
     analysis.memo[key] = needs
     return needs
+
+
+def _within(ws: WorkspaceIndex, work: Work | None) -> candidates.Lookup:
+    """`ws.get`, except that once a menu request's `work` is spent a file not in memory is
+    left unloaded (None: what asked for it a lower bound, said to `work`)."""
+    if work is None:
+        return ws.get
+
+    def get(path: str) -> FileIndex | None:
+        if in_memory(ws.files, path) is None and path in ws.files and work.spent():
+            work.stop()
+            return None
+        return ws.get(path)
+
+    return get
 
 
 def _inside(analysis: Analysis, packer: packing.Packer) -> float:

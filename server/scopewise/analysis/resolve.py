@@ -36,6 +36,7 @@ from scopewise.analysis.verdicts import Verdicts
 from scopewise.analysis.work import Work
 from scopewise.index import languages
 from scopewise.index.evidence import value_key
+from scopewise.index.graph import in_memory, rows_in
 from scopewise.index.model import FileIndex, Import
 from scopewise.index.workspace import WorkspaceIndex
 from scopewise.vocab import CLASS_LIKE, TYPE_KINDS, Kind
@@ -252,9 +253,15 @@ class Resolver:
         return [], False
 
     def resolve(
-        self, fi: FileIndex, uses: list[Use], bound: set[str], enclosing_class: int | None
+        self,
+        fi: FileIndex,
+        uses: list[Use],
+        bound: set[str],
+        enclosing_class: int | None,
+        work: Work | None = None,
     ) -> list[Resolved]:
-        """The definitions the uses refer to, best first, with confidences."""
+        """The definitions the uses refer to, best first, with confidences; a hit's namesakes
+        looked for within a request's `work` (`_overloads`)."""
         found: dict[tuple[str, int], Resolved] = {}
 
         def add(path: str, index: int, conf: float, via: str, line: int) -> None:
@@ -266,12 +273,7 @@ class Resolver:
                 r.confidence = max(r.confidence, conf)
                 r.lines.append(line)
 
-        module_aliases = {  # a name `import m` or `from m import n` binds -> that import
-            a: imp
-            for imp in fi.imports
-            for a, n in zip(imp.aliases, imp.names or imp.aliases, strict=False)
-            if n
-        }
+        module_aliases = _module_aliases(fi)
         memo: dict[tuple[str, str | None, object], list[tuple[str, int, float, str]]] = {}
         for use in uses:
             value = self._receiver_value(fi, use)
@@ -282,7 +284,7 @@ class Resolver:
                 typed = self._typed(fi, use, value, enclosing_class)
                 if typed is None:
                     typed = self._resolve_use(fi, use, bound, enclosing_class, module_aliases)
-                hits = memo[key] = _namesakes(self.ws, fi, typed)
+                hits = memo[key] = _namesakes(self.ws, fi, use.name, typed, work)
             for path, index, conf, via in hits:
                 add(path, index, conf, via, use.line)
         return sorted(found.values(), key=lambda r: (-r.confidence, r.path, r.index))
@@ -547,26 +549,63 @@ def _module_file(
 
 
 def _namesakes(
-    ws: WorkspaceIndex, fi: FileIndex, hits: list[tuple[str, int, float, str]]
+    ws: WorkspaceIndex,
+    fi: FileIndex,
+    name: str,
+    hits: list[tuple[str, int, float, str]],
+    work: Work | None = None,
 ) -> list[tuple[str, int, float, str]]:
-    """Each hit with the other definitions of its name in the same scope: `@overload`
-    stubs and their implementation, `if`/`else` and `try`/`except` variants. The last one
-    (an overloaded function's implementation, the binding that runs) takes the hit's
-    confidence; the others a share of it under `scope.CONFIDENT`: variants of one use,
-    not more uses."""
+    """Each hit (of a use of `name`) with the other definitions of its name in the same
+    scope: `@overload` stubs and their implementation, `if`/`else` and `try`/`except`
+    variants. The last one (an overloaded function's implementation, the binding that runs)
+    takes the hit's confidence; the others a share of it under `scope.CONFIDENT`: variants
+    of one use, not more uses. A stored file's rows answer where they can (`_overloads`)."""
     out: list[tuple[str, int, float, str]] = []
     seen: set[tuple[str, int]] = set()
     for path, index, conf, via in hits:
-        hfi = fi if path == fi.path else ws.get(path)
-        if hfi is None:
+        same = _overloads(ws, fi, path, index, name, work)
+        if same is None:
             out.append((path, index, conf, via))
             continue
-        same = hfi.overloads(index)
         for i in same:
             if (path, i) not in seen:
                 seen.add((path, i))
                 out.append((path, i, conf if i == same[-1] else conf * _VARIANT, via))
     return out
+
+
+def _overloads(
+    ws: WorkspaceIndex, fi: FileIndex, path: str, index: int, name: str, work: Work | None
+) -> list[int] | None:
+    """`FileIndex.overloads(index)` of the file `path` (None: no such file, or one left
+    unloaded), from its index when it is in memory, else from the stored rows of `name` when
+    they decide it — the definition alone of its name, kind and level, or one at the top
+    level (its namesakes of that kind there share its scope) — else from its index loaded (a
+    nested definition's namesakes of its kind: their parents decide), unless the request's
+    `work` is spent (the hit then alone, a lower bound: work.stop)."""
+    hfi = fi if path == fi.path else in_memory(ws.files, path)
+    if hfi is None:
+        rows = rows_in(ws.files, path, name)
+        mine = next(((k, t) for i, k, t in rows or () if i == index), None)
+        if rows is not None and mine is not None:
+            same = [i for i, k, t in rows if (k, t) == mine]
+            if len(same) == 1 or mine[1]:
+                return same
+        if work is not None and path in ws.files and work.spent():
+            work.stop()
+            return None
+        hfi = ws.get(path)
+    return None if hfi is None else hfi.overloads(index)
+
+
+def _module_aliases(fi: FileIndex) -> dict[str, Import]:
+    """A name `import m` or `from m import n` binds -> that import."""
+    return {
+        a: imp
+        for imp in fi.imports
+        for a, n in zip(imp.aliases, imp.names or imp.aliases, strict=False)
+        if n
+    }
 
 
 def _refs_key(refs: tuple[Ref, ...]) -> tuple[tuple[str, int], ...]:

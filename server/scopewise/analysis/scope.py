@@ -132,7 +132,7 @@ def analyze(
         cls = targets[0]
     resolved = [
         r
-        for r in resolver.resolve(fi, uses, bound, cls)
+        for r in resolver.resolve(fi, uses, bound, cls, work)
         if not (r.path == fi.path and start <= fi.definitions[r.index].start_line <= end)
         and not (r.path == fi.path and r.index in targets)
     ]

@@ -605,6 +605,15 @@ def defs_per_entry(cache: IndexCache, name: str) -> list[tuple[int, int]]:
     return [(int(e), int(n)) for e, n in rows]
 
 
+def defs_in_entry(cache: IndexCache, name: str, entry: int) -> list[tuple[int, str, bool]]:
+    """(index, kind, top level) of the stored definitions called `name` in one entry, in
+    index order (the primary key's prefix: a few rows, whatever the name's count)."""
+    rows = cache._read(
+        "SELECT idx, kind, top FROM defs WHERE name=? AND entry=? ORDER BY idx", (name, entry)
+    )
+    return [(int(i), str(k), bool(t)) for i, k, t in rows]
+
+
 def refs_page(cache: IndexCache, name: str, after: int, limit: int) -> list[int]:
     """The entries that use `name` past entry `after`, in order, at most `limit`."""
     rows = cache._read(

@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from scopewise.index.cache import IndexCache, defs_page, defs_per_entry, refs_page
+from scopewise.index.cache import IndexCache, defs_in_entry, defs_page, defs_per_entry, refs_page
 from scopewise.index.model import FileIndex
 
 RECENT = 2048  # stored files kept loaded (~20 KB each): the hot path's neighbourhood
@@ -499,6 +499,31 @@ def _paths_of(table: FileTable, entries: list[int], most: int) -> int:
             if n >= most:
                 break
     return n
+
+
+def in_memory(table: FileTable, path: str) -> FileIndex | None:
+    """The index of `path` when it is in memory (pinned, or a recent stored file): none is
+    loaded to answer."""
+    with table._lock:
+        return table._pinned.get(path) or table._recent.get(path)
+
+
+def rows_in(table: FileTable, path: str, name: str) -> list[tuple[int, str, bool]] | None:
+    """(index, kind, top level) of the definitions called `name` in the stored file `path`,
+    in index order, from the cache's rows (the name's rows remembered, else the entry's
+    alone): no file loaded. None when `path` is not a stored file or the cache cannot say."""
+    with table._lock:
+        entry = table._stored.get(path)
+        remembered = table._rows_of.get(("defs", name))
+    if entry is None:
+        return None
+    if remembered is not None:
+        return sorted((i, k, t) for e, i, k, t in remembered if e == entry)
+    cache = table._rows()
+    if cache is None:
+        return None
+    rows = defs_in_entry(cache, name, entry)
+    return rows if cache.readable else None
 
 
 def made_ahead(table: FileTable) -> None:
