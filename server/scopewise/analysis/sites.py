@@ -159,10 +159,12 @@ class _StoppedAt:
         state = was[1]
         return state if state.digest == digest and state.keys == keys else None
 
-    def keep(self, at: tuple[Key, str], state: _Classifying) -> None:
+    def keep(self, at: tuple[Key, str], state: _Classifying, version: int) -> None:
+        if version != self.ws.version:
+            return  # the index moved while it ran: its verdicts are not this version's
         if len(self._at) >= CLASSIFYING_MAX:
             self._at.clear()
-        self._at[at] = (self.ws.version, state)
+        self._at[at] = (version, state)
 
 
 class Kept(Protocol):
@@ -444,14 +446,14 @@ class SiteFinder:
             self.uses += len(lines)
             out = [v for ln, kind in lines for v in self._line_uses(t, ufi, ln, kind, by_line)]
             return out, True
-        at = (key, ufi.path)
+        at, version = (key, ufi.path), self.ws.version
         state = self._stopped.take(at, ufi.digest, t.keys)
         if state is None:  # a new classification: its uses counted once
             state = _Classifying(ufi.digest, t.keys)
             self.uses += len(lines)
         if state.carry(lines, lambda ln, k: self._line_uses(t, ufi, ln, k, by_line), work, shared):
             return state.out, True
-        self._stopped.keep(at, state)
+        self._stopped.keep(at, state, version)
         return state.out, False
 
     def _line_uses(
