@@ -300,6 +300,8 @@ class IndexCache:
             _patiently(lambda: db.execute("PRAGMA journal_mode=WAL"))
             db.execute("PRAGMA synchronous=NORMAL")
             _patiently(lambda: db.executescript(_CREATE))
+            with contextlib.suppress(sqlite3.Error):  # read-only: `heads_of` scans instead
+                db.execute("CREATE INDEX IF NOT EXISTS heads_of ON heads (entry)")
             version = _version_key()
             row = db.execute("SELECT value FROM meta WHERE key='version'").fetchone()
             if row is None:  # (another version's is refused by _check)
@@ -612,6 +614,18 @@ def defs_in_entry(cache: IndexCache, name: str, entry: int) -> list[tuple[int, s
         "SELECT idx, kind, top FROM defs WHERE name=? AND entry=? ORDER BY idx", (name, entry)
     )
     return [(int(i), str(k), bool(t)) for i, k, t in rows]
+
+
+def heads_of(cache: IndexCache, entry: int) -> list[str] | None:
+    """The names on one stored entry's class headers, sorted: what `model.header_names`
+    made of it when it was written (a pass over every name of the file, 25 ms for a
+    5,900-name bundle); None when the entry is gone or the cache cannot say."""
+    rows = cache._read(
+        "SELECT h.name FROM entries e LEFT JOIN heads h ON h.entry = e.id WHERE e.id=? "
+        "ORDER BY h.name",
+        (entry,),
+    )
+    return [str(r[0]) for r in rows if r[0] is not None] if rows else None
 
 
 def refs_page(cache: IndexCache, name: str, after: int, limit: int) -> list[int]:

@@ -11,12 +11,20 @@ touch rows in proportion to their answer, not to the workspace.
 from __future__ import annotations
 
 import bisect
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from scopewise.index.cache import IndexCache, defs_in_entry, defs_page, defs_per_entry, refs_page
+from scopewise.index.cache import (
+    IndexCache,
+    defs_in_entry,
+    defs_page,
+    defs_per_entry,
+    heads_of,
+    refs_page,
+)
 from scopewise.index.model import FileIndex
 
 RECENT = 2048  # stored files kept loaded (~20 KB each): the hot path's neighbourhood
@@ -79,8 +87,7 @@ class FileTable(Mapping[str, FileIndex]):
 
     def _load(self, path: str, entry: int) -> FileIndex | None:
         self.loads += 1
-        got = self._cache.blob(entry) if self._cache else None
-        fi = FileIndex.loads(path, got[0], got[1]) if got is not None else None
+        fi = _stored(self._cache, path, entry)
         if fi is None:  # forgotten by another process, or the cache failed: parse again
             return self._reload(path)
         with self._lock:
@@ -543,3 +550,13 @@ def _tail(path: str) -> str:
 def _last_two(path: str) -> str:
     """A path's last two components (all of it when it has fewer)."""
     return path[path.rfind("/", 0, max(path.rfind("/"), 0)) + 1 :]
+
+
+def _stored(cache: IndexCache | None, path: str, entry: int) -> FileIndex | None:
+    """A stored file's index as the cache holds it (None: forgotten since, or the cache
+    failed), its class headers' names read from the cache's rows when asked (`heads_of`)."""
+    got = cache.blob(entry) if cache else None
+    fi = FileIndex.loads(path, got[0], got[1]) if got is not None else None
+    if fi is not None and cache is not None:
+        fi.heads_from = functools.partial(heads_of, cache, entry)
+    return fi

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import bisect
 import marshal
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -120,6 +120,10 @@ class FileIndex:
     # made by a splice from another index (None: extracted whole, or loaded)
     spliced: Spliced | None = field(default=None, repr=False, compare=False)
     _heads: list[str] | None = field(default=None, repr=False, compare=False)
+    # a stored file's: its head names as the cache's rows hold them (`head_names`)
+    heads_from: Callable[[], list[str] | None] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def named(self, name: str) -> list[int]:
         """Indices of the definitions called `name`, in file order."""
@@ -222,6 +226,8 @@ class FileIndex:
     def head_names(self) -> list[str]:
         """The names used on any class's header here (`header_names`), worked out once: a
         class's bases are among them (a pass over every name once, not once per class)."""
+        if self._heads is None and self.heads_from is not None:
+            self._heads = self.heads_from()
         if self._heads is None:
             self._heads = header_names(self.definitions, self.refs)
         return self._heads
