@@ -53,16 +53,20 @@ def _edit(path: Path, text: str) -> None:
     os.utime(path, ns=(then, then))
 
 
-@pytest.fixture
-def shop(tmp_path: Path) -> Path:
+def _shop(tmp_path: Path, files: dict[str, str]) -> Path:
+    """A workspace of a `shop` package with these files, dated back."""
     root = tmp_path / "ws"
     (root / "shop").mkdir(parents=True)
     (root / ".scopewise.toml").write_text("", encoding="utf-8")
-    (root / "shop" / "__init__.py").write_text("", encoding="utf-8")
-    (root / "shop" / "models.py").write_text(MODELS, encoding="utf-8")
-    (root / "shop" / "make.py").write_text(MAKE.format(kind="Box"), encoding="utf-8")
-    (root / "shop" / "use.py").write_text(USE, encoding="utf-8")
+    for name, text in {"__init__.py": "", **files}.items():
+        (root / "shop" / name).write_text(text, encoding="utf-8")
     age(root)
+    return root
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Path:
+    root = _shop(tmp_path, {"models.py": MODELS, "make.py": MAKE.format(kind="Box"), "use.py": USE})
     _sites(root)  # the index built, its listing stored (a build that lists keeps none)
     return root
 
@@ -173,14 +177,8 @@ def _context_of_add(root: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, i
 @pytest.fixture
 def bag(tmp_path: Path) -> Path:
     """Bag.add, used in 40 files."""
-    root = tmp_path / "ws"
-    (root / "shop").mkdir(parents=True)
-    (root / ".scopewise.toml").write_text("", encoding="utf-8")
-    (root / "shop" / "__init__.py").write_text("", encoding="utf-8")
-    (root / "shop" / "bag.py").write_text(BAG, encoding="utf-8")
-    for n in range(40):
-        (root / "shop" / f"user{n:02}.py").write_text(USER.format(n=n), encoding="utf-8")
-    age(root)
+    users = {f"user{n:02}.py": USER.format(n=n) for n in range(40)}
+    root = _shop(tmp_path, {"bag.py": BAG, **users})
     _sites(root, ("bag.py", 2, 4))  # the index built, its listing stored
     return root
 

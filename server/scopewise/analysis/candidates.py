@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from scopewise.analysis.resolve import CallerSite, Resolved, is_test_path
 from scopewise.analysis.scope import Analysis
 from scopewise.analysis.siblings import Sibling
-from scopewise.analysis.sites import MODULE_LEVEL
+from scopewise.analysis.sites import MODULE_LEVEL, facts_of
 from scopewise.analysis.sources import CallerFacts, Known
 from scopewise.analysis.sources import LineCosts as FileCosts
 from scopewise.index.model import Definition, FileIndex
@@ -317,8 +317,7 @@ def _caller(site: CallerSite, files: Lookup, known: Known | None) -> CallerFacts
     if site.caller is None or site.caller >= len(cfi.definitions):
         facts = MODULE_LEVEL
     else:
-        d = cfi.definitions[site.caller]
-        facts = (d.name_line, cfi.qualified_name(site.caller), d.kind, d.start_line, d.end_line)
+        facts = facts_of(cfi, site.caller)
     if known is not None:
         known.callers[key] = facts
     return facts

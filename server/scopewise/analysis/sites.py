@@ -77,11 +77,14 @@ MODULE_LEVEL: CallerFacts = (-1, "(module level)", "", -1, -1)  # a site outside
 def site_in(fi: FileIndex, line: int, confidence: float, certain: bool, via: str) -> CallerSite:
     """The site on `line` of `fi`, inside the definition around it (`enclosing_callable`)."""
     caller = enclosing_callable(fi, line)
-    if caller is None:
-        return CallerSite(fi.path, line, None, confidence, certain, via, MODULE_LEVEL)
-    d = fi.definitions[caller]
-    facts = (d.name_line, fi.qualified_name(caller), d.kind, d.start_line, d.end_line)
+    facts = MODULE_LEVEL if caller is None else facts_of(fi, caller)
     return CallerSite(fi.path, line, caller, confidence, certain, via, facts)
+
+
+def facts_of(fi: FileIndex, index: int) -> CallerFacts:
+    """A definition's facts as a site carries them: name line, qualified name, kind, lines."""
+    d = fi.definitions[index]
+    return d.name_line, fi.qualified_name(index), d.kind, d.start_line, d.end_line
 
 
 _Verdict = tuple[float, bool, str] | None  # (confidence, certain, via); None: excluded
@@ -577,8 +580,8 @@ class SiteFinder:
 
 def _family(path: str) -> str | None:
     """The language family of a file, by its name (None: no language scopewise indexes)."""
-    spec = languages.language_for_path(path)
-    return None if spec is None else FAMILY.get(spec.name, spec.name)
+    language = symbols.language_of(path)
+    return FAMILY.get(language, language) or None
 
 
 @functools.cache

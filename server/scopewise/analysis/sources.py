@@ -42,7 +42,10 @@ class LineCosts(Sequence[float]):
     def __getitem__(self, i: slice) -> list[float]: ...
     def __getitem__(self, i: int | slice) -> float | list[float]:
         if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self._lines)))]
+            return [self._one(j) for j in range(*i.indices(len(self)))]
+        return self._one(i)
+
+    def _one(self, i: int) -> float:
         cost = self._costs[i]
         if cost is None:
             cost = self._costs[i] = tokens.line_cost(self._lines[i])
@@ -82,13 +85,7 @@ class KeptCosts(LineCosts):
     def __len__(self) -> int:
         return self._n
 
-    @overload
-    def __getitem__(self, i: int) -> float: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[float]: ...
-    def __getitem__(self, i: int | slice) -> float | list[float]:
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(self._n))]
+    def _one(self, i: int) -> float:
         cost = self._known.get(i if i >= 0 else i + self._n)
         return self._costs_of_text()[i] if cost is None else cost
 

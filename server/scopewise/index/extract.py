@@ -297,8 +297,7 @@ def _def_order(item: tuple[int, ts.Node, ts.Node, str]) -> tuple[int, int]:
 
 def _text(node: ts.Node, source: bytes | None = None) -> str:
     """A node's text; sliced from `source` when given (the text its tree was parsed from)."""
-    raw = node.text if source is None else source[node.start_byte : node.end_byte]
-    return raw.decode("utf-8", "replace") if raw else ""
+    return _raw(node, source).decode("utf-8", "replace")
 
 
 def _raw(node: ts.Node, source: bytes | None) -> bytes:

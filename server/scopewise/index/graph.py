@@ -294,10 +294,6 @@ class FileTable(Mapping[str, FileIndex]):
                 self._rows_of[(table, name)] = rows
         return rows
 
-    def definitions_named(self, name: str) -> list[tuple[str, int]]:
-        """(path, index) of every definition called `name`, in (path, index) order."""
-        return [(p, i) for p, i, _, _ in self.definition_rows(name)]
-
     def definition_rows(self, name: str) -> list[tuple[str, int, str, bool]]:
         """(path, index, kind, top level) of every definition called `name`, in (path, index)
         order: what a caller can filter on before it loads a file."""
@@ -466,7 +462,7 @@ def _keep_rows(
 
 
 def count_named(table: FileTable, name: str) -> int:
-    """How many definitions are called `name` (`len(table.definitions_named(name))`),
+    """How many definitions are called `name` (`len(table.definition_rows(name))`),
     counted per stored entry: no row made per definition."""
     rows = table._rows_of.get(("defs", name))
     cache = table._rows() if rows is None else None
