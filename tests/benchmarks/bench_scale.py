@@ -292,6 +292,7 @@ async def keystroke_cost(
     return {
         f"{name}: the same ranges asked again, round trip p50 (ms)": p(alone, 50),
         f"{name}: ... each right after a keystroke, round trip p50 (ms)": p(keyed, 50),
+        f"{name}: ... each right after a keystroke, round trip p99 (ms)": p(keyed, 99),
         f"{name}: a keystroke's own cost, median per range (ms)": statistics.median(
             k - a for k, a in zip(keyed, alone, strict=True)
         ),
@@ -431,6 +432,14 @@ BRIEF = [
         (
             "5k-line file: a keystroke's own cost, median per range (ms)",
             "30k-line file: a keystroke's own cost, median per range (ms)",
+        ),
+        "ms",
+    ),
+    (
+        "a range asked again right after a keystroke, p99: 5k / 30k-line file",
+        (
+            "5k-line file: ... each right after a keystroke, round trip p99 (ms)",
+            "30k-line file: ... each right after a keystroke, round trip p99 (ms)",
         ),
         "ms",
     ),
