@@ -51,6 +51,8 @@ def test_byte_costs_are_the_split_lines_costs() -> None:
             costs = ByteCosts(data, crlf)  # fresh: each order of asking finds its own way
             assert costs.total(asked, 2.5) == split.total(asked, 2.5)
             assert costs.total(set(asked)) == split.total(set(asked))
+        probe = [n + 1, 0, -1, n - 1, n, 2]
+        assert ByteCosts(data, crlf).within(probe) == split.within(probe)
         costs = ByteCosts(data, crlf)
         assert len(costs) == n and costs[0:n] == split[0:n]
         if n:
