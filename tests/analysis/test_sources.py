@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from scopewise.analysis import tokens
-from scopewise.analysis.sources import ByteCosts, LineCosts, Sources, plain
+from scopewise.analysis.sources import BYTE_COSTS_MIN, ByteCosts, LineCosts, Sources, plain
 from scopewise.index.workspace import WorkspaceIndex
 
 
@@ -70,15 +70,20 @@ def test_other_line_endings_are_split_whole() -> None:
     assert plain("\u00e9\u00a9\u2026".encode()) is False
 
 
-def test_a_file_priced_is_not_split(tmp_path: Path) -> None:
-    text = "".join(f"def f{i}(a, b):\n    return a + b * {i}\n" for i in range(2000))
+def test_a_big_file_priced_is_not_split(tmp_path: Path) -> None:
+    text = "".join(f"def f{i}(a, b):\n    return a + b * {i}\n" for i in range(4000))
+    assert len(text) >= BYTE_COSTS_MIN
     (tmp_path / "big.py").write_text(text)
     ws = WorkspaceIndex(tmp_path, use_cache=False)
     ws.build()
     sources = Sources(ws)
     costs = sources.line_costs("big.py")
     lines = text.splitlines()
-    assert costs.total({3001, 7, 3999}) == sum(tokens.line_cost(lines[i]) for i in (3001, 7, 3999))
+    asked = {6001, 7, 7999}
+    assert costs.total(asked) == sum(tokens.line_cost(lines[i]) for i in asked)
     src = sources.get("big.py")
     assert src._lines is None  # priced from its bytes, the text never split whole
     assert src.lines == lines and src.line_costs() is costs
+    (tmp_path / "small.py").write_text("x = 1\n" * 100)  # split: cheaper than found
+    small = sources.line_costs("small.py")
+    assert type(small) is LineCosts and sources.get("small.py")._lines is not None
