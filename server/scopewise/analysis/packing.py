@@ -170,7 +170,7 @@ class Packer:
         first = file_tokens(path) if not full and not lst else 0
         costs = self.line_costs(path)
         if listed:
-            new = [ln for ln in add if ln not in full and ln not in lst and 0 <= ln < len(costs)]
+            new = costs.within(ln for ln in add if ln not in full and ln not in lst)
             if not new:
                 return 0.0
             marker = RUN_TOKENS if not lst else 0
@@ -331,7 +331,7 @@ def listing_cost(
                 costs = packer.line_costs(path)
             except OSError:  # gone since it was indexed: it will not be listed either
                 continue
-            inside = [ln for ln in lines if 0 <= ln < len(costs)]
+            inside = costs.within(lines)
             listed = costs.total(inside, LIST_TOKENS)
             cost += file_tokens(path) + RUN_TOKENS + listed
             read, lines_read, listed_read = read + 1, lines_read + len(inside), listed_read + listed

@@ -578,8 +578,11 @@ class SiteFinder:
         return out
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _family(path: str) -> str | None:
-    """The language family of a file, by its name (None: no language scopewise indexes)."""
+    """The language family of a file, by its name (None: no language scopewise indexes);
+    remembered (a common member's using files, 2,900 at 50k, are filtered by it at every
+    request on its range: 3 ms)."""
     language = symbols.language_of(path)
     return FAMILY.get(language, language) or None
 
