@@ -22,6 +22,7 @@ import bisect
 import itertools
 import operator
 from array import array
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -383,11 +384,14 @@ class _Splice:
             return None
         recv: dict[str, bytes] = {}
         keys: list[str] = []
-        if self.evidenced:
-            take = evidence.receivers if self.language == "python" else typed.receivers
-            recv, keys = take(caps.get("evidence.attribute", []), def_names)
+        uses: defaultdict[bytes, list[int]] = defaultdict(list)  # Python's members: as extract's
+        attributes = caps.get("evidence.attribute", [])
+        if self.language == "python":
+            recv, keys = evidence.receivers(attributes, def_names, None, uses)
+        elif self.evidenced:
+            recv, keys = typed.receivers(attributes, def_names)
         skip = _extract._SKIP_NAMES.get(self.language, set())
-        refs = _extract._refs(caps, def_names, skip, self.source)  # the tree's own text
+        refs = _extract._refs(caps, def_names, skip, self.source, uses)  # the tree's own text
         found.sort(key=_extract._def_order)
         k0, k1 = self._old_block()
         if self._outgrown(k0):
