@@ -184,7 +184,7 @@ def extract(
     out = FileIndex(path, language, hashed or digest(source), source.count(b"\n") + 1)
 
     # one pass of one query over the tree: definitions, their names, imports and every use
-    caps = ts.QueryCursor(languages.index_query(language)).captures(root)
+    caps = index_captures(language, root)
 
     for node in sorted(caps.get("import", ()), key=_span):
         imp = _parse_import(language, node, text)
@@ -214,6 +214,26 @@ def extract(
     if root.has_error:
         out.errors = error_lines(root)
     return out
+
+
+def index_captures(
+    language: str, root: ts.Node, byte_range: tuple[int, int] | None = None
+) -> dict[str, list[ts.Node]]:
+    """The index query's captures over a tree (its root), with those of the language's
+    `languages.top_query` at the root's children (in `byte_range` when given)."""
+    cursor = ts.QueryCursor(languages.index_query(language))
+    if byte_range is not None:
+        cursor.set_byte_range(*byte_range)
+    caps = cursor.captures(root)
+    top = languages.top_query(language)
+    if top is not None:
+        cursor = ts.QueryCursor(top)
+        cursor.set_max_start_depth(1)
+        if byte_range is not None:
+            cursor.set_byte_range(*byte_range)
+        for key, nodes in cursor.captures(root).items():
+            caps.setdefault(key, []).extend(nodes)
+    return caps
 
 
 _Found = tuple[int, ts.Node, ts.Node, str]  # (kind priority, extent, name node, kind)

@@ -478,13 +478,21 @@ class _Splice:
         query = languages.index_query(self.language)
         body = self.region.body
         if body is None:
-            return _captures_in(query, self.root, a, b)
+            return self._whole(a, b)
         node = body.parent
         while node is not None:  # matches starting there: no walk below what they need
             if any(_captures_in(query, node, a, b, start_depth=0).values()):
-                return _captures_in(query, self.root, a, b)
+                return self._whole(a, b)
             node = node.parent
+        top = languages.top_query(self.language)  # matches at the root's children
+        if top is not None and any(_captures_in(top, self.root, a, b, start_depth=1).values()):
+            return self._whole(a, b)
         return _captures_in(query, body, a, b)
+
+    def _whole(self, a: int, b: int) -> dict[str, list[ts.Node]]:
+        """The captures of the whole tree's pass (`extract.index_captures`) inside [a, b)."""
+        caps = _extract.index_captures(self.language, self.root, (a, b))
+        return {k: [n for n in v if a <= n.start_byte and n.end_byte <= b] for k, v in caps.items()}
 
     def _old_block(self) -> tuple[int, int]:
         """The old definitions [k0, k1) that started in the region."""
