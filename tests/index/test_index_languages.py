@@ -268,7 +268,7 @@ def test_no_index_pattern_starts_at_the_root_and_top_level_names_are_found(
     language: str,
 ) -> None:
     """A pattern under the root node (`(module (if_statement ...))`) kept a match open for
-    the whole walk: Python's were 45% of its query's CPU. They are matched at the root's
+    the whole walk: Python's were a third of its query's CPU. They are matched at the root's
     children by `languages.top_query` (start depth 1), the wheel's own switched off in the
     index query: no index pattern matches at the root, and the top-level names (not the
     nested ones) are still definitions."""

@@ -1,6 +1,6 @@
 ; Patterns matched only at the root's children (index/languages.py `top_query`: run with a
 ; start depth of 1). Written under the root node in the index query, they kept a match
-; open from the root for the whole walk over the tree: 45% of Python's query's CPU. The
+; open from the root for the whole walk over the tree: a third of Python's query's CPU. The
 ; wheel's own `(module (expression_statement ...))` is switched off there, re-stated here.
 (expression_statement (assignment left: (identifier) @name) @definition.constant)
 
