@@ -244,3 +244,42 @@ def test_the_index_query_asks_for_no_doc_comments_and_finds_every_definition(
     assert "doc" not in ts.QueryCursor(languages.index_query(language)).captures(tree.root_node)
     fi = extract.extract(f"f.{language}", language, source)
     assert {d.name for d in fi.definitions} == names
+
+
+_TOP_LEVEL = {
+    "python": (
+        b"X = 1\nif a:\n    Y = 2\nelse:\n    Z = 3\ntry:\n    W = 4\nexcept E:\n    W = 5\n"
+        b"def f():\n    if b:\n        V = 6\n",
+        {"X", "Y", "Z", "W", "f"},
+    ),
+    "go": (
+        b"package p\nvar X = 1\nconst Y = 2\nfunc f() {\n\tvar z = 3\n\t_ = z\n}\n",
+        {"X", "Y", "f"},
+    ),
+    "javascript": (
+        b"const X = 1;\nexport const Y = 2;\nfunction f() { const z = 3; }\n",
+        {"X", "Y", "f"},
+    ),
+}
+
+
+@pytest.mark.parametrize("language", sorted(_TOP_LEVEL))
+def test_no_index_pattern_starts_at_the_root_and_top_level_names_are_found(
+    language: str,
+) -> None:
+    """A pattern under the root node (`(module (if_statement ...))`) kept a match open for
+    the whole walk: Python's were a third of its query's CPU. They are matched at the root's
+    children by `languages.top_query` (start depth 1), the wheel's own switched off in the
+    index query: no index pattern matches at the root, and the top-level names (not the
+    nested ones) are still definitions."""
+    import tree_sitter as ts
+
+    from scopewise.index import extract, languages
+
+    source, names = _TOP_LEVEL[language]
+    tree = languages.parser(language).parse(source)
+    cursor = ts.QueryCursor(languages.index_query(language))
+    cursor.set_max_start_depth(0)
+    assert cursor.captures(tree.root_node) == {}
+    fi = extract.extract(f"f.{language}", language, source)
+    assert {d.name for d in fi.definitions} == names

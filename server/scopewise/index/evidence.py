@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 
 import tree_sitter as ts
 
-from scopewise.index.model import RECV_BITS, UNKNOWN, Evidence
+from scopewise.index.model import RECV_BITS, REF_MEMBER, UNKNOWN, Evidence
 
 _LITERALS = {
     "string": "#str", "concatenated_string": "#str", "list": "#list",
@@ -136,15 +136,20 @@ def type_key(text: str) -> str:
 
 # --------------------------------------------------------------------------- receivers
 def receivers(
-    attributes: list[ts.Node], skip: set[int], source: bytes | None = None
+    attributes: list[ts.Node],
+    skip: set[int],
+    source: bytes | None = None,
+    uses: defaultdict[bytes, list[int]] | None = None,
 ) -> tuple[dict[str, bytes], list[str]]:
     """member name -> packed (line, key index) of each ``obj.member`` use (from the
     ``attribute`` nodes; `skip`: start bytes of names that are definitions); the keys.
-    `source`: the text the tree was parsed from (names are sliced from it)."""
+    `source`: the text the tree was parsed from (names are sliced from it). `uses`: each
+    member's use is also put there, as `extract._refs` takes them (see `pack_receivers`):
+    Python's query captures no member use of its own."""
     pairs = (
         (n.child_by_field_name("object"), n.child_by_field_name("attribute")) for n in attributes
     )
-    return pack_receivers(pairs, skip, value_key, source)
+    return pack_receivers(pairs, skip, value_key, source, uses)
 
 
 def pack_receivers(
@@ -152,18 +157,30 @@ def pack_receivers(
     skip: set[int],
     key_of: Callable[[ts.Node], str],
     source: bytes | None = None,
+    uses: defaultdict[bytes, list[int]] | None = None,
 ) -> tuple[dict[str, bytes], list[str]]:
     """member name -> packed (line, key index) of each (receiver, member) pair whose member
     is not a definition (`skip`: start bytes of those), the receiver's key by `key_of` (a
     plain name's is its text, sliced from `source` when given); and the keys, by index
-    (every language's receivers are stored so). Runs once per member use of a file."""
+    (every language's receivers are stored so). Runs once per member use of a file.
+    `uses` (name -> packed ``line * 4 + REF_MEMBER``): each member's use put there too and
+    its start byte into `skip` (a member is not also a plain name's use), read once for
+    both (a member use is a capture and a node less: the query captures no other)."""
     keys: dict[str, int] = {}
     by_name: defaultdict[bytes, list[int]] = defaultdict(list)
     for obj, member in pairs:
-        if obj is None or member is None:
+        if member is None:
             continue
         sb = member.start_byte
         if sb in skip:
+            continue
+        name = (member.text if source is None else source[sb : member.end_byte]) or b""
+        row = member.start_point.row
+        if uses is not None:
+            skip.add(sb)
+            if name:
+                uses[name].append(row * 4 + REF_MEMBER)
+        if obj is None:
             continue
         if source is not None and obj.type == "identifier":
             key = source[obj.start_byte : obj.end_byte].decode("utf-8", "replace")
@@ -172,8 +189,7 @@ def pack_receivers(
         k = keys.get(key)
         if k is None:
             k = keys[key] = len(keys)
-        name = (member.text if source is None else source[sb : member.end_byte]) or b""
-        by_name[name].append(member.start_point.row << RECV_BITS | k)
+        by_name[name].append(row << RECV_BITS | k)
     packed = {n.decode("utf-8", "replace"): array("q", v).tobytes() for n, v in by_name.items()}
     return packed, list(keys)
 

@@ -184,19 +184,23 @@ def extract(
     out = FileIndex(path, language, hashed or digest(source), source.count(b"\n") + 1)
 
     # one pass of one query over the tree: definitions, their names, imports and every use
-    caps = ts.QueryCursor(languages.index_query(language)).captures(root)
+    caps = index_captures(language, root)
 
     for node in sorted(caps.get("import", ()), key=_span):
         imp = _parse_import(language, node, text)
         if imp is not None:
             out.imports.append(imp)
     found, def_names = _captured_definitions(spec, caps)
-    if language == "python" or typed_lang:
-        receivers = evidence.receivers if language == "python" else typed.receivers
-        out.receivers, out.recv_keys = receivers(
+    uses: defaultdict[bytes, list[int]] = defaultdict(list)
+    if language == "python":  # its member uses: with the receivers (see pack_receivers)
+        out.receivers, out.recv_keys = evidence.receivers(
+            caps.get("evidence.attribute", []), def_names, text, uses
+        )
+    elif typed_lang:
+        out.receivers, out.recv_keys = typed.receivers(
             caps.get("evidence.attribute", []), def_names, text
         )
-    out.refs = _refs(caps, def_names, _SKIP_NAMES.get(language, set()), text)
+    out.refs = _refs(caps, def_names, _SKIP_NAMES.get(language, set()), text, uses)
     found.sort(key=_def_order)
     out.definitions = _definitions(spec, found, source=text)
     if language == "python" or typed_lang:
@@ -210,6 +214,26 @@ def extract(
     if root.has_error:
         out.errors = error_lines(root)
     return out
+
+
+def index_captures(
+    language: str, root: ts.Node, byte_range: tuple[int, int] | None = None
+) -> dict[str, list[ts.Node]]:
+    """The index query's captures over a tree (its root), with those of the language's
+    `languages.top_query` at the root's children (in `byte_range` when given)."""
+    cursor = ts.QueryCursor(languages.index_query(language))
+    if byte_range is not None:
+        cursor.set_byte_range(*byte_range)
+    caps = cursor.captures(root)
+    top = languages.top_query(language)
+    if top is not None:
+        cursor = ts.QueryCursor(top)
+        cursor.set_max_start_depth(1)
+        if byte_range is not None:
+            cursor.set_byte_range(*byte_range)
+        for key, nodes in cursor.captures(root).items():
+            caps.setdefault(key, []).extend(nodes)
+    return caps
 
 
 _Found = tuple[int, ts.Node, ts.Node, str]  # (kind priority, extent, name node, kind)
@@ -249,6 +273,7 @@ def _refs(
     seen: set[int],
     skip: set[str] | frozenset[str],
     source: bytes | None = None,
+    uses: defaultdict[bytes, list[int]] | None = None,
 ) -> dict[str, bytes]:
     """name -> its uses packed as int64 ``line * 4 + kind``; `seen` (start bytes of the
     definitions' names, not uses) grows as uses are taken, but for the last kind present
@@ -256,8 +281,9 @@ def _refs(
     capture is a single-node pattern of queries/*-refs.scm, one per node type). With
     `source` (the text the tree was parsed from) a name is sliced from it: `Node.text` costs
     twice as much, and this loop runs once per identifier of the file (its line asked once,
-    its list found by one lookup)."""
-    by_raw: defaultdict[bytes, list[int]] = defaultdict(list)
+    its list found by one lookup). `uses`: the uses taken already, by raw name (Python's
+    members, from its receivers: `evidence.pack_receivers`, their start bytes in `seen`)."""
+    by_raw: defaultdict[bytes, list[int]] = defaultdict(list) if uses is None else uses
     present = [key for key in _REF_KEYS if caps.get(key)]  # members first: see _REF_KEYS
     for key in present:
         code = _REF_CODES[key]

@@ -22,6 +22,7 @@ import bisect
 import itertools
 import operator
 from array import array
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -383,11 +384,14 @@ class _Splice:
             return None
         recv: dict[str, bytes] = {}
         keys: list[str] = []
-        if self.evidenced:
-            take = evidence.receivers if self.language == "python" else typed.receivers
-            recv, keys = take(caps.get("evidence.attribute", []), def_names)
+        uses: defaultdict[bytes, list[int]] = defaultdict(list)  # Python's members: as extract's
+        attributes = caps.get("evidence.attribute", [])
+        if self.language == "python":
+            recv, keys = evidence.receivers(attributes, def_names, None, uses)
+        elif self.evidenced:
+            recv, keys = typed.receivers(attributes, def_names)
         skip = _extract._SKIP_NAMES.get(self.language, set())
-        refs = _extract._refs(caps, def_names, skip, self.source)  # the tree's own text
+        refs = _extract._refs(caps, def_names, skip, self.source, uses)  # the tree's own text
         found.sort(key=_extract._def_order)
         k0, k1 = self._old_block()
         if self._outgrown(k0):
@@ -474,13 +478,21 @@ class _Splice:
         query = languages.index_query(self.language)
         body = self.region.body
         if body is None:
-            return _captures_in(query, self.root, a, b)
+            return self._whole(a, b)
         node = body.parent
         while node is not None:  # matches starting there: no walk below what they need
             if any(_captures_in(query, node, a, b, start_depth=0).values()):
-                return _captures_in(query, self.root, a, b)
+                return self._whole(a, b)
             node = node.parent
+        top = languages.top_query(self.language)  # matches at the root's children
+        if top is not None and any(_captures_in(top, self.root, a, b, start_depth=1).values()):
+            return self._whole(a, b)
         return _captures_in(query, body, a, b)
+
+    def _whole(self, a: int, b: int) -> dict[str, list[ts.Node]]:
+        """The captures of the whole tree's pass (`extract.index_captures`) inside [a, b)."""
+        caps = _extract.index_captures(self.language, self.root, (a, b))
+        return {k: [n for n in v if a <= n.start_byte and n.end_byte <= b] for k, v in caps.items()}
 
     def _old_block(self) -> tuple[int, int]:
         """The old definitions [k0, k1) that started in the region."""

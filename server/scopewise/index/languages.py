@@ -235,12 +235,58 @@ def query_over(name: str, wheel: str) -> ts.Query:
     query = ts.Query(grammar(name), source)
     raw = source.encode("utf-8")
     wheel_end = len(wheel.encode("utf-8"))
+    restated = _restated(name)
     for i in range(query.pattern_count):
         start = query.start_byte_for_pattern(i)
         text = raw[start : query.end_byte_for_pattern(i)]
-        if start < wheel_end and b"@reference." in text and b"@definition." not in text:
+        if start < wheel_end and (
+            (b"@reference." in text and b"@definition." not in text) or _squeezed(text) in restated
+        ):
             query.disable_pattern(i)
     return query
+
+
+def _restated(name: str) -> set[bytes]:
+    """The top query's patterns (`top_query`) as written under the root node, whitespace
+    squeezed: a wheel's pattern among them is switched off in the index query."""
+    top = top_query(name)
+    if top is None:
+        return set()
+    root = parser(name).parse(b"").root_node.type.encode()
+    raw = top_source(name).encode("utf-8")
+    return {
+        _squeezed(
+            b"("
+            + root
+            + b" "
+            + raw[top.start_byte_for_pattern(i) : top.end_byte_for_pattern(i)]
+            + b")"
+        )
+        for i in range(top.pattern_count)
+    }
+
+
+def _squeezed(text: bytes) -> bytes:
+    """A pattern's text without its comments, its whitespace one space (none inside
+    parentheses)."""
+    text = re.sub(rb";[^\n]*", b"", text)
+    return b" ".join(text.split()).replace(b"( ", b"(").replace(b" )", b")")
+
+
+@cache
+def top_query(name: str) -> ts.Query | None:
+    """The patterns matched only at the root's children (``queries/<extra>-top.scm``, each
+    written without the root node it sits under), or None: run with a start depth of 1
+    beside `index_query` (`extract.index_captures`). Rooted at the root inside the index
+    query, each kept a match open for the whole walk over the tree: Python's five were a
+    third of its query's CPU (ws2k, the same captures)."""
+    source = top_source(name)
+    return ts.Query(grammar(name), source) if source else None
+
+
+def top_source(name: str) -> str:
+    files = [_QUERIES / f"{extra}-top.scm" for extra in spec(name).extras]
+    return "\n".join(f.read_text(encoding="utf-8") for f in files if f.is_file())
 
 
 @cache
@@ -249,7 +295,7 @@ def query_reads_text(name: str) -> bool:
     ``#match?``, ...; a match is kept or not by what its captures say). A tree that may not
     be asked its text (`extract.parse_slice`'s ``reread=False``) is only queried otherwise.
     Judged from the query's source: a stray ``(#`` only costs that tree its text."""
-    return "(#" in without_docs(query_source(name)) + refs_source(name)
+    return "(#" in without_docs(query_source(name)) + refs_source(name) + top_source(name)
 
 
 # a wheel's `(comment)* @doc .` before a definition, and the directives naming @doc

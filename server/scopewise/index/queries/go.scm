@@ -1,6 +1,5 @@
 
-(source_file (var_declaration (var_spec name: (identifier) @name) @definition.variable))
-(source_file (const_declaration (const_spec name: (identifier) @name) @definition.constant))
+; top-level var and const declarations: in go-top.scm
 (field_declaration name: (field_identifier) @name) @definition.field
 
 (import_spec) @import

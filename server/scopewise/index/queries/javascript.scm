@@ -1,11 +1,5 @@
 
-(program
-  (lexical_declaration
-    (variable_declarator name: (identifier) @name) @definition.constant))
-(program
-  (export_statement
-    declaration: (lexical_declaration
-      (variable_declarator name: (identifier) @name) @definition.constant)))
+; top-level constants (exported or not): in javascript-top.scm
 
 (import_statement) @import
 

@@ -17,31 +17,7 @@
       attribute: (identifier) @name)
     (#eq? @_self "self"))) @definition.attribute
 
-; module-level assignments one block down: `if TYPE_CHECKING:` aliases, version checks, and
-; `try: ... except ImportError: ...` fallbacks bind module names as much as top-level ones
-(module
-  (if_statement
-    consequence: (block
-      (expression_statement (assignment left: (identifier) @name) @definition.constant))))
-(module
-  (if_statement
-    alternative: (elif_clause
-      consequence: (block
-        (expression_statement (assignment left: (identifier) @name) @definition.constant)))))
-(module
-  (if_statement
-    alternative: (else_clause
-      body: (block
-        (expression_statement (assignment left: (identifier) @name) @definition.constant)))))
-(module
-  (try_statement
-    body: (block
-      (expression_statement (assignment left: (identifier) @name) @definition.constant))))
-(module
-  (try_statement
-    (except_clause
-      (block
-        (expression_statement (assignment left: (identifier) @name) @definition.constant)))))
+; module-level assignments one block down: in python-top.scm
 
 ; type evidence (index/evidence.py): bindings, annotations, `with ... as`, `except ... as`,
 ; isinstance checks and return annotations
