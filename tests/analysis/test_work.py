@@ -90,6 +90,46 @@ def test_without_a_budget_the_same_search_loads_every_file(tmp_path: Path) -> No
     assert engine.workspace.files.loads - before > LIMIT + SLACK
 
 
+def test_a_spent_request_neither_searches_nor_counts_the_siblings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the request's work is spent nothing would be searched: the dependencies' uses
+    are not counted either (a page of rows or a file each), the answer says so; the next
+    request with work left finds them as before."""
+    engine = _warm(tmp_path)
+    spent = engine.resolver.work(0)
+    analysis = engine.analyze("pkg/lib.py", 4, 5, work=engine.resolver.work(1000))
+    counted: list[str] = []
+    real = siblings._uses_of
+    monkeypatch.setattr(siblings, "_uses_of", lambda ws, name, *a: counted.append(name) or 0)
+    found = siblings.find(analysis, engine.workspace, engine.resolver.callers, True, spent)
+    assert found.partial and not found.found and found.unsearched == ["dep"]
+    assert counted == [] and spent.short
+    monkeypatch.setattr(siblings, "_uses_of", real)
+    found, _ = _siblings(engine, engine.resolver.work(1000))
+    assert not found.partial and len(found.found) == USERS
+
+
+def test_a_names_use_count_past_the_cap_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A name used in more files than the siblings' cap is counted from a page of rows
+    once, then kept (until the index changes) like any other count."""
+    engine = _warm(tmp_path)
+    asked: list[str] = []
+    real = siblings.count_using
+
+    def counting(table, name, most):  # type: ignore[no-untyped-def]
+        asked.append(name)
+        return real(table, name, most)
+
+    monkeypatch.setattr(siblings, "count_using", counting)
+    ws = engine.workspace
+    assert siblings._uses_of(ws, "dep", 5, None) == 5  # USERS files use it
+    assert siblings._uses_of(ws, "dep", 5, None) == 5
+    assert asked == ["dep"]
+
+
 def test_overrides_wait_for_a_request_with_work_left(tmp_path: Path) -> None:
     engine = _warm(tmp_path)
     spent = engine.resolver.work(0)

@@ -68,22 +68,32 @@ class FileTable(Mapping[str, FileIndex]):
         # last component -> last two components -> paths, made for a component when first
         # asked with a folder (`__init__.py`: thousands of paths share it)
         self._parents: dict[str, dict[str, list[str]]] = {}
+        # "who uses X" answered, by name, while no path moved (`_moves`: any writer)
+        self._using: dict[str, tuple[int, list[str]]] = {}
+        self._moves = 0
 
     # ------------------------------------------------------------------ Mapping
     def __getitem__(self, path: str) -> FileIndex:
-        with self._lock:
-            fi = self._pinned.get(path) or self._recent.get(path)
-            if fi is not None:
-                if path in self._recent:
-                    self._recent.move_to_end(path)
-                return fi
-            entry = self._stored.get(path)
-            if entry is None:
-                raise KeyError(path)
-        fi = self._load(path, entry)  # outside the lock: a keystroke's pin need not wait on it
+        fi = self.get(path)
         if fi is None:
             raise KeyError(path)
         return fi
+
+    def get(self, path: str, default: None = None) -> FileIndex | None:  # type: ignore[override]
+        """The index of `path` (None: not indexed): Mapping's `get` without its frame and
+        exception (a request asks it hundreds of times)."""
+        with self._lock:
+            fi = self._pinned.get(path)
+            if fi is not None:
+                return fi
+            fi = self._recent.get(path)
+            if fi is not None:
+                self._recent.move_to_end(path)
+                return fi
+            entry = self._stored.get(path)
+            if entry is None:
+                return None
+        return self._load(path, entry)  # outside the lock: a keystroke's pin need not wait
 
     def _load(self, path: str, entry: int) -> FileIndex | None:
         self.loads += 1
@@ -167,8 +177,10 @@ class FileTable(Mapping[str, FileIndex]):
             self._stores += 1
             self._tails = None
             self._parents.clear()
+            self._moves += 1
 
     def _forget(self, path: str) -> None:
+        self._moves += 1
         old = self._pinned.pop(path, None)
         if old is not None:
             for d in old.definitions:
@@ -192,6 +204,7 @@ class FileTable(Mapping[str, FileIndex]):
                 paths.remove(path)
 
     def _add_tail(self, path: str) -> None:
+        self._moves += 1
         self._parents.clear()
         if self._tails is not None:
             self._tails.setdefault(_tail(path), []).append(path)
@@ -307,12 +320,26 @@ class FileTable(Mapping[str, FileIndex]):
         return sorted(out)
 
     def files_using(self, name: str) -> list[str]:
-        """The files that use `name`, sorted."""
+        """The files that use `name`, sorted; the answer kept until a path moves (a file
+        stored, pinned or dropped: `_moves`) — a menu asks about the same names at every
+        request, a few of them used in thousands of files."""
+        with self._lock:
+            moves, stores = self._moves, self._stores
+            hit = self._using.get(name)
+            if hit is not None and hit[0] == moves:
+                return list(hit[1])
         found = self._stored_paths([e for e, *_ in self._remembered("refs", name)])
         with self._lock:
             pinned = list(self._pinned.items())
         found += (p for p, fi in pinned if name in fi.refs)
-        return sorted(found)
+        found.sort()
+        with self._lock:
+            remembered = ("refs", name) in self._rows_of or not self._stored
+            if self._moves == moves and self._stores == stores and remembered:
+                if len(self._using) >= ROWS:
+                    self._using.clear()
+                self._using[name] = (moves, found)
+        return list(found)
 
     def files_heading(self, name: str) -> list[str]:
         """The files with a class whose header uses `name` (where a class may derive from
