@@ -266,6 +266,25 @@ def test_a_menu_request_stops_when_its_time_is_up_and_the_next_carries_on(
     assert counts == sorted(counts)  # each carries on where the last stopped
 
 
+def test_the_ranges_own_share_stops_when_the_requests_time_is_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Units bound nothing here: a request's time does, half a millisecond a unit. The
+    range's own share of using files stops once the request's time is up (MENU_S, past its
+    floor), not later: what comes after it (the menu's measures) has a fixed cost."""
+    _warm(tmp_path)
+    monkeypatch.setattr(listing, "MENU_WORK", 1000)
+    monkeypatch.setattr(listing, "MENU_SITE_FILES", 1000)
+    engine = listing.ServerEngine(tmp_path)
+    engine.index(workers=1)
+    unit = 0.0005
+    monkeypatch.setattr(work_module, "CLOCK", lambda: engine.work.used * unit if engine.work else 0)
+    with engine.memo():
+        scope = engine.analyze("pkg/dep.py", 1, 2).scope
+        assert engine.work is not None and engine.capped and scope.fan_in_files < USERS
+        assert engine.work.used <= listing.MENU_S / unit + SLACK, engine.work.used
+
+
 def test_a_wide_subclass_search_stops_within_the_work_and_carries_on(tmp_path: Path) -> None:
     """`Base` has USERS subclasses, one per file: a menu request finds the overrides of
     `Base.m` only within its work (each file read is a unit), and the next requests carry
