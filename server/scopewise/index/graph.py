@@ -324,21 +324,15 @@ class FileTable(Mapping[str, FileIndex]):
         stored, pinned or dropped: `_moves`) — a menu asks about the same names at every
         request, a few of them used in thousands of files."""
         with self._lock:
-            moves, stores = self._moves, self._stores
-            hit = self._using.get(name)
-            if hit is not None and hit[0] == moves:
-                return list(hit[1])
+            moves, stores, hit = self._moves, self._stores, self._using.get(name)
+        if hit is not None and hit[0] == moves:
+            return list(hit[1])
         found = self._stored_paths([e for e, *_ in self._remembered("refs", name)])
         with self._lock:
             pinned = list(self._pinned.items())
         found += (p for p, fi in pinned if name in fi.refs)
         found.sort()
-        with self._lock:
-            remembered = ("refs", name) in self._rows_of or not self._stored
-            if self._moves == moves and self._stores == stores and remembered:
-                if len(self._using) >= ROWS:
-                    self._using.clear()
-                self._using[name] = (moves, found)
+        _keep_using(self, name, (moves, stores), found)
         return list(found)
 
     def files_heading(self, name: str) -> list[str]:
@@ -374,23 +368,36 @@ class FileTable(Mapping[str, FileIndex]):
             return []
         return cache.imports_of(entry)
 
-    def counts(self) -> Counts:
-        """Files, definitions, references and files by language (the stored files' from the
-        cache's entries)."""
-        with self._lock:
-            pinned = list(self._pinned.values())
-            stored = list(self._stored.values())
-        facts = self._cache.entry_counts() if (self._cache and stored) else {}
-        langs: dict[str, int] = {}
-        symbols = sum(len(f.definitions) for f in pinned)
-        refs = sum(f.ref_count for f in pinned)
-        for f in pinned:
-            langs[f.language] = langs.get(f.language, 0) + 1
-        for entry in stored:
-            lang, ndefs, nrefs = facts.get(entry, ("?", 0, 0))
-            langs[lang] = langs.get(lang, 0) + 1
-            symbols, refs = symbols + ndefs, refs + nrefs
-        return Counts(len(pinned) + len(stored), symbols, refs, dict(sorted(langs.items())))
+
+def counts(table: FileTable) -> Counts:
+    """Files, definitions, references and files by language (the stored files' from the
+    cache's entries)."""
+    with table._lock:
+        pinned = list(table._pinned.values())
+        stored = list(table._stored.values())
+    facts = table._cache.entry_counts() if (table._cache and stored) else {}
+    langs: dict[str, int] = {}
+    symbols = sum(len(f.definitions) for f in pinned)
+    refs = sum(f.ref_count for f in pinned)
+    for f in pinned:
+        langs[f.language] = langs.get(f.language, 0) + 1
+    for entry in stored:
+        lang, ndefs, nrefs = facts.get(entry, ("?", 0, 0))
+        langs[lang] = langs.get(lang, 0) + 1
+        symbols, refs = symbols + ndefs, refs + nrefs
+    return Counts(len(pinned) + len(stored), symbols, refs, dict(sorted(langs.items())))
+
+
+def _keep_using(table: FileTable, name: str, at: tuple[int, int], found: list[str]) -> None:
+    """Keep "who uses `name`" (`found`, read when no path had moved `at[0]` times and
+    `at[1]` entries were stored) while it still holds: nothing moved since, its rows were
+    the remembered ones (or there are no stored files)."""
+    with table._lock:
+        remembered = ("refs", name) in table._rows_of or not table._stored
+        if (table._moves, table._stores) == at and remembered:
+            if len(table._using) >= ROWS:
+                table._using.clear()
+            table._using[name] = (at[0], found)
 
 
 def repin(table: FileTable, path: str, fi: FileIndex) -> None:
