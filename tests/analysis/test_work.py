@@ -90,6 +90,46 @@ def test_without_a_budget_the_same_search_loads_every_file(tmp_path: Path) -> No
     assert engine.workspace.files.loads - before > LIMIT + SLACK
 
 
+def test_a_spent_request_neither_searches_nor_counts_the_siblings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the request's work is spent nothing would be searched: the dependencies' uses
+    are not counted either (a page of rows or a file each), the answer says so; the next
+    request with work left finds them as before."""
+    engine = _warm(tmp_path)
+    spent = engine.resolver.work(0)
+    analysis = engine.analyze("pkg/lib.py", 4, 5, work=engine.resolver.work(1000))
+    counted: list[str] = []
+    real = siblings._uses_of
+    monkeypatch.setattr(siblings, "_uses_of", lambda ws, name, *a: counted.append(name) or 0)
+    found = siblings.find(analysis, engine.workspace, engine.resolver.callers, True, spent)
+    assert found.partial and not found.found and found.unsearched == ["dep"]
+    assert counted == [] and spent.short
+    monkeypatch.setattr(siblings, "_uses_of", real)
+    found, _ = _siblings(engine, engine.resolver.work(1000))
+    assert not found.partial and len(found.found) == USERS
+
+
+def test_a_names_use_count_past_the_cap_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A name used in more files than the siblings' cap is counted from a page of rows
+    once, then kept (until the index changes) like any other count."""
+    engine = _warm(tmp_path)
+    asked: list[str] = []
+    real = siblings.count_using
+
+    def counting(table, name, most):  # type: ignore[no-untyped-def]
+        asked.append(name)
+        return real(table, name, most)
+
+    monkeypatch.setattr(siblings, "count_using", counting)
+    ws = engine.workspace
+    assert siblings._uses_of(ws, "dep", 5, None) == 5  # USERS files use it
+    assert siblings._uses_of(ws, "dep", 5, None) == 5
+    assert asked == ["dep"]
+
+
 def test_overrides_wait_for_a_request_with_work_left(tmp_path: Path) -> None:
     engine = _warm(tmp_path)
     spent = engine.resolver.work(0)
@@ -224,6 +264,25 @@ def test_a_menu_request_stops_when_its_time_is_up_and_the_next_carries_on(
     assert all(used >= listing.MENU_FLOOR for _, _, used in seen[:-1])  # its floor, at least
     counts = [n for _, n, _ in seen]
     assert counts == sorted(counts)  # each carries on where the last stopped
+
+
+def test_the_ranges_own_share_stops_when_the_requests_time_is_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Units bound nothing here: a request's time does, half a millisecond a unit. The
+    range's own share of using files stops once the request's time is up (MENU_S, past its
+    floor), not later: what comes after it (the menu's measures) has a fixed cost."""
+    _warm(tmp_path)
+    monkeypatch.setattr(listing, "MENU_WORK", 1000)
+    monkeypatch.setattr(listing, "MENU_SITE_FILES", 1000)
+    engine = listing.ServerEngine(tmp_path)
+    engine.index(workers=1)
+    unit = 0.0005
+    monkeypatch.setattr(work_module, "CLOCK", lambda: engine.work.used * unit if engine.work else 0)
+    with engine.memo():
+        scope = engine.analyze("pkg/dep.py", 1, 2).scope
+        assert engine.work is not None and engine.capped and scope.fan_in_files < USERS
+        assert engine.work.used <= listing.MENU_S / unit + SLACK, engine.work.used
 
 
 def test_a_wide_subclass_search_stops_within_the_work_and_carries_on(tmp_path: Path) -> None:

@@ -87,6 +87,33 @@ def test_an_edited_buffer_wins_over_the_stored_rows(poly: Path, tmp_path: Path) 
     assert warm.definitions_named("Cart") == [] and "shop/cart.py" not in warm.files
 
 
+def test_who_uses_a_name_is_kept_until_a_path_moves(
+    poly: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A menu asks "who uses X" of the same names at every request: the sorted paths are
+    made once (not from the rows again) until a file is stored, pinned or dropped, and
+    each answer is the caller's own list."""
+    warm = _warm(poly, tmp_path / "c.sqlite3")
+    made: list[int] = []
+    real = graph.FileTable._stored_paths
+
+    def counting(self: graph.FileTable, entries: list[int]) -> list[str]:
+        made.append(len(entries))
+        return real(self, entries)
+
+    monkeypatch.setattr(graph.FileTable, "_stored_paths", counting)
+    first = warm.files_using("apply_discount")
+    assert "shop/cart.py" in first and len(made) == 1
+    first.clear()  # the caller's own list: the one kept is not changed
+    assert "shop/cart.py" in warm.files_using("apply_discount") and len(made) == 1
+    warm.update("shop/cart.py", b"def renamed():\n    return 1\n")  # pinned
+    assert "shop/cart.py" not in warm.files_using("apply_discount") and len(made) == 2
+    warm.refresh_from_disk("shop/cart.py")  # stored again
+    assert "shop/cart.py" in warm.files_using("apply_discount") and len(made) == 3
+    warm.remove("shop/cart.py")
+    assert "shop/cart.py" not in warm.files_using("apply_discount") and len(made) == 4
+
+
 def test_a_file_forgotten_by_another_process_is_parsed_again(poly: Path, tmp_path: Path) -> None:
     cache = tmp_path / "c.sqlite3"
     first = _warm(poly, cache)

@@ -82,6 +82,9 @@ def find(
     order. With the request's `work`, the search stops once it is spent (`partial`; the
     files loaded and the verdicts classified are kept for the next request)."""
     stops = work.stops if work is not None else 0
+    if work is not None and work.spent():  # none would be searched: nor their uses counted
+        work.stop()
+        return Siblings(unsearched=[d.name for d in _deps(analysis, ws, 0)], partial=True)
     deps = _deps(analysis, ws, MAX_REFS + 1 if bounded else None, work)
     skip = _range_defs(analysis) | {(d.path, d.index) for d in deps}
     skip |= set(_users(analysis.callers, ws, frozenset()))
@@ -125,7 +128,8 @@ def _deps(
     """The range's in-repo dependencies resolved surely enough, one per definition, the
     least used (the cheapest to search and the most telling) first; with `most`, uses are
     counted up to it (a file using the name uses it at least once: past `most` files, none
-    is read), and within the request's `work` (a count stopped short is `most`)."""
+    is read; `most` 0: none counted, in path order), and within the request's `work` (a
+    count stopped short is `most`)."""
     best: dict[tuple[str, int], float] = {}
     for r in analysis.uses:
         if r.confidence >= SURE_USE:
@@ -136,7 +140,8 @@ def _deps(
         if fi is None or index >= len(fi.definitions):
             continue
         name = fi.definitions[index].name
-        deps.append(_Dep(path, index, name, conf, _uses_of(ws, name, most, work)))
+        refs = _uses_of(ws, name, most, work) if most != 0 else 0
+        deps.append(_Dep(path, index, name, conf, refs))
     deps.sort(key=lambda d: (d.refs, -d.confidence, d.path, d.index))
     return deps
 
@@ -153,23 +158,31 @@ def _uses_of(ws: WorkspaceIndex, name: str, most: int | None, work: Work | None)
     if hit is not None:
         return hit
     at = ws.version
-    if most is not None and count_using(ws.files, name, most) >= most:
-        return most  # (not kept: counting up to `most` reads a page of rows)
-    files = ws.files_using(name)
-    refs = 0
-    for p in files:
-        if work is not None and most is not None and work.spent():
-            work.stop()  # not kept: the next request counts on (the files loaded kept)
-            return most
-        ufi = ws.get(p)
-        refs += len(ufi.refs.get(name, b"")) // 8 if ufi is not None else 0
-        if most is not None and refs >= most:
-            refs = most
-            break
+    refs: int | None = most  # past `most` files (a page of rows read: kept all the same)
+    if most is None or count_using(ws.files, name, most) < most:
+        refs = _counted(ws, name, most, work)
+    if refs is None:
+        return most or 0  # not kept: the next request counts on (the files loaded kept)
     if at == ws.version:
         if len(kept) >= COUNTS_KEPT:
             kept.clear()
         kept[(name, most)] = refs
+    return refs
+
+
+def _counted(ws: WorkspaceIndex, name: str, most: int | None, work: Work | None) -> int | None:
+    """The uses of `name` in the files using it, loaded (up to `most`); None when the
+    request's `work` was spent first."""
+    files = ws.files_using(name)
+    refs = 0
+    for p in files:
+        if work is not None and most is not None and work.spent():
+            work.stop()
+            return None
+        ufi = ws.get(p)
+        refs += len(ufi.refs.get(name, b"")) // 8 if ufi is not None else 0
+        if most is not None and refs >= most:
+            return most
     return refs
 
 

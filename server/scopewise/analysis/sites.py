@@ -43,7 +43,10 @@ _ONLY_WORK = 1 << 40  # SiteFinder._gather's share when the request's work alone
 # file's uses typed on their receivers can load many files (three.js' `add`: 360 units of a
 # 32-unit request in one share)
 OWN_SHARE_MAX = 3
-OWN_SHARE_TIME = 1.5  # times a timed request's time (analysis/work.py) the own share may take
+# times a timed request's time (analysis/work.py) the own share may take: its time (1.5 made
+# the slowest 2% of menus at 50k files, whose fixed parts come after it, 3 ms longer and
+# routed no more of them as an unbounded menu: tests/benchmarks/menu_partial.py)
+OWN_SHARE_TIME = 1.0
 CLASSIFYING_MAX = 1024  # using files whose stopped classification is kept for the next request
 # files one using file's classification loads in a request before the request's work may stop
 # it (a file's few look-ups finish as they did; three.js' `Uniform.js` once loaded 535)

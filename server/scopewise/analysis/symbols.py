@@ -352,8 +352,8 @@ def go_family(ws: WorkspaceIndex, fi: FileIndex, index: int) -> list[Decl]:
         needed = {fi.definitions[j].name for j in _children(fi, owner)}
         return [
             (mfi, mi)
-            for mfi, mi, recv in _go_methods(ws, d.name)
-            if _imports_package(mfi, fi.path) and needed <= _go_method_set(ws, mfi, recv, sets)
+            for mfi, mi, recv in _go_methods(ws, d.name, lambda m: _imports_package(m, fi.path))
+            if needed <= _go_method_set(ws, mfi, recv, sets)
         ]
     out: list[Decl] = []
     for recv in _go_receivers(ws, fi, index):
@@ -393,11 +393,14 @@ def _go_receivers(ws: WorkspaceIndex, fi: FileIndex, index: int) -> list[str]:
     ]
 
 
-def _go_methods(ws: WorkspaceIndex, name: str) -> Iterator[tuple[FileIndex, int, str]]:
-    """Go methods named `name` declared on a type (not in an interface), with each
-    receiver type."""
+def _go_methods(
+    ws: WorkspaceIndex, name: str, where: Callable[[FileIndex], bool]
+) -> Iterator[tuple[FileIndex, int, str]]:
+    """Go methods named `name` declared on a type (not in an interface) in the files
+    `where` keeps (judged before their receivers are looked up: `String` has hundreds),
+    with each receiver type."""
     for mfi, mi in ws.definitions_named(name, _go_method):
-        if mfi.language == "go" and mfi.definitions[mi].kind == Kind.METHOD:
+        if mfi.language == "go" and mfi.definitions[mi].kind == Kind.METHOD and where(mfi):
             for recv in _go_receivers(ws, mfi, mi):
                 yield mfi, mi, recv
 
@@ -428,8 +431,10 @@ def _go_method_set(
         return names
     names = memo[(here, recv)] = set()
     for path in ws.files_using(recv):
+        if not path.endswith(".go") or posixpath.dirname(path) != here:
+            continue  # judged by its path, not loaded (a type name is used far and wide)
         pfi = ws.get(path)
-        if pfi is None or pfi.language != "go" or posixpath.dirname(path) != here:
+        if pfi is None or pfi.language != "go":
             continue
         recv_lines = {line for line, _ in pfi.ref_lines(recv)}
         for o in pfi.definitions:

@@ -68,22 +68,32 @@ class FileTable(Mapping[str, FileIndex]):
         # last component -> last two components -> paths, made for a component when first
         # asked with a folder (`__init__.py`: thousands of paths share it)
         self._parents: dict[str, dict[str, list[str]]] = {}
+        # "who uses X" answered, by name, while no path moved (`_moves`: any writer)
+        self._using: dict[str, tuple[int, list[str]]] = {}
+        self._moves = 0
 
     # ------------------------------------------------------------------ Mapping
     def __getitem__(self, path: str) -> FileIndex:
-        with self._lock:
-            fi = self._pinned.get(path) or self._recent.get(path)
-            if fi is not None:
-                if path in self._recent:
-                    self._recent.move_to_end(path)
-                return fi
-            entry = self._stored.get(path)
-            if entry is None:
-                raise KeyError(path)
-        fi = self._load(path, entry)  # outside the lock: a keystroke's pin need not wait on it
+        fi = self.get(path)
         if fi is None:
             raise KeyError(path)
         return fi
+
+    def get(self, path: str, default: None = None) -> FileIndex | None:  # type: ignore[override]
+        """The index of `path` (None: not indexed): Mapping's `get` without its frame and
+        exception (a request asks it hundreds of times)."""
+        with self._lock:
+            fi = self._pinned.get(path)
+            if fi is not None:
+                return fi
+            fi = self._recent.get(path)
+            if fi is not None:
+                self._recent.move_to_end(path)
+                return fi
+            entry = self._stored.get(path)
+            if entry is None:
+                return None
+        return self._load(path, entry)  # outside the lock: a keystroke's pin need not wait
 
     def _load(self, path: str, entry: int) -> FileIndex | None:
         self.loads += 1
@@ -167,8 +177,10 @@ class FileTable(Mapping[str, FileIndex]):
             self._stores += 1
             self._tails = None
             self._parents.clear()
+            self._moves += 1
 
     def _forget(self, path: str) -> None:
+        self._moves += 1
         old = self._pinned.pop(path, None)
         if old is not None:
             for d in old.definitions:
@@ -192,6 +204,7 @@ class FileTable(Mapping[str, FileIndex]):
                 paths.remove(path)
 
     def _add_tail(self, path: str) -> None:
+        self._moves += 1
         self._parents.clear()
         if self._tails is not None:
             self._tails.setdefault(_tail(path), []).append(path)
@@ -307,12 +320,20 @@ class FileTable(Mapping[str, FileIndex]):
         return sorted(out)
 
     def files_using(self, name: str) -> list[str]:
-        """The files that use `name`, sorted."""
+        """The files that use `name`, sorted; the answer kept until a path moves (a file
+        stored, pinned or dropped: `_moves`) — a menu asks about the same names at every
+        request, a few of them used in thousands of files."""
+        with self._lock:
+            moves, stores, hit = self._moves, self._stores, self._using.get(name)
+        if hit is not None and hit[0] == moves:
+            return list(hit[1])
         found = self._stored_paths([e for e, *_ in self._remembered("refs", name)])
         with self._lock:
             pinned = list(self._pinned.items())
         found += (p for p, fi in pinned if name in fi.refs)
-        return sorted(found)
+        found.sort()
+        _keep_using(self, name, (moves, stores), found)
+        return list(found)
 
     def files_heading(self, name: str) -> list[str]:
         """The files with a class whose header uses `name` (where a class may derive from
@@ -347,23 +368,36 @@ class FileTable(Mapping[str, FileIndex]):
             return []
         return cache.imports_of(entry)
 
-    def counts(self) -> Counts:
-        """Files, definitions, references and files by language (the stored files' from the
-        cache's entries)."""
-        with self._lock:
-            pinned = list(self._pinned.values())
-            stored = list(self._stored.values())
-        facts = self._cache.entry_counts() if (self._cache and stored) else {}
-        langs: dict[str, int] = {}
-        symbols = sum(len(f.definitions) for f in pinned)
-        refs = sum(f.ref_count for f in pinned)
-        for f in pinned:
-            langs[f.language] = langs.get(f.language, 0) + 1
-        for entry in stored:
-            lang, ndefs, nrefs = facts.get(entry, ("?", 0, 0))
-            langs[lang] = langs.get(lang, 0) + 1
-            symbols, refs = symbols + ndefs, refs + nrefs
-        return Counts(len(pinned) + len(stored), symbols, refs, dict(sorted(langs.items())))
+
+def counts(table: FileTable) -> Counts:
+    """Files, definitions, references and files by language (the stored files' from the
+    cache's entries)."""
+    with table._lock:
+        pinned = list(table._pinned.values())
+        stored = list(table._stored.values())
+    facts = table._cache.entry_counts() if (table._cache and stored) else {}
+    langs: dict[str, int] = {}
+    symbols = sum(len(f.definitions) for f in pinned)
+    refs = sum(f.ref_count for f in pinned)
+    for f in pinned:
+        langs[f.language] = langs.get(f.language, 0) + 1
+    for entry in stored:
+        lang, ndefs, nrefs = facts.get(entry, ("?", 0, 0))
+        langs[lang] = langs.get(lang, 0) + 1
+        symbols, refs = symbols + ndefs, refs + nrefs
+    return Counts(len(pinned) + len(stored), symbols, refs, dict(sorted(langs.items())))
+
+
+def _keep_using(table: FileTable, name: str, at: tuple[int, int], found: list[str]) -> None:
+    """Keep "who uses `name`" (`found`, read when no path had moved `at[0]` times and
+    `at[1]` entries were stored) while it still holds: nothing moved since, its rows were
+    the remembered ones (or there are no stored files)."""
+    with table._lock:
+        remembered = ("refs", name) in table._rows_of or not table._stored
+        if (table._moves, table._stores) == at and remembered:
+            if len(table._using) >= ROWS:
+                table._using.clear()
+            table._using[name] = (at[0], found)
 
 
 def repin(table: FileTable, path: str, fi: FileIndex) -> None:

@@ -39,6 +39,7 @@ from scopewise.index.files import (
 )
 from scopewise.index.gate import GATE, die_with_parent
 from scopewise.index.graph import FileTable, count_named, definitions_kept, repin
+from scopewise.index.graph import counts as table_counts
 from scopewise.index.model import FileIndex
 from scopewise.settings import FileSettings
 
@@ -690,7 +691,7 @@ def _same_definitions(old: FileIndex, fi: FileIndex) -> bool:
 
 def _counted(files: FileTable, stats: IndexStats) -> IndexStats:
     """`stats` with the files' counts (files, symbols, references, languages)."""
-    counts = files.counts()
+    counts = table_counts(files)
     stats.files, stats.symbols = counts.files, counts.symbols
     stats.references, stats.languages = counts.references, counts.languages
     return stats

@@ -62,7 +62,7 @@ MENU_SITE_FILES = 16
 MENU_WORK = 32
 # ...and its time, once it has done MENU_FLOOR units (a unit's cost grows with the workspace:
 # a stored file loaded at 50k files, one in memory at 2k): past it each part answers a lower
-# bound too, the range's own sites past 1.5 times it (analysis/sites.OWN_SHARE_TIME)
+# bound too, the range's own sites (their share) once it is up (analysis/sites.OWN_SHARE_TIME)
 MENU_S = 0.006
 MENU_FLOOR = 8  # (a small workspace's menus do fewer: the fixture poly's at most 7)
 LISTING_TTL_S = 30.0  # a menu is reused this long when nothing changed (estimates age)
