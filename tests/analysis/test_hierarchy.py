@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from test_receivers import line_of, sites_of, workspace
 
 from scopewise.analysis.engine import Engine
+from scopewise.index.model import FileIndex
 
 FILES = {
     "shapes/base.py": """\
@@ -123,3 +125,43 @@ def test_bases_come_out_the_same_whatever_order_the_index_stored_names_in(
     h._headers.clear()
     after = [(f.path, i) for f, i in h.bases(fi, cls)[0]]
     assert before == after and len(before) == 2
+
+
+DIAMOND = {
+    "zoo/a.py": "class A:\n    def m(self):\n        return 1\n",
+    "zoo/b.py": "from zoo.a import A\n\nclass B(A):\n    pass\n\nclass F(B):\n    pass\n",
+    "zoo/c.py": "from zoo.a import A\n\nclass C(A):\n    pass\n",
+    "zoo/d.py": "from zoo.b import B\nfrom zoo.c import C\n\nclass D(B, C):\n    pass\n",
+    "zoo/e.py": "from zoo.d import D\n\nclass E(D):\n    def m(self):\n        return 2\n",
+}
+
+
+def _names(refs: list[tuple[object, int]]) -> list[str]:
+    return [f.definitions[i].name for f, i in refs]  # type: ignore[attr-defined]
+
+
+def test_a_finished_search_gives_each_subclass_its_own_subclasses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After `A`'s subclasses are found, `B`'s, `C`'s, `D`'s... are known without a search
+    of their own (`D` derives from both `B` and `C`: a subclass of each), the same and in the
+    same order as each one's own search finds them."""
+    fresh = workspace(tmp_path / "fresh", DIAMOND)
+    own = {
+        name: _names(fresh.resolver.hierarchy.subclasses(*_ref(fresh, name))) for name in "BCDEF"
+    }
+    assert own["B"] == ["F", "D", "E"] and own["C"] == ["D", "E"] and own["F"] == []
+    engine = workspace(tmp_path / "ws", DIAMOND)
+    h = engine.resolver.hierarchy
+    assert _names(h.subclasses(*_ref(engine, "A"))) == ["B", "C", "F", "D", "E"]
+    searched: list[object] = []
+    monkeypatch.setattr(h, "_search", lambda *args: searched.append(args) or True)
+    assert {name: _names(h.subclasses(*_ref(engine, name))) for name in "BCDEF"} == own
+    assert not searched
+
+
+def _ref(engine: Engine, name: str) -> tuple[FileIndex, int]:
+    path = f"zoo/{name.lower()}.py" if name != "F" else "zoo/b.py"
+    fi = engine.workspace.get(path)
+    assert fi is not None
+    return fi, _index(engine, path, name)

@@ -17,7 +17,7 @@ from lspclient import Editor, start_editor, stop_editor
 
 from scopewise.index.model import FileIndex
 from scopewise.lsp import ahead, listing
-from scopewise.lsp.ahead import Ahead, ranges_of
+from scopewise.lsp.ahead import Ahead, classes_of, ranges_of
 from scopewise.lsp.documents import OpenDocuments
 from scopewise.lsp.listing import ServerEngine
 from scopewise.lsp.waiting import Waiting
@@ -272,6 +272,62 @@ async def test_a_waiting_message_holds_the_work_ahead_but_not_the_menu(tmp_path:
         engine.needs_for(engine.analyze(DEP, 1, 2), 24_000, siblings=True)
         assert engine.work is not None and engine.work.used >= 16 and engine.capped
         assert not engine.work.yielded
+
+
+SUBCLASSES = 30  # of `Base`, one a file
+
+
+async def test_the_subclasses_of_an_open_class_are_searched_before_the_ranges(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What every method's menu shares, `Base`'s 30 subclasses (each in a file of its own),
+    is searched for before any range is analysed; a menu on a method then searches for
+    none of them."""
+    root = tmp_path / "ws"
+    files = {
+        ".scopewise.toml": "",
+        "pkg/base.py": "class Base:\n    def run(self):\n        return 1\n\n"
+        "    def stop(self):\n        return 2\n",
+        **{
+            f"subs/s{i:02}.py": f"from pkg.base import Base\n\n\nclass S{i}(Base):\n"
+            f"    def run(self):\n        return {i}\n"
+            for i in range(SUBCLASSES)
+        },
+    }
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    engine = ServerEngine(root, use_cache=False)
+    engine.index(workers=1)
+    docs = OpenDocuments(root)
+    docs.open((root / "pkg/base.py").as_uri(), files["pkg/base.py"], 1)
+    host = _Host(engine, docs)
+    h = engine.resolver.hierarchy
+    events: list[str] = []
+    search, analyze = h._search, engine.analyze
+    monkeypatch.setattr(h, "_search", lambda *a: events.append("search") or search(*a))
+    monkeypatch.setattr(engine, "analyze", lambda *a: events.append("analyze") or analyze(*a))
+    work = Ahead(host)
+    work.changed()
+    await _until_done(host)
+    assert (work.stats.classes, work.stats.ranges) == (1, 3), work.stats
+    assert events[0] == "search" and "analyze" in events, events
+    events.clear()
+    with engine.memo():  # a menu on `run`: its overrides from the subclasses found
+        engine.analyze("pkg/base.py", 2, 3)
+    fi = engine.workspace.get("pkg/base.py")
+    assert fi is not None and len(h.subclasses(fi, 0)) == SUBCLASSES
+    assert events == ["analyze"], events
+
+
+def test_the_classes_of_a_file_most_members_first() -> None:
+    from scopewise.index import extract
+
+    text = b"class A:\n    x = 1\n\n    def m(self):\n        return 1\n\n\nclass B:\n"
+    text += b"    def m(self):\n        pass\n\n    def n(self):\n        pass\n\n\n"
+    text += b"class C:\n    y = 2\n"
+    fi: FileIndex = extract.extract("a.py", "python", text)
+    assert classes_of(fi) == ["B", "A"]
 
 
 def test_the_ranges_of_a_file_are_its_definitions_a_class_up_to_its_members() -> None:

@@ -5,7 +5,7 @@ member's lookup through the bases, and the overrides of a method either way."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from scopewise.analysis.work import Work
@@ -16,6 +16,7 @@ from scopewise.vocab import CLASS_LIKE, CONTAINER_KINDS, DATA_KINDS, TYPE_KINDS,
 Ref = tuple[FileIndex, int]  # a definition: its file and its index there
 _CLASSES = TYPE_KINDS | CONTAINER_KINDS  # what a member belongs to
 _MAX_DEPTH = 8
+_MAX_SUBCLASSES = 500  # a search stops past it
 
 
 class Binder(Protocol):
@@ -64,12 +65,16 @@ Edited = dict[tuple[str, str], FileIndex]  # (path, digest) of an index then -> 
 @dataclass
 class _Search:
     """A subclass search under way: found so far, seen, the classes whose subclasses are
-    still to find (the first one's header files read up to `at`)."""
+    still to find (the first one's header files read up to `at`), and each class's direct
+    subclasses found, in the order found (those seen before too: a class deriving from two)."""
 
     out: list[Ref]
     seen: set[tuple[str, int]]
     todo: list[Ref]
     at: int = 0
+    # (path, class) -> its direct subclasses' (path, class): no index in them, nothing to
+    # carry over an edit (it keeps the classes at their indexes: `carry_subclasses`)
+    under: dict[tuple[str, int], list[tuple[str, int]]] = field(default_factory=dict)
 
     def moved(self, paths: set[str], now: Edited) -> _Search | None:
         """This search with the edited files' indexes replaced by their new ones (`now`, by
@@ -78,7 +83,22 @@ class _Search:
         out, todo = _moved(self.out, paths, now), _moved(self.todo, paths, now)
         if out is None or todo is None:
             return None
-        return _Search(list(out), set(self.seen), list(todo), self.at)
+        return _Search(list(out), set(self.seen), list(todo), self.at, self.under)
+
+    def below(self, top: Ref) -> list[Ref]:
+        """The subclasses of `top`, one of this finished search's classes, in the order a
+        search of its own finds them (breadth first, each class's in the order found)."""
+        refs = {(f.path, i): (f, i) for f, i in self.out}
+        out: list[Ref] = []
+        seen = {(top[0].path, top[1])}
+        todo = [(top[0].path, top[1])]
+        while todo and len(out) < _MAX_SUBCLASSES:
+            for key in self.under.get(todo.pop(0), ()):
+                if key not in seen and key in refs:  # (not the search's own class: a cycle)
+                    seen.add(key)
+                    out.append(refs[key])
+                    todo.append(key)
+        return out
 
 
 def _moved(refs: Sequence[Ref], paths: set[str], now: Edited) -> tuple[Ref, ...] | None:
@@ -111,6 +131,7 @@ class Hierarchy:
         self._subclasses_at = workspace.version
         # a search a request's work stopped: where the next one carries on (this version's)
         self._searching: dict[tuple[str, str, int], tuple[int, _Search]] = {}  # (version, it)
+        self._finished: list[_Search] = []  # searches finished: their classes' subclasses
         # called when the index moved since: by default every subclass found is dropped;
         # the resolver's answers kept (analysis/kept.py) carry them over edits
         self.fresh: Callable[[], None] = lambda: self.carry_subclasses(None, self.ws.version)
@@ -206,6 +227,10 @@ class Hierarchy:
         found = self._subclasses.get(key)
         if found is not None:
             return list(found[0])
+        below = self._below(fi, cls) if at == self._subclasses_at else None
+        if below is not None:
+            self._subclasses[key] = below, frozenset(f.path for f, _ in below)
+            return list(below)
         was = self._searching.pop(key, None)
         search = was[1] if was and was[0] == at else _Search([], {(fi.path, cls)}, [(fi, cls)])
         if not self._search(search, fi.language, work):
@@ -217,7 +242,22 @@ class Hierarchy:
             if len(self._subclasses) > 4096:
                 self._subclasses.clear()
             self._subclasses[key] = hit, frozenset(f.path for f, _ in hit)
+            if not search.todo and len(search.under) > 1:  # finished: its classes' own known
+                if len(self._finished) >= 64:
+                    self._finished.clear()
+                self._finished.append(search)
         return list(hit)
+
+    def _below(self, fi: FileIndex, cls: int) -> tuple[Ref, ...] | None:
+        """The subclasses of `cls` when a finished search found it (every class it found
+        had its header files read), as a search of its own would find them: a search from a
+        class's base makes its subclasses' searches free (tkinter's `Misc`: `Widget`,
+        `BaseWidget` and 230 more). Worked out when asked (kept over edits: each one
+        kept is carried at every keystroke)."""
+        for search in self._finished:
+            if any(i == cls and f.path == fi.path and f.digest == fi.digest for f, i in search.out):
+                return tuple(search.below((fi, cls)))
+        return None
 
     def carry_subclasses(
         self, edits: Sequence[tuple[FileIndex, FileIndex]] | None, at: int
@@ -228,6 +268,7 @@ class Hierarchy:
         (the same classes derive from the same ones, at the same indexes, and the same files'
         class headers name them): an edited file's index in them replaced by the new one."""
         searching, self._searching = self._searching, {}
+        finished, self._finished = self._finished, []
         if edits is None:
             self._subclasses = {}
         elif edits:
@@ -246,14 +287,16 @@ class Hierarchy:
                 carried = search.moved(paths, now)
                 if carried is not None and (key[0] not in paths or key[:2] in now):
                     self._searching[_rekeyed(key, paths, now)] = at, carried
+            self._finished = [c for c in (f.moved(paths, now) for f in finished) if c]
         else:  # the same files: every search carries on where it stopped
             self._searching = {key: (at, search) for key, (_, search) in searching.items()}
+            self._finished = finished
         self._subclasses_at = at
 
     def _search(self, s: _Search, language: str, work: Work | None) -> bool:
         """Carry the breadth-first search `s` on; False when `work` was spent first (`s`
         says where it stopped)."""
-        while s.todo and len(s.out) < 500:
+        while s.todo and len(s.out) < _MAX_SUBCLASSES:
             cfi, ci = s.todo[0]
             name = cfi.definitions[ci].name
             paths = self.ws.files_heading(name)  # a class header names it: no other
@@ -267,12 +310,12 @@ class Hierarchy:
                 if sfi is None or sfi.language != language:
                     continue
                 for si in self._classes_naming(sfi, name):
-                    if (path, si) in s.seen:
-                        continue
                     if any(b[0].path == cfi.path and b[1] == ci for b in self.bases(sfi, si)[0]):
-                        s.seen.add((path, si))
-                        s.out.append((sfi, si))
-                        s.todo.append((sfi, si))
+                        s.under.setdefault((cfi.path, ci), []).append((path, si))
+                        if (path, si) not in s.seen:
+                            s.seen.add((path, si))
+                            s.out.append((sfi, si))
+                            s.todo.append((sfi, si))
             s.todo.pop(0)
             s.at = 0
         return True

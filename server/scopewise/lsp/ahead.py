@@ -20,6 +20,16 @@ tried again after an edit while its file stays open). What it
 computes is kept under the same versions the menu's requests use, so an edit makes nothing
 stale: the work is done again from the new state.
 
+Before the ranges, the part every member's menu shares: each open class's subclasses across
+the workspace (what the menu of each of its methods looks up for the overrides;
+analysis/hierarchy.py), the class with the most members first, in time-bounded slices too. A
+first look at a method then starts from its class's subclasses found (in-process at 50k
+files, every class's searched before 80 first looks at tkinter's ranges: their median 8.4
+and 9.6 ms of CPU against 13.5 and 11.3 without; `Misc`'s 236 subclasses alone take 0.2 s,
+its subclasses' own then come from its search: analysis/hierarchy.py). They
+are kept over a keystroke inside a body (`Hierarchy.carry_subclasses`), so typing does not
+start them again; a class past `CLASS_WORK` units is left to the menus.
+
 Knows the documents and the engine it is handed (through `AheadHost`); not the server."""
 
 from __future__ import annotations
@@ -34,7 +44,7 @@ from lsprotocol import types
 
 from scopewise.analysis.engine import EngineError
 from scopewise.index.model import FileIndex
-from scopewise.vocab import CONTAINER_KINDS, DATA_KINDS, Kind
+from scopewise.vocab import CLASS_LIKE, CONTAINER_KINDS, DATA_KINDS, Kind
 
 from .documents import OpenDocuments
 from .listing import ServerEngine
@@ -48,7 +58,10 @@ LATE_S = 0.005  # the quiet timer this late: a handler ran over it (the next mes
 SLICE_WORK = 4  # units of work per slice (analysis/work.py): ~4 ms at 50k files
 SLICE_SITES = 4  # using files a slice classifies for the range's own sites
 RANGE_WORK = 128  # units a range gets ahead before it is left to the menu's requests
+SLICE_S = 0.004  # a class's slice: its CPU time (its search may load nothing for a while)
+CLASS_WORK = 512  # units a class's subclass search gets ahead (tkinter's Misc: 227)
 _NOT_RANGES = DATA_KINDS | {Kind.ATTRIBUTE}  # a variable or field: its owner's range
+_CLASS = "class "  # a class left to the menus: (file, _CLASS + its name) in `_left`
 
 
 class AheadHost(Protocol):
@@ -74,6 +87,13 @@ class _Range:
 
 
 @dataclass
+class _Class:
+    rel: str
+    name: str  # its qualified name
+    used: int = 0
+
+
+@dataclass
 class Stats:
     """What the work ahead did since it last started from a change."""
 
@@ -83,7 +103,8 @@ class Stats:
     cpu_s: float = 0.0
     longest_ms: float = 0.0  # the longest slice: what a message may wait
     ranges: int = 0  # ranges done
-    left: int = 0  # ranges left to the menu (their uses past RANGE_WORK)
+    classes: int = 0  # classes whose subclasses were searched (or found kept)
+    left: int = 0  # ranges (or classes) left to the menu (past RANGE_WORK, CLASS_WORK)
     gave_way: int = 0  # slices stopped early for a message that had arrived
     done_at: float | None = None  # when everything open was done
     times: list[float] = field(default_factory=list)
@@ -108,6 +129,30 @@ def ranges_of(fi: FileIndex) -> list[tuple[int, int, str]]:
     return [(a, b, name) for (a, b), name in out.items()]
 
 
+def classes_of(fi: FileIndex) -> list[str]:
+    """The qualified names of a file's classes with members, the most members first (the
+    menus that share its subclasses), then in the file's order."""
+    members: dict[int, int] = {}
+    for d in fi.definitions:
+        if d.parent is not None and d.kind not in _NOT_RANGES:
+            members[d.parent] = members.get(d.parent, 0) + 1
+    found = [
+        (-members[i], i)
+        for i, d in enumerate(fi.definitions)
+        if d.kind in CLASS_LIKE and members.get(i)
+    ]
+    return list(dict.fromkeys(fi.qualified_name(i) for _, i in sorted(found)))
+
+
+def _class_index(fi: FileIndex, name: str) -> int | None:
+    """The index of the class called `name` (qualified) in `fi`, if there is one."""
+    last = name.rsplit(".", 1)[-1]
+    for i, d in enumerate(fi.definitions):
+        if d.kind in CLASS_LIKE and d.name == last and fi.qualified_name(i) == name:
+            return i
+    return None
+
+
 class Ahead:
     """The menu's analysis of the open documents, done in slices while nothing is asked."""
 
@@ -115,12 +160,14 @@ class Ahead:
         self.host = host
         self.waiting = Waiting() if waiting is None else waiting  # a message has arrived
         self._queue: list[_Range] = []
+        self._classes: list[_Class] = []  # searched for their subclasses before the ranges
         self._stale = True  # the queue is made again from the open documents
         self._timer: asyncio.TimerHandle | None = None
         self._due = 0.0  # when the timer is due (the loop's clock)
         self._next: asyncio.Handle | None = None  # the next slice, when running
         self._near: dict[str, int] = {}  # file -> the line of its last code-action range
         self._done: set[tuple[str, int, int]] = set()  # since the index last moved
+        self._classes_done: set[tuple[str, str]] = set()  # ... and classes (found or left)
         # left to the menu (uses past RANGE_WORK), by file and name: not tried again after
         # an edit (each try would spend RANGE_WORK again); forgotten when the file closes
         self._left: set[tuple[str, str]] = set()
@@ -169,7 +216,7 @@ class Ahead:
             return
         if self._stale:
             self._make_queue(engine)
-        if self._queue and self._next is None:
+        if (self._queue or self._classes) and self._next is None:
             self._next = asyncio.get_running_loop().call_soon(self._slice)
 
     # ------------------------------------------------------------------ the queue
@@ -178,9 +225,11 @@ class Ahead:
         version = engine.workspace.version
         if version != self._at:
             self._done.clear()
+            self._classes_done.clear()
             self._at = version
             self.stats = Stats(started=time.monotonic())
         queue: list[_Range] = []
+        classes: list[_Class] = []
         open_now = self.host.docs.relpaths()
         self._left = {(rel, name) for rel, name in self._left if rel in open_now}
         for rel in open_now:
@@ -195,7 +244,12 @@ class Ahead:
             ]
             found.sort(key=lambda r: (abs(r.start - near), r.start))
             queue += found
-        self._queue = queue
+            classes += [
+                _Class(rel, name)
+                for name in classes_of(fi)
+                if (rel, name) not in self._classes_done and (rel, _CLASS + name) not in self._left
+            ]
+        self._queue, self._classes = queue, classes
 
     def _ready(self, engine: ServerEngine, rel: str) -> FileIndex | None:
         """The index of an open buffer when it is the buffer's text (the edit settled, the
@@ -214,13 +268,16 @@ class Ahead:
     def _slice(self) -> None:
         self._next = None
         engine = self.host.engine
-        if engine is None or self.host.busy() or not self._queue:
+        if engine is None or self.host.busy() or not (self._queue or self._classes):
             return
         if engine.workspace.version != self._at:  # the index moved: start from it
             self.changed()
             return
         if self.waiting():  # a message arrived: it goes first (its handling arms this)
             self._arm()
+            return
+        if self._classes:
+            self._class_slice(engine)
             return
         r = self._queue[0]
         t0, c0 = time.perf_counter(), time.process_time()
@@ -243,10 +300,49 @@ class Ahead:
             if short:
                 self.stats.left += 1
                 self._left.add((r.rel, r.name))
-        if self._queue:
+        self._go_on()
+
+    def _go_on(self) -> None:
+        if self._queue or self._classes:
             self._next = asyncio.get_running_loop().call_soon(self._slice)
         else:
             self._finished()
+
+    def _class_slice(self, engine: ServerEngine) -> None:
+        """One slice of the first class's subclass search, within SLICE_WORK units and
+        SLICE_S of CPU, giving way to a message; the search carries on in the next slice
+        (`Hierarchy.subclasses` keeps where it stopped)."""
+        c = self._classes[0]
+        t0, c0 = time.perf_counter(), time.process_time()
+        short, used, gave_way = self._search(engine, c)
+        self._note(t0, c0, used)
+        c.used += used
+        if gave_way and c.used < CLASS_WORK:
+            self.stats.gave_way += 1
+            self._arm()
+            return
+        if not short or c.used >= CLASS_WORK:
+            self._classes.pop(0)
+            self._classes_done.add((c.rel, c.name))
+            self.stats.classes += 1
+            log.info("work ahead: %s %s's subclasses, %d units", c.rel, c.name, c.used)
+            if short:
+                self.stats.left += 1
+                self._left.add((c.rel, _CLASS + c.name))
+        self._go_on()
+
+    def _search(self, engine: ServerEngine, c: _Class) -> tuple[bool, int, bool]:
+        """(stopped short, units used, gave way) of a slice of `c`'s subclass search."""
+        fi = engine.workspace.get(c.rel)
+        at = None if fi is None else _class_index(fi, c.name)
+        if fi is None or at is None:
+            return False, 0, False  # gone since the queue was made: nothing to do
+        with engine.memo(SLICE_WORK, SLICE_SITES, self.waiting):
+            work = engine.work
+            assert work is not None
+            work.timed(SLICE_S, 0)
+            engine.resolver.hierarchy.subclasses(fi, at, work)
+            return work.short or work.yielded, work.used, work.yielded
 
     def _analyse(self, engine: ServerEngine, r: _Range) -> tuple[bool, int, bool]:
         """One slice: the range analysed and measured as the menu does (the sites, the
@@ -281,7 +377,8 @@ class Ahead:
         s = self.stats
         s.done_at = time.monotonic()
         text = (
-            f"work ahead done: {s.ranges} ranges ({s.left} left to the menu), {s.units} units "
+            f"work ahead done: {s.classes} classes' subclasses, {s.ranges} ranges "
+            f"({s.left} left to the menu), {s.units} units "
             f"of work, {s.cpu_s * 1000:.0f} ms CPU in {s.slices} slices (the longest "
             f"{s.longest_ms:.1f} ms, {s.gave_way} gave way to a message), "
             f"{s.done_at - s.started:.2f} s after the change"
