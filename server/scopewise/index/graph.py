@@ -403,13 +403,16 @@ def _keep_using(table: FileTable, name: str, at: tuple[int, int], found: list[st
 def repin(table: FileTable, path: str, fi: FileIndex) -> None:
     """`table.pin(path, fi)`; an index spliced from the one pinned there with the same
     definitions (`model.Spliced`) replaces it alone: the names' (path, index) entries hold
-    (a keystroke in a 30k-line file: no pass over its thousands of definitions)."""
+    (a keystroke in a 30k-line file: no pass over its thousands of definitions), and of
+    "who uses X" kept, only the names the file gained or lost a use of are dropped."""
     how = fi.spliced
     with table._lock:
         was = table._pinned.get(path)
         same = how is not None and how.same_definitions
         if same and was is not None and how is not None and how.source == was.digest:
             table._pinned[path] = fi
+            for name in [n for n in table._using if (n in was.refs) != (n in fi.refs)]:
+                del table._using[name]  # a use typed or deleted: "who uses it" moved
             return
     table.pin(path, fi)
 
