@@ -133,7 +133,9 @@ def _made_key() -> str:
         ts_version = "?"
     queries = hashlib.sha1(
         "".join(
-            languages.query_source(s.name) + languages.refs_source(s.name)
+            languages.query_source(s.name)
+            + languages.refs_source(s.name)
+            + languages.top_source(s.name)
             for s in languages.LANGUAGES
         ).encode("utf-8")
     ).hexdigest()[:12]
