@@ -320,7 +320,7 @@ async def test_the_subclasses_of_an_open_class_are_searched_before_the_ranges(
     assert events == ["analyze"], events
 
 
-def test_the_classes_of_a_file_most_members_first() -> None:
+def test_the_classes_of_a_file_the_one_asked_in_then_most_members_first() -> None:
     from scopewise.index import extract
 
     text = b"class A:\n    x = 1\n\n    def m(self):\n        return 1\n\n\nclass B:\n"
@@ -328,6 +328,9 @@ def test_the_classes_of_a_file_most_members_first() -> None:
     text += b"class C:\n    y = 2\n"
     fi: FileIndex = extract.extract("a.py", "python", text)
     assert classes_of(fi) == ["B", "A"]
+    assert classes_of(fi, near=4) == ["A", "B"]  # the class the user asked in goes first
+    assert classes_of(fi, near=1) == ["A", "B"]  # its header line too
+    assert classes_of(fi, near=17) == ["B", "A"]  # C has no members: no search to start
 
 
 def test_the_ranges_of_a_file_are_its_definitions_a_class_up_to_its_members() -> None:

@@ -129,19 +129,20 @@ def ranges_of(fi: FileIndex) -> list[tuple[int, int, str]]:
     return [(a, b, name) for (a, b), name in out.items()]
 
 
-def classes_of(fi: FileIndex) -> list[str]:
-    """The qualified names of a file's classes with members, the most members first (the
-    menus that share its subclasses), then in the file's order."""
+def classes_of(fi: FileIndex, near: int | None = None) -> list[str]:
+    """The qualified names of a file's classes with members: those around 1-based line
+    `near` (the last code-action range: the user is there) first, then the most members
+    first (the menus that share its subclasses), then in the file's order."""
     members: dict[int, int] = {}
     for d in fi.definitions:
         if d.parent is not None and d.kind not in _NOT_RANGES:
             members[d.parent] = members.get(d.parent, 0) + 1
     found = [
-        (-members[i], i)
+        (near is None or not d.start_line < near <= d.end_line + 1, -members[i], i)
         for i, d in enumerate(fi.definitions)
         if d.kind in CLASS_LIKE and members.get(i)
     ]
-    return list(dict.fromkeys(fi.qualified_name(i) for _, i in sorted(found)))
+    return list(dict.fromkeys(fi.qualified_name(i) for *_, i in sorted(found)))
 
 
 def _class_index(fi: FileIndex, name: str) -> int | None:
@@ -246,7 +247,7 @@ class Ahead:
             queue += found
             classes += [
                 _Class(rel, name)
-                for name in classes_of(fi)
+                for name in classes_of(fi, self._near.get(rel))
                 if (rel, name) not in self._classes_done and (rel, _CLASS + name) not in self._left
             ]
         self._queue, self._classes = queue, classes

@@ -147,10 +147,13 @@ class ServerEngine(Engine):
         if self._memo is None or work is not None:
             return super().needs_for(analysis, cap, siblings, work)
         key = ("needs", id(analysis), cap, siblings)
-        hit: Needs | None = self._memo.get(key)
-        if hit is None:
-            hit = self._memo[key] = super().needs_for(analysis, cap, siblings, self.work)
-        return hit
+        kept: tuple[Analysis, Needs] | None = self._memo.get(key)
+        if kept is None or kept[0] is not analysis:  # kept with it: an id is never reused
+            kept = self._memo[key] = (
+                analysis,
+                super().needs_for(analysis, cap, siblings, self.work),
+            )
+        return kept[1]
 
     def context_for(
         self, analysis: Analysis, budget: int, siblings: bool = False, work: Work | None = None
@@ -160,11 +163,11 @@ class ServerEngine(Engine):
         if self._memo is None:
             return super().context_for(analysis, budget, siblings, work)
         key = ("context", id(analysis), budget, siblings)
-        hit = self._memo.get(key)
-        if hit is None:
-            hit = super().context_for(analysis, budget, siblings, work or self.work)
-            self._memo[key] = hit
-        return hit
+        kept = self._memo.get(key)
+        if kept is None or kept[0] is not analysis:
+            kept = (analysis, super().context_for(analysis, budget, siblings, work or self.work))
+            self._memo[key] = kept
+        return kept[1]
 
 
 def diagnostic_info(d: types.Diagnostic) -> DiagnosticInfo:
