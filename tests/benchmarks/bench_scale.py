@@ -331,6 +331,19 @@ async def null_figures(ws: Path, home: Path, args: argparse.Namespace) -> Figure
     return figs
 
 
+def reference_loop() -> float:
+    """The CPU seconds of a fixed pure-Python loop, best of 3: how fast this machine runs
+    Python, so figures taken on machines of different speeds can be told apart (the same
+    commit's 2k menus measured 2.6 and 6.3 ms at p50 on two machines of the same kind)."""
+    best = float("inf")
+    for _ in range(3):
+        t0, total = time.process_time(), 0
+        for i in range(10_000_000):
+            total += i
+        best = min(best, time.process_time() - t0)
+    return best
+
+
 def bench_size(ws: Path, args: argparse.Namespace) -> tuple[Figures, str]:
     """Every figure of one workspace; each printed as soon as it is measured (a row of the
     size's table), the most wanted first, so a run stopped midway still says something."""
@@ -342,6 +355,7 @@ def bench_size(ws: Path, args: argparse.Namespace) -> tuple[Figures, str]:
         figs.update(new)
 
     print("| figure | value |\n|---|---|", flush=True)
+    add({"machine: a 10M-addition Python loop, CPU (s)": reference_loop()})
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         env = bench_env(Path(tmp))
         add(index_figures(ws, env, args.workers))
@@ -379,6 +393,7 @@ def table(sizes: list[str], results: dict[str, Figures]) -> str:
 
 # The README's table: (row, the figures shown "a / b", their unit)
 BRIEF = [
+    ("machine: a 10M-addition Python loop", ("machine: a 10M-addition Python loop, CPU (s)",), "s"),
     ("files indexed", ("files indexed",), ""),
     (
         "cold index CPU / × parse floor",
