@@ -320,20 +320,21 @@ class FileTable(Mapping[str, FileIndex]):
         return sorted(out)
 
     def files_using(self, name: str) -> list[str]:
-        """The files that use `name`, sorted; the answer kept until a path moves (a file
-        stored, pinned or dropped: `_moves`) — a menu asks about the same names at every
-        request, a few of them used in thousands of files."""
+        """The files that use `name`, sorted; the stored files' answer kept until a path
+        moves (a file stored, pinned or dropped: `_moves`) — a menu asks about the same names
+        at every request, a few of them used in thousands of files —, the pinned files' (open
+        buffers, spliced at every keystroke) looked at each time."""
         with self._lock:
             moves, stores, hit = self._moves, self._stores, self._using.get(name)
-        if hit is not None and hit[0] == moves:
-            return list(hit[1])
-        found = self._stored_paths([e for e, *_ in self._remembered("refs", name)])
-        with self._lock:
             pinned = list(self._pinned.items())
-        found += (p for p, fi in pinned if name in fi.refs)
+        if hit is not None and hit[0] == moves:
+            found = list(hit[1])
+        else:
+            found = self._stored_paths([e for e, *_ in self._remembered("refs", name)])
+            _keep_using(self, name, (moves, stores), list(found))
+        found += (p for p, fi in pinned if name in fi.refs)  # open buffers: as they are now
         found.sort()
-        _keep_using(self, name, (moves, stores), found)
-        return list(found)
+        return found
 
     def files_heading(self, name: str) -> list[str]:
         """The files with a class whose header uses `name` (where a class may derive from
@@ -389,9 +390,9 @@ def counts(table: FileTable) -> Counts:
 
 
 def _keep_using(table: FileTable, name: str, at: tuple[int, int], found: list[str]) -> None:
-    """Keep "who uses `name`" (`found`, read when no path had moved `at[0]` times and
-    `at[1]` entries were stored) while it still holds: nothing moved since, its rows were
-    the remembered ones (or there are no stored files)."""
+    """Keep "who uses `name`" among the stored files (`found`, read when no path had moved
+    `at[0]` times and `at[1]` entries were stored) while it still holds: nothing moved
+    since, its rows were the remembered ones (or there are no stored files)."""
     with table._lock:
         remembered = ("refs", name) in table._rows_of or not table._stored
         if (table._moves, table._stores) == at and remembered:
@@ -403,16 +404,13 @@ def _keep_using(table: FileTable, name: str, at: tuple[int, int], found: list[st
 def repin(table: FileTable, path: str, fi: FileIndex) -> None:
     """`table.pin(path, fi)`; an index spliced from the one pinned there with the same
     definitions (`model.Spliced`) replaces it alone: the names' (path, index) entries hold
-    (a keystroke in a 30k-line file: no pass over its thousands of definitions), and of
-    "who uses X" kept, only the names the file gained or lost a use of are dropped."""
+    (a keystroke in a 30k-line file: no pass over its thousands of definitions)."""
     how = fi.spliced
     with table._lock:
         was = table._pinned.get(path)
         same = how is not None and how.same_definitions
         if same and was is not None and how is not None and how.source == was.digest:
-            table._pinned[path] = fi
-            for name in [n for n in table._using if (n in was.refs) != (n in fi.refs)]:
-                del table._using[name]  # a use typed or deleted: "who uses it" moved
+            table._pinned[path] = fi  # "who uses X" kept holds: it is the stored files'
             return
     table.pin(path, fi)
 
