@@ -131,6 +131,30 @@ def test_a_long_reparse_costs_the_edit_only_its_step() -> None:
     assert costs[0.001] < 0.005 < costs[None], costs
 
 
+def test_a_text_whose_parse_cannot_pause_costs_the_open_its_step_not_the_loops_limit() -> None:
+    """An indented block, then thousands of comment lines: tree-sitter's Python scanner
+    reads them all before its first token, with no point to pause at. Opened on the
+    server's loop (a 1 ms step, 0.25 s limit) the open gave up only at the limit (0.25-0.5 s
+    with every other message waiting); now it gives up a few ms in and the text is left to
+    the parse off the loop (`needs_parse`)."""
+    text = "def f():\n    if x:\n        pass\n" + ("    # " + "c" * 70 + "\n") * 8000
+    t0 = time.thread_time()
+    doc = Document("slow.py", text, 1, "python", parse_limit=0.25, step_s=0.001)
+    cost = time.thread_time() - t0
+    assert cost < 0.08, f"the open parsed for {cost * 1000:.0f} ms of CPU"
+    assert doc.needs_parse and doc.tree is None and not doc.parsing
+    t0 = time.thread_time()
+    doc.apply([TextChange("y", (1, 7), (1, 8))], 2)  # a keystroke there costs its step too
+    assert time.thread_time() - t0 < 0.08
+    assert doc.needs_parse and doc.tree is None
+    # a normal text still pauses and goes on where it stopped (no give-up on a slow step)
+    ok = "".join(f"def fn_{i}(a):\n    return a + {i}\n\n" for i in range(3000))
+    doc = Document("ok.py", ok, 1, "python", parse_limit=0.25, step_s=0.001)
+    assert doc.parsing and not doc.needs_parse
+    doc.settle()
+    assert doc.tree is not None and not doc.tree.root_node.has_error
+
+
 BREAKS = ["a", "bc", " ", "\n", "\r\n", "\r", "\x0c", "\u2028", "é", "😀", "\n\n", "x\n"]
 
 

@@ -54,6 +54,11 @@ _TIME_LIMIT = "parse took longer than"
 # a parse with no pause to keep reads its clock at every 8th progress call (each ~20 us of
 # parsing apart): the clock is a system call, 4% of a parse when read at every one
 _CLOCK_EVERY = 7
+# a parse that should have paused but is this far past its pause inside one step (no
+# progress call comes while a scanner looks far ahead: the Python scanner reads a long run of
+# comment lines to its end before one token, 0.7 s for 8,000 lines) gives up: a pause can
+# only come between steps, so the loop's share is spent, and the parse goes off the loop
+STUCK_PAST_PAUSE_S = 0.01
 
 
 class ParseTimeout(Exception):
@@ -115,7 +120,8 @@ def parse_slice(
     """Parse `source` with `p` until `pause_at` (this thread's CPU clock, `time.thread_time`):
     the tree, or None when it paused first — the same call on the same parser and text
     resumes where it stopped (`old_tree` is then not read again; `p.reset()` abandons it).
-    ParseTimeout (`limit`: the reason's figure) past `deadline`, the parser reset.
+    ParseTimeout (`limit`: the reason's figure) past `deadline`, or when stuck in one step
+    `STUCK_PAST_PAUSE_S` past `pause_at` (it cannot pause there), the parser reset.
     `reread=False`: the tree as parsed from the callback, whose nodes' text must never be
     asked (`Node.text`, a query's text predicates: the binding reads it back through the
     parse's read callback, gone by then — a crash) — the parse from the bytes that gives it
@@ -125,10 +131,11 @@ def parse_slice(
     view = memoryview(source)
     late = paused = False
     calls = 0
+    give_up = deadline if pause_at is None else min(deadline, pause_at + STUCK_PAST_PAUSE_S)
 
     def read(offset: int, _point: tuple[int, int]) -> bytes | memoryview:
         nonlocal late
-        if late or clock() > deadline:
+        if late or clock() > give_up:
             late = True
             return b""
         return chunks.chunk(view, offset)  # not a slice of `source`: see index/chunks.py
