@@ -216,6 +216,30 @@ async def test_nothing_while_the_index_builds(tmp_path: Path) -> None:
     assert work.stats.ranges == 2
 
 
+async def test_nothing_after_shutdown(tmp_path: Path) -> None:
+    """Once the client says shutdown, no slice runs, whatever comes after: a slice ran on
+    through `exit` and logged into the closed output (lsp/protocol.py's cascade)."""
+    host = _in_process(tmp_path)
+    work = Ahead(host)
+    work.changed()
+    work.stop()  # shutdown, with the work armed
+    await asyncio.sleep(ahead.QUIET_S + 0.2)
+    work.touched()  # a message after it (exit)
+    work.changed()
+    await asyncio.sleep(ahead.QUIET_S + 0.2)
+    assert work.stats.slices == 0 and not host.logged
+    # stopped with a slice queued: it does not run either
+    work = Ahead(host)
+    work.changed()
+    async with asyncio.timeout(10):
+        while work.stats.slices == 0:
+            await asyncio.sleep(0)  # back after each turn of the loop: after the first slice
+    work.stop()
+    slices = work.stats.slices
+    await asyncio.sleep(0.2)
+    assert work.stats.slices == slices and not host.logged
+
+
 async def test_a_slice_gives_way_to_a_message_and_its_range_carries_on_later(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -15,13 +15,16 @@ pytestmark = pytest.mark.asyncio(loop_scope="function")
 
 
 def big_module(path: Path, size: int = 1_200_000) -> None:
-    out, i = ['"""Handlers."""', ""], 0
-    while sum(len(line) + 1 for line in out) < size:
-        out += [f"def handler_{i}(request, limit=10):", "    total = 0",
-                "    for x in range(limit):", f"        total += x * {i}",
-                "    return total + len(request)", "", ""]  # fmt: skip
+    out, i, written = ['"""Handlers."""', ""], 0, 17
+    while written < size:
+        block = [f"def handler_{i}(request, limit=10):", "    total = 0",
+                 "    for x in range(limit):", f"        total += x * {i}",
+                 "    return total + len(request)", "", ""]  # fmt: skip
+        out += block
+        written += sum(len(line) + 1 for line in block)
         i += 1
     path.write_text("\n".join(out) + "\n")
+    assert len(path.read_bytes()) >= size
 
 
 async def test_the_server_says_what_max_files_left_out(tmp_path: Path) -> None:

@@ -62,3 +62,27 @@ async def test_finished_commands_leave_nothing_behind() -> None:
     assert sorted(a["id"] for a in answers) == list(range(51))
     assert all(a["result"] == {"echo": [a["id"]]} for a in answers)
     assert len(ls.protocol._request_futures) <= 1, len(ls.protocol._request_futures)
+
+
+class Closed:
+    """An output the client has closed (what `exit` leaves): every write fails."""
+
+    def __init__(self) -> None:
+        self.tries = 0
+
+    def write(self, data: bytes) -> None:
+        self.tries += 1
+        raise ValueError("write to closed file")
+
+
+def test_a_message_sent_after_the_output_closed_is_tried_once() -> None:
+    """pygls reports a failed send to the client by sending again, which fails and is
+    reported again until the stack runs out: one late log line after `exit` made ~150,000
+    lines of tracebacks and held the exit ~6 s. Now the report's own send is dropped."""
+    ls = create_server()
+    out = Closed()
+    ls.protocol.set_writer(out)  # type: ignore[arg-type]
+    ls.log("late news")
+    assert out.tries == 1
+    ls.log("more")  # each message is tried once; the server goes on
+    assert out.tries == 2

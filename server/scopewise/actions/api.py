@@ -11,7 +11,7 @@ from scopewise.claude.call import (
     ThinkingProgress,
     Usage,
 )
-from scopewise.claude.client import ClaudeClient, from_settings
+from scopewise.claude.client import ClaudeClient, from_settings, importing
 from scopewise.claude.costs import cost_usd, usage_line, usd
 from scopewise.claude.errors import CallCancelled, ClaudeError
 from scopewise.claude.ledger import Ledger, LedgerError, Totals
@@ -33,6 +33,7 @@ __all__ = [
     "Usage",
     "cost_usd",
     "from_settings",
+    "importing",
     "usage_line",
     "usd",
 ]

@@ -10,11 +10,13 @@ next door; this module owns the SDK client itself.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import importlib.util
 import inspect
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -299,7 +301,7 @@ class ClaudeClient:
                 if problem is not None:
                     raise problem
                 if "anthropic" not in sys.modules:
-                    await asyncio.to_thread(importlib.import_module, "anthropic")
+                    await _import_aside("anthropic")
                 self._sdk_client = self._build()
             return self._sdk_client
 
@@ -379,3 +381,37 @@ def _has_module(name: str) -> bool:
         return importlib.util.find_spec(name) is not None
     except (ImportError, ValueError):
         return False
+
+
+_importing: set[str] = set()  # modules being imported on `_import_aside`'s threads
+
+
+def importing() -> bool:
+    """Whether the SDK is being imported aside (an exit need not wait for it: `lsp.serve`)."""
+    return bool(_importing)
+
+
+async def _import_aside(name: str) -> None:
+    """Import `name` on a daemon thread: not the loop's executor, whose threads the loop's
+    close joins (an exit within a second or two of the start waited for the SDK's import)."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+
+    def settle(exc: BaseException | None) -> None:
+        if not done.done():
+            done.set_result(None) if exc is None else done.set_exception(exc)
+
+    def run() -> None:
+        error: BaseException | None = None
+        try:
+            importlib.import_module(name)
+        except BaseException as exc:  # handed to the caller
+            error = exc
+        finally:
+            _importing.discard(name)
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits
+            loop.call_soon_threadsafe(settle, error)
+
+    _importing.add(name)
+    threading.Thread(target=run, name=f"scopewise-import-{name}", daemon=True).start()
+    await done

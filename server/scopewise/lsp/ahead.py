@@ -174,6 +174,15 @@ class Ahead:
         self._left: set[tuple[str, str]] = set()
         self._at = -1  # the index version `_done` holds for
         self.stats = Stats()
+        self._stopped = False  # the client said shutdown: nothing more is done ahead
+
+    def stop(self) -> None:
+        """Shutdown: no slice runs again (one ran on through exit, into a closed output)."""
+        self._stopped = True
+        for handle in (self._timer, self._next):
+            if handle is not None:
+                handle.cancel()
+        self._timer = self._next = None
 
     # ------------------------------------------------------------------ what starts and stops it
     def touched(self) -> None:
@@ -195,6 +204,8 @@ class Ahead:
             self._stale = True
 
     def _arm(self) -> None:
+        if self._stopped:
+            return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # not on the loop (a thread's callback): the next message arms it
@@ -269,7 +280,9 @@ class Ahead:
     def _slice(self) -> None:
         self._next = None
         engine = self.host.engine
-        if engine is None or self.host.busy() or not (self._queue or self._classes):
+        if self._stopped or engine is None or self.host.busy():
+            return
+        if not (self._queue or self._classes):
             return
         if engine.workspace.version != self._at:  # the index moved: start from it
             self.changed()

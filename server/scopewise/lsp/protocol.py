@@ -1,7 +1,9 @@
 """pygls's protocol, patched: UTF-8 positions whenever the client offers them; documents kept
 only by scopewise (pygls's own copy would double the work of every keystroke); `$/cancelRequest`
 reaching a running command; the finished steps of generator handlers let go (a leak in pygls
-2.1); a malformed request answered with InvalidParams instead of silence; and the index's
+2.1); a malformed request answered with InvalidParams instead of silence; a send that fails
+not reported by sending again (pygls would, over and over: after `exit` closed the output,
+one late message grew a ~1,000-deep chain of tracebacks, 150,000 lines and ~6 s); and the index's
 worker processes stopped while a message is handled; full garbage collections left for when
 no message has come for a while (`collector`, once `serve` starts it).
 
@@ -10,6 +12,7 @@ It knows the server only as a `Receiver` of document notifications and cancellat
 from __future__ import annotations
 
 import collections
+import threading
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
@@ -47,6 +50,19 @@ class ScopewiseProtocol(LanguageServerProtocol):
         super().__init__(*args, **kwargs)
         self._finished_steps: collections.deque[tuple[Any, Any]] = collections.deque()
         self.collector = IdleCollector()
+        self._sending = threading.local()  # this thread is inside `_send_data`
+
+    def _send_data(self, data: Any) -> None:
+        """pygls reports a failed send (a closed output) to the client, which sends, fails
+        and reports again until the stack runs out: a send made while this thread is
+        reporting its own failed send is dropped (pygls has logged the failure)."""
+        if getattr(self._sending, "on", False):
+            return
+        self._sending.on = True
+        try:
+            super()._send_data(data)
+        finally:
+            self._sending.on = False
 
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(

@@ -31,7 +31,7 @@ from pygls.uris import to_fs_path
 
 from scopewise import __version__
 from scopewise import settings as config
-from scopewise.actions.api import Ledger, LedgerError, ModelCatalog, usd
+from scopewise.actions.api import Ledger, LedgerError, ModelCatalog, importing, usd
 from scopewise.actions.edits import EditError, read_for_edit
 from scopewise.actions.model import ActionError
 from scopewise.actions.plan import Actions
@@ -305,6 +305,7 @@ async def on_initialized(ls: ScopewiseServer, params: types.InitializedParams) -
 
 
 def on_shutdown(ls: ScopewiseServer, params: None) -> None:
+    ls.ahead.stop()
     ls.runs.shutdown()
     ls.sync.shutdown()
     if ls.watcher is not None:
@@ -610,9 +611,9 @@ def serve(tcp: tuple[str, int] | None = None) -> int:
         # its reads say a message has arrived, before the loop dispatches it (lsp/waiting.py)
         reader = cast(BinaryIO, SignallingReader(stdin, server.waiting))
         server.start_io(reader, stdout)
-    if server.busy():
-        # an index still building in its thread (and worker processes) would hold the
-        # exit until it finished: nothing is left to save, so leave now
+    if server.busy() or importing():
+        # an index still building in its thread (and worker processes), or the SDK's import,
+        # would hold the exit until it finished: nothing is left to save, so leave now
         sys.stderr.flush()
         os._exit(0)
     return 0
