@@ -76,10 +76,7 @@ def measure(
     sibs = 0.0
     if callers_of is not None and plan + bodies < cap:
         sibs = _siblings(analysis, packer, callers_of, work)
-    entries = tuple(
-        SiteEntry(s.path, s.line + 1, s.symbol, s.confidence, s.note, "listed", s.certain)
-        for s in site_list
-    )
+    entries = _entries(analysis, site_list)
     core = math.ceil(plan)
     full = math.ceil(plan + bodies)
     if analysis.scope.capped or short:  # a lower bound: the context takes all it may
@@ -87,6 +84,19 @@ def measure(
     needs = Needs(core, core, full, entries, math.ceil(sibs))
     analysis.memo[key] = needs
     return needs
+
+
+def _entries(analysis: Analysis, site_list: list[candidates.Site]) -> tuple[SiteEntry, ...]:
+    """The site list as the menu's plan reads it: made once per analysis (a menu measures
+    its range at two caps or more; a class with thousands of uses made thousands twice)."""
+    made = analysis.memo.get("site entries")
+    if isinstance(made, tuple):
+        return made
+    entries = analysis.memo["site entries"] = tuple(
+        SiteEntry(s.path, s.line + 1, s.symbol, s.confidence, s.note, "listed", s.certain)
+        for s in site_list
+    )
+    return entries
 
 
 def _within(ws: WorkspaceIndex, work: Work | None) -> candidates.Lookup:
