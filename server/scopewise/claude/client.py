@@ -398,8 +398,12 @@ async def _import_aside(name: str) -> None:
     done: asyncio.Future[None] = loop.create_future()
 
     def settle(exc: BaseException | None) -> None:
-        if not done.done():
-            done.set_result(None) if exc is None else done.set_exception(exc)
+        if done.done():
+            return
+        if exc is None:
+            done.set_result(None)
+        else:
+            done.set_exception(exc)
 
     def run() -> None:
         error: BaseException | None = None
