@@ -1,6 +1,7 @@
 """The one vocabulary: the names every layer and both editor clients share — actions, tiers,
 refactor intents, effort levels, providers, definition kinds, the LSP kinds of the code
-actions, and a diagnostic as an action sees it. Defined here once; spelled nowhere else.
+actions, a diagnostic as an action sees it, and the error of a request the engine cannot
+answer. Defined here once; spelled nowhere else.
 
 This module imports nothing of scopewise's: it is the bottom of the house."""
 
@@ -132,3 +133,7 @@ class DiagnosticInfo:
     message: str
     severity: str = "error"
     source: str | None = None
+
+
+class EngineError(Exception):
+    """A request the engine cannot answer; the message says why, in one line."""

@@ -16,9 +16,9 @@ from lsprotocol import types
 
 from scopewise import settings as config
 from scopewise import vocab
-from scopewise.analysis.engine import ROOT_MARKERS
 from scopewise.index.languages import LANGUAGES
 from scopewise.lsp.server import create_server
+from scopewise.paths import ROOT_MARKERS
 
 CLIENTS = Path(__file__).resolve().parents[2] / "clients"
 EXTENSION = CLIENTS / "vscode" / "src" / "extension.ts"

@@ -315,6 +315,47 @@ def test_a_listing_taken_as_true_is_checked_apart(ws: Path, tmp_path: Path, how:
     assert (checked.paths() == first.paths()) == (how in same)
 
 
+@pytest.mark.parametrize("how", ["nothing", "not code added", "edited in place", "added"])
+def test_a_check_started_ahead_of_the_build_is_its_check(
+    ws: Path, tmp_path: Path, how: str
+) -> None:
+    """A one-shot command starts the check before it builds (while it imports the analysis):
+    the build takes the listing that check was started on, and the check says whether
+    anything moved."""
+    cache = tmp_path / "c.sqlite3"
+    first, _ = _build(ws, cache)
+    first.close()
+    _change(ws, how)
+    ahead = listing.Apart.ahead(ws, FileSettings(), cache)
+    assert ahead is not None
+    taken = WorkspaceIndex(ws, cache_path=cache)
+    taken.build(workers=1, assume=True, ahead=ahead)
+    assert taken.check is ahead
+    assert ahead.holds() == (how in ("nothing", "not code added"))
+    assert taken.paths() == first.paths()
+    taken.close()
+
+
+def test_a_check_started_ahead_of_a_listing_stored_since_is_not_taken(
+    ws: Path, tmp_path: Path
+) -> None:
+    """Another command stored a new listing between the check's start and the build: the
+    build takes the new one, with a check of its own, and the first check is stopped."""
+    cache = tmp_path / "c.sqlite3"
+    assert listing.Apart.ahead(ws, FileSettings(), cache) is None  # nothing stored yet
+    _build(ws, cache)[0].close()
+    ahead = listing.Apart.ahead(ws, FileSettings(), cache)
+    assert ahead is not None
+    (ws / "shop" / "extra.py").write_text("def extra():\n    return 1\n")
+    _build(ws, cache)[0].close()
+    taken = WorkspaceIndex(ws, cache_path=cache)
+    taken.build(workers=1, assume=True, ahead=ahead)
+    assert taken.check is not None and taken.check is not ahead
+    assert "shop/extra.py" in taken.paths()
+    assert not ahead.holds()  # stopped: never said to hold
+    taken.close()
+
+
 def test_a_stat_within_seconds_of_the_listing_never_holds(poly: Path, tmp_path: Path) -> None:
     """A file listed within seconds of its change (its stat untrusted): the listing taken as
     true is never said to hold, even when the file has the same size and mtime since."""
@@ -348,7 +389,7 @@ def test_a_change_in_either_share_of_the_check_is_seen(
 ) -> None:
     """The check runs in two children, each statting half the files: an edit in either
     half is seen by that half, and the listing does not hold."""
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(listing, "_cores", lambda: 3)
     first, _ = _build(ws, tmp_path / "c.sqlite3")
     stored = _stored(first)
     path = stored.paths[share]  # every other file is the first share's, from the first

@@ -23,13 +23,13 @@ from scopewise.actions.model import ActionError, ActionRequest, ActionResult, Pl
 from scopewise.actions.routing import Route, advisor_route, route, tier_models, writer_route
 from scopewise.actions.steps import Wide, advisor_steps, plan_steps
 from scopewise.analysis.context import Context
-from scopewise.analysis.engine import Engine, EngineError
+from scopewise.analysis.engine import Engine
 from scopewise.analysis.measure import estimated
 from scopewise.analysis.scope import Analysis, Scope
 from scopewise.claude.ledger import Ledger
 from scopewise.claude.models import ModelCatalog, ModelInfo, Price
 from scopewise.settings import Settings
-from scopewise.vocab import TIERS, Action
+from scopewise.vocab import TIERS, Action, EngineError
 
 if TYPE_CHECKING:  # the runs and the client are imported when an action runs, not to plan
     from scopewise.claude.call import OnEvent

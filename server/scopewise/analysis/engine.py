@@ -2,8 +2,9 @@
 resolver, with the two questions scopewise asks of a range: its scope and its context.
 
 Queries (`analyze`, `scope`, `context`, `context_for`) only read the index. Its writers are
-`index` (the whole workspace) and `sync` (one file, before a request on it). Workspace
-roots (`find_root`) and the checks on a requested path (`relpath`) live here too."""
+`index` (the whole workspace) and `sync` (one file, before a request on it). The checks on
+a requested path (`relpath`) live here too; workspace roots (`find_root`) in paths.py, which
+the CLI reads before it imports the engine."""
 
 from __future__ import annotations
 
@@ -23,44 +24,7 @@ from scopewise.index.files import is_secret_file, is_too_large, no_context_note
 from scopewise.index.model import FileIndex
 from scopewise.index.workspace import IndexStats, NotAWorkspace, Progress, WorkspaceIndex
 from scopewise.settings import FileSettings
-
-ROOT_MARKERS = (
-    ".git",
-    ".scopewise.toml",
-    "pyproject.toml",
-    "package.json",
-    "go.mod",
-    "Cargo.toml",
-    "pom.xml",
-    "Gemfile",
-    "setup.py",
-)
-
-
-class EngineError(Exception):
-    """A request the engine cannot answer; the message says why, in one line."""
-
-
-def marked_root(start: Path) -> Path | None:
-    """The nearest folder at or above a file or folder that holds a root marker, or None."""
-    start = start.resolve()
-    here = start if start.is_dir() else start.parent
-    for folder in (here, *here.parents):
-        if any((folder / m).exists() for m in ROOT_MARKERS):
-            return folder
-    return None
-
-
-def find_root(start: Path) -> Path:
-    """The workspace root above a file or folder: the nearest folder with a root marker, else
-    the folder itself (a file's own folder) — never a wider one such as the current folder,
-    so a stray file in /etc or the home folder does not make all of it the workspace."""
-    found = marked_root(start)
-    if found is not None:
-        return found
-    start = start.resolve()
-    return start if start.is_dir() else start.parent
-
+from scopewise.vocab import EngineError
 
 MIN_BUDGET = 64  # tokens: less leaves no room for the range and a file header
 

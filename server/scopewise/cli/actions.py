@@ -32,14 +32,13 @@ from scopewise.actions.api import (
 )
 from scopewise.actions.edits import FileChange
 from scopewise.actions.plan import ActionError, ActionResult, Actions, Plan, explanation_markdown
-from scopewise.analysis.engine import EngineError
 from scopewise.cli.args import setup
 from scopewise.cli.diskwrite import FileWrite, WriteError, write_all
 from scopewise.cli.plans import print_plan, request
 from scopewise.cli.terminal import safe
 from scopewise.cli.tests_run import check_test_request, list_tests, run_affected
 from scopewise.index.files import inside
-from scopewise.vocab import Action
+from scopewise.vocab import Action, EngineError
 
 EXIT_ERROR = 2
 EXIT_API = 3

@@ -11,12 +11,15 @@ import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from scopewise import settings as config
-from scopewise.analysis.engine import Engine, EngineError, find_root, marked_root
 from scopewise.cli.terminal import safe
-from scopewise.vocab import TIERS, Action, Intent
+from scopewise.paths import find_root, marked_root
+from scopewise.vocab import TIERS, Action, EngineError, Intent
+
+if TYPE_CHECKING:  # imported where an engine is made: `answered` starts its check first
+    from scopewise.analysis.engine import Engine
 
 T = TypeVar("T")
 _RANGE = re.compile(r"^(?P<file>.+?):(?P<start>\d+)(?:-(?P<end>\d+))?$")
@@ -72,26 +75,46 @@ def root_for(file: str | None, root: str | None) -> tuple[Path, str | None]:
 def setup(file: str | None, root: str | None) -> tuple[Engine, config.Settings]:
     """The engine and settings for a command; the root note and settings warnings go to
     stderr as `scopewise: ...` lines."""
+    from scopewise.analysis.engine import Engine
+
+    base, settings = _settings(file, root)
+    return Engine(base, settings.index), settings
+
+
+def _settings(file: str | None, root: str | None) -> tuple[Path, config.Settings]:
     base, note = root_for(file, root)
     if note:
         print(f"scopewise: {safe(note)}", file=sys.stderr)
     settings, warnings = config.load(base)
     for w in warnings:
         print(f"scopewise: warning: {safe(w)}", file=sys.stderr)
-    return Engine(base, settings.index), settings
+    return base, settings
 
 
 def answered(file: str | None, root: str | None, work: Callable[[Engine, config.Settings], T]) -> T:
     """`work`'s answer on the workspace's index (`setup`, then a build), the stored listing
     of a warm start taken as true while a child process checks it against the disk (the
     stat of every file and folder, off the answer's path): the answer is given when the
-    check holds, else worked out again on an index built as usual. The site verdicts the
-    last command left on that same listing are taken, this one's left (cli/kept.py)."""
+    check holds, else worked out again on an index built as usual. The check starts before
+    this process imports the analysis (a sixth of a second of a command's start), so at 50k
+    files it is done by the time the answer is. The site verdicts the last command left on
+    that same listing are taken, this one's left (cli/kept.py)."""
+    from scopewise.index.listing import Apart
+
+    base, settings = _settings(file, root)
+    ahead = Apart.ahead(base, settings.index)
+
+    from scopewise.analysis.engine import Engine
     from scopewise.cli.kept import Kept
 
-    engine, settings = setup(file, root)
     try:
-        kept = Kept.start(engine, engine.workspace.build(assume=True).cache_path)
+        engine = Engine(base, settings.index)
+    except BaseException:
+        if ahead is not None:
+            ahead.close()
+        raise
+    try:
+        kept = Kept.start(engine, engine.workspace.build(assume=True, ahead=ahead).cache_path)
         answer = work(engine, settings)
     except Exception:
         if _held(engine):

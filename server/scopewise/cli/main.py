@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from scopewise import __version__
-from scopewise.analysis.engine import Engine, EngineError
 from scopewise.cli.args import (
     add_action_parsers,
     add_project_parsers,
@@ -27,12 +26,12 @@ from scopewise.cli.args import (
     setup,
 )
 from scopewise.cli.terminal import safe
-from scopewise.index.files import left_out
 from scopewise.settings import Settings
-from scopewise.vocab import Action
+from scopewise.vocab import Action, EngineError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the analysis is imported as a command runs (`answered`: after its check starts)
     from scopewise.analysis.context import Context
+    from scopewise.analysis.engine import Engine
 
 EXIT_ERROR = 2
 
@@ -48,6 +47,8 @@ def _dump(obj: Any) -> str:
 
 # ---------------------------------------------------------------------------- commands
 def cmd_index(args: argparse.Namespace) -> int:
+    from scopewise.index.files import left_out
+
     engine = _engine_for(None, check_path(args.path or "."))
     stats = engine.index(workers=args.workers)
     lo = left_out(stats.skipped, engine.workspace.settings.max_files)
@@ -120,6 +121,8 @@ def cmd_context(args: argparse.Namespace) -> int:
 
 def _context_jsonl(args: argparse.Namespace) -> int:
     """One JSON request per stdin line, one JSON answer per stdout line (ctxbench protocol)."""
+    from scopewise.analysis.engine import Engine
+
     engines: dict[str, Engine] = {}
 
     def engine(repo: str | None) -> Engine:

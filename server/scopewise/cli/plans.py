@@ -9,10 +9,9 @@ import json
 import re
 
 from scopewise.actions.plan import ActionError, ActionRequest, Actions, Plan
-from scopewise.analysis.engine import EngineError
 from scopewise.cli.args import answered, parse_range
 from scopewise.cli.plan_text import plan_lines
-from scopewise.vocab import Action, DiagnosticInfo, Intent
+from scopewise.vocab import Action, DiagnosticInfo, EngineError, Intent
 
 _DIAG = re.compile(r"^(?P<line>\d+):(?P<msg>.+)$")
 

@@ -13,9 +13,9 @@ from pathlib import Path
 from scopewise.actions.affected import affected_line
 from scopewise.actions.model import ActionResult
 from scopewise.actions.testrun import HOW_TO_SET, run_tests
-from scopewise.analysis.engine import EngineError
 from scopewise.cli.terminal import safe
 from scopewise.settings import Settings
+from scopewise.vocab import EngineError
 
 EXIT_TESTS_FAILED = 1
 NEEDS_APPLY = (

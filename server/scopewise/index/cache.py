@@ -152,6 +152,21 @@ def default_path(root: Path) -> Path:
     return folder / f"{root.resolve().name or 'root'}-{key}.sqlite3"
 
 
+def read_listing(db_path: Path, key: str) -> bytes | None:
+    """The listing stored under `key` in the cache file at `db_path`, read as a reader only
+    (no lock taken, nothing made or written: the look of a child process that checks it,
+    index/listing.py); None when there is none or the file cannot be read."""
+    try:
+        db = sqlite3.connect(f"{db_path.absolute().as_uri()}?mode=ro", uri=True, timeout=1.0)
+        try:
+            row = db.execute("SELECT data FROM listings WHERE key=?", (key,)).fetchone()
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return None
+    return bytes(row[0]) if row else None
+
+
 # the tables this version writes, and their columns: anything else in the file is foreign
 _TABLES = {
     "meta": ("key", "value"),

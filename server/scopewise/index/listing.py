@@ -16,16 +16,18 @@ own stats follow the same rule)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import marshal
 import os
+import signal
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import chain, islice, repeat
 from pathlib import Path
 
-from scopewise.index.cache import RACY_NS
+from scopewise.index.cache import RACY_NS, default_path, read_listing
 from scopewise.index.files import ALWAYS_PRUNED, OVER_LIMIT, FileList, Skipped, folder_now, new_file
 from scopewise.settings import FileSettings
 
@@ -235,54 +237,124 @@ def _share(stored: StoredListing, part: int, parts: int) -> StoredListing:
 
 
 class Apart:
-    """`still` run in a child process while this one works on what the listing says
+    """`still` run in child processes while this one works on what the listing says
     (`assumed`): the stat pass, a fifth of a second at 50k files, off the answer's path.
     `holds` says whether the files are as listed; when they are not, the answer worked out
-    meanwhile is thrown away."""
+    meanwhile is thrown away. Started once the listing is read (`start`), or before a
+    build, while this process imports the analysis (`ahead`: the build then takes the
+    listing the check was started on, if the cache still holds that one)."""
 
-    def __init__(self, pids: list[int], fd: int) -> None:
+    def __init__(
+        self, pids: list[int], fd: int, listing: tuple[str, bytes, StoredListing] | None = None
+    ) -> None:
         self._pids, self._fd = pids, fd
         self._held: bool | None = None
+        self.listing = listing  # (ahead) the key, data and listing checked
 
     @classmethod
     def start(cls, root: Path, stored: StoredListing, settings: FileSettings) -> Apart | None:
-        """The check started, in two children where there are two cores or more (each
-        stats half the files; once this process has answered, both run) — None where a
-        process cannot fork, or while another thread runs (a fork copies only this one)."""
-        if not hasattr(os, "fork") or threading.active_count() > 1:
+        """The check started, in two children where there are three cores or more (each
+        stats half the files), in one where there are two (this process keeps a core of its
+        own) — None where a process cannot fork, or while another thread runs (a fork
+        copies only this one)."""
+        if not _can_fork():
             return None
-        parts = 2 if (os.cpu_count() or 1) > 1 else 1
-        read, write = os.pipe()
-        pids = []
-        for part in range(parts):
-            pid = os.fork()
-            if pid == 0:  # a child: stats, one byte, gone (no cleanup of the parent's state)
-                try:
-                    os.close(read)
-                    held = still(root, stored, settings, part, parts)
-                    os.write(write, b"1" if held else b"0")
-                finally:
-                    os._exit(0)
-            pids.append(pid)
-        os.close(write)
-        return cls(pids, read)
+        return cls(*_forked(root, stored, settings, 2 if _cores() > 2 else 1))
+
+    @classmethod
+    def ahead(cls, root: Path, settings: FileSettings, db: Path | None = None) -> Apart | None:
+        """The check of the listing a build of `root` under `settings` (keeping no folders)
+        would take, read from the cache file (`db`, else the root's own) and started now, in
+        two children where there are two cores or more: this process works on other things
+        meanwhile (its imports) — None where there is no such listing, or no fork."""
+        if not _can_fork():
+            return None
+        where = root.resolve()
+        lkey = key(str(where), settings, ())
+        data = read_listing(db or default_path(where), lkey)
+        stored = StoredListing.loads(data) if data is not None else None
+        if data is None or stored is None:
+            return None
+        parts = 2 if _cores() > 1 else 1
+        return cls(*_forked(where, stored, settings, parts), (lkey, data, stored))
+
+    def of(self, lkey: str, data: bytes | None) -> StoredListing | None:
+        """The listing this (ahead) check was started on, if it is the one stored under
+        `lkey` now (`data`); None, the check stopped, when it is not."""
+        if self.listing is not None and self.listing[:2] == (lkey, data):
+            return self.listing[2]
+        self.close()
+        return None
 
     def holds(self) -> bool:
         """Whether the listing was true (waits for the check; a check that failed says no)."""
         if self._held is None:
-            said = b""
-            try:
-                while len(said) < len(self._pids):
-                    got = os.read(self._fd, len(self._pids))
-                    if not got:
-                        break  # a child ended without a word
-                    said += got
-            finally:
-                os.close(self._fd)
-                for pid in self._pids:
-                    os.waitpid(pid, 0)
-            self._held = said == b"1" * len(self._pids)
+            self._held = self._wait() == b"1" * len(self._pids)
         return self._held
+
+    def close(self) -> None:
+        """The check given up (its listing was not taken): the children stopped."""
+        if self._held is None:
+            for pid in self._pids:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            self._wait()
+            self._held = False
+
+    def _wait(self) -> bytes:
+        """What the children said, once they ended (each one's word, then the pipe's end)."""
+        said = b""
+        try:
+            while got := os.read(self._fd, 64):
+                said += got
+        except OSError:
+            said = b""
+        finally:
+            os.close(self._fd)
+            for pid in self._pids:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, 0)
+        return said
+
+
+def _can_fork() -> bool:
+    """Whether a check may run in a forked child: not where there is no fork, nor while
+    another thread runs (a fork copies only this one, in whatever state the others left)."""
+    return hasattr(os, "fork") and threading.active_count() == 1
+
+
+def _forked(
+    root: Path, stored: StoredListing, settings: FileSettings, parts: int
+) -> tuple[list[int], int]:
+    """`still` run on each share of the listing in a child of its own, which writes b"1" or
+    b"0" to one pipe and ends (no cleanup of this process's state): the children and the
+    pipe's reading end."""
+    read, write = os.pipe()
+    pids = []
+    for part in range(parts):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(read)
+                os.write(write, b"1" if still(root, stored, settings, part, parts) else b"0")
+            finally:
+                os._exit(0)
+        pids.append(pid)
+    os.close(write)
+    return pids, read
+
+
+def fingerprint(key: str, data: bytes) -> str:
+    """What names one stored listing (the same files with the same contents: its entries)."""
+    return hashlib.sha1(key.encode() + b"\0" + data).hexdigest()
+
+
+def _cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on every system
+        return os.cpu_count() or 1
 
 
 def _recheck_skipped(base: str, stored: StoredListing, out: Recheck) -> bool:

@@ -10,7 +10,6 @@ Writers: `build` (the whole workspace) and, per file, `update` (a text), `refres
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import threading
@@ -251,25 +250,32 @@ class WorkspaceIndex:
         workers: int | None = None,
         keep: Iterable[str] = (),
         assume: bool = False,
+        ahead: _listing.Apart | None = None,
     ) -> IndexStats:
         """Index the whole workspace (cache first). Safe to call again: a rebuild. Past
         `max_files`, the folders of the files in `keep` (the open ones) are left out last. A
         file whose stat matches the cache's is taken as stored, without reading its index;
         the listing itself is the stored one while it is still true (index/listing.py).
-        `assume`: that listing taken as true, checked apart (`check`; `listed` names it)."""
+        `assume`: that listing taken as true, checked apart (`check`; `listed` names it), by
+        `ahead` when it was started before (`Apart.ahead`; it is closed when not used)."""
         t0 = time.perf_counter()
         self._admits = {}  # ignore files or settings may have changed: judge again
         lkey = _listing.key(str(self.root), self.settings, (k.rpartition("/")[0] for k in keep))
         data = self._cache.listing(lkey) if self._cache else None
-        stored = _listing.StoredListing.loads(data) if data is not None else None
+        taken = ahead.of(lkey, data) if ahead is not None else None  # read and checked before
+        ahead = ahead if taken is not None else None
+        stored = taken or (_listing.StoredListing.loads(data) if data is not None else None)
         try:
-            found = _from_stored(self.root, self.settings, self._cache, stored, assume)
+            found = _from_stored(self.root, self.settings, self._cache, stored, assume, ahead)
         except (ValueError, TypeError, KeyError, IndexError) as exc:  # a damaged row
             log.warning("the stored file listing could not be used (%s): listing again", exc)
             found, stored = None, None
         found = found or _from_listing(self.root, self.settings, self._cache, keep, stored)
         stats, self.check = found.stats, found.check
-        self.listed = _fingerprint(lkey, data) if assume and not found.write else None
+        if ahead is not None and self.check is not ahead:
+            ahead.close()
+        named = _listing.fingerprint(lkey, data) if assume and data is not None else None
+        self.listed = named if not found.write else None
         self._git = stats.file_source == "git"
         stats.cache_path = str(self._cache.path) if self._cache else None
         stats.cache_hits = len(found.stored)
@@ -582,14 +588,16 @@ def _from_stored(
     cache: IndexCache | None,
     stored: _listing.StoredListing | None,
     assume: bool = False,
+    ahead: _listing.Apart | None = None,
 ) -> _Found | None:
     """What the stored listing says, when it is still true (the folders that moved listed
     again): the files unchanged since, the ones to judge again (None: list every file).
-    `assume`: taken as true as it is, checked in a child process (`_Found.check`)."""
+    `assume`: taken as true as it is, checked in a child process (`_Found.check`: `ahead`,
+    when one was started)."""
     if stored is None or cache is None:
         return None
     started = time.time_ns()
-    again, check = _assumed(root, stored, settings) if assume else (None, None)
+    again, check = _assumed(root, stored, settings, ahead) if assume else (None, None)
     again = again or _listing.recheck(str(root), stored)
     if again is None or (again.moved and not _listing.relist(root, stored, again, settings)):
         return None
@@ -617,18 +625,18 @@ def _from_stored(
 
 
 def _assumed(
-    root: Path, stored: _listing.StoredListing, settings: FileSettings
+    root: Path,
+    stored: _listing.StoredListing,
+    settings: FileSettings,
+    ahead: _listing.Apart | None = None,
 ) -> tuple[_listing.Recheck | None, _listing.Apart | None]:
-    """The stored listing taken as true, and its check started apart (neither where it
-    cannot be: then it is checked here)."""
+    """The stored listing taken as true, and its check: `ahead`, or started apart now
+    (neither where it cannot be: then it is checked here)."""
     again = _listing.assumed(stored)
-    check = _listing.Apart.start(root, stored, settings) if again is not None else None
+    if again is None:
+        return None, None
+    check = ahead or _listing.Apart.start(root, stored, settings)
     return (again, check) if check is not None else (None, None)
-
-
-def _fingerprint(key: str, data: bytes | None) -> str | None:
-    """What names one stored listing (the same files with the same contents: its entries)."""
-    return None if data is None else hashlib.sha1(key.encode() + b"\0" + data).hexdigest()
 
 
 def _stored_stats(stored: _listing.StoredListing) -> dict[str, tuple[int, int]]:

@@ -42,9 +42,8 @@ from typing import Protocol
 
 from lsprotocol import types
 
-from scopewise.analysis.engine import EngineError
 from scopewise.index.model import FileIndex
-from scopewise.vocab import CLASS_LIKE, CONTAINER_KINDS, DATA_KINDS, Kind
+from scopewise.vocab import CLASS_LIKE, CONTAINER_KINDS, DATA_KINDS, EngineError, Kind
 
 from .documents import OpenDocuments
 from .listing import ServerEngine

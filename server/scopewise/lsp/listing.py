@@ -25,7 +25,7 @@ from scopewise.actions import project
 from scopewise.actions.api import usd
 from scopewise.actions.model import ActionError, Plan
 from scopewise.actions.plan import Actions
-from scopewise.analysis.engine import Engine, EngineError
+from scopewise.analysis.engine import Engine
 from scopewise.analysis.measure import Needs
 from scopewise.analysis.scope import Analysis
 from scopewise.analysis.work import Work
@@ -39,6 +39,7 @@ from scopewise.vocab import (
     RUN_COMMAND,
     Action,
     DiagnosticInfo,
+    EngineError,
     Intent,
     Tier,
 )

@@ -35,7 +35,6 @@ from scopewise.actions.api import Ledger, LedgerError, ModelCatalog, importing, 
 from scopewise.actions.edits import EditError, read_for_edit
 from scopewise.actions.model import ActionError
 from scopewise.actions.plan import Actions
-from scopewise.analysis.engine import EngineError
 from scopewise.index.files import is_secret_file
 from scopewise.vocab import (
     APPLY_PROPOSAL_COMMAND,
@@ -50,6 +49,7 @@ from scopewise.vocab import (
     RUN_COMMAND,
     RUN_TESTS_COMMAND,
     USAGE_COMMAND,
+    EngineError,
 )
 
 from .ahead import Ahead
