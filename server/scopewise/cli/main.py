@@ -105,18 +105,21 @@ def cmd_context(args: argparse.Namespace) -> int:
         return 0
     print(ctx.render())
     print()
-    print(f"--- manifest: {ctx.tokens:,} of {ctx.budget:,} tokens", file=sys.stderr)
+    sys.stderr.write(_manifest(ctx))  # in one write: a wide range lists a thousand lines
+    return 0
+
+
+def _manifest(ctx: Context) -> str:
+    """What the context holds, left out and redacted: a line each, for stderr."""
+    lines = [f"--- manifest: {ctx.tokens:,} of {ctx.budget:,} tokens"]
     for s in ctx.snippets:
         where = f"{s.path}:{s.start_line}-{s.end_line}"
-        print(f"  {s.kind:<9} {where} ~{s.tokens} tok  {s.symbol} — {s.reason}", file=sys.stderr)
+        lines.append(f"  {s.kind:<9} {where} ~{s.tokens} tok  {s.symbol} — {s.reason}")
     for d in ctx.dropped:
-        print(
-            f"  dropped   {d.path}:{d.start_line}-{d.end_line} {d.symbol} — {d.reason}",
-            file=sys.stderr,
-        )
+        lines.append(f"  dropped   {d.path}:{d.start_line}-{d.end_line} {d.symbol} — {d.reason}")
     for r in ctx.redactions:
-        print(f"  redacted  {r.path}:{r.line} ({r.what})", file=sys.stderr)
-    return 0
+        lines.append(f"  redacted  {r.path}:{r.line} ({r.what})")
+    return "\n".join(lines) + "\n"
 
 
 def _context_jsonl(args: argparse.Namespace) -> int:
