@@ -429,10 +429,27 @@ def pack(
                 chosen_cost[i] = chosen_cost.get(i, 0.0) + packer.add(it.path, lines)
                 chosen[i] = f
                 break
-    return (*_manifest(items, chosen, chosen_cost, packer), _missing(items, chosen, packer))
+    delta = _Deltas(packer)  # what is in no longer changes: each cost worked out once
+    return (*_manifest(items, chosen, chosen_cost, delta), _missing(items, chosen, delta))
 
 
-def _missing(items: list[Candidate], chosen: dict[int, int], packer: Packer) -> Missing:
+class _Deltas:
+    """`Packer.delta` once the packing is done, each answer kept: the manifest and the
+    estimate of what is missing ask the same forms (a thousand at a wide range)."""
+
+    def __init__(self, packer: Packer) -> None:
+        self.packer = packer
+        self._said: dict[tuple[str, frozenset[int], bool], float] = {}
+
+    def __call__(self, path: str, add: frozenset[int], listed: bool = False) -> float:
+        key = (path, add, listed)
+        cost = self._said.get(key)
+        if cost is None:
+            cost = self._said[key] = self.packer.delta(path, add, listed)
+        return cost
+
+
+def _missing(items: list[Candidate], chosen: dict[int, int], delta: _Deltas) -> Missing:
     """What the richest form of every item left out would still cost (overlaps counted
     twice: an estimate from above)."""
     core = ripple = 0.0
@@ -440,18 +457,18 @@ def _missing(items: list[Candidate], chosen: dict[int, int], packer: Packer) -> 
         listed = it.forms[-1][0] in LISTED_FORMS
         if chosen.get(i) == 0 or (it.value < MIN_VALUE and not listed):
             continue
-        cost = packer.delta(it.path, it.forms[0][1])
+        cost = delta(it.path, it.forms[0][1])
         if it.forms[-1][0] == "sibling":  # not a site: its listing is counted here
             ripple += cost
         elif listed:  # its listing is counted with the sites left out (`unlisted`)
-            ripple += max(0.0, cost - packer.delta(it.path, it.forms[-1][1], listed=True))
+            ripple += max(0.0, cost - delta(it.path, it.forms[-1][1], listed=True))
         else:
             core += cost
     return Missing(math.ceil(core), math.ceil(ripple))
 
 
 def _manifest(
-    items: list[Candidate], chosen: dict[int, int], chosen_cost: dict[int, float], packer: Packer
+    items: list[Candidate], chosen: dict[int, int], chosen_cost: dict[int, float], delta: _Deltas
 ) -> tuple[list[Snippet], list[Dropped]]:
     """What went in (and in which form) and what did not, and why."""
     kept: list[Snippet] = []
@@ -470,7 +487,7 @@ def _manifest(
                 if it.value < MIN_VALUE and kind not in LISTED_FORMS
                 else "over the budget"
             )
-            cost = math.ceil(packer.delta(it.path, lines, kind in LISTED_FORMS))
+            cost = math.ceil(delta(it.path, lines, kind in LISTED_FORMS))
             dropped.append(Dropped(it.path, min(lines) + 1, max(lines) + 1, it.symbol, cost, why))
     return kept, dropped
 
