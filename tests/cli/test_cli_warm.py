@@ -125,18 +125,28 @@ def forked(*args):
     return real(*args)
 listing._forked = forked
 from scopewise.cli.main import main
-code = main(["scope", sys.argv[1], "--json"])
+code = main([*sys.argv[2:], sys.argv[1], "--json"])
 print("forked with the analysis imported:", seen, file=sys.stderr)
 sys.exit(code if seen == [False] else 3)
 """
 
 
-def test_a_warm_command_checks_the_files_while_it_imports_the_analysis(warm: Path) -> None:
+@pytest.mark.parametrize(
+    ("command", "says"),
+    [
+        (["scope"], {"fan_in": 7}),
+        (["context"], {"start_line": 29}),
+        (["plan", "refactor"], {"action": "refactor"}),
+    ],
+)
+def test_a_warm_command_checks_the_files_while_it_imports_the_analysis(
+    warm: Path, command: list[str], says: dict[str, object]
+) -> None:
     """The check of the stored listing (a stat of every file: a fifth of a second at 50k
     files) starts before the command imports the analysis (about as long), so neither waits
     for the other: a module the command imports first must not pull the analysis in."""
     out = subprocess.run(
-        [sys.executable, "-c", _ORDER, TARGET],
+        [sys.executable, "-c", _ORDER, TARGET, *command],
         cwd=warm,
         capture_output=True,
         text=True,
@@ -144,4 +154,5 @@ def test_a_warm_command_checks_the_files_while_it_imports_the_analysis(warm: Pat
         env=os.environ.copy(),
     )
     assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout)["fan_in"] == 7
+    got = json.loads(out.stdout)
+    assert {k: got[k] for k in says} == says

@@ -143,7 +143,7 @@ def rank(
     found = [
         *enclosing(analysis, line_costs, budget),
         *_uses(analysis, files, line_costs, budget),
-        *_callers(site_list, line_costs),
+        *_callers_of(analysis, site_list, line_costs),
         *sibling_candidates(siblings, files, line_costs),
         *_imports(analysis),
     ]
@@ -354,6 +354,20 @@ def caller_value(confidence: float, test: bool) -> float:
     if test:
         return TEST_BASE + TEST_SLOPE * confidence
     return CALLER_BASE + CALLER_SLOPE * confidence
+
+
+def _callers_of(
+    analysis: Analysis, site_list: list[Site], line_costs: LineCosts
+) -> list[Candidate]:
+    """`_callers` of the analysis's own site list made once per analysis, as the list is: a
+    plan packs one range at three budgets or more (the candidates are read, never changed)."""
+    made = analysis.memo.get("callers")
+    if isinstance(made, tuple) and made[0] is site_list:
+        return made[1]  # type: ignore[no-any-return]
+    out = _callers(site_list, line_costs)
+    if site_list is analysis.memo.get("sites"):
+        analysis.memo["callers"] = (site_list, out)
+    return out
 
 
 def _callers(site_list: list[Site], line_costs: LineCosts) -> list[Candidate]:
