@@ -281,8 +281,9 @@ class Apart:
     def of(self, lkey: str, data: bytes | None) -> StoredListing | None:
         """The listing this (ahead) check was started on, if it is the one stored under
         `lkey` now (`data`); None, the check stopped, when it is not."""
-        if self.listing is not None and self.listing[:2] == (lkey, data):
-            return self.listing[2]
+        started_on, self.listing = self.listing, None  # (its text no longer needed)
+        if started_on is not None and started_on[:2] == (lkey, data):
+            return started_on[2]
         self.close()
         return None
 
