@@ -274,8 +274,8 @@ class WorkspaceIndex:
         stats, self.check = found.stats, found.check
         if ahead is not None and self.check is not ahead:
             ahead.close()
-        named = _listing.fingerprint(lkey, data) if assume and data is not None else None
-        self.listed = named if not found.write else None
+        same = assume and data is not None and not found.write
+        self.listed = _listing.fingerprint(lkey, data) if same and data is not None else None
         self._git = stats.file_source == "git"
         stats.cache_path = str(self._cache.path) if self._cache else None
         stats.cache_hits = len(found.stored)
