@@ -345,9 +345,9 @@ def _forked(
     return pids, read
 
 
-def fingerprint(key: str, data: bytes) -> str:
+def fingerprint(key: str, data: bytes | None) -> str | None:
     """What names one stored listing (the same files with the same contents: its entries)."""
-    return hashlib.sha1(key.encode() + b"\0" + data).hexdigest()
+    return None if data is None else hashlib.sha1(key.encode() + b"\0" + data).hexdigest()
 
 
 def _cores() -> int:

@@ -261,10 +261,7 @@ class WorkspaceIndex:
         t0 = time.perf_counter()
         self._admits = {}  # ignore files or settings may have changed: judge again
         lkey = _listing.key(str(self.root), self.settings, (k.rpartition("/")[0] for k in keep))
-        data = self._cache.listing(lkey) if self._cache else None
-        taken = ahead.of(lkey, data) if ahead is not None else None  # read and checked before
-        ahead = ahead if taken is not None else None
-        stored = taken or (_listing.StoredListing.loads(data) if data is not None else None)
+        data, stored, ahead = _stored_listing(self._cache, lkey, ahead)
         try:
             found = _from_stored(self.root, self.settings, self._cache, stored, assume, ahead)
         except (ValueError, TypeError, KeyError, IndexError) as exc:  # a damaged row
@@ -274,8 +271,7 @@ class WorkspaceIndex:
         stats, self.check = found.stats, found.check
         if ahead is not None and self.check is not ahead:
             ahead.close()
-        same = assume and data is not None and not found.write
-        self.listed = _listing.fingerprint(lkey, data) if same and data is not None else None
+        self.listed = _listing.fingerprint(lkey, data) if assume and not found.write else None
         self._git = stats.file_source == "git"
         stats.cache_path = str(self._cache.path) if self._cache else None
         stats.cache_hits = len(found.stored)
@@ -580,6 +576,19 @@ def _parse_fresh(root: Path, settings: FileSettings, rel: str, language: str) ->
 def _unchanged(c: Stat, stat: tuple[int, int] | None, language: str) -> bool:
     """Whether a stored file is as the cache has it: same stat, same language, entry kept."""
     return c.entry is not None and stat == (c.mtime_ns, c.size) and c.language == language
+
+
+def _stored_listing(
+    cache: IndexCache | None, lkey: str, ahead: _listing.Apart | None
+) -> tuple[bytes | None, _listing.StoredListing | None, _listing.Apart | None]:
+    """The listing stored under `lkey` (its data, read back), and `ahead` when it was
+    started on that very listing (read and checked before: it is not read again), else
+    None (`ahead` stopped)."""
+    data = cache.listing(lkey) if cache else None
+    taken = ahead.of(lkey, data) if ahead is not None else None
+    if taken is not None:
+        return data, taken, ahead
+    return data, _listing.StoredListing.loads(data) if data is not None else None, None
 
 
 def _from_stored(
