@@ -22,8 +22,13 @@ TARGET = "shop/pricing.py:29-32"  # apply_discount: 7 uses in 3 files (cart.py's
 
 
 def _scope(root: Path) -> dict[str, object]:
+    return _answer(root, "-m", "scopewise.cli", "scope", TARGET, "--json")
+
+
+def _answer(root: Path, *args: str) -> dict[str, object]:
+    """The JSON a Python run with `args` prints, in `root` (it must succeed)."""
     out = subprocess.run(
-        [sys.executable, "-m", "scopewise.cli", "scope", TARGET, "--json"],
+        [sys.executable, *args],
         cwd=root,
         capture_output=True,
         text=True,
@@ -145,14 +150,5 @@ def test_a_warm_command_checks_the_files_while_it_imports_the_analysis(
     """The check of the stored listing (a stat of every file: a fifth of a second at 50k
     files) starts before the command imports the analysis (about as long), so neither waits
     for the other: a module the command imports first must not pull the analysis in."""
-    out = subprocess.run(
-        [sys.executable, "-c", _ORDER, TARGET, *command],
-        cwd=warm,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=os.environ.copy(),
-    )
-    assert out.returncode == 0, out.stderr
-    got = json.loads(out.stdout)
+    got = _answer(warm, "-c", _ORDER, TARGET, *command)  # exits 3 when forked too late
     assert {k: got[k] for k in says} == says
