@@ -87,12 +87,13 @@ class Run:
     peak_mib: float  # the process tree's largest resident set
 
 
-def measure(cmd: list[str], env: dict[str, str]) -> Run:
-    """Run `cmd` to its end: its output, wall and CPU time, and peak RSS (sampled /proc)."""
+def measure(cmd: list[str], env: dict[str, str], sampled: bool = True) -> Run:
+    """Run `cmd` to its end: its output, wall and CPU time, and peak RSS (sampled /proc; 0
+    unless `sampled`: the sampling slows the command it times, on a 2-core machine)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
-    out, err, peak = communicate_sampled(proc)
+    out, err, peak = communicate_sampled(proc) if sampled else (*proc.communicate(), 0)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
@@ -153,8 +154,7 @@ def action_file_range(ws: Path) -> tuple[int, int]:
 
 def cli_figures(ws: Path, env: dict[str, str]) -> Figures:
     """`scopewise context FILE:A-B` on the warm cache: the median wall of 9 runs timed
-    alone, the largest peak of 5 runs sampled (reading the process tree's memory every
-    20 ms took ~30 ms of a 2-core machine from the command it timed)."""
+    alone, the largest peak of 5 runs sampled (`measure`)."""
     a, b = action_file_range(ws)
     cmd = [
         PY,
@@ -165,21 +165,12 @@ def cli_figures(ws: Path, env: dict[str, str]) -> Figures:
         "--root",
         str(ws),
     ]
-    walls = [timed_run(cmd, env) for _ in range(9)]
+    walls = [measure(cmd, env, sampled=False).wall for _ in range(9)]
     runs = [measure(cmd, env) for _ in range(5)]
     return {
         "CLI context wall (s)": statistics.median(walls),
         "CLI context peak RSS (MiB)": max(r.peak_mib for r in runs),
     }
-
-
-def timed_run(cmd: list[str], env: dict[str, str]) -> float:
-    """The wall time of `cmd` to its end, its output read and nothing else looked at."""
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, env=env, check=False)
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd[2:5])} failed ({proc.returncode})")
-    return time.perf_counter() - t0
 
 
 _DEF = re.compile(r"\s*(export\s+)?(async\s+)?(def|class|function)\b")

@@ -359,15 +359,15 @@ def caller_value(confidence: float, test: bool) -> float:
 def _callers_of(
     analysis: Analysis, site_list: list[Site], line_costs: LineCosts
 ) -> list[Candidate]:
-    """`_callers` of the analysis's own site list made once per analysis, as the list is: a
-    plan packs one range at three budgets or more (the candidates are read, never changed)."""
+    """`_callers` of the analysis's own site list (`sites`) made once per analysis, as the
+    list is: a plan packs one range at three budgets or more (the candidates are read, never
+    changed). Another list's are made each time."""
+    if site_list is not analysis.memo.get("sites"):
+        return _callers(site_list, line_costs)
     made = analysis.memo.get("callers")
-    if isinstance(made, tuple) and made[0] is site_list:
-        return made[1]  # type: ignore[no-any-return]
-    out = _callers(site_list, line_costs)
-    if site_list is analysis.memo.get("sites"):
-        analysis.memo["callers"] = (site_list, out)
-    return out
+    if not isinstance(made, list):
+        made = analysis.memo["callers"] = _callers(site_list, line_costs)
+    return made
 
 
 def _callers(site_list: list[Site], line_costs: LineCosts) -> list[Candidate]:

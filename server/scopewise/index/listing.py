@@ -253,20 +253,18 @@ class Apart:
 
     @classmethod
     def start(cls, root: Path, stored: StoredListing, settings: FileSettings) -> Apart | None:
-        """The check started, in two children where there are three cores or more (each
-        stats half the files), in one where there are two (this process keeps a core of its
-        own) — None where a process cannot fork, or while another thread runs (a fork
-        copies only this one)."""
+        """The check started — None where a process cannot fork, or while another thread
+        runs (a fork copies only this one)."""
         if not _can_fork():
             return None
-        return cls(*_forked(root, stored, settings, 2 if _cores() > 2 else 1))
+        return cls(*_forked(root, stored, settings))
 
     @classmethod
     def ahead(cls, root: Path, settings: FileSettings, db: Path | None = None) -> Apart | None:
         """The check of the listing a build of `root` under `settings` (keeping no folders)
-        would take, read from the cache file (`db`, else the root's own) and started now, in
-        two children where there are two cores or more: this process works on other things
-        meanwhile (its imports) — None where there is no such listing, or no fork."""
+        would take, read from the cache file (`db`, else the root's own) and started now:
+        this process works on other things meanwhile (its imports) — None where there is no
+        such listing, or no fork."""
         if not _can_fork():
             return None
         where = root.resolve()
@@ -275,8 +273,7 @@ class Apart:
         stored = StoredListing.loads(data) if data is not None else None
         if data is None or stored is None:
             return None
-        parts = 2 if _cores() > 1 else 1
-        return cls(*_forked(where, stored, settings, parts), (lkey, data, stored))
+        return cls(*_forked(where, stored, settings), (lkey, data, stored))
 
     def of(self, lkey: str, data: bytes | None) -> StoredListing | None:
         """The listing this (ahead) check was started on, if it is the one stored under
@@ -324,12 +321,11 @@ def _can_fork() -> bool:
     return hasattr(os, "fork") and threading.active_count() == 1
 
 
-def _forked(
-    root: Path, stored: StoredListing, settings: FileSettings, parts: int
-) -> tuple[list[int], int]:
-    """`still` run on each share of the listing in a child of its own, which writes b"1" or
-    b"0" to one pipe and ends (no cleanup of this process's state): the children and the
-    pipe's reading end."""
+def _forked(root: Path, stored: StoredListing, settings: FileSettings) -> tuple[list[int], int]:
+    """`still` run in two children where there are two cores or more, each on half the
+    listing, in one elsewhere; each writes b"1" or b"0" to one pipe and ends (no cleanup of
+    this process's state): the children and the pipe's reading end."""
+    parts = 2 if _cores() > 1 else 1
     read, write = os.pipe()
     pids = []
     for part in range(parts):
