@@ -11,8 +11,26 @@ import pytest
 
 from fakeapi import FakeAPI
 from scopewise.analysis.engine import Engine
+from workers import VSCODE_FOLDER
 
 FIXTURES = Path(__file__).parent / "fixtures"
+TESTS = Path(__file__).parent
+LONGEST = {VSCODE_FOLDER.args[0], "neovim/test_neovim.py"}  # ~2 min each, in real editors
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Each test without a pytest-xdist group of its own (tests/workers.py) is in its file's;
+    the longest groups go first, so the two workers end together."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.path.relative_to(TESTS).as_posix()))
+    items.sort(key=lambda item: group_of(item) not in LONGEST)  # stable: the rest keep order
+
+
+def group_of(item: pytest.Item) -> str:
+    mark = item.get_closest_marker("xdist_group")
+    return str(mark.args[0]) if mark is not None else ""
 
 
 @pytest.fixture

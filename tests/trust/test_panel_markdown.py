@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from workers import VSCODE_FOLDER
+
 VSCODE = Path(__file__).resolve().parents[2] / "clients" / "vscode"
 
 
+@VSCODE_FOLDER
 @pytest.mark.skipif(
     shutil.which("node") is None or not (VSCODE / "node_modules" / "esbuild").is_dir(),
     reason="needs node and clients/vscode/node_modules (npm ci there)",

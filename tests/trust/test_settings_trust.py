@@ -20,6 +20,7 @@ from lspclient import start_editor, stop_editor
 from fakeapi import FakeAPI, RecordedRequest, Reply
 from scopewise import settings as config
 from scopewise.lsp.settings import SettingsSources
+from workers import VSCODE_FOLDER
 
 CODE = '''"""Prices."""
 
@@ -301,6 +302,7 @@ async def test_server_trusted_workspace_and_editor_settings(
 VSCODE = Path(__file__).resolve().parents[2] / "clients" / "vscode"
 
 
+@VSCODE_FOLDER
 @pytest.mark.skipif(
     shutil.which("node") is None or not (VSCODE / "node_modules" / "esbuild").is_dir(),
     reason="needs node and clients/vscode/node_modules (npm ci there)",

@@ -14,10 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from workers import VSCODE_FOLDER
+
 RUN = Path(__file__).resolve().parents[2] / "clients" / "vscode" / "test" / "e2e" / "run.sh"
 IMPOSSIBLE = 3  # run.sh: an install step cannot be done on this machine
 
 
+@VSCODE_FOLDER
 @pytest.mark.skipif(
     os.environ.get("SCOPEWISE_VSCODE_E2E") != "1",
     reason="opt-in: set SCOPEWISE_VSCODE_E2E=1 to run the VS Code end-to-end test",
