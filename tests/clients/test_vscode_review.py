@@ -13,10 +13,10 @@ import pytest
 
 from workers import VSCODE_FOLDER
 
+pytestmark = VSCODE_FOLDER
+
 VSCODE = Path(__file__).resolve().parents[2] / "clients" / "vscode"
 
-
-pytestmark = VSCODE_FOLDER
 
 NEEDS_NODE = pytest.mark.skipif(
     shutil.which("node") is None or not (VSCODE / "node_modules" / "esbuild").is_dir(),
