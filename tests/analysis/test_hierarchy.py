@@ -165,3 +165,28 @@ def _ref(engine: Engine, name: str) -> tuple[FileIndex, int]:
     fi = engine.workspace.get(path)
     assert fi is not None
     return fi, _index(engine, path, name)
+
+
+def test_a_base_bound_again_through_another_files_import_is_seen(tmp_path: Path) -> None:
+    """Kid's header is unchanged, but the module it takes `Base` from now re-exports the
+    other `Base`: its bases (kept between requests) follow, and so does the lookup."""
+    run = "class Base:\n    def run(self):\n        return {}\n"
+    engine = workspace(
+        tmp_path,
+        {
+            "a.py": run.format(1),
+            "b.py": run.format(2),
+            "mid.py": "from a import Base\n",
+            "kid.py": "from mid import Base\n\n\nclass Kid(Base):\n    pass\n",
+        },
+    )
+    h, ws = engine.resolver.hierarchy, engine.workspace
+    kid = ws.get("kid.py")
+    assert kid is not None
+    cls = _index(engine, "kid.py", "Kid")
+    assert [f.path for f, _ in h.bases(kid, cls)[0]] == ["a.py"]
+    assert [f.path for f, _ in h.bases(kid, cls)[0]] == ["a.py"]  # asked again: kept
+    ws.update("mid.py", b"from b import Base\n")  # the same definitions, another import
+    assert [f.path for f, _ in h.bases(kid, cls)[0]] == ["b.py"]
+    hit = h.lookup(kid, cls, "run")
+    assert hit is not None and hit[0].path == "b.py"

@@ -196,3 +196,57 @@ def test_a_keystroke_in_a_body_keeps_the_subclasses_found(
     doc.apply([TextChange("Bass", (line, 10), (line, 14))], 5)  # no longer a subclass
     kept, fresh = subclasses()
     assert kept == fresh == []
+
+
+def test_a_keystroke_on_an_evidence_line_that_keeps_it_keeps_the_answers(
+    engine: tuple[Engine, Document], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A space typed into `g = Foo()` (a body's middle statement: the lines re-extracted)
+    says the same evidence on the same line: `meth`'s answer, with its site in the edited
+    file (whose `via` names that evidence), is kept; the evidence changed is seen at once."""
+    eng, doc = engine
+    doc.apply([TextChange("    g = Foo()\n    g.meth()", (18, 0), (18, 8))], 2)  # for `pass`
+    kept, _ = _asked(eng, "meth", "lib.py")
+    assert {s.via for s in kept if s.path == "edit.py"} == {"Foo(...) at 18", "Foo(...) at 19"}
+    finds = _count_finds(eng, monkeypatch)
+    doc.apply([TextChange(" ", (18, 12), (18, 12))], 3)  # `g = Foo( )`
+    kept, fresh = _asked(eng, "meth", "lib.py")
+    assert kept == fresh and finds == []
+    doc.apply([TextChange("f", (18, 4), (18, 5))], 4)  # `f = Foo( )`: `f` bound again
+    kept, fresh = _asked(eng, "meth", "lib.py")
+    assert kept == fresh and "Foo(...) at 18" not in {s.via for s in kept}
+    assert finds == ["meth"]
+
+
+def test_the_edited_files_verdicts_are_carried_over_a_keystroke_elsewhere(
+    engine: tuple[Engine, Document],
+) -> None:
+    """Answers not kept whole (a menu's lower bound) are put together again from each using
+    file's verdicts: after keystrokes in `work`'s body, the edited file's uses of `helper`
+    and `target` (line 9) are not classified again — they are what a fresh resolver says —;
+    once `helper` is typed there, its uses in the edited file are."""
+    eng, doc = engine
+    resolver = eng.resolver
+    doc.apply([TextChange("z", (BODY, 12), (BODY, 12))], 2)
+
+    def asked(name: str, path: str) -> list[CallerSite]:
+        resolver._kept._callers.clear()  # as for a lower bound: not kept as an answer
+        kept, fresh = _asked(eng, name, path)
+        assert kept == fresh, name
+        return kept
+
+    for name, path in ASKED:
+        asked(name, path)
+    before = resolver.verdicts.classified
+    for version, (text, at) in enumerate([("a", (BODY, 13)), ("s", (BODY, 14))], 3):
+        doc.apply([TextChange(text, at, at)], version)
+        for name, path in ASKED:
+            asked(name, path)
+    assert resolver.verdicts.classified == before  # nothing classified again
+    doc.apply([TextChange(" + helper(y)", (BODY, 15), (BODY, 15))], 5)
+    sites = asked("helper", "lib.py")
+    assert BODY in {s.line for s in sites if s.path == "edit.py"}
+    assert resolver.verdicts.classified == before + 1  # the edited file's, again
+    doc.apply([TextChange("\n    pass", (BODY, 27), (BODY, 27))], 6)  # a line added
+    sites = asked("target", "edit.py")
+    assert {s.line for s in sites if s.path == "edit.py"} == {10}  # a line further down

@@ -124,6 +124,8 @@ class Hierarchy:
         self.binder = binder
         self._headers: dict[tuple[str, str, int], list[tuple[str, str | None]]] = {}
         self._members: dict[tuple[str, str], dict[tuple[int | None, str], int]] = {}
+        self._bases: dict[tuple[str, str, int, int], tuple[list[Ref], list[str]]] = {}
+        self._bases_at = workspace.version
         # a class's subclasses (every method of a class asks the same), found in other
         # files: kept while the definitions and the shape hold (`carry_subclasses`)
         # (path, digest, class) -> its subclasses, and the files they are in
@@ -134,7 +136,13 @@ class Hierarchy:
         self._finished: list[_Search] = []  # searches finished: their classes' subclasses
         # called when the index moved since: by default every subclass found is dropped;
         # the resolver's answers kept (analysis/kept.py) carry them over edits
-        self.fresh: Callable[[], None] = lambda: self.carry_subclasses(None, self.ws.version)
+        self.fresh: Callable[[], None] = self._alone
+
+    def _alone(self) -> None:
+        """`fresh` with no resolver's answers to carry them: the index moved, so every
+        subclass found and every base worked out is dropped."""
+        self.carry_subclasses(None, self.ws.version)
+        self.forget()
 
     def header_names(self, fi: FileIndex, cls: int) -> list[tuple[str, str | None]]:
         """(name, receiver) of each name on a class's header after its own name: its bases
@@ -171,7 +179,28 @@ class Hierarchy:
         return [b for b in bare if b[0] not in heads] + dotted
 
     def bases(self, fi: FileIndex, cls: int) -> tuple[list[Ref], list[str]]:
-        """A class's bases: those the workspace defines, and the names of the others."""
+        """A class's bases: those the workspace defines, and the names of the others (read
+        only). Kept per class file version and definitions version until the shape moves
+        (`fresh` asked once the index moved; `forget`: another file's imports may bind a
+        base's name elsewhere); a menu asks the same classes' dozens of times (an override
+        search, `super()`, each member lookup up the classes)."""
+        if self._bases_at != self.ws.version:  # the shape judged (`forget` if it moved)
+            at = self.ws.version
+            self.fresh()
+            self._bases_at = at
+        key = (fi.path, fi.digest, cls, self.ws.defs_version)
+        hit = self._bases.get(key)
+        if hit is None:
+            if len(self._bases) > 8192:
+                self._bases.clear()
+            hit = self._bases[key] = self._bases_now(fi, cls)
+        return hit
+
+    def forget(self) -> None:
+        """Drop the bases worked out: the workspace's shape moved (analysis/verdicts.py)."""
+        self._bases.clear()
+
+    def _bases_now(self, fi: FileIndex, cls: int) -> tuple[list[Ref], list[str]]:
         found: list[Ref] = []
         named: list[str] = []
         for name, recv in self.header_names(fi, cls):

@@ -22,7 +22,8 @@ the text changed, in a file E edited since:
 
 After a splice of E that kept its definitions and evidence, an answer is dropped when N is
 used or defined in the lines re-extracted (before or after), or when it has sites in E and
-a line moved (a line added or removed) or the lines re-extracted hold evidence; every other
+a line moved (a line added or removed) or the evidence said on the lines re-extracted
+changed (line for line: a site's `via` names an evidence's line); every other
 one holds (a keystroke inside a body keeps the answers for the names not written there). After
 any other edit of E, the answers for the names E uses or defines (before or after) are
 dropped and the definitions of E's, the others kept. The edited files are the pinned ones
@@ -34,7 +35,6 @@ dropped.
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import threading
 from collections import OrderedDict
@@ -43,8 +43,8 @@ from collections.abc import Callable, Iterable
 from scopewise.analysis.hierarchy import Hierarchy
 from scopewise.analysis.sites import FAMILY as _FAMILY
 from scopewise.analysis.sites import CallerSite
-from scopewise.analysis.verdicts import Verdicts
-from scopewise.index.model import Definition, Evidence, FileIndex
+from scopewise.analysis.verdicts import RegionNames, Verdicts, evidence_in
+from scopewise.index.model import FileIndex
 from scopewise.index.workspace import WorkspaceIndex
 from scopewise.vocab import Kind
 
@@ -170,16 +170,16 @@ def _carried(kept: OrderedDict[CallersKey, Answer], old: FileIndex, new: FileInd
     evidence (`model.Spliced`): an answer for a name neither used nor defined in the lines
     re-extracted holds, a definition of the file re-keyed under the new digest (same
     definitions: same index); one with sites in the file only when no line moved and the
-    lines re-extracted hold no evidence (a site's `via` may name an evidence's line); the
-    others dropped. False (nothing done) for any other edit."""
+    lines re-extracted say the evidence they said, line for line (a site's `via` may name
+    an evidence's line); the others dropped. False (nothing done) for any other edit."""
     how = new.spliced
     if how is None or how.source != old.digest or not (how.same_definitions and how.same_evidence):
         return False
     path, first = new.path, how.first
-    still = how.last == how.old_last and not (
-        _evidence_in(old, first, how.old_last) or _evidence_in(new, first, how.last)
+    still = how.last == how.old_last and evidence_in(old, first, how.old_last) == evidence_in(
+        new, first, how.last
     )
-    lines = _Lines(old, new, how.first, how.old_last, how.last)
+    lines = RegionNames(old, new, how.first, how.old_last, how.last)
     gone: list[CallersKey] = []
     moved: list[CallersKey] = []
     for key, (name, sites) in kept.items():
@@ -196,59 +196,6 @@ def _carried(kept: OrderedDict[CallersKey, Answer], old: FileIndex, new: FileInd
     for key in moved:
         kept[(path, new.digest, key[2])] = kept.pop(key)
     return True
-
-
-def _evidence_in(fi: FileIndex, first: int, last: int) -> bool:
-    """Whether `fi` says type evidence on lines `first`..`last`."""
-    evidence = fi.evidence
-    i = bisect.bisect_left(evidence, first, key=_line)
-    return i < len(evidence) and evidence[i].line <= last
-
-
-def _line(e: Evidence) -> int:
-    return e.line
-
-
-class _Lines:
-    """What the lines a splice re-extracted hold (before and after): `hold(name)`, whether
-    a name is used there or a definition of it starts there."""
-
-    def __init__(self, old: FileIndex, new: FileIndex, first: int, old_last: int, last: int):
-        self.refs = ((old.refs, first * 4, old_last * 4 + 3), (new.refs, first * 4, last * 4 + 3))
-        self.defined = _starting(old, first, old_last) | _starting(new, first, last)
-        self.seen: dict[str, bool] = {}
-
-    def hold(self, name: str) -> bool:
-        hit = self.seen.get(name)
-        if hit is None:
-            (was, lo, old_hi), (now, _, hi) = self.refs
-            hit = name in self.defined or (
-                _within(was.get(name), lo, old_hi) or _within(now.get(name), lo, hi)
-            )
-            self.seen[name] = hit
-        return hit
-
-
-def _within(packed: bytes | None, lo: int, hi: int) -> bool:
-    """Whether a name's packed uses (line * 4 + kind, sorted) hold one in `lo`..`hi`."""
-    if not packed:
-        return False
-    values = memoryview(packed).cast("q")
-    j = bisect.bisect_left(values, lo)
-    return j < len(values) and values[j] <= hi
-
-
-def _starting(fi: FileIndex, first: int, last: int) -> set[str]:
-    """The names of the definitions starting on lines `first`..`last` (a definition whose
-    name is there starts there: the lines are whole statements)."""
-    defs = fi.definitions
-    lo = bisect.bisect_left(defs, first, key=_start)
-    hi = bisect.bisect_right(defs, last, key=_start)
-    return {d.name for d in defs[lo:hi]}
-
-
-def _start(d: Definition) -> int:
-    return d.start_line
 
 
 def _touches(name: str, old: FileIndex, new: FileIndex) -> bool:

@@ -84,6 +84,7 @@ class Types:
         self._attrs.clear()
         self._ancestors.clear()
         self.declared.forget()
+        self.h.forget()
 
     def receiver(self, fi: FileIndex, key: str, line: int) -> Value:
         """The value of the receiver `key` of a member use on `line` of `fi`."""

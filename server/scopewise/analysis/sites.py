@@ -177,7 +177,9 @@ class Kept(Protocol):
     """Each using file's sites kept across requests (analysis/verdicts.py)."""
 
     def fresh(self) -> None: ...
-    def get(self, key: Key, path: str) -> tuple[CallerSite, ...] | None: ...
+    def get(self, key: Key, path: str, name: str | None = None) -> tuple[CallerSite, ...] | None:
+        """`path`'s sites of `key` (a definition called `name`) while they hold."""
+
     def put(self, key: Key, path: str, digest: str, sites: tuple[CallerSite, ...]) -> None: ...
     def overrides(self, key: Key) -> tuple[CallerSite, ...] | None: ...
     def keep_overrides(self, key: Key, sites: tuple[CallerSite, ...]) -> None: ...
@@ -372,7 +374,7 @@ class SiteFinder:
         for path in using if left[0] == -1 else nearest(using, t.fi.path):
             if not path.endswith(own) and _family(path) not in (family, None):
                 continue  # another language's file: no site there, and not loaded to say so
-            found = kept.get(key, path) if kept is not None else None
+            found = kept.get(key, path, t.name) if kept is not None else None
             if found is None:
                 if left[0] in (0, -2) or (work is not None and _over(work, shared)):
                     left[0] = -2

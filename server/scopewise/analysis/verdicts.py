@@ -5,7 +5,10 @@ verdicts (analysis/sites.py). A file's verdicts read that file's text and, elsew
 the workspace's *shape*: which definitions there are, the imports, the type evidence, the
 return types, the classes' headers (their bases) — never another file's body text. So a
 file's verdicts are kept under its content digest while the shape holds: a keystroke in file
-E classifies E's uses again and keeps every other file's, unless it changed the shape.
+E keeps every other file's, unless it changed the shape. E's own are carried over its
+splices (`_Link`) that moved no line and kept its definitions and its evidence line for line,
+for a definition whose name the lines re-extracted neither use nor define and which has no
+site there; else E's uses are classified again.
 
 The shape moves with `WorkspaceIndex.defs_version` (definitions added, removed, renamed; a
 new listing) or when an edited file — one held in memory (`FileTable.pinned`), the only
@@ -24,9 +27,10 @@ from __future__ import annotations
 import bisect
 import threading
 from collections.abc import Callable, Hashable, Iterator
+from typing import NamedTuple
 
 from scopewise.analysis.sites import CallerSite, Key, Sym
-from scopewise.index.model import REF_MEMBER, Definition, FileIndex
+from scopewise.index.model import REF_MEMBER, Definition, Evidence, FileIndex
 from scopewise.index.workspace import WorkspaceIndex
 from scopewise.vocab import CLASS_LIKE, Kind
 
@@ -34,6 +38,7 @@ _CALLABLES = frozenset({Kind.FUNCTION, Kind.METHOD})
 _DEFS, _EVIDENCE, _HEADERS = 1, 3, 4  # where a shape holds these
 
 KEPT_MAX = 200_000  # (definition, using file) verdicts kept; all dropped past it
+LINKS_MAX = 8  # an edited file's splices its verdicts are carried over (the latest)
 Found = tuple[str, tuple[CallerSite, ...]]  # (the using file's digest, its sites)
 Shaped = tuple[str, tuple[Hashable, ...]]  # (an edited file's digest, its shape)
 Over = tuple[dict[str, str], tuple[CallerSite, ...]]  # override sites, their files' digests
@@ -132,6 +137,83 @@ def _headers(fi: FileIndex) -> tuple[tuple[object, ...], tuple[object, ...]]:
     return tuple(sorted(used)), tuple(sorted(recv))
 
 
+def evidence_in(fi: FileIndex, first: int, last: int) -> list[Evidence]:
+    """The type evidence `fi` says on lines `first`..`last` (what a site's `via` may name)."""
+    evidence = fi.evidence
+    return evidence[
+        bisect.bisect_left(evidence, first, key=_line) : bisect.bisect_right(
+            evidence, last, key=_line
+        )
+    ]
+
+
+def _line(e: Evidence) -> int:
+    return e.line
+
+
+class RegionNames:
+    """What the lines a splice re-extracted hold (before and after): `hold(name)`, whether
+    a name is used there or a definition of it starts there."""
+
+    def __init__(self, old: FileIndex, new: FileIndex, first: int, old_last: int, last: int):
+        self.refs = ((old.refs, first * 4, old_last * 4 + 3), (new.refs, first * 4, last * 4 + 3))
+        self.defined = _starting(old, first, old_last) | _starting(new, first, last)
+        self.seen: dict[str, bool] = {}
+
+    def hold(self, name: str) -> bool:
+        hit = self.seen.get(name)
+        if hit is None:
+            (was, lo, old_hi), (now, _, hi) = self.refs
+            hit = name in self.defined or (
+                _within(was.get(name), lo, old_hi) or _within(now.get(name), lo, hi)
+            )
+            self.seen[name] = hit
+        return hit
+
+
+def _within(packed: bytes | None, lo: int, hi: int) -> bool:
+    """Whether a name's packed uses (line * 4 + kind, sorted) hold one in `lo`..`hi`."""
+    if not packed:
+        return False
+    values = memoryview(packed).cast("q")
+    j = bisect.bisect_left(values, lo)
+    return j < len(values) and values[j] <= hi
+
+
+def _starting(fi: FileIndex, first: int, last: int) -> set[str]:
+    """The names of the definitions starting on lines `first`..`last` (a definition whose
+    name is there starts there: the lines are whole statements)."""
+    defs = fi.definitions
+    lo = bisect.bisect_left(defs, first, key=_start_line)
+    hi = bisect.bisect_right(defs, last, key=_start_line)
+    return {d.name for d in defs[lo:hi]}
+
+
+class _Link(NamedTuple):
+    """A splice of an edited file seen between two looks (`Verdicts.fresh`) that moved no
+    line and kept its definitions and its evidence, line for line: the file's verdicts for
+    a name the lines re-extracted neither use nor define (before or after) hold over it."""
+
+    source: str  # the digest it was spliced from
+    first: int
+    last: int  # the lines re-extracted (the same before and after)
+    names: RegionNames
+
+
+def _link(old: FileIndex, new: FileIndex) -> _Link | None:
+    """`new` as a link from `old`, or None when its verdicts cannot be carried over."""
+    how = new.spliced
+    if how is None or how.source != old.digest or how.last != how.old_last:
+        return None
+    if not (how.same_definitions and how.same_evidence):
+        return None
+    if evidence_in(old, how.first, how.last) != evidence_in(new, how.first, how.last):
+        return None  # a site's `via` names an evidence's line
+    return _Link(
+        old.digest, how.first, how.last, RegionNames(old, new, how.first, how.last, how.last)
+    )
+
+
 class Verdicts:
     """(definition, using file) -> that file's sites, while the file and the shape hold."""
 
@@ -145,6 +227,9 @@ class Verdicts:
         self._defs_at = workspace.defs_version
         self._at = workspace.version
         self._shapes: dict[str, Shaped] = dict(self._shapes_now({}))
+        # the edited files as last seen, and each one's latest splices, by the digest made
+        self._files: dict[str, FileIndex] = dict(workspace.files.pinned())
+        self._links: dict[str, dict[str, _Link]] = {}
         self._lock = threading.Lock()
         self.classified = 0  # using files classified so far (not found kept)
         self.moves = 0  # times the shape moved (every verdict dropped): analysis/kept.py
@@ -173,26 +258,67 @@ class Verdicts:
         moved = self._defs_at != self.ws.defs_version or any(
             before.get(p, ("", None))[1] != s for p, (_, s) in shapes.items()
         )
+        files = dict(self.ws.files.pinned())
         with self._lock:
+            self._follow(files)
             if moved:
                 self._kept.clear()
                 self._over.clear()
                 self._symbols.clear()
                 self._moved()
                 self.moves += 1
-            self._shapes = shapes
+            self._shapes, self._files = shapes, files
             self._defs_at, self._at = self.ws.defs_version, self.ws.version
 
-    def get(self, key: Key, path: str) -> tuple[CallerSite, ...] | None:
-        """`path`'s sites for `key` if kept and still true (an edited file's digest holds)."""
+    def _follow(self, files: dict[str, FileIndex]) -> None:
+        """Each edited file's splice since the last look, as a link its verdicts may be
+        carried over (the chain broken by any other edit)."""
+        for path in self._links.keys() - files.keys():
+            del self._links[path]
+        for path, fi in files.items():
+            was = self._files.get(path)
+            if was is None or was is fi:
+                continue
+            link = _link(was, fi)
+            if link is None:
+                self._links.pop(path, None)
+                continue
+            chain = self._links.setdefault(path, {})
+            chain[fi.digest] = link
+            while len(chain) > LINKS_MAX:
+                del chain[next(iter(chain))]
+
+    def get(self, key: Key, path: str, name: str | None = None) -> tuple[CallerSite, ...] | None:
+        """`path`'s sites for `key` if kept and still true: an edited file's digest holds,
+        or (with the definition's `name`) its splices since moved no line and re-extracted
+        no line using or defining the name, nor one of the sites (`_Link`): re-keyed."""
         found = self._kept.get((key, path))
         if found is None:
             return None
         if self.ws.files.is_pinned(path):
             fi = self.ws.get(path)
-            if fi is None or fi.digest != found[0]:
+            if fi is None:
                 return None
+            if fi.digest != found[0]:
+                if name is None or not self._carried(path, fi.digest, found, name):
+                    return None
+                with self._lock:
+                    self._kept[(key, path)] = (fi.digest, found[1])
         return found[1]
+
+    def _carried(self, path: str, digest: str, found: Found, name: str) -> bool:
+        """Whether the links from `found`'s digest to `digest` all keep its sites."""
+        chain = self._links.get(path, {})
+        for _ in range(LINKS_MAX):
+            link = chain.get(digest)
+            if link is None or link.names.hold(name):
+                return False
+            if any(link.first <= s.line <= link.last for s in found[1]):
+                return False
+            if link.source == found[0]:
+                return True
+            digest = link.source
+        return False
 
     def put(self, key: Key, path: str, digest: str, sites: tuple[CallerSite, ...]) -> None:
         with self._lock:
