@@ -222,3 +222,30 @@ def test_a_class_skeleton_is_worked_out_once_for_its_content(
     edited = engine.workspace.get("big.py")
     assert edited is not None and edited.digest != fi.digest
     assert 1 in candidates.skeleton(edited, 0) and len(made) == 2
+
+
+def test_a_range_asked_again_takes_its_site_list_from_before_until_a_site_changes(
+    crowd: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A menu asked again (a new analysis: after a keystroke elsewhere, a run, the ledger)
+    with the very same sites takes the site list made before; once a use is added the list
+    is made again, and it holds the new site."""
+    made: list[int] = []
+    real = candidates._sites
+
+    def counting(analysis, files, known):  # type: ignore[no-untyped-def]
+        made.append(len(analysis.callers))
+        return real(analysis, files, known)
+
+    monkeypatch.setattr(candidates, "_sites", counting)
+    first = measure(crowd.analyze("lib.py", 1, 2), crowd.sources, 1000)
+    again = measure(crowd.analyze("lib.py", 1, 2), crowd.sources, 1000)
+    assert again == first and made == [2 * USERS]
+    crowd.workspace.update(
+        "users/u7.py",
+        b"from lib import helper\n\n\ndef use7(v):\n    w = helper(v) * 7\n    return helper(w)\n",
+    )
+    fresh = measure(crowd.analyze("lib.py", 1, 2), crowd.sources, 1000)
+    assert made == [2 * USERS, 2 * USERS + 1]
+    assert ("users/u7.py", 5) in {(s.path, s.line) for s in fresh.sites}
+    assert len(fresh.sites) == len(first.sites) + 1

@@ -91,16 +91,23 @@ def sites_by_file(wide: Wide, interface: bool) -> dict[str, list[int]]:
 
 def window_lines(sites: Sequence[int], line_count: int | None, span: tuple[int, int] | None) -> int:
     """How many lines of a file a writer is shown: the whole file when it is short, else the
-    lines within WINDOW of each site (and of the selection's span, in its own file), merged."""
+    lines within WINDOW of each site (and of the selection's span, in its own file), merged
+    (as intervals: a wide name's 1,800 sites made a set of 13,000 lines at every menu)."""
     if line_count is not None and line_count <= SMALL_FILE_LINES:
         return line_count
-    shown: set[int] = set()
-    for line in sites:
-        shown.update(range(line - WINDOW, line + WINDOW + 1))
+    around = [(line - WINDOW, line + WINDOW) for line in sites]
     if span is not None:
-        shown.update(range(span[0] - WINDOW, span[1] + WINDOW + 1))
-    last = line_count if line_count is not None else max(shown, default=0)
-    return sum(1 for n in shown if 1 <= n <= last)
+        around.append((span[0] - WINDOW, span[1] + WINDOW))
+    around = [(a, b) for a, b in around if a <= b]
+    last = line_count if line_count is not None else max((b for _, b in around), default=0)
+    shown = 0
+    upto = 0  # the last line counted so far
+    for a, b in sorted(around):
+        a, b = max(a, upto + 1, 1), min(b, last)
+        if a <= b:
+            shown += b - a + 1
+            upto = b
+    return shown
 
 
 def plan_estimate(

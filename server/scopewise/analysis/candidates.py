@@ -17,7 +17,7 @@ from scopewise.analysis.resolve import CallerSite, Resolved, is_test_path
 from scopewise.analysis.scope import Analysis
 from scopewise.analysis.siblings import Sibling
 from scopewise.analysis.sites import MODULE_LEVEL, facts_of
-from scopewise.analysis.sources import CallerFacts, Known
+from scopewise.analysis.sources import CallerFacts, Derived, Known
 from scopewise.analysis.sources import LineCosts as FileCosts
 from scopewise.index.model import Definition, FileIndex
 from scopewise.vocab import CONTAINER_KINDS, DATA_KINDS, TYPE_KINDS, Kind
@@ -260,17 +260,45 @@ class Site:
         return frozenset({self.line} if self.header is None else {self.line, self.header})
 
 
-def sites(analysis: Analysis, files: Lookup, known: Known | None = None) -> list[Site]:
+def sites(
+    analysis: Analysis, files: Lookup, known: Known | None = None, derived: Derived | None = None
+) -> list[Site]:
     """Every use of the range's definitions elsewhere, in `site_key` order, each once; made
     once per analysis (an action packs or measures one range at two budgets or more), so the
     list is read, never changed, by its callers. With `known`, the definitions around the
     sites a command on the very same files found are taken, not loaded (those found here
-    are added)."""
+    are added). With `derived`, the list made of the very same sites by an earlier request
+    is taken (when every site carries its caller's facts: the list is theirs alone)."""
     made = analysis.memo.get("sites")
     if isinstance(made, list):
         return made
+    key: _Sites | None = None
+    if derived is not None and known is None and all(c.facts for c in analysis.callers):
+        key = _Sites(tuple(analysis.callers))
+        hit = derived.get(key)
+        if isinstance(hit, list):
+            analysis.memo["sites"] = hit
+            return hit
     out = analysis.memo["sites"] = _sites(analysis, files, known)
+    if key is not None and derived is not None:
+        derived.put(key, out)
     return out
+
+
+class _Sites:
+    """A site list's key in `Derived`: its sites, hashed once (a tuple hashes its items at
+    every look-up: a wide name's 1,841 sites, twice a menu)."""
+
+    __slots__ = ("_hash", "sites")
+
+    def __init__(self, sites: tuple[CallerSite, ...]) -> None:
+        self.sites, self._hash = sites, hash(sites)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Sites) and self._hash == other._hash and self.sites == other.sites
 
 
 def _sites(analysis: Analysis, files: Lookup, known: Known | None) -> list[Site]:

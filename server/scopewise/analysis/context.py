@@ -104,7 +104,7 @@ def build(
     packer = packing.Packer(sources, budget)
     target, cut = packing.pack_target(packer, fi.path, analysis.start, analysis.end)
     own = packer.cost
-    site_list = candidates.sites(analysis, ws.get, sources.known)
+    site_list = candidates.sites(analysis, ws.get, sources.known, sources.derived)
     sibs = _siblings(analysis, sources, callers_of, work)
     ranked = candidates.rank(analysis, ws.get, packer.line_costs, budget, site_list, sibs.found)
     reserve = candidates.uses_need(analysis, ws.get, packer.line_costs)

@@ -22,7 +22,7 @@ from scopewise.analysis import candidates, packing, siblings
 from scopewise.analysis.context import Context, SiteEntry
 from scopewise.analysis.resolve import is_test_path
 from scopewise.analysis.scope import Analysis
-from scopewise.analysis.sources import Sources
+from scopewise.analysis.sources import Derived, Sources
 from scopewise.analysis.work import Work
 from scopewise.index.graph import in_memory
 from scopewise.index.model import FileIndex
@@ -65,7 +65,7 @@ def measure(
     ws = sources.workspace
     packer = packing.Packer(sources, cap)
     packing.pack_target(packer, analysis.file.path, analysis.start, analysis.end)
-    site_list = candidates.sites(analysis, ws.get, sources.known)
+    site_list = candidates.sites(analysis, ws.get, sources.known, sources.derived)
     stops = work.stops if work is not None else 0
     own = packer.cost + candidates.uses_need(analysis, _within(ws, work), packer.line_costs)
     short = work is not None and work.stops > stops  # what the range uses: a lower bound
@@ -76,7 +76,7 @@ def measure(
     sibs = 0.0
     if callers_of is not None and plan + bodies < cap:
         sibs = _siblings(analysis, packer, callers_of, work)
-    entries = _entries(analysis, site_list)
+    entries = _entries(analysis, site_list, sources.derived)
     core = math.ceil(plan)
     full = math.ceil(plan + bodies)
     if analysis.scope.capped or short:  # a lower bound: the context takes all it may
@@ -86,16 +86,26 @@ def measure(
     return needs
 
 
-def _entries(analysis: Analysis, site_list: list[candidates.Site]) -> tuple[SiteEntry, ...]:
+def _entries(
+    analysis: Analysis, site_list: list[candidates.Site], derived: Derived
+) -> tuple[SiteEntry, ...]:
     """The site list as the menu's plan reads it: made once per analysis (a menu measures
-    its range at two caps or more; a class with thousands of uses made thousands twice)."""
+    its range at two caps or more; a class with thousands of uses made thousands twice),
+    and once per site list a later request takes from `derived` (`candidates.sites`)."""
     made = analysis.memo.get("site entries")
     if isinstance(made, tuple):
         return made
-    entries = analysis.memo["site entries"] = tuple(
-        SiteEntry(s.path, s.line + 1, s.symbol, s.confidence, s.note, "listed", s.certain)
-        for s in site_list
-    )
+    key = ("site entries", id(site_list))
+    hit = derived.get(key)
+    if isinstance(hit, tuple) and hit[0] is site_list:  # (an id is reused once it is freed)
+        entries: tuple[SiteEntry, ...] = hit[1]
+    else:
+        entries = tuple(
+            SiteEntry(s.path, s.line + 1, s.symbol, s.confidence, s.note, "listed", s.certain)
+            for s in site_list
+        )
+        derived.put(key, (site_list, entries))
+    analysis.memo["site entries"] = entries
     return entries
 
 
