@@ -180,6 +180,9 @@ class Kept(Protocol):
     def get(self, key: Key, path: str, name: str | None = None) -> tuple[CallerSite, ...] | None:
         """`path`'s sites of `key` (a definition called `name`) while they hold."""
 
+    def of(self, key: Key, name: str) -> dict[str, tuple[CallerSite, ...]]:
+        """Every using file's sites of `key` that hold, by path."""
+
     def put(self, key: Key, path: str, digest: str, sites: tuple[CallerSite, ...]) -> None: ...
     def overrides(self, key: Key) -> tuple[CallerSite, ...] | None: ...
     def keep_overrides(self, key: Key, sites: tuple[CallerSite, ...]) -> None: ...
@@ -371,21 +374,27 @@ class SiteFinder:
         shared = left[0] == _ONLY_WORK  # no share of its own: the request's work bounds it
         family = FAMILY.get(t.fi.language, t.fi.language)
         own = _extensions(family)
+        have = kept.of(key, t.name) if kept is not None else {}  # the files classified
+        if have:
+            now = set(using)  # (a file kept that no longer uses the name holds no site)
+            for path, found in have.items():
+                for site in found if path in now else ():
+                    _keep(best, site)
         for path in using if left[0] == -1 else nearest(using, t.fi.path):
+            if path in have:
+                continue
             if not path.endswith(own) and _family(path) not in (family, None):
                 continue  # another language's file: no site there, and not loaded to say so
-            found = kept.get(key, path, t.name) if kept is not None else None
-            if found is None:
-                if left[0] in (0, -2) or (work is not None and _over(work, shared)):
-                    left[0] = -2
-                    continue
-                if left[0] > 0 and not shared:
-                    left[0] -= 1
-                digest, found, whole = self._file_sites(t, path, key, work, shared)
-                if not whole:
-                    left[0] = -2  # its sites so far: carried on by a later request
-                elif kept is not None:
-                    kept.put(key, path, digest, found)
+            if left[0] in (0, -2) or (work is not None and _over(work, shared)):
+                left[0] = -2
+                continue
+            if left[0] > 0 and not shared:
+                left[0] -= 1
+            digest, found, whole = self._file_sites(t, path, key, work, shared)
+            if not whole:
+                left[0] = -2  # its sites so far: carried on by a later request
+            elif kept is not None:
+                kept.put(key, path, digest, found)
             for site in found:
                 _keep(best, site)
         if t.member:

@@ -220,7 +220,9 @@ class Verdicts:
     def __init__(self, workspace: WorkspaceIndex, moved: Callable[[], None] = lambda: None) -> None:
         self.ws = workspace
         self._moved = moved  # told when the shape moves (memos keyed by one file's version)
-        self._kept: dict[tuple[Key, str], Found] = {}
+        # a definition's sites per using file (by the definition: a menu reads them all)
+        self._kept: dict[Key, dict[str, Found]] = {}
+        self._count = 0  # (definition, using file) verdicts in it
         # a method's overrides and the method it overrides: their files' digests, the sites
         self._over: dict[Key, tuple[dict[str, str], tuple[CallerSite, ...]]] = {}
         self._symbols: dict[tuple[str, int], Sym] = {}  # a definition's symbol (its shape's)
@@ -263,6 +265,7 @@ class Verdicts:
             self._follow(files)
             if moved:
                 self._kept.clear()
+                self._count = 0
                 self._over.clear()
                 self._symbols.clear()
                 self._moved()
@@ -292,7 +295,7 @@ class Verdicts:
         """`path`'s sites for `key` if kept and still true: an edited file's digest holds,
         or (with the definition's `name`) its splices since moved no line and re-extracted
         no line using or defining the name, nor one of the sites (`_Link`): re-keyed."""
-        found = self._kept.get((key, path))
+        found = self._kept.get(key, {}).get(path)
         if found is None:
             return None
         if self.ws.files.is_pinned(path):
@@ -303,8 +306,24 @@ class Verdicts:
                 if name is None or not self._carried(path, fi.digest, found, name):
                     return None
                 with self._lock:
-                    self._kept[(key, path)] = (fi.digest, found[1])
+                    self._kept.setdefault(key, {})[path] = (fi.digest, found[1])
         return found[1]
+
+    def of(self, key: Key, name: str) -> dict[str, tuple[CallerSite, ...]]:
+        """Every using file's sites kept for `key` (a definition called `name`) and still
+        true, as `get` says of each: a menu's wide name reads thousands at every request, a
+        dictionary look-up each (the edited files alone are looked at one by one)."""
+        files = self._kept.get(key)
+        if not files:
+            return {}
+        out = {path: found[1] for path, found in list(files.items())}
+        for path in self.ws.files.pinned_paths() & out.keys():
+            sites = self.get(key, path, name)
+            if sites is None:
+                del out[path]
+            else:
+                out[path] = sites
+        return out
 
     def _carried(self, path: str, digest: str, found: Found, name: str) -> bool:
         """Whether the links from `found`'s digest to `digest` all keep its sites."""
@@ -323,9 +342,12 @@ class Verdicts:
     def put(self, key: Key, path: str, digest: str, sites: tuple[CallerSite, ...]) -> None:
         with self._lock:
             self.classified += 1
-            if len(self._kept) >= KEPT_MAX:
+            if self._count >= KEPT_MAX:
                 self._kept.clear()
-            self._kept[(key, path)] = (digest, sites)
+                self._count = 0
+            files = self._kept.setdefault(key, {})
+            self._count += path not in files
+            files[path] = (digest, sites)
 
     def overrides(self, key: Key) -> tuple[CallerSite, ...] | None:
         """The override sites kept for `key`, while their edited files' digests hold (the
@@ -366,7 +388,8 @@ class Verdicts:
         """Every verdict kept now and the override sites (a copy): what a process leaves
         for the next one on the same workspace (cli/kept.py)."""
         with self._lock:
-            return dict(self._kept), dict(self._over)
+            kept = {(k, p): f for k, files in self._kept.items() for p, f in files.items()}
+            return kept, dict(self._over)
 
     def symbols(self) -> dict[tuple[str, int], Sym]:
         """The symbols kept now (a copy), for the next process (cli/kept.py)."""
@@ -385,7 +408,10 @@ class Verdicts:
         self.fresh()
         with self._lock:
             for kp, found in kept.items():
-                self._kept.setdefault(kp, found)
+                files = self._kept.setdefault(kp[0], {})
+                if kp[1] not in files:
+                    files[kp[1]] = found
+                    self._count += 1
             for k, o in over.items():
                 self._over.setdefault(k, o)
             for d, sym in (symbols or {}).items():

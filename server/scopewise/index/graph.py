@@ -130,6 +130,11 @@ class FileTable(Mapping[str, FileIndex]):
     def is_pinned(self, path: str) -> bool:
         return path in self._pinned
 
+    def pinned_paths(self) -> set[str]:
+        """The paths of the files held in memory (`pinned`), now."""
+        with self._lock:
+            return set(self._pinned)
+
     def loaded(self) -> int:
         """How many file indexes are in memory (pinned and recent)."""
         return len(self._pinned) + len(self._recent)
