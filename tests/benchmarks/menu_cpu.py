@@ -30,9 +30,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench_scale as bs  # noqa: E402
-import scale_workspaces as sw  # noqa: E402
-from lsprotocol import types  # noqa: E402
+import bench_scale as bs
+import scale_workspaces as sw
+from lsprotocol import types
 
 Ask = Callable[[int, int | None], float]
 
