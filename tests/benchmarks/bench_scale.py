@@ -173,11 +173,12 @@ def cli_figures(ws: Path, env: dict[str, str]) -> Figures:
     }
 
 
-_DEF = re.compile(r"\s*(export\s+)?(async\s+)?(def|class|function)\b")
+_DEF = re.compile(r"\s*(export\s+)?(async\s+)?(def|class|function|func)\b")
 
 
 def starts(text: str, first: int = 0, last: int | None = None) -> list[int]:
-    """0-based lines that start a definition (Python or JavaScript), within first..last."""
+    """0-based lines that start a definition (Python, JavaScript, Ruby, Go), within
+    first..last."""
     found = [i for i, ln in enumerate(text.splitlines()) if _DEF.match(ln)]
     return [i for i in found if first < i and (last is None or i < last)]
 

@@ -3,13 +3,14 @@ machine), on a warm cache home, with the server's memory settings (the index mad
 full collections off): three scenarios, each from the same fresh start.
 
     PYTHONPATH=server python tests/benchmarks/menu_cpu.py WS HOME [--n 200] [--repeat 1]
-                                                          [--only menus|typing]
+                          [--only menus|typing] [--file REL] [--typing REL]
 
-- first look: --n ranges of the bench's action file (bench_scale's ranges, seed 7), each
-  asked once (the menu as the issue's code-action figure has it);
+- first look: --n ranges of --file (default: the scale bench's action file; bench_scale's
+  ranges, seed 7), each asked once (the menu as the issue's code-action figure has it);
 - asked again: the same ranges asked again after a change elsewhere (any change makes a new
   listing: a keystroke in another file, a run, the ledger);
-- typing: 60 keystrokes into the 5k-line file, a menu at the cursor after each one.
+- typing: 60 keystrokes into --typing (default: the scale bench's 5k-line file), a menu at
+  the cursor after each one.
 
 For each: p50 / p90 / p99 CPU (ms) and the share of menus whose counts were a lower bound
 (their work stopped short). HOME holds cache/index (SCOPEWISE_CACHE_DIR); its verdicts file
@@ -89,10 +90,10 @@ def _figures(name: str, ms: list[float], short: list[bool]) -> None:
     )
 
 
-def first_and_again(ws: Path, n: int) -> None:
+def first_and_again(ws: Path, rel: str, n: int) -> None:
     parts = _engine(ws)
     engine = parts[0]
-    ask, text = _asker(ws, sw.ACTION_FILE, parts)
+    ask, text = _asker(ws, rel, parts)
     todo = bs.ranges(text, n, 7)
     for label in ("first look", "asked again"):
         ms, short = [], []
@@ -102,11 +103,11 @@ def first_and_again(ws: Path, n: int) -> None:
         _figures(label, ms, short)
 
 
-def typing(ws: Path, keys: int = 60) -> None:
+def typing(ws: Path, rel: str, keys: int = 60) -> None:
     parts = _engine(ws)
     engine, docs = parts[0], parts[3]
-    ask, text = _asker(ws, sw.KEYS_5K, parts)
-    uri = (ws / sw.KEYS_5K).as_uri()
+    ask, text = _asker(ws, rel, parts)
+    uri = (ws / rel).as_uri()
     lines = text.splitlines()
     row = next(i for i in range(len(lines) // 2, len(lines)) if lines[i].strip())
     col = len(lines[row])
@@ -133,6 +134,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--only", choices=("menus", "typing"), help="one scenario alone")
+    ap.add_argument("--file", default=sw.ACTION_FILE, help="first look and asked again")
+    ap.add_argument("--typing", default=sw.KEYS_5K, help="the file typed into")
     args = ap.parse_args()
     os.environ["SCOPEWISE_CACHE_DIR"] = str(args.home / "cache")
     os.environ.setdefault("SCOPEWISE_STATE_DIR", str(args.home / "state"))
@@ -140,14 +143,17 @@ def main() -> None:
     index = args.home / "cache" / "index"
 
     def typing_() -> None:
-        typing(args.ws)
+        typing(args.ws, args.typing)
 
     verdicts = sorted(index.glob("*.verdicts")) if index.is_dir() else []
     for path in verdicts:
         shutil.copy(path, path.with_suffix(".verdicts-aside"))
     try:
         for _ in range(args.repeat):
-            scenarios = {"menus": lambda: first_and_again(args.ws, args.n), "typing": typing_}
+            scenarios = {
+                "menus": lambda: first_and_again(args.ws, args.file, args.n),
+                "typing": typing_,
+            }
             for name, scenario in scenarios.items():
                 if args.only not in (None, name):
                     continue
