@@ -268,12 +268,18 @@ def sites(
     list is read, never changed, by its callers. With `known`, the definitions around the
     sites a command on the very same files found are taken, not loaded (those found here
     are added). With `derived`, the list made of the very same sites by an earlier request
-    is taken (when every site carries its caller's facts: the list is theirs alone)."""
+    is taken (when the sites are all there are and each carries its caller's facts: the list
+    is theirs alone)."""
     made = analysis.memo.get("sites")
     if isinstance(made, list):
         return made
     key: _Sites | None = None
-    if derived is not None and known is None and all(c.facts for c in analysis.callers):
+    if (
+        derived is not None
+        and known is None
+        and not analysis.scope.capped  # (a lower bound's sites grow from one ask to the next)
+        and all(c.facts for c in analysis.callers)
+    ):
         key = _Sites(tuple(analysis.callers))
         hit = derived.get(key)
         if isinstance(hit, list):
