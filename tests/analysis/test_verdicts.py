@@ -307,3 +307,60 @@ def test_a_keystroke_in_a_body_takes_no_pass_over_the_file_and_a_rename_is_seen(
     doc.apply([TextChange("helped", (line, 4), (line, 10))], 10)
     assert callers("helped") == () and callers("helper") is None
     assert ws.defs_version != at and passes.get("_headers", 0) >= 1  # a new shape
+
+
+GO_LIB = "package shop\n\ntype Cart struct{}\n\nfunc (c *Cart) Total() int {\n\treturn 0\n}\n"
+GO_USER = "package shop\n\nfunc report() int {\n\tvar c Cart\n\treturn c.Total()\n}\n"
+GO_EDIT = (
+    "package shop\n"
+    "\n"
+    "var Default Cart\n"  # line 2: a package variable, which other files read
+    "\n"
+    "func checkout() int {\n"
+    "\tvar cart Cart\n"  # line 5: a local binding
+    "\tn := 1\n"
+    "\treturn cart.Total() + n\n"
+    "}\n"
+)
+
+
+def test_typing_a_go_local_keeps_the_other_files_verdicts(tmp_path: Path) -> None:
+    """A keystroke on a function's own `var` changes what that function binds, not what
+    another file reads: the shape holds (no file classified again but the edited one), and
+    the sites are a fresh resolver's. A package variable's type changed moves it."""
+    from scopewise.analysis.resolve import Resolver
+    from scopewise.index.buffer import Document, TextChange
+
+    files = {".scopewise.toml": "", "lib.go": GO_LIB, "edit.go": GO_EDIT}
+    files.update({f"u{i}.go": GO_USER.replace("report", f"report{i}") for i in range(8)})
+    for rel, text in files.items():
+        (tmp_path / rel).write_text(text, encoding="utf-8")
+    doc = Document("edit.go", GO_EDIT, 1, "go")
+    engine = Engine(tmp_path, use_cache=False, documents={"edit.go": doc}.get)
+    engine.index(workers=1)
+    ws, resolver = engine.workspace, engine.resolver
+
+    def sites() -> list[tuple[str, int, bool]]:
+        engine.sync("edit.go")
+        lib = ws.get("lib.go")
+        assert lib is not None
+        index = lib.named("Total")[0]
+        kept = resolver.callers(lib, index)
+        assert kept == Resolver(ws).callers(lib, index)
+        return sorted((s.path, s.line, s.certain) for s in kept)
+
+    doc.apply([TextChange("", (6, 7), (6, 7))], 2)  # a first edit: the file pinned
+    first = sites()
+    assert ("edit.go", 7, True) in first and ("u3.go", 4, True) in first
+    moves, classified = resolver.verdicts.moves, resolver.verdicts.classified
+    end = len("\tvar cart Cart")
+    doc.apply([TextChange("x", (5, end), (5, end))], 3)  # `var cart Cartx`
+    now = sites()
+    assert ("edit.go", 7, True) not in now  # a Cartx has no Total of the workspace's
+    assert resolver.verdicts.moves == moves
+    assert resolver.verdicts.classified - classified <= 1  # the edited file's alone
+    doc.apply([TextChange("", (5, end), (5, end + 1))], 4)
+    assert sites() == first
+    doc.apply([TextChange("x", (2, 16), (2, 16))], 5)  # `var Default Cartx`: read elsewhere
+    sites()
+    assert resolver.verdicts.moves > moves

@@ -67,17 +67,22 @@ def _defined(fi: FileIndex) -> Iterator[tuple[str, str, int | None, bool]]:
     return ((d.name, d.kind, d.parent, d.exported) for d in fi.definitions)
 
 
-def reshape(fi: FileIndex, had: Shaped | None) -> tuple[Hashable, ...]:
-    """`fi`'s shape, given the (digest, shape) of the index it was last seen as. A splice of
-    that one with the same definitions keeps its definitions' part; its evidence when the
-    lines re-extracted say the same; its class headers when they hold none. Those are the
-    costly parts (passes over the definitions, the evidence, every name the file uses): a
-    keystroke inside a body takes none of them."""
+def reshape(
+    fi: FileIndex, had: Shaped | None, was: FileIndex | None = None
+) -> tuple[Hashable, ...]:
+    """`fi`'s shape, given the (digest, shape) of the index it was last seen as (`was`, when
+    known). A splice of that one with the same definitions keeps its definitions' part; its
+    evidence when the lines re-extracted say the same, or (outside Python) only a function's
+    own bindings there, before and after (`_locals_only`); its class headers when they hold
+    none. Those are the costly parts (passes over the definitions, the evidence, every name
+    the file uses): a keystroke inside a body takes none of them."""
     how = fi.spliced
     if had is None or how is None or not how.same_definitions or how.source != had[0]:
         return shape(fi)
     kept = {_DEFS: had[1][_DEFS]}
-    if how.same_evidence:
+    if how.same_evidence or (
+        was is not None and was.digest == how.source and _locals_only(was, fi)
+    ):
         kept[_EVIDENCE] = had[1][_EVIDENCE]
     defs = fi.definitions  # a class header in the lines re-extracted starts there
     lo = bisect.bisect_left(defs, how.first, key=_start_line)
@@ -85,6 +90,23 @@ def reshape(fi: FileIndex, had: Shaped | None) -> tuple[Hashable, ...]:
     if not any(d.kind in CLASS_LIKE for d in defs[lo:hi]):
         kept[_HEADERS] = had[1][_HEADERS]
     return shape(fi, kept)
+
+
+def _locals_only(was: FileIndex, fi: FileIndex) -> bool:
+    """Whether `fi`, spliced from `was` keeping its definitions, changed only bindings no
+    other file reads: outside Python (whose shape tells its locals itself), the lines
+    re-extracted lie in one function or method, before and after, and bind no ``self.x``
+    (``this.x``) there — a Go ``var``/``:=``, a JavaScript ``const``, a Java local."""
+    how = fi.spliced
+    if how is None or fi.language == "python":
+        return False
+    for index, last in ((was, how.old_last), (fi, how.last)):
+        c = _callable_at(index, how.first)
+        if c is None or index.definitions[c].end_line < last:
+            return False
+        if any(e.name.startswith("self.") for e in evidence_in(index, how.first, last)):
+            return False
+    return True
 
 
 def _evidence(fi: FileIndex) -> tuple[tuple[str, str, int], ...]:
@@ -236,21 +258,26 @@ class Verdicts:
         self.classified = 0  # using files classified so far (not found kept)
         self.moves = 0  # times the shape moved (every verdict dropped): analysis/kept.py
 
-    def _shapes_now(self, old: dict[str, Shaped]) -> list[tuple[str, Shaped]]:
-        """The edited files' (digest, shape), `old`'s where the digest is the same."""
+    def _shapes_now(
+        self, old: dict[str, Shaped], files: dict[str, FileIndex] | None = None
+    ) -> list[tuple[str, Shaped]]:
+        """The edited files' (digest, shape), `old`'s where the digest is the same (`files`:
+        the indexes `old` was worked out from)."""
         out = []
+        files = files or {}
         for path, fi in self.ws.files.pinned():
             had = old.get(path)
-            out.append(
-                (path, had if had and had[0] == fi.digest else (fi.digest, reshape(fi, had)))
-            )
+            if had and had[0] == fi.digest:
+                out.append((path, had))
+            else:
+                out.append((path, (fi.digest, reshape(fi, had, files.get(path)))))
         return out
 
     def fresh(self) -> None:
         """Drop every verdict when the shape moved since the last look."""
         if self._at == self.ws.version:
             return
-        shapes = dict(self._shapes_now(self._shapes))
+        shapes = dict(self._shapes_now(self._shapes, self._files))
         # a stored file pinned since: the index it had (which every kept verdict read);
         # an entry lost to a race is a move (every verdict dropped): sound
         pins, self.ws.files.first_pins = self.ws.files.first_pins, {}
