@@ -364,3 +364,21 @@ def test_typing_a_go_local_keeps_the_other_files_verdicts(tmp_path: Path) -> Non
     doc.apply([TextChange("x", (2, 16), (2, 16))], 5)  # `var Default Cartx`: read elsewhere
     sites()
     assert resolver.verdicts.moves > moves
+
+
+def test_the_evidence_said_on_lines_is_found_whatever_its_order() -> None:
+    """The evidence is in order of where it holds from, not of where it is said: a binding
+    in a three-line statement (said on line 10, from line 13) comes after one said inside it
+    (line 11, from 12). Each is found on the lines that say it (the lines asked about are
+    whole statements: a splice's region)."""
+    from scopewise.analysis.verdicts import evidence_in
+    from scopewise.index.model import Evidence, FileIndex
+
+    inner = Evidence("y", 12, -1, "Bar()", 11)
+    outer = Evidence("x", 13, -1, "Foo()", 10)
+    later = Evidence("z", 21, -1, "Baz()", 20)
+    fi = FileIndex("m.py", "python", "d", 30, evidence=[inner, outer, later])
+    assert evidence_in(fi, 10, 12) == [inner, outer]  # the statement, whole
+    assert evidence_in(fi, 13, 19) == []
+    assert evidence_in(fi, 20, 20) == [later]
+    assert evidence_in(fi, 0, 29) == [inner, outer, later]
