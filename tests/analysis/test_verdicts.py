@@ -382,3 +382,53 @@ def test_the_evidence_said_on_lines_is_found_whatever_its_order() -> None:
     assert evidence_in(fi, 13, 19) == []
     assert evidence_in(fi, 20, 20) == [later]
     assert evidence_in(fi, 0, 29) == [inner, outer, later]
+
+
+JS_EDIT = (
+    'import { Cart } from "./lib.js";\n'
+    "let cart = null;\n"
+    "function reset() {\n"
+    "  cart = new Cart();\n"  # line 3: the module's variable, assigned in a function
+    "}\n"
+    "function local() {\n"
+    "  const own = new Cart();\n"  # line 6: the function's own
+    "  return own.total();\n"
+    "}\n"
+)
+
+
+def test_a_module_variable_assigned_in_a_function_moves_the_shape(tmp_path: Path) -> None:
+    """Outside Python, a function's own binding typed keeps the shape; the module's variable
+    bound again inside a function (which other files may read) moves it."""
+    from scopewise.index.buffer import Document, TextChange
+
+    files = {
+        ".scopewise.toml": "",
+        "lib.js": "export class Cart {\n  total() {\n    return 0;\n  }\n}\n",
+        "edit.js": JS_EDIT,
+        "use.js": 'import { Cart } from "./lib.js";\nexport const t = new Cart().total();\n',
+    }
+    for rel, text in files.items():
+        (tmp_path / rel).write_text(text, encoding="utf-8")
+    doc = Document("edit.js", JS_EDIT, 1, "javascript")
+    engine = Engine(tmp_path, use_cache=False, documents={"edit.js": doc}.get)
+    engine.index(workers=1)
+    ws, resolver = engine.workspace, engine.resolver
+
+    def ask() -> None:
+        engine.sync("edit.js")
+        lib = ws.get("lib.js")
+        assert lib is not None
+        resolver.callers(lib, lib.named("total")[0])
+
+    doc.apply([TextChange("", (7, 2), (7, 2))], 2)  # a first edit: the file pinned
+    ask()
+    moves = resolver.verdicts.moves
+    end = len("  const own = new Cart")
+    doc.apply([TextChange("x", (6, end), (6, end))], 3)  # `new Cartx()`: the function's own
+    ask()
+    assert resolver.verdicts.moves == moves
+    end = len("  cart = new Cart")
+    doc.apply([TextChange("x", (3, end), (3, end))], 4)  # `cart = new Cartx()`
+    ask()
+    assert resolver.verdicts.moves > moves

@@ -95,8 +95,9 @@ def reshape(
 def _locals_only(was: FileIndex, fi: FileIndex) -> bool:
     """Whether `fi`, spliced from `was` keeping its definitions, changed only bindings no
     other file reads: outside Python (whose shape tells its locals itself), the lines
-    re-extracted lie in one function or method, before and after, and bind no ``self.x``
-    (``this.x``) there — a Go ``var``/``:=``, a JavaScript ``const``, a Java local."""
+    re-extracted lie in one function or method, before and after, and bind there neither
+    ``self.x`` (``this.x``) nor a name the file defines at its top level — a Go
+    ``var``/``:=``, a JavaScript ``const``, a Java local."""
     how = fi.spliced
     if how is None or fi.language == "python":
         return False
@@ -104,8 +105,10 @@ def _locals_only(was: FileIndex, fi: FileIndex) -> bool:
         c = _callable_at(index, how.first)
         if c is None or index.definitions[c].end_line < last:
             return False
-        if any(e.name.startswith("self.") for e in evidence_in(index, how.first, last)):
-            return False
+        top = index.top_level()  # a package or module variable assigned in a function
+        for e in evidence_in(index, how.first, last):
+            if e.name.startswith("self.") or e.name.split(".", 1)[0] in top:
+                return False
     return True
 
 
