@@ -323,7 +323,11 @@ async def test_cancelling_mid_write_settles_every_call(
         await task
     assert caught.value.usage.input_tokens > 0  # the plan's and the writers' so far
     entries = actions.ledger.recent(50)
-    assert len(entries) == len(fake_api.message_requests)  # one entry per call made
+    plans = [r for r in fake_api.message_requests if is_plan(r.body)]
+    assert len([e for e in entries if e.tier != "quick"]) == len(plans)  # the plan's, once
+    # one entry per call made: a writer cancelled before its request reached the API (a
+    # busy machine) has its entry too, so the API may have seen fewer
+    assert len(entries) >= len(fake_api.message_requests)
     assert {e.outcome for e in entries if e.tier == "quick"} == {"cancelled"}
     assert open_reservations(actions.ledger) == 0
 
