@@ -281,6 +281,7 @@ def sites(
         and all(c.facts for c in analysis.callers)
     ):
         key = _Sites(tuple(analysis.callers))
+        analysis.memo["sites derived"] = True  # what is made of it may be kept too
         hit = derived.get(key)
         if isinstance(hit, list):
             analysis.memo["sites"] = hit
@@ -289,6 +290,12 @@ def sites(
     if key is not None and derived is not None:
         derived.put(key, out)
     return out
+
+
+def derived_from(analysis: Analysis, derived: Derived) -> Derived | None:
+    """`derived` when the analysis' site list is one it keeps (`sites`), else None: what is
+    made of a lower bound's list is not asked again."""
+    return derived if analysis.memo.get("sites derived") is True else None
 
 
 class _Sites:

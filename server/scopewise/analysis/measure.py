@@ -70,13 +70,14 @@ def measure(
     own = packer.cost + candidates.uses_need(analysis, _within(ws, work), packer.line_costs)
     short = work is not None and work.stops > stops  # what the range uses: a lower bound
     own += _skeletons(analysis, packer, cap) - _inside(analysis, packer)
-    listing = packing.listing_cost(packer, site_list, max(0.0, cap - own), LIST_SAMPLE)
+    kept = candidates.derived_from(analysis, sources.derived)
+    listing = packing.listing_cost(packer, site_list, max(0.0, cap - own), LIST_SAMPLE, kept)
     plan = own + listing
     bodies = _bodies(packer, site_list, cap - plan) if plan < cap else 0.0
     sibs = 0.0
     if callers_of is not None and plan + bodies < cap:
         sibs = _siblings(analysis, packer, callers_of, work)
-    entries = _entries(analysis, site_list, sources.derived)
+    entries = _entries(analysis, site_list, kept)
     core = math.ceil(plan)
     full = math.ceil(plan + bodies)
     if analysis.scope.capped or short:  # a lower bound: the context takes all it may
@@ -87,7 +88,7 @@ def measure(
 
 
 def _entries(
-    analysis: Analysis, site_list: list[candidates.Site], derived: Derived
+    analysis: Analysis, site_list: list[candidates.Site], derived: Derived | None
 ) -> tuple[SiteEntry, ...]:
     """The site list as the menu's plan reads it: made once per analysis (a menu measures
     its range at two caps or more; a class with thousands of uses made thousands twice),
@@ -96,7 +97,7 @@ def _entries(
     if isinstance(made, tuple):
         return made
     key = ("site entries", id(site_list))
-    hit = derived.get(key)
+    hit = derived.get(key) if derived is not None else None
     if isinstance(hit, tuple) and hit[0] is site_list:  # (an id is reused once it is freed)
         entries: tuple[SiteEntry, ...] = hit[1]
     else:
@@ -104,7 +105,8 @@ def _entries(
             SiteEntry(s.path, s.line + 1, s.symbol, s.confidence, s.note, "listed", s.certain)
             for s in site_list
         )
-        derived.put(key, (site_list, entries))
+        if derived is not None:
+            derived.put(key, (site_list, entries))
     analysis.memo["site entries"] = entries
     return entries
 

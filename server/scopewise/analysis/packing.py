@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from scopewise.analysis import redact, tokens
 from scopewise.analysis.candidates import MIN_VALUE, Candidate, Site
-from scopewise.analysis.sources import LineCosts, Sources
+from scopewise.analysis.sources import Derived, LineCosts, Sources
 
 RUN_TOKENS = 8  # the "@@ 120-135 body" line above each run of lines (and "@@ sites" once a file)
 LIST_TOKENS = 2.5  # the "1234: " before each line of a site list
@@ -309,14 +309,19 @@ def pack_sites(
 
 
 def listing_cost(
-    packer: Packer, sites: Sequence[Site], cap: float | None = None, sample: int | None = None
+    packer: Packer,
+    sites: Sequence[Site],
+    cap: float | None = None,
+    sample: int | None = None,
+    derived: Derived | None = None,
 ) -> float:
     """What listing every site would take, a line each (and the line naming its definition)
     under its file's header — whatever the budget lets in; with `cap`, counted only until
     past it (no more files read); with `sample`, the files past the first `sample` read are
     estimated at the read ones' mean per line (an estimate: a name used in 600 files is not
-    read 600 files deep to price a menu)."""
-    by_file = _site_lines(packer, sites)
+    read 600 files deep to price a menu); with `derived`, the sites' lines by file made
+    once per list (`candidates.derived_from`)."""
+    by_file = _site_lines(sites, derived)
     cost = 0.0
     read = lines_read = 0
     listed_read = 0.0  # what the read files' listed lines cost
@@ -338,12 +343,12 @@ def listing_cost(
     return cost
 
 
-def _site_lines(packer: Packer, sites: Sequence[Site]) -> dict[str, set[int]]:
+def _site_lines(sites: Sequence[Site], derived: Derived | None) -> dict[str, set[int]]:
     """The lines each file's sites take (`Site.lines`), in the sites' order of files (read
-    only): made once per site list a request takes from `Sources.derived` (a menu prices
-    its list twice; a wide name's 1,800 sites took 1.8 ms each time)."""
+    only); with `derived`, made once per site list (a menu prices its list twice; a wide
+    name's 1,800 sites took 1.8 ms each time)."""
     key = ("site lines", id(sites))
-    hit = packer.sources.derived.get(key)
+    hit = derived.get(key) if derived is not None else None
     if isinstance(hit, tuple) and hit[0] is sites:  # (an id is reused once it is freed)
         made: dict[str, set[int]] = hit[1]
         return made
@@ -355,7 +360,8 @@ def _site_lines(packer: Packer, sites: Sequence[Site]) -> dict[str, set[int]]:
         lines.add(s.line)
         if s.header is not None:
             lines.add(s.header)
-    packer.sources.derived.put(key, (sites, made))
+    if derived is not None:
+        derived.put(key, (sites, made))
     return made
 
 
