@@ -3,14 +3,15 @@ machine), on a warm cache home, with the server's memory settings (the index mad
 full collections off): three scenarios, each from the same fresh start.
 
     PYTHONPATH=server python tests/benchmarks/menu_cpu.py WS HOME [--n 200] [--repeat 1]
-                          [--only menus|typing] [--file REL] [--typing REL]
+                          [--only menus|typing] [--file REL] [--typing REL] [--at LINE[:COL]]
 
 - first look: --n ranges of --file (default: the scale bench's action file; bench_scale's
   ranges, seed 7), each asked once (the menu as the issue's code-action figure has it);
 - asked again: the same ranges asked again after a change elsewhere (any change makes a new
   listing: a keystroke in another file, a run, the ledger);
-- typing: 60 keystrokes into --typing (default: the scale bench's 5k-line file), a menu at
-  the cursor after each one.
+- typing: 60 keystrokes into --typing (default: the scale bench's 5k-line
+  file; where: --at LINE[:COLUMN], else the end of the first non-blank line from the
+  middle), a menu at the cursor after each one.
 
 For each: p50 / p90 / p99 CPU (ms) and the share of menus whose counts were a lower bound
 (their work stopped short). HOME holds cache/index (SCOPEWISE_CACHE_DIR); its verdicts file
@@ -103,14 +104,18 @@ def first_and_again(ws: Path, rel: str, n: int) -> None:
         _figures(label, ms, short)
 
 
-def typing(ws: Path, rel: str, keys: int = 60) -> None:
+def typing(ws: Path, rel: str, keys: int = 60, at: str | None = None) -> None:
     parts = _engine(ws)
     engine, docs = parts[0], parts[3]
     ask, text = _asker(ws, rel, parts)
     uri = (ws / rel).as_uri()
     lines = text.splitlines()
-    row = next(i for i in range(len(lines) // 2, len(lines)) if lines[i].strip())
-    col = len(lines[row])
+    line, _, column = (at or "").partition(":")
+    if line:
+        row = int(line) - 1
+    else:
+        row = next(i for i in range(len(lines) // 2, len(lines)) if lines[i].strip())
+    col = int(column) if column else len(lines[row])
     for _ in range(20):  # the cursor's definition looked at before the typing starts
         ask(row, None)
     ms, short = [], []
@@ -136,6 +141,9 @@ def main() -> None:
     ap.add_argument("--only", choices=("menus", "typing"), help="one scenario alone")
     ap.add_argument("--file", default=sw.ACTION_FILE, help="first look and asked again")
     ap.add_argument("--typing", default=sw.KEYS_5K, help="the file typed into")
+    ap.add_argument(
+        "--at", help="LINE[:COLUMN] typed at (1-based line; default: mid-file, its end)"
+    )
     args = ap.parse_args()
     os.environ["SCOPEWISE_CACHE_DIR"] = str(args.home / "cache")
     os.environ.setdefault("SCOPEWISE_STATE_DIR", str(args.home / "state"))
@@ -143,7 +151,7 @@ def main() -> None:
     index = args.home / "cache" / "index"
 
     def typing_() -> None:
-        typing(args.ws, args.typing)
+        typing(args.ws, args.typing, at=args.at)
 
     verdicts = sorted(index.glob("*.verdicts")) if index.is_dir() else []
     for path in verdicts:
