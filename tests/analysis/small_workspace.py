@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from scopewise.analysis.engine import Engine
+from scopewise.index.buffer import Document
 
 
 def write(root: Path, files: Mapping[str, str]) -> None:
@@ -22,6 +23,18 @@ def indexed(root: Path, files: Mapping[str, str]) -> Engine:
     engine = Engine(root, use_cache=False)
     engine.index(workers=1)
     return engine
+
+
+def editing(
+    root: Path, files: Mapping[str, str], rel: str, language: str
+) -> tuple[Engine, Document]:
+    """An engine on the files indexed in memory, with `rel` open in an editor's buffer (the
+    document its keystrokes go to)."""
+    write(root, files)
+    doc = Document(rel, files[rel], 1, language)
+    engine = Engine(root, use_cache=False, documents={rel: doc}.get)
+    engine.index(workers=1)
+    return engine, doc
 
 
 def warm(root: Path, files: Mapping[str, str]) -> Engine:

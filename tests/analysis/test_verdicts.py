@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from small_workspace import indexed
+from small_workspace import editing, indexed
 
 from scopewise.analysis.engine import Engine
 
@@ -329,15 +329,11 @@ def test_typing_a_go_local_keeps_the_other_files_verdicts(tmp_path: Path) -> Non
     another file reads: the shape holds (no file classified again but the edited one), and
     the sites are a fresh resolver's. A package variable's type changed moves it."""
     from scopewise.analysis.resolve import Resolver
-    from scopewise.index.buffer import Document, TextChange
+    from scopewise.index.buffer import TextChange
 
-    files = {".scopewise.toml": "", "lib.go": GO_LIB, "edit.go": GO_EDIT}
+    files = {"lib.go": GO_LIB, "edit.go": GO_EDIT}
     files.update({f"u{i}.go": GO_USER.replace("report", f"report{i}") for i in range(8)})
-    for rel, text in files.items():
-        (tmp_path / rel).write_text(text, encoding="utf-8")
-    doc = Document("edit.go", GO_EDIT, 1, "go")
-    engine = Engine(tmp_path, use_cache=False, documents={"edit.go": doc}.get)
-    engine.index(workers=1)
+    engine, doc = editing(tmp_path, files, "edit.go", "go")
     ws, resolver = engine.workspace, engine.resolver
 
     def sites() -> list[tuple[str, int, bool]]:
@@ -400,19 +396,14 @@ JS_EDIT = (
 def test_a_module_variable_assigned_in_a_function_moves_the_shape(tmp_path: Path) -> None:
     """Outside Python, a function's own binding typed keeps the shape; the module's variable
     bound again inside a function (which other files may read) moves it."""
-    from scopewise.index.buffer import Document, TextChange
+    from scopewise.index.buffer import TextChange
 
     files = {
-        ".scopewise.toml": "",
         "lib.js": "export class Cart {\n  total() {\n    return 0;\n  }\n}\n",
         "edit.js": JS_EDIT,
         "use.js": 'import { Cart } from "./lib.js";\nexport const t = new Cart().total();\n',
     }
-    for rel, text in files.items():
-        (tmp_path / rel).write_text(text, encoding="utf-8")
-    doc = Document("edit.js", JS_EDIT, 1, "javascript")
-    engine = Engine(tmp_path, use_cache=False, documents={"edit.js": doc}.get)
-    engine.index(workers=1)
+    engine, doc = editing(tmp_path, files, "edit.js", "javascript")
     ws, resolver = engine.workspace, engine.resolver
 
     def ask() -> None:

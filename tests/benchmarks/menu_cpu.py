@@ -29,6 +29,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -36,10 +37,30 @@ import bench_scale as bs
 import scale_workspaces as sw
 from lsprotocol import types
 
+if TYPE_CHECKING:
+    from scopewise.actions.plan import Actions
+    from scopewise.lsp.documents import OpenDocuments
+    from scopewise.lsp.listing import Listing, ServerEngine
+
 Ask = Callable[[int, int | None], float]
 
 
-def _engine(ws: Path) -> tuple[object, object, object, object]:
+class Server(NamedTuple):
+    """What the language server's code-action handler is handed."""
+
+    engine: ServerEngine
+    actions: Actions
+    listing: Listing
+    docs: OpenDocuments
+
+    def short(self) -> bool:
+        """Whether the last menu's work stopped short (its counts a lower bound)."""
+        return self.engine.work is not None and self.engine.work.short
+
+
+def _engine(ws: Path) -> Server:
+    """The server's engine on a warm cache (scopewise imported here: after main() has set
+    the cache folder)."""
     from scopewise import settings as config
     from scopewise.actions.plan import Actions
     from scopewise.claude.ledger import Ledger
@@ -59,14 +80,14 @@ def _engine(ws: Path) -> tuple[object, object, object, object]:
     gc.freeze()  # as lsp/collector.py: no full collection inside a request
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, 1 << 30)
-    return engine, actions, listing, docs
+    return Server(engine, actions, listing, docs)
 
 
-def _asker(ws: Path, rel: str, parts: tuple[object, object, object, object]) -> tuple[Ask, str]:
-    engine, actions, listing, docs = parts
+def _asker(ws: Path, rel: str, server: Server) -> tuple[Ask, str]:
+    engine, actions, listing, docs = server
     text = (ws / rel).read_text(encoding="utf-8")
     uri = (ws / rel).as_uri()
-    docs.open(uri, text, 1)  # type: ignore[attr-defined]
+    docs.open(uri, text, 1)
 
     def ask(start: int, end: int | None) -> float:
         end = start if end is None else end
@@ -75,9 +96,9 @@ def _asker(ws: Path, rel: str, parts: tuple[object, object, object, object]) -> 
             range=types.Range(start=types.Position(start, 0), end=types.Position(end, 0)),
             context=types.CodeActionContext(diagnostics=[]),
         )
-        listing.changed()  # type: ignore[attr-defined]
+        listing.changed()
         t0 = time.thread_time()
-        listing.code_actions(params, actions, engine, docs)  # type: ignore[attr-defined]
+        listing.code_actions(params, actions, engine, docs)
         return (time.thread_time() - t0) * 1000
 
     return ask, text
@@ -92,22 +113,20 @@ def _figures(name: str, ms: list[float], short: list[bool]) -> None:
 
 
 def first_and_again(ws: Path, rel: str, n: int) -> None:
-    parts = _engine(ws)
-    engine = parts[0]
-    ask, text = _asker(ws, rel, parts)
+    server = _engine(ws)
+    ask, text = _asker(ws, rel, server)
     todo = bs.ranges(text, n, 7)
     for label in ("first look", "asked again"):
         ms, short = [], []
         for a, b in todo:
             ms.append(ask(a, b))
-            short.append(bool(engine.capped or (engine.work and engine.work.short)))  # type: ignore[attr-defined]
+            short.append(server.short())
         _figures(label, ms, short)
 
 
 def typing(ws: Path, rel: str, keys: int = 60, at: str | None = None) -> None:
-    parts = _engine(ws)
-    engine, docs = parts[0], parts[3]
-    ask, text = _asker(ws, rel, parts)
+    server = _engine(ws)
+    ask, text = _asker(ws, rel, server)
     uri = (ws / rel).as_uri()
     lines = text.splitlines()
     line, _, column = (at or "").partition(":")
@@ -125,10 +144,11 @@ def typing(ws: Path, rel: str, keys: int = 60, at: str | None = None) -> None:
             range=types.Range(start=types.Position(row, col), end=end),
             text="x" if i % 2 == 0 else "",
         )
-        doc = docs.change(uri, [edit], i + 2)  # type: ignore[attr-defined]
+        doc = server.docs.change(uri, [edit], i + 2)
+        assert doc is not None
         doc.settle()  # the parse finished between messages, as the loop's steps do
         ms.append(ask(row, None))
-        short.append(bool(engine.work and engine.work.short))  # type: ignore[attr-defined]
+        short.append(server.short())
     _figures("typing", ms, short)
 
 

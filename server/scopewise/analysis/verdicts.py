@@ -349,7 +349,7 @@ class Verdicts:
         if not files:
             return {}
         out = {path: found[1] for path, found in list(files.items())}
-        for path in self.ws.files.pinned_paths() & out.keys():
+        for path in self.ws.files.pinned_among(out):
             sites = self.get(key, path, name)
             if sites is None:
                 del out[path]

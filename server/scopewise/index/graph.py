@@ -14,7 +14,7 @@ import bisect
 import functools
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from scopewise.index.cache import (
@@ -130,10 +130,14 @@ class FileTable(Mapping[str, FileIndex]):
     def is_pinned(self, path: str) -> bool:
         return path in self._pinned
 
-    def pinned_paths(self) -> set[str]:
-        """The paths of the files held in memory (`pinned`), now."""
+    def pinned_among(self, paths: Collection[str]) -> list[str]:
+        """Those of `paths` held in memory (`pinned`), now: looked at from the smaller side
+        (with no cache every file is pinned; with one, the edited buffers alone)."""
         with self._lock:
-            return set(self._pinned)
+            pinned = self._pinned
+            if len(pinned) < len(paths):
+                return [p for p in pinned if p in paths]
+            return [p for p in paths if p in pinned]
 
     def loaded(self) -> int:
         """How many file indexes are in memory (pinned and recent)."""

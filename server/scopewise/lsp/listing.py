@@ -638,12 +638,9 @@ def documented(engine: Engine, fi: FileIndex, row: int, parent: int | None) -> i
     (`parent`'s), below it within DOC_LINES, with nothing but comment lines between (read
     from the file's tree); else None."""
     defs = fi.definitions
-    j = bisect.bisect_right(defs, row, key=_start_line)
-    while j < len(defs) and defs[j].parent != parent:
-        if defs[j].start_line - row > DOC_LINES:
-            return None
-        j += 1
-    if j == len(defs) or defs[j].start_line - row > DOC_LINES:
+    j = bisect.bisect_right(defs, row, key=_start_line)  # the first one below: a child of
+    # `parent`, or past its end
+    if j == len(defs) or defs[j].parent != parent or defs[j].start_line - row > DOC_LINES:
         return None
     try:
         src = engine.sources.get(fi.path, with_tree=True)
