@@ -381,6 +381,8 @@ class SiteFinder:
                 for site in found if path in now else ():
                     _keep(best, site)
         for path in using if left[0] == -1 else nearest(using, t.fi.path):
+            if left[0] == -2:
+                break  # the rest waits for a later request (a wide name: ~2,000 files)
             if path in have:
                 continue
             if not path.endswith(own) and _family(path) not in (family, None):
