@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from lsprotocol import types
 from small_workspace import indexed, warm
 
 from scopewise.actions.plan import Actions
@@ -17,6 +18,7 @@ from scopewise.analysis.sites import nearest
 from scopewise.index import graph
 from scopewise.lsp import listing
 from scopewise.lsp.capabilities import ClientSupport
+from scopewise.lsp.documents import OpenDocuments
 from scopewise.settings import RoutingSettings, load
 from scopewise.vocab import Action, Tier
 
@@ -171,3 +173,41 @@ def test_a_menu_entry_counted_in_part_says_its_cost_is_uncertain(
     with engine.memo():
         full = [a.title for a in menus.actions_for(actions, target, None)]
     assert full and not any(t.endswith("?") for t in full), full
+
+
+def test_the_menu_an_editor_asks_for_on_its_own_does_less_and_the_users_counts_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """VS Code asks for the lightbulb's menu after each keystroke and cursor move
+    (CodeActionTriggerKind.Automatic): that one classifies AUTO_SITE_FILES using files and
+    answers a lower bound; the menu the user opens (Invoked) counts on from what it kept,
+    classifying no file twice."""
+    _engine(tmp_path)
+    monkeypatch.setattr(listing, "MENU_SITE_FILES", 10_000)
+    monkeypatch.setattr(listing, "MENU_WORK", 10_000)
+    settings, _ = load(tmp_path)
+    docs = OpenDocuments(tmp_path, "utf-16")
+    engine = listing.ServerEngine(tmp_path, settings.index, documents=docs.by_rel)
+    engine.index(workers=1)
+    engine.menu_s = None  # counted in units alone, whatever the machine's speed
+    actions = Actions(engine, settings)
+    menus = listing.Listing(ClientSupport(code_action_literals=True, disabled=True))
+    verdicts = engine.resolver.verdicts
+
+    def ask(kind: types.CodeActionTriggerKind | None) -> tuple[list[str], int]:
+        params = types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=(tmp_path / "pkg/lib.py").as_uri()),
+            range=types.Range(start=types.Position(0, 0), end=types.Position(1, 5)),
+            context=types.CodeActionContext(diagnostics=[], trigger_kind=kind),
+        )
+        before = verdicts.classified
+        listed = menus.code_actions(params, actions, engine, docs)
+        assert listed
+        return [a.title for a in listed], verdicts.classified - before
+
+    auto, auto_work = ask(types.CodeActionTriggerKind.Automatic)
+    assert all(t.endswith("?") for t in auto), auto
+    assert 0 < auto_work <= listing.AUTO_SITE_FILES
+    opened, opened_work = ask(types.CodeActionTriggerKind.Invoked)
+    assert not any(t.endswith("?") for t in opened), opened
+    assert opened_work == USERS + 1 - auto_work

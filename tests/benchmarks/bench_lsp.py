@@ -193,14 +193,20 @@ class Session:
             )
         )
 
-    async def code_action(self, uri: str, start: int, end: int | None) -> tuple[int, float]:
-        """(number of actions, round trip ms); `end` None: a cursor at `start`."""
+    async def code_action(
+        self, uri: str, start: int, end: int | None, automatic: bool = False
+    ) -> tuple[int, float]:
+        """(number of actions, round trip ms); `end` None: a cursor at `start`; `automatic`:
+        asked as an editor asks on its own (VS Code's lightbulb), not by the user."""
         a = types.Position(line=start, character=0)
         b = a if end is None else types.Position(line=end, character=0)
         params = types.CodeActionParams(
             text_document=types.TextDocumentIdentifier(uri=uri),
             range=types.Range(start=a, end=b),
-            context=types.CodeActionContext(diagnostics=[]),
+            context=types.CodeActionContext(
+                diagnostics=[],
+                trigger_kind=types.CodeActionTriggerKind.Automatic if automatic else None,
+            ),
         )
         t0 = time.perf_counter()
         result: Any = await self.client.protocol.send_request_async(

@@ -68,6 +68,14 @@ MENU_WORK = 32
 # bound too, the range's own sites (their share) once it is up (analysis/sites.OWN_SHARE_TIME)
 MENU_S = 0.006
 MENU_FLOOR = 8  # (a small workspace's menus do fewer: the fixture poly's at most 7)
+# a menu the editor asks for on its own (CodeActionTriggerKind.Automatic: VS Code's lightbulb
+# after each keystroke or cursor move) gets a quarter of that: the user has not opened it,
+# and while they type the next keystroke comes before it could be read. What it did is kept
+# as any menu's is; the work ahead and the next menu (one the user opens: Invoked) count on
+AUTO_WORK = 8
+AUTO_SITE_FILES = 4
+AUTO_S = 0.0015
+AUTO_FLOOR = 2
 LISTING_TTL_S = 30.0  # a menu is reused this long when nothing changed (estimates age)
 DOC_LINES = 40  # a comment block at most this far above a definition documents it
 _SEVERITY = {1: "error", 2: "warning", 3: "info", 4: "hint"}
@@ -89,15 +97,22 @@ class ServerEngine(Engine):
         work: int | None = None,
         sites: int | None = None,
         yields: Callable[[], bool] | None = None,
+        automatic: bool = False,
     ) -> Iterator[None]:
         """A menu request: its analyses shared, its work bounded (MENU_WORK, MENU_SITE_FILES
-        and MENU_S unless told: the work done ahead asks in smaller slices, and gives way
-        when `yields` holds, lsp/ahead.py; a menu's own request never does)."""
-        limit = MENU_WORK if work is None else work
+        and MENU_S unless told; the AUTO_ ones for a menu the user did not ask for: the
+        work done ahead asks in smaller slices, and gives way when `yields` holds,
+        lsp/ahead.py; a menu's own request never does)."""
+        limit = (AUTO_WORK if automatic else MENU_WORK) if work is None else work
         self._memo, self.work = {}, self.resolver.work(limit, yields)
         if work is None and self.menu_s is not None:
-            self.work.timed(self.menu_s, MENU_FLOOR)
-        self._site_files = MENU_SITE_FILES if sites is None else sites
+            if automatic:
+                self.work.timed(min(AUTO_S, self.menu_s), AUTO_FLOOR)
+            else:
+                self.work.timed(self.menu_s, MENU_FLOOR)
+        if sites is None:
+            sites = AUTO_SITE_FILES if automatic else MENU_SITE_FILES
+        self._site_files = sites
         try:
             yield
         finally:
@@ -248,7 +263,8 @@ class Listing:
         doc = docs.get(uri)
         start, end = target_lines(params.range, doc.line_count if doc else None)
         diagnostics = tuple(params.context.diagnostics)
-        with engine.memo():
+        automatic = params.context.trigger_kind == types.CodeActionTriggerKind.Automatic
+        with engine.memo(automatic=automatic):
             try:
                 engine.sync(rel)  # an edited buffer: only its edited statements re-extracted
                 if params.range.start == params.range.end:
