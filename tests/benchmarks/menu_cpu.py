@@ -4,6 +4,7 @@ full collections off): three scenarios, each from the same fresh start.
 
     PYTHONPATH=server python tests/benchmarks/menu_cpu.py WS HOME [--n 200] [--repeat 1]
                           [--only menus|typing] [--file REL] [--typing REL] [--at LINE[:COL]]
+                          [--automatic]
 
 - first look: --n ranges of --file (default: the scale bench's action file; bench_scale's
   ranges, seed 7), each asked once (the menu as the issue's code-action figure has it);
@@ -12,6 +13,9 @@ full collections off): three scenarios, each from the same fresh start.
 - typing: 60 keystrokes into --typing (default: the scale bench's 5k-line
   file; where: --at LINE[:COLUMN], else the end of the first non-blank line from the
   middle), a menu at the cursor after each one.
+
+--automatic: every menu asked as an editor asks on its own (CodeActionTriggerKind.Automatic:
+VS Code's lightbulb), within the smaller budget the server gives those.
 
 For each: p50 / p90 / p99 CPU (ms) and the share of menus whose counts were a lower bound
 (their work stopped short). HOME holds cache/index (SCOPEWISE_CACHE_DIR); its verdicts file
@@ -83,6 +87,9 @@ def _engine(ws: Path) -> Server:
     return Server(engine, actions, listing, docs)
 
 
+AUTOMATIC = False  # --automatic
+
+
 def _asker(ws: Path, rel: str, server: Server) -> tuple[Ask, str]:
     engine, actions, listing, docs = server
     text = (ws / rel).read_text(encoding="utf-8")
@@ -94,7 +101,10 @@ def _asker(ws: Path, rel: str, server: Server) -> tuple[Ask, str]:
         params = types.CodeActionParams(
             text_document=types.TextDocumentIdentifier(uri=uri),
             range=types.Range(start=types.Position(start, 0), end=types.Position(end, 0)),
-            context=types.CodeActionContext(diagnostics=[]),
+            context=types.CodeActionContext(
+                diagnostics=[],
+                trigger_kind=types.CodeActionTriggerKind.Automatic if AUTOMATIC else None,
+            ),
         )
         listing.changed()
         t0 = time.thread_time()
@@ -164,7 +174,10 @@ def main() -> None:
     ap.add_argument(
         "--at", help="LINE[:COLUMN] typed at (1-based line; default: mid-file, its end)"
     )
+    ap.add_argument("--automatic", action="store_true", help="asked by the editor on its own")
     args = ap.parse_args()
+    global AUTOMATIC
+    AUTOMATIC = args.automatic
     os.environ["SCOPEWISE_CACHE_DIR"] = str(args.home / "cache")
     os.environ.setdefault("SCOPEWISE_STATE_DIR", str(args.home / "state"))
     os.environ.setdefault("SCOPEWISE_CONFIG_DIR", str(args.home / "config"))

@@ -4,6 +4,9 @@ with no bound, over bench_scale's code-action ranges in request order (what one 
 leaves, the next carries on, as in the server). Also the work each bounded request did.
 
     PYTHONPATH=server python tests/benchmarks/menu_partial.py /work/scale/ws2k [--n 200]
+                                                              [--automatic]
+
+--automatic: the bounded menus are asked as an editor asks on its own (the AUTO_ budget).
 
 Two engines one after the other (the unbounded one's kept verdicts would complete the
 bounded one's). A route is an entry's tiers ("deep plan + quick write"); a title is the
@@ -29,7 +32,7 @@ from scopewise.settings import load
 Menu = tuple[bool, int, list[str]]  # stopped short, work done, the entries' titles
 
 
-def _menus(root: Path, n: int, bounded: bool) -> list[Menu]:
+def _menus(root: Path, n: int, bounded: bool, automatic: bool = False) -> list[Menu]:
     saved = getattr(listing, "MENU_WORK", 0), listing.MENU_SITE_FILES  # main before it: none
     if not bounded:
         listing.MENU_WORK = listing.MENU_SITE_FILES = 1 << 30
@@ -49,7 +52,7 @@ def _menus(root: Path, n: int, bounded: bool) -> list[Menu]:
                 lo, hi = listing.expand_cursor(eng, sw.ACTION_FILE, a + 1)
             else:
                 lo, hi = a + 1, b + 1
-            with eng.memo():
+            with eng.memo(automatic=automatic):
                 target = listing.Target(uri, sw.ACTION_FILE, lo, hi, None, ())
                 entries = menus.actions_for(actions, target, None)
                 work = getattr(eng, "work", None)
@@ -71,8 +74,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("root", type=Path)
     ap.add_argument("--n", type=int, default=200)
+    ap.add_argument("--automatic", action="store_true", help="asked by the editor on its own")
     a = ap.parse_args()
-    bounded = _menus(a.root, a.n, True)
+    bounded = _menus(a.root, a.n, True, a.automatic)
     full = _menus(a.root, a.n, False)
     pairs = list(zip(bounded, full, strict=True))
     short = sum(b[0] for b, _ in pairs)
@@ -81,7 +85,8 @@ def main() -> None:
     work = sorted(b[1] for b, _ in pairs)
     print(
         f"{a.root.name}: {a.n} menus, MENU_WORK {getattr(listing, 'MENU_WORK', None)}, "
-        f"MENU_SITE_FILES {listing.MENU_SITE_FILES}: {short} stopped short"
+        f"MENU_SITE_FILES {listing.MENU_SITE_FILES}{', automatic' if a.automatic else ''}: "
+        f"{short} stopped short"
     )
     print(f"  work per request: p50 {work[len(work) // 2]}, max {work[-1]}")
     print(f"  a route differs on {routes} menus, a title on {titles}")

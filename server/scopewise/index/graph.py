@@ -64,10 +64,7 @@ class FileTable(Mapping[str, FileIndex]):
         # name's rows change only then (a path's entry is looked up afresh in `_by_entry`)
         self._rows_of: dict[tuple[str, str], list[Row]] = {}
         self._stores = 0  # entries added so far: rows read before one was are not kept
-        self._tails: dict[str, list[str]] | None = None  # see `ending`, made when first asked
-        # last component -> last two components -> paths, made for a component when first
-        # asked with a folder (`__init__.py`: thousands of paths share it)
-        self._parents: dict[str, dict[str, list[str]]] = {}
+        self._tails = _Tails()  # see `ending`
         # "who uses X" answered, by name, while no path moved (`_moves`: any writer)
         self._using: dict[str, tuple[int, list[str]]] = {}
         self._moves = 0
@@ -184,8 +181,7 @@ class FileTable(Mapping[str, FileIndex]):
             self._recent.clear()
             self._rows_of.clear()
             self._stores += 1
-            self._tails = None
-            self._parents.clear()
+            self._tails.reset()
             self._moves += 1
 
     def _forget(self, path: str) -> None:
@@ -206,53 +202,23 @@ class FileTable(Mapping[str, FileIndex]):
             if not paths:
                 self._by_entry.pop(entry, None)
         self._recent.pop(path, None)
-        self._parents.clear()
-        if self._tails is not None:
-            paths = self._tails.get(_tail(path), [])
-            if path in paths:
-                paths.remove(path)
+        self._tails.remove(path)
 
     def _add_tail(self, path: str) -> None:
         self._moves += 1
-        self._parents.clear()
-        if self._tails is not None:
-            self._tails.setdefault(_tail(path), []).append(path)
+        self._tails.add(path)
 
     # ------------------------------------------------------------------ queries
     def ending(self, tails: Iterable[str]) -> list[str]:
         """The paths that end with ``/`` + one of `tails`, sorted: looked up by their last
         component (and the one before it, for a tail with a folder), not by a scan of every
         path."""
-        found: set[str] = set()
         with self._lock:
-            known = self._tails_made()
-            for tail in tails:
-                name = _tail(tail)
-                if "/" in tail:
-                    parents = self._parents.get(name)
-                    if parents is None:
-                        parents = self._parents[name] = {}
-                        for p in known.get(name, ()):
-                            parents.setdefault(_last_two(p), []).append(p)
-                    candidates = parents.get(_last_two(tail), ())
-                else:
-                    candidates = known.get(name, ())
-                found.update(p for p in candidates if p.endswith("/" + tail))
-        return sorted(found)
+            return sorted(self._tails.ending(tails, self._tails_made()))
 
     def _tails_made(self) -> dict[str, list[str]]:
         """last component -> paths (lock held), made when first asked."""
-        if self._tails is None:  # inline: 50k paths at a CLI's start
-            by_tail: dict[str, list[str]] = {}
-            for path in [*self._pinned, *self._stored]:
-                tail = path[path.rfind("/") + 1 :]
-                same = by_tail.get(tail)  # (no list made for each path: setdefault would)
-                if same is None:
-                    by_tail[tail] = [path]
-                else:
-                    same.append(path)
-            self._tails = by_tail
-        return self._tails
+        return self._tails.made(lambda: [*self._pinned, *self._stored])
 
     def _entries(self) -> dict[int, list[str]]:
         """entry -> its stored paths (lock held), made when first asked."""
@@ -571,6 +537,62 @@ def rows_in(table: FileTable, path: str, name: str) -> list[tuple[int, str, bool
         return None
     rows = defs_in_entry(cache, name, entry)
     return rows if cache.readable else None
+
+
+class _Tails:
+    """Paths by their last component (`FileTable.ending`'s look-up), made when first asked;
+    per component asked with a folder, by their last two as well (`__init__.py`: thousands
+    of paths share it). Its table's lock is held around each call."""
+
+    def __init__(self) -> None:
+        self._by: dict[str, list[str]] | None = None
+        self._parents: dict[str, dict[str, list[str]]] = {}
+
+    def reset(self) -> None:
+        self._by = None
+        self._parents.clear()
+
+    def add(self, path: str) -> None:
+        self._parents.clear()
+        if self._by is not None:
+            self._by.setdefault(_tail(path), []).append(path)
+
+    def remove(self, path: str) -> None:
+        self._parents.clear()
+        if self._by is not None:
+            paths = self._by.get(_tail(path), [])
+            if path in paths:
+                paths.remove(path)
+
+    def made(self, every: Callable[[], list[str]]) -> dict[str, list[str]]:
+        """last component -> paths, from `every()` path the first time."""
+        if self._by is None:  # inline: 50k paths at a CLI's start
+            by_tail: dict[str, list[str]] = {}
+            for path in every():
+                tail = path[path.rfind("/") + 1 :]
+                same = by_tail.get(tail)  # (no list made for each path: setdefault would)
+                if same is None:
+                    by_tail[tail] = [path]
+                else:
+                    same.append(path)
+            self._by = by_tail
+        return self._by
+
+    def ending(self, tails: Iterable[str], known: dict[str, list[str]]) -> set[str]:
+        found: set[str] = set()
+        for tail in tails:
+            name = _tail(tail)
+            if "/" in tail:
+                parents = self._parents.get(name)
+                if parents is None:
+                    parents = self._parents[name] = {}
+                    for p in known.get(name, ()):
+                        parents.setdefault(_last_two(p), []).append(p)
+                candidates = parents.get(_last_two(tail), ())
+            else:
+                candidates = known.get(name, ())
+            found.update(p for p in candidates if p.endswith("/" + tail))
+        return found
 
 
 def made_ahead(table: FileTable) -> None:
