@@ -214,11 +214,15 @@ class FileTable(Mapping[str, FileIndex]):
         component (and the one before it, for a tail with a folder), not by a scan of every
         path."""
         with self._lock:
-            return sorted(self._tails.ending(tails, self._tails_made()))
+            return sorted(self._tails.ending(tails, self._every))
+
+    def _every(self) -> list[str]:
+        """Every path, pinned or stored (lock held)."""
+        return [*self._pinned, *self._stored]
 
     def _tails_made(self) -> dict[str, list[str]]:
         """last component -> paths (lock held), made when first asked."""
-        return self._tails.made(lambda: [*self._pinned, *self._stored])
+        return self._tails.made(self._every)
 
     def _entries(self) -> dict[int, list[str]]:
         """entry -> its stored paths (lock held), made when first asked."""
@@ -578,7 +582,9 @@ class _Tails:
             self._by = by_tail
         return self._by
 
-    def ending(self, tails: Iterable[str], known: dict[str, list[str]]) -> set[str]:
+    def ending(self, tails: Iterable[str], every: Callable[[], list[str]]) -> set[str]:
+        """The paths that end with ``/`` + one of `tails` (`every` path: see `made`)."""
+        known = self.made(every)
         found: set[str] = set()
         for tail in tails:
             name = _tail(tail)
