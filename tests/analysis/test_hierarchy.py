@@ -190,3 +190,52 @@ def test_a_base_bound_again_through_another_files_import_is_seen(tmp_path: Path)
     assert [f.path for f, _ in h.bases(kid, cls)[0]] == ["b.py"]
     hit = h.lookup(kid, cls, "run")
     assert hit is not None and hit[0].path == "b.py"
+
+
+def test_a_keystroke_in_a_body_keeps_the_classes_bases_a_header_edit_does_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Typing in a method's body keeps the edited file's classes' bases (not worked out
+    again: at each keystroke a menu's member lookups asked them anew), a base in the same
+    file the new index's; typing in the class's header works them out again."""
+    from small_workspace import editing
+
+    from scopewise.analysis.hierarchy import Hierarchy
+    from scopewise.index.buffer import TextChange
+
+    methods = [f"    def m{i}(self):\n        return {i}\n" for i in range(30)]
+    run = "    def run(self):\n        a = 1\n        b = 2\n        return a + b\n"
+    kid = "from lib import Far\n\n\nclass Near:\n    pass\n\n\nclass Kid(Near, Far):\n"
+    kid += "\n".join([*methods[:15], run, *methods[15:]])
+    files = {"lib.py": "class Far:\n    pass\n", "kid.py": kid}
+    engine, doc = editing(tmp_path, files, "kid.py", "python")
+    h, ws = engine.resolver.hierarchy, engine.workspace
+    worked: list[str] = []
+    real = Hierarchy._bases_now
+
+    def now(self: Hierarchy, fi: FileIndex, cls: int) -> object:
+        worked.append(fi.definitions[cls].name)
+        return real(self, fi, cls)
+
+    monkeypatch.setattr(Hierarchy, "_bases_now", now)
+
+    def bases() -> tuple[FileIndex, list[tuple[str, str]]]:
+        engine.sync("kid.py")
+        fi = ws.get("kid.py")
+        assert fi is not None
+        found = h.bases(fi, _index(engine, "kid.py", "Kid"))[0]
+        assert all(f is fi for f, _ in found if f.path == "kid.py")  # the new index's
+        return fi, [(f.path, f.definitions[i].name) for f, i in found]
+
+    row = kid.splitlines().index("        b = 2")
+    doc.apply([TextChange("", (row, 13), (row, 13))], 2)  # a first edit: the file pinned
+    first = bases()[1]
+    assert sorted(first) == [("kid.py", "Near"), ("lib.py", "Far")] and worked == ["Kid"]
+    for col, version in ((13, 3), (14, 4), (15, 5)):  # `b = 22`, `b = 222`, ...
+        doc.apply([TextChange("2", (row, col), (row, col))], version)
+        fi, found = bases()
+        assert found == first and fi.spliced is not None
+    assert worked == ["Kid"]  # carried over each keystroke
+    header = kid.splitlines().index("class Kid(Near, Far):")
+    doc.apply([TextChange(", object", (header, 19), (header, 19))], 6)  # (Near, Far, object)
+    assert bases()[1] == first and worked == ["Kid", "Kid"]

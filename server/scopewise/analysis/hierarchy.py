@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from scopewise.analysis.work import Work
-from scopewise.index.model import REF_MEMBER, FileIndex
+from scopewise.index.model import REF_MEMBER, FileIndex, Import
 from scopewise.index.workspace import WorkspaceIndex
 from scopewise.vocab import CLASS_LIKE, CONTAINER_KINDS, DATA_KINDS, TYPE_KINDS, Kind
 
@@ -116,6 +116,15 @@ def _rekeyed(key: tuple[str, str, int], paths: set[str], now: Edited) -> tuple[s
     return (path, now[path, digest].digest, cls) if path in paths else key
 
 
+class _Bases(NamedTuple):
+    """A class's bases as `Hierarchy.bases` answers them, and the imports of its file then
+    (what a splice must have kept for them to hold: `Hierarchy._carried`)."""
+
+    found: list[Ref]
+    named: list[str]
+    imports: tuple[Import, ...]
+
+
 class Hierarchy:
     """Bases, subclasses and member lookup of the workspace's classes."""
 
@@ -124,7 +133,7 @@ class Hierarchy:
         self.binder = binder
         self._headers: dict[tuple[str, str, int], list[tuple[str, str | None]]] = {}
         self._members: dict[tuple[str, str], dict[tuple[int | None, str], int]] = {}
-        self._bases: dict[tuple[str, str, int, int], tuple[list[Ref], list[str]]] = {}
+        self._bases: dict[tuple[str, str, int, int], _Bases] = {}
         self._bases_at = workspace.version
         # a class's subclasses (every method of a class asks the same), found in other
         # files: kept while the definitions and the shape hold (`carry_subclasses`)
@@ -183,7 +192,8 @@ class Hierarchy:
         only). Kept per class file version and definitions version until the shape moves
         (`fresh` asked once the index moved; `forget`: another file's imports may bind a
         base's name elsewhere); a menu asks the same classes' dozens of times (an override
-        search, `super()`, each member lookup up the classes)."""
+        search, `super()`, each member lookup up the classes); carried over a keystroke
+        that cannot have moved them (`_carried`)."""
         if self._bases_at != self.ws.version:  # the shape judged (`forget` if it moved)
             at = self.ws.version
             self.fresh()
@@ -193,8 +203,26 @@ class Hierarchy:
         if hit is None:
             if len(self._bases) > 8192:
                 self._bases.clear()
-            hit = self._bases[key] = self._bases_now(fi, cls)
-        return hit
+            found, named = self._carried(fi, cls) or self._bases_now(fi, cls)
+            hit = self._bases[key] = _Bases(found, named, tuple(fi.imports))
+        return hit.found, hit.named
+
+    def _carried(self, fi: FileIndex, cls: int) -> tuple[list[Ref], list[str]] | None:
+        """The bases worked out for the text `fi` was spliced from, when the splice cannot
+        have moved them: no line moved, the same definitions and imports, and the class's
+        header not among the lines re-extracted (a keystroke in a body: at each one, a
+        menu's member lookups asked the edited file's classes again, loading their bases'
+        files). A base in the class's own file is the new index's."""
+        how = fi.spliced
+        if how is None or how.last != how.old_last or not how.same_definitions:
+            return None
+        d = fi.definitions[cls]
+        if d.name_line <= how.last and how.first <= d.header_end:
+            return None
+        was = self._bases.get((fi.path, how.source, cls, self.ws.defs_version))
+        if was is None or was.imports != tuple(fi.imports):
+            return None
+        return [(fi, i) if f.path == fi.path else (f, i) for f, i in was.found], was.named
 
     def forget(self) -> None:
         """Drop the bases worked out: the workspace's shape moved (analysis/verdicts.py)."""
