@@ -211,3 +211,42 @@ def test_the_menu_an_editor_asks_for_on_its_own_does_less_and_the_users_counts_o
     opened, opened_work = ask(types.CodeActionTriggerKind.Invoked)
     assert not any(t.endswith("?") for t in opened), opened
     assert opened_work == USERS + 1 - auto_work
+
+
+def test_a_menu_with_diagnostics_analyses_its_range_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Fix entry plans the range the other entries plan, with the editor's diagnostics:
+    they count in the scope's figures alone, so the range is analysed once per menu (the
+    uses resolved, the sites found), and the Fix entry's figures count the diagnostic."""
+    from scopewise.analysis import engine as engine_module
+
+    _engine(tmp_path)
+    settings, _ = load(tmp_path)
+    docs = OpenDocuments(tmp_path, "utf-16")
+    engine = listing.ServerEngine(tmp_path, settings.index, documents=docs.by_rel)
+    engine.index(workers=1)
+    engine.menu_s = None
+    actions = Actions(engine, settings)
+    menus = listing.Listing(ClientSupport(code_action_literals=True, disabled=True))
+    analysed: list[int] = []
+    real = engine_module.analyze
+
+    def analyze(*args: object, **kwargs: object) -> object:
+        analysed.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine_module, "analyze", analyze)
+    diag = types.Diagnostic(
+        range=types.Range(start=types.Position(1, 4), end=types.Position(1, 10)),
+        message="helper returns a bare sum",
+    )
+    params = types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=(tmp_path / "pkg/lib.py").as_uri()),
+        range=types.Range(start=types.Position(0, 0), end=types.Position(1, 5)),
+        context=types.CodeActionContext(diagnostics=[diag]),
+    )
+    listed = menus.code_actions(params, actions, engine, docs)
+    assert listed and len(analysed) == 1
+    reasons = {a.title.split(" · ")[0]: a.data["reason"] for a in listed if a.data}  # type: ignore[index]
+    assert "(2 lines, 1 problem)" in reasons["Fix"], reasons  # the diagnostic counted

@@ -130,9 +130,9 @@ def choose_tier(
         problems = scope.diagnostics + scope.syntax_errors
         if scope.lines <= t.small_fix_lines and problems <= 2:
             depth = min(1.0, size_of(scope) / t.full_size)
-            return Choice(
-                Tier.QUICK, depth, f"a small fix ({scope.lines} lines, {problems} problems)"
-            )
+            lines = f"{scope.lines} line{'' if scope.lines == 1 else 's'}"
+            said = f"{problems} problem{'' if problems == 1 else 's'}"
+            return Choice(Tier.QUICK, depth, f"a small fix ({lines}, {said})")
     if moves is True:
         return _interface(scope, t, sites)
     if moves is False:

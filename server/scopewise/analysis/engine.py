@@ -172,12 +172,10 @@ class Engine:
         if start_line > n:
             raise EngineError(f"{rel}: line {start_line} is past the end ({n} lines)")
         end_line = min(end_line, n)
-        analysis = analyze(
-            self.resolver, fi, src, start_line - 1, end_line - 1, diagnostics, budget, work
+        notes = (no_context_note(limit),) if oversize else ()
+        return analyze(
+            self.resolver, fi, src, start_line - 1, end_line - 1, diagnostics, budget, work, notes
         )
-        if oversize:
-            analysis.scope.reasons.append(no_context_note(limit))
-        return analysis
 
     def scope(
         self, file: str | Path, start_line: int, end_line: int, diagnostics: int = 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from scopewise.analysis.resolve import (
@@ -93,6 +93,7 @@ class Analysis:
     uses: list[Resolved]
     callers: list[CallerSite]
     names: set[str]  # every name and receiver read in the range
+    notes: tuple[str, ...] = ()  # reasons the scope gives besides its figures
     # what later questions about the same range worked out once (the context's siblings,
     # searched once for the several budgets an action packs)
     memo: dict[str, object] = field(default_factory=dict)
@@ -107,10 +108,11 @@ def analyze(
     diagnostics: int = 0,
     budget: int | None = None,
     work: Work | None = None,
+    notes: tuple[str, ...] = (),
 ) -> Analysis:
     """Analyse lines [start, end] (0-based, inclusive) of an indexed file; with `budget`, each
     target's sites found classifying at most that many using files, and none once the
-    request's `work` is spent (Scope.capped)."""
+    request's `work` is spent (Scope.capped); `notes`: reasons to add to the figures'."""
     enclosing = definition_at(fi, start, end)
     inside = defined_in(fi, start, end)
     targets = inside or ([enclosing] if enclosing is not None else [])
@@ -154,9 +156,10 @@ def analyze(
                 continue
             callers.append(site)
     scope = _score(fi, start, end, targets, resolved, callers, diagnostics, capped)
+    scope.reasons += notes
     scope.code_lines, scope.branches = measure(src, start, end)
     names = {u.name for u in uses} | {u.receiver for u in uses if u.receiver}
-    return Analysis(scope, fi, src, start, end, enclosing, targets, resolved, callers, names)
+    return Analysis(scope, fi, src, start, end, enclosing, targets, resolved, callers, names, notes)
 
 
 def bound_lines(
@@ -214,6 +217,24 @@ def measure(src: Source, start: int, end: int) -> tuple[int, int]:
                 return len(rows), decisions
             row = -1
     return len(rows), decisions
+
+
+def rescored(analysis: Analysis, diagnostics: int) -> Analysis:
+    """`analysis` as `analyze` makes it with `diagnostics` editor diagnostics on the range:
+    they count in the scope's figures alone (its score and reasons), so the uses resolved
+    and the sites found are the same (a menu's Fix entry plans the range its other entries
+    planned, with the diagnostics of the line it is asked on)."""
+    if diagnostics == analysis.scope.diagnostics:
+        return analysis
+    old = analysis.scope
+    fi, start, end = analysis.file, analysis.start, analysis.end
+    scope = _score(
+        fi, start, end, analysis.target_indices, analysis.uses, analysis.callers, diagnostics,
+        old.capped,
+    )  # fmt: skip
+    scope.reasons += analysis.notes
+    scope.code_lines, scope.branches = old.code_lines, old.branches
+    return replace(analysis, scope=scope)
 
 
 def _plural(n: int, word: str, more: str = "") -> str:

@@ -28,7 +28,7 @@ from scopewise.actions.model import ActionError, Plan
 from scopewise.actions.plan import Actions
 from scopewise.analysis.engine import Engine
 from scopewise.analysis.measure import Needs
-from scopewise.analysis.scope import Analysis
+from scopewise.analysis.scope import Analysis, rescored
 from scopewise.analysis.work import Work
 from scopewise.index import languages
 from scopewise.index.model import Definition, FileIndex
@@ -145,16 +145,20 @@ class ServerEngine(Engine):
         work: Work | None = None,
     ) -> Analysis:
         """Within a menu's request (`memo`), the uses counted within MENU_SITE_FILES using
-        files and the request's work (a lower bound past it); outside it (a run), every use."""
+        files and the request's work (a lower bound past it), once per range: with other
+        diagnostics (a Fix entry's), the same analysis scored again; outside it (a run),
+        every use."""
         if self._memo is None:
             return super().analyze(file, start_line, end_line, diagnostics, budget, work)
         key = ("analyze", str(file), start_line, end_line, diagnostics)
         hit: Analysis | None = self._memo.get(key)
         if hit is None:
-            hit = super().analyze(
-                file, start_line, end_line, diagnostics, self._site_files, self.work
-            )
-            self._memo[key] = hit
+            same: Analysis | None = self._memo.get(key[:4])
+            if same is None:
+                same = self._memo[key[:4]] = super().analyze(
+                    file, start_line, end_line, diagnostics, self._site_files, self.work
+                )
+            hit = self._memo[key] = rescored(same, diagnostics)
         return hit
 
     def needs_for(
