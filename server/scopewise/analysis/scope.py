@@ -155,8 +155,7 @@ def analyze(
             if site.path == fi.path and any(a <= site.line <= b for a, b in spans):
                 continue
             callers.append(site)
-    scope = _score(fi, start, end, targets, resolved, callers, diagnostics, capped)
-    scope.reasons += notes
+    scope = _score(fi, start, end, targets, resolved, callers, diagnostics, capped, notes)
     scope.code_lines, scope.branches = measure(src, start, end)
     names = {u.name for u in uses} | {u.receiver for u in uses if u.receiver}
     return Analysis(scope, fi, src, start, end, enclosing, targets, resolved, callers, names, notes)
@@ -230,9 +229,8 @@ def rescored(analysis: Analysis, diagnostics: int) -> Analysis:
     fi, start, end = analysis.file, analysis.start, analysis.end
     scope = _score(
         fi, start, end, analysis.target_indices, analysis.uses, analysis.callers, diagnostics,
-        old.capped,
+        old.capped, analysis.notes,
     )  # fmt: skip
-    scope.reasons += analysis.notes
     scope.code_lines, scope.branches = old.code_lines, old.branches
     return replace(analysis, scope=scope)
 
@@ -251,8 +249,9 @@ def _score(
     callers: list[CallerSite],
     diagnostics: int,
     capped: bool = False,
+    notes: tuple[str, ...] = (),
 ) -> Scope:
-    """The scope's figures, its score (0..100) and the reasons for it."""
+    """The scope's figures, its score (0..100) and the reasons for it (`notes` last)."""
     lines = end - start + 1
     scope = Scope(fi.path, start + 1, end + 1, fi.language, lines)
     scope.capped = capped
@@ -289,7 +288,7 @@ def _score(
     score += min(6.0, 2.0 * len(scope.tests))
     score += min(8.0, 2.0 * diagnostics + 3.0 * scope.syntax_errors)
     scope.score = round(min(100.0, score), 1)
-    scope.reasons = _reasons(scope, lines, bool(targets), bool(callers), other_files)
+    scope.reasons = [*_reasons(scope, lines, bool(targets), bool(callers), other_files), *notes]
     return scope
 
 
