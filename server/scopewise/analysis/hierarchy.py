@@ -125,6 +125,29 @@ class _Bases(NamedTuple):
     imports: tuple[Import, ...]
 
 
+def _carried(
+    fi: FileIndex,
+    cls: int,
+    kept: Callable[[tuple[str, str, int, int]], _Bases | None],
+    defs_version: int,
+) -> tuple[list[Ref], list[str]] | None:
+    """The bases `kept` for the text `fi` was spliced from, when the splice cannot have
+    moved them: no line moved, the same definitions and imports, and the class's header not
+    among the lines re-extracted (a keystroke in a body: at each one, a menu's member
+    lookups asked the edited file's classes again, loading their bases' files). A base in
+    the class's own file is the new index's."""
+    how = fi.spliced
+    if how is None or how.last != how.old_last or not how.same_definitions:
+        return None
+    d = fi.definitions[cls]
+    if d.name_line <= how.last and how.first <= d.header_end:
+        return None
+    was = kept((fi.path, how.source, cls, defs_version))
+    if was is None or was.imports != tuple(fi.imports):
+        return None
+    return [(fi, i) if f.path == fi.path else (f, i) for f, i in was.found], was.named
+
+
 class Hierarchy:
     """Bases, subclasses and member lookup of the workspace's classes."""
 
@@ -203,26 +226,10 @@ class Hierarchy:
         if hit is None:
             if len(self._bases) > 8192:
                 self._bases.clear()
-            found, named = self._carried(fi, cls) or self._bases_now(fi, cls)
+            carried = _carried(fi, cls, self._bases.get, self.ws.defs_version)
+            found, named = carried or self._bases_now(fi, cls)
             hit = self._bases[key] = _Bases(found, named, tuple(fi.imports))
         return hit.found, hit.named
-
-    def _carried(self, fi: FileIndex, cls: int) -> tuple[list[Ref], list[str]] | None:
-        """The bases worked out for the text `fi` was spliced from, when the splice cannot
-        have moved them: no line moved, the same definitions and imports, and the class's
-        header not among the lines re-extracted (a keystroke in a body: at each one, a
-        menu's member lookups asked the edited file's classes again, loading their bases'
-        files). A base in the class's own file is the new index's."""
-        how = fi.spliced
-        if how is None or how.last != how.old_last or not how.same_definitions:
-            return None
-        d = fi.definitions[cls]
-        if d.name_line <= how.last and how.first <= d.header_end:
-            return None
-        was = self._bases.get((fi.path, how.source, cls, self.ws.defs_version))
-        if was is None or was.imports != tuple(fi.imports):
-            return None
-        return [(fi, i) if f.path == fi.path else (f, i) for f, i in was.found], was.named
 
     def forget(self) -> None:
         """Drop the bases worked out: the workspace's shape moved (analysis/verdicts.py)."""
