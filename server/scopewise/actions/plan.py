@@ -155,11 +155,12 @@ class Actions:
 
         def planner_context() -> Context:
             """What a wide change's plan step reads: an explanation's context packed at
-            what it needs (the range, what it uses, the site list); the text around each
-            site goes to the writers."""
+            what it needs (the range, what it uses, the site list: what any context at the
+            floor measures, the change's own already packed there — the siblings are not
+            part of it); the text around each site goes to the writers."""
             try:
-                explained = contexts_for([Action.EXPLAIN], pack, floor, ceiling)[Action.EXPLAIN]
-                return pack(planner_budget(explained, max(floor, ceiling)), False)
+                at_floor = pack(floor, True)
+                return pack(planner_budget(at_floor, max(floor, ceiling)), False)
             except EngineError as exc:
                 raise ActionError(str(exc)) from None
 
