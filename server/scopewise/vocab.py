@@ -137,3 +137,8 @@ class DiagnosticInfo:
 
 class EngineError(Exception):
     """A request the engine cannot answer; the message says why, in one line."""
+
+
+def plural(n: int, word: str, more: str = "") -> str:
+    """`n word(s)` as messages say it; with `more` ("+"), a lower bound: `300+ references`."""
+    return f"{n}{more} {word}" if n == 1 and not more else f"{n}{more} {word}s"

@@ -45,3 +45,24 @@ def test_scope_counts_syntax_errors(engine: Engine, poly: Path) -> None:
     scope = engine.scope("shop/broken.py", 1, 2)
     assert scope.syntax_errors >= 1
     assert any("syntax error" in r for r in scope.reasons)
+
+
+def test_a_range_scored_again_with_diagnostics_is_the_one_analysed_with_them(
+    engine: Engine, poly: Path, lines_of: LinesOf
+) -> None:
+    """A menu's Fix entry takes the range's analysis scored again with the editor's
+    diagnostics (`rescored`): the same figures, reasons and score as analysing the range with
+    them, the analysis' own notes (an oversize file's) kept last."""
+    from dataclasses import replace
+
+    from scopewise.analysis.scope import rescored
+
+    src = (poly / "shop/pricing.py").read_text()
+    a = lines_of(src, "def apply_discount")
+    plain = engine.analyze("shop/pricing.py", a, a + 3)
+    direct = engine.analyze("shop/pricing.py", a, a + 3, diagnostics=2).scope
+    again = rescored(plain, 2)
+    assert again.scope.to_dict() == direct.to_dict() and "2 diagnostics" in again.scope.reasons
+    assert again.uses is plain.uses and again.memo is plain.memo  # nothing worked out twice
+    noted = rescored(replace(plain, notes=("no workspace context: a note",)), 1).scope
+    assert noted.reasons[-1] == "no workspace context: a note" and "1 diagnostic" in noted.reasons

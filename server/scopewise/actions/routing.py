@@ -22,7 +22,15 @@ from typing import Any
 from scopewise.analysis.scope import Scope
 from scopewise.claude.models import ModelCatalog, ModelInfo
 from scopewise.settings import RoutingSettings, Thresholds, TierConfig
-from scopewise.vocab import EDIT_ACTIONS, EFFORT_LEVELS, INTERFACE_INTENTS, TIERS, Action, Tier
+from scopewise.vocab import (
+    EDIT_ACTIONS,
+    EFFORT_LEVELS,
+    INTERFACE_INTENTS,
+    TIERS,
+    Action,
+    Tier,
+    plural,
+)
 
 
 @dataclass(frozen=True)
@@ -130,9 +138,8 @@ def choose_tier(
         problems = scope.diagnostics + scope.syntax_errors
         if scope.lines <= t.small_fix_lines and problems <= 2:
             depth = min(1.0, size_of(scope) / t.full_size)
-            lines = f"{scope.lines} line{'' if scope.lines == 1 else 's'}"
-            said = f"{problems} problem{'' if problems == 1 else 's'}"
-            return Choice(Tier.QUICK, depth, f"a small fix ({lines}, {said})")
+            said = f"{plural(scope.lines, 'line')}, {plural(problems, 'problem')}"
+            return Choice(Tier.QUICK, depth, f"a small fix ({said})")
     if moves is True:
         return _interface(scope, t, sites)
     if moves is False:

@@ -15,6 +15,7 @@ from scopewise.analysis.packing import Block, Dropped, Redaction, Snippet
 from scopewise.analysis.scope import Analysis, Scope
 from scopewise.analysis.sources import Sources
 from scopewise.analysis.work import Work
+from scopewise.vocab import plural
 
 __all__ = ["Block", "Context", "Dropped", "Redaction", "SiteEntry", "Snippet", "build"]
 
@@ -64,7 +65,7 @@ class Context:
             return ""
         shown = [s for s in self.sites if s.shown]
         files = len({s.path for s in shown})
-        text = f"{_plural(len(shown), 'site')} in {_plural(files, 'file')}"
+        text = f"{plural(len(shown), 'site')} in {plural(files, 'file')}"
         missing = len(self.sites) - len(shown)
         return f"{text} ({missing} more dropped)" if missing else text
 
@@ -82,10 +83,6 @@ class Context:
         d["manifest"] = [asdict(s) for s in self.snippets]
         del d["blocks"], d["measured"]
         return d
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def build(

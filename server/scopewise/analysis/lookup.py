@@ -28,6 +28,7 @@ from scopewise.index.extract import is_time_limit
 from scopewise.index.files import inside
 from scopewise.index.model import FileIndex
 from scopewise.index.workspace import WorkspaceIndex
+from scopewise.vocab import plural
 
 MAX_SPAN = 400  # lines one read_lines answers at most
 MAX_DEFINITIONS = 8  # definitions of an ambiguous name looked at
@@ -114,10 +115,6 @@ def shown(text: str, limit: int = 60) -> str:
     """A model-given text made fit for progress words: no control characters, clipped."""
     clean = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in text).strip()
     return clean if len(clean) <= limit else clean[: limit - 1] + "…"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _clip(line: str) -> str:
@@ -360,7 +357,7 @@ class Lookups:
         if rest:
             files = len({s.path for s in rest})
             out.lines.append(
-                f"{_plural(len(rest), 'more site')} in {_plural(files, 'file')} "
+                f"{plural(len(rest), 'more site')} in {plural(files, 'file')} "
                 f"(cut at {self.max_tokens} tokens)"
             )
         return "\n".join(out.lines)
@@ -371,7 +368,7 @@ class Lookups:
     ) -> str:
         files = len({s.path for s in sites})
         unsure = sum(not s.certain for s in sites)
-        count = f"{_plural(len(sites), 'site')} in {_plural(files, 'file')}"
+        count = f"{plural(len(sites), 'site')} in {plural(files, 'file')}"
         if unsure:
             count += f" ({unsure} unsure)"
         if len(decls) == 1:
@@ -405,7 +402,7 @@ class Lookups:
         left += decls[MAX_DEFINITIONS:]
         if left:
             out.lines.append(
-                f"{_plural(len(left), 'more definition')} not shown: "
+                f"{plural(len(left), 'more definition')} not shown: "
                 + ", ".join(_where(fi, i) for fi, i in left[:5])
             )
         return "\n".join(out.lines)
@@ -514,7 +511,7 @@ class _Search:
 
     def render(self, pattern: str, max_tokens: int) -> str:
         n = len(self.hits)
-        head = f"{_plural(n, 'matching line')} in {_plural(self.files, 'file')}"
+        head = f"{plural(n, 'matching line')} in {plural(self.files, 'file')}"
         if self.timed_out:
             head += f" (the search stopped after {SEARCH_SECONDS:g} s: there may be more)"
         elif n >= MAX_MATCHES * 5:
@@ -533,7 +530,7 @@ class _Search:
             files = len({p for p, _, _ in rest})
             why = f"{max_tokens} tokens" if out.full else f"{MAX_MATCHES} lines"
             out.lines.append(
-                f"{_plural(len(rest), 'more line')} in {_plural(files, 'file')} (cut at {why})"
+                f"{plural(len(rest), 'more line')} in {plural(files, 'file')} (cut at {why})"
             )
         return "\n".join(out.lines)
 

@@ -20,7 +20,7 @@ from scopewise.analysis.resolve import (
 from scopewise.analysis.sources import Source
 from scopewise.analysis.work import Work
 from scopewise.index.model import FileIndex
-from scopewise.vocab import CLASS_LIKE, CONTAINER_KINDS
+from scopewise.vocab import CLASS_LIKE, CONTAINER_KINDS, plural
 
 CONFIDENT = 0.5  # resolutions at or above this count in fan-in / fan-out
 # the names bound in the callable around a range are its locals too: read from the whole
@@ -235,11 +235,6 @@ def rescored(analysis: Analysis, diagnostics: int) -> Analysis:
     return replace(analysis, scope=scope)
 
 
-def _plural(n: int, word: str, more: str = "") -> str:
-    """`n word(s)`; with `more` ("+"), a lower bound: `300+ references`."""
-    return f"{n}{more} {word}" if n == 1 and not more else f"{n}{more} {word}s"
-
-
 def _score(
     fi: FileIndex,
     start: int,
@@ -299,16 +294,16 @@ def _reasons(
     diagnostics = scope.diagnostics
     kinds = [s.kind for s in scope.targets]
     what = (
-        ", ".join(_plural(kinds.count(k), k) for k in dict.fromkeys(kinds))
+        ", ".join(plural(kinds.count(k), k) for k in dict.fromkeys(kinds))
         if kinds
         else "module-level code"
     )
-    reasons = [f"{what}, {_plural(lines, 'line')}"]
+    reasons = [f"{what}, {plural(lines, 'line')}"]
     if scope.fan_in:
         more = "+" if scope.capped else ""
         outside = f" ({len(other_files)}{more} outside this file)" if other_files else ""
-        refs = _plural(scope.fan_in, "reference", more)
-        reasons.append(f"{refs} in {_plural(scope.fan_in_files, 'file', more)}{outside}")
+        refs = plural(scope.fan_in, "reference", more)
+        reasons.append(f"{refs} in {plural(scope.fan_in_files, 'file', more)}{outside}")
     elif has_targets and scope.capped:
         reasons.append("uses not all counted yet")
     elif has_targets:
@@ -318,11 +313,11 @@ def _reasons(
     if scope.public:
         reasons.append("public API")
     if scope.tests:
-        reasons.append(f"{_plural(len(scope.tests), 'test file')}")
+        reasons.append(f"{plural(len(scope.tests), 'test file')}")
     if scope.fan_out:
-        reasons.append(f"uses {_plural(scope.fan_out, 'definition')}")
+        reasons.append(f"uses {plural(scope.fan_out, 'definition')}")
     if scope.syntax_errors:
-        reasons.append(f"{_plural(scope.syntax_errors, 'syntax error')}")
+        reasons.append(f"{plural(scope.syntax_errors, 'syntax error')}")
     if diagnostics:
-        reasons.append(f"{_plural(diagnostics, 'diagnostic')}")
+        reasons.append(f"{plural(diagnostics, 'diagnostic')}")
     return reasons

@@ -25,6 +25,7 @@ import tree_sitter as ts
 
 from scopewise.index import extract as _extract
 from scopewise.index import languages
+from scopewise.vocab import plural
 
 _JS = frozenset({"javascript", "typescript", "tsx"})
 _JS_CALLS = "[(call_expression) (new_expression)] @call"
@@ -297,8 +298,6 @@ _READERS = {"python": _python, "javascript": _js, "typescript": _js, "tsx": _js,
 
 
 # ---------------------------------------------------------------------- arity
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _takes(name: str, low: int, high: int | None) -> str:
@@ -326,7 +325,7 @@ def arity_problem(sig: Signature, call: Call, method: bool) -> str | None:
     high = None if sig.variadic else len(params)
     n = call.positional
     if n < low or (high is not None and n > high):
-        return f"passes {_plural(n, 'argument')}; {_takes(call.name, low, high)}"
+        return f"passes {plural(n, 'argument')}; {_takes(call.name, low, high)}"
     return None
 
 
@@ -337,7 +336,7 @@ def _python_problem(sig: Signature, params: list[Param], call: Call) -> str | No
     high = None if sig.variadic else len(positional)
     given = n + len(call.keywords)
     if high is not None and n > high:
-        return f"passes {_plural(given, 'argument')}; {_takes(call.name, low, high)}"
+        return f"passes {plural(given, 'argument')}; {_takes(call.name, low, high)}"
     filled = {p.name for p in positional[:n]}
     by_name = {p.name: p for p in params if p.name}
     for key in call.keywords:
@@ -353,7 +352,7 @@ def _python_problem(sig: Signature, params: list[Param], call: Call) -> str | No
             if p.kind == KEYWORD_ONLY:
                 return f"missing keyword argument '{p.name}'"
             return (
-                f"passes {_plural(given, 'argument')} without '{p.name}'; "
+                f"passes {plural(given, 'argument')} without '{p.name}'; "
                 f"{_takes(call.name, low, high)}"
             )
     return None
