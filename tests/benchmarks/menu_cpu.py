@@ -75,6 +75,7 @@ def _engine(ws: Path) -> Server:
 
     settings = config.load(ws)[0]
     docs = OpenDocuments(ws, "utf-16")
+    docs.max_bytes = settings.index.max_file_bytes  # as the server sets it
     engine = ServerEngine(ws, settings.index, documents=docs.by_rel)
     engine.index(workers=1)
     graph.made_ahead(engine.workspace.files)  # as the server's index thread does
@@ -94,7 +95,10 @@ def _asker(ws: Path, rel: str, server: Server) -> tuple[Ask, str]:
     engine, actions, listing, docs = server
     text = (ws / rel).read_text(encoding="utf-8")
     uri = (ws / rel).as_uri()
-    docs.open(uri, text, 1)
+    doc = docs.open(uri, text, 1)
+    doc.settle()  # parsed before the first menu, as the server's loop steps and threads do
+    if doc.needs_parse:
+        doc.adopt(doc.background_parse()())
 
     def ask(start: int, end: int | None) -> float:
         end = start if end is None else end

@@ -8,6 +8,7 @@ range carries on once the message is handled. An edit makes nothing stale."""
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import time
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 from lspclient import Editor, start_editor, stop_editor
 
+from scopewise.analysis import cursor
 from scopewise.index.model import FileIndex
 from scopewise.lsp import ahead, listing
 from scopewise.lsp.ahead import Ahead, classes_of, ranges_of
@@ -132,8 +134,10 @@ class _Host:
     def busy(self) -> bool:
         return self.building
 
+    cap = 24_000  # the menu's context cap
+
     def ahead_settings(self) -> tuple[bool, int]:
-        return True, 24_000
+        return True, self.cap
 
     def log(self, text: str, kind: object = None) -> None:
         self.logged.append(text)
@@ -201,6 +205,23 @@ async def test_a_range_past_its_work_is_left_to_the_menu_and_not_tried_again(
     work.changed()
     await asyncio.sleep(ahead.QUIET_S + 0.2)
     assert work.stats.slices == 0 and len(host.logged) == 1
+
+
+async def test_a_definition_too_long_for_any_context_is_not_worked_on_ahead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A menu never asks of a definition whose text passes the cap (a cursor in it asks of
+    the statement there: analysis/cursor.py), so the work ahead leaves it alone: read
+    whole, a 42,846-line function held the loop for a second."""
+    monkeypatch.setattr(cursor, "SHORT_LINES", 0)  # dep.py's two functions: 2 lines each
+    host = _in_process(tmp_path)
+    costs = host.engine.sources.line_costs(DEP)
+    host.cap = math.ceil(costs.total(range(0, 2)))  # `dep` fits, `other` costs more
+    assert costs.total(range(4, 6)) > host.cap
+    work = Ahead(host)
+    work.changed()
+    await _until_done(host)
+    assert work.stats.ranges == 1 and "1 ranges" in host.logged[0]
 
 
 async def test_nothing_while_the_index_builds(tmp_path: Path) -> None:

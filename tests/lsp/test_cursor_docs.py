@@ -1,5 +1,5 @@
 """A cursor on a doc comment: the menu is for the definition the comment documents, not the
-module or class around it (lsp/listing.py: `expand_cursor`)."""
+module or class around it (analysis/cursor.py: `expand_cursor`)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from scopewise.analysis.cursor import expand_cursor
 from scopewise.analysis.engine import Engine
-from scopewise.lsp.listing import expand_cursor
 
 RUBY = """\
 module Query

@@ -187,6 +187,27 @@ async def test_a_cursor_means_the_definition_around_it(ed: Editor) -> None:
     assert (listed[0].data["startLine"], listed[0].data["endLine"]) == (29, 32)
 
 
+async def test_a_cursor_in_a_function_too_long_for_any_context_means_its_statement(
+    ed: Editor,
+) -> None:
+    """3,000 statements (~30,000 tokens) pass the largest budget (24,000): a run on the
+    function would see its first lines only, so the cursor's menu is the `if` around it."""
+    text = (ed.root / PRICING).read_text(encoding="utf-8")
+    body = [f"    v{i} = quote(v{i - 1} if {i} else 0)\n" for i in range(3_000)]
+    block = "    if v1 > 2:\n        w = quote(v2)\n        w = w + 1\n"
+    giant = "\n\ndef giant():\n" + "".join(body[:1500]) + block + "".join(body[1500:])
+    ed.open(PRICING, text + giant)
+    first = len((text + giant).splitlines()) - 1500 - 2  # the `if` (1-based)
+    listed = await ed.actions(PRICING, first + 1, cursor=True, only=["source"])
+    assert (listed[0].data["startLine"], listed[0].data["endLine"]) == (first, first + 2)
+    assert "(3 lines of code, " in listed[0].data["reason"]
+    one = await ed.actions(PRICING, first + 4, cursor=True, only=["source"])  # a statement
+    assert (one[0].data["startLine"], one[0].data["endLine"]) == (first + 4, first + 4)
+    assert "(1 line of code, " in one[0].data["reason"]
+    short = await ed.actions(PRICING, 31, cursor=True, only=["source"])
+    assert (short[0].data["startLine"], short[0].data["endLine"]) == (29, 32)  # as before
+
+
 async def test_fix_for_diagnostics_comes_first(ed: Editor) -> None:
     diag = types.Diagnostic(
         range=types.Range(

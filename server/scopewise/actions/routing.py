@@ -148,7 +148,11 @@ def choose_tier(
 
 
 def _code(scope: Scope) -> str:
-    return f"{scope.code_lines} lines of code, {scope.branches} branches"
+    return f"{plural(scope.code_lines, 'line')} of code, {_branches(scope)}"
+
+
+def _branches(scope: Scope) -> str:
+    return "1 branch" if scope.branches == 1 else f"{scope.branches} branches"
 
 
 def _explain(scope: Scope, t: Thresholds) -> Choice:
@@ -189,7 +193,7 @@ def _body(scope: Scope, t: Thresholds) -> Choice:
     (they do not change)."""
     size = size_of(scope)
     depth = max(0.0, min(1.0, size / t.full_size))
-    body = f"body of {scope.code_lines} lines, {scope.branches} branches"
+    body = f"body of {plural(scope.code_lines, 'line')}, {_branches(scope)}"
     if size >= t.deep_size:
         return Choice(Tier.DEEP, depth, body)
     if size >= t.coupled_size and scope.fan_out >= t.coupled_fan_out:

@@ -42,6 +42,7 @@ from typing import Protocol
 
 from lsprotocol import types
 
+from scopewise.analysis.cursor import fits
 from scopewise.index.model import FileIndex
 from scopewise.vocab import CLASS_LIKE, CONTAINER_KINDS, DATA_KINDS, EngineError, Kind
 
@@ -242,6 +243,7 @@ class Ahead:
         queue: list[_Range] = []
         classes: list[_Class] = []
         open_now = self.host.docs.relpaths()
+        cap = self.host.ahead_settings()[1]
         self._left = {(rel, name) for rel, name in self._left if rel in open_now}
         for rel in open_now:
             fi = self._ready(engine, rel)
@@ -251,7 +253,9 @@ class Ahead:
             found = [
                 _Range(rel, a, b, name)
                 for a, b, name in ranges_of(fi)
-                if (rel, a, b) not in self._done and (rel, name) not in self._left
+                if (rel, a, b) not in self._done
+                and (rel, name) not in self._left
+                and fits(engine, rel, a - 1, b - 1, cap)  # else a menu asks of a part
             ]
             found.sort(key=lambda r: (abs(r.start - near), r.start))
             queue += found

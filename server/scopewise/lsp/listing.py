@@ -8,7 +8,6 @@ Knows the documents, the engine and the planner it is handed; not the server, no
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import itertools
 import logging
@@ -26,12 +25,12 @@ from scopewise.actions import project
 from scopewise.actions.api import usd
 from scopewise.actions.model import ActionError, Plan
 from scopewise.actions.plan import Actions
+from scopewise.analysis.cursor import expand_cursor
 from scopewise.analysis.engine import Engine
 from scopewise.analysis.measure import Needs
 from scopewise.analysis.scope import Analysis, rescored
 from scopewise.analysis.work import Work
 from scopewise.index import languages
-from scopewise.index.model import Definition, FileIndex
 from scopewise.settings import ProjectAction
 from scopewise.vocab import (
     CHOOSE_INTENT_COMMAND,
@@ -77,7 +76,6 @@ AUTO_SITE_FILES = 4
 AUTO_S = 0.0015
 AUTO_FLOOR = 2
 LISTING_TTL_S = 30.0  # a menu is reused this long when nothing changed (estimates age)
-DOC_LINES = 40  # a comment block at most this far above a definition documents it
 _SEVERITY = {1: "error", 2: "warning", 3: "info", 4: "hint"}
 
 
@@ -272,7 +270,9 @@ class Listing:
             try:
                 engine.sync(rel)  # an edited buffer: only its edited statements re-extracted
                 if params.range.start == params.range.end:
-                    start, end = expand_cursor(engine, rel, start)
+                    settings = actions.settings
+                    most = max(settings.context_budget, settings.context_budget_max)
+                    start, end = expand_cursor(engine, rel, start, most)
                 only = params.context.only
                 key = (uri, start, end, tuple(only or ()), repr(diagnostics), self.generation)
                 listed = self._listed(key)
@@ -630,55 +630,3 @@ def target_lines(rng: types.Range, line_count: int | None) -> tuple[int, int]:
         end = min(end, max(line_count - 1, 0))
         start = min(start, end)
     return start + 1, end + 1
-
-
-def expand_cursor(engine: Engine, path: str, line: int) -> tuple[int, int]:
-    """An empty selection means the innermost definition around the cursor (1-based); on a
-    comment that documents the definition right below it, that one (`documented`: typing a
-    method's doc comment in a 2,300-line Ruby module made every menu the module's)."""
-    fi = engine.workspace.get(path)  # brought up to the buffer by engine.sync first
-    if fi is None:
-        try:
-            engine.sync(path)
-            fi = engine.analyze(path, line, line).file
-        except EngineError:
-            return line, line
-    i = fi.enclosing(line - 1, line - 1)
-    below = documented(engine, fi, line - 1, i)
-    if below is not None:
-        i = below
-    if i is None:
-        return line, line
-    d = fi.definitions[i]
-    return d.start_line + 1, d.end_line + 1
-
-
-def documented(engine: Engine, fi: FileIndex, row: int, parent: int | None) -> int | None:
-    """The definition a comment on `row` (0-based) documents: the next one in the same body
-    (`parent`'s), below it within DOC_LINES, with nothing but comment lines between (read
-    from the file's tree); else None."""
-    defs = fi.definitions
-    j = bisect.bisect_right(defs, row, key=_start_line)  # the first one below: a child of
-    # `parent`, or past its end
-    if j == len(defs) or defs[j].parent != parent or defs[j].start_line - row > DOC_LINES:
-        return None
-    try:
-        src = engine.sources.get(fi.path, with_tree=True)
-    except OSError:
-        return None
-    if src.tree is None or fi.digest != src.digest:
-        return None
-    lines, root = src.lines, src.tree.root_node
-    for r in range(row, defs[j].start_line):
-        text = lines[r] if r < len(lines) else ""
-        col = len(text) - len(text.lstrip())
-        if not text.strip():
-            return None  # a blank line parts a section's comment from what follows
-        node = root.descendant_for_point_range((r, col), (r, col))
-        if node is None or "comment" not in node.type:
-            return None
-    return j
-
-
-def _start_line(d: Definition) -> int:
-    return d.start_line
