@@ -204,6 +204,13 @@ async def test_a_cursor_in_a_function_too_long_for_any_context_means_its_stateme
     one = await ed.actions(PRICING, first + 4, cursor=True, only=["source"])  # a statement
     assert (one[0].data["startLine"], one[0].data["endLine"]) == (first + 4, first + 4)
     assert "(1 line of code, " in one[0].data["reason"]
+    # the whole function selected: the user's range, planned as far as a run would send it
+    lines = (text + giant).splitlines()
+    top = lines.index("def giant():") + 1
+    whole = await ed.actions(PRICING, top, len(lines), only=["source"])
+    assert (whole[0].data["startLine"], whole[0].data["endLine"]) == (top, len(lines))
+    assert f"selection cut to lines {top}-" in whole[0].data["reason"]
+    assert f"of {top}-{len(lines)} to fit 24,000 tokens" in whole[0].data["reason"]
     short = await ed.actions(PRICING, 31, cursor=True, only=["source"])
     assert (short[0].data["startLine"], short[0].data["endLine"]) == (29, 32)  # as before
 

@@ -75,7 +75,7 @@ class Route:
         """e.g. "refactor · ripples: 38 uses in 7 files; public API → deep, effort high";
         "improve names · interface used at 52 sites in 10 files → deep (plan) + quick (write),
         effort high"."""
-        shown = ("public", "auto would", "advisor", "no workspace context")
+        shown = ("public", "auto would", "advisor", "no workspace context", "selection cut")
         extra = [r for r in self.reasons[1:] if r.startswith(shown)]
         why = "; ".join([self.reasons[0], *extra])
         forced = " (forced)" if self.forced else ""

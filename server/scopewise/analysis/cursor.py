@@ -63,6 +63,22 @@ def fits(engine: Engine, path: str, first: int, last: int, max_tokens: int) -> b
     return _cost(costs, first, last, max_tokens) <= max_tokens
 
 
+def cut_to_fit(engine: Engine, path: str, first: int, last: int, max_tokens: int) -> int:
+    """The last line (0-based) of lines [first, last] up to which they cost no more than
+    `max_tokens` (`last` when all of them fit; `first` at least): where a run's context
+    cuts a selection too long for it (analysis/packing.py `pack_target`)."""
+    if fits(engine, path, first, last, max_tokens):
+        return last
+    costs = engine.sources.line_costs(path)
+    total, end = 0.0, first
+    for i in range(first, last + 1):
+        total += costs[i]
+        if total > max_tokens:
+            break
+        end = i
+    return end
+
+
 def _cost(costs: LineCosts, first: int, last: int, cap: int) -> float:
     """Lines [first, last]'s estimated tokens, counted no further than past `cap`."""
     return costs.total(range(first, last + 1), cap=cap)

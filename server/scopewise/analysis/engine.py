@@ -145,13 +145,15 @@ class Engine:
         diagnostics: int = 0,
         budget: int | None = None,
         work: Work | None = None,
+        notes: tuple[str, ...] = (),
     ) -> Analysis:
-        """Analyse 1-based inclusive lines of a file. A query: it never writes to the index
-        (`sync` first to bring the index in line with the file). A file the index leaves out,
-        or whose indexed version is not the text read now, is analysed on its own, from its
-        private index (`PrivateIndexes`); a file over `max_file_bytes` has its own text
-        alone, and its scope's reasons say so. With `budget`, the uses are counted within
-        that many using files and the request's `work` (Scope.capped: a lower bound)."""
+        """Analyse 1-based inclusive lines of a file (`notes`: reasons its scope gives too).
+        A query: it never writes to the index (`sync` first to bring the index in line with
+        the file). A file the index leaves out, or whose indexed version is not the text
+        read now, is analysed on its own, from its private index (`PrivateIndexes`); a file
+        over `max_file_bytes` has its own text alone, and its scope's reasons say so. With
+        `budget`, the uses are counted within that many using files and the request's
+        `work` (Scope.capped: a lower bound)."""
         rel = self.relpath(file)
         fi = self.workspace.get(rel)
         if fi is None:
@@ -172,7 +174,7 @@ class Engine:
         if start_line > n:
             raise EngineError(f"{rel}: line {start_line} is past the end ({n} lines)")
         end_line = min(end_line, n)
-        notes = (no_context_note(limit),) if oversize else ()
+        notes = (no_context_note(limit), *notes) if oversize else notes
         return analyze(
             self.resolver, fi, src, start_line - 1, end_line - 1, diagnostics, budget, work, notes
         )

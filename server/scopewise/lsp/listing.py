@@ -25,7 +25,7 @@ from scopewise.actions import project
 from scopewise.actions.api import usd
 from scopewise.actions.model import ActionError, Plan
 from scopewise.actions.plan import Actions
-from scopewise.analysis.cursor import expand_cursor
+from scopewise.analysis.cursor import SHORT_LINES, cut_to_fit, expand_cursor
 from scopewise.analysis.engine import Engine
 from scopewise.analysis.measure import Needs
 from scopewise.analysis.scope import Analysis, rescored
@@ -88,6 +88,7 @@ class ServerEngine(Engine):
     work: Work | None = None  # the current menu request's work budget
     _site_files = MENU_SITE_FILES  # the current request's share for the range's own sites
     menu_s: float | None = MENU_S  # a menu request's time (None: counted in units alone)
+    _most: int | None = None  # the current request's largest context (`memo`)
 
     @contextlib.contextmanager
     def memo(
@@ -96,11 +97,14 @@ class ServerEngine(Engine):
         sites: int | None = None,
         yields: Callable[[], bool] | None = None,
         automatic: bool = False,
+        most: int | None = None,
     ) -> Iterator[None]:
         """A menu request: its analyses shared, its work bounded (MENU_WORK, MENU_SITE_FILES
         and MENU_S unless told; the AUTO_ ones for a menu the user did not ask for: the
         work done ahead asks in smaller slices, and gives way when `yields` holds,
-        lsp/ahead.py; a menu's own request never does)."""
+        lsp/ahead.py; a menu's own request never does); `most`: the largest context a run
+        may pack, past which a range is analysed as far as a run would send it."""
+        self._most = most
         limit = (AUTO_WORK if automatic else MENU_WORK) if work is None else work
         self._memo, self.work = {}, self.resolver.work(limit, yields)
         if work is None and self.menu_s is not None:
@@ -114,7 +118,7 @@ class ServerEngine(Engine):
         try:
             yield
         finally:
-            self._memo = None
+            self._memo = self._most = None
 
     @property
     def capped(self) -> bool:
@@ -141,23 +145,42 @@ class ServerEngine(Engine):
         diagnostics: int = 0,
         budget: int | None = None,
         work: Work | None = None,
+        notes: tuple[str, ...] = (),
     ) -> Analysis:
         """Within a menu's request (`memo`), the uses counted within MENU_SITE_FILES using
-        files and the request's work (a lower bound past it), once per range: with other
-        diagnostics (a Fix entry's), the same analysis scored again; outside it (a run),
-        every use."""
+        files and the request's work (a lower bound past it), once per range, and of a
+        range too long for the largest context the part a run would send (`_fitting`):
+        with other diagnostics (a Fix entry's), the same analysis scored again; outside it
+        (a run), every use of the whole range."""
         if self._memo is None:
-            return super().analyze(file, start_line, end_line, diagnostics, budget, work)
+            return super().analyze(file, start_line, end_line, diagnostics, budget, work, notes)
         key = ("analyze", str(file), start_line, end_line, diagnostics)
         hit: Analysis | None = self._memo.get(key)
         if hit is None:
             same: Analysis | None = self._memo.get(key[:4])
             if same is None:
+                end, cut = self._fitting(file, start_line, end_line)
                 same = self._memo[key[:4]] = super().analyze(
-                    file, start_line, end_line, diagnostics, self._site_files, self.work
+                    file, start_line, end, diagnostics, self._site_files, self.work, notes + cut
                 )
             hit = self._memo[key] = rescored(same, diagnostics)
         return hit
+
+    def _fitting(self, file: str | Path, start: int, end: int) -> tuple[int, tuple[str, ...]]:
+        """The last line of 1-based lines [start, end] a run's context holds at the request's
+        cap (`memo`'s `most`: a run cuts the selection there, analysis/packing.py), and the
+        note that says so when it is not `end`: a menu on 40,000 selected lines read them all
+        (1.6 s of the loop) to plan a run that sends the first 2,000."""
+        if self._most is None or end - start < SHORT_LINES:
+            return end, ()
+        try:
+            last = cut_to_fit(self, self.relpath(file), start - 1, end - 1, self._most) + 1
+        except (OSError, IndexError):
+            return end, ()
+        if last >= end:
+            return end, ()
+        fit = f"to fit {self._most:,} tokens"
+        return last, (f"selection cut to lines {start}-{last} of {start}-{end} {fit}",)
 
     def needs_for(
         self, analysis: Analysis, cap: int, siblings: bool = False, work: Work | None = None
@@ -266,12 +289,12 @@ class Listing:
         start, end = target_lines(params.range, doc.line_count if doc else None)
         diagnostics = tuple(params.context.diagnostics)
         automatic = params.context.trigger_kind == types.CodeActionTriggerKind.Automatic
-        with engine.memo(automatic=automatic):
+        settings = actions.settings
+        most = max(settings.context_budget, settings.context_budget_max)
+        with engine.memo(automatic=automatic, most=most):
             try:
                 engine.sync(rel)  # an edited buffer: only its edited statements re-extracted
                 if params.range.start == params.range.end:
-                    settings = actions.settings
-                    most = max(settings.context_budget, settings.context_budget_max)
                     start, end = expand_cursor(engine, rel, start, most)
                 only = params.context.only
                 key = (uri, start, end, tuple(only or ()), repr(diagnostics), self.generation)
