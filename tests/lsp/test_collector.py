@@ -1,4 +1,5 @@
-"""Full garbage collections wait for an idle server (lsp/collector.py)."""
+"""Garbage collections wait for an idle server, and walk everything only now and then
+(lsp/collector.py)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import os
 import platform
 import sys
 import time
+import weakref
 from collections.abc import Iterator
 
 import pytest
 
+from scopewise.lsp import collector as collector_module
 from scopewise.lsp.collector import IdleCollector
 
 
@@ -50,9 +53,30 @@ async def test_no_full_collection_while_messages_come(collector: IdleCollector) 
         await asyncio.sleep(0.01)
     assert full_collections() == before
     assert collector.collections == 0
-    await asyncio.sleep(0.5)  # idle
+    frozen = gc.get_freeze_count()
+    await asyncio.sleep(0.5)  # idle: the young generations collected, what lives on frozen
     assert collector.collections == 1
-    assert full_collections() == before + 1
+    assert full_collections() == before
+    assert gc.get_freeze_count() > frozen + 90_000  # the 100,000 kept, walked no more
+
+
+async def test_garbage_kept_past_a_freeze_is_freed_by_the_walk_every_so_often(
+    collector: IdleCollector,
+) -> None:
+    """A cycle that lived through an idle collection (frozen), then let go: the young
+    collections never see it, the `UNFREEZE_EVERY`-th idle collection walks everything."""
+    collector.start()
+    node = Node()
+    gone = weakref.ref(node)
+    collector.collect()  # frozen alive
+    del node
+    before = full_collections()
+    for _ in range(collector_module.UNFREEZE_EVERY - 2):
+        collector.collect()
+        assert gone() is not None  # frozen: no young collection frees it
+    assert full_collections() == before
+    collector.collect()
+    assert gone() is None and full_collections() == before + 1
     assert gc.get_freeze_count() > 0  # the survivors are not walked again next time
 
 
