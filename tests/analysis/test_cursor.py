@@ -4,11 +4,12 @@ only; the menu read the 42,846-line function whole, a second per request)."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
 
-from scopewise.analysis import cursor
+from scopewise.analysis import cursor, tokens
 from scopewise.analysis.cursor import expand_cursor
 from scopewise.analysis.engine import Engine
 
@@ -72,3 +73,26 @@ def test_a_statement_too_long_itself_leaves_the_cursor_its_line(
     # not even the line's statement fits: the line (a menu asks of no less)
     assert expand_cursor(engine, "giant.py", first + 1, 1) == (first + 1, first + 1)
     assert expand_cursor(engine, "giant.py", 2, 1) == (2, 2)  # so the short function too
+
+
+def test_the_quick_bound_never_passes_the_estimate() -> None:
+    """`fits` tells a definition too long from a lower bound of its cost before it prices
+    it: the bound must never pass the estimate, line by line (the package's own source and
+    the text tokens.py counts otherwise: runs of capitals, digits, underscores, non-ASCII,
+    base64, punctuation, blanks inside a line)."""
+    package = Path(cursor.__file__).resolve().parent.parent
+    lines = [ln for f in sorted(package.rglob("*.py")) for ln in f.read_text().splitlines()]
+    lines += [
+        "ABCDEFGHIJKLMNOP",
+        "aaaaaaaaaaaaaaaaaaaaaaa",
+        "x = 123456789012",
+        "日本語のテキスト",
+        "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=",
+        "a_b_c__________d_e",
+        "))))))))))",
+        "    /*                     Negotiation Performed",
+        "\tx\t\ty\u00a0z\r",
+    ]
+    for line in lines:
+        assert not cursor._surely_over([line], 0, 0, math.ceil(tokens.line_cost(line)))
+        assert cursor._surely_over([line] * 3, 0, 2, 2)  # 3 lines cost 3 at least
