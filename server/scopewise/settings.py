@@ -384,6 +384,11 @@ class Settings:
     # the project's own actions (`[[actions]]`; see ProjectAction)
     actions: tuple[ProjectAction, ...] = setting(factory=tuple, reader=_read_actions)
 
+    @property
+    def largest_context(self) -> int:
+        """The most tokens any action's context may hold: past it a range is cut to fit."""
+        return max(self.context_budget, self.context_budget_max)
+
 
 # ---------------------------------------------------------------------------- the converter
 def _exactly(*kinds: type) -> Callable[[Any, Any], Any]:

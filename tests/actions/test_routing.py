@@ -25,6 +25,15 @@ def test_small_private_things_stay_quick() -> None:
     assert route("fix", one_line_fix, SETTINGS, MODELS).tier == "quick"
 
 
+def test_reasons_count_one_line_and_one_branch_in_the_singular() -> None:
+    one = scope(lines=1, code_lines=1, branches=1)
+    assert "(1 line of code, 1 branch)" in route("explain", one, SETTINGS, MODELS).summary
+    fix = route("fix", replace(one, diagnostics=1), SETTINGS, MODELS).summary
+    assert "a small fix (1 line, 1 problem)" in fix
+    two = scope(code_lines=2, branches=2)
+    assert "(2 lines of code, 2 branches)" in route("explain", two, SETTINGS, MODELS).summary
+
+
 def test_reach_size_and_coupling_go_deep() -> None:
     wide = scope(fan_in=38, fan_in_files=7, public=True)
     big = scope(code_lines=60, branches=20)

@@ -15,6 +15,7 @@ import itertools
 import tree_sitter as ts
 
 from scopewise.analysis.engine import Engine
+from scopewise.analysis.packing import lines_within
 from scopewise.analysis.sources import LineCosts
 from scopewise.index.model import Definition, FileIndex
 from scopewise.vocab import EngineError
@@ -85,17 +86,11 @@ def _surely_over(lines: list[str], first: int, last: int, max_tokens: int) -> bo
 def cut_to_fit(engine: Engine, path: str, first: int, last: int, max_tokens: int) -> int:
     """The last line (0-based) of lines [first, last] up to which they cost no more than
     `max_tokens` (`last` when all of them fit; `first` at least): where a run's context
-    cuts a selection too long for it (analysis/packing.py `pack_target`)."""
+    cuts a selection too long for it (`packing.lines_within`, as `pack_target` does)."""
     if fits(engine, path, first, last, max_tokens):
         return last
     costs = engine.sources.line_costs(path)
-    total, end = 0.0, first
-    for i in range(first, last + 1):
-        total += costs[i]
-        if total > max_tokens:
-            break
-        end = i
-    return end
+    return max(first, lines_within(costs, first, last, max_tokens))
 
 
 def _over(lines: list[str], costs: LineCosts, first: int, last: int, cap: int) -> bool:

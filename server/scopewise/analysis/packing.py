@@ -213,19 +213,28 @@ class Packer:
         return d
 
 
+def lines_within(
+    costs: Sequence[float], start: int, end: int, budget: int, spent: float = 0.0
+) -> int:
+    """The last of lines [start, end] up to which they cost, on top of `spent`, no more than
+    `budget` (start - 1: not even the first): where a selection too long is cut."""
+    last = start - 1
+    for ln in range(start, end + 1):
+        if math.ceil(spent + costs[ln]) > budget:
+            break
+        spent += costs[ln]
+        last = ln
+    return last
+
+
 def pack_target(packer: Packer, path: str, start: int, end: int) -> tuple[Snippet, list[Dropped]]:
     """The range (0-based lines [start, end]) itself: always, truncated only when it alone
     passes the budget."""
     dropped: list[Dropped] = []
     target = frozenset(range(start, end + 1))
     if not packer.fits(path, target):
-        costs = packer.line_costs(path)
-        acc, last = float(file_tokens(path) + RUN_TOKENS), start - 1
-        for ln in range(start, end + 1):
-            if math.ceil(acc + costs[ln]) > packer.budget:
-                break
-            acc += costs[ln]
-            last = ln
+        spent = float(file_tokens(path) + RUN_TOKENS)
+        last = lines_within(packer.line_costs(path), start, end, packer.budget, spent)
         if last >= start:
             packer.add(path, frozenset(range(start, last + 1)))
         dropped.append(

@@ -104,7 +104,8 @@ class IdleCollector:
         t0 = time.perf_counter()
         self.collections += 1
         self._due_since = None
-        if self.collections % UNFREEZE_EVERY == 0:
+        full = self.collections % UNFREEZE_EVERY == 0
+        if full:
             gc.unfreeze()
             found = gc.collect()
         else:
@@ -116,10 +117,9 @@ class IdleCollector:
         ms = (time.perf_counter() - t0) * 1000
         # (not gc.get_freeze_count(): it counts the frozen objects one by one, 20-27 ms at
         # 50k files, on the loop, at every idle moment)
-        full = "full" if self.collections % UNFREEZE_EVERY == 0 else "young"
         log.info(
             "idle collection (%s, %d unreachable, heap trimmed: %s) %.3f ms",
-            full,
+            "full" if full else "young",
             found,
             self._trim is not None,
             ms,

@@ -289,8 +289,7 @@ class Listing:
         start, end = target_lines(params.range, doc.line_count if doc else None)
         diagnostics = tuple(params.context.diagnostics)
         automatic = params.context.trigger_kind == types.CodeActionTriggerKind.Automatic
-        settings = actions.settings
-        most = max(settings.context_budget, settings.context_budget_max)
+        most = actions.settings.largest_context
         with engine.memo(automatic=automatic, most=most):
             try:
                 engine.sync(rel)  # an edited buffer: only its edited statements re-extracted

@@ -140,7 +140,7 @@ class ScopewiseServer(LanguageServer):
     def ahead_settings(self) -> tuple[bool, int]:
         """Whether the menu's analysis is done ahead, and the menu's context cap."""
         s = self.settings
-        return s.work_ahead, max(s.context_budget, s.context_budget_max)
+        return s.work_ahead, s.largest_context
 
     def read_text(self, rel: str) -> str | None:
         """A file's current text for resolving edits: the open buffer, else the disk."""
