@@ -143,7 +143,7 @@ class TierConfig:
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Where the tiers change. `size` is code lines + 1.5 x decision points of the range;
+    """Where the tiers change. `size` is code lines + 3 x decision points of the range;
     `reach` is the expected number of uses of its symbols elsewhere (Scope.fan_in)."""
 
     # explain: a long or branchy range needs standard ...

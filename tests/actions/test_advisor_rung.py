@@ -97,7 +97,7 @@ async def test_a_deep_body_edit_is_one_call_with_the_deep_model_as_advisor(
     plan = actions.plan(SIMPLIFY)
     assert plan.title.startswith("Refactor: simplify · deep advisor + standard write · ~")
     assert plan.route.summary.startswith(
-        "simplify · body of 46 lines, 30 branches; public API → deep advisor + standard write"
+        "simplify · body of 46 lines, 15 branches; public API → deep advisor + standard write"
     )
     assert shape(plan) == [("write", "standard", OPUS)]
     step = plan.to_dict()["steps"][0]

@@ -89,8 +89,13 @@ class Route:
         return f"{line} ({cheapest[0]})" if cheapest else line
 
 
+# a decision point weighs as much as this many lines of code (`Scope.branches` counts each
+# once; until it did, an `if` counted twice at 1.5 each, the thresholds set against that)
+BRANCH_WEIGHT = 3.0
+
+
 def size_of(scope: Scope) -> float:
-    return scope.code_lines + 1.5 * scope.branches
+    return scope.code_lines + BRANCH_WEIGHT * scope.branches
 
 
 def moves_interface(action: str, intent: str | None, instruction: str | None) -> bool | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scopewise.analysis.resolve import (
     CallerSite,
@@ -21,6 +21,9 @@ from scopewise.analysis.sources import Source
 from scopewise.analysis.work import Work
 from scopewise.index.model import FileIndex
 from scopewise.vocab import CLASS_LIKE, CONTAINER_KINDS, plural
+
+if TYPE_CHECKING:
+    import tree_sitter as ts
 
 CONFIDENT = 0.5  # resolutions at or above this count in fan-in / fan-out
 # the names bound in the callable around a range are its locals too: read from the whole
@@ -176,17 +179,36 @@ def bound_lines(
     return [head, near] if head[0] <= head[1] else [near]
 
 
+# (a comprehension is its `for_in_clause`s and `if_clause`s: the loops and tests it holds)
 _DECISIONS = re.compile(
     r"^(if|elif|else_if|for|for_in|while|do|try|except|catch|case|match|switch|conditional|"
-    r"ternary|with|lambda|arrow_function|list_comprehension|dictionary_comprehension|"
-    r"set_comprehension|generator_expression|boolean_operator|select|guard|when|rescue|unless|"
+    r"ternary|with|lambda|arrow_function|boolean_operator|select|guard|when|rescue|unless|"
     r"until|if_let|while_let|loop)(_statement|_clause|_expression|_block|_arm)?$"
 )
 
 
+# nodes named like a decision that are a part of one counted already: the clause of a Go
+# `for`, the items of a Python `with`, the braces of a Rust `match` or a Java `switch`, the
+# body of a Ruby loop (`while x do ... end`)
+_PARTS = frozenset({"for_clause", "with_clause", "match_block", "switch_block", "do"})
+
+
+def _decision(node: ts.Node) -> bool:
+    """Whether a node whose type `_DECISIONS` matches is a decision of its own, each counted
+    once: a construct's node, unless a part of one (`_PARTS`); a keyword token (`if`,
+    `case`) only when it is the one sign of it, its parent not counted itself (Go's `switch`
+    in an `expression_switch_statement`, JavaScript's `case` in a `switch_case`), not where
+    it is (Python's `if` in an `if_statement`)."""
+    if node.is_named:
+        return node.type not in _PARTS
+    parent = node.parent
+    return parent is None or not _DECISIONS.match(parent.type)
+
+
 def measure(src: Source, start: int, end: int) -> tuple[int, int]:
     """(lines holding code, decision points) on lines [start, end]: comments, strings and
-    docstrings are not code; branches, loops, handlers and lambdas are decisions."""
+    docstrings are not code; branches, loops, handlers and lambdas are decisions, each
+    counted once (a construct's node, else its keyword)."""
     if src.tree is None:
         return end - start + 1, 0
     node = src.tree.root_node.descendant_for_point_range((start, 0), (end + 1, 0))
@@ -201,7 +223,7 @@ def measure(src: Source, start: int, end: int) -> tuple[int, int]:
         row = n.start_point[0]
         skip = n.type == "comment" or "string" in n.type
         if start <= row <= end:
-            if _DECISIONS.match(n.type):
+            if _DECISIONS.match(n.type) and _decision(n):
                 decisions += 1
             if n.child_count == 0 and not skip:
                 rows.add(row)
