@@ -39,8 +39,11 @@ MIN_VERSION = (0, 11)
 
 
 def nvim_version() -> tuple[int, ...]:
+    # its log named: where the default log folder cannot be made (another test's XDG
+    # folders gone), Neovim writes `.nvimlog` into the folder it runs in, the checkout's
+    env = {**os.environ, "NVIM_LOG_FILE": os.devnull}
     out = subprocess.run(
-        [str(NVIM), "--version"], capture_output=True, text=True, timeout=30, check=True
+        [str(NVIM), "--version"], capture_output=True, text=True, timeout=30, check=True, env=env
     ).stdout
     match = re.match(r"NVIM v(\d+)\.(\d+)\.(\d+)", out)
     assert match, f"unexpected `nvim --version`: {out[:200]}"
