@@ -176,15 +176,15 @@ async def test_a_message_waits_one_slice_at_most(tmp_path: Path) -> None:
     work = Ahead(host)
     stop = asyncio.Event()
     lag = asyncio.get_running_loop().create_task(_loop_lag(stop))
-    t0 = time.perf_counter()
     work.changed()
     await _until_done(host)
-    total = (time.perf_counter() - t0) * 1000 - ahead.QUIET_S * 1000
     stop.set()
     worst = await lag
     s = work.stats
     assert s.slices > 10 and s.ranges == 2 and s.left == 0
-    assert s.longest_ms < total / 4  # sliced: not one block
+    # sliced, not one block: no slice holds a quarter of the work (in CPU time: on a busy
+    # machine one slice's wall time may hold another process's turn)
+    assert s.longest_cpu_ms < s.cpu_s * 1000 / 4, (s.longest_cpu_ms, s.cpu_s)
     assert worst <= s.longest_ms + 5.0, (worst, s.longest_ms)
 
 
