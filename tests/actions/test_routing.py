@@ -34,6 +34,15 @@ def test_reasons_count_one_line_and_one_branch_in_the_singular() -> None:
     assert "(2 lines of code, 2 branches)" in route("explain", two, SETTINGS, MODELS).summary
 
 
+def test_a_decision_weighs_three_lines_of_code() -> None:
+    """Each decision is counted once (scope.measure) and weighs 3 lines: a 39-line body
+    with two `if`s is as large as 45 lines of code (deep_size: deep), with one it stays
+    standard — the tiers a body had when its `if`s were counted twice at 1.5 each."""
+    two = route("refactor", scope(code_lines=39, branches=2), SETTINGS, MODELS)
+    one = route("refactor", scope(code_lines=39, branches=1), SETTINGS, MODELS)
+    assert (two.tier, one.tier) == ("deep", "standard"), (two.reasons, one.reasons)
+
+
 def test_reach_size_and_coupling_go_deep() -> None:
     wide = scope(fan_in=38, fan_in_files=7, public=True)
     big = scope(code_lines=60, branches=20)

@@ -39,8 +39,8 @@ MIN_VERSION = (0, 11)
 
 
 def nvim_version() -> tuple[int, ...]:
-    # its log named: where the default log folder cannot be made (another test's XDG
-    # folders gone), Neovim writes `.nvimlog` into the folder it runs in, the checkout's
+    # its log named: where its default log folder cannot be made, Neovim writes `.nvimlog`
+    # into the folder it runs in, here the checkout (an empty one was left after a suite)
     env = {**os.environ, "NVIM_LOG_FILE": os.devnull}
     out = subprocess.run(
         [str(NVIM), "--version"], capture_output=True, text=True, timeout=30, check=True, env=env
